@@ -1,0 +1,70 @@
+# Wharf. `make help` lists the targets; the README's two commands are
+#   make run     # a local registry on 127.0.0.1:5000, no auth, plain HTTP
+#   make test    # everything CI runs (.ci/run is exactly this)
+
+SHELL        := bash
+.SHELLFLAGS  := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS    += --no-print-directory
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+ADDR     ?= 127.0.0.1:5000
+DATA     ?= $(CURDIR)/.wharf-data
+RUNFLAGS ?= --auth none --tls off
+FUZZTIME ?= 10s
+
+# Every package but the end-to-end tests, which get their own step.
+UNIT_PKGS = $$($(GO) list ./... | grep -v '^wharf/e2e')
+
+.PHONY: help build run serve deps fmt-check vet lint test test-unit test-e2e conformance fuzz clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_ -]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/wharf
+	$(GO) build -o $(BIN)/wharf ./cmd/wharf
+
+run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./.wharf-data), no auth, no TLS
+	$(BIN)/wharf serve --addr $(ADDR) --data $(DATA) $(RUNFLAGS)
+
+deps: ## install test tools: docker.io, skopeo, busybox-static (apt) and pinned Go tools in ./bin
+	scripts/deps.sh
+
+fmt-check: ## fail if any Go file is not gofmt-formatted
+	@files=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); \
+	if [[ -n "$$files" ]]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+lint: ## staticcheck ./... (pinned in scripts/deps.sh; run make deps first)
+	@test -x $(BIN)/staticcheck || { echo "bin/staticcheck missing: run make deps"; exit 1; }
+	$(BIN)/staticcheck ./...
+
+test: deps fmt-check vet lint test-unit test-e2e ## everything CI runs: deps, gofmt, vet, lint, unit tests (-race), e2e tests
+
+test-unit: ## unit tests with the race detector
+	$(GO) test -race -count=1 -timeout 30m $(UNIT_PKGS)
+
+# The e2e tests run without -race: the code under test is the wharf binary
+# they start (a separate process the detector cannot see into), and the race
+# detector's overhead in the clients pushing 300 MiB and hundreds of MiB
+# of crash-test images only slows the run. Sequential to unit tests, so the
+# crash and memory tests do not compete with them for the 2 cores.
+test-e2e: ## end-to-end tests: conformance suite, docker, skopeo, crane, crash and memory
+	$(GO) test -count=1 -timeout 30m -v ./e2e/...
+
+conformance: deps ## run only the OCI distribution-spec conformance suite against a fresh wharf
+	$(GO) test -count=1 -run '^TestConformance$$' -v ./e2e/
+
+fuzz: ## run every fuzz target for FUZZTIME (10s) each
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean: ## remove bin/ and the make-run data directory
+	rm -rf $(BIN) $(DATA)

@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"wharf/e2e/harness"
+)
+
+const (
+	crashWorkers   = 8
+	crashCycles    = 3
+	crashMaxPushes = 40                      // per worker and cycle: bounds the loop if the server is very fast
+	crashKillAfter = 1500 * time.Millisecond // of pushing, before kill -9
+	crashRepo      = "crash/w"               // + worker number
+)
+
+// pushedImage is a push the server acknowledged (the manifest PUT returned
+// success to the client).
+type pushedImage struct {
+	repo, tag string
+	digest    v1.Hash
+}
+
+// TestCrashSafety pushes images from 8 concurrent clients, kills the server
+// with SIGKILL mid-push, restarts it on the same data directory and checks
+// the design's promise: nothing acknowledged is lost and nothing half-written
+// is visible. Three kill cycles; acknowledged images accumulate across them.
+func TestCrashSafety(t *testing.T) {
+	harness.SkipIfShort(t)
+	w := harness.StartWharf(t)
+	var acked []pushedImage
+	for cycle := range crashCycles {
+		got := pushUntilKilled(t, w, cycle)
+		t.Logf("cycle %d: %d pushes acknowledged before kill -9", cycle, len(got))
+		acked = append(acked, got...)
+		w.Restart()
+		verifyAfterCrash(t, w, acked)
+		if t.Failed() {
+			return
+		}
+	}
+	if len(acked) == 0 {
+		t.Fatal("no push was acknowledged in any cycle: the test proved nothing")
+	}
+}
+
+// pushUntilKilled runs the pushers, kills the server after crashKillAfter
+// (and after at least one acknowledged push, bounded) and returns the
+// acknowledged pushes.
+func pushUntilKilled(t *testing.T, w *harness.Wharf, cycle int) []pushedImage {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	shared := sharedLayers(t, cycle)
+	var (
+		mu       sync.Mutex
+		acked    []pushedImage
+		killed   atomic.Bool
+		firstAck = make(chan struct{})
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	for worker := range crashWorkers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(cycle), uint64(worker)))
+			repo := fmt.Sprint(crashRepo, worker)
+			for n := range crashMaxPushes {
+				if ctx.Err() != nil || killed.Load() {
+					return
+				}
+				img, err := crashImage(rng, shared)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				tag := fmt.Sprintf("c%d-n%d", cycle, n)
+				digest, err := img.Digest()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := remote.Write(ref(t, w, repo+":"+tag), img, remoteOpts(ctx)...); err != nil {
+					if !killed.Load() {
+						t.Errorf("push %s:%s failed before the kill: %v", repo, tag, err)
+					}
+					return
+				}
+				mu.Lock()
+				acked = append(acked, pushedImage{repo: repo, tag: tag, digest: digest})
+				mu.Unlock()
+				once.Do(func() { close(firstAck) })
+			}
+		})
+	}
+	// The only timing in this test: the trigger for the kill.
+	<-time.After(crashKillAfter)
+	select {
+	case <-firstAck:
+	case <-time.After(30 * time.Second):
+		t.Error("no push acknowledged within 30s")
+	}
+	killed.Store(true)
+	w.Kill9()
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return acked
+}
+
+// sharedLayers are pushed by every worker in a cycle, so the same blob is
+// uploaded concurrently into several repositories when the kill comes.
+func sharedLayers(t *testing.T, cycle int) []v1.Layer {
+	rng := rand.New(rand.NewPCG(uint64(cycle), 1<<32))
+	var out []v1.Layer
+	for range 3 {
+		l, err := randomLayer(rng, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// randomLayer is a real tar+gzip layer holding one file of random bytes.
+// The gzip stream uses stored blocks: valid for every client, and cheap, so
+// the 8 pushers are bound by the server rather than by compression.
+func randomLayer(rng *rand.Rand, size int) (v1.Layer, error) {
+	var seed [32]byte
+	for i := range seed {
+		seed[i] = byte(rng.Uint32())
+	}
+	data := make([]byte, size)
+	_, _ = rand.NewChaCha8(seed).Read(data)
+
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: "random.bin", Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+}
+
+// crashImage is an OCI image with one shared layer and 1–3 unique layers of
+// 1–4 MiB each.
+func crashImage(rng *rand.Rand, shared []v1.Layer) (v1.Image, error) {
+	layers := []v1.Layer{shared[rng.IntN(len(shared))]}
+	for range 1 + rng.IntN(3) {
+		l, err := randomLayer(rng, (1+rng.IntN(4))<<20)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	return mutate.AppendLayers(img, layers...)
+}
+
+// verifyAfterCrash checks the restarted server: every tag it lists is a
+// complete, valid image; every acknowledged push is there, by tag and by
+// digest.
+func verifyAfterCrash(t *testing.T, w *harness.Wharf, acked []pushedImage) {
+	t.Helper()
+	ctx := testContext(t, 10*time.Minute)
+	listed := map[string]v1.Hash{} // repo:tag → manifest digest
+	var repos []string
+	for _, r := range catalog(t, w) {
+		if strings.HasPrefix(r, crashRepo) {
+			repos = append(repos, r)
+		}
+	}
+	for _, repo := range repos {
+		for _, tag := range tags(t, w, repo) {
+			img, err := remote.Image(ref(t, w, repo+":"+tag), remoteOpts(ctx)...)
+			if err != nil {
+				t.Errorf("listed tag %s:%s does not resolve to an image: %v", repo, tag, err)
+				continue
+			}
+			listed[repo+":"+tag] = mustDigest(t, img)
+			if err := validate.Image(img); err != nil {
+				t.Errorf("listed tag %s:%s is not a complete, valid image: %v", repo, tag, err)
+			}
+		}
+	}
+
+	var missing []string
+	for _, p := range acked {
+		key := p.repo + ":" + p.tag
+		var problems []string
+		got, ok := listed[key]
+		switch {
+		case !slices.Contains(repos, p.repo):
+			problems = append(problems, "repository not in /v2/_catalog")
+		case !ok:
+			problems = append(problems, "tag not in tags/list")
+		case got != p.digest:
+			problems = append(problems, fmt.Sprintf("tag points to %s, acknowledged %s", got, p.digest))
+		}
+		img, err := remote.Image(ref(t, w, p.repo+"@"+p.digest.String()), remoteOpts(ctx)...)
+		if err == nil {
+			// Its bytes were checked through the tag; by digest, the
+			// manifest and its blobs must be reachable too.
+			err = validate.Image(img, validate.Fast)
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("by digest %s: %v", p.digest, err))
+		}
+		if len(problems) > 0 {
+			missing = append(missing, key+": "+strings.Join(problems, "; "))
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d acknowledged pushes lost or damaged after kill -9 and restart:\n%s",
+			len(missing), len(acked), strings.Join(missing, "\n"))
+	}
+	t.Logf("after restart: checked %d listed tags in %d repositories and %d acknowledged pushes",
+		len(listed), len(repos), len(acked))
+}

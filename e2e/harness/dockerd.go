@@ -1,0 +1,276 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	dockerdStartTimeout = 90 * time.Second
+	dockerdStopTimeout  = 30 * time.Second
+	dockerCmdTimeout    = 5 * time.Minute
+)
+
+// Dockerd is a private Docker daemon: its own data root, exec root, pid file
+// and socket under a short directory in /tmp (unix socket paths are limited to
+// ~100 bytes), vfs storage, no iptables and no bridge, so it touches nothing
+// on the host and never conflicts with another daemon.
+type Dockerd struct {
+	t       testing.TB
+	dir     string
+	host    string
+	docker  string
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
+}
+
+// StartDockerd starts dockerd and waits until `docker info` answers. It is
+// stopped, together with its containerd, and its directories are removed
+// when the test ends.
+func StartDockerd(t testing.TB) *Dockerd {
+	t.Helper()
+	SkipIfShort(t)
+	dockerdBin := RequireTool(t, "dockerd")
+	// Prefer the client shipped with the daemon (Debian's docker.io) so the
+	// API versions match; fall back to whatever docker is in PATH.
+	docker := RequireTool(t, "docker", filepath.Join(filepath.Dir(dockerdBin), "docker"))
+	RequireTool(t, "containerd")
+
+	dir, err := os.MkdirTemp("/tmp", "wd")
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	d := &Dockerd{
+		t:       t,
+		dir:     dir,
+		host:    "unix://" + filepath.Join(dir, "d.sock"),
+		docker:  docker,
+		logPath: filepath.Join(t.TempDir(), "dockerd.log"),
+		done:    make(chan struct{}),
+	}
+	t.Cleanup(d.cleanup)
+
+	// An empty config file keeps the host's /etc/docker/daemon.json out of it.
+	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "cli"), 0o700); err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	logFile, err := os.Create(d.logPath)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	defer logFile.Close()
+	d.cmd = exec.Command(dockerdBin,
+		"--config-file", filepath.Join(dir, "daemon.json"),
+		"--storage-driver=vfs",
+		"--iptables=false",
+		"--ip-masq=false",
+		"--bridge=none",
+		"--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "x"),
+		"--pidfile", filepath.Join(dir, "d.pid"),
+		"-H", d.host,
+	)
+	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("harness: start dockerd: %v", err)
+	}
+	go func() {
+		d.waitErr = d.cmd.Wait()
+		close(d.done)
+	}()
+	d.waitReady()
+	return d
+}
+
+// Host is the -H value for docker, e.g. unix:///tmp/wd123/d.sock.
+func (d *Dockerd) Host() string { return d.host }
+
+func (d *Dockerd) waitReady() {
+	d.t.Helper()
+	deadline := time.Now().Add(dockerdStartTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := d.command(ctx, nil, "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+		cancel()
+		if err == nil {
+			d.t.Logf("dockerd %s ready on %s (log %s)", strings.TrimSpace(string(out)), d.host, d.logPath)
+			return
+		}
+		select {
+		case <-d.done:
+			d.t.Fatalf("dockerd exited before answering: %v\n%s", d.waitErr, tail(d.logPath, logTailLines))
+		case <-time.After(250 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("dockerd did not answer `docker info` within %v: %v: %s\n%s",
+				dockerdStartTimeout, err, out, tail(d.logPath, logTailLines))
+		}
+	}
+}
+
+func (d *Dockerd) command(ctx context.Context, stdin io.Reader, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, d.docker, append([]string{"-H", d.host}, args...)...)
+	cmd.Stdin = stdin
+	// A private client config dir: no credential helpers or contexts from $HOME.
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(d.dir, "cli"), "DOCKER_HOST="+d.host)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// Run runs a docker CLI command against this daemon and returns its combined
+// output; a non-zero exit fails the test with the output.
+func (d *Dockerd) Run(args ...string) string {
+	d.t.Helper()
+	out, err := d.TryRun(nil, args...)
+	if err != nil {
+		d.t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TryRun is Run that returns the error instead of failing, with optional stdin.
+func (d *Dockerd) TryRun(stdin io.Reader, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerCmdTimeout)
+	defer cancel()
+	var buf bytes.Buffer
+	cmd := d.command(ctx, stdin, args...)
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	return buf.String(), err
+}
+
+func (d *Dockerd) cleanup() {
+	t := d.t
+	pid := d.cmd.Process.Pid
+	// Remember dockerd's children (its containerd) before they are orphaned.
+	children := childPIDs(pid)
+	if b, err := os.ReadFile(filepath.Join(d.dir, "x", "containerd", "containerd.pid")); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && !slices.Contains(children, n) {
+			children = append(children, n)
+		}
+	}
+
+	select {
+	case <-d.done:
+		t.Errorf("dockerd exited on its own during the test: %v", d.waitErr)
+	default:
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(dockerdStopTimeout):
+			t.Logf("dockerd did not stop within %v of SIGTERM; sending SIGKILL", dockerdStopTimeout)
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+	}
+	for _, c := range children {
+		stopOrphan(t, c, d.dir)
+	}
+	for _, m := range mountsUnder(d.dir) {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			t.Errorf("harness: unmount %s: %v", m, err)
+		}
+	}
+	if err := os.RemoveAll(d.dir); err != nil {
+		t.Errorf("harness: remove dockerd dir: %v", err)
+	}
+	if t.Failed() {
+		t.Logf("dockerd log (last %d lines):\n%s", logTailLines, tail(d.logPath, logTailLines))
+	}
+}
+
+// childPIDs lists the processes whose parent is pid.
+func childPIDs(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, state, ok := procStat(n); ok && ppid == pid && state != "Z" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// procStat returns the parent pid and state of a process.
+func procStat(pid int) (ppid int, state string, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, "", false
+	}
+	// The command name is in parentheses and may contain spaces.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
+}
+
+// stopOrphan ends a process the daemon started, if it still runs. The marker
+// check (its command line mentions our private directory) guards against a
+// recycled pid.
+func stopOrphan(t testing.TB, pid int, marker string) {
+	alive := func() bool {
+		_, state, ok := procStat(pid)
+		return ok && state != "Z"
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !alive() || !bytes.Contains(cmdline, []byte(marker)) {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if !alive() {
+			return
+		}
+	}
+	t.Logf("harness: pid %d (%s) ignored SIGTERM; sending SIGKILL", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// mountsUnder lists mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := f[4]
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}

@@ -1,0 +1,83 @@
+package archtest
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type pkgInfo struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+func listPackages(t *testing.T) map[string]pkgInfo {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "wharf/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]pkgInfo{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkgInfo
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	return pkgs
+}
+
+func TestDependencyRules(t *testing.T) {
+	pkgs := listPackages(t)
+	rules := []struct {
+		pkg string
+		// forbidden import paths (transitive) and forbidden prefixes (direct)
+		notDeps    []string
+		onlyDirect []string // when set, direct imports must have one of these prefixes or be standard library
+	}{
+		{pkg: "wharf/internal/registry", notDeps: []string{"net/http", "wharf/internal/ociapi", "wharf/internal/server"}},
+		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
+		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
+		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
+		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
+	}
+	for _, r := range rules {
+		p, ok := pkgs[r.pkg]
+		if !ok {
+			t.Errorf("package %s not found", r.pkg)
+			continue
+		}
+		for _, d := range p.Deps {
+			for _, bad := range r.notDeps {
+				if d == bad {
+					t.Errorf("%s depends on %s", r.pkg, bad)
+				}
+			}
+		}
+		if r.onlyDirect != nil {
+			for _, imp := range p.Imports {
+				if !strings.Contains(strings.Split(imp, "/")[0], ".") && !strings.HasPrefix(imp, "wharf/") {
+					continue // standard library
+				}
+				allowed := false
+				for _, pre := range r.onlyDirect {
+					allowed = allowed || strings.HasPrefix(imp, pre)
+				}
+				if !allowed {
+					t.Errorf("%s imports %s; only the standard library and %v are allowed", r.pkg, imp, r.onlyDirect)
+				}
+			}
+		}
+	}
+	// ociapi must reach storage and metadata only through registry.
+	for _, imp := range pkgs["wharf/internal/ociapi"].Imports {
+		if strings.HasPrefix(imp, "wharf/internal/storage") || imp == "wharf/internal/metadata" {
+			t.Errorf("ociapi imports %s directly; go through registry", imp)
+		}
+	}
+}

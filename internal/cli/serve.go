@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"wharf/internal/config"
+	"wharf/internal/server"
+)
+
+// serveFlags are the flags of `wharf serve`; each has a WHARF_* variable.
+type serveFlags struct {
+	config, addr, data, auth, tls, logLevel string
+}
+
+func newServe() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the registry",
+		Long: `Run the registry on embedded defaults: blobs on the local filesystem and
+metadata in SQLite, both under the data directory.
+
+Settings come from, lowest to highest precedence: built-in defaults, the
+config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.resolve(cmd)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			if cfg.Auth == "none" {
+				log.Warn("AUTHENTICATION IS OFF (--auth none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
+			}
+			srv, err := server.New(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			return srv.Serve(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "path of a wharf.yml (env WHARF_CONFIG)")
+	fl.StringVar(&f.addr, "addr", "", `listen address host:port, ":0" picks a free port (env WHARF_ADDR, default ":5000")`)
+	fl.StringVar(&f.data, "data", "", `data directory (env WHARF_DATA, default "./wharf-data")`)
+	fl.StringVar(&f.auth, "auth", "", `authentication mode: none (env WHARF_AUTH)`)
+	fl.StringVar(&f.tls, "tls", "", `transport security: off (env WHARF_TLS)`)
+	fl.StringVar(&f.logLevel, "log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
+	return cmd
+}
+
+// resolve layers defaults, the config file, the environment and flags.
+func (f serveFlags) resolve(cmd *cobra.Command) (config.Config, error) {
+	cfg := config.Default()
+	if path := pick(cmd, "config", f.config, "WHARF_CONFIG", ""); path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.Addr = pick(cmd, "addr", f.addr, "WHARF_ADDR", cfg.Addr)
+	cfg.Data = pick(cmd, "data", f.data, "WHARF_DATA", cfg.Data)
+	cfg.Auth = pick(cmd, "auth", f.auth, "WHARF_AUTH", cfg.Auth)
+	cfg.TLS = pick(cmd, "tls", f.tls, "WHARF_TLS", cfg.TLS)
+	cfg.Log.Level = pick(cmd, "log-level", f.logLevel, "WHARF_LOG_LEVEL", cfg.Log.Level)
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// pick returns the flag if given, else the environment variable, else the
+// value so far.
+func pick(cmd *cobra.Command, flag, value, env, current string) string {
+	if cmd.Flags().Changed(flag) {
+		return value
+	}
+	return envOr(env, current)
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated before
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,87 @@
+package metadata
+
+import (
+	"context"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// AddBlob records that the blob's bytes are committed in storage and links it
+// to repo, creating the repository if needed. Adding a blob again is not an
+// error.
+func (s *Store) AddBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error {
+	now := unixNano(time.Now())
+	return wrap("add blob", s.inTx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, c.d.insertIgnore("blobs", "digest, size, created_at", "digest"),
+			dgst.String(), size, now); err != nil {
+			return err
+		}
+		return link(ctx, c, repo, dgst, now)
+	}))
+}
+
+// LinkBlob mounts a blob into repo and returns its size. With from set, the
+// blob must be linked in repository from; with from empty, any committed
+// blob may be linked (the registry decides whether that is allowed). It
+// returns ErrNotFound, and creates nothing, when the blob is not available.
+func (s *Store) LinkBlob(ctx context.Context, repo, from string, dgst digest.Digest) (int64, error) {
+	var size int64
+	err := s.inTx(ctx, func(c conn) error {
+		var err error
+		if from != "" {
+			size, err = repoBlobSize(ctx, c, from, dgst)
+		} else {
+			err = notFound(c.queryRow(ctx, "SELECT size FROM blobs WHERE digest = ?", dgst.String()).Scan(&size))
+		}
+		if err != nil {
+			return err
+		}
+		return link(ctx, c, repo, dgst, unixNano(time.Now()))
+	})
+	if err != nil {
+		return 0, wrap("link blob", err)
+	}
+	return size, nil
+}
+
+// RepoBlob returns the size of a blob linked in repo, or ErrNotFound.
+func (s *Store) RepoBlob(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	size, err := repoBlobSize(ctx, s.read(), repo, dgst)
+	if err != nil {
+		return 0, wrap("repo blob", err)
+	}
+	return size, nil
+}
+
+// UnlinkBlob removes the blob from repo, or returns ErrNotFound when it was
+// not linked there. The blob row stays for garbage collection to decide.
+func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
+	c := s.read()
+	return wrap("unlink blob", affectedOne(c.exec(ctx, `DELETE FROM repository_blobs
+WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND blob_digest = ?`,
+		repo, dgst.String())))
+}
+
+func link(ctx context.Context, c conn, repo string, dgst digest.Digest, now int64) error {
+	id, err := ensureRepo(ctx, c, repo)
+	if err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, c.d.insertIgnore("repository_blobs", "repository_id, blob_digest, created_at",
+		"repository_id, blob_digest"), id, dgst.String(), now)
+	return err
+}
+
+// repoBlobQuery is on the hot path of every blob HEAD and GET.
+const repoBlobQuery = `SELECT b.size
+FROM repositories r
+JOIN repository_blobs rb ON rb.repository_id = r.id
+JOIN blobs b ON b.digest = rb.blob_digest
+WHERE r.name = ? AND rb.blob_digest = ?`
+
+func repoBlobSize(ctx context.Context, c conn, repo string, dgst digest.Digest) (int64, error) {
+	var size int64
+	err := c.queryRow(ctx, repoBlobQuery, repo, dgst.String()).Scan(&size)
+	return size, notFound(err)
+}

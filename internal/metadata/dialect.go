@@ -1,0 +1,114 @@
+package metadata
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// dialect is everything that differs between the SQL databases the store
+// runs on. Queries elsewhere are written once, with ? placeholders and the
+// ON CONFLICT forms built here; migrations spell column types as {{tokens}}
+// that the dialect fills in. Adding PostgreSQL or MySQL means adding a value
+// of this type and a case in Open, nothing else.
+type dialect struct {
+	name string
+	// types fills the {{tokens}} of migration files:
+	//   {{id}}   auto-increment 64-bit primary key
+	//   {{key}}  indexed text compared in byte order (names, tags, digests)
+	//   {{text}} unindexed text
+	//   {{blob}} bytes
+	types map[string]string
+	// rebind turns ? placeholders into the database's own ($1 for
+	// PostgreSQL); nil keeps them.
+	rebind func(query string) string
+	// insertIgnore inserts one row into table, doing nothing when a row with
+	// the same key exists. cols and key are comma-separated column lists.
+	insertIgnore func(table, cols, key string) string
+	// upsert inserts one row into table or, when a row with the same key
+	// exists, overwrites the columns in update with the new values.
+	upsert func(table, cols, key string, update ...string) string
+}
+
+// sqliteDialect is the embedded default. Every column declared {{key}} uses
+// BINARY collation, which is SQLite's default, spelled out so nobody
+// "fixes" it to NOCASE: tags and catalogs are sorted in byte order.
+var sqliteDialect = dialect{
+	name: "sqlite",
+	types: map[string]string{
+		"{{id}}":   "INTEGER PRIMARY KEY", // the rowid alias, which auto-increments
+		"{{key}}":  "TEXT COLLATE BINARY",
+		"{{text}}": "TEXT",
+		"{{blob}}": "BLOB",
+	},
+	insertIgnore: onConflictDoNothing,
+	upsert:       onConflictDoUpdate,
+}
+
+// onConflictDoNothing is the insert-ignore of SQLite and PostgreSQL.
+// MySQL needs INSERT IGNORE instead.
+func onConflictDoNothing(table, cols, key string) string {
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING",
+		table, cols, placeholders(cols), key)
+}
+
+// onConflictDoUpdate is the upsert of SQLite and PostgreSQL. MySQL needs
+// ON DUPLICATE KEY UPDATE instead.
+func onConflictDoUpdate(table, cols, key string, update ...string) string {
+	set := make([]string, len(update))
+	for i, c := range update {
+		set[i] = c + " = excluded." + c
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s",
+		table, cols, placeholders(cols), key, strings.Join(set, ", "))
+}
+
+// placeholders returns "?, ?, ?" with one ? per column in cols.
+func placeholders(cols string) string {
+	n := strings.Count(cols, ",") + 1
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// renderSchema fills the type tokens of a migration for d.
+func (d *dialect) renderSchema(src string) (string, error) {
+	pairs := make([]string, 0, 2*len(d.types))
+	for token, typ := range d.types {
+		pairs = append(pairs, token, typ)
+	}
+	out := strings.NewReplacer(pairs...).Replace(src)
+	if i := strings.Index(out, "{{"); i >= 0 {
+		end := min(i+20, len(out))
+		return "", fmt.Errorf("unknown type token near %q", out[i:end])
+	}
+	return out, nil
+}
+
+// sqliteDSN turns a database file path into the driver DSN with the
+// settings the store relies on:
+//   - WAL, so readers never block the writer and the writer never blocks
+//     readers;
+//   - synchronous=FULL, so a commit acknowledged to a client survives power
+//     loss (NORMAL may lose the last transactions in WAL mode);
+//   - foreign keys on, which SQLite leaves off by default;
+//   - busy_timeout, so a writer waits for the lock instead of failing;
+//   - _txlock=immediate, so every transaction takes the write lock at BEGIN.
+//     A deferred transaction that reads and then writes cannot wait for a
+//     lock another writer holds (its snapshot would be stale) and fails with
+//     SQLITE_BUSY at once, whatever the busy timeout.
+func sqliteDSN(path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("metadata: sqlite: empty database path")
+	}
+	// The store owns the connection settings; a query string in the path
+	// could silently turn one of them off.
+	if strings.ContainsAny(path, "?") || strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return "", fmt.Errorf("metadata: sqlite: %q: want a plain file path", path)
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	return path + "?" + q.Encode(), nil
+}

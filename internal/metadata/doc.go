@@ -1,0 +1,13 @@
+// Package metadata owns the SQL store of everything that is not blob bytes:
+// repositories, manifests (with their payloads), tags, blob links per
+// repository, manifest references and uploads in progress.
+//
+// Listing tags or the catalog reads an index here and never walks storage.
+// Every change that makes content visible (a manifest and its tags) happens in
+// one committed transaction. SQLite (modernc.org/sqlite, pure Go) is the
+// embedded default; migrations are embedded SQL files. metadatatest holds the
+// conformance suite every backend runs.
+//
+// It imports the standard library, go-digest and the SQL drivers only; never
+// net/http, storage or registry.
+package metadata

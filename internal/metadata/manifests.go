@@ -1,0 +1,270 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// The read queries on hot paths; the tests check their query plans.
+const (
+	getManifestQuery = `SELECT m.media_type, m.artifact_type, m.size, m.payload, m.subject, m.annotations, m.created_at
+FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.digest = ?`
+
+	// Joined by repository and digest, not by a manifest id read earlier:
+	// ids can be reused after a delete.
+	manifestRefsQuery = `SELECT mr.kind, mr.digest
+FROM manifest_refs mr
+JOIN manifests m ON m.id = mr.manifest_id
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.digest = ?
+ORDER BY mr.kind, mr.digest`
+
+	// The index (repository_id, subject, digest) yields the rows in digest
+	// order; the artifact type filter applies to those few rows only.
+	referrersQuery = `SELECT m.media_type, m.digest, m.size, m.artifact_type, m.annotations
+FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.subject = ? AND (? = '' OR m.artifact_type = ?)
+ORDER BY m.digest`
+)
+
+// PutManifest stores m in m.Repo and points tags at it, in one transaction:
+// the repository is created if needed, every reference in m.Refs must exist
+// in m.Repo (otherwise a *MissingReferenceError is returned and nothing is
+// written), pushing the same digest again updates it in place, and a tag
+// that pointed elsewhere moves. A zero m.CreatedAt means now; a re-push keeps
+// the first CreatedAt.
+func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) error {
+	if err := validateManifest(m, tags); err != nil {
+		return err
+	}
+	annotations, err := encodeAnnotations(m.Annotations)
+	if err != nil {
+		return fmt.Errorf("metadata: put manifest: %w", err)
+	}
+	now := time.Now()
+	created := m.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	payload := m.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	var subject any // NULL when there is no subject
+	if m.Subject != "" {
+		subject = m.Subject.String()
+	}
+	return wrap("put manifest", s.inTx(ctx, func(c conn) error {
+		repoID, err := ensureRepo(ctx, c, m.Repo)
+		if err != nil {
+			return err
+		}
+		for _, ref := range m.Refs {
+			if err := checkRef(ctx, c, repoID, ref); err != nil {
+				return err
+			}
+		}
+		if _, err := c.exec(ctx, c.d.upsert("manifests",
+			"repository_id, digest, media_type, artifact_type, size, payload, subject, annotations, created_at",
+			"repository_id, digest",
+			"media_type", "artifact_type", "size", "payload", "subject", "annotations"),
+			repoID, m.Digest.String(), m.MediaType, m.ArtifactType, m.Size, payload, subject, annotations,
+			unixNano(created)); err != nil {
+			return err
+		}
+		var id int64
+		if err := c.queryRow(ctx, "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?",
+			repoID, m.Digest.String()).Scan(&id); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, "DELETE FROM manifest_refs WHERE manifest_id = ?", id); err != nil {
+			return err
+		}
+		for _, ref := range m.Refs {
+			if _, err := c.exec(ctx, c.d.insertIgnore("manifest_refs", "manifest_id, kind, digest",
+				"manifest_id, kind, digest"), id, string(ref.Kind), ref.Digest.String()); err != nil {
+				return err
+			}
+		}
+		for _, tag := range tags {
+			if _, err := c.exec(ctx, c.d.upsert("tags", "repository_id, name, manifest_id, updated_at",
+				"repository_id, name", "manifest_id", "updated_at"),
+				repoID, tag, id, unixNano(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// GetManifest returns the manifest with its payload and its references
+// (deduplicated, ordered by kind then digest), or ErrNotFound. Empty
+// annotations come back nil.
+func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*Manifest, error) {
+	c := s.read()
+	m := &Manifest{Repo: repo, Digest: dgst}
+	var (
+		subject, annotations sql.NullString
+		created              int64
+	)
+	err := c.queryRow(ctx, getManifestQuery, repo, dgst.String()).
+		Scan(&m.MediaType, &m.ArtifactType, &m.Size, &m.Payload, &subject, &annotations, &created)
+	if err != nil {
+		return nil, wrap("get manifest", notFound(err))
+	}
+	m.Subject = digest.Digest(subject.String)
+	m.CreatedAt = fromUnixNano(created)
+	if m.Annotations, err = decodeAnnotations(annotations); err != nil {
+		return nil, fmt.Errorf("metadata: get manifest %s: %w", dgst, err)
+	}
+	rows, err := c.query(ctx, manifestRefsQuery, repo, dgst.String())
+	if err != nil {
+		return nil, wrap("get manifest refs", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, d string
+		if err := rows.Scan(&kind, &d); err != nil {
+			return nil, wrap("get manifest refs", err)
+		}
+		m.Refs = append(m.Refs, Ref{Kind: RefKind(kind), Digest: digest.Digest(d)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("get manifest refs", err)
+	}
+	return m, nil
+}
+
+// DeleteManifest removes the manifest, the tags pointing at it and its
+// references, or returns ErrNotFound. Blobs stay for garbage collection.
+func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
+	return wrap("delete manifest", s.inTx(ctx, func(c conn) error {
+		var id int64
+		err := c.queryRow(ctx, `SELECT m.id FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id)
+		if err != nil {
+			return notFound(err)
+		}
+		// Explicit rather than relying on ON DELETE CASCADE, which SQLite
+		// only honours when foreign keys are switched on.
+		for _, q := range []string{
+			"DELETE FROM tags WHERE manifest_id = ?",
+			"DELETE FROM manifest_refs WHERE manifest_id = ?",
+			"DELETE FROM manifests WHERE id = ?",
+		} {
+			if _, err := c.exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// Referrers lists the manifests in repo whose subject is subject, ordered by
+// digest, keeping only those of artifactType when it is not empty. It
+// returns an empty slice, not ErrNotFound, when there are none.
+func (s *Store) Referrers(ctx context.Context, repo string, subject digest.Digest, artifactType string) ([]Descriptor, error) {
+	rows, err := s.read().query(ctx, referrersQuery, repo, subject.String(), artifactType, artifactType)
+	if err != nil {
+		return nil, wrap("referrers", err)
+	}
+	defer rows.Close()
+	out := []Descriptor{}
+	for rows.Next() {
+		var (
+			d           Descriptor
+			annotations sql.NullString
+		)
+		if err := rows.Scan(&d.MediaType, &d.Digest, &d.Size, &d.ArtifactType, &annotations); err != nil {
+			return nil, wrap("referrers", err)
+		}
+		if d.Annotations, err = decodeAnnotations(annotations); err != nil {
+			return nil, fmt.Errorf("metadata: referrers of %s: %s: %w", subject, d.Digest, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("referrers", err)
+	}
+	return out, nil
+}
+
+func validateManifest(m *Manifest, tags []string) error {
+	if m == nil {
+		return errors.New("metadata: put manifest: nil manifest")
+	}
+	var errs []error
+	if m.Repo == "" {
+		errs = append(errs, errors.New("empty repository name"))
+	}
+	if err := m.Digest.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("digest %q: %w", m.Digest, err))
+	}
+	if m.Subject != "" {
+		if err := m.Subject.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("subject %q: %w", m.Subject, err))
+		}
+	}
+	for _, ref := range m.Refs {
+		if ref.Kind != RefBlob && ref.Kind != RefManifest {
+			errs = append(errs, fmt.Errorf("reference %s: unknown kind %q", ref.Digest, ref.Kind))
+		}
+	}
+	for _, tag := range tags {
+		if tag == "" {
+			errs = append(errs, errors.New("empty tag"))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("metadata: put manifest: %w", err)
+	}
+	return nil
+}
+
+// checkRef returns a *MissingReferenceError unless ref exists in the
+// repository.
+func checkRef(ctx context.Context, c conn, repoID int64, ref Ref) error {
+	q := "SELECT 1 FROM repository_blobs WHERE repository_id = ? AND blob_digest = ?"
+	if ref.Kind == RefManifest {
+		q = "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?"
+	}
+	var one int
+	err := c.queryRow(ctx, q, repoID, ref.Digest.String()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &MissingReferenceError{Digest: ref.Digest, Kind: ref.Kind}
+	}
+	return err
+}
+
+// Annotations are stored as a JSON object, NULL when there are none.
+func encodeAnnotations(a map[string]string) (any, error) {
+	if len(a) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("annotations: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeAnnotations(s sql.NullString) (map[string]string, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	var a map[string]string
+	if err := json.Unmarshal([]byte(s.String), &a); err != nil {
+		return nil, fmt.Errorf("annotations: %w", err)
+	}
+	return a, nil
+}

@@ -1,0 +1,95 @@
+package metadata_test
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+	"wharf/internal/metadata/metadatatest"
+)
+
+func openSQLite(t *testing.T, path string) *metadata.Store {
+	t.Helper()
+	s, err := metadata.Open(t.Context(), "sqlite", path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestSQLiteConformance(t *testing.T) {
+	metadatatest.Run(t, func(t *testing.T) *metadata.Store {
+		return openSQLite(t, filepath.Join(t.TempDir(), "metadata.db"))
+	})
+}
+
+func TestSQLiteOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		driver string
+		dsn    string
+	}{
+		{"unknown driver", "oracle", filepath.Join(dir, "a.db")},
+		{"empty path", "sqlite", ""},
+		{"query string", "sqlite", filepath.Join(dir, "a.db") + "?_foreign_keys=0"},
+		{"URI", "sqlite", "file:" + filepath.Join(dir, "a.db")},
+		{"in memory", "sqlite", ":memory:"},
+		{"missing parent directory", "sqlite", filepath.Join(dir, "missing", "a.db")},
+		{"path is a directory", "sqlite", dir},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := metadata.Open(t.Context(), tc.driver, tc.dsn, nil)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q, %q): got nil error", tc.driver, tc.dsn)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+		t.Errorf("Open created the missing parent directory: %v", err)
+	}
+}
+
+// TestSQLiteReopen checks that data survives a restart and that opening an
+// up-to-date database applies nothing.
+func TestSQLiteReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	ctx := t.Context()
+	s, err := metadata.Open(ctx, "sqlite", path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	d := digest.FromString("layer")
+	if err := s.AddBlob(ctx, "app", d, 5); err != nil {
+		t.Fatalf("AddBlob: %v", err)
+	}
+	m := &metadata.Manifest{Repo: "app", Digest: digest.FromString("manifest"), MediaType: "m", Payload: []byte("manifest"),
+		Size: 8, Refs: []metadata.Ref{{Digest: d, Kind: metadata.RefBlob}}}
+	if err := s.PutManifest(ctx, m, []string{"v1"}); err != nil {
+		t.Fatalf("PutManifest: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = openSQLite(t, path)
+	got, err := s.ResolveTag(ctx, "app", "v1")
+	if err != nil || got != m.Digest {
+		t.Fatalf("ResolveTag after reopen = %s, %v; want %s", got, err, m.Digest)
+	}
+	if size, err := s.RepoBlob(ctx, "app", d); err != nil || size != 5 {
+		t.Errorf("RepoBlob after reopen = %d, %v; want 5", size, err)
+	}
+}

@@ -1,0 +1,192 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Store is the SQL metadata store. It is safe for concurrent use; every
+// change that must be atomic runs in one transaction.
+type Store struct {
+	db  *sql.DB
+	d   *dialect
+	log *slog.Logger
+}
+
+// Open connects to the database, applies pending migrations and returns the
+// store. driver "sqlite" takes the path of the database file as dsn; the
+// file is created when missing, its parent directory is not.
+func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var (
+		d   *dialect
+		src string
+		err error
+	)
+	switch driver {
+	case "sqlite":
+		d = &sqliteDialect
+		src, err = sqliteDSN(dsn)
+	default:
+		return nil, fmt.Errorf("metadata: unsupported database driver %q", driver)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(driver, src)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: open %s: %w", driver, err)
+	}
+	s := &Store{db: db, d: d, log: log.With("component", "metadata", "driver", driver)}
+	if err := s.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("metadata: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("metadata: ping: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn runs queries written with ? placeholders through the dialect, so a
+// method cannot forget to rebind one.
+type conn struct {
+	q querier
+	d *dialect
+}
+
+func (c conn) rebind(query string) string {
+	if c.d.rebind == nil {
+		return query
+	}
+	return c.d.rebind(query)
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.rebind(query), args...)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.rebind(query), args...)
+}
+
+func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+// read returns a conn for statements outside a transaction.
+func (s *Store) read() conn { return conn{q: s.db, d: s.d} }
+
+// inTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise. fn must use only the conn it is given: a query on s.db
+// would wait for the write lock this transaction holds.
+func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(conn{q: tx, d: s.d}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// ensureRepo creates the repository row if needed and returns its id.
+func ensureRepo(ctx context.Context, c conn, repo string) (int64, error) {
+	if repo == "" {
+		return 0, errors.New("empty repository name")
+	}
+	if _, err := c.exec(ctx, c.d.insertIgnore("repositories", "name, created_at", "name"),
+		repo, unixNano(time.Now())); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := c.queryRow(ctx, "SELECT id FROM repositories WHERE name = ?", repo).Scan(&id)
+	return id, err
+}
+
+// repoID returns the id of an existing repository, or ErrNotFound.
+func repoID(ctx context.Context, c conn, repo string) (int64, error) {
+	var id int64
+	err := c.queryRow(ctx, "SELECT id FROM repositories WHERE name = ?", repo).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return id, err
+}
+
+// affectedOne turns a statement result that touched no row into ErrNotFound.
+func affectedOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// notFound maps sql.ErrNoRows to ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Times are stored as Unix nanoseconds in BIGINT columns: the same on every
+// database, with no driver-specific time parsing.
+func unixNano(t time.Time) int64 { return t.UnixNano() }
+
+func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// limit turns the "n <= 0 means all" convention into a LIMIT argument every
+// database accepts.
+func limit(n int) int64 {
+	if n <= 0 {
+		return 1<<63 - 1
+	}
+	return int64(n)
+}
+
+// wrap adds the operation to unexpected errors. The store's own sentinels
+// already say "metadata: …" and pass through unchanged.
+func wrap(op string, err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) {
+		return err
+	}
+	return fmt.Errorf("metadata: %s: %w", op, err)
+}

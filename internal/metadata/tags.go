@@ -1,0 +1,83 @@
+package metadata
+
+import (
+	"context"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// The read queries on hot paths; the tests check their query plans.
+const (
+	resolveTagQuery = `SELECT m.digest
+FROM repositories r
+JOIN tags t ON t.repository_id = r.id
+JOIN manifests m ON m.id = t.manifest_id
+WHERE r.name = ? AND t.name = ?`
+
+	// Keyset pagination: the primary key (repository_id, name) is walked
+	// from last, whatever the page number.
+	listTagsQuery = `SELECT name FROM tags
+WHERE repository_id = ? AND name >= ?
+ORDER BY name LIMIT ?`
+
+	listRepositoriesQuery = `SELECT r.name FROM repositories r
+WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+ORDER BY r.name LIMIT ?`
+)
+
+// ResolveTag returns the digest the tag points at, or ErrNotFound.
+func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
+	var d string
+	err := s.read().queryRow(ctx, resolveTagQuery, repo, tag).Scan(&d)
+	if err != nil {
+		return "", wrap("resolve tag", notFound(err))
+	}
+	return digest.Digest(d), nil
+}
+
+// DeleteTag removes the tag, or returns ErrNotFound. The manifest stays.
+func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
+	return wrap("delete tag", affectedOne(s.read().exec(ctx, `DELETE FROM tags
+WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND name = ?`, repo, tag)))
+}
+
+// ListTags returns up to n tags of repo (all when n <= 0) that sort after
+// last, in byte order. It returns ErrNotFound when the repository does not
+// exist and an empty slice when it has no tags.
+func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]string, error) {
+	c := s.read()
+	id, err := repoID(ctx, c, repo)
+	if err != nil {
+		return nil, wrap("list tags", err)
+	}
+	tags, err := queryStrings(ctx, c, listTagsQuery, id, last, limit(n))
+	return tags, wrap("list tags", err)
+}
+
+// ListRepositories returns up to n repositories (all when n <= 0) that sort
+// after last and hold at least one manifest, in byte order.
+func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]string, error) {
+	repos, err := queryStrings(ctx, s.read(), listRepositoriesQuery, last, limit(n))
+	return repos, wrap("list repositories", err)
+}
+
+// queryStrings returns the single text column of a query, never nil on success.
+func queryStrings(ctx context.Context, c conn, query string, args ...any) ([]string, error) {
+	rows, err := c.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

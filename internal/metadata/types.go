@@ -1,0 +1,83 @@
+package metadata
+
+import (
+	"errors"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	// ErrNotFound means the repository, blob link, manifest, tag or upload
+	// does not exist.
+	ErrNotFound = errors.New("metadata: not found")
+	// ErrMissingReference means a manifest refers to a blob or manifest that
+	// is not present in its repository. The error is wrapped in a
+	// *MissingReferenceError naming the digest.
+	ErrMissingReference = errors.New("metadata: manifest references unknown content")
+)
+
+// MissingReferenceError names the first reference PutManifest could not find.
+type MissingReferenceError struct {
+	Digest digest.Digest
+	Kind   RefKind
+}
+
+func (e *MissingReferenceError) Error() string {
+	return "metadata: manifest references unknown " + string(e.Kind) + " " + e.Digest.String()
+}
+
+// Unwrap makes errors.Is(err, ErrMissingReference) true.
+func (e *MissingReferenceError) Unwrap() error { return ErrMissingReference }
+
+// RefKind says what a manifest reference points at.
+type RefKind string
+
+// The kinds of manifest references.
+const (
+	RefBlob     RefKind = "blob"     // config or layer: must be a blob linked to the repository
+	RefManifest RefKind = "manifest" // index child: must be a manifest in the repository
+)
+
+// Ref is one thing a manifest refers to and that must exist before it.
+type Ref struct {
+	Digest digest.Digest
+	Kind   RefKind
+}
+
+// Manifest is a stored manifest with the fields the registry serves and
+// indexes. Payload holds the exact bytes that were pushed.
+type Manifest struct {
+	Repo         string
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string // the manifest's artifactType, or its config media type for images (referrers API)
+	Size         int64
+	Payload      []byte
+	Subject      digest.Digest     // "" when the manifest has no subject
+	Annotations  map[string]string // manifest-level annotations, served by the referrers API
+	Refs         []Ref             // checked to exist, in the repository, inside PutManifest's transaction
+	CreatedAt    time.Time
+}
+
+// Descriptor is one entry of a referrers list.
+type Descriptor struct {
+	MediaType    string
+	Digest       digest.Digest
+	Size         int64
+	ArtifactType string
+	Annotations  map[string]string
+}
+
+// Upload is an upload session in progress. HashState is the marshalled state
+// of the running hash (encoding.BinaryMarshaler) at Offset bytes.
+type Upload struct {
+	ID        string
+	Repo      string
+	Algorithm digest.Algorithm
+	Offset    int64
+	HashState []byte
+	StartedAt time.Time
+	UpdatedAt time.Time
+}

@@ -1,0 +1,75 @@
+package ociapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"wharf/internal/registry"
+)
+
+func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
+	dgst, err := registry.ParseDigest(rt.Ref)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b, err := h.reg.OpenBlob(r.Context(), rt.Name, dgst)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer b.Close()
+	hd := w.Header()
+	hd.Set("Docker-Content-Digest", dgst.String())
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("ETag", `"`+dgst.String()+`"`)
+	hd.Set("Cache-Control", "max-age=31536000")
+	// ServeContent answers Range (206/416), HEAD and conditional requests;
+	// with a file underneath, the copy to the socket is a sendfile.
+	http.ServeContent(w, r, "", time.Time{}, b)
+}
+
+func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) {
+	dgst, err := registry.ParseDigest(rt.Ref)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.reg.DeleteBlob(r.Context(), rt.Name, dgst); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Docker-Content-Digest", dgst.String())
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// blobCreated answers a completed upload or mount.
+func blobCreated(w http.ResponseWriter, name string, dgst string) {
+	hd := w.Header()
+	hd.Set("Location", "/v2/"+name+"/blobs/"+dgst)
+	hd.Set("Docker-Content-Digest", dgst)
+	hd.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
+
+// uploadAccepted answers a request that leaves an upload session open.
+func uploadAccepted(w http.ResponseWriter, status int, u registry.Upload) {
+	hd := w.Header()
+	hd.Set("Location", "/v2/"+u.Repo+"/blobs/uploads/"+u.ID)
+	hd.Set("Docker-Upload-UUID", u.ID)
+	hd.Set("Range", uploadRange(u.Offset))
+	hd.Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+// uploadRange is the Range header of an upload holding size bytes: the
+// inclusive range already received, "0-0" when empty as clients expect.
+func uploadRange(size int64) string {
+	end := size - 1
+	if end < 0 {
+		end = 0
+	}
+	return "0-" + strconv.FormatInt(end, 10)
+}

@@ -1,0 +1,78 @@
+package ociapi
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"wharf/internal/registry"
+)
+
+// Handler serves the OCI Distribution API under /v2/.
+type Handler struct {
+	reg *registry.Registry
+	log *slog.Logger
+}
+
+// New returns the /v2/ handler. log must not be nil.
+func New(reg *registry.Registry, log *slog.Logger) *Handler {
+	return &Handler{reg: reg, log: log.With("component", "ociapi")}
+}
+
+// ServeHTTP routes a /v2/ request to its endpoint.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
+	rt, err := parsePath(r.URL.Path)
+	if err != nil {
+		writeError(r.Context(), h.log, w, r, err)
+		return
+	}
+	type endpoint map[string]func(http.ResponseWriter, *http.Request, route)
+	var ep endpoint
+	switch rt.Kind {
+	case routeBase:
+		ep = endpoint{http.MethodGet: h.base, http.MethodHead: h.base}
+	case routeCatalog:
+		ep = endpoint{http.MethodGet: h.catalog}
+	case routeTags:
+		ep = endpoint{http.MethodGet: h.tags}
+	case routeManifest:
+		ep = endpoint{http.MethodGet: h.getManifest, http.MethodHead: h.getManifest,
+			http.MethodPut: h.putManifest, http.MethodDelete: h.deleteManifest}
+	case routeBlob:
+		ep = endpoint{http.MethodGet: h.getBlob, http.MethodHead: h.getBlob, http.MethodDelete: h.deleteBlob}
+	case routeUploadStart:
+		ep = endpoint{http.MethodPost: h.startUpload}
+	case routeUpload:
+		ep = endpoint{http.MethodGet: h.uploadStatus, http.MethodPatch: h.patchUpload,
+			http.MethodPut: h.finishUpload, http.MethodDelete: h.cancelUpload}
+	case routeReferrers:
+		ep = endpoint{http.MethodGet: h.referrers}
+	}
+	fn, ok := ep[r.Method]
+	if !ok {
+		allow := make([]string, 0, len(ep))
+		for m := range ep {
+			allow = append(allow, m)
+		}
+		slices.Sort(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(r.Context(), h.log, w, r, errorf(codeUnsupported, "method "+r.Method+" is not allowed here"))
+		return
+	}
+	fn(w, r, rt)
+}
+
+func (h *Handler) base(w http.ResponseWriter, r *http.Request, _ route) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte("{}"))
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(r.Context(), h.log, w, r, err)
+}

@@ -1,0 +1,73 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+	"wharf/internal/storage"
+)
+
+// StatBlob returns the size of a blob linked to repo.
+func (r *Registry) StatBlob(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	size, err := r.meta.RepoBlob(ctx, repo, dgst)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return 0, ErrBlobUnknown
+	}
+	if err != nil {
+		return 0, fmt.Errorf("registry: stat blob: %w", err)
+	}
+	return size, nil
+}
+
+// OpenBlob opens a blob linked to repo for reading.
+func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest) (storage.Blob, error) {
+	if _, err := r.StatBlob(ctx, repo, dgst); err != nil {
+		return nil, err
+	}
+	b, err := r.blobs.Open(ctx, dgst)
+	if errors.Is(err, storage.ErrNotFound) {
+		r.log.ErrorContext(ctx, "blob recorded but missing from storage; run wharf fsck", "repo", repo, "digest", dgst)
+		return nil, ErrBlobUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: open blob: %w", err)
+	}
+	return b, nil
+}
+
+// DeleteBlob unlinks a blob from repo. The bytes stay until garbage
+// collection finds no repository using them.
+func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {
+	err := r.meta.UnlinkBlob(ctx, repo, dgst)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return ErrBlobUnknown
+	}
+	if err != nil {
+		return fmt.Errorf("registry: delete blob: %w", err)
+	}
+	return nil
+}
+
+// MountBlob links a blob from repository `from` into repo without moving
+// bytes. With from == "" it succeeds only when Options.AnonymousMount allows
+// it. ErrBlobUnknown means the caller should fall back to an upload.
+func (r *Registry) MountBlob(ctx context.Context, repo, from string, dgst digest.Digest) (int64, error) {
+	if from == "" && !r.opts.AnonymousMount {
+		return 0, ErrBlobUnknown
+	}
+	if from == repo {
+		return r.StatBlob(ctx, repo, dgst)
+	}
+	size, err := r.meta.LinkBlob(ctx, repo, from, dgst)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return 0, ErrBlobUnknown
+	}
+	if err != nil {
+		return 0, fmt.Errorf("registry: mount blob: %w", err)
+	}
+	return size, nil
+}

@@ -1,0 +1,20 @@
+package registry
+
+import "errors"
+
+// Sentinel errors. ociapi maps each to one OCI error code.
+var (
+	ErrBlobUnknown         = errors.New("registry: blob unknown to repository")
+	ErrUploadUnknown       = errors.New("registry: upload unknown")
+	ErrUploadInvalid       = errors.New("registry: upload invalid")
+	ErrRangeInvalid        = errors.New("registry: chunk does not start at the current upload offset")
+	ErrDigestInvalid       = errors.New("registry: digest invalid")
+	ErrDigestUnsupported   = errors.New("registry: digest algorithm unsupported")
+	ErrSizeInvalid         = errors.New("registry: size invalid")
+	ErrManifestUnknown     = errors.New("registry: manifest unknown")
+	ErrManifestInvalid     = errors.New("registry: manifest invalid")
+	ErrManifestTooLarge    = errors.New("registry: manifest too large")
+	ErrManifestBlobUnknown = errors.New("registry: manifest references unknown content")
+	ErrNameUnknown         = errors.New("registry: repository unknown")
+	ErrTagInvalid          = errors.New("registry: tag invalid")
+)

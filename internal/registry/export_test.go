@@ -1,0 +1,5 @@
+package registry
+
+import "github.com/opencontainers/go-digest"
+
+func dg(s string) digest.Digest { return digest.Digest(s) }

@@ -1,0 +1,163 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+)
+
+// PushResult is what a manifest push stored.
+type PushResult struct {
+	Digest  digest.Digest
+	Subject digest.Digest // "" when the manifest has no subject
+	Tags    []string      // every tag now pointing at Digest
+}
+
+// PutManifest validates and stores a manifest under reference (a tag or a
+// digest) plus extra tags, in one transaction, after checking that every
+// blob and child manifest it references exists in repo.
+func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType string, payload []byte, extraTags []string) (PushResult, error) {
+	if len(payload) > MaxManifestSize {
+		return PushResult{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrManifestTooLarge, len(payload), MaxManifestSize)
+	}
+	m, err := ParseManifest(contentType, payload)
+	if err != nil {
+		return PushResult{}, err
+	}
+	var tags []string
+	alg := digest.Canonical
+	if isDigestLike(reference) {
+		d, err := ParseDigest(reference)
+		if err != nil {
+			return PushResult{}, err
+		}
+		alg = d.Algorithm()
+		m.Digest = digestOf(alg, payload)
+		if m.Digest != d {
+			return PushResult{}, fmt.Errorf("%w: manifest has digest %s, the URL names %s", ErrDigestInvalid, m.Digest, d)
+		}
+	} else {
+		if !ValidTag(reference) {
+			return PushResult{}, fmt.Errorf("%w: %q", ErrTagInvalid, reference)
+		}
+		tags = append(tags, reference)
+		m.Digest = digestOf(alg, payload)
+	}
+	for _, t := range extraTags {
+		if !ValidTag(t) {
+			return PushResult{}, fmt.Errorf("%w: %q", ErrTagInvalid, t)
+		}
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	m.Repo = repo
+	err = r.meta.PutManifest(ctx, m, tags)
+	var missing *metadata.MissingReferenceError
+	if errors.As(err, &missing) {
+		return PushResult{}, fmt.Errorf("%w: %s %s is not in %s; push it first", ErrManifestBlobUnknown, missing.Kind, missing.Digest, repo)
+	}
+	if err != nil {
+		return PushResult{}, fmt.Errorf("registry: put manifest: %w", err)
+	}
+	return PushResult{Digest: m.Digest, Subject: m.Subject, Tags: tags}, nil
+}
+
+// isDigestLike tells a reference that is meant as a digest (it has the
+// algorithm separator, which tags cannot contain) from a tag.
+func isDigestLike(reference string) bool { return strings.Contains(reference, ":") }
+
+// GetManifest returns the manifest a tag or digest names in repo.
+func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*metadata.Manifest, error) {
+	dgst, err := r.resolve(ctx, repo, reference)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.meta.GetManifest(ctx, repo, dgst)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, ErrManifestUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: get manifest: %w", err)
+	}
+	return m, nil
+}
+
+func (r *Registry) resolve(ctx context.Context, repo, reference string) (digest.Digest, error) {
+	if isDigestLike(reference) {
+		return ParseDigest(reference)
+	}
+	if !ValidTag(reference) {
+		return "", fmt.Errorf("%w: %q", ErrTagInvalid, reference)
+	}
+	d, err := r.meta.ResolveTag(ctx, repo, reference)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return "", ErrManifestUnknown
+	}
+	if err != nil {
+		return "", fmt.Errorf("registry: resolve tag: %w", err)
+	}
+	return d, nil
+}
+
+// DeleteManifest deletes a manifest (by digest, with every tag pointing at
+// it) or just a tag.
+func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) error {
+	var err error
+	if isDigestLike(reference) {
+		var d digest.Digest
+		if d, err = ParseDigest(reference); err != nil {
+			return err
+		}
+		err = r.meta.DeleteManifest(ctx, repo, d)
+	} else {
+		if !ValidTag(reference) {
+			return fmt.Errorf("%w: %q", ErrTagInvalid, reference)
+		}
+		err = r.meta.DeleteTag(ctx, repo, reference)
+	}
+	if errors.Is(err, metadata.ErrNotFound) {
+		return ErrManifestUnknown
+	}
+	if err != nil {
+		return fmt.Errorf("registry: delete manifest: %w", err)
+	}
+	return nil
+}
+
+// Tags lists repo's tags in order, after last, at most n (n <= 0: all).
+func (r *Registry) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
+	tags, err := r.meta.ListTags(ctx, repo, last, n)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, ErrNameUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: list tags: %w", err)
+	}
+	return tags, nil
+}
+
+// Catalog lists repositories in order, after last, at most n (n <= 0: all).
+func (r *Registry) Catalog(ctx context.Context, last string, n int) ([]string, error) {
+	repos, err := r.meta.ListRepositories(ctx, last, n)
+	if err != nil {
+		return nil, fmt.Errorf("registry: catalog: %w", err)
+	}
+	return repos, nil
+}
+
+// Referrers lists the manifests in repo whose subject is dgst, optionally
+// only those of one artifact type.
+func (r *Registry) Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]metadata.Descriptor, error) {
+	refs, err := r.meta.Referrers(ctx, repo, dgst, artifactType)
+	if err != nil {
+		return nil, fmt.Errorf("registry: referrers: %w", err)
+	}
+	return refs, nil
+}

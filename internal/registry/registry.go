@@ -1,0 +1,72 @@
+package registry
+
+import (
+	"log/slog"
+	"sync"
+
+	"wharf/internal/metadata"
+	"wharf/internal/storage"
+)
+
+// MaxManifestSize is the largest manifest accepted (4 MiB, as distribution).
+const MaxManifestSize = 4 << 20
+
+// Options tunes a Registry.
+type Options struct {
+	// AnonymousMount lets a cross-repository mount without a `from`
+	// parameter link any blob the registry already holds. It is only safe
+	// when every client may read every repository (no authorization).
+	AnonymousMount bool
+}
+
+// Registry implements push and pull over a blob driver and a metadata store.
+type Registry struct {
+	blobs storage.Driver
+	meta  *metadata.Store
+	log   *slog.Logger
+	opts  Options
+
+	// uploadLocks serialises requests on the same upload session so that
+	// two PATCHes cannot interleave their bytes.
+	uploadLocks keyedMutex
+}
+
+// New returns a Registry. log must not be nil.
+func New(blobs storage.Driver, meta *metadata.Store, log *slog.Logger, opts Options) *Registry {
+	return &Registry{blobs: blobs, meta: meta, log: log.With("component", "registry"), opts: opts}
+}
+
+// keyedMutex is a set of mutexes created on demand and dropped when unused.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*refMutex{}
+	}
+	m := k.locks[key]
+	if m == nil {
+		m = &refMutex{}
+		k.locks[key] = m
+	}
+	m.refs++
+	k.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		k.mu.Lock()
+		m.refs--
+		if m.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,298 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+	"wharf/internal/storage"
+)
+
+// Upload describes an upload session as the API reports it.
+type Upload struct {
+	ID     string
+	Repo   string
+	Offset int64
+}
+
+// newUploadID returns 32 bytes of crypto randomness, URL-safe.
+func newUploadID() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("registry: upload id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// StartUpload opens a new upload session in repo.
+func (r *Registry) StartUpload(ctx context.Context, repo string) (Upload, error) {
+	id, err := newUploadID()
+	if err != nil {
+		return Upload{}, err
+	}
+	w, err := r.blobs.Upload(ctx, id, -1)
+	if err != nil {
+		return Upload{}, fmt.Errorf("registry: start upload: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return Upload{}, fmt.Errorf("registry: start upload: %w", err)
+	}
+	now := time.Now().UTC()
+	u := &metadata.Upload{ID: id, Repo: repo, Algorithm: digest.Canonical, StartedAt: now, UpdatedAt: now}
+	if err := r.meta.CreateUpload(ctx, u); err != nil {
+		_ = r.blobs.CancelUpload(ctx, id)
+		return Upload{}, fmt.Errorf("registry: start upload: %w", err)
+	}
+	return Upload{ID: id, Repo: repo}, nil
+}
+
+// UploadStatus reports how many bytes an upload session holds.
+func (r *Registry) UploadStatus(ctx context.Context, repo, id string) (Upload, error) {
+	u, err := r.getUpload(ctx, repo, id)
+	if err != nil {
+		return Upload{}, err
+	}
+	return Upload{ID: u.ID, Repo: u.Repo, Offset: u.Offset}, nil
+}
+
+func (r *Registry) getUpload(ctx context.Context, repo, id string) (*metadata.Upload, error) {
+	u, err := r.meta.GetUpload(ctx, repo, id)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, ErrUploadUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: upload: %w", err)
+	}
+	return u, nil
+}
+
+// AppendUpload appends body to an upload session. start is the offset the
+// client says the chunk begins at (from Content-Range), or -1 when it did not
+// say. size is the expected chunk length, or -1 when unknown.
+func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, size int64, body io.Reader) (Upload, error) {
+	unlock := r.uploadLocks.lock(id)
+	defer unlock()
+	u, err := r.getUpload(ctx, repo, id)
+	if err != nil {
+		return Upload{}, err
+	}
+	if start >= 0 && start != u.Offset {
+		return Upload{ID: id, Repo: repo, Offset: u.Offset}, ErrRangeInvalid
+	}
+	st, err := r.receive(ctx, u, u.Algorithm, size, body)
+	if err != nil {
+		return Upload{ID: id, Repo: repo, Offset: u.Offset}, err
+	}
+	if err := r.meta.UpdateUpload(ctx, id, st.offset, st.state); err != nil {
+		return Upload{}, fmt.Errorf("registry: upload: %w", err)
+	}
+	return Upload{ID: id, Repo: repo, Offset: st.offset}, nil
+}
+
+// received is the state of an upload after a request's bytes were written.
+type received struct {
+	w      storage.Writer
+	h      hash.Hash
+	offset int64
+	state  []byte
+}
+
+// receive streams body into the upload's staged bytes and its running hash
+// in one pass. The storage writer is closed unless keepOpen is requested by
+// the caller through the returned value (FinishUpload commits it instead).
+func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.Algorithm, size int64, body io.Reader) (*received, error) {
+	st, err := r.openUpload(ctx, u, alg)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		var n int64
+		if size >= 0 {
+			// Read one byte past the announced size to detect a lying client.
+			n, err = io.Copy(io.MultiWriter(st.w, st.h), io.LimitReader(body, size+1))
+			if err == nil && n != size {
+				err = fmt.Errorf("%w: received %d bytes, announced %d", ErrSizeInvalid, n, size)
+			}
+		} else {
+			n, err = io.Copy(io.MultiWriter(st.w, st.h), body)
+		}
+		st.offset += n
+		if err != nil {
+			// Keep what was acknowledged before this request: the next
+			// resume truncates the partial bytes away.
+			_ = st.w.Close()
+			return nil, asUploadError(err)
+		}
+	}
+	st.state, err = marshalHash(st.h)
+	if err != nil {
+		_ = st.w.Close()
+		return nil, err
+	}
+	if err := st.w.Close(); err != nil {
+		return nil, fmt.Errorf("registry: upload: %w", err)
+	}
+	return st, nil
+}
+
+// openUpload resumes the staged bytes and the running hash at the last
+// acknowledged offset. A hash of another algorithm than the stored state is
+// only possible on an empty upload.
+func (r *Registry) openUpload(ctx context.Context, u *metadata.Upload, alg digest.Algorithm) (*received, error) {
+	w, err := r.blobs.Upload(ctx, u.ID, u.Offset)
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrOffset) {
+		r.log.WarnContext(ctx, "upload record without its staged bytes", "upload", u.ID, "err", err)
+		return nil, ErrUploadUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: upload: %w", err)
+	}
+	h := alg.Hash()
+	if len(u.HashState) > 0 && alg == u.Algorithm {
+		um, ok := h.(encoding.BinaryUnmarshaler)
+		if !ok {
+			_ = w.Close()
+			return nil, fmt.Errorf("registry: %s hash state cannot be restored", alg)
+		}
+		if err := um.UnmarshalBinary(u.HashState); err != nil {
+			_ = w.Close()
+			return nil, fmt.Errorf("registry: restore hash state: %w", err)
+		}
+	}
+	return &received{w: w, h: h, offset: u.Offset}, nil
+}
+
+func marshalHash(h hash.Hash) ([]byte, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, errors.New("registry: hash state cannot be saved")
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("registry: save hash state: %w", err)
+	}
+	return b, nil
+}
+
+// asUploadError classifies an error from reading a request body.
+func asUploadError(err error) error {
+	if errors.Is(err, ErrSizeInvalid) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUploadInvalid, err)
+}
+
+// FinishUpload appends body (which may be empty), verifies the content
+// against dgst and publishes the blob in repo. On a digest mismatch the
+// upload is discarded.
+func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst digest.Digest, start, size int64, body io.Reader) (int64, error) {
+	unlock := r.uploadLocks.lock(id)
+	defer unlock()
+	u, err := r.getUpload(ctx, repo, id)
+	if err != nil {
+		return 0, err
+	}
+	if start >= 0 && start != u.Offset {
+		return 0, ErrRangeInvalid
+	}
+	alg := u.Algorithm
+	if u.Offset == 0 {
+		// Nothing hashed yet: hash with the algorithm the client named.
+		alg = dgst.Algorithm()
+	}
+	st, err := r.receive(ctx, u, alg, size, body)
+	if err != nil {
+		return 0, err
+	}
+	got := digest.NewDigest(alg, st.h)
+	if alg != dgst.Algorithm() {
+		// The chunks were hashed as sha256 but the client names another
+		// algorithm: one more pass over the staged bytes.
+		got, err = r.rehash(ctx, u.ID, st.offset, dgst.Algorithm())
+		if err != nil {
+			return 0, err
+		}
+	}
+	if got != dgst {
+		r.discard(ctx, id)
+		return 0, fmt.Errorf("%w: content has digest %s, client named %s", ErrDigestInvalid, got, dgst)
+	}
+	w, err := r.blobs.Upload(ctx, id, st.offset)
+	if err != nil {
+		return 0, fmt.Errorf("registry: finish upload: %w", err)
+	}
+	if err := w.Commit(ctx, dgst); err != nil {
+		_ = w.Close()
+		return 0, fmt.Errorf("registry: commit blob: %w", err)
+	}
+	if err := r.meta.AddBlob(ctx, repo, dgst, st.offset); err != nil {
+		return 0, fmt.Errorf("registry: record blob: %w", err)
+	}
+	if err := r.meta.DeleteUpload(ctx, id); err != nil {
+		r.log.WarnContext(ctx, "upload record not removed", "upload", id, "err", err)
+	}
+	return st.offset, nil
+}
+
+// rehash computes the digest of an upload's staged bytes with another
+// algorithm by reading them back through a resumed writer's file.
+func (r *Registry) rehash(ctx context.Context, id string, size int64, alg digest.Algorithm) (digest.Digest, error) {
+	rs, ok := r.blobs.(storage.StagedReader)
+	if !ok {
+		return "", fmt.Errorf("%w: chunked %s uploads need sha256 chunks on this storage", ErrDigestUnsupported, alg)
+	}
+	rc, err := rs.OpenUpload(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("registry: read staged upload: %w", err)
+	}
+	defer rc.Close()
+	v := alg.Digester()
+	if _, err := io.Copy(v.Hash(), io.LimitReader(rc, size)); err != nil {
+		return "", fmt.Errorf("registry: read staged upload: %w", err)
+	}
+	return v.Digest(), nil
+}
+
+// CancelUpload discards an upload session.
+func (r *Registry) CancelUpload(ctx context.Context, repo, id string) error {
+	unlock := r.uploadLocks.lock(id)
+	defer unlock()
+	if _, err := r.getUpload(ctx, repo, id); err != nil {
+		return err
+	}
+	r.discard(ctx, id)
+	return nil
+}
+
+func (r *Registry) discard(ctx context.Context, id string) {
+	if err := r.blobs.CancelUpload(ctx, id); err != nil {
+		r.log.WarnContext(ctx, "staged upload not removed", "upload", id, "err", err)
+	}
+	if err := r.meta.DeleteUpload(ctx, id); err != nil {
+		r.log.WarnContext(ctx, "upload record not removed", "upload", id, "err", err)
+	}
+}
+
+// PurgeUploads removes upload sessions last touched before `before` and
+// returns how many it removed.
+func (r *Registry) PurgeUploads(ctx context.Context, before time.Time) (int, error) {
+	stale, err := r.meta.StaleUploads(ctx, before)
+	if err != nil {
+		return 0, fmt.Errorf("registry: stale uploads: %w", err)
+	}
+	for _, u := range stale {
+		unlock := r.uploadLocks.lock(u.ID)
+		r.discard(ctx, u.ID)
+		unlock()
+	}
+	return len(stale), nil
+}

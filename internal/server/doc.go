@@ -1,0 +1,5 @@
+// Package server is the composition root: it is the only place that picks
+// backends by name, wires storage, metadata, registry and ociapi together,
+// and owns the http.Server, its middleware (request id, access log, panic
+// recovery) and the /healthz and /readyz endpoints.
+package server

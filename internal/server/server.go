@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"wharf/internal/config"
+	"wharf/internal/metadata"
+	"wharf/internal/ociapi"
+	"wharf/internal/registry"
+	"wharf/internal/storage/filesystem"
+)
+
+// Server is a running wharf.
+type Server struct {
+	cfg  config.Config
+	log  *slog.Logger
+	meta *metadata.Store
+	reg  *registry.Registry
+	http *http.Server
+}
+
+// New opens the data directory and builds the server. The caller must
+// Close it.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
+	}
+	blobs, err := filesystem.New(filepath.Join(cfg.Data, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("server: blob storage: %w", err)
+	}
+	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(cfg.Data, "wharf.db"), log)
+	if err != nil {
+		return nil, fmt.Errorf("server: metadata database: %w", err)
+	}
+	reg := registry.New(blobs, meta, log, registry.Options{
+		// Without authorization every client may read every repository, so
+		// a mount without `from` reveals nothing.
+		AnonymousMount: cfg.Auth == "none",
+	})
+	s := &Server{cfg: cfg, log: log, meta: meta, reg: reg}
+	mux := http.NewServeMux()
+	api := ociapi.New(reg, log)
+	mux.Handle("/v2/", api)
+	mux.Handle("/v2", api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.ready)
+	s.http = &http.Server{
+		Handler:           withMiddleware(mux, log),
+		ReadHeaderTimeout: 20 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if err := s.meta.Ping(r.Context()); err != nil {
+		s.log.ErrorContext(r.Context(), "not ready", "err", err)
+		http.Error(w, "metadata database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Serve listens on the configured address and serves until ctx ends, then
+// shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w (is another process using the port? change --addr)", s.cfg.Addr, err)
+	}
+	s.log.Info("wharf is serving", "addr", ln.Addr().String(), "data", s.cfg.Data, "auth", s.cfg.Auth, "tls", s.cfg.TLS)
+	go s.purgeUploads(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return nil
+}
+
+// purgeUploads removes upload sessions idle longer than uploads.max_age.
+func (s *Server) purgeUploads(ctx context.Context) {
+	maxAge, _ := s.cfg.UploadMaxAge() // validated in New
+	t := time.NewTicker(min(maxAge/4, time.Hour))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.reg.PurgeUploads(ctx, time.Now().Add(-maxAge))
+			if err != nil {
+				s.log.Warn("purging stale uploads failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged stale uploads", "count", n)
+			}
+		}
+	}
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.meta.Close() }

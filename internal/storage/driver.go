@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Sentinel errors returned by every driver. Callers test them with errors.Is.
+var (
+	// ErrNotFound means no blob (or upload) exists under the given key.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrInvalidID means an upload id is not a safe opaque token.
+	ErrInvalidID = errors.New("storage: invalid upload id")
+	// ErrOffset means a resume was asked at an offset beyond what was written.
+	ErrOffset = errors.New("storage: upload offset out of range")
+)
+
+// Driver stores blobs by digest and stages uploads before they become blobs.
+//
+// A blob is visible through Stat and Open only after Writer.Commit returned:
+// Commit makes the bytes durable first and then publishes them atomically, so
+// a crash at any moment leaves either the complete blob or nothing.
+type Driver interface {
+	// Stat returns the size of a committed blob, or ErrNotFound.
+	Stat(ctx context.Context, dgst digest.Digest) (int64, error)
+	// Open returns a reader over a committed blob, or ErrNotFound. The
+	// filesystem driver's Blob embeds the *os.File so that serving it lets
+	// the kernel use sendfile: pass it to http.ServeContent or io.Copy as it
+	// is, without wrapping it in another reader.
+	Open(ctx context.Context, dgst digest.Digest) (Blob, error)
+	// Delete removes a committed blob; ErrNotFound if it does not exist.
+	Delete(ctx context.Context, dgst digest.Digest) error
+
+	// Upload opens the staging area of upload id for appending. With
+	// offset < 0 a new, empty upload is created. With offset >= 0 an existing
+	// upload is resumed and truncated to offset bytes: bytes written after the
+	// last acknowledged offset (a request that died half way) are discarded.
+	// ErrNotFound if the upload does not exist, ErrOffset if it holds fewer
+	// than offset bytes.
+	Upload(ctx context.Context, id string, offset int64) (Writer, error)
+	// CancelUpload removes an upload's staged bytes. Removing an upload that
+	// does not exist is not an error.
+	CancelUpload(ctx context.Context, id string) error
+}
+
+// Blob is a committed blob opened for reading.
+type Blob interface {
+	io.ReadSeekCloser
+	// Size is the blob's length in bytes.
+	Size() int64
+}
+
+// Writer appends to a staged upload.
+type Writer interface {
+	io.Writer
+	// Size is the number of bytes staged so far, including earlier requests.
+	Size() int64
+	// Close releases the writer and keeps the staged bytes for a later
+	// Upload(ctx, id, Size()) to resume.
+	Close() error
+	// Commit makes the staged bytes durable and publishes them as blob dgst,
+	// then removes the upload. The caller has already verified the digest.
+	// If the blob already exists the staged copy is simply dropped, so
+	// concurrent pushes of the same blob are safe.
+	Commit(ctx context.Context, dgst digest.Digest) error
+	// Cancel drops the staged bytes.
+	Cancel(ctx context.Context) error
+}
+
+// Lister is implemented by drivers that can enumerate their blobs and stale
+// uploads; garbage collection and fsck use it.
+type Lister interface {
+	// Walk calls fn for every committed blob. It stops at the first error.
+	Walk(ctx context.Context, fn func(dgst digest.Digest, size int64) error) error
+}
+
+// StagedReader is implemented by drivers that can read an upload's staged
+// bytes back; the registry uses it to verify a digest of another algorithm
+// than the one hashed while receiving.
+type StagedReader interface {
+	// OpenUpload returns a reader over the staged bytes of upload id, or
+	// ErrNotFound.
+	OpenUpload(ctx context.Context, id string) (io.ReadCloser, error)
+}

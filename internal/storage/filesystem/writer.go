@@ -1,0 +1,143 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// writer appends straight to root/uploads/<id>/data. There is no buffer: the
+// caller's writes are already large (io.Copy uses 32 KiB), and an unbuffered
+// file keeps Size equal to what the kernel holds.
+//
+// A writer is used by one goroutine at a time, like any io.Writer.
+type writer struct {
+	d    *Driver
+	id   string
+	dir  string   // root/uploads/<id>
+	f    *os.File // nil once Close, Commit or Cancel ran
+	size int64
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.f == nil {
+		return 0, w.closedErr()
+	}
+	n, err := w.f.Write(p)
+	w.size += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("storage: upload %s: %w", w.id, err)
+	}
+	return n, nil
+}
+
+func (w *writer) Size() int64 { return w.size }
+
+// Close syncs the staged bytes before releasing the file: the caller
+// acknowledges Size() to the client next, and an acknowledged range must
+// survive a power loss. Closing a writer that is already finished is a no-op,
+// so `defer w.Close()` is safe next to Commit and Cancel.
+func (w *writer) Close() error {
+	if w.f == nil {
+		return nil
+	}
+	err := w.release(true)
+	if err != nil {
+		return fmt.Errorf("storage: upload %s: %w", w.id, err)
+	}
+	return nil
+}
+
+// Commit publishes the staged file as blob dgst:
+//
+//  1. fsync the staged file, so the bytes are on disk before any name points
+//     at them;
+//  2. if the blob already exists, drop the staged copy (same digest, same
+//     bytes);
+//  3. otherwise rename it into blobs/ (atomic: readers see nothing or all)
+//     and fsync the directories from blobs/ down, so the name is durable.
+//
+// Two commits of the same digest may both reach the rename; the second
+// replaces identical bytes, which readers cannot tell apart. On any error the
+// writer is released and the staged bytes stay resumable.
+func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
+	if w.f == nil {
+		return w.closedErr()
+	}
+	dst, err := w.d.blobPath(dgst)
+	if err != nil {
+		w.release(false)
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		w.release(false)
+		return err
+	}
+	if err := w.release(true); err != nil {
+		return fmt.Errorf("storage: commit upload %s: %w", w.id, err)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return w.removeStaging()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("storage: commit %s: %w", dgst, err)
+	}
+	prefixDir := filepath.Dir(dst)
+	if err := os.MkdirAll(prefixDir, dirPerm); err != nil {
+		return fmt.Errorf("storage: commit %s: %w", dgst, err)
+	}
+	if err := os.Rename(filepath.Join(w.dir, dataFile), dst); err != nil {
+		// The destination directory exists, so a missing name is the
+		// staged file: the upload was cancelled under this writer.
+		return notFound(err, "commit upload "+w.id)
+	}
+	// A directory fsync whose entries did not change is cheap, so syncing
+	// the whole chain every time is simpler than tracking which of the
+	// directories this commit (or a concurrent one) just created.
+	algDir := filepath.Dir(prefixDir)
+	for _, dir := range []string{prefixDir, algDir, w.d.blobs} {
+		if err := syncDir(dir); err != nil {
+			return fmt.Errorf("storage: commit %s: %w", dgst, err)
+		}
+	}
+	return w.removeStaging()
+}
+
+// Cancel closes the file and removes the upload's staging directory.
+func (w *writer) Cancel(ctx context.Context) error {
+	if w.f == nil {
+		return w.closedErr()
+	}
+	w.release(false)
+	return w.removeStaging()
+}
+
+// release closes the file, syncing it first if asked, and marks the writer
+// finished whatever the outcome.
+func (w *writer) release(sync bool) error {
+	f := w.f
+	w.f = nil
+	var err error
+	if sync {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
+
+// removeStaging drops the upload directory after its data was published or
+// abandoned. A leftover directory is harmless: it is not a blob, and
+// UploadIDs lets cleanup find it.
+func (w *writer) removeStaging() error {
+	if err := os.RemoveAll(w.dir); err != nil {
+		return fmt.Errorf("storage: remove upload %s: %w", w.id, err)
+	}
+	return nil
+}
+
+func (w *writer) closedErr() error {
+	return fmt.Errorf("storage: upload %s: %w", w.id, os.ErrClosed)
+}

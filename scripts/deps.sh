@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs beyond the Go toolchain, and says what it did:
+#   - Debian packages the end-to-end tests drive: docker.io (dockerd, docker,
+#     containerd), skopeo, busybox-static (the test image's rootfs), ca-certificates;
+#   - pinned Go tools, built from the Go module proxy into ./bin.
+# Idempotent: anything already present at the pinned version is left alone.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates)
+
+# The OCI distribution-spec conformance suite (a main package at the module root).
+CONFORMANCE_PKG=github.com/opencontainers/distribution-spec/conformance
+CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+# The linter `make lint` runs.
+STATICCHECK_PKG=honnef.co/go/tools/cmd/staticcheck
+STATICCHECK_MOD=honnef.co/go/tools
+STATICCHECK_VERSION=v0.8.2
+
+BIN="$PWD/bin"
+log() { printf 'deps: %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	log "Debian packages present: ${APT_PACKAGES[*]}"
+else
+	sudo=()
+	if [[ $(id -u) != 0 ]]; then
+		command -v sudo >/dev/null || { log "need root (or sudo) to install: ${missing[*]}"; exit 1; }
+		sudo=(sudo)
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt_update() {
+		log "apt-get update"
+		"${sudo[@]}" apt-get update -qq
+		updated=1
+	}
+	updated=0
+	# Lists that are missing or older than a day are refreshed once up front.
+	if ! find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | grep -q .; then
+		apt_update
+	fi
+	install() { "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
+	log "apt-get install ${missing[*]}"
+	if ! install; then
+		# A stale list can name versions the mirror no longer has.
+		((updated)) && exit 1
+		apt_update
+		install
+	fi
+	log "installed: ${missing[*]}"
+fi
+
+# --- Go tools --------------------------------------------------------------
+# go_tool NAME PACKAGE MODULE VERSION: go install PACKAGE@VERSION into ./bin
+# unless bin/NAME was already built from MODULE at VERSION.
+go_tool() {
+	local name=$1 pkg=$2 mod=$3 version=$4
+	if [[ -x "$BIN/$name" ]] && go version -m "$BIN/$name" 2>/dev/null | grep -Eq "^\s+mod\s+$mod\s+$version(\s|$)"; then
+		log "bin/$name present ($mod $version)"
+		return
+	fi
+	log "go install $pkg@$version -> bin/$name"
+	GOBIN="$BIN" go install "$pkg@$version"
+}
+mkdir -p "$BIN"
+go_tool conformance "$CONFORMANCE_PKG" "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"
+go_tool staticcheck "$STATICCHECK_PKG" "$STATICCHECK_MOD" "$STATICCHECK_VERSION"
+
+log "done"
