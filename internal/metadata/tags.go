@@ -17,7 +17,7 @@ WHERE r.name = ? AND t.name = ?`
 	// Keyset pagination: the primary key (repository_id, name) is walked
 	// from last, whatever the page number.
 	listTagsQuery = `SELECT name FROM tags
-WHERE repository_id = ? AND name >= ?
+WHERE repository_id = ? AND name > ?
 ORDER BY name LIMIT ?`
 
 	listRepositoriesQuery = `SELECT r.name FROM repositories r

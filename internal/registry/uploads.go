@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -98,33 +99,44 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, siz
 	return Upload{ID: id, Repo: repo, Offset: st.offset}, nil
 }
 
+// copyBuffers holds the buffers request bodies are copied through: large
+// enough that a blob costs few write system calls, pooled so that memory
+// stays flat however many uploads run.
+var copyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 1<<20)
+	return &b
+}}
+
 // received is the state of an upload after a request's bytes were written.
 type received struct {
-	w      storage.Writer
+	w      storage.Writer // closed once receive returns
 	h      hash.Hash
 	offset int64
 	state  []byte
 }
 
 // receive streams body into the upload's staged bytes and its running hash
-// in one pass. The storage writer is closed unless keepOpen is requested by
-// the caller through the returned value (FinishUpload commits it instead).
+// in one pass, then closes the storage writer (which makes the bytes
+// durable) and returns the new offset and the marshalled hash state.
 func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.Algorithm, size int64, body io.Reader) (*received, error) {
 	st, err := r.openUpload(ctx, u, alg)
 	if err != nil {
 		return nil, err
 	}
 	if body != nil {
+		bufp := copyBuffers.Get().(*[]byte)
+		dst := io.MultiWriter(st.w, st.h)
 		var n int64
 		if size >= 0 {
 			// Read one byte past the announced size to detect a lying client.
-			n, err = io.Copy(io.MultiWriter(st.w, st.h), io.LimitReader(body, size+1))
+			n, err = io.CopyBuffer(dst, io.LimitReader(body, size+1), *bufp)
 			if err == nil && n != size {
 				err = fmt.Errorf("%w: received %d bytes, announced %d", ErrSizeInvalid, n, size)
 			}
 		} else {
-			n, err = io.Copy(io.MultiWriter(st.w, st.h), body)
+			n, err = io.CopyBuffer(dst, body, *bufp)
 		}
+		copyBuffers.Put(bufp)
 		st.offset += n
 		if err != nil {
 			// Keep what was acknowledged before this request: the next
