@@ -247,7 +247,7 @@ func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	}
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() && validID(e.Name()) {
+		if e.IsDir() && storage.ValidUploadID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}

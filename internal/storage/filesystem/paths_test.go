@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/storage"
 )
 
 // FuzzPaths checks that no upload id or digest, whatever its bytes, yields a
@@ -35,7 +37,7 @@ func FuzzPaths(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, id, dgst string) {
 		if dir, err := d.uploadDir(id); err == nil {
-			if !validID(id) {
+			if !storage.ValidUploadID(id) {
 				t.Fatalf("uploadDir accepted invalid id %q", id)
 			}
 			checkBelow(t, d.uploads, dir, 1)

@@ -105,8 +105,8 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validID(id) {
-		return nil, fmt.Errorf("storage: upload id %q: %w", truncate(id), storage.ErrInvalidID)
+	if err := storage.CheckUploadID(id); err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -136,8 +136,8 @@ func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validID(id) {
-		return nil, fmt.Errorf("storage: upload id %q: %w", truncate(id), storage.ErrInvalidID)
+	if err := storage.CheckUploadID(id); err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -153,8 +153,8 @@ func (d *Driver) CancelUpload(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !validID(id) {
-		return fmt.Errorf("storage: upload id %q: %w", truncate(id), storage.ErrInvalidID)
+	if err := storage.CheckUploadID(id); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -287,23 +287,6 @@ func check(ctx context.Context, dgst digest.Digest) error {
 		return fmt.Errorf("storage: digest %q: %w", truncate(string(dgst)), err)
 	}
 	return nil
-}
-
-// validID reports whether id matches ^[A-Za-z0-9_-]{16,128}$, the same rule
-// as the filesystem driver, so tests against memory catch bad ids too.
-func validID(id string) bool {
-	if len(id) < 16 || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func truncate(s string) string {
