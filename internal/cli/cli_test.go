@@ -65,7 +65,9 @@ func TestServeStartsAndStops(t *testing.T) {
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb) }()
+	go func() {
+		done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb)
+	}()
 	addrRE := regexp.MustCompile(`msg="wharf is serving" addr=(\S+)`)
 	var addr string
 	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); {
