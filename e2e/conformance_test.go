@@ -42,7 +42,7 @@ var conformanceDisabledOK = map[string]string{
 func TestConformance(t *testing.T) {
 	harness.SkipIfShort(t)
 	bin := harness.ConformanceBinary(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 
 	// Reports are kept when the test fails, so they can be read afterwards.
 	dir, err := os.MkdirTemp("", "wharf-conformance-")

@@ -3,11 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,11 +40,24 @@ func ref(t testing.TB, w *harness.Wharf, s string) name.Reference {
 	return r
 }
 
+// plainHTTP is the transport of every go-containerregistry call. For a
+// registry reached over plain HTTP, the client first tries https and only
+// falls back to http after 300 ms if that attempt hangs (a TLS hello sent to
+// an HTTP server often does); refusing TLS at once skips the wait.
+var plainHTTP http.RoundTripper = func() http.RoundTripper {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.DialTLSContext = func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("e2e: wharf serves plain HTTP (--tls off)")
+	}
+	return t
+}()
+
 // remoteOpts are the client options every go-containerregistry call uses: a
 // context bounding the call and no retries, so a server error is seen as is.
 func remoteOpts(ctx context.Context, extra ...remote.Option) []remote.Option {
 	return append([]remote.Option{
 		remote.WithContext(ctx),
+		remote.WithTransport(plainHTTP),
 		remote.WithRetryBackoff(remote.Backoff{Duration: 0, Steps: 1}),
 	}, extra...)
 }
@@ -90,7 +107,7 @@ func mustDigest(t testing.TB, d interface{ Digest() (v1.Hash, error) }) v1.Hash 
 // validates every byte and resolves each platform.
 func TestMultiPlatform(t *testing.T) {
 	harness.SkipIfShort(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	platforms := []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}}
 
 	for _, tc := range []struct {
@@ -175,7 +192,7 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := remote.DefaultTransport.RoundTrip(req)
+	resp, err := plainHTTP.RoundTrip(req)
 	line := req.Method + " " + req.URL.RequestURI() + " "
 	if err != nil {
 		line += "error: " + err.Error()
@@ -192,7 +209,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // not uploaded again, into another: by hand over HTTP, and by the client.
 func TestCrossRepoMount(t *testing.T) {
 	harness.SkipIfShort(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	ctx := testContext(t, 5*time.Minute)
 
 	img, err := random.Image(256<<10, 3)
@@ -278,15 +295,24 @@ func TestCrossRepoMount(t *testing.T) {
 	}
 }
 
-// chachaStream is a deterministic, incompressible byte stream: the same seed
-// always yields the same bytes, so a 300 MiB blob never sits in memory.
-func chachaStream(seed uint64, size int64) io.Reader {
-	var key [32]byte
-	key[0], key[1] = byte(seed), byte(seed>>8)
-	return io.LimitReader(rand.NewChaCha8(key), size)
+// keystream is a deterministic, incompressible byte stream (AES-CTR over
+// zeros): the same seed always yields the same bytes, so a 300 MiB blob never
+// sits in memory, and it is fast even under -race (the cipher is assembly).
+func keystream(seed uint64, size int64) io.Reader {
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err) // unreachable: the key length is fixed
+	}
+	return io.LimitReader(cipher.StreamReader{S: cipher.NewCTR(block, make([]byte, aes.BlockSize)), R: zeros{}}, size)
 }
 
-// streamLayer is a v1.Layer whose bytes come from chachaStream.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// streamLayer is a v1.Layer whose bytes come from keystream.
 type streamLayer struct {
 	seed   uint64
 	size   int64
@@ -295,7 +321,7 @@ type streamLayer struct {
 
 func newStreamLayer(t testing.TB, seed uint64, size int64) *streamLayer {
 	h := sha256.New()
-	if _, err := io.Copy(h, chachaStream(seed, size)); err != nil {
+	if _, err := io.Copy(h, keystream(seed, size)); err != nil {
 		t.Fatal(err)
 	}
 	return &streamLayer{seed: seed, size: size, digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}}
@@ -305,7 +331,7 @@ func (l *streamLayer) Digest() (v1.Hash, error) { return l.digest, nil }
 func (l *streamLayer) DiffID() (v1.Hash, error) { return l.digest, nil }
 func (l *streamLayer) Size() (int64, error)     { return l.size, nil }
 func (l *streamLayer) Compressed() (io.ReadCloser, error) {
-	return io.NopCloser(chachaStream(l.seed, l.size)), nil
+	return io.NopCloser(keystream(l.seed, l.size)), nil
 }
 func (l *streamLayer) Uncompressed() (io.ReadCloser, error) { return l.Compressed() }
 func (l *streamLayer) MediaType() (types.MediaType, error) {
@@ -341,18 +367,18 @@ func sampleRSS(pid int) *rssSampler {
 
 func (s *rssSampler) Stop() int64 { close(s.stop); <-s.done; return s.max }
 
-// TestLargeBlobStreams pushes and pulls a 300 MiB blob and checks that the
+// TestLargeBlobStreams pushes and pulls a 2 GiB blob and checks that the
 // server's peak memory stays far below the blob size (it must stream, never
 // buffer), then reads ranges of it.
 func TestLargeBlobStreams(t *testing.T) {
 	harness.SkipIfShort(t)
 	const (
-		size     = 300 << 20
-		peakKiB  = 150 << 10 // VmHWM bound: half the blob, and well above an idle server
+		size     = 2 << 30
+		peakKiB  = 100 << 10 // VmHWM bound: a twentieth of the blob, and well above an idle server
 		repoName = "e2e/large"
 	)
 	layer := newStreamLayer(t, 42, size)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	ctx := testContext(t, 10*time.Minute)
 	pid := w.PID()
 	idle, _ := harness.ProcStatusKiB(pid, "VmRSS")
@@ -362,7 +388,7 @@ func TestLargeBlobStreams(t *testing.T) {
 	start := time.Now()
 	if err := remote.WriteLayer(repo, layer, remoteOpts(ctx)...); err != nil {
 		rss.Stop()
-		t.Fatalf("push 300 MiB blob: %v", err)
+		t.Fatalf("push 2 GiB blob: %v", err)
 	}
 	pushTook := time.Since(start)
 
@@ -389,21 +415,29 @@ func TestLargeBlobStreams(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name       string
-		header     string
-		start, end int64 // inclusive
+		name          string
+		header        string
+		start, end    int64 // inclusive
+		unsatisfiable bool
 	}{
-		{"middle", "bytes=100000000-100065535", 100000000, 100065535},
-		{"first byte", "bytes=0-0", 0, 0},
-		{"open end", fmt.Sprintf("bytes=%d-", size-1000), size - 1000, size - 1},
+		{"middle", "bytes=100000000-100065535", 100000000, 100065535, false},
+		{"first byte", "bytes=0-0", 0, 0, false},
+		{"open end", fmt.Sprintf("bytes=%d-", size-1000), size - 1000, size - 1, false},
+		{"past the end", fmt.Sprintf("bytes=%d-", size), 0, 0, true},
 	} {
 		t.Run("range "+tc.name, func(t *testing.T) {
 			r := do(t, http.MethodGet, blobURL, nil, "Range", tc.header)
+			if tc.unsatisfiable {
+				if r.Status != http.StatusRequestedRangeNotSatisfiable {
+					t.Errorf("Range %s: want 416: %v", tc.header, r)
+				}
+				return
+			}
 			wantCR := fmt.Sprintf("bytes %d-%d/%d", tc.start, tc.end, size)
 			if r.Status != http.StatusPartialContent || r.Header.Get("Content-Range") != wantCR {
 				t.Fatalf("Range %s: want 206 with Content-Range %q: %v", tc.header, wantCR, r)
 			}
-			src := chachaStream(42, size)
+			src := keystream(42, size)
 			if _, err := io.CopyN(io.Discard, src, tc.start); err != nil {
 				t.Fatal(err)
 			}

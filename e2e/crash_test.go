@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -15,11 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -30,7 +33,7 @@ const (
 	crashWorkers   = 8
 	crashCycles    = 3
 	crashMaxPushes = 40                      // per worker and cycle: bounds the loop if the server is very fast
-	crashKillAfter = 1500 * time.Millisecond // of pushing, before kill -9
+	crashKillAfter = 1500 * time.Millisecond // of pushing, before kill -9 (±200 ms by cycle)
 	crashRepo      = "crash/w"               // + worker number
 )
 
@@ -47,7 +50,7 @@ type pushedImage struct {
 // is visible. Three kill cycles; acknowledged images accumulate across them.
 func TestCrashSafety(t *testing.T) {
 	harness.SkipIfShort(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	var acked []pushedImage
 	for cycle := range crashCycles {
 		got := pushUntilKilled(t, w, cycle)
@@ -71,6 +74,7 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, cycle int) []pushedImage {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	shared := sharedLayers(t, cycle)
+	addr := w.Addr()
 	var (
 		mu       sync.Mutex
 		acked    []pushedImage
@@ -98,7 +102,12 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, cycle int) []pushedImage {
 					t.Error(err)
 					return
 				}
-				if err := remote.Write(ref(t, w, repo+":"+tag), img, remoteOpts(ctx)...); err != nil {
+				r, err := name.ParseReference(addr+"/"+repo+":"+tag, name.Insecure)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := remote.Write(r, img, remoteOpts(ctx)...); err != nil {
 					if !killed.Load() {
 						t.Errorf("push %s:%s failed before the kill: %v", repo, tag, err)
 					}
@@ -111,8 +120,9 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, cycle int) []pushedImage {
 			}
 		})
 	}
-	// The only timing in this test: the trigger for the kill.
-	<-time.After(crashKillAfter)
+	// The only timing in this test: the trigger for the kill, a little
+	// different in each cycle to catch the pushes in other phases.
+	<-time.After(crashKillAfter + time.Duration(cycle-1)*200*time.Millisecond)
 	select {
 	case <-firstAck:
 	case <-time.After(30 * time.Second):
@@ -143,22 +153,22 @@ func sharedLayers(t *testing.T, cycle int) []v1.Layer {
 }
 
 // randomLayer is a real tar+gzip layer holding one file of random bytes.
-// The gzip stream uses stored blocks: valid for every client, and cheap, so
-// the 8 pushers are bound by the server rather than by compression.
+// The gzip stream uses stored blocks and both digests are computed while it
+// is built: valid for every client and cheap (even under -race), so the 8
+// pushers are bound by the server rather than by their own CPU.
 func randomLayer(rng *rand.Rand, size int) (v1.Layer, error) {
-	var seed [32]byte
-	for i := range seed {
-		seed[i] = byte(rng.Uint32())
-	}
 	data := make([]byte, size)
-	_, _ = rand.NewChaCha8(seed).Read(data)
+	if _, err := io.ReadFull(keystream(rng.Uint64(), int64(size)), data); err != nil {
+		return nil, err
+	}
 
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	var gz bytes.Buffer
+	diffID := sha256.New()
+	zw, err := gzip.NewWriterLevel(&gz, gzip.NoCompression)
 	if err != nil {
 		return nil, err
 	}
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(io.MultiWriter(zw, diffID))
 	if err := tw.WriteHeader(&tar.Header{Name: "random.bin", Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
 		return nil, err
 	}
@@ -171,10 +181,29 @@ func randomLayer(rng *rand.Rand, size int) (v1.Layer, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	b := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(b)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	digest := sha256.Sum256(gz.Bytes())
+	return &gzipLayer{
+		gz:     gz.Bytes(),
+		digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(digest[:])},
+		diffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(diffID.Sum(nil))},
+	}, nil
+}
+
+// gzipLayer is an in-memory tar+gzip layer with precomputed digests.
+type gzipLayer struct {
+	gz             []byte
+	digest, diffID v1.Hash
+}
+
+func (l *gzipLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *gzipLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *gzipLayer) Size() (int64, error)                { return int64(len(l.gz)), nil }
+func (l *gzipLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l *gzipLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.gz)), nil
+}
+func (l *gzipLayer) Uncompressed() (io.ReadCloser, error) {
+	return gzip.NewReader(bytes.NewReader(l.gz))
 }
 
 // crashImage is an OCI image with one shared layer and 1–3 unique layers of
@@ -251,4 +280,71 @@ func verifyAfterCrash(t *testing.T, w *harness.Wharf, acked []pushedImage) {
 	}
 	t.Logf("after restart: checked %d listed tags in %d repositories and %d acknowledged pushes",
 		len(listed), len(repos), len(acked))
+}
+
+// tripLayer is a streamLayer that closes trip once the client has sent
+// `after` bytes of it, so the test can kill the server mid-upload.
+type tripLayer struct {
+	*streamLayer
+	after int64
+	trip  chan struct{}
+	once  sync.Once
+}
+
+func (l *tripLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.streamLayer.Compressed()
+	return &tripReader{ReadCloser: rc, l: l}, err
+}
+
+type tripReader struct {
+	io.ReadCloser
+	l    *tripLayer
+	sent int64
+}
+
+func (r *tripReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if r.sent += int64(n); r.sent >= r.l.after {
+		r.l.once.Do(func() { close(r.l.trip) })
+	}
+	return n, err
+}
+
+// TestCrashDuringLargeUpload kills the server while a 300 MiB blob is a
+// third uploaded: after a restart the blob must not be visible (not even
+// truncated), and pushing it again must work and give back the right bytes.
+func TestCrashDuringLargeUpload(t *testing.T) {
+	harness.SkipIfShort(t)
+	const size = 300 << 20
+	layer := &tripLayer{streamLayer: newStreamLayer(t, 7, size), after: size / 3, trip: make(chan struct{})}
+	w := startWharf(t)
+	ctx := testContext(t, 10*time.Minute)
+	repo := ref(t, w, "crash/large:x").Context()
+
+	pushErr := make(chan error, 1)
+	go func() { pushErr <- remote.WriteLayer(repo, layer, remoteOpts(ctx)...) }()
+	select {
+	case <-layer.trip:
+	case err := <-pushErr:
+		t.Fatalf("push ended before a third was sent: %v", err)
+	case <-time.After(5 * time.Minute):
+		t.Fatal("a third of the blob was not sent within 5 minutes")
+	}
+	w.Kill9()
+	if err := <-pushErr; err == nil {
+		t.Fatal("push of a 300 MiB blob succeeded although the server was killed after a third of it")
+	}
+
+	w.Restart()
+	blobURL := func() string { return w.URL() + "/v2/crash/large/blobs/" + layer.digest.String() }
+	if r := do(t, http.MethodHead, blobURL(), nil); r.Status != http.StatusNotFound {
+		t.Fatalf("blob killed mid-upload is visible after restart: want 404: %v", r)
+	}
+	repo = ref(t, w, "crash/large:x").Context()
+	if err := remote.WriteLayer(repo, layer.streamLayer, remoteOpts(ctx)...); err != nil {
+		t.Fatalf("push again after restart: %v", err)
+	}
+	if n, got := getAndHash(t, blobURL()); n != size || got != layer.digest.String() {
+		t.Errorf("GET blob after re-push: %d bytes with digest %s, want %d bytes %s", n, got, size, layer.digest)
+	}
 }

@@ -81,7 +81,7 @@ func TestDocker(t *testing.T) {
 	harness.SkipIfShort(t)
 	rootfs := busyboxRootfs(t)
 	d := harness.StartDockerd(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	repo := w.Addr() + "/e2e/busybox"
 	img := repo + ":1"
 
@@ -153,7 +153,7 @@ func sorted(s []string) []string {
 func TestSkopeo(t *testing.T) {
 	harness.SkipIfShort(t)
 	skopeoBin := harness.RequireTool(t, "skopeo")
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	ctx := testContext(t, 5*time.Minute)
 	tmp := t.TempDir()
 	skopeo := func(args ...string) string {

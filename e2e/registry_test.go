@@ -120,7 +120,7 @@ func tags(t testing.TB, w *harness.Wharf, repo string) []string {
 
 func TestPing(t *testing.T) {
 	harness.SkipIfShort(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	r := do(t, http.MethodGet, w.URL()+"/v2/", nil)
 	if r.Status != http.StatusOK {
 		t.Errorf("want 200: %v", r)
@@ -139,7 +139,7 @@ func TestPing(t *testing.T) {
 // that following the Link header visits every entry exactly once.
 func TestListPagination(t *testing.T) {
 	harness.SkipIfShort(t)
-	w := harness.StartWharf(t)
+	w := startWharf(t)
 	ctx := testContext(t, 2*time.Minute)
 	img, err := random.Image(1024, 1)
 	if err != nil {
@@ -192,4 +192,18 @@ func TestListPagination(t *testing.T) {
 	if got := listAll(t, w.URL(), "/v2/_catalog?n=1", "repositories"); !slices.Equal(got, []string{"e2e/page1", "e2e/page2", "e2e/page3"}) {
 		t.Errorf("following Link from _catalog?n=1 gave %q", got)
 	}
+}
+
+// startWharf starts the server for one test. Before it is stopped, the
+// clients' idle connections are closed: a connection that a client dialled
+// but never used holds up a graceful shutdown for 5 s (net/http treats it
+// as active that long), which would only slow the tests down.
+func startWharf(t *testing.T) *harness.Wharf {
+	t.Helper()
+	w := harness.StartWharf(t)
+	t.Cleanup(func() {
+		httpClient.CloseIdleConnections()
+		plainHTTP.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+	})
+	return w
 }

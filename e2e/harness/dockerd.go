@@ -46,7 +46,7 @@ func StartDockerd(t testing.TB) *Dockerd {
 	dockerdBin := RequireTool(t, "dockerd")
 	// Prefer the client shipped with the daemon (Debian's docker.io) so the
 	// API versions match; fall back to whatever docker is in PATH.
-	docker := RequireTool(t, "docker", filepath.Join(filepath.Dir(dockerdBin), "docker"))
+	docker := RequireTool(t, "docker", filepath.Join(filepath.Dir(dockerdBin), "docker"), "/usr/bin/docker")
 	RequireTool(t, "containerd")
 
 	dir, err := os.MkdirTemp("/tmp", "wd")
@@ -63,8 +63,10 @@ func StartDockerd(t testing.TB) *Dockerd {
 	}
 	t.Cleanup(d.cleanup)
 
-	// An empty config file keeps the host's /etc/docker/daemon.json out of it.
-	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte("{}\n"), 0o644); err != nil {
+	// Our own config file keeps the host's /etc/docker/daemon.json out, and
+	// the daemon's identity key (by default /etc/docker/key.json) in here.
+	config := fmt.Sprintf("{%q: %q}\n", "deprecated-key-path", filepath.Join(dir, "key.json"))
+	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(config), 0o644); err != nil {
 		t.Fatalf("harness: %v", err)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "cli"), 0o700); err != nil {

@@ -16,8 +16,10 @@ import (
 const installHint = "run `make deps` (scripts/deps.sh) to install the end-to-end test tools"
 
 // Main runs the tests of an end-to-end package and then removes the wharf
-// binary built for it. Call it from TestMain.
+// binary built for it (and any left by earlier runs that crashed). Call it
+// from TestMain.
 func Main(m *testing.M) {
+	removeStaleBuildDirs()
 	code := m.Run()
 	removeBuildDir()
 	os.Exit(code)

@@ -50,7 +50,7 @@ func WharfBinary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		buildDir, err = os.MkdirTemp("", "wharf-e2e-bin-")
+		buildDir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", buildDirPrefix, os.Getpid()))
 		if err != nil {
 			buildErr = err
 			return
@@ -71,9 +71,28 @@ func WharfBinary(t testing.TB) string {
 	return buildBin
 }
 
+// buildDirPrefix + pid + "-" names the directory of a built wharf binary.
+const buildDirPrefix = "wharf-e2e-bin-"
+
 func removeBuildDir() {
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
+	}
+}
+
+// removeStaleBuildDirs removes build directories left behind by test
+// binaries that died before Main could clean up (a panic, a timeout).
+func removeStaleBuildDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), buildDirPrefix+"*"))
+	for _, d := range dirs {
+		pidStr, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), buildDirPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			_ = os.RemoveAll(d)
+		}
 	}
 }
 
@@ -207,10 +226,14 @@ func (w *Wharf) Stop() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	start := time.Now()
 	select {
 	case <-p.done:
 		if p.waitErr != nil {
 			w.t.Logf("wharf exited after SIGTERM with: %v", p.waitErr)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			w.t.Logf("wharf took %v to exit after SIGTERM", d.Round(time.Millisecond))
 		}
 		return
 	case <-time.After(stopTimeout):
