@@ -36,7 +36,7 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 			if cfg.Auth == "none" {
 				log.Warn("AUTHENTICATION IS OFF (--auth none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
 			}
-			srv, err := server.New(cmd.Context(), cfg, log)
+			srv, err := server.New(cmd.Context(), cfg, log, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 	fl.StringVar(&f.config, "config", "", "path of a wharf.yml (env WHARF_CONFIG)")
 	fl.StringVar(&f.addr, "addr", "", `listen address host:port, ":0" picks a free port (env WHARF_ADDR, default ":5000")`)
 	fl.StringVar(&f.data, "data", "", `data directory (env WHARF_DATA, default "./wharf-data")`)
-	fl.StringVar(&f.auth, "auth", "", `authentication mode: none (env WHARF_AUTH)`)
+	fl.StringVar(&f.auth, "auth", "", `authentication: token (built-in token server), htpasswd or none (env WHARF_AUTH, default "token")`)
 	fl.StringVar(&f.tls, "tls", "", `transport security: off (env WHARF_TLS)`)
 	fl.StringVar(&f.logLevel, "log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
 	return cmd

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,15 +19,58 @@ type Config struct {
 	// Data is the directory holding blobs, the metadata database and, later,
 	// generated certificates.
 	Data string `yaml:"data"`
-	// Auth is the authentication mode. Only "none" exists until token
-	// authentication lands.
+	// Auth is the authentication mode: "token" (the Docker token protocol,
+	// with the built-in token server in `wharf serve`), "htpasswd" (HTTP
+	// Basic against an htpasswd file) or "none".
 	Auth string `yaml:"auth"`
+	// Token configures issuing (serve, auth) and verifying (serve, registry)
+	// tokens.
+	Token Token `yaml:"token"`
+	// Htpasswd configures --auth htpasswd.
+	Htpasswd Htpasswd `yaml:"htpasswd"`
+	// Users are static accounts in docker_auth's shape (name → password
+	// hash and labels). Kept as YAML so that the authenticator that reads
+	// them can report errors with their line numbers.
+	Users yaml.Node `yaml:"users"`
+	// ACL is the access control list in docker_auth's shape, kept as YAML
+	// for the same reason.
+	ACL yaml.Node `yaml:"acl"`
 	// TLS is the transport security mode. Only "off" exists until HTTPS lands.
 	TLS string `yaml:"tls"`
 	// Log configures the server log.
 	Log Log `yaml:"log"`
 	// Uploads tunes upload sessions.
 	Uploads Uploads `yaml:"uploads"`
+}
+
+// Token configures the token protocol.
+type Token struct {
+	// Issuer is the `iss` of issued tokens and the issuer verified tokens
+	// must name.
+	Issuer string `yaml:"issuer"`
+	// Service is the `aud` of tokens: the registry's name in the protocol.
+	Service string `yaml:"service"`
+	// Realm is the token endpoint's URL put in challenges. Empty in `wharf
+	// serve` means the request's own scheme and host + "/auth/token".
+	Realm string `yaml:"realm"`
+	// Expiration is how long issued tokens live.
+	Expiration Duration `yaml:"expiration"`
+	// Certificate and Key are the signing certificate (chain, leaf first)
+	// and private key files. Empty in `wharf serve` means a key generated on
+	// first start in <data>/auth/.
+	Certificate string `yaml:"certificate"`
+	Key         string `yaml:"key"`
+	// RootCertBundle lists certificates trusted to sign tokens (verifying
+	// side), as distribution's auth.token.rootcertbundle.
+	RootCertBundle string `yaml:"rootcertbundle"`
+	// JWKS is a JSON Web Key Set file of keys trusted to sign tokens.
+	JWKS string `yaml:"jwks"`
+}
+
+// Htpasswd configures HTTP Basic authentication against an htpasswd file.
+type Htpasswd struct {
+	Realm string `yaml:"realm"`
+	Path  string `yaml:"path"`
 }
 
 // Log configures the server log.
@@ -47,7 +91,8 @@ func Default() Config {
 	return Config{
 		Addr:    ":5000",
 		Data:    "./wharf-data",
-		Auth:    "none",
+		Auth:    "token",
+		Token:   Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
 		TLS:     "off",
 		Log:     Log{Level: "info", Format: "text"},
 		Uploads: Uploads{MaxAge: "24h"},
@@ -91,8 +136,24 @@ func (c Config) Validate() error {
 	if c.Data == "" {
 		errs = append(errs, errors.New("data: must not be empty (for example \"./wharf-data\")"))
 	}
-	if c.Auth != "none" {
-		errs = append(errs, fmt.Errorf("auth: %q is not available in this version; use \"none\"", c.Auth))
+	switch c.Auth {
+	case "token":
+		if c.Token.Issuer == "" || c.Token.Service == "" {
+			errs = append(errs, errors.New("token: issuer and service must not be empty"))
+		}
+		if c.Token.Expiration <= 0 {
+			errs = append(errs, errors.New("token.expiration: must be positive (for example \"5m\" or 300)"))
+		}
+		if (c.Token.Certificate == "") != (c.Token.Key == "") {
+			errs = append(errs, errors.New("token: certificate and key go together; give both or neither"))
+		}
+	case "htpasswd":
+		if c.Htpasswd.Path == "" {
+			errs = append(errs, errors.New("htpasswd.path: required with auth: htpasswd (make one with `htpasswd -nB USER`)"))
+		}
+	case "none":
+	default:
+		errs = append(errs, fmt.Errorf("auth: %q is not one of token, htpasswd, none", c.Auth))
 	}
 	if c.TLS != "off" {
 		errs = append(errs, fmt.Errorf("tls: %q is not available in this version; use \"off\"", c.TLS))

@@ -72,7 +72,7 @@ func TestLoadMissingFile(t *testing.T) {
 
 func TestValidateReportsEverything(t *testing.T) {
 	t.Parallel()
-	c := Config{Auth: "token", TLS: "auto", Log: Log{Level: "loud", Format: "xml"}, Uploads: Uploads{MaxAge: "-1h"}}
+	c := Config{Auth: "magic", TLS: "auto", Log: Log{Level: "loud", Format: "xml"}, Uploads: Uploads{MaxAge: "-1h"}}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted an invalid config")

@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // UploadMaxAge parses Uploads.MaxAge.
@@ -13,3 +16,27 @@ func (c Config) UploadMaxAge() (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// Duration is a time span written as a Go duration ("5m", "1h30m") or, as
+// docker_auth writes token expirations, a whole number of seconds.
+type Duration time.Duration
+
+// UnmarshalYAML accepts "5m" or 300.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a duration must be a scalar such as \"5m\" or 300", n.Line)
+	}
+	if secs, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+		*d = Duration(time.Duration(secs) * time.Second)
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as \"5m\" or a number of seconds", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Std returns the time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }

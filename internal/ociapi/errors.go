@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"wharf/internal/registry"
@@ -85,6 +86,11 @@ type errorEntry struct {
 // request id and answered with a generic UNKNOWN so no internal detail (a
 // path, a SQL statement) reaches the client.
 func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		writeAuthError(ctx, log, w, r, ae)
+		return
+	}
 	c, msg := classify(err)
 	if c == codeUnknown {
 		log.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -114,4 +120,33 @@ func classify(err error) (code, string) {
 		}
 	}
 	return codeUnknown, ""
+}
+
+// writeAuthError answers a refused request. The body lists the access the
+// request needed, so a user can see which permission is missing.
+func writeAuthError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, r *http.Request, e *AuthError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Del("Content-Length")
+	h.Del("Docker-Content-Digest")
+	name := "UNAUTHORIZED"
+	switch e.Status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", e.Challenge)
+	case http.StatusForbidden:
+		name = "DENIED"
+	case http.StatusTooManyRequests:
+		name = "TOOMANYREQUESTS"
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	log.DebugContext(ctx, "request not authorized", "method", r.Method, "path", r.URL.Path, "status", e.Status, "reason", e.Message)
+	w.WriteHeader(e.Status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	var detail any
+	if len(e.Need) > 0 {
+		detail = e.Need
+	}
+	_ = json.NewEncoder(w).Encode(errorBody{Errors: []errorEntry{{Code: name, Message: e.Message, Detail: detail}}})
 }

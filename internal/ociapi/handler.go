@@ -11,13 +11,15 @@ import (
 
 // Handler serves the OCI Distribution API under /v2/.
 type Handler struct {
-	reg *registry.Registry
-	log *slog.Logger
+	reg   *registry.Registry
+	log   *slog.Logger
+	authz Authorizer
 }
 
-// New returns the /v2/ handler. log must not be nil.
-func New(reg *registry.Registry, log *slog.Logger) *Handler {
-	return &Handler{reg: reg, log: log.With("component", "ociapi")}
+// New returns the /v2/ handler. log must not be nil; authz nil means every
+// request is allowed (auth: none).
+func New(reg *registry.Registry, log *slog.Logger, authz Authorizer) *Handler {
+	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz}
 }
 
 // ServeHTTP routes a /v2/ request to its endpoint.
@@ -60,6 +62,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(r.Context(), h.log, w, r, errorf(codeUnsupported, "method "+r.Method+" is not allowed here"))
 		return
+	}
+	if h.authz != nil {
+		if err := h.authz.Authorize(r, needs(rt, r)); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	fn(w, r, rt)
 }

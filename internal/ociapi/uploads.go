@@ -25,6 +25,7 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 			h.fail(w, r, errorf(codeNameInvalid, "invalid repository name in from"))
 			return
 		}
+		// The authorizer has checked pull access on `from` (see needs).
 		_, err = h.reg.MountBlob(ctx, rt.Name, from, dgst)
 		if err == nil {
 			blobCreated(w, rt.Name, dgst.String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,9 +28,10 @@ type Server struct {
 	http *http.Server
 }
 
-// New opens the data directory and builds the server. The caller must
-// Close it.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+// New opens the data directory and builds the server. Messages meant for the
+// operator's eyes only (the first-start admin password) go to console, never
+// to the log. The caller must Close the server.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Writer) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -51,7 +53,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	})
 	s := &Server{cfg: cfg, log: log, meta: meta, reg: reg}
 	mux := http.NewServeMux()
-	api := ociapi.New(reg, log)
+	var authorizer ociapi.Authorizer
+	switch cfg.Auth {
+	case "token":
+		as, err := setupTokenAuth(ctx, cfg, meta, log, console)
+		if err != nil {
+			meta.Close()
+			return nil, err
+		}
+		authorizer = as.authorizer
+		mux.Handle("/auth", as.tokens)
+		mux.Handle(tokenPath, as.tokens)
+		mux.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(as.jwks)
+		})
+	case "htpasswd":
+		ba, err := setupBasicAuth(cfg, log)
+		if err != nil {
+			meta.Close()
+			return nil, err
+		}
+		authorizer = ba
+	}
+	api := ociapi.New(reg, log, authorizer)
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

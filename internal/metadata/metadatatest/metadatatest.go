@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		fn   func(t *testing.T, s *metadata.Store)
 	}{
 		{"Ping", testPing},
+		{"RefreshTokens", testRefreshTokens},
 		{"AddBlob", testAddBlob},
 		{"AddBlobIdempotent", testAddBlobIdempotent},
 		{"LinkBlob", testLinkBlob},

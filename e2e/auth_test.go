@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"wharf/e2e/harness"
+)
+
+// The classic docker_auth example, as a wharf.yml: admin may do anything,
+// test may only pull, any logged-in user may pull, and the anonymous
+// account may pull e2e/public only.
+const authConfig = `auth: token
+users:
+  admin:
+    password: %q
+  test:
+    password: %q
+  "": {}
+acl:
+  - match: {account: admin}
+    actions: ["*"]
+    comment: admin can do anything
+  - match: {account: test}
+    actions: [pull]
+  - match: {account: "/.+/"}
+    actions: [pull]
+  - match: {account: "", name: e2e/public}
+    actions: [pull]
+`
+
+const (
+	adminPassword = "admin-pw-1"
+	testPassword  = "test-pw-2"
+)
+
+// startTokenWharf starts `wharf serve` with token auth and the classic
+// users and ACL.
+func startTokenWharf(t *testing.T) *harness.Wharf {
+	t.Helper()
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(authConfig, hash(adminPassword), hash(testPassword))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	return w
+}
+
+// fetchToken asks the token endpoint the way docker does.
+func fetchToken(t *testing.T, w *harness.Wharf, user, pass string, scopes ...string) (int, map[string]any) {
+	t.Helper()
+	q := url.Values{"service": {"wharf"}, "scope": scopes}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.URL()+"/auth/token?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(body, &out)
+	return res.StatusCode, out
+}
+
+// TestDockerTokenAuth is the classic stack's acceptance test with the real
+// docker CLI and daemon against `wharf serve`.
+func TestDockerTokenAuth(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	d := harness.StartDockerd(t)
+	w := startTokenWharf(t)
+	private, public := w.Addr()+"/e2e/private:1", w.Addr()+"/e2e/public:1"
+	d.Run("import", rootfs, private)
+	d.Run("tag", private, public)
+
+	// Not logged in: nothing can be pushed.
+	if out, err := d.TryRun(nil, "push", private); err == nil {
+		t.Fatalf("anonymous push succeeded:\n%s", out)
+	}
+
+	// admin pushes both.
+	if out, err := d.TryRun(strings.NewReader("wrong"), "login", "-u", "admin", "--password-stdin", w.Addr()); err == nil {
+		t.Fatalf("docker login with a wrong password succeeded:\n%s", out)
+	}
+	d.Run("login", "-u", "admin", "--password", adminPassword, w.Addr())
+	d.Run("push", private)
+	d.Run("push", public)
+	d.Run("logout", w.Addr())
+	d.Run("rmi", private, public)
+
+	// Logged out: only the public repository can be pulled.
+	d.Run("pull", public)
+	if out, err := d.TryRun(nil, "pull", private); err == nil {
+		t.Errorf("anonymous pull of a private repository succeeded:\n%s", out)
+	}
+
+	// test pulls, but its push is denied the way docker users know.
+	t.Run("test user", func(t *testing.T) {
+		out, err := d.TryRun(strings.NewReader(testPassword), "login", "-u", "test", "--password-stdin", w.Addr())
+		if err != nil {
+			t.Fatalf("docker login as test: %v\n%s", err, out)
+		}
+		d.Run("pull", private)
+		d.Run("tag", private, w.Addr()+"/e2e/private:2")
+		out, err = d.TryRun(nil, "push", w.Addr()+"/e2e/private:2")
+		if err == nil {
+			t.Fatalf("a pull-only user pushed:\n%s", out)
+		}
+		if !strings.Contains(out, "denied: requested access to the resource is denied") {
+			t.Errorf("push by a pull-only user: want docker's \"denied: requested access to the resource is denied\", got:\n%s", out)
+		}
+	})
+}

@@ -1,0 +1,216 @@
+package authntest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/bcrypt"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+)
+
+// User is a fixture user: its password in clear (for backends that need
+// it, e.g. to seed an LDAP server) and as a bcrypt hash.
+type User struct {
+	Name     string
+	Password string
+	Hash     string // bcrypt ($2y$, as htpasswd -B writes) of Password, at the lowest cost
+	Labels   auth.Labels
+}
+
+// Fixture is what a backend must hold for one subtest.
+type Fixture struct {
+	Users []User
+	// Anonymous asks for the anonymous user "" to be admitted, with
+	// AnonymousLabels (only when the Contract says the backend supports it).
+	Anonymous       bool
+	AnonymousLabels auth.Labels
+}
+
+// Contract states what a backend promises beyond the common rules.
+type Contract struct {
+	// UnknownUser is the answer for a user the backend does not hold:
+	// authn.NoMatch for most backends (the chain asks the next one), or
+	// authn.WrongPassword for a backend that owns every name.
+	UnknownUser authn.Result
+	// Labels: the backend returns the fixture users' labels.
+	Labels bool
+	// Anonymous: the backend can be told to admit the anonymous user.
+	Anonymous bool
+}
+
+// NewFunc builds a fresh backend holding the fixture.
+type NewFunc func(t *testing.T, f Fixture) authn.Authenticator
+
+// The fixture users: names and passwords with the characters that break
+// naive parsers (":" in a password, non-ASCII, a 72-byte password, the
+// longest bcrypt uses).
+func users(t *testing.T) []User {
+	t.Helper()
+	list := []User{
+		{Name: "alice", Password: "correct horse", Labels: auth.Labels{"group": {"dev", "web"}, "org": {"acme"}}},
+		{Name: "bob", Password: "p@ss:word"},
+		{Name: "zoë", Password: "pässwörd", Labels: auth.Labels{"group": {"ops"}}},
+		{Name: "max.len@example.com", Password: strings.Repeat("x", 72)},
+	}
+	for i := range list {
+		h, err := bcrypt.GenerateFromPassword([]byte(list[i].Password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list[i].Hash = "$2y$" + string(h[4:])
+	}
+	return list
+}
+
+// Run runs the suite against backends built by newAuthenticator.
+func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
+	t.Helper()
+	fixture := func(t *testing.T) Fixture {
+		return Fixture{Users: users(t), Anonymous: c.Anonymous, AnonymousLabels: auth.Labels{"tier": {"public"}}}
+	}
+	ctx := context.Background()
+
+	t.Run("Accepted", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		for _, u := range f.Users {
+			res, labels, err := a.Authenticate(ctx, u.Name, auth.Secret(u.Password))
+			if err != nil || res != authn.Accepted {
+				t.Errorf("%s: %v, %v; want accepted", u.Name, res, err)
+				continue
+			}
+			if c.Labels {
+				if diff := cmp.Diff(u.Labels, labels, emptyLabels); diff != "" {
+					t.Errorf("%s labels (-want +got):\n%s", u.Name, diff)
+				}
+			}
+		}
+	})
+
+	t.Run("WrongPassword", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		alice, bob := f.Users[0], f.Users[1]
+		for _, pw := range []string{"", bob.Password, alice.Password + "x", alice.Password[:len(alice.Password)-1], strings.ToUpper(alice.Password), alice.Password + "\x00"} {
+			res, labels, err := a.Authenticate(ctx, alice.Name, auth.Secret(pw))
+			if err != nil || res != authn.WrongPassword || labels != nil {
+				t.Errorf("password %q: %v, %v, %v; want wrong password, no labels", pw, res, labels, err)
+			}
+		}
+	})
+
+	t.Run("UnknownUser", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		alice := f.Users[0]
+		for _, name := range []string{"mallory", "Alice", "alice ", " alice", "alic", "alice\x00"} {
+			res, labels, err := a.Authenticate(ctx, name, auth.Secret(alice.Password))
+			if err != nil || res != c.UnknownUser || labels != nil {
+				t.Errorf("user %q: %v, %v, %v; want %v, no labels", name, res, labels, err, c.UnknownUser)
+			}
+		}
+	})
+
+	t.Run("Anonymous", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		res, labels, err := a.Authenticate(ctx, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Anonymous {
+			if res == authn.Accepted {
+				t.Fatal("anonymous accepted by a backend that does not admit it")
+			}
+			return
+		}
+		if res != authn.Accepted {
+			t.Fatalf("anonymous: %v", res)
+		}
+		if c.Labels {
+			if diff := cmp.Diff(f.AnonymousLabels, labels, emptyLabels); diff != "" {
+				t.Errorf("anonymous labels (-want +got):\n%s", diff)
+			}
+		}
+	})
+
+	t.Run("AnonymousNotConfigured", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		f.Anonymous = false
+		a := newAuthenticator(t, f)
+		if res, _, err := a.Authenticate(ctx, "", ""); err != nil || res == authn.Accepted {
+			t.Fatalf("anonymous: %v, %v; want it refused", res, err)
+		}
+	})
+
+	t.Run("LabelsAreCopies", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		alice := f.Users[0]
+		_, labels, _ := a.Authenticate(ctx, alice.Name, auth.Secret(alice.Password))
+		if len(labels["group"]) > 0 {
+			labels["group"][0] = "admins"
+		}
+		if labels != nil {
+			labels["group"] = append(labels["group"], "root")
+		}
+		_, again, _ := a.Authenticate(ctx, alice.Name, auth.Secret(alice.Password))
+		want := alice.Labels
+		if !c.Labels {
+			want = nil
+		}
+		if diff := cmp.Diff(want, again, emptyLabels); diff != "" {
+			t.Errorf("labels changed through a returned copy (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := range 16 {
+			u := f.Users[i%len(f.Users)]
+			wg.Go(func() {
+				pw, want := u.Password, authn.Accepted
+				if i%2 == 1 {
+					// Changed at the front: bcrypt ignores bytes past the 72nd.
+					pw, want = "!"+pw, authn.WrongPassword
+				}
+				if res, _, err := a.Authenticate(ctx, u.Name, auth.Secret(pw)); err != nil || res != want {
+					errs <- fmt.Errorf("%s: %v, %v; want %v", u.Name, res, err, want)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+
+	t.Run("Name", func(t *testing.T) {
+		t.Parallel()
+		if newAuthenticator(t, fixture(t)).Name() == "" {
+			t.Error("Name is empty")
+		}
+	})
+}
+
+// emptyLabels treats nil and empty label maps (and value lists) alike.
+var emptyLabels = cmp.Options{
+	cmp.FilterValues(func(a, b auth.Labels) bool { return len(a) == 0 && len(b) == 0 }, cmp.Ignore()),
+}

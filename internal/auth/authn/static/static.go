@@ -1,0 +1,111 @@
+package static
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+)
+
+// User is one entry of the users map.
+type User struct {
+	// Password is a bcrypt hash. Only the anonymous user "" has none.
+	Password auth.Secret `yaml:"password,omitempty"`
+	Labels   auth.Labels `yaml:"labels,omitempty"`
+}
+
+// Authenticator checks passwords against a fixed set of users.
+type Authenticator struct {
+	users map[string]user
+	dummy []byte
+}
+
+type user struct {
+	hash   []byte // nil for the anonymous user
+	labels auth.Labels
+}
+
+var _ authn.Authenticator = (*Authenticator)(nil)
+
+// New checks every user and returns an Authenticator; errors name every bad
+// user at once.
+//
+// Two differences from docker_auth, both refusing what it accepts: a
+// password must be a bcrypt hash (docker_auth would compare a plain-text
+// one as a hash and never match), and only the anonymous user "" may have
+// no password (docker_auth admits a named user without one with any
+// password at all).
+func New(users map[string]User) (*Authenticator, error) {
+	a := &Authenticator{users: make(map[string]user, len(users))}
+	var errs []error
+	var hashes [][]byte
+	for _, name := range sortedNames(users) {
+		u := users[name]
+		if err := checkUser(name, u); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var hash []byte
+		if u.Password != "" {
+			hash = []byte(u.Password.Reveal())
+			hashes = append(hashes, hash)
+		}
+		a.users[name] = user{hash: hash, labels: authn.CloneLabels(u.Labels)}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	a.dummy = authn.DummyHash(authn.TypicalCost(hashes))
+	return a, nil
+}
+
+func checkUser(name string, u User) error {
+	switch {
+	case name == "" && u.Password != "":
+		return fmt.Errorf("static: the anonymous user \"\" has no password; remove it (clients without docker login send none)")
+	case name == "":
+		return nil
+	case u.Password == "":
+		return fmt.Errorf("static: user %q has no password; only the anonymous user \"\" may omit it; %s", name, authn.HashHint)
+	}
+	if err := authn.CheckHash(u.Password.Reveal()); err != nil {
+		return fmt.Errorf("static: user %q: %w", name, err)
+	}
+	return nil
+}
+
+func sortedNames(users map[string]User) []string {
+	names := make([]string, 0, len(users))
+	for n := range users {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Authenticate implements authn.Authenticator. An unknown user is NoMatch,
+// after the same bcrypt work as a wrong password. The anonymous user, when
+// configured, is admitted whatever password is sent, as in docker_auth.
+func (a *Authenticator) Authenticate(_ context.Context, name string, password auth.Secret) (authn.Result, auth.Labels, error) {
+	u, ok := a.users[name]
+	switch {
+	case !ok && name == "":
+		return authn.NoMatch, nil, nil // whether anonymous access exists is no secret
+	case !ok:
+		_, _ = authn.VerifyPassword(a.dummy, password)
+		return authn.NoMatch, nil, nil
+	case u.hash == nil:
+		return authn.Accepted, authn.CloneLabels(u.labels), nil
+	}
+	res, err := authn.VerifyPassword(u.hash, password)
+	if err != nil || res != authn.Accepted {
+		return authn.WrongPassword, nil, err
+	}
+	return authn.Accepted, authn.CloneLabels(u.labels), nil
+}
+
+// Name implements authn.Authenticator.
+func (a *Authenticator) Name() string { return "static" }

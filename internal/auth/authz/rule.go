@@ -1,0 +1,225 @@
+package authz
+
+import (
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Rule is one ACL entry, docker_auth's shape:
+//
+//	acl:
+//	  - match: {account: "/.+/", name: "${account}/*"}
+//	    actions: ["*"]
+//	    comment: "personal namespaces"
+//
+// A rule whose match matches the request decides: the requested actions that
+// are also in Actions are allowed, the others denied. Actions ["*"] (exactly
+// one "*") allows everything requested; an empty list is a deny rule.
+type Rule struct {
+	Match   Match    `yaml:"match"`
+	Actions []string `yaml:"actions,flow"`
+	Comment string   `yaml:"comment,omitempty"`
+	// Line is where the rule starts in its YAML document (0 if it was built
+	// in code); errors and Explain name it.
+	Line int `yaml:"-"`
+}
+
+// Match is the condition of a rule. A nil field matches anything; a set one
+// must match, so account: "" matches only the anonymous account. That is why
+// the fields are pointers: absent and empty mean different things.
+//
+// Account, Type, Name and Service are patterns: "/re/" is a regular
+// expression (docker_auth: a search, so anchor it with ^…$ to match the
+// whole value), anything else a path.Match glob ("*" does not cross "/").
+// They may hold placeholders: ${account}, ${type}, ${name}, ${service},
+// ${labels:KEY} (matches if any value of the account's label KEY makes the
+// pattern match) and ${account:N} (N-th capture group of the account regex;
+// likewise type, name, service). IP is an address or a CIDR prefix. Labels
+// maps a label name to a pattern that one of the account's values for it
+// must match.
+type Match struct {
+	Account *string           `yaml:"account,omitempty"`
+	Type    *string           `yaml:"type,omitempty"`
+	Name    *string           `yaml:"name,omitempty"`
+	Service *string           `yaml:"service,omitempty"`
+	IP      *string           `yaml:"ip,omitempty"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
+}
+
+var (
+	ruleKeys  = []string{"match", "actions", "comment"}
+	matchKeys = []string{"account", "type", "name", "service", "ip", "labels"}
+)
+
+// UnmarshalYAML decodes a rule strictly: unknown keys, missing match or
+// actions, and values of the wrong kind are errors with their line. The
+// errors are returned as a *yaml.TypeError so that a config embedding
+// []Rule reports them together with its own.
+func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
+	p := &problems{}
+	if rule, ok := parseRule(p, resolve(n)); ok {
+		*r = rule
+	}
+	return p.typeError()
+}
+
+// UnmarshalYAML decodes a match clause strictly; see Rule.UnmarshalYAML.
+func (m *Match) UnmarshalYAML(n *yaml.Node) error {
+	p := &problems{}
+	if match, ok := parseMatch(p, resolve(n)); ok {
+		*m = match
+	}
+	return p.typeError()
+}
+
+// ParseACL decodes a YAML list of rules (the value of docker_auth's acl key,
+// or a whole ACL file) strictly and reports every problem at once. Each
+// problem is a *ParseError. An empty document is an empty ACL (deny all).
+func ParseACL(node *yaml.Node) ([]Rule, error) {
+	return parseACL(&problems{}, node)
+}
+
+// LoadACLFile reads a file holding a YAML list of rules; errors name the
+// file and line.
+func LoadACLFile(path string) ([]Rule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("authz: %s: %w", path, err)
+	}
+	return parseACL(&problems{file: path}, &doc)
+}
+
+func parseACL(p *problems, node *yaml.Node) ([]Rule, error) {
+	n := resolve(node)
+	if isNull(n) {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.add(n, "the ACL must be a list of rules (- match: … actions: …), not %s", describe(n))
+		return nil, p.err()
+	}
+	rules := make([]Rule, 0, len(n.Content))
+	for _, item := range n.Content {
+		if r, ok := parseRule(p, resolve(item)); ok {
+			rules = append(rules, r)
+		}
+	}
+	if len(p.list) > 0 {
+		return nil, p.err()
+	}
+	return rules, nil
+}
+
+func parseRule(p *problems, n *yaml.Node) (Rule, bool) {
+	before := len(p.list)
+	pairs, ok := mapping(p, n, "rule", ruleKeys)
+	if !ok {
+		return Rule{}, false
+	}
+	r := Rule{Line: n.Line}
+	var haveMatch, haveActions bool
+	for _, kv := range pairs {
+		switch kv.key {
+		case "match":
+			haveMatch = true
+			if isNull(kv.value) {
+				p.add(kv.kn, "match has no value (write match: {} to match every request)")
+				continue
+			}
+			r.Match, _ = parseMatch(p, kv.value)
+		case "actions":
+			haveActions = true
+			r.Actions, _ = parseActions(p, kv.kn, kv.value)
+		case "comment":
+			r.Comment, _ = scalar(p, kv.kn, kv.value, "comment")
+		}
+	}
+	if !haveMatch {
+		p.add(n, "rule has no match (write match: {} to match every request)")
+	}
+	if !haveActions {
+		p.add(n, "rule has no actions (write actions: [] for a deny rule)")
+	}
+	return r, len(p.list) == before
+}
+
+func parseMatch(p *problems, n *yaml.Node) (Match, bool) {
+	before := len(p.list)
+	pairs, ok := mapping(p, n, "match", matchKeys)
+	if !ok {
+		return Match{}, false
+	}
+	var m Match
+	for _, kv := range pairs {
+		if kv.key == "labels" {
+			m.Labels = parseLabels(p, kv.kn, kv.value)
+			continue
+		}
+		s, ok := scalar(p, kv.kn, kv.value, "match."+kv.key)
+		if !ok {
+			continue
+		}
+		switch kv.key {
+		case "account":
+			m.Account = &s
+		case "type":
+			m.Type = &s
+		case "name":
+			m.Name = &s
+		case "service":
+			m.Service = &s
+		case "ip":
+			m.IP = &s
+		}
+	}
+	return m, len(p.list) == before
+}
+
+func parseLabels(p *problems, kn, n *yaml.Node) map[string]string {
+	if isNull(n) {
+		p.add(kn, "match.labels has no value (remove the key, or give label: pattern pairs)")
+		return nil
+	}
+	pairs, ok := mapping(p, n, "match.labels", nil)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		if s, ok := scalar(p, kv.kn, kv.value, "match.labels."+kv.key); ok {
+			out[kv.key] = s
+		}
+	}
+	return out
+}
+
+func parseActions(p *problems, kn, n *yaml.Node) ([]string, bool) {
+	if isNull(n) {
+		p.add(kn, "actions has no value (write actions: [] for a deny rule)")
+		return nil, false
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.add(n, "actions must be a list such as [\"pull\"], not %s", describe(n))
+		return nil, false
+	}
+	out := make([]string, 0, len(n.Content))
+	ok := true
+	for _, item := range n.Content {
+		s, good := scalar(p, item, resolve(item), "action")
+		if good && s == "" {
+			p.add(item, "action is empty")
+			good = false
+		}
+		if good {
+			out = append(out, s)
+		}
+		ok = ok && good
+	}
+	return out, ok
+}

@@ -1,0 +1,11 @@
+// Package tokenserver is the token endpoint of the Docker token protocol:
+// GET /auth (and /auth/token) with Basic credentials or none, and POST /auth
+// with the OAuth2 password and refresh_token grants that containerd,
+// buildkit and Docker's identity-token flow use.
+//
+// It authenticates with an authn.Authenticator, rate-limits failed logins,
+// asks an authz.Authorizer which of the requested actions to grant, and
+// signs the answer with a token.Issuer. It is one of the two places where
+// errors become HTTP responses (ociapi is the other). It never logs a
+// password or a token.
+package tokenserver

@@ -1,0 +1,34 @@
+package ociapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"wharf/internal/auth"
+)
+
+// BasicAuth authorizes requests with HTTP Basic credentials: any valid
+// user may do anything, as in distribution's htpasswd mode.
+type BasicAuth struct {
+	// Check reports whether user and password are valid.
+	Check func(ctx context.Context, user string, password auth.Secret) bool
+	Realm string
+	Log   *slog.Logger
+}
+
+var _ Authorizer = (*BasicAuth)(nil)
+
+// Authorize implements Authorizer.
+func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) error {
+	user, pass, ok := r.BasicAuth()
+	if ok && a.Check(r.Context(), user, auth.Secret(pass)) {
+		return nil
+	}
+	if ok {
+		a.Log.InfoContext(r.Context(), "login failed", "account", user, "remote", r.RemoteAddr)
+	}
+	return &AuthError{Status: http.StatusUnauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),
+		Message: "authentication required", Need: need}
+}

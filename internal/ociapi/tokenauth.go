@@ -1,0 +1,97 @@
+package ociapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/token"
+)
+
+// TokenAuth authorizes requests with bearer tokens of the Docker token
+// protocol and answers the others with a challenge naming the realm, the
+// service and the scope to ask for.
+type TokenAuth struct {
+	Verifier *token.Verifier
+	// Realm returns the token endpoint's URL for a request; in the
+	// all-in-one server it follows the request's own host.
+	Realm   func(r *http.Request) string
+	Service string
+	Log     *slog.Logger
+}
+
+var _ Authorizer = (*TokenAuth)(nil)
+
+// Authorize implements Authorizer.
+func (a *TokenAuth) Authorize(r *http.Request, need []auth.Access) error {
+	raw, ok := bearer(r)
+	if !ok {
+		return a.challenge(r, need, "", "authentication required")
+	}
+	claims, err := a.Verifier.Verify(raw)
+	if err != nil {
+		// The reason (issuer or audience mismatch, unknown key, expiry) is
+		// what an operator needs to fix a misconfiguration: log it.
+		a.Log.WarnContext(r.Context(), "token rejected", "reason", err.Error(), "remote", r.RemoteAddr, "path", r.URL.Path)
+		msg := "invalid token"
+		if errors.Is(err, token.ErrExpired) {
+			msg = "token expired"
+		}
+		return a.challenge(r, need, "invalid_token", msg)
+	}
+	for _, n := range need {
+		for _, act := range n.Actions {
+			if !claims.Allows(n.Type, n.Name, act) {
+				a.Log.InfoContext(r.Context(), "access denied", "account", claims.Subject, "need", n.String(), "path", r.URL.Path)
+				return a.challenge(r, need, "insufficient_scope", "requested access to the resource is denied")
+			}
+		}
+	}
+	return nil
+}
+
+func (a *TokenAuth) challenge(r *http.Request, need []auth.Access, errCode, msg string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, `Bearer realm=%q,service=%q`, a.Realm(r), a.Service)
+	if len(need) > 0 {
+		scopes := make([]string, len(need))
+		for i, n := range need {
+			scopes[i] = n.String()
+		}
+		fmt.Fprintf(&b, `,scope=%q`, strings.Join(scopes, " "))
+	}
+	if errCode != "" {
+		fmt.Fprintf(&b, `,error=%q`, errCode)
+	}
+	return &AuthError{Status: http.StatusUnauthorized, Challenge: b.String(), Message: msg, Need: need}
+}
+
+// bearer extracts a bearer token from the Authorization header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, raw, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > token.MaxTokenSize {
+		return "", false
+	}
+	return raw, true
+}
+
+// RealmFromRequest returns a Realm function for a token endpoint served by
+// this same server at path: the request's own host, so the challenge works
+// for whatever name the client used.
+func RealmFromRequest(path string) func(r *http.Request) string {
+	return func(r *http.Request) string {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host + path
+	}
+}

@@ -1,0 +1,260 @@
+package server
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gopkg.in/yaml.v3"
+
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authn/htpasswd"
+	"wharf/internal/auth/authn/static"
+	"wharf/internal/auth/authz"
+	"wharf/internal/auth/token"
+	"wharf/internal/auth/tokenserver"
+	"wharf/internal/config"
+	"wharf/internal/metadata"
+	"wharf/internal/ociapi"
+)
+
+// tokenPath is where the all-in-one server serves its token endpoint; the
+// classic docker_auth path /auth is served too.
+const tokenPath = "/auth/token"
+
+// authSetup is what token authentication adds to the server.
+type authSetup struct {
+	authorizer ociapi.Authorizer
+	tokens     http.Handler // nil when this server issues no tokens
+	jwks       []byte
+}
+
+// setupTokenAuth wires the built-in token server and the verifier of its
+// tokens: issuer, service, realm and key come from one place, so they
+// cannot disagree.
+func setupTokenAuth(ctx context.Context, cfg config.Config, meta *metadata.Store, log *slog.Logger, stderr io.Writer) (*authSetup, error) {
+	dir := filepath.Join(cfg.Data, "auth")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: auth directory: %w", err)
+	}
+	key, chain, err := signingKey(cfg.Token, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Token.Issuer, Key: key, Chain: chain, Expiration: cfg.Token.Expiration.Std()})
+	if err != nil {
+		return nil, fmt.Errorf("server: token issuer: %w", err)
+	}
+	verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
+	if err != nil {
+		return nil, fmt.Errorf("server: token verifier: %w", err)
+	}
+	adminFile, err := bootstrapAdmin(dir, log, stderr)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := htpasswd.New(adminFile, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	backends := []authn.Authenticator{admin}
+	if !isEmpty(&cfg.Users) {
+		users, err := parseUsers(&cfg.Users)
+		if err != nil {
+			return nil, err
+		}
+		st, err := static.New(users)
+		if err != nil {
+			return nil, fmt.Errorf("config: users: %w", err)
+		}
+		backends = append([]authn.Authenticator{st}, backends...)
+	}
+	acl, err := loadACL(&cfg.ACL, log)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := tokenserver.New(tokenserver.Config{
+		Service: cfg.Token.Service,
+		Issuer:  issuer,
+		Authn:   authn.NewCache(authn.NewChain(log, backends...), authn.CacheOptions{}),
+		Authz:   acl,
+		Refresh: meta,
+		Log:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &authSetup{
+		authorizer: &ociapi.TokenAuth{Verifier: verifier, Realm: ociapi.RealmFromRequest(tokenPath), Service: cfg.Token.Service, Log: log},
+		tokens:     ts,
+		jwks:       issuer.JWKS(),
+	}, nil
+}
+
+// signingKey loads the configured token key and certificate, or the ones
+// generated on first start in dir.
+func signingKey(c config.Token, dir string, log *slog.Logger) (crypto.Signer, []*x509.Certificate, error) {
+	keyPath, certPath := c.Key, c.Certificate
+	if keyPath == "" {
+		keyPath, certPath = filepath.Join(dir, "token.key"), filepath.Join(dir, "token.crt")
+		if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+			if err := generateSigningKey(keyPath, certPath); err != nil {
+				return nil, nil, err
+			}
+			log.Info("generated a token-signing key", "key", keyPath, "certificate", certPath)
+		}
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: token key: %w", err)
+	}
+	key, err := token.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: token key %s: %w", keyPath, err)
+	}
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: token certificate: %w", err)
+	}
+	chain, err := token.ParseCertificatesPEM(certPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: token certificate %s: %w", certPath, err)
+	}
+	return key, chain, nil
+}
+
+func generateSigningKey(keyPath, certPath string) error {
+	key, err := token.GenerateKey(token.KeyECDSAP256)
+	if err != nil {
+		return fmt.Errorf("server: generate token key: %w", err)
+	}
+	cert, err := token.SelfSignedCert(key, "wharf token signer", 5*365*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("server: token certificate: %w", err)
+	}
+	keyPEM, err := token.EncodePrivateKeyPEM(key)
+	if err != nil {
+		return fmt.Errorf("server: token key: %w", err)
+	}
+	if err := writeFileAtomic(certPath, token.EncodeCertificatesPEM(cert), 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(keyPath, keyPEM, 0o600)
+}
+
+// bootstrapAdmin creates the admin account on first start: the password is
+// WHARF_ADMIN_PASSWORD, or a random one printed once on stderr (never to
+// the structured log). Only its bcrypt hash is kept.
+func bootstrapAdmin(dir string, log *slog.Logger, stderr io.Writer) (string, error) {
+	path := filepath.Join(dir, "admin.htpasswd")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	pw, fromEnv := os.LookupEnv("WHARF_ADMIN_PASSWORD")
+	if !fromEnv || pw == "" {
+		var b [18]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("server: admin password: %w", err)
+		}
+		pw = base64.RawURLEncoding.EncodeToString(b[:])
+		fmt.Fprintf(stderr, "\n  Created the administrator account.\n    user:     admin\n    password: %s\n  It is shown this once; only its hash is stored (%s).\n  Log in with: docker login HOST:PORT -u admin\n\n", pw, path)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	if err != nil {
+		return "", fmt.Errorf("server: admin password: %w", err)
+	}
+	if err := writeFileAtomic(path, []byte("admin:"+string(hash)+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	log.Info("created the admin account", "file", path, "password_from_env", fromEnv)
+	return path, nil
+}
+
+// defaultACL is used when the configuration has no acl: the admin may do
+// everything, everyone else nothing.
+func defaultACL() []authz.Rule {
+	admin := "admin"
+	return []authz.Rule{{Match: authz.Match{Account: &admin}, Actions: []string{"*"}, Comment: "default: admin has full access"}}
+}
+
+func loadACL(n *yaml.Node, log *slog.Logger) (*authz.ACL, error) {
+	rules := defaultACL()
+	if !isEmpty(n) {
+		var err error
+		if rules, err = authz.ParseACL(n); err != nil {
+			return nil, fmt.Errorf("config: acl: %w", err)
+		}
+	} else {
+		log.Info("no acl configured: only admin has access")
+	}
+	acl, err := authz.New(rules)
+	if err != nil {
+		return nil, fmt.Errorf("config: acl: %w", err)
+	}
+	for _, w := range authz.Lint(rules) {
+		log.Warn("acl: " + w.String())
+	}
+	return acl, nil
+}
+
+// parseUsers decodes the users map strictly: an unknown key is an error
+// naming its line.
+func parseUsers(n *yaml.Node) (map[string]static.User, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("config: users (line %d): must be a map of user name to {password, labels}", n.Line)
+	}
+	users := map[string]static.User{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, body := n.Content[i], n.Content[i+1]
+		var u static.User
+		if body.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(body.Content); j += 2 {
+				if k := body.Content[j].Value; k != "password" && k != "labels" {
+					return nil, fmt.Errorf("config: users: line %d: unknown key %q for user %q (valid keys: password, labels)", body.Content[j].Line, k, name.Value)
+				}
+			}
+		}
+		if err := body.Decode(&u); err != nil {
+			return nil, fmt.Errorf("config: users: line %d: user %q: %w", body.Line, name.Value, err)
+		}
+		users[name.Value] = u
+	}
+	return users, nil
+}
+
+func isEmpty(n *yaml.Node) bool {
+	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// writeFileAtomic writes data to path durably: a temporary file, fsync,
+// rename.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("server: write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("server: write %s: %w", path, err)
+	}
+	if err := errors.Join(tmp.Chmod(perm), tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("server: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("server: write %s: %w", path, err)
+	}
+	return nil
+}
