@@ -12,8 +12,17 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// Roles a process can play; `wharf serve`, `wharf registry`, `wharf auth`.
+const (
+	RoleAllInOne = "serve"    // registry and token server in one process
+	RoleRegistry = "registry" // registry only, verifying tokens of any issuer
+	RoleAuth     = "auth"     // token server only
+)
+
 // Config is the whole of wharf.yml.
 type Config struct {
+	// Role is set by the command, never by the file.
+	Role string `yaml:"-"`
 	// Addr is the listen address, host:port. Port 0 picks a free port.
 	Addr string `yaml:"addr"`
 	// Data is the directory holding blobs, the metadata database and, later,
@@ -35,8 +44,19 @@ type Config struct {
 	// ACL is the access control list in docker_auth's shape, kept as YAML
 	// for the same reason.
 	ACL yaml.Node `yaml:"acl"`
-	// TLS is the transport security mode. Only "off" exists until HTTPS lands.
+	// TLS is the transport security mode: "off" or "files" (the
+	// certificate and key in TLSFiles).
 	TLS string `yaml:"tls"`
+	// TLSFiles are the server certificate and key for tls: files.
+	TLSFiles TLSFiles `yaml:"tls_files"`
+	// Headers are added to every registry response, as distribution's
+	// http.headers.
+	Headers map[string][]string `yaml:"headers"`
+	// Storage tunes the blob store.
+	Storage Storage `yaml:"storage"`
+	// Silly configures auth: silly (distribution's test-only mode: any
+	// Authorization header is accepted).
+	Silly Silly `yaml:"silly"`
 	// Log configures the server log.
 	Log Log `yaml:"log"`
 	// Uploads tunes upload sessions.
@@ -67,6 +87,27 @@ type Token struct {
 	JWKS string `yaml:"jwks"`
 }
 
+// TLSFiles are certificate files for tls: files.
+type TLSFiles struct {
+	Certificate string   `yaml:"certificate"`
+	Key         string   `yaml:"key"`
+	ClientCAs   []string `yaml:"client_cas"`
+}
+
+// Storage tunes the blob store.
+type Storage struct {
+	// Delete allows the DELETE API (distribution's storage.delete.enabled,
+	// off there by default; on in wharf serve, where the ACL decides).
+	Delete bool `yaml:"delete"`
+}
+
+// Silly configures distribution's "silly" auth: a challenge for requests
+// without an Authorization header, any header accepted. For tests only.
+type Silly struct {
+	Realm   string `yaml:"realm"`
+	Service string `yaml:"service"`
+}
+
 // Htpasswd configures HTTP Basic authentication against an htpasswd file.
 type Htpasswd struct {
 	Realm string `yaml:"realm"`
@@ -89,6 +130,7 @@ type Uploads struct {
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
+		Role:    RoleAllInOne,
 		Addr:    ":5000",
 		Data:    "./wharf-data",
 		Auth:    "token",
@@ -96,6 +138,7 @@ func Default() Config {
 		TLS:     "off",
 		Log:     Log{Level: "info", Format: "text"},
 		Uploads: Uploads{MaxAge: "24h"},
+		Storage: Storage{Delete: true},
 	}
 }
 
@@ -138,8 +181,13 @@ func (c Config) Validate() error {
 	}
 	switch c.Auth {
 	case "token":
-		if c.Token.Issuer == "" || c.Token.Service == "" {
-			errs = append(errs, errors.New("token: issuer and service must not be empty"))
+		if c.Token.Issuer == "" {
+			errs = append(errs, errors.New("token.issuer: must not be empty"))
+		}
+		// A token server alone (docker_auth's way) issues tokens for the
+		// service each client names; a registry must know its own.
+		if c.Token.Service == "" && c.Role != RoleAuth {
+			errs = append(errs, errors.New("token.service: must not be empty"))
 		}
 		if c.Token.Expiration <= 0 {
 			errs = append(errs, errors.New("token.expiration: must be positive (for example \"5m\" or 300)"))
@@ -147,16 +195,32 @@ func (c Config) Validate() error {
 		if (c.Token.Certificate == "") != (c.Token.Key == "") {
 			errs = append(errs, errors.New("token: certificate and key go together; give both or neither"))
 		}
+		if c.Role == RoleRegistry && c.Token.RootCertBundle == "" && c.Token.JWKS == "" {
+			errs = append(errs, errors.New("token: rootcertbundle or jwks is required to verify tokens from another issuer"))
+		}
+		if c.Role == RoleRegistry && c.Token.Realm == "" {
+			errs = append(errs, errors.New("token.realm: required: the URL of the token server clients are sent to"))
+		}
 	case "htpasswd":
 		if c.Htpasswd.Path == "" {
 			errs = append(errs, errors.New("htpasswd.path: required with auth: htpasswd (make one with `htpasswd -nB USER`)"))
+		}
+	case "silly":
+		if c.Role != RoleRegistry {
+			errs = append(errs, errors.New("auth: silly is only for `wharf registry` test setups"))
 		}
 	case "none":
 	default:
 		errs = append(errs, fmt.Errorf("auth: %q is not one of token, htpasswd, none", c.Auth))
 	}
-	if c.TLS != "off" {
-		errs = append(errs, fmt.Errorf("tls: %q is not available in this version; use \"off\"", c.TLS))
+	switch c.TLS {
+	case "off":
+	case "files":
+		if c.TLSFiles.Certificate == "" || c.TLSFiles.Key == "" {
+			errs = append(errs, errors.New("tls_files: certificate and key are required with tls: files"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("tls: %q is not available in this version; use \"off\" or \"files\"", c.TLS))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

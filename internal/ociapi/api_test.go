@@ -33,7 +33,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	t.Cleanup(func() { meta.Close() })
 	reg := registry.New(memory.New(), meta, log, registry.Options{AnonymousMount: true})
-	srv := httptest.NewServer(ociapi.New(reg, log, nil))
+	srv := httptest.NewServer(ociapi.New(reg, log, nil, ociapi.Options{DeleteEnabled: true}))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -32,3 +32,18 @@ func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) error {
 	return &AuthError{Status: http.StatusUnauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),
 		Message: "authentication required", Need: need}
 }
+
+// SillyAuth is distribution's test-only "silly" auth: a request with any
+// Authorization header is allowed, one without gets a challenge.
+type SillyAuth struct {
+	Realm, Service string
+}
+
+// Authorize implements Authorizer.
+func (a *SillyAuth) Authorize(r *http.Request, need []auth.Access) error {
+	if r.Header.Get("Authorization") != "" {
+		return nil
+	}
+	ch := "Bearer realm=" + strconv.Quote(a.Realm) + ",service=" + strconv.Quote(a.Service)
+	return &AuthError{Status: http.StatusUnauthorized, Challenge: ch, Message: "authentication required", Need: need}
+}

@@ -14,12 +14,20 @@ type Handler struct {
 	reg   *registry.Registry
 	log   *slog.Logger
 	authz Authorizer
+	opts  Options
+}
+
+// Options tunes the API.
+type Options struct {
+	// DeleteEnabled allows DELETE of manifests, tags and blobs
+	// (distribution's storage.delete.enabled).
+	DeleteEnabled bool
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
 // request is allowed (auth: none).
-func New(reg *registry.Registry, log *slog.Logger, authz Authorizer) *Handler {
-	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz}
+func New(reg *registry.Registry, log *slog.Logger, authz Authorizer, opts Options) *Handler {
+	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz, opts: opts}
 }
 
 // ServeHTTP routes a /v2/ request to its endpoint.
@@ -51,6 +59,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.MethodPut: h.finishUpload, http.MethodDelete: h.cancelUpload}
 	case routeReferrers:
 		ep = endpoint{http.MethodGet: h.referrers}
+	}
+	if !h.opts.DeleteEnabled && (rt.Kind == routeManifest || rt.Kind == routeBlob) {
+		delete(ep, http.MethodDelete)
 	}
 	fn, ok := ep[r.Method]
 	if !ok {

@@ -34,17 +34,18 @@ import (
 // classic docker_auth path /auth is served too.
 const tokenPath = "/auth/token"
 
-// authSetup is what token authentication adds to the server.
-type authSetup struct {
-	authorizer ociapi.Authorizer
-	tokens     http.Handler // nil when this server issues no tokens
+// tokenServer is the token endpoint and, in the all-in-one server, the
+// verifier of its own tokens.
+type tokenServer struct {
+	handler    http.Handler
 	jwks       []byte
+	authorizer ociapi.Authorizer // nil for `wharf auth`, which serves no registry
 }
 
-// setupTokenAuth wires the built-in token server and the verifier of its
-// tokens: issuer, service, realm and key come from one place, so they
-// cannot disagree.
-func setupTokenAuth(ctx context.Context, cfg config.Config, meta *metadata.Store, log *slog.Logger, stderr io.Writer) (*authSetup, error) {
+// setupTokenServer wires the token endpoint. In `wharf serve` it also
+// builds the verifier of its own tokens: issuer, service, realm and key come
+// from one place, so they cannot disagree.
+func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Store, log *slog.Logger, console io.Writer) (*tokenServer, error) {
 	dir := filepath.Join(cfg.Data, "auth")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: auth directory: %w", err)
@@ -57,21 +58,9 @@ func setupTokenAuth(ctx context.Context, cfg config.Config, meta *metadata.Store
 	if err != nil {
 		return nil, fmt.Errorf("server: token issuer: %w", err)
 	}
-	verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
-	if err != nil {
-		return nil, fmt.Errorf("server: token verifier: %w", err)
-	}
-	adminFile, err := bootstrapAdmin(dir, log, stderr)
-	if err != nil {
-		return nil, err
-	}
-	admin, err := htpasswd.New(adminFile, log)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	backends := []authn.Authenticator{admin}
+	var backends []authn.Authenticator
 	if !isEmpty(&cfg.Users) {
-		users, err := parseUsers(&cfg.Users)
+		users, err := static.ParseUsers(&cfg.Users)
 		if err != nil {
 			return nil, err
 		}
@@ -79,9 +68,21 @@ func setupTokenAuth(ctx context.Context, cfg config.Config, meta *metadata.Store
 		if err != nil {
 			return nil, fmt.Errorf("config: users: %w", err)
 		}
-		backends = append([]authn.Authenticator{st}, backends...)
+		backends = append(backends, st)
 	}
-	acl, err := loadACL(&cfg.ACL, log)
+	allInOne := cfg.Role == config.RoleAllInOne
+	if allInOne {
+		adminFile, err := bootstrapAdmin(dir, log, console)
+		if err != nil {
+			return nil, err
+		}
+		admin, err := htpasswd.New(adminFile, log)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		backends = append(backends, admin)
+	}
+	acl, err := loadACL(&cfg.ACL, allInOne, log)
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +97,48 @@ func setupTokenAuth(ctx context.Context, cfg config.Config, meta *metadata.Store
 	if err != nil {
 		return nil, err
 	}
-	return &authSetup{
-		authorizer: &ociapi.TokenAuth{Verifier: verifier, Realm: ociapi.RealmFromRequest(tokenPath), Service: cfg.Token.Service, Log: log},
-		tokens:     ts,
-		jwks:       issuer.JWKS(),
-	}, nil
+	out := &tokenServer{handler: ts, jwks: issuer.JWKS()}
+	if allInOne {
+		verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
+		if err != nil {
+			return nil, fmt.Errorf("server: token verifier: %w", err)
+		}
+		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: ociapi.RealmFromRequest(tokenPath), Service: cfg.Token.Service, Log: log}
+	}
+	return out, nil
+}
+
+// setupTokenVerifier wires `wharf registry` with auth.token: tokens from any
+// issuer whose keys are in rootcertbundle or jwks.
+func setupTokenVerifier(_ context.Context, cfg config.Config, log *slog.Logger) (ociapi.Authorizer, error) {
+	vc := token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service}
+	if cfg.Token.RootCertBundle != "" {
+		b, err := os.ReadFile(cfg.Token.RootCertBundle)
+		if err != nil {
+			return nil, fmt.Errorf("auth.token.rootcertbundle: %w", err)
+		}
+		if vc.Roots, err = token.ParseCertificatesPEM(b); err != nil {
+			return nil, fmt.Errorf("auth.token.rootcertbundle %s: %w", cfg.Token.RootCertBundle, err)
+		}
+	}
+	if cfg.Token.JWKS != "" {
+		b, err := os.ReadFile(cfg.Token.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("auth.token.jwks: %w", err)
+		}
+		vc.JWKS = b
+	}
+	verifier, err := token.NewVerifier(vc)
+	if err != nil {
+		return nil, fmt.Errorf("auth.token: %w", err)
+	}
+	realm := func(*http.Request) string { return cfg.Token.Realm }
+	if cfg.Token.Realm == "" {
+		realm = ociapi.RealmFromRequest(tokenPath)
+	}
+	log.Info("verifying tokens", "issuer", cfg.Token.Issuer, "service", cfg.Token.Service, "realm", cfg.Token.Realm,
+		"rootcertbundle", cfg.Token.RootCertBundle, "jwks", cfg.Token.JWKS)
+	return &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}, nil
 }
 
 // signingKey loads the configured token key and certificate, or the ones
@@ -189,15 +227,21 @@ func defaultACL() []authz.Rule {
 	return []authz.Rule{{Match: authz.Match{Account: &admin}, Actions: []string{"*"}, Comment: "default: admin has full access"}}
 }
 
-func loadACL(n *yaml.Node, log *slog.Logger) (*authz.ACL, error) {
-	rules := defaultACL()
-	if !isEmpty(n) {
+// loadACL parses the configured ACL. Without one, `wharf serve` lets only
+// admin in; `wharf auth`, like docker_auth, denies everything.
+func loadACL(n *yaml.Node, allInOne bool, log *slog.Logger) (*authz.ACL, error) {
+	var rules []authz.Rule
+	switch {
+	case !isEmpty(n):
 		var err error
 		if rules, err = authz.ParseACL(n); err != nil {
 			return nil, fmt.Errorf("config: acl: %w", err)
 		}
-	} else {
+	case allInOne:
+		rules = defaultACL()
 		log.Info("no acl configured: only admin has access")
+	default:
+		log.Warn("no acl configured: every request is denied")
 	}
 	acl, err := authz.New(rules)
 	if err != nil {
@@ -207,31 +251,6 @@ func loadACL(n *yaml.Node, log *slog.Logger) (*authz.ACL, error) {
 		log.Warn("acl: " + w.String())
 	}
 	return acl, nil
-}
-
-// parseUsers decodes the users map strictly: an unknown key is an error
-// naming its line.
-func parseUsers(n *yaml.Node) (map[string]static.User, error) {
-	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("config: users (line %d): must be a map of user name to {password, labels}", n.Line)
-	}
-	users := map[string]static.User{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		name, body := n.Content[i], n.Content[i+1]
-		var u static.User
-		if body.Kind == yaml.MappingNode {
-			for j := 0; j+1 < len(body.Content); j += 2 {
-				if k := body.Content[j].Value; k != "password" && k != "labels" {
-					return nil, fmt.Errorf("config: users: line %d: unknown key %q for user %q (valid keys: password, labels)", body.Content[j].Line, k, name.Value)
-				}
-			}
-		}
-		if err := body.Decode(&u); err != nil {
-			return nil, fmt.Errorf("config: users: line %d: user %q: %w", body.Line, name.Value, err)
-		}
-		users[name.Value] = u
-	}
-	return users, nil
 }
 
 func isEmpty(n *yaml.Node) bool {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,9 +15,7 @@ import (
 
 	"wharf/internal/config"
 	"wharf/internal/metadata"
-	"wharf/internal/ociapi"
 	"wharf/internal/registry"
-	"wharf/internal/storage/filesystem"
 )
 
 // Server is a running wharf.
@@ -24,7 +23,7 @@ type Server struct {
 	cfg  config.Config
 	log  *slog.Logger
 	meta *metadata.Store
-	reg  *registry.Registry
+	reg  *registry.Registry // nil for the token server alone
 	http *http.Server
 }
 
@@ -38,51 +37,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
 	}
-	blobs, err := filesystem.New(filepath.Join(cfg.Data, "blobs"))
-	if err != nil {
-		return nil, fmt.Errorf("server: blob storage: %w", err)
-	}
 	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(cfg.Data, "wharf.db"), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: metadata database: %w", err)
 	}
-	reg := registry.New(blobs, meta, log, registry.Options{
-		// Without authorization every client may read every repository, so
-		// a mount without `from` reveals nothing.
-		AnonymousMount: cfg.Auth == "none",
-	})
-	s := &Server{cfg: cfg, log: log, meta: meta, reg: reg}
+	s := &Server{cfg: cfg, log: log, meta: meta}
 	mux := http.NewServeMux()
-	var authorizer ociapi.Authorizer
-	switch cfg.Auth {
-	case "token":
-		as, err := setupTokenAuth(ctx, cfg, meta, log, console)
-		if err != nil {
-			meta.Close()
-			return nil, err
-		}
-		authorizer = as.authorizer
-		mux.Handle("/auth", as.tokens)
-		mux.Handle(tokenPath, as.tokens)
-		mux.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(as.jwks)
-		})
-	case "htpasswd":
-		ba, err := setupBasicAuth(cfg, log)
-		if err != nil {
-			meta.Close()
-			return nil, err
-		}
-		authorizer = ba
+	if err := s.routes(ctx, mux, console); err != nil {
+		meta.Close()
+		return nil, err
 	}
-	api := ociapi.New(reg, log, authorizer)
-	mux.Handle("/v2/", api)
-	mux.Handle("/v2", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	s.http = &http.Server{
-		Handler:           withMiddleware(mux, log),
+		Handler:           withMiddleware(withHeaders(mux, cfg.Headers), log),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -108,7 +76,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("server: listen on %s: %w (is another process using the port? change --addr)", s.cfg.Addr, err)
 	}
 	s.log.Info("wharf is serving", "addr", ln.Addr().String(), "data", s.cfg.Data, "auth", s.cfg.Auth, "tls", s.cfg.TLS)
-	go s.purgeUploads(ctx)
+	if s.reg != nil {
+		go s.purgeUploads(ctx)
+	}
+	if s.cfg.TLS == "files" {
+		tc, err := tlsConfig(s.cfg.TLSFiles)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, tc)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	select {

@@ -93,16 +93,15 @@ func compileRule(r Rule) (compiledRule, error) {
 		c.labels = append(c.labels, labelCondition{name, p})
 		c.captures = append(c.captures, p.captures()...)
 	}
-	for _, ref := range c.captures {
-		if len(errs) > 0 {
-			break // a reference to a pattern that failed would only add noise
-		}
-		if err := c.checkCapture(ref); err != nil {
-			errs = append(errs, err.Error())
+	if len(errs) == 0 { // a reference to a pattern that failed would only add noise
+		for _, ref := range c.captures {
+			if err := c.checkCapture(ref); err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
 	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("%s", strings.Join(errs, "; "))
+		return c, errors.New(strings.Join(errs, "; "))
 	}
 	slices.SortFunc(c.captures, func(a, b captureRef) int {
 		if a.field != b.field {

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+
+	"wharf/internal/config"
+	"wharf/internal/ociapi"
+	"wharf/internal/registry"
+	"wharf/internal/storage/filesystem"
+)
+
+// routes mounts what the configured role serves: the registry API, the
+// token endpoint, or both.
+func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writer) error {
+	cfg := s.cfg
+	var authorizer ociapi.Authorizer
+	issuesTokens := cfg.Role == config.RoleAuth || (cfg.Role == config.RoleAllInOne && cfg.Auth == "token")
+	if issuesTokens {
+		ts, err := setupTokenServer(ctx, cfg, s.meta, s.log, console)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/auth", ts.handler)
+		mux.Handle(tokenPath, ts.handler)
+		mux.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(ts.jwks)
+		})
+		authorizer = ts.authorizer
+	}
+	if cfg.Role == config.RoleAuth {
+		return nil
+	}
+	switch cfg.Auth {
+	case "token":
+		if cfg.Role == config.RoleRegistry {
+			a, err := setupTokenVerifier(ctx, cfg, s.log)
+			if err != nil {
+				return err
+			}
+			authorizer = a
+		}
+	case "htpasswd":
+		a, err := setupBasicAuth(cfg, s.log)
+		if err != nil {
+			return err
+		}
+		authorizer = a
+	case "silly":
+		authorizer = &ociapi.SillyAuth{Realm: cfg.Silly.Realm, Service: cfg.Silly.Service}
+	}
+	blobs, err := filesystem.New(filepath.Join(cfg.Data, "blobs"))
+	if err != nil {
+		return fmt.Errorf("server: blob storage: %w", err)
+	}
+	s.reg = registry.New(blobs, s.meta, s.log, registry.Options{
+		// Without authorization every client may read every repository, so
+		// a mount without `from` reveals nothing.
+		AnonymousMount: cfg.Auth == "none",
+	})
+	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{DeleteEnabled: cfg.Storage.Delete})
+	mux.Handle("/v2/", api)
+	mux.Handle("/v2", api)
+	return nil
+}
+
+// withHeaders adds configured headers to every response (distribution's
+// http.headers).
+func withHeaders(next http.Handler, headers map[string][]string) http.Handler {
+	if len(headers) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, vs := range headers {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
