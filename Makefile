@@ -17,7 +17,7 @@ FUZZTIME ?= 10s
 # Every package but the end-to-end tests, which run in their own step.
 UNIT_PKGS = $$($(GO) list ./... | grep -vx 'wharf/e2e')
 
-.PHONY: help build run serve deps fmt-check vet lint test test-unit test-e2e conformance fuzz clean
+.PHONY: help build run serve deps fmt-check vet lint test test-unit test-e2e conformance fuzz bench-token clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_ -]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,9 @@ fuzz: ## run every fuzz target for FUZZTIME (10s) each
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+bench-token: ## token issuance per second with the credential cache on and off, and the ratio
+	bench/token.sh
 
 clean: ## remove bin/ and the make-run data directory
 	rm -rf $(BIN) $(DATA)

@@ -7,10 +7,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/e2e/harness"
@@ -133,4 +139,67 @@ func TestDockerTokenAuth(t *testing.T) {
 			t.Errorf("push by a pull-only user: want docker's \"denied: requested access to the resource is denied\", got:\n%s", out)
 		}
 	})
+}
+
+// TestClientsTokenFlow logs skopeo and go-containerregistry (crane's
+// library) in through the token flow and copies an image with each.
+func TestClientsTokenFlow(t *testing.T) {
+	harness.SkipIfShort(t)
+	skopeoBin := harness.RequireTool(t, "skopeo")
+	w := startTokenWharf(t)
+	ctx := testContext(t, 5*time.Minute)
+	img, err := random.Image(64<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// go-containerregistry: Basic credentials, exchanged for a token.
+	admin := remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})
+	src := ref(t, w, "e2e/crane:1")
+	if err := remote.Write(src, img, admin, remote.WithContext(ctx)); err != nil {
+		t.Fatalf("push as admin: %v", err)
+	}
+	if err := remote.Write(ref(t, w, "e2e/crane:2"), img, remote.WithAuth(&authn.Basic{Username: "test", Password: testPassword})); err == nil {
+		t.Error("push as test (pull only) succeeded")
+	}
+	if _, err := remote.Image(src, remote.WithAuth(&authn.Basic{Username: "admin", Password: "wrong"})); err == nil {
+		t.Error("pull with a wrong password succeeded")
+	}
+	if _, err := remote.Image(src, remote.WithContext(ctx)); err == nil {
+		t.Error("anonymous pull of a private repository succeeded")
+	}
+	back, err := remote.Image(src, remote.WithAuth(&authn.Basic{Username: "test", Password: testPassword}))
+	if err != nil {
+		t.Fatalf("pull as test: %v", err)
+	}
+	if err := validate.Image(back); err != nil {
+		t.Fatal(err)
+	}
+
+	// skopeo: log in, then copy between two repositories of the registry.
+	tmp := t.TempDir()
+	skopeo := func(stdin string, args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, skopeoBin, append([]string{"--insecure-policy", "--tmpdir", tmp}, args...)...)
+		cmd.Env = append(os.Environ(), "REGISTRY_AUTH_FILE="+filepath.Join(tmp, "auth.json"))
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := skopeo("wrong", "login", "--tls-verify=false", "-u", "admin", "--password-stdin", w.Addr()); err == nil {
+		t.Fatalf("skopeo login with a wrong password succeeded:\n%s", out)
+	}
+	if out, err := skopeo(adminPassword, "login", "--tls-verify=false", "-u", "admin", "--password-stdin", w.Addr()); err != nil {
+		t.Fatalf("skopeo login: %v\n%s", err, out)
+	}
+	if out, err := skopeo("", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+		"docker://"+w.Addr()+"/e2e/crane:1", "docker://"+w.Addr()+"/e2e/skopeo:1"); err != nil {
+		t.Fatalf("skopeo copy through the token flow: %v\n%s", err, out)
+	}
+	copied, err := remote.Image(ref(t, w, "e2e/skopeo:1"), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, got := mustDigest(t, img), mustDigest(t, copied); want != got {
+		t.Errorf("skopeo copied %s, want %s", got, want)
+	}
 }

@@ -12,6 +12,10 @@ APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates)
 # The OCI distribution-spec conformance suite (a main package at the module root).
 CONFORMANCE_PKG=github.com/opencontainers/distribution-spec/conformance
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+# The real distribution registry, for interoperability tests (and benchmarks).
+DISTRIBUTION_PKG=github.com/distribution/distribution/v3/cmd/registry
+DISTRIBUTION_MOD=github.com/distribution/distribution/v3
+DISTRIBUTION_VERSION=v3.1.2
 # The linter `make lint` runs.
 STATICCHECK_PKG=honnef.co/go/tools/cmd/staticcheck
 STATICCHECK_MOD=honnef.co/go/tools
@@ -73,5 +77,6 @@ go_tool() {
 mkdir -p "$BIN"
 go_tool conformance "$CONFORMANCE_PKG" "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"
 go_tool staticcheck "$STATICCHECK_PKG" "$STATICCHECK_MOD" "$STATICCHECK_VERSION"
+go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_MOD" "$DISTRIBUTION_VERSION"
 
 log "done"

@@ -104,6 +104,8 @@ type Wharf struct {
 	dataDir string
 	logDir  string
 	extra   []string
+	command []string // when set, the whole command line instead of serve's
+	env     []string // added to the environment
 
 	mu     sync.Mutex
 	proc   *process
@@ -148,6 +150,27 @@ func StartWharf(t testing.TB, extra ...string) *Wharf {
 		t.Fatalf("start wharf: %v\n%s", err, w.logTails())
 	}
 	return w
+}
+
+// StartWharfCommand starts wharf with a whole command line (for example
+// `auth --config …` or `registry`) and extra environment variables. The
+// command must listen on a random port (pass --addr 127.0.0.1:0) and log
+// its address as serve does.
+func StartWharfCommand(t testing.TB, env []string, args ...string) *Wharf {
+	t.Helper()
+	SkipIfShort(t)
+	w := &Wharf{t: t, bin: WharfBinary(t), dataDir: t.TempDir(), logDir: t.TempDir(), command: args, env: env}
+	t.Cleanup(w.cleanup)
+	if err := w.start(); err != nil {
+		t.Fatalf("start wharf %s: %v\n%s", strings.Join(args, " "), err, w.logTails())
+	}
+	return w
+}
+
+// Log returns what the current process has logged so far.
+func (w *Wharf) Log() string {
+	b, _ := os.ReadFile(w.LogPath())
+	return string(b)
 }
 
 // Addr is the host:port the current process listens on.
@@ -283,9 +306,12 @@ func (w *Wharf) start() error {
 	}
 	defer f.Close()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", w.dataDir, "--auth", "none", "--tls", "off"}, w.extra...)
+	if w.command != nil {
+		args = w.command
+	}
 	cmd := exec.Command(w.bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = serverEnv()
+	cmd.Env = append(serverEnv(), w.env...)
 	// If the test binary dies (timeout panic, ^C) the server must not outlive it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -32,16 +32,7 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
-			if cfg.Auth == "none" {
-				log.Warn("AUTHENTICATION IS OFF (--auth none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
-			}
-			srv, err := server.New(cmd.Context(), cfg, log, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			return srv.Serve(cmd.Context())
+			return run(cmd, cfg)
 		},
 	}
 	fl := cmd.Flags()
@@ -81,6 +72,23 @@ func pick(cmd *cobra.Command, flag, value, env, current string) string {
 		return value
 	}
 	return envOr(env, current)
+}
+
+// run validates cfg and serves it until the command's context ends.
+func run(cmd *cobra.Command, cfg config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+	if cfg.Auth == "none" && cfg.Role != config.RoleAuth {
+		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
+	}
+	srv, err := server.New(cmd.Context(), cfg, log, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.Serve(cmd.Context())
 }
 
 func newLogger(w io.Writer, c config.Log) *slog.Logger {

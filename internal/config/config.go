@@ -198,9 +198,6 @@ func (c Config) Validate() error {
 		if c.Role == RoleRegistry && c.Token.RootCertBundle == "" && c.Token.JWKS == "" {
 			errs = append(errs, errors.New("token: rootcertbundle or jwks is required to verify tokens from another issuer"))
 		}
-		if c.Role == RoleRegistry && c.Token.Realm == "" {
-			errs = append(errs, errors.New("token.realm: required: the URL of the token server clients are sent to"))
-		}
 	case "htpasswd":
 		if c.Htpasswd.Path == "" {
 			errs = append(errs, errors.New("htpasswd.path: required with auth: htpasswd (make one with `htpasswd -nB USER`)"))

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"wharf/internal/compat/distribution"
+	"wharf/internal/compat/dockerauth"
+	"wharf/internal/config"
+)
+
+func newRegistry() *cobra.Command {
+	var configPath, data, addr string
+	cmd := &cobra.Command{
+		Use:   "registry [--config config.yml]",
+		Short: "Run the registry alone, configured like distribution (registry:2)",
+		Long: `Run the registry alone, verifying tokens from any issuer (docker_auth, wharf
+auth), configured exactly like distribution: a config.yml (the registry:2
+image reads /etc/docker/registry/config.yml) and REGISTRY_* environment
+variables such as REGISTRY_AUTH_TOKEN_REALM or
+REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY. A compose file written for
+registry:2 works by changing the image and the command.
+
+Keys wharf does not support yet are errors that name them; keys that have no
+effect in wharf (storage.cache, health, …) are accepted and logged.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				configPath = os.Getenv("WHARF_CONFIG")
+			}
+			boot := newLogger(cmd.ErrOrStderr(), config.Log{Level: "info", Format: "text"})
+			cfg, err := distribution.Load(configPath, os.Environ(), boot)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("data") {
+				cfg.Data = data
+			}
+			if cmd.Flags().Changed("addr") {
+				cfg.Addr = addr
+			}
+			return run(cmd, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "distribution configuration file (env WHARF_CONFIG); optional, REGISTRY_* variables apply on top")
+	cmd.Flags().StringVar(&data, "data", "", "data directory, overriding storage.filesystem.rootdirectory")
+	cmd.Flags().StringVar(&addr, "addr", "", "listen address, overriding http.addr")
+	return cmd
+}
+
+func newAuth() *cobra.Command {
+	var configPath, data, addr string
+	cmd := &cobra.Command{
+		Use:   "auth --config auth_config.yml",
+		Short: "Run the token server alone, configured like docker_auth",
+		Long: `Run the token server alone, reading a cesanta/docker_auth configuration file
+unchanged: server, token, users and acl. Sections wharf does not support yet
+are errors that name them, never silently ignored.
+
+Refresh tokens (docker login's identity tokens) are kept, hashed, in a SQLite
+database in the data directory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				configPath = os.Getenv("WHARF_CONFIG")
+			}
+			boot := newLogger(cmd.ErrOrStderr(), config.Log{Level: "info", Format: "text"})
+			cfg, err := dockerauth.Load(configPath, boot)
+			if err != nil {
+				return err
+			}
+			cfg.Data = data
+			if cmd.Flags().Changed("addr") {
+				cfg.Addr = addr
+			}
+			return run(cmd, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "docker_auth configuration file (env WHARF_CONFIG)")
+	cmd.Flags().StringVar(&data, "data", "./wharf-auth-data", "directory for the refresh-token database")
+	cmd.Flags().StringVar(&addr, "addr", "", "listen address, overriding server.addr")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}

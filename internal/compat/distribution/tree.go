@@ -1,0 +1,351 @@
+package distribution
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Sentinels for errors.Is; every error wraps one of them or a YAML or file
+// error.
+var (
+	// ErrUnknownKey is a key that neither distribution nor wharf knows.
+	ErrUnknownKey = errors.New("unknown key")
+	// ErrNotSupported is a distribution feature wharf does not have yet.
+	ErrNotSupported = errors.New("not supported yet")
+)
+
+// maxDepth bounds every walk over user YAML, which may hold alias cycles.
+const maxDepth = 64
+
+// tree is the merged configuration: the file's YAML nodes plus the values
+// environment variables put in, each remembering where it came from.
+type tree struct {
+	root   *yaml.Node            // always a mapping
+	file   string                // the file's path; "" for the built-in config
+	origin map[*yaml.Node]string // nodes made from an environment variable → its name
+}
+
+// where names the source of n for a message: "line 7", or the environment
+// variable that set it.
+func (t *tree) where(n *yaml.Node) string {
+	if name, ok := t.origin[n]; ok {
+		return name
+	}
+	if t.file == "" {
+		return fmt.Sprintf("built-in config line %d", n.Line)
+	}
+	return fmt.Sprintf("line %d", n.Line)
+}
+
+// deref follows aliases; nil stays nil.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.AliasNode {
+		return nil
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// member returns the key and value nodes of name in mapping m.
+func member(m *yaml.Node, name string) (key, val *yaml.Node) {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == name {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// lookup follows path from the root; the value node or nil (absent or null).
+func (t *tree) lookup(path ...string) *yaml.Node {
+	n := t.root
+	for _, p := range path {
+		_, n = member(n, p)
+		if isNull(n) {
+			return nil
+		}
+	}
+	return deref(n)
+}
+
+// has reports whether the last key of path is present, even with no value.
+func (t *tree) has(path ...string) bool {
+	parent := t.lookup(path[:len(path)-1]...)
+	k, _ := member(parent, path[len(path)-1])
+	return k != nil
+}
+
+// str is the scalar at path, "" when absent or null.
+func (t *tree) str(path ...string) string {
+	n := t.lookup(path...)
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+// boolean is the YAML 1.1 boolean at path and whether it is set.
+func (t *tree) boolean(path ...string) (value, set bool) {
+	n := t.lookup(path...)
+	if n == nil {
+		return false, false
+	}
+	v, _ := parseBool(n)
+	return v, true
+}
+
+// parseBool reads the booleans of YAML 1.1, which distribution's yaml.v2
+// resolves: a quoted "true" is a string there, and so an error here.
+func parseBool(n *yaml.Node) (value, ok bool) {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		return false, false
+	}
+	switch n.Value {
+	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
+		return true, true
+	case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
+		return false, true
+	}
+	return false, false
+}
+
+// isSet reports whether n holds anything: a value other than null, "" or
+// false, or a list or mapping with such a value somewhere inside.
+func isSet(n *yaml.Node) bool { return isSetSeen(n, make(map[*yaml.Node]bool)) }
+
+// isSetSeen visits each node once, however many aliases lead to it.
+func isSetSeen(n *yaml.Node, seen map[*yaml.Node]bool) bool {
+	n = deref(n)
+	if n == nil || isNull(n) || seen[n] {
+		return false
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if v, ok := parseBool(n); ok {
+			return v
+		}
+		return n.Value != ""
+	case yaml.SequenceNode:
+		return len(n.Content) > 0
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			if isSetSeen(n.Content[i], seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return strconv.Quote(n.Value)
+	}
+	return "a value"
+}
+
+// notes holds log records until the load succeeds: what wharf does with
+// accepted keys is noise next to the errors of a config that does not load.
+type notes struct{ recs []func(*slog.Logger) }
+
+func (n *notes) Info(msg string, args ...any) {
+	n.recs = append(n.recs, func(l *slog.Logger) { l.Info(msg, args...) })
+}
+
+func (n *notes) Warn(msg string, args ...any) {
+	n.recs = append(n.recs, func(l *slog.Logger) { l.Warn(msg, args...) })
+}
+
+func (n *notes) flush(l *slog.Logger) {
+	for _, r := range n.recs {
+		r(l)
+	}
+}
+
+// checker walks the merged tree against the schema, collecting every error
+// and noting each accepted key that has no effect.
+type checker struct {
+	t      *tree
+	log    *notes
+	errs   []error
+	visits int // bounds the work aliases can multiply
+}
+
+// maxVisits is far more nodes than any real configuration has.
+const maxVisits = 100_000
+
+func (c *checker) errorf(n *yaml.Node, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%s: "+format, append([]any{c.t.where(n)}, args...)...))
+}
+
+func (c *checker) walk(n *yaml.Node, sp *spec, path string, depth int) {
+	n = deref(n)
+	if isNull(n) || sp.kind == kAny {
+		return
+	}
+	if c.visits++; c.visits == maxVisits {
+		c.errorf(n, "%s: too many values (check the file's aliases)", path)
+	}
+	if depth > maxDepth || c.visits >= maxVisits {
+		return
+	}
+	switch sp.kind {
+	case kScalar:
+		c.scalar(n, sp, path)
+	case kList:
+		if n.Kind == yaml.ScalarNode {
+			c.errorf(n, "%s: must be a list such as [%s], not %s", path, strings.TrimLeft(n.Value, "- "), kindName(n))
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			c.errorf(n, "%s: must be a list, not %s", path, kindName(n))
+			return
+		}
+		for i, e := range n.Content {
+			c.walk(e, sp.elem, fmt.Sprintf("%s.%d", path, i), depth+1)
+		}
+	case kDict, kSection:
+		if n.Kind != yaml.MappingNode {
+			c.errorf(n, "%s: must be a mapping of keys, not %s", path, kindName(n))
+			return
+		}
+		seen := make(map[string]*yaml.Node)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				where := path
+				if where == "" {
+					where = "top level"
+				}
+				c.errorf(k, "%s: a key must be a name, not %s", where, kindName(k))
+				continue
+			}
+			p := strings.TrimPrefix(path+"."+k.Value, ".")
+			if first, dup := seen[k.Value]; dup {
+				c.errorf(k, "%s: repeated (first at %s)", p, c.t.where(first))
+				continue
+			}
+			seen[k.Value] = k
+			if sp.kind == kDict {
+				c.walk(v, sp.elem, p, depth+1)
+				continue
+			}
+			fl := sp.field(k.Value)
+			if fl == nil {
+				c.errorf(k, "%w %s%s", ErrUnknownKey, p, suggest(k.Value, sp))
+				continue
+			}
+			c.status(k, v, fl.spec, p)
+			if fl.spec.status != notYetSet && fl.spec.status != notYetPresent {
+				c.walk(v, fl.spec, p, depth+1)
+			}
+		}
+	}
+}
+
+func (c *checker) status(k, v *yaml.Node, sp *spec, path string) {
+	note := ""
+	if sp.note != "" {
+		note = " (" + sp.note + ")"
+	}
+	switch sp.status {
+	case noEffect:
+		if isSet(v) {
+			c.log.Info("accepted; no effect in wharf"+note, "key", path, "source", c.t.where(k))
+		}
+	case notYetSet:
+		if isSet(v) {
+			c.errorf(k, "%w: %s%s", ErrNotSupported, path, note)
+		}
+	case notYetPresent:
+		c.errorf(k, "%w: %s%s", ErrNotSupported, path, note)
+	}
+}
+
+func (c *checker) scalar(n *yaml.Node, sp *spec, path string) {
+	if n.Kind != yaml.ScalarNode {
+		c.errorf(n, "%s: must be a single value, not %s", path, kindName(n))
+		return
+	}
+	switch sp.typ {
+	case tBool:
+		if _, ok := parseBool(n); !ok {
+			c.errorf(n, "%s: %q is not true or false (distribution reads a quoted \"true\" as text)", path, n.Value)
+		}
+	case tInt:
+		if _, err := strconv.Atoi(n.Value); err != nil || n.Style != 0 {
+			c.errorf(n, "%s: %q is not a whole number", path, n.Value)
+		}
+	case tDuration:
+		if _, err := strconv.ParseInt(n.Value, 10, 64); err == nil && n.Style == 0 {
+			return
+		}
+		if _, err := time.ParseDuration(n.Value); err != nil {
+			c.errorf(n, "%s: %q is not a duration such as \"10s\"", path, n.Value)
+		}
+	}
+}
+
+// suggest names the key the user probably meant.
+func suggest(k string, sp *spec) string {
+	best, bestDist := "", 3
+	for _, fl := range sp.fields {
+		if strings.EqualFold(fl.name, k) {
+			return " (keys are lower case: " + fl.name + ")"
+		}
+		if d := distance(k, fl.name); d < bestDist {
+			best, bestDist = fl.name, d
+		}
+	}
+	if best != "" {
+		return " (did you mean " + best + "?)"
+	}
+	return ""
+}
+
+// distance is the Levenshtein distance of a and b, capped for long input.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,18 @@
+// Package dockerauth reads a cesanta/docker_auth auth_config.yml, unchanged,
+// and translates it into wharf's own config.Config for `wharf auth`.
+//
+// It owns the table of docker_auth's keys: server and token are translated;
+// users and acl are handed over as the YAML nodes they are, so that the
+// authenticator and the ACL engine report problems with their line
+// numbers; every other authentication or authorization backend
+// (ldap_auth, mongo_auth, ext_auth, …) is "not supported yet", an error
+// naming its line. A key docker_auth does not know is an error too —
+// docker_auth ignores it silently, which is how a misspelt acl grants or
+// denies more than intended.
+//
+// Load reports every problem at once, logs what it accepts without effect
+// at info and what needs the operator's eye (Warnings among them) at warn.
+// It does not call config.Validate: the caller does.
+//
+// It imports config, the standard library and yaml.v3 only.
+package dockerauth

@@ -1,0 +1,264 @@
+package dockerauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Sentinels for errors.Is.
+var (
+	// ErrUnknownKey is a key docker_auth does not know.
+	ErrUnknownKey = errors.New("unknown key")
+	// ErrNotSupported is a docker_auth feature wharf does not have yet.
+	ErrNotSupported = errors.New("not supported yet")
+)
+
+const maxDepth = 64
+
+// deref follows aliases; nil stays nil.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.AliasNode {
+		return nil
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return strconv.Quote(n.Value)
+	}
+	return "a value"
+}
+
+// parseBool reads YAML 1.1 booleans, as docker_auth's yaml.v2 does.
+func parseBool(n *yaml.Node) (value, ok bool) {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		return false, false
+	}
+	switch n.Value {
+	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
+		return true, true
+	case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
+		return false, true
+	}
+	return false, false
+}
+
+// isSet reports whether n holds a value other than null, "" or false,
+// visiting each node once however many aliases lead to it.
+func isSet(n *yaml.Node, seen map[*yaml.Node]bool) bool {
+	n = deref(n)
+	if isNull(n) || seen[n] {
+		return false
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if v, ok := parseBool(n); ok {
+			return v
+		}
+		return n.Value != ""
+	case yaml.SequenceNode:
+		return len(n.Content) > 0
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			if isSet(n.Content[i], seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// notes holds log records until the load succeeds.
+type notes struct{ recs []func(*slog.Logger) }
+
+func (n *notes) Info(msg string, args ...any) {
+	n.recs = append(n.recs, func(l *slog.Logger) { l.Info(msg, args...) })
+}
+
+func (n *notes) Warn(msg string, args ...any) {
+	n.recs = append(n.recs, func(l *slog.Logger) { l.Warn(msg, args...) })
+}
+
+func (n *notes) flush(l *slog.Logger) {
+	for _, r := range n.recs {
+		r(l)
+	}
+}
+
+// section is one mapping of the file, its keys checked against known.
+type section struct {
+	l    *loader
+	name string     // "server"; "" for the top level
+	at   *yaml.Node // the key that opens it (for messages about missing keys)
+	keys map[string]*yaml.Node
+	vals map[string]*yaml.Node
+}
+
+// section checks that n is a mapping whose keys are all in known, reporting
+// unknown and repeated keys, and returns it for typed reads.
+func (l *loader) section(at, n *yaml.Node, name string, known ...string) *section {
+	s := &section{l: l, name: name, at: at, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
+	if n = deref(n); isNull(n) {
+		return s
+	}
+	if n.Kind != yaml.MappingNode {
+		label := name
+		if label == "" {
+			label = "the file"
+		}
+		l.errorf(n, "%s: must be a mapping of keys, not %s", label, kindName(n))
+		return s
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			l.errorf(k, "%s: a key must be a name, not %s", name, kindName(k))
+			continue
+		}
+		full := strings.TrimPrefix(name+"."+k.Value, ".")
+		if first, dup := s.keys[k.Value]; dup {
+			l.errorf(k, "%s: repeated (first at %s)", full, line(first))
+			continue
+		}
+		if !contains(known, k.Value) {
+			l.errorf(k, "%w %s%s", ErrUnknownKey, full, suggest(k.Value, known))
+			continue
+		}
+		s.keys[k.Value], s.vals[k.Value] = k, v
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *section) full(key string) string { return strings.TrimPrefix(s.name+"."+key, ".") }
+
+// where is the line of key, or of the section when key is absent.
+func (s *section) where(key string) *yaml.Node {
+	if k := s.keys[key]; k != nil {
+		return k
+	}
+	if s.at != nil {
+		return s.at
+	}
+	return &yaml.Node{Line: 1}
+}
+
+// value is the node of key, nil when absent or null.
+func (s *section) value(key string) *yaml.Node {
+	if v := deref(s.vals[key]); !isNull(v) {
+		return v
+	}
+	return nil
+}
+
+func (s *section) str(key string) string {
+	v := s.value(key)
+	if v == nil {
+		return ""
+	}
+	if v.Kind != yaml.ScalarNode {
+		s.l.errorf(v, "%s: must be a single value, not %s", s.full(key), kindName(v))
+		return ""
+	}
+	s.l.at[s.full(key)] = line(s.keys[key])
+	return v.Value
+}
+
+func (s *section) boolean(key string) bool {
+	v := s.value(key)
+	if v == nil {
+		return false
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		s.l.errorf(v, "%s: %s is not true or false", s.full(key), kindName(v))
+	}
+	return b
+}
+
+// integer is the whole number at key and whether it is present.
+func (s *section) integer(key string) (int64, bool) {
+	v := s.value(key)
+	if v == nil {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(v.Value, 10, 64)
+	if v.Kind != yaml.ScalarNode || v.Style != 0 || err != nil {
+		s.l.errorf(v, "%s: %s is not a whole number", s.full(key), kindName(v))
+		return 0, false
+	}
+	return i, true
+}
+
+func (s *section) set(key string) bool { return isSet(s.vals[key], map[*yaml.Node]bool{}) }
+
+// suggest names the key the user probably meant.
+func suggest(k string, known []string) string {
+	best, bestDist := "", 3
+	for _, name := range known {
+		if strings.EqualFold(name, k) {
+			return " (keys are lower case: " + name + ")"
+		}
+		if d := distance(k, name); d < bestDist {
+			best, bestDist = name, d
+		}
+	}
+	if best != "" {
+		return " (did you mean " + best + "?)"
+	}
+	return ""
+}
+
+// distance is the Levenshtein distance of a and b, capped for long input.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
