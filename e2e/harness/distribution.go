@@ -113,4 +113,3 @@ func withoutRegistryEnv() []string {
 	}
 	return env
 }
-
