@@ -174,11 +174,13 @@ func TestWharfRegistryAcceptsDockerAuthTokens(t *testing.T) {
 	if err := os.WriteFile(bundle, token.EncodeCertificatesPEM(rsaCert, ecCert), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A realm where nothing listens: wharf must warn about it at start-up.
+	realm := "http://localhost:" + strings.Split(harness.FreeLoopbackAddr(t), ":")[1] + "/auth"
 	env := []string{
 		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + t.TempDir(),
 		"REGISTRY_STORAGE_DELETE_ENABLED=true",
 		"REGISTRY_AUTH=token",
-		"REGISTRY_AUTH_TOKEN_REALM=https://auth.example.test/auth",
+		"REGISTRY_AUTH_TOKEN_REALM=" + realm,
 		"REGISTRY_AUTH_TOKEN_SERVICE=Docker registry",
 		"REGISTRY_AUTH_TOKEN_ISSUER=Auth Service",
 		"REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=" + bundle,
@@ -187,7 +189,7 @@ func TestWharfRegistryAcceptsDockerAuthTokens(t *testing.T) {
 	t.Cleanup(httpClient.CloseIdleConnections)
 
 	r := do(t, http.MethodGet, w.URL()+"/v2/", nil)
-	if r.Status != http.StatusUnauthorized || !strings.Contains(r.Header.Get("WWW-Authenticate"), `realm="https://auth.example.test/auth",service="Docker registry"`) {
+	if r.Status != http.StatusUnauthorized || !strings.Contains(r.Header.Get("WWW-Authenticate"), `realm="`+realm+`",service="Docker registry"`) {
 		t.Fatalf("GET /v2/ without a token: want a challenge with the configured realm and service: %v", r)
 	}
 	for _, tc := range []struct {
@@ -239,5 +241,8 @@ func TestWharfRegistryAcceptsDockerAuthTokens(t *testing.T) {
 	}
 	if log := w.Log(); !strings.Contains(log, `does not match configured issuer`) {
 		t.Errorf("no diagnostic for the issuer mismatch in the log:\n%s", log)
+	}
+	if log := w.Log(); !strings.Contains(log, `token realm does not answer`) {
+		t.Errorf("no warning about the unreachable realm in the log:\n%s", log)
 	}
 }

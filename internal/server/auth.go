@@ -138,6 +138,9 @@ func setupTokenVerifier(_ context.Context, cfg config.Config, log *slog.Logger) 
 	}
 	log.Info("verifying tokens", "issuer", cfg.Token.Issuer, "service", cfg.Token.Service, "realm", cfg.Token.Realm,
 		"rootcertbundle", cfg.Token.RootCertBundle, "jwks", cfg.Token.JWKS)
+	if cfg.Token.Realm != "" {
+		go checkRealm(cfg.Token.Realm, log)
+	}
 	return &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}, nil
 }
 
@@ -276,4 +279,24 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("server: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// checkRealm warns when the token realm does not answer from here: clients
+// sent there by the challenge would fail to log in with a confusing error.
+// Any HTTP answer (even 401) means the realm is up.
+func checkRealm(realm string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, realm, nil)
+	if err != nil {
+		log.Warn("token realm is not a valid URL; clients cannot log in", "realm", realm, "err", err)
+		return
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		log.Warn("token realm does not answer from this host; check auth.token.realm and that the token server runs", "realm", realm, "err", err)
+		return
+	}
+	res.Body.Close()
 }

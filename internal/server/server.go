@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"wharf/internal/config"
@@ -25,6 +26,8 @@ type Server struct {
 	meta *metadata.Store
 	reg  *registry.Registry // nil for the token server alone
 	http *http.Server
+	// inflight counts requests being served, for shutdown.
+	inflight atomic.Int64
 }
 
 // New opens the data directory and builds the server. Messages meant for the
@@ -50,7 +53,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	s.http = &http.Server{
-		Handler:           withMiddleware(withHeaders(mux, cfg.Headers), log),
+		Handler:           s.counting(withMiddleware(withHeaders(mux, cfg.Headers), log)),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -75,10 +78,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w (is another process using the port? change --addr)", s.cfg.Addr, err)
 	}
-	s.log.Info("wharf is serving", "addr", ln.Addr().String(), "data", s.cfg.Data, "auth", s.cfg.Auth, "tls", s.cfg.TLS)
-	if s.reg != nil {
-		go s.purgeUploads(ctx)
-	}
 	if s.cfg.TLS == "files" {
 		tc, err := tlsConfig(s.cfg.TLSFiles)
 		if err != nil {
@@ -86,6 +85,10 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 		ln = tls.NewListener(ln, tc)
+	}
+	s.log.Info("wharf is serving", "addr", ln.Addr().String(), "data", s.cfg.Data, "auth", s.cfg.Auth, "tls", s.cfg.TLS)
+	if s.reg != nil {
+		go s.purgeUploads(ctx)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
@@ -95,12 +98,33 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return s.shutdown(30 * time.Second)
+}
+
+// shutdown stops accepting connections and waits for requests in flight,
+// at most grace. Idle connections, and new ones that have not sent a request
+// (which http.Server.Shutdown would wait 5 s for), are closed at once when
+// no request is running.
+func (s *Server) shutdown(grace time.Duration) error {
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := s.http.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("server: shutdown: %w", err)
+	go func() { done <- s.http.Shutdown(ctx) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("server: shutdown: %w", err)
+			}
+			return nil
+		case <-tick.C:
+			if s.inflight.Load() == 0 {
+				_ = s.http.Close()
+			}
+		}
 	}
-	return nil
 }
 
 // purgeUploads removes upload sessions idle longer than uploads.max_age.
@@ -125,3 +149,12 @@ func (s *Server) purgeUploads(ctx context.Context) {
 
 // Close releases the database.
 func (s *Server) Close() error { return s.meta.Close() }
+
+// counting tracks requests in flight.
+func (s *Server) counting(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		next.ServeHTTP(w, r)
+	})
+}
