@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,28 +63,6 @@ func startTokenWharf(t *testing.T) *harness.Wharf {
 	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	return w
-}
-
-// fetchToken asks the token endpoint the way docker does.
-func fetchToken(t *testing.T, w *harness.Wharf, user, pass string, scopes ...string) (int, map[string]any) {
-	t.Helper()
-	q := url.Values{"service": {"wharf"}, "scope": scopes}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.URL()+"/auth/token?"+q.Encode(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if user != "" {
-		req.SetBasicAuth(user, pass)
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var out map[string]any
-	_ = json.Unmarshal(body, &out)
-	return res.StatusCode, out
 }
 
 // TestDockerTokenAuth is the classic stack's acceptance test with the real

@@ -100,8 +100,12 @@ func TestKeyIDsIndependently(t *testing.T) {
 			switch k := pub.(type) {
 			case *ecdsa.PublicKey:
 				size := (k.Curve.Params().BitSize + 7) / 8
+				raw, err := k.Bytes() // 0x04 || X || Y, each size bytes
+				if err != nil {
+					t.Fatal(err)
+				}
 				canonical = fmt.Sprintf(`{"crv":%q,"kty":"EC","x":%q,"y":%q}`, k.Curve.Params().Name,
-					b64url.EncodeToString(k.X.FillBytes(make([]byte, size))), b64url.EncodeToString(k.Y.FillBytes(make([]byte, size))))
+					b64url.EncodeToString(raw[1:1+size]), b64url.EncodeToString(raw[1+size:]))
 			case *rsa.PublicKey:
 				canonical = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`,
 					b64url.EncodeToString(big.NewInt(int64(k.E)).Bytes()), b64url.EncodeToString(k.N.Bytes()))
