@@ -246,3 +246,81 @@ func TestWharfRegistryAcceptsDockerAuthTokens(t *testing.T) {
 		t.Errorf("no warning about the unreachable realm in the log:\n%s", log)
 	}
 }
+
+// TestSplitMode runs both halves the classic way — `wharf auth` with a
+// docker_auth config, `wharf registry` with REGISTRY_* variables — pushes
+// through them with docker, and checks the start-up diagnosis of the two
+// classic misconfigurations: an issuer that differs by a pair of quotes,
+// and a rootcertbundle without the signing certificate.
+func TestSplitMode(t *testing.T) {
+	harness.SkipIfShort(t)
+	_, _, keyPath, certPath := signingPair(t, token.KeyECDSAP256, "auth-server")
+	_, _, _, wrongCert := signingPair(t, token.KeyECDSAP256, "someone-else")
+	authCfg := filepath.Join(t.TempDir(), "auth_config.yml")
+	if err := os.WriteFile(authCfg, []byte(fmt.Sprintf(`server:
+  addr: ":5001"
+token:
+  issuer: "Auth Service"
+  expiration: 900
+  certificate: %q
+  key: %q
+users:
+  "admin":
+    password: %q
+  "": {}
+acl:
+  - match: {account: "admin"}
+    actions: ["*"]
+`, certPath, keyPath, bcryptHash(t, adminPassword))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auth := harness.StartWharfCommand(t, nil, "auth", "--config", authCfg, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	registry := func(t *testing.T, issuer, bundle string) *harness.Wharf {
+		return harness.StartWharfCommand(t, []string{
+			"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + t.TempDir(),
+			"REGISTRY_AUTH=token",
+			"REGISTRY_AUTH_TOKEN_REALM=http://" + auth.Addr() + "/auth",
+			"REGISTRY_AUTH_TOKEN_SERVICE=Docker registry",
+			"REGISTRY_AUTH_TOKEN_ISSUER=" + issuer,
+			"REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=" + bundle,
+		}, "registry", "--addr", "127.0.0.1:0")
+	}
+	// waitLog waits (bounded) for the start-up check, which runs in the
+	// background, to log.
+	waitLog := func(t *testing.T, w *harness.Wharf, want string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(w.Log(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the log never said %q:\n%s", want, w.Log())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	t.Run("issuer with literal quotes", func(t *testing.T) {
+		// YAML-parsed like distribution: the single quotes go, the double stay.
+		w := registry(t, `'"Auth Service"'`, certPath)
+		waitLog(t, w, "with literal quotes")
+		waitLog(t, w, `does not match configured issuer`)
+	})
+	t.Run("bundle without the signing certificate", func(t *testing.T) {
+		w := registry(t, "Auth Service", wrongCert)
+		waitLog(t, w, "a token from the realm does not verify")
+	})
+	t.Run("docker push and pull", func(t *testing.T) {
+		w := registry(t, "Auth Service", certPath)
+		waitLog(t, w, "token realm answers and its tokens verify here")
+		rootfs := busyboxRootfs(t)
+		d := harness.StartDockerd(t)
+		img := w.Addr() + "/split/app:1"
+		d.Run("import", rootfs, img)
+		if out, err := d.TryRun(nil, "push", img); err == nil {
+			t.Fatalf("push without login succeeded:\n%s", out)
+		}
+		d.Run("login", "-u", "admin", "--password", adminPassword, w.Addr())
+		d.Run("push", img)
+		d.Run("rmi", img)
+		d.Run("pull", img)
+	})
+}

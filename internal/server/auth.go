@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -139,7 +141,7 @@ func setupTokenVerifier(_ context.Context, cfg config.Config, log *slog.Logger) 
 	log.Info("verifying tokens", "issuer", cfg.Token.Issuer, "service", cfg.Token.Service, "realm", cfg.Token.Realm,
 		"rootcertbundle", cfg.Token.RootCertBundle, "jwks", cfg.Token.JWKS)
 	if cfg.Token.Realm != "" {
-		go checkRealm(cfg.Token.Realm, log)
+		go checkRealm(cfg.Token.Realm, cfg.Token.Service, verifier, log)
 	}
 	return &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}, nil
 }
@@ -281,13 +283,24 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// checkRealm warns when the token realm does not answer from here: clients
-// sent there by the challenge would fail to log in with a confusing error.
-// Any HTTP answer (even 401) means the realm is up.
-func checkRealm(realm string, log *slog.Logger) {
+// checkRealm diagnoses the token setup at start-up, before any client
+// fails with a bare 401: it asks the realm for an anonymous token (which
+// docker_auth and wharf issue, with no access) and verifies it here. A
+// realm that does not answer, or a token that does not verify (issuer,
+// service or signing key not matching this registry's configuration), is
+// logged with the reason.
+func checkRealm(realm, service string, verifier *token.Verifier, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, realm, nil)
+	u, err := url.Parse(realm)
+	if err != nil {
+		log.Warn("token realm is not a valid URL; clients cannot log in", "realm", realm, "err", err)
+		return
+	}
+	q := u.Query()
+	q.Set("service", service)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		log.Warn("token realm is not a valid URL; clients cannot log in", "realm", realm, "err", err)
 		return
@@ -298,5 +311,22 @@ func checkRealm(realm string, log *slog.Logger) {
 		log.Warn("token realm does not answer from this host; check auth.token.realm and that the token server runs", "realm", realm, "err", err)
 		return
 	}
-	res.Body.Close()
+	defer res.Body.Close()
+	var body struct {
+		Token       string `json:"token"`
+		AccessToken string `json:"access_token"`
+	}
+	if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&body) != nil {
+		log.Info("token realm answers but gives no anonymous token to check the setup with", "realm", realm, "status", res.StatusCode)
+		return
+	}
+	raw := body.Token
+	if raw == "" {
+		raw = body.AccessToken
+	}
+	if _, err := verifier.Verify(raw); err != nil {
+		log.Warn("a token from the realm does not verify with this registry's settings: every login will end in 401", "realm", realm, "reason", err.Error())
+		return
+	}
+	log.Info("token realm answers and its tokens verify here", "realm", realm)
 }
