@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,5 +176,51 @@ func TestClientsTokenFlow(t *testing.T) {
 	}
 	if want, got := mustDigest(t, img), mustDigest(t, copied); want != got {
 		t.Errorf("skopeo copied %s, want %s", got, want)
+	}
+}
+
+// TestHtpasswdAuth runs `wharf serve --auth htpasswd`: HTTP Basic against an
+// htpasswd file, as distribution's htpasswd mode, with failed logins
+// rate-limited.
+func TestHtpasswdAuth(t *testing.T) {
+	harness.SkipIfShort(t)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(pw, []byte("ci:"+bcryptHash(t, "ci-pw")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "wharf.yml")
+	if err := os.WriteFile(cfg, []byte("htpasswd:\n  path: "+pw+"\n  realm: e2e\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharf(t, "--config", cfg, "--auth", "htpasswd")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ref(t, w, "e2e/basic:1")
+	if err := remote.Write(r, img, remote.WithAuth(&authn.Basic{Username: "ci", Password: "ci-pw"})); err != nil {
+		t.Fatalf("push with Basic credentials: %v", err)
+	}
+	if res := do(t, "GET", w.URL()+"/v2/", nil); res.Status != 401 || !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), `Basic realm="e2e"`) {
+		t.Fatalf("GET /v2/ without credentials: %v", res)
+	}
+	status := 0
+	for i := 0; i < 20 && status != 429; i++ {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", w.URL()+"/v2/", nil)
+		req.SetBasicAuth("ci", "wrong")
+		res, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		status = res.StatusCode
+		if status == 429 && res.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if status != 429 {
+		t.Errorf("20 wrong passwords in a row were never rate-limited (last status %d)", status)
 	}
 }

@@ -1,10 +1,10 @@
 package ociapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"wharf/internal/auth"
 )
@@ -12,8 +12,9 @@ import (
 // BasicAuth authorizes requests with HTTP Basic credentials: any valid
 // user may do anything, as in distribution's htpasswd mode.
 type BasicAuth struct {
-	// Check reports whether user and password are valid.
-	Check func(ctx context.Context, user string, password auth.Secret) bool
+	// Check reports whether user and password are valid; retryAfter > 0
+	// means the login was refused by a rate limit.
+	Check func(r *http.Request, user string, password auth.Secret) (ok bool, retryAfter time.Duration)
 	Realm string
 	Log   *slog.Logger
 }
@@ -23,10 +24,15 @@ var _ Authorizer = (*BasicAuth)(nil)
 // Authorize implements Authorizer.
 func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) error {
 	user, pass, ok := r.BasicAuth()
-	if ok && a.Check(r.Context(), user, auth.Secret(pass)) {
-		return nil
-	}
 	if ok {
+		valid, wait := a.Check(r, user, auth.Secret(pass))
+		if valid {
+			return nil
+		}
+		if wait > 0 {
+			return &AuthError{Status: http.StatusTooManyRequests, Message: "too many failed logins; retry later",
+				RetryAfter: max(int(wait.Round(time.Second)/time.Second), 1)}
+		}
 		a.Log.InfoContext(r.Context(), "login failed", "account", user, "remote", r.RemoteAddr)
 	}
 	return &AuthError{Status: http.StatusUnauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),

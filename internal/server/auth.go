@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
 	"wharf/internal/auth/authn/static"
@@ -60,29 +61,28 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, fmt.Errorf("server: token issuer: %w", err)
 	}
-	var backends []authn.Authenticator
+	users := map[string]static.User{}
 	if !isEmpty(&cfg.Users) {
-		users, err := static.ParseUsers(&cfg.Users)
-		if err != nil {
+		if users, err = static.ParseUsers(&cfg.Users); err != nil {
 			return nil, err
 		}
-		st, err := static.New(users)
-		if err != nil {
-			return nil, fmt.Errorf("config: users: %w", err)
-		}
-		backends = append(backends, st)
 	}
 	allInOne := cfg.Role == config.RoleAllInOne
 	if allInOne {
+		// The admin joins the configured users in one backend, so that
+		// every login costs exactly one bcrypt comparison: with two
+		// backends an unknown user would cost two and could be told apart.
 		adminFile, err := bootstrapAdmin(dir, log, console)
 		if err != nil {
 			return nil, err
 		}
-		admin, err := htpasswd.New(adminFile, log)
-		if err != nil {
-			return nil, fmt.Errorf("server: %w", err)
+		if err := addAdmin(users, adminFile, log); err != nil {
+			return nil, err
 		}
-		backends = append(backends, admin)
+	}
+	st, err := static.New(users)
+	if err != nil {
+		return nil, fmt.Errorf("config: users: %w", err)
 	}
 	acl, err := loadACL(&cfg.ACL, allInOne, log)
 	if err != nil {
@@ -91,7 +91,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
-		Authn:   authn.NewCache(authn.NewChain(log, backends...), authn.CacheOptions{}),
+		Authn:   authn.NewCache(st, authn.CacheOptions{}),
 		Authz:   acl,
 		Refresh: meta,
 		Log:     log,
@@ -223,6 +223,30 @@ func bootstrapAdmin(dir string, log *slog.Logger, stderr io.Writer) (string, err
 	}
 	log.Info("created the admin account", "file", path, "password_from_env", fromEnv)
 	return path, nil
+}
+
+// addAdmin adds the admin account from its htpasswd file, unless the
+// configuration defines an admin itself (then that one is used).
+func addAdmin(users map[string]static.User, path string, log *slog.Logger) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("server: admin account: %w", err)
+	}
+	defer f.Close()
+	hashes, err := htpasswd.Parse(f)
+	if err != nil {
+		return fmt.Errorf("server: admin account %s: %w", path, err)
+	}
+	hash, ok := hashes["admin"]
+	if !ok {
+		return fmt.Errorf("server: %s holds no admin entry; delete it to create the admin account again", path)
+	}
+	if _, defined := users["admin"]; defined {
+		log.Info("the configuration defines admin; its password is used instead of the generated one")
+		return nil
+	}
+	users["admin"] = static.User{Password: auth.Secret(hash)}
+	return nil
 }
 
 // defaultACL is used when the configuration has no acl: the admin may do

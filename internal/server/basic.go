@@ -1,13 +1,15 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
+	"wharf/internal/auth/tokenserver"
 	"wharf/internal/config"
 	"wharf/internal/ociapi"
 )
@@ -25,12 +27,23 @@ func setupBasicAuth(cfg config.Config, log *slog.Logger) (ociapi.Authorizer, err
 		realm = "wharf"
 	}
 	cached := authn.NewCache(h, authn.CacheOptions{})
-	check := func(ctx context.Context, user string, password auth.Secret) bool {
-		res, _, err := cached.Authenticate(ctx, user, password)
-		if err != nil {
-			log.ErrorContext(ctx, "htpasswd authentication failed", "err", err)
+	limiter := authn.NewLimiter(authn.LimiterOptions{})
+	check := func(r *http.Request, user string, password auth.Secret) (bool, time.Duration) {
+		ip := tokenserver.RemoteIP(r)
+		if ok, wait := limiter.Allow(user, ip); !ok {
+			log.WarnContext(r.Context(), "login rate-limited", "account", user, "ip", ip)
+			return false, wait
 		}
-		return res == authn.Accepted
+		res, _, err := cached.Authenticate(r.Context(), user, password)
+		if err != nil {
+			log.ErrorContext(r.Context(), "htpasswd authentication failed", "err", err)
+		}
+		if res != authn.Accepted {
+			limiter.Failed(user, ip)
+			return false, 0
+		}
+		limiter.Succeeded(user, ip)
+		return true, 0
 	}
 	return &ociapi.BasicAuth{Check: check, Realm: realm, Log: log}, nil
 }
