@@ -48,9 +48,15 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/auth", onlyDirect: []string{}},
-		{pkg: "wharf/internal/auth/token", notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authz", notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn", notDeps: []string{"net/http"}},
+		// The token, ACL and authenticator engines know no HTTP, storage or
+		// each other: the token server and the composition root join them.
+		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"}, notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
+			notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/crypto/"}, notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"wharf/internal/config"
 )
 
 // ParseError is one problem in an ACL document, with its position.
@@ -116,7 +118,7 @@ func mapping(p *problems, n *yaml.Node, what string, valid []string) ([]pair, bo
 		seen[key] = kn.Line
 		if valid != nil && !slices.Contains(valid, key) {
 			hint := ""
-			if s := suggest(key, valid); s != "" {
+			if s := config.ClosestKey(key, valid); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			p.add(kn, "unknown key %q in %s%s; valid keys: %s", key, what, hint, strings.Join(valid, ", "))
@@ -151,36 +153,4 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	return fmt.Sprintf("%q", n.Value)
-}
-
-// suggest returns the valid word closest to s, if it is close enough to be a
-// typo.
-func suggest(s string, valid []string) string {
-	best, bestD := "", 3
-	for _, v := range valid {
-		if d := editDistance(strings.ToLower(s), v); d < bestD {
-			best, bestD = v, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"wharf/internal/config"
 )
 
 // Sentinels for errors.Is; every error wraps one of them or a YAML or file
@@ -311,41 +313,9 @@ func (c *checker) scalar(n *yaml.Node, sp *spec, path string) {
 
 // suggest names the key the user probably meant.
 func suggest(k string, sp *spec) string {
-	best, bestDist := "", 3
-	for _, fl := range sp.fields {
-		if strings.EqualFold(fl.name, k) {
-			return " (keys are lower case: " + fl.name + ")"
-		}
-		if d := distance(k, fl.name); d < bestDist {
-			best, bestDist = fl.name, d
-		}
+	names := make([]string, len(sp.fields))
+	for i, fl := range sp.fields {
+		names[i] = fl.name
 	}
-	if best != "" {
-		return " (did you mean " + best + "?)"
-	}
-	return ""
-}
-
-// distance is the Levenshtein distance of a and b, capped for long input.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return config.SuggestKey(k, names)
 }

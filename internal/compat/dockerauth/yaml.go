@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"wharf/internal/config"
 )
 
 // Sentinels for errors.Is.
@@ -143,7 +145,7 @@ func (l *loader) section(at, n *yaml.Node, name string, known ...string) *sectio
 			continue
 		}
 		if !contains(known, k.Value) {
-			l.errorf(k, "%w %s%s", ErrUnknownKey, full, suggest(k.Value, known))
+			l.errorf(k, "%w %s%s", ErrUnknownKey, full, config.SuggestKey(k.Value, known))
 			continue
 		}
 		s.keys[k.Value], s.vals[k.Value] = k, v
@@ -221,44 +223,3 @@ func (s *section) integer(key string) (int64, bool) {
 }
 
 func (s *section) set(key string) bool { return isSet(s.vals[key], map[*yaml.Node]bool{}) }
-
-// suggest names the key the user probably meant.
-func suggest(k string, known []string) string {
-	best, bestDist := "", 3
-	for _, name := range known {
-		if strings.EqualFold(name, k) {
-			return " (keys are lower case: " + name + ")"
-		}
-		if d := distance(k, name); d < bestDist {
-			best, bestDist = name, d
-		}
-	}
-	if best != "" {
-		return " (did you mean " + best + "?)"
-	}
-	return ""
-}
-
-// distance is the Levenshtein distance of a and b, capped for long input.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}

@@ -10,6 +10,8 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+
+	"wharf/internal/config"
 )
 
 var userKeys = []string{"password", "labels"}
@@ -108,7 +110,7 @@ func parseUser(p *problems, name string, n *yaml.Node) (User, bool) {
 			u.Labels = parseLabels(p, what, kn, vn)
 		default:
 			hint := ""
-			if s := suggest(kn.Value, userKeys); s != "" {
+			if s := config.ClosestKey(kn.Value, userKeys); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			p.add(kn, "unknown key %q in %s%s; valid keys: %s", kn.Value, what, hint, strings.Join(userKeys, ", "))
@@ -209,14 +211,4 @@ func describe(n *yaml.Node) string {
 		return n.Value
 	}
 	return "…"
-}
-
-// suggest returns the valid key closest to s, if it looks like a typo.
-func suggest(s string, valid []string) string {
-	for _, v := range valid {
-		if len(s) > 2 && (strings.HasPrefix(v, s[:3]) || strings.EqualFold(s, v)) {
-			return v
-		}
-	}
-	return ""
 }
