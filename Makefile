@@ -1,5 +1,5 @@
 # Wharf. `make help` lists the targets; the README's two commands are
-#   make run     # a local registry on 127.0.0.1:5000, no auth, plain HTTP
+#   make run     # a local registry on 127.0.0.1:5000 with token auth, plain HTTP
 #   make test    # everything CI runs (.ci/run is exactly this)
 
 SHELL        := bash
@@ -11,7 +11,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 ADDR     ?= 127.0.0.1:5000
 DATA     ?= $(CURDIR)/wharf-data
-RUNFLAGS ?= --auth none --tls off
+RUNFLAGS ?=
 FUZZTIME ?= 10s
 
 # Every package but the end-to-end tests, which run in their own step.
@@ -25,7 +25,7 @@ help: ## list the targets
 build: ## build bin/wharf
 	$(GO) build -o $(BIN)/wharf ./cmd/wharf
 
-run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), no auth, no TLS
+run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, plain HTTP (RUNFLAGS adds flags)
 	$(BIN)/wharf serve --addr $(ADDR) --data $(DATA) $(RUNFLAGS)
 
 deps: ## install test tools: docker.io, skopeo, busybox-static (apt) and pinned Go tools in ./bin
