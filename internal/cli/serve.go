@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,7 @@ import (
 
 // serveFlags are the flags of `wharf serve`; each has a WHARF_* variable.
 type serveFlags struct {
-	config, addr, data, auth, tls, logLevel string
+	config, addr, data, auth, tls, logLevel, trustedProxies string
 }
 
 func newServe() *cobra.Command {
@@ -40,7 +41,8 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 	fl.StringVar(&f.addr, "addr", "", `listen address host:port, ":0" picks a free port (env WHARF_ADDR, default ":5000")`)
 	fl.StringVar(&f.data, "data", "", `data directory (env WHARF_DATA, default "./wharf-data")`)
 	fl.StringVar(&f.auth, "auth", "", `authentication: token (built-in token server), htpasswd or none (env WHARF_AUTH, default "token")`)
-	fl.StringVar(&f.tls, "tls", "", `transport security: off (env WHARF_TLS)`)
+	fl.StringVar(&f.tls, "tls", "", `transport security: auto (a generated local CA), files or off (env WHARF_TLS)`)
+	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", `comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed (env WHARF_TRUSTED_PROXIES)`)
 	fl.StringVar(&f.logLevel, "log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
 	return cmd
 }
@@ -59,6 +61,9 @@ func (f serveFlags) resolve(cmd *cobra.Command) (config.Config, error) {
 	cfg.Auth = pick(cmd, "auth", f.auth, "WHARF_AUTH", cfg.Auth)
 	cfg.TLS = pick(cmd, "tls", f.tls, "WHARF_TLS", cfg.TLS)
 	cfg.Log.Level = pick(cmd, "log-level", f.logLevel, "WHARF_LOG_LEVEL", cfg.Log.Level)
+	if tp := pick(cmd, "trusted-proxies", f.trustedProxies, "WHARF_TRUSTED_PROXIES", ""); tp != "" {
+		cfg.TrustedProxies = strings.Split(tp, ",")
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 	}

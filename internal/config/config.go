@@ -44,11 +44,21 @@ type Config struct {
 	// ACL is the access control list in docker_auth's shape, kept as YAML
 	// for the same reason.
 	ACL yaml.Node `yaml:"acl"`
-	// TLS is the transport security mode: "off" or "files" (the
-	// certificate and key in TLSFiles).
+	// TLS is the transport security mode: "auto" (a local CA and server
+	// certificate generated in <data>/tls), "files" (TLSFiles) or "off".
 	TLS string `yaml:"tls"`
 	// TLSFiles are the server certificate and key for tls: files.
 	TLSFiles TLSFiles `yaml:"tls_files"`
+	// TLSNames are extra DNS names and IP addresses the generated server
+	// certificate of tls: auto covers, besides localhost, 127.0.0.1, ::1
+	// and the host name.
+	TLSNames []string `yaml:"tls_names"`
+	// HSTS, when positive, sends Strict-Transport-Security with this
+	// max-age over HTTPS.
+	HSTS Duration `yaml:"hsts"`
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For, -Proto and -Host headers are believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Headers are added to every registry response, as distribution's
 	// http.headers.
 	Headers map[string][]string `yaml:"headers"`
@@ -211,13 +221,13 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("auth: %q is not one of token, htpasswd, none", c.Auth))
 	}
 	switch c.TLS {
-	case "off":
+	case "off", "auto":
 	case "files":
 		if c.TLSFiles.Certificate == "" || c.TLSFiles.Key == "" {
 			errs = append(errs, errors.New("tls_files: certificate and key are required with tls: files"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("tls: %q is not available in this version; use \"off\" or \"files\"", c.TLS))
+		errs = append(errs, fmt.Errorf("tls: %q is not one of auto, files, off", c.TLS))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -228,6 +238,11 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %w", i, err))
+		}
 	}
 	if _, err := c.UploadMaxAge(); err != nil {
 		errs = append(errs, err)

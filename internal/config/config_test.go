@@ -72,12 +72,12 @@ func TestLoadMissingFile(t *testing.T) {
 
 func TestValidateReportsEverything(t *testing.T) {
 	t.Parallel()
-	c := Config{Auth: "magic", TLS: "auto", Log: Log{Level: "loud", Format: "xml"}, Uploads: Uploads{MaxAge: "-1h"}}
+	c := Config{Auth: "magic", TLS: "magic", TrustedProxies: []string{"10.0.0.0/33"}, Log: Log{Level: "loud", Format: "xml"}, Uploads: Uploads{MaxAge: "-1h"}}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted an invalid config")
 	}
-	for _, key := range []string{"addr:", "data:", "auth:", "tls:", "log.level:", "log.format:", "uploads.max_age:"} {
+	for _, key := range []string{"addr:", "data:", "auth:", "tls:", "trusted_proxies[0]:", "log.level:", "log.format:", "uploads.max_age:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("Validate error does not name %s:\n%v", key, err)
 		}
