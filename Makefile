@@ -73,3 +73,21 @@ bench-token: ## token issuance per second with the credential cache on and off, 
 
 clean: ## remove bin/ and the make-run data directory
 	rm -rf $(BIN) $(DATA)
+
+# --- container image ---------------------------------------------------------
+# The Dockerfile is FROM scratch and copies what this target prepares: a
+# static binary, a rootfs (/tmp, the CA bundle) and the data directory. No
+# image is pulled, so it builds offline. See docs/deploy.md.
+IMAGE ?= wharf:latest
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+DOCKER ?= docker
+
+.PHONY: image
+image: ## build the container image IMAGE (wharf:latest): a static build/wharf in a FROM scratch image
+	@test -r $(CA_BUNDLE) || { echo "$(CA_BUNDLE) missing: apt-get install ca-certificates"; exit 1; }
+	rm -rf build
+	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/data
+	chmod 1777 build/rootfs/tmp
+	cp $(CA_BUNDLE) build/rootfs/etc/ssl/certs/ca-certificates.crt
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/wharf ./cmd/wharf
+	$(DOCKER) build -t $(IMAGE) .

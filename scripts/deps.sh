@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs beyond the Go toolchain, and says what it did:
 #   - Debian packages the end-to-end tests drive: docker.io (dockerd, docker,
-#     containerd), skopeo, busybox-static (the test image's rootfs), ca-certificates;
+#     containerd), skopeo, busybox-static (the test image's rootfs), ca-certificates,
+#     nginx-light and caddy (the reverse proxies of e2e/nginx_test.go),
+#     docker-compose (deploy/compose.yml in e2e/image_test.go);
 #   - pinned Go tools, built from the Go module proxy into ./bin.
 # Idempotent: anything already present at the pinned version is left alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates)
+APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates nginx-light caddy docker-compose)
 
 # The OCI distribution-spec conformance suite (a main package at the module root).
 CONFORMANCE_PKG=github.com/opencontainers/distribution-spec/conformance

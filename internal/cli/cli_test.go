@@ -37,7 +37,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		want []string
 	}{
 		{"unknown auth", []string{"serve", "--auth", "magic"}, []string{"auth:", "magic", "token, htpasswd, none"}},
-		{"unknown tls", []string{"serve", "--tls", "on"}, []string{"tls:", "off"}},
+		{"unknown tls", []string{"serve", "--tls", "on"}, []string{"tls:", "auto, files, off"}},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, []string{"log.level"}},
 		{"missing config", []string{"serve", "--config", "/nonexistent/wharf.yml"}, []string{"/nonexistent/wharf.yml"}},
 		{"unknown flag", []string{"serve", "--adr", ":1"}, []string{"unknown flag: --adr"}},
@@ -66,7 +66,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"serve", "--auth", "none", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb)
+		done <- Run(ctx, []string{"serve", "--auth", "none", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb)
 	}()
 	addrRE := regexp.MustCompile(`msg="wharf is serving" addr=(\S+)`)
 	var addr string

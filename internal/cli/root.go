@@ -36,7 +36,7 @@ Start it with embedded defaults (blobs on disk, metadata in SQLite, all under
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServe(), newRegistry(), newAuth(), newVersion())
+	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion())
 	return root
 }
 

@@ -3,8 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 

@@ -145,7 +145,7 @@ func Default() Config {
 		Data:    "./wharf-data",
 		Auth:    "token",
 		Token:   Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
-		TLS:     "off",
+		TLS:     "auto",
 		Log:     Log{Level: "info", Format: "text"},
 		Uploads: Uploads{MaxAge: "24h"},
 		Storage: Storage{Delete: true},

@@ -30,6 +30,7 @@ func TestLoad(t *testing.T) {
 		{name: "values", body: "addr: 127.0.0.1:6000\ndata: /srv/wharf\ntls: off\nlog:\n  level: debug\n  format: json\nuploads:\n  max_age: 1h\n",
 			want: func(c *Config) {
 				c.Addr, c.Data, c.Log.Level, c.Log.Format, c.Uploads.MaxAge = "127.0.0.1:6000", "/srv/wharf", "debug", "json", "1h"
+				c.TLS = "off"
 			}},
 		{name: "unknown key names its line", body: "addr: :5000\nadress: :6000\n", wantErr: []string{"line 2", "adress"}},
 		{name: "unknown nested key", body: "log:\n  levle: debug\n", wantErr: []string{"line 2", "levle"}},

@@ -84,14 +84,12 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // RealmFromRequest returns a Realm function for a token endpoint served by
-// this same server at path: the request's own host, so the challenge works
-// for whatever name the client used.
+// this same server at path: the scheme and host the client used (PublicOf:
+// behind a trusted reverse proxy, the proxy's public ones), so the
+// challenge works for whatever name the client used.
 func RealmFromRequest(path string) func(r *http.Request) string {
 	return func(r *http.Request) string {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		return scheme + "://" + r.Host + path
+		p := PublicOf(r)
+		return p.Scheme + "://" + p.Host + path
 	}
 }

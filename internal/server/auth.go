@@ -94,7 +94,11 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		Authn:   authn.NewCache(st, authn.CacheOptions{}),
 		Authz:   acl,
 		Refresh: meta,
-		Log:     log,
+		// Behind a trusted reverse proxy, the client's address (from
+		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
+		// are about clients.
+		ClientIP: ociapi.ClientIP,
+		Log:      log,
 	})
 	if err != nil {
 		return nil, err

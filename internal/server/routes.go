@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"wharf/internal/config"
 	"wharf/internal/ociapi"
@@ -69,16 +71,20 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 }
 
 // withHeaders adds configured headers to every response (distribution's
-// http.headers).
-func withHeaders(next http.Handler, headers map[string][]string) http.Handler {
-	if len(headers) == 0 {
+// http.headers), and Strict-Transport-Security over HTTPS when hsts > 0.
+func withHeaders(next http.Handler, headers map[string][]string, hsts time.Duration) http.Handler {
+	if len(headers) == 0 && hsts <= 0 {
 		return next
 	}
+	hstsValue := "max-age=" + strconv.FormatInt(int64(hsts/time.Second), 10)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for k, vs := range headers {
 			for _, v := range vs {
 				w.Header().Add(k, v)
 			}
+		}
+		if hsts > 0 && r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
 		}
 		next.ServeHTTP(w, r)
 	})

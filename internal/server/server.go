@@ -53,7 +53,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	s.http = &http.Server{
-		Handler:           s.counting(withMiddleware(withHeaders(mux, cfg.Headers), log)),
+		Handler:           s.counting(withForwarded(withMiddleware(withV2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), log), cfg.TrustedProxies)),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -78,12 +78,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w (is another process using the port? change --addr)", s.cfg.Addr, err)
 	}
-	if s.cfg.TLS == "files" {
-		tc, err := tlsConfig(s.cfg.TLSFiles)
-		if err != nil {
-			ln.Close()
-			return err
-		}
+	tc, err := s.tlsConfig(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
 	s.log.Info("wharf is serving", "addr", ln.Addr().String(), "data", s.cfg.Data, "auth", s.cfg.Auth, "tls", s.cfg.TLS)

@@ -75,6 +75,7 @@ func registryBase() config.Config {
 	c := config.Default()
 	c.Role = config.RoleRegistry
 	c.Auth = "none"
+	c.TLS = "off"
 	c.Data = "/var/lib/registry"
 	c.Token = config.Token{Expiration: config.Duration(5 * time.Minute)}
 	c.Storage.Delete = false

@@ -31,6 +31,7 @@ func (t *tree) translate(log *notes) (config.Config, []error) {
 	c := config.Default()
 	c.Role = config.RoleRegistry
 	c.Auth = "none"
+	c.TLS = "off" // distribution serves plain HTTP unless http.tls is set
 	c.Data = defaultRootDirectory
 	// A registry verifies tokens and never issues them; the expiration is
 	// kept only because Validate asks for a positive one with auth: token.

@@ -77,6 +77,7 @@ func load(src []byte, path string, log *slog.Logger) (config.Config, error) {
 	c := config.Default()
 	c.Role = config.RoleAuth
 	c.Auth = "token"
+	c.TLS = "off" // docker_auth serves plain HTTP unless server.certificate is set
 	c.Token = config.Token{}
 	l.server(top, &c)
 	l.token(top, &c)

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"wharf/internal/compat/distribution"
+	"wharf/internal/compat/dockerauth"
+	"wharf/internal/config"
+	"wharf/internal/doctor"
+)
+
+func newDoctor() *cobra.Command {
+	var (
+		serveConfig, registryConfig, authConfig string
+		setup                                   doctor.Setup
+		passwordStdin                           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "doctor [--config FILE | --registry-config FILE --auth-config FILE | --url URL]",
+		Short: "Check a setup and explain what is wrong, with a fix for each problem",
+		Long: `Check a Wharf setup the way the servers would read it, and explain each
+problem with a one-line fix:
+
+  wharf doctor --config wharf.yml                 # wharf serve
+  wharf doctor --registry-config config.yml --auth-config auth_config.yml
+                                                  # wharf registry (+ REGISTRY_* variables) and wharf auth
+  wharf doctor --url https://registry.example.com --user ci --password-stdin
+
+Checks: issuer and service equal on both sides (and literal quotes in values),
+the token-signing certificate in or chaining to rootcertbundle, keys matching
+their certificates, server certificate names (--host), certificates valid for
+more than 30 days, the realm answering with a token that verifies, clock
+skew, the data directory and database. Exit status 0 only when nothing
+failed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+			var err error
+			if serveConfig != "" {
+				c, err := config.Load(serveConfig)
+				if err != nil {
+					return err
+				}
+				setup.Serve = &c
+			}
+			if registryConfig != "" || (authConfig != "" && os.Getenv("REGISTRY_AUTH") != "") {
+				c, err := distribution.Load(registryConfig, os.Environ(), quiet)
+				if err != nil {
+					return err
+				}
+				setup.Registry, setup.RegistryWarnings = &c, distribution.Warnings(c)
+			}
+			if authConfig != "" {
+				c, err := dockerauth.Load(authConfig, quiet)
+				if err != nil {
+					return err
+				}
+				setup.Auth, setup.AuthWarnings = &c, dockerauth.Warnings(c)
+			}
+			if setup.Serve == nil && setup.Registry == nil && setup.Auth == nil && setup.URL == "" {
+				c := config.Default()
+				c.Data = envOr("WHARF_DATA", c.Data)
+				c.TLS = envOr("WHARF_TLS", c.TLS)
+				setup.Serve = &c
+			}
+			if passwordStdin {
+				if setup.Password, err = readPassword(cmd.InOrStdin()); err != nil {
+					return err
+				}
+			}
+			report := doctor.Run(cmd.Context(), setup)
+			report.Print(cmd.OutOrStdout())
+			if !report.OK() {
+				return errors.New("doctor found problems (see the fixes above)")
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&serveConfig, "config", "", "wharf.yml of wharf serve")
+	fl.StringVar(&registryConfig, "registry-config", "", "distribution config.yml of wharf registry (REGISTRY_* variables apply on top)")
+	fl.StringVar(&authConfig, "auth-config", "", "docker_auth config of wharf auth")
+	fl.StringVar(&setup.URL, "url", "", "a running registry to probe, e.g. https://registry.example.com")
+	fl.StringVar(&setup.Host, "host", "", "the public host name clients use (checked against certificate names)")
+	fl.StringVar(&setup.User, "user", "", "a test user to ask the realm for a token with")
+	fl.BoolVar(&passwordStdin, "password-stdin", false, "read the test user's password from standard input")
+	fl.StringVar(&setup.CAFile, "ca", "", "a CA bundle to trust when probing over HTTPS")
+	return cmd
+}
+
+// readPassword reads one line: the password, never taken from argv.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
