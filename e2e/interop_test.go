@@ -31,7 +31,7 @@ func signingPair(t *testing.T, kind token.KeyKind, name string) (key crypto.Sign
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err = token.SelfSignedCert(key, name, 24*time.Hour)
+	cert, err = token.SelfSignedCert(key, name, 365*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -38,11 +39,21 @@ func healthHandler(status int) http.HandlerFunc {
 	}
 }
 
-// runHealth runs `wharf health args…` and returns the exit code and stderr.
+// runHealth runs `wharf health args…` and returns the exit code and stderr,
+// as Run would print them.
 func runHealth(t *testing.T, args ...string) (int, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Run(t.Context(), append([]string{"health"}, args...), &out, &errb)
+	cmd := newHealth()
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	code := 0
+	if err := cmd.ExecuteContext(t.Context()); err != nil {
+		fmt.Fprintln(&errb, "wharf:", err)
+		code = 1
+	}
 	if code == 0 && !strings.Contains(out.String(), "200 OK") {
 		t.Errorf("success without saying so: stdout %q", out.String())
 	}

@@ -78,7 +78,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w (is another process using the port? change --addr)", s.cfg.Addr, err)
 	}
-	tc, err := s.tlsConfig(ctx)
+	tc, err := s.tlsConfig(ctx, ln.Addr())
 	if err != nil {
 		ln.Close()
 		return err

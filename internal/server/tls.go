@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -24,17 +25,18 @@ const autoRenewBefore = 30 * 24 * time.Hour
 // TLS 1.2 is the minimum. The certificate is read through a reloader, so a
 // renewed file is served without a restart. With client CAs, clients must
 // present a certificate they sign (mutual TLS).
-func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
+func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config, error) {
 	var certPath, keyPath string
 	switch s.cfg.TLS {
 	case "files":
 		certPath, keyPath = s.cfg.TLSFiles.Certificate, s.cfg.TLSFiles.Key
 	case "auto":
 		var err error
-		if certPath, keyPath, err = s.ensureAutoCert(); err != nil {
+		_, port, _ := net.SplitHostPort(listening.String())
+		if certPath, keyPath, err = s.ensureAutoCert(port); err != nil {
 			return nil, err
 		}
-		go s.renewAutoCert(ctx)
+		go s.renewAutoCert(ctx, port)
 	default:
 		return nil, nil
 	}
@@ -68,10 +70,12 @@ func (s *Server) autoNames() []string {
 	if host, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
 		names = append(names, host)
 	}
-	return append(names, s.cfg.TLSNames...)
+	names = append(names, s.cfg.TLSNames...)
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
-func (s *Server) ensureAutoCert() (string, string, error) {
+func (s *Server) ensureAutoCert(port string) (string, string, error) {
 	dir := filepath.Join(s.cfg.Data, "tls")
 	certPath, keyPath, changed, err := certs.EnsureServerCert(dir, s.autoNames(), autoRenewBefore, time.Now)
 	if err != nil {
@@ -79,7 +83,6 @@ func (s *Server) ensureAutoCert() (string, string, error) {
 	}
 	if changed {
 		ca := filepath.Join(dir, "ca.crt")
-		_, port, _ := net.SplitHostPort(s.cfg.Addr)
 		s.log.Info("generated a server certificate signed by wharf's local CA", "certificate", certPath, "ca", ca, "names", s.autoNames())
 		s.log.Info("to trust it: docker: mkdir -p /etc/docker/certs.d/HOST:" + port + " && cp " + ca + " /etc/docker/certs.d/HOST:" + port + "/ca.crt; " +
 			"system (curl, skopeo, crane): cp " + ca + " /usr/local/share/ca-certificates/wharf.crt && update-ca-certificates")
@@ -89,7 +92,7 @@ func (s *Server) ensureAutoCert() (string, string, error) {
 
 // renewAutoCert checks twice a day whether the generated certificate needs
 // renewing; the reloader then serves the new one.
-func (s *Server) renewAutoCert(ctx context.Context) {
+func (s *Server) renewAutoCert(ctx context.Context, port string) {
 	t := time.NewTicker(12 * time.Hour)
 	defer t.Stop()
 	for {
@@ -97,7 +100,7 @@ func (s *Server) renewAutoCert(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, _, err := s.ensureAutoCert(); err != nil {
+			if _, _, err := s.ensureAutoCert(port); err != nil {
 				s.log.Error("renewing the server certificate failed", "err", err)
 			}
 		}
