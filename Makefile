@@ -72,7 +72,7 @@ bench-token: ## token issuance per second with the credential cache on and off, 
 	bench/token.sh
 
 clean: ## remove bin/ and the make-run data directory
-	rm -rf $(BIN) $(DATA)
+	rm -rf $(BIN) $(DATA) build
 
 # --- container image ---------------------------------------------------------
 # The Dockerfile is FROM scratch and copies what this target prepares: a
