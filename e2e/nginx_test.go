@@ -94,21 +94,20 @@ http {
 }
 `
 
-// caddyFile is the Caddy gateway of docs/reverse-proxy.md. Caddy sets
-// X-Forwarded-For, -Proto and -Host itself (and drops what the client sent
-// in them); the header_up lines only make that explicit.
+// caddyFile is the Caddy gateway of docs/reverse-proxy.md. Caddy's
+// reverse_proxy passes Host through and sets X-Forwarded-For, -Proto and
+// -Host itself (replacing what an untrusted client sent), so no header_up
+// line is needed: Caddy 2.6 warns that such lines are unnecessary.
 const caddyFile = `{
 	# test only: no admin endpoint, no certificate automation, no port 80
 	admin off
 	auto_https off
-	persist_config off
 }
 
 https://{{LISTEN}} {
+	bind 127.0.0.1 # test only: loopback
 	tls {{CERT}} {{KEY}}
 	reverse_proxy {{WHARF}} {
-		header_up X-Forwarded-Host {hostport}
-		header_up X-Forwarded-Proto {scheme}
 		flush_interval -1
 		transport http {
 			read_timeout 15m
@@ -348,8 +347,9 @@ func startGateway(t *testing.T, kind, conf, upstream string, pki testPKI, comman
 			t.Fatalf("start %s: %v", kind, err)
 		}
 		out.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		done := make(chan struct{})
+		var waitErr error
+		go func() { waitErr = cmd.Wait(); close(done) }()
 		g := &gateway{addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir}
 		stop := func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -361,7 +361,7 @@ func startGateway(t *testing.T, kind, conf, upstream string, pki testPKI, comman
 				<-done
 			}
 		}
-		if lastErr = waitListening(g.addr, done, 30*time.Second); lastErr == nil {
+		if lastErr = waitListening(g.addr, done, &waitErr, 30*time.Second); lastErr == nil {
 			t.Cleanup(func() {
 				stop()
 				if t.Failed() {
@@ -400,7 +400,7 @@ func tailString(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func waitListening(addr string, exited <-chan error, timeout time.Duration) error {
+func waitListening(addr string, exited <-chan struct{}, waitErr *error, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -409,8 +409,8 @@ func waitListening(addr string, exited <-chan error, timeout time.Duration) erro
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before listening: %v", err)
+		case <-exited:
+			return fmt.Errorf("exited before listening: %v", *waitErr)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

@@ -9,7 +9,6 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
-	"wharf/internal/auth/tokenserver"
 	"wharf/internal/config"
 	"wharf/internal/ociapi"
 )
@@ -29,7 +28,7 @@ func setupBasicAuth(cfg config.Config, log *slog.Logger) (ociapi.Authorizer, err
 	cached := authn.NewCache(h, authn.CacheOptions{})
 	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	check := func(r *http.Request, user string, password auth.Secret) (bool, time.Duration) {
-		ip := tokenserver.RemoteIP(r)
+		ip := ociapi.ClientIP(r)
 		if ok, wait := limiter.Allow(user, ip); !ok {
 			log.WarnContext(r.Context(), "login rate-limited", "account", user, "ip", ip)
 			return false, wait

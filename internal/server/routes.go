@@ -83,7 +83,7 @@ func withHeaders(next http.Handler, headers map[string][]string, hsts time.Durat
 				w.Header().Add(k, v)
 			}
 		}
-		if hsts > 0 && r.TLS != nil {
+		if hsts > 0 && ociapi.PublicOf(r).Scheme == "https" {
 			w.Header().Set("Strict-Transport-Security", hstsValue)
 		}
 		next.ServeHTTP(w, r)
