@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -223,4 +224,52 @@ func TestHtpasswdAuth(t *testing.T) {
 	if status != 429 {
 		t.Errorf("20 wrong passwords in a row were never rate-limited (last status %d)", status)
 	}
+}
+
+// TestTokenListener serves the token endpoint on its own port, as the
+// classic layout does (:5000 and :5001): challenges name that port, and a
+// client following them gets a token there that the registry port accepts.
+// (go-containerregistry refuses a realm on another port of a private
+// address, so the flow is driven by hand.)
+func TestTokenListener(t *testing.T) {
+	harness.SkipIfShort(t)
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(authConfig, bcryptHash(t, adminPassword), bcryptHash(t, testPassword))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharf(t, "--config", cfg, "--auth", "token", "--token-addr", "127.0.0.1:0")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	res := do(t, http.MethodGet, w.URL()+"/v2/", nil)
+	realm := challengeParam(res.Header.Get("WWW-Authenticate"), "realm")
+	if realm == "" || strings.Contains(realm, w.Addr()) || !strings.HasSuffix(realm, "/auth/token") {
+		t.Fatalf("realm %q: want the token listener's port, not %s", realm, w.Addr())
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, realm+"?service=wharf&scope=registry:catalog:*", nil)
+	req.SetBasicAuth("admin", adminPassword)
+	tr, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("token listener: %v", err)
+	}
+	var body struct {
+		Token string `json:"token"`
+	}
+	err = json.NewDecoder(tr.Body).Decode(&body)
+	tr.Body.Close()
+	if err != nil || tr.StatusCode != http.StatusOK || body.Token == "" {
+		t.Fatalf("token listener answered %d: %v", tr.StatusCode, err)
+	}
+	if res := do(t, http.MethodGet, w.URL()+"/v2/_catalog", nil, "Authorization", "Bearer "+body.Token); res.Status != http.StatusOK {
+		t.Fatalf("registry port refused the token listener's token: %v", res)
+	}
+}
+
+// challengeParam extracts one parameter of a WWW-Authenticate challenge.
+func challengeParam(h, key string) string {
+	for _, part := range strings.Split(h, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(part, "Bearer ")), "=")
+		if ok && k == key {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
 }

@@ -14,7 +14,7 @@ import (
 
 // serveFlags are the flags of `wharf serve`; each has a WHARF_* variable.
 type serveFlags struct {
-	config, addr, data, auth, tls, logLevel, trustedProxies string
+	config, addr, tokenAddr, data, auth, tls, logLevel, trustedProxies string
 }
 
 func newServe() *cobra.Command {
@@ -39,6 +39,7 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "path of a wharf.yml (env WHARF_CONFIG)")
 	fl.StringVar(&f.addr, "addr", "", `listen address host:port, ":0" picks a free port (env WHARF_ADDR, default ":5000")`)
+	fl.StringVar(&f.tokenAddr, "token-addr", "", `also serve the token endpoint on this address, e.g. ":5001" (env WHARF_TOKEN_ADDR); challenges then send clients there`)
 	fl.StringVar(&f.data, "data", "", `data directory (env WHARF_DATA, default "./wharf-data")`)
 	fl.StringVar(&f.auth, "auth", "", `authentication: token (built-in token server), htpasswd or none (env WHARF_AUTH, default "token")`)
 	fl.StringVar(&f.tls, "tls", "", `transport security: auto (a generated local CA), files or off (env WHARF_TLS)`)
@@ -57,6 +58,7 @@ func (f serveFlags) resolve(cmd *cobra.Command) (config.Config, error) {
 		}
 	}
 	cfg.Addr = pick(cmd, "addr", f.addr, "WHARF_ADDR", cfg.Addr)
+	cfg.TokenAddr = pick(cmd, "token-addr", f.tokenAddr, "WHARF_TOKEN_ADDR", cfg.TokenAddr)
 	cfg.Data = pick(cmd, "data", f.data, "WHARF_DATA", cfg.Data)
 	cfg.Auth = pick(cmd, "auth", f.auth, "WHARF_AUTH", cfg.Auth)
 	cfg.TLS = pick(cmd, "tls", f.tls, "WHARF_TLS", cfg.TLS)

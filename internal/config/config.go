@@ -25,6 +25,10 @@ type Config struct {
 	Role string `yaml:"-"`
 	// Addr is the listen address, host:port. Port 0 picks a free port.
 	Addr string `yaml:"addr"`
+	// TokenAddr, when set, serves the token endpoint on its own listener
+	// as well (the classic layout puts it on :5001); challenges then send
+	// clients to that port.
+	TokenAddr string `yaml:"token_addr"`
 	// Data is the directory holding blobs, the metadata database and, later,
 	// generated certificates.
 	Data string `yaml:"data"`

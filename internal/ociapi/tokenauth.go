@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -88,8 +89,22 @@ func bearer(r *http.Request) (string, bool) {
 // behind a trusted reverse proxy, the proxy's public ones), so the
 // challenge works for whatever name the client used.
 func RealmFromRequest(path string) func(r *http.Request) string {
+	return RealmOnPort("", path)
+}
+
+// RealmOnPort is RealmFromRequest for a token endpoint on another port of
+// the same host (the classic layout: registry on :5000, tokens on :5001);
+// an empty port means the request's own.
+func RealmOnPort(port, path string) func(r *http.Request) string {
 	return func(r *http.Request) string {
 		p := PublicOf(r)
-		return p.Scheme + "://" + p.Host + path
+		host := p.Host
+		if port != "" {
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			host = net.JoinHostPort(strings.Trim(host, "[]"), port)
+		}
+		return p.Scheme + "://" + host + path
 	}
 }

@@ -48,7 +48,7 @@ type tokenServer struct {
 // setupTokenServer wires the token endpoint. In `wharf serve` it also
 // builds the verifier of its own tokens: issuer, service, realm and key come
 // from one place, so they cannot disagree.
-func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Store, log *slog.Logger, console io.Writer) (*tokenServer, error) {
+func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Store, log *slog.Logger, console io.Writer, realm func(*http.Request) string) (*tokenServer, error) {
 	dir := filepath.Join(cfg.Data, "auth")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: auth directory: %w", err)
@@ -109,7 +109,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		if err != nil {
 			return nil, fmt.Errorf("server: token verifier: %w", err)
 		}
-		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: ociapi.RealmFromRequest(tokenPath), Service: cfg.Token.Service, Log: log}
+		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}
 	}
 	return out, nil
 }

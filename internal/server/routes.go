@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -22,17 +23,27 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	var authorizer ociapi.Authorizer
 	issuesTokens := cfg.Role == config.RoleAuth || (cfg.Role == config.RoleAllInOne && cfg.Auth == "token")
 	if issuesTokens {
-		ts, err := setupTokenServer(ctx, cfg, s.meta, s.log, console)
+		ts, err := setupTokenServer(ctx, cfg, s.meta, s.log, console, s.realm())
 		if err != nil {
 			return err
 		}
-		mux.Handle("/auth", ts.handler)
-		mux.Handle(tokenPath, ts.handler)
-		mux.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(ts.jwks)
-		})
+		muxes := []*http.ServeMux{mux}
+		if s.tokenLn != nil {
+			s.tokenMux = http.NewServeMux()
+			muxes = append(muxes, s.tokenMux)
+		}
+		for _, m := range muxes {
+			m.Handle("/auth", ts.handler)
+			m.Handle(tokenPath, ts.handler)
+			m.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(ts.jwks)
+			})
+		}
 		authorizer = ts.authorizer
+	}
+	if s.tokenLn != nil && !issuesTokens {
+		return fmt.Errorf("config: token_addr serves the token endpoint, which needs auth: token")
 	}
 	if cfg.Role == config.RoleAuth {
 		return nil
@@ -88,4 +99,14 @@ func withHeaders(next http.Handler, headers map[string][]string, hsts time.Durat
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// realm is where challenges send clients for tokens: this server's own
+// host, on the token listener's port when there is one.
+func (s *Server) realm() func(*http.Request) string {
+	if s.tokenLn == nil {
+		return ociapi.RealmFromRequest(tokenPath)
+	}
+	_, port, _ := net.SplitHostPort(s.tokenLn.Addr().String())
+	return ociapi.RealmOnPort(port, tokenPath)
 }

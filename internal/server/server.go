@@ -28,6 +28,10 @@ type Server struct {
 	http *http.Server
 	// inflight counts requests being served, for shutdown.
 	inflight atomic.Int64
+	// tokenLn and tokenMux serve the token endpoint on its own port when
+	// token_addr is set.
+	tokenLn  net.Listener
+	tokenMux *http.ServeMux
 }
 
 // New opens the data directory and builds the server. Messages meant for the
@@ -45,9 +49,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, fmt.Errorf("server: metadata database: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, meta: meta}
+	if cfg.TokenAddr != "" {
+		// Listening now, not in Serve, so that the realm knows the port.
+		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
+			meta.Close()
+			return nil, fmt.Errorf("server: listen on token_addr %s: %w (is another process using the port?)", cfg.TokenAddr, err)
+		}
+	}
 	mux := http.NewServeMux()
 	if err := s.routes(ctx, mux, console); err != nil {
-		meta.Close()
+		s.Close()
 		return nil, err
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -90,8 +101,24 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
+	if s.tokenLn != nil {
+		tokenSrv := &http.Server{
+			Handler:           s.counting(withForwarded(withMiddleware(s.tokenMux, s.log), s.cfg.TrustedProxies)),
+			ReadHeaderTimeout: 20 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		tln := s.tokenLn
+		if tc != nil {
+			tln = tls.NewListener(tln, tc)
+		}
+		s.log.Info("token endpoint is serving", "addr", s.tokenLn.Addr().String())
+		go func() { errc <- tokenSrv.Serve(tln) }()
+		defer tokenSrv.Close()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
@@ -147,8 +174,14 @@ func (s *Server) purgeUploads(ctx context.Context) {
 	}
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.meta.Close() }
+// Close releases the database (and the token listener of a server that
+// never served).
+func (s *Server) Close() error {
+	if s.tokenLn != nil {
+		s.tokenLn.Close()
+	}
+	return s.meta.Close()
+}
 
 // counting tracks requests in flight.
 func (s *Server) counting(next http.Handler) http.Handler {
