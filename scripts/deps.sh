@@ -18,6 +18,10 @@ CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 DISTRIBUTION_PKG=github.com/distribution/distribution/v3/cmd/registry
 DISTRIBUTION_MOD=github.com/distribution/distribution/v3
 DISTRIBUTION_VERSION=v3.1.2
+# A real ACME server for the tls: acme tests.
+PEBBLE_PKG=github.com/letsencrypt/pebble/v2/cmd/pebble
+PEBBLE_MOD=github.com/letsencrypt/pebble/v2
+PEBBLE_VERSION=v2.10.3
 # The linter `make lint` runs.
 STATICCHECK_PKG=honnef.co/go/tools/cmd/staticcheck
 STATICCHECK_MOD=honnef.co/go/tools
@@ -80,5 +84,6 @@ mkdir -p "$BIN"
 go_tool conformance "$CONFORMANCE_PKG" "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"
 go_tool staticcheck "$STATICCHECK_PKG" "$STATICCHECK_MOD" "$STATICCHECK_VERSION"
 go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_MOD" "$DISTRIBUTION_VERSION"
+go_tool pebble "$PEBBLE_PKG" "$PEBBLE_MOD" "$PEBBLE_VERSION"
 
 log "done"

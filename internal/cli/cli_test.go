@@ -37,7 +37,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		want []string
 	}{
 		{"unknown auth", []string{"serve", "--auth", "magic"}, []string{"auth:", "magic", "token, htpasswd, none"}},
-		{"unknown tls", []string{"serve", "--tls", "on"}, []string{"tls:", "auto, files, off"}},
+		{"unknown tls", []string{"serve", "--tls", "on"}, []string{"tls:", "auto, files, acme, off"}},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, []string{"log.level"}},
 		{"missing config", []string{"serve", "--config", "/nonexistent/wharf.yml"}, []string{"/nonexistent/wharf.yml"}},
 		{"unknown flag", []string{"serve", "--adr", ":1"}, []string{"unknown flag: --adr"}},

@@ -53,6 +53,9 @@ type Config struct {
 	TLS string `yaml:"tls"`
 	// TLSFiles are the server certificate and key for tls: files.
 	TLSFiles TLSFiles `yaml:"tls_files"`
+	// ACME configures tls: acme (certificates from Let's Encrypt or any
+	// ACME server).
+	ACME ACME `yaml:"acme"`
 	// TLSNames are extra DNS names and IP addresses the generated server
 	// certificate of tls: auto covers, besides localhost, 127.0.0.1, ::1
 	// and the host name.
@@ -100,6 +103,24 @@ type Token struct {
 	// JWKS is a JSON Web Key Set file of keys trusted to sign tokens.
 	JWKS string `yaml:"jwks"`
 }
+
+// ACME configures automatic certificates from an ACME server. Using it
+// accepts that server's terms of service.
+type ACME struct {
+	// Directory is the ACME directory URL (default: Let's Encrypt).
+	Directory string `yaml:"directory"`
+	// Email is the account contact the CA may write to about expiry.
+	Email string `yaml:"email"`
+	// Domains are the names to get certificates for; requests for other
+	// names are refused.
+	Domains []string `yaml:"domains"`
+	// CARoot is a PEM bundle to trust for the ACME server's own HTTPS (a
+	// private ACME server); empty means the system roots.
+	CARoot string `yaml:"ca_root"`
+}
+
+// DefaultACMEDirectory is Let's Encrypt's production directory.
+const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 
 // TLSFiles are certificate files for tls: files.
 type TLSFiles struct {
@@ -225,13 +246,17 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("auth: %q is not one of token, htpasswd, none", c.Auth))
 	}
 	switch c.TLS {
+	case "acme":
+		if len(c.ACME.Domains) == 0 {
+			errs = append(errs, errors.New("acme.domains: tls: acme needs the public names to get certificates for"))
+		}
 	case "off", "auto":
 	case "files":
 		if c.TLSFiles.Certificate == "" || c.TLSFiles.Key == "" {
 			errs = append(errs, errors.New("tls_files: certificate and key are required with tls: files"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("tls: %q is not one of auto, files, off", c.TLS))
+		errs = append(errs, fmt.Errorf("tls: %q is not one of auto, files, acme, off", c.TLS))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -30,6 +30,8 @@ func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config
 	switch s.cfg.TLS {
 	case "files":
 		certPath, keyPath = s.cfg.TLSFiles.Certificate, s.cfg.TLSFiles.Key
+	case "acme":
+		return s.acmeTLS()
 	case "auto":
 		var err error
 		_, port, _ := net.SplitHostPort(listening.String())
