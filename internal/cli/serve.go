@@ -90,6 +90,9 @@ func run(cmd *cobra.Command, cfg config.Config) error {
 	if cfg.Auth == "none" && cfg.Role != config.RoleAuth {
 		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
 	}
+	if cfg.TLS == "off" && cfg.Role == config.RoleAllInOne {
+		log.Warn("TLS IS OFF (tls: off): passwords and tokens cross the network in clear; use it only behind a TLS-terminating proxy or for tests")
+	}
 	srv, err := server.New(cmd.Context(), cfg, log, cmd.ErrOrStderr())
 	if err != nil {
 		return err
