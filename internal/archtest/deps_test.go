@@ -46,8 +46,8 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "gopkg.in/yaml.v3"}},
-		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/auth", onlyDirect: []string{}},
 		// The token, ACL and authenticator engines know no HTTP, storage or
 		// each other: the token server and the composition root join them.

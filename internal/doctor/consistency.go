@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"wharf/internal/auth/token"
+	"wharf/internal/config"
 )
 
 // checkConsistency compares the two halves of a split setup: what the
@@ -21,7 +22,7 @@ func checkConsistency(r *Report, s Setup) {
 		r.Warn("auth config", w, "remove the literal quotes")
 	}
 	if s.Serve != nil {
-		if quoted(s.Serve.Token.Issuer) || quoted(s.Serve.Token.Service) {
+		if config.HasLiteralQuotes(s.Serve.Token.Issuer) || config.HasLiteralQuotes(s.Serve.Token.Service) {
 			r.Warn("token settings", fmt.Sprintf("issuer %q or service %q has literal quotes", s.Serve.Token.Issuer, s.Serve.Token.Service),
 				"remove the quotes from token.issuer and token.service in wharf.yml")
 		} else if s.Serve.Auth == "token" {

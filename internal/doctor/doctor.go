@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Status is the outcome of one check.
@@ -81,8 +80,4 @@ func Run(ctx context.Context, setup Setup) *Report {
 	checkData(ctx, r, setup)
 	checkRealm(ctx, r, setup)
 	return r
-}
-
-func quoted(v string) bool {
-	return len(v) >= 2 && (strings.HasPrefix(v, `"`) && strings.HasSuffix(v, `"`) || strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'"))
 }

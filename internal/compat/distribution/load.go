@@ -69,7 +69,7 @@ func load(src []byte, path string, environ []string, log *slog.Logger) (config.C
 	for _, q := range quotedValues(c) {
 		pending.Warn(q.message(), "source", t.sourceOf(q.key))
 	}
-	pending.flush(log)
+	pending.Flush(log)
 	return c, nil
 }
 
@@ -150,7 +150,7 @@ func quotedValues(c config.Config) []quoted {
 	}
 	var out []quoted
 	for _, q := range values {
-		if v := q.value; len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		if config.HasLiteralQuotes(q.value) {
 			out = append(out, q)
 		}
 	}

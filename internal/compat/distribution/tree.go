@@ -3,13 +3,13 @@ package distribution
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/compat"
 	"wharf/internal/config"
 )
 
@@ -169,23 +169,8 @@ func kindName(n *yaml.Node) string {
 	return "a value"
 }
 
-// notes holds log records until the load succeeds: what wharf does with
-// accepted keys is noise next to the errors of a config that does not load.
-type notes struct{ recs []func(*slog.Logger) }
-
-func (n *notes) Info(msg string, args ...any) {
-	n.recs = append(n.recs, func(l *slog.Logger) { l.Info(msg, args...) })
-}
-
-func (n *notes) Warn(msg string, args ...any) {
-	n.recs = append(n.recs, func(l *slog.Logger) { l.Warn(msg, args...) })
-}
-
-func (n *notes) flush(l *slog.Logger) {
-	for _, r := range n.recs {
-		r(l)
-	}
-}
+// notes holds log records until the load succeeds.
+type notes = compat.Notes
 
 // checker walks the merged tree against the schema, collecting every error
 // and noting each accepted key that has no effect.

@@ -93,7 +93,7 @@ func load(src []byte, path string, log *slog.Logger) (config.Config, error) {
 	for _, q := range quotedValues(c) {
 		l.log.Warn(q.message(), "source", l.at[q.key])
 	}
-	l.log.flush(log)
+	l.log.Flush(log)
 	return c, nil
 }
 
@@ -286,7 +286,7 @@ func quotedValues(c config.Config) []quoted {
 	}
 	var out []quoted
 	for _, q := range values {
-		if v := q.value; len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		if config.HasLiteralQuotes(q.value) {
 			out = append(out, q)
 		}
 	}

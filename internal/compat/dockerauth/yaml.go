@@ -3,12 +3,12 @@ package dockerauth
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/compat"
 	"wharf/internal/config"
 )
 
@@ -93,21 +93,7 @@ func isSet(n *yaml.Node, seen map[*yaml.Node]bool) bool {
 }
 
 // notes holds log records until the load succeeds.
-type notes struct{ recs []func(*slog.Logger) }
-
-func (n *notes) Info(msg string, args ...any) {
-	n.recs = append(n.recs, func(l *slog.Logger) { l.Info(msg, args...) })
-}
-
-func (n *notes) Warn(msg string, args ...any) {
-	n.recs = append(n.recs, func(l *slog.Logger) { l.Warn(msg, args...) })
-}
-
-func (n *notes) flush(l *slog.Logger) {
-	for _, r := range n.recs {
-		r(l)
-	}
-}
+type notes = compat.Notes
 
 // section is one mapping of the file, its keys checked against known.
 type section struct {
