@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -221,6 +222,7 @@ func TestImage(t *testing.T) {
 
 	if composeBin, err := exec.LookPath("docker-compose"); err == nil {
 		t.Run("compose", func(t *testing.T) { testCompose(t, d, composeBin) })
+		t.Run("compose-split", func(t *testing.T) { testComposeSplit(t, d, composeBin, rootfs) })
 	} else {
 		t.Log("docker-compose not installed: deploy/compose.yml not tested")
 	}
@@ -363,4 +365,128 @@ func testCompose(t *testing.T, d *harness.Dockerd, composeBin string) {
 		t.Fatalf("docker login to the compose service: %v\n%s", err, out)
 	}
 	d.Run("logout", addr)
+}
+
+// testComposeSplit runs deploy/compose-split.yml — `wharf registry` and
+// `wharf auth` configured the classic way — with certificates from `wharf
+// certs init`, moved to the host network on free loopback ports, and logs
+// in and pushes through the registry service.
+func testComposeSplit(t *testing.T, d *harness.Dockerd, composeBin, rootfs string) {
+	root := harness.RepoRoot(t)
+	dir := t.TempDir()
+	certDir := filepath.Join(dir, "certs")
+	if out, err := exec.Command(harness.WharfBinary(t), "certs", "init", "--dir", certDir, "--name", "localhost", "--ip", "127.0.0.1").CombinedOutput(); err != nil {
+		t.Fatalf("wharf certs init: %v\n%s", err, out)
+	}
+	// As the compose file says: the containers' user must read them.
+	for _, f := range []string{"", "ca.crt", "ca.key", "server.crt", "server.key", "token.crt", "token.key"} {
+		if err := os.Chown(filepath.Join(certDir, f), imageUID, imageUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The shipped auth_config.yml, with real hashes for its placeholders.
+	authSrc, err := os.ReadFile(filepath.Join(root, "deploy", "auth_config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var authDoc map[string]any
+	if err := yaml.Unmarshal(authSrc, &authDoc); err != nil {
+		t.Fatal(err)
+	}
+	authDoc["users"].(map[string]any)["admin"] = map[string]any{"password": bcryptHash(t, imagePass)}
+	b, err := yaml.Marshal(authDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "auth_config.yml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	src, err := os.ReadFile(filepath.Join(root, "deploy", "compose-split.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		t.Fatal(err)
+	}
+	regAddr, authAddr := harness.FreeLoopbackAddr(t), harness.FreeLoopbackAddr(t)
+	_, authPort, _ := net.SplitHostPort(authAddr)
+	services := doc["services"].(map[string]any)
+	reg, auth := services["registry"].(map[string]any), services["auth-server"].(map[string]any)
+	for _, svc := range []map[string]any{reg, auth} {
+		delete(svc, "ports")
+		delete(svc, "depends_on")
+		svc["network_mode"] = "host"
+		svc["healthcheck"].(map[string]any)["interval"] = "1s"
+	}
+	env := reg["environment"].(map[string]any)
+	env["REGISTRY_HTTP_ADDR"] = regAddr
+	env["REGISTRY_AUTH_TOKEN_REALM"] = "https://localhost:" + authPort + "/auth"
+	reg["healthcheck"].(map[string]any)["test"] = []string{"CMD", "/wharf", "health", "--url", "https://" + regAddr + "/healthz", "--insecure"}
+	auth["command"] = append(toStrings(auth["command"]), "--addr", authAddr)
+	auth["healthcheck"].(map[string]any)["test"] = []string{"CMD", "/wharf", "health", "--url", "https://" + authAddr + "/healthz", "--insecure"}
+	local := filepath.Join(dir, "compose-split.local.yml")
+	if b, err = yaml.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(local, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	compose := func(args ...string) (string, error) {
+		cmd := exec.Command(composeBin, append([]string{"-f", local, "-p", "wharfsplit"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.Host(), "WHARF_IMAGE="+testImage)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := compose("logs", "--tail", "60")
+			t.Logf("compose logs:\n%s", out)
+		}
+		if out, err := compose("down", "-v", "--timeout", "10"); err != nil {
+			t.Errorf("docker-compose down: %v\n%s", err, out)
+		}
+	})
+	if out, err := compose("up", "-d"); err != nil {
+		t.Fatalf("docker-compose up: %v\n%s", err, out)
+	}
+	// Both services healthy, the registry's start-up check of the realm passed.
+	for _, svc := range []string{"registry", "auth-server"} {
+		out, err := compose("ps", "-q", svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitHealthy(t, d, strings.TrimSpace(out))
+	}
+	certsD := filepath.Join("/etc/docker/certs.d", regAddr)
+	if err := os.MkdirAll(certsD, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(certsD) })
+	ca, err := os.ReadFile(filepath.Join(certDir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(certsD, "ca.crt"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.TryRun(strings.NewReader(imagePass), "login", regAddr, "-u", "admin", "--password-stdin"); err != nil {
+		t.Fatalf("docker login through the split services: %v\n%s", err, out)
+	}
+	img := regAddr + "/split/busybox:1"
+	d.Run("import", rootfs, img)
+	d.Run("push", img)
+	d.Run("rmi", img)
+	d.Run("pull", img)
+	d.Run("logout", regAddr)
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
 }
