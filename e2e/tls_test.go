@@ -3,13 +3,14 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -99,35 +100,88 @@ func TestStrictTLS(t *testing.T) {
 	})
 	t.Run("docker", func(t *testing.T) {
 		// dockerd treats every registry on 127.0.0.0/8 as insecure and skips
-		// certificate checks for it, so only the trusted path can be shown
-		// here: login, push and pull over HTTPS with the CA in certs.d.
+		// certificate checks for it, so the servers listen on ::1 under a
+		// name only this test gives them (in /etc/hosts): for such a name
+		// docker verifies certificates against certs.d.
+		host := fmt.Sprintf("wharf-tls-%d.test", os.Getpid())
+		addHostsEntry(t, "::1", host)
+		good, other := startHTTPSWharfV6(t, host), startHTTPSWharfV6(t, host)
+		caFile := filepath.Join(good.DataDir(), "tls", "ca.crt")
+		goodRef := host + ":" + port(t, good) + "/e2e/docker-tls:1"
+		for _, w := range []*harness.Wharf{good, other} {
+			// Both addresses trust good's CA; only good has a matching certificate.
+			installCA(t, host+":"+port(t, w), caFile)
+		}
 		d := harness.StartDockerd(t)
-		certsD := filepath.Join("/etc/docker/certs.d", good.Addr())
-		if err := os.MkdirAll(certsD, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(certsD) })
-		b, err := os.ReadFile(caFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(certsD, "ca.crt"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
 		rootfs := busyboxRootfs(t)
-		ref := good.Addr() + "/e2e/docker-tls:1"
-		d.Run("import", rootfs, ref)
-		d.Run("login", "-u", "admin", "--password", adminPassword, good.Addr())
-		d.Run("push", ref)
-		d.Run("rmi", ref)
-		d.Run("pull", ref)
-		// The push really went over HTTPS: the server saw TLS connections.
-		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(good.Log(), `method=PUT path=/v2/e2e/docker-tls/manifests/1 status=201`) {
-			if time.Now().After(deadline) {
-				t.Fatalf("wharf logged no manifest push:\n%s", good.Log())
-			}
-			time.Sleep(50 * time.Millisecond)
+		d.Run("import", rootfs, goodRef)
+		d.Run("login", "-u", "admin", "--password", adminPassword, host+":"+port(t, good))
+		d.Run("push", goodRef)
+		d.Run("rmi", goodRef)
+		d.Run("pull", goodRef)
+		out, err := d.TryRun(strings.NewReader(adminPassword), "login", "-u", "admin", "--password-stdin", host+":"+port(t, other))
+		if err == nil || !strings.Contains(out, "certificate") {
+			t.Fatalf("docker login to a server whose certificate comes from another CA: %v, want a certificate error\n%s", err, out)
+		}
+	})
+}
+
+// startHTTPSWharfV6 is startHTTPSWharf on [::1], with host in its
+// certificate.
+func startHTTPSWharfV6(t *testing.T, host string) *harness.Wharf {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	body := "tls_names: [" + host + "]\nusers:\n  admin:\n    password: \"" + bcryptHash(t, adminPassword) + "\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return harness.StartWharf(t, "--config", cfg, "--auth", "token", "--tls", "auto", "--addr", "[::1]:0")
+}
+
+func port(t *testing.T, w *harness.Wharf) string {
+	t.Helper()
+	_, p, err := net.SplitHostPort(w.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// installCA puts caFile in docker's certs.d for addr, removed at the end.
+func installCA(t *testing.T, addr, caFile string) {
+	t.Helper()
+	dir := filepath.Join("/etc/docker/certs.d", addr)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addHostsEntry adds "ip name" to /etc/hosts for the test and restores the
+// file afterwards.
+func addHostsEntry(t *testing.T, ip, name string) {
+	t.Helper()
+	orig, err := os.ReadFile("/etc/hosts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := ip + " " + name + "\n"
+	if len(orig) > 0 && orig[len(orig)-1] != '\n' {
+		entry = "\n" + entry
+	}
+	if err := os.WriteFile("/etc/hosts", append(append([]byte{}, orig...), entry...), 0o644); err != nil {
+		t.Fatalf("adding %s to /etc/hosts (the test needs root): %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile("/etc/hosts", orig, 0o644); err != nil {
+			t.Errorf("restoring /etc/hosts: %v", err)
 		}
 	})
 }
