@@ -91,3 +91,8 @@ image: ## build the container image IMAGE (wharf:latest): a static build/wharf i
 	cp $(CA_BUNDLE) build/rootfs/etc/ssl/certs/ca-certificates.crt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/wharf ./cmd/wharf
 	$(DOCKER) build -t $(IMAGE) .
+
+# --- benchmarks --------------------------------------------------------------
+.PHONY: bench
+bench: ## wharf and distribution side by side (bin/registry, make deps): writes docs/benchmarks.md
+	$(GO) run ./bench/cmd/wharfbench -write

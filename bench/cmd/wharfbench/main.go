@@ -1,0 +1,62 @@
+// Command wharfbench runs the same workloads against wharf and the real
+// distribution registry in one run and prints a Markdown table of medians,
+// spreads and ratios, or writes it to docs/benchmarks.md with -write.
+// See package wharf/bench/wharfbench.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"wharf/bench/wharfbench"
+)
+
+func main() {
+	var o wharfbench.Options
+	var blobMiB int64
+	write := flag.Bool("write", false, "write docs/benchmarks.md (in the module root) instead of printing to stdout")
+	flag.IntVar(&o.Rounds, "rounds", 3, "rounds; every workload runs once per round on each server")
+	flag.Int64Var(&blobMiB, "blob-mib", 64, "size of each pushed and pulled blob, MiB")
+	flag.IntVar(&o.Pushes, "pushes", 3, "blobs pushed (and pulls repeated) per round")
+	flag.IntVar(&o.Tags, "tags", 10000, "tags in the tag-list repository")
+	flag.IntVar(&o.Repos, "repos", 10000, "repositories in the catalog")
+	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "duration of each manifest workload")
+	flag.IntVar(&o.Conns, "conns", 64, "connections of the manifest workloads")
+	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed and written by the physical-limit probes")
+	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
+	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
+	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
+	flag.Parse()
+	o.BlobSize = blobMiB << 20
+	o.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := wharfbench.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wharfbench:", err)
+		os.Exit(1)
+	}
+	md := rep.Markdown()
+	if !*write {
+		fmt.Print(md)
+		return
+	}
+	root, err := wharfbench.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wharfbench:", err)
+		os.Exit(1)
+	}
+	path := filepath.Join(root, "docs", "benchmarks.md")
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "wharfbench:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "wrote", path)
+}

@@ -1,0 +1,14 @@
+// Package wharfbench runs the same workloads against wharf and the real
+// distribution registry (bin/registry) in one run, alternating, and reports
+// medians, spreads and ratios beside the physical limits of the machine
+// (SHA-256 on one core, sequential write with fsync on the data disk).
+//
+// It owns the benchmark's process lifecycle (both servers on loopback ports,
+// storage and logs under one temporary directory, so on the same disk) and
+// its HTTP client, which is plain net/http and never sleeps. It sees the
+// servers only through their command lines and the OCI distribution API, so
+// it must not import anything under wharf/internal.
+//
+// `go run ./bench/cmd/wharfbench` (or `make bench`) is the command; the smoke
+// test in wharf/bench runs Run with Smoke set.
+package wharfbench

@@ -1,0 +1,210 @@
+package wharfbench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	startTimeout = 60 * time.Second
+	stopTimeout  = 15 * time.Second
+)
+
+// server is one registry process under test.
+type server struct {
+	name    string // "wharf" or "distribution"
+	url     string // http://127.0.0.1:port
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
+}
+
+// RepoRoot finds the directory of the wharf module upwards from the working
+// directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("wharfbench: %w", err)
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module wharf\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("wharfbench: not inside the wharf module (no go.mod saying `module wharf`)")
+		}
+		dir = parent
+	}
+}
+
+// buildWharf runs `go build ./cmd/wharf` into dir, so the benchmark measures
+// the working tree, not a stale bin/wharf.
+func buildWharf(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "wharf")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/wharf")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("wharfbench: go build ./cmd/wharf: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// distributionBinary locates bin/registry (scripts/deps.sh installs it).
+func distributionBinary(root string) (string, error) {
+	p := filepath.Join(root, "bin", "registry")
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("wharfbench: the distribution registry is not at %s: run `make deps` (scripts/deps.sh)", p)
+	}
+	return p, nil
+}
+
+// freeLoopbackAddr returns a free 127.0.0.1 port. Distribution cannot report
+// the port it bound, so both servers get one this way, the same way.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("wharfbench: %w", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr, nil
+}
+
+// distributionConfig is a minimal config: filesystem storage, delete on, no
+// auth, and the in-memory blob descriptor cache that the registry image's
+// own config.yml turns on (what people run).
+const distributionConfig = `version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: %q
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: %q
+`
+
+func startWharf(ctx context.Context, bin, dir string) (*server, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	return startServer(ctx, "wharf", addr, filepath.Join(dir, "wharf.log"), bin,
+		"serve", "--addr", addr, "--data", filepath.Join(dir, "wharf-data"), "--auth", "none", "--tls", "off")
+}
+
+func startDistribution(ctx context.Context, bin, dir string) (*server, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "registry.yml")
+	body := fmt.Sprintf(distributionConfig, filepath.Join(dir, "registry-data"), addr)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		return nil, fmt.Errorf("wharfbench: %w", err)
+	}
+	return startServer(ctx, "distribution", addr, filepath.Join(dir, "registry.log"), bin, "serve", cfg)
+}
+
+func startServer(ctx context.Context, name, addr, logPath, bin string, args ...string) (*server, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("wharfbench: %w", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = withoutPrefix(os.Environ(), "REGISTRY_", "WHARF_")
+	// The server must not outlive the benchmark if it dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("wharfbench: start %s: %w", name, err)
+	}
+	s := &server{name: name, url: "http://" + addr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		logf.Close()
+		close(s.done)
+	}()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, s.url+"/v2/", nil)
+		res, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("wharfbench: %s exited before serving: %v (log %s)", name, s.waitErr, logPath)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("wharfbench: %s did not answer on %s within %v (log %s)", name, addr, startTimeout, logPath)
+		}
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after stopTimeout.
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// alive reports an error if the server has exited during the run.
+func (s *server) alive() error {
+	select {
+	case <-s.done:
+		return fmt.Errorf("wharfbench: %s exited during the run: %v (log %s)", s.name, s.waitErr, s.logPath)
+	default:
+		return nil
+	}
+}
+
+func withoutPrefix(env []string, prefixes ...string) []string {
+	var out []string
+next:
+	for _, kv := range env {
+		for _, p := range prefixes {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
