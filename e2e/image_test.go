@@ -158,18 +158,7 @@ func TestImage(t *testing.T) {
 		}
 	}
 	// docker trusts the generated CA for this registry address only.
-	certsD := filepath.Join("/etc/docker/certs.d", addr)
-	if err := os.MkdirAll(certsD, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(certsD) })
-	caPEM, err := os.ReadFile(caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(certsD, "ca.crt"), caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	installCA(t, addr, caFile)
 	tlsClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: caPool(t, caFile), MinVersion: tls.VersionTLS12}}}
 	t.Cleanup(tlsClient.CloseIdleConnections)
@@ -460,18 +449,7 @@ func testComposeSplit(t *testing.T, d *harness.Dockerd, composeBin, rootfs strin
 		}
 		waitHealthy(t, d, strings.TrimSpace(out))
 	}
-	certsD := filepath.Join("/etc/docker/certs.d", regAddr)
-	if err := os.MkdirAll(certsD, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(certsD) })
-	ca, err := os.ReadFile(filepath.Join(certDir, "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(certsD, "ca.crt"), ca, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	installCA(t, regAddr, filepath.Join(certDir, "ca.crt"))
 	if out, err := d.TryRun(strings.NewReader(imagePass), "login", regAddr, "-u", "admin", "--password-stdin"); err != nil {
 		t.Fatalf("docker login through the split services: %v\n%s", err, out)
 	}

@@ -147,21 +147,14 @@ func port(t *testing.T, w *harness.Wharf) string {
 	return p
 }
 
-// installCA puts caFile in docker's certs.d for addr, removed at the end.
+// installCA is installDockerCA for a CA file.
 func installCA(t *testing.T, addr, caFile string) {
 	t.Helper()
-	dir := filepath.Join("/etc/docker/certs.d", addr)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	b, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	installDockerCA(t, addr, b)
 }
 
 // addHostsEntry adds "ip name" to /etc/hosts for the test and restores the

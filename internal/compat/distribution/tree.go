@@ -22,8 +22,15 @@ var (
 	ErrNotSupported = errors.New("not supported yet")
 )
 
-// maxDepth bounds every walk over user YAML, which may hold alias cycles.
-const maxDepth = 64
+// The YAML node helpers both config readers share.
+var (
+	deref     = compat.Deref
+	isNull    = compat.IsNull
+	parseBool = compat.ParseBool
+	isSet     = compat.IsSet
+)
+
+const maxDepth = compat.MaxDepth
 
 // tree is the merged configuration: the file's YAML nodes plus the values
 // environment variables put in, each remembering where it came from.
@@ -43,22 +50,6 @@ func (t *tree) where(n *yaml.Node) string {
 		return fmt.Sprintf("built-in config line %d", n.Line)
 	}
 	return fmt.Sprintf("line %d", n.Line)
-}
-
-// deref follows aliases; nil stays nil.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
-		n = n.Alias
-	}
-	if n != nil && n.Kind == yaml.AliasNode {
-		return nil
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
 }
 
 // member returns the key and value nodes of name in mapping m.
@@ -113,49 +104,8 @@ func (t *tree) boolean(path ...string) (value, set bool) {
 	return v, true
 }
 
-// parseBool reads the booleans of YAML 1.1, which distribution's yaml.v2
-// resolves: a quoted "true" is a string there, and so an error here.
-func parseBool(n *yaml.Node) (value, ok bool) {
-	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		return false, false
-	}
-	switch n.Value {
-	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
-		return true, true
-	case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
-		return false, true
-	}
-	return false, false
-}
-
 // isSet reports whether n holds anything: a value other than null, "" or
 // false, or a list or mapping with such a value somewhere inside.
-func isSet(n *yaml.Node) bool { return isSetSeen(n, make(map[*yaml.Node]bool)) }
-
-// isSetSeen visits each node once, however many aliases lead to it.
-func isSetSeen(n *yaml.Node, seen map[*yaml.Node]bool) bool {
-	n = deref(n)
-	if n == nil || isNull(n) || seen[n] {
-		return false
-	}
-	seen[n] = true
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if v, ok := parseBool(n); ok {
-			return v
-		}
-		return n.Value != ""
-	case yaml.SequenceNode:
-		return len(n.Content) > 0
-	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			if isSetSeen(n.Content[i], seen) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 func kindName(n *yaml.Node) string {
 	switch n.Kind {

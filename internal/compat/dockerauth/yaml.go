@@ -20,23 +20,15 @@ var (
 	ErrNotSupported = errors.New("not supported yet")
 )
 
-const maxDepth = 64
+// The YAML node helpers both config readers share.
+var (
+	deref     = compat.Deref
+	isNull    = compat.IsNull
+	parseBool = compat.ParseBool
+	isSet     = compat.IsSet
+)
 
-// deref follows aliases; nil stays nil.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
-		n = n.Alias
-	}
-	if n != nil && n.Kind == yaml.AliasNode {
-		return nil
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
-}
+const maxDepth = compat.MaxDepth
 
 func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
 
@@ -50,46 +42,6 @@ func kindName(n *yaml.Node) string {
 		return strconv.Quote(n.Value)
 	}
 	return "a value"
-}
-
-// parseBool reads YAML 1.1 booleans, as docker_auth's yaml.v2 does.
-func parseBool(n *yaml.Node) (value, ok bool) {
-	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		return false, false
-	}
-	switch n.Value {
-	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
-		return true, true
-	case "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
-		return false, true
-	}
-	return false, false
-}
-
-// isSet reports whether n holds a value other than null, "" or false,
-// visiting each node once however many aliases lead to it.
-func isSet(n *yaml.Node, seen map[*yaml.Node]bool) bool {
-	n = deref(n)
-	if isNull(n) || seen[n] {
-		return false
-	}
-	seen[n] = true
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if v, ok := parseBool(n); ok {
-			return v
-		}
-		return n.Value != ""
-	case yaml.SequenceNode:
-		return len(n.Content) > 0
-	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			if isSet(n.Content[i], seen) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // notes holds log records until the load succeeds.
@@ -208,4 +160,4 @@ func (s *section) integer(key string) (int64, bool) {
 	return i, true
 }
 
-func (s *section) set(key string) bool { return isSet(s.vals[key], map[*yaml.Node]bool{}) }
+func (s *section) set(key string) bool { return isSet(s.vals[key]) }
