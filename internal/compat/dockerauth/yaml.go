@@ -28,7 +28,6 @@ var (
 	isSet     = compat.IsSet
 )
 
-const maxDepth = compat.MaxDepth
 
 func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
 
