@@ -28,7 +28,6 @@ var (
 	isSet     = compat.IsSet
 )
 
-
 func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
 
 func kindName(n *yaml.Node) string {
