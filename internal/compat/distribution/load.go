@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/compat"
 	"wharf/internal/config"
 )
 
@@ -67,7 +68,7 @@ func load(src []byte, path string, environ []string, log *slog.Logger) (config.C
 		return fail(errs...)
 	}
 	for _, q := range quotedValues(c) {
-		pending.Warn(q.message(), "source", t.sourceOf(q.key))
+		pending.Warn(q.Message(), "source", t.sourceOf(q.Key))
 	}
 	pending.Flush(log)
 	return c, nil
@@ -121,40 +122,26 @@ func (t *tree) sourceOf(key string) string {
 	return "default"
 }
 
-// quoted is a configured value that begins and ends with the same quote.
-type quoted struct{ key, value string }
-
-func (q quoted) message() string {
-	return fmt.Sprintf("%s is %q with literal quotes: in a compose list (- KEY=\"value\") the quotes are part of the value; write - KEY=value",
-		q.key, q.value)
-}
-
-func quotedValues(c config.Config) []quoted {
-	values := []quoted{
-		{"http.addr", c.Addr},
-		{"storage.filesystem.rootdirectory", c.Data},
-		{"http.tls.certificate", c.TLSFiles.Certificate},
-		{"http.tls.key", c.TLSFiles.Key},
-		{"auth.token.realm", c.Token.Realm},
-		{"auth.token.service", c.Token.Service},
-		{"auth.token.issuer", c.Token.Issuer},
-		{"auth.token.rootcertbundle", c.Token.RootCertBundle},
-		{"auth.token.jwks", c.Token.JWKS},
-		{"auth.htpasswd.realm", c.Htpasswd.Realm},
-		{"auth.htpasswd.path", c.Htpasswd.Path},
-		{"auth.silly.realm", c.Silly.Realm},
-		{"auth.silly.service", c.Silly.Service},
+func quotedValues(c config.Config) []compat.Setting {
+	values := []compat.Setting{
+		{Key: "http.addr", Value: c.Addr},
+		{Key: "storage.filesystem.rootdirectory", Value: c.Data},
+		{Key: "http.tls.certificate", Value: c.TLSFiles.Certificate},
+		{Key: "http.tls.key", Value: c.TLSFiles.Key},
+		{Key: "auth.token.realm", Value: c.Token.Realm},
+		{Key: "auth.token.service", Value: c.Token.Service},
+		{Key: "auth.token.issuer", Value: c.Token.Issuer},
+		{Key: "auth.token.rootcertbundle", Value: c.Token.RootCertBundle},
+		{Key: "auth.token.jwks", Value: c.Token.JWKS},
+		{Key: "auth.htpasswd.realm", Value: c.Htpasswd.Realm},
+		{Key: "auth.htpasswd.path", Value: c.Htpasswd.Path},
+		{Key: "auth.silly.realm", Value: c.Silly.Realm},
+		{Key: "auth.silly.service", Value: c.Silly.Service},
 	}
 	for i, ca := range c.TLSFiles.ClientCAs {
-		values = append(values, quoted{fmt.Sprintf("http.tls.clientcas.%d", i), ca})
+		values = append(values, compat.Setting{Key: fmt.Sprintf("http.tls.clientcas.%d", i), Value: ca})
 	}
-	var out []quoted
-	for _, q := range values {
-		if config.HasLiteralQuotes(q.value) {
-			out = append(out, q)
-		}
-	}
-	return out
+	return compat.Quoted(values)
 }
 
 // Warnings returns a message for every value of c, read from distribution's
@@ -168,9 +155,5 @@ func quotedValues(c config.Config) []quoted {
 // these at warn; Warnings is for callers that check a config again later
 // (wharf doctor).
 func Warnings(c config.Config) []string {
-	var out []string
-	for _, q := range quotedValues(c) {
-		out = append(out, q.message())
-	}
-	return out
+	return compat.Messages(quotedValues(c))
 }

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/compat"
 	"wharf/internal/config"
 )
 
@@ -91,7 +92,7 @@ func load(src []byte, path string, log *slog.Logger) (config.Config, error) {
 		return fail(l.errs...)
 	}
 	for _, q := range quotedValues(c) {
-		l.log.Warn(q.message(), "source", l.at[q.key])
+		l.log.Warn(q.Message(), "source", l.at[q.Key])
 	}
 	l.log.Flush(log)
 	return c, nil
@@ -266,31 +267,17 @@ func (l *loader) usersAndACL(top *section, c *config.Config) {
 	}
 }
 
-// quoted is a configured value that begins and ends with the same quote.
-type quoted struct{ key, value string }
-
-func (q quoted) message() string {
-	return fmt.Sprintf("%s is %q with literal quotes: in a compose list (- KEY=\"value\") the quotes are part of the value; write - KEY=value",
-		q.key, q.value)
-}
-
-func quotedValues(c config.Config) []quoted {
-	values := []quoted{
-		{"server.addr", c.Addr},
-		{"server.certificate", c.TLSFiles.Certificate},
-		{"server.key", c.TLSFiles.Key},
-		{"token.issuer", c.Token.Issuer},
+func quotedValues(c config.Config) []compat.Setting {
+	values := []compat.Setting{
+		{Key: "server.addr", Value: c.Addr},
+		{Key: "server.certificate", Value: c.TLSFiles.Certificate},
+		{Key: "server.key", Value: c.TLSFiles.Key},
+		{Key: "token.issuer", Value: c.Token.Issuer},
 	}
 	if c.Token.Certificate != c.TLSFiles.Certificate || c.Token.Key != c.TLSFiles.Key {
-		values = append(values, quoted{"token.certificate", c.Token.Certificate}, quoted{"token.key", c.Token.Key})
+		values = append(values, compat.Setting{Key: "token.certificate", Value: c.Token.Certificate}, compat.Setting{Key: "token.key", Value: c.Token.Key})
 	}
-	var out []quoted
-	for _, q := range values {
-		if config.HasLiteralQuotes(q.value) {
-			out = append(out, q)
-		}
-	}
-	return out
+	return compat.Quoted(values)
 }
 
 // Warnings returns a message for every value of c, read from docker_auth's
@@ -300,9 +287,5 @@ func quotedValues(c config.Config) []quoted {
 // bare 401. Load logs these at warn; Warnings is for later checks (wharf
 // doctor).
 func Warnings(c config.Config) []string {
-	var out []string
-	for _, q := range quotedValues(c) {
-		out = append(out, q.message())
-	}
-	return out
+	return compat.Messages(quotedValues(c))
 }
