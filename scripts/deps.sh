@@ -3,13 +3,16 @@
 #   - Debian packages the end-to-end tests drive: docker.io (dockerd, docker,
 #     containerd), skopeo, busybox-static (the test image's rootfs), ca-certificates,
 #     nginx-light and caddy (the reverse proxies of e2e/nginx_test.go),
-#     docker-compose (deploy/compose.yml in e2e/image_test.go);
+#     docker-compose (deploy/compose.yml in e2e/image_test.go), postgresql,
+#     mariadb-server, slapd and ldap-utils (the real servers internal/testserver
+#     starts for the database and directory backends' tests);
 #   - pinned Go tools, built from the Go module proxy into ./bin.
 # Idempotent: anything already present at the pinned version is left alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates nginx-light caddy docker-compose)
+APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates nginx-light caddy docker-compose
+	postgresql mariadb-server slapd ldap-utils)
 
 # The OCI distribution-spec conformance suite (a main package at the module root).
 CONFORMANCE_PKG=github.com/opencontainers/distribution-spec/conformance

@@ -78,6 +78,17 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Uploads tunes upload sessions.
 	Uploads Uploads `yaml:"uploads"`
+	// Database selects the SQL database (SQLite in the data directory by
+	// default).
+	Database Database `yaml:"database"`
+	// LDAP, when set, authenticates users against a directory.
+	LDAP *LDAP `yaml:"ldap_auth"`
+	// ExtAuth and ExtAuthz, when set, ask external programs.
+	ExtAuth  *ExtAuth  `yaml:"ext_auth"`
+	ExtAuthz *ExtAuthz `yaml:"ext_authz"`
+	// WebhookAuth and WebhookAuthz, when set, ask HTTP endpoints.
+	WebhookAuth  *Webhook `yaml:"webhook_auth"`
+	WebhookAuthz *Webhook `yaml:"webhook_authz"`
 }
 
 // Token configures the token protocol.

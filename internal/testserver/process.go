@@ -1,0 +1,180 @@
+package testserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// installHint is what a failing test says when a server binary is missing.
+const installHint = "run `make deps` (scripts/deps.sh installs the Debian packages the tests need)"
+
+// SkipIfShort skips t under `go test -short`: real servers take seconds to
+// start.
+func SkipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real server; skipped with -short")
+	}
+}
+
+// FindBinary returns the first candidate path (absolute, or a name looked up
+// in PATH; globs allowed) that is executable, or fails t naming what to install.
+func FindBinary(t testing.TB, what string, candidates ...string) string {
+	t.Helper()
+	for _, c := range candidates {
+		if !strings.ContainsRune(c, '/') {
+			if p, err := exec.LookPath(c); err == nil {
+				return p
+			}
+			continue
+		}
+		matches, _ := filepath.Glob(c)
+		for i := len(matches) - 1; i >= 0; i-- { // newest version last in glob order
+			if fi, err := os.Stat(matches[i]); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+				return matches[i]
+			}
+		}
+	}
+	t.Fatalf("%s not found (looked for %s): %s", what, strings.Join(candidates, ", "), installHint)
+	return ""
+}
+
+// FreePort returns a free TCP port on 127.0.0.1, for servers that cannot
+// report the port they bound. The port is free when returned; a server
+// started right after binds it in practice.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Process is a server started by Start.
+type Process struct {
+	Name    string
+	LogPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error
+}
+
+// Start runs cmd in its own process group with stdout and stderr appended
+// to logPath, and registers a cleanup that stops it (SIGTERM, then SIGKILL
+// after 10 s) when the test ends. name is used in messages.
+func Start(t testing.TB, name, logPath string, cmd *exec.Cmd) *Process {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.Stop(t) })
+	return p
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop ends the process group: SIGTERM, then SIGKILL after 10 s. It is
+// safe to call more than once.
+func (p *Process) Stop(t testing.TB) {
+	t.Helper()
+	if p.Exited() {
+		return
+	}
+	pgid := -p.cmd.Process.Pid
+	_ = syscall.Kill(pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(pgid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// WaitTCP waits until addr accepts TCP connections, the process exits, or
+// timeout passes; the last two fail t with the log's tail.
+func (p *Process) WaitTCP(t testing.TB, addr string, timeout time.Duration) {
+	t.Helper()
+	p.WaitFor(t, timeout, func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+// WaitFor polls ready every 50 ms until it returns nil, the process exits,
+// or timeout passes; the last two fail t with the log's tail.
+func (p *Process) WaitFor(t testing.TB, timeout time.Duration, ready func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if p.Exited() {
+			t.Fatalf("%s exited during start-up (%v); log %s:\n%s", p.Name, p.err, p.LogPath, Tail(p.LogPath, 30))
+		}
+		if last = ready(); last == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after %v (%v); log %s:\n%s", p.Name, timeout, last, p.LogPath, Tail(p.LogPath, 30))
+}
+
+// Run runs a setup command to completion, failing t with its output when
+// it fails.
+func Run(t testing.TB, cmd *exec.Cmd) string {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return string(out)
+}
+
+// Tail returns the last n lines of the file at path, for failure messages.
+func Tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("… (%d earlier lines)", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
