@@ -88,11 +88,15 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, err
 	}
+	// The backends, in the order they are asked (docker_auth's: static
+	// users first). The first definite answer wins; an error denies.
+	authenticators := []authn.Authenticator{st}
+	authorizers := authz.Chain{acl}
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
-		Authn:   authn.NewCache(st, authn.CacheOptions{}),
-		Authz:   acl,
+		Authn:   authn.NewCache(authn.NewChain(log, authenticators...), authn.CacheOptions{}),
+		Authz:   authorizers,
 		Refresh: meta,
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
