@@ -14,7 +14,7 @@ import (
 
 // serveFlags are the flags of `wharf serve`; each has a WHARF_* variable.
 type serveFlags struct {
-	config, addr, tokenAddr, data, auth, tls, logLevel, trustedProxies string
+	config, addr, tokenAddr, data, auth, tls, logLevel, trustedProxies, debugAddr string
 }
 
 func newServe() *cobra.Command {
@@ -44,6 +44,7 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 	fl.StringVar(&f.auth, "auth", "", `authentication: token (built-in token server), htpasswd or none (env WHARF_AUTH, default "token")`)
 	fl.StringVar(&f.tls, "tls", "", `transport security: auto (a generated local CA), files or off (env WHARF_TLS)`)
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", `comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed (env WHARF_TRUSTED_PROXIES)`)
+	fl.StringVar(&f.debugAddr, "debug-addr", "", `serve Go's runtime profiles (/debug/pprof/) on this address, e.g. "127.0.0.1:5002" (env WHARF_DEBUG_ADDR); no authentication, keep it on loopback`)
 	fl.StringVar(&f.logLevel, "log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
 	return cmd
 }
@@ -62,6 +63,7 @@ func (f serveFlags) resolve(cmd *cobra.Command) (config.Config, error) {
 	cfg.Data = pick(cmd, "data", f.data, "WHARF_DATA", cfg.Data)
 	cfg.Auth = pick(cmd, "auth", f.auth, "WHARF_AUTH", cfg.Auth)
 	cfg.TLS = pick(cmd, "tls", f.tls, "WHARF_TLS", cfg.TLS)
+	cfg.DebugAddr = pick(cmd, "debug-addr", f.debugAddr, "WHARF_DEBUG_ADDR", cfg.DebugAddr)
 	cfg.Log.Level = pick(cmd, "log-level", f.logLevel, "WHARF_LOG_LEVEL", cfg.Log.Level)
 	if tp := pick(cmd, "trusted-proxies", f.trustedProxies, "WHARF_TRUSTED_PROXIES", ""); tp != "" {
 		cfg.TrustedProxies = strings.Split(tp, ",")

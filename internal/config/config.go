@@ -78,6 +78,9 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Uploads tunes upload sessions.
 	Uploads Uploads `yaml:"uploads"`
+	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/) on
+	// this address, without authentication: keep it on loopback.
+	DebugAddr string `yaml:"debug_addr"`
 	// Database selects the SQL database (SQLite in the data directory by
 	// default).
 	Database Database `yaml:"database"`

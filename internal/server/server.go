@@ -101,6 +101,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
 	}
+	if s.cfg.DebugAddr != "" {
+		_, stop, err := s.debugServer(ctx)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.tokenLn != nil {

@@ -156,10 +156,10 @@ proxy: {remoteurl: ""}
 redis: {}
 middleware: {}
 `,
-			want: func(*config.Config) {},
+			want: func(c *config.Config) { c.DebugAddr = "localhost:5001" },
 			logs: [][]string{{"INFO", "key=log.accesslog"}, {"INFO", "key=log.fields"}, {"INFO", "key=notifications"},
 				{"INFO", "key=health"}, {"INFO", "key=reporting"}, {"INFO", "key=validation"}, {"INFO", "key=compatibility"},
-				{"INFO", "key=http.debug"}, {"INFO", "key=catalog"}, {"INFO", "key=storage.redirect"}}},
+				{"INFO", "key=http.debug.prometheus"}, {"INFO", "key=catalog"}, {"INFO", "key=storage.redirect"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

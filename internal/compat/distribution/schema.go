@@ -167,8 +167,8 @@ func newSchema() *spec {
 					f("hosts", list(str())), f("directoryurl", str())))),
 			)),
 			f("headers", headers),
-			f("debug", section(f("addr", str()), f("prometheus", section(f("enabled", boolean()), f("path", str())))).
-				is(noEffect, "wharf serves /metrics, /healthz and /readyz on its main port")),
+			f("debug", section(f("addr", str()), f("prometheus", section(f("enabled", boolean()), f("path", str())).
+				is(noEffect, "wharf has no Prometheus endpoint yet; /healthz and /readyz are on its main port")))),
 			f("http2", section(f("disabled", boolean())).is(noEffect, "wharf negotiates HTTP/2 over TLS itself")),
 			f("h2c", notYet(section(f("enabled", boolean())))),
 		)),

@@ -174,6 +174,9 @@ func (tr *translation) http(c *config.Config) {
 			tr.errorf([]string{"http", "host"}, "http.host: %q is not an absolute URL such as https://registry.example.com", h)
 		}
 	}
+	// The debug server: profiles, as distribution's (without its
+	// expvar and Prometheus pages).
+	c.DebugAddr = tr.t.str("http", "debug", "addr")
 	tr.tls(c)
 	if h := tr.t.lookup("http", "headers"); h != nil && h.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(h.Content); i += 2 {
