@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -27,6 +28,15 @@ type Options struct {
 	Smoke    bool          // tiny everything: checks the harness, measures nothing
 	Dir      string        // parent of the run's temporary directory (data, logs)
 	Keep     bool          // keep the temporary directory (data and logs)
+	// Only, when set, runs just the workloads with a row whose name it
+	// matches.
+	Only *regexp.Regexp
+	// ProfileDir, when set, also takes CPU and allocation profiles of both
+	// servers (through their debug listeners) while each workload runs
+	// again, unmeasured, after the rounds; the files go there.
+	ProfileDir string
+	// ProfileSeconds is how long each profile lasts (default 10).
+	ProfileSeconds int
 	Progress io.Writer     // progress lines; nil discards them
 }
 
@@ -59,6 +69,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
+	}
+	if o.ProfileSeconds <= 0 {
+		o.ProfileSeconds = 10
 	}
 	return o
 }
@@ -122,12 +135,13 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	rep = &Report{Opts: o, CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Distribution: versionOf(ctx, distBin), Wharf: wharfRevision(ctx, root), Date: time.Now().UTC()}
 
-	w, err := startWharf(ctx, wharfBin, dir)
+	profiling := o.ProfileDir != ""
+	w, err := startWharf(ctx, wharfBin, dir, profiling)
 	if err != nil {
 		return nil, err
 	}
 	defer w.stop()
-	d, err := startDistribution(ctx, distBin, dir)
+	d, err := startDistribution(ctx, distBin, dir, profiling)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +163,10 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		}
 	}
 
-	wls := workloads(o)
+	wls := selected(workloads(o), o.Only)
+	if len(wls) == 0 {
+		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
+	}
 	for _, wl := range wls {
 		for _, r := range wl.rows {
 			rep.Results = append(rep.Results, Result{Name: r.name, Unit: r.unit, LowerBetter: r.lowerBetter})
@@ -191,6 +208,11 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		}
 	}
 	rep.Limits = []Limit{sha, disk}
+	if profiling {
+		if err := profileAll(ctx, o, wls, targets); err != nil {
+			return nil, err
+		}
+	}
 	rep.Elapsed = time.Since(began)
 	return rep, nil
 }

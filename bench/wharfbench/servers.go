@@ -25,7 +25,9 @@ type server struct {
 	name    string // "wharf" or "distribution"
 	url     string // http://127.0.0.1:port
 	logPath string
-	cmd     *exec.Cmd
+	// debugURL serves /debug/pprof/ when the run takes profiles.
+	debugURL string
+	cmd      *exec.Cmd
 	done    chan struct{}
 	waitErr error
 }
@@ -100,26 +102,52 @@ http:
   addr: %q
 `
 
-func startWharf(ctx context.Context, bin, dir string) (*server, error) {
+// startWharf starts wharf; with debug, its profiles are served on a second
+// loopback port.
+func startWharf(ctx context.Context, bin, dir string, debug bool) (*server, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	return startServer(ctx, "wharf", addr, filepath.Join(dir, "wharf.log"), bin,
-		"serve", "--addr", addr, "--data", filepath.Join(dir, "wharf-data"), "--auth", "none", "--tls", "off")
+	args := []string{"serve", "--addr", addr, "--data", filepath.Join(dir, "wharf-data"), "--auth", "none", "--tls", "off"}
+	var debugAddr string
+	if debug {
+		if debugAddr, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--debug-addr", debugAddr)
+	}
+	s, err := startServer(ctx, "wharf", addr, filepath.Join(dir, "wharf.log"), bin, args...)
+	if s != nil {
+		s.debugURL = "http://" + debugAddr
+	}
+	return s, err
 }
 
-func startDistribution(ctx context.Context, bin, dir string) (*server, error) {
+// startDistribution starts distribution; with debug, its http.debug
+// listener (the same Go profiles) on a second loopback port.
+func startDistribution(ctx context.Context, bin, dir string, debug bool) (*server, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(dir, "registry.yml")
 	body := fmt.Sprintf(distributionConfig, filepath.Join(dir, "registry-data"), addr)
+	var debugAddr string
+	if debug {
+		if debugAddr, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+		body += fmt.Sprintf("  debug:\n    addr: %q\n", debugAddr)
+	}
+	cfg := filepath.Join(dir, "registry.yml")
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return nil, fmt.Errorf("wharfbench: %w", err)
 	}
-	return startServer(ctx, "distribution", addr, filepath.Join(dir, "registry.log"), bin, "serve", cfg)
+	s, err := startServer(ctx, "distribution", addr, filepath.Join(dir, "registry.log"), bin, "serve", cfg)
+	if s != nil {
+		s.debugURL = "http://" + debugAddr
+	}
+	return s, err
 }
 
 func startServer(ctx context.Context, name, addr, logPath, bin string, args ...string) (*server, error) {

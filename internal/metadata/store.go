@@ -14,10 +14,16 @@ import (
 // Store is the SQL metadata store. It is safe for concurrent use; every
 // change that must be atomic runs in one transaction.
 type Store struct {
-	db  *sql.DB
-	d   *dialect
-	log *slog.Logger
+	db    *sql.DB
+	d     *dialect
+	log   *slog.Logger
+	stmts *stmtCache
 }
+
+// maxConns bounds the connections of the pool: enough for the readers of a
+// busy server (requests are short), few enough that per-connection caches
+// stay small.
+const maxConns = 16
 
 // Open connects to the database, applies pending migrations and returns the
 // store. driver "sqlite" takes the path of the database file as dsn; the
@@ -45,7 +51,14 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("metadata: open %s: %w", driver, err)
 	}
-	s := &Store{db: db, d: d, log: log.With("component", "metadata", "driver", driver)}
+	// A bounded pool whose connections all stay open: database/sql keeps
+	// only 2 idle by default, so under concurrent requests it would close
+	// and reopen connections all the time, and every new SQLite connection
+	// parses the whole schema again (profiles showed most of a manifest
+	// GET's CPU there). Past the bound, queries wait for a connection.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s := &Store{db: db, d: d, stmts: newStmtCache(db), log: log.With("component", "metadata", "driver", driver)}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -55,6 +68,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("metadata: close: %w", err)
 	}
@@ -77,10 +91,13 @@ type querier interface {
 }
 
 // conn runs queries written with ? placeholders through the dialect, so a
-// method cannot forget to rebind one.
+// method cannot forget to rebind one, as prepared statements from the
+// store's cache.
 type conn struct {
-	q querier
-	d *dialect
+	q     querier
+	d     *dialect
+	stmts *stmtCache
+	tx    *sql.Tx // nil outside a transaction
 }
 
 func (c conn) rebind(query string) string {
@@ -91,19 +108,52 @@ func (c conn) rebind(query string) string {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(ctx, c.rebind(query), args...)
+	q := c.rebind(query)
+	if st := c.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.q.ExecContext(ctx, q, args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.q.QueryContext(ctx, c.rebind(query), args...)
+	q := c.rebind(query)
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.q.QueryContext(ctx, q, args...)
 }
 
 func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+	q := c.rebind(query)
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, q, args...)
+}
+
+// stmt returns the cached prepared statement for q, bound to the
+// transaction when there is one (database/sql then reuses the statement
+// already prepared on the transaction's connection), or nil when q cannot
+// be cached; the caller then runs q directly, which reports any error.
+func (c conn) stmt(ctx context.Context, q string) *sql.Stmt {
+	switch {
+	case c.stmts == nil:
+		return nil
+	case c.tx != nil:
+		// Only a statement prepared already: preparing a new one takes a
+		// connection from the pool, and a transaction holding the write
+		// lock must never wait for the pool, whose connections may all be
+		// waiting for that lock.
+		if st := c.stmts.lookup(q); st != nil {
+			return c.tx.StmtContext(ctx, st)
+		}
+		return nil
+	}
+	return c.stmts.get(ctx, q)
 }
 
 // read returns a conn for statements outside a transaction.
-func (s *Store) read() conn { return conn{q: s.db, d: s.d} }
+func (s *Store) read() conn { return conn{q: s.db, d: s.d, stmts: s.stmts} }
 
 // inTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise. fn must use only the conn it is given: a query on s.db
@@ -113,7 +163,7 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(conn{q: tx, d: s.d}); err != nil {
+	if err := fn(conn{q: tx, d: s.d, stmts: s.stmts, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

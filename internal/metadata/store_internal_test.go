@@ -99,6 +99,8 @@ func TestQueryPlans(t *testing.T) {
 		{"Referrers", referrersQuery, []any{"repo-00", subject.String(), "a", "a"}},
 		{"GetManifest", getManifestQuery, []any{"repo-00", digest.FromString("00").String()}},
 		{"GetManifest refs", manifestRefsQuery, []any{"repo-00", digest.FromString("00").String()}},
+		{"LookupManifest by tag", lookupByTagPayload, []any{"repo-00", "t05000"}},
+		{"LookupManifest by digest", lookupByDigestPayload, []any{"repo-00", digest.FromString("00").String()}},
 		{"RepoBlob", repoBlobQuery, []any{"repo-00", digest.FromString("repo-00").String()}},
 		{"StaleUploads", staleUploadsQuery, []any{int64(0)}},
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) {
-	m, err := h.reg.GetManifest(r.Context(), rt.Name, rt.Ref)
+	m, err := h.reg.ServeManifest(r.Context(), rt.Name, rt.Ref, r.Method != http.MethodHead)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -89,6 +89,34 @@ func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*me
 	return m, nil
 }
 
+// ServeManifest returns what a GET (withPayload) or HEAD of a manifest by
+// tag or digest needs — digest, media type, size and payload — in one
+// read of the metadata.
+func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, withPayload bool) (*metadata.Manifest, error) {
+	var (
+		tag  string
+		dgst digest.Digest
+		err  error
+	)
+	if isDigestLike(reference) {
+		if dgst, err = ParseDigest(reference); err != nil {
+			return nil, err
+		}
+	} else if !ValidTag(reference) {
+		return nil, fmt.Errorf("%w: %q", ErrTagInvalid, reference)
+	} else {
+		tag = reference
+	}
+	m, err := r.meta.LookupManifest(ctx, repo, tag, dgst, withPayload)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, ErrManifestUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: get manifest: %w", err)
+	}
+	return m, nil
+}
+
 func (r *Registry) resolve(ctx context.Context, repo, reference string) (digest.Digest, error) {
 	if isDigestLike(reference) {
 		return ParseDigest(reference)

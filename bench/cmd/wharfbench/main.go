@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -32,7 +33,18 @@ func main() {
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
+	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest'")
+	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
+	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
 	flag.Parse()
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wharfbench: -only:", err)
+			os.Exit(2)
+		}
+		o.Only = re
+	}
 	o.BlobSize = blobMiB << 20
 	o.Progress = os.Stderr
 

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"LinkBlob", testLinkBlob},
 		{"UnlinkBlob", testUnlinkBlob},
 		{"PutGetManifest", testPutGetManifest},
+		{"LookupManifest", testLookupManifest},
 		{"PutManifestDefaults", testPutManifestDefaults},
 		{"GetManifestNotFound", testGetManifestNotFound},
 		{"MissingReferences", testMissingReferences},

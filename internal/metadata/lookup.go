@@ -1,0 +1,58 @@
+package metadata
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// The queries of a manifest GET or HEAD: one statement each, so a pull
+// costs one read of the database, not three.
+const (
+	lookupByDigestQuery = `SELECT m.digest, m.media_type, m.size%s
+FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.digest = ?`
+
+	lookupByTagQuery = `SELECT m.digest, m.media_type, m.size%s
+FROM repositories r
+JOIN tags t ON t.repository_id = r.id
+JOIN manifests m ON m.id = t.manifest_id
+WHERE r.name = ? AND t.name = ?`
+)
+
+var (
+	lookupByDigest        = fmt.Sprintf(lookupByDigestQuery, "")
+	lookupByDigestPayload = fmt.Sprintf(lookupByDigestQuery, ", m.payload")
+	lookupByTag           = fmt.Sprintf(lookupByTagQuery, "")
+	lookupByTagPayload    = fmt.Sprintf(lookupByTagQuery, ", m.payload")
+)
+
+// LookupManifest returns what serving a manifest needs, in one query: its
+// digest, media type and size, and its payload when withPayload is set (a
+// HEAD does without). Exactly one of tag and dgst names the manifest. The
+// other fields of the result stay empty; GetManifest returns them all.
+// A missing repository, tag or manifest is ErrNotFound.
+func (s *Store) LookupManifest(ctx context.Context, repo, tag string, dgst digest.Digest, withPayload bool) (*Manifest, error) {
+	query, key := lookupByDigest, dgst.String()
+	switch {
+	case tag != "" && withPayload:
+		query, key = lookupByTagPayload, tag
+	case tag != "":
+		query, key = lookupByTag, tag
+	case withPayload:
+		query = lookupByDigestPayload
+	}
+	m := &Manifest{Repo: repo}
+	var d string
+	dest := []any{&d, &m.MediaType, &m.Size}
+	if withPayload {
+		dest = append(dest, &m.Payload)
+	}
+	if err := s.read().queryRow(ctx, query, repo, key).Scan(dest...); err != nil {
+		return nil, wrap("lookup manifest", notFound(err))
+	}
+	m.Digest = digest.Digest(d)
+	return m, nil
+}
