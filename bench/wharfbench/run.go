@@ -37,7 +37,7 @@ type Options struct {
 	ProfileDir string
 	// ProfileSeconds is how long each profile lasts (default 10).
 	ProfileSeconds int
-	Progress io.Writer     // progress lines; nil discards them
+	Progress       io.Writer // progress lines; nil discards them
 }
 
 func (o Options) withDefaults() Options {

@@ -28,8 +28,8 @@ type server struct {
 	// debugURL serves /debug/pprof/ when the run takes profiles.
 	debugURL string
 	cmd      *exec.Cmd
-	done    chan struct{}
-	waitErr error
+	done     chan struct{}
+	waitErr  error
 }
 
 // RepoRoot finds the directory of the wharf module upwards from the working
