@@ -28,6 +28,12 @@ type dialect struct {
 	// upsert inserts one row into table or, when a row with the same key
 	// exists, overwrites the columns in update with the new values.
 	upsert func(table, cols, key string, update ...string) string
+	// joinLines, when set, aggregates a text column of a query's rows into
+	// one value, newline-separated and in byte order of the column: a list
+	// of names then comes back as one row, not one row each, which on
+	// SQLite is several times faster for a page of a thousand. Nil means
+	// the rows are read one by one.
+	joinLines func(col string) string
 }
 
 // sqliteDialect is the embedded default. Every column declared {{key}} uses
@@ -43,6 +49,7 @@ var sqliteDialect = dialect{
 	},
 	insertIgnore: onConflictDoNothing,
 	upsert:       onConflictDoUpdate,
+	joinLines:    func(col string) string { return "group_concat(" + col + ", char(10) ORDER BY " + col + ")" },
 }
 
 // onConflictDoNothing is the insert-ignore of SQLite and PostgreSQL.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -204,8 +205,12 @@ func validateManifest(m *Manifest, tags []string) error {
 		return errors.New("metadata: put manifest: nil manifest")
 	}
 	var errs []error
+	// Listings join names with newlines (dialect.joinLines); the OCI
+	// grammar allows neither a newline nor a NUL, and neither may the store.
 	if m.Repo == "" {
 		errs = append(errs, errors.New("empty repository name"))
+	} else if strings.ContainsAny(m.Repo, "\n\x00") {
+		errs = append(errs, fmt.Errorf("repository name %q: contains a newline or NUL", m.Repo))
 	}
 	if err := m.Digest.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("digest %q: %w", m.Digest, err))
@@ -223,6 +228,8 @@ func validateManifest(m *Manifest, tags []string) error {
 	for _, tag := range tags {
 		if tag == "" {
 			errs = append(errs, errors.New("empty tag"))
+		} else if strings.ContainsAny(tag, "\n\x00") {
+			errs = append(errs, fmt.Errorf("tag %q: contains a newline or NUL", tag))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

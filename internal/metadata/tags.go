@@ -2,6 +2,8 @@ package metadata
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -46,6 +48,15 @@ WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND name = ?`
 // exist and an empty slice when it has no tags.
 func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]string, error) {
 	c := s.read()
+	if s.d.joinLines != nil {
+		// One statement, one row: the repository's existence and the page.
+		var joined sql.NullString
+		q := "SELECT (SELECT " + s.d.joinLines("name") + " FROM (" + listTagsQuery + ")) FROM repositories WHERE name = ?"
+		if err := c.queryRow(ctx, strings.Replace(q, "repository_id = ?", "repository_id = repositories.id", 1), last, limit(n), repo).Scan(&joined); err != nil {
+			return nil, wrap("list tags", notFound(err))
+		}
+		return splitLines(joined), nil
+	}
 	id, err := repoID(ctx, c, repo)
 	if err != nil {
 		return nil, wrap("list tags", err)
@@ -57,8 +68,24 @@ func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]strin
 // ListRepositories returns up to n repositories (all when n <= 0) that sort
 // after last and hold at least one manifest, in byte order.
 func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]string, error) {
+	if s.d.joinLines != nil {
+		var joined sql.NullString
+		q := "SELECT " + s.d.joinLines("name") + " FROM (" + listRepositoriesQuery + ")"
+		if err := s.read().queryRow(ctx, strings.Replace(q, "SELECT r.name", "SELECT r.name AS name", 1), last, limit(n)).Scan(&joined); err != nil {
+			return nil, wrap("list repositories", err)
+		}
+		return splitLines(joined), nil
+	}
 	repos, err := queryStrings(ctx, s.read(), listRepositoriesQuery, last, limit(n))
 	return repos, wrap("list repositories", err)
+}
+
+// splitLines undoes dialect.joinLines; names and tags never hold a newline.
+func splitLines(joined sql.NullString) []string {
+	if !joined.Valid || joined.String == "" {
+		return []string{}
+	}
+	return strings.Split(joined.String, "\n")
 }
 
 // queryStrings returns the single text column of a query, never nil on success.

@@ -190,6 +190,8 @@ func testInvalidManifests(t *testing.T, s *metadata.Store) {
 			return m
 		}(), nil},
 		{"empty tag", valid(), []string{"v1", ""}},
+		{"newline in tag", valid(), []string{"v1\nv2"}},
+		{"NUL in repository", func() *metadata.Manifest { m := valid(); m.Repo = "app\x00x"; return m }(), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
