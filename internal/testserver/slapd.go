@@ -205,8 +205,8 @@ func (s *Slapd) Add(t testing.TB, entries ...Entry) {
 	runCmdTimeout(t, 30*time.Second, cmd)
 }
 
-// Attr is one attribute value of an Entry.
-type Attr struct{ Name, Value string }
+// Attr is one attribute value of an Entry: name and value.
+type Attr [2]string
 
 // Entry is a directory entry to add.
 type Entry struct {
@@ -222,7 +222,7 @@ func LDIF(entries ...Entry) string {
 	for _, e := range entries {
 		writeLDIFLine(&b, "dn", e.DN)
 		for _, a := range e.Attrs {
-			writeLDIFLine(&b, a.Name, a.Value)
+			writeLDIFLine(&b, a[0], a[1])
 		}
 		b.WriteString("\n")
 	}
