@@ -37,7 +37,9 @@ func TestLDAPAuthenticatorFiles(t *testing.T) {
 	}{
 		{"missing password file", func(l *config.LDAP) { l.BindPasswordFile = filepath.Join(dir, "nope") }, "ldap_auth.bind_password_file"},
 		{"empty password file", func(l *config.LDAP) { l.BindPasswordFile = empty }, "is empty"},
-		{"missing CA", func(l *config.LDAP) { l.BindPasswordFile, l.TLS, l.CACertificate = "", "always", filepath.Join(dir, "nope") }, "ldap_auth.ca_certificate"},
+		{"missing CA", func(l *config.LDAP) {
+			l.BindPasswordFile, l.TLS, l.CACertificate = "", "always", filepath.Join(dir, "nope")
+		}, "ldap_auth.ca_certificate"},
 		{"CA not PEM", func(l *config.LDAP) { l.BindDN, l.TLS, l.CACertificate = "", "always", empty }, "ca_certificate"},
 		{"bad filter", func(l *config.LDAP) { l.BindDN, l.Filter = "", "(cn=*${account})" }, "ldap_auth: ldap: filter"},
 	}
