@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
@@ -184,5 +186,47 @@ func TestCanceled(t *testing.T) {
 	_ = a.Close()
 	if res, _, err := a.Authenticate(context.Background(), "alice", auth.Secret(alice.password)); res == authn.Accepted || err == nil {
 		t.Errorf("after Close: %v, %v; want an error", res, err)
+	}
+}
+
+// A directory that accepts connections and then says nothing fails the
+// login once the timeout passes, in every TLS mode; it never hangs it.
+func TestHungDirectory(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	for _, mode := range []string{ldap.TLSNone, ldap.TLSAlways, ldap.TLSStartTLS} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			a := newAuthenticator(t, ldap.Config{Addr: ln.Addr().String(), TLS: mode, Base: "dc=x", Filter: "(uid=${account})",
+				PoolSize: 1, Timeout: 500 * time.Millisecond})
+			res, _, err := a.Authenticate(context.Background(), "alice", "pw")
+			if res == authn.Accepted || err == nil {
+				t.Fatalf("%v, %v; want an error", res, err)
+			}
+		})
 	}
 }
