@@ -337,3 +337,36 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+// An empty password is a wrong password and never reaches the directory as
+// a bind (which the directory would take as an anonymous one), in either
+// way of binding.
+func TestEmptyPasswordNeverBinds(t *testing.T) {
+	d := startDirectory(t)
+	tr := d.seed(t, []user{alice})
+	search := d.config(t, tr)
+	initial := search
+	initial.InitialBindAsUser, initial.BindDN, initial.BindPassword = true, "uid=${account},"+tr.people, ""
+	for _, cfg := range []ldap.Config{search, initial} {
+		a := newAuthenticator(t, cfg)
+		if res, labels, err := a.Authenticate(context.Background(), "alice", ""); res != authn.WrongPassword || labels != nil || err != nil {
+			t.Errorf("initial bind %v: %v, %v, %v; want wrong password", cfg.InitialBindAsUser, res, labels, err)
+		}
+	}
+	log, err := os.ReadFile(d.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dn := userDN(tr, "alice"); strings.Contains(strings.ToLower(string(log)), `bind dn="`+strings.ToLower(dn)+`"`) {
+		t.Errorf("the directory saw a bind as %s:\n%s", dn, log)
+	}
+	// The check above can see binds: a real login shows up.
+	a := newAuthenticator(t, search)
+	if res, _, err := a.Authenticate(context.Background(), "alice", auth.Secret(alice.password)); res != authn.Accepted || err != nil {
+		t.Fatalf("%v, %v", res, err)
+	}
+	log, _ = os.ReadFile(d.LogPath())
+	if dn := userDN(tr, "alice"); !strings.Contains(strings.ToLower(string(log)), `bind dn="`+strings.ToLower(dn)+`"`) {
+		t.Errorf("the log shows no bind as %s for a real login; the check above proves nothing:\n%s", dn, testserver.Tail(d.LogPath(), 20))
+	}
+}
