@@ -290,5 +290,11 @@ func (c Config) Validate() error {
 	if _, err := c.UploadMaxAge(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.LDAP != nil {
+		if c.Auth != "token" || c.Role == RoleRegistry {
+			errs = append(errs, errLDAPWithoutToken)
+		}
+		errs = append(errs, c.LDAP.validate("ldap_auth")...)
+	}
 	return errors.Join(errs...)
 }

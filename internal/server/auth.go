@@ -43,6 +43,7 @@ type tokenServer struct {
 	handler    http.Handler
 	jwks       []byte
 	authorizer ociapi.Authorizer // nil for `wharf auth`, which serves no registry
+	closers    []io.Closer       // backends holding connections
 }
 
 // setupTokenServer wires the token endpoint. In `wharf serve` it also
@@ -91,6 +92,15 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	// The backends, in the order they are asked (docker_auth's: static
 	// users first). The first definite answer wins; an error denies.
 	authenticators := []authn.Authenticator{st}
+	var closers []io.Closer
+	la, err := ldapAuthenticator(cfg.LDAP, log)
+	if err != nil {
+		return nil, err
+	}
+	if la != nil {
+		authenticators = append(authenticators, la)
+		closers = append(closers, la)
+	}
 	authorizers := authz.Chain{acl}
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
@@ -107,7 +117,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, err
 	}
-	out := &tokenServer{handler: ts, jwks: issuer.JWKS()}
+	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers}
 	if allInOne {
 		verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
 		if err != nil {

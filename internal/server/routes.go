@@ -27,6 +27,7 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 		if err != nil {
 			return err
 		}
+		s.closers = append(s.closers, ts.closers...)
 		muxes := []*http.ServeMux{mux}
 		if s.tokenLn != nil {
 			s.tokenMux = http.NewServeMux()

@@ -32,6 +32,8 @@ type Server struct {
 	// token_addr is set.
 	tokenLn  net.Listener
 	tokenMux *http.ServeMux
+	// closers are backends holding connections (LDAP), closed by Close.
+	closers []io.Closer
 }
 
 // New opens the data directory and builds the server. Messages meant for the
@@ -182,11 +184,14 @@ func (s *Server) purgeUploads(ctx context.Context) {
 	}
 }
 
-// Close releases the database (and the token listener of a server that
-// never served).
+// Close releases the database, the connections of directory backends, and
+// the token listener of a server that never served.
 func (s *Server) Close() error {
 	if s.tokenLn != nil {
 		s.tokenLn.Close()
+	}
+	for _, c := range s.closers {
+		_ = c.Close()
 	}
 	return s.meta.Close()
 }

@@ -1,12 +1,13 @@
 // Package dockerauth reads a cesanta/docker_auth auth_config.yml, unchanged,
 // and translates it into wharf's own config.Config for `wharf auth`.
 //
-// It owns the table of docker_auth's keys: server and token are translated;
-// users and acl are handed over as the YAML nodes they are, so that the
-// authenticator and the ACL engine report problems with their line
+// It owns the table of docker_auth's keys: server, token and ldap_auth are
+// translated (ldap_auth also takes wharf's group search, pool and timeout
+// keys); users and acl are handed over as the YAML nodes they are, so that
+// the authenticator and the ACL engine report problems with their line
 // numbers; every other authentication or authorization backend
-// (ldap_auth, mongo_auth, ext_auth, …) is "not supported yet", an error
-// naming its line. A key docker_auth does not know is an error too —
+// (mongo_auth, ext_auth, …) is "not supported yet", an error naming its
+// line. A key docker_auth does not know is an error too —
 // docker_auth ignores it silently, which is how a misspelt acl grants or
 // denies more than intended.
 //

@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"wharf/e2e/harness"
+	"wharf/internal/auth/token"
+	"wharf/internal/testserver"
+)
+
+// LDAP users of the end-to-end tests: dana is in the group that may push,
+// erin in none; passwords with the characters that trip parsers.
+const (
+	danaPassword = "dana:pässword 1"
+	erinPassword = "erin-pw:2"
+)
+
+// seedLDAP adds people and groups under the directory's suffix.
+func seedLDAP(t *testing.T, d *testserver.Slapd) (people, groups string) {
+	t.Helper()
+	people, groups = "ou=people,"+testserver.SlapdSuffix, "ou=groups,"+testserver.SlapdSuffix
+	person := func(uid, pw, department string) testserver.Entry {
+		return testserver.Entry{DN: "uid=" + uid + "," + people, Attrs: []testserver.Attr{
+			{"objectClass", "inetOrgPerson"}, {"uid", uid}, {"cn", uid}, {"sn", uid},
+			{"departmentNumber", department}, {"userPassword", testserver.SSHA(pw)}}}
+	}
+	d.Add(t,
+		testserver.Entry{DN: people, Attrs: []testserver.Attr{{"objectClass", "organizationalUnit"}, {"ou", "people"}}},
+		testserver.Entry{DN: groups, Attrs: []testserver.Attr{{"objectClass", "organizationalUnit"}, {"ou", "groups"}}},
+		person("dana", danaPassword, "Platform"),
+		person("erin", erinPassword, "Sales"),
+		testserver.Entry{DN: "cn=pushers," + groups, Attrs: []testserver.Attr{
+			{"objectClass", "groupOfNames"}, {"cn", "pushers"}, {"member", "uid=dana," + people}}},
+	)
+	return people, groups
+}
+
+// TestDockerLDAPGroups logs the real docker client in to `wharf serve` as
+// LDAP users (ldaps, the service account, the group search): a member of
+// the pushers group pushes, a user outside it only pulls.
+func TestDockerLDAPGroups(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	slapd := testserver.StartSlapd(t)
+	people, groups := seedLDAP(t, slapd)
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	body := fmt.Sprintf(`auth: token
+ldap_auth:
+  addr: %q
+  tls: always
+  ca_certificate: %q
+  bind_dn: %q
+  bind_password_file: %q
+  base: %q
+  filter: (&(uid=${account})(objectClass=inetOrgPerson))
+  group_base: %q
+acl:
+  - match: {account: "/.+/", labels: {groups: pushers}}
+    actions: ["*"]
+    comment: the pushers group may do anything
+  - match: {account: "/.+/"}
+    actions: [pull]
+`, slapd.TLSAddr, slapd.CAFile, slapd.ReaderDN, slapd.ReaderPasswordFile, people, groups)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	d := harness.StartDockerd(t)
+	img := w.Addr() + "/team/app:1"
+	d.Run("import", rootfs, img)
+
+	if out, err := d.TryRun(strings.NewReader("wrong"), "login", "-u", "dana", "--password-stdin", w.Addr()); err == nil {
+		t.Fatalf("docker login with a wrong LDAP password succeeded:\n%s", out)
+	}
+	if out, err := d.TryRun(strings.NewReader(danaPassword), "login", "-u", "dana", "--password-stdin", w.Addr()); err != nil {
+		t.Fatalf("docker login as the LDAP user dana: %v\n%s", err, out)
+	}
+	d.Run("push", img)
+	d.Run("logout", w.Addr())
+	d.Run("rmi", img)
+
+	if out, err := d.TryRun(strings.NewReader(erinPassword), "login", "-u", "erin", "--password-stdin", w.Addr()); err != nil {
+		t.Fatalf("docker login as the LDAP user erin: %v\n%s", err, out)
+	}
+	d.Run("pull", img)
+	d.Run("tag", img, w.Addr()+"/team/app:2")
+	out, err := d.TryRun(nil, "push", w.Addr()+"/team/app:2")
+	if err == nil {
+		t.Fatalf("erin, outside the pushers group, pushed:\n%s", out)
+	}
+	if !strings.Contains(out, "denied: requested access to the resource is denied") {
+		t.Errorf("push by erin: want docker's denial, got:\n%s", out)
+	}
+	if log := w.Log(); strings.Contains(log, danaPassword) || strings.Contains(log, erinPassword) {
+		t.Errorf("an LDAP password reached wharf's log")
+	}
+}
+
+// TestWharfAuthLDAP runs `wharf auth` with a docker_auth configuration
+// using ldap_auth as docker_auth documents it (no users map, StartTLS, a
+// label from an attribute) and asks its token endpoint for tokens.
+func TestWharfAuthLDAP(t *testing.T) {
+	harness.SkipIfShort(t)
+	slapd := testserver.StartSlapd(t)
+	people, _ := seedLDAP(t, slapd)
+	_, _, keyPath, certPath := signingPair(t, token.KeyECDSAP256, "auth-server")
+	authCfg := filepath.Join(t.TempDir(), "auth_config.yml")
+	dockerAuth := fmt.Sprintf(`server:
+  addr: ":5001"
+token:
+  issuer: "Auth Service"
+  expiration: 900
+  certificate: %q
+  key: %q
+ldap_auth:
+  addr: %s
+  tls: starttls
+  insecure_tls_skip_verify: false
+  ca_certificate: %s
+  bind_dn: %s
+  bind_password_file: %s
+  base: %s
+  filter: (&(uid=${account})(objectClass=person))
+  labels:
+    department:
+      attribute: departmentNumber
+      lower_case: true
+acl:
+  - match: {account: "/.+/", labels: {department: platform}}
+    actions: ["*"]
+  - match: {account: "/.+/"}
+    actions: ["pull"]
+`, certPath, keyPath, slapd.Addr, slapd.CAFile, slapd.ReaderDN, slapd.ReaderPasswordFile, people)
+	if err := os.WriteFile(authCfg, []byte(dockerAuth), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auth := harness.StartWharfCommand(t, nil, "auth", "--config", authCfg, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	t.Cleanup(httpClient.CloseIdleConnections)
+
+	tokenFor := func(user, password string) (int, []string) {
+		t.Helper()
+		u := auth.URL() + "/auth?service=" + url.QueryEscape("Docker registry") + "&scope=" + url.QueryEscape("repository:team/app:push,pull")
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(user, password)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return resp.StatusCode, nil
+		}
+		var body struct {
+			Token string `json:"token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, grantedActions(t, body.Token, "team/app")
+	}
+	if status, actions := tokenFor("dana", danaPassword); status != http.StatusOK || !slices.Equal(actions, []string{"pull", "push"}) {
+		t.Errorf("dana (department Platform): %d %v; want a token for pull and push", status, actions)
+	}
+	if status, actions := tokenFor("erin", erinPassword); status != http.StatusOK || !slices.Equal(actions, []string{"pull"}) {
+		t.Errorf("erin: %d %v; want a token for pull only", status, actions)
+	}
+	for _, c := range [][2]string{{"dana", "wrong"}, {"dana", ""}, {"Dana", danaPassword}, {"*", danaPassword}, {"nobody", "x"}} {
+		if status, _ := tokenFor(c[0], c[1]); status != http.StatusUnauthorized {
+			t.Errorf("user %q with a bad password or name: status %d; want 401", c[0], status)
+		}
+	}
+}
+
+// grantedActions reads the actions a token grants on repo (sorted).
+func grantedActions(t *testing.T, jwt, repo string) []string {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Access []struct {
+			Type, Name string
+			Actions    []string
+		} `json:"access"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, a := range claims.Access {
+		if a.Type == "repository" && a.Name == repo {
+			actions = append(actions, a.Actions...)
+		}
+	}
+	slices.Sort(actions)
+	return actions
+}
