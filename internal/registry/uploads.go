@@ -124,19 +124,23 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 		return nil, err
 	}
 	if body != nil {
-		bufp := copyBuffers.Get().(*[]byte)
-		dst := io.MultiWriter(st.w, st.h)
 		var n int64
+		src := body
 		if size >= 0 {
 			// Read one byte past the announced size to detect a lying client.
-			n, err = io.CopyBuffer(dst, io.LimitReader(body, size+1), *bufp)
-			if err == nil && n != size {
-				err = fmt.Errorf("%w: received %d bytes, announced %d", ErrSizeInvalid, n, size)
-			}
-		} else {
-			n, err = io.CopyBuffer(dst, body, *bufp)
+			src = io.LimitReader(body, size+1)
 		}
-		copyBuffers.Put(bufp)
+		if size >= 0 && size <= pipelineChunk {
+			// Small bodies (manifests' configs, small layers) in one pass.
+			bufp := copyBuffers.Get().(*[]byte)
+			n, err = io.CopyBuffer(io.MultiWriter(st.w, st.h), src, *bufp)
+			copyBuffers.Put(bufp)
+		} else {
+			n, err = copyHashed(st.w, st.h, src)
+		}
+		if err == nil && size >= 0 && n != size {
+			err = fmt.Errorf("%w: received %d bytes, announced %d", ErrSizeInvalid, n, size)
+		}
 		st.offset += n
 		if err != nil {
 			// Keep what was acknowledged before this request: the next

@@ -22,7 +22,15 @@ type writer struct {
 	dir  string   // root/uploads/<id>
 	f    *os.File // nil once Close, Commit or Cancel ran
 	size int64
+	// written is where the last early writeback ended: every
+	// writebackChunk bytes the kernel is told to start writing, so that a
+	// large upload streams to disk while it arrives instead of piling up
+	// in the page cache for the final fsync to write all at once.
+	written int64
 }
+
+// writebackChunk is how many bytes accumulate before an early writeback.
+const writebackChunk = 8 << 20
 
 func (w *writer) Write(p []byte) (int, error) {
 	if w.f == nil {
@@ -30,6 +38,10 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	n, err := w.f.Write(p)
 	w.size += int64(n)
+	if w.size-w.written >= writebackChunk {
+		startWriteback(w.f, w.written, w.size-w.written)
+		w.written = w.size
+	}
 	if err != nil {
 		return n, fmt.Errorf("storage: upload %s: %w", w.id, err)
 	}

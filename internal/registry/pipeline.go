@@ -1,0 +1,105 @@
+package registry
+
+import (
+	"hash"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// pipelineChunk and pipelineDepth size the buffers of copyHashed: a few
+// megabytes in flight per upload.
+const (
+	pipelineChunk = 1 << 20
+	pipelineDepth = 4
+)
+
+var pipelineBuffers = sync.Pool{New: func() any {
+	b := make([]byte, pipelineChunk)
+	return &b
+}}
+
+// chunk is one buffer on its way through copyHashed; refs counts the two
+// stages (hash, write) still using it.
+type chunk struct {
+	buf  *[]byte
+	n    int
+	refs atomic.Int32
+}
+
+// copyHashed copies src to dst and into h, like io.Copy to an
+// io.MultiWriter(dst, h), but hashes and writes each chunk at the same
+// time, on two goroutines, while the next chunk is read: on a push the
+// SHA-256 and the copy into the page cache no longer wait for each other.
+// It returns the bytes read from src and written to both; on an error the
+// hash may have seen bytes dst did not, which callers handle as they do any
+// failed copy (the upload resumes from its last acknowledged state).
+func copyHashed(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
+	free := make(chan *chunk, pipelineDepth)
+	for range pipelineDepth {
+		free <- &chunk{buf: pipelineBuffers.Get().(*[]byte)}
+	}
+	defer func() {
+		for range pipelineDepth {
+			pipelineBuffers.Put((<-free).buf)
+		}
+	}()
+	release := func(c *chunk) {
+		if c.refs.Add(-1) == 0 {
+			free <- c
+		}
+	}
+	toHash := make(chan *chunk, pipelineDepth)
+	toWrite := make(chan *chunk, pipelineDepth)
+	var (
+		written  int64
+		writeErr atomic.Pointer[error]
+		stages   sync.WaitGroup
+	)
+	stages.Go(func() {
+		for c := range toHash {
+			h.Write((*c.buf)[:c.n])
+			release(c)
+		}
+	})
+	stages.Go(func() {
+		for c := range toWrite {
+			if writeErr.Load() == nil {
+				n, err := dst.Write((*c.buf)[:c.n])
+				written += int64(n)
+				if err == nil && n != c.n {
+					err = io.ErrShortWrite
+				}
+				if err != nil {
+					writeErr.Store(&err)
+				}
+			}
+			release(c)
+		}
+	})
+	var readErr error
+	for writeErr.Load() == nil {
+		c := <-free
+		c.n, readErr = io.ReadFull(src, *c.buf)
+		if c.n == 0 {
+			free <- c
+			break
+		}
+		c.refs.Store(2)
+		toHash <- c
+		toWrite <- c
+		if readErr != nil {
+			break
+		}
+	}
+	close(toHash)
+	close(toWrite)
+	stages.Wait()
+	if p := writeErr.Load(); p != nil {
+		return written, *p
+	}
+	if readErr == io.EOF || readErr == io.ErrUnexpectedEOF {
+		readErr = nil
+	}
+	return written, readErr
+}
