@@ -22,7 +22,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
@@ -80,7 +79,10 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 			return nil, err
 		}
 	}
-	st, err := static.New(users)
+	// The database users come next and compare an unknown user's password
+	// with a dummy hash; the static backend skips its own, so that every
+	// login costs one bcrypt comparison and timing tells no names apart.
+	st, err := static.NewWithOptions(users, static.Options{SkipDummy: true})
 	if err != nil {
 		return nil, fmt.Errorf("config: users: %w", err)
 	}
@@ -88,15 +90,19 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, err
 	}
+	db, err := setupIdentity(ctx, meta, users, log)
+	if err != nil {
+		return nil, err
+	}
 	// The backends, in the order they are asked (docker_auth's: static
-	// users first). The first definite answer wins; an error denies.
-	authenticators := []authn.Authenticator{st}
-	authorizers := authz.Chain{acl}
+	// users first, then the database's; the configured ACL first, then the
+	// database's). The first definite answer wins; an error denies.
+	authenticator, authorizer := db.chains(st, acl, log)
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
-		Authn:   authn.NewCache(authn.NewChain(log, authenticators...), authn.CacheOptions{}),
-		Authz:   authorizers,
+		Authn:   authenticator,
+		Authz:   authorizer,
 		Refresh: meta,
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
