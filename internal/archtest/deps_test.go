@@ -58,6 +58,14 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		// The database's users, teams, rules and tokens: identity holds the
+		// operations and the live snapshot, the two backends read it.
+		{pkg: "wharf/internal/identity", onlyDirect: []string{"wharf/internal/metadata", "wharf/internal/auth", "golang.org/x/crypto/"},
+			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/registry"}},
+		{pkg: "wharf/internal/auth/authn/dbusers", onlyDirect: []string{"wharf/internal/auth/authn", "wharf/internal/auth", "wharf/internal/identity"},
+			notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authz/dbacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "wharf/internal/identity"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

@@ -48,9 +48,9 @@ Changes take effect on the next request of a running server.`,
 func newACLAdd(f *identityFlags) *cobra.Command {
 	var (
 		account, typ, name, service, ip, comment string
-		labels, actions                         []string
-		deny                                    bool
-		position                                int
+		labels, actions                          []string
+		deny                                     bool
+		position                                 int
 	)
 	cmd := &cobra.Command{
 		Use:   "add",
