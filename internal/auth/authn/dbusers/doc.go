@@ -11,5 +11,6 @@
 // Fresh wraps the token server's login cache and purges it whenever the
 // identity generation changes.
 //
-// It imports authn, auth and identity only; never net/http or authz.
+// It imports authn, auth and identity only (identity brings metadata and
+// the ACL engine along, to validate rules); never net/http.
 package dbusers

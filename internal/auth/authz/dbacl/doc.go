@@ -9,5 +9,6 @@
 // Explain answers `wharf acl check`: which rule of which layer decided, and
 // what a token's scopes kept.
 //
-// It imports authz, auth and identity only; never net/http or authn.
+// It imports authz, auth and identity only (identity brings metadata and
+// the bcrypt helpers of authn along); never net/http or an authenticator.
 package dbacl
