@@ -21,7 +21,8 @@ func New(live *identity.Live) *Authenticator { return &Authenticator{live: live}
 // Authenticate implements authn.Authenticator.
 //
 // A password shaped like an access token (wharf_…) is checked as a token
-// of that user: no bcrypt, a constant-time comparison of hashes. Any other
+// of that user: a constant-time comparison of hashes, and no bcrypt unless
+// it is refused (then a dummy comparison, as for a wrong password). Any other
 // password is compared with the user's bcrypt hash, or with a dummy hash
 // for an unknown user, so that both take the same time. A known user with
 // a wrong password or token, a disabled user and a robot given a password
@@ -38,11 +39,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 	acct, known := snap.Account(user)
 	if _, isToken := identity.TokenID(password); isToken {
 		t, ok := snap.CheckToken(user, password, a.live.Now())
-		switch {
-		case ok:
+		if ok {
 			a.live.TokenUsed(ctx, t.ID)
 			return authn.Accepted, acct.Labels(t.ID), nil
-		case known:
+		}
+		// A refused token costs the bcrypt comparison a refused password
+		// costs, here or in the backend before: otherwise token-shaped
+		// guesses would tell names known to that backend from the others.
+		_, _ = authn.VerifyPassword(snap.Dummy(), password)
+		if known {
 			return authn.WrongPassword, nil, nil
 		}
 		return authn.NoMatch, nil, nil
