@@ -62,6 +62,14 @@ func TestDependencyRules(t *testing.T) {
 		// imports no HTTP package of its own or of wharf's.
 		{pkg: "wharf/internal/auth/authn/ldap", onlyDirect: []string{"wharf/internal/auth", "github.com/go-ldap/ldap/", "github.com/go-asn1-ber/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+		// The database's users, teams, rules and tokens: identity holds the
+		// operations and the live snapshot, the two backends read it.
+		{pkg: "wharf/internal/identity", onlyDirect: []string{"wharf/internal/metadata", "wharf/internal/auth", "golang.org/x/crypto/"},
+			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/registry"}},
+		{pkg: "wharf/internal/auth/authn/dbusers", onlyDirect: []string{"wharf/internal/auth/authn", "wharf/internal/auth", "wharf/internal/identity"},
+			notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authz/dbacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "wharf/internal/identity"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

@@ -1,6 +1,8 @@
 // Package metadata owns the SQL store of everything that is not blob bytes:
 // repositories, manifests (with their payloads), tags, blob links per
-// repository, manifest references and uploads in progress.
+// repository, manifest references and uploads in progress; and identity:
+// refresh tokens, users, teams, ACL rules and access tokens, with the
+// identity generation every identity change bumps in its transaction.
 //
 // Listing tags or the catalog reads an index here and never walks storage.
 // Every change that makes content visible (a manifest and its tags) happens in

@@ -81,7 +81,10 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 			return nil, err
 		}
 	}
-	st, err := static.New(users)
+	// The database users come next and compare an unknown user's password
+	// with a dummy hash; the static backend skips its own, so that every
+	// login costs one bcrypt comparison and timing tells no names apart.
+	st, err := static.NewWithOptions(users, static.Options{SkipDummy: true})
 	if err != nil {
 		return nil, fmt.Errorf("config: users: %w", err)
 	}
@@ -89,10 +92,19 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, err
 	}
+	db, err := setupIdentity(ctx, meta, users, log)
+	if err != nil {
+		return nil, err
+	}
 	// The backends, in the order they are asked (docker_auth's: static
-	// users first). The first definite answer wins; an error denies.
-	authenticators := []authn.Authenticator{st}
-	var closers []io.Closer
+	// users first, then the database's, then the external backends; the
+	// configured ACL first, then the database's, then the external
+	// authorizers). The first definite answer wins; an error denies.
+	var (
+		authenticators []authn.Authenticator // external, in docker_auth's order
+		authorizers    authz.Chain           // external, in docker_auth's order
+		closers        []io.Closer
+	)
 	la, err := ldapAuthenticator(cfg.LDAP, log)
 	if err != nil {
 		return nil, err
@@ -101,12 +113,12 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		authenticators = append(authenticators, la)
 		closers = append(closers, la)
 	}
-	authorizers := authz.Chain{acl}
+	authenticator, authorizer := db.chains(st, authenticators, acl, authorizers, log)
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
-		Authn:   authn.NewCache(authn.NewChain(log, authenticators...), authn.CacheOptions{}),
-		Authz:   authorizers,
+		Authn:   authenticator,
+		Authz:   authorizer,
 		Refresh: meta,
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -43,12 +41,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
-	}
-	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(cfg.Data, "wharf.db"), log)
+	meta, err := OpenMetadata(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("server: metadata database: %w", err)
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, meta: meta}
 	if cfg.TokenAddr != "" {

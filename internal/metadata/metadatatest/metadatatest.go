@@ -36,6 +36,11 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 	}{
 		{"Ping", testPing},
 		{"RefreshTokens", testRefreshTokens},
+		{"Users", testUsers},
+		{"UserSessions", testUserSessions},
+		{"Teams", testTeams},
+		{"ACLRules", testACLRules},
+		{"AccessTokens", testAccessTokens},
 		{"AddBlob", testAddBlob},
 		{"AddBlobIdempotent", testAddBlobIdempotent},
 		{"LinkBlob", testLinkBlob},

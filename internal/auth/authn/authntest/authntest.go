@@ -42,6 +42,25 @@ type Contract struct {
 	Labels bool
 	// Anonymous: the backend can be told to admit the anonymous user.
 	Anonymous bool
+	// ExtraLabels are labels the backend adds to every accepted user
+	// (e.g. a marker of where the account comes from), expected on top of
+	// the fixture's when Labels is set.
+	ExtraLabels auth.Labels
+}
+
+// withExtra returns l with extra added.
+func withExtra(l, extra auth.Labels) auth.Labels {
+	if len(extra) == 0 {
+		return l
+	}
+	out := authn.CloneLabels(l)
+	if out == nil {
+		out = auth.Labels{}
+	}
+	for k, v := range extra {
+		out[k] = append(out[k], v...)
+	}
+	return out
 }
 
 // NewFunc builds a fresh backend holding the fixture.
@@ -87,7 +106,7 @@ func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
 				continue
 			}
 			if c.Labels {
-				if diff := cmp.Diff(u.Labels, labels, emptyLabels); diff != "" {
+				if diff := cmp.Diff(withExtra(u.Labels, c.ExtraLabels), labels, emptyLabels); diff != "" {
 					t.Errorf("%s labels (-want +got):\n%s", u.Name, diff)
 				}
 			}
@@ -167,7 +186,7 @@ func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
 			labels["group"] = append(labels["group"], "root")
 		}
 		_, again, _ := a.Authenticate(ctx, alice.Name, auth.Secret(alice.Password))
-		want := alice.Labels
+		want := withExtra(alice.Labels, c.ExtraLabels)
 		if !c.Labels {
 			want = nil
 		}

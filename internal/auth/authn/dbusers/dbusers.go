@@ -1,0 +1,98 @@
+package dbusers
+
+import (
+	"context"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/identity"
+)
+
+// Authenticator checks passwords and access tokens against the database.
+type Authenticator struct {
+	live *identity.Live
+}
+
+var _ authn.Authenticator = (*Authenticator)(nil)
+
+// New returns an authenticator over live.
+func New(live *identity.Live) *Authenticator { return &Authenticator{live: live} }
+
+// Authenticate implements authn.Authenticator.
+//
+// A password shaped like an access token (wharf_…) is checked as a token
+// of that user: a constant-time comparison of hashes, and no bcrypt unless
+// it is refused (then a dummy comparison, as for a wrong password). Any other
+// password is compared with the user's bcrypt hash, or with a dummy hash
+// for an unknown user, so that both take the same time. A known user with
+// a wrong password or token, a disabled user and a robot given a password
+// get WrongPassword (no later backend is asked for that name); an unknown
+// user gets NoMatch. The anonymous user is never a database user.
+func (a *Authenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+	snap, err := a.live.Snapshot(ctx)
+	if err != nil {
+		return authn.WrongPassword, nil, err
+	}
+	if user == "" {
+		return authn.NoMatch, nil, nil
+	}
+	acct, known := snap.Account(user)
+	if _, isToken := identity.TokenID(password); isToken {
+		t, ok := snap.CheckToken(user, password, a.live.Now())
+		if ok {
+			a.live.TokenUsed(ctx, t.ID)
+			return authn.Accepted, acct.Labels(t.ID), nil
+		}
+		// A refused token costs the bcrypt comparison a refused password
+		// costs, here or in the backend before: otherwise token-shaped
+		// guesses would tell names known to that backend from the others.
+		_, _ = authn.VerifyPassword(snap.Dummy(), password)
+		if known {
+			return authn.WrongPassword, nil, nil
+		}
+		return authn.NoMatch, nil, nil
+	}
+	if !known {
+		_, _ = authn.VerifyPassword(snap.Dummy(), password)
+		return authn.NoMatch, nil, nil
+	}
+	ok, err := snap.CheckPassword(acct, password)
+	if err != nil || !ok || acct.Disabled {
+		return authn.WrongPassword, nil, err
+	}
+	return authn.Accepted, acct.Labels(""), nil
+}
+
+// Name implements authn.Authenticator.
+func (a *Authenticator) Name() string { return "database users" }
+
+// Fresh wraps the login cache of the token server (in front of the whole
+// authenticator chain): before each login it checks the identity
+// generation, and the cache is purged whenever it changed, so a disabled,
+// removed or re-passworded user is refused on its next request rather
+// than when its cache entry expires. When the check fails (the database is
+// unreachable) the cache is purged too: nothing cached outlives what the
+// server can verify.
+type Fresh struct {
+	live  *identity.Live
+	cache *authn.Cache
+}
+
+var _ authn.Authenticator = (*Fresh)(nil)
+
+// NewFresh returns cache wrapped; it registers the purge with live.
+func NewFresh(live *identity.Live, cache *authn.Cache) *Fresh {
+	live.OnChange(cache.Purge)
+	return &Fresh{live: live, cache: cache}
+}
+
+// Authenticate implements authn.Authenticator.
+func (f *Fresh) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+	if _, err := f.live.Snapshot(ctx); err != nil {
+		f.cache.Purge()
+	}
+	return f.cache.Authenticate(ctx, user, password)
+}
+
+// Name implements authn.Authenticator.
+func (f *Fresh) Name() string { return f.cache.Name() }

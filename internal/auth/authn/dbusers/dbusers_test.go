@@ -1,0 +1,232 @@
+package dbusers_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authn/authntest"
+	"wharf/internal/auth/authn/dbusers"
+	"wharf/internal/identity"
+	"wharf/internal/metadata"
+)
+
+// open opens a fresh database file and returns it with its path.
+func open(t *testing.T) (*metadata.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	return openPath(t, path), path
+}
+
+func openPath(t *testing.T, path string) *metadata.Store {
+	t.Helper()
+	s, err := metadata.Open(t.Context(), "sqlite", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true,
+		ExtraLabels: auth.Labels{identity.LabelSource: {identity.SourceDatabase}}},
+		func(t *testing.T, f authntest.Fixture) authn.Authenticator {
+			store, _ := open(t)
+			for _, u := range f.Users {
+				if err := store.CreateUser(t.Context(), metadata.User{Name: u.Name, PasswordHash: u.Hash, Labels: u.Labels}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return dbusers.New(identity.NewLive(store, identity.LiveOptions{}))
+		})
+}
+
+// clock is a settable time for expiry tests.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+type env struct {
+	store *metadata.Store
+	svc   *identity.Service
+	live  *identity.Live
+	a     *dbusers.Authenticator
+	clock *clock
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	store, _ := open(t)
+	c := &clock{now: time.Now()}
+	e := &env{store: store, svc: identity.NewService(store, identity.Options{Cost: 4, Now: c.Now}), clock: c}
+	e.live = identity.NewLive(store, identity.LiveOptions{Now: c.Now})
+	e.a = dbusers.New(e.live)
+	return e
+}
+
+func (e *env) want(t *testing.T, user string, pw auth.Secret, want authn.Result) auth.Labels {
+	t.Helper()
+	res, labels, err := e.a.Authenticate(t.Context(), user, pw)
+	if err != nil || res != want {
+		t.Fatalf("Authenticate(%q) = %v, %v; want %v", user, res, err, want)
+	}
+	return labels
+}
+
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	for _, u := range []identity.NewUser{{Name: "alice", Password: "alice password 1"}, {Name: "ci", Robot: true}} {
+		if err := e.svc.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.svc.AddTeam(ctx, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.AddMember(ctx, "dev", "ci"); err != nil {
+		t.Fatal(err)
+	}
+	tok, meta, err := e.svc.CreateToken(ctx, identity.NewToken{User: "ci", Scopes: []string{"repository:dev/*:pull"}, ExpiresAt: e.clock.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(meta.Hash, tok.Reveal()) || meta.Hash != identity.HashToken(tok) {
+		t.Fatalf("stored hash %q is not the token's SHA-256", meta.Hash)
+	}
+	labels := e.want(t, "ci", tok, authn.Accepted)
+	want := auth.Labels{identity.LabelGroups: {"dev"}, identity.LabelSource: {identity.SourceDatabase}, identity.LabelToken: {meta.ID}}
+	if diff := cmp.Diff(want, labels); diff != "" {
+		t.Errorf("token login labels (-want +got):\n%s", diff)
+	}
+	list, _ := e.store.ListAccessTokens(ctx, "ci")
+	if len(list) != 1 || list[0].LastUsed.IsZero() {
+		t.Errorf("last use not recorded: %+v", list)
+	}
+
+	// A token is a password for its own user only; a near miss is wrong.
+	e.want(t, "alice", tok, authn.WrongPassword)
+	e.want(t, "mallory", tok, authn.NoMatch)
+	e.want(t, "ci", tok[:len(tok)-1]+"a", authn.WrongPassword)
+	e.want(t, "ci", "ci has no password", authn.WrongPassword)
+	e.want(t, "ci", "", authn.WrongPassword)
+
+	// Expired, then revoked.
+	e.clock.now = e.clock.now.Add(2 * time.Hour)
+	e.want(t, "ci", tok, authn.WrongPassword)
+	e.clock.now = e.clock.now.Add(-2 * time.Hour)
+	e.want(t, "ci", tok, authn.Accepted)
+	if _, err := e.svc.RevokeToken(ctx, meta.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.want(t, "ci", tok, authn.WrongPassword)
+
+	// A disabled user can use neither its password nor its tokens.
+	tok2, _, err := e.svc.CreateToken(ctx, identity.NewToken{User: "alice", Scopes: []string{"repository:alice/*:*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.want(t, "alice", tok2, authn.Accepted)
+	e.want(t, "alice", "alice password 1", authn.Accepted)
+	if err := e.svc.SetDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	e.want(t, "alice", "alice password 1", authn.WrongPassword)
+	e.want(t, "alice", tok2, authn.WrongPassword)
+	if _, _, err := e.svc.CreateToken(ctx, identity.NewToken{User: "alice", Scopes: []string{"repository:a:pull"}}); err == nil {
+		t.Error("a token was created for a disabled user")
+	}
+}
+
+// TestFreshPurgesCache changes users from a second connection to the same
+// database file, as the CLI does while the server runs, and checks that
+// the login cache in front of the chain forgets at once.
+func TestFreshPurgesCache(t *testing.T) {
+	t.Parallel()
+	server, path := open(t)
+	cli := identity.NewService(openPath(t, path), identity.Options{Cost: 4})
+	ctx := t.Context()
+	if err := cli.AddUser(ctx, identity.NewUser{Name: "alice", Password: "first password"}); err != nil {
+		t.Fatal(err)
+	}
+	live := identity.NewLive(server, identity.LiveOptions{})
+	cache := authn.NewCache(authn.NewChain(nil, dbusers.New(live)), authn.CacheOptions{TTL: time.Hour})
+	a := dbusers.NewFresh(live, cache)
+	login := func(pw string, want authn.Result) {
+		t.Helper()
+		if res, _, err := a.Authenticate(ctx, "alice", auth.Secret(pw)); err != nil || res != want {
+			t.Fatalf("login with %q = %v, %v; want %v", pw, res, err, want)
+		}
+	}
+	login("first password", authn.Accepted)
+	if cache.Len() != 1 {
+		t.Fatalf("cache holds %d logins, want 1", cache.Len())
+	}
+	login("first password", authn.Accepted) // from the cache
+
+	if err := cli.SetPassword(ctx, "alice", "second password"); err != nil {
+		t.Fatal(err)
+	}
+	login("first password", authn.WrongPassword)
+	login("second password", authn.Accepted)
+
+	if err := cli.SetDisabled(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	login("second password", authn.WrongPassword)
+	if err := cli.SetDisabled(ctx, "alice", false); err != nil {
+		t.Fatal(err)
+	}
+	login("second password", authn.Accepted)
+
+	// A change that has nothing to do with alice purges too, on the next
+	// login of anyone: the cache cannot tell, and one bcrypt comparison is
+	// cheap.
+	if err := cli.AddTeam(ctx, "dev"); err != nil {
+		t.Fatal(err)
+	}
+	if res, _, _ := a.Authenticate(ctx, "bob", "whatever"); res != authn.NoMatch {
+		t.Fatalf("unknown bob: %v", res)
+	}
+	if cache.Len() != 0 {
+		t.Errorf("cache holds %d logins after a change, want 0", cache.Len())
+	}
+
+	if err := cli.RemoveUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	login("second password", authn.NoMatch)
+}
+
+// TestDatabaseDown checks that an unreachable database denies with an
+// error and leaves nothing in the cache.
+func TestDatabaseDown(t *testing.T) {
+	t.Parallel()
+	store, _ := open(t)
+	svc := identity.NewService(store, identity.Options{Cost: 4})
+	if err := svc.AddUser(t.Context(), identity.NewUser{Name: "alice", Password: "alice password 1"}); err != nil {
+		t.Fatal(err)
+	}
+	live := identity.NewLive(store, identity.LiveOptions{})
+	cache := authn.NewCache(authn.NewChain(nil, dbusers.New(live)), authn.CacheOptions{})
+	a := dbusers.NewFresh(live, cache)
+	if res, _, err := a.Authenticate(t.Context(), "alice", "alice password 1"); err != nil || res != authn.Accepted {
+		t.Fatalf("login = %v, %v", res, err)
+	}
+	store.Close()
+	res, _, err := a.Authenticate(context.Background(), "alice", "alice password 1")
+	if err == nil || res == authn.Accepted {
+		t.Fatalf("login with the database closed = %v, %v; want an error and no grant", res, err)
+	}
+	if cache.Len() != 0 {
+		t.Errorf("cache still holds %d logins", cache.Len())
+	}
+}

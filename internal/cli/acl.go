@@ -1,0 +1,453 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/dbacl"
+	"wharf/internal/identity"
+	"wharf/internal/metadata"
+	"wharf/internal/server"
+)
+
+func newACL() *cobra.Command {
+	var f identityFlags
+	cmd := &cobra.Command{
+		Use:   "acl",
+		Short: "Manage the ACL rules in the database, and check who may do what",
+		Long: `Manage the ACL rules kept in the server's database. They have docker_auth's
+semantics: rules are asked in order, the first whose match fits the request
+decides (its actions, intersected with the requested ones), and no match
+means no access.
+
+The rules of the configuration (acl: in wharf.yml, or the built-in default
+that lets admin do everything) are asked first, then these. wharf acl check
+shows which rule decides a request, and why.
+
+  wharf acl add --account alice --name 'alice/*' --actions pull,push
+  wharf acl add --label groups=dev --name 'dev/*' --actions pull,push
+  wharf acl check alice repository:alice/app:push
+
+Changes take effect on the next request of a running server.`,
+		Args: cobra.NoArgs,
+	}
+	f.register(cmd)
+	cmd.AddCommand(newACLAdd(&f), newACLRm(&f), newACLLs(&f), newACLMove(&f), newACLCheck(&f))
+	return cmd
+}
+
+func newACLAdd(f *identityFlags) *cobra.Command {
+	var (
+		account, typ, name, service, ip, comment string
+		labels, actions                          []string
+		deny                                     bool
+		position                                 int
+	)
+	cmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add a rule (last, or at --position)",
+		Long: `Add a rule. Each --account, --type, --name, --service, --ip and --label
+narrows what the rule matches; one not given matches anything, and
+--account '' matches only the anonymous account. Patterns are exact
+strings, globs (* does not cross /) or /regular expressions/, with the
+placeholders ${account}, ${labels:groups}, … of docker_auth.`,
+		Args: cobra.NoArgs,
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+			fl := cmd.Flags()
+			var r authz.Rule
+			set := func(flag, value string) *string {
+				if fl.Changed(flag) {
+					return &value
+				}
+				return nil
+			}
+			r.Match = authz.Match{Account: set("account", account), Type: set("type", typ), Name: set("name", name),
+				Service: set("service", service), IP: set("ip", ip)}
+			for _, l := range labels {
+				k, v, ok := strings.Cut(l, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--label %q: want LABEL=PATTERN, e.g. groups=dev", l)
+				}
+				if r.Match.Labels == nil {
+					r.Match.Labels = map[string]string{}
+				}
+				if _, dup := r.Match.Labels[k]; dup {
+					return fmt.Errorf("--label %s given twice; a rule has one pattern per label", k)
+				}
+				r.Match.Labels[k] = v
+			}
+			switch {
+			case deny && fl.Changed("actions"):
+				return errors.New("--deny and --actions contradict each other; give one")
+			case deny:
+				r.Actions = []string{}
+			case !fl.Changed("actions"):
+				return errors.New("give --actions (e.g. --actions pull,push, or '*' for every action), or --deny for a rule that denies")
+			default:
+				for _, a := range actions {
+					if a = strings.TrimSpace(a); a != "" {
+						r.Actions = append(r.Actions, a)
+					}
+				}
+				if len(r.Actions) == 0 {
+					return errors.New("--actions is empty; use --deny for a rule that denies")
+				}
+			}
+			r.Comment = comment
+			stored, err := env.svc.AddRule(cmd.Context(), r, position)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "added rule %d at position %d: %s\n", stored.ID, stored.Position, describeRule(r))
+			return printLint(cmd, env, out)
+		}),
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&account, "account", "", "account pattern ('' is the anonymous account)")
+	fl.StringVar(&typ, "type", "", "resource type pattern (repository, registry)")
+	fl.StringVar(&name, "name", "", "repository name pattern, e.g. 'team/*'")
+	fl.StringVar(&service, "service", "", "service pattern")
+	fl.StringVar(&ip, "ip", "", "client address or CIDR")
+	fl.StringArrayVar(&labels, "label", nil, "LABEL=PATTERN the account's label must match, e.g. groups=dev (repeatable)")
+	fl.StringSliceVar(&actions, "actions", nil, "allowed actions, comma-separated: pull, push, delete, or '*'")
+	fl.BoolVar(&deny, "deny", false, "a rule that denies what it matches")
+	fl.StringVar(&comment, "comment", "", "why the rule exists (shown by ls and check)")
+	fl.IntVar(&position, "position", 0, "insert at this position (1 is asked first); default last")
+	return cmd
+}
+
+func newACLRm(f *identityFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm ID",
+		Short: "Delete a rule by id (see wharf acl ls)",
+		Args:  cobra.ExactArgs(1),
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			id, err := ruleID(args[0])
+			if err != nil {
+				return err
+			}
+			if err := env.svc.RemoveRule(cmd.Context(), id); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted rule %d\n", id)
+			return nil
+		}),
+	}
+}
+
+func newACLMove(f *identityFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "move ID POSITION",
+		Short: "Move a rule to a position (1 is asked first)",
+		Args:  cobra.ExactArgs(2),
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			id, err := ruleID(args[0])
+			if err != nil {
+				return err
+			}
+			pos, err := strconv.Atoi(args[1])
+			if err != nil || pos < 1 {
+				return fmt.Errorf("position %q: want a number from 1 (first)", args[1])
+			}
+			got, err := env.svc.MoveRule(cmd.Context(), id, pos)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "moved rule %d to position %d\n", id, got)
+			return printLint(cmd, env, cmd.OutOrStdout())
+		}),
+	}
+}
+
+func ruleID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, fmt.Errorf("rule id %q: want the number in the ID column of wharf acl ls", s)
+	}
+	return id, nil
+}
+
+// ruleJSON is a stored rule as `wharf acl ls --json` prints it.
+type ruleJSON struct {
+	ID       int64      `json:"id"`
+	Position int        `json:"position"`
+	Rule     authz.Rule `json:"rule"`
+}
+
+func newACLLs(f *identityFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List the rules in the order they are asked",
+		Args:  cobra.NoArgs,
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+			rules, err := env.store.ListACLRules(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f.json {
+				list := make([]ruleJSON, 0, len(rules))
+				for _, r := range rules {
+					list = append(list, ruleJSON{ID: r.ID, Position: r.Position, Rule: identity.RuleFromStore(r)})
+				}
+				return writeJSON(out, list)
+			}
+			check, err := server.NewAccessCheck(env.cfg, env.store, env.log)
+			if err != nil {
+				return err
+			}
+			if n := len(check.Layers[0].ACL.Rules()); n > 0 {
+				fmt.Fprintf(out, "%d rule(s) of the %s are asked before these.\n", n, check.Layers[0].Name)
+			}
+			t := newTable(out, "POS", "ID", "MATCH", "ACTIONS", "COMMENT")
+			for _, r := range rules {
+				ar := identity.RuleFromStore(r)
+				t.row(strconv.Itoa(r.Position), strconv.FormatInt(r.ID, 10), describeMatch(ar.Match), describeActions(ar.Actions), orDash(r.Comment))
+			}
+			if err := t.flush(); err != nil {
+				return err
+			}
+			return printLint(cmd, env, out)
+		}),
+	}
+	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
+	return cmd
+}
+
+// printLint prints the warnings of authz.Lint over the whole chain (the
+// configuration's rules, then the database's), naming each rule where it
+// lives.
+func printLint(cmd *cobra.Command, env *identityEnv, out io.Writer) error {
+	check, err := server.NewAccessCheck(env.cfg, env.store, env.log)
+	if err != nil {
+		return err
+	}
+	stored, err := env.store.ListACLRules(cmd.Context())
+	if err != nil {
+		return err
+	}
+	configRules := check.Layers[0].ACL.Rules()
+	all := slices.Clone(configRules)
+	for _, r := range stored {
+		all = append(all, identity.RuleFromStore(r))
+	}
+	for _, w := range authz.Lint(all) {
+		where := fmt.Sprintf("%s rule #%d", check.Layers[0].Name, w.Rule)
+		if w.Line > 0 {
+			where += fmt.Sprintf(" (line %d)", w.Line)
+		}
+		if w.Rule >= len(configRules) {
+			r := stored[w.Rule-len(configRules)]
+			where = fmt.Sprintf("database rule %d (position %d)", r.ID, r.Position)
+		}
+		msg := w.Message
+		if strings.HasPrefix(msg, "never reached") && w.Rule >= len(configRules) {
+			msg = "never reached: an earlier rule matches every request"
+		}
+		fmt.Fprintf(out, "warning: %s: %s\n", where, msg)
+	}
+	return nil
+}
+
+// describeRule renders a rule on one line.
+func describeRule(r authz.Rule) string {
+	s := "match " + describeMatch(r.Match) + " actions " + describeActions(r.Actions)
+	if r.Comment != "" {
+		s += " " + strconv.Quote(r.Comment)
+	}
+	return s
+}
+
+// describeMatch renders a match in YAML flow style, as in wharf.yml.
+func describeMatch(m authz.Match) string {
+	var parts []string
+	add := func(key string, v *string) {
+		if v != nil {
+			parts = append(parts, key+": "+yamlScalar(*v))
+		}
+	}
+	add("account", m.Account)
+	add("type", m.Type)
+	add("name", m.Name)
+	add("service", m.Service)
+	add("ip", m.IP)
+	if len(m.Labels) > 0 {
+		keys := make([]string, 0, len(m.Labels))
+		for k := range m.Labels {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var ls []string
+		for _, k := range keys {
+			ls = append(ls, k+": "+yamlScalar(m.Labels[k]))
+		}
+		parts = append(parts, "labels: {"+strings.Join(ls, ", ")+"}")
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func describeActions(a []string) string {
+	if len(a) == 0 {
+		return "[] (deny)"
+	}
+	return "[" + strings.Join(a, ", ") + "]"
+}
+
+// yamlScalar quotes a value unless it is plainly safe unquoted.
+func yamlScalar(v string) string {
+	if v == "" || strings.ContainsAny(v, "*?[]{}/$:#,&!|>'\"%@` ") {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+func newACLCheck(f *identityFlags) *cobra.Command {
+	var (
+		labels          []string
+		ip, service, tk string
+	)
+	cmd := &cobra.Command{
+		Use:   "check ACCOUNT SCOPE",
+		Short: "Show what ACCOUNT gets for SCOPE, and which rule decided",
+		Long: `Decide a request as the running server would: the configuration's rules,
+then the database's, with the account's current labels and teams, and an
+access token's scopes with --token. SCOPE is a scope as docker asks for it,
+e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
+		Example: `  wharf acl check alice repository:alice/app:push
+  wharf acl check '' repository:public/app:pull
+  wharf acl check ci repository:team/app:pull,push --token 3k2jd8s9a7f1`,
+		Args: cobra.ExactArgs(2),
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			access, err := auth.ParseScope(args[1])
+			if err != nil {
+				return fmt.Errorf("scope %q: want type:name:actions, e.g. repository:team/app:pull,push", args[1])
+			}
+			req := auth.Request{Access: access, Service: env.cfg.Token.Service}
+			if service != "" {
+				req.Service = service
+			}
+			if ip != "" {
+				if req.IP, err = netip.ParseAddr(ip); err != nil {
+					return fmt.Errorf("--ip %q is not an address", ip)
+				}
+			}
+			check, err := server.NewAccessCheck(env.cfg, env.store, env.log)
+			if err != nil {
+				return err
+			}
+			snap, err := check.Live.Snapshot(cmd.Context())
+			if err != nil {
+				return err
+			}
+			account := args[0]
+			var who string
+			req.Identity.Account = account
+			if labels, ok := check.Static[account]; ok {
+				who = "an account of the configuration"
+				req.Identity.Labels = labels
+				if _, inDB := snap.Account(account); inDB && account != "" {
+					who += " (a database user of the same name is never asked)"
+				}
+			} else if a, ok := snap.Account(account); ok {
+				who = "a database user"
+				if a.Robot {
+					who = "a database robot account"
+				}
+				req.Identity.Labels = a.Labels(tk)
+			} else if account == "" {
+				who = "the anonymous account (no docker login)"
+			} else {
+				who = "not a configured or database account (other backends may know it)"
+			}
+			if tk != "" {
+				if req.Identity.Labels == nil {
+					req.Identity.Labels = auth.Labels{}
+				}
+				req.Identity.Labels[identity.LabelToken] = []string{tk}
+			}
+			for _, l := range labels {
+				k, v, ok := strings.Cut(l, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--label %q: want KEY=VALUE", l)
+				}
+				if req.Identity.Labels == nil {
+					req.Identity.Labels = auth.Labels{}
+				}
+				req.Identity.Labels[k] = append(req.Identity.Labels[k], v)
+			}
+			ex, err := dbacl.Explain(cmd.Context(), check.Live, check.Layers, req)
+			if err != nil {
+				return err
+			}
+			printExplanation(cmd.OutOrStdout(), req, who, ex, snap.Rules())
+			return nil
+		}),
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&labels, "label", nil, "add a label KEY=VALUE to the account (as another backend would)")
+	fl.StringVar(&ip, "ip", "", "the client's address, for rules with ip")
+	fl.StringVar(&service, "service", "", "the service asked for (default: the server's)")
+	fl.StringVar(&tk, "token", "", "the id of an access token the account logs in with")
+	return cmd
+}
+
+func printExplanation(out io.Writer, req auth.Request, who string, ex dbacl.Explanation, stored []metadata.ACLRule) {
+	account := req.Identity.Account
+	if account == "" {
+		account = `""`
+	}
+	t := newTable(out)
+	t.row("account:", account+": "+who)
+	if l := formatLabels(ex.Identity.Labels); l != "" {
+		t.row("labels:", l)
+	}
+	t.row("request:", req.Access.String()+" for service "+strconv.Quote(req.Service))
+	switch {
+	case ex.Denied != "":
+		t.row("decision:", "denied: "+ex.Denied)
+	case ex.Layer == "":
+		t.row("decision:", "no rule matches: denied (no rule, no access)")
+	default:
+		where := fmt.Sprintf("%s rule #%d", ex.Layer, ex.Index)
+		if ex.Rule.Line > 0 {
+			where += fmt.Sprintf(" (line %d)", ex.Rule.Line)
+		}
+		if ex.Layer == "database" && ex.Index < len(stored) {
+			where = fmt.Sprintf("database rule %d (position %d)", stored[ex.Index].ID, stored[ex.Index].Position)
+		}
+		t.row("decided by:", where+": "+describeRule(ex.Rule))
+		t.row("rule allows:", describeActions(ex.RuleAllowed))
+		if ex.Token != nil {
+			scope := "no scope of the token matches: nothing kept"
+			if ex.TokenScope >= 0 {
+				scope = "scope " + ex.Token.Scopes[ex.TokenScope] + " keeps " + describeActions(ex.Granted)
+			}
+			t.row("token:", ex.Token.ID+": "+scope)
+		}
+	}
+	granted := "nothing"
+	if len(ex.Granted) > 0 {
+		granted = strings.Join(ex.Granted, ", ")
+	}
+	var denied []string
+	for _, a := range req.Access.Actions {
+		if !slices.Contains(ex.Granted, a) {
+			denied = append(denied, a)
+		}
+	}
+	t.row("granted:", granted)
+	if len(denied) > 0 {
+		t.row("denied:", strings.Join(denied, ", "))
+	}
+	_ = t.flush()
+}

@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"wharf/internal/auth"
+	"wharf/internal/config"
+	"wharf/internal/identity"
+	"wharf/internal/metadata"
+	"wharf/internal/server"
+)
+
+// identityFlags are the flags every user, team, acl and token command
+// shares: the same --config and --data as `wharf serve`, so that they
+// change the database a running server reads.
+type identityFlags struct {
+	config, data string
+	json         bool
+}
+
+func (f *identityFlags) register(cmd *cobra.Command) {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.config, "config", "", "path of the wharf.yml `wharf serve` uses (env WHARF_CONFIG)")
+	pf.StringVar(&f.data, "data", "", `data directory of the server (env WHARF_DATA, default "./wharf-data")`)
+}
+
+// resolve reads the configuration as `wharf serve` does (defaults, file,
+// environment, flags) for the settings these commands use.
+func (f *identityFlags) resolve(cmd *cobra.Command) (config.Config, error) {
+	cfg := config.Default()
+	if path := pickFlag(cmd, "config", f.config, "WHARF_CONFIG", ""); path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.Data = pickFlag(cmd, "data", f.data, "WHARF_DATA", cfg.Data)
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// pickFlag is pick for flags that may be persistent flags of a parent.
+func pickFlag(cmd *cobra.Command, flag, value, env, current string) string {
+	if fl := cmd.Flags().Lookup(flag); fl != nil && fl.Changed {
+		return value
+	}
+	return envOr(env, current)
+}
+
+// identityEnv is an opened database with the operations on it.
+type identityEnv struct {
+	cfg   config.Config
+	store *metadata.Store
+	svc   *identity.Service
+	log   *slog.Logger
+}
+
+func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
+	cfg, err := f.resolve(cmd)
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	reserved, err := server.ConfiguredUsers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := server.OpenMetadata(cmd.Context(), cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	svc := identity.NewService(store, identity.Options{Reserved: func(name string) (string, bool) {
+		if !reserved[name] {
+			return "", false
+		}
+		if name == "admin" && cfg.Role == config.RoleAllInOne {
+			return "the configuration (or the built-in administrator)", true
+		}
+		return "the configuration's users", true
+	}})
+	return &identityEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
+}
+
+// with runs fn with an opened database and closes it after.
+func (f *identityFlags) with(fn func(cmd *cobra.Command, args []string, env *identityEnv) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		env, err := f.open(cmd)
+		if err != nil {
+			return err
+		}
+		defer env.store.Close()
+		return explainError(fn(cmd, args, env))
+	}
+}
+
+// explainError turns store sentinels into plain messages.
+func explainError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, metadata.ErrNotFound):
+		return errors.New(strings.Replace(err.Error(), "metadata: not found: ", "no such ", 1))
+	case errors.Is(err, metadata.ErrExists):
+		return errors.New(strings.Replace(err.Error(), "metadata: already exists: ", "", 1) + " already exists")
+	case errors.Is(err, identity.ErrInvalid):
+		return errors.New(strings.ReplaceAll(err.Error(), "identity: invalid: ", ""))
+	}
+	return err
+}
+
+// readNewPassword reads a new password from stdin (--password-stdin: all of
+// it, without the final newline) or from the terminal without echo, asked
+// twice. Passwords never come from the command line, where ps and the
+// shell history would show them.
+func readNewPassword(cmd *cobra.Command, fromStdin bool, what string) (auth.Secret, error) {
+	in := cmd.InOrStdin()
+	if fromStdin {
+		b, err := io.ReadAll(io.LimitReader(in, 4096))
+		if err != nil {
+			return "", fmt.Errorf("reading the password from stdin: %w", err)
+		}
+		b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+		if len(b) == 0 {
+			return "", errors.New("stdin held no password")
+		}
+		return auth.Secret(b), nil
+	}
+	f, ok := in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", errors.New("no terminal to ask for the password on; pipe it in with --password-stdin")
+	}
+	out := cmd.ErrOrStderr()
+	fmt.Fprintf(out, "%s: ", what)
+	first, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(out)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	fmt.Fprintf(out, "Repeat %s: ", strings.ToLower(what[:1])+what[1:])
+	second, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(out)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	if !bytes.Equal(first, second) {
+		return "", errors.New("the passwords differ; nothing changed")
+	}
+	return auth.Secret(first), nil
+}
+
+// table writes aligned columns.
+type table struct{ w *tabwriter.Writer }
+
+func newTable(out io.Writer, header ...string) *table {
+	t := &table{w: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
+	if len(header) > 0 {
+		t.row(header...)
+	}
+	return t
+}
+
+func (t *table) row(cols ...string) { fmt.Fprintln(t.w, strings.Join(cols, "\t")) }
+
+func (t *table) flush() error { return t.w.Flush() }
+
+// writeJSON writes v indented.
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// when formats a time for tables; zero is "never" (or what zero says).
+func when(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// orDash shows an empty list or value as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"wharf/internal/identity"
+	"wharf/internal/metadata"
+)
+
+func newToken() *cobra.Command {
+	var f identityFlags
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Manage access tokens for users and robot accounts (CI)",
+		Long: `Access tokens are passwords for machines: docker login -u USER with a token
+as the password. A token is limited to the repositories and actions of its
+scopes (on top of what the ACL grants its user), expires, can be revoked,
+and is shown once: only its hash is stored.
+
+  wharf user add ci --robot
+  wharf acl add --account ci --name 'team/*' --actions pull,push
+  wharf token create --user ci --repo 'team/*' --actions pull --expires 30d
+  echo "$TOKEN" | docker login -u ci --password-stdin registry.example.com`,
+		Args: cobra.NoArgs,
+	}
+	f.register(cmd)
+	cmd.AddCommand(newTokenCreate(&f), newTokenLs(&f), newTokenRevoke(&f))
+	return cmd
+}
+
+// tokenJSON is a token as `wharf token ls|create --json` prints it; Token
+// is set by create only.
+type tokenJSON struct {
+	ID          string     `json:"id"`
+	Token       string     `json:"token,omitempty"`
+	User        string     `json:"user"`
+	Description string     `json:"description"`
+	Scopes      []string   `json:"scopes"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	LastUsed    *time.Time `json:"last_used_at"`
+	RevokedAt   *time.Time `json:"revoked_at"`
+}
+
+func toTokenJSON(t metadata.AccessToken) tokenJSON {
+	opt := func(v time.Time) *time.Time {
+		if v.IsZero() {
+			return nil
+		}
+		return &v
+	}
+	return tokenJSON{ID: t.ID, User: t.User, Description: t.Description, Scopes: nonNil(t.Scopes), CreatedAt: t.CreatedAt,
+		ExpiresAt: opt(t.ExpiresAt), LastUsed: opt(t.LastUsed), RevokedAt: opt(t.RevokedAt)}
+}
+
+func newTokenCreate(f *identityFlags) *cobra.Command {
+	var (
+		user, description, expires string
+		repos, actions, scopes     []string
+	)
+	cmd := &cobra.Command{
+		Use:   "create --user NAME (--repo PATTERN --actions LIST | --scope SCOPE)...",
+		Short: "Create an access token and print it (once)",
+		Long: `Create an access token for a user or robot account and print it. It is
+shown this once; only its hash is stored.
+
+Scopes limit the token to part of what its user may do: --repo PATTERN
+(repeatable, a glob such as 'team/*' or a /regex/) with --actions
+(pull, push, delete or '*'), and/or raw --scope type:pattern:actions such
+as registry:catalog:*. The grant is what the ACL gives the user AND what a
+scope allows.`,
+		Args: cobra.NoArgs,
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+			if user == "" {
+				return errors.New("give --user: the user or robot account the token logs in as")
+			}
+			all := append([]string{}, scopes...)
+			switch {
+			case len(repos) > 0 && len(actions) == 0:
+				return errors.New("--repo needs --actions, e.g. --actions pull or --actions pull,push")
+			case len(repos) == 0 && len(actions) > 0:
+				return errors.New("--actions needs --repo PATTERN (e.g. --repo 'team/*'); or give --scope")
+			}
+			for _, r := range repos {
+				all = append(all, "repository:"+r+":"+strings.Join(actions, ","))
+			}
+			if len(all) == 0 {
+				return errors.New("give --repo PATTERN with --actions, or --scope: a token is limited to what its scopes name")
+			}
+			exp, err := parseExpiry(expires, time.Now())
+			if err != nil {
+				return err
+			}
+			secret, t, err := env.svc.CreateToken(cmd.Context(), identity.NewToken{User: user, Description: description, Scopes: all, ExpiresAt: exp})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f.json {
+				j := toTokenJSON(t)
+				j.Token = secret.Reveal()
+				return writeJSON(out, j)
+			}
+			fmt.Fprintln(out, secret.Reveal())
+			fmt.Fprintf(cmd.ErrOrStderr(), "created token %s for %s (scopes %s; expires %s). It is shown this once: store it now.\n",
+				t.ID, t.User, strings.Join(t.Scopes, " "), when(t.ExpiresAt, "never"))
+			return nil
+		}),
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&user, "user", "", "the user or robot account the token logs in as")
+	fl.StringArrayVar(&repos, "repo", nil, "repository pattern the token may touch (repeatable)")
+	fl.StringSliceVar(&actions, "actions", nil, "actions on the --repo patterns: pull, push, delete or '*'")
+	fl.StringArrayVar(&scopes, "scope", nil, "a raw scope type:pattern:actions (repeatable)")
+	fl.StringVar(&expires, "expires", "90d", "lifetime (30d, 12h) or date (2027-01-31), or never")
+	fl.StringVar(&description, "description", "", "what the token is for, e.g. gitlab ci of team/app")
+	fl.BoolVar(&f.json, "json", false, "print JSON (with the token)")
+	return cmd
+}
+
+// parseExpiry reads --expires: "never", a duration with d for days, or a
+// date.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	switch {
+	case s == "never":
+		return time.Time{}, nil
+	case strings.HasSuffix(s, "d"):
+		days, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err == nil && days > 0 && days <= 3660 {
+			return now.Add(time.Duration(days) * 24 * time.Hour), nil
+		}
+	default:
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			return now.Add(d), nil
+		}
+		if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--expires %q: want a lifetime such as 30d or 12h, a date such as 2027-01-31, or never", s)
+}
+
+func newTokenLs(f *identityFlags) *cobra.Command {
+	var (
+		user string
+		all  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List access tokens (not the tokens themselves, which are never stored)",
+		Args:  cobra.NoArgs,
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+			tokens, err := env.svc.Tokens(cmd.Context(), user)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			shown := tokens[:0]
+			for _, t := range tokens {
+				if all || (t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))) {
+					shown = append(shown, t)
+				}
+			}
+			out := cmd.OutOrStdout()
+			if f.json {
+				list := make([]tokenJSON, 0, len(shown))
+				for _, t := range shown {
+					list = append(list, toTokenJSON(t))
+				}
+				return writeJSON(out, list)
+			}
+			tb := newTable(out, "ID", "USER", "SCOPES", "EXPIRES", "LAST USED", "STATE", "DESCRIPTION")
+			for _, t := range shown {
+				state := "active"
+				switch {
+				case !t.RevokedAt.IsZero():
+					state = "revoked " + when(t.RevokedAt, "")
+				case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+					state = "expired"
+				}
+				tb.row(t.ID, t.User, strings.Join(t.Scopes, " "), when(t.ExpiresAt, "never"), when(t.LastUsed, "never"), state, orDash(t.Description))
+			}
+			return tb.flush()
+		}),
+	}
+	cmd.Flags().StringVar(&user, "user", "", "only this user's tokens")
+	cmd.Flags().BoolVar(&all, "all", false, "include revoked and expired tokens")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
+	return cmd
+}
+
+func newTokenRevoke(f *identityFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke ID...",
+		Short: "Revoke access tokens, and the docker login sessions opened with them",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			for _, id := range args {
+				t, err := env.svc.RevokeToken(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked token %s of %s\n", t.ID, t.User)
+			}
+			return nil
+		}),
+	}
+}

@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authn/dbusers"
+	"wharf/internal/auth/authn/static"
+	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/dbacl"
+	"wharf/internal/config"
+	"wharf/internal/identity"
+	"wharf/internal/metadata"
+)
+
+// OpenMetadata opens the metadata database cfg names: the one `wharf
+// serve` uses, and the one `wharf user|team|acl|token` change while it
+// runs (SQLite in WAL mode with a busy timeout lets several processes
+// share the file).
+func OpenMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*metadata.Store, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
+	}
+	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(cfg.Data, "wharf.db"), log)
+	if err != nil {
+		return nil, fmt.Errorf("server: metadata database: %w", err)
+	}
+	return meta, nil
+}
+
+// identityBackends are the database's users and ACL, joined to the token
+// server's chains.
+type identityBackends struct {
+	live  *identity.Live
+	users *dbusers.Authenticator
+	acl   *dbacl.ACL
+}
+
+// setupIdentity returns the database backends. static are the users of
+// the configuration (and the bootstrap admin): their hashes set the cost
+// of the dummy comparison, and a database user of the same name, which
+// could never log in, is reported.
+func setupIdentity(ctx context.Context, meta *metadata.Store, static map[string]static.User, log *slog.Logger) (*identityBackends, error) {
+	var hashes [][]byte
+	for _, u := range static {
+		if u.Password != "" {
+			hashes = append(hashes, []byte(u.Password.Reveal()))
+		}
+	}
+	live := identity.NewLive(meta, identity.LiveOptions{ExtraHashes: hashes, Log: log})
+	snap, err := live.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: users and ACL rules in the database: %w", err)
+	}
+	names := make([]string, 0, len(static))
+	for name := range static {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if _, ok := snap.Account(name); ok {
+			log.Warn("a database user has the name of a configured user, who is asked first: the database user cannot log in; remove or rename one", "account", name)
+		}
+	}
+	return &identityBackends{live: live, users: dbusers.New(live), acl: dbacl.New(live)}, nil
+}
+
+// chains returns the token server's authenticator and authorizer: the
+// configured users first, then the database users (behind the login cache,
+// which is purged whenever the database's identity changes); the
+// configured ACL first, then the database's, both under the guard that
+// applies the database's current view of an identity and a token's scopes.
+func (b *identityBackends) chains(st authn.Authenticator, external []authn.Authenticator, acl authz.Authorizer, externalAuthz authz.Chain, log *slog.Logger) (authn.Authenticator, authz.Authorizer) {
+	chain := authn.NewChain(log, append([]authn.Authenticator{st, b.users}, external...)...)
+	authenticator := dbusers.NewFresh(b.live, authn.NewCache(chain, authn.CacheOptions{}))
+	return authenticator, dbacl.NewGuard(append(authz.Chain{acl, b.acl}, externalAuthz...), b.live, log)
+}
+
+// AccessCheck is what `wharf acl check` needs to decide a request as the
+// token server would.
+type AccessCheck struct {
+	Live   *identity.Live
+	Layers []dbacl.Layer
+	// Static are the configured users' labels, by name.
+	Static map[string]auth.Labels
+}
+
+// NewAccessCheck builds the configured layers of the chain as
+// setupTokenServer does for cfg.
+func NewAccessCheck(cfg config.Config, meta *metadata.Store, log *slog.Logger) (*AccessCheck, error) {
+	users := map[string]static.User{}
+	if !isEmpty(&cfg.Users) {
+		var err error
+		if users, err = static.ParseUsers(&cfg.Users); err != nil {
+			return nil, err
+		}
+	}
+	allInOne := cfg.Role == config.RoleAllInOne
+	if allInOne {
+		if _, ok := users["admin"]; !ok {
+			users["admin"] = static.User{}
+		}
+	}
+	acl, err := loadACL(&cfg.ACL, allInOne, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	c := &AccessCheck{
+		Live:   identity.NewLive(meta, identity.LiveOptions{Log: log}),
+		Layers: []dbacl.Layer{{Name: configLayerName(cfg), ACL: acl}},
+		Static: map[string]auth.Labels{},
+	}
+	for name, u := range users {
+		c.Static[name] = u.Labels
+	}
+	return c, nil
+}
+
+func configLayerName(cfg config.Config) string {
+	if isEmpty(&cfg.ACL) && cfg.Role == config.RoleAllInOne {
+		return "built-in default"
+	}
+	return "configuration"
+}
+
+// ConfiguredUsers returns the names of the accounts the configuration
+// defines (with admin in `wharf serve`), which database users must not
+// shadow.
+func ConfiguredUsers(cfg config.Config) (map[string]bool, error) {
+	out := map[string]bool{}
+	if !isEmpty(&cfg.Users) {
+		users, err := static.ParseUsers(&cfg.Users)
+		if err != nil {
+			return nil, err
+		}
+		for name := range users {
+			out[name] = true
+		}
+	}
+	if cfg.Role == config.RoleAllInOne {
+		out["admin"] = true
+	}
+	return out, nil
+}
