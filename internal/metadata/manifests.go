@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -206,6 +208,24 @@ func validateManifest(m *Manifest, tags []string) error {
 	var errs []error
 	if m.Repo == "" {
 		errs = append(errs, errors.New("empty repository name"))
+	} else if err := checkKey("repository name", m.Repo); err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if err := checkKey("tag", tag); err != nil {
+			return err
+		}
+	}
+	for _, ref := range m.Refs {
+		if err := checkKey("reference", ref.Digest.String()); err != nil {
+			return err
+		}
+	}
+	// PostgreSQL and MySQL refuse what SQLite would store.
+	for _, f := range []struct{ what, v string }{{"media type", m.MediaType}, {"artifact type", m.ArtifactType}} {
+		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
+			errs = append(errs, fmt.Errorf("%s: not valid UTF-8 text", f.what))
+		}
 	}
 	if err := m.Digest.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("digest %q: %w", m.Digest, err))
