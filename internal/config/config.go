@@ -176,15 +176,16 @@ type Uploads struct {
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		Role:    RoleAllInOne,
-		Addr:    ":5000",
-		Data:    "./wharf-data",
-		Auth:    "token",
-		Token:   Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
-		TLS:     "auto",
-		Log:     Log{Level: "info", Format: "text"},
-		Uploads: Uploads{MaxAge: "24h"},
-		Storage: Storage{Delete: true},
+		Role:     RoleAllInOne,
+		Addr:     ":5000",
+		Data:     "./wharf-data",
+		Auth:     "token",
+		Token:    Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
+		TLS:      "auto",
+		Log:      Log{Level: "info", Format: "text"},
+		Uploads:  Uploads{MaxAge: "24h"},
+		Storage:  Storage{Delete: true},
+		Database: Database{Driver: DriverSQLite},
 	}
 }
 
@@ -287,5 +288,6 @@ func (c Config) Validate() error {
 	if _, err := c.UploadMaxAge(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = c.Database.validate(errs)
 	return errors.Join(errs...)
 }
