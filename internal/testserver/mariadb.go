@@ -175,6 +175,10 @@ func (m *MariaDB) NewDatabase(t testing.TB) string {
 	return m.dsn(name)
 }
 
+// Password is the password of the account "wharf", for tests that check
+// it never shows.
+func (m *MariaDB) Password() string { return m.password }
+
 // Stopped reports whether the server process has ended.
 func (m *MariaDB) Stopped() bool { return m.proc == nil || m.proc.Exited() }
 

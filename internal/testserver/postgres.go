@@ -182,6 +182,10 @@ func (p *Postgres) NewDatabase(t testing.TB) string {
 	return p.dsn(name)
 }
 
+// Password is the password of the account "wharf", for tests that check
+// it never shows.
+func (p *Postgres) Password() string { return p.password }
+
 // Stopped reports whether the server process has ended.
 func (p *Postgres) Stopped() bool { return p.proc == nil || p.proc.Exited() }
 
