@@ -81,10 +81,10 @@ func dollarPlaceholders(query string) string {
 }
 
 // postgresLockKey names the session-level advisory lock held while
-// migrating: the first 8 bytes of "wharf.migrate" read as a number. Advisory
-// locks are per database, so wharfs using different databases on one server
-// do not wait for each other.
-const postgresLockKey int64 = 0x7768617266_6d69 // "wharfmi"
+// migrating: an arbitrary constant, "wharfmi" in ASCII. Advisory locks are
+// per database, so wharfs using different databases on one server do not
+// wait for each other.
+const postgresLockKey int64 = 0x77686172666d69
 
 func postgresLock(ctx context.Context, c *sql.Conn) (func(), error) {
 	// Waits as long as another process migrates; ctx bounds the wait.
