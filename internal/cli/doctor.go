@@ -70,6 +70,12 @@ failed.`,
 				c.TLS = envOr("WHARF_TLS", c.TLS)
 				setup.Serve = &c
 			}
+			if setup.Serve != nil {
+				// As `wharf serve` reads it: the database often comes from the
+				// environment, its password kept out of the file.
+				setup.Serve.Database = databaseOverrides(setup.Serve.Database,
+					envOr("WHARF_DATABASE_DRIVER", ""), envOr("WHARF_DATABASE_DSN", ""))
+			}
 			if passwordStdin {
 				if setup.Password, err = readPassword(cmd.InOrStdin()); err != nil {
 					return err

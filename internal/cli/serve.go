@@ -15,6 +15,7 @@ import (
 // serveFlags are the flags of `wharf serve`; each has a WHARF_* variable.
 type serveFlags struct {
 	config, addr, tokenAddr, data, auth, tls, logLevel, trustedProxies, debugAddr string
+	databaseDriver, databaseDSN                                                   string
 }
 
 func newServe() *cobra.Command {
@@ -23,7 +24,9 @@ func newServe() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the registry",
 		Long: `Run the registry on embedded defaults: blobs on the local filesystem and
-metadata in SQLite, both under the data directory.
+metadata in SQLite, both under the data directory. The metadata can live in
+PostgreSQL or MySQL/MariaDB instead (--database-driver, --database-dsn),
+shared by several wharf replicas.
 
 Settings come from, lowest to highest precedence: built-in defaults, the
 config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
@@ -45,6 +48,8 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 	fl.StringVar(&f.tls, "tls", "", `transport security: auto (a generated local CA), files or off (env WHARF_TLS)`)
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", `comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed (env WHARF_TRUSTED_PROXIES)`)
 	fl.StringVar(&f.debugAddr, "debug-addr", "", `serve Go's runtime profiles (/debug/pprof/) on this address, e.g. "127.0.0.1:5002" (env WHARF_DEBUG_ADDR); no authentication, keep it on loopback`)
+	fl.StringVar(&f.databaseDriver, "database-driver", "", `metadata database: sqlite, postgres or mysql (env WHARF_DATABASE_DRIVER, default "sqlite" in the data directory)`)
+	fl.StringVar(&f.databaseDSN, "database-dsn", "", `the database's connection string (env WHARF_DATABASE_DSN); it may hold a password, which other local users can read on a command line: prefer the variable or database.dsn_file`)
 	fl.StringVar(&f.logLevel, "log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
 	return cmd
 }
@@ -65,6 +70,9 @@ func (f serveFlags) resolve(cmd *cobra.Command) (config.Config, error) {
 	cfg.TLS = pick(cmd, "tls", f.tls, "WHARF_TLS", cfg.TLS)
 	cfg.DebugAddr = pick(cmd, "debug-addr", f.debugAddr, "WHARF_DEBUG_ADDR", cfg.DebugAddr)
 	cfg.Log.Level = pick(cmd, "log-level", f.logLevel, "WHARF_LOG_LEVEL", cfg.Log.Level)
+	cfg.Database = databaseOverrides(cfg.Database,
+		pick(cmd, "database-driver", f.databaseDriver, "WHARF_DATABASE_DRIVER", ""),
+		pick(cmd, "database-dsn", f.databaseDSN, "WHARF_DATABASE_DSN", ""))
 	if tp := pick(cmd, "trusted-proxies", f.trustedProxies, "WHARF_TRUSTED_PROXIES", ""); tp != "" {
 		cfg.TrustedProxies = strings.Split(tp, ",")
 	}
@@ -72,6 +80,20 @@ func (f serveFlags) resolve(cmd *cobra.Command) (config.Config, error) {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
+}
+
+// databaseOverrides applies a driver and DSN given by flag or environment
+// over the config file's database section. A DSN given that way replaces a
+// dsn_file of the file; another driver drops the file's DSN, which was
+// written for the file's driver.
+func databaseOverrides(db config.Database, driver, dsn string) config.Database {
+	if driver != "" && driver != db.DriverName() {
+		db.Driver, db.DSN, db.DSNFile = driver, "", ""
+	}
+	if dsn != "" {
+		db.DSN, db.DSNFile = dsn, ""
+	}
+	return db
 }
 
 // pick returns the flag if given, else the environment variable, else the

@@ -179,15 +179,16 @@ type Uploads struct {
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
-		Role:    RoleAllInOne,
-		Addr:    ":5000",
-		Data:    "./wharf-data",
-		Auth:    "token",
-		Token:   Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
-		TLS:     "auto",
-		Log:     Log{Level: "info", Format: "text"},
-		Uploads: Uploads{MaxAge: "24h"},
-		Storage: Storage{Delete: true},
+		Role:     RoleAllInOne,
+		Addr:     ":5000",
+		Data:     "./wharf-data",
+		Auth:     "token",
+		Token:    Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
+		TLS:      "auto",
+		Log:      Log{Level: "info", Format: "text"},
+		Uploads:  Uploads{MaxAge: "24h"},
+		Storage:  Storage{Delete: true},
+		Database: Database{Driver: DriverSQLite},
 	}
 }
 
@@ -296,5 +297,6 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, c.LDAP.validate("ldap_auth")...)
 	}
+	errs = c.Database.validate(errs)
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"wharf/internal/config"
 	"wharf/internal/metadata"
@@ -21,27 +22,57 @@ func checkData(ctx context.Context, r *Report, s Setup) {
 		}
 		if err := writable(c.Data); err != nil {
 			r.Fail("data directory", err.Error(), "create it and give the user running wharf write access (chown/chmod), or change data")
-			continue
+		} else {
+			r.Pass("data directory", c.Data+" is writable")
 		}
-		r.Pass("data directory", c.Data+" is writable")
-		db := filepath.Join(c.Data, "wharf.db")
-		if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
-			r.Pass("metadata database", db+" does not exist yet; wharf creates it on first start")
-			continue
-		}
-		st, err := metadata.Open(ctx, "sqlite", db, nil)
-		if err != nil {
-			r.Fail("metadata database", err.Error(), "restore wharf.db from a backup, or check its permissions")
-			continue
-		}
-		err = st.Ping(ctx)
-		st.Close()
-		if err != nil {
-			r.Fail("metadata database", err.Error(), "check the database file and its permissions")
-			continue
-		}
-		r.Pass("metadata database", db+" opens")
+		checkDatabase(ctx, r, *c)
 	}
+}
+
+// databaseTimeout bounds the database check, connection included.
+const databaseTimeout = 30 * time.Second
+
+// checkDatabase opens the configured metadata database the way the server
+// does (applying pending migrations, as the server's start would) and reads
+// its schema version. Messages show the DSN without its password.
+func checkDatabase(ctx context.Context, r *Report, c config.Config) {
+	const check = "metadata database"
+	driver := c.Database.DriverName()
+	dsn, err := c.Database.ResolveDSN()
+	if err != nil {
+		r.Fail(check, err.Error(), "make database.dsn_file readable by the user running wharf, holding the DSN")
+		return
+	}
+	fix := "check database.dsn: host, port, user, password and database name, and that the server accepts connections from this host"
+	if driver == config.DriverSQLite {
+		if dsn == "" {
+			dsn = filepath.Join(c.Data, "wharf.db")
+		}
+		if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+			r.Pass(check, dsn+" does not exist yet; wharf creates it on first start")
+			return
+		}
+		fix = "restore " + filepath.Base(dsn) + " from a backup, or check its permissions"
+	}
+	where := driver + " " + config.RedactDSN(dsn)
+	ctx, cancel := context.WithTimeout(ctx, databaseTimeout)
+	defer cancel()
+	st, err := metadata.Open(ctx, driver, dsn, nil)
+	if err != nil {
+		r.Fail(check, where+": "+err.Error(), fix)
+		return
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		r.Fail(check, where+": "+err.Error(), fix)
+		return
+	}
+	v, err := st.SchemaVersion(ctx)
+	if err != nil {
+		r.Fail(check, where+": "+err.Error(), fix)
+		return
+	}
+	r.Pass(check, fmt.Sprintf("%s opens (schema version %d)", where, v))
 }
 
 // writable creates and removes a file in dir, or in the nearest existing

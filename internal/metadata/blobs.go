@@ -11,6 +11,9 @@ import (
 // to repo, creating the repository if needed. Adding a blob again is not an
 // error.
 func (s *Store) AddBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error {
+	if err := checkKey("digest", dgst.String()); err != nil {
+		return err
+	}
 	now := unixNano(time.Now())
 	return wrap("add blob", s.inTx(ctx, func(c conn) error {
 		if _, err := c.exec(ctx, c.d.insertIgnore("blobs", "digest, size, created_at", "digest"),

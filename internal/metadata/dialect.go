@@ -1,6 +1,8 @@
 package metadata
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"strings"
@@ -9,15 +11,17 @@ import (
 // dialect is everything that differs between the SQL databases the store
 // runs on. Queries elsewhere are written once, with ? placeholders and the
 // ON CONFLICT forms built here; migrations spell column types as {{tokens}}
-// that the dialect fills in. Adding PostgreSQL or MySQL means adding a value
-// of this type and a case in Open, nothing else.
+// that the dialect fills in.
 type dialect struct {
 	name string
 	// types fills the {{tokens}} of migration files:
 	//   {{id}}   auto-increment 64-bit primary key
-	//   {{key}}  indexed text compared in byte order (names, tags, digests)
-	//   {{text}} unindexed text
-	//   {{blob}} bytes
+	//   {{key}}  indexed text compared and sorted in byte order (names,
+	//            tags, digests), at most MaxKeyLength (255) characters:
+	//            MySQL and PostgreSQL enforce the limit, and MySQL cannot
+	//            index much longer text
+	//   {{text}} unindexed text, compared in byte order too
+	//   {{blob}} bytes (a 4 MiB manifest must fit)
 	types map[string]string
 	// rebind turns ? placeholders into the database's own ($1 for
 	// PostgreSQL); nil keeps them.
@@ -34,6 +38,23 @@ type dialect struct {
 	// SQLite is several times faster for a page of a thousand. Nil means
 	// the rows are read one by one.
 	joinLines func(col string) string
+
+	// schema rewrites one rendered migration statement where the database
+	// reads the portable form differently; nil keeps it.
+	schema func(stmt string) string
+	// lock takes the lock that lets one process at a time migrate the
+	// database, on a connection of its own, and returns its release; nil
+	// means the database needs none (SQLite's write lock suffices).
+	lock func(ctx context.Context, c *sql.Conn) (unlock func(), err error)
+	// ddlDone reports a migration statement that failed only because an
+	// earlier, interrupted run already did it. Only for databases whose DDL
+	// is not transactional (MySQL): elsewhere nil.
+	ddlDone func(err error) bool
+	// txOptions are the options of every transaction; nil is the default.
+	txOptions *sql.TxOptions
+	// retryable reports errors after which a whole transaction may simply
+	// run again (deadlocks, serialization failures); nil means none.
+	retryable func(err error) bool
 }
 
 // sqliteDialect is the embedded default. Every column declared {{key}} uses

@@ -7,8 +7,10 @@
 // Listing tags or the catalog reads an index here and never walks storage.
 // Every change that makes content visible (a manifest and its tags) happens in
 // one committed transaction. SQLite (modernc.org/sqlite, pure Go) is the
-// embedded default; migrations are embedded SQL files. metadatatest holds the
-// conformance suite every backend runs.
+// embedded default; PostgreSQL (pgx) and MySQL/MariaDB (go-sql-driver) serve
+// several replicas. What differs between them is a dialect (dialect.go,
+// postgres.go, mysql.go); queries and the embedded SQL migrations are written
+// once. metadatatest holds the conformance suite every backend runs.
 //
 // It imports the standard library, go-digest and the SQL drivers only; never
 // net/http, storage or registry.

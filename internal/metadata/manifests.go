@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -205,12 +206,26 @@ func validateManifest(m *Manifest, tags []string) error {
 		return errors.New("metadata: put manifest: nil manifest")
 	}
 	var errs []error
-	// Listings join names with newlines (dialect.joinLines); the OCI
-	// grammar allows neither a newline nor a NUL, and neither may the store.
 	if m.Repo == "" {
 		errs = append(errs, errors.New("empty repository name"))
-	} else if strings.ContainsAny(m.Repo, "\n\x00") {
-		errs = append(errs, fmt.Errorf("repository name %q: contains a newline or NUL", m.Repo))
+	} else if err := checkKey("repository name", m.Repo); err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if err := checkKey("tag", tag); err != nil {
+			return err
+		}
+	}
+	for _, ref := range m.Refs {
+		if err := checkKey("reference", ref.Digest.String()); err != nil {
+			return err
+		}
+	}
+	// PostgreSQL and MySQL refuse what SQLite would store.
+	for _, f := range []struct{ what, v string }{{"media type", m.MediaType}, {"artifact type", m.ArtifactType}} {
+		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
+			errs = append(errs, fmt.Errorf("%s: not valid UTF-8 text", f.what))
+		}
 	}
 	if err := m.Digest.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("digest %q: %w", m.Digest, err))
@@ -228,8 +243,6 @@ func validateManifest(m *Manifest, tags []string) error {
 	for _, tag := range tags {
 		if tag == "" {
 			errs = append(errs, errors.New("empty tag"))
-		} else if strings.ContainsAny(tag, "\n\x00") {
-			errs = append(errs, fmt.Errorf("tag %q: contains a newline or NUL", tag))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -84,7 +84,9 @@ func splitStatements(src string) []string {
 
 // migrate applies the embedded migrations that the database has not seen,
 // each in its own transaction together with its schema_migrations row, so a
-// crash leaves every migration either fully applied or not at all.
+// crash leaves every migration either fully applied or not at all (MySQL
+// commits each CREATE at once: there an interrupted migration is completed
+// on the next start, see dialect.ddlDone).
 func (s *Store) migrate(ctx context.Context) error {
 	all, err := loadMigrations(migrationFiles, "migrations")
 	if err != nil {
@@ -94,6 +96,20 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) applyMigrations(ctx context.Context, all []migration) error {
+	if s.d.lock != nil {
+		// Replicas starting together take turns: the first migrates, the
+		// others find the work done.
+		lc, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("metadata: migrations: %w", err)
+		}
+		defer lc.Close()
+		unlock, err := s.d.lock(ctx, lc)
+		if err != nil {
+			return fmt.Errorf("metadata: migrations: taking the migration lock: %w", err)
+		}
+		defer unlock()
+	}
 	create, err := s.d.renderSchema(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    BIGINT NOT NULL PRIMARY KEY,
     name       {{text}} NOT NULL,
@@ -117,6 +133,7 @@ func (s *Store) applyMigrations(ctx context.Context, all []migration) error {
 	for _, m := range all {
 		applied := false
 		err := s.inTx(ctx, func(c conn) error {
+			applied = false
 			var n int
 			if err := c.queryRow(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
 				return err
@@ -129,12 +146,20 @@ func (s *Store) applyMigrations(ctx context.Context, all []migration) error {
 				if err != nil {
 					return err
 				}
+				if s.d.schema != nil {
+					stmt = s.d.schema(stmt)
+				}
 				if _, err := c.exec(ctx, stmt); err != nil {
+					if s.d.ddlDone != nil && s.d.ddlDone(err) {
+						s.log.WarnContext(ctx, "schema migration step already done by an interrupted run; continuing",
+							"version", m.version, "name", m.name, "err", err)
+						continue
+					}
 					return fmt.Errorf("%w\n%s", err, stmt)
 				}
 			}
 			applied = true
-			_, err = c.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			_, err := c.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 				m.version, m.name, unixNano(time.Now()))
 			return err
 		})

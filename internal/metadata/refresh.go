@@ -31,6 +31,9 @@ func (s *Store) CreateRefreshToken(ctx context.Context, token string, rt Refresh
 	if token == "" || rt.Account == "" {
 		return errors.New("metadata: create refresh token: token and account are required")
 	}
+	if err := checkKey("account", rt.Account); err != nil {
+		return err
+	}
 	labels, err := json.Marshal(rt.Labels)
 	if err != nil {
 		return wrap("create refresh token", err)

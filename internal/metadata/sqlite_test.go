@@ -12,6 +12,21 @@ import (
 	"wharf/internal/metadata/metadatatest"
 )
 
+// openServer opens a PostgreSQL or MySQL database and closes it at cleanup.
+func openServer(t *testing.T, driver, dsn string) *metadata.Store {
+	t.Helper()
+	s, err := metadata.Open(t.Context(), driver, dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Open(%s): %v", driver, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
 func openSQLite(t *testing.T, path string) *metadata.Store {
 	t.Helper()
 	s, err := metadata.Open(t.Context(), "sqlite", path, slog.New(slog.DiscardHandler))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -20,44 +21,77 @@ type Store struct {
 	stmts *stmtCache
 }
 
-// maxConns bounds the connections of the pool: enough for the readers of a
-// busy server (requests are short), few enough that per-connection caches
-// stay small.
-const maxConns = 16
+// maxSQLiteConns bounds the connections to a SQLite file: enough for the
+// readers of a busy server (requests are short), few enough that
+// per-connection caches stay small.
+const maxSQLiteConns = 16
 
 // Open connects to the database, applies pending migrations and returns the
-// store. driver "sqlite" takes the path of the database file as dsn; the
-// file is created when missing, its parent directory is not.
+// store. driver is one of:
+//
+//   - "sqlite": dsn is the path of the database file, created when missing
+//     (its parent directory is not);
+//   - "postgres": dsn is a postgres:// URL or libpq key=value pairs
+//     (PostgreSQL 13 or newer);
+//   - "mysql": dsn is go-sql-driver's user:password@tcp(host:3306)/database
+//     (MySQL 8.0 or newer, MariaDB 10.2 or newer).
+//
+// A DSN may carry a password: no error or log line of the store quotes it.
+// Several processes may open one PostgreSQL or MySQL database at once; they
+// take turns to migrate it.
 func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var (
 		d   *dialect
-		src string
+		db  *sql.DB
 		err error
 	)
 	switch driver {
 	case "sqlite":
 		d = &sqliteDialect
-		src, err = sqliteDSN(dsn)
+		var src string
+		if src, err = sqliteDSN(dsn); err == nil {
+			db, err = sql.Open("sqlite", src)
+		}
+	case "postgres":
+		d = &postgresDialect
+		db, err = openPostgres(dsn)
+	case "mysql":
+		db, err = openMySQL(dsn)
 	default:
-		return nil, fmt.Errorf("metadata: unsupported database driver %q", driver)
+		return nil, fmt.Errorf("metadata: unsupported database driver %q (want sqlite, postgres or mysql)", driver)
 	}
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(driver, src)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: open %s: %w", driver, err)
+	if driver == "sqlite" {
+		// A bounded pool whose connections all stay open: database/sql
+		// keeps only 2 idle by default, so under concurrent requests it
+		// would close and reopen connections all the time, and every new
+		// SQLite connection parses the whole schema again (profiles showed
+		// most of a manifest GET's CPU there). Past the bound, queries wait
+		// for a connection.
+		db.SetMaxOpenConns(maxSQLiteConns)
+		db.SetMaxIdleConns(maxSQLiteConns)
+	} else {
+		// Bounded, so that a busy registry cannot use up the server's
+		// connections (PostgreSQL allows 100 by default, MySQL 151), and
+		// recycled, so that a server restart or failover is picked up.
+		db.SetMaxOpenConns(maxOpenConns)
+		db.SetMaxIdleConns(maxOpenConns / 2)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		db.SetConnMaxLifetime(time.Hour)
 	}
-	// A bounded pool whose connections all stay open: database/sql keeps
-	// only 2 idle by default, so under concurrent requests it would close
-	// and reopen connections all the time, and every new SQLite connection
-	// parses the whole schema again (profiles showed most of a manifest
-	// GET's CPU there). Past the bound, queries wait for a connection.
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	if driver == "mysql" {
+		collation, err := mysqlCollation(ctx, db)
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("metadata: mysql: %w", err)
+		}
+		d = mysqlDialect(collation)
+	}
 	s := &Store{db: db, d: d, stmts: newStmtCache(db), log: log.With("component", "metadata", "driver", driver)}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
@@ -65,6 +99,9 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 	}
 	return s, nil
 }
+
+// maxOpenConns bounds the connections to a PostgreSQL or MySQL server.
+const maxOpenConns = 32
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -98,6 +135,9 @@ type conn struct {
 	d     *dialect
 	stmts *stmtCache
 	tx    *sql.Tx // nil outside a transaction
+	// s is set outside transactions: a single statement the database
+	// aborted to break a deadlock runs again.
+	s *Store
 }
 
 func (c conn) rebind(query string) string {
@@ -108,11 +148,21 @@ func (c conn) rebind(query string) string {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	q := c.rebind(query)
-	if st := c.stmt(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
+	query = c.rebind(query)
+	for attempt := 1; ; attempt++ {
+		var (
+			res sql.Result
+			err error
+		)
+		if st := c.stmt(ctx, query); st != nil {
+			res, err = st.ExecContext(ctx, args...)
+		} else {
+			res, err = c.q.ExecContext(ctx, query, args...)
+		}
+		if err == nil || c.s == nil || !c.s.retry(ctx, attempt, err) {
+			return res, err
+		}
 	}
-	return c.q.ExecContext(ctx, q, args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -153,13 +203,24 @@ func (c conn) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 // read returns a conn for statements outside a transaction.
-func (s *Store) read() conn { return conn{q: s.db, d: s.d, stmts: s.stmts} }
+func (s *Store) read() conn { return conn{q: s.db, d: s.d, stmts: s.stmts, s: s} }
 
 // inTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise. fn must use only the conn it is given: a query on s.db
-// would wait for the write lock this transaction holds.
+// would wait for the write lock this transaction holds. A transaction the
+// database aborted to break a deadlock runs again, so fn must not keep
+// state between calls other than what it recomputes.
 func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || !s.retry(ctx, attempt, err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(c conn) error) error {
+	tx, err := s.db.BeginTx(ctx, s.d.txOptions)
 	if err != nil {
 		return err
 	}
@@ -170,10 +231,36 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 	return tx.Commit()
 }
 
+// maxAttempts bounds how often a statement or transaction is run again
+// after a deadlock.
+const maxAttempts = 10
+
+// retry reports whether to run a statement or transaction again after err,
+// waiting a little (more after each attempt, with jitter so that the
+// writers that collided do not collide again) before it returns true.
+func (s *Store) retry(ctx context.Context, attempt int, err error) bool {
+	if attempt >= maxAttempts || s.d.retryable == nil || !s.d.retryable(err) {
+		return false
+	}
+	s.log.DebugContext(ctx, "retrying after a transient database error", "attempt", attempt, "err", err)
+	wait := time.Duration(attempt) * time.Millisecond * time.Duration(1+rand.IntN(10))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // ensureRepo creates the repository row if needed and returns its id.
 func ensureRepo(ctx context.Context, c conn, repo string) (int64, error) {
 	if repo == "" {
 		return 0, errors.New("empty repository name")
+	}
+	if err := checkKey("repository name", repo); err != nil {
+		return 0, err
 	}
 	if _, err := c.exec(ctx, c.d.insertIgnore("repositories", "name, created_at", "name"),
 		repo, unixNano(time.Now())); err != nil {
@@ -235,8 +322,16 @@ func limit(n int) int64 {
 // wrap adds the operation to unexpected errors. The store's own sentinels
 // already say "metadata: …" and pass through unchanged.
 func wrap(op string, err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) || errors.Is(err, ErrInvalidKey) {
 		return err
 	}
 	return fmt.Errorf("metadata: %s: %w", op, err)
+}
+
+// SchemaVersion returns the version of the newest migration applied to the
+// database.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.read().queryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, wrap("schema version", err)
 }

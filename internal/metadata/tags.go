@@ -51,7 +51,7 @@ func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]strin
 	if s.d.joinLines != nil {
 		// One statement, one row: the repository's existence and the page.
 		var joined sql.NullString
-		q := "SELECT (SELECT " + s.d.joinLines("name") + " FROM (" + listTagsQuery + ")) FROM repositories WHERE name = ?"
+		q := "SELECT (SELECT " + s.d.joinLines("name") + " FROM (" + listTagsQuery + ") AS page) FROM repositories WHERE name = ?"
 		if err := c.queryRow(ctx, strings.Replace(q, "repository_id = ?", "repository_id = repositories.id", 1), last, limit(n), repo).Scan(&joined); err != nil {
 			return nil, wrap("list tags", notFound(err))
 		}
@@ -70,7 +70,7 @@ func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]strin
 func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]string, error) {
 	if s.d.joinLines != nil {
 		var joined sql.NullString
-		q := "SELECT " + s.d.joinLines("name") + " FROM (" + listRepositoriesQuery + ")"
+		q := "SELECT " + s.d.joinLines("name") + " FROM (" + listRepositoriesQuery + ") AS page"
 		if err := s.read().queryRow(ctx, strings.Replace(q, "SELECT r.name", "SELECT r.name AS name", 1), last, limit(n)).Scan(&joined); err != nil {
 			return nil, wrap("list repositories", err)
 		}

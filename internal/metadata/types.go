@@ -2,7 +2,10 @@ package metadata
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -16,7 +19,35 @@ var (
 	// is not present in its repository. The error is wrapped in a
 	// *MissingReferenceError naming the digest.
 	ErrMissingReference = errors.New("metadata: manifest references unknown content")
+	// ErrInvalidKey means a repository name, tag, digest, upload id or
+	// account name cannot be stored: too long, not UTF-8, or holding a NUL.
+	ErrInvalidKey = errors.New("metadata: invalid key")
 )
+
+// MaxKeyLength is the longest repository name, tag, digest, upload id or
+// account name the store holds, in bytes, on every database. It fits what
+// the specifications allow: repository names of at most 255 characters
+// (distribution's limit, which clients share), tags of at most 128 (the OCI
+// tag grammar) and digests of at most 135 (sha512:…).
+const MaxKeyLength = 255
+
+// checkKey returns an error wrapping ErrInvalidKey unless v can be stored
+// in a {{key}} column. what names v in the message ("tag", …).
+func checkKey(what, v string) error {
+	switch {
+	case len(v) > MaxKeyLength:
+		return fmt.Errorf("%w: %s is %d bytes long; the longest stored is %d", ErrInvalidKey, what, len(v), MaxKeyLength)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidKey, what)
+	case strings.IndexByte(v, 0) >= 0:
+		return fmt.Errorf("%w: %s contains a NUL byte", ErrInvalidKey, what)
+	case strings.IndexByte(v, '\n') >= 0:
+		// Listings join names with newlines (dialect.joinLines); the OCI
+		// grammar allows no newline either.
+		return fmt.Errorf("%w: %s contains a newline", ErrInvalidKey, what)
+	}
+	return nil
+}
 
 // MissingReferenceError names the first reference PutManifest could not find.
 type MissingReferenceError struct {

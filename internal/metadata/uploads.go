@@ -23,6 +23,12 @@ func (s *Store) CreateUpload(ctx context.Context, u *Upload) error {
 	if u == nil || u.ID == "" || u.Repo == "" {
 		return errors.New("metadata: create upload: id and repository are required")
 	}
+	if err := checkKey("upload id", u.ID); err != nil {
+		return err
+	}
+	if err := checkKey("repository name", u.Repo); err != nil {
+		return err
+	}
 	now := time.Now()
 	started, updated := u.StartedAt, u.UpdatedAt
 	if started.IsZero() {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"wharf/internal/auth"
@@ -24,14 +22,7 @@ import (
 // runs (SQLite in WAL mode with a busy timeout lets several processes
 // share the file).
 func OpenMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*metadata.Store, error) {
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
-	}
-	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(cfg.Data, "wharf.db"), log)
-	if err != nil {
-		return nil, fmt.Errorf("server: metadata database: %w", err)
-	}
-	return meta, nil
+	return openMetadata(ctx, cfg, log)
 }
 
 // identityBackends are the database's users and ACL, joined to the token

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +70,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// openMetadata opens the configured database: by default SQLite in
+// <data>/wharf.db. Errors and log lines show the DSN without its password.
+func openMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*metadata.Store, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
+	}
+	driver := cfg.Database.DriverName()
+	dsn, err := cfg.Database.ResolveDSN()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if driver == config.DriverSQLite && dsn == "" {
+		dsn = filepath.Join(cfg.Data, "wharf.db")
+	}
+	where := driver + " " + config.RedactDSN(dsn)
+	meta, err := metadata.Open(ctx, driver, dsn, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: metadata database (%s): %w", where, err)
+	}
+	log.Info("metadata database open", "database", where)
+	return meta, nil
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -73,19 +73,31 @@ type Process struct {
 // after 10 s) when the test ends. name is used in messages.
 func Start(t testing.TB, name, logPath string, cmd *exec.Cmd) *Process {
 	t.Helper()
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	p, err := start(name, logPath, cmd)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	return p
+}
+
+// start is Start without a test: the caller stops the process.
+func start(name, logPath string, cmd *exec.Cmd) (*Process, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	// Go sets the parent-death signal after switching credentials, so it
+	// holds for servers run as another user too.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatalf("starting %s: %v", name, err)
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -93,8 +105,7 @@ func Start(t testing.TB, name, logPath string, cmd *exec.Cmd) *Process {
 		logf.Close()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.Stop(t) })
-	return p
+	return p, nil
 }
 
 // Exited reports whether the process has ended.
@@ -111,6 +122,10 @@ func (p *Process) Exited() bool {
 // safe to call more than once.
 func (p *Process) Stop(t testing.TB) {
 	t.Helper()
+	p.stop()
+}
+
+func (p *Process) stop() {
 	if p.Exited() {
 		return
 	}
@@ -141,18 +156,24 @@ func (p *Process) WaitTCP(t testing.TB, addr string, timeout time.Duration) {
 // or timeout passes; the last two fail t with the log's tail.
 func (p *Process) WaitFor(t testing.TB, timeout time.Duration, ready func() error) {
 	t.Helper()
+	if err := p.waitFor(timeout, ready); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *Process) waitFor(timeout time.Duration, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		if p.Exited() {
-			t.Fatalf("%s exited during start-up (%v); log %s:\n%s", p.Name, p.err, p.LogPath, Tail(p.LogPath, 30))
+			return fmt.Errorf("%s exited during start-up (%v); log %s:\n%s", p.Name, p.err, p.LogPath, Tail(p.LogPath, 30))
 		}
 		if last = ready(); last == nil {
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s not ready after %v (%v); log %s:\n%s", p.Name, timeout, last, p.LogPath, Tail(p.LogPath, 30))
+	return fmt.Errorf("%s not ready after %v (%v); log %s:\n%s", p.Name, timeout, last, p.LogPath, Tail(p.LogPath, 30))
 }
 
 // Run runs a setup command to completion, failing t with its output when

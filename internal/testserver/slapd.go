@@ -73,7 +73,7 @@ func StartSlapd(t testing.TB) *Slapd {
 		Dir:                dir,
 		bin:                bin,
 	}
-	adminPW, readerPW := randomPassword(t), randomPassword(t)
+	adminPW, readerPW := randomPassword(), randomPassword()
 	writeFile(t, s.AdminPasswordFile, adminPW, 0o600)
 	writeFile(t, s.ReaderPasswordFile, readerPW, 0o600)
 	s.makeCertificates(t)
@@ -263,15 +263,6 @@ func SSHA(password string) string {
 	h.Write([]byte(password))
 	h.Write(salt)
 	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(h.Sum(nil), salt...))
-}
-
-func randomPassword(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 18)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func writeFile(t testing.TB, path, content string, mode os.FileMode) {

@@ -6,9 +6,14 @@
 // order and paginated by keyset; a failed PutManifest leaves no trace, not
 // even the repository row; empty annotations read back nil; GetManifest
 // returns references deduplicated and ordered by kind then digest; uploads do
-// not create repositories; concurrent writers never see "database is locked".
+// not create repositories; concurrent writers never see "database is locked"
+// nor a deadlock; keys are compared byte for byte (no case folding, padding
+// or normalization) and may be MaxKeyLength bytes long, longer ones being
+// refused with ErrInvalidKey. RunServer adds what concerns a database server
+// several processes share: migrating once when replicas start together.
 //
-// It imports testing, package metadata, go-digest and go-cmp only.
+// It imports the standard library, package metadata, go-digest and go-cmp
+// only.
 package metadatatest
 
 import (
@@ -74,6 +79,10 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"ConcurrentAddBlob", testConcurrentAddBlob},
 		{"ConcurrentMixedWrites", testConcurrentMixedWrites},
 		{"ConcurrentDeletes", testConcurrentDeletes},
+		{"ConcurrentSameManifest", testConcurrentSameManifest},
+		{"KeysByteExact", testKeysByteExact},
+		{"ListRepositoriesLast", testListRepositoriesLast},
+		{"LongKeys", testLongKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
