@@ -287,5 +287,6 @@ func (c Config) Validate() error {
 	if _, err := c.UploadMaxAge(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateExt()...)
 	return errors.Join(errs...)
 }
