@@ -58,6 +58,14 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		// External programs: the runner knows no protocol; ext_auth and
+		// ext_authz give its answers meaning. The webhook client is the one
+		// auth backend that speaks HTTP, and only as a client.
+		{pkg: "wharf/internal/auth/extcmd", onlyDirect: []string{}, notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authn/extauth", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authz/extauthz", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authn"}},
+		{pkg: "wharf/internal/auth/webhook", onlyDirect: []string{"wharf/internal/auth"},
+			notDeps: []string{"wharf/internal/auth/tokenserver", "wharf/internal/server"}},
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

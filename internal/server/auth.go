@@ -92,6 +92,16 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	// users first). The first definite answer wins; an error denies.
 	authenticators := []authn.Authenticator{st}
 	authorizers := authz.Chain{acl}
+	extAuthn, err := externalAuthenticators(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	authenticators = append(authenticators, extAuthn...)
+	extAuthz, err := externalAuthorizers(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	authorizers = append(authorizers, extAuthz...)
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
