@@ -95,8 +95,17 @@ func newClient(name string, cfg Config) (*client, error) {
 		header: cfg.SecretHeader,
 		secret: cfg.Secret,
 		max:    cfg.MaxResponse,
-		log:    log.With("component", strings.TrimPrefix(name, "webhook_"), "backend", name, "url", shown),
+		log:    log.With("component", component(name), "backend", name, "url", shown),
 	}, nil
+}
+
+// component names the log component of a backend, as authn's and authz's
+// other backends do.
+func component(name string) string {
+	if name == "webhook_authz" {
+		return "authz"
+	}
+	return "authn"
 }
 
 // insecure reports whether the endpoint is plain HTTP to a host other than
