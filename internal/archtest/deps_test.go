@@ -70,6 +70,14 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/auth/authz/dbacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "wharf/internal/identity"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
+		// External programs: the runner knows no protocol; ext_auth and
+		// ext_authz give its answers meaning. The webhook client is the one
+		// auth backend that speaks HTTP, and only as a client.
+		{pkg: "wharf/internal/auth/extcmd", onlyDirect: []string{}, notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authn/extauth", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authz/extauthz", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authn"}},
+		{pkg: "wharf/internal/auth/webhook", onlyDirect: []string{"wharf/internal/auth"},
+			notDeps: []string{"wharf/internal/auth/tokenserver", "wharf/internal/server"}},
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

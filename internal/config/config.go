@@ -298,5 +298,6 @@ func (c Config) Validate() error {
 		errs = append(errs, c.LDAP.validate("ldap_auth")...)
 	}
 	errs = c.Database.validate(errs)
+	errs = append(errs, c.validateExt()...)
 	return errors.Join(errs...)
 }

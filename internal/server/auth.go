@@ -113,6 +113,16 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		authenticators = append(authenticators, la)
 		closers = append(closers, la)
 	}
+	extAuthn, err := externalAuthenticators(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	authenticators = append(authenticators, extAuthn...)
+	extAuthz, err := externalAuthorizers(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	authorizers = append(authorizers, extAuthz...)
 	authenticator, authorizer := db.chains(st, authenticators, acl, authorizers, log)
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,

@@ -5,7 +5,9 @@
 //
 // It authenticates with an authn.Authenticator, rate-limits failed logins,
 // asks an authz.Authorizer which of the requested actions to grant, and
-// signs the answer with a token.Issuer. It is one of the two places where
+// signs the answer with a token.Issuer. A backend that cannot decide (an
+// error from either chain) gives 503 Service Unavailable, never a token,
+// with a message naming no backend detail; the reason goes to the log. It is one of the two places where
 // errors become HTTP responses (ociapi is the other). It never logs a
 // password or a token.
 package tokenserver

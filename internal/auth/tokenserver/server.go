@@ -185,7 +185,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, user strin
 	}
 	res, labels, err := s.cfg.Authn.Authenticate(ctx, user, pass)
 	if err != nil {
-		s.cfg.Log.ErrorContext(ctx, "authentication backend failed", "account", user, "ip", ip, "err", err)
+		// No decision: neither a grant nor the client's fault (it does not
+		// count against the rate limit). 503 tells the client to retry;
+		// the reason, which may name the backend, stays in the log.
+		s.cfg.Log.ErrorContext(ctx, "authentication backend failed; login refused", "account", user, "ip", ip, "err", err)
+		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the authentication backend is unavailable; retry later (the server log has the details)")
+		return auth.Identity{}, false
 	}
 	if res != authn.Accepted {
 		s.cfg.Limiter.Failed(user, ip)
@@ -205,8 +210,8 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 	for _, sc := range req.scopes {
 		actions, err := s.cfg.Authz.Authorize(ctx, auth.Request{Identity: id, Service: req.service, IP: req.ip, Access: sc})
 		if err != nil && !errors.Is(err, authz.ErrNoMatch) {
-			s.cfg.Log.ErrorContext(ctx, "authorization backend failed", "account", id.Account, "scope", sc.String(), "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "authorization failed; the server log has the details")
+			s.cfg.Log.ErrorContext(ctx, "authorization backend failed; token refused", "account", id.Account, "scope", sc.String(), "err", err)
+			s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the authorization backend is unavailable; retry later (the server log has the details)")
 			return
 		}
 		g := sc
@@ -309,6 +314,8 @@ func (s *Server) fail(w http.ResponseWriter, _ *http.Request, status int, code, 
 		oauthErr = "invalid_grant"
 	case http.StatusInternalServerError:
 		oauthErr = "server_error"
+	case http.StatusServiceUnavailable:
+		oauthErr = "temporarily_unavailable"
 	}
 	_ = json.NewEncoder(w).Encode(struct {
 		Errors      []errorEntry `json:"errors"`

@@ -18,12 +18,12 @@ import (
 // other than users and acl; each is "not supported yet".
 var backends = []string{
 	"google_auth", "github_auth", "oidc_auth", "gitlab_auth", "mongo_auth",
-	"xorm_auth", "ext_auth", "plugin_authn", "acl_mongo", "acl_xorm", "ext_authz",
+	"xorm_auth", "plugin_authn", "acl_mongo", "acl_xorm",
 	"plugin_authz", "casbin_authz",
 }
 
 var (
-	topKeys    = append([]string{"server", "token", "users", "acl", "ldap_auth"}, backends...)
+	topKeys    = append(append([]string{"server", "token", "users", "acl", "ldap_auth"}, extSections...), backends...)
 	serverKeys = []string{"addr", "net", "path_prefix", "real_ip_header", "real_ip_pos", "certificate", "key",
 		"hsts", "tls_min_version", "tls_curve_preferences", "tls_cipher_suites", "letsencrypt"}
 	tokenKeys = []string{"issuer", "certificate", "key", "expiration", "disable_legacy_key_id"}
@@ -84,9 +84,10 @@ func load(src []byte, path string, log *slog.Logger) (config.Config, error) {
 	l.token(top, &c)
 	l.ldap(top, &c)
 	l.usersAndACL(top, &c)
+	l.ext(top, &c)
 	for _, b := range backends {
 		if !isNull(top.vals[b]) {
-			l.errorf(top.keys[b], "%w: %s (wharf authenticates against users and ldap_auth and authorizes with acl for now)", ErrNotSupported, b)
+			l.errorf(top.keys[b], "%w: %s (wharf supports users, acl, ldap_auth, ext_auth and ext_authz for now)", ErrNotSupported, b)
 		}
 	}
 	if len(l.errs) > 0 {
@@ -251,7 +252,7 @@ func (l *loader) token(top *section, c *config.Config) {
 
 func (l *loader) usersAndACL(top *section, c *config.Config) {
 	switch u := top.value("users"); {
-	case u == nil && c.LDAP != nil:
+	case u == nil && (c.LDAP != nil || hasExt(top, "ext_auth")):
 		// As docker_auth: another authentication method makes users optional.
 	case u == nil:
 		l.errorf(top.where("users"), "users: required unless ldap_auth is set: wharf authenticates against this map (users: {} denies everyone)")
@@ -261,6 +262,7 @@ func (l *loader) usersAndACL(top *section, c *config.Config) {
 		c.Users = *u
 	}
 	switch a := top.value("acl"); {
+	case a == nil && hasExt(top, "ext_authz"):
 	case a == nil:
 		l.errorf(top.where("acl"), "acl: required: wharf authorizes with this list for now (acl: [] denies everything)")
 	case a.Kind != yaml.SequenceNode:

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authn/extauth"
+	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/extauthz"
+	"wharf/internal/auth/extcmd"
+	"wharf/internal/auth/webhook"
+	"wharf/internal/config"
+)
+
+// externalAuthenticators builds ext_auth and webhook_auth, in that order
+// (docker_auth asks ext_auth after its other backends); nil when neither
+// is configured.
+func externalAuthenticators(cfg config.Config, log *slog.Logger) ([]authn.Authenticator, error) {
+	var out []authn.Authenticator
+	if c := cfg.ExtAuth; c != nil {
+		prog, err := program("ext_auth", *c)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("authenticating with an external program", "backend", "ext_auth", "command", prog.String(), "timeout", prog.Timeout())
+		out = append(out, extauth.New(prog, log))
+	}
+	if c := cfg.WebhookAuth; c != nil {
+		wc, err := webhookConfig("webhook_auth", *c, log)
+		if err != nil {
+			return nil, err
+		}
+		a, err := webhook.NewAuthenticator(wc)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("authenticating with a webhook", "backend", "webhook_auth", "url", redactedURL(c.URL), "timeout", wc.Timeout)
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// externalAuthorizers builds ext_authz and webhook_authz, in that order
+// (after the ACL, as docker_auth asks ext_authz after acl); nil when
+// neither is configured.
+func externalAuthorizers(cfg config.Config, log *slog.Logger) ([]authz.Authorizer, error) {
+	var out []authz.Authorizer
+	if c := cfg.ExtAuthz; c != nil {
+		prog, err := program("ext_authz", config.ExtAuth(*c))
+		if err != nil {
+			return nil, err
+		}
+		log.Info("authorizing with an external program", "backend", "ext_authz", "command", prog.String(), "timeout", prog.Timeout())
+		out = append(out, extauthz.New(prog, log))
+	}
+	if c := cfg.WebhookAuthz; c != nil {
+		wc, err := webhookConfig("webhook_authz", *c, log)
+		if err != nil {
+			return nil, err
+		}
+		a, err := webhook.NewAuthorizer(wc)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("authorizing with a webhook", "backend", "webhook_authz", "url", redactedURL(c.URL), "timeout", wc.Timeout)
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func program(key string, c config.ExtAuth) (*extcmd.Program, error) {
+	prog, err := extcmd.New(extcmd.Config{Command: c.Command, Args: c.Args, Timeout: c.TimeoutOrDefault(), Env: c.Env})
+	if err != nil {
+		return nil, fmt.Errorf("config: %s.command: %w", key, err)
+	}
+	return prog, nil
+}
+
+func webhookConfig(key string, c config.Webhook, log *slog.Logger) (webhook.Config, error) {
+	wc := webhook.Config{URL: c.URL, Timeout: c.TimeoutOrDefault(), MaxResponse: c.MaxResponseOrDefault(), Log: log}
+	if c.CACertificate != "" {
+		b, err := os.ReadFile(c.CACertificate)
+		if err != nil {
+			return wc, fmt.Errorf("config: %s.ca_certificate: %w", key, err)
+		}
+		wc.CACertificates = b
+	}
+	if c.SecretFile != "" {
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return wc, fmt.Errorf("config: %s.secret_file: %w", key, err)
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" || strings.ContainsAny(v, "\r\n\x00") {
+			return wc, fmt.Errorf("config: %s.secret_file %s: must hold one line, the header's value", key, c.SecretFile)
+		}
+		wc.SecretHeader, wc.Secret = c.SecretHeader, auth.Secret(v)
+	}
+	return wc, nil
+}
+
+// redactedURL is u without its query, which may carry a token.
+func redactedURL(u string) string {
+	u, _, _ = strings.Cut(u, "?")
+	return u
+}
