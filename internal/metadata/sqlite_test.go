@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -106,5 +107,46 @@ func TestSQLiteReopen(t *testing.T) {
 	}
 	if size, err := s.RepoBlob(ctx, "app", d); err != nil || size != 5 {
 		t.Errorf("RepoBlob after reopen = %d, %v; want 5", size, err)
+	}
+}
+
+// TestSQLiteTagListsAcrossProcesses: two stores on one database file (two
+// wharf processes, or wharf and a CLI) — a tag list one has read, and keeps,
+// shows the other's changes at once.
+func TestSQLiteTagListsAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	ctx := t.Context()
+	a, b := openSQLite(t, path), openSQLite(t, path)
+	d := digest.FromString("layer")
+	if err := a.AddBlob(ctx, "app", d, 5); err != nil {
+		t.Fatal(err)
+	}
+	m := &metadata.Manifest{Repo: "app", Digest: digest.FromString("manifest"), MediaType: "m", Payload: []byte("manifest"),
+		Size: 8, Refs: []metadata.Ref{{Digest: d, Kind: metadata.RefBlob}}}
+	if err := a.PutManifest(ctx, m, []string{"v1"}); err != nil {
+		t.Fatal(err)
+	}
+	list := func(s *metadata.Store) string {
+		t.Helper()
+		tags, err := s.ListTags(ctx, "app", "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(tags, ",")
+	}
+	if got := list(a); got != "v1" {
+		t.Fatalf("a lists %q, want v1", got)
+	}
+	if err := b.PutManifest(ctx, m, []string{"v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(a); got != "v1,v2" {
+		t.Errorf("after b tagged v2, a lists %q, want v1,v2", got)
+	}
+	if err := b.DeleteTag(ctx, "app", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(a); got != "v2" {
+		t.Errorf("after b deleted v1, a lists %q, want v2", got)
 	}
 }

@@ -19,6 +19,7 @@ type Store struct {
 	d     *dialect
 	log   *slog.Logger
 	stmts *stmtCache
+	tags  *tagCache
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: enough for the
@@ -92,7 +93,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		}
 		d = mysqlDialect(collation)
 	}
-	s := &Store{db: db, d: d, stmts: newStmtCache(db), log: log.With("component", "metadata", "driver", driver)}
+	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver)}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err

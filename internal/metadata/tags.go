@@ -39,30 +39,69 @@ func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest
 
 // DeleteTag removes the tag, or returns ErrNotFound. The manifest stays.
 func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
-	return wrap("delete tag", affectedOne(s.read().exec(ctx, `DELETE FROM tags
-WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND name = ?`, repo, tag)))
+	return wrap("delete tag", s.inTx(ctx, func(c conn) error {
+		id, err := repoID(ctx, c, repo)
+		if err != nil {
+			return err
+		}
+		if err := affectedOne(c.exec(ctx, "DELETE FROM tags WHERE repository_id = ? AND name = ?", id, tag)); err != nil {
+			return err
+		}
+		return bumpTagVersion(ctx, c, id)
+	}))
+}
+
+// bumpTagVersion records a change to a repository's tags, in the
+// transaction that makes it.
+func bumpTagVersion(ctx context.Context, c conn, repoID int64) error {
+	_, err := c.exec(ctx, "UPDATE repositories SET tag_version = tag_version + 1 WHERE id = ?", repoID)
+	return err
 }
 
 // ListTags returns up to n tags of repo (all when n <= 0) that sort after
 // last, in byte order. It returns ErrNotFound when the repository does not
 // exist and an empty slice when it has no tags.
+//
+// The complete list of a repository is kept in memory (tagCache) and
+// served from there while the repository's tag_version stays the same, so a
+// listing or a walk of all pages costs one indexed read each.
 func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]string, error) {
 	c := s.read()
-	if s.d.joinLines != nil {
-		// One statement, one row: the repository's existence and the page.
-		var joined sql.NullString
-		q := "SELECT (SELECT " + s.d.joinLines("name") + " FROM (" + listTagsQuery + ") AS page) FROM repositories WHERE name = ?"
-		if err := c.queryRow(ctx, strings.Replace(q, "repository_id = ?", "repository_id = repositories.id", 1), last, limit(n), repo).Scan(&joined); err != nil {
-			return nil, wrap("list tags", notFound(err))
-		}
-		return splitLines(joined), nil
+	var id, version int64
+	err := c.queryRow(ctx, "SELECT id, tag_version FROM repositories WHERE name = ?", repo).Scan(&id, &version)
+	if err != nil {
+		return nil, wrap("list tags", notFound(err))
 	}
-	id, err := repoID(ctx, c, repo)
+	if all := s.tags.get(repo, id, version); all != nil {
+		return pageAfter(all, last, n), nil
+	}
+	// Read after the version: a change in between makes the list newer than
+	// its version says, which the next call then reloads.
+	all, err := s.readTags(ctx, c, id, "", maxCachedTagsPerRepo+1)
 	if err != nil {
 		return nil, wrap("list tags", err)
 	}
-	tags, err := queryStrings(ctx, c, listTagsQuery, id, last, limit(n))
-	return tags, wrap("list tags", err)
+	if len(all) > maxCachedTagsPerRepo {
+		tags, err := s.readTags(ctx, c, id, last, limit(n))
+		return tags, wrap("list tags", err)
+	}
+	s.tags.put(repo, id, version, all)
+	return pageAfter(all, last, n), nil
+}
+
+// readTags reads up to n tags (n from limit) of the repository with id
+// that sort after last.
+func (s *Store) readTags(ctx context.Context, c conn, id int64, last string, n int64) ([]string, error) {
+	if s.d.joinLines == nil {
+		return queryStrings(ctx, c, listTagsQuery, id, last, n)
+	}
+	// One row, not one per tag.
+	var joined sql.NullString
+	q := "SELECT " + s.d.joinLines("name") + " FROM (" + listTagsQuery + ") AS page"
+	if err := c.queryRow(ctx, q, id, last, n).Scan(&joined); err != nil {
+		return nil, err
+	}
+	return splitLines(joined), nil
 }
 
 // ListRepositories returns up to n repositories (all when n <= 0) that sort

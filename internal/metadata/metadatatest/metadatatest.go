@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"ResolveTagNotFound", testResolveTagNotFound},
 		{"DeleteTag", testDeleteTag},
 		{"ListTagsPagination", testListTagsPagination},
+		{"ListTagsSeesChanges", testListTagsSeesChanges},
 		{"ListTagsByteOrder", testListTagsByteOrder},
 		{"ListTagsRepositoryStates", testListTagsRepositoryStates},
 		{"ListTagsThousands", testListTagsThousands},
