@@ -44,6 +44,7 @@ type tokenServer struct {
 	jwks       []byte
 	authorizer ociapi.Authorizer // nil for `wharf auth`, which serves no registry
 	closers    []io.Closer       // backends holding connections
+	routes     []route           // browser sign-in pages
 }
 
 // setupTokenServer wires the token endpoint. In `wharf serve` it also
@@ -92,9 +93,20 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	// The backends, in the order they are asked (docker_auth's: static
 	// users first). The first definite answer wins; an error denies.
 	authenticators := []authn.Authenticator{st}
-	var closers []io.Closer
+	si, err := setupSignIns(ctx, cfg, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	authenticators = append(authenticators, si.authenticators...)
+	closers := si.closers
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
 	la, err := ldapAuthenticator(cfg.LDAP, log)
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	if la != nil {
@@ -115,12 +127,14 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		Log:      log,
 	})
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
-	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers}
+	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers, routes: si.routes}
 	if allInOne {
 		verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
 		if err != nil {
+			closeAll()
 			return nil, fmt.Errorf("server: token verifier: %w", err)
 		}
 		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}
