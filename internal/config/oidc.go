@@ -61,7 +61,8 @@ type OIDCAuth struct {
 	// /.well-known/openid-configuration is read on first use.
 	Issuer     string `yaml:"issuer"`
 	OAuthLogin `yaml:",inline"`
-	// Scopes asked for (default openid, email; openid is always asked).
+	// Scopes asked for (default openid, email, offline_access — the last for
+	// a refresh token; openid is always asked).
 	Scopes []string `yaml:"scopes"`
 	// UserClaim is the ID token claim that names the account (default
 	// email, as in docker_auth).
@@ -154,7 +155,7 @@ func (o OAuthLogin) WithDefaults() OAuthLogin {
 func (o OIDCAuth) WithDefaults() OIDCAuth {
 	o.OAuthLogin = o.OAuthLogin.WithDefaults()
 	if len(o.Scopes) == 0 {
-		o.Scopes = []string{"openid", "email"}
+		o.Scopes = []string{"openid", "email", "offline_access"}
 	} else if !contains(o.Scopes, "openid") {
 		o.Scopes = append([]string{"openid"}, o.Scopes...)
 	}
