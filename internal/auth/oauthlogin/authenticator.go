@@ -71,16 +71,18 @@ type Attempt struct {
 const passwordBytes = 32
 
 // passwordPrefix marks Wharf's generated passwords (and makes them easy
-// to find with secret scanners).
+// to find with secret scanners); the backend's name follows, so that each
+// backend knows the passwords of the others.
 const passwordPrefix = "wharf_"
 
-// NewPassword returns a registry password (256 random bits) and its hash.
-func NewPassword() (auth.Secret, [sha256.Size]byte, error) {
+// NewPassword returns a registry password for backend (256 random bits,
+// wharf_<backend>_<base64url>) and its hash.
+func NewPassword(backend string) (auth.Secret, [sha256.Size]byte, error) {
 	var b [passwordBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", [sha256.Size]byte{}, fmt.Errorf("oauthlogin: password: %w", err)
 	}
-	pw := passwordPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	pw := passwordPrefix + backend + "_" + base64.RawURLEncoding.EncodeToString(b[:])
 	return auth.Secret(pw), sha256.Sum256([]byte(pw)), nil
 }
 
@@ -160,6 +162,13 @@ func (a *Authenticator) Name() string { return a.provider.Name() }
 // asked.
 func (a *Authenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
 	if user == "" {
+		return authn.NoMatch, nil, nil
+	}
+	// Another sign-in backend's password: the same account may have
+	// signed in with both (one e-mail address at Google and at the OpenID
+	// provider), and this one must not answer "wrong password" for the
+	// other's.
+	if pw := password.Reveal(); strings.HasPrefix(pw, passwordPrefix) && !strings.HasPrefix(pw, passwordPrefix+a.provider.Name()+"_") {
 		return authn.NoMatch, nil, nil
 	}
 	rec, err := a.store.Get(ctx, a.provider.Name(), user)

@@ -229,7 +229,7 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 		l.fail(w, r, http.StatusBadGateway, "The sign-in with "+l.c.Provider.Title()+" failed. Start again; if it keeps failing, the server's log says why.", err)
 		return
 	}
-	pw, hash, err := NewPassword()
+	pw, hash, err := NewPassword(l.c.Provider.Name())
 	if err != nil {
 		l.fail(w, r, http.StatusInternalServerError, "Could not make a password.", err)
 		return

@@ -72,11 +72,11 @@ func TestConformance(t *testing.T) {
 func TestNewPasswordAndAccountNames(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
-		pw, hash, err := oauthlogin.NewPassword()
+		pw, hash, err := oauthlogin.NewPassword("oidc")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(pw.Reveal(), "wharf_") || len(pw.Reveal()) != len("wharf_")+43 || hash != sha256.Sum256([]byte(pw.Reveal())) || seen[pw.Reveal()] {
+		if !strings.HasPrefix(pw.Reveal(), "wharf_oidc_") || len(pw.Reveal()) != len("wharf_oidc_")+43 || hash != sha256.Sum256([]byte(pw.Reveal())) || seen[pw.Reveal()] {
 			t.Fatalf("bad password %d bytes", len(pw.Reveal()))
 		}
 		seen[pw.Reveal()] = true
@@ -141,7 +141,7 @@ func newForgeRig(t *testing.T, name string, p func(f *fakeForge) oauthlogin.Prov
 	return &forgeRig{forge: f, srv: srv, authn: a, clock: c, name: name}
 }
 
-var passwordRE = regexp.MustCompile(`<pre id="password">(wharf_[A-Za-z0-9_-]{43})</pre>`)
+var passwordRE = regexp.MustCompile(`<pre id="password">(wharf_[a-z]+_[A-Za-z0-9_-]{43})</pre>`)
 
 func (r *forgeRig) signIn(t *testing.T, login string) (int, string) {
 	t.Helper()
@@ -194,7 +194,8 @@ func TestGitHub(t *testing.T) {
 	if diff := cmp.Diff(want, labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	check(t, r.authn, "octocat", "wharf_nope", authn.WrongPassword)
+	check(t, r.authn, "octocat", "wharf_github_nope", authn.WrongPassword)
+	check(t, r.authn, "octocat", "wharf_gitlab_"+pw[len("wharf_github_"):], authn.NoMatch) // another backend's
 	check(t, r.authn, "nobody", pw, authn.NoMatch)
 
 	if status, body := r.signIn(t, "mallory"); status != http.StatusForbidden || !strings.Contains(body, "not a member of the GitHub organization acme") || passwordRE.MatchString(body) {

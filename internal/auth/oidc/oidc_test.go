@@ -95,7 +95,7 @@ func newRig(t *testing.T, scopes ...string) *rig {
 	return r
 }
 
-var passwordRE = regexp.MustCompile(`<pre id="password">(wharf_[A-Za-z0-9_-]{43})</pre>`)
+var passwordRE = regexp.MustCompile(`<pre id="password">(wharf_[a-z]+_[A-Za-z0-9_-]{43})</pre>`)
 
 // signIn runs the whole browser flow and returns the registry password.
 func (r *rig) signIn(t *testing.T, u testserver.OIDCUser) string {
