@@ -21,6 +21,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/authntest"
 	"wharf/internal/auth/oauthlogin"
+	"wharf/internal/testserver"
 )
 
 func openStore(t *testing.T) *oauthlogin.SQLiteStore {
@@ -106,16 +107,16 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type forgeRig struct {
-	forge *fakeForge
+	forge *testserver.Forge
 	srv   *httptest.Server
 	authn *oauthlogin.Authenticator
 	clock *clock
 	name  string
 }
 
-func newForgeRig(t *testing.T, name string, p func(f *fakeForge) oauthlogin.Provider, users ...*fakeUser) *forgeRig {
+func newForgeRig(t *testing.T, name string, p func(f *testserver.Forge) oauthlogin.Provider, users ...*testserver.ForgeUser) *forgeRig {
 	t.Helper()
-	f := newFakeForge(t, users...)
+	f := testserver.StartForge(t, users...)
 	s := openStore(t)
 	c := &clock{t: time.Now()}
 	prov := p(f)
@@ -137,7 +138,7 @@ func newForgeRig(t *testing.T, name string, p func(f *fakeForge) oauthlogin.Prov
 	mux.HandleFunc("/"+name+"_auth", l.Handler)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	f.callback = srv.URL + "/" + name + "_auth" // as registered with the GitHub app, docker_auth's path
+	f.SetCallback(srv.URL + "/" + name + "_auth") // as registered with the GitHub app, docker_auth's path
 	return &forgeRig{forge: f, srv: srv, authn: a, clock: c, name: name}
 }
 
@@ -145,7 +146,7 @@ var passwordRE = regexp.MustCompile(`<pre id="password">(wharf_[a-z]+_[A-Za-z0-9
 
 func (r *forgeRig) signIn(t *testing.T, login string) (int, string) {
 	t.Helper()
-	signInAs.Store(r.forge, login)
+	r.forge.SignInAs(login)
 	jar, _ := cookiejar.New(nil)
 	b := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 	resp, err := b.Get(r.srv.URL + "/auth/" + r.name + "/login")
@@ -177,11 +178,11 @@ func check(t *testing.T, a authn.Authenticator, user, pw string, want authn.Resu
 }
 
 func TestGitHub(t *testing.T) {
-	octo := &fakeUser{login: "octocat", orgs: []string{"acme", "other"}, teams: map[string][]string{"acme": {"platform", "web"}, "other": {"x"}}}
-	outsider := &fakeUser{login: "mallory", orgs: []string{"other"}}
-	r := newForgeRig(t, "github", func(f *fakeForge) oauthlogin.Provider {
-		p, err := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: "forge-client", ClientSecret: auth.Secret(f.secret), Organization: "acme",
-			WebURI: f.srv.URL, APIURI: f.srv.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	octo := &testserver.ForgeUser{Login: "octocat", Orgs: []string{"acme", "other"}, Teams: map[string][]string{"acme": {"platform", "web"}, "other": {"x"}}}
+	outsider := &testserver.ForgeUser{Login: "mallory", Orgs: []string{"other"}}
+	r := newForgeRig(t, "github", func(f *testserver.Forge) oauthlogin.Provider {
+		p, err := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret), Organization: "acme",
+			WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,38 +204,38 @@ func TestGitHub(t *testing.T) {
 	}
 
 	// Re-validation: a team change shows, a revoked token revokes.
-	r.forge.set(func() { octo.teams["acme"] = []string{"platform"} })
+	r.forge.Update(func() { octo.Teams["acme"] = []string{"platform"} })
 	r.clock.Add(time.Hour + time.Minute)
 	labels = check(t, r.authn, "octocat", pw, authn.Accepted)
 	if diff := cmp.Diff([]string{"platform"}, labels["teams"]); diff != "" {
 		t.Errorf("teams after re-validation (-want +got):\n%s", diff)
 	}
-	r.forge.revoke("octocat")
+	r.forge.Revoke("octocat")
 	r.clock.Add(time.Hour + time.Minute)
 	check(t, r.authn, "octocat", pw, authn.WrongPassword)
 	check(t, r.authn, "octocat", pw, authn.NoMatch) // the record is gone
 }
 
 func TestGitHubMembershipEndsAtRevalidation(t *testing.T) {
-	octo := &fakeUser{login: "octocat", orgs: []string{"acme"}}
-	r := newForgeRig(t, "github", func(f *fakeForge) oauthlogin.Provider {
-		p, _ := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: "forge-client", ClientSecret: auth.Secret(f.secret), Organization: "acme",
-			WebURI: f.srv.URL, APIURI: f.srv.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	octo := &testserver.ForgeUser{Login: "octocat", Orgs: []string{"acme"}}
+	r := newForgeRig(t, "github", func(f *testserver.Forge) oauthlogin.Provider {
+		p, _ := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret), Organization: "acme",
+			WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		return p
 	}, octo)
 	pw := r.password(t, "octocat")
-	r.forge.set(func() { octo.orgs = nil })
+	r.forge.Update(func() { octo.Orgs = nil })
 	r.clock.Add(2 * time.Hour)
 	check(t, r.authn, "octocat", pw, authn.WrongPassword)
 }
 
 func TestGitLab(t *testing.T) {
-	ann := &fakeUser{login: "ann", groups: []string{"acme", "acme/platform", "hobby"}, state: "active"}
-	out := &fakeUser{login: "otto", groups: []string{"hobby"}, state: "active"}
-	r := newForgeRig(t, "gitlab", func(f *fakeForge) oauthlogin.Provider {
-		f.expiresIn = 1 // GitLab's tokens expire: re-validation refreshes first
-		p, err := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: "forge-client", ClientSecret: auth.Secret(f.secret), Organization: "acme",
-			WebURI: f.srv.URL, APIURI: f.srv.URL + "/api/v4", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	ann := &testserver.ForgeUser{Login: "ann", Groups: []string{"acme", "acme/platform", "hobby"}, State: "active"}
+	out := &testserver.ForgeUser{Login: "otto", Groups: []string{"hobby"}, State: "active"}
+	r := newForgeRig(t, "gitlab", func(f *testserver.Forge) oauthlogin.Provider {
+		f.SetExpiresIn(1) // GitLab's tokens expire: re-validation refreshes first
+		p, err := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret), Organization: "acme",
+			WebURI: f.URL, APIURI: f.URL + "/api/v4", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,21 +252,21 @@ func TestGitLab(t *testing.T) {
 	// Re-validation refreshes the expired token, then asks the API.
 	r.clock.Add(2 * time.Hour)
 	check(t, r.authn, "ann", pw, authn.Accepted)
-	r.forge.set(func() { ann.state = "blocked" })
+	r.forge.Update(func() { ann.State = "blocked" })
 	r.clock.Add(2 * time.Hour)
 	check(t, r.authn, "ann", pw, authn.WrongPassword)
 }
 
 func TestGitLabRefreshRefused(t *testing.T) {
-	ann := &fakeUser{login: "ann", groups: []string{"acme"}, state: "active"}
-	r := newForgeRig(t, "gitlab", func(f *fakeForge) oauthlogin.Provider {
-		f.expiresIn = 1
-		p, _ := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: "forge-client", ClientSecret: auth.Secret(f.secret),
-			WebURI: f.srv.URL, APIURI: f.srv.URL + "/api/v4", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	ann := &testserver.ForgeUser{Login: "ann", Groups: []string{"acme"}, State: "active"}
+	r := newForgeRig(t, "gitlab", func(f *testserver.Forge) oauthlogin.Provider {
+		f.SetExpiresIn(1)
+		p, _ := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret),
+			WebURI: f.URL, APIURI: f.URL + "/api/v4", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		return p
 	}, ann)
 	pw := r.password(t, "ann")
-	r.forge.revoke("ann")
+	r.forge.Revoke("ann")
 	r.clock.Add(2 * time.Hour)
 	check(t, r.authn, "ann", pw, authn.WrongPassword)
 }
@@ -274,14 +275,14 @@ func TestGitLabRefreshRefused(t *testing.T) {
 // re-validation fails the login with an error (the chain denies and logs),
 // and keeps the sign-in for when it is back.
 func TestProviderDownIsAnError(t *testing.T) {
-	octo := &fakeUser{login: "octocat"}
-	r := newForgeRig(t, "github", func(f *fakeForge) oauthlogin.Provider {
-		p, _ := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: "forge-client", ClientSecret: auth.Secret(f.secret),
-			WebURI: f.srv.URL, APIURI: f.srv.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+	octo := &testserver.ForgeUser{Login: "octocat"}
+	r := newForgeRig(t, "github", func(f *testserver.Forge) oauthlogin.Provider {
+		p, _ := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret),
+			WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		return p
 	}, octo)
 	pw := r.password(t, "octocat")
-	r.forge.srv.Close()
+	r.forge.Close()
 	r.clock.Add(2 * time.Hour)
 	res, _, err := r.authn.Authenticate(context.Background(), "octocat", auth.Secret(pw))
 	if err == nil || res == authn.Accepted {
