@@ -62,6 +62,24 @@ func TestDependencyRules(t *testing.T) {
 		// imports no HTTP package of its own or of wharf's.
 		{pkg: "wharf/internal/auth/authn/ldap", onlyDirect: []string{"wharf/internal/auth", "github.com/go-ldap/ldap/", "github.com/go-asn1-ber/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+		// The browser sign-ins speak HTTP (to providers and browsers) but
+		// know neither the configuration nor the token server or the ACL.
+		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "modernc.org/sqlite"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+	}
+	// Test utilities (testserver, with zitadel's OpenID provider) never
+	// reach the binary.
+	for path, p := range pkgs {
+		if strings.HasPrefix(path, "wharf/internal/testserver") {
+			continue
+		}
+		for _, d := range p.Deps {
+			if d == "wharf/internal/testserver" || strings.HasPrefix(d, "github.com/zitadel/") {
+				t.Errorf("%s depends on %s, a test utility", path, d)
+			}
+		}
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

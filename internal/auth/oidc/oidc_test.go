@@ -208,7 +208,7 @@ func TestCallbackRefusesForgedAndReplayedAnswers(t *testing.T) {
 	}
 	// The mismatch cleared the cookie: start again in a new browser and
 	// try the good answer from a browser that never started it.
-	b, cb = r.callbackURL(t, alice)
+	_, cb = r.callbackURL(t, alice)
 	if status, _ := get(t, testserver.Browser(t), cb); status != http.StatusBadRequest {
 		t.Errorf("the answer in another browser: %d; want 400", status)
 	}

@@ -54,7 +54,7 @@ func (l *loader) signIns(top *section, c *config.Config) {
 	if s := l.signIn(top, "google_auth", googleKeys); s != nil {
 		g := &config.GoogleAuth{OAuthLogin: l.oauthCommon(s), Domain: s.str("domain"), Issuer: s.str("issuer")}
 		g.RedirectURL = s.str("redirect_url")
-		if s.set("token_store") {
+		if s.value("token_store") != nil {
 			l.errorf(s.where("token_store"), "%w: google_auth.token_store (wharf keeps sign-ins in its data directory; remove the key)", ErrNotSupported)
 		}
 		c.GoogleAuth = g
@@ -84,19 +84,19 @@ func (l *loader) oauthCommon(s *section) config.OAuthLogin {
 		}
 	}
 	for _, k := range []string{"gcs_token_db", "redis_token_db"} {
-		if s.set(k) {
+		if s.value(k) != nil {
 			l.errorf(s.where(k), "%w: %s (wharf keeps sign-ins in its data directory, <data>/auth/sign-ins.db; remove the key)", ErrNotSupported, s.full(k))
 		}
 	}
 	switch {
-	case s.set("level_token_db"):
+	case s.value("level_token_db") != nil:
 		db := l.section(s.keys["level_token_db"], s.vals["level_token_db"], s.full("level_token_db"), "path", "token_hash_cost")
 		if cost, ok := db.integer("token_hash_cost"); ok && cost < 0 {
 			l.errorf(db.where("token_hash_cost"), "%s: must not be negative", db.full("token_hash_cost"))
 		}
 		l.log.Info(s.full("level_token_db")+" accepted; wharf keeps sign-ins in <data>/auth/sign-ins.db (SHA-256 of 256-bit passwords; token_hash_cost has no use), so users sign in once more",
 			"path", db.str("path"), "source", line(s.where("level_token_db")))
-	case s.set("token_db"):
+	case s.value("token_db") != nil:
 		l.log.Info(s.full("token_db")+" accepted; wharf keeps sign-ins in <data>/auth/sign-ins.db, so users sign in once more",
 			"path", s.str("token_db"), "source", line(s.where("token_db")))
 	}
