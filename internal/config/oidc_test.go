@@ -41,7 +41,7 @@ google_auth:
 	}
 	o := got.OIDCAuth.WithDefaults()
 	want := OIDCAuth{Issuer: "https://accounts.example.com", Scopes: []string{"openid", "email", "offline_access"}, UserClaim: "email",
-		Labels: map[string]string{"groups": "groups"},
+		Labels:   map[string]string{"groups": "groups"},
 		IDTokens: &IDTokens{Issuer: "https://token.actions.githubusercontent.com", Audiences: []string{"wharf"}, UserClaim: "repository"},
 		OAuthLogin: OAuthLogin{ClientID: "wharf", ClientSecretFile: "/run/secrets/oidc", HTTPTimeout: Duration(10 * time.Second),
 			RevalidateAfter: Duration(time.Hour), PasswordLifetime: Duration(30 * 24 * time.Hour)}}
