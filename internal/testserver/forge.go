@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,8 +103,9 @@ func StartForge(t testing.TB, users ...*ForgeUser) *Forge {
 	}))
 	mux.HandleFunc("GET /api/user/teams", f.api(func(u *ForgeUser, w http.ResponseWriter, r *http.Request) {
 		var all []map[string]any
-		for org, slugs := range u.Teams {
-			for _, s := range slugs {
+		// In a stable order, as the real API: pages must not overlap.
+		for _, org := range slices.Sorted(maps.Keys(u.Teams)) {
+			for _, s := range u.Teams[org] {
 				all = append(all, map[string]any{"slug": s, "organization": map[string]string{"login": org}})
 			}
 		}
