@@ -78,6 +78,24 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/auth/authz/extauthz", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authn"}},
 		{pkg: "wharf/internal/auth/webhook", onlyDirect: []string{"wharf/internal/auth"},
 			notDeps: []string{"wharf/internal/auth/tokenserver", "wharf/internal/server"}},
+		// The browser sign-ins speak HTTP (to providers and browsers) but
+		// know neither the configuration nor the token server or the ACL.
+		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "modernc.org/sqlite"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+	}
+	// Test utilities (testserver, with zitadel's OpenID provider) never
+	// reach the binary.
+	for path, p := range pkgs {
+		if strings.HasPrefix(path, "wharf/internal/testserver") {
+			continue
+		}
+		for _, d := range p.Deps {
+			if d == "wharf/internal/testserver" || strings.HasPrefix(d, "github.com/zitadel/") {
+				t.Errorf("%s depends on %s, a test utility", path, d)
+			}
+		}
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]

@@ -86,6 +86,12 @@ type Config struct {
 	Database Database `yaml:"database"`
 	// LDAP, when set, authenticates users against a directory.
 	LDAP *LDAP `yaml:"ldap_auth"`
+	// OIDCAuth, GitHubAuth, GitLabAuth and GoogleAuth, when set, let users
+	// sign in with a browser at that provider for a registry password.
+	OIDCAuth   *OIDCAuth   `yaml:"oidc_auth"`
+	GitHubAuth *GitHubAuth `yaml:"github_auth"`
+	GitLabAuth *GitLabAuth `yaml:"gitlab_auth"`
+	GoogleAuth *GoogleAuth `yaml:"google_auth"`
 	// ExtAuth and ExtAuthz, when set, ask external programs.
 	ExtAuth  *ExtAuth  `yaml:"ext_auth"`
 	ExtAuthz *ExtAuthz `yaml:"ext_authz"`
@@ -299,5 +305,6 @@ func (c Config) Validate() error {
 	}
 	errs = c.Database.validate(errs)
 	errs = append(errs, c.validateExt()...)
+	errs = append(errs, c.validateSignIns()...)
 	return errors.Join(errs...)
 }

@@ -44,6 +44,7 @@ type tokenServer struct {
 	jwks       []byte
 	authorizer ociapi.Authorizer // nil for `wharf auth`, which serves no registry
 	closers    []io.Closer       // backends holding connections
+	routes     []route           // browser sign-in pages
 }
 
 // setupTokenServer wires the token endpoint. In `wharf serve` it also
@@ -103,10 +104,21 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	var (
 		authenticators []authn.Authenticator // external, in docker_auth's order
 		authorizers    authz.Chain           // external, in docker_auth's order
-		closers        []io.Closer
 	)
+	si, err := setupSignIns(ctx, cfg, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	authenticators = append(authenticators, si.authenticators...)
+	closers := si.closers
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
 	la, err := ldapAuthenticator(cfg.LDAP, log)
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	if la != nil {
@@ -115,11 +127,13 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	}
 	extAuthn, err := externalAuthenticators(cfg, log)
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	authenticators = append(authenticators, extAuthn...)
 	extAuthz, err := externalAuthorizers(cfg, log)
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	authorizers = append(authorizers, extAuthz...)
@@ -137,12 +151,14 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		Log:      log,
 	})
 	if err != nil {
+		closeAll()
 		return nil, err
 	}
-	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers}
+	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers, routes: si.routes}
 	if allInOne {
 		verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
 		if err != nil {
+			closeAll()
 			return nil, fmt.Errorf("server: token verifier: %w", err)
 		}
 		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}

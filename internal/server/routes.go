@@ -40,6 +40,9 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write(ts.jwks)
 			})
+			for _, r := range ts.routes {
+				m.Handle(r.pattern, r.handler)
+			}
 		}
 		authorizer = ts.authorizer
 	}

@@ -1,6 +1,9 @@
 // Package testserver starts the real servers that tests of database and
 // directory backends talk to: PostgreSQL, MariaDB, slapd and the like, each a
-// Debian binary run as a child process of the test.
+// Debian binary run as a child process of the test; and, in process, a real
+// OpenID provider (zitadel's example OP, StartOIDCProvider) and a test
+// double of GitHub's and GitLab's OAuth and REST endpoints (StartForge),
+// services tests cannot reach.
 //
 // It owns their lifecycle the way e2e/harness owns wharf's and dockerd's:
 // random free loopback ports, a private data directory and a log file under

@@ -3,7 +3,10 @@
 //
 // It owns the table of docker_auth's keys: server, token and ldap_auth are
 // translated (ldap_auth also takes wharf's group search, pool and timeout
-// keys); users and acl are handed over as the YAML nodes they are, so that
+// keys), and so are the browser sign-ins google_auth, github_auth,
+// oidc_auth and gitlab_auth (their token_db and level_token_db are
+// accepted, as wharf keeps sign-ins in its data directory; gcs_token_db,
+// redis_token_db and token_store are "not supported"); users and acl are handed over as the YAML nodes they are, so that
 // the authenticator and the ACL engine report problems with their line
 // numbers; every other authentication or authorization backend
 // (mongo_auth, ext_auth, …) is "not supported yet", an error naming its
