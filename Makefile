@@ -93,6 +93,14 @@ image: ## build the container image IMAGE (wharf:latest): a static build/wharf i
 	$(DOCKER) build -t $(IMAGE) .
 
 # --- benchmarks --------------------------------------------------------------
-.PHONY: bench
-bench: ## wharf and distribution side by side (bin/registry, make deps): writes docs/benchmarks.md
-	$(GO) run ./bench/cmd/wharfbench -write
+# make bench [PROFILE=1] [BENCHFLAGS='-only manifest -rounds 1']: `go run
+# ./bench/cmd/wharfbench -help` lists the flags (sizes, rounds, -only).
+BENCHFLAGS  ?=
+PROFILE     ?=
+PROFILE_DIR ?= $(CURDIR)/build/bench-profiles/$(shell date +%Y%m%d-%H%M%S)
+.PHONY: bench bench-smoke
+bench: ## wharf and distribution side by side (bin/registry, make deps): writes docs/benchmarks.md and .png; PROFILE=1 adds pprof profiles
+	$(GO) run ./bench/cmd/wharfbench -write $(if $(PROFILE),-profile $(PROFILE_DIR)) $(BENCHFLAGS)
+
+bench-smoke: ## the benchmark harness with tiny sizes (what CI runs): checks it works, measures nothing
+	$(GO) test -count=1 -run TestWharfbenchSmoke ./bench/

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"image/png"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,9 +14,12 @@ import (
 )
 
 // TestWharfbenchSmoke runs the side-by-side harness with tiny sizes against
-// the real wharf and distribution binaries (random loopback ports) and checks
-// that its table parses: every workload row has two positive figures and a
-// ratio. It checks the harness, not the speed: no figure is compared.
+// the real wharf and distribution binaries (random loopback ports, and the
+// token-auth pair: wharf serve --auth token, distribution behind wharf auth)
+// and checks that its page and chart parse: every measured row has two
+// positive figures, a ratio and a verdict on its target; the docker rows say
+// why they were left out. It checks the harness, not the speed: no figure is
+// compared with anything.
 func TestWharfbenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wharf and bin/registry: skipped under -short")
@@ -25,14 +30,37 @@ func TestWharfbenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := rep.Markdown()
-	rows := resultRows(t, md)
-	if len(rows) < 13 {
-		t.Fatalf("%d result rows, want at least 13:\n%s", len(rows), md)
+	out := t.TempDir()
+	page, chart, err := rep.Write(out)
+	if err != nil {
+		t.Fatal(err)
 	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	rows := resultRows(t, md)
+	if len(rows) < 23 {
+		t.Fatalf("%d result rows, want at least 23:\n%s", len(rows), md)
+	}
+	seen := map[string]bool{}
 	for _, r := range rows {
-		if len(r) != 6 {
-			t.Errorf("row has %d cells, want 6: %q", len(r), r)
+		if len(r) != 8 {
+			t.Errorf("row has %d cells, want 8: %q", len(r), r)
+			continue
+		}
+		name := r[0]
+		for _, kind := range rowKinds {
+			if strings.Contains(name, kind) {
+				seen[kind] = true
+			}
+		}
+		if strings.HasPrefix(name, "docker ") {
+			// Left out of smoke runs, and the row must say so.
+			if !strings.HasPrefix(r[2], "not measured: ") || !strings.Contains(r[2], "smoke") {
+				t.Errorf("docker row %q: want \"not measured: <why>\" naming smoke runs", r)
+			}
 			continue
 		}
 		w, errW := strconv.ParseFloat(r[2], 64)
@@ -41,13 +69,50 @@ func TestWharfbenchSmoke(t *testing.T) {
 		if errW != nil || errD != nil || errR != nil || w <= 0 || d <= 0 || ratio <= 0 {
 			t.Errorf("row %q: want two positive figures and a positive ratio", r)
 		}
+		if target := r[5]; target != "—" && !strings.HasSuffix(target, ": met") && !strings.HasSuffix(target, ": missed") {
+			t.Errorf("row %q: target %q: want \"—\" or a goal ending in \": met\" or \": missed\"", r, target)
+		}
+		if strings.HasPrefix(name, "blob push") || strings.HasPrefix(name, "blob pull GET") {
+			if !sharePattern.MatchString(r[6]) {
+				t.Errorf("row %q: want shares of the physical limit like \"40 %% / 30 %%\", got %q", r, r[6])
+			}
+		}
 	}
-	for _, want := range []string{"SHA-256, one core", "sequential write + fsync", "Smoke run"} {
+	for _, kind := range rowKinds {
+		if !seen[kind] {
+			t.Errorf("no %q row:\n%s", kind, md)
+		}
+	}
+	for _, want := range []string{"SHA-256, one core", "sequential write + fsync", "sendfile of that file over loopback",
+		"Smoke run", "Not measured: left out of smoke runs", "](benchmarks.png)", "The share column compares push rows"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
+	if strings.Contains(md, "left out by `-only") {
+		t.Errorf("a run without -only says workloads were left out:\n%s", md)
+	}
+
+	f, err := os.Open(chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("chart %s: %v", chart, err)
+	}
+	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 200 {
+		t.Errorf("chart is %v, want at least 400×200", b)
+	}
 }
+
+// rowKinds are workloads the smoke run must report.
+var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "blob pull GET", "small images push",
+	"small images pull,", "small images pull with token auth", "peak RSS", "manifest GET", "manifest HEAD",
+	"tag list", "_catalog", "docker push", "docker pull"}
+
+var sharePattern = regexp.MustCompile(`^\d+ % / \d+ %$`)
 
 var separator = regexp.MustCompile(`^\|(\s*-+:?\s*\|)+$`)
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -20,14 +21,39 @@ const ociManifest = "application/vnd.oci.image.manifest.v1+json"
 // connections per host for the most concurrent workload, no compression.
 func newClient() *http.Client {
 	return &http.Client{
-		Transport: &http.Transport{
+		Transport: bearerTransport{&http.Transport{
 			MaxIdleConns:        256,
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
-		},
+		}},
 		// Follow no redirects silently: neither server should send one here.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+type bearerKey struct{}
+
+// withBearer makes every request sent with the returned context carry
+// `Authorization: Bearer tok`.
+func withBearer(ctx context.Context, tok string) context.Context {
+	return context.WithValue(ctx, bearerKey{}, tok)
+}
+
+// bearerTransport adds the bearer token of the request's context, if any.
+type bearerTransport struct{ next http.RoundTripper }
+
+func (b bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if tok, ok := req.Context().Value(bearerKey{}).(string); ok {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return b.next.RoundTrip(req)
+}
+
+func (b bearerTransport) CloseIdleConnections() {
+	if c, ok := b.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
 	}
 }
 
@@ -46,8 +72,19 @@ func do(ctx context.Context, c *http.Client, method, u string, body io.Reader, h
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if b, ok := body.(*bytes.Reader); ok {
+	switch b := body.(type) {
+	case *bytes.Reader:
 		req.ContentLength = int64(b.Len())
+	case *io.SectionReader:
+		req.ContentLength = b.Size()
+	case *os.File:
+		// A whole file from its start: net/http then sends it with
+		// sendfile, as a client streaming a layer from disk would.
+		fi, err := b.Stat()
+		if err != nil {
+			return nil, 0, err
+		}
+		req.ContentLength = fi.Size()
 	}
 	res, err := c.Do(req)
 	if err != nil {
@@ -82,11 +119,7 @@ func location(base string, res *http.Response) (*url.URL, error) {
 // pushBlob is a monolithic push: POST to open an upload, PUT ?digest with
 // the whole body.
 func pushBlob(ctx context.Context, c *http.Client, base, repo string, data []byte, digest string) error {
-	res, _, err := do(ctx, c, http.MethodPost, base+"/v2/"+repo+"/blobs/uploads/", nil, nil, http.StatusAccepted)
-	if err != nil {
-		return err
-	}
-	u, err := location(base, res)
+	u, err := startUpload(ctx, c, base, repo)
 	if err != nil {
 		return err
 	}
@@ -96,6 +129,72 @@ func pushBlob(ctx context.Context, c *http.Client, base, repo string, data []byt
 	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
 	_, _, err = do(ctx, c, http.MethodPut, u.String(), bytes.NewReader(data), hdr, http.StatusCreated)
 	return err
+}
+
+// pushBlobFile is pushBlob with the body streamed from the file at path.
+func pushBlobFile(ctx context.Context, c *http.Client, base, repo, path, digest string) error {
+	u, err := startUpload(ctx, c, base, repo)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	q := u.Query()
+	q.Set("digest", digest)
+	u.RawQuery = q.Encode()
+	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
+	_, _, err = do(ctx, c, http.MethodPut, u.String(), f, hdr, http.StatusCreated)
+	return err
+}
+
+// pushChunked is a chunked push: POST, one PATCH with Content-Range per
+// chunk of the file at path (following each Location), then PUT ?digest
+// with no body.
+func pushChunked(ctx context.Context, c *http.Client, base, repo, path, digest string, chunk int64) error {
+	u, err := startUpload(ctx, c, base, repo)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	for off := int64(0); off < fi.Size(); off += chunk {
+		n := min(chunk, fi.Size()-off)
+		hdr := http.Header{
+			"Content-Type":  {"application/octet-stream"},
+			"Content-Range": {fmt.Sprintf("%d-%d", off, off+n-1)},
+		}
+		res, _, err := do(ctx, c, http.MethodPatch, u.String(), io.NewSectionReader(f, off, n), hdr, http.StatusAccepted)
+		if err != nil {
+			return err
+		}
+		if u, err = location(base, res); err != nil {
+			return err
+		}
+	}
+	q := u.Query()
+	q.Set("digest", digest)
+	u.RawQuery = q.Encode()
+	_, _, err = do(ctx, c, http.MethodPut, u.String(), nil, nil, http.StatusCreated)
+	return err
+}
+
+// startUpload opens an upload session (POST) and returns its location.
+func startUpload(ctx context.Context, c *http.Client, base, repo string) (*url.URL, error) {
+	res, _, err := do(ctx, c, http.MethodPost, base+"/v2/"+repo+"/blobs/uploads/", nil, nil, http.StatusAccepted)
+	if err != nil {
+		return nil, err
+	}
+	return location(base, res)
 }
 
 // mountBlob mounts a blob from another repository; a server that answers
@@ -118,17 +217,19 @@ func putManifest(ctx context.Context, c *http.Client, base, repo, ref string, m 
 	return err
 }
 
-// image is a small OCI image: a config blob, one layer and the manifest.
+// image is a small OCI image: a config blob, its layers and the manifest.
 type image struct {
-	config, layer             []byte
-	configDigest, layerDigest string
-	manifest                  []byte
-	manifestDigest            string
+	config         []byte
+	configDigest   string
+	layers         [][]byte
+	layerDigests   []string
+	manifest       []byte
+	manifestDigest string
 }
 
-func newImage(layer []byte) image {
-	im := image{config: []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`), layer: layer}
-	im.configDigest, im.layerDigest = digestOf(im.config), digestOf(im.layer)
+func newImage(layers ...[]byte) image {
+	im := image{config: []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`), layers: layers}
+	im.configDigest = digestOf(im.config)
 	type desc struct {
 		MediaType string `json:"mediaType"`
 		Digest    string `json:"digest"`
@@ -139,26 +240,33 @@ func newImage(layer []byte) image {
 		MediaType     string `json:"mediaType"`
 		Config        desc   `json:"config"`
 		Layers        []desc `json:"layers"`
-	}{2, ociManifest,
-		desc{"application/vnd.oci.image.config.v1+json", im.configDigest, len(im.config)},
-		[]desc{{"application/vnd.oci.image.layer.v1.tar+gzip", im.layerDigest, len(im.layer)}}}
+	}{SchemaVersion: 2, MediaType: ociManifest,
+		Config: desc{"application/vnd.oci.image.config.v1+json", im.configDigest, len(im.config)}}
+	for _, l := range layers {
+		d := digestOf(l)
+		im.layerDigests = append(im.layerDigests, d)
+		m.Layers = append(m.Layers, desc{"application/vnd.oci.image.layer.v1.tar+gzip", d, len(l)})
+	}
 	im.manifest, _ = json.Marshal(m)
 	im.manifestDigest = digestOf(im.manifest)
 	return im
 }
 
+// blobs lists the image's blobs, config first.
+func (im image) blobs() (data [][]byte, digests []string) {
+	return append([][]byte{im.config}, im.layers...), append([]string{im.configDigest}, im.layerDigests...)
+}
+
 // pushImage pushes (or mounts, with from set) the image's blobs into repo
 // and puts its manifest under each tag.
 func pushImage(ctx context.Context, c *http.Client, base, repo, from string, im image, tags ...string) error {
-	for _, b := range []struct {
-		data   []byte
-		digest string
-	}{{im.config, im.configDigest}, {im.layer, im.layerDigest}} {
+	data, digests := im.blobs()
+	for i := range data {
 		var err error
 		if from != "" {
-			err = mountBlob(ctx, c, base, repo, from, b.data, b.digest)
+			err = mountBlob(ctx, c, base, repo, from, data[i], digests[i])
 		} else {
-			err = pushBlob(ctx, c, base, repo, b.data, b.digest)
+			err = pushBlob(ctx, c, base, repo, data[i], digests[i])
 		}
 		if err != nil {
 			return err
@@ -167,6 +275,50 @@ func pushImage(ctx context.Context, c *http.Client, base, repo, from string, im 
 	for _, t := range tags {
 		if err := putManifest(ctx, c, base, repo, t, im.manifest); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// pushImageChecked is what docker and crane do for each image: HEAD every
+// blob, push the missing ones, then PUT the manifest under tag.
+func pushImageChecked(ctx context.Context, c *http.Client, base, repo string, im image, tag string) error {
+	data, digests := im.blobs()
+	for i := range data {
+		res, _, err := do(ctx, c, http.MethodHead, base+"/v2/"+repo+"/blobs/"+digests[i], nil, nil, http.StatusOK, http.StatusNotFound)
+		if err != nil {
+			return err
+		}
+		if res.StatusCode == http.StatusOK {
+			continue
+		}
+		if err := pushBlob(ctx, c, base, repo, data[i], digests[i]); err != nil {
+			return err
+		}
+	}
+	return putManifest(ctx, c, base, repo, tag, im.manifest)
+}
+
+// pullImage is a pull: the manifest by tag, then the config and every layer,
+// checking the length of each.
+func pullImage(ctx context.Context, c *http.Client, base, repo string, im image, tag string) error {
+	hdr := http.Header{"Accept": {ociManifest}}
+	_, n, err := do(ctx, c, http.MethodGet, base+"/v2/"+repo+"/manifests/"+tag, nil, hdr, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(im.manifest)) {
+		return fmt.Errorf("GET %s manifest %s: %d bytes, want %d", repo, tag, n, len(im.manifest))
+	}
+	data, digests := im.blobs()
+	for i := range data {
+		u := base + "/v2/" + repo + "/blobs/" + digests[i]
+		_, n, err := do(ctx, c, http.MethodGet, u, nil, nil, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		if n != int64(len(data[i])) {
+			return fmt.Errorf("GET %s: %d bytes, want %d", u, n, len(data[i]))
 		}
 	}
 	return nil

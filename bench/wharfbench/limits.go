@@ -1,10 +1,18 @@
 package wharfbench
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,23 +31,136 @@ func sha256Throughput(n int64) float64 {
 
 // diskWriteThroughput writes n bytes sequentially in 1 MiB writes to a new
 // file in dir and fsyncs it, timing both: the ceiling of a durable push.
-func diskWriteThroughput(dir string, n int64) (float64, error) {
+// The file stays, for sendfileThroughput; the caller removes it.
+func diskWriteThroughput(dir string, n int64) (path string, mibs float64, err error) {
 	buf := randomBytes(mib, 4)
-	path := filepath.Join(dir, "disk-probe")
+	path = filepath.Join(dir, "disk-probe")
 	f, err := os.Create(path)
 	if err != nil {
-		return 0, fmt.Errorf("wharfbench: %w", err)
+		return "", 0, fmt.Errorf("wharfbench: %w", err)
 	}
-	defer os.Remove(path)
 	defer f.Close()
 	start := time.Now()
 	for done := int64(0); done < n; done += mib {
 		if _, err := f.Write(buf); err != nil {
-			return 0, fmt.Errorf("wharfbench: disk probe: %w", err)
+			return path, 0, fmt.Errorf("wharfbench: disk probe: %w", err)
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("wharfbench: disk probe: %w", err)
+		return path, 0, fmt.Errorf("wharfbench: disk probe: %w", err)
 	}
-	return float64(n) / mib / time.Since(start).Seconds(), nil
+	return path, float64(n) / mib / time.Since(start).Seconds(), nil
+}
+
+// sendfileThroughput serves the file at path over a loopback TCP connection
+// the plainest way Go can (io.Copy from the *os.File to the connection,
+// which is sendfile) and reads it with io.Copy to io.Discard, as the pull
+// client reads a body: the ceiling of any single-client pull.
+func sendfileThroughput(ctx context.Context, path string) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: %w", err)
+	}
+	defer ln.Close()
+	served := make(chan error, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		defer conn.Close()
+		f, err := os.Open(path)
+		if err != nil {
+			served <- err
+			return
+		}
+		defer f.Close()
+		_, err = io.Copy(conn, f)
+		served <- err
+	}()
+	start := time.Now()
+	conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
+	n, err := io.Copy(io.Discard, conn)
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
+	}
+	if err := <-served; err != nil {
+		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
+	}
+	return float64(n) / mib / elapsed.Seconds(), nil
+}
+
+// resetPeakRSS resets the peak resident set size (VmHWM) of process pid.
+func resetPeakRSS(pid int) error {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		return fmt.Errorf("wharfbench: reset peak RSS: %w", err)
+	}
+	return nil
+}
+
+// peakRSS is VmHWM of process pid, in MiB.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: peak RSS: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("wharfbench: peak RSS: %q: %w", line, err)
+			}
+			return kib / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("wharfbench: no VmHWM in /proc/%d/status", pid)
+}
+
+// TokenIssuance is what `make bench-token` measures (BenchmarkTokenIssuance
+// in wharf/bench): tokens per second for one user, credential cache off
+// and on. NotMeasured says why when it was not run.
+type TokenIssuance struct {
+	CacheOff, CacheOn float64
+	NotMeasured       string
+}
+
+// tokenIssuance runs BenchmarkTokenIssuance in a `go test` of its own.
+func tokenIssuance(ctx context.Context, root string) (TokenIssuance, error) {
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "BenchmarkTokenIssuance", "-benchtime", "2s", "-count", "1", "./bench/")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return TokenIssuance{}, fmt.Errorf("wharfbench: BenchmarkTokenIssuance: %w\n%s", err, out)
+	}
+	var ti TokenIssuance
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		for i := 1; i < len(f); i++ {
+			if f[i] != "tokens/s" {
+				continue
+			}
+			v, err := strconv.ParseFloat(f[i-1], 64)
+			if err != nil {
+				continue
+			}
+			switch {
+			case strings.Contains(f[0], "cache=off"):
+				ti.CacheOff = v
+			case strings.Contains(f[0], "cache=on"):
+				ti.CacheOn = v
+			}
+		}
+	}
+	if ti.CacheOff == 0 || ti.CacheOn == 0 {
+		return TokenIssuance{}, fmt.Errorf("wharfbench: BenchmarkTokenIssuance: no tokens/s in its output:\n%s", out)
+	}
+	return ti, nil
 }

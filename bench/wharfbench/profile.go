@@ -20,7 +20,7 @@ func selected(wls []workload, only *regexp.Regexp) []workload {
 	}
 	var out []workload
 	for _, wl := range wls {
-		for _, r := range wl.rows {
+		for _, r := range wl.allRows() {
 			if only.MatchString(r.name) {
 				out = append(out, wl)
 				break
@@ -39,6 +39,12 @@ func profileAll(ctx context.Context, o Options, wls []workload, targets []*targe
 		return fmt.Errorf("wharfbench: %w", err)
 	}
 	for wi, wl := range wls {
+		if wl.auth || wl.docker {
+			// Their load goes to other processes (the token-auth servers,
+			// dockerd) or lasts longer than a profile.
+			fmt.Fprintf(o.Progress, "not profiled: %s\n", wl.rows[0].name)
+			continue
+		}
 		for _, t := range targets {
 			base := filepath.Join(o.ProfileDir, t.name+"-"+slug(wl.rows[0].name))
 			fmt.Fprintf(o.Progress, "profiling %s: %s (%ds)\n", t.name, wl.rows[0].name, o.ProfileSeconds)

@@ -2,6 +2,8 @@ package wharfbench
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,14 +35,70 @@ func num(v float64) string {
 	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
+// ceiling is the median of the physical limit a row is compared with, or 0.
+func (r *Report) ceiling(c Ceiling) float64 {
+	lim := map[string]float64{}
+	for _, l := range r.Limits {
+		lim[l.Key] = median(l.Samples)
+	}
+	switch c {
+	case CeilingPush:
+		if lim["sha256"] > 0 && lim["disk"] > 0 {
+			return min(lim["sha256"], lim["disk"])
+		}
+	case CeilingPull:
+		return lim["loopback"]
+	}
+	return 0
+}
+
+// Verdict is a row's target and whether wharf met it: "—" without a target.
+func (r *Report) Verdict(res Result) string {
+	g := res.Goal
+	if g.Ratio == 0 && g.LimitShare == 0 {
+		return "—"
+	}
+	var want []string
+	met := true
+	wm, dm := median(res.Wharf), median(res.Distr)
+	if g.Ratio > 0 {
+		ratio := 0.0
+		if dm > 0 {
+			ratio = wm / dm
+		}
+		if res.LowerBetter {
+			want = append(want, "≤ "+num(g.Ratio)+"×")
+			met = met && dm > 0 && ratio <= g.Ratio
+		} else {
+			want = append(want, "≥ "+num(g.Ratio)+"×")
+			met = met && dm > 0 && ratio >= g.Ratio
+		}
+	}
+	if g.LimitShare > 0 {
+		want = append(want, fmt.Sprintf("≥ %.0f %% of limit", g.LimitShare*100))
+		c := r.ceiling(res.Ceiling)
+		met = met && c > 0 && wm/c >= g.LimitShare
+	}
+	verdict := "missed"
+	switch {
+	case res.NotMeasured != "" || len(res.Wharf) == 0 || len(res.Distr) == 0:
+		verdict = "not measured"
+	case met:
+		verdict = "met"
+	}
+	return strings.Join(want, ", ") + ": " + verdict
+}
+
 // Markdown is docs/benchmarks.md: how to regenerate it, the machine, the
-// results table, the physical limits and how to read them.
-func (r *Report) Markdown() string {
+// results table with targets, the physical limits and how to read them.
+// chart, when set, is the file name of the PNG chart beside it.
+func (r *Report) Markdown(chart string) string {
 	o := r.Opts
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Benchmarks: wharf and distribution side by side\n\n")
-	p("Regenerate this page with `make bench` (`go run ./bench/cmd/wharfbench -write`; flags: `-help`).\n")
+	p("Regenerate this page with `make bench` (`go run ./bench/cmd/wharfbench -write`; flags: `-help`;\n")
+	p("`make bench PROFILE=1` also takes CPU and allocation profiles of both servers).\n")
 	p("It builds wharf from the working tree, starts it and the real distribution registry (`bin/registry`,\n")
 	p("installed by `make deps`) on loopback, with filesystem storage in one temporary directory (same disk),\n")
 	p("and runs every workload against both in the same run, alternating which goes first, %d round(s).\n", o.Rounds)
@@ -52,44 +110,102 @@ func (r *Report) Markdown() string {
 	p("- CPU: %s, %d cores (client and both servers share them)\n", r.CPU, r.Cores)
 	p("- Go: %s; wharf: %s; peer: %s\n", r.GoVersion, r.Wharf, r.Distribution)
 	p("- wharf: `serve --auth none --tls off`; distribution: filesystem storage, delete enabled, in-memory blob descriptor cache, no auth, log level info\n")
-	p("- sizes: %s blobs, %d push(es) and pull(s) per round, %d tags, %d repositories, manifest workloads %s at %d connections\n\n",
-		sizeName(o.BlobSize), o.Pushes, o.Tags, o.Repos, o.Duration, o.Conns)
+	p("- token auth rows: `wharf serve --auth token` (token server in the same process) against distribution with `auth.token` and `wharf auth` (a docker_auth configuration) as its token server; one user, bcrypt cost 10\n")
+	p("- sizes: %s blobs, %d push(es) and pull(s) per round; %s monolithic and %s chunked (%s chunks) pushes; %d small images of 3 × %s layers from %d clients; docker image of %d layers, %s; %d tags, %d repositories; manifest workloads %s at %d connections\n\n",
+		sizeName(o.BlobSize), o.Pushes, sizeName(o.BigSize), sizeName(o.ChunkedSize), sizeName(o.ChunkSize),
+		o.SmallImages, sizeName(o.SmallLayer), o.SmallClients, o.DockerLayers, sizeName(o.DockerSize), o.Tags, o.Repos, o.Duration, o.Conns)
+	if chart != "" {
+		p("![Throughput, wharf and distribution](%s)\n\n", chart)
+	}
 
 	p("## Results\n\n")
-	p("| workload | unit | wharf | distribution | wharf/distribution | spread (wharf / distribution) |\n")
-	p("|---|---|---:|---:|---:|---|\n")
+	p("| workload | unit | wharf | distribution | wharf/distribution | target | share of physical limit (wharf / distribution) | spread (wharf / distribution) |\n")
+	p("|---|---|---:|---:|---:|---|---:|---|\n")
 	for _, res := range r.Results {
+		unit := res.Unit
+		if res.LowerBetter {
+			unit += " (lower is better)"
+		}
+		if res.NotMeasured != "" {
+			p("| %s | %s | not measured: %s | not measured | n/a | %s | — | — |\n", res.Name, unit, res.NotMeasured, r.Verdict(res))
+			continue
+		}
 		wm, dm := median(res.Wharf), median(res.Distr)
 		ratio := "n/a"
 		if dm > 0 {
 			ratio = num(wm/dm) + "×"
 		}
-		unit := res.Unit
-		if res.LowerBetter {
-			unit += " (lower is better)"
+		share := "—"
+		if c := r.ceiling(res.Ceiling); c > 0 {
+			share = fmt.Sprintf("%.0f %% / %.0f %%", wm/c*100, dm/c*100)
 		}
-		p("| %s | %s | %s | %s | %s | %s / %s |\n", res.Name, unit, num(wm), num(dm), ratio, spread(res.Wharf), spread(res.Distr))
+		p("| %s | %s | %s | %s | %s | %s | %s | %s / %s |\n", res.Name, unit, num(wm), num(dm), ratio, r.Verdict(res), share, spread(res.Wharf), spread(res.Distr))
 	}
 	p("\n## Physical limits (same run)\n\n")
 	p("| limit | unit | median | spread |\n|---|---|---:|---|\n")
-	ceiling := 0.0
 	for _, l := range r.Limits {
-		m := median(l.Samples)
-		if ceiling == 0 || m < ceiling {
-			ceiling = m
-		}
-		p("| %s (%d MiB) | %s | %s | %s |\n", l.Name, o.LimitMiB, l.Unit, num(m), spread(l.Samples))
+		p("| %s (%d MiB) | %s | %s | %s |\n", l.Name, o.LimitMiB, l.Unit, num(median(l.Samples)), spread(l.Samples))
 	}
-	if len(r.Results) > 0 && ceiling > 0 {
-		push := r.Results[0]
-		p("\nMonolithic push as a share of min(SHA-256, disk) = %s MiB/s: wharf %.0f %%, distribution %.0f %%.\n",
-			num(ceiling), median(push.Wharf)/ceiling*100, median(push.Distr)/ceiling*100)
+	var kinds []string
+	if c := r.ceiling(CeilingPush); c > 0 && r.hasCeiling(CeilingPush) {
+		kinds = append(kinds, fmt.Sprintf("push rows with min(SHA-256, disk) = %s MiB/s", num(c)))
 	}
+	if c := r.ceiling(CeilingPull); c > 0 && r.hasCeiling(CeilingPull) {
+		kinds = append(kinds, fmt.Sprintf("pull rows with the loopback sendfile read = %s MiB/s", num(c)))
+	}
+	if len(kinds) > 0 {
+		p("\nThe share column compares %s.\n", strings.Join(kinds, "; "))
+	}
+
+	p("\n## Token issuance (wharf only)\n\n")
+	switch t := r.Tokens; {
+	case t.NotMeasured != "":
+		p("Not measured: %s.\n", t.NotMeasured)
+	case t.CacheOff > 0:
+		p("`BenchmarkTokenIssuance` (`make bench-token`), in the same run: one user asking for pull and push on one repository, bcrypt cost 10.\n\n")
+		p("| credential cache | tokens/s |\n|---|---:|\n| off | %s |\n| on | %s |\n\nThe cache makes issuance %s× faster.\n",
+			num(t.CacheOff), num(t.CacheOn), num(t.CacheOn/t.CacheOff))
+	default:
+		p("Not measured in this run (left out by `-only`).\n")
+	}
+
 	p("\n## How to read this\n\n")
-	p("- Throughputs (MiB/s, requests/s): higher is better, a ratio above 1× favours wharf. Times (ms): lower is better, a ratio below 1× favours wharf.\n")
+	p("- Throughputs (MiB/s, images/s, requests/s): higher is better, a ratio above 1× favours wharf. Times (ms, s) and memory (MiB): lower is better, a ratio below 1× favours wharf.\n")
+	p("- Targets are wharf/distribution ratios of the same run (a list row's ≤ 0.05× is \"at least 20 times faster\"); \"of limit\" is wharf's share of the row's physical limit.\n")
 	p("- The client is plain `net/http` in the same process tree and never sleeps; on a small machine it competes with the server for CPU, which caps every figure.\n")
-	p("- Pushes generate and hash their random blobs before the clock starts; pulls check the length of what they receive, not its digest.\n")
-	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream.\n", o.LimitMiB)
-	p("- Not measured yet (issue 5): 1 GiB and chunked pushes, many small images, token auth on both sides, peak RSS, docker push/pull, the loopback sendfile ceiling, a chart, profiles.\n")
+	p("- Pushes write and hash their random blobs before the clock starts and stream them from that file; pulls check the length of what they receive, not its digest.\n")
+	p("- Small images: each client HEADs every blob, pushes it (POST+PUT), then PUTs the manifest, as docker and crane do; a pull GETs the manifest by tag, the config and the layers. With token auth, each image first gets its own pull token from the token server, as `docker pull` does.\n")
+	p("- Peak RSS is the server's VmHWM (/proc/PID/status), reset through /proc/PID/clear_refs before the workload.\n")
+	p("- docker push and pull run the real Docker daemon (a private dockerd, vfs storage) on an image loaded from a generated archive; their wall time includes docker's own work (gzip of each layer on push, unpacking on pull), the same for both servers.\n")
+	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader.\n", o.LimitMiB)
+	if len(r.LeftOut) > 0 {
+		p("- Not measured in this run (left out by `-only %s`): %s.\n", o.Only, strings.Join(r.LeftOut, "; "))
+	}
 	return b.String()
+}
+
+func (r *Report) hasCeiling(c Ceiling) bool {
+	for _, res := range r.Results {
+		if res.Ceiling == c && res.NotMeasured == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Write writes the page and its chart into dir as benchmarks.md and
+// benchmarks.png, and returns their paths.
+func (r *Report) Write(dir string) (page, chart string, err error) {
+	png, err := r.Chart()
+	if err != nil {
+		return "", "", err
+	}
+	page, chart = filepath.Join(dir, "benchmarks.md"), filepath.Join(dir, "benchmarks.png")
+	if err := os.WriteFile(chart, png, 0o644); err != nil {
+		return "", "", fmt.Errorf("wharfbench: %w", err)
+	}
+	if err := os.WriteFile(page, []byte(r.Markdown(filepath.Base(chart))), 0o644); err != nil {
+		return "", "", fmt.Errorf("wharfbench: %w", err)
+	}
+	return page, chart, nil
 }

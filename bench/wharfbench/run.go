@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,19 +18,27 @@ import (
 // Options sizes a run. Zero values take the defaults of the real run;
 // Smoke overrides everything with tiny sizes.
 type Options struct {
-	Rounds   int           // rounds, each running every workload on both servers
-	BlobSize int64         // bytes per pushed and pulled blob
-	Pushes   int           // blobs pushed (and pulls repeated) per round
-	Tags     int           // tags in the tag-list repository
-	Repos    int           // repositories in the catalog
-	Duration time.Duration // of each manifest workload
-	Conns    int           // connections of the manifest workloads
-	LimitMiB int64         // bytes hashed and written by the physical-limit probes, in MiB
-	Smoke    bool          // tiny everything: checks the harness, measures nothing
-	Dir      string        // parent of the run's temporary directory (data, logs)
-	Keep     bool          // keep the temporary directory (data and logs)
+	Rounds       int           // rounds, each running every workload on both servers
+	BlobSize     int64         // bytes per pushed and pulled blob
+	Pushes       int           // blobs pushed (and pulls repeated) per round
+	BigSize      int64         // bytes of the large monolithic push
+	ChunkedSize  int64         // bytes of the chunked push
+	ChunkSize    int64         // bytes per PATCH of the chunked push
+	SmallImages  int           // images of the small-image workloads
+	SmallLayer   int64         // bytes of each of their three layers
+	SmallClients int           // concurrent clients of the small-image workloads
+	DockerSize   int64         // bytes of the docker push/pull image, all layers
+	DockerLayers int           // its layers
+	Tags         int           // tags in the tag-list repository
+	Repos        int           // repositories in the catalog
+	Duration     time.Duration // of each manifest workload
+	Conns        int           // connections of the manifest workloads
+	LimitMiB     int64         // bytes hashed, written and sent by the physical-limit probes, in MiB
+	Smoke        bool          // tiny everything: checks the harness, measures nothing
+	Dir          string        // parent of the run's temporary directory (data, logs)
+	Keep         bool          // keep the temporary directory (data and logs)
 	// Only, when set, runs just the workloads with a row whose name it
-	// matches.
+	// matches (the token issuance benchmark's name is "token issuance").
 	Only *regexp.Regexp
 	// ProfileDir, when set, also takes CPU and allocation profiles of both
 	// servers (through their debug listeners) while each workload runs
@@ -41,31 +50,44 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	def := Options{Rounds: 3, BlobSize: 64 * mib, Pushes: 3, Tags: 10000, Repos: 10000,
-		Duration: 5 * time.Second, Conns: 64, LimitMiB: 256}
+	def := Options{Rounds: 3, BlobSize: 64 * mib, Pushes: 3, BigSize: 1 << 30, ChunkedSize: 256 * mib, ChunkSize: 8 * mib,
+		SmallImages: 500, SmallLayer: 16 << 10, SmallClients: 8, DockerSize: 200 * mib, DockerLayers: 5,
+		Tags: 10000, Repos: 10000, Duration: 5 * time.Second, Conns: 64, LimitMiB: 256}
 	if o.Smoke {
-		def = Options{Rounds: 1, BlobSize: mib, Pushes: 1, Tags: 100, Repos: 100,
-			Duration: time.Second, Conns: 64, LimitMiB: 8}
-		o.Rounds, o.BlobSize, o.Pushes, o.Tags, o.Repos, o.Duration, o.Conns, o.LimitMiB = 0, 0, 0, 0, 0, 0, 0, 0
+		def = Options{Rounds: 1, BlobSize: mib, Pushes: 1, BigSize: 4 * mib, ChunkedSize: 3 * mib, ChunkSize: mib,
+			SmallImages: 20, SmallLayer: 1 << 10, SmallClients: 4, DockerSize: 5 * mib, DockerLayers: 5,
+			Tags: 100, Repos: 100, Duration: time.Second, Conns: 64, LimitMiB: 8}
+		keep := o
+		o = def
+		o.Smoke, o.Dir, o.Keep, o.Only, o.ProfileDir, o.ProfileSeconds, o.Progress = true, keep.Dir, keep.Keep, keep.Only, keep.ProfileDir, keep.ProfileSeconds, keep.Progress
 	}
-	set := func(v *int, d int) {
+	setInt := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
 		}
 	}
-	set(&o.Rounds, def.Rounds)
-	set(&o.Pushes, def.Pushes)
-	set(&o.Tags, def.Tags)
-	set(&o.Repos, def.Repos)
-	set(&o.Conns, def.Conns)
-	if o.BlobSize <= 0 {
-		o.BlobSize = def.BlobSize
+	setSize := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
 	}
+	setInt(&o.Rounds, def.Rounds)
+	setInt(&o.Pushes, def.Pushes)
+	setInt(&o.SmallImages, def.SmallImages)
+	setInt(&o.SmallClients, def.SmallClients)
+	setInt(&o.DockerLayers, def.DockerLayers)
+	setInt(&o.Tags, def.Tags)
+	setInt(&o.Repos, def.Repos)
+	setInt(&o.Conns, def.Conns)
+	setSize(&o.BlobSize, def.BlobSize)
+	setSize(&o.BigSize, def.BigSize)
+	setSize(&o.ChunkedSize, def.ChunkedSize)
+	setSize(&o.ChunkSize, def.ChunkSize)
+	setSize(&o.SmallLayer, def.SmallLayer)
+	setSize(&o.DockerSize, def.DockerSize)
+	setSize(&o.LimitMiB, def.LimitMiB)
 	if o.Duration <= 0 {
 		o.Duration = def.Duration
-	}
-	if o.LimitMiB <= 0 {
-		o.LimitMiB = def.LimitMiB
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -76,15 +98,35 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Result is one row of the results table: the per-round samples of each server.
+// Goal is a row's target: the wharf/distribution ratio must be at least
+// Ratio (at most, for rows where lower is better), and wharf must reach at
+// least LimitShare of the row's physical limit when that is set.
+type Goal struct {
+	Ratio, LimitShare float64
+}
+
+// Ceiling names the physical limit a throughput row is compared with.
+type Ceiling string
+
+const (
+	CeilingPush Ceiling = "push" // min(SHA-256 of one core, disk write with fsync)
+	CeilingPull Ceiling = "pull" // loopback sendfile read
+)
+
+// Result is one row of the results table: the per-round samples of each
+// server, or why it was not measured.
 type Result struct {
 	Name, Unit   string
 	LowerBetter  bool
+	Goal         Goal
+	Ceiling      Ceiling
 	Wharf, Distr []float64
+	NotMeasured  string
 }
 
 // Limit is one physical limit with its per-round samples.
 type Limit struct {
+	Key        string // "sha256", "disk" or "loopback"
 	Name, Unit string
 	Samples    []float64
 }
@@ -94,6 +136,8 @@ type Report struct {
 	Opts         Options
 	Results      []Result
 	Limits       []Limit
+	Tokens       TokenIssuance
+	LeftOut      []string // workloads -only left out
 	CPU          string
 	Cores        int
 	GoVersion    string
@@ -102,6 +146,8 @@ type Report struct {
 	Date         time.Time
 	Elapsed      time.Duration
 }
+
+const tokenIssuanceName = "token issuance, one user, credential cache off and on"
 
 // Run builds wharf, starts it and bin/registry, and measures every workload
 // on both, alternating which goes first, opts.Rounds times.
@@ -115,6 +161,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	distBin, err := distributionBinary(root)
 	if err != nil {
 		return nil, err
+	}
+	all := workloads(o)
+	wls := selected(all, o.Only)
+	tokensWanted := o.Only == nil || o.Only.MatchString(tokenIssuanceName)
+	if len(wls) == 0 && !tokensWanted {
+		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
 	}
 	dir, err := os.MkdirTemp(o.Dir, "wharfbench-")
 	if err != nil {
@@ -134,6 +186,17 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	rep = &Report{Opts: o, CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Distribution: versionOf(ctx, distBin), Wharf: wharfRevision(ctx, root), Date: time.Now().UTC()}
+	for _, wl := range all {
+		if !slices.ContainsFunc(wls, func(s workload) bool { return s.rows[0].name == wl.rows[0].name }) {
+			rep.LeftOut = append(rep.LeftOut, wl.rows[0].name)
+		}
+	}
+	if !tokensWanted {
+		rep.LeftOut = append(rep.LeftOut, tokenIssuanceName)
+	}
+	if o.ProfileDir != "" {
+		fmt.Fprintf(o.Progress, "profiles will be written to %s\n", o.ProfileDir)
+	}
 
 	profiling := o.ProfileDir != ""
 	w, err := startWharf(ctx, wharfBin, dir, profiling)
@@ -153,37 +216,92 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return fmt.Errorf("%s: %w (log %s)", s.name, err, s.logPath)
 	}
 	targets := []*target{
-		{server: w, c: newClient(), opts: o},
-		{server: d, c: newClient(), opts: o},
+		{server: w, c: newClient(), opts: o, dir: dir, idx: 0},
+		{server: d, c: newClient(), opts: o, dir: dir, idx: 1},
 	}
+	need := needsOf(wls)
 	for _, t := range targets {
-		fmt.Fprintf(o.Progress, "set-up on %s: %d tags, %d repositories\n", t.name, o.Tags, o.Repos)
-		if err := setup(ctx, t); err != nil {
+		fmt.Fprintf(o.Progress, "set-up on %s\n", t.name)
+		if err := setup(ctx, t, need); err != nil {
 			return nil, fail(err, t.server)
 		}
 	}
-
-	wls := selected(workloads(o), o.Only)
-	if len(wls) == 0 {
-		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
-	}
-	for _, wl := range wls {
-		for _, r := range wl.rows {
-			rep.Results = append(rep.Results, Result{Name: r.name, Unit: r.unit, LowerBetter: r.lowerBetter})
-		}
-	}
-	sha := Limit{Name: "SHA-256, one core (crypto/sha256)", Unit: "MiB/s"}
-	disk := Limit{Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
-	for round := range o.Rounds {
-		fmt.Fprintf(o.Progress, "round %d/%d\n", round+1, o.Rounds)
-		sha.Samples = append(sha.Samples, sha256Throughput(o.LimitMiB*mib))
-		v, err := diskWriteThroughput(dir, o.LimitMiB*mib)
+	if need.auth {
+		fmt.Fprintf(o.Progress, "starting the token-auth servers\n")
+		wa, da, err := startAuthServers(ctx, wharfBin, distBin, dir)
 		if err != nil {
 			return nil, err
 		}
-		disk.Samples = append(disk.Samples, v)
-		i := 0
+		defer wa.stop()
+		defer da.stop()
+		targets[0].auth, targets[1].auth = wa, da
+		for _, t := range targets {
+			fmt.Fprintf(o.Progress, "set-up on %s: %d images\n", t.auth.registry.name, o.SmallImages)
+			if err := setupAuth(ctx, t); err != nil {
+				return nil, fail(errors.Join(err, t.auth.alive()), t.auth.registry)
+			}
+		}
+	}
+	dockerSkip := ""
+	if need.docker {
+		switch {
+		case o.Smoke:
+			dockerSkip = "left out of smoke runs (it needs root and a Docker daemon); `make bench` measures it"
+		default:
+			dockerSkip = dockerMissing()
+		}
+		if dockerSkip == "" {
+			fmt.Fprintf(o.Progress, "starting a private dockerd\n")
+			dd, err := startDockerd(ctx, dir)
+			if err != nil {
+				dockerSkip = "dockerd did not start: " + err.Error()
+			} else {
+				defer dd.stop()
+				targets[0].docker, targets[1].docker = dd, dd
+			}
+		}
+		if dockerSkip != "" {
+			fmt.Fprintf(o.Progress, "docker workload not measured: %s\n", dockerSkip)
+		}
+	}
+
+	var measured []workload
+	for _, wl := range wls {
+		skip := ""
+		if wl.docker {
+			skip = dockerSkip
+		}
+		for _, r := range wl.allRows() {
+			rep.Results = append(rep.Results, Result{Name: r.name, Unit: r.unit, LowerBetter: r.lowerBetter,
+				Goal: r.goal, Ceiling: r.ceiling, NotMeasured: skip})
+		}
+		if skip == "" {
+			measured = append(measured, wl)
+		}
+	}
+	sha := Limit{Key: "sha256", Name: "SHA-256, one core (crypto/sha256)", Unit: "MiB/s"}
+	disk := Limit{Key: "disk", Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
+	loop := Limit{Key: "loopback", Name: "sendfile of that file over loopback TCP, one reader", Unit: "MiB/s"}
+	for round := range o.Rounds {
+		fmt.Fprintf(o.Progress, "round %d/%d (%s since the start)\n", round+1, o.Rounds, time.Since(began).Round(time.Second))
+		sha.Samples = append(sha.Samples, sha256Throughput(o.LimitMiB*mib))
+		path, v, err := diskWriteThroughput(dir, o.LimitMiB*mib)
+		if err == nil {
+			disk.Samples = append(disk.Samples, v)
+			v, err = sendfileThroughput(ctx, path)
+			loop.Samples = append(loop.Samples, v)
+		}
+		if path != "" {
+			os.Remove(path)
+		}
+		if err != nil {
+			return nil, err
+		}
 		for wi, wl := range wls {
+			i := slices.IndexFunc(rep.Results, func(r Result) bool { return r.Name == wl.rows[0].name })
+			if rep.Results[i].NotMeasured != "" {
+				continue
+			}
 			// Alternate which server goes first, so neither always gets the
 			// warmer (or the more fragmented) machine.
 			order := targets
@@ -191,8 +309,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 				order = []*target{targets[1], targets[0]}
 			}
 			for _, t := range order {
-				vals, err := wl.run(ctx, t, round)
+				fmt.Fprintf(o.Progress, "  %s: %s\n", t.name, wl.rows[0].name)
+				vals, err := runOnce(ctx, wl, t, round)
 				if err != nil {
+					if wl.auth {
+						return nil, fail(errors.Join(err, t.auth.alive()), t.auth.registry)
+					}
 					return nil, fail(err, t.server)
 				}
 				for j, v := range vals {
@@ -204,17 +326,46 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 					}
 				}
 			}
-			i += len(wl.rows)
 		}
 	}
-	rep.Limits = []Limit{sha, disk}
+	rep.Limits = []Limit{sha, disk, loop}
+	switch {
+	case !tokensWanted:
+	case o.Smoke:
+		rep.Tokens.NotMeasured = "left out of smoke runs; `make bench` or `make bench-token` measures it"
+	default:
+		fmt.Fprintf(o.Progress, "token issuance (go test -bench BenchmarkTokenIssuance ./bench/)\n")
+		if rep.Tokens, err = tokenIssuance(ctx, root); err != nil {
+			return nil, err
+		}
+	}
 	if profiling {
-		if err := profileAll(ctx, o, wls, targets); err != nil {
+		if err := profileAll(ctx, o, measured, targets); err != nil {
 			return nil, err
 		}
 	}
 	rep.Elapsed = time.Since(began)
 	return rep, nil
+}
+
+// runOnce runs wl once on t, measuring the server's peak RSS around it when
+// the workload asks.
+func runOnce(ctx context.Context, wl workload, t *target, round int) ([]float64, error) {
+	pid := t.cmd.Process.Pid
+	if wl.rss {
+		if err := resetPeakRSS(pid); err != nil {
+			return nil, err
+		}
+	}
+	vals, err := wl.run(ctx, t, round)
+	if err != nil || !wl.rss {
+		return vals, err
+	}
+	peak, err := peakRSS(pid)
+	if err != nil {
+		return nil, err
+	}
+	return append(vals, peak), nil
 }
 
 func cpuModel() string {
@@ -247,7 +398,10 @@ func wharfRevision(ctx context.Context, root string) string {
 		return "unknown revision"
 	}
 	rev := strings.TrimSpace(string(out))
-	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+	// The page and chart this run rewrites do not count.
+	st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--",
+		".", ":!docs/benchmarks.md", ":!docs/benchmarks.png").Output()
+	if err == nil && len(st) > 0 {
 		rev += " with uncommitted changes"
 	}
 	return rev

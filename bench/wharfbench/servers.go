@@ -178,7 +178,8 @@ func startServer(ctx context.Context, name, addr, logPath, bin string, args ...s
 		cancel()
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			// 200 without auth, 401 with; a token server alone has no /v2/.
+			if res.StatusCode == http.StatusOK || res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusNotFound {
 				return s, nil
 			}
 		}

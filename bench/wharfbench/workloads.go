@@ -2,9 +2,13 @@ package wharfbench
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -15,12 +19,51 @@ type row struct {
 	name        string
 	unit        string
 	lowerBetter bool
+	goal        Goal
+	ceiling     Ceiling
 }
 
-// workload measures one server once (one round) and returns one value per row.
+// workload measures one server once (one round) and returns one value per
+// row.
 type workload struct {
 	rows []row
 	run  func(ctx context.Context, t *target, round int) ([]float64, error)
+	// rss adds a row: the server's peak resident set size during the
+	// workload (reset before it starts).
+	rss bool
+	// auth runs the workload against the token-auth servers.
+	auth bool
+	// docker runs the workload with the Docker daemon.
+	docker bool
+	// uses says what of the set-up the workload reads.
+	uses needs
+}
+
+// needs is what the selected workloads need set up.
+type needs struct {
+	pullBlob, image, tags, repos, auth, docker bool
+}
+
+func needsOf(wls []workload) needs {
+	var n needs
+	for _, wl := range wls {
+		n.pullBlob = n.pullBlob || wl.uses.pullBlob
+		n.image = n.image || wl.uses.image || wl.uses.tags || wl.uses.repos
+		n.tags = n.tags || wl.uses.tags
+		n.repos = n.repos || wl.uses.repos
+		n.auth = n.auth || wl.auth
+		n.docker = n.docker || wl.docker
+	}
+	return n
+}
+
+// allRows are the workload's rows, the peak-RSS row included.
+func (wl workload) allRows() []row {
+	if !wl.rss {
+		return wl.rows
+	}
+	return append(slices.Clip(wl.rows), row{name: "peak RSS of the server during " + wl.rows[0].name,
+		unit: "MiB", lowerBetter: true, goal: Goal{Ratio: 0.5}})
 }
 
 // target is a server with what the set-up pushed to it.
@@ -28,8 +71,17 @@ type target struct {
 	*server
 	c     *http.Client
 	opts  Options
+	idx   int    // 0 for wharf, 1 for distribution
+	dir   string // for the files of the push workloads
 	blob  []byte // the pull blob, in repo pullRepo
 	image image  // in manifestRepo as tag "latest", tagsRepo under opts.Tags tags
+	// auth is this side's token-auth servers, holding authImages; nil
+	// unless a selected workload needs them.
+	auth       *authServers
+	authImages []image
+	// docker is the private Docker daemon, nil unless a selected workload
+	// needs it.
+	docker *dockerd
 }
 
 const (
@@ -45,37 +97,56 @@ const (
 // randomBytes is incompressible, reproducible data: seed picks the content.
 func randomBytes(n int64, seed uint64) []byte {
 	b := make([]byte, n)
-	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)})
+	r := rand.NewChaCha8(seedKey(seed, 0))
 	_, _ = r.Read(b)
 	return b
 }
 
-// setup pushes what the read workloads read: the pull blob, a small image
-// tagged "latest", opts.Tags tags of it in one repository and opts.Repos
-// repositories holding it (mounted, as a real client would).
-func setup(ctx context.Context, t *target) error {
-	t.blob = randomBytes(t.opts.BlobSize, 1)
-	if err := pushBlob(ctx, t.c, t.url, pullRepo, t.blob, digestOf(t.blob)); err != nil {
-		return fmt.Errorf("set-up: pull blob: %w", err)
+// seedKey is a ChaCha8 key from seed; kind separates streams of different
+// uses of one seed.
+func seedKey(seed uint64, kind byte) [32]byte {
+	var k [32]byte
+	binary.LittleEndian.PutUint64(k[:], seed)
+	k[8] = kind
+	return k
+}
+
+// setup pushes what the read workloads read, as far as need asks: the pull
+// blob, a small image tagged "latest", opts.Tags tags of it in one
+// repository and opts.Repos repositories holding it (mounted, as a real
+// client would).
+func setup(ctx context.Context, t *target, need needs) error {
+	if need.pullBlob {
+		t.blob = randomBytes(t.opts.BlobSize, 1)
+		if err := pushBlob(ctx, t.c, t.url, pullRepo, t.blob, digestOf(t.blob)); err != nil {
+			return fmt.Errorf("set-up: pull blob: %w", err)
+		}
+	}
+	if !need.image {
+		return nil
 	}
 	t.image = newImage(randomBytes(4096, 2))
 	if err := pushImage(ctx, t.c, t.url, manifestRepo, "", t.image, "latest"); err != nil {
 		return fmt.Errorf("set-up: image: %w", err)
 	}
-	if err := pushImage(ctx, t.c, t.url, tagsRepo, manifestRepo, t.image); err != nil {
-		return fmt.Errorf("set-up: tags repository: %w", err)
+	if need.tags {
+		if err := pushImage(ctx, t.c, t.url, tagsRepo, manifestRepo, t.image); err != nil {
+			return fmt.Errorf("set-up: tags repository: %w", err)
+		}
+		err := parallel(ctx, 16, t.opts.Tags, func(ctx context.Context, i int) error {
+			return putManifest(ctx, t.c, t.url, tagsRepo, fmt.Sprintf("t%06d", i), t.image.manifest)
+		})
+		if err != nil {
+			return fmt.Errorf("set-up: tags: %w", err)
+		}
 	}
-	err := parallel(ctx, 16, t.opts.Tags, func(ctx context.Context, i int) error {
-		return putManifest(ctx, t.c, t.url, tagsRepo, fmt.Sprintf("t%06d", i), t.image.manifest)
-	})
-	if err != nil {
-		return fmt.Errorf("set-up: tags: %w", err)
-	}
-	err = parallel(ctx, 16, t.opts.Repos, func(ctx context.Context, i int) error {
-		return pushImage(ctx, t.c, t.url, fmt.Sprintf(catalogRepo, i), manifestRepo, t.image, "latest")
-	})
-	if err != nil {
-		return fmt.Errorf("set-up: repositories: %w", err)
+	if need.repos {
+		err := parallel(ctx, 16, t.opts.Repos, func(ctx context.Context, i int) error {
+			return pushImage(ctx, t.c, t.url, fmt.Sprintf(catalogRepo, i), manifestRepo, t.image, "latest")
+		})
+		if err != nil {
+			return fmt.Errorf("set-up: repositories: %w", err)
+		}
 	}
 	return nil
 }
@@ -105,16 +176,35 @@ func parallel(ctx context.Context, workers, n int, f func(context.Context, int) 
 
 func workloads(o Options) []workload {
 	size := fmt.Sprintf("%s blob", sizeName(o.BlobSize))
+	pushGoal, pullGoal := Goal{Ratio: 1.3}, Goal{Ratio: 1.2}
+	listGoal := Goal{Ratio: 0.05} // at least 20 times faster
+	small := fmt.Sprintf("%d images of 3 × %s layers, %d concurrent clients", o.SmallImages, sizeName(o.SmallLayer), o.SmallClients)
 	return []workload{
-		{rows: []row{{name: fmt.Sprintf("blob push, monolithic POST+PUT, %s, 1 client", size), unit: "MiB/s"}}, run: pushMonolithic},
-		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 1 client", size), unit: "MiB/s"}}, run: pullBlob(1)},
-		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 16 concurrent clients", size), unit: "MiB/s"}}, run: pullBlob(16)},
+		{rows: []row{{name: fmt.Sprintf("blob push, monolithic POST+PUT, %s, 1 client", size), unit: "MiB/s", goal: pushGoal, ceiling: CeilingPush}},
+			run: pushMonolithic(o.BlobSize, o.Pushes)},
+		{rows: []row{{name: fmt.Sprintf("blob push, monolithic POST+PUT, %s blob, 1 client", sizeName(o.BigSize)), unit: "MiB/s",
+			goal: Goal{Ratio: 1.3, LimitShare: 0.8}, ceiling: CeilingPush}},
+			run: pushMonolithic(o.BigSize, 1), rss: true},
+		{rows: []row{{name: fmt.Sprintf("blob push, chunked PATCH, %s chunks, %s blob, 1 client", sizeName(o.ChunkSize), sizeName(o.ChunkedSize)),
+			unit: "MiB/s", goal: pushGoal, ceiling: CeilingPush}},
+			run: pushChunkedWorkload, rss: true},
+		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 1 client", size), unit: "MiB/s", goal: Goal{Ratio: 1.2, LimitShare: 0.8}, ceiling: CeilingPull}},
+			run: pullBlob(1), uses: needs{pullBlob: true}},
+		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 16 concurrent clients", size), unit: "MiB/s", goal: pullGoal, ceiling: CeilingPull}},
+			run: pullBlob(16), uses: needs{pullBlob: true}},
+		{rows: []row{
+			{name: "small images push, " + small, unit: "images/s", goal: Goal{Ratio: 2}},
+			{name: "small images pull, " + small, unit: "images/s", goal: Goal{Ratio: 2}},
+		}, run: smallImages, rss: true},
+		{rows: []row{{name: "small images pull with token auth (a token per image), " + small, unit: "images/s"}},
+			run: smallImagesAuth, auth: true},
 		manifestWorkload(o, "manifest GET by tag", http.MethodGet, func(t *target) string { return "latest" }),
 		manifestWorkload(o, "manifest HEAD by digest", http.MethodHead, func(t *target) string { return t.image.manifestDigest }),
-		listWorkload(fmt.Sprintf("tag list, %d tags, first page (n=%d)", o.Tags, listPage), "/v2/"+tagsRepo+"/tags/list", o.Tags, true),
-		listWorkload(fmt.Sprintf("tag list, %d tags, full walk (n=%d pages)", o.Tags, listPage), "/v2/"+tagsRepo+"/tags/list", o.Tags, false),
-		listWorkload(fmt.Sprintf("_catalog, %d repositories, first page (n=%d)", o.Repos, listPage), "/v2/_catalog", o.Repos, true),
-		listWorkload(fmt.Sprintf("_catalog, %d repositories, full walk (n=%d pages)", o.Repos, listPage), "/v2/_catalog", o.Repos, false),
+		listWorkload(fmt.Sprintf("tag list, %d tags, first page (n=%d)", o.Tags, listPage), "/v2/"+tagsRepo+"/tags/list", o.Tags, true, listGoal, needs{tags: true}),
+		listWorkload(fmt.Sprintf("tag list, %d tags, full walk (n=%d pages)", o.Tags, listPage), "/v2/"+tagsRepo+"/tags/list", o.Tags, false, listGoal, needs{tags: true}),
+		listWorkload(fmt.Sprintf("_catalog, %d repositories, first page (n=%d)", o.Repos, listPage), "/v2/_catalog", o.Repos, true, listGoal, needs{repos: true}),
+		listWorkload(fmt.Sprintf("_catalog, %d repositories, full walk (n=%d pages)", o.Repos, listPage), "/v2/_catalog", o.Repos, false, listGoal, needs{repos: true}),
+		dockerWorkload(o),
 	}
 }
 
@@ -122,26 +212,82 @@ func sizeName(n int64) string {
 	if n >= 1<<30 && n%(1<<30) == 0 {
 		return fmt.Sprintf("%d GiB", n>>30)
 	}
-	if n%mib == 0 {
+	if n >= mib && n%mib == 0 {
 		return fmt.Sprintf("%d MiB", n/mib)
+	}
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d B", n)
 }
 
-// pushMonolithic pushes opts.Pushes fresh random blobs, one after the other;
-// generating and hashing them is not timed.
-func pushMonolithic(ctx context.Context, t *target, round int) ([]float64, error) {
-	var total time.Duration
-	for i := range t.opts.Pushes {
-		data := randomBytes(t.opts.BlobSize, uint64(1000+round*100+i))
-		d := digestOf(data)
-		start := time.Now()
-		if err := pushBlob(ctx, t.c, t.url, pushRepo, data, d); err != nil {
-			return nil, err
+// pushMonolithic pushes count fresh random blobs of size bytes, one after
+// the other, streamed from a file; writing and hashing the file is not
+// timed.
+func pushMonolithic(size int64, count int) func(ctx context.Context, t *target, round int) ([]float64, error) {
+	return func(ctx context.Context, t *target, round int) ([]float64, error) {
+		var total time.Duration
+		for i := range count {
+			path, d, err := randomFile(t.dir, size, uint64(1000+round*100+i))
+			if err != nil {
+				return nil, err
+			}
+			start := time.Now()
+			err = pushBlobFile(ctx, t.c, t.url, pushRepo, path, d)
+			total += time.Since(start)
+			os.Remove(path)
+			if err != nil {
+				return nil, err
+			}
 		}
-		total += time.Since(start)
+		return []float64{float64(count) * float64(size) / mib / total.Seconds()}, nil
 	}
-	return []float64{float64(t.opts.Pushes) * float64(t.opts.BlobSize) / mib / total.Seconds()}, nil
+}
+
+// pushChunkedWorkload pushes one fresh random blob of opts.ChunkedSize in
+// PATCH requests of opts.ChunkSize.
+func pushChunkedWorkload(ctx context.Context, t *target, round int) ([]float64, error) {
+	path, d, err := randomFile(t.dir, t.opts.ChunkedSize, uint64(5000+round))
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(path)
+	start := time.Now()
+	if err := pushChunked(ctx, t.c, t.url, pushRepo, path, d, t.opts.ChunkSize); err != nil {
+		return nil, err
+	}
+	return []float64{float64(t.opts.ChunkedSize) / mib / time.Since(start).Seconds()}, nil
+}
+
+// randomFile writes size random bytes (seed picks them) to a new file in
+// dir and returns its path and digest.
+func randomFile(dir string, size int64, seed uint64) (path, digest string, err error) {
+	f, err := os.CreateTemp(dir, "blob-")
+	if err != nil {
+		return "", "", fmt.Errorf("wharfbench: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	r := rand.NewChaCha8(seedKey(seed, 'f'))
+	buf := make([]byte, mib)
+	for done := int64(0); done < size; {
+		n := min(int64(len(buf)), size-done)
+		_, _ = r.Read(buf[:n])
+		h.Write(buf[:n])
+		if _, err := f.Write(buf[:n]); err != nil {
+			return "", "", fmt.Errorf("wharfbench: %w", err)
+		}
+		done += n
+	}
+	if err := f.Close(); err != nil {
+		return "", "", fmt.Errorf("wharfbench: %w", err)
+	}
+	return f.Name(), "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // pullBlob GETs the pull blob: clients at once, opts.Pushes times over,
@@ -174,10 +320,11 @@ func pullBlob(clients int) func(ctx context.Context, t *target, round int) ([]fl
 func manifestWorkload(o Options, what, method string, ref func(*target) string) workload {
 	label := fmt.Sprintf("%s, %d connections", what, o.Conns)
 	return workload{
+		uses: needs{image: true},
 		rows: []row{
-			{name: label, unit: "requests/s"},
+			{name: label, unit: "requests/s", goal: Goal{Ratio: 2}},
 			{name: label + ", p50", unit: "ms", lowerBetter: true},
-			{name: label + ", p99", unit: "ms", lowerBetter: true},
+			{name: label + ", p99", unit: "ms", lowerBetter: true, goal: Goal{Ratio: 0.5}},
 		},
 		run: func(ctx context.Context, t *target, _ int) ([]float64, error) {
 			u := t.url + "/v2/" + manifestRepo + "/manifests/" + ref(t)
@@ -221,9 +368,10 @@ func manifestWorkload(o Options, what, method string, ref func(*target) string) 
 // second, and reports the mean time of one.
 // entries (at least) are listed, so a walk must read entries/listPage pages:
 // a server that ignored n would fail here rather than look fast.
-func listWorkload(name, path string, entries int, firstOnly bool) workload {
+func listWorkload(name, path string, entries int, firstOnly bool, g Goal, uses needs) workload {
 	return workload{
-		rows: []row{{name: name, unit: "ms", lowerBetter: true}},
+		uses: uses,
+		rows: []row{{name: name, unit: "ms", lowerBetter: true, goal: g}},
 		run: func(ctx context.Context, t *target, _ int) ([]float64, error) {
 			first := fmt.Sprintf("%s?n=%d", path, listPage)
 			var n int

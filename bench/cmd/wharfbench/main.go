@@ -1,6 +1,7 @@
 // Command wharfbench runs the same workloads against wharf and the real
 // distribution registry in one run and prints a Markdown table of medians,
-// spreads and ratios, or writes it to docs/benchmarks.md with -write.
+// spreads, ratios and targets, or writes it to docs/benchmarks.md with a
+// chart in docs/benchmarks.png with -write.
 // See package wharf/bench/wharfbench.
 package main
 
@@ -20,20 +21,28 @@ import (
 
 func main() {
 	var o wharfbench.Options
-	var blobMiB int64
-	write := flag.Bool("write", false, "write docs/benchmarks.md (in the module root) instead of printing to stdout")
+	var blobMiB, bigMiB, chunkedMiB, chunkMiB, smallKiB, dockerMiB int64
+	write := flag.Bool("write", false, "write docs/benchmarks.md and docs/benchmarks.png (in the module root) instead of printing to stdout")
 	flag.IntVar(&o.Rounds, "rounds", 3, "rounds; every workload runs once per round on each server")
 	flag.Int64Var(&blobMiB, "blob-mib", 64, "size of each pushed and pulled blob, MiB")
 	flag.IntVar(&o.Pushes, "pushes", 3, "blobs pushed (and pulls repeated) per round")
+	flag.Int64Var(&bigMiB, "big-mib", 1024, "size of the large monolithic push, MiB")
+	flag.Int64Var(&chunkedMiB, "chunked-mib", 256, "size of the chunked push, MiB")
+	flag.Int64Var(&chunkMiB, "chunk-mib", 8, "size of each PATCH of the chunked push, MiB")
+	flag.IntVar(&o.SmallImages, "small-images", 500, "images of the small-image workloads")
+	flag.Int64Var(&smallKiB, "small-layer-kib", 16, "size of each of the three layers of a small image, KiB")
+	flag.IntVar(&o.SmallClients, "small-clients", 8, "concurrent clients of the small-image workloads")
+	flag.Int64Var(&dockerMiB, "docker-mib", 200, "size of the docker push/pull image, MiB, all layers")
+	flag.IntVar(&o.DockerLayers, "docker-layers", 5, "layers of the docker push/pull image")
 	flag.IntVar(&o.Tags, "tags", 10000, "tags in the tag-list repository")
 	flag.IntVar(&o.Repos, "repos", 10000, "repositories in the catalog")
 	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "duration of each manifest workload")
 	flag.IntVar(&o.Conns, "conns", 64, "connections of the manifest workloads")
-	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed and written by the physical-limit probes")
+	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed, written and sent by the physical-limit probes")
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
-	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest'")
+	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
 	flag.Parse()
@@ -45,7 +54,8 @@ func main() {
 		}
 		o.Only = re
 	}
-	o.BlobSize = blobMiB << 20
+	o.BlobSize, o.BigSize, o.ChunkedSize, o.ChunkSize = blobMiB<<20, bigMiB<<20, chunkedMiB<<20, chunkMiB<<20
+	o.SmallLayer, o.DockerSize = smallKiB<<10, dockerMiB<<20
 	o.Progress = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -55,9 +65,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wharfbench:", err)
 		os.Exit(1)
 	}
-	md := rep.Markdown()
 	if !*write {
-		fmt.Print(md)
+		fmt.Print(rep.Markdown(""))
 		return
 	}
 	root, err := wharfbench.RepoRoot()
@@ -65,10 +74,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wharfbench:", err)
 		os.Exit(1)
 	}
-	path := filepath.Join(root, "docs", "benchmarks.md")
-	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+	page, chart, err := rep.Write(filepath.Join(root, "docs"))
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "wharfbench:", err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(os.Stderr, "wrote", path)
+	fmt.Fprintln(os.Stderr, "wrote", page, "and", chart)
 }

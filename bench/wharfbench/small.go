@@ -1,0 +1,84 @@
+package wharfbench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+const (
+	smallRepo = "bench/small/r%d/i%05d" // round, image
+	authRepo  = "bench/auth/i%05d"      // image
+)
+
+// smallImageSet makes n images of three random layers of size bytes each;
+// seed picks their content, so every set is new to the servers.
+func smallImageSet(n int, size int64, seed uint64) []image {
+	ims := make([]image, n)
+	for i := range ims {
+		s := seed<<20 + uint64(i)<<2
+		ims[i] = newImage(randomBytes(size, s), randomBytes(size, s+1), randomBytes(size, s+2))
+	}
+	return ims
+}
+
+// smallImages pushes opts.SmallImages new images into a repository each,
+// from opts.SmallClients clients (blob HEAD, POST+PUT of missing blobs,
+// manifest PUT, as docker and crane do), then pulls them all back (manifest
+// by tag, config and layers), and reports images per second of each.
+func smallImages(ctx context.Context, t *target, round int) ([]float64, error) {
+	o := t.opts
+	ims := smallImageSet(o.SmallImages, o.SmallLayer, uint64(100+round))
+	start := time.Now()
+	err := parallel(ctx, o.SmallClients, len(ims), func(ctx context.Context, i int) error {
+		return pushImageChecked(ctx, t.c, t.url, fmt.Sprintf(smallRepo, round, i), ims[i], "v1")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("small images push: %w", err)
+	}
+	push := time.Since(start)
+	start = time.Now()
+	err = parallel(ctx, o.SmallClients, len(ims), func(ctx context.Context, i int) error {
+		return pullImage(ctx, t.c, t.url, fmt.Sprintf(smallRepo, round, i), ims[i], "v1")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("small images pull: %w", err)
+	}
+	pull := time.Since(start)
+	n := float64(len(ims))
+	return []float64{n / push.Seconds(), n / pull.Seconds()}, nil
+}
+
+// setupAuth pushes the images the token-auth pulls read, with a push token
+// per image.
+func setupAuth(ctx context.Context, t *target) error {
+	o := t.opts
+	t.authImages = smallImageSet(o.SmallImages, o.SmallLayer, 99)
+	return parallel(ctx, o.SmallClients, len(t.authImages), func(ctx context.Context, i int) error {
+		repo := fmt.Sprintf(authRepo, i)
+		tok, err := t.auth.token(ctx, t.c, "repository:"+repo+":pull,push")
+		if err != nil {
+			return err
+		}
+		return pushImageChecked(withBearer(ctx, tok), t.c, t.auth.registry.url, repo, t.authImages[i], "v1")
+	})
+}
+
+// smallImagesAuth is smallImages' pull with token auth on: each image asks
+// the token server for a pull token first, as `docker pull` does, and every
+// request carries it, so the registry verifies it every time.
+func smallImagesAuth(ctx context.Context, t *target, _ int) ([]float64, error) {
+	start := time.Now()
+	err := parallel(ctx, t.opts.SmallClients, len(t.authImages), func(ctx context.Context, i int) error {
+		repo := fmt.Sprintf(authRepo, i)
+		tok, err := t.auth.token(ctx, t.c, "repository:"+repo+":pull")
+		if err != nil {
+			return err
+		}
+		return pullImage(withBearer(ctx, tok), t.c, t.auth.registry.url, repo, t.authImages[i], "v1")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("small images pull with token auth: %w", err)
+	}
+	return []float64{float64(len(t.authImages)) / time.Since(start).Seconds()}, nil
+}
