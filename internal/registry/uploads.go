@@ -89,7 +89,7 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, siz
 	if start >= 0 && start != u.Offset {
 		return Upload{ID: id, Repo: repo, Offset: u.Offset}, ErrRangeInvalid
 	}
-	st, err := r.receive(ctx, u, u.Algorithm, size, body)
+	st, err := r.receive(ctx, u, u.Algorithm, size, body, false)
 	if err != nil {
 		return Upload{ID: id, Repo: repo, Offset: u.Offset}, err
 	}
@@ -109,7 +109,7 @@ var copyBuffers = sync.Pool{New: func() any {
 
 // received is the state of an upload after a request's bytes were written.
 type received struct {
-	w      storage.Writer // closed once receive returns
+	w      storage.Writer // closed once receive returns, unless it kept it open
 	h      hash.Hash
 	offset int64
 	state  []byte
@@ -117,8 +117,11 @@ type received struct {
 
 // receive streams body into the upload's staged bytes and its running hash
 // in one pass, then closes the storage writer (which makes the bytes
-// durable) and returns the new offset and the marshalled hash state.
-func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.Algorithm, size int64, body io.Reader) (*received, error) {
+// durable) and returns the new offset and the marshalled hash state. With
+// keepOpen (the last request of an upload) the writer stays open for the
+// caller to Commit or Close, and no hash state is saved: Commit makes the
+// bytes durable once, instead of Close and then Commit each syncing them.
+func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.Algorithm, size int64, body io.Reader, keepOpen bool) (*received, error) {
 	st, err := r.openUpload(ctx, u, alg)
 	if err != nil {
 		return nil, err
@@ -148,6 +151,9 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 			_ = st.w.Close()
 			return nil, asUploadError(err)
 		}
+	}
+	if keepOpen {
+		return st, nil
 	}
 	st.state, err = marshalHash(st.h)
 	if err != nil {
@@ -225,36 +231,38 @@ func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst diges
 		// Nothing hashed yet: hash with the algorithm the client named.
 		alg = dgst.Algorithm()
 	}
-	st, err := r.receive(ctx, u, alg, size, body)
+	st, err := r.receive(ctx, u, alg, size, body, true)
 	if err != nil {
 		return 0, err
 	}
+	w := st.w
 	got := digest.NewDigest(alg, st.h)
 	if alg != dgst.Algorithm() {
 		// The chunks were hashed as sha256 but the client names another
-		// algorithm: one more pass over the staged bytes.
+		// algorithm: one more pass over the staged bytes, which must be
+		// closed (synced) first.
+		if err := w.Close(); err != nil {
+			return 0, fmt.Errorf("registry: finish upload: %w", err)
+		}
 		got, err = r.rehash(ctx, u.ID, st.offset, dgst.Algorithm())
 		if err != nil {
 			return 0, err
 		}
+		if w, err = r.blobs.Upload(ctx, id, st.offset); err != nil {
+			return 0, fmt.Errorf("registry: finish upload: %w", err)
+		}
 	}
 	if got != dgst {
+		_ = w.Close()
 		r.discard(ctx, id)
 		return 0, fmt.Errorf("%w: content has digest %s, client named %s", ErrDigestInvalid, got, dgst)
-	}
-	w, err := r.blobs.Upload(ctx, id, st.offset)
-	if err != nil {
-		return 0, fmt.Errorf("registry: finish upload: %w", err)
 	}
 	if err := w.Commit(ctx, dgst); err != nil {
 		_ = w.Close()
 		return 0, fmt.Errorf("registry: commit blob: %w", err)
 	}
-	if err := r.meta.AddBlob(ctx, repo, dgst, st.offset); err != nil {
+	if err := r.meta.CommitUpload(ctx, id, repo, dgst, st.offset); err != nil {
 		return 0, fmt.Errorf("registry: record blob: %w", err)
-	}
-	if err := r.meta.DeleteUpload(ctx, id); err != nil {
-		r.log.WarnContext(ctx, "upload record not removed", "upload", id, "err", err)
 	}
 	return st.offset, nil
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 
@@ -41,6 +42,10 @@ type Driver struct {
 	root    string // absolute and clean
 	blobs   string // root/blobs
 	uploads string // root/uploads
+	// durable holds the blobs/<algorithm>/<prefix> directories this
+	// process has synced together with their parents, so that later
+	// commits into them sync only the directory they changed.
+	durable sync.Map
 }
 
 // New returns a driver rooted at root, creating root, root/blobs and

@@ -107,14 +107,22 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		// staged file: the upload was cancelled under this writer.
 		return notFound(err, "commit upload "+w.id)
 	}
-	// A directory fsync whose entries did not change is cheap, so syncing
-	// the whole chain every time is simpler than tracking which of the
-	// directories this commit (or a concurrent one) just created.
-	algDir := filepath.Dir(prefixDir)
-	for _, dir := range []string{prefixDir, algDir, w.d.blobs} {
+	// The rename changed prefixDir's entries, so prefixDir is synced. The
+	// directories above change only when prefixDir is made: they are
+	// synced until this process has once seen the whole chain durable
+	// (Driver.durable), after which their fsyncs would find nothing to do.
+	dirs := []string{prefixDir}
+	_, durable := w.d.durable.Load(prefixDir)
+	if !durable {
+		dirs = append(dirs, filepath.Dir(prefixDir), w.d.blobs)
+	}
+	for _, dir := range dirs {
 		if err := syncDir(dir); err != nil {
 			return fmt.Errorf("storage: commit %s: %w", dgst, err)
 		}
+	}
+	if !durable {
+		w.d.durable.Store(prefixDir, struct{}{})
 	}
 	return w.removeStaging()
 }
