@@ -29,6 +29,7 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/auth/tokenserver"
 	"wharf/internal/config"
+	"wharf/internal/identity"
 	"wharf/internal/metadata"
 	"wharf/internal/ociapi"
 )
@@ -44,6 +45,21 @@ type tokenServer struct {
 	jwks       []byte
 	authorizer ociapi.Authorizer // nil for `wharf auth`, which serves no registry
 	closers    []io.Closer       // backends holding connections
+	// login is what the admin API checks its callers with: the token
+	// endpoint's own chains, limiter and (in `wharf serve`) verifier.
+	login loginChains
+}
+
+// loginChains are the token endpoint's authentication pieces, shared with
+// the admin API so that both check, cache and rate-limit logins alike.
+type loginChains struct {
+	authn     authn.Authenticator
+	authz     authz.Authorizer
+	limiter   *authn.Limiter
+	verifier  *token.Verifier // nil for `wharf auth`
+	live      *identity.Live
+	configACL *authz.ACL
+	users     map[string]static.User
 }
 
 // setupTokenServer wires the token endpoint. In `wharf serve` it also
@@ -124,11 +140,13 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	}
 	authorizers = append(authorizers, extAuthz...)
 	authenticator, authorizer := db.chains(st, authenticators, acl, authorizers, log)
+	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
 		Authn:   authenticator,
 		Authz:   authorizer,
+		Limiter: limiter,
 		Refresh: meta,
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
@@ -139,13 +157,16 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, err
 	}
-	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers}
+	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers, login: loginChains{
+		authn: authenticator, authz: authorizer, limiter: limiter, live: db.live, configACL: acl, users: users,
+	}}
 	if allInOne {
 		verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
 		if err != nil {
 			return nil, fmt.Errorf("server: token verifier: %w", err)
 		}
 		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}
+		out.login.verifier = verifier
 	}
 	return out, nil
 }
