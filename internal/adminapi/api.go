@@ -83,16 +83,22 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{cfg: cfg, svc: cfg.Service, log: cfg.Log.With("component", "adminapi")}
-	a.mux = http.NewServeMux()
+	a.mux = a.newMux()
+	return a, nil
+}
+
+// newMux routes every operation of routes, and answers everything else
+// under the prefix with a JSON 404 (or 405), after the same
+// authentication, so that the API's shape is not probed for free.
+func (a *API) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
 	for _, rt := range a.routes() {
-		a.mux.Handle(rt.Method+" "+Prefix+rt.Path, a.guard(rt.handle))
+		mux.Handle(rt.Method+" "+Prefix+rt.Path, a.guard(rt.handle))
 	}
-	// Everything else under the prefix: a JSON 404 (or 405), after the
-	// same authentication, so that the API's shape is not probed for free.
-	a.mux.Handle(Prefix, a.guard(func(w http.ResponseWriter, r *http.Request, _ caller) error {
+	mux.Handle(Prefix, a.guard(func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		return a.noRoute(r)
 	}))
-	return a, nil
+	return mux
 }
 
 // Route is one operation: a method and a path pattern under Prefix (with
