@@ -45,8 +45,9 @@ type Config struct {
 	// forwarded one); default: the connection's peer.
 	ClientIP func(r *http.Request) netip.Addr
 	// Layers are the ACLs asked before the database's (the
-	// configuration's), and Configured the configured accounts' labels,
-	// for explanations.
+	// configuration's), and Configured the configured accounts (asked
+	// before the database's) with their labels, for explanations and to
+	// tell a database account's bearer token from theirs.
 	Layers     []dbacl.Layer
 	Configured map[string]auth.Labels
 	Log        *slog.Logger

@@ -406,6 +406,19 @@ func TestUsers(t *testing.T) {
 		t.Errorf("empty PATCH: %d", res.status)
 	}
 
+	// A bearer token of a database account disabled since is refused.
+	e.must(http.StatusCreated, admin, "POST", "/api/v1/acl/rules", map[string]any{"match": map[string]any{"account": "alice", "type": "admin"}, "actions": []string{"*"}}, nil)
+	aliceBearer := e.bearer("alice", adminScope)
+	e.must(http.StatusOK, aliceBearer, "GET", "/api/v1/users", nil, nil)
+	e.must(http.StatusOK, admin, "PATCH", "/api/v1/users/alice", map[string]any{"disabled": true}, nil)
+	if res := e.do(aliceBearer, "GET", "/api/v1/users", nil); res.status != http.StatusUnauthorized {
+		t.Errorf("a disabled account's bearer token: %d", res.status)
+	}
+	e.must(http.StatusOK, admin, "PATCH", "/api/v1/users/alice", map[string]any{"disabled": false}, nil)
+	var rules struct{ Rules []rule }
+	e.must(http.StatusOK, admin, "GET", "/api/v1/acl/rules", nil, &rules)
+	e.must(http.StatusNoContent, admin, "DELETE", "/api/v1/acl/rules/"+itoa(rules.Rules[0].ID), nil, nil)
+
 	// Not an admin: 403, whatever the password.
 	if res := e.do(basic("alice", alicePW), "GET", "/api/v1/users", nil); res.status != http.StatusForbidden {
 		t.Errorf("alice (not granted admin:api:*): %d %s", res.status, res)
