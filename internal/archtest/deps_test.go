@@ -70,6 +70,10 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/auth/authz/dbacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "wharf/internal/identity"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
+		// The admin API: HTTP over the identity operations, with logins
+		// checked by the chains the composition root hands in.
+		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/identity", "wharf/internal/metadata"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// External programs: the runner knows no protocol; ext_auth and
 		// ext_authz give its answers meaning. The webhook client is the one
 		// auth backend that speaks HTTP, and only as a client.

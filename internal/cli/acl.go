@@ -350,30 +350,17 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 				return err
 			}
 			account := args[0]
-			var who string
-			req.Identity.Account = account
-			if labels, ok := check.Static[account]; ok {
-				who = "an account of the configuration"
-				req.Identity.Labels = labels
-				if _, inDB := snap.Account(account); inDB && account != "" {
-					who += " (a database user of the same name is never asked)"
-				}
-			} else if a, ok := snap.Account(account); ok {
-				who = "a database user"
-				if a.Robot {
-					who = "a database robot account"
-				}
-				req.Identity.Labels = a.Labels(tk)
-			} else if account == "" {
-				who = "the anonymous account (no docker login)"
-			} else {
-				who = "not a configured or database account (other backends may know it)"
-			}
-			if tk != "" {
-				if req.Identity.Labels == nil {
-					req.Identity.Labels = auth.Labels{}
-				}
-				req.Identity.Labels[identity.LabelToken] = []string{tk}
+			subject := dbacl.Identify(snap, check.Static, account, tk)
+			req.Identity = auth.Identity{Account: account, Labels: subject.Labels}
+			who := map[string]string{
+				dbacl.KindConfigured: "an account of the configuration",
+				dbacl.KindDatabase:   "a database user",
+				dbacl.KindRobot:      "a database robot account",
+				dbacl.KindAnonymous:  "the anonymous account (no docker login)",
+				dbacl.KindUnknown:    "not a configured or database account (other backends may know it)",
+			}[subject.Kind]
+			if subject.Shadows {
+				who += " (a database user of the same name is never asked)"
 			}
 			for _, l := range labels {
 				k, v, ok := strings.Cut(l, "=")

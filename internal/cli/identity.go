@@ -75,7 +75,7 @@ func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	reserved, err := server.ConfiguredUsers(cfg)
+	opts, err := server.IdentityOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -83,15 +83,7 @@ func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := identity.NewService(store, identity.Options{Reserved: func(name string) (string, bool) {
-		if !reserved[name] {
-			return "", false
-		}
-		if name == "admin" && cfg.Role == config.RoleAllInOne {
-			return "the configuration (or the built-in administrator)", true
-		}
-		return "the configuration's users", true
-	}})
+	svc := identity.NewService(store, opts)
 	return &identityEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/auth/tokenserver"
 	"wharf/internal/config"
+	"wharf/internal/identity"
 	"wharf/internal/metadata"
 	"wharf/internal/ociapi"
 )
@@ -45,6 +46,21 @@ type tokenServer struct {
 	authorizer ociapi.Authorizer // nil for `wharf auth`, which serves no registry
 	closers    []io.Closer       // backends holding connections
 	routes     []route           // browser sign-in pages
+	// login is what the admin API checks its callers with: the token
+	// endpoint's own chains, limiter and (in `wharf serve`) verifier.
+	login loginChains
+}
+
+// loginChains are the token endpoint's authentication pieces, shared with
+// the admin API so that both check, cache and rate-limit logins alike.
+type loginChains struct {
+	authn     authn.Authenticator
+	authz     authz.Authorizer
+	limiter   *authn.Limiter
+	verifier  *token.Verifier // nil for `wharf auth`
+	live      *identity.Live
+	configACL *authz.ACL
+	users     map[string]static.User
 }
 
 // setupTokenServer wires the token endpoint. In `wharf serve` it also
@@ -138,11 +154,13 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	}
 	authorizers = append(authorizers, extAuthz...)
 	authenticator, authorizer := db.chains(st, authenticators, acl, authorizers, log)
+	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
 		Authn:   authenticator,
 		Authz:   authorizer,
+		Limiter: limiter,
 		Refresh: meta,
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
@@ -154,7 +172,9 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		closeAll()
 		return nil, err
 	}
-	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers, routes: si.routes}
+	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers, routes: si.routes, login: loginChains{
+		authn: authenticator, authz: authorizer, limiter: limiter, live: db.live, configACL: acl, users: users,
+	}}
 	if allInOne {
 		verifier, err := token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
 		if err != nil {
@@ -162,6 +182,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 			return nil, fmt.Errorf("server: token verifier: %w", err)
 		}
 		out.authorizer = &ociapi.TokenAuth{Verifier: verifier, Realm: realm, Service: cfg.Token.Service, Log: log}
+		out.login.verifier = verifier
 	}
 	return out, nil
 }

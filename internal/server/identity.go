@@ -139,3 +139,23 @@ func ConfiguredUsers(cfg config.Config) (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// IdentityOptions are the options of the identity operations for cfg: the
+// names of the configured accounts (and, in `wharf serve`, the built-in
+// admin) are reserved, since those backends are asked before the
+// database. The CLI and the admin API use the same ones.
+func IdentityOptions(cfg config.Config) (identity.Options, error) {
+	reserved, err := ConfiguredUsers(cfg)
+	if err != nil {
+		return identity.Options{}, err
+	}
+	return identity.Options{Reserved: func(name string) (string, bool) {
+		if !reserved[name] {
+			return "", false
+		}
+		if name == "admin" && cfg.Role == config.RoleAllInOne {
+			return "the configuration (or the built-in administrator)", true
+		}
+		return "the configuration's users", true
+	}}, nil
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"wharf/internal/adminapi"
 	"wharf/internal/config"
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
@@ -17,7 +18,8 @@ import (
 )
 
 // routes mounts what the configured role serves: the registry API, the
-// token endpoint, or both.
+// token endpoint, or both; `wharf serve` with token auth also serves the
+// admin API under /api/v1/.
 func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writer) error {
 	cfg := s.cfg
 	var authorizer ociapi.Authorizer
@@ -45,6 +47,15 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 			}
 		}
 		authorizer = ts.authorizer
+		if cfg.Role == config.RoleAllInOne {
+			// The admin API lives where the identity database and the
+			// token endpoint meet, on the main listener only.
+			api, err := s.adminAPI(ts)
+			if err != nil {
+				return err
+			}
+			mux.Handle(adminapi.Prefix, api)
+		}
 	}
 	if s.tokenLn != nil && !issuesTokens {
 		return fmt.Errorf("config: token_addr serves the token endpoint, which needs auth: token")

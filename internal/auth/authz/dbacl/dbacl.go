@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
@@ -137,4 +138,64 @@ func Explain(ctx context.Context, live *identity.Live, layers []Layer, req auth.
 	}
 	ex.Granted, ex.TokenScope = kept, scope
 	return ex, nil
+}
+
+// Where an account of a request being explained comes from.
+const (
+	KindConfigured = "configured"     // a user of the configuration (or the built-in admin)
+	KindDatabase   = "database_user"  // a database user
+	KindRobot      = "database_robot" // a database robot account
+	KindAnonymous  = "anonymous"      // the anonymous account (no login)
+	KindUnknown    = "unknown"        // neither; another backend may know it
+)
+
+// Subject is an account as an explanation presents it.
+type Subject struct {
+	Kind string
+	// Shadows is set for a configured account when a database user of
+	// the same name exists too: that one is never asked.
+	Shadows bool
+	// Labels are the account's labels as a login would give them, with
+	// the access token's id when one is named.
+	Labels auth.Labels
+}
+
+// Identify says where account comes from and which labels it logs in
+// with: configured holds the configuration's accounts and their labels
+// (asked first), snap the database's. tokenID, when set, is the access
+// token the account is taken to log in with.
+func Identify(snap *identity.Snapshot, configured map[string]auth.Labels, account, tokenID string) Subject {
+	var s Subject
+	if labels, ok := configured[account]; ok {
+		s.Kind, s.Labels = KindConfigured, cloneLabels(labels)
+		_, inDB := snap.Account(account)
+		s.Shadows = inDB && account != ""
+	} else if a, ok := snap.Account(account); ok {
+		s.Kind, s.Labels = KindDatabase, a.Labels(tokenID)
+		if a.Robot {
+			s.Kind = KindRobot
+		}
+	} else if account == "" {
+		s.Kind = KindAnonymous
+	} else {
+		s.Kind = KindUnknown
+	}
+	if tokenID != "" {
+		if s.Labels == nil {
+			s.Labels = auth.Labels{}
+		}
+		s.Labels[identity.LabelToken] = []string{tokenID}
+	}
+	return s
+}
+
+func cloneLabels(l auth.Labels) auth.Labels {
+	if l == nil {
+		return nil
+	}
+	out := make(auth.Labels, len(l))
+	for k, v := range l {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }

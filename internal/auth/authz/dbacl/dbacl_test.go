@@ -189,3 +189,37 @@ func TestExplain(t *testing.T) {
 		t.Errorf("Explain(bob) = %+v; want no rule, nothing granted", ex)
 	}
 }
+
+func TestIdentify(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "alice", Password: "alice's password"}))
+	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "ci", Robot: true}))
+	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "bob", Robot: true}))
+	e.must(t, e.svc.AddTeam(ctx, "dev"))
+	e.must(t, e.svc.AddMember(ctx, "dev", "alice"))
+	snap, err := e.live.Snapshot(ctx)
+	e.must(t, err)
+	configured := map[string]auth.Labels{"bob": {"org": {"acme"}}, "admin": nil}
+	for _, tc := range []struct {
+		account, token string
+		want           dbacl.Subject
+	}{
+		{"alice", "", dbacl.Subject{Kind: dbacl.KindDatabase, Labels: auth.Labels{"groups": {"dev"}, "wharf.source": {"database"}}}},
+		{"ci", "tok1", dbacl.Subject{Kind: dbacl.KindRobot, Labels: auth.Labels{"wharf.source": {"database"}, "wharf.token": {"tok1"}}}},
+		{"bob", "", dbacl.Subject{Kind: dbacl.KindConfigured, Shadows: true, Labels: auth.Labels{"org": {"acme"}}}},
+		{"admin", "", dbacl.Subject{Kind: dbacl.KindConfigured}},
+		{"", "", dbacl.Subject{Kind: dbacl.KindAnonymous}},
+		{"carol", "", dbacl.Subject{Kind: dbacl.KindUnknown}},
+	} {
+		got := dbacl.Identify(snap, configured, tc.account, tc.token)
+		if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("Identify(%q, %q): -want +got\n%s", tc.account, tc.token, diff)
+		}
+	}
+	dbacl.Identify(snap, configured, "bob", "tok2")
+	if _, leaked := configured["bob"]["wharf.token"]; leaked {
+		t.Error("Identify changed the configured labels")
+	}
+}

@@ -1,0 +1,194 @@
+package adminapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/dbacl"
+	"wharf/internal/auth/token"
+	"wharf/internal/identity"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1/"
+
+// Config wires an API. The authentication pieces are the token server's
+// own, so that a login here is checked, cached and rate-limited exactly as
+// a `docker login` is.
+type Config struct {
+	// Service performs every change; Live answers reads of the current
+	// state and explanations.
+	Service *identity.Service
+	Live    *identity.Live
+	// Verifier checks bearer tokens of this server's token endpoint.
+	Verifier *token.Verifier
+	// Authn and Authz are the token server's chains; Limiter its limiter
+	// of failed logins.
+	Authn   authn.Authenticator
+	Authz   authz.Authorizer
+	Limiter *authn.Limiter
+	// TokenService is the token service (audience) name; Realm the
+	// token endpoint's URL for a request, for challenges.
+	TokenService string
+	Realm        func(r *http.Request) string
+	BasicRealm   string
+	// ClientIP returns the client's address (behind a trusted proxy, the
+	// forwarded one); default: the connection's peer.
+	ClientIP func(r *http.Request) netip.Addr
+	// Layers are the ACLs asked before the database's (the
+	// configuration's), and Configured the configured accounts (asked
+	// before the database's) with their labels, for explanations and to
+	// tell a database account's bearer token from theirs.
+	Layers     []dbacl.Layer
+	Configured map[string]auth.Labels
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// API serves the admin API.
+type API struct {
+	cfg Config
+	svc *identity.Service
+	log *slog.Logger
+	mux *http.ServeMux
+	// ruleMu makes an If-Match check and the rule change it guards one
+	// step for the requests of this process.
+	ruleMu sync.Mutex
+}
+
+// New returns the API.
+func New(cfg Config) (*API, error) {
+	if cfg.Service == nil || cfg.Live == nil || cfg.Verifier == nil || cfg.Authn == nil || cfg.Authz == nil ||
+		cfg.Limiter == nil || cfg.Realm == nil || cfg.TokenService == "" {
+		return nil, errors.New("adminapi: service, live, verifier, authn, authz, limiter, realm and token service are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteIP
+	}
+	if cfg.BasicRealm == "" {
+		cfg.BasicRealm = "wharf"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{cfg: cfg, svc: cfg.Service, log: cfg.Log.With("component", "adminapi")}
+	a.mux = a.newMux()
+	return a, nil
+}
+
+// newMux routes every operation of routes, and answers everything else
+// under the prefix with a JSON 404 (or 405), after the same
+// authentication, so that the API's shape is not probed for free.
+func (a *API) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range a.routes() {
+		mux.Handle(rt.Method+" "+Prefix+rt.Path, a.guard(rt.handle))
+	}
+	mux.Handle(Prefix, a.guard(func(w http.ResponseWriter, r *http.Request, _ caller) error {
+		return a.noRoute(r)
+	}))
+	return mux
+}
+
+// Route is one operation: a method and a path pattern under Prefix (with
+// {name} wildcards, as net/http and OpenAPI write them).
+type Route struct {
+	Method, Path string
+	handle       handlerFunc
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
+
+// Routes lists the operations the API serves.
+func (a *API) Routes() []Route { return a.routes() }
+
+func (a *API) routes() []Route {
+	return []Route{
+		{"GET", "users", a.listUsers},
+		{"POST", "users", a.addUser},
+		{"GET", "users/{name}", a.getUser},
+		{"PATCH", "users/{name}", a.patchUser},
+		{"DELETE", "users/{name}", a.removeUser},
+		{"PUT", "users/{name}/password", a.setPassword},
+		{"GET", "teams", a.listTeams},
+		{"POST", "teams", a.addTeam},
+		{"GET", "teams/{name}", a.getTeam},
+		{"DELETE", "teams/{name}", a.removeTeam},
+		{"PUT", "teams/{name}/members/{user}", a.addMember},
+		{"DELETE", "teams/{name}/members/{user}", a.removeMember},
+		{"GET", "acl/rules", a.listRules},
+		{"POST", "acl/rules", a.addRule},
+		{"GET", "acl/rules/{id}", a.getRule},
+		{"PATCH", "acl/rules/{id}", a.moveRule},
+		{"DELETE", "acl/rules/{id}", a.removeRule},
+		{"GET", "acl/check", a.check},
+		{"GET", "tokens", a.listTokens},
+		{"POST", "tokens", a.createToken},
+		{"GET", "tokens/{id}", a.getToken},
+		{"DELETE", "tokens/{id}", a.revokeToken},
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// guard authenticates every request before its handler runs and turns the
+// handler's error into the answer.
+func (a *API) guard(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := a.authenticate(r)
+		if err == nil {
+			err = h(w, r, c)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// noRoute explains a request no route matches: 405 when the path exists
+// with other methods, else 404.
+func (a *API) noRoute(r *http.Request) error {
+	var allowed []string
+	for _, rt := range a.routes() {
+		probe := r.Clone(r.Context())
+		probe.Method = rt.Method
+		if _, pattern := a.mux.Handler(probe); pattern == rt.Method+" "+Prefix+rt.Path {
+			allowed = append(allowed, rt.Method)
+		}
+	}
+	if len(allowed) > 0 {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: r.Method + " is not allowed here; use " + strings.Join(allowed, ", ")}
+	}
+	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.URL.Path + " (see docs/api/openapi.yaml)"}
+}
+
+// audit logs a change made through the API: who, what, on what. Never a
+// password or a token.
+func (a *API) audit(r *http.Request, c caller, action string, args ...any) {
+	a.log.InfoContext(r.Context(), "admin API: "+action,
+		append([]any{"by", c.account, "via", c.via, "ip", a.cfg.ClientIP(r)}, args...)...)
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func remoteIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

@@ -1,0 +1,18 @@
+// Package adminapi is Wharf's admin HTTP API: JSON under /api/v1/ for the
+// operations of `wharf user`, `wharf team`, `wharf acl` and `wharf token`,
+// for a web interface and for automation. It owns the routes, the strict
+// decoding of request bodies, the one table that turns errors into HTTP
+// statuses and JSON error bodies, and the check that a caller holds the
+// admin scope (admin:api:*).
+//
+// It performs no identity operation of its own: every change goes through
+// identity.Service, the same calls the CLI makes, and every login through
+// the token server's authenticator chain, authorizer chain and rate
+// limiter, handed in by the composition root (internal/server). The
+// document docs/api/openapi.yaml describes what it serves; a test keeps the
+// two in agreement.
+//
+// It imports the standard library, auth, authn, authz (and dbacl for
+// explanations), auth/token, identity and metadata; never server, cli or
+// ociapi.
+package adminapi
