@@ -123,7 +123,7 @@ func (d *dialect) renderSchema(src string) (string, error) {
 //     A deferred transaction that reads and then writes cannot wait for a
 //     lock another writer holds (its snapshot would be stale) and fails with
 //     SQLITE_BUSY at once, whatever the busy timeout.
-func sqliteDSN(path string) (string, error) {
+func sqliteDSN(path, synchronous string) (string, error) {
 	if path == "" {
 		return "", fmt.Errorf("metadata: sqlite: empty database path")
 	}
@@ -134,7 +134,7 @@ func sqliteDSN(path string) (string, error) {
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
+	q.Set("_synchronous", synchronous)
 	q.Set("_foreign_keys", "1")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")

@@ -20,6 +20,12 @@ type Store struct {
 	log   *slog.Logger
 	stmts *stmtCache
 	tags  *tagCache
+	// lazy, on SQLite, is a second pool on the same file with
+	// synchronous=NORMAL: its commits are not fsynced (the next commit of
+	// the main pool, or a checkpoint, makes them durable with its own). It
+	// is for records whose loss in a power cut costs a retry and never
+	// acknowledged content: a new upload session. Nil elsewhere.
+	lazy *sql.DB
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: enough for the
@@ -53,7 +59,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 	case "sqlite":
 		d = &sqliteDialect
 		var src string
-		if src, err = sqliteDSN(dsn); err == nil {
+		if src, err = sqliteDSN(dsn, "FULL"); err == nil {
 			db, err = sql.Open("sqlite", src)
 		}
 	case "postgres":
@@ -98,6 +104,15 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		_ = db.Close()
 		return nil, err
 	}
+	if driver == "sqlite" {
+		src, _ := sqliteDSN(dsn, "NORMAL") // validated above
+		if s.lazy, err = sql.Open("sqlite", src); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("metadata: open %s: %w", driver, err)
+		}
+		s.lazy.SetMaxOpenConns(4)
+		s.lazy.SetMaxIdleConns(4)
+	}
 	return s, nil
 }
 
@@ -107,6 +122,9 @@ const maxOpenConns = 32
 // Close closes the database.
 func (s *Store) Close() error {
 	s.stmts.close()
+	if s.lazy != nil {
+		_ = s.lazy.Close()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("metadata: close: %w", err)
 	}
@@ -201,6 +219,15 @@ func (c conn) stmt(ctx context.Context, q string) *sql.Stmt {
 		return nil
 	}
 	return c.stmts.get(ctx, q)
+}
+
+// lazyWrite returns a conn for single statements whose commit need not be
+// durable at once (see Store.lazy).
+func (s *Store) lazyWrite() conn {
+	if s.lazy == nil {
+		return s.read()
+	}
+	return conn{q: s.lazy, d: s.d, s: s}
 }
 
 // read returns a conn for statements outside a transaction.

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -37,25 +38,32 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
 	// Hold several connections at once so the settings are checked on more
-	// than the one the migrations used.
-	for i := range 3 {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		for _, tc := range []struct{ pragma, want string }{
-			{"journal_mode", "wal"},
-			{"foreign_keys", "1"},
-			{"synchronous", "2"}, // FULL
-			{"busy_timeout", "10000"},
-		} {
-			var got string
-			if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
-				t.Fatalf("PRAGMA %s: %v", tc.pragma, err)
+	// than the one the migrations used. The lazy pool differs only in
+	// synchronous.
+	for _, pool := range []struct {
+		name        string
+		db          *sql.DB
+		synchronous string
+	}{{"main", s.db, "2" /* FULL */}, {"lazy", s.lazy, "1" /* NORMAL */}} {
+		for i := range 3 {
+			c, err := pool.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got != tc.want {
-				t.Errorf("connection %d: PRAGMA %s = %q, want %q", i, tc.pragma, got, tc.want)
+			defer c.Close()
+			for _, tc := range []struct{ pragma, want string }{
+				{"journal_mode", "wal"},
+				{"foreign_keys", "1"},
+				{"synchronous", pool.synchronous},
+				{"busy_timeout", "10000"},
+			} {
+				var got string
+				if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+					t.Fatalf("PRAGMA %s: %v", tc.pragma, err)
+				}
+				if got != tc.want {
+					t.Errorf("%s pool, connection %d: PRAGMA %s = %q, want %q", pool.name, i, tc.pragma, got, tc.want)
+				}
 			}
 		}
 	}

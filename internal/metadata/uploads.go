@@ -37,7 +37,9 @@ func (s *Store) CreateUpload(ctx context.Context, u *Upload) error {
 	if updated.IsZero() {
 		updated = now
 	}
-	_, err := s.read().exec(ctx, `INSERT INTO uploads
+	// A new session holds no acknowledged bytes: losing it in a power cut
+	// makes the client start its push again, so its commit is not fsynced.
+	_, err := s.lazyWrite().exec(ctx, `INSERT INTO uploads
 (id, repository, algorithm, byte_offset, hash_state, started_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Repo, string(u.Algorithm), u.Offset, u.HashState, unixNano(started), unixNano(updated))
