@@ -102,7 +102,8 @@ func (r *Report) Markdown(chart string) string {
 	p("It builds wharf from the working tree, starts it and the real distribution registry (`bin/registry`,\n")
 	p("installed by `make deps`) on loopback, with filesystem storage in one temporary directory (same disk),\n")
 	p("and runs every workload against both in the same run, alternating which goes first, %d round(s).\n", o.Rounds)
-	p("Each figure is the median over rounds; spread is (max − min) / median over rounds.\n\n")
+	p("Each figure is the median over rounds; spread is (max − min) / median over rounds.\n")
+	p("What the profiles showed and what was changed in the registry because of them: [performance.md](performance.md).\n\n")
 	if o.Smoke {
 		p("**Smoke run: tiny sizes, one round. These numbers check the harness and measure nothing.**\n\n")
 	}
