@@ -3,6 +3,7 @@ package remoteacl
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -78,6 +79,11 @@ func Rules(entries []Entry) ([]authz.Rule, error) {
 // strict parser, and compiles it so that a bad pattern is reported with
 // its entry.
 func parse(fields map[string]any) (authz.Rule, error) {
+	if c, ok := fields["comment"]; ok && c == nil {
+		// docker_auth's xorm writes "Comment": null for a rule without one.
+		fields = maps.Clone(fields)
+		delete(fields, "comment")
+	}
 	n, err := node(fields, 0)
 	if err != nil {
 		return authz.Rule{}, err

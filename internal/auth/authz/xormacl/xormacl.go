@@ -44,7 +44,6 @@ func Load(ctx context.Context, db *xormdb.DB) ([]authz.Rule, error) {
 		}
 		e := remoteacl.Entry{Source: fmt.Sprintf("row %d", n)}
 		if seq.Valid {
-			e.Source = fmt.Sprintf("with seq %d", seq.Int64)
 			e.Seq = &seq.Int64
 		}
 		if e.Fields, err = fields(raw); err != nil {
