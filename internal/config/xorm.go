@@ -16,6 +16,10 @@ const (
 	XormMySQL    = "mysql"
 )
 
+// DefaultXormTimeout bounds connecting and each query of xorm_auth and
+// acl_xorm.
+const DefaultXormTimeout = 10 * time.Second
+
 // XormAuth authenticates users stored in an SQL table the way docker_auth's
 // xorm_auth does: the table xorm_user (username, password_hash, labels as
 // JSON).
