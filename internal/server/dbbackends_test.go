@@ -97,7 +97,9 @@ func TestDatabaseBackends(t *testing.T) {
 		}, "acl_mongo"},
 		"missing CA":          {func(c *config.Config) { c.MongoAuth.DialInfo.CACertificate = filepath.Join(dir, "nope") }, "ca_certificate"},
 		"missing SQLite file": {func(c *config.Config) { c.XormAuth.ConnString = filepath.Join(dir, "nope.db") }, "xorm_auth"},
-		"missing conn file":   {func(c *config.Config) { c.ACLXorm.ConnString, c.ACLXorm.ConnStringFile = "", filepath.Join(dir, "nope") }, "acl_xorm.conn_string_file"},
+		"missing conn file": {func(c *config.Config) {
+			c.ACLXorm.ConnString, c.ACLXorm.ConnStringFile = "", filepath.Join(dir, "nope")
+		}, "acl_xorm.conn_string_file"},
 	} {
 		c := cfg
 		ma, am, xa, ax := *cfg.MongoAuth, *cfg.ACLMongo, *cfg.XormAuth, *cfg.ACLXorm
