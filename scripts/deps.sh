@@ -29,6 +29,10 @@ PEBBLE_VERSION=v2.10.3
 STATICCHECK_PKG=honnef.co/go/tools/cmd/staticcheck
 STATICCHECK_MOD=honnef.co/go/tools
 STATICCHECK_VERSION=v0.8.2
+# FerretDB v1 (MongoDB wire protocol over SQLite), the MongoDB server the
+# mongo_auth and acl_mongo tests start (internal/testserver/ferretdb.go).
+FERRETDB_MOD=github.com/FerretDB/FerretDB
+FERRETDB_VERSION=v1.24.2
 
 BIN="$PWD/bin"
 log() { printf 'deps: %s\n' "$*"; }
@@ -88,5 +92,27 @@ go_tool conformance "$CONFORMANCE_PKG" "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"
 go_tool staticcheck "$STATICCHECK_PKG" "$STATICCHECK_MOD" "$STATICCHECK_VERSION"
 go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_MOD" "$DISTRIBUTION_VERSION"
 go_tool pebble "$PEBBLE_PKG" "$PEBBLE_MOD" "$PEBBLE_VERSION"
+
+# ferretdb: `go install` builds it but the binary panics at start, because
+# the module's build/version/version.txt is generated in FerretDB's own
+# release process and empty in the module. So: copy the module from the
+# proxy, write the version file, build its cmd/ferretdb.
+ferretdb() {
+	if [[ -x "$BIN/ferretdb" ]] && "$BIN/ferretdb" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"; then
+		log "bin/ferretdb present ($FERRETDB_MOD $FERRETDB_VERSION)"
+		return
+	fi
+	log "building $FERRETDB_MOD@$FERRETDB_VERSION -> bin/ferretdb"
+	local dir src
+	dir=$(go mod download -json "$FERRETDB_MOD@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[[ -n "$dir" ]] || { log "go mod download $FERRETDB_MOD@$FERRETDB_VERSION gave no directory"; exit 1; }
+	src=$(mktemp -d)
+	trap 'rm -rf "$src"' RETURN
+	cp -R "$dir/." "$src"
+	chmod -R u+w "$src"
+	echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+	(cd "$src" && GOFLAGS=-mod=mod go build -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb)
+}
+ferretdb
 
 log "done"

@@ -88,6 +88,24 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
+		// docker_auth's database backends: a connection package per kind of
+		// database, a user store and a rule store on top of each, and the
+		// reloading ACL the rule stores share. None reads config (the
+		// composition root translates the sections) or knows HTTP.
+		{pkg: "wharf/internal/auth/mongodb", onlyDirect: []string{"wharf/internal/auth", "go.mongodb.org/mongo-driver/v2/"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/xormdb", onlyDirect: []string{"github.com/go-sql-driver/mysql", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/authz", "net/http"}},
+		{pkg: "wharf/internal/auth/authz/remoteacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "gopkg.in/yaml.v3"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/mongodb", "wharf/internal/auth/xormdb"}},
+		{pkg: "wharf/internal/auth/authn/mongoauth", onlyDirect: []string{"wharf/internal/auth", "go.mongodb.org/mongo-driver/v2/"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver"}},
+		{pkg: "wharf/internal/auth/authz/mongoacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/mongodb", "go.mongodb.org/mongo-driver/v2/"},
+			notDeps: []string{"wharf/internal/auth/authn", "wharf/internal/auth/tokenserver"}},
+		{pkg: "wharf/internal/auth/authn/xormauth", onlyDirect: []string{"wharf/internal/auth"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "net/http"}},
+		{pkg: "wharf/internal/auth/authz/xormacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/xormdb"},
+			notDeps: []string{"wharf/internal/auth/authn", "net/http"}},
 	}
 	// Test utilities (testserver, with zitadel's OpenID provider) never
 	// reach the binary.

@@ -98,6 +98,14 @@ type Config struct {
 	// WebhookAuth and WebhookAuthz, when set, ask HTTP endpoints.
 	WebhookAuth  *Webhook `yaml:"webhook_auth"`
 	WebhookAuthz *Webhook `yaml:"webhook_authz"`
+	// MongoAuth and ACLMongo, when set, read users and ACL rules from
+	// MongoDB collections in docker_auth's shapes.
+	MongoAuth *MongoAuth `yaml:"mongo_auth"`
+	ACLMongo  *ACLMongo  `yaml:"acl_mongo"`
+	// XormAuth and ACLXorm, when set, read users and ACL rules from
+	// docker_auth's SQL tables (SQLite, PostgreSQL, MySQL).
+	XormAuth *XormAuth `yaml:"xorm_auth"`
+	ACLXorm  *ACLXorm  `yaml:"acl_xorm"`
 }
 
 // Token configures the token protocol.
@@ -306,5 +314,6 @@ func (c Config) Validate() error {
 	errs = c.Database.validate(errs)
 	errs = append(errs, c.validateExt()...)
 	errs = append(errs, c.validateSignIns()...)
+	errs = append(errs, c.validateDatabaseBackends()...)
 	return errors.Join(errs...)
 }

@@ -141,6 +141,16 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		authenticators = append(authenticators, la)
 		closers = append(closers, la)
 	}
+	dbb, err := setupDatabaseBackends(ctx, cfg, log)
+	if err != nil {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+		return nil, err
+	}
+	closers = append(closers, closerFunc(dbb.close))
+	authenticators = append(authenticators, dbb.authenticators()...)
+	authorizers = append(authorizers, dbb.authorizers()...)
 	extAuthn, err := externalAuthenticators(cfg, log)
 	if err != nil {
 		closeAll()
@@ -358,6 +368,11 @@ func loadACL(n *yaml.Node, allInOne bool, log *slog.Logger) (*authz.ACL, error) 
 	}
 	return acl, nil
 }
+
+// closerFunc adapts a function to io.Closer.
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
 
 func isEmpty(n *yaml.Node) bool {
 	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")

@@ -17,13 +17,11 @@ import (
 // backends are docker_auth's authentication and authorization sections
 // other than users and acl; each is "not supported yet".
 var backends = []string{
-	"mongo_auth",
-	"xorm_auth", "plugin_authn", "acl_mongo", "acl_xorm",
-	"plugin_authz", "casbin_authz",
+	"plugin_authn", "plugin_authz", "casbin_authz",
 }
 
 var (
-	topKeys    = append(append([]string{"server", "token", "users", "acl", "ldap_auth", "google_auth", "github_auth", "oidc_auth", "gitlab_auth"}, extSections...), backends...)
+	topKeys    = append(append(append([]string{"server", "token", "users", "acl", "ldap_auth", "google_auth", "github_auth", "oidc_auth", "gitlab_auth"}, extSections...), dbSections...), backends...)
 	serverKeys = []string{"addr", "net", "path_prefix", "real_ip_header", "real_ip_pos", "certificate", "key",
 		"hsts", "tls_min_version", "tls_curve_preferences", "tls_cipher_suites", "letsencrypt"}
 	tokenKeys = []string{"issuer", "certificate", "key", "expiration", "disable_legacy_key_id"}
@@ -86,9 +84,10 @@ func load(src []byte, path string, log *slog.Logger) (config.Config, error) {
 	l.signIns(top, &c)
 	l.usersAndACL(top, &c)
 	l.ext(top, &c)
+	l.dbBackends(top, &c)
 	for _, b := range backends {
 		if !isNull(top.vals[b]) {
-			l.errorf(top.keys[b], "%w: %s (wharf supports users, acl, ldap_auth, ext_auth, ext_authz and the google, github, oidc and gitlab sign-ins for now)", ErrNotSupported, b)
+			l.errorf(top.keys[b], "%w: %s (wharf supports users, acl, ldap_auth, the google, github, oidc and gitlab sign-ins, mongo_auth, acl_mongo, xorm_auth, acl_xorm, ext_auth and ext_authz for now)", ErrNotSupported, b)
 		}
 	}
 	if len(l.errs) > 0 {
@@ -253,19 +252,21 @@ func (l *loader) token(top *section, c *config.Config) {
 
 func (l *loader) usersAndACL(top *section, c *config.Config) {
 	switch u := top.value("users"); {
-	case u == nil && (c.LDAP != nil || hasExt(top, "ext_auth") || c.OIDCAuth != nil || c.GitHubAuth != nil || c.GitLabAuth != nil || c.GoogleAuth != nil):
+	case u == nil && (c.LDAP != nil || hasExt(top, "ext_auth") || present(top, "mongo_auth") || present(top, "xorm_auth") ||
+		c.OIDCAuth != nil || c.GitHubAuth != nil || c.GitLabAuth != nil || c.GoogleAuth != nil):
 		// As docker_auth: another authentication method makes users optional.
 	case u == nil:
-		l.errorf(top.where("users"), "users: required unless ldap_auth or a sign-in (oidc_auth, github_auth, …) is set: wharf authenticates against this map (users: {} denies everyone)")
+		l.errorf(top.where("users"), "users: required unless ldap_auth, a sign-in (oidc_auth, github_auth, …), mongo_auth, xorm_auth or ext_auth is set: wharf authenticates against this map (users: {} denies everyone)")
 	case u.Kind != yaml.MappingNode:
 		l.errorf(u, "users: must be a mapping of user name to {password, labels}, not %s", kindName(u))
 	default:
 		c.Users = *u
 	}
 	switch a := top.value("acl"); {
-	case a == nil && hasExt(top, "ext_authz"):
+	case a == nil && (hasExt(top, "ext_authz") || present(top, "acl_mongo") || present(top, "acl_xorm")):
+		// As docker_auth: another authorization method makes acl optional.
 	case a == nil:
-		l.errorf(top.where("acl"), "acl: required: wharf authorizes with this list for now (acl: [] denies everything)")
+		l.errorf(top.where("acl"), "acl: required unless acl_mongo, acl_xorm or ext_authz is set (acl: [] denies everything)")
 	case a.Kind != yaml.SequenceNode:
 		l.errorf(a, "acl: must be a list of rules, not %s", kindName(a))
 	default:

@@ -1,0 +1,120 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"wharf/internal/auth"
+)
+
+// Record is what a user store holds for one user.
+type Record struct {
+	// Hash is the bcrypt hash of the password; empty only for the
+	// anonymous user "".
+	Hash   string
+	Labels auth.Labels
+}
+
+// Finder looks one user up in a store (a MongoDB collection, an SQL
+// table): found is false when the store has no such user; an error means
+// the store could not answer.
+type Finder func(ctx context.Context, user string) (rec Record, found bool, err error)
+
+// LookupOptions change how a Lookup answers.
+type LookupOptions struct {
+	// NoAnonymous answers NoMatch for the anonymous user "" without asking
+	// the store (docker_auth's xorm_auth never admits it).
+	NoAnonymous bool
+	// Log hears about records that cannot be used; nil discards.
+	Log *slog.Logger
+}
+
+// Lookup is an Authenticator over a store queried at every login, for the
+// database backends that keep users outside wharf (mongo_auth, xorm_auth).
+// It holds the rules those backends share:
+//
+//   - an unknown user is NoMatch, after a bcrypt comparison with a dummy
+//     hash at the cost the store's hashes use, so that response times do
+//     not tell which names exist;
+//   - a stored password that is not a bcrypt hash is an error naming the
+//     user (never the value), which denies;
+//   - a user without a password is admitted only if it is the anonymous
+//     user "" (docker_auth would admit any password for it: wharf refuses);
+//   - names with a NUL byte or that are not UTF-8 never reach the store.
+type Lookup struct {
+	name string
+	find Finder
+	opts LookupOptions
+	log  *slog.Logger
+	cost atomic.Int32 // of the hashes seen last, for the dummy comparison
+}
+
+var _ Authenticator = (*Lookup)(nil)
+
+// NewLookup returns an authenticator named name (for logs) over find.
+func NewLookup(name string, find Finder, opts LookupOptions) *Lookup {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Lookup{name: name, find: find, opts: opts, log: log.With("component", "authn", "backend", name)}
+	l.cost.Store(int32(bcrypt.DefaultCost))
+	return l
+}
+
+// NoteHash tells the Lookup the cost of a hash of the store (one sampled at
+// start), so that the first unknown users already cost as much as known ones.
+func (l *Lookup) NoteHash(hash string) {
+	if c, err := bcrypt.Cost([]byte(hash)); err == nil && c <= MaxCost {
+		l.cost.Store(int32(c))
+	}
+}
+
+// Authenticate implements Authenticator.
+func (l *Lookup) Authenticate(ctx context.Context, user string, password auth.Secret) (Result, auth.Labels, error) {
+	if user == "" && l.opts.NoAnonymous {
+		return NoMatch, nil, nil
+	}
+	if strings.IndexByte(user, 0) >= 0 || !utf8.ValidString(user) {
+		l.dummy(password)
+		return NoMatch, nil, nil
+	}
+	rec, found, err := l.find(ctx, user)
+	switch {
+	case err != nil:
+		return WrongPassword, nil, err
+	case !found && user == "":
+		return NoMatch, nil, nil // whether anonymous access exists is no secret
+	case !found:
+		l.dummy(password)
+		return NoMatch, nil, nil
+	case rec.Hash == "" && user == "":
+		return Accepted, CloneLabels(rec.Labels), nil
+	case rec.Hash == "":
+		l.dummy(password)
+		l.log.WarnContext(ctx, "user has no password; refusing it (only the anonymous user \"\" may have none)", "user", user)
+		return WrongPassword, nil, nil
+	}
+	if err := CheckHash(rec.Hash); err != nil {
+		return WrongPassword, nil, fmt.Errorf("user %q: %w", user, err)
+	}
+	l.NoteHash(rec.Hash)
+	res, err := VerifyPassword([]byte(rec.Hash), password)
+	if err != nil || res != Accepted {
+		return WrongPassword, nil, err
+	}
+	return Accepted, CloneLabels(rec.Labels), nil
+}
+
+func (l *Lookup) dummy(password auth.Secret) {
+	_, _ = VerifyPassword(DummyHash(int(l.cost.Load())), password)
+}
+
+// Name implements Authenticator.
+func (l *Lookup) Name() string { return l.name }

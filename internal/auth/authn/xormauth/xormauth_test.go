@@ -1,0 +1,209 @@
+package xormauth_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authn/authntest"
+	"wharf/internal/auth/authn/xormauth"
+	"wharf/internal/auth/xormdb"
+	"wharf/internal/testserver"
+)
+
+var servers testserver.Shared
+
+func TestMain(m *testing.M) { os.Exit(servers.Run(m)) }
+
+// database is a fresh database of one type with docker_auth's tables.
+type database struct {
+	typ, conn string
+	w         *sql.DB // for writing test data
+}
+
+func newDatabase(t *testing.T, typ string) database {
+	t.Helper()
+	var d database
+	d.typ = typ
+	switch typ {
+	case xormdb.SQLite3:
+		path := filepath.Join(t.TempDir(), "auth.db")
+		d.conn, d.w = "file:"+path+"?cache=shared&_busy_timeout=5000", testserver.OpenSQLite(t, path)
+	case xormdb.Postgres:
+		d.conn = servers.Postgres(t).NewDatabase(t)
+		d.w = open(t, "pgx", d.conn)
+	case xormdb.MySQL:
+		d.conn = servers.MariaDB(t).NewDatabase(t)
+		d.w = open(t, "mysql", d.conn)
+	}
+	for _, stmt := range testserver.XormSchema(typ) {
+		if _, err := d.w.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+func open(t *testing.T, driver, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func (d database) addUser(t *testing.T, name, hash string, labels any) {
+	t.Helper()
+	var l any
+	if labels != nil {
+		b, err := json.Marshal(labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l = string(b)
+	}
+	q := "INSERT INTO xorm_user (username, password_hash, labels) VALUES (?, ?, ?)"
+	if d.typ == xormdb.Postgres {
+		q = "INSERT INTO xorm_user (username, password_hash, labels) VALUES ($1, $2, $3)"
+	}
+	if _, err := d.w.Exec(q, name, hash, l); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d database) authenticator(t *testing.T) *xormauth.Authenticator {
+	t.Helper()
+	db, err := xormdb.Open(t.Context(), d.typ, d.conn, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a, err := xormauth.New(t.Context(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+var types = []string{xormdb.SQLite3, xormdb.Postgres, xormdb.MySQL}
+
+func TestConformance(t *testing.T) {
+	for _, typ := range types {
+		t.Run(typ, func(t *testing.T) {
+			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true},
+				func(t *testing.T, fx authntest.Fixture) authn.Authenticator {
+					d := newDatabase(t, typ)
+					for _, u := range fx.Users {
+						var labels any
+						if u.Labels != nil {
+							labels = u.Labels
+						}
+						d.addUser(t, u.Name, u.Hash, labels)
+					}
+					return d.authenticator(t)
+				})
+		})
+	}
+}
+
+func TestRows(t *testing.T) {
+	h := func(pw string) string {
+		b, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, typ := range types {
+		t.Run(typ, func(t *testing.T) {
+			d := newDatabase(t, typ)
+			d.addUser(t, "twice", h("old"), nil)
+			d.addUser(t, "twice", h("new"), map[string][]string{"v": {"2"}})
+			d.addUser(t, "plain", "secret", nil)
+			d.addUser(t, "nolabels", h("pw"), json.RawMessage("null"))
+			d.addUser(t, "badlabels", h("pw"), map[string]string{"group": "ops"})
+			d.addUser(t, "nohash", "", nil)
+			a := d.authenticator(t)
+			ctx := context.Background()
+			for _, tc := range []struct {
+				user, password string
+				want           authn.Result
+				wantErr        string
+			}{
+				{"twice", "new", authn.Accepted, ""}, // the highest id wins, as in docker_auth
+				{"twice", "old", authn.WrongPassword, ""},
+				{"plain", "secret", authn.WrongPassword, "plain-text"},
+				{"nolabels", "pw", authn.Accepted, ""},
+				{"badlabels", "pw", authn.WrongPassword, "labels"},
+				{"nohash", "", authn.WrongPassword, ""},
+				{"TWICE", "new", authn.NoMatch, ""}, // MySQL's collation would say equal
+				{"twice ", "new", authn.NoMatch, ""},
+				{"", "", authn.NoMatch, ""},
+			} {
+				res, _, err := a.Authenticate(ctx, tc.user, auth.Secret(tc.password))
+				if res != tc.want || (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+					t.Errorf("%q: %v, %v; want %v, error containing %q", tc.user, res, err, tc.want, tc.wantErr)
+				}
+				if err != nil && strings.Contains(err.Error(), "secret") {
+					t.Errorf("%q: the error quotes the stored value: %v", tc.user, err)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenErrors: a missing table or file, a wrong password, an in-memory
+// database: start-up fails with an error that quotes no password.
+func TestOpenErrors(t *testing.T) {
+	pg := servers.Postgres(t)
+	empty := pg.NewDatabase(t)
+	wrong := strings.Replace(empty, pg.Password(), "s3cret-wrong-password", 1)
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	for _, tc := range []struct {
+		name, typ, conn, want string
+	}{
+		{"no table", xormdb.Postgres, empty, "xorm_user"},
+		{"wrong password", xormdb.Postgres, wrong, "password authentication failed"},
+		{"unparsable", xormdb.Postgres, "postgres://u:" + pg.Password() + "@127.0.0.1:x/db", "cannot be parsed"},
+		{"no sslmode and no TLS", xormdb.Postgres, strings.Replace(empty, "?sslmode=disable", "", 1), "TLS"},
+		{"missing file", xormdb.SQLite3, missing, "no such file"},
+		{"memory", xormdb.SQLite3, ":memory:", "in-memory"},
+		{"mysql without database", xormdb.MySQL, "u:" + pg.Password() + "@tcp(127.0.0.1:1)/", "names no database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := xormdb.Open(t.Context(), tc.typ, tc.conn, 5*time.Second)
+			if err == nil {
+				defer db.Close()
+				_, err = xormauth.New(t.Context(), db, nil)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v; want one containing %q", err, tc.want)
+			}
+			for _, s := range []string{pg.Password(), "s3cret-wrong-password"} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("the error quotes a password: %v", err)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("opening a missing SQLite file created it")
+	}
+}
+
+func ExampleNew() {
+	fmt.Println(xormauth.Table)
+	// Output: xorm_user
+}
