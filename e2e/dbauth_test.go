@@ -150,37 +150,8 @@ func TestDockerMongo(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
-	t.Cleanup(httpClient.CloseIdleConnections)
-	d := harness.StartDockerd(t)
-	img := w.Addr() + "/team/app:1"
-	d.Run("import", rootfs, img)
-
-	if out, err := d.TryRun(strings.NewReader("wrong"), "login", "-u", "frank", "--password-stdin", w.Addr()); err == nil {
-		t.Fatalf("docker login with a wrong password succeeded:\n%s", out)
-	}
-	if out, err := d.TryRun(strings.NewReader(frankPassword), "login", "-u", "frank", "--password-stdin", w.Addr()); err != nil {
-		t.Fatalf("docker login as the MongoDB user frank: %v\n%s", err, out)
-	}
-	d.Run("push", img)
-	d.Run("logout", w.Addr())
-	d.Run("rmi", img)
-
-	if out, err := d.TryRun(strings.NewReader(ginaPassword), "login", "-u", "gina", "--password-stdin", w.Addr()); err != nil {
-		t.Fatalf("docker login as the MongoDB user gina: %v\n%s", err, out)
-	}
-	d.Run("pull", img)
-	d.Run("tag", img, w.Addr()+"/team/app:2")
-	out, err := d.TryRun(nil, "push", w.Addr()+"/team/app:2")
-	if err == nil {
-		t.Fatalf("gina, allowed to pull only, pushed:\n%s", out)
-	}
-	if !strings.Contains(out, "denied: requested access to the resource is denied") {
-		t.Errorf("push by gina: want docker's denial, got:\n%s", out)
-	}
-	if log := w.Log(); strings.Contains(log, frankPassword) || strings.Contains(log, ginaPassword) || strings.Contains(log, f.Password()) {
-		t.Errorf("a password reached wharf's log")
-	}
+	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "MongoDB", pusher: "frank", pusherPassword: frankPassword,
+		puller: "gina", pullerPassword: ginaPassword, pullerDenied: "allowed to pull only", extraSecrets: []string{f.Password()}})
 }
 
 // TestWharfAuthXorm runs `wharf auth` with xorm_auth and acl_xorm on an

@@ -73,37 +73,8 @@ acl:
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
-	t.Cleanup(httpClient.CloseIdleConnections)
-	d := harness.StartDockerd(t)
-	img := w.Addr() + "/team/app:1"
-	d.Run("import", rootfs, img)
-
-	if out, err := d.TryRun(strings.NewReader("wrong"), "login", "-u", "dana", "--password-stdin", w.Addr()); err == nil {
-		t.Fatalf("docker login with a wrong LDAP password succeeded:\n%s", out)
-	}
-	if out, err := d.TryRun(strings.NewReader(danaPassword), "login", "-u", "dana", "--password-stdin", w.Addr()); err != nil {
-		t.Fatalf("docker login as the LDAP user dana: %v\n%s", err, out)
-	}
-	d.Run("push", img)
-	d.Run("logout", w.Addr())
-	d.Run("rmi", img)
-
-	if out, err := d.TryRun(strings.NewReader(erinPassword), "login", "-u", "erin", "--password-stdin", w.Addr()); err != nil {
-		t.Fatalf("docker login as the LDAP user erin: %v\n%s", err, out)
-	}
-	d.Run("pull", img)
-	d.Run("tag", img, w.Addr()+"/team/app:2")
-	out, err := d.TryRun(nil, "push", w.Addr()+"/team/app:2")
-	if err == nil {
-		t.Fatalf("erin, outside the pushers group, pushed:\n%s", out)
-	}
-	if !strings.Contains(out, "denied: requested access to the resource is denied") {
-		t.Errorf("push by erin: want docker's denial, got:\n%s", out)
-	}
-	if log := w.Log(); strings.Contains(log, danaPassword) || strings.Contains(log, erinPassword) {
-		t.Errorf("an LDAP password reached wharf's log")
-	}
+	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "LDAP", pusher: "dana", pusherPassword: danaPassword,
+		puller: "erin", pullerPassword: erinPassword, pullerDenied: "outside the pushers group"})
 }
 
 // TestWharfAuthLDAP runs `wharf auth` with a docker_auth configuration
