@@ -15,6 +15,9 @@ type backendUsers struct {
 	puller, pullerPassword string
 	pullerDenied           string   // why puller may not push, for messages
 	extraSecrets           []string // more secrets that must stay out of the log
+	// started, when set, runs once wharf serves, before docker logs in
+	// (for example to add rules with the wharf CLI).
+	started func(w *harness.Wharf)
 }
 
 // dockerWithBackend starts `wharf serve` with config (a wharf.yml whose
@@ -26,6 +29,9 @@ func dockerWithBackend(t *testing.T, config, rootfs string, u backendUsers) {
 	t.Helper()
 	w := harness.StartWharf(t, "--config", config, "--auth", "token")
 	t.Cleanup(httpClient.CloseIdleConnections)
+	if u.started != nil {
+		u.started(w)
+	}
 	d := harness.StartDockerd(t)
 	img := w.Addr() + "/team/app:1"
 	d.Run("import", rootfs, img)

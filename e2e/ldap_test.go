@@ -77,6 +77,38 @@ acl:
 		puller: "erin", pullerPassword: erinPassword, pullerDenied: "outside the pushers group"})
 }
 
+// TestDockerLDAPDatabaseRules: LDAP users whose rights come from ACL rules
+// in wharf's database, added with the wharf CLI while `wharf serve` runs —
+// one rule for the LDAP group (the groups label), one for an account.
+func TestDockerLDAPDatabaseRules(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	slapd := testserver.StartSlapd(t)
+	people, groups := seedLDAP(t, slapd)
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	body := fmt.Sprintf(`auth: token
+ldap_auth:
+  addr: %q
+  tls: always
+  ca_certificate: %q
+  bind_dn: %q
+  bind_password_file: %q
+  base: %q
+  filter: (&(uid=${account})(objectClass=inetOrgPerson))
+  group_base: %q
+`, slapd.TLSAddr, slapd.CAFile, slapd.ReaderDN, slapd.ReaderPasswordFile, people, groups)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "LDAP", pusher: "dana", pusherPassword: danaPassword,
+		puller: "erin", pullerPassword: erinPassword, pullerDenied: "allowed to pull only by the database's rules",
+		started: func(w *harness.Wharf) {
+			cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+			cli.run("", "acl", "add", "--label", "groups=pushers", "--name", "team/*", "--actions", "pull,push", "--comment", "the LDAP pushers group")
+			cli.run("", "acl", "add", "--account", "erin", "--name", "team/*", "--actions", "pull", "--comment", "erin reads")
+		}})
+}
+
 // TestWharfAuthLDAP runs `wharf auth` with a docker_auth configuration
 // using ldap_auth as docker_auth documents it (no users map, StartTLS, a
 // label from an attribute) and asks its token endpoint for tokens.
