@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -24,26 +25,22 @@ func (s *Store) AddBlob(ctx context.Context, repo string, dgst digest.Digest, si
 	}))
 }
 
-// CommitUpload records a finished upload in one transaction: the blob
-// committed to storage (as AddBlob) and the upload session gone (as
-// DeleteUpload). One commit, so one fsync of the database log per pushed
-// blob instead of two.
+// CommitUpload records a finished upload: the blob committed to storage
+// (as AddBlob) and the upload session gone (as DeleteUpload), in one
+// transaction shared with the other uploads finishing at the same time (a
+// group commit: see commitBatcher). It returns once that transaction is
+// durable.
 func (s *Store) CommitUpload(ctx context.Context, id, repo string, dgst digest.Digest, size int64) error {
 	if err := checkKey("digest", dgst.String()); err != nil {
 		return err
 	}
-	now := unixNano(time.Now())
-	return wrap("commit upload", s.inTx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, c.d.insertIgnore("blobs", "digest, size, created_at", "digest"),
-			dgst.String(), size, now); err != nil {
-			return err
-		}
-		if err := link(ctx, c, repo, dgst, now); err != nil {
-			return err
-		}
-		_, err := c.exec(ctx, "DELETE FROM uploads WHERE id = ?", id)
+	if id == "" || repo == "" {
+		return errors.New("metadata: commit upload: id and repository are required")
+	}
+	if err := checkKey("repository name", repo); err != nil {
 		return err
-	}))
+	}
+	return s.batch.commit(newUploadCommit(ctx, id, repo, dgst, size))
 }
 
 // LinkBlob mounts a blob into repo and returns its size. With from set, the

@@ -26,6 +26,8 @@ type Store struct {
 	// is for records whose loss in a power cut costs a retry and never
 	// acknowledged content: a new upload session. Nil elsewhere.
 	lazy *sql.DB
+	// batch records finished uploads in shared transactions.
+	batch *commitBatcher
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: enough for the
@@ -113,6 +115,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		s.lazy.SetMaxOpenConns(4)
 		s.lazy.SetMaxIdleConns(4)
 	}
+	s.batch = newCommitBatcher(s)
 	return s, nil
 }
 
@@ -121,6 +124,7 @@ const maxOpenConns = 32
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.batch.close()
 	s.stmts.close()
 	if s.lazy != nil {
 		_ = s.lazy.Close()

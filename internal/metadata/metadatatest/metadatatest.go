@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"AddBlob", testAddBlob},
 		{"AddBlobIdempotent", testAddBlobIdempotent},
 		{"LinkBlob", testLinkBlob},
+		{"CommitUploadConcurrent", testCommitUploadConcurrent},
 		{"UnlinkBlob", testUnlinkBlob},
 		{"PutGetManifest", testPutGetManifest},
 		{"LookupManifest", testLookupManifest},
