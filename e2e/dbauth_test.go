@@ -197,3 +197,39 @@ acl_xorm:
 		t.Errorf("users table dropped: %d %v; want 503", status, actions)
 	}
 }
+
+// TestDockerXormDatabaseRules: users from docker_auth's SQL table
+// (xorm_auth on SQLite) log the real docker client in to `wharf serve`,
+// with their rights from ACL rules added to wharf's own database with the
+// wharf CLI while it serves — one for a label the table gives frank, one
+// for gina's account.
+func TestDockerXormDatabaseRules(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	dbPath := filepath.Join(t.TempDir(), "docker_auth.db")
+	db := testserver.OpenSQLite(t, dbPath)
+	for _, stmt := range testserver.XormSchema("sqlite3") {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []struct{ name, password, labels string }{
+		{"frank", frankPassword, `{"team":["platform"]}`}, {"gina", ginaPassword, `{}`},
+	} {
+		if _, err := db.Exec("INSERT INTO xorm_user (username, password_hash, labels) VALUES (?, ?, ?)", u.name, bcryptHash(t, u.password), u.labels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	body := fmt.Sprintf("auth: token\nxorm_auth:\n  database_type: sqlite3\n  conn_string: %q\n", dbPath)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "xorm", pusher: "frank", pusherPassword: frankPassword,
+		puller: "gina", pullerPassword: ginaPassword, pullerDenied: "allowed to pull only by the database's rules",
+		started: func(w *harness.Wharf) {
+			cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+			cli.run("", "acl", "add", "--label", "team=platform", "--name", "team/*", "--actions", "pull,push", "--comment", "the platform team")
+			cli.run("", "acl", "add", "--account", "gina", "--name", "team/*", "--actions", "pull", "--comment", "gina reads")
+		}})
+}
