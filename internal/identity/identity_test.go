@@ -192,3 +192,41 @@ func TestLiveReloads(t *testing.T) {
 		t.Errorf("last use not recorded: %+v", list)
 	}
 }
+
+// TestLivePin: in a pinned context (one request) every Snapshot returns the
+// view the first one read, even after a change; another context sees the
+// change at once.
+func TestLivePin(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	server, err := metadata.Open(t.Context(), "sqlite", path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	cli := NewService(server, Options{Cost: 4})
+	live := NewLive(server, LiveOptions{})
+	request := live.Pin(t.Context())
+	first, err := live.Snapshot(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.AddUser(t.Context(), NewUser{Name: "alice", Password: "alice password 1"}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := live.Snapshot(request); again != first {
+		t.Error("a pinned request saw a second snapshot")
+	}
+	next, err := live.Snapshot(live.Pin(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := next.Account("alice"); !ok || next.Generation <= first.Generation {
+		t.Errorf("the next request does not see the change: alice %v, generation %d → %d", ok, first.Generation, next.Generation)
+	}
+	// A pin of another Live is not used.
+	other := NewLive(server, LiveOptions{})
+	if s, _ := live.Snapshot(other.Pin(t.Context())); s.Generation != next.Generation {
+		t.Errorf("another Live's pin changed what this Live read")
+	}
+}

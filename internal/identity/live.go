@@ -67,10 +67,49 @@ func (l *Live) OnChange(fn func()) {
 	l.onChange = append(l.onChange, fn)
 }
 
-// Snapshot returns the identity data as of now. An error (the database is
-// unreachable, a stored rule no longer compiles) is never a grant: callers
-// fail the request.
+// pinKey keys a request's pinned snapshot in its context.
+type pinKey struct{}
+
+// pinned is the slot Pin puts in a context.
+type pinned struct {
+	live *Live
+	mu   sync.Mutex
+	snap *Snapshot
+}
+
+// Pin returns a context carrying a slot for one snapshot of l: the first
+// Snapshot with it (or a context derived from it) reads the database, the
+// later ones reuse what it read. A request handler pins its request's
+// context, so that the checks of one request (the login, then every scope)
+// see one consistent view for one read of the generation; the next request
+// reads again.
+func (l *Live) Pin(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pinKey{}, &pinned{live: l})
+}
+
+// Snapshot returns the identity data as of now, or as of the first call in
+// a context Pin made. An error (the database is unreachable, a stored rule
+// no longer compiles) is never a grant: callers fail the request.
 func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
+	p, ok := ctx.Value(pinKey{}).(*pinned)
+	if !ok || p.live != l {
+		return l.current(ctx)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.snap == nil {
+		snap, err := l.current(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.snap = snap
+	}
+	return p.snap, nil
+}
+
+// current reads the generation and returns the snapshot of it, reloading
+// when it moved.
+func (l *Live) current(ctx context.Context) (*Snapshot, error) {
 	gen, err := l.store.IdentityGeneration(ctx)
 	if err != nil {
 		return nil, err

@@ -42,5 +42,5 @@ func (s *Server) adminAPI(ts *tokenServer) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)
 	}
-	return api, nil
+	return pinIdentity(l.live, api), nil
 }

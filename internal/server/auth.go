@@ -182,7 +182,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		closeAll()
 		return nil, err
 	}
-	out := &tokenServer{handler: ts, jwks: issuer.JWKS(), closers: closers, routes: si.routes, login: loginChains{
+	out := &tokenServer{handler: pinIdentity(db.live, ts), jwks: issuer.JWKS(), closers: closers, routes: si.routes, login: loginChains{
 		authn: authenticator, authz: authorizer, limiter: limiter, live: db.live, configACL: acl, users: users,
 	}}
 	if allInOne {

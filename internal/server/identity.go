@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 
 	"wharf/internal/auth"
@@ -158,4 +159,13 @@ func IdentityOptions(cfg config.Config) (identity.Options, error) {
 		}
 		return "the configuration's users", true
 	}}, nil
+}
+
+// pinIdentity gives each request one snapshot of the database's identity
+// (identity.Live.Pin): its login and every scope it asks for are decided on
+// one view, for one read of the generation.
+func pinIdentity(live *identity.Live, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(live.Pin(r.Context())))
+	})
 }
