@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,27 +151,7 @@ acl:
 
 	tokenFor := func(user, password string) (int, []string) {
 		t.Helper()
-		u := auth.URL() + "/auth?service=" + url.QueryEscape("Docker registry") + "&scope=" + url.QueryEscape("repository:team/app:push,pull")
-		req, err := http.NewRequest(http.MethodGet, u, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.SetBasicAuth(user, password)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return resp.StatusCode, nil
-		}
-		var body struct {
-			Token string `json:"token"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, grantedActions(t, body.Token, "team/app")
+		return tokenActions(t, auth.URL(), user, password, "team/app")
 	}
 	if status, actions := tokenFor("dana", danaPassword); status != http.StatusOK || !slices.Equal(actions, []string{"pull", "push"}) {
 		t.Errorf("dana (department Platform): %d %v; want a token for pull and push", status, actions)

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,27 +140,7 @@ acl:
 
 	tokenFor := func(user, password string) (int, []string) {
 		t.Helper()
-		u := auth.URL() + "/auth?service=" + url.QueryEscape("Docker registry") + "&scope=" + url.QueryEscape("repository:acme/app:push,pull")
-		req, err := http.NewRequest(http.MethodGet, u, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.SetBasicAuth(user, password)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return resp.StatusCode, nil
-		}
-		var body struct {
-			Token string `json:"token"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, grantedActions(t, body.Token, "acme/app")
+		return tokenActions(t, auth.URL(), user, password, "acme/app")
 	}
 	octoPW := forgeSignIn(t, forge, auth.URL()+"/github_auth", "octocat")
 	hubotPW := forgeSignIn(t, forge, auth.URL()+"/github_auth", "hubot")
