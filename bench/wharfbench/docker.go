@@ -14,11 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"wharf/e2e/proctree"
 )
 
 const (
@@ -147,7 +148,7 @@ func (d *dockerd) run(ctx context.Context, stdin io.Reader, args ...string) (str
 // stop ends dockerd and its containerd, unmounts what they left and
 // removes the daemon's directory.
 func (d *dockerd) stop() {
-	children := childPIDs(d.cmd.Process.Pid)
+	children := proctree.Children(d.cmd.Process.Pid)
 	if b, err := os.ReadFile(filepath.Join(d.dir, "x", "containerd", "containerd.pid")); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 			children = append(children, n)
@@ -165,85 +166,12 @@ func (d *dockerd) stop() {
 		}
 	}
 	for _, pid := range children {
-		stopOrphan(pid, d.dir)
+		proctree.StopOrphan(pid, d.dir)
 	}
-	for _, m := range mountsUnder(d.dir) {
+	for _, m := range proctree.MountsUnder(d.dir) {
 		_ = syscall.Unmount(m, syscall.MNT_DETACH)
 	}
 	_ = os.RemoveAll(d.dir)
-}
-
-// childPIDs lists the live processes whose parent is pid.
-func childPIDs(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, state, ok := procStat(n); ok && ppid == pid && state != "Z" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// procStat returns the parent pid and state of a process.
-func procStat(pid int) (ppid int, state string, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, "", false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
-	if i < 0 {
-		return 0, "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0, "", false
-	}
-	ppid, err = strconv.Atoi(f[1])
-	return ppid, f[0], err == nil
-}
-
-// stopOrphan ends a process the daemon started if it still runs and its
-// command line names the daemon's directory (not a recycled pid).
-func stopOrphan(pid int, marker string) {
-	alive := func() bool {
-		_, state, ok := procStat(pid)
-		return ok && state != "Z"
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !alive() || !bytes.Contains(cmdline, []byte(marker)) {
-		return
-	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if !alive() {
-			return
-		}
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-}
-
-// mountsUnder lists mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) >= 5 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			out = append(out, f[4])
-		}
-	}
-	// Deeper paths are longer.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
 }
 
 func dockerWorkload(o Options) workload {

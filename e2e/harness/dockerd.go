@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"wharf/e2e/proctree"
 )
 
 const (
@@ -162,7 +164,7 @@ func (d *Dockerd) cleanup() {
 	t := d.t
 	pid := d.cmd.Process.Pid
 	// Remember dockerd's children (its containerd) before they are orphaned.
-	children := childPIDs(pid)
+	children := proctree.Children(pid)
 	if b, err := os.ReadFile(filepath.Join(d.dir, "x", "containerd", "containerd.pid")); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && !slices.Contains(children, n) {
 			children = append(children, n)
@@ -183,9 +185,11 @@ func (d *Dockerd) cleanup() {
 		}
 	}
 	for _, c := range children {
-		stopOrphan(t, c, d.dir)
+		if cmd := proctree.StopOrphan(c, d.dir); cmd != "" {
+			t.Logf("harness: pid %d (%s) ignored SIGTERM; sent SIGKILL", c, cmd)
+		}
 	}
-	for _, m := range mountsUnder(d.dir) {
+	for _, m := range proctree.MountsUnder(d.dir) {
 		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
 			t.Errorf("harness: unmount %s: %v", m, err)
 		}
@@ -196,83 +200,4 @@ func (d *Dockerd) cleanup() {
 	if t.Failed() {
 		t.Logf("dockerd log (last %d lines):\n%s", logTailLines, tail(d.logPath, logTailLines))
 	}
-}
-
-// childPIDs lists the processes whose parent is pid.
-func childPIDs(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, state, ok := procStat(n); ok && ppid == pid && state != "Z" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// procStat returns the parent pid and state of a process.
-func procStat(pid int) (ppid int, state string, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, "", false
-	}
-	// The command name is in parentheses and may contain spaces.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0, "", false
-	}
-	ppid, err = strconv.Atoi(f[1])
-	return ppid, f[0], err == nil
-}
-
-// stopOrphan ends a process the daemon started, if it still runs. The marker
-// check (its command line mentions our private directory) guards against a
-// recycled pid.
-func stopOrphan(t testing.TB, pid int, marker string) {
-	alive := func() bool {
-		_, state, ok := procStat(pid)
-		return ok && state != "Z"
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !alive() || !bytes.Contains(cmdline, []byte(marker)) {
-		return
-	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if !alive() {
-			return
-		}
-	}
-	t.Logf("harness: pid %d (%s) ignored SIGTERM; sending SIGKILL", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-}
-
-// mountsUnder lists mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := f[4]
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
 }

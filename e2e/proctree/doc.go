@@ -1,0 +1,7 @@
+// Package proctree cleans up after a daemon that starts processes and
+// mounts of its own (dockerd, with containerd and its shims): the children
+// of a process, stopping one left behind without hitting a recycled pid,
+// and the mount points under a directory. It reads /proc, so it is Linux
+// only; the e2e harness and the benchmarks use it, and it imports nothing
+// of wharf's.
+package proctree
