@@ -22,7 +22,7 @@ WHERE r.name = ? AND t.name = ?`
 WHERE repository_id = ? AND name > ?
 ORDER BY name LIMIT ?`
 
-	listRepositoriesQuery = `SELECT r.name FROM repositories r
+	listRepositoriesQuery = `SELECT r.name AS name FROM repositories r
 WHERE r.name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
 ORDER BY r.name LIMIT ?`
 )
@@ -92,13 +92,19 @@ func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]strin
 // readTags reads up to n tags (n from limit) of the repository with id
 // that sort after last.
 func (s *Store) readTags(ctx context.Context, c conn, id int64, last string, n int64) ([]string, error) {
+	return s.queryNames(ctx, c, listTagsQuery, id, last, n)
+}
+
+// queryNames returns the "name" column of a listing query: as one
+// aggregated row where the dialect can join lines (no per-row cost), else
+// row by row. Never nil on success.
+func (s *Store) queryNames(ctx context.Context, c conn, query string, args ...any) ([]string, error) {
 	if s.d.joinLines == nil {
-		return queryStrings(ctx, c, listTagsQuery, id, last, n)
+		return queryStrings(ctx, c, query, args...)
 	}
-	// One row, not one per tag.
 	var joined sql.NullString
-	q := "SELECT " + s.d.joinLines("name") + " FROM (" + listTagsQuery + ") AS page"
-	if err := c.queryRow(ctx, q, id, last, n).Scan(&joined); err != nil {
+	q := "SELECT " + s.d.joinLines("name") + " FROM (" + query + ") AS page"
+	if err := c.queryRow(ctx, q, args...).Scan(&joined); err != nil {
 		return nil, err
 	}
 	return splitLines(joined), nil
@@ -107,15 +113,7 @@ func (s *Store) readTags(ctx context.Context, c conn, id int64, last string, n i
 // ListRepositories returns up to n repositories (all when n <= 0) that sort
 // after last and hold at least one manifest, in byte order.
 func (s *Store) ListRepositories(ctx context.Context, last string, n int) ([]string, error) {
-	if s.d.joinLines != nil {
-		var joined sql.NullString
-		q := "SELECT " + s.d.joinLines("name") + " FROM (" + listRepositoriesQuery + ") AS page"
-		if err := s.read().queryRow(ctx, strings.Replace(q, "SELECT r.name", "SELECT r.name AS name", 1), last, limit(n)).Scan(&joined); err != nil {
-			return nil, wrap("list repositories", err)
-		}
-		return splitLines(joined), nil
-	}
-	repos, err := queryStrings(ctx, s.read(), listRepositoriesQuery, last, limit(n))
+	repos, err := s.queryNames(ctx, s.read(), listRepositoriesQuery, last, limit(n))
 	return repos, wrap("list repositories", err)
 }
 

@@ -8,16 +8,11 @@ import (
 )
 
 // pipelineChunk and pipelineDepth size the buffers of copyHashed: a few
-// megabytes in flight per upload.
+// megabytes in flight per upload, taken from copyBuffers.
 const (
-	pipelineChunk = 1 << 20
+	pipelineChunk = copyBufferSize
 	pipelineDepth = 4
 )
-
-var pipelineBuffers = sync.Pool{New: func() any {
-	b := make([]byte, pipelineChunk)
-	return &b
-}}
 
 // chunk is one buffer on its way through copyHashed; refs counts the two
 // stages (hash, write) still using it.
@@ -37,11 +32,11 @@ type chunk struct {
 func copyHashed(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 	free := make(chan *chunk, pipelineDepth)
 	for range pipelineDepth {
-		free <- &chunk{buf: pipelineBuffers.Get().(*[]byte)}
+		free <- &chunk{buf: copyBuffers.Get().(*[]byte)}
 	}
 	defer func() {
 		for range pipelineDepth {
-			pipelineBuffers.Put((<-free).buf)
+			copyBuffers.Put((<-free).buf)
 		}
 	}()
 	release := func(c *chunk) {

@@ -103,9 +103,12 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, siz
 // enough that a blob costs few write system calls, pooled so that memory
 // stays flat however many uploads run.
 var copyBuffers = sync.Pool{New: func() any {
-	b := make([]byte, 1<<20)
+	b := make([]byte, copyBufferSize)
 	return &b
 }}
+
+// copyBufferSize is the size of copyBuffers' buffers.
+const copyBufferSize = 1 << 20
 
 // received is the state of an upload after a request's bytes were written.
 type received struct {
