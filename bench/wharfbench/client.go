@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,6 +58,31 @@ func (b bearerTransport) CloseIdleConnections() {
 	}
 }
 
+// drainBuffers hold the buffers drain reads into.
+var drainBuffers = sync.Pool{New: func() any { b := make([]byte, drainBuffer); return &b }}
+
+// drainBuffer is the size of drain's reads: large, as a client that streams
+// a layer to disk reads, so that a pull measures the server and not the
+// client's syscalls. (io.Copy to io.Discard would read 8 KiB at a time.)
+const drainBuffer = 1 << 20
+
+// drain reads r to its end and counts the bytes.
+func drain(r io.Reader) (int64, error) {
+	bp := drainBuffers.Get().(*[]byte)
+	defer drainBuffers.Put(bp)
+	var n int64
+	for {
+		m, err := r.Read(*bp)
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 func digestOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
@@ -90,7 +116,7 @@ func do(ctx context.Context, c *http.Client, method, u string, body io.Reader, h
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := io.Copy(io.Discard, res.Body)
+	n, err := drain(res.Body)
 	res.Body.Close()
 	if err != nil {
 		return res, n, fmt.Errorf("%s %s: reading body: %w", method, u, err)

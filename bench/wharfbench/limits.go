@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,8 +55,7 @@ func diskWriteThroughput(dir string, n int64) (path string, mibs float64, err er
 
 // sendfileThroughput serves the file at path over a loopback TCP connection
 // the plainest way Go can (io.Copy from the *os.File to the connection,
-// which is sendfile) and reads it with io.Copy to io.Discard, as the pull
-// client reads a body: the ceiling of any single-client pull.
+// which is sendfile) and reads it with drain, as the pull client reads a body: the ceiling of any single-client pull.
 func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +86,7 @@ func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
-	n, err := io.Copy(io.Discard, conn)
+	n, err := drain(conn)
 	elapsed := time.Since(start)
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
@@ -95,6 +95,96 @@ func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
 	}
 	return float64(n) / mib / elapsed.Seconds(), nil
+}
+
+// receiveProbeEnv makes a process started from the benchmarks' own
+// executable (the wharfbench command or a test binary) serve as the
+// receive probe's server instead of doing its own work; see init.
+const receiveProbeEnv = "WHARFBENCH_RECEIVE_PROBE"
+
+func init() {
+	if os.Getenv(receiveProbeEnv) == "1" {
+		serveReceiveProbe()
+		os.Exit(0)
+	}
+}
+
+// serveReceiveProbe is the receive probe's server: a plain net/http server
+// on a loopback port (printed on stdout) that reads each request body with
+// drain, throws it away and answers 201. It ends when stdin closes.
+func serveReceiveProbe() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr().String())
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := drain(r.Body); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.WriteHeader(http.StatusCreated)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		srv.Close()
+	}()
+	_ = srv.Serve(ln)
+}
+
+// receiveThroughput PUTs the file at path, with the benchmarks' own
+// client, to a plain net/http server in a process of its own (as wharf and
+// distribution are) that only reads the body and throws it away: what any
+// server can take in over loopback from this client before it hashes or
+// stores a byte. It is not part of the push limit,
+// min(SHA-256, disk), but it bounds every push on the same machine.
+func receiveThroughput(ctx context.Context, path string) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), receiveProbeEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}()
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: no address from its server: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	c := newClient()
+	defer c.CloseIdleConnections()
+	start := time.Now()
+	if _, _, err := do(ctx, c, http.MethodPut, "http://"+strings.TrimSpace(addr)+"/", f, nil, http.StatusCreated); err != nil {
+		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	return float64(fi.Size()) / mib / time.Since(start).Seconds(), nil
 }
 
 // resetPeakRSS resets the peak resident set size (VmHWM) of process pid.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,7 +179,7 @@ func (r *Report) Markdown(chart string) string {
 	p("- Small images: each client HEADs every blob, pushes it (POST+PUT), then PUTs the manifest, as docker and crane do; a pull GETs the manifest by tag, the config and the layers. With token auth, each image first gets its own pull token from the token server, as `docker pull` does.\n")
 	p("- Peak RSS is the server's VmHWM (/proc/PID/status), reset through /proc/PID/clear_refs before the workload.\n")
 	p("- docker push and pull run the real Docker daemon (a private dockerd, vfs storage) on an image loaded from a generated archive; their wall time includes docker's own work (gzip of each layer on push, unpacking on pull), the same for both servers.\n")
-	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader.\n", o.LimitMiB)
+	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does. The receive probe PUTs it with the benchmarks' client to a plain net/http server that reads the body and discards it: no push can beat that on the same machine, since a push also hashes, writes and syncs every byte (with client and server sharing %d cores, it is often below min(SHA-256, disk)).\n", o.LimitMiB, runtime.NumCPU())
 	if len(r.LeftOut) > 0 {
 		p("- Not measured in this run (left out by `-only %s`): %s.\n", o.Only, strings.Join(r.LeftOut, "; "))
 	}

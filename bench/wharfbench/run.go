@@ -126,7 +126,7 @@ type Result struct {
 
 // Limit is one physical limit with its per-round samples.
 type Limit struct {
-	Key        string // "sha256", "disk" or "loopback"
+	Key        string // "sha256", "disk", "loopback" or "receive"
 	Name, Unit string
 	Samples    []float64
 }
@@ -282,6 +282,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	sha := Limit{Key: "sha256", Name: "SHA-256, one core (crypto/sha256)", Unit: "MiB/s"}
 	disk := Limit{Key: "disk", Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
 	loop := Limit{Key: "loopback", Name: "sendfile of that file over loopback TCP, one reader", Unit: "MiB/s"}
+	recv := Limit{Key: "receive", Name: "HTTP PUT of that file to a net/http server that only reads it, loopback", Unit: "MiB/s"}
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "round %d/%d (%s since the start)\n", round+1, o.Rounds, time.Since(began).Round(time.Second))
 		sha.Samples = append(sha.Samples, sha256Throughput(o.LimitMiB*mib))
@@ -290,6 +291,10 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			disk.Samples = append(disk.Samples, v)
 			v, err = sendfileThroughput(ctx, path)
 			loop.Samples = append(loop.Samples, v)
+			if err == nil {
+				v, err = receiveThroughput(ctx, path)
+				recv.Samples = append(recv.Samples, v)
+			}
 		}
 		if path != "" {
 			os.Remove(path)
@@ -328,7 +333,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			}
 		}
 	}
-	rep.Limits = []Limit{sha, disk, loop}
+	rep.Limits = []Limit{sha, disk, loop, recv}
 	switch {
 	case !tokensWanted:
 	case o.Smoke:

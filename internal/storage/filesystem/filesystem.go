@@ -184,7 +184,7 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 		f.Close()
 		return nil, fmt.Errorf("storage: upload %s: %w", id, err)
 	}
-	return &writer{d: d, id: id, dir: dir, f: f, size: offset, written: offset}, nil
+	return &writer{d: d, id: id, dir: dir, f: f, size: offset, written: offset, dropped: offset}, nil
 }
 
 // createUpload makes root/uploads/<id>/data. Mkdir is the exclusive step, so

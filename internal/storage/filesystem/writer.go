@@ -22,16 +22,32 @@ type writer struct {
 	dir  string   // root/uploads/<id>
 	f    *os.File // nil once Close, Commit or Cancel ran
 	size int64
-	// written is where the last early writeback ended: every
-	// writebackChunk bytes the kernel is told to start writing, so that a
-	// large upload streams to disk while it arrives instead of piling up
-	// in the page cache for the final fsync to write all at once.
-	written int64
+	// written is where the last early writeback ended, and dropped where
+	// the range already on disk and out of the page cache ends (see
+	// Write). dropped <= written <= size.
+	written, dropped int64
 }
 
 // writebackChunk is how many bytes accumulate before an early writeback.
 const writebackChunk = 8 << 20
 
+// Write appends p to the staged file and streams large uploads through the
+// page cache rather than into it: every writebackChunk bytes the kernel is
+// told to start writing the new chunk to disk, and the chunk before it,
+// whose writeback has had a whole chunk's time to finish, is waited for and
+// dropped from the page cache (write-behind).
+//
+// So a large upload goes to disk while it arrives instead of piling up for
+// the final fsync, and it does not fill the page cache with bytes that
+// nobody may read: most pushed layers are never pulled again (a CI pushes
+// every commit), and those that are come back into the cache through the
+// pull that reads them. It also keeps the page cache from growing by the
+// size of every upload, which on virtual machines that hand freed memory
+// back to the host makes each new page cost a host fault — 4 s of system
+// time per GiB on the Firecracker VMs the benchmarks ran on, against 0.2 s
+// for pages the kernel recycles. The last chunks leave the cache after the
+// fsync that ends the request (release). Uploads under writebackChunk
+// (manifests, configs, small layers) stay cached.
 func (w *writer) Write(p []byte) (int, error) {
 	if w.f == nil {
 		return 0, w.closedErr()
@@ -40,6 +56,8 @@ func (w *writer) Write(p []byte) (int, error) {
 	w.size += int64(n)
 	if w.size-w.written >= writebackChunk {
 		startWriteback(w.f, w.written, w.size-w.written)
+		dropBehind(w.f, w.dropped, w.written-w.dropped)
+		w.dropped = w.written
 		w.written = w.size
 	}
 	if err != nil {
@@ -144,6 +162,13 @@ func (w *writer) release(sync bool) error {
 	var err error
 	if sync {
 		err = f.Sync()
+		// Everything is on disk now: a large upload's tail, or the whole
+		// PATCH of a chunked one (each PATCH is its own writer, and may
+		// never reach a second chunk), leaves the page cache as the rest
+		// of it did. Small uploads stay cached.
+		if err == nil && w.size >= writebackChunk {
+			dropCached(f, w.dropped, w.size-w.dropped)
+		}
 	}
 	return errors.Join(err, f.Close())
 }
