@@ -9,32 +9,33 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// maxBatch bounds how many finished uploads one transaction records.
+// maxBatch bounds how many writes one transaction carries.
 const maxBatch = 64
 
 // errClosed answers commits sent after Close.
 var errClosed = errors.New("metadata: store closed")
 
-// uploadCommit is one CommitUpload waiting for its batch.
-type uploadCommit struct {
-	ctx      context.Context
-	id, repo string
-	dgst     digest.Digest
-	size     int64
-	now      int64
-	done     chan error
+// batchedWrite is one write (a finished upload, a manifest) waiting for
+// its batch. fn must be safe to run twice: after a batch fails it runs
+// again in a transaction of its own.
+type batchedWrite struct {
+	ctx  context.Context
+	op   string // for errors: "commit upload", "put manifest"
+	fn   func(ctx context.Context, c conn) error
+	done chan error
 }
 
-// commitBatcher records finished uploads in shared transactions: a group
+// commitBatcher runs the writes of a push in shared transactions: a group
 // commit. SQLite allows one writer at a time and its commit waits for an
-// fsync, so pushes of many small blobs from several clients would queue
-// for one fsync each; instead, the uploads that finish while one batch
-// commits go together in the next, and each caller is answered once its
-// batch is durable. A batch that fails is retried one upload per
-// transaction, so one bad record fails only its own push.
+// fsync, so pushes of many small images from several clients would queue
+// for one fsync per blob and per manifest; instead, the writes that arrive
+// while one batch commits go together in the next, and each caller is
+// answered once its batch is durable. A batch that fails is retried one
+// write per transaction, so one bad write (a manifest naming an unknown
+// blob, say) fails only its own request, with its own error.
 type commitBatcher struct {
 	s    *Store
-	ch   chan *uploadCommit
+	ch   chan *batchedWrite
 	stop chan struct{}
 	wg   sync.WaitGroup
 	mu   sync.RWMutex // held for reading while sending; Close takes it to stop
@@ -42,13 +43,15 @@ type commitBatcher struct {
 }
 
 func newCommitBatcher(s *Store) *commitBatcher {
-	b := &commitBatcher{s: s, ch: make(chan *uploadCommit, maxBatch), stop: make(chan struct{})}
+	b := &commitBatcher{s: s, ch: make(chan *batchedWrite, maxBatch), stop: make(chan struct{})}
 	b.wg.Go(b.loop)
 	return b
 }
 
-// commit queues c and waits for its batch.
-func (b *commitBatcher) commit(c *uploadCommit) error {
+// commit runs fn in the next batch and waits until that batch is durable
+// (or ctx ends: the batch may still run fn).
+func (b *commitBatcher) commit(ctx context.Context, op string, fn func(ctx context.Context, c conn) error) error {
+	c := &batchedWrite{ctx: ctx, op: op, fn: fn, done: make(chan error, 1)}
 	b.mu.RLock()
 	if b.shut {
 		b.mu.RUnlock()
@@ -68,7 +71,7 @@ func (b *commitBatcher) commit(c *uploadCommit) error {
 
 func (b *commitBatcher) loop() {
 	for {
-		var first *uploadCommit
+		var first *batchedWrite
 		select {
 		case first = <-b.ch:
 		case <-b.stop:
@@ -76,13 +79,13 @@ func (b *commitBatcher) loop() {
 			for {
 				select {
 				case c := <-b.ch:
-					b.run([]*uploadCommit{c})
+					b.run([]*batchedWrite{c})
 				default:
 					return
 				}
 			}
 		}
-		batch := []*uploadCommit{first}
+		batch := []*batchedWrite{first}
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -96,25 +99,26 @@ func (b *commitBatcher) loop() {
 	}
 }
 
-// run records batch in one transaction, or each in its own when that fails.
-func (b *commitBatcher) run(batch []*uploadCommit) {
+// run runs batch in one transaction, or each write in its own when that
+// fails.
+func (b *commitBatcher) run(batch []*batchedWrite) {
 	ctx := context.WithoutCancel(batch[0].ctx)
 	err := b.s.inTx(ctx, func(c conn) error {
-		for _, u := range batch {
-			if err := recordUpload(ctx, c, u); err != nil {
+		for _, w := range batch {
+			if err := w.fn(ctx, c); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
-		for _, u := range batch {
-			u.done <- wrap("commit upload", err)
+		for _, w := range batch {
+			w.done <- wrap(w.op, err)
 		}
 		return
 	}
-	for _, u := range batch {
-		u.done <- wrap("commit upload", b.s.inTx(ctx, func(c conn) error { return recordUpload(ctx, c, u) }))
+	for _, w := range batch {
+		w.done <- wrap(w.op, b.s.inTx(ctx, func(c conn) error { return w.fn(ctx, c) }))
 	}
 }
 
@@ -134,18 +138,17 @@ func (b *commitBatcher) close() {
 
 // recordUpload is CommitUpload's work: the blob's row, its link to the
 // repository, and the end of the upload session.
-func recordUpload(ctx context.Context, c conn, u *uploadCommit) error {
-	if _, err := c.exec(ctx, c.d.insertIgnore("blobs", "digest, size, created_at", "digest"),
-		u.dgst.String(), u.size, u.now); err != nil {
+func recordUpload(id, repo string, dgst digest.Digest, size int64) func(ctx context.Context, c conn) error {
+	now := unixNano(time.Now())
+	return func(ctx context.Context, c conn) error {
+		if _, err := c.exec(ctx, c.d.insertIgnore("blobs", "digest, size, created_at", "digest"),
+			dgst.String(), size, now); err != nil {
+			return err
+		}
+		if err := link(ctx, c, repo, dgst, now); err != nil {
+			return err
+		}
+		_, err := c.exec(ctx, "DELETE FROM uploads WHERE id = ?", id)
 		return err
 	}
-	if err := link(ctx, c, u.repo, u.dgst, u.now); err != nil {
-		return err
-	}
-	_, err := c.exec(ctx, "DELETE FROM uploads WHERE id = ?", u.id)
-	return err
-}
-
-func newUploadCommit(ctx context.Context, id, repo string, dgst digest.Digest, size int64) *uploadCommit {
-	return &uploadCommit{ctx: ctx, id: id, repo: repo, dgst: dgst, size: size, now: unixNano(time.Now()), done: make(chan error, 1)}
 }

@@ -40,7 +40,7 @@ func (s *Store) CommitUpload(ctx context.Context, id, repo string, dgst digest.D
 	if err := checkKey("repository name", repo); err != nil {
 		return err
 	}
-	return s.batch.commit(newUploadCommit(ctx, id, repo, dgst, size))
+	return s.batch.commit(ctx, "commit upload", recordUpload(id, repo, dgst, size))
 }
 
 // LinkBlob mounts a blob into repo and returns its size. With from set, the

@@ -38,8 +38,9 @@ WHERE r.name = ? AND m.subject = ? AND (? = '' OR m.artifact_type = ?)
 ORDER BY m.digest`
 )
 
-// PutManifest stores m in m.Repo and points tags at it, in one transaction:
-// the repository is created if needed, every reference in m.Refs must exist
+// PutManifest stores m in m.Repo and points tags at it, all or nothing (in
+// a transaction it may share with other writes of the moment; it returns
+// once that is durable): the repository is created if needed, every reference in m.Refs must exist
 // in m.Repo (otherwise a *MissingReferenceError is returned and nothing is
 // written), pushing the same digest again updates it in place, and a tag
 // that pointed elsewhere moves. A zero m.CreatedAt means now; a re-push keeps
@@ -65,7 +66,9 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 	if m.Subject != "" {
 		subject = m.Subject.String()
 	}
-	return wrap("put manifest", s.inTx(ctx, func(c conn) error {
+	// One transaction shared with the other manifests and uploads of the
+	// moment (group commit: see commitBatcher).
+	return s.batch.commit(ctx, "put manifest", func(ctx context.Context, c conn) error {
 		repoID, err := ensureRepo(ctx, c, m.Repo)
 		if err != nil {
 			return err
@@ -108,7 +111,7 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 			return bumpTagVersion(ctx, c, repoID)
 		}
 		return nil
-	}))
+	})
 }
 
 // GetManifest returns the manifest with its payload and its references

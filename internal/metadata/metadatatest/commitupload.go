@@ -48,3 +48,55 @@ func testCommitUploadConcurrent(t *testing.T, s *metadata.Store) {
 		t.Error("CommitUpload with an empty repository name succeeded")
 	}
 }
+
+// testBatchedWritesFailAlone: manifests and uploads arriving together (which
+// the store may write in one shared transaction) succeed or fail each on
+// their own: a manifest naming an unknown blob gets its
+// *MissingReferenceError, and every other write of the moment is recorded.
+func testBatchedWritesFailAlone(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	const n = 24
+	for round := range 3 {
+		errs := make([]error, n)
+		ms := make([]*metadata.Manifest, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			repo := fmt.Sprintf("batch-%d-%d", round, i%4)
+			switch i % 3 {
+			case 0: // a manifest whose blob was never pushed
+				ms[i] = image(repo, fmt.Sprintf("bad %d %d", round, i), digest.FromString(fmt.Sprintf("missing %d %d", round, i)))
+				wg.Go(func() { errs[i] = s.PutManifest(ctx, ms[i], []string{fmt.Sprintf("bad-%d", i)}) })
+			case 1: // a good manifest
+				b := addBlob(t, s, repo, fmt.Sprintf("layer %d %d", round, i))
+				ms[i] = image(repo, fmt.Sprintf("good %d %d", round, i), b)
+				wg.Go(func() { errs[i] = s.PutManifest(ctx, ms[i], []string{fmt.Sprintf("good-%d", i)}) })
+			default: // an upload finishing
+				id := fmt.Sprintf("batch-upload-%d-%d", round, i)
+				if err := s.CreateUpload(ctx, &metadata.Upload{ID: id, Repo: repo, Algorithm: digest.SHA256}); err != nil {
+					t.Fatal(err)
+				}
+				d := digest.FromString(id)
+				wg.Go(func() { errs[i] = s.CommitUpload(ctx, id, repo, d, 7) })
+			}
+		}
+		wg.Wait()
+		for i := range n {
+			repo := fmt.Sprintf("batch-%d-%d", round, i%4)
+			switch i % 3 {
+			case 0:
+				wantErr(t, "PutManifest with an unknown blob", errs[i], metadata.ErrMissingReference)
+				wantNoManifest(t, s, repo, ms[i].Digest)
+			case 1:
+				if errs[i] != nil {
+					t.Fatalf("PutManifest(%s) beside failing writes: %v", repo, errs[i])
+				}
+				wantResolve(t, s, repo, fmt.Sprintf("good-%d", i), ms[i].Digest)
+			default:
+				if errs[i] != nil {
+					t.Fatalf("CommitUpload beside failing writes: %v", errs[i])
+				}
+				wantBlob(t, s, repo, digest.FromString(fmt.Sprintf("batch-upload-%d-%d", round, i)), 7)
+			}
+		}
+	}
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"AddBlobIdempotent", testAddBlobIdempotent},
 		{"LinkBlob", testLinkBlob},
 		{"CommitUploadConcurrent", testCommitUploadConcurrent},
+		{"BatchedWritesFailAlone", testBatchedWritesFailAlone},
 		{"UnlinkBlob", testUnlinkBlob},
 		{"PutGetManifest", testPutGetManifest},
 		{"LookupManifest", testLookupManifest},

@@ -198,13 +198,10 @@ func (d *Driver) createUpload(id, dir string) (storage.Writer, error) {
 		os.Remove(dir)
 		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
 	}
-	// The new names must survive a power loss as well as the bytes that
-	// writer.Close syncs, or an acknowledged upload could vanish.
-	if err := errors.Join(syncDir(dir), syncDir(d.uploads)); err != nil {
-		f.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
-	}
+	// The new names are not synced here: an empty upload lost in a crash
+	// costs its client a new POST, and the first Close that acknowledges
+	// bytes syncs them with those bytes (writer.release). A monolithic
+	// POST+PUT never needs them durable: Commit moves the file out.
 	return &writer{d: d, id: id, dir: dir, f: f}, nil
 }
 

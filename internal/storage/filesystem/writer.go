@@ -68,15 +68,22 @@ func (w *writer) Write(p []byte) (int, error) {
 
 func (w *writer) Size() int64 { return w.size }
 
-// Close syncs the staged bytes before releasing the file: the caller
-// acknowledges Size() to the client next, and an acknowledged range must
-// survive a power loss. Closing a writer that is already finished is a no-op,
-// so `defer w.Close()` is safe next to Commit and Cancel.
+// Close syncs the staged bytes, and the names that lead to them (the
+// upload's directory and the uploads directory), before releasing the file:
+// the caller acknowledges Size() to the client next, and an acknowledged
+// range must survive a power loss. An empty upload has nothing to keep and
+// syncs nothing. Closing a writer that is already finished is a no-op, so
+// `defer w.Close()` is safe next to Commit and Cancel.
 func (w *writer) Close() error {
 	if w.f == nil {
 		return nil
 	}
-	err := w.release(true)
+	err := w.release(w.size > 0)
+	if err == nil && w.size > 0 {
+		// Cheap when the names were synced before: a directory with no
+		// changes has nothing to write.
+		err = errors.Join(syncDir(w.dir), syncDir(w.d.uploads))
+	}
 	if err != nil {
 		return fmt.Errorf("storage: upload %s: %w", w.id, err)
 	}
