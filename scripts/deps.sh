@@ -77,15 +77,18 @@ fi
 
 # --- Go tools --------------------------------------------------------------
 # go_tool NAME PACKAGE MODULE VERSION: go install PACKAGE@VERSION into ./bin
-# unless bin/NAME was already built from MODULE at VERSION.
+# unless bin/NAME was already built from MODULE at VERSION. Every tool is
+# built as release binaries are (static, no cgo, -trimpath, stripped), like
+# `make build` builds wharf, so that the benchmarks compare like with like.
 go_tool() {
-	local name=$1 pkg=$2 mod=$3 version=$4
-	if [[ -x "$BIN/$name" ]] && go version -m "$BIN/$name" 2>/dev/null | grep -Eq "^\s+mod\s+$mod\s+$version(\s|$)"; then
+	local name=$1 pkg=$2 mod=$3 version=$4 info
+	info=$(go version -m "$BIN/$name" 2>/dev/null || true)
+	if [[ -x "$BIN/$name" ]] && grep -Eq "^\s+mod\s+$mod\s+$version(\s|$)" <<<"$info" && grep -Eq "^\s+build\s+CGO_ENABLED=0$" <<<"$info"; then
 		log "bin/$name present ($mod $version)"
 		return
 	fi
 	log "go install $pkg@$version -> bin/$name"
-	GOBIN="$BIN" go install "$pkg@$version"
+	CGO_ENABLED=0 GOBIN="$BIN" go install -trimpath -ldflags='-s -w' "$pkg@$version"
 }
 mkdir -p "$BIN"
 go_tool conformance "$CONFORMANCE_PKG" "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"

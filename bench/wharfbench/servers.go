@@ -52,11 +52,14 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// buildWharf runs `go build ./cmd/wharf` into dir, so the benchmark measures
-// the working tree, not a stale bin/wharf.
+// buildWharf builds ./cmd/wharf into dir as `make build` does (static, no
+// cgo, -trimpath, stripped; scripts/deps.sh builds bin/registry the same
+// way), so the benchmark measures the working tree as it ships, not a stale
+// binary.
 func buildWharf(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "wharf")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/wharf")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/wharf")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("wharfbench: go build ./cmd/wharf: %w\n%s", err, out)
