@@ -110,6 +110,16 @@ var copyBuffers = sync.Pool{New: func() any {
 // copyBufferSize is the size of copyBuffers' buffers.
 const copyBufferSize = 1 << 20
 
+// smallBuffers holds the buffers of bodies under smallBufferSize (which
+// copy in one read, as the copy reads one byte past the announced size).
+var smallBuffers = sync.Pool{New: func() any {
+	b := make([]byte, smallBufferSize)
+	return &b
+}}
+
+// smallBufferSize is the size of smallBuffers' buffers.
+const smallBufferSize = 64 << 10
+
 // received is the state of an upload after a request's bytes were written.
 type received struct {
 	w      storage.Writer // closed once receive returns, unless it kept it open
@@ -137,10 +147,16 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 			src = io.LimitReader(body, size+1)
 		}
 		if size >= 0 && size <= pipelineChunk {
-			// Small bodies (manifests' configs, small layers) in one pass.
-			bufp := copyBuffers.Get().(*[]byte)
+			// Small bodies (manifests' configs, small layers) in one pass,
+			// through a buffer of their size class: a 16 KiB layer does not
+			// hold a 1 MiB buffer, so many small pushes at once stay small.
+			pool := &copyBuffers
+			if size < smallBufferSize {
+				pool = &smallBuffers
+			}
+			bufp := pool.Get().(*[]byte)
 			n, err = io.CopyBuffer(io.MultiWriter(st.w, st.h), src, *bufp)
-			copyBuffers.Put(bufp)
+			pool.Put(bufp)
 		} else {
 			n, err = copyHashed(st.w, st.h, src)
 		}
