@@ -142,6 +142,9 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 	if body != nil {
 		var n int64
 		src := body
+		if e, ok := st.w.(storage.Expecter); ok && size >= 0 {
+			e.Expect(st.offset + size)
+		}
 		if size >= 0 {
 			// Read one byte past the announced size to detect a lying client.
 			src = io.LimitReader(body, size+1)

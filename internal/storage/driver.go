@@ -70,6 +70,15 @@ type Writer interface {
 	Cancel(ctx context.Context) error
 }
 
+// Expecter is implemented by writers that can use the size an upload will
+// have once the current request's body is written (the registry knows it
+// from Content-Length before it copies): the filesystem writer streams a
+// large upload through the page cache from its first byte, not only once
+// it has grown large.
+type Expecter interface {
+	Expect(total int64)
+}
+
 // Lister is implemented by drivers that can enumerate their blobs and stale
 // uploads; garbage collection and fsck use it.
 type Lister interface {

@@ -2,6 +2,7 @@ package filesystem_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -12,81 +13,125 @@ import (
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 
+	"wharf/internal/storage"
 	"wharf/internal/storage/storagetest"
 )
 
-// TestWriteBehind pushes a 40 MiB blob in two sessions (a PATCH that stops
-// at 20 MiB, then a resumed writer) and a small blob. The large blob keeps
-// every byte, and leaves the page cache as it is written: at most two
-// chunks cached while it is written, none once a session's fsync is done.
-// The small blob stays cached.
+// TestWriteBehind checks which uploads stream through the page cache and
+// which stay in it, and that every byte is kept either way:
+//   - a 144 MiB upload announced as large (Expect) keeps at most two 8 MiB
+//     chunks cached while it is written, and none once Close synced it;
+//   - an upload that grows past 128 MiB unannounced drops what it wrote so
+//     far from then on;
+//   - a resumed PATCH of a large upload leaves nothing cached;
+//   - a 40 MiB upload and a small blob stay cached for the pulls that
+//     usually follow a push.
 func TestWriteBehind(t *testing.T) {
 	root := newRoot(t)
 	d := newDriver(t, root)
 	ctx := t.Context()
-	content := make([]byte, 40<<20)
+	if isTmpfs(t, filepath.Dir(root)) {
+		// tmpfs pages are the files themselves: nothing can drop them.
+		t.Skipf("%s is tmpfs: the page cache cannot be observed there", root)
+	}
+	content := make([]byte, 144<<20)
 	r := rand.NewChaCha8([32]byte{7})
 	_, _ = r.Read(content)
-	dgst := digest.SHA256.FromBytes(content)
-	id := storagetest.NewID()
-	staged := filepath.Join(root, "uploads", id, "data")
-	// tmpfs pages are the file itself: nothing drops them, so only the
-	// bytes are checked there.
-	cached := func(path string, want int, what string) {
+	pages := func(n int) int { return n / os.Getpagesize() }
+	atMost := func(path string, want int, what string) {
 		t.Helper()
-		if isTmpfs(t, root) {
-			return
-		}
 		if got := residentPages(t, path); got > want {
 			t.Errorf("%s: %d pages in the page cache, want at most %d", what, got, want)
 		}
 	}
-	pages := func(n int) int { return n / os.Getpagesize() }
-
-	w, err := d.Upload(ctx, id, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeMiBs(t, w, content[:20<<20])
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	cached(staged, 0, "first 20 MiB after Close")
-
-	w, err = d.Upload(ctx, id, 20<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeMiBs(t, w, content[20<<20:])
-	cached(staged, pages(16<<20), "40 MiB before Commit")
-	if err := w.Commit(ctx, dgst); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(root, "blobs", "sha256", dgst.Encoded()[:2], dgst.Encoded())
-	cached(path, 0, "committed 40 MiB blob")
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, content) {
-		t.Fatalf("committed blob differs from what was written (%d bytes, want %d)", len(got), len(content))
-	}
-
-	small := []byte("a manifest-sized blob")
-	w, err = d.Upload(ctx, storagetest.NewID(), -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(small)
-	sd := digest.SHA256.FromBytes(small)
-	if err := w.Commit(ctx, sd); err != nil {
-		t.Fatal(err)
-	}
-	if !isTmpfs(t, root) {
-		if n := residentPages(t, filepath.Join(root, "blobs", "sha256", sd.Encoded()[:2], sd.Encoded())); n != 1 {
-			t.Errorf("small blob: %d pages cached, want 1", n)
+	atLeast := func(path string, want int, what string) {
+		t.Helper()
+		if got := residentPages(t, path); got < want {
+			t.Errorf("%s: %d pages in the page cache, want at least %d", what, got, want)
 		}
 	}
+	blobPath := func(dgst digest.Digest) string {
+		return filepath.Join(root, "blobs", "sha256", dgst.Encoded()[:2], dgst.Encoded())
+	}
+	wantBytes := func(dgst digest.Digest, want []byte) {
+		t.Helper()
+		got, err := os.ReadFile(blobPath(dgst))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("committed blob differs from what was written (%d bytes, want %d)", len(got), len(want))
+		}
+	}
+
+	t.Run("announced", func(t *testing.T) {
+		id := storagetest.NewID()
+		w, err := d.Upload(ctx, id, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.(storage.Expecter).Expect(int64(len(content)))
+		writeMiBs(t, w, content)
+		atMost(filepath.Join(root, "uploads", id, "data"), pages(16<<20), "announced 144 MiB before Commit")
+		dgst := digest.SHA256.FromBytes(content)
+		if err := w.Commit(ctx, dgst); err != nil {
+			t.Fatal(err)
+		}
+		atMost(blobPath(dgst), 0, "announced 144 MiB after Commit")
+		wantBytes(dgst, content)
+	})
+
+	t.Run("grows large, then a PATCH", func(t *testing.T) {
+		id := storagetest.NewID()
+		staged := filepath.Join(root, "uploads", id, "data")
+		w, err := d.Upload(ctx, id, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := content[:136<<20]
+		writeMiBs(t, w, first)
+		atMost(staged, pages(16<<20), "136 MiB unannounced, before Close")
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		atMost(staged, 0, "136 MiB unannounced, after Close")
+		w, err = d.Upload(ctx, id, int64(len(first)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.(storage.Expecter).Expect(int64(len(content)))
+		writeMiBs(t, w, content[len(first):])
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		atMost(staged, 0, "8 MiB PATCH of a large upload, after Close")
+		w, err = d.Upload(ctx, id, int64(len(content)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dgst := digest.SHA256.FromBytes(content)
+		if err := w.Commit(ctx, dgst); err != nil {
+			t.Fatal(err)
+		}
+		wantBytes(dgst, content)
+	})
+
+	t.Run("medium and small stay cached", func(t *testing.T) {
+		for _, blob := range [][]byte{content[:40<<20], []byte("a manifest-sized blob")} {
+			w, err := d.Upload(ctx, storagetest.NewID(), -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.(storage.Expecter).Expect(int64(len(blob)))
+			writeMiBs(t, w, blob)
+			dgst := digest.SHA256.FromBytes(blob)
+			if err := w.Commit(ctx, dgst); err != nil {
+				t.Fatal(err)
+			}
+			want := (len(blob) + os.Getpagesize() - 1) / os.Getpagesize()
+			atLeast(blobPath(dgst), want*9/10, fmt.Sprintf("%d-byte blob after Commit", len(blob)))
+		}
+	})
 }
 
 // writeMiBs writes p in 1 MiB writes, as the registry's copy does.

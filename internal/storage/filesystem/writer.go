@@ -26,28 +26,46 @@ type writer struct {
 	// the range already on disk and out of the page cache ends (see
 	// Write). dropped <= written <= size.
 	written, dropped int64
+	// behind is set once the upload is known to be large (Expect, or its
+	// size passing largeUpload): from then on it streams through the page
+	// cache (write-behind).
+	behind bool
 }
 
 // writebackChunk is how many bytes accumulate before an early writeback.
 const writebackChunk = 8 << 20
 
-// Write appends p to the staged file and streams large uploads through the
-// page cache rather than into it: every writebackChunk bytes the kernel is
-// told to start writing the new chunk to disk, and the chunk before it,
-// whose writeback has had a whole chunk's time to finish, is waited for and
-// dropped from the page cache (write-behind).
+// largeUpload is the size from which an upload streams through the page
+// cache instead of into it: larger than nearly every image layer (the
+// layers a deployment pulls right after CI pushed them stay cached), small
+// next to the models, SDKs and datasets that make layers of gigabytes.
+const largeUpload = 128 << 20
+
+// Expect is told how large the upload will be once the current request's
+// body is in (its Content-Length past the current size); see
+// storage.Expecter. A large upload then streams through the page cache
+// from its first byte.
+func (w *writer) Expect(total int64) {
+	if total >= largeUpload {
+		w.behind = true
+	}
+}
+
+// Write appends p to the staged file. Every writebackChunk bytes the kernel
+// is told to start writing the new chunk to disk, so that an upload goes to
+// disk while it arrives instead of piling up for the final fsync.
 //
-// So a large upload goes to disk while it arrives instead of piling up for
-// the final fsync, and it does not fill the page cache with bytes that
-// nobody may read: most pushed layers are never pulled again (a CI pushes
-// every commit), and those that are come back into the cache through the
-// pull that reads them. It also keeps the page cache from growing by the
-// size of every upload, which on virtual machines that hand freed memory
-// back to the host makes each new page cost a host fault — 4 s of system
-// time per GiB on the Firecracker VMs the benchmarks ran on, against 0.2 s
-// for pages the kernel recycles. The last chunks leave the cache after the
-// fsync that ends the request (release). Uploads under writebackChunk
-// (manifests, configs, small layers) stay cached.
+// A large upload also streams through the page cache rather than into it
+// (write-behind): the chunk before the new one, whose writeback has had a
+// whole chunk's time to finish, is waited for and dropped from the cache,
+// and the last chunks leave after the fsync that ends the request
+// (release). So a push of gigabytes does not evict the layers and
+// manifests that pulls need (it comes back into the cache through a pull
+// that reads it), and the page cache does not grow by its size: on virtual
+// machines that hand freed memory back to the host, each new page costs a
+// host fault — 4 s of system time per GiB on the Firecracker VMs the
+// benchmarks ran on, against 0.2 s for pages the kernel recycles, which
+// is what the dropped chunks become. Uploads under largeUpload stay cached.
 func (w *writer) Write(p []byte) (int, error) {
 	if w.f == nil {
 		return 0, w.closedErr()
@@ -56,8 +74,11 @@ func (w *writer) Write(p []byte) (int, error) {
 	w.size += int64(n)
 	if w.size-w.written >= writebackChunk {
 		startWriteback(w.f, w.written, w.size-w.written)
-		dropBehind(w.f, w.dropped, w.written-w.dropped)
-		w.dropped = w.written
+		w.behind = w.behind || w.size >= largeUpload
+		if w.behind {
+			dropBehind(w.f, w.dropped, w.written-w.dropped)
+			w.dropped = w.written
+		}
 		w.written = w.size
 	}
 	if err != nil {
@@ -172,8 +193,8 @@ func (w *writer) release(sync bool) error {
 		// Everything is on disk now: a large upload's tail, or the whole
 		// PATCH of a chunked one (each PATCH is its own writer, and may
 		// never reach a second chunk), leaves the page cache as the rest
-		// of it did. Small uploads stay cached.
-		if err == nil && w.size >= writebackChunk {
+		// of it did.
+		if err == nil && (w.behind || w.size >= largeUpload) {
 			dropCached(f, w.dropped, w.size-w.dropped)
 		}
 	}
