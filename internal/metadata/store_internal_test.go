@@ -56,7 +56,7 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 				{"foreign_keys", "1"},
 				{"synchronous", pool.synchronous},
 				{"busy_timeout", "10000"},
-				{"cache_size", "-512"},
+				{"cache_size", "-256"},
 			} {
 				var got string
 				if err := c.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
