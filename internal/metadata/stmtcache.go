@@ -51,25 +51,31 @@ func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var drop *sql.Stmt
 	if prev, ok := c.m[q]; ok { // prepared meanwhile by another request
-		_ = st.Close()
-		return prev
+		drop, st = st, prev
+	} else if c.closed || len(c.m) >= maxStmts {
+		drop, st = st, nil
+	} else {
+		c.m[q] = st
 	}
-	if c.closed || len(c.m) >= maxStmts {
-		_ = st.Close()
-		return nil
+	c.mu.Unlock()
+	// Never under c.mu: closing a statement waits for the connections it
+	// was prepared on, and a transaction holding one of them (and row locks
+	// other transactions wait for) may be waiting in lookup.
+	if drop != nil {
+		_ = drop.Close()
 	}
-	c.m[q] = st
 	return st
 }
 
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
-	for q, st := range c.m {
+	m := c.m
+	c.m = make(map[string]*sql.Stmt)
+	c.mu.Unlock()
+	for _, st := range m { // outside c.mu, as in get
 		_ = st.Close()
-		delete(c.m, q)
 	}
 }
