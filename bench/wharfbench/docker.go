@@ -14,30 +14,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"wharf/e2e/proctree"
+	dockerdpkg "wharf/e2e/dockerd"
 )
 
-const (
-	dockerdStartTimeout = 90 * time.Second
-	dockerdStopTimeout  = 30 * time.Second
-	dockerCmdTimeout    = 10 * time.Minute
-)
+// dockerCmdTimeout bounds one docker CLI command (a push or pull of the
+// whole image).
+const dockerCmdTimeout = 10 * time.Minute
 
-// dockerd is a private Docker daemon: its own data root, exec root, pid
-// file and socket under a short directory in /tmp (socket paths are limited
-// to about 100 bytes), vfs storage, no iptables and no bridge, so it
-// touches nothing on the host and never meets another daemon.
-type dockerd struct {
-	dir, host, docker, logPath string
-	cmd                        *exec.Cmd
-	done                       chan struct{}
-	waitErr                    error
-}
+// dockerd is the private Docker daemon of the docker workload.
+type dockerd struct{ *dockerdpkg.Daemon }
 
 // dockerMissing says why the Docker workload cannot run here, or "".
 func dockerMissing() string {
@@ -66,113 +54,29 @@ func startDockerd(ctx context.Context, logDir string) (*dockerd, error) {
 			return nil, err
 		}
 	}
-	dir, err := os.MkdirTemp("/tmp", "wbd")
+	logPath := filepath.Join(logDir, "dockerd.log")
+	d, err := dockerdpkg.Start(ctx, bin, docker, "wbd", logPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (log %s)", err, logPath)
 	}
-	d := &dockerd{dir: dir, host: "unix://" + filepath.Join(dir, "d.sock"), docker: docker,
-		logPath: filepath.Join(logDir, "dockerd.log"), done: make(chan struct{})}
-	// Our own config file keeps the host's /etc/docker/daemon.json out.
-	config := fmt.Sprintf("{%q: %q}\n", "deprecated-key-path", filepath.Join(dir, "key.json"))
-	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(config), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if err := os.Mkdir(filepath.Join(dir, "cli"), 0o700); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	logf, err := os.Create(d.logPath)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	defer logf.Close()
-	d.cmd = exec.Command(bin,
-		"--config-file", filepath.Join(dir, "daemon.json"),
-		"--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--bridge=none",
-		"--data-root", filepath.Join(dir, "data"),
-		"--exec-root", filepath.Join(dir, "x"),
-		"--pidfile", filepath.Join(dir, "d.pid"),
-		"-H", d.host)
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := d.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start dockerd: %w", err)
-	}
-	go func() {
-		d.waitErr = d.cmd.Wait()
-		close(d.done)
-	}()
-	deadline := time.Now().Add(dockerdStartTimeout)
-	for {
-		out, err := d.run(ctx, nil, "info", "--format", "{{.ServerVersion}}")
-		if err == nil {
-			return d, nil
-		}
-		select {
-		case <-d.done:
-			d.stop()
-			return nil, fmt.Errorf("dockerd exited before answering: %v (log %s)", d.waitErr, d.logPath)
-		case <-ctx.Done():
-			d.stop()
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, fmt.Errorf("dockerd did not answer `docker info` within %v: %v: %s (log %s)", dockerdStartTimeout, err, out, d.logPath)
-		}
-	}
+	return &dockerd{d}, nil
 }
 
-// run runs a docker CLI command against this daemon.
+// run runs a docker CLI command against this daemon; an error carries the
+// command's output.
 func (d *dockerd) run(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, dockerCmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, d.docker, append([]string{"-H", d.host}, args...)...)
-	cmd.Stdin = stdin
-	// A private client config: no credential helpers or contexts from $HOME.
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(d.dir, "cli"), "DOCKER_HOST="+d.host)
-	cmd.WaitDelay = 10 * time.Second
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
+	out, err := d.Run(ctx, stdin, args...)
 	if err != nil {
-		err = fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(buf.String()))
+		err = fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out))
 	}
-	return buf.String(), err
+	return out, err
 }
 
 // stop ends dockerd and its containerd, unmounts what they left and
 // removes the daemon's directory.
-func (d *dockerd) stop() {
-	children := proctree.Children(d.cmd.Process.Pid)
-	if b, err := os.ReadFile(filepath.Join(d.dir, "x", "containerd", "containerd.pid")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			children = append(children, n)
-		}
-	}
-	select {
-	case <-d.done:
-	default:
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(dockerdStopTimeout):
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-	}
-	for _, pid := range children {
-		proctree.StopOrphan(pid, d.dir)
-	}
-	for _, m := range proctree.MountsUnder(d.dir) {
-		_ = syscall.Unmount(m, syscall.MNT_DETACH)
-	}
-	_ = os.RemoveAll(d.dir)
-}
+func (d *dockerd) stop() { d.Stop() }
 
 func dockerWorkload(o Options) workload {
 	what := fmt.Sprintf("%d layers, %s image", o.DockerLayers, sizeName(o.DockerSize))

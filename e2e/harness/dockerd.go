@@ -1,42 +1,23 @@
 package harness
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"wharf/e2e/proctree"
+	"wharf/e2e/dockerd"
 )
 
-const (
-	dockerdStartTimeout = 90 * time.Second
-	dockerdStopTimeout  = 30 * time.Second
-	dockerCmdTimeout    = 5 * time.Minute
-)
+// dockerCmdTimeout bounds one docker CLI command.
+const dockerCmdTimeout = 5 * time.Minute
 
-// Dockerd is a private Docker daemon: its own data root, exec root, pid file
-// and socket under a short directory in /tmp (unix socket paths are limited to
-// ~100 bytes), vfs storage, no iptables and no bridge, so it touches nothing
-// on the host and never conflicts with another daemon.
+// Dockerd is a private Docker daemon (package dockerd) for one test.
 type Dockerd struct {
-	t       testing.TB
-	dir     string
-	host    string
-	docker  string
-	logPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	waitErr error
+	t testing.TB
+	*dockerd.Daemon
 }
 
 // StartDockerd starts dockerd and waits until `docker info` answers. It is
@@ -50,92 +31,15 @@ func StartDockerd(t testing.TB) *Dockerd {
 	// API versions match; fall back to whatever docker is in PATH.
 	docker := RequireTool(t, "docker", filepath.Join(filepath.Dir(dockerdBin), "docker"), "/usr/bin/docker")
 	RequireTool(t, "containerd")
-
-	dir, err := os.MkdirTemp("/tmp", "wd")
+	logPath := filepath.Join(t.TempDir(), "dockerd.log")
+	dd, err := dockerd.Start(t.Context(), dockerdBin, docker, "wd", logPath)
 	if err != nil {
-		t.Fatalf("harness: %v", err)
+		t.Fatalf("harness: %v\n%s", err, tail(logPath, logTailLines))
 	}
-	d := &Dockerd{
-		t:       t,
-		dir:     dir,
-		host:    "unix://" + filepath.Join(dir, "d.sock"),
-		docker:  docker,
-		logPath: filepath.Join(t.TempDir(), "dockerd.log"),
-		done:    make(chan struct{}),
-	}
+	d := &Dockerd{t: t, Daemon: dd}
 	t.Cleanup(d.cleanup)
-
-	// Our own config file keeps the host's /etc/docker/daemon.json out, and
-	// the daemon's identity key (by default /etc/docker/key.json) in here.
-	config := fmt.Sprintf("{%q: %q}\n", "deprecated-key-path", filepath.Join(dir, "key.json"))
-	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), []byte(config), 0o644); err != nil {
-		t.Fatalf("harness: %v", err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "cli"), 0o700); err != nil {
-		t.Fatalf("harness: %v", err)
-	}
-	logFile, err := os.Create(d.logPath)
-	if err != nil {
-		t.Fatalf("harness: %v", err)
-	}
-	defer logFile.Close()
-	d.cmd = exec.Command(dockerdBin,
-		"--config-file", filepath.Join(dir, "daemon.json"),
-		"--storage-driver=vfs",
-		"--iptables=false",
-		"--ip-masq=false",
-		"--bridge=none",
-		"--data-root", filepath.Join(dir, "data"),
-		"--exec-root", filepath.Join(dir, "x"),
-		"--pidfile", filepath.Join(dir, "d.pid"),
-		"-H", d.host,
-	)
-	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("harness: start dockerd: %v", err)
-	}
-	go func() {
-		d.waitErr = d.cmd.Wait()
-		close(d.done)
-	}()
-	d.waitReady()
+	t.Logf("dockerd %s ready on %s (log %s)", dd.Version, dd.Host(), logPath)
 	return d
-}
-
-// Host is the -H value for docker, e.g. unix:///tmp/wd123/d.sock.
-func (d *Dockerd) Host() string { return d.host }
-
-func (d *Dockerd) waitReady() {
-	d.t.Helper()
-	deadline := time.Now().Add(dockerdStartTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		out, err := d.command(ctx, nil, "info", "--format", "{{.ServerVersion}}").CombinedOutput()
-		cancel()
-		if err == nil {
-			d.t.Logf("dockerd %s ready on %s (log %s)", strings.TrimSpace(string(out)), d.host, d.logPath)
-			return
-		}
-		select {
-		case <-d.done:
-			d.t.Fatalf("dockerd exited before answering: %v\n%s", d.waitErr, tail(d.logPath, logTailLines))
-		case <-time.After(250 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("dockerd did not answer `docker info` within %v: %v: %s\n%s",
-				dockerdStartTimeout, err, out, tail(d.logPath, logTailLines))
-		}
-	}
-}
-
-func (d *Dockerd) command(ctx context.Context, stdin io.Reader, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, d.docker, append([]string{"-H", d.host}, args...)...)
-	cmd.Stdin = stdin
-	// A private client config dir: no credential helpers or contexts from $HOME.
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(d.dir, "cli"), "DOCKER_HOST="+d.host)
-	cmd.WaitDelay = 10 * time.Second
-	return cmd
 }
 
 // Run runs a docker CLI command against this daemon and returns its combined
@@ -153,51 +57,22 @@ func (d *Dockerd) Run(args ...string) string {
 func (d *Dockerd) TryRun(stdin io.Reader, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), dockerCmdTimeout)
 	defer cancel()
-	var buf bytes.Buffer
-	cmd := d.command(ctx, stdin, args...)
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	return buf.String(), err
+	return d.Daemon.Run(ctx, stdin, args...)
 }
 
 func (d *Dockerd) cleanup() {
 	t := d.t
-	pid := d.cmd.Process.Pid
-	// Remember dockerd's children (its containerd) before they are orphaned.
-	children := proctree.Children(pid)
-	if b, err := os.ReadFile(filepath.Join(d.dir, "x", "containerd", "containerd.pid")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && !slices.Contains(children, n) {
-			children = append(children, n)
-		}
+	s := d.Stop()
+	if s.ExitedEarly != nil {
+		t.Errorf("%v (during the test)", s.ExitedEarly)
 	}
-
-	select {
-	case <-d.done:
-		t.Errorf("dockerd exited on its own during the test: %v", d.waitErr)
-	default:
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(dockerdStopTimeout):
-			t.Logf("dockerd did not stop within %v of SIGTERM; sending SIGKILL", dockerdStopTimeout)
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
+	for _, n := range s.Notes {
+		t.Logf("harness: %s", n)
 	}
-	for _, c := range children {
-		if cmd := proctree.StopOrphan(c, d.dir); cmd != "" {
-			t.Logf("harness: pid %d (%s) ignored SIGTERM; sent SIGKILL", c, cmd)
-		}
-	}
-	for _, m := range proctree.MountsUnder(d.dir) {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
-			t.Errorf("harness: unmount %s: %v", m, err)
-		}
-	}
-	if err := os.RemoveAll(d.dir); err != nil {
-		t.Errorf("harness: remove dockerd dir: %v", err)
+	if s.Err != nil {
+		t.Errorf("harness: %v", s.Err)
 	}
 	if t.Failed() {
-		t.Logf("dockerd log (last %d lines):\n%s", logTailLines, tail(d.logPath, logTailLines))
+		t.Logf("dockerd log (last %d lines):\n%s", logTailLines, tail(d.LogPath, logTailLines))
 	}
 }

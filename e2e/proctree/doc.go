@@ -2,6 +2,6 @@
 // mounts of its own (dockerd, with containerd and its shims): the children
 // of a process, stopping one left behind without hitting a recycled pid,
 // and the mount points under a directory. It reads /proc, so it is Linux
-// only; the e2e harness and the benchmarks use it, and it imports nothing
-// of wharf's.
+// only; package dockerd (the private Docker daemon of the e2e tests and
+// the benchmarks) uses it, and it imports nothing of wharf's.
 package proctree
