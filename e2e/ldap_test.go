@@ -43,6 +43,21 @@ func seedLDAP(t *testing.T, d *testserver.Slapd) (people, groups string) {
 	return people, groups
 }
 
+// ldapAuthYAML is the ldap_auth section both docker tests use: ldaps with
+// the test CA, the service account, and the group search under groups.
+func ldapAuthYAML(slapd *testserver.Slapd, people, groups string) string {
+	return fmt.Sprintf(`ldap_auth:
+  addr: %q
+  tls: always
+  ca_certificate: %q
+  bind_dn: %q
+  bind_password_file: %q
+  base: %q
+  filter: (&(uid=${account})(objectClass=inetOrgPerson))
+  group_base: %q
+`, slapd.TLSAddr, slapd.CAFile, slapd.ReaderDN, slapd.ReaderPasswordFile, people, groups)
+}
+
 // TestDockerLDAPGroups logs the real docker client in to `wharf serve` as
 // LDAP users (ldaps, the service account, the group search): a member of
 // the pushers group pushes, a user outside it only pulls.
@@ -52,23 +67,13 @@ func TestDockerLDAPGroups(t *testing.T) {
 	slapd := testserver.StartSlapd(t)
 	people, groups := seedLDAP(t, slapd)
 	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	body := fmt.Sprintf(`auth: token
-ldap_auth:
-  addr: %q
-  tls: always
-  ca_certificate: %q
-  bind_dn: %q
-  bind_password_file: %q
-  base: %q
-  filter: (&(uid=${account})(objectClass=inetOrgPerson))
-  group_base: %q
-acl:
+	body := "auth: token\n" + ldapAuthYAML(slapd, people, groups) + `acl:
   - match: {account: "/.+/", labels: {groups: pushers}}
     actions: ["*"]
     comment: the pushers group may do anything
   - match: {account: "/.+/"}
     actions: [pull]
-`, slapd.TLSAddr, slapd.CAFile, slapd.ReaderDN, slapd.ReaderPasswordFile, people, groups)
+`
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -85,17 +90,7 @@ func TestDockerLDAPDatabaseRules(t *testing.T) {
 	slapd := testserver.StartSlapd(t)
 	people, groups := seedLDAP(t, slapd)
 	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	body := fmt.Sprintf(`auth: token
-ldap_auth:
-  addr: %q
-  tls: always
-  ca_certificate: %q
-  bind_dn: %q
-  bind_password_file: %q
-  base: %q
-  filter: (&(uid=${account})(objectClass=inetOrgPerson))
-  group_base: %q
-`, slapd.TLSAddr, slapd.CAFile, slapd.ReaderDN, slapd.ReaderPasswordFile, people, groups)
+	body := "auth: token\n" + ldapAuthYAML(slapd, people, groups)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

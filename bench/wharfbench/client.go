@@ -145,34 +145,31 @@ func location(base string, res *http.Response) (*url.URL, error) {
 // pushBlob is a monolithic push: POST to open an upload, PUT ?digest with
 // the whole body.
 func pushBlob(ctx context.Context, c *http.Client, base, repo string, data []byte, digest string) error {
-	u, err := startUpload(ctx, c, base, repo)
-	if err != nil {
-		return err
-	}
-	q := u.Query()
-	q.Set("digest", digest)
-	u.RawQuery = q.Encode()
-	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
-	_, _, err = do(ctx, c, http.MethodPut, u.String(), bytes.NewReader(data), hdr, http.StatusCreated)
-	return err
+	return pushBody(ctx, c, base, repo, bytes.NewReader(data), digest)
 }
 
 // pushBlobFile is pushBlob with the body streamed from the file at path.
 func pushBlobFile(ctx context.Context, c *http.Client, base, repo, path, digest string) error {
-	u, err := startUpload(ctx, c, base, repo)
-	if err != nil {
-		return err
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	return pushBody(ctx, c, base, repo, f, digest)
+}
+
+// pushBody is the monolithic push of body, whose length do knows (a
+// *bytes.Reader, or a whole *os.File that net/http sends with sendfile).
+func pushBody(ctx context.Context, c *http.Client, base, repo string, body io.Reader, digest string) error {
+	u, err := startUpload(ctx, c, base, repo)
+	if err != nil {
+		return err
+	}
 	q := u.Query()
 	q.Set("digest", digest)
 	u.RawQuery = q.Encode()
 	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
-	_, _, err = do(ctx, c, http.MethodPut, u.String(), f, hdr, http.StatusCreated)
+	_, _, err = do(ctx, c, http.MethodPut, u.String(), body, hdr, http.StatusCreated)
 	return err
 }
 

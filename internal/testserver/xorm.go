@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"database/sql"
+	"path/filepath"
 	"testing"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -39,4 +40,37 @@ func OpenSQLite(t testing.TB, path string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// XormDatabase makes an empty database with docker_auth's xorm tables for
+// databaseType (sqlite3, postgres or mysql): an SQLite file in the test's
+// temporary directory, or a new database on the shared PostgreSQL or
+// MariaDB server. It returns the SQLite file's path or the server's DSN,
+// and a connection for writing test data, closed when the test ends.
+func (s *Shared) XormDatabase(t testing.TB, databaseType string) (conn string, w *sql.DB) {
+	t.Helper()
+	driver := ""
+	switch databaseType {
+	case "postgres":
+		conn, driver = s.Postgres(t).NewDatabase(t), "pgx"
+	case "mysql":
+		conn, driver = s.MariaDB(t).NewDatabase(t), "mysql"
+	default:
+		conn = filepath.Join(t.TempDir(), "auth.db")
+		w = OpenSQLite(t, conn)
+	}
+	if driver != "" {
+		db, err := sql.Open(driver, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		w = db
+	}
+	for _, stmt := range XormSchema(databaseType) {
+		if _, err := w.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn, w
 }

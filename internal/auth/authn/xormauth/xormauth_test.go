@@ -33,35 +33,13 @@ type database struct {
 
 func newDatabase(t *testing.T, typ string) database {
 	t.Helper()
-	var d database
-	d.typ = typ
-	switch typ {
-	case xormdb.SQLite3:
-		path := filepath.Join(t.TempDir(), "auth.db")
-		d.conn, d.w = "file:"+path+"?cache=shared&_busy_timeout=5000", testserver.OpenSQLite(t, path)
-	case xormdb.Postgres:
-		d.conn = servers.Postgres(t).NewDatabase(t)
-		d.w = open(t, "pgx", d.conn)
-	case xormdb.MySQL:
-		d.conn = servers.MariaDB(t).NewDatabase(t)
-		d.w = open(t, "mysql", d.conn)
-	}
-	for _, stmt := range testserver.XormSchema(typ) {
-		if _, err := d.w.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
+	d := database{typ: typ}
+	d.conn, d.w = servers.XormDatabase(t, typ)
+	if typ == xormdb.SQLite3 {
+		// docker_auth's own SQLite connection strings look like this.
+		d.conn = "file:" + d.conn + "?cache=shared&_busy_timeout=5000"
 	}
 	return d
-}
-
-func open(t *testing.T, driver, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func (d database) addUser(t *testing.T, name, hash string, labels any) {

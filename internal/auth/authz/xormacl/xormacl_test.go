@@ -30,33 +30,8 @@ type database struct {
 func newDatabase(t *testing.T, typ string) database {
 	t.Helper()
 	d := database{typ: typ}
-	switch typ {
-	case xormdb.SQLite3:
-		path := filepath.Join(t.TempDir(), "auth.db")
-		d.conn, d.w = path, testserver.OpenSQLite(t, path)
-	case xormdb.Postgres:
-		d.conn = servers.Postgres(t).NewDatabase(t)
-		d.w = open(t, "pgx", d.conn)
-	case xormdb.MySQL:
-		d.conn = servers.MariaDB(t).NewDatabase(t)
-		d.w = open(t, "mysql", d.conn)
-	}
-	for _, stmt := range testserver.XormSchema(typ) {
-		if _, err := d.w.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d.conn, d.w = servers.XormDatabase(t, typ)
 	return d
-}
-
-func open(t *testing.T, driver, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // set replaces the table's rows: seq → acl_entry JSON (a nil seq is SQL NULL).
