@@ -44,7 +44,9 @@ type Driver struct {
 	uploads string // root/uploads
 	// durable holds the blobs/<algorithm>/<prefix> directories this
 	// process has synced together with their parents, so that later
-	// commits into them sync only the directory they changed.
+	// commits into them sync only the directory they changed; and the
+	// uploads/<id> directories whose names it has synced (writer.Close),
+	// until the upload is removed.
 	durable sync.Map
 }
 
@@ -230,6 +232,7 @@ func (d *Driver) CancelUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	d.durable.Delete(dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("storage: cancel upload %s: %w", id, err)
 	}

@@ -51,6 +51,13 @@ func (w *writer) Expect(total int64) {
 	}
 }
 
+// streaming reports whether the upload is large (announced by Expect, or
+// grown past largeUpload), so streams through the page cache.
+func (w *writer) streaming() bool {
+	w.behind = w.behind || w.size >= largeUpload
+	return w.behind
+}
+
 // Write appends p to the staged file. Every writebackChunk bytes the kernel
 // is told to start writing the new chunk to disk, so that an upload goes to
 // disk while it arrives instead of piling up for the final fsync.
@@ -74,8 +81,7 @@ func (w *writer) Write(p []byte) (int, error) {
 	w.size += int64(n)
 	if w.size-w.written >= writebackChunk {
 		startWriteback(w.f, w.written, w.size-w.written)
-		w.behind = w.behind || w.size >= largeUpload
-		if w.behind {
+		if w.streaming() {
 			dropBehind(w.f, w.dropped, w.written-w.dropped)
 			w.dropped = w.written
 		}
@@ -100,10 +106,12 @@ func (w *writer) Close() error {
 		return nil
 	}
 	err := w.release(w.size > 0)
-	if err == nil && w.size > 0 {
-		// Cheap when the names were synced before: a directory with no
-		// changes has nothing to write.
+	if _, named := w.d.durable.Load(w.dir); err == nil && w.size > 0 && !named {
+		// Once per upload and process: later PATCHes find them synced.
 		err = errors.Join(syncDir(w.dir), syncDir(w.d.uploads))
+		if err == nil {
+			w.d.durable.Store(w.dir, struct{}{})
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("storage: upload %s: %w", w.id, err)
@@ -194,7 +202,7 @@ func (w *writer) release(sync bool) error {
 		// PATCH of a chunked one (each PATCH is its own writer, and may
 		// never reach a second chunk), leaves the page cache as the rest
 		// of it did.
-		if err == nil && (w.behind || w.size >= largeUpload) {
+		if err == nil && w.streaming() {
 			dropCached(f, w.dropped, w.size-w.dropped)
 		}
 	}
@@ -205,6 +213,7 @@ func (w *writer) release(sync bool) error {
 // abandoned. A leftover directory is harmless: it is not a blob, and
 // UploadIDs lets cleanup find it.
 func (w *writer) removeStaging() error {
+	w.d.durable.Delete(w.dir)
 	if err := os.RemoveAll(w.dir); err != nil {
 		return fmt.Errorf("storage: remove upload %s: %w", w.id, err)
 	}
