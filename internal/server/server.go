@@ -26,8 +26,10 @@ type Server struct {
 	meta *metadata.Store
 	reg  *registry.Registry // nil for the token server alone
 	http *http.Server
-	// inflight counts requests being served, for shutdown.
+	// inflight counts requests being served, for shutdown and
+	// the idle trimmer (idle.go); lastDone is when the last one ended (Unix ns).
 	inflight atomic.Int64
+	lastDone atomic.Int64
 	// tokenLn and tokenMux serve the token endpoint on its own port when
 	// token_addr is set.
 	tokenLn  net.Listener
@@ -123,6 +125,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
 	}
+	go newIdleTrimmer(&s.inflight, &s.lastDone).run(ctx)
 	if s.cfg.DebugAddr != "" {
 		_, stop, err := s.debugServer(ctx)
 		if err != nil {
@@ -221,6 +224,7 @@ func (s *Server) counting(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
+		defer s.requestDone()
 		next.ServeHTTP(w, r)
 	})
 }
