@@ -124,11 +124,8 @@ func clientTrusting(t *testing.T, caFile, dialTo string) *http.Client {
 func TestACME(t *testing.T) {
 	harness.SkipIfShort(t)
 	directory, mgmt, pebbleCA := startPebble(t)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("acme:\n  directory: %q\n  email: ops@wharf.test\n  domains: [registry.wharf.test]\n  ca_root: %q\n",
-		directory, pebbleCA)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf("acme:\n  directory: %q\n  email: ops@wharf.test\n  domains: [registry.wharf.test]\n  ca_root: %q\n",
+		directory, pebbleCA))
 	w := harness.StartWharf(t, "--config", cfg, "--tls", "acme")
 
 	// The root pebble issues from, from its management interface.

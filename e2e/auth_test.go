@@ -20,6 +20,24 @@ import (
 	"wharf/e2e/harness"
 )
 
+// writeConfig writes body as dir/wharf.yml, readable by its owner only
+// (configurations hold password hashes and secrets' paths), and returns the
+// path.
+func writeConfig(t testing.TB, dir, body string) string {
+	t.Helper()
+	return writeTestFile(t, dir, "wharf.yml", body, 0o600)
+}
+
+// writeTestFile writes body as dir/name with mode and returns the path.
+func writeTestFile(t testing.TB, dir, name, body string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // The classic docker_auth example, as a wharf.yml: admin may do anything,
 // test may only pull, any logged-in user may pull, and the anonymous
 // account may pull e2e/public only.
@@ -58,10 +76,7 @@ func startTokenWharf(t *testing.T) *harness.Wharf {
 		}
 		return string(h)
 	}
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(authConfig, hash(adminPassword), hash(testPassword))), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(authConfig, hash(adminPassword), hash(testPassword)))
 	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	return w
@@ -190,10 +205,7 @@ func TestHtpasswdAuth(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("ci:"+bcryptHash(t, "ci-pw")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(dir, "wharf.yml")
-	if err := os.WriteFile(cfg, []byte("htpasswd:\n  path: "+pw+"\n  realm: e2e\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, "htpasswd:\n  path: "+pw+"\n  realm: e2e\n")
 	w := harness.StartWharf(t, "--config", cfg, "--auth", "htpasswd")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	img, err := random.Image(1024, 1)
@@ -233,10 +245,7 @@ func TestHtpasswdAuth(t *testing.T) {
 // address, so the flow is driven by hand.)
 func TestTokenListener(t *testing.T) {
 	harness.SkipIfShort(t)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(authConfig, bcryptHash(t, adminPassword), bcryptHash(t, testPassword))), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(authConfig, bcryptHash(t, adminPassword), bcryptHash(t, testPassword)))
 	w := harness.StartWharf(t, "--config", cfg, "--auth", "token", "--token-addr", "127.0.0.1:0")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	res := do(t, http.MethodGet, w.URL()+"/v2/", nil)

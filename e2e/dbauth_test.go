@@ -144,12 +144,9 @@ func TestDockerMongo(t *testing.T) {
 	rootfs := busyboxRootfs(t)
 	f := testserver.StartFerretDB(t)
 	seedMongo(t, f)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	dial := fmt.Sprintf("{addrs: [%q], database: %q, source: %q, username: %q, password_file: %q}", f.Addr, f.Database, f.Database, f.Username, f.PasswordFile)
 	body := fmt.Sprintf("auth: token\nmongo_auth:\n  dial_info: %s\n  collection: users\nacl_mongo:\n  dial_info: %s\n  collection: acl\n", dial, dial)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "MongoDB", pusher: "frank", pusherPassword: frankPassword,
 		puller: "gina", pullerPassword: ginaPassword, pullerDenied: "allowed to pull only", extraSecrets: []string{f.Password()}})
 }
@@ -220,11 +217,8 @@ func TestDockerXormDatabaseRules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	body := fmt.Sprintf("auth: token\nxorm_auth:\n  database_type: sqlite3\n  conn_string: %q\n", dbPath)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "xorm", pusher: "frank", pusherPassword: frankPassword,
 		puller: "gina", pullerPassword: ginaPassword, pullerDenied: "allowed to pull only by the database's rules",
 		started: func(w *harness.Wharf) {

@@ -50,11 +50,7 @@ exit 1
 
 func writeExecutable(t *testing.T, dir, name, body string) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeTestFile(t, dir, name, body, 0o755)
 }
 
 // tokenStatus asks the token endpoint directly and returns the status and
@@ -114,10 +110,7 @@ func TestExtAuthDocker(t *testing.T) {
 		dir := t.TempDir()
 		cfg := fmt.Sprintf("ext_auth:\n  command: %s\n  timeout: 2s\next_authz:\n  command: %s\n  timeout: 2s\n",
 			writeExecutable(t, dir, "ext_auth.sh", extAuthScript), writeExecutable(t, dir, "ext_authz.sh", extAuthzScript))
-		cfgPath := filepath.Join(dir, "wharf.yml")
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		cfgPath := writeConfig(t, dir, cfg)
 		w := harness.StartWharf(t, "--config", cfgPath, "--auth", "token")
 		ok, denied := w.Addr()+"/e2e/ext-ok:1", w.Addr()+"/e2e/ext-denied:1"
 		d.Run("import", rootfs, w.Addr()+"/e2e/seed:1")
@@ -173,10 +166,7 @@ webhook_authz:
   secret_header: Authorization
   secret_file: %[2]s
 `, hook.URL, secretFile)
-		cfgPath := filepath.Join(dir, "wharf.yml")
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		cfgPath := writeConfig(t, dir, cfg)
 		w := harness.StartWharf(t, "--config", cfgPath, "--auth", "token")
 		ok, readOnly := w.Addr()+"/e2e/hook-ok:1", w.Addr()+"/e2e/hook-ro:1"
 		d.Run("import", rootfs, w.Addr()+"/e2e/seed:1")

@@ -66,7 +66,6 @@ func TestDockerLDAPGroups(t *testing.T) {
 	rootfs := busyboxRootfs(t)
 	slapd := testserver.StartSlapd(t)
 	people, groups := seedLDAP(t, slapd)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	body := "auth: token\n" + ldapAuthYAML(slapd, people, groups) + `acl:
   - match: {account: "/.+/", labels: {groups: pushers}}
     actions: ["*"]
@@ -74,9 +73,7 @@ func TestDockerLDAPGroups(t *testing.T) {
   - match: {account: "/.+/"}
     actions: [pull]
 `
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "LDAP", pusher: "dana", pusherPassword: danaPassword,
 		puller: "erin", pullerPassword: erinPassword, pullerDenied: "outside the pushers group"})
 }
@@ -89,11 +86,8 @@ func TestDockerLDAPDatabaseRules(t *testing.T) {
 	rootfs := busyboxRootfs(t)
 	slapd := testserver.StartSlapd(t)
 	people, groups := seedLDAP(t, slapd)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	body := "auth: token\n" + ldapAuthYAML(slapd, people, groups)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	dockerWithBackend(t, cfg, rootfs, backendUsers{backend: "LDAP", pusher: "dana", pusherPassword: danaPassword,
 		puller: "erin", pullerPassword: erinPassword, pullerDenied: "allowed to pull only by the database's rules",
 		started: func(w *harness.Wharf) {

@@ -256,10 +256,7 @@ func TestCaddyGateway(t *testing.T) {
 // classic users and ACL (as startTokenWharf), trusting proxies at trusted.
 func startProxiedWharf(t *testing.T, trusted string) *harness.Wharf {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(authConfig, bcryptHash(t, adminPassword), bcryptHash(t, testPassword))), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(authConfig, bcryptHash(t, adminPassword), bcryptHash(t, testPassword)))
 	return harness.StartWharf(t, "--config", cfg, "--auth", "token", "--trusted-proxies", trusted)
 }
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,7 +41,6 @@ func TestDockerOIDC(t *testing.T) {
 	harness.SkipIfShort(t)
 	rootfs := busyboxRootfs(t)
 	op := testserver.StartOIDCProvider(t, carol, dave)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	body := fmt.Sprintf(`auth: token
 oidc_auth:
   issuer: %q
@@ -65,9 +62,7 @@ acl:
   - match: {account: "/.+/"}
     actions: [pull]
 `, op.Issuer, op.ClientID, op.SecretFile, op.CIClientID, op.Issuer, op.ClientID, op.SecretFile)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	d := harness.StartDockerd(t)

@@ -43,7 +43,6 @@ func TestDockerSignInGitHubGitLab(t *testing.T) {
 		&testserver.ForgeUser{Login: "octocat", Orgs: []string{"acme"}, Teams: map[string][]string{"acme": {"pushers"}}},
 		&testserver.ForgeUser{Login: "ann", Groups: []string{"acme"}, State: "active"})
 	forge.SetExpiresIn(7200)
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	body := fmt.Sprintf(`auth: token
 github_auth:
   organization: acme
@@ -62,9 +61,7 @@ acl:
   - match: {account: "/.+/"}
     actions: [pull]
 `, forge.ClientID, forge.SecretFile, forge.URL)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	w := harness.StartWharf(t, "--config", cfg, "--auth", "token")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	forge.SetCallback(w.URL() + "/auth/github/callback") // the GitHub app's registered callback

@@ -25,10 +25,7 @@ import (
 // tls: auto, with the classic users.
 func startHTTPSWharf(t *testing.T) *harness.Wharf {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
-	if err := os.WriteFile(cfg, []byte("users:\n  admin:\n    password: \""+bcryptHash(t, adminPassword)+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), "users:\n  admin:\n    password: \""+bcryptHash(t, adminPassword)+"\"\n")
 	return harness.StartWharf(t, "--config", cfg, "--auth", "token", "--tls", "auto")
 }
 
@@ -130,11 +127,8 @@ func TestStrictTLS(t *testing.T) {
 // certificate.
 func startHTTPSWharfV6(t *testing.T, host string) *harness.Wharf {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "wharf.yml")
 	body := "tls_names: [" + host + "]\nusers:\n  admin:\n    password: \"" + bcryptHash(t, adminPassword) + "\"\n"
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), body)
 	return harness.StartWharf(t, "--config", cfg, "--auth", "token", "--tls", "auto", "--addr", "[::1]:0")
 }
 

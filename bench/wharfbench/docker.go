@@ -74,10 +74,6 @@ func (d *dockerd) run(ctx context.Context, stdin io.Reader, args ...string) (str
 	return out, err
 }
 
-// stop ends dockerd and its containerd, unmounts what they left and
-// removes the daemon's directory.
-func (d *dockerd) stop() { d.Stop() }
-
 func dockerWorkload(o Options) workload {
 	what := fmt.Sprintf("%d layers, %s image", o.DockerLayers, sizeName(o.DockerSize))
 	return workload{

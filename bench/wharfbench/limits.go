@@ -55,7 +55,8 @@ func diskWriteThroughput(dir string, n int64) (path string, mibs float64, err er
 
 // sendfileThroughput serves the file at path over a loopback TCP connection
 // the plainest way Go can (io.Copy from the *os.File to the connection,
-// which is sendfile) and reads it with drain, as the pull client reads a body: the ceiling of any single-client pull.
+// which is sendfile) and reads it with drain, as the pull client reads a
+// body: the ceiling of any single-client pull.
 func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

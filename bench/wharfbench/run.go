@@ -256,7 +256,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			if err != nil {
 				dockerSkip = "dockerd did not start: " + err.Error()
 			} else {
-				defer dd.stop()
+				defer dd.Stop()
 				targets[0].docker, targets[1].docker = dd, dd
 			}
 		}

@@ -40,11 +40,11 @@ ORDER BY m.digest`
 
 // PutManifest stores m in m.Repo and points tags at it, all or nothing (in
 // a transaction it may share with other writes of the moment; it returns
-// once that is durable): the repository is created if needed, every reference in m.Refs must exist
-// in m.Repo (otherwise a *MissingReferenceError is returned and nothing is
-// written), pushing the same digest again updates it in place, and a tag
-// that pointed elsewhere moves. A zero m.CreatedAt means now; a re-push keeps
-// the first CreatedAt.
+// once that is durable): the repository is created if needed, every
+// reference in m.Refs must exist in m.Repo (otherwise a
+// *MissingReferenceError is returned and nothing is written), pushing the
+// same digest again updates it in place, and a tag that pointed elsewhere
+// moves. A zero m.CreatedAt means now; a re-push keeps the first CreatedAt.
 func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) error {
 	if err := validateManifest(m, tags); err != nil {
 		return err

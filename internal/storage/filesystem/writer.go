@@ -26,10 +26,8 @@ type writer struct {
 	// the range already on disk and out of the page cache ends (see
 	// Write). dropped <= written <= size.
 	written, dropped int64
-	// behind is set once the upload is known to be large (Expect, or its
-	// size passing largeUpload): from then on it streams through the page
-	// cache (write-behind).
-	behind bool
+	// announced is set when Expect was told the upload will be large.
+	announced bool
 }
 
 // writebackChunk is how many bytes accumulate before an early writeback.
@@ -47,15 +45,14 @@ const largeUpload = 128 << 20
 // from its first byte.
 func (w *writer) Expect(total int64) {
 	if total >= largeUpload {
-		w.behind = true
+		w.announced = true
 	}
 }
 
 // streaming reports whether the upload is large (announced by Expect, or
 // grown past largeUpload), so streams through the page cache.
 func (w *writer) streaming() bool {
-	w.behind = w.behind || w.size >= largeUpload
-	return w.behind
+	return w.announced || w.size >= largeUpload
 }
 
 // Write appends p to the staged file. Every writebackChunk bytes the kernel
