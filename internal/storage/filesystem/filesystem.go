@@ -78,6 +78,15 @@ func New(root string) (*Driver, error) {
 	return d, nil
 }
 
+// remakeDir makes dir (blobs/ or uploads/) again after it was removed under
+// the running driver, and syncs the directories its name is in, as New does.
+func (d *Driver) remakeDir(dir string) error {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	return errors.Join(syncDir(filepath.Dir(dir)), syncDir(d.root))
+}
+
 // Root returns the absolute directory the driver stores into.
 func (d *Driver) Root() string { return d.root }
 
@@ -192,7 +201,16 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 // createUpload makes root/uploads/<id>/data. Mkdir is the exclusive step, so
 // two creators of the same id cannot both succeed.
 func (d *Driver) createUpload(id, dir string) (storage.Writer, error) {
-	if err := os.Mkdir(dir, dirPerm); err != nil {
+	err := os.Mkdir(dir, dirPerm)
+	if errors.Is(err, fs.ErrNotExist) {
+		// uploads/ was removed under the running server (a clean-up by
+		// hand, a volume mounted over the root): make it again, as New
+		// did, rather than fail every push until a restart.
+		if err = d.remakeDir(d.uploads); err == nil {
+			err = os.Mkdir(dir, dirPerm)
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, filePerm)
@@ -247,6 +265,9 @@ func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	entries, err := os.ReadDir(d.uploads)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // removed by hand: nothing is staged
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: list uploads: %w", err)
 	}

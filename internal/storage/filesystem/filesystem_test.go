@@ -385,3 +385,32 @@ func walk(t *testing.T, d *filesystem.Driver) map[digest.Digest]int64 {
 	}
 	return got
 }
+
+// TestDirectoriesRemovedByHand checks that pushes keep working when an
+// operator removes uploads/ or blobs/ under a running driver: the next
+// upload and commit make them again, instead of failing until a restart.
+func TestDirectoriesRemovedByHand(t *testing.T) {
+	root := newRoot(t)
+	d := newDriver(t, root)
+	ctx := t.Context()
+	storagetest.Put(t, d, digest.SHA256, []byte("before the clean-up"))
+	for _, dir := range []string{"uploads", "blobs"} {
+		if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := d.UploadIDs(ctx)
+	if err != nil || len(ids) != 0 {
+		t.Errorf("UploadIDs without uploads/ = %v, %v; want none, no error", ids, err)
+	}
+	content := []byte("after the clean-up")
+	dgst := storagetest.Put(t, d, digest.SHA256, content)
+	if got := storagetest.ReadBlob(t, d, dgst); !bytes.Equal(got, content) {
+		t.Errorf("blob read back = %q, want %q", got, content)
+	}
+	for _, dir := range []string{"uploads", "blobs"} {
+		if fi, err := os.Stat(filepath.Join(root, dir)); err != nil || !fi.IsDir() {
+			t.Errorf("%s/ not made again: %v", dir, err)
+		}
+	}
+}

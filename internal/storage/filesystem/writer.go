@@ -150,8 +150,13 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		return fmt.Errorf("storage: commit %s: %w", dgst, err)
 	}
 	prefixDir := filepath.Dir(dst)
-	if err := os.MkdirAll(prefixDir, dirPerm); err != nil {
-		return fmt.Errorf("storage: commit %s: %w", dgst, err)
+	if _, err := os.Stat(prefixDir); errors.Is(err, fs.ErrNotExist) {
+		// New, or made again after blobs/ was removed by hand: the chain
+		// above it is synced again too.
+		w.d.durable.Delete(prefixDir)
+		if err := os.MkdirAll(prefixDir, dirPerm); err != nil {
+			return fmt.Errorf("storage: commit %s: %w", dgst, err)
+		}
 	}
 	if err := os.Rename(filepath.Join(w.dir, dataFile), dst); err != nil {
 		// The destination directory exists, so a missing name is the
@@ -159,13 +164,14 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		return notFound(err, "commit upload "+w.id)
 	}
 	// The rename changed prefixDir's entries, so prefixDir is synced. The
-	// directories above change only when prefixDir is made: they are
-	// synced until this process has once seen the whole chain durable
-	// (Driver.durable), after which their fsyncs would find nothing to do.
+	// directories above it (up to the root, which names blobs/) change
+	// only when prefixDir is made: they are synced until this process has
+	// once seen the whole chain durable (Driver.durable), after which
+	// their fsyncs would find nothing to do.
 	dirs := []string{prefixDir}
 	_, durable := w.d.durable.Load(prefixDir)
 	if !durable {
-		dirs = append(dirs, filepath.Dir(prefixDir), w.d.blobs)
+		dirs = append(dirs, filepath.Dir(prefixDir), w.d.blobs, w.d.root)
 	}
 	for _, dir := range dirs {
 		if err := syncDir(dir); err != nil {
