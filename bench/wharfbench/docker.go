@@ -103,6 +103,7 @@ func dockerPushPull(ctx context.Context, t *target, round int) ([]float64, error
 		return nil, err
 	}
 	archive = nil
+	settleDisk()
 	start := time.Now()
 	if _, err := t.docker.run(ctx, nil, "push", ref); err != nil {
 		return nil, err
@@ -111,6 +112,7 @@ func dockerPushPull(ctx context.Context, t *target, round int) ([]float64, error
 	if _, err := t.docker.run(ctx, nil, "rmi", ref); err != nil {
 		return nil, err
 	}
+	settleDisk()
 	start = time.Now()
 	if _, err := t.docker.run(ctx, nil, "pull", ref); err != nil {
 		return nil, err

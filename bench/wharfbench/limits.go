@@ -41,6 +41,7 @@ func diskWriteThroughput(dir string, n int64) (path string, mibs float64, err er
 		return "", 0, fmt.Errorf("wharfbench: %w", err)
 	}
 	defer f.Close()
+	settleDisk()
 	start := time.Now()
 	for done := int64(0); done < n; done += mib {
 		if _, err := f.Write(buf); err != nil {

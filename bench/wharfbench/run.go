@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -357,6 +358,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 // the workload asks.
 func runOnce(ctx context.Context, wl workload, t *target, round int) ([]float64, error) {
 	pid := t.cmd.Process.Pid
+	settleDisk()
 	if wl.rss {
 		if err := resetPeakRSS(pid); err != nil {
 			return nil, err
@@ -372,6 +374,15 @@ func runOnce(ctx context.Context, wl workload, t *target, round int) ([]float64,
 	}
 	return append(vals, peak), nil
 }
+
+// settleDisk writes out whatever the page cache holds dirty (sync(2)) before
+// a workload's clock starts, so the workload does not pay for the writes of
+// its own set-up (a generated blob, a loaded image) or of the workload
+// before it. That matters for fairness, not only for noise: wharf fsyncs
+// every blob it commits and distribution syncs nothing, so dirty data left
+// by distribution's push (or by the client) was flushed during wharf's
+// next push, and never the other way round.
+func settleDisk() { syscall.Sync() }
 
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")

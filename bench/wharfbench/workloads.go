@@ -232,6 +232,7 @@ func pushMonolithic(size int64, count int) func(ctx context.Context, t *target, 
 			if err != nil {
 				return nil, err
 			}
+			settleDisk()
 			start := time.Now()
 			err = pushBlobFile(ctx, t.c, t.url, pushRepo, path, d)
 			total += time.Since(start)
@@ -252,6 +253,7 @@ func pushChunkedWorkload(ctx context.Context, t *target, round int) ([]float64, 
 		return nil, err
 	}
 	defer os.Remove(path)
+	settleDisk()
 	start := time.Now()
 	if err := pushChunked(ctx, t.c, t.url, pushRepo, path, d, t.opts.ChunkSize); err != nil {
 		return nil, err
