@@ -2,6 +2,7 @@ package ociapi
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -165,6 +166,10 @@ func parseContentRange(v string) (start, end int64, err error) {
 	end, err2 := strconv.ParseInt(b, 10, 64)
 	if err1 != nil || err2 != nil || end < start {
 		return 0, 0, errorf(codeRangeInvalid, "Content-Range must be <start>-<end> with start <= end")
+	}
+	if end-start == math.MaxInt64 {
+		// The chunk's length, end-start+1, does not fit in an int64.
+		return 0, 0, errorf(codeRangeInvalid, "Content-Range is larger than any blob can be")
 	}
 	return start, end, nil
 }
