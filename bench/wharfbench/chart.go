@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
@@ -22,14 +23,14 @@ var (
 	gridColor  = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
 )
 
-// Chart draws the throughput rows (higher is better) as a horizontal bar
-// chart, wharf and distribution side by side per workload, one panel per
-// unit with its own scale, and returns it as PNG.
+// Chart draws the throughput rows (higher is better, a unit per second) as
+// a horizontal bar chart, wharf and distribution side by side per workload,
+// one panel per unit with its own scale, and returns it as PNG.
 func (r *Report) Chart() ([]byte, error) {
 	var units []string
 	byUnit := map[string][]Result{}
 	for _, res := range r.Results {
-		if res.LowerBetter || res.NotMeasured != "" || len(res.Wharf) == 0 || len(res.Distr) == 0 {
+		if res.LowerBetter || !strings.HasSuffix(res.Unit, "/s") || res.NotMeasured != "" || len(res.Wharf) == 0 || len(res.Distr) == 0 {
 			continue
 		}
 		if _, ok := byUnit[res.Unit]; !ok {

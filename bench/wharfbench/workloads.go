@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -179,12 +181,18 @@ func workloads(o Options) []workload {
 	pushGoal, pullGoal := Goal{Ratio: 1.3}, Goal{Ratio: 1.2}
 	listGoal := Goal{Ratio: 0.05} // at least 20 times faster
 	small := fmt.Sprintf("%d images of 3 × %s layers, %d concurrent clients", o.SmallImages, sizeName(o.SmallLayer), o.SmallClients)
+	bigPush := fmt.Sprintf("blob push, monolithic POST+PUT, %s blob, 1 client", sizeName(o.BigSize))
+	// The machine's busy time comes in hundredths of a second: too coarse
+	// for a smoke run's push of a few MiB.
+	cpu := 2
+	if o.Smoke {
+		cpu = 1
+	}
 	return []workload{
 		{rows: []row{{name: fmt.Sprintf("blob push, monolithic POST+PUT, %s, 1 client", size), unit: "MiB/s", goal: pushGoal, ceiling: CeilingPush}},
-			run: pushMonolithic(o.BlobSize, o.Pushes)},
-		{rows: []row{{name: fmt.Sprintf("blob push, monolithic POST+PUT, %s blob, 1 client", sizeName(o.BigSize)), unit: "MiB/s",
-			goal: Goal{Ratio: 1.3, LimitShare: 0.8}, ceiling: CeilingPush}},
-			run: pushMonolithic(o.BigSize, 1), rss: true},
+			run: pushMonolithic(o.BlobSize, o.Pushes, 0)},
+		{rows: append([]row{{name: bigPush, unit: "MiB/s", goal: Goal{Ratio: 1.3, LimitShare: 0.8}, ceiling: CeilingPush}}, cpuRows(bigPush, cpu)...),
+			run: pushMonolithic(o.BigSize, 1, cpu), rss: true},
 		{rows: []row{{name: fmt.Sprintf("blob push, chunked PATCH, %s chunks, %s blob, 1 client", sizeName(o.ChunkSize), sizeName(o.ChunkedSize)),
 			unit: "MiB/s", goal: pushGoal, ceiling: CeilingPush}},
 			run: pushChunkedWorkload, rss: true},
@@ -223,26 +231,49 @@ func sizeName(n int64) string {
 
 // pushMonolithic pushes count fresh random blobs of size bytes, one after
 // the other, streamed from a file; writing and hashing the file is not
-// timed.
-func pushMonolithic(size int64, count int) func(ctx context.Context, t *target, round int) ([]float64, error) {
+// timed. It also returns the first cpu values of cpuRows: the server's CPU
+// seconds per GiB pushed, and the share of the machine's cores busy while
+// the pushes ran (client, server and kernel).
+func pushMonolithic(size int64, count, cpu int) func(ctx context.Context, t *target, round int) ([]float64, error) {
 	return func(ctx context.Context, t *target, round int) ([]float64, error) {
-		var total time.Duration
+		var (
+			total time.Duration
+			used  cpuUse
+		)
+		pid := t.cmd.Process.Pid
 		for i := range count {
 			path, d, err := randomFile(t.dir, size, uint64(1000+round*100+i))
 			if err != nil {
 				return nil, err
 			}
 			settleDisk()
-			start := time.Now()
-			err = pushBlobFile(ctx, t.c, t.url, pushRepo, path, d)
-			total += time.Since(start)
-			os.Remove(path)
+			before, err := sampleCPU(pid)
 			if err != nil {
 				return nil, err
 			}
+			start := time.Now()
+			err = pushBlobFile(ctx, t.c, t.url, pushRepo, path, d)
+			total += time.Since(start)
+			after, serr := sampleCPU(pid)
+			used.add(before, after)
+			os.Remove(path)
+			if err = errors.Join(err, serr); err != nil {
+				return nil, err
+			}
 		}
-		return []float64{float64(count) * float64(size) / mib / total.Seconds()}, nil
+		vals := []float64{float64(count) * float64(size) / mib / total.Seconds(),
+			used.proc.Seconds() / (float64(count) * float64(size) / (1 << 30)), used.busyPercent()}
+		return vals[:1+cpu], nil
 	}
+}
+
+// cpuRows are the first n rows pushMonolithic adds with cpu n, for the
+// push named name.
+func cpuRows(name string, n int) []row {
+	return []row{
+		{name: "server CPU time per GiB during " + name, unit: "core-s", lowerBetter: true},
+		{name: fmt.Sprintf("all cores busy during %s (client, server and kernel, %d cores)", name, runtime.NumCPU()), unit: "%"},
+	}[:n]
 }
 
 // pushChunkedWorkload pushes one fresh random blob of opts.ChunkedSize in
