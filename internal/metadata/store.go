@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -30,11 +31,15 @@ type Store struct {
 	batch *commitBatcher
 }
 
-// maxSQLiteConns bounds the connections to a SQLite file: enough for the
-// readers of a busy server (requests are short: 8 serve 64 concurrent
-// manifest GETs as fast as 16 did), few enough that per-connection caches
-// stay small.
-const maxSQLiteConns = 8
+// maxSQLiteConns bounds the connections to a SQLite file: two per core the
+// process may use, at least 4. Reads are short and use the CPU, so more
+// connections than that only queue (on 2 cores, 4 connections serve 64
+// concurrent manifest GETs and 8 concurrent pushes as fast as 8 or 16
+// did), and each connection keeps its own page cache and prepared
+// statements: 8 instead of 4 held about 3 MiB more after a burst of pushes.
+func maxSQLiteConns() int {
+	return max(4, 2*runtime.GOMAXPROCS(0))
+}
 
 // Open connects to the database, applies pending migrations and returns the
 // store. driver is one of:
@@ -83,8 +88,8 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		// SQLite connection parses the whole schema again (profiles showed
 		// most of a manifest GET's CPU there). Past the bound, queries wait
 		// for a connection.
-		db.SetMaxOpenConns(maxSQLiteConns)
-		db.SetMaxIdleConns(maxSQLiteConns)
+		db.SetMaxOpenConns(maxSQLiteConns())
+		db.SetMaxIdleConns(maxSQLiteConns())
 	} else {
 		// Bounded, so that a busy registry cannot use up the server's
 		// connections (PostgreSQL allows 100 by default, MySQL 151), and
