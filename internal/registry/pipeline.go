@@ -7,11 +7,14 @@ import (
 	"sync/atomic"
 )
 
-// pipelineChunk and pipelineDepth size the buffers of copyHashed: a few
-// megabytes in flight per upload, taken from copyBuffers.
+// pipelineChunk and pipelineDepth size the buffers of copyHashed: 3 MiB in
+// flight per upload, taken from copyBuffers. One chunk is read while the one
+// before is hashed and written, and the third absorbs a write that waits
+// for the disk. Pushes measured as fast with 2, 3 or 4 chunks (4 to 16
+// earlier), and each chunk fewer is 1 MiB less resident during a push.
 const (
 	pipelineChunk = copyBufferSize
-	pipelineDepth = 4
+	pipelineDepth = 3
 )
 
 // chunk is one buffer on its way through copyHashed; refs counts the two
