@@ -88,8 +88,9 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		// SQLite connection parses the whole schema again (profiles showed
 		// most of a manifest GET's CPU there). Past the bound, queries wait
 		// for a connection.
-		db.SetMaxOpenConns(maxSQLiteConns())
-		db.SetMaxIdleConns(maxSQLiteConns())
+		n := maxSQLiteConns()
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
 	} else {
 		// Bounded, so that a busy registry cannot use up the server's
 		// connections (PostgreSQL allows 100 by default, MySQL 151), and

@@ -78,13 +78,14 @@ func New(root string) (*Driver, error) {
 	return d, nil
 }
 
-// remakeDir makes dir (blobs/ or uploads/) again after it was removed under
-// the running driver, and syncs the directories its name is in, as New does.
-func (d *Driver) remakeDir(dir string) error {
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
+// remakeUploads makes uploads/ again after it was removed under the running
+// driver, and syncs the root that names it, as New does. (blobs/ is made
+// again by Commit, which syncs the chain up to the root.)
+func (d *Driver) remakeUploads() error {
+	if err := os.MkdirAll(d.uploads, dirPerm); err != nil {
 		return err
 	}
-	return errors.Join(syncDir(filepath.Dir(dir)), syncDir(d.root))
+	return syncDir(d.root)
 }
 
 // Root returns the absolute directory the driver stores into.
@@ -206,7 +207,7 @@ func (d *Driver) createUpload(id, dir string) (storage.Writer, error) {
 		// uploads/ was removed under the running server (a clean-up by
 		// hand, a volume mounted over the root): make it again, as New
 		// did, rather than fail every push until a restart.
-		if err = d.remakeDir(d.uploads); err == nil {
+		if err = d.remakeUploads(); err == nil {
 			err = os.Mkdir(dir, dirPerm)
 		}
 	}
