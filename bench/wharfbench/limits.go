@@ -100,21 +100,27 @@ func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 }
 
 // receiveProbeEnv makes a process started from the benchmarks' own
-// executable (the wharfbench command or a test binary) serve as the
-// receive probe's server instead of doing its own work; see init.
+// executable (the wharfbench command or a test binary) serve as a receive
+// probe's server instead of doing its own work; see init. Its value is
+// "1" for the plain probe, which only reads, and "sha256" for the one that
+// also hashes.
 const receiveProbeEnv = "WHARFBENCH_RECEIVE_PROBE"
 
 func init() {
-	if os.Getenv(receiveProbeEnv) == "1" {
-		serveReceiveProbe()
+	switch os.Getenv(receiveProbeEnv) {
+	case "1":
+		serveReceiveProbe(drain)
+		os.Exit(0)
+	case "sha256":
+		serveReceiveProbe(readHashed)
 		os.Exit(0)
 	}
 }
 
-// serveReceiveProbe is the receive probe's server: a plain net/http server
+// serveReceiveProbe is a receive probe's server: a plain net/http server
 // on a loopback port (printed on stdout) that reads each request body with
-// drain, throws it away and answers 201. It ends when stdin closes.
-func serveReceiveProbe() {
+// read, throws it away and answers 201. It ends when stdin closes.
+func serveReceiveProbe(read func(io.Reader) (int64, error)) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -123,7 +129,7 @@ func serveReceiveProbe() {
 	fmt.Println(ln.Addr().String())
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, err := drain(r.Body); err != nil {
+			if _, err := read(r.Body); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
@@ -138,19 +144,69 @@ func serveReceiveProbe() {
 	_ = srv.Serve(ln)
 }
 
+// readHashed reads r to its end in 1 MiB chunks and hashes them with
+// SHA-256 on a second goroutine while the next chunk is read (three
+// chunks in flight), as a registry verifies a push; it stores nothing.
+func readHashed(r io.Reader) (int64, error) {
+	const depth = 3
+	type chunk struct {
+		buf []byte
+		n   int
+	}
+	free := make(chan *chunk, depth)
+	for range depth {
+		free <- &chunk{buf: make([]byte, mib)}
+	}
+	toHash := make(chan *chunk, depth)
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		h := sha256.New()
+		for c := range toHash {
+			h.Write(c.buf[:c.n])
+			free <- c
+		}
+		h.Sum(nil)
+	}()
+	var total int64
+	var err error
+	for {
+		c := <-free
+		c.n, err = io.ReadFull(r, c.buf)
+		total += int64(c.n)
+		toHash <- c
+		if err != nil {
+			break
+		}
+	}
+	close(toHash)
+	<-hashed
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return total, err
+}
+
 // receiveThroughput PUTs the file at path, with the benchmarks' own
 // client, to a plain net/http server in a process of its own (as wharf and
-// distribution are) that only reads the body and throws it away: what any
-// server can take in over loopback from this client before it hashes or
-// stores a byte. It is not part of the push limit,
-// min(SHA-256, disk), but it bounds every push on the same machine.
-func receiveThroughput(ctx context.Context, path string) (float64, error) {
+// distribution are) that reads the body and throws it away: what any
+// server can take in over loopback from this client before it stores a
+// byte. With hash, the server also hashes the body with SHA-256 as it
+// arrives, as a registry must: the ceiling of any push that verifies its
+// digest on this machine, with client and server sharing its cores. Neither
+// is part of the push limit, min(SHA-256, disk), but both bound
+// every push on the same machine.
+func receiveThroughput(ctx context.Context, path string, hash bool) (float64, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), receiveProbeEnv+"=1")
+	mode := "1"
+	if hash {
+		mode = "sha256"
+	}
+	cmd.Env = append(os.Environ(), receiveProbeEnv+"="+mode)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: receive probe: %w", err)

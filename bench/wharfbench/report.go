@@ -36,19 +36,25 @@ func num(v float64) string {
 	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
+// limit is the median of the physical limit with this key, or 0.
+func (r *Report) limit(key string) float64 {
+	for _, l := range r.Limits {
+		if l.Key == key {
+			return median(l.Samples)
+		}
+	}
+	return 0
+}
+
 // ceiling is the median of the physical limit a row is compared with, or 0.
 func (r *Report) ceiling(c Ceiling) float64 {
-	lim := map[string]float64{}
-	for _, l := range r.Limits {
-		lim[l.Key] = median(l.Samples)
-	}
 	switch c {
 	case CeilingPush:
-		if lim["sha256"] > 0 && lim["disk"] > 0 {
-			return min(lim["sha256"], lim["disk"])
+		if sha, disk := r.limit("sha256"), r.limit("disk"); sha > 0 && disk > 0 {
+			return min(sha, disk)
 		}
 	case CeilingPull:
-		return lim["loopback"]
+		return r.limit("loopback")
 	}
 	return 0
 }
@@ -158,6 +164,10 @@ func (r *Report) Markdown(chart string) string {
 	if len(kinds) > 0 {
 		p("\nThe share column compares %s.\n", strings.Join(kinds, "; "))
 	}
+	if c, h := r.ceiling(CeilingPush), r.limit("receive-sha256"); c > 0 && h > 0 && r.hasCeiling(CeilingPush) {
+		p("A server that only reads and hashes what it is sent, storing nothing (the last probe), reached %.0f %% of min(SHA-256, disk): "+
+			"on this machine, with this client, no push that verifies its digest gets past that share, whatever it does with the bytes.\n", h/c*100)
+	}
 
 	p("\n## Token issuance (wharf only)\n\n")
 	switch t := r.Tokens; {
@@ -181,7 +191,7 @@ func (r *Report) Markdown(chart string) string {
 	p("- Small images: each client HEADs every blob, pushes it (POST+PUT), then PUTs the manifest, as docker and crane do; a pull GETs the manifest by tag, the config and the layers. With token auth, each image first gets its own pull token from the token server, as `docker pull` does.\n")
 	p("- Peak RSS is the server's VmHWM (/proc/PID/status), reset through /proc/PID/clear_refs before the workload.\n")
 	p("- docker push and pull run the real Docker daemon (a private dockerd, vfs storage) on an image loaded from a generated archive; their wall time includes docker's own work (gzip of each layer on push, unpacking on pull), the same for both servers.\n")
-	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does. The receive probe PUTs it with the benchmarks' client to a plain net/http server that reads the body and discards it: no push can beat that on the same machine, since a push also hashes, writes and syncs every byte (with client and server sharing %d cores, it is often below min(SHA-256, disk)).\n", o.LimitMiB, runtime.NumCPU())
+	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does. The receive probes PUT it with the benchmarks' client to a plain net/http server that reads the body and discards it, and to one that also hashes it (SHA-256 on a second goroutine while the next 1 MiB is read, as a registry does): no push can beat them on the same machine, since a push also writes and syncs every byte (with client and server sharing %d cores, both are often below min(SHA-256, disk)).\n", o.LimitMiB, runtime.NumCPU())
 	if len(r.LeftOut) > 0 {
 		p("- Not measured in this run (left out by `-only %s`): %s.\n", o.Only, strings.Join(r.LeftOut, "; "))
 	}

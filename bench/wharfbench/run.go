@@ -284,6 +284,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	disk := Limit{Key: "disk", Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
 	loop := Limit{Key: "loopback", Name: "sendfile of that file over loopback TCP, one reader", Unit: "MiB/s"}
 	recv := Limit{Key: "receive", Name: "HTTP PUT of that file to a net/http server that only reads it, loopback", Unit: "MiB/s"}
+	recvHash := Limit{Key: "receive-sha256", Name: "the same PUT to a server that reads and hashes it (SHA-256) and stores nothing", Unit: "MiB/s"}
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "round %d/%d (%s since the start)\n", round+1, o.Rounds, time.Since(began).Round(time.Second))
 		sha.Samples = append(sha.Samples, sha256Throughput(o.LimitMiB*mib))
@@ -293,8 +294,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			v, err = sendfileThroughput(ctx, path)
 			loop.Samples = append(loop.Samples, v)
 			if err == nil {
-				v, err = receiveThroughput(ctx, path)
+				v, err = receiveThroughput(ctx, path, false)
 				recv.Samples = append(recv.Samples, v)
+			}
+			if err == nil {
+				v, err = receiveThroughput(ctx, path, true)
+				recvHash.Samples = append(recvHash.Samples, v)
 			}
 		}
 		if path != "" {
@@ -334,7 +339,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			}
 		}
 	}
-	rep.Limits = []Limit{sha, disk, loop, recv}
+	rep.Limits = []Limit{sha, disk, loop, recv, recvHash}
 	switch {
 	case !tokensWanted:
 	case o.Smoke:
