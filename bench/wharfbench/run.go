@@ -127,9 +127,17 @@ type Result struct {
 
 // Limit is one physical limit with its per-round samples.
 type Limit struct {
-	Key        string // "sha256", "disk", "loopback" or "receive"
+	Key        string // "sha256", "disk", "loopback", "receive" or "receive-sha256"
 	Name, Unit string
 	Samples    []float64
+}
+
+// last is the latest sample, or 0 before the first.
+func (l Limit) last() float64 {
+	if len(l.Samples) == 0 {
+		return 0
+	}
+	return l.Samples[len(l.Samples)-1]
 }
 
 // Report is what a run measured, and on what.
@@ -308,6 +316,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		if err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, receive %s, receive and hash %s\n",
+			num(sha.last()), num(disk.last()), num(loop.last()), num(recv.last()), num(recvHash.last()))
 		for wi, wl := range wls {
 			i := slices.IndexFunc(rep.Results, func(r Result) bool { return r.Name == wl.rows[0].name })
 			if rep.Results[i].NotMeasured != "" {
@@ -328,6 +338,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 					}
 					return nil, fail(err, t.server)
 				}
+				fmt.Fprintf(o.Progress, "    %s\n", roundValues(rep.Results[i:], vals))
 				for j, v := range vals {
 					res := &rep.Results[i+j]
 					if t.server == w {
@@ -378,6 +389,17 @@ func runOnce(ctx context.Context, wl workload, t *target, round int) ([]float64,
 		return nil, err
 	}
 	return append(vals, peak), nil
+}
+
+// roundValues prints one round's values of a workload for the progress
+// log, each with the unit of its row, so a wide spread can be traced to
+// the round that made it.
+func roundValues(rows []Result, vals []float64) string {
+	parts := make([]string, len(vals))
+	for j, v := range vals {
+		parts[j] = num(v) + " " + rows[j].Unit
+	}
+	return strings.Join(parts, "; ")
 }
 
 // settleDisk writes out whatever the page cache holds dirty (sync(2)) before
