@@ -57,7 +57,9 @@ func profileAll(ctx context.Context, o Options, wls []workload, targets []*targe
 			}
 			deadline := time.Now().Add(time.Duration(o.ProfileSeconds) * time.Second)
 			var runErr error
-			for round := o.Rounds + wi; time.Now().Before(deadline) && runErr == nil; round++ {
+			// Round numbers past the measured ones (and their turns), so
+			// pushes make new blobs.
+			for round := o.Rounds*max(wl.turns, 1) + wi; time.Now().Before(deadline) && runErr == nil; round++ {
 				_, runErr = wl.run(pctx, t, round)
 			}
 			err1, err2 := <-errc, <-errc

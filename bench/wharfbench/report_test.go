@@ -1,6 +1,7 @@
 package wharfbench
 
 import (
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,5 +59,18 @@ func TestMarkdownOnly(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("page lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// Turns of equal work combine into the total work over the total time.
+func TestHarmonicMeans(t *testing.T) {
+	// 64 MiB at 400 MiB/s (0.16 s) and at 100 MiB/s (0.64 s): 128 MiB in
+	// 0.8 s is 160 MiB/s.
+	got := harmonicMeans([][]float64{{400, 2}, {100, 2}})
+	if len(got) != 2 || math.Abs(got[0]-160) > 1e-9 || math.Abs(got[1]-2) > 1e-9 {
+		t.Errorf("harmonicMeans = %v, want [160 2]", got)
+	}
+	if got := harmonicMeans([][]float64{{7, 3}}); len(got) != 2 || got[0] != 7 || got[1] != 3 {
+		t.Errorf("one turn: %v, want it unchanged", got)
 	}
 }

@@ -324,22 +324,30 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 				continue
 			}
 			// Alternate which server goes first, so neither always gets the
-			// warmer (or the more fragmented) machine.
-			order := targets
-			if (round+wi)%2 == 1 {
-				order = []*target{targets[1], targets[0]}
-			}
-			for _, t := range order {
-				fmt.Fprintf(o.Progress, "  %s: %s\n", t.name, wl.rows[0].name)
-				vals, err := runOnce(ctx, wl, t, round)
-				if err != nil {
-					if wl.auth {
-						return nil, fail(errors.Join(err, t.auth.alive()), t.auth.registry)
-					}
-					return nil, fail(err, t.server)
+			// warmer (or the more fragmented) machine; a workload in turns
+			// alternates within the round as well (A B, B A, A B, …).
+			turns := max(wl.turns, 1)
+			perTurn := map[*target][][]float64{}
+			for turn := range turns {
+				order := targets
+				if (round+wi+turn)%2 == 1 {
+					order = []*target{targets[1], targets[0]}
 				}
-				fmt.Fprintf(o.Progress, "    %s\n", roundValues(rep.Results[i:], vals))
-				for j, v := range vals {
+				for _, t := range order {
+					fmt.Fprintf(o.Progress, "  %s: %s\n", t.name, wl.rows[0].name)
+					vals, err := runOnce(ctx, wl, t, round*turns+turn)
+					if err != nil {
+						if wl.auth {
+							return nil, fail(errors.Join(err, t.auth.alive()), t.auth.registry)
+						}
+						return nil, fail(err, t.server)
+					}
+					fmt.Fprintf(o.Progress, "    %s\n", roundValues(rep.Results[i:], vals))
+					perTurn[t] = append(perTurn[t], vals)
+				}
+			}
+			for _, t := range targets {
+				for j, v := range harmonicMeans(perTurn[t]) {
 					res := &rep.Results[i+j]
 					if t.server == w {
 						res.Wharf = append(res.Wharf, v)
@@ -389,6 +397,25 @@ func runOnce(ctx context.Context, wl workload, t *target, round int) ([]float64,
 		return nil, err
 	}
 	return append(vals, peak), nil
+}
+
+// harmonicMeans combines the values of a round's turns, row by row: for
+// rates over equal work (MiB/s of pushes of one size) the harmonic mean is
+// the total work over the total time, what the turns would have measured
+// back to back. One turn is returned as it is.
+func harmonicMeans(turns [][]float64) []float64 {
+	if len(turns) == 1 {
+		return turns[0]
+	}
+	out := make([]float64, len(turns[0]))
+	for j := range out {
+		var inv float64
+		for _, vals := range turns {
+			inv += 1 / vals[j]
+		}
+		out[j] = float64(len(turns)) / inv
+	}
+	return out
 }
 
 // roundValues prints one round's values of a workload for the progress
