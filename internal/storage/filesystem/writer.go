@@ -33,6 +33,16 @@ type writer struct {
 // writebackChunk is how many bytes accumulate before an early writeback.
 const writebackChunk = 8 << 20
 
+// writePiece is the most Write hands the kernel in one write(2). Given
+// 1 MiB at once, the kernel's page cache builds 1 MiB folios for the file,
+// and on the Firecracker VMs the benchmarks ran on, finding those cost
+// 4 s of system time per GiB whenever free memory had been handed back to
+// the host, against 0.3–0.5 s in pieces of 512 KiB or less (64 MiB
+// written and fsynced in pieces of 1 MiB, 512, 256, 128, 64 and 32 KiB:
+// 260–280 ms of system time, then 20–36 ms for each smaller size). A
+// piece of 256 KiB costs four system calls per MiB instead of one.
+const writePiece = 256 << 10
+
 // largeUpload is the size from which an upload streams through the page
 // cache instead of into it: larger than nearly every image layer (the
 // layers a deployment pulls right after CI pushed them stay cached), small
@@ -74,7 +84,15 @@ func (w *writer) Write(p []byte) (int, error) {
 	if w.f == nil {
 		return 0, w.closedErr()
 	}
-	n, err := w.f.Write(p)
+	var (
+		n   int
+		err error
+	)
+	for n < len(p) && err == nil {
+		var m int
+		m, err = w.f.Write(p[n:min(len(p), n+writePiece)])
+		n += m
+	}
 	w.size += int64(n)
 	if w.size-w.written >= writebackChunk {
 		startWriteback(w.f, w.written, w.size-w.written)
