@@ -379,8 +379,11 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 }
 
 // runOnce runs wl once on t, measuring the server's peak RSS around it when
-// the workload asks.
+// the workload asks. The client's idle connections are closed after it, so
+// the next workload does not find (and the server does not hold) the 64
+// connections a manifest workload left open, or any other's.
 func runOnce(ctx context.Context, wl workload, t *target, round int) ([]float64, error) {
+	defer t.c.CloseIdleConnections()
 	pid := t.cmd.Process.Pid
 	settleDisk()
 	if wl.rss {
