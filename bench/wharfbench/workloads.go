@@ -199,9 +199,9 @@ func workloads(o Options) []workload {
 			// milliseconds, and how much the guest must fault in from the
 			// host for the page cache they grow changes from second to
 			// second; taking turns gives both servers the same machine.
-			run: pushMonolithic(o.BlobSize, 1, 0), turns: o.Pushes},
+			run: pushMonolithic(o.BlobSize, 0), turns: o.Pushes},
 		{rows: append([]row{{name: bigPush, unit: "MiB/s", goal: Goal{Ratio: 1.3, LimitShare: 0.8}, ceiling: CeilingPush}}, cpuRows(bigPush, cpu)...),
-			run: pushMonolithic(o.BigSize, 1, cpu), rss: true},
+			run: pushMonolithic(o.BigSize, cpu), rss: true},
 		{rows: []row{{name: fmt.Sprintf("blob push, chunked PATCH, %s chunks, %s blob, 1 client", sizeName(o.ChunkSize), sizeName(o.ChunkedSize)),
 			unit: "MiB/s", goal: pushGoal, ceiling: CeilingPush}},
 			run: pushChunkedWorkload, rss: true},
@@ -238,40 +238,35 @@ func sizeName(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// pushMonolithic pushes count fresh random blobs of size bytes, one after
-// the other, streamed from a file; writing and hashing the file is not
-// timed. It also returns the first cpu values of cpuRows: the server's CPU
-// seconds per GiB pushed, and the share of the machine's cores busy while
-// the pushes ran (client, server and kernel).
-func pushMonolithic(size int64, count, cpu int) func(ctx context.Context, t *target, round int) ([]float64, error) {
+// pushMonolithic pushes a fresh random blob of size bytes, streamed from a
+// file; writing and hashing the file is not timed. It also returns the
+// first cpu values of cpuRows: the server's CPU seconds per GiB pushed, and
+// the share of the machine's cores busy while the push ran (client, server
+// and kernel).
+func pushMonolithic(size int64, cpu int) func(ctx context.Context, t *target, round int) ([]float64, error) {
 	return func(ctx context.Context, t *target, round int) ([]float64, error) {
-		var (
-			total time.Duration
-			used  cpuUse
-		)
-		pid := t.cmd.Process.Pid
-		for i := range count {
-			path, d, err := randomFile(t.dir, size, uint64(1000+round*100+i))
-			if err != nil {
-				return nil, err
-			}
-			settleDisk()
-			before, err := sampleCPU(pid)
-			if err != nil {
-				return nil, err
-			}
-			start := time.Now()
-			err = pushBlobFile(ctx, t.c, t.url, pushRepo, path, d)
-			total += time.Since(start)
-			after, serr := sampleCPU(pid)
-			used.add(before, after)
-			os.Remove(path)
-			if err = errors.Join(err, serr); err != nil {
-				return nil, err
-			}
+		path, d, err := randomFile(t.dir, size, uint64(1000+round*100))
+		if err != nil {
+			return nil, err
 		}
-		vals := []float64{float64(count) * float64(size) / mib / total.Seconds(),
-			used.proc.Seconds() / (float64(count) * float64(size) / (1 << 30)), used.busyPercent()}
+		defer os.Remove(path)
+		settleDisk()
+		pid := t.cmd.Process.Pid
+		before, err := sampleCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		err = pushBlobFile(ctx, t.c, t.url, pushRepo, path, d)
+		took := time.Since(start)
+		after, serr := sampleCPU(pid)
+		if err = errors.Join(err, serr); err != nil {
+			return nil, err
+		}
+		var used cpuUse
+		used.add(before, after)
+		vals := []float64{float64(size) / mib / took.Seconds(),
+			used.proc.Seconds() / (float64(size) / (1 << 30)), used.busyPercent()}
 		return vals[:1+cpu], nil
 	}
 }
