@@ -29,6 +29,9 @@ type Store struct {
 	lazy *sql.DB
 	// batch records finished uploads in shared transactions.
 	batch *commitBatcher
+	// writer, on SQLite, admits one writing statement or transaction of
+	// this process at a time (nil elsewhere); see writerGate.
+	writer writerGate
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: two per core the
@@ -109,6 +112,9 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		d = mysqlDialect(collation)
 	}
 	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver)}
+	if driver == "sqlite" {
+		s.writer = newWriterGate()
+	}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -179,6 +185,12 @@ func (c conn) rebind(query string) string {
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = c.rebind(query)
+	if c.s != nil { // outside a transaction: the statement writes alone
+		if err := c.s.writer.enter(ctx); err != nil {
+			return nil, err
+		}
+		defer c.s.writer.leave()
+	}
 	for attempt := 1; ; attempt++ {
 		var (
 			res sql.Result
@@ -259,6 +271,10 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(c conn) error) error {
+	if err := s.writer.enter(ctx); err != nil {
+		return err
+	}
+	defer s.writer.leave()
 	tx, err := s.db.BeginTx(ctx, s.d.txOptions)
 	if err != nil {
 		return err
