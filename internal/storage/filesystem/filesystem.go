@@ -130,7 +130,7 @@ func (d *Driver) Open(ctx context.Context, dgst digest.Digest) (storage.Blob, er
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
+	f, err := openFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, notFound(err, dgst.String())
 	}
@@ -176,7 +176,7 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 	if offset < 0 {
 		return d.createUpload(id, dir)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := openFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, notFound(err, "upload "+id)
 	}
@@ -191,10 +191,14 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 			id, fi.Size(), offset, storage.ErrOffset)
 	}
 	// Bytes past offset come from a request that failed after the caller
-	// last acknowledged a range; the client resends them.
-	if err := f.Truncate(offset); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("storage: upload %s: %w", id, err)
+	// last acknowledged a range; the client resends them. (A truncate to
+	// the same size would still change the file's times: one more inode
+	// for the next fsync to write.)
+	if fi.Size() > offset {
+		if err := f.Truncate(offset); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("storage: upload %s: %w", id, err)
+		}
 	}
 	return &writer{d: d, id: id, dir: dir, f: f, size: offset, written: offset, dropped: offset}, nil
 }
@@ -214,7 +218,7 @@ func (d *Driver) createUpload(id, dir string) (storage.Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, filePerm)
+	f, err := openFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, filePerm)
 	if err != nil {
 		os.Remove(dir)
 		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
@@ -235,7 +239,7 @@ func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, erro
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(dir, dataFile))
+	f, err := openFile(filepath.Join(dir, dataFile), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, notFound(err, "upload "+id)
 	}
@@ -352,7 +356,7 @@ func notFound(err error, what string) error {
 // syncDir fsyncs a directory so that entries created in or renamed into it
 // are durable.
 func syncDir(dir string) error {
-	f, err := os.Open(dir)
+	f, err := openFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package filesystem_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -393,7 +394,7 @@ func TestDirectoriesRemovedByHand(t *testing.T) {
 	root := newRoot(t)
 	d := newDriver(t, root)
 	ctx := t.Context()
-	storagetest.Put(t, d, digest.SHA256, []byte("before the clean-up"))
+	before := storagetest.Put(t, d, digest.SHA256, []byte("before the clean-up"))
 	for _, dir := range []string{"uploads", "blobs"} {
 		if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
 			t.Fatal(err)
@@ -412,5 +413,22 @@ func TestDirectoriesRemovedByHand(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(root, dir)); err != nil || !fi.IsDir() {
 			t.Errorf("%s/ not made again: %v", dir, err)
 		}
+	}
+	// A blob whose prefix directory this driver made (and remembers) before
+	// the clean-up: the commit renames into it without looking, and must
+	// make it again when the rename finds it gone.
+	for i := 0; ; i++ {
+		same := []byte(fmt.Sprintf("same prefix %d", i))
+		if digest.FromBytes(same).Encoded()[:2] != before.Encoded()[:2] {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, "blobs")); err != nil {
+			t.Fatal(err)
+		}
+		dgst := storagetest.Put(t, d, digest.SHA256, same)
+		if got := storagetest.ReadBlob(t, d, dgst); !bytes.Equal(got, same) {
+			t.Errorf("blob in a prefix directory made again = %q, want %q", got, same)
+		}
+		break
 	}
 }

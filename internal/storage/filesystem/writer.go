@@ -168,15 +168,23 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		return fmt.Errorf("storage: commit %s: %w", dgst, err)
 	}
 	prefixDir := filepath.Dir(dst)
-	if _, err := os.Stat(prefixDir); errors.Is(err, fs.ErrNotExist) {
-		// New, or made again after blobs/ was removed by hand: the chain
-		// above it is synced again too.
-		w.d.durable.Delete(prefixDir)
-		if err := os.MkdirAll(prefixDir, dirPerm); err != nil {
+	// A directory this process made durable is renamed into without a
+	// look first; if it went since (blobs/ removed by hand), the rename
+	// fails and the directory is made again, as it is the first time.
+	_, known := w.d.durable.Load(prefixDir)
+	if !known {
+		if err := w.d.makePrefix(prefixDir); err != nil {
 			return fmt.Errorf("storage: commit %s: %w", dgst, err)
 		}
 	}
-	if err := os.Rename(filepath.Join(w.dir, dataFile), dst); err != nil {
+	staged := filepath.Join(w.dir, dataFile)
+	err = os.Rename(staged, dst)
+	if known && errors.Is(err, fs.ErrNotExist) {
+		if err = w.d.makePrefix(prefixDir); err == nil {
+			err = os.Rename(staged, dst)
+		}
+	}
+	if err != nil {
 		// The destination directory exists, so a missing name is the
 		// staged file: the upload was cancelled under this writer.
 		return notFound(err, "commit upload "+w.id)
@@ -200,6 +208,17 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		w.d.durable.Store(prefixDir, struct{}{})
 	}
 	return w.removeStaging()
+}
+
+// makePrefix makes sure blobs/<algorithm>/<prefix> exists. When it has to
+// make it (new, or made again after blobs/ was removed by hand), the chain
+// above it is synced again too: Commit finds it missing from d.durable.
+func (d *Driver) makePrefix(prefixDir string) error {
+	if _, err := os.Stat(prefixDir); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	d.durable.Delete(prefixDir)
+	return os.MkdirAll(prefixDir, dirPerm)
 }
 
 // Cancel closes the file and removes the upload's staging directory.
