@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"wharf/internal/auth/extcmd/extcmdtest"
 	"wharf/internal/config"
 )
 
@@ -22,7 +23,7 @@ func TestExternalBackends(t *testing.T) {
 		}
 		return p
 	}
-	script := write("check.sh", "#!/bin/sh\nexit 2\n")
+	script := extcmdtest.Script(t, "check.sh", "exit 2\n")
 	secret := write("secret", "Bearer abc\n")
 
 	if a, err := externalAuthenticators(config.Default(), log); err != nil || a != nil {

@@ -12,16 +12,13 @@ import (
 	"time"
 
 	"wharf/internal/auth/extcmd"
+	"wharf/internal/auth/extcmd/extcmdtest"
 )
 
 // script writes an executable shell script into a temporary directory.
 func script(t *testing.T, body string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "prog.sh")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return extcmdtest.Script(t, "prog.sh", body)
 }
 
 func program(t *testing.T, cfg extcmd.Config) *extcmd.Program {

@@ -18,6 +18,7 @@ import (
 	"wharf/internal/auth/authn/authntest"
 	"wharf/internal/auth/authn/extauth"
 	"wharf/internal/auth/extcmd"
+	"wharf/internal/auth/extcmd/extcmdtest"
 )
 
 // quote makes s one single-quoted shell word.
@@ -26,11 +27,7 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + 
 // writeScript writes an executable shell script and returns its path.
 func writeScript(t *testing.T, body string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ext_auth.sh")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return extcmdtest.Script(t, "ext_auth.sh", body)
 }
 
 func newAuth(t *testing.T, path string, timeout time.Duration, args ...string) *extauth.Authenticator {

@@ -16,14 +16,12 @@ import (
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/authz/extauthz"
 	"wharf/internal/auth/extcmd"
+	"wharf/internal/auth/extcmd/extcmdtest"
 )
 
 func newAuthz(t *testing.T, body string, timeout time.Duration) *extauthz.Authorizer {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ext_authz.sh")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	path := extcmdtest.Script(t, "ext_authz.sh", body)
 	prog, err := extcmd.New(extcmd.Config{Command: path, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
