@@ -25,7 +25,9 @@ const (
 
 	blobsDir   = "blobs"
 	uploadsDir = "uploads"
-	dataFile   = "data"
+	// dataFile is the staged file inside an upload's directory, in the
+	// layout of versions before uploads/<id> became the file itself.
+	dataFile = "data"
 )
 
 var (
@@ -45,8 +47,8 @@ type Driver struct {
 	// durable holds the blobs/<algorithm>/<prefix> directories this
 	// process has synced together with their parents, so that later
 	// commits into them sync only the directory they changed; and the
-	// uploads/<id> directories whose names it has synced (writer.Close),
-	// until the upload is removed.
+	// staged files whose names it has synced (writer.Close), until the
+	// upload is removed.
 	durable sync.Map
 }
 
@@ -169,17 +171,18 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir, err := d.uploadDir(id)
+	p, err := d.uploadPath(id)
 	if err != nil {
 		return nil, err
 	}
 	if offset < 0 {
-		return d.createUpload(id, dir)
+		return d.createUpload(id, p)
 	}
-	f, err := openFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_APPEND, 0)
+	f, legacy, err := openStaged(p, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return nil, notFound(err, "upload "+id)
 	}
+	w := &writer{d: d, id: id, path: f.Name(), legacy: legacy, f: f, size: offset, written: offset, dropped: offset}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -200,34 +203,60 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 			return nil, fmt.Errorf("storage: upload %s: %w", id, err)
 		}
 	}
-	return &writer{d: d, id: id, dir: dir, f: f, size: offset, written: offset, dropped: offset}, nil
+	return w, nil
 }
 
-// createUpload makes root/uploads/<id>/data. Mkdir is the exclusive step, so
-// two creators of the same id cannot both succeed.
-func (d *Driver) createUpload(id, dir string) (storage.Writer, error) {
-	err := os.Mkdir(dir, dirPerm)
+// openStaged opens the staged file at p, or at p/data when p is the
+// directory of an upload that an earlier version of the driver began
+// (legacy is then p). Such an upload is resumed, read, committed and
+// cancelled like a new one.
+func openStaged(p string, flag int) (f *os.File, legacy string, err error) {
+	f, err = openFile(p, flag, 0)
+	if err == nil {
+		if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+			return f, "", nil // a directory cannot be opened for writing
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, "", err
+		}
+		if !fi.IsDir() {
+			return f, "", nil
+		}
+		f.Close()
+	} else if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() {
+		return nil, "", err
+	}
+	f, err = openFile(filepath.Join(p, dataFile), flag, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, p, nil
+}
+
+// createUpload makes the staging file root/uploads/<id>. Creating it is the
+// exclusive step (O_EXCL), so two creators of the same id cannot both
+// succeed.
+func (d *Driver) createUpload(id, p string) (storage.Writer, error) {
+	const flag = os.O_WRONLY | os.O_CREATE | os.O_EXCL | os.O_APPEND
+	f, err := openFile(p, flag, filePerm)
 	if errors.Is(err, fs.ErrNotExist) {
 		// uploads/ was removed under the running server (a clean-up by
 		// hand, a volume mounted over the root): make it again, as New
 		// did, rather than fail every push until a restart.
 		if err = d.remakeUploads(); err == nil {
-			err = os.Mkdir(dir, dirPerm)
+			f, err = openFile(p, flag, filePerm)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
 	}
-	f, err := openFile(filepath.Join(dir, dataFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, filePerm)
-	if err != nil {
-		os.Remove(dir)
-		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
-	}
-	// The new names are not synced here: an empty upload lost in a crash
+	// The new name is not synced here: an empty upload lost in a crash
 	// costs its client a new POST, and the first Close that acknowledges
-	// bytes syncs them with those bytes (writer.release). A monolithic
-	// POST+PUT never needs them durable: Commit moves the file out.
-	return &writer{d: d, id: id, dir: dir, f: f}, nil
+	// bytes syncs it with those bytes (writer.Close). A monolithic
+	// POST+PUT never needs it durable: Commit moves the file out.
+	return &writer{d: d, id: id, path: p, f: f}, nil
 }
 
 // OpenUpload reads the staged bytes of upload id; see storage.StagedReader.
@@ -235,36 +264,39 @@ func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir, err := d.uploadDir(id)
+	p, err := d.uploadPath(id)
 	if err != nil {
 		return nil, err
 	}
-	f, err := openFile(filepath.Join(dir, dataFile), os.O_RDONLY, 0)
+	f, _, err := openStaged(p, os.O_RDONLY)
 	if err != nil {
 		return nil, notFound(err, "upload "+id)
 	}
 	return f, nil
 }
 
-// CancelUpload removes an upload's staging directory.
+// CancelUpload removes an upload's staging file (or, for an upload an
+// earlier version began, its directory).
 func (d *Driver) CancelUpload(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	dir, err := d.uploadDir(id)
+	p, err := d.uploadPath(id)
 	if err != nil {
 		return err
 	}
-	d.durable.Delete(dir)
-	if err := os.RemoveAll(dir); err != nil {
+	d.durable.Delete(p)
+	if err := os.RemoveAll(p); err != nil {
 		return fmt.Errorf("storage: cancel upload %s: %w", id, err)
 	}
 	return nil
 }
 
-// UploadIDs lists the uploads that have staging directories, in lexical
-// order, so that stale ones can be found and cancelled. Entries that are not
-// valid upload ids are skipped: nothing this driver writes looks like that.
+// UploadIDs lists the uploads that have staging files (or, begun by an
+// earlier version, directories), in lexical order, so that stale ones can
+// be found and cancelled. Entries that are not valid upload ids, or neither
+// files nor directories, are skipped: nothing this driver writes looks
+// like that.
 func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -278,7 +310,7 @@ func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	}
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() && storage.ValidUploadID(e.Name()) {
+		if (e.IsDir() || e.Type().IsRegular()) && storage.ValidUploadID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}

@@ -9,8 +9,9 @@ import (
 	"wharf/internal/storage"
 )
 
-// uploadDir returns root/uploads/<id>, or ErrInvalidID.
-func (d *Driver) uploadDir(id string) (string, error) {
+// uploadPath returns root/uploads/<id>, or ErrInvalidID: the staged file,
+// or the directory holding it (data) in the layout of earlier versions.
+func (d *Driver) uploadPath(id string) (string, error) {
 	if err := storage.CheckUploadID(id); err != nil {
 		return "", err
 	}

@@ -36,13 +36,13 @@ func FuzzPaths(f *testing.F) {
 		uploads: "/srv/wharf/uploads",
 	}
 	f.Fuzz(func(t *testing.T, id, dgst string) {
-		if dir, err := d.uploadDir(id); err == nil {
+		if dir, err := d.uploadPath(id); err == nil {
 			if !storage.ValidUploadID(id) {
-				t.Fatalf("uploadDir accepted invalid id %q", id)
+				t.Fatalf("uploadPath accepted invalid id %q", id)
 			}
 			checkBelow(t, d.uploads, dir, 1)
 			if filepath.Base(dir) != id {
-				t.Fatalf("uploadDir(%q) = %q, want the id as last element", id, dir)
+				t.Fatalf("uploadPath(%q) = %q, want the id as last element", id, dir)
 			}
 		}
 		if p, err := d.blobPath(digest.Digest(dgst)); err == nil {

@@ -72,7 +72,7 @@ func TestWriteBehind(t *testing.T) {
 		}
 		w.(storage.Expecter).Expect(int64(len(content)))
 		writeMiBs(t, w, content)
-		atMost(filepath.Join(root, "uploads", id, "data"), pages(16<<20), "announced 144 MiB before Commit")
+		atMost(filepath.Join(root, "uploads", id), pages(16<<20), "announced 144 MiB before Commit")
 		dgst := digest.SHA256.FromBytes(content)
 		if err := w.Commit(ctx, dgst); err != nil {
 			t.Fatal(err)
@@ -83,7 +83,7 @@ func TestWriteBehind(t *testing.T) {
 
 	t.Run("grows large, then a PATCH", func(t *testing.T) {
 		id := storagetest.NewID()
-		staged := filepath.Join(root, "uploads", id, "data")
+		staged := filepath.Join(root, "uploads", id)
 		w, err := d.Upload(ctx, id, -1)
 		if err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// writer appends straight to root/uploads/<id>/data. There is no buffer: the
+// writer appends straight to root/uploads/<id>. There is no buffer: the
 // caller's writes are already large (io.Copy uses 32 KiB), and an unbuffered
 // file keeps Size equal to what the kernel holds.
 //
@@ -19,9 +19,12 @@ import (
 type writer struct {
 	d    *Driver
 	id   string
-	dir  string   // root/uploads/<id>
-	f    *os.File // nil once Close, Commit or Cancel ran
-	size int64
+	path string // the staged file, root/uploads/<id> (or <id>/data)
+	// legacy is root/uploads/<id> when that is a directory holding the
+	// staged file, as earlier versions made it; "" otherwise.
+	legacy string
+	f      *os.File // nil once Close, Commit or Cancel ran
+	size   int64
 	// written is where the last early writeback ended, and dropped where
 	// the range already on disk and out of the page cache ends (see
 	// Write). dropped <= written <= size.
@@ -111,7 +114,8 @@ func (w *writer) Write(p []byte) (int, error) {
 func (w *writer) Size() int64 { return w.size }
 
 // Close syncs the staged bytes, and the names that lead to them (the
-// upload's directory and the uploads directory), before releasing the file:
+// uploads directory, and the upload's own directory in the layout of
+// earlier versions), before releasing the file:
 // the caller acknowledges Size() to the client next, and an acknowledged
 // range must survive a power loss. An empty upload has nothing to keep and
 // syncs nothing. Closing a writer that is already finished is a no-op, so
@@ -121,11 +125,16 @@ func (w *writer) Close() error {
 		return nil
 	}
 	err := w.release(w.size > 0)
-	if _, named := w.d.durable.Load(w.dir); err == nil && w.size > 0 && !named {
+	if _, named := w.d.durable.Load(w.path); err == nil && w.size > 0 && !named {
 		// Once per upload and process: later PATCHes find them synced.
-		err = errors.Join(syncDir(w.dir), syncDir(w.d.uploads))
+		if w.legacy != "" {
+			err = syncDir(w.legacy)
+		}
 		if err == nil {
-			w.d.durable.Store(w.dir, struct{}{})
+			err = syncDir(w.d.uploads)
+		}
+		if err == nil {
+			w.d.durable.Store(w.path, struct{}{})
 		}
 	}
 	if err != nil {
@@ -163,7 +172,7 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		return fmt.Errorf("storage: commit upload %s: %w", w.id, err)
 	}
 	if _, err := os.Stat(dst); err == nil {
-		return w.removeStaging()
+		return w.removeStaging(false)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("storage: commit %s: %w", dgst, err)
 	}
@@ -177,11 +186,10 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 			return fmt.Errorf("storage: commit %s: %w", dgst, err)
 		}
 	}
-	staged := filepath.Join(w.dir, dataFile)
-	err = os.Rename(staged, dst)
+	err = os.Rename(w.path, dst)
 	if known && errors.Is(err, fs.ErrNotExist) {
 		if err = w.d.makePrefix(prefixDir); err == nil {
-			err = os.Rename(staged, dst)
+			err = os.Rename(w.path, dst)
 		}
 	}
 	if err != nil {
@@ -207,7 +215,7 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 	if !durable {
 		w.d.durable.Store(prefixDir, struct{}{})
 	}
-	return w.removeStaging()
+	return w.removeStaging(true)
 }
 
 // makePrefix makes sure blobs/<algorithm>/<prefix> exists. When it has to
@@ -221,13 +229,14 @@ func (d *Driver) makePrefix(prefixDir string) error {
 	return os.MkdirAll(prefixDir, dirPerm)
 }
 
-// Cancel closes the file and removes the upload's staging directory.
+// Cancel closes the file and removes it (and its directory, for an upload
+// an earlier version began).
 func (w *writer) Cancel(ctx context.Context) error {
 	if w.f == nil {
 		return w.closedErr()
 	}
 	w.release(false)
-	return w.removeStaging()
+	return w.removeStaging(false)
 }
 
 // release closes the file, syncing it first if asked, and marks the writer
@@ -249,12 +258,23 @@ func (w *writer) release(sync bool) error {
 	return errors.Join(err, f.Close())
 }
 
-// removeStaging drops the upload directory after its data was published or
-// abandoned. A leftover directory is harmless: it is not a blob, and
-// UploadIDs lets cleanup find it.
-func (w *writer) removeStaging() error {
-	w.d.durable.Delete(w.dir)
-	if err := os.RemoveAll(w.dir); err != nil {
+// removeStaging drops what is left of the upload once its data was
+// published (renamed: the staged file is the blob now) or abandoned: the
+// staged file, or the directory an earlier version made for it. A
+// leftover is harmless: it is not a blob, and UploadIDs lets cleanup find
+// it.
+func (w *writer) removeStaging(renamed bool) error {
+	w.d.durable.Delete(w.path)
+	var err error
+	switch {
+	case w.legacy != "":
+		err = os.RemoveAll(w.legacy)
+	case !renamed:
+		if err = os.Remove(w.path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("storage: remove upload %s: %w", w.id, err)
 	}
 	return nil
