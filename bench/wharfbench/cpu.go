@@ -14,10 +14,14 @@ import (
 // a smoke run's push of a few MiB measures more than zero; the machine's
 // only in hundredths of a second (/proc/stat).
 type cpuSample struct {
-	at    time.Time
-	proc  time.Duration // the process's threads on a CPU
-	busy  time.Duration // every task on every core, the kernel's included
-	cores int
+	at   time.Time
+	proc time.Duration // the process's threads on a CPU
+	// user and sys split proc as the kernel accounts it (/proc/PID/stat,
+	// in ticks of 10 ms): the process's own code, and the kernel working
+	// for it (system calls, page faults).
+	user, sys time.Duration
+	busy      time.Duration // every task on every core, the kernel's included
+	cores     int
 }
 
 // sampleCPU reads the run time of process pid (the sum over its threads,
@@ -40,6 +44,9 @@ func sampleCPU(pid int) (cpuSample, error) {
 			return s, fmt.Errorf("wharfbench: CPU time: %s: %w", path, err)
 		}
 		s.proc += ns
+	}
+	if s.user, s.sys, err = userSys(pid); err != nil {
+		return s, err
 	}
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -68,6 +75,31 @@ func sampleCPU(pid int) (cpuSample, error) {
 	return s, nil
 }
 
+// userSys reads the user and system time of process pid, all its threads
+// (utime and stime of /proc/PID/stat, in USER_HZ ticks, 100 per second).
+func userSys(pid int) (user, sys time.Duration, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("wharfbench: CPU time: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: fields are
+	// counted after it (state is the first, utime the 12th, stime the
+	// 13th).
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, 0, fmt.Errorf("wharfbench: CPU time: /proc/%d/stat: %q", pid, b)
+	}
+	var ticks [2]int64
+	for j, k := range []int{11, 12} {
+		if ticks[j], err = strconv.ParseInt(f[k], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("wharfbench: CPU time: /proc/%d/stat: %w", pid, err)
+		}
+	}
+	const tick = time.Second / 100
+	return time.Duration(ticks[0]) * tick, time.Duration(ticks[1]) * tick, nil
+}
+
 // field parses the i-th space-separated field of line as nanoseconds.
 func field(line string, i int) (time.Duration, error) {
 	f := strings.Fields(line)
@@ -83,12 +115,14 @@ func field(line string, i int) (time.Duration, error) {
 
 // cpuUse accumulates what ran between pairs of samples.
 type cpuUse struct {
-	proc, busy, capacity time.Duration
+	proc, user, sys, busy, capacity time.Duration
 }
 
 // add counts what ran between before and after.
 func (u *cpuUse) add(before, after cpuSample) {
 	u.proc += after.proc - before.proc
+	u.user += after.user - before.user
+	u.sys += after.sys - before.sys
 	u.busy += after.busy - before.busy
 	u.capacity += after.at.Sub(before.at) * time.Duration(after.cores)
 }

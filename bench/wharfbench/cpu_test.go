@@ -42,6 +42,12 @@ func TestSampleCPU(t *testing.T) {
 	if u.busy < 150*time.Millisecond {
 		t.Errorf("the machine was busy %v while this process ran %v", u.busy, u.proc)
 	}
+	// Spinning is user time: the kernel's split (10ms ticks, sampled)
+	// must account for most of it there, and the two parts for about the
+	// whole.
+	if u.user < 100*time.Millisecond || u.user+u.sys < 150*time.Millisecond {
+		t.Errorf("user %v, system %v while this process ran %v spinning", u.user, u.sys, u.proc)
+	}
 	if p := u.busyPercent(); p <= 0 || p > 110 {
 		t.Errorf("busy %.1f %%, want within (0, 100] (and ticks of 10ms)", p)
 	}
