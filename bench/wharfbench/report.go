@@ -81,15 +81,23 @@ func (r *Report) Verdict(res Result) string {
 			met = met && dm > 0 && ratio >= g.Ratio
 		}
 	}
+	// A share above 100 % means the limit's probe measured less than the
+	// workload it bounds: it was disturbed in this run (a disk that wrote
+	// at a fifth of its speed for two rounds), and the share proves
+	// nothing either way.
+	disturbed := false
 	if g.LimitShare > 0 {
 		want = append(want, fmt.Sprintf("≥ %.0f %% of limit", g.LimitShare*100))
 		c := r.ceiling(res.Ceiling)
 		met = met && c > 0 && wm/c >= g.LimitShare
+		disturbed = c > 0 && wm > c
 	}
 	verdict := "missed"
 	switch {
 	case res.NotMeasured != "" || len(res.Wharf) == 0 || len(res.Distr) == 0:
 		verdict = "not measured"
+	case disturbed:
+		verdict = "not judged, above 100 % of a limit whose probe was disturbed"
 	case met:
 		verdict = "met"
 	}
@@ -183,7 +191,7 @@ func (r *Report) Markdown(chart string) string {
 
 	p("\n## How to read this\n\n")
 	p("- Throughputs (MiB/s, images/s, requests/s): higher is better, a ratio above 1× favours wharf. Times (ms, s) and memory (MiB): lower is better, a ratio below 1× favours wharf.\n")
-	p("- Targets are wharf/distribution ratios of the same run (a list row's ≤ 0.05× is \"at least 20 times faster\"); \"of limit\" is wharf's share of the row's physical limit.\n")
+	p("- Targets are wharf/distribution ratios of the same run (a list row's ≤ 0.05× is \"at least 20 times faster\"); \"of limit\" is wharf's share of the row's physical limit. A share above 100 %% means that limit's probe measured less than the workload it bounds (it was disturbed in that run, as a disk that writes at a fifth of its speed for a round): the row is then \"not judged\" rather than met.\n")
 	p("- The client is plain `net/http` in the same process tree and never sleeps; on a small machine it competes with the server for CPU, which caps every figure.\n")
 	p("- Pushes write and hash their random blobs before the clock starts and stream them from that file; pulls check the length of what they receive, not its digest.\n")
 	p("- The CPU rows of the large push: the server's CPU time per GiB (all its threads, from the scheduler's statistics), and how busy all cores were while the push ran, with anything (client, server, kernel; from /proc/stat). Cores near 100 %% busy mean the push is bound by the CPU the client and server share, not by the disk or by waiting in the registry.\n")

@@ -27,6 +27,9 @@ func TestVerdict(t *testing.T) {
 		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{450}, Distr: []float64{100}}, "≥ 1.3×, ≥ 80 % of limit: met"},
 		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull, Wharf: []float64{1500}, Distr: []float64{1000}}, "≥ 1.2×, ≥ 80 % of limit: missed"},
 		{Result{Goal: Goal{Ratio: 2}, NotMeasured: "no dockerd"}, "≥ 2×: not measured"},
+		// 600 of min(1000, 500): the disk probe did not bound the push.
+		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{600}, Distr: []float64{100}},
+			"≥ 1.3×, ≥ 80 % of limit: not judged, above 100 % of a limit whose probe was disturbed"},
 	} {
 		if got := r.Verdict(tc.res); got != tc.want {
 			t.Errorf("Verdict(%+v) = %q, want %q", tc.res, got, tc.want)
