@@ -268,8 +268,8 @@ func pushMonolithic(size int64, cpu int) func(ctx context.Context, t *target, ro
 		if cpu == 0 && t.opts.Progress != nil {
 			// The short pushes report no CPU rows; their progress lines
 			// still tell a slow turn that burnt CPU from one that waited.
-			fmt.Fprintf(t.opts.Progress, "    server CPU %.0f ms (user %.0f, system %.0f) in %.0f ms, all cores %.0f %% busy\n",
-				used.proc.Seconds()*1000, used.user.Seconds()*1000, used.sys.Seconds()*1000, took.Seconds()*1000, used.busyPercent())
+			fmt.Fprintf(t.opts.Progress, "    from %s: server CPU %.0f ms (user %.0f, system %.0f) in %.0f ms, all cores %.0f %% busy\n",
+				start.UTC().Format("15:04:05.000"), used.proc.Seconds()*1000, used.user.Seconds()*1000, used.sys.Seconds()*1000, took.Seconds()*1000, used.busyPercent())
 		}
 		vals := []float64{float64(size) / mib / took.Seconds(),
 			used.proc.Seconds() / (float64(size) / (1 << 30)), used.busyPercent()}
