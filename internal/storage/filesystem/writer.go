@@ -36,15 +36,30 @@ type writer struct {
 // writebackChunk is how many bytes accumulate before an early writeback.
 const writebackChunk = 8 << 20
 
-// writePiece is the most Write hands the kernel in one write(2). Given
-// 1 MiB at once, the kernel's page cache builds 1 MiB folios for the file,
-// and on the Firecracker VMs the benchmarks ran on, finding those cost
-// 4 s of system time per GiB whenever free memory had been handed back to
-// the host, against 0.3–0.5 s in pieces of 512 KiB or less (64 MiB
-// written and fsynced in pieces of 1 MiB, 512, 256, 128, 64 and 32 KiB:
-// 260–280 ms of system time, then 20–36 ms for each smaller size). A
-// piece of 256 KiB costs four system calls per MiB instead of one.
-const writePiece = 256 << 10
+// writePiece and streamPiece are the most Write hands the kernel in one
+// write(2). The page cache builds folios as large as the write (up to the
+// piece), and on the Firecracker VMs the benchmarks ran on, a large folio
+// can cost far more than a small one in the phases where free memory has
+// been handed back to the host: its pages must come from a large free
+// block, which is the kind the VM reports to the host, and the copy into
+// them stalls while the host backs them.
+//
+//   - 1 MiB pieces: 64 MiB written and fsynced cost 260–280 ms of system
+//     time in such a phase, against 20–36 ms in pieces of 512 KiB or less.
+//   - 256 KiB pieces: in full benchmark runs, one to four of the later
+//     64 MiB pushes cost 230–330 ms of system time, against 50–100 for
+//     the others (distribution, writing 32 KiB at a time, 50–140), 36–45 %
+//     of it in copy_folio_from_iter_atomic, the copy into the new pages.
+//
+// An upload that stays in the page cache (under largeUpload) therefore
+// writes 32 KiB at a time, as distribution does: 32 system calls per MiB,
+// and pages the allocator finds among small free blocks. A large upload
+// streams through the cache (see Write): it reuses the pages it frees, so
+// it writes 256 KiB at a time, a quarter of the system calls.
+const (
+	writePiece  = 32 << 10
+	streamPiece = 256 << 10
+)
 
 // largeUpload is the size from which an upload streams through the page
 // cache instead of into it: larger than nearly every image layer (the
@@ -91,9 +106,13 @@ func (w *writer) Write(p []byte) (int, error) {
 		n   int
 		err error
 	)
+	piece := writePiece
+	if w.streaming() {
+		piece = streamPiece
+	}
 	for n < len(p) && err == nil {
 		var m int
-		m, err = w.f.Write(p[n:min(len(p), n+writePiece)])
+		m, err = w.f.Write(p[n:min(len(p), n+piece)])
 		n += m
 	}
 	w.size += int64(n)
