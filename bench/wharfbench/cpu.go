@@ -86,8 +86,11 @@ func userSys(pid int) (user, sys time.Duration, err error) {
 	// counted after it (state is the first, utime the 12th, stime the
 	// 13th).
 	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("wharfbench: CPU time: /proc/%d/stat: %q", pid, b)
+	}
 	f := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(f) < 13 {
+	if len(f) < 13 {
 		return 0, 0, fmt.Errorf("wharfbench: CPU time: /proc/%d/stat: %q", pid, b)
 	}
 	var ticks [2]int64

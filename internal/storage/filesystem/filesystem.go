@@ -1,6 +1,7 @@
 package filesystem
 
 import (
+	"cmp"
 	"context"
 	// Registered for their side effect: go-digest only accepts algorithms
 	// whose hash is linked in.
@@ -212,27 +213,27 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 // cancelled like a new one.
 func openStaged(p string, flag int) (f *os.File, legacy string, err error) {
 	f, err = openFile(p, flag, 0)
-	if err == nil {
-		if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
-			return f, "", nil // a directory cannot be opened for writing
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, "", err
-		}
-		if !fi.IsDir() {
-			return f, "", nil
-		}
-		f.Close()
-	} else if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() {
-		return nil, "", err
+	// Opening a directory for writing fails; for reading it succeeds, so
+	// only then is there something to look at.
+	if err == nil && (flag&(os.O_WRONLY|os.O_RDWR) != 0 || !isDir(f)) {
+		return f, "", nil
 	}
-	f, err = openFile(filepath.Join(p, dataFile), flag, 0)
-	if err != nil {
-		return nil, "", err
+	if err == nil {
+		f.Close()
+	}
+	f, lerr := openFile(filepath.Join(p, dataFile), flag, 0)
+	if lerr != nil {
+		// A missing upload reports its own name, not p/data's.
+		return nil, "", cmp.Or(err, lerr)
 	}
 	return f, p, nil
+}
+
+// isDir reports whether f is a directory; false if it cannot tell, and the
+// read that follows reports the problem.
+func isDir(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.IsDir()
 }
 
 // createUpload makes the staging file root/uploads/<id>. Creating it is the
