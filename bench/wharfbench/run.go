@@ -99,6 +99,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// loopbackSends is how many times a round sends the limit probes' file
+// over loopback; every send is a sample of the pull rows' limit.
+const loopbackSends = 3
+
 // Goal is a row's target: the wharf/distribution ratio must be at least
 // Ratio (at most, for rows where lower is better), and wharf must reach at
 // least LimitShare of the row's physical limit when that is set.
@@ -299,8 +303,14 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		path, v, err := diskWriteThroughput(dir, o.LimitMiB*mib)
 		if err == nil {
 			disk.Samples = append(disk.Samples, v)
-			v, err = sendfileThroughput(ctx, path)
-			loop.Samples = append(loop.Samples, v)
+			// One send lasts a tenth of a second and moves by half
+			// from one to the next: a round takes several.
+			for range loopbackSends {
+				if v, err = sendfileThroughput(ctx, path); err != nil {
+					break
+				}
+				loop.Samples = append(loop.Samples, v)
+			}
 			if err == nil {
 				v, err = receiveThroughput(ctx, path, false)
 				recv.Samples = append(recv.Samples, v)
@@ -316,8 +326,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		if err != nil {
 			return nil, err
 		}
+		sends := make([]string, 0, loopbackSends)
+		for _, v := range loop.Samples[len(loop.Samples)-loopbackSends:] {
+			sends = append(sends, num(v))
+		}
 		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, receive %s, receive and hash %s\n",
-			num(sha.last()), num(disk.last()), num(loop.last()), num(recv.last()), num(recvHash.last()))
+			num(sha.last()), num(disk.last()), strings.Join(sends, "/"), num(recv.last()), num(recvHash.last()))
 		for wi, wl := range wls {
 			i := slices.IndexFunc(rep.Results, func(r Result) bool { return r.Name == wl.rows[0].name })
 			if rep.Results[i].NotMeasured != "" {
