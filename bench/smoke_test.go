@@ -110,7 +110,7 @@ func TestWharfbenchSmoke(t *testing.T) {
 
 // rowKinds are workloads the smoke run must report.
 var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "blob pull GET", "small images push",
-	"small images pull,", "small images pull with token auth", "peak RSS", "server CPU time per GiB", "manifest GET", "manifest HEAD",
+	"small images pull,", "small images pull with token auth", "blob pull GET with token auth", "peak RSS", "server CPU time per GiB", "manifest GET", "manifest HEAD",
 	"tag list", "_catalog", "docker push", "docker pull"}
 
 var sharePattern = regexp.MustCompile(`^\d+ % / \d+ %$`)

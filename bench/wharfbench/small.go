@@ -49,10 +49,19 @@ func smallImages(ctx context.Context, t *target, round int) ([]float64, error) {
 	return []float64{n / push.Seconds(), n / pull.Seconds()}, nil
 }
 
-// setupAuth pushes the images the token-auth pulls read, with a push token
-// per image.
+// setupAuth pushes what the token-auth pulls read, with a push token per
+// image: the small images and, when the run has one, the pull blob.
 func setupAuth(ctx context.Context, t *target) error {
 	o := t.opts
+	if t.blob != nil {
+		tok, err := t.auth.token(ctx, t.c, "repository:"+pullRepo+":pull,push")
+		if err != nil {
+			return err
+		}
+		if err := pushBlob(withBearer(ctx, tok), t.c, t.auth.registry.url, pullRepo, t.blob, digestOf(t.blob)); err != nil {
+			return fmt.Errorf("set-up: pull blob: %w", err)
+		}
+	}
 	t.authImages = smallImageSet(o.SmallImages, o.SmallLayer, 99)
 	return parallel(ctx, o.SmallClients, len(t.authImages), func(ctx context.Context, i int) error {
 		repo := fmt.Sprintf(authRepo, i)

@@ -208,9 +208,11 @@ func workloads(o Options) []workload {
 		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 1 client", size), unit: "MiB/s", goal: Goal{Ratio: 1.2, LimitShare: 0.8}, ceiling: CeilingPull}},
 			// In turns, as the short pushes: a pass of one client lasts
 			// tens of milliseconds.
-			run: pullBlob(1, o.Pushes), turns: o.Pushes, uses: needs{pullBlob: true}},
+			run: pullBlob(1, o.Pushes, false), turns: o.Pushes, uses: needs{pullBlob: true}},
 		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 16 concurrent clients", size), unit: "MiB/s", goal: pullGoal, ceiling: CeilingPull}},
-			run: pullBlob(16, o.Pushes), uses: needs{pullBlob: true}},
+			run: pullBlob(16, o.Pushes, false), uses: needs{pullBlob: true}},
+		{rows: []row{{name: fmt.Sprintf("blob pull GET with token auth (a token per GET), %s, 16 concurrent clients", size), unit: "MiB/s", ceiling: CeilingPull}},
+			run: pullBlob(16, o.Pushes, true), auth: true, uses: needs{pullBlob: true}},
 		{rows: []row{
 			{name: "small images push, " + small, unit: "images/s", goal: Goal{Ratio: 2}},
 			{name: "small images pull, " + small, unit: "images/s", goal: Goal{Ratio: 2}},
@@ -338,12 +340,25 @@ func randomFile(dir string, size int64, seed uint64) (path, digest string, err e
 // pullBlob GETs the pull blob: clients at once, passes times over, and
 // reports bytes received per second of wall time. An untimed pass comes
 // first, so the timed ones find the connections open and the file's pages
-// as the server left them, not as the previous workload did.
-func pullBlob(clients, passes int) func(ctx context.Context, t *target, round int) ([]float64, error) {
+// as the server left them, not as the previous workload did. With auth,
+// it pulls from the token-auth servers, and each GET first asks the token
+// server for a pull token, as each `docker pull` of a layer does.
+func pullBlob(clients, passes int, auth bool) func(ctx context.Context, t *target, round int) ([]float64, error) {
 	return func(ctx context.Context, t *target, _ int) ([]float64, error) {
-		u := t.url + "/v2/" + pullRepo + "/blobs/" + digestOf(t.blob)
+		base := t.url
+		if auth {
+			base = t.auth.registry.url
+		}
+		u := base + "/v2/" + pullRepo + "/blobs/" + digestOf(t.blob)
 		pass := func() error {
 			return parallel(ctx, clients, clients, func(ctx context.Context, _ int) error {
+				if auth {
+					tok, err := t.auth.token(ctx, t.c, "repository:"+pullRepo+":pull")
+					if err != nil {
+						return err
+					}
+					ctx = withBearer(ctx, tok)
+				}
 				_, n, err := do(ctx, t.c, http.MethodGet, u, nil, nil, http.StatusOK)
 				if err == nil && n != int64(len(t.blob)) {
 					err = fmt.Errorf("GET %s: %d bytes, want %d", u, n, len(t.blob))
