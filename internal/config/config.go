@@ -78,6 +78,8 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Uploads tunes upload sessions.
 	Uploads Uploads `yaml:"uploads"`
+	// Limits bound the work one client can cause (see limits.go).
+	Limits Limits `yaml:"limits"`
 	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/) on
 	// this address, without authentication: keep it on loopback.
 	DebugAddr string `yaml:"debug_addr"`
