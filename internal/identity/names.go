@@ -23,10 +23,10 @@ const (
 	// LabelSource is "database" on accounts authenticated from the
 	// database: the authorizer then reads their current teams and labels
 	// instead of the ones captured at login.
-	LabelSource = "wharf.source"
+	LabelSource = auth.LabelSource
 	// LabelToken holds the id of the access token the account logged in
 	// with; the token's scopes then restrict what it is granted.
-	LabelToken = "wharf.token"
+	LabelToken = auth.LabelToken
 	// SourceDatabase is the value of LabelSource.
 	SourceDatabase = "database"
 )

@@ -132,6 +132,21 @@ func (s *Snapshot) CheckPassword(a *Account, password auth.Secret) (bool, error)
 	return err == nil && res == authn.Accepted && a.hash != nil, err
 }
 
+// Stamp is the session stamp of the account's password (authn.Stamp of its
+// hash); "" for a robot, which has none.
+func (a *Account) Stamp() string {
+	if a.hash == nil {
+		return ""
+	}
+	return authn.Stamp(a.hash)
+}
+
+// Token returns a stored access token by id.
+func (s *Snapshot) Token(id string) (*Token, bool) {
+	t, ok := s.tokens[id]
+	return t, ok
+}
+
 // Dummy is the hash an unknown user's password is compared with.
 func (s *Snapshot) Dummy() []byte { return authn.DummyHash(s.dummyCost) }
 

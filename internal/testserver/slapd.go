@@ -205,6 +205,22 @@ func (s *Slapd) Add(t testing.TB, entries ...Entry) {
 	runCmdTimeout(t, 30*time.Second, cmd)
 }
 
+// Delete removes entries with ldapdelete, bound as the root DN.
+func (s *Slapd) Delete(t testing.TB, dns ...string) {
+	t.Helper()
+	cmd := exec.Command("ldapdelete", append([]string{"-x", "-H", "ldap://" + s.Addr, "-D", s.AdminDN, "-y", s.AdminPasswordFile}, dns...)...)
+	runCmdTimeout(t, 30*time.Second, cmd)
+}
+
+// Modify applies an LDIF of changes (changetype: modify, …) with
+// ldapmodify, bound as the root DN.
+func (s *Slapd) Modify(t testing.TB, ldif string) {
+	t.Helper()
+	cmd := exec.Command("ldapmodify", "-x", "-H", "ldap://"+s.Addr, "-D", s.AdminDN, "-y", s.AdminPasswordFile)
+	cmd.Stdin = strings.NewReader(ldif)
+	runCmdTimeout(t, 30*time.Second, cmd)
+}
+
 // Attr is one attribute value of an Entry: name and value.
 type Attr [2]string
 

@@ -52,7 +52,13 @@ type Authenticator interface {
 
 // Chain asks its backends in order, as docker_auth does:
 //
-//   - Accepted from a backend admits the user with that backend's labels;
+//   - Accepted from a backend admits the user with that backend's labels,
+//     marked with the backend's name as auth.LabelSource (which rules can
+//     require, and where a refresh token is confirmed). Reserved labels
+//     (wharf.*) a backend returns are dropped, but for the two that only
+//     ever narrow what the account gets (auth.LabelToken, auth.LabelStamp):
+//     a directory attribute or a program's answer cannot claim another
+//     source;
 //   - WrongPassword stops the chain: a user known to one backend is never
 //     tried against the next with the same password;
 //   - NoMatch asks the next backend;
@@ -95,7 +101,7 @@ func (c *Chain) Authenticate(ctx context.Context, user string, password auth.Sec
 		}
 		switch res {
 		case Accepted:
-			return Accepted, labels, nil
+			return Accepted, withSource(dropReserved(labels), SourceOf(b)), nil
 		case WrongPassword:
 			return WrongPassword, nil, nil
 		}

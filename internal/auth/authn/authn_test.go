@@ -39,7 +39,9 @@ func newStatic(t *testing.T, f authntest.Fixture) *static.Authenticator {
 func TestConformance(t *testing.T) {
 	contract := authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Anonymous: true}
 	t.Run("Chain", func(t *testing.T) {
-		authntest.Run(t, contract, func(t *testing.T, f authntest.Fixture) authn.Authenticator {
+		chain := contract
+		chain.ExtraLabels = auth.Labels{auth.LabelSource: {"static"}}
+		authntest.Run(t, chain, func(t *testing.T, f authntest.Fixture) authn.Authenticator {
 			return authn.NewChain(nil, fake{name: "empty", res: authn.NoMatch}, newStatic(t, f))
 		})
 	})
@@ -87,9 +89,9 @@ func TestChain(t *testing.T) {
 	}{
 		{"empty chain: no match", nil, authn.NoMatch, nil, nil, ""},
 		{"all no match: no match", []authn.Authenticator{skip, skip}, authn.NoMatch, nil, nil, ""},
-		{"no match passes on", []authn.Authenticator{skip, yes}, authn.Accepted, auth.Labels{"from": {"yes"}}, nil, ""},
+		{"no match passes on", []authn.Authenticator{skip, yes}, authn.Accepted, auth.Labels{"from": {"yes"}, auth.LabelSource: {"yes"}}, nil, ""},
 		{"wrong password stops", []authn.Authenticator{no, yes}, authn.WrongPassword, nil, nil, ""},
-		{"first accept wins", []authn.Authenticator{yes, no}, authn.Accepted, auth.Labels{"from": {"yes"}}, nil, ""},
+		{"first accept wins", []authn.Authenticator{yes, no}, authn.Accepted, auth.Labels{"from": {"yes"}, auth.LabelSource: {"yes"}}, nil, ""},
 		{"error stops and denies", []authn.Authenticator{skip, down, yes}, authn.WrongPassword, nil, errDown, "backend=down"},
 		{"invalid result is an error", []authn.Authenticator{bogus, yes}, authn.WrongPassword, nil, nil, "invalid result"},
 	}

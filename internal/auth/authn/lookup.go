@@ -55,7 +55,7 @@ type Lookup struct {
 	cost atomic.Int32 // of the hashes seen last, for the dummy comparison
 }
 
-var _ Authenticator = (*Lookup)(nil)
+var _ Confirmer = (*Lookup)(nil)
 
 // NewLookup returns an authenticator named name (for logs) over find.
 func NewLookup(name string, find Finder, opts LookupOptions) *Lookup {
@@ -109,7 +109,27 @@ func (l *Lookup) Authenticate(ctx context.Context, user string, password auth.Se
 	if err != nil || res != Accepted {
 		return WrongPassword, nil, err
 	}
-	return Accepted, CloneLabels(rec.Labels), nil
+	return Accepted, WithStamp(CloneLabels(rec.Labels).WithoutReserved(), Stamp([]byte(rec.Hash))), nil
+}
+
+// CanConfirm implements Confirmer: the store is asked for the user, without
+// a password, at every refresh.
+func (l *Lookup) CanConfirm(string) bool { return true }
+
+// Confirm implements Confirmer: the store still holds the user, with the
+// password hash whose stamp the session holds.
+func (l *Lookup) Confirm(ctx context.Context, user, stamp string) (Result, auth.Labels, error) {
+	if user == "" || strings.IndexByte(user, 0) >= 0 || !utf8.ValidString(user) {
+		return WrongPassword, nil, nil
+	}
+	rec, found, err := l.find(ctx, user)
+	switch {
+	case err != nil:
+		return WrongPassword, nil, err
+	case !found || rec.Hash == "" || !SameStamp(Stamp([]byte(rec.Hash)), stamp):
+		return WrongPassword, nil, nil
+	}
+	return Accepted, CloneLabels(rec.Labels).WithoutReserved(), nil
 }
 
 func (l *Lookup) dummy(password auth.Secret) {

@@ -121,7 +121,7 @@ type Authenticator struct {
 	mu sync.Mutex
 }
 
-var _ authn.Authenticator = (*Authenticator)(nil)
+var _ authn.Confirmer = (*Authenticator)(nil)
 
 // AuthenticatorConfig is what NewAuthenticator needs.
 type AuthenticatorConfig struct {
@@ -182,15 +182,49 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 	if subtle.ConstantTimeCompare(sum[:], rec.PasswordHash[:]) != 1 {
 		return authn.WrongPassword, nil, nil
 	}
+	return a.admit(ctx, rec, sum)
+}
+
+// admit answers for a sign-in whose password (hash) was presented or
+// stamped: refused once the password expired, accepted with the labels
+// kept while they are fresh, re-validated with the provider after
+// revalidate_after. An accepted answer carries the password's stamp.
+func (a *Authenticator) admit(ctx context.Context, rec Record, hash [sha256.Size]byte) (authn.Result, auth.Labels, error) {
 	now := a.now()
 	if !now.Before(rec.ExpiresAt) {
-		a.log.InfoContext(ctx, "registry password expired; sign in again", "user", user, "expired", rec.ExpiresAt.UTC())
+		a.log.InfoContext(ctx, "registry password expired; sign in again", "user", rec.Account, "expired", rec.ExpiresAt.UTC())
 		return authn.WrongPassword, nil, nil
 	}
 	if now.Before(rec.RevalidateAt) {
-		return authn.Accepted, authn.CloneLabels(rec.Labels), nil
+		return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
 	}
-	return a.revalidate(ctx, user, sum)
+	return a.revalidate(ctx, rec.Account, hash)
+}
+
+// CanConfirm implements authn.Confirmer: every session can be confirmed.
+func (a *Authenticator) CanConfirm(string) bool { return true }
+
+// Confirm implements authn.Confirmer: the sign-in still holds the registry
+// password the session was opened with (a new sign-in replaces it, a
+// revoked one deletes it), the password has not expired, and the user is
+// re-validated with the provider once revalidate_after has passed, as a
+// login would be.
+func (a *Authenticator) Confirm(ctx context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
+	if user == "" {
+		return authn.WrongPassword, nil, nil
+	}
+	rec, err := a.store.Get(ctx, a.provider.Name(), user)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return authn.WrongPassword, nil, nil
+	case err != nil:
+		return authn.WrongPassword, nil, err
+	case !authn.SameStamp(authn.Stamp(rec.PasswordHash[:]), stamp):
+		return authn.WrongPassword, nil, nil
+	}
+	res, labels, err := a.admit(ctx, rec, rec.PasswordHash)
+	authn.TakeStamp(labels)
+	return res, labels, err
 }
 
 func (a *Authenticator) revalidate(ctx context.Context, user string, hash [sha256.Size]byte) (authn.Result, auth.Labels, error) {
@@ -207,7 +241,7 @@ func (a *Authenticator) revalidate(ctx context.Context, user string, hash [sha25
 	case subtle.ConstantTimeCompare(hash[:], rec.PasswordHash[:]) != 1:
 		return authn.WrongPassword, nil, nil
 	case a.now().Before(rec.RevalidateAt):
-		return authn.Accepted, authn.CloneLabels(rec.Labels), nil
+		return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
@@ -233,5 +267,5 @@ func (a *Authenticator) revalidate(ctx context.Context, user string, hash [sha25
 		return authn.WrongPassword, nil, err
 	}
 	a.log.InfoContext(ctx, "re-validated the user with the provider", "user", user, "next", rec.RevalidateAt.UTC())
-	return authn.Accepted, authn.CloneLabels(rec.Labels), nil
+	return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
 }

@@ -52,7 +52,7 @@ func (idle) Revalidate(context.Context, string, oauthlogin.Token) (oauthlogin.Si
 // TestConformance runs the authenticator suite over the password store:
 // the passwords of users who signed in.
 func TestConformance(t *testing.T) {
-	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true}, func(t *testing.T, f authntest.Fixture) authn.Authenticator {
+	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true}, func(t *testing.T, f authntest.Fixture) authn.Authenticator {
 		s := openStore(t)
 		now := time.Now()
 		for _, u := range f.Users {
@@ -174,6 +174,7 @@ func check(t *testing.T, a authn.Authenticator, user, pw string, want authn.Resu
 	if err != nil || res != want {
 		t.Fatalf("Authenticate(%s): %v, %v; want %v", user, res, err, want)
 	}
+	authn.TakeStamp(labels)
 	return labels
 }
 

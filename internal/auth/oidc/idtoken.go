@@ -45,7 +45,7 @@ type Authenticator struct {
 	verifier *gooidc.IDTokenVerifier
 }
 
-var _ authn.Authenticator = (*Authenticator)(nil)
+var _ authn.Confirmer = (*Authenticator)(nil)
 
 // NewAuthenticator returns the authenticator; id may be nil (then it is
 // next alone), next may be nil (then only ID tokens are accepted).
@@ -140,5 +140,25 @@ func (a *Authenticator) idToken(ctx context.Context, user string, password auth.
 		return authn.WrongPassword, nil, nil
 	}
 	a.log.InfoContext(ctx, "ID token accepted", "user", user, "expires", idt.Expiry.UTC())
-	return authn.Accepted, LabelsFrom(claims, a.c.Labels), nil
+	return authn.Accepted, authn.WithStamp(LabelsFrom(claims, a.c.Labels).WithoutReserved(), idTokenStamp), nil
+}
+
+// idTokenStamp marks the sessions opened with an ID token: nothing can be
+// asked about them later (the token was the credential), so they get the
+// shorter lifetime of sessions that cannot be confirmed.
+const idTokenStamp = "id_token"
+
+// CanConfirm implements authn.Confirmer: sign-in sessions can be confirmed
+// (by the sign-in backend), ID-token sessions cannot.
+func (a *Authenticator) CanConfirm(stamp string) bool {
+	next, ok := a.next.(authn.Confirmer)
+	return stamp != idTokenStamp && ok && next.CanConfirm(stamp)
+}
+
+// Confirm implements authn.Confirmer for the sign-in sessions.
+func (a *Authenticator) Confirm(ctx context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
+	if !a.CanConfirm(stamp) {
+		return authn.WrongPassword, nil, authn.ErrUnconfirmable
+	}
+	return a.next.(authn.Confirmer).Confirm(ctx, user, stamp)
 }

@@ -157,7 +157,45 @@ func authenticate(t *testing.T, a authn.Authenticator, user, pw string) (authn.R
 	if err != nil {
 		t.Fatalf("Authenticate(%s): %v", user, err)
 	}
+	authn.TakeStamp(labels)
 	return res, labels
+}
+
+// TestSessionsEndWithTheSignIn confirms a docker login session the way the
+// token server does at each refresh: it ends when a new sign-in replaces
+// the password, and when the provider no longer admits the user.
+func TestSessionsEndWithTheSignIn(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var cf authn.Confirmer = r.authn
+	login := func(user, pw string) string {
+		t.Helper()
+		res, labels, err := r.authn.Authenticate(ctx, user, auth.Secret(pw))
+		if err != nil || res != authn.Accepted {
+			t.Fatalf("login: %v, %v", res, err)
+		}
+		stamp := authn.TakeStamp(labels)
+		if !cf.CanConfirm(stamp) {
+			t.Fatalf("CanConfirm(a sign-in's stamp) = false")
+		}
+		return stamp
+	}
+	confirm := func(step, user, stamp string, want authn.Result) {
+		t.Helper()
+		if res, _, err := cf.Confirm(ctx, user, stamp); res != want || err != nil {
+			t.Errorf("%s: Confirm = %v, %v; want %v", step, res, err, want)
+		}
+	}
+	first := login(alice.Email, r.signIn(t, alice))
+	confirm("signed in", alice.Email, first, authn.Accepted)
+	second := login(alice.Email, r.signIn(t, alice))
+	confirm("signed in again: the first password is replaced", alice.Email, first, authn.WrongPassword)
+	confirm("signed in again", alice.Email, second, authn.Accepted)
+
+	r.op.Disable(alice.Username)
+	confirm("disabled at the provider, within revalidate_after", alice.Email, second, authn.Accepted)
+	r.clock.Add(revalidate + time.Minute)
+	confirm("disabled at the provider, re-validated", alice.Email, second, authn.WrongPassword)
 }
 
 func TestSignInGivesAPasswordWithGroups(t *testing.T) {
@@ -327,6 +365,10 @@ func TestIDTokenAsPassword(t *testing.T) {
 		return a
 	}
 	a := newAuth(r.op.CIClientID)
+	_, raw, err := a.Authenticate(context.Background(), alice.Email, auth.Secret(idt))
+	if stamp := authn.TakeStamp(raw); err != nil || a.(authn.Confirmer).CanConfirm(stamp) {
+		t.Errorf("an ID token's session can be confirmed (stamp %q, %v): nothing can be asked about it later", stamp, err)
+	}
 	res, labels := authenticate(t, a, alice.Email, idt)
 	if res != authn.Accepted {
 		t.Fatalf("a genuine ID token: %v", res)

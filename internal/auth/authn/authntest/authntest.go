@@ -42,6 +42,9 @@ type Contract struct {
 	Labels bool
 	// Anonymous: the backend can be told to admit the anonymous user.
 	Anonymous bool
+	// Confirms: the backend is an authn.Confirmer that can confirm the
+	// fixture users' sessions (Confirm is then checked against logins).
+	Confirms bool
 	// ExtraLabels are labels the backend adds to every accepted user
 	// (e.g. a marker of where the account comes from), expected on top of
 	// the fixture's when Labels is set.
@@ -105,6 +108,7 @@ func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
 				t.Errorf("%s: %v, %v; want accepted", u.Name, res, err)
 				continue
 			}
+			labels = withoutStamp(labels)
 			if c.Labels {
 				if diff := cmp.Diff(withExtra(u.Labels, c.ExtraLabels), labels, emptyLabels); diff != "" {
 					t.Errorf("%s labels (-want +got):\n%s", u.Name, diff)
@@ -157,7 +161,7 @@ func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
 			t.Fatalf("anonymous: %v", res)
 		}
 		if c.Labels {
-			if diff := cmp.Diff(f.AnonymousLabels, labels, emptyLabels); diff != "" {
+			if diff := cmp.Diff(withExtra(f.AnonymousLabels, c.ExtraLabels), withoutStamp(labels), emptyLabels); diff != "" {
 				t.Errorf("anonymous labels (-want +got):\n%s", diff)
 			}
 		}
@@ -190,7 +194,7 @@ func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
 		if !c.Labels {
 			want = nil
 		}
-		if diff := cmp.Diff(want, again, emptyLabels); diff != "" {
+		if diff := cmp.Diff(want, withoutStamp(again), emptyLabels); diff != "" {
 			t.Errorf("labels changed through a returned copy (-want +got):\n%s", diff)
 		}
 	})
@@ -221,12 +225,78 @@ func Run(t *testing.T, c Contract, newAuthenticator NewFunc) {
 		}
 	})
 
+	t.Run("Confirm", func(t *testing.T) {
+		t.Parallel()
+		f := fixture(t)
+		a := newAuthenticator(t, f)
+		cf, ok := a.(authn.Confirmer)
+		if !c.Confirms {
+			if ok && cf.CanConfirm("") {
+				t.Fatal("the backend confirms sessions but its contract does not say Confirms")
+			}
+			return
+		}
+		if !ok {
+			t.Fatal("the contract says Confirms but the backend is not an authn.Confirmer")
+		}
+		testConfirm(t, c, cf, f)
+	})
+
 	t.Run("Name", func(t *testing.T) {
 		t.Parallel()
 		if newAuthenticator(t, fixture(t)).Name() == "" {
 			t.Error("Name is empty")
 		}
 	})
+}
+
+// testConfirm checks that every fixture user's login can be confirmed with
+// its stamp, with the same labels, and that nothing else can.
+func testConfirm(t *testing.T, c Contract, cf authn.Confirmer, f Fixture) {
+	ctx := context.Background()
+	for _, u := range f.Users {
+		res, labels, err := cf.Authenticate(ctx, u.Name, auth.Secret(u.Password))
+		if err != nil || res != authn.Accepted {
+			t.Fatalf("%s: log in: %v, %v", u.Name, res, err)
+		}
+		stamp := authn.TakeStamp(labels)
+		if !cf.CanConfirm(stamp) {
+			t.Errorf("%s: CanConfirm(the login's stamp) = false", u.Name)
+			continue
+		}
+		res, fresh, err := cf.Confirm(ctx, u.Name, stamp)
+		if err != nil || res != authn.Accepted {
+			t.Errorf("%s: Confirm with the login's stamp = %v, %v; want accepted", u.Name, res, err)
+			continue
+		}
+		if diff := cmp.Diff(labels, withoutStamp(fresh), emptyLabels); c.Labels && diff != "" {
+			t.Errorf("%s: Confirm's labels differ from the login's (-login +confirm):\n%s", u.Name, diff)
+		}
+		if stamp == "" {
+			continue
+		}
+		for _, other := range []string{"", authn.Stamp([]byte("another password")), stamp[:len(stamp)-1]} {
+			if res, labels, err := cf.Confirm(ctx, u.Name, other); err != nil || res != authn.WrongPassword || labels != nil {
+				t.Errorf("%s: Confirm with stamp %q = %v, %v, %v; want wrong password, no labels", u.Name, other, res, labels, err)
+			}
+		}
+	}
+	for _, name := range []string{"mallory", "Alice", "alice\x00", ""} {
+		if res, labels, err := cf.Confirm(ctx, name, ""); err != nil || res != authn.WrongPassword || labels != nil {
+			t.Errorf("Confirm(%q) = %v, %v, %v; want wrong password, no labels", name, res, labels, err)
+		}
+	}
+}
+
+// withoutStamp returns a copy of labels without the session stamp a
+// Confirmer adds (Confirm is checked on its own).
+func withoutStamp(labels auth.Labels) auth.Labels {
+	if labels == nil {
+		return nil
+	}
+	l := authn.CloneLabels(labels)
+	authn.TakeStamp(l)
+	return l
 }
 
 // emptyLabels treats nil and empty label maps (and value lists) alike.

@@ -2,6 +2,7 @@ package dbusers
 
 import (
 	"context"
+	"strings"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
@@ -13,7 +14,7 @@ type Authenticator struct {
 	live *identity.Live
 }
 
-var _ authn.Authenticator = (*Authenticator)(nil)
+var _ authn.Confirmer = (*Authenticator)(nil)
 
 // New returns an authenticator over live.
 func New(live *identity.Live) *Authenticator { return &Authenticator{live: live} }
@@ -41,7 +42,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 		t, ok := snap.CheckToken(user, password, a.live.Now())
 		if ok {
 			a.live.TokenUsed(ctx, t.ID)
-			return authn.Accepted, acct.Labels(t.ID), nil
+			return authn.Accepted, authn.WithStamp(acct.Labels(t.ID), tokenStamp(t.ID)), nil
 		}
 		// A refused token costs the bcrypt comparison a refused password
 		// costs, here or in the backend before: otherwise token-shaped
@@ -60,11 +61,47 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 	if err != nil || !ok || acct.Disabled {
 		return authn.WrongPassword, nil, err
 	}
+	return authn.Accepted, authn.WithStamp(acct.Labels(""), acct.Stamp()), nil
+}
+
+// tokenStamp is the session stamp of a login with an access token: its id
+// (public; the token's secret part never leaves the login).
+func tokenStamp(id string) string { return "token:" + id }
+
+// CanConfirm implements authn.Confirmer: every session can be confirmed.
+func (a *Authenticator) CanConfirm(string) bool { return true }
+
+// Confirm implements authn.Confirmer: the account still exists and is
+// enabled, and the session's credential is still its own: the same password
+// hash, or an access token that is neither revoked nor expired. (The
+// authorizer checks the account again on every request; this ends the
+// session itself.)
+func (a *Authenticator) Confirm(ctx context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
+	snap, err := a.live.Snapshot(ctx)
+	if err != nil {
+		return authn.WrongPassword, nil, err
+	}
+	acct, ok := snap.Account(user)
+	if !ok || acct.Disabled {
+		return authn.WrongPassword, nil, nil
+	}
+	if id, isToken := strings.CutPrefix(stamp, "token:"); isToken {
+		if t, ok := snap.Token(id); ok && t.User == user && t.Usable(a.live.Now()) {
+			return authn.Accepted, acct.Labels(id), nil
+		}
+		return authn.WrongPassword, nil, nil
+	}
+	if !authn.SameStamp(acct.Stamp(), stamp) {
+		return authn.WrongPassword, nil, nil
+	}
 	return authn.Accepted, acct.Labels(""), nil
 }
 
 // Name implements authn.Authenticator.
 func (a *Authenticator) Name() string { return "database users" }
+
+// Source is the name the chain records as the accounts' source.
+func (a *Authenticator) Source() string { return identity.SourceDatabase }
 
 // Fresh wraps the login cache of the token server (in front of the whole
 // authenticator chain): before each login it checks the identity

@@ -35,7 +35,7 @@ func openPath(t *testing.T, path string) *metadata.Store {
 }
 
 func TestConformance(t *testing.T) {
-	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true,
+	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true,
 		ExtraLabels: auth.Labels{identity.LabelSource: {identity.SourceDatabase}}},
 		func(t *testing.T, f authntest.Fixture) authn.Authenticator {
 			store, _ := open(t)
@@ -103,7 +103,8 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("stored hash %q is not the token's SHA-256", meta.Hash)
 	}
 	labels := e.want(t, "ci", tok, authn.Accepted)
-	want := auth.Labels{identity.LabelGroups: {"dev"}, identity.LabelSource: {identity.SourceDatabase}, identity.LabelToken: {meta.ID}}
+	want := auth.Labels{identity.LabelGroups: {"dev"}, identity.LabelSource: {identity.SourceDatabase}, identity.LabelToken: {meta.ID},
+		auth.LabelStamp: {"token:" + meta.ID}}
 	if diff := cmp.Diff(want, labels); diff != "" {
 		t.Errorf("token login labels (-want +got):\n%s", diff)
 	}
@@ -115,7 +116,7 @@ func TestTokens(t *testing.T) {
 	// A token is a password for its own user only; a near miss is wrong.
 	e.want(t, "alice", tok, authn.WrongPassword)
 	e.want(t, "mallory", tok, authn.NoMatch)
-	e.want(t, "ci", tok[:len(tok)-1]+"a", authn.WrongPassword)
+	e.want(t, "ci", nearMiss(tok), authn.WrongPassword)
 	e.want(t, "ci", "ci has no password", authn.WrongPassword)
 	e.want(t, "ci", "", authn.WrongPassword)
 
@@ -144,6 +145,15 @@ func TestTokens(t *testing.T) {
 	if _, _, err := e.svc.CreateToken(ctx, identity.NewToken{User: "alice", Scopes: []string{"repository:a:pull"}}); err == nil {
 		t.Error("a token was created for a disabled user")
 	}
+}
+
+// nearMiss is tok with its last character changed.
+func nearMiss(tok auth.Secret) auth.Secret {
+	last := "a"
+	if strings.HasSuffix(tok.Reveal(), last) {
+		last = "b"
+	}
+	return tok[:len(tok)-1] + auth.Secret(last)
 }
 
 // TestFreshPurgesCache changes users from a second connection to the same
@@ -229,4 +239,58 @@ func TestDatabaseDown(t *testing.T) {
 	if cache.Len() != 0 {
 		t.Errorf("cache still holds %d logins", cache.Len())
 	}
+}
+
+// TestConfirm ends a session when its access ends: the password changed,
+// the account disabled or removed, the token revoked.
+func TestConfirm(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	for _, u := range []identity.NewUser{{Name: "alice", Password: "alice password 1"}, {Name: "bob", Password: "bob password 1"}, {Name: "ci", Robot: true}} {
+		if err := e.svc.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, meta, err := e.svc.CreateToken(ctx, identity.NewToken{User: "ci", Scopes: []string{"repository:dev/*:pull"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := func(user string, pw auth.Secret) string {
+		return authn.TakeStamp(e.want(t, user, pw, authn.Accepted))
+	}
+	confirm := func(step, user, stamp string, want authn.Result) {
+		t.Helper()
+		if res, _, err := e.a.Confirm(ctx, user, stamp); res != want || err != nil {
+			t.Errorf("%s: Confirm(%s) = %v, %v; want %v", step, user, res, err, want)
+		}
+	}
+	alice, bob, ci := stamp("alice", "alice password 1"), stamp("bob", "bob password 1"), stamp("ci", tok)
+	confirm("start", "alice", alice, authn.Accepted)
+	confirm("start", "ci", ci, authn.Accepted)
+	confirm("another's stamp", "bob", alice, authn.WrongPassword)
+
+	if err := e.svc.SetPassword(ctx, "alice", "alice password 2"); err != nil {
+		t.Fatal(err)
+	}
+	confirm("password changed", "alice", alice, authn.WrongPassword)
+	confirm("password changed", "alice", stamp("alice", "alice password 2"), authn.Accepted)
+
+	if err := e.svc.SetDisabled(ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	confirm("disabled", "bob", bob, authn.WrongPassword)
+	if err := e.svc.SetDisabled(ctx, "bob", false); err != nil {
+		t.Fatal(err)
+	}
+	confirm("enabled again", "bob", bob, authn.Accepted)
+	if err := e.svc.RemoveUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	confirm("removed", "bob", bob, authn.WrongPassword)
+
+	if _, err := e.svc.RevokeToken(ctx, meta.ID); err != nil {
+		t.Fatal(err)
+	}
+	confirm("token revoked", "ci", ci, authn.WrongPassword)
 }

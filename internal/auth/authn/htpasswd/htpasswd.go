@@ -32,7 +32,7 @@ type state struct {
 	info  os.FileInfo // of the file these users came from
 }
 
-var _ authn.Authenticator = (*Authenticator)(nil)
+var _ authn.Confirmer = (*Authenticator)(nil)
 
 // New loads the file at path; log (nil discards) hears about reloads.
 func New(path string, log *slog.Logger) (*Authenticator, error) {
@@ -161,10 +161,26 @@ func (a *Authenticator) Authenticate(_ context.Context, user string, password au
 		return authn.NoMatch, nil, nil
 	}
 	res, err := authn.VerifyPassword(hash, password)
+	if err != nil || res != authn.Accepted {
+		return authn.WrongPassword, nil, err
+	}
+	return authn.Accepted, authn.WithStamp(nil, authn.Stamp(hash)), nil
+}
+
+// CanConfirm implements authn.Confirmer: every session can be confirmed.
+func (a *Authenticator) CanConfirm(string) bool { return true }
+
+// Confirm implements authn.Confirmer: the user is still in the file (as
+// read now) with the password hash whose stamp the session holds.
+func (a *Authenticator) Confirm(_ context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
+	s, err := a.current()
 	if err != nil {
 		return authn.WrongPassword, nil, err
 	}
-	return res, nil, nil
+	if hash, ok := s.users[user]; !ok || !authn.SameStamp(authn.Stamp(hash), stamp) {
+		return authn.WrongPassword, nil, nil
+	}
+	return authn.Accepted, nil, nil
 }
 
 // Name implements authn.Authenticator.

@@ -29,7 +29,7 @@ func write(t *testing.T, path, content string) {
 }
 
 func TestConformance(t *testing.T) {
-	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch},
+	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Confirms: true},
 		func(t *testing.T, f authntest.Fixture) authn.Authenticator {
 			var b strings.Builder
 			b.WriteString("# made by the conformance suite\n\n")
@@ -122,14 +122,26 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stamps := map[string]string{} // the last login's, by user
 	check := func(step, user, pw string, want authn.Result, wantErr bool) {
 		t.Helper()
 		res, labels, err := a.Authenticate(ctx, user, auth.Secret(pw))
-		if res != want || (err != nil) != wantErr || labels != nil {
+		stamp := authn.TakeStamp(labels)
+		if res != want || (err != nil) != wantErr || len(labels) != 0 || (res == authn.Accepted) != (stamp != "") {
 			t.Fatalf("%s: %s: %v, %v, %v; want %v (error %v)", step, user, res, labels, err, want, wantErr)
+		}
+		if stamp != "" {
+			stamps[user] = stamp
+		}
+	}
+	confirm := func(step, user string, want authn.Result) {
+		t.Helper()
+		if res, _, err := a.Confirm(ctx, user, stamps[user]); res != want || err != nil {
+			t.Fatalf("%s: Confirm(%s) = %v, %v; want %v", step, user, res, err, want)
 		}
 	}
 	check("start", "alice", "s3cret:pw", authn.Accepted, false)
+	confirm("start", "alice", authn.Accepted)
 	check("start", "bob", "hunter2", authn.NoMatch, false)
 
 	// Rewritten in place (same inode) with a new user.
@@ -151,6 +163,14 @@ func TestReload(t *testing.T) {
 	}
 	check("renamed", "alice", "s3cret:pw", authn.NoMatch, false)
 	check("renamed", "carol", "s3cret:pw", authn.Accepted, false)
+	// A session of a removed user ends.
+	confirm("renamed", "alice", authn.WrongPassword)
+	confirm("renamed", "bob", authn.Accepted)
+
+	// A changed password ends the sessions opened with the old one.
+	write(t, path, strings.Replace(alice, "alice", "bob", 1)+"\n")
+	touch(t, path, time.Now().Add(time.Second+time.Second/2))
+	confirm("bob's password changed", "bob", authn.WrongPassword)
 
 	// A broken file fails logins instead of serving stale users, and is
 	// picked up again once fixed.

@@ -171,3 +171,24 @@ func TestNewRejects(t *testing.T) {
 		t.Errorf("good config: %v", err)
 	}
 }
+
+func TestDisabled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		attrs map[string][]string
+		want  bool
+	}{
+		{nil, false},
+		{map[string][]string{"userAccountControl": {"512"}}, false},  // a normal account
+		{map[string][]string{"userAccountControl": {"514"}}, true},   // 512 | ACCOUNTDISABLE
+		{map[string][]string{"UserAccountControl": {"66050"}}, true}, // any case, more flags
+		{map[string][]string{"userAccountControl": {"junk"}}, false}, // not a number: no flag
+		{map[string][]string{"pwdAccountLockedTime": {"000001010000Z"}}, true},
+		{map[string][]string{"nsAccountLock": {"TRUE"}}, true},
+		{map[string][]string{"nsAccountLock": {"false"}}, false},
+	} {
+		if got := disabled(ldap.NewEntry("uid=a,dc=x", tc.attrs)); got != tc.want {
+			t.Errorf("disabled(%v) = %v, want %v", tc.attrs, got, tc.want)
+		}
+	}
+}

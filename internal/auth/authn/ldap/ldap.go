@@ -86,7 +86,7 @@ type Authenticator struct {
 	log     *slog.Logger
 }
 
-var _ authn.Authenticator = (*Authenticator)(nil)
+var _ authn.Confirmer = (*Authenticator)(nil)
 
 // New checks cfg and returns an authenticator. It does not contact the
 // directory: a directory that is down at start fails logins (with an error
@@ -146,6 +146,9 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	for _, as := range a.assertions {
 		a.attrs = appendFold(a.attrs, as.attr)
+	}
+	for _, attr := range lockAttributes {
+		a.attrs = appendFold(a.attrs, attr)
 	}
 	slices.Sort(a.attrs)
 	if cfg.GroupBase != "" {
@@ -316,27 +319,37 @@ func (a *Authenticator) attempt(c *conn, user string, password auth.Secret) (out
 		}
 		return deny, fmt.Errorf("ldap: bind as %q: %w", entry.DN, err)
 	}
+	if a.cfg.GroupBase != "" && !a.cfg.InitialBindAsUser {
+		// Back to the service account: it may read groups the user may
+		// not, and the connection returns to the pool as it.
+		if err := a.bindService(c); err != nil {
+			return deny, err
+		}
+	}
+	labels, err := a.labels(c, entry, user)
+	if err != nil {
+		return deny, err
+	}
+	return outcome{res: authn.Accepted, labels: labels}, nil
+}
+
+// labels are the user's labels: from the entry's attributes and, with a
+// group search, its groups (searched as whoever c is bound as).
+func (a *Authenticator) labels(c *conn, entry *ldap.Entry, user string) (auth.Labels, error) {
 	labels := attributeLabels(entry, a.cfg.Labels)
 	if a.cfg.GroupBase != "" {
-		if !a.cfg.InitialBindAsUser {
-			// Back to the service account: it may read groups the user
-			// may not, and the connection returns to the pool as it.
-			if err := a.bindService(c); err != nil {
-				return deny, err
-			}
-		}
 		groups, err := a.findGroups(c, entry.DN, user)
 		if err != nil {
-			return deny, err
+			return nil, err
 		}
 		if len(groups) > 0 {
 			labels[a.cfg.GroupLabel] = dedupe(append(labels[a.cfg.GroupLabel], groups...))
 		}
 	}
 	if len(labels) == 0 {
-		labels = nil
+		return nil, nil
 	}
-	return outcome{res: authn.Accepted, labels: labels}, nil
+	return labels, nil
 }
 
 // refused reports a bind refused for the name or password given: wrong

@@ -164,8 +164,8 @@ func TestConformance(t *testing.T) {
 		contract authntest.Contract
 		change   func(*ldap.Config, tree)
 	}{
-		{"ServiceAccount", authntest.Contract{UnknownUser: authn.NoMatch, Labels: true}, func(*ldap.Config, tree) {}},
-		{"AnonymousStartTLS", authntest.Contract{UnknownUser: authn.NoMatch, Labels: true}, func(c *ldap.Config, _ tree) {
+		{"ServiceAccount", authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true}, func(*ldap.Config, tree) {}},
+		{"AnonymousStartTLS", authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true}, func(c *ldap.Config, _ tree) {
 			c.TLS, c.CAPEM, c.BindDN, c.BindPassword = ldap.TLSStartTLS, caPEM(t, d.Slapd), "", ""
 		}},
 		{"InitialBindAsUserLDAPS", authntest.Contract{UnknownUser: authn.WrongPassword, Labels: true}, func(c *ldap.Config, tr tree) {
@@ -368,5 +368,38 @@ func TestEmptyPasswordNeverBinds(t *testing.T) {
 	log, _ = os.ReadFile(d.LogPath())
 	if dn := userDN(tr, "alice"); !strings.Contains(strings.ToLower(string(log)), `bind dn="`+strings.ToLower(dn)+`"`) {
 		t.Errorf("the log shows no bind as %s for a real login; the check above proves nothing:\n%s", dn, testserver.Tail(d.LogPath(), 20))
+	}
+}
+
+// TestConfirm ends the session of a user removed from the directory, and
+// gives a confirmed one its groups as they are now.
+func TestConfirm(t *testing.T) {
+	d := startDirectory(t)
+	tr := d.seed(t, []user{alice, mallet})
+	a := newAuthenticator(t, d.config(t, tr))
+	ctx := context.Background()
+	for _, u := range []user{alice, mallet} {
+		if res, _, err := a.Authenticate(ctx, u.name, auth.Secret(u.password)); err != nil || res != authn.Accepted {
+			t.Fatalf("%s: %v, %v", u.name, res, err)
+		}
+	}
+	d.Modify(t, "dn: "+userDN(tr, "alice")+"\nchangetype: modify\nreplace: o\no: globex\n")
+	d.Delete(t, "cn=web,"+tr.groups, userDN(tr, "mallet"))
+
+	res, labels, err := a.Confirm(ctx, "alice", "")
+	if err != nil || res != authn.Accepted {
+		t.Fatalf("Confirm(alice) = %v, %v", res, err)
+	}
+	if diff := cmp.Diff(auth.Labels{"group": {"Devs"}, "org": {"globex"}}, labels); diff != "" {
+		t.Errorf("alice's labels now (-want +got):\n%s", diff)
+	}
+	if res, labels, err := a.Confirm(ctx, "mallet", ""); err != nil || res != authn.WrongPassword || labels != nil {
+		t.Errorf("Confirm(mallet) after its entry was deleted = %v, %v, %v; want wrong password", res, labels, err)
+	}
+
+	asUser := d.config(t, tr)
+	asUser.InitialBindAsUser, asUser.BindDN, asUser.BindPassword = true, "uid=${account},"+tr.people, ""
+	if newAuthenticator(t, asUser).CanConfirm("") {
+		t.Error("CanConfirm with initial_bind_as_user = true; the directory cannot be searched without the user's password")
 	}
 }

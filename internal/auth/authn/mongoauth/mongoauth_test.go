@@ -35,7 +35,7 @@ func connect(t *testing.T, f *testserver.FerretDB) *mongodb.Client {
 func TestConformance(t *testing.T) {
 	f := testserver.StartFerretDB(t)
 	var n atomic.Int32
-	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Anonymous: true},
+	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Anonymous: true, Confirms: true},
 		func(t *testing.T, fx authntest.Fixture) authn.Authenticator {
 			coll := fmt.Sprintf("users%d", n.Add(1))
 			var docs []any
@@ -106,6 +106,7 @@ func TestDocuments(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), tc.password) && tc.password != "" {
 			t.Errorf("%q: the error quotes the password: %v", tc.user, err)
 		}
+		authn.TakeStamp(labels)
 		if tc.labels != nil && fmt.Sprint(labels) != fmt.Sprint(tc.labels) {
 			t.Errorf("%q: labels %v, want %v", tc.user, labels, tc.labels)
 		}

@@ -38,7 +38,7 @@ type user struct {
 	labels auth.Labels
 }
 
-var _ authn.Authenticator = (*Authenticator)(nil)
+var _ authn.Confirmer = (*Authenticator)(nil)
 
 // New checks every user and returns an Authenticator; errors name every bad
 // user at once.
@@ -122,6 +122,21 @@ func (a *Authenticator) Authenticate(_ context.Context, name string, password au
 	res, err := authn.VerifyPassword(u.hash, password)
 	if err != nil || res != authn.Accepted {
 		return authn.WrongPassword, nil, err
+	}
+	return authn.Accepted, authn.WithStamp(authn.CloneLabels(u.labels), authn.Stamp(u.hash)), nil
+}
+
+// CanConfirm implements authn.Confirmer: every session can be confirmed.
+func (a *Authenticator) CanConfirm(string) bool { return true }
+
+// Confirm implements authn.Confirmer: the user is still configured with the
+// password hash whose stamp the session holds. A removed user, or one whose
+// password changed in the configuration, is refused; so is the anonymous
+// user, which has no sessions.
+func (a *Authenticator) Confirm(_ context.Context, name, stamp string) (authn.Result, auth.Labels, error) {
+	u, ok := a.users[name]
+	if !ok || u.hash == nil || !authn.SameStamp(authn.Stamp(u.hash), stamp) {
+		return authn.WrongPassword, nil, nil
 	}
 	return authn.Accepted, authn.CloneLabels(u.labels), nil
 }

@@ -80,7 +80,7 @@ var types = []string{xormdb.SQLite3, xormdb.Postgres, xormdb.MySQL}
 func TestConformance(t *testing.T) {
 	for _, typ := range types {
 		t.Run(typ, func(t *testing.T) {
-			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true},
+			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true},
 				func(t *testing.T, fx authntest.Fixture) authn.Authenticator {
 					d := newDatabase(t, typ)
 					for _, u := range fx.Users {
