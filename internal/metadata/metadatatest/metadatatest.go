@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 	}{
 		{"Ping", testPing},
 		{"RefreshTokens", testRefreshTokens},
+		{"Sessions", testSessions},
 		{"Users", testUsers},
 		{"UserSessions", testUserSessions},
 		{"Teams", testTeams},
