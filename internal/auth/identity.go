@@ -81,3 +81,18 @@ func (l Labels) WithoutReserved() Labels {
 	}
 	return out
 }
+
+// Without returns l without the label name (a copy when l held it; l
+// itself otherwise).
+func (l Labels) Without(name string) Labels {
+	if _, ok := l[name]; !ok {
+		return l
+	}
+	out := make(Labels, len(l)-1)
+	for k, v := range l {
+		if k != name {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -80,6 +80,8 @@ type Config struct {
 	Uploads Uploads `yaml:"uploads"`
 	// Limits bound the work one client can cause (see limits.go).
 	Limits Limits `yaml:"limits"`
+	// Sessions bounds docker login sessions (refresh tokens).
+	Sessions Sessions `yaml:"sessions"`
 	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/) on
 	// this address, without authentication: keep it on loopback.
 	DebugAddr string `yaml:"debug_addr"`
@@ -179,6 +181,21 @@ type Htpasswd struct {
 	Path  string `yaml:"path"`
 }
 
+// Sessions bounds how long a docker login (a refresh token, docker's
+// identity token) lasts.
+type Sessions struct {
+	// Lifetime is how long a session lasts when its account is confirmed
+	// with the backend it came from at every refresh (configured and
+	// database users, htpasswd, LDAP, browser sign-ins, mongo_auth,
+	// xorm_auth); default 90 days.
+	Lifetime Duration `yaml:"lifetime"`
+	// UnconfirmedLifetime is how long a session lasts when its backend
+	// cannot be asked without a password (ext_auth, webhook_auth, LDAP
+	// with initial_bind_as_user, CI logins with an ID token); default 24
+	// hours, and never more than Lifetime.
+	UnconfirmedLifetime Duration `yaml:"unconfirmed_lifetime"`
+}
+
 // Log configures the server log.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -203,6 +220,7 @@ func Default() Config {
 		TLS:      "auto",
 		Log:      Log{Level: "info", Format: "text"},
 		Uploads:  Uploads{MaxAge: "24h"},
+		Sessions: Sessions{Lifetime: Duration(90 * 24 * time.Hour), UnconfirmedLifetime: Duration(24 * time.Hour)},
 		Storage:  Storage{Delete: true},
 		Database: Database{Driver: DriverSQLite},
 	}
@@ -257,6 +275,12 @@ func (c Config) Validate() error {
 		}
 		if c.Token.Expiration <= 0 {
 			errs = append(errs, errors.New("token.expiration: must be positive (for example \"5m\" or 300)"))
+		}
+		if c.Sessions.Lifetime <= 0 || c.Sessions.UnconfirmedLifetime <= 0 {
+			errs = append(errs, errors.New("sessions: lifetime and unconfirmed_lifetime must be positive (for example \"90d\" and \"24h\")"))
+		} else if c.Sessions.UnconfirmedLifetime > c.Sessions.Lifetime {
+			errs = append(errs, fmt.Errorf("sessions.unconfirmed_lifetime: %s is longer than sessions.lifetime (%s); sessions that cannot be confirmed must not outlive those that are",
+				c.Sessions.UnconfirmedLifetime.Std(), c.Sessions.Lifetime.Std()))
 		}
 		if (c.Token.Certificate == "") != (c.Token.Key == "") {
 			errs = append(errs, errors.New("token: certificate and key go together; give both or neither"))

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -17,11 +18,12 @@ func (c Config) UploadMaxAge() (time.Duration, error) {
 	return d, nil
 }
 
-// Duration is a time span written as a Go duration ("5m", "1h30m") or, as
-// docker_auth writes token expirations, a whole number of seconds.
+// Duration is a time span written as a Go duration ("5m", "1h30m"), a
+// whole number of days ("90d") or, as docker_auth writes token
+// expirations, a whole number of seconds.
 type Duration time.Duration
 
-// UnmarshalYAML accepts "5m" or 300.
+// UnmarshalYAML accepts "5m", "90d" or 300.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: a duration must be a scalar such as \"5m\" or 300", n.Line)
@@ -30,9 +32,15 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		*d = Duration(time.Duration(secs) * time.Second)
 		return nil
 	}
+	if days, ok := strings.CutSuffix(n.Value, "d"); ok {
+		if n, err := strconv.ParseInt(days, 10, 64); err == nil && n >= 0 && n <= 100*365 {
+			*d = Duration(time.Duration(n) * 24 * time.Hour)
+			return nil
+		}
+	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration such as \"5m\" or a number of seconds", n.Line, n.Value)
+		return fmt.Errorf("line %d: %q is not a duration such as \"5m\", \"90d\" or a number of seconds", n.Line, n.Value)
 	}
 	*d = Duration(v)
 	return nil

@@ -163,15 +163,20 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		return nil, err
 	}
 	authorizers = append(authorizers, extAuthz...)
-	authenticator, authorizer := db.chains(st, authenticators, acl, authorizers, log)
+	authenticator, authorizer, sessions := db.chains(st, authenticators, acl, authorizers, log)
 	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service: cfg.Token.Service,
 		Issuer:  issuer,
 		Authn:   authenticator,
 		Authz:   authorizer,
-		Limiter: limiter,
-		Refresh: meta,
+		Limiter:  limiter,
+		Refresh:  meta,
+		Sessions: sessions,
+		// How long a docker login lasts: confirmed with its backend at
+		// every refresh, or (backends that cannot be asked) a day.
+		RefreshTTL:     cfg.Sessions.Lifetime.Std(),
+		UnconfirmedTTL: cfg.Sessions.UnconfirmedLifetime.Std(),
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
 		// are about clients.

@@ -68,10 +68,13 @@ func setupIdentity(ctx context.Context, meta *metadata.Store, static map[string]
 // which is purged whenever the database's identity changes); the
 // configured ACL first, then the database's, both under the guard that
 // applies the database's current view of an identity and a token's scopes.
-func (b *identityBackends) chains(st authn.Authenticator, external []authn.Authenticator, acl authz.Authorizer, externalAuthz authz.Chain, log *slog.Logger) (authn.Authenticator, authz.Authorizer) {
+//
+// The bare chain is returned too: it confirms sessions (refresh tokens)
+// with the backend each came from, which no cache may answer for.
+func (b *identityBackends) chains(st authn.Authenticator, external []authn.Authenticator, acl authz.Authorizer, externalAuthz authz.Chain, log *slog.Logger) (authn.Authenticator, authz.Authorizer, *authn.Chain) {
 	chain := authn.NewChain(log, append([]authn.Authenticator{st, b.users}, external...)...)
 	authenticator := dbusers.NewFresh(b.live, authn.NewCache(chain, authn.CacheOptions{}))
-	return authenticator, dbacl.NewGuard(append(authz.Chain{acl, b.acl}, externalAuthz...), b.live, log)
+	return authenticator, dbacl.NewGuard(append(authz.Chain{acl, b.acl}, externalAuthz...), b.live, log), chain
 }
 
 // AccessCheck is what `wharf acl check` needs to decide a request as the

@@ -21,6 +21,12 @@ type Claims struct {
 	IssuedAt  time.Time
 	JTI       string
 	Access    []auth.Access
+	// Source and TokenID are Wharf's own claims, present on the tokens of
+	// Wharf's token server: the backend that admitted the subject, and the
+	// access token it logged in with. The admin API checks they are still
+	// live; a registry ignores them.
+	Source  string
+	TokenID string
 }
 
 // Allows reports whether the token grants action on the resource typ/name.
@@ -60,6 +66,14 @@ type issuedClaims struct {
 	IssuedAt  int64        `json:"iat"`
 	JTI       string       `json:"jti"`
 	Access    []wireAccess `json:"access"`
+	Wharf     *wharfClaims `json:"wharf,omitempty"`
+}
+
+// wharfClaims are Wharf's private claims (RFC 7519 §4.3): registries
+// ignore claims they do not know.
+type wharfClaims struct {
+	Source  string `json:"source,omitempty"`
+	TokenID string `json:"token,omitempty"`
 }
 
 // receivedClaims is what the Verifier reads. Pointers tell an absent claim
@@ -73,6 +87,7 @@ type receivedClaims struct {
 	IssuedAt  *numericDate `json:"iat"`
 	JTI       string       `json:"jti"`
 	Access    []wireAccess `json:"access"`
+	Wharf     *wharfClaims `json:"wharf"`
 }
 
 // audience is the "aud" claim: one string or an array of strings.

@@ -190,6 +190,17 @@ const jtiBytes = 16
 // service audience, granting access. Every entry of access appears in the
 // token, a denied scope with an empty actions list, as docker_auth does.
 func (i *Issuer) Issue(ctx context.Context, subject, audience string, access []auth.Access) (Token, error) {
+	return i.IssueFor(ctx, Subject{Account: subject}, audience, access)
+}
+
+// Subject is who a token is issued to: the account, and what Wharf's own
+// claims say of it (Claims.Source, Claims.TokenID).
+type Subject struct {
+	Account, Source, TokenID string
+}
+
+// IssueFor is Issue with Wharf's claims about the subject.
+func (i *Issuer) IssueFor(ctx context.Context, subject Subject, audience string, access []auth.Access) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
 	}
@@ -208,9 +219,14 @@ func (i *Issuer) Issue(ctx context.Context, subject, audience string, access []a
 	jti := b64url.EncodeToString(id)
 
 	iat := i.now().Unix()
+	var private *wharfClaims
+	if subject.Source != "" || subject.TokenID != "" {
+		private = &wharfClaims{Source: subject.Source, TokenID: subject.TokenID}
+	}
 	payload, err := json.Marshal(issuedClaims{
+		Wharf:     private,
 		Issuer:    i.issuer,
-		Subject:   subject,
+		Subject:   subject.Account,
 		Audience:  audience,
 		Expiry:    iat + int64(i.expiration/time.Second),
 		NotBefore: iat,

@@ -264,7 +264,7 @@ func (v *Verifier) checkClaims(rc *receivedClaims) (*Claims, error) {
 		return nil, fail(ErrNotYetValid, nil, "issued at %s, %s in the future (leeway %s); are the clocks in sync?",
 			stamp(iat), iat.Sub(now).Round(time.Second), v.leeway)
 	}
-	return &Claims{
+	c := &Claims{
 		Issuer:    *rc.Issuer,
 		Subject:   rc.Subject,
 		Audience:  []string(rc.Audience),
@@ -273,7 +273,11 @@ func (v *Verifier) checkClaims(rc *receivedClaims) (*Claims, error) {
 		IssuedAt:  rc.IssuedAt.time(),
 		JTI:       rc.JTI,
 		Access:    fromWire(rc.Access),
-	}, nil
+	}
+	if rc.Wharf != nil {
+		c.Source, c.TokenID = rc.Wharf.Source, rc.Wharf.TokenID
+	}
+	return c, nil
 }
 
 // resolveKey finds the trusted key a token claims to be signed by:

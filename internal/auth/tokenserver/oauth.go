@@ -1,11 +1,9 @@
 package tokenserver
 
 import (
-	"errors"
 	"net/http"
 
 	"wharf/internal/auth"
-	"wharf/internal/metadata"
 )
 
 // post answers the OAuth2 form (RFC 6749 §4.3 and §6) that containerd,
@@ -37,31 +35,4 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", `grant_type must be "password" or "refresh_token"`)
 	}
-}
-
-// refresh turns a refresh token back into the identity it was issued to.
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req request) (auth.Identity, bool) {
-	ctx := r.Context()
-	if ok, _ := s.cfg.Limiter.Allow("", req.ip); !ok {
-		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many failed logins; retry later")
-		return auth.Identity{}, false
-	}
-	if s.cfg.Refresh == nil || raw == "" || len(raw) > 256 {
-		s.cfg.Limiter.Failed("", req.ip)
-		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid refresh token")
-		return auth.Identity{}, false
-	}
-	rt, err := s.cfg.Refresh.UseRefreshToken(ctx, raw, s.cfg.Now())
-	if errors.Is(err, metadata.ErrNotFound) || (err == nil && rt.Service != req.service) {
-		s.cfg.Limiter.Failed("", req.ip)
-		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
-		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid, expired or revoked refresh token; log in again")
-		return auth.Identity{}, false
-	}
-	if err != nil {
-		s.cfg.Log.ErrorContext(ctx, "refresh token lookup failed", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "refresh token lookup failed; the server log has the details")
-		return auth.Identity{}, false
-	}
-	return auth.Identity{Account: rt.Account, Labels: rt.Labels}, true
 }

@@ -2,8 +2,6 @@ package tokenserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -24,6 +22,14 @@ import (
 type RefreshStore interface {
 	CreateRefreshToken(ctx context.Context, token string, rt metadata.RefreshToken) error
 	UseRefreshToken(ctx context.Context, token string, now time.Time) (*metadata.RefreshToken, error)
+	RevokeRefreshToken(ctx context.Context, id string, now time.Time) (*metadata.RefreshToken, error)
+}
+
+// Sessions confirms, at each refresh, that a session's account is still
+// admitted by the backend it came from; *authn.Chain is one.
+type Sessions interface {
+	CanConfirm(source, stamp string) bool
+	Confirm(ctx context.Context, source, account, stamp string) (authn.Result, auth.Labels, error)
 }
 
 // Config wires a Server.
@@ -38,8 +44,17 @@ type Config struct {
 	Limiter *authn.Limiter
 	// Refresh stores refresh tokens; nil disables offline tokens.
 	Refresh RefreshStore
-	// RefreshTTL is how long a refresh token lives (default 90 days).
+	// Sessions confirms a refresh token's account at every use; nil
+	// confirms none (every session gets UnconfirmedTTL).
+	Sessions Sessions
+	// RefreshTTL is how long a refresh token lives when its account is
+	// confirmed at every use (default 90 days).
 	RefreshTTL time.Duration
+	// UnconfirmedTTL is how long a refresh token lives when its backend
+	// cannot confirm the account without a password (ext_auth,
+	// webhook_auth, LDAP with initial_bind_as_user, an ID-token login):
+	// default 24 hours.
+	UnconfirmedTTL time.Duration
 	// ClientIP returns the client's address (for ACL ip rules and rate
 	// limits); default: the connection's remote address.
 	ClientIP func(r *http.Request) netip.Addr
@@ -61,8 +76,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Limiter = authn.NewLimiter(authn.LimiterOptions{})
 	}
 	if cfg.RefreshTTL <= 0 {
-		cfg.RefreshTTL = 90 * 24 * time.Hour
+		cfg.RefreshTTL = DefaultRefreshTTL
 	}
+	if cfg.UnconfirmedTTL <= 0 {
+		cfg.UnconfirmedTTL = DefaultUnconfirmedTTL
+	}
+	cfg.UnconfirmedTTL = min(cfg.UnconfirmedTTL, cfg.RefreshTTL)
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
 	}
@@ -75,6 +94,12 @@ func New(cfg Config) (*Server, error) {
 	cfg.Log = cfg.Log.With("component", "tokenserver")
 	return &Server{cfg: cfg}, nil
 }
+
+// Session lifetimes by default.
+const (
+	DefaultRefreshTTL     = 90 * 24 * time.Hour
+	DefaultUnconfirmedTTL = 24 * time.Hour
+)
 
 // RemoteIP is the address of the connection's peer.
 func RemoteIP(r *http.Request) netip.Addr {
@@ -206,6 +231,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, user strin
 // Denied scopes stay in the token with no actions, as the protocol says.
 func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity, req request, oauth bool) {
 	ctx := r.Context()
+	// The credential's stamp is for the session alone: no authorizer sees
+	// it, no token carries it.
+	id.Labels = authn.CloneLabels(id.Labels)
+	stamp := authn.TakeStamp(id.Labels)
 	granted := make([]auth.Access, 0, len(req.scopes))
 	for _, sc := range req.scopes {
 		actions, err := s.cfg.Authz.Authorize(ctx, auth.Request{Identity: id, Service: req.service, IP: req.ip, Access: sc})
@@ -219,7 +248,8 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		granted = append(granted, g)
 		s.cfg.Log.InfoContext(ctx, "token scope", "account", id.Account, "ip", req.ip, "requested", sc.String(), "granted", g.Actions)
 	}
-	tok, err := s.cfg.Issuer.Issue(ctx, id.Account, req.service, granted)
+	tok, err := s.cfg.Issuer.IssueFor(ctx, token.Subject{Account: id.Account, Source: id.Labels.Source(), TokenID: tokenID(id.Labels)},
+		req.service, granted)
 	if err != nil {
 		s.cfg.Log.ErrorContext(ctx, "signing a token failed", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "signing the token failed; the server log has the details")
@@ -234,7 +264,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		resp.Scope = scopeString(granted)
 	}
 	if req.offline && !id.Anonymous() && s.cfg.Refresh != nil {
-		rt, err := s.newRefreshToken(ctx, id, req)
+		rt, err := s.newRefreshToken(ctx, id, stamp, req)
 		if err != nil {
 			s.cfg.Log.ErrorContext(ctx, "storing a refresh token failed", "err", err)
 			s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "storing the refresh token failed; the server log has the details")
@@ -244,19 +274,6 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
-}
-
-func (s *Server) newRefreshToken(ctx context.Context, id auth.Identity, req request) (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	tok := base64.RawURLEncoding.EncodeToString(b[:])
-	err := s.cfg.Refresh.CreateRefreshToken(ctx, tok, metadata.RefreshToken{
-		Account: id.Account, Service: req.service, ClientID: req.clientID,
-		Labels: id.Labels, ExpiresAt: s.cfg.Now().Add(s.cfg.RefreshTTL),
-	})
-	return tok, err
 }
 
 type tokenResponse struct {

@@ -32,6 +32,8 @@ const acl = `
   actions: [pull]
 - match: {account: "", name: public}
   actions: [pull]
+- match: {account: "/^(carol|dave)$/", name: "${account}/*"}
+  actions: [pull, push]
 `
 
 type fixture struct {
@@ -41,6 +43,12 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, limiter *authn.Limiter) *fixture {
+	t.Helper()
+	return newFixtureWith(t, limiter)
+}
+
+// newFixtureWith is newFixture with more backends after the static users.
+func newFixtureWith(t *testing.T, limiter *authn.Limiter, more ...authn.Authenticator) *fixture {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hash := func(pw string) auth.Secret {
@@ -79,8 +87,9 @@ func newFixture(t *testing.T, limiter *authn.Limiter) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	ts, err := tokenserver.New(tokenserver.Config{Service: "registry", Issuer: issuer, Authn: users, Authz: a,
-		Limiter: limiter, Refresh: meta, Log: log})
+	chain := authn.NewChain(log, append([]authn.Authenticator{users}, more...)...)
+	ts, err := tokenserver.New(tokenserver.Config{Service: "registry", Issuer: issuer, Authn: chain, Authz: a,
+		Limiter: limiter, Refresh: meta, Sessions: chain, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,9 @@ func (g *Guard) Authorize(ctx context.Context, req auth.Request) ([]string, erro
 		return []string{}, nil
 	}
 	req.Identity = r.Identity
+	// A login's credential stamp is the session's business; no authorizer
+	// (an external program, a webhook) is told it.
+	req.Identity.Labels = req.Identity.Labels.Without(auth.LabelStamp)
 	allowed, err := g.next.Authorize(ctx, req)
 	if err != nil || r.Token == nil {
 		return allowed, err

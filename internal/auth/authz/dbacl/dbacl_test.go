@@ -1,6 +1,7 @@
 package dbacl_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -221,5 +222,36 @@ func TestIdentify(t *testing.T) {
 	dbacl.Identify(snap, configured, "bob", "tok2")
 	if _, leaked := configured["bob"]["wharf.token"]; leaked {
 		t.Error("Identify changed the configured labels")
+	}
+}
+
+// seen records the labels it is asked with.
+type seen struct{ labels []auth.Labels }
+
+func (s *seen) Authorize(_ context.Context, req auth.Request) ([]string, error) {
+	s.labels = append(s.labels, req.Identity.Labels)
+	return nil, authz.ErrNoMatch
+}
+
+func (*seen) Name() string { return "seen" }
+
+// No authorizer behind the guard (an external program, a webhook) is told
+// a login's credential stamp.
+func TestGuardHidesTheStamp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := &seen{}
+	guard := dbacl.NewGuard(rec, e.live, nil)
+	labels := auth.Labels{"team": {"dev"}, auth.LabelStamp: {"s"}, auth.LabelSource: {"ext_auth"}}
+	a, _ := auth.ParseScope("repository:app:pull")
+	if _, err := guard.Authorize(t.Context(), auth.Request{Identity: auth.Identity{Account: "eve", Labels: labels}, Access: a}); err != nil && err != authz.ErrNoMatch {
+		t.Fatal(err)
+	}
+	want := []auth.Labels{{"team": {"dev"}, auth.LabelSource: {"ext_auth"}}}
+	if diff := cmp.Diff(want, rec.labels); diff != "" {
+		t.Errorf("labels the authorizer saw (-want +got):\n%s", diff)
+	}
+	if len(labels[auth.LabelStamp]) != 1 {
+		t.Error("the caller's labels were changed")
 	}
 }

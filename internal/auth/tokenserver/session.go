@@ -1,0 +1,112 @@
+package tokenserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/metadata"
+)
+
+// A refresh token is a session: what `docker login` keeps as its identity
+// token and trades for access tokens from then on. It records the backend
+// that admitted the account (its source) and a stamp of the credential
+// used; every refresh asks that backend again (Sessions.Confirm), so that
+// a session ends when the access it was opened with does. Sessions whose
+// backend cannot answer without a password live UnconfirmedTTL instead of
+// RefreshTTL.
+
+// newRefreshToken stores a session for id, opened with the credential
+// stamp, and returns its token.
+func (s *Server) newRefreshToken(ctx context.Context, id auth.Identity, stamp string, req request) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	source := id.Labels.Source()
+	ttl := s.cfg.RefreshTTL
+	if s.cfg.Sessions == nil || !s.cfg.Sessions.CanConfirm(source, stamp) {
+		ttl = s.cfg.UnconfirmedTTL
+	}
+	err := s.cfg.Refresh.CreateRefreshToken(ctx, tok, metadata.RefreshToken{
+		Account: id.Account, Source: source, Stamp: stamp, Service: req.service, ClientID: req.clientID,
+		Labels: id.Labels, ExpiresAt: s.cfg.Now().Add(ttl),
+	})
+	return tok, err
+}
+
+// refresh turns a refresh token back into the identity it was issued to,
+// as the backend it came from sees the account now.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req request) (auth.Identity, bool) {
+	ctx := r.Context()
+	if ok, _ := s.cfg.Limiter.Allow("", req.ip); !ok {
+		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many failed logins; retry later")
+		return auth.Identity{}, false
+	}
+	if s.cfg.Refresh == nil || raw == "" || len(raw) > 256 {
+		s.cfg.Limiter.Failed("", req.ip)
+		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid refresh token")
+		return auth.Identity{}, false
+	}
+	rt, err := s.cfg.Refresh.UseRefreshToken(ctx, raw, s.cfg.Now())
+	if errors.Is(err, metadata.ErrNotFound) || (err == nil && rt.Service != req.service) {
+		s.cfg.Limiter.Failed("", req.ip)
+		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
+		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid, expired or revoked refresh token; log in again")
+		return auth.Identity{}, false
+	}
+	if err != nil {
+		s.cfg.Log.ErrorContext(ctx, "refresh token lookup failed", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "refresh token lookup failed; the server log has the details")
+		return auth.Identity{}, false
+	}
+	stored := auth.Identity{Account: rt.Account, Labels: rt.Labels}
+	switch {
+	case rt.Source == "" && stored.Labels.Source() == "database":
+		// A database session stored before sessions had a source: the
+		// authorizer reads the account as it is now at every request, and
+		// a password change or removal revoked it in the same transaction.
+		return stored, true
+	case rt.Source == "":
+		return s.endSession(w, r, rt, "it was opened by an earlier version of Wharf, which did not record where the account came from")
+	case s.cfg.Sessions == nil || !s.cfg.Sessions.CanConfirm(rt.Source, rt.Stamp):
+		// Its backend cannot be asked without a password; the session's
+		// shorter lifetime bounds it.
+		return stored, true
+	}
+	res, labels, err := s.cfg.Sessions.Confirm(ctx, rt.Source, rt.Account, rt.Stamp)
+	switch {
+	case err != nil:
+		s.cfg.Log.ErrorContext(ctx, "confirming a session's account failed; refresh refused", "account", rt.Account, "source", rt.Source, "session", rt.ID, "err", err)
+		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the authentication backend is unavailable; retry later (the server log has the details)")
+		return auth.Identity{}, false
+	case res != authn.Accepted:
+		return s.endSession(w, r, rt, "the "+rt.Source+" backend no longer admits the account with the credential it logged in with (removed, disabled, or its password changed)")
+	}
+	return auth.Identity{Account: rt.Account, Labels: labels}, true
+}
+
+// endSession revokes a session whose account is no longer admitted, and
+// answers 401: the client must log in again.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, rt *metadata.RefreshToken, why string) (auth.Identity, bool) {
+	ctx := r.Context()
+	if _, err := s.cfg.Refresh.RevokeRefreshToken(ctx, rt.ID, s.cfg.Now()); err != nil && !errors.Is(err, metadata.ErrNotFound) {
+		s.cfg.Log.ErrorContext(ctx, "revoking an ended session failed", "session", rt.ID, "err", err)
+	}
+	s.cfg.Log.InfoContext(ctx, "session ended", "account", rt.Account, "source", rt.Source, "session", rt.ID, "reason", why)
+	s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "this login session has ended; log in again")
+	return auth.Identity{}, false
+}
+
+// tokenID is the access token an identity logged in with ("" if none).
+func tokenID(l auth.Labels) string {
+	if v := l[auth.LabelToken]; len(v) == 1 {
+		return v[0]
+	}
+	return ""
+}
