@@ -166,10 +166,10 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	authenticator, authorizer, sessions := db.chains(st, authenticators, acl, authorizers, log)
 	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	ts, err := tokenserver.New(tokenserver.Config{
-		Service: cfg.Token.Service,
-		Issuer:  issuer,
-		Authn:   authenticator,
-		Authz:   authorizer,
+		Service:  cfg.Token.Service,
+		Issuer:   issuer,
+		Authn:    authenticator,
+		Authz:    authorizer,
 		Limiter:  limiter,
 		Refresh:  meta,
 		Sessions: sessions,
