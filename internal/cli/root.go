@@ -37,7 +37,7 @@ Start it with embedded defaults (blobs on disk, metadata in SQLite, all under
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
-		newUser(), newTeam(), newACL(), newToken(), newHashPassword())
+		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword())
 	return root
 }
 

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"wharf/internal/config"
 	"wharf/internal/server"
@@ -105,6 +107,16 @@ func pick(cmd *cobra.Command, flag, value, env, current string) string {
 	return envOr(env, current)
 }
 
+// terminal returns w when it is a terminal someone watches, nil otherwise
+// (a pipe to a log collector, the journal, `docker logs`): what is meant
+// for the operator's eyes only is not written there.
+func terminal(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return w
+	}
+	return nil
+}
+
 // run validates cfg and serves it until the command's context ends.
 func run(cmd *cobra.Command, cfg config.Config) error {
 	if err := cfg.Validate(); err != nil {
@@ -117,7 +129,7 @@ func run(cmd *cobra.Command, cfg config.Config) error {
 	if cfg.TLS == "off" && cfg.Role == config.RoleAllInOne {
 		log.Warn("TLS IS OFF (tls: off): passwords and tokens cross the network in clear; use it only behind a TLS-terminating proxy or for tests")
 	}
-	srv, err := server.New(cmd.Context(), cfg, log, cmd.ErrOrStderr())
+	srv, err := server.New(cmd.Context(), cfg, log, terminal(cmd.ErrOrStderr()))
 	if err != nil {
 		return err
 	}

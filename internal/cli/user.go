@@ -2,13 +2,17 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"wharf/internal/adminuser"
+	"wharf/internal/config"
 	"wharf/internal/identity"
+	"wharf/internal/server"
 )
 
 func newUser() *cobra.Command {
@@ -78,9 +82,15 @@ func newUserPasswd(f *identityFlags) *cobra.Command {
 	var fromStdin bool
 	cmd := &cobra.Command{
 		Use:   "passwd NAME",
-		Short: "Change a user's password (its docker login sessions end)",
+		Short: "Change a user's password, the built-in admin's too (its docker login sessions end)",
 		Args:  cobra.ExactArgs(1),
 		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			if builtin, err := isBuiltinAdmin(env.cfg, args[0]); err != nil || builtin {
+				if err != nil {
+					return err
+				}
+				return setAdminPassword(cmd, env, fromStdin)
+			}
 			if _, err := env.store.GetUser(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -97,6 +107,43 @@ func newUserPasswd(f *identityFlags) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
+}
+
+// isBuiltinAdmin reports whether name is the built-in admin of `wharf
+// serve` (not defined by the configuration's users:, which would win), and
+// refuses a configured user, whose password lives in the configuration.
+func isBuiltinAdmin(cfg config.Config, name string) (bool, error) {
+	configured, err := server.ConfiguredUsers(cfg)
+	if err != nil || !configured[name] {
+		return false, err
+	}
+	if name == adminuser.Name && cfg.Role == config.RoleAllInOne && !server.ConfigDefines(cfg, name) {
+		return true, nil
+	}
+	return false, fmt.Errorf("%s is defined in the configuration's users:; put a new bcrypt hash there (wharf hash-password) and restart", name)
+}
+
+// setAdminPassword changes the built-in admin's password and ends its
+// sessions; a running server picks the new password up on its next
+// request.
+func setAdminPassword(cmd *cobra.Command, env *identityEnv, fromStdin bool) error {
+	pw, err := readNewPassword(cmd, fromStdin, "New password for "+adminuser.Name)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if err := adminuser.SetPassword(filepath.Join(env.cfg.Data, "auth"), pw, 0); err != nil {
+		return explainError(err)
+	}
+	n, err := env.store.RevokeRefreshTokens(ctx, adminuser.Name)
+	if err != nil {
+		return fmt.Errorf("the password changed, but ending admin's sessions failed (run `wharf session revoke --user admin`): %w", err)
+	}
+	if err := env.store.TouchIdentity(ctx); err != nil {
+		return fmt.Errorf("the password changed, but a running server will only use it after a restart: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s; ended %d docker login session(s)\n", adminuser.Name, n)
+	return nil
 }
 
 func newUserRm(f *identityFlags) *cobra.Command {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,6 +36,15 @@ func TestAdminAPIWiring(t *testing.T) {
 		t.Fatalf("no admin password on the console:\n%s", console.String())
 	}
 	adminPW := m[1]
+	// The generated password is in a file only its owner reads, never in
+	// the log.
+	file := filepath.Join(cfg.Data, "auth", "admin.password")
+	if b, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(b)) != adminPW {
+		t.Errorf("%s holds %q, %v; want the generated password", file, b, err)
+	}
+	if info, err := os.Stat(file); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v, %v; want 0600", file, info.Mode(), err)
+	}
 
 	get := func(method, path, authz, body string) *http.Response {
 		t.Helper()

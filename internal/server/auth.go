@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,12 +16,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/adminuser"
+	"wharf/internal/atomicfile"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authn/htpasswd"
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
@@ -86,16 +84,23 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		}
 	}
 	allInOne := cfg.Role == config.RoleAllInOne
+	adminFile := "" // the built-in admin's hash file, when it is used
 	if allInOne {
 		// The admin joins the configured users in one backend, so that
 		// every login costs exactly one bcrypt comparison: with two
 		// backends an unknown user would cost two and could be told apart.
-		adminFile, err := bootstrapAdmin(dir, log, console)
+		path, err := adminuser.Bootstrap(dir, adminuser.BootstrapOptions{Terminal: console, Log: log})
 		if err != nil {
 			return nil, err
 		}
-		if err := addAdmin(users, adminFile, log); err != nil {
-			return nil, err
+		if _, defined := users[adminuser.Name]; defined {
+			log.Info("the configuration defines admin; its password is used instead of the built-in admin's")
+		} else {
+			hash, err := adminuser.Read(path)
+			if err != nil {
+				return nil, err
+			}
+			users[adminuser.Name], adminFile = static.User{Password: auth.Secret(hash)}, path
 		}
 	}
 	// The database users come next and compare an unknown user's password
@@ -112,6 +117,11 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	db, err := setupIdentity(ctx, meta, users, log)
 	if err != nil {
 		return nil, err
+	}
+	if adminFile != "" {
+		// `wharf user passwd admin` rewrites the file and moves the
+		// identity generation: the next request reads it again.
+		db.live.OnChange(func() { reloadAdmin(st, adminFile, log) })
 	}
 	// The backends, in the order they are asked (docker_auth's: static
 	// users first, then the database's, then the external backends; the
@@ -283,62 +293,27 @@ func generateSigningKey(keyPath, certPath string) error {
 	if err != nil {
 		return fmt.Errorf("server: token key: %w", err)
 	}
-	if err := writeFileAtomic(certPath, token.EncodeCertificatesPEM(cert), 0o644); err != nil {
+	if err := atomicfile.Write(certPath, token.EncodeCertificatesPEM(cert), 0o644); err != nil {
 		return err
 	}
-	return writeFileAtomic(keyPath, keyPEM, 0o600)
+	return atomicfile.Write(keyPath, keyPEM, 0o600)
 }
 
-// bootstrapAdmin creates the admin account on first start: the password is
-// WHARF_ADMIN_PASSWORD, or a random one printed once on stderr (never to
-// the structured log). Only its bcrypt hash is kept.
-func bootstrapAdmin(dir string, log *slog.Logger, stderr io.Writer) (string, error) {
-	path := filepath.Join(dir, "admin.htpasswd")
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	pw, fromEnv := os.LookupEnv("WHARF_ADMIN_PASSWORD")
-	if !fromEnv || pw == "" {
-		var b [18]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", fmt.Errorf("server: admin password: %w", err)
-		}
-		pw = base64.RawURLEncoding.EncodeToString(b[:])
-		fmt.Fprintf(stderr, "\n  Created the administrator account.\n    user:     admin\n    password: %s\n  It is shown this once; only its hash is stored (%s).\n  Log in with: docker login HOST:PORT -u admin\n\n", pw, path)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+// reloadAdmin reads the built-in admin's hash file again and, when the
+// password changed, uses the new one from the next login on.
+func reloadAdmin(st *static.Authenticator, path string, log *slog.Logger) {
+	hash, err := adminuser.Read(path)
 	if err != nil {
-		return "", fmt.Errorf("server: admin password: %w", err)
+		log.Error("reading the admin account's file failed; its previous password stays in use", "err", err)
+		return
 	}
-	if err := writeFileAtomic(path, []byte("admin:"+string(hash)+"\n"), 0o600); err != nil {
-		return "", err
+	changed, err := st.SetPassword(adminuser.Name, auth.Secret(hash))
+	switch {
+	case err != nil:
+		log.Error("the admin account's file holds an unusable hash; its previous password stays in use", "file", path, "err", err)
+	case changed:
+		log.Info("the admin password changed; the new one is in use", "file", path)
 	}
-	log.Info("created the admin account", "file", path, "password_from_env", fromEnv)
-	return path, nil
-}
-
-// addAdmin adds the admin account from its htpasswd file, unless the
-// configuration defines an admin itself (then that one is used).
-func addAdmin(users map[string]static.User, path string, log *slog.Logger) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("server: admin account: %w", err)
-	}
-	defer f.Close()
-	hashes, err := htpasswd.Parse(f)
-	if err != nil {
-		return fmt.Errorf("server: admin account %s: %w", path, err)
-	}
-	hash, ok := hashes["admin"]
-	if !ok {
-		return fmt.Errorf("server: %s holds no admin entry; delete it to create the admin account again", path)
-	}
-	if _, defined := users["admin"]; defined {
-		log.Info("the configuration defines admin; its password is used instead of the generated one")
-		return nil
-	}
-	users["admin"] = static.User{Password: auth.Secret(hash)}
-	return nil
 }
 
 // defaultACL is used when the configuration has no acl: the admin may do
@@ -383,26 +358,6 @@ func isEmpty(n *yaml.Node) bool {
 	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
-// writeFileAtomic writes data to path durably: a temporary file, fsync,
-// rename.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("server: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("server: write %s: %w", path, err)
-	}
-	if err := errors.Join(tmp.Chmod(perm), tmp.Sync(), tmp.Close()); err != nil {
-		return fmt.Errorf("server: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("server: write %s: %w", path, err)
-	}
-	return nil
-}
 
 // checkRealm diagnoses the token setup at start-up, before any client
 // fails with a bare 401: it asks the realm for an anonymous token (which

@@ -144,6 +144,17 @@ func ConfiguredUsers(cfg config.Config) (map[string]bool, error) {
 	return out, nil
 }
 
+// ConfigDefines reports whether the configuration's users: define name
+// (a configured admin replaces the built-in one).
+func ConfigDefines(cfg config.Config, name string) bool {
+	if isEmpty(&cfg.Users) {
+		return false
+	}
+	users, err := static.ParseUsers(&cfg.Users)
+	_, ok := users[name]
+	return err == nil && ok
+}
+
 // IdentityOptions are the options of the identity operations for cfg: the
 // names of the configured accounts (and, in `wharf serve`, the built-in
 // admin) are reserved, since those backends are asked before the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
@@ -17,10 +18,12 @@ type User struct {
 	Labels   auth.Labels `yaml:"labels,omitempty"`
 }
 
-// Authenticator checks passwords against a fixed set of users.
+// Authenticator checks passwords against a set of users fixed at start,
+// but for the password of one that SetPassword changes while it runs (the
+// built-in admin's).
 type Authenticator struct {
-	users map[string]user
-	dummy []byte // nil: unknown users are answered at once (Options.SkipDummy)
+	users atomic.Pointer[map[string]user] // replaced whole, never changed
+	dummy []byte                          // nil: unknown users are answered at once (Options.SkipDummy)
 }
 
 // Options change how New's authenticator answers.
@@ -54,7 +57,8 @@ func New(users map[string]User) (*Authenticator, error) {
 
 // NewWithOptions is New with options.
 func NewWithOptions(users map[string]User, opts Options) (*Authenticator, error) {
-	a := &Authenticator{users: make(map[string]user, len(users))}
+	a := &Authenticator{}
+	checked := make(map[string]user, len(users))
 	var errs []error
 	var hashes [][]byte
 	for _, name := range sortedNames(users) {
@@ -68,11 +72,12 @@ func NewWithOptions(users map[string]User, opts Options) (*Authenticator, error)
 			hash = []byte(u.Password.Reveal())
 			hashes = append(hashes, hash)
 		}
-		a.users[name] = user{hash: hash, labels: authn.CloneLabels(u.Labels)}
+		checked[name] = user{hash: hash, labels: authn.CloneLabels(u.Labels)}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	a.users.Store(&checked)
 	if !opts.SkipDummy {
 		a.dummy = authn.DummyHash(authn.TypicalCost(hashes))
 	}
@@ -107,7 +112,7 @@ func sortedNames(users map[string]User) []string {
 // after the same bcrypt work as a wrong password. The anonymous user, when
 // configured, is admitted whatever password is sent, as in docker_auth.
 func (a *Authenticator) Authenticate(_ context.Context, name string, password auth.Secret) (authn.Result, auth.Labels, error) {
-	u, ok := a.users[name]
+	u, ok := (*a.users.Load())[name]
 	switch {
 	case !ok && name == "":
 		return authn.NoMatch, nil, nil // whether anonymous access exists is no secret
@@ -134,11 +139,39 @@ func (a *Authenticator) CanConfirm(string) bool { return true }
 // password changed in the configuration, is refused; so is the anonymous
 // user, which has no sessions.
 func (a *Authenticator) Confirm(_ context.Context, name, stamp string) (authn.Result, auth.Labels, error) {
-	u, ok := a.users[name]
+	u, ok := (*a.users.Load())[name]
 	if !ok || u.hash == nil || !authn.SameStamp(authn.Stamp(u.hash), stamp) {
 		return authn.WrongPassword, nil, nil
 	}
 	return authn.Accepted, authn.CloneLabels(u.labels), nil
+}
+
+// SetPassword gives the existing user name a new bcrypt hash, for the
+// logins that follow; the sessions opened with the old one no longer
+// confirm. It reports whether the hash changed.
+func (a *Authenticator) SetPassword(name string, hash auth.Secret) (bool, error) {
+	if err := authn.CheckHash(hash.Reveal()); err != nil {
+		return false, fmt.Errorf("static: user %q: %w", name, err)
+	}
+	for {
+		old := a.users.Load()
+		u, ok := (*old)[name]
+		switch {
+		case !ok || name == "":
+			return false, fmt.Errorf("static: no user %q", name)
+		case string(u.hash) == hash.Reveal():
+			return false, nil
+		}
+		next := make(map[string]user, len(*old))
+		for k, v := range *old {
+			next[k] = v
+		}
+		u.hash = []byte(hash.Reveal())
+		next[name] = u
+		if a.users.CompareAndSwap(old, &next) {
+			return true, nil
+		}
+	}
 }
 
 // Name implements authn.Authenticator.

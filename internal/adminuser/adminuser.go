@@ -1,0 +1,197 @@
+// Package adminuser owns the built-in administrator of `wharf serve`: the
+// `admin` account whose bcrypt hash is kept in <data>/auth/admin.htpasswd.
+//
+// It is created on first start, with the password in WHARF_ADMIN_PASSWORD
+// or a generated one that is written once to <data>/auth/admin.password
+// (mode 0600) and never to the log. `wharf user passwd admin` changes it
+// (SetPassword); a running server reads the file again when the database's
+// identity generation moves, which that command bumps. The caller revokes
+// the admin's sessions.
+//
+// It imports the standard library, atomicfile, auth, authn (bcrypt) and
+// identity (the password rules); never net/http or the metadata store.
+package adminuser
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"wharf/internal/atomicfile"
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authn/htpasswd"
+	"wharf/internal/identity"
+)
+
+// Name is the built-in administrator's account name.
+const Name = "admin"
+
+// The files of the admin account, in the data directory's auth/.
+const (
+	hashFile     = "admin.htpasswd"
+	passwordFile = "admin.password"
+)
+
+// HashFile is where the admin's bcrypt hash is kept under authDir.
+func HashFile(authDir string) string { return filepath.Join(authDir, hashFile) }
+
+// PasswordFile is where a generated admin password is written under
+// authDir.
+func PasswordFile(authDir string) string { return filepath.Join(authDir, passwordFile) }
+
+// EnvPassword is the variable that sets the admin's first password.
+const EnvPassword = "WHARF_ADMIN_PASSWORD"
+
+// BootstrapOptions are what Bootstrap needs besides the directory.
+type BootstrapOptions struct {
+	// Env looks up WHARF_ADMIN_PASSWORD (os.LookupEnv by default).
+	Env func(string) (string, bool)
+	// Terminal, when set, is told a generated password too (stderr when it
+	// is a terminal: someone is watching; never a log collector).
+	Terminal io.Writer
+	Log      *slog.Logger
+	// Cost is the bcrypt cost (0: identity.DefaultCost).
+	Cost int
+}
+
+// Bootstrap makes sure the admin account exists in authDir and returns its
+// hash file. On first start it is created with WHARF_ADMIN_PASSWORD, which
+// must follow the password rules, or with a generated password written to
+// PasswordFile. Later, WHARF_ADMIN_PASSWORD is not applied again: when it
+// differs from the stored password the log says so and names the command
+// that changes it.
+func Bootstrap(authDir string, opts BootstrapOptions) (string, error) {
+	if opts.Env == nil {
+		opts.Env = os.LookupEnv
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	path := HashFile(authDir)
+	pw, fromEnv := opts.Env(EnvPassword)
+	fromEnv = fromEnv && pw != ""
+	if _, err := os.Stat(path); err == nil {
+		if fromEnv {
+			warnIfDifferent(path, auth.Secret(pw), opts.Log)
+		}
+		return path, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("adminuser: %w", err)
+	}
+	if fromEnv {
+		if err := checkEnvPassword(pw); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if pw, err = generate(); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Write(PasswordFile(authDir), []byte(pw+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("adminuser: %w", err)
+		}
+	}
+	if err := write(path, auth.Secret(pw), opts.Cost); err != nil {
+		return "", err
+	}
+	if fromEnv {
+		opts.Log.Info("created the admin account with the password in "+EnvPassword, "file", path)
+		return path, nil
+	}
+	opts.Log.Info("created the admin account with a generated password; read it from the password file (mode 0600), then change it with `wharf user passwd admin`",
+		"password_file", PasswordFile(authDir))
+	if opts.Terminal != nil {
+		fmt.Fprintf(opts.Terminal, "\n  Created the administrator account.\n    user:     %s\n    password: %s\n  It is also in %s (readable by this user only); change it with: wharf user passwd admin\n  Log in with: docker login HOST:PORT -u admin\n\n",
+			Name, pw, PasswordFile(authDir))
+	}
+	return path, nil
+}
+
+// checkEnvPassword applies the password rules to WHARF_ADMIN_PASSWORD, and
+// refuses a value wrapped in quotes (compose's list form passes them on).
+func checkEnvPassword(pw string) error {
+	if len(pw) >= 2 && (pw[0] == '"' || pw[0] == '\'') && pw[len(pw)-1] == pw[0] {
+		return fmt.Errorf("adminuser: %s is wrapped in %c quotes, which would become part of the password (compose's `- VAR=\"value\"` list form keeps them); remove the quotes", EnvPassword, pw[0])
+	}
+	if err := identity.CheckPassword(auth.Secret(pw)); err != nil {
+		return fmt.Errorf("adminuser: %s: %s", EnvPassword, strings.TrimPrefix(err.Error(), identity.ErrInvalid.Error()+": "))
+	}
+	return nil
+}
+
+// warnIfDifferent logs when WHARF_ADMIN_PASSWORD is not the admin's
+// password: it only sets the first one.
+func warnIfDifferent(path string, pw auth.Secret, log *slog.Logger) {
+	hash, err := Read(path)
+	if err != nil {
+		return // the server reports an unreadable file itself
+	}
+	if res, err := authn.VerifyPassword(hash, pw); err == nil && res == authn.Accepted {
+		return
+	}
+	log.Warn(EnvPassword+" is not applied: the admin account already exists and keeps its password; change it with `wharf user passwd admin`", "file", path)
+}
+
+// generate returns a random password of 24 characters (144 bits).
+func generate() (string, error) {
+	var b [18]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("adminuser: password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// write hashes pw at cost (the password rules apply) and replaces the hash
+// file.
+func write(path string, pw auth.Secret, cost int) error {
+	hash, err := identity.HashPassword(pw, cost)
+	if err != nil {
+		return fmt.Errorf("adminuser: %w", err)
+	}
+	if err := atomicfile.Write(path, []byte(Name+":"+hash+"\n"), 0o600); err != nil {
+		return fmt.Errorf("adminuser: %w", err)
+	}
+	return nil
+}
+
+// Read returns the admin's bcrypt hash from its file.
+func Read(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("adminuser: %w", err)
+	}
+	defer f.Close()
+	hashes, err := htpasswd.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("adminuser: %s: %w", path, err)
+	}
+	hash, ok := hashes[Name]
+	if !ok {
+		return nil, fmt.Errorf("adminuser: %s holds no admin entry; set a password with `wharf user passwd admin`", path)
+	}
+	return hash, nil
+}
+
+// SetPassword gives the admin a new password, hashed at cost (0:
+// identity.DefaultCost; the password rules apply), and removes a generated
+// password's file, which no longer holds it.
+func SetPassword(authDir string, pw auth.Secret, cost int) error {
+	if err := os.MkdirAll(authDir, 0o700); err != nil {
+		return fmt.Errorf("adminuser: %w", err)
+	}
+	if err := write(HashFile(authDir), pw, cost); err != nil {
+		return err
+	}
+	if err := os.Remove(PasswordFile(authDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("adminuser: %w", err)
+	}
+	return nil
+}
