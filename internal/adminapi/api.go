@@ -138,6 +138,9 @@ func (a *API) routes() []Route {
 		{"POST", "tokens", a.createToken},
 		{"GET", "tokens/{id}", a.getToken},
 		{"DELETE", "tokens/{id}", a.revokeToken},
+		{"GET", "sessions", a.listSessions},
+		{"DELETE", "sessions", a.revokeSessions},
+		{"DELETE", "sessions/{id}", a.revokeSession},
 	}
 }
 

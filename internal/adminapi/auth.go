@@ -13,6 +13,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
+	"wharf/internal/identity"
 )
 
 // The scope a caller must hold: type admin, name api, every action. The
@@ -72,18 +73,14 @@ func (a *API) bearer(r *http.Request) (caller, error) {
 		return caller{}, a.forbidden(r, "insufficient_scope")
 	}
 	// A token outlives nothing it was issued for: a database account
-	// disabled since is refused at once, not when the token expires.
-	// (Configured accounts are asked before the database, so a database
-	// user of the same name is not the token's subject.)
-	if _, configured := a.cfg.Configured[claims.Subject]; !configured {
-		snap, err := a.cfg.Live.Snapshot(r.Context())
-		if err != nil {
-			return caller{}, err
-		}
-		if acct, ok := snap.Account(claims.Subject); ok && acct.Disabled {
-			a.log.InfoContext(r.Context(), "admin API: token of a disabled account refused", "account", claims.Subject, "ip", a.cfg.ClientIP(r))
-			return caller{}, a.unauthorized(r, "invalid_token", "the account is disabled")
-		}
+	// removed or disabled since, an access token revoked, a rule that no
+	// longer grants the scope, or a configured account removed, refuses it
+	// at once, not when it expires.
+	if reason, err := a.stillLive(r, claims); err != nil {
+		return caller{}, err
+	} else if reason != "" {
+		a.log.InfoContext(r.Context(), "admin API: token refused", "account", claims.Subject, "reason", reason, "ip", a.cfg.ClientIP(r))
+		return caller{}, a.unauthorized(r, "invalid_token", "this token no longer holds: "+reason+"; get a new one")
 	}
 	return caller{account: claims.Subject, via: "bearer"}, nil
 }
@@ -129,6 +126,52 @@ func (a *API) basic(r *http.Request) (caller, error) {
 		return caller{}, a.forbidden(r, "")
 	}
 	return caller{account: user, via: "basic"}, nil
+}
+
+// stillLive decides a verified token's subject again, as the token server
+// would now: "" when it still holds the admin scope, else why not. Its
+// labels are read live where Wharf keeps them: the database's accounts
+// (with the access token the token names) and the configuration's. An
+// account of another backend (LDAP, a sign-in, …) cannot be read without
+// its password; its token lives out its few minutes.
+func (a *API) stillLive(r *http.Request, claims *token.Claims) (string, error) {
+	source := claims.Source
+	_, configured := a.cfg.Configured[claims.Subject]
+	if source == "" { // a token of an earlier version
+		source = identity.SourceDatabase
+		if configured {
+			source = "static"
+		}
+	}
+	id := auth.Identity{Account: claims.Subject, Labels: auth.Labels{auth.LabelSource: {source}}}
+	switch source {
+	case "static":
+		if !configured {
+			return "the account is no longer configured", nil
+		}
+		for k, v := range a.cfg.Configured[claims.Subject] {
+			id.Labels[k] = v
+		}
+		id.Labels[auth.LabelSource] = []string{source}
+	case identity.SourceDatabase:
+		if claims.TokenID != "" {
+			id.Labels[auth.LabelToken] = []string{claims.TokenID}
+		}
+		// The authorizer's guard reads the account and the token as they
+		// are now, and grants nothing to a removed or disabled account or
+		// a revoked or expired token.
+	default:
+		return "", nil
+	}
+	granted, err := a.cfg.Authz.Authorize(r.Context(), auth.Request{Identity: id, Service: a.cfg.TokenService, IP: a.cfg.ClientIP(r),
+		Access: auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}})
+	if err != nil && !errors.Is(err, authz.ErrNoMatch) {
+		return "", fmt.Errorf("checking that the token's account still holds %s: %w", Scope, err)
+	}
+	if !slices.Contains(granted, ScopeAction) {
+		return "the account, its access token or the rule that granted " + Scope + " is gone or disabled", nil
+	}
+	return "", nil
 }
 
 // unauthorized answers 401 with both challenges: Bearer, naming the token
