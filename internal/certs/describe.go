@@ -174,7 +174,7 @@ func (i Info) String() string {
 		if i.IsCA {
 			limits := strings.Join(i.NameConstraints, ", ")
 			if limits == "" {
-				limits = "none: may sign for any host (make a new CA; see docs/https.md)"
+				limits = "none (may sign for any host)"
 			}
 			line("constraints", limits)
 		}

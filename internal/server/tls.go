@@ -93,8 +93,10 @@ func serverTLS(tc *tls.Config) *tls.Config {
 // clients trust.
 func (s *Server) autoNames() (names, optional []string) {
 	names = []string{"localhost", "127.0.0.1", "::1"}
-	if host, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
-		names = append(names, host)
+	for _, addr := range []string{s.cfg.Addr, s.cfg.TokenAddr} { // the token listener serves the same certificate
+		if host, _, err := net.SplitHostPort(addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+			names = append(names, host)
+		}
 	}
 	names = append(names, s.cfg.TLSNames...)
 	slices.Sort(names)

@@ -334,3 +334,30 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestAutoNames: the local CA is made for the defaults, the listen
+// addresses that name a host and tls_names; the host name is optional.
+func TestAutoNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  config.Config
+		want []string
+	}{
+		{"defaults", config.Config{Addr: ":5000"}, []string{"127.0.0.1", "::1", "localhost"}},
+		{"wildcard addresses", config.Config{Addr: "0.0.0.0:5000", TokenAddr: "[::]:5001"}, []string{"127.0.0.1", "::1", "localhost"}},
+		{"listen addresses and tls_names", config.Config{Addr: "10.1.2.3:5000", TokenAddr: "[fd00::5]:5001", TLSNames: []string{"registry.example", "localhost"}},
+			[]string{"10.1.2.3", "127.0.0.1", "::1", "fd00::5", "localhost", "registry.example"}},
+	}
+	for _, tc := range tests {
+		names, optional := (&Server{cfg: tc.cfg}).autoNames()
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("%s: names %v, want %v", tc.name, names, tc.want)
+		}
+		if h, err := os.Hostname(); err == nil {
+			if d, _, err := certs.ParseName(h); err == nil && !slices.Contains(tc.want, d) && !slices.Equal(optional, []string{d}) {
+				t.Errorf("%s: optional %v, want the host name %s", tc.name, optional, d)
+			}
+		}
+	}
+}
