@@ -63,33 +63,37 @@ func (a *Authority) Constrained() bool {
 // CA's name constraints do not permit; nil when it may sign for all of
 // them. Names that do not parse are left to ParseNames to report.
 func (a *Authority) Forbidden(names []string) []string {
+	c := a.Cert
 	var out []string
 	for _, n := range names {
 		d, ip, err := ParseName(n)
 		switch {
 		case err != nil:
 		case ip != nil:
-			if !permitsIP(a.Cert, ip) {
+			if !permits(ip, c.PermittedIPRanges, c.ExcludedIPRanges, ipInRange) {
 				out = append(out, ip.String())
 			}
-		case !permitsDNS(a.Cert, d):
+		case !permits(d, c.PermittedDNSDomains, c.ExcludedDNSDomains, matchDNS):
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
-func permitsDNS(c *x509.Certificate, name string) bool {
-	for _, ex := range c.ExcludedDNSDomains {
-		if matchDNS(name, ex) {
+// permits applies one kind of constraint as RFC 5280 does: a name that
+// matches an excluded subtree is refused; otherwise it must match a
+// permitted one, unless there are none.
+func permits[N, C any](name N, permitted, excluded []C, match func(N, C) bool) bool {
+	for _, ex := range excluded {
+		if match(name, ex) {
 			return false
 		}
 	}
-	if len(c.PermittedDNSDomains) == 0 {
+	if len(permitted) == 0 {
 		return true
 	}
-	for _, p := range c.PermittedDNSDomains {
-		if matchDNS(name, p) {
+	for _, p := range permitted {
+		if match(name, p) {
 			return true
 		}
 	}
@@ -109,23 +113,6 @@ func matchDNS(name, constraint string) bool {
 	default:
 		return name == constraint || strings.HasSuffix(name, "."+constraint)
 	}
-}
-
-func permitsIP(c *x509.Certificate, ip net.IP) bool {
-	for _, ex := range c.ExcludedIPRanges {
-		if ipInRange(ip, ex) {
-			return false
-		}
-	}
-	if len(c.PermittedIPRanges) == 0 {
-		return true
-	}
-	for _, p := range c.PermittedIPRanges {
-		if ipInRange(ip, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // ipInRange matches like Go's x509: an IPv4 address only against IPv4
