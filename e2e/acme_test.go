@@ -31,11 +31,12 @@ func startPebble(t *testing.T) (directory, mgmt, caFile string) {
 	bin := filepath.Join(harness.RepoRoot(t), "bin", "pebble")
 	harness.RequireFile(t, bin, "pebble (bin/pebble)")
 	dir := t.TempDir()
-	ca, err := certs.NewCA("pebble listener CA", token.KeyECDSAP256, time.Hour)
+	names := []string{"localhost", "127.0.0.1"}
+	ca, err := certs.NewCA("pebble listener CA", names, token.KeyECDSAP256, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crt, key, err := ca.IssueServer([]string{"localhost", "127.0.0.1"}, token.KeyECDSAP256, time.Hour)
+	crt, key, err := ca.IssueServer(names, token.KeyECDSAP256, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +156,22 @@ func TestACME(t *testing.T) {
 	}
 	if _, err := client.Get("https://other.wharf.test:" + port + "/v2/"); err == nil {
 		t.Error("a name outside acme.domains got a certificate")
+	}
+	// With the certificate in hand, TLS 1.2 takes AEAD suites only.
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(root)
+	for _, c := range []struct {
+		suite uint16
+		ok    bool
+	}{{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false}, {tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true}} {
+		conn, err := tls.Dial("tcp", w.Addr(), &tls.Config{ServerName: "registry.wharf.test", RootCAs: pool,
+			MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{c.suite}})
+		if err == nil {
+			conn.Close()
+		}
+		if c.ok != (err == nil) {
+			t.Errorf("TLS 1.2 with %s only: err = %v, want ok=%v", tls.CipherSuiteName(c.suite), err, c.ok)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(w.DataDir(), "acme")); err != nil {
 		t.Errorf("no ACME cache in the data directory: %v", err)

@@ -95,6 +95,22 @@ func TestStrictTLS(t *testing.T) {
 			t.Fatalf("skopeo copy to a server with another CA: %v, want a certificate error\n%s", err, out)
 		}
 	})
+	t.Run("curl (OpenSSL)", func(t *testing.T) {
+		// OpenSSL checks the CA's name constraints too: the address and
+		// localhost are within them.
+		curl := harness.RequireTool(t, "curl")
+		_, p, _ := net.SplitHostPort(good.Addr())
+		for _, u := range []string{"https://" + good.Addr() + "/v2/", "https://localhost:" + p + "/v2/"} {
+			out, err := exec.CommandContext(t.Context(), curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", caFile, u).CombinedOutput()
+			if err != nil || string(out) != "401" {
+				t.Errorf("curl %s: %v, %s; want 401 over verified HTTPS", u, err, out)
+			}
+		}
+		out, err := exec.CommandContext(t.Context(), curl, "-sS", "-o", "/dev/null", "--cacert", caFile, "https://"+other.Addr()+"/v2/").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "certificate") {
+			t.Errorf("curl to a server with another CA: %v, want a certificate error\n%s", err, out)
+		}
+	})
 	t.Run("docker", func(t *testing.T) {
 		// dockerd treats every registry on 127.0.0.0/8 as insecure and skips
 		// certificate checks for it, so the servers listen on ::1 under a

@@ -34,6 +34,9 @@ const backdate = 5 * time.Minute
 // ErrName means a host name cannot go into a certificate's SANs.
 var ErrName = errors.New("certs: bad name")
 
+// ErrForbidden means the CA's name constraints do not permit a name.
+var ErrForbidden = errors.New("certs: name outside the CA's constraints")
+
 // Authority is a CA that signs server and token-signing certificates.
 // Key is nil for an authority loaded without its key: it can describe and
 // verify but not issue.
@@ -43,23 +46,32 @@ type Authority struct {
 }
 
 // NewCA makes a self-signed CA certificate and its key. It may sign leaf
-// certificates only (MaxPathLen 0): a leaked wharf CA cannot mint
-// intermediates.
-func NewCA(commonName string, kind token.KeyKind, validity time.Duration) (*Authority, error) {
-	return newCA(commonName, kind, validity, time.Now())
+// certificates only (MaxPathLen 0), so a leaked wharf CA cannot mint
+// intermediates, and only for names (DNS names and IP literals, as
+// IssueServer takes them): its critical name constraints make clients
+// refuse anything it signs for another host, so that a copy of its key
+// cannot intercept TLS to every site its clients visit.
+func NewCA(commonName string, names []string, kind token.KeyKind, validity time.Duration) (*Authority, error) {
+	return newCA(commonName, names, kind, validity, time.Now())
 }
 
-func newCA(commonName string, kind token.KeyKind, validity time.Duration, now time.Time) (*Authority, error) {
+func newCA(commonName string, names []string, kind token.KeyKind, validity time.Duration, now time.Time) (*Authority, error) {
 	if commonName == "" {
 		return nil, errors.New("certs: CA common name is empty")
 	}
-	key, err := token.GenerateKey(kind)
-	if err != nil {
-		return nil, fmt.Errorf("certs: CA key: %w", err)
+	if len(names) == 0 {
+		return nil, errors.New("certs: a CA needs the names it may sign for")
 	}
 	tmpl, err := template(commonName, validity, now)
 	if err != nil {
 		return nil, err
+	}
+	if err := constrain(tmpl, names); err != nil {
+		return nil, err
+	}
+	key, err := token.GenerateKey(kind)
+	if err != nil {
+		return nil, fmt.Errorf("certs: CA key: %w", err)
 	}
 	tmpl.IsCA = true
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
@@ -139,8 +151,20 @@ func (a *Authority) issueServer(names []string, kind token.KeyKind, validity tim
 	if err != nil {
 		return nil, nil, err
 	}
+	if bad := a.Forbidden(names); len(bad) > 0 {
+		return nil, nil, fmt.Errorf("%w: the CA %q may not sign for %s (it is limited to: %s); make a new CA for these names",
+			ErrForbidden, a.Cert.Subject.CommonName, strings.Join(bad, ", "), strings.Join(constraintSummary(a.Cert), ", "))
+	}
 	cn, ip, _ := ParseName(names[0]) // ParseNames accepted it
-	if ip != nil {
+	switch {
+	case len(dns) == 0:
+		// No subject: OpenSSL checks a subject CN that looks like a host
+		// name ("10.0.0.3" does) against the CA's DNS constraints when
+		// there are no DNS names, and a CA for addresses only excludes
+		// every DNS name. The addresses are in the SANs, which Go marks
+		// critical for an empty subject, as RFC 5280 asks.
+		cn = ""
+	case ip != nil:
 		cn = ip.String()
 	}
 	return a.issue(cn, kind, validity, now, func(t *x509.Certificate, pub crypto.PublicKey) {

@@ -49,8 +49,12 @@ type Info struct {
 	DaysLeft             int
 	Expired, NotYetValid bool
 	IsCA                 bool
-	KeyUsage             []string
-	ExtKeyUsage          []string
+	// NameConstraints say what a CA may sign for ("permitted DNS
+	// localhost", "excluded IP 0.0.0.0/0"…); empty for a CA without any,
+	// which may sign for every name.
+	NameConstraints []string
+	KeyUsage        []string
+	ExtKeyUsage     []string
 	// SHA256 is the certificate's fingerprint as openssl prints it
 	// (x509 -fingerprint -sha256): colon-separated upper-case hex.
 	SHA256 string
@@ -134,6 +138,7 @@ func describeCert(c *x509.Certificate, now time.Time) Info {
 	info.Expired = !now.Before(c.NotAfter)
 	info.NotYetValid = now.Before(c.NotBefore)
 	info.IsCA = c.IsCA
+	info.NameConstraints = constraintSummary(c)
 	info.KeyUsage = keyUsages(c.KeyUsage)
 	for _, u := range c.ExtKeyUsage {
 		info.ExtKeyUsage = append(info.ExtKeyUsage, extKeyUsageName(u))
@@ -166,6 +171,13 @@ func (i Info) String() string {
 	line("libtrust id", i.LibtrustID)
 	if i.Kind == KindCertificate {
 		line("CA", map[bool]string{true: "yes", false: "no"}[i.IsCA])
+		if i.IsCA {
+			limits := strings.Join(i.NameConstraints, ", ")
+			if limits == "" {
+				limits = "none (may sign for any host)"
+			}
+			line("constraints", limits)
+		}
 		line("key usage", strings.Join(i.KeyUsage, ", "))
 		line("ext key usage", strings.Join(i.ExtKeyUsage, ", "))
 		line("SHA-256", i.SHA256)

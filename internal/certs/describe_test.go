@@ -13,7 +13,7 @@ import (
 func TestDescribe(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
-	ca, err := newCA("Test CA", "", DefaultCAValidity, now)
+	ca, err := newCA("Test CA", testNames, "", DefaultCAValidity, now)
 	if err != nil {
 		t.Fatal(err)
 	}

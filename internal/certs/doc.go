@@ -6,12 +6,16 @@
 //   - the Authority (NewCA, LoadCA) and what it issues: server
 //     certificates with SANs (IssueServer) and token-signing certificates
 //     (IssueSigning);
+//   - the critical name constraints every CA it makes carries, limiting
+//     it to the names it was made for, and the check of a CA's
+//     constraints against names (Constrained, Forbidden);
 //   - host-name parsing for SANs (an IP literal becomes an IP SAN,
 //     anything else must be a valid DNS name);
 //   - Init, the files `wharf certs init` writes, with safe permissions
 //     and no silent overwrite;
 //   - EnsureServerCert, which `tls: auto` calls at start-up to create or
-//     renew the server certificate with atomic writes;
+//     renew the server certificate with atomic writes, and to replace a
+//     CA that may not sign for a configured name;
 //   - Describe, the human-readable summary behind `wharf certs show`
 //     (never printing key material).
 //

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"wharf/internal/auth/token"
@@ -39,7 +40,7 @@ type InitOptions struct {
 	// (an existing directory keeps its mode).
 	Dir string
 	// Names are the server certificate's DNS names and IP addresses; the
-	// first is its common name.
+	// first is its common name. The CA may sign for these only.
 	Names []string
 	// KeyKind is the kind of every key made; default ECDSA P-256.
 	KeyKind token.KeyKind
@@ -114,7 +115,7 @@ func initAt(opts InitOptions, now time.Time) (Files, error) {
 			}
 		}
 	}
-	ca, err := newCA(opts.CAName, opts.KeyKind, opts.CAValidity, now)
+	ca, err := newCA(opts.CAName, opts.Names, opts.KeyKind, opts.CAValidity, now)
 	if err != nil {
 		return Files{}, err
 	}
@@ -181,92 +182,185 @@ func withDefaults(o InitOptions) InitOptions {
 	return o
 }
 
-// EnsureServerCert keeps <dir>/server.crt and server.key valid for names,
-// as `tls: auto` needs at every start: it creates the CA (ca.crt, ca.key)
-// and the server certificate when missing, reissues the server
-// certificate from the same CA when it expires within renewBefore, does
-// not cover every name, was not signed by ca.crt, or does not match its
-// key, and otherwise leaves every file alone (changed is false). Keeping
-// the CA means clients that trust ca.crt keep working after a renewal.
+// AutoOptions say what EnsureServerCert's server certificate covers and
+// when it is renewed.
+type AutoOptions struct {
+	// Names must be covered. When the CA may not sign for one of them (a
+	// name added to the configuration), a new CA is made: clients must
+	// then trust the new ca.crt.
+	Names []string
+	// Optional names are covered while the CA permits them and left out
+	// (reported in AutoResult.LeftOut) otherwise: the host's own name
+	// changes with every container, and that must not replace a CA that
+	// clients trust.
+	Optional []string
+	// RenewBefore is how long before it expires the certificate is
+	// renewed.
+	RenewBefore time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// AutoResult says what EnsureServerCert found and did.
+type AutoResult struct {
+	CACert, CertPath, KeyPath string
+	// Covered are the names the server certificate is made for.
+	Covered []string
+	// Issued means server.crt and server.key were written; Reason says why.
+	Issued bool
+	Reason string
+	// NewCA means ca.crt and ca.key were made: at the first start, or
+	// (Replaced) because the previous CA may not sign for a required
+	// name, which CAReason names. Clients must trust the new ca.crt.
+	NewCA, Replaced bool
+	CAReason        string
+	// Unconstrained means the CA has no name constraints: it was made by
+	// an earlier wharf, and its key can sign for any host. It is kept, so
+	// that clients trusting it keep working; the caller should say how to
+	// replace it.
+	Unconstrained bool
+	// LeftOut are the optional names the CA may not sign for.
+	LeftOut []string
+}
+
+// EnsureServerCert keeps <dir>/server.crt and server.key valid for
+// opts.Names, as `tls: auto` needs at every start. It creates the CA
+// (ca.crt, ca.key, constrained to the names) and the server certificate
+// when missing; replaces the CA when it may not sign for one of
+// opts.Names; reissues the server certificate from the CA when it expires
+// within opts.RenewBefore, does not cover every name, was not signed by
+// ca.crt, or does not match its key; and otherwise leaves every file
+// alone. Keeping the CA whenever it can serve means clients that trust
+// ca.crt keep working after a renewal.
 //
-// A renewal needs ca.key; without it the error says so. Every write is
-// atomic, so a crash never leaves a half-written certificate.
-func EnsureServerCert(dir string, names []string, renewBefore time.Duration, now func() time.Time) (certPath, keyPath string, changed bool, err error) {
+// Issuing needs ca.key; without it the error says so. Every write is
+// atomic, so a crash never leaves a half-written file.
+func EnsureServerCert(dir string, opts AutoOptions) (AutoResult, error) {
+	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
 	t := now()
-	certPath, keyPath = filepath.Join(dir, ServerCertFile), filepath.Join(dir, ServerKeyFile)
-	if _, _, err := ParseNames(names); err != nil {
-		return "", "", false, err
+	res := AutoResult{
+		CACert:   filepath.Join(dir, CACertFile),
+		CertPath: filepath.Join(dir, ServerCertFile),
+		KeyPath:  filepath.Join(dir, ServerKeyFile),
 	}
-	caCertPath, caKeyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
-	caCertPEM, errCert := os.ReadFile(caCertPath)
-	caKeyPEM, errKey := os.ReadFile(caKeyPath)
-	for _, e := range []error{errCert, errKey} {
-		if e != nil && !errors.Is(e, fs.ErrNotExist) {
-			return "", "", false, fmt.Errorf("certs: %w", e)
-		}
+	caKeyPath := filepath.Join(dir, CAKeyFile)
+	all := append(append([]string{}, opts.Names...), opts.Optional...)
+	if _, _, err := ParseNames(all); err != nil {
+		return AutoResult{}, err
 	}
-
-	var ca *Authority
+	ca, err := readAutoCA(res.CACert, caKeyPath)
+	if err != nil {
+		return AutoResult{}, err
+	}
 	switch {
-	case errCert != nil && errKey != nil: // first start
-		if err := ensureDir(dir); err != nil {
-			return "", "", false, err
+	case ca == nil: // first start
+		if ca, err = writeAutoCA(dir, all, t); err != nil {
+			return AutoResult{}, err
 		}
-		if ca, err = newCA("Wharf CA", token.KeyECDSAP256, DefaultCAValidity, t); err != nil {
-			return "", "", false, err
+		res.NewCA, res.CAReason = true, "no CA yet"
+	case len(ca.Forbidden(opts.Names)) > 0:
+		bad := strings.Join(ca.Forbidden(opts.Names), ", ")
+		if ca.Key == nil {
+			return AutoResult{}, fmt.Errorf("certs: the CA in %s may not sign for %s and %s is missing; remove %s to make a new CA for every name (clients must then trust the new ca.crt)",
+				res.CACert, bad, caKeyPath, res.CACert)
 		}
-		keyPEM, err := ca.KeyPEM()
-		if err != nil {
-			return "", "", false, err
+		if ca, err = writeAutoCA(dir, all, t); err != nil {
+			return AutoResult{}, err
 		}
-		// Key first: a crash between the two writes then leaves a key
-		// without a certificate, which the next start reports, rather than
-		// a certificate nothing can renew.
-		if err := writeFileAtomic(caKeyPath, keyPEM, keyMode); err != nil {
-			return "", "", false, err
+		res.NewCA, res.Replaced, res.CAReason = true, true, "the previous CA may not sign for "+bad
+	}
+	res.Unconstrained = !ca.Constrained()
+	res.Covered = append(res.Covered, opts.Names...)
+	for _, n := range opts.Optional {
+		if len(ca.Forbidden([]string{n})) > 0 {
+			res.LeftOut = append(res.LeftOut, n)
+		} else {
+			res.Covered = append(res.Covered, n)
 		}
-		if err := writeFileAtomic(caCertPath, ca.CertPEM(), certMode); err != nil {
-			return "", "", false, err
-		}
-	case errCert != nil:
-		return "", "", false, fmt.Errorf("certs: %s exists but %s does not; restore the CA certificate or remove %s to make a new CA (clients must then trust the new ca.crt)",
-			caKeyPath, caCertPath, caKeyPath)
-	case errKey == nil:
-		if ca, err = parseCA(caCertPEM, caKeyPEM); err != nil {
-			return "", "", false, fmt.Errorf("%w (%s, %s)", err, caCertPath, caKeyPath)
-		}
-	default: // certificate without key: fine while nothing needs issuing
-		certs, err := token.ParseCertificatesPEM(caCertPEM)
-		if err != nil {
-			return "", "", false, fmt.Errorf("certs: %s: %w", caCertPath, err)
-		}
-		ca = &Authority{Cert: certs[0]}
 	}
 
-	reason := serverCertProblem(certPath, keyPath, ca.Cert, names, renewBefore, t)
-	if reason == "" {
-		return certPath, keyPath, false, nil
+	res.Reason = serverCertProblem(res.CertPath, res.KeyPath, ca.Cert, res.Covered, opts.RenewBefore, t)
+	if res.Reason == "" {
+		return res, nil
 	}
 	if ca.Key == nil {
-		return "", "", false, fmt.Errorf("certs: %s must be reissued (%s) but %s is missing; restore it, or remove %s to make a new CA",
-			certPath, reason, caKeyPath, caCertPath)
+		return AutoResult{}, fmt.Errorf("certs: %s must be reissued (%s) but %s is missing; restore it, or remove %s to make a new CA",
+			res.CertPath, res.Reason, caKeyPath, res.CACert)
 	}
-	certPEM, keyPEM, err := ca.issueServer(names, token.KeyECDSAP256, DefaultServerValidity, t)
+	certPEM, keyPEM, err := ca.issueServer(res.Covered, token.KeyECDSAP256, DefaultServerValidity, t)
 	if err != nil {
-		return "", "", false, err
+		return AutoResult{}, err
 	}
 	// Key before certificate: Go's tls and nginx load both at start-up,
 	// and a crash in between is repaired by the next run (mismatch).
-	if err := writeFileAtomic(keyPath, keyPEM, keyMode); err != nil {
-		return "", "", false, err
+	if err := writeFileAtomic(res.KeyPath, keyPEM, keyMode); err != nil {
+		return AutoResult{}, err
 	}
-	if err := writeFileAtomic(certPath, certPEM, certMode); err != nil {
-		return "", "", false, err
+	if err := writeFileAtomic(res.CertPath, certPEM, certMode); err != nil {
+		return AutoResult{}, err
 	}
-	return certPath, keyPath, true, nil
+	res.Issued = true
+	return res, nil
+}
+
+// readAutoCA reads ca.crt and ca.key: nil when neither exists, an
+// Authority without Key when only the certificate does (enough while
+// nothing needs issuing).
+func readAutoCA(certPath, keyPath string) (*Authority, error) {
+	certPEM, errCert := os.ReadFile(certPath)
+	keyPEM, errKey := os.ReadFile(keyPath)
+	for _, e := range []error{errCert, errKey} {
+		if e != nil && !errors.Is(e, fs.ErrNotExist) {
+			return nil, fmt.Errorf("certs: %w", e)
+		}
+	}
+	switch {
+	case errCert != nil && errKey != nil:
+		return nil, nil
+	case errCert != nil:
+		return nil, fmt.Errorf("certs: %s exists but %s does not; restore the CA certificate or remove %s to make a new CA (clients must then trust the new ca.crt)",
+			keyPath, certPath, keyPath)
+	case errKey == nil:
+		ca, err := parseCA(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s, %s); remove both to make a new CA (clients must then trust the new ca.crt)", err, certPath, keyPath)
+		}
+		return ca, nil
+	}
+	certs, err := token.ParseCertificatesPEM(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("certs: %s: %w", certPath, err)
+	}
+	return &Authority{Cert: certs[0]}, nil
+}
+
+// writeAutoCA makes a CA for names and writes it into dir, replacing any
+// there.
+func writeAutoCA(dir string, names []string, now time.Time) (*Authority, error) {
+	if err := ensureDir(dir); err != nil {
+		return nil, err
+	}
+	ca, err := newCA("Wharf CA", names, token.KeyECDSAP256, DefaultCAValidity, now)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	// Key first: a crash between the two writes then leaves a key
+	// without its certificate, which the next start reports, rather than
+	// a certificate nothing can renew.
+	if err := writeFileAtomic(filepath.Join(dir, CAKeyFile), keyPEM, keyMode); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, CACertFile), ca.CertPEM(), certMode); err != nil {
+		return nil, err
+	}
+	return ca, nil
 }
 
 // serverCertProblem says why the server certificate must be (re)issued,

@@ -151,14 +151,14 @@ func TestEnsureServerCert(t *testing.T) {
 
 	ensure := func(names []string) bool {
 		t.Helper()
-		certPath, keyPath, changed, err := EnsureServerCert(dir, names, renew, now)
+		res, err := EnsureServerCert(dir, AutoOptions{Names: names, RenewBefore: renew, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if certPath != filepath.Join(dir, "server.crt") || keyPath != filepath.Join(dir, "server.key") {
-			t.Fatalf("paths %s, %s", certPath, keyPath)
+		if res.CertPath != filepath.Join(dir, "server.crt") || res.KeyPath != filepath.Join(dir, "server.key") || res.CACert != filepath.Join(dir, "ca.crt") {
+			t.Fatalf("paths %s, %s, %s", res.CertPath, res.KeyPath, res.CACert)
 		}
-		return changed
+		return res.Issued
 	}
 
 	if !ensure(names) {
@@ -193,10 +193,16 @@ func TestEnsureServerCert(t *testing.T) {
 	}
 	verifyAt(t, caPEM, leaf2, "127.0.0.1", clock)
 
+	// A name the CA may not sign for brings a new CA (TestCAReplaced
+	// checks what clients see).
 	if !ensure(append(names, "registry.internal")) {
 		t.Fatal("new name did not trigger a reissue")
 	}
-	verifyAt(t, caPEM, readFile(t, filepath.Join(dir, "server.crt")), "registry.internal", clock)
+	caPEM2 := readFile(t, filepath.Join(dir, "ca.crt"))
+	if bytes.Equal(caPEM, caPEM2) {
+		t.Fatal("a name outside the CA's constraints kept the CA")
+	}
+	verifyAt(t, caPEM2, readFile(t, filepath.Join(dir, "server.crt")), "registry.internal", clock)
 	if ensure(append(names, "registry.internal")) {
 		t.Fatal("reissued twice for the same names")
 	}
@@ -209,10 +215,10 @@ func TestEnsureServerCert(t *testing.T) {
 	if ensure(names) {
 		t.Fatal("changed without a reason")
 	}
-	if _, _, _, err := EnsureServerCert(dir, []string{"new.example"}, renew, now); err == nil || !strings.Contains(err.Error(), "ca.key") {
+	if _, err := EnsureServerCert(dir, AutoOptions{Names: []string{"new.example"}, RenewBefore: renew, Now: now}); err == nil || !strings.Contains(err.Error(), "ca.key") {
 		t.Fatalf("err = %v, want it to name ca.key", err)
 	}
-	if _, _, _, err := EnsureServerCert(dir, []string{"bad name"}, renew, now); !errors.Is(err, ErrName) {
+	if _, err := EnsureServerCert(dir, AutoOptions{Names: []string{"bad name"}, RenewBefore: renew, Now: now}); !errors.Is(err, ErrName) {
 		t.Fatalf("err = %v, want ErrName", err)
 	}
 }
@@ -238,13 +244,14 @@ func TestEnsureServerCertRepairs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			if _, _, _, err := EnsureServerCert(dir, []string{"localhost"}, time.Hour, nil); err != nil {
+			opts := AutoOptions{Names: []string{"localhost"}, RenewBefore: time.Hour}
+			if _, err := EnsureServerCert(dir, opts); err != nil {
 				t.Fatal(err)
 			}
 			tc.damage(t, dir)
-			_, _, changed, err := EnsureServerCert(dir, []string{"localhost"}, time.Hour, nil)
-			if err != nil || !changed {
-				t.Fatalf("changed=%v err=%v, want a repair", changed, err)
+			res, err := EnsureServerCert(dir, opts)
+			if err != nil || !res.Issued || res.NewCA {
+				t.Fatalf("issued=%v newCA=%v err=%v, want a repair from the same CA", res.Issued, res.NewCA, err)
 			}
 			verifyAt(t, readFile(t, filepath.Join(dir, "ca.crt")), readFile(t, filepath.Join(dir, "server.crt")), "localhost", time.Now())
 		})
@@ -253,11 +260,12 @@ func TestEnsureServerCertRepairs(t *testing.T) {
 	t.Run("CA certificate missing", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		if _, _, _, err := EnsureServerCert(dir, []string{"localhost"}, time.Hour, nil); err != nil {
+		opts := AutoOptions{Names: []string{"localhost"}, RenewBefore: time.Hour}
+		if _, err := EnsureServerCert(dir, opts); err != nil {
 			t.Fatal(err)
 		}
 		must(t, os.Remove(filepath.Join(dir, "ca.crt")))
-		if _, _, _, err := EnsureServerCert(dir, []string{"localhost"}, time.Hour, nil); err == nil || !strings.Contains(err.Error(), "ca.crt") {
+		if _, err := EnsureServerCert(dir, opts); err == nil || !strings.Contains(err.Error(), "ca.crt") {
 			t.Fatalf("err = %v, want it to name ca.crt", err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,6 +44,11 @@ func newCertsInit() *cobra.Command {
   ca.crt, ca.key           the private CA (ca.key omitted with --no-ca-key)
   server.crt, server.key   the HTTPS certificate for every --name and --ip
   token.crt, token.key     the key that signs tokens and its certificate
+
+The CA carries critical X.509 name constraints: it may sign only for the
+--name and --ip values (and subdomains of the names), so that its key cannot
+make certificates for other hosts that its clients would accept. To serve a
+new name later, run init again with --force and give clients the new ca.crt.
 
 Keys are written with mode 0600, certificates 0644. Existing files are never
 replaced without --force. Keys are ECDSA P-256 unless --key-type rsa.
@@ -83,7 +89,7 @@ the CA 10 years, the token certificate 5 years.`,
 			if err != nil {
 				return fmt.Errorf("certs init: %w", err)
 			}
-			printNextSteps(cmd.OutOrStdout(), files, opts.Names[0])
+			printNextSteps(cmd.OutOrStdout(), files, opts.Names)
 			return nil
 		},
 	}
@@ -131,7 +137,8 @@ func allKeyKinds() string {
 	return s
 }
 
-func printNextSteps(w io.Writer, f certs.Files, host string) {
+func printNextSteps(w io.Writer, f certs.Files, names []string) {
+	host := names[0]
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
@@ -146,12 +153,12 @@ func printNextSteps(w io.Writer, f certs.Files, host string) {
 	fmt.Fprintf(w, `
 Next steps:
 
-  Trust the CA on every Docker client (HOST:PORT as in the image names):
+  Trust the CA for this registry only, on every Docker client (HOST:PORT as
+  in the image names), rather than in the system store:
     mkdir -p /etc/docker/certs.d/%[1]s:5000
     cp %[2]s /etc/docker/certs.d/%[1]s:5000/ca.crt
-
-  Or trust it system-wide (Debian, Ubuntu):
-    cp %[2]s /usr/local/share/ca-certificates/wharf.crt && update-ca-certificates
+  podman, skopeo, buildah: /etc/containers/certs.d/%[1]s:5000/ca.crt; curl: --cacert %[2]s
+  (The CA may sign only for %[7]s.)
 
   In wharf.yml:
     tls: files
@@ -169,7 +176,7 @@ Next steps:
 
   nginx in front: ssl_certificate %[3]s; ssl_certificate_key %[4]s;
   (server.crt holds the leaf only; clients trust ca.crt itself.)
-`, host, caCert, abs(f.ServerCert), abs(f.ServerKey), abs(f.TokenCert), abs(f.TokenKey))
+`, host, caCert, abs(f.ServerCert), abs(f.ServerKey), abs(f.TokenCert), abs(f.TokenKey), strings.Join(names, ", "))
 	if f.CAKey == "" {
 		fmt.Fprintln(w, "\nThe CA key was not kept: to renew, run init again with --force and redistribute ca.crt.")
 	} else {

@@ -36,8 +36,11 @@ func TestCertsInitAndShow(t *testing.T) {
 			t.Errorf("output does not list %s", f)
 		}
 	}
-	for _, s := range []string{"/etc/docker/certs.d/registry.example.com:5000/ca.crt", "update-ca-certificates",
-		"tls_files:", "rootcertbundle: " + filepath.Join(dir, "token.crt"), "certificate: " + filepath.Join(dir, "server.crt")} {
+	if strings.Contains(out, "update-ca-certificates") {
+		t.Errorf("next steps recommend the system store:\n%s", out)
+	}
+	for _, s := range []string{"/etc/docker/certs.d/registry.example.com:5000/ca.crt", "/etc/containers/certs.d/registry.example.com:5000/ca.crt",
+		"may sign only for registry.example.com, localhost, 10.0.0.3", "tls_files:", "rootcertbundle: " + filepath.Join(dir, "token.crt"), "certificate: " + filepath.Join(dir, "server.crt")} {
 		if !strings.Contains(out, s) {
 			t.Errorf("next steps lack %q:\n%s", s, out)
 		}
@@ -55,6 +58,11 @@ func TestCertsInitAndShow(t *testing.T) {
 	}
 	if strings.Contains(out, "BEGIN") {
 		t.Errorf("show printed PEM:\n%s", out)
+	}
+	out, err = runCerts(t, "show", filepath.Join(dir, "ca.crt"))
+	want := "constraints:    permitted DNS registry.example.com, permitted DNS localhost, permitted IP 10.0.0.3/32"
+	if err != nil || !strings.Contains(out, want) {
+		t.Errorf("show ca.crt: %v, want %q in\n%s", err, want, out)
 	}
 
 	_, err = runCerts(t, "init", "--dir", dir, "--name", "registry.example.com")

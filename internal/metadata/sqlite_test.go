@@ -78,6 +78,71 @@ func TestSQLiteOpenErrors(t *testing.T) {
 	}
 }
 
+// TestSQLiteFileModes: the database and its -wal and -shm files are
+// readable by their owner only, whether the store creates the database in
+// an existing directory or opens one an earlier version left 0644 (which
+// is fixed, with a log line naming the file).
+func TestSQLiteFileModes(t *testing.T) {
+	t.Parallel()
+	files := func(path string) []string { return []string{path, path + "-wal", path + "-shm"} }
+	check := func(t *testing.T, path string) {
+		t.Helper()
+		for _, p := range files(path) {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%v (SQLite in WAL mode keeps -wal and -shm while open)", err)
+			}
+			if got := fi.Mode().Perm(); got != 0o600 {
+				t.Errorf("%s: mode %04o, want 0600", filepath.Base(p), got)
+			}
+		}
+	}
+	t.Run("new", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "wharf.db")
+		var logs strings.Builder
+		s, err := metadata.Open(t.Context(), "sqlite", path, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.AddBlob(t.Context(), "a/b", digest.FromString("x"), 1); err != nil {
+			t.Fatal(err)
+		}
+		check(t, path)
+		if strings.Contains(logs.String(), "open to group") {
+			t.Errorf("a new database was reported:\n%s", logs.String())
+		}
+	})
+	t.Run("existing 0644", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "wharf.db")
+		s := openSQLite(t, path)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range files(path) {
+			if err := os.WriteFile(p, nil, 0o600); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var logs strings.Builder
+		s, err := metadata.Open(t.Context(), "sqlite", path, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		check(t, path)
+		want := path + " was open to group or others (mode 0644), now 0600"
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	})
+}
+
 // TestSQLiteReopen checks that data survives a restart and that opening an
 // up-to-date database applies nothing.
 func TestSQLiteReopen(t *testing.T) {

@@ -47,8 +47,9 @@ func maxSQLiteConns() int {
 // Open connects to the database, applies pending migrations and returns the
 // store. driver is one of:
 //
-//   - "sqlite": dsn is the path of the database file, created when missing
-//     (its parent directory is not);
+//   - "sqlite": dsn is the path of the database file, created with mode
+//     0600 when missing (its parent directory is not); an existing file
+//     open to group or others is restricted to its owner;
 //   - "postgres": dsn is a postgres:// URL or libpq key=value pairs
 //     (PostgreSQL 13 or newer);
 //   - "mysql": dsn is go-sql-driver's user:password@tcp(host:3306)/database
@@ -71,6 +72,9 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		d = &sqliteDialect
 		var src string
 		if src, err = sqliteDSN(dsn, "FULL"); err == nil {
+			err = prepareSQLiteFile(dsn, log.With("component", "metadata"))
+		}
+		if err == nil {
 			db, err = sql.Open("sqlite", src)
 		}
 	case "postgres":

@@ -47,7 +47,5 @@ func (s *Server) acmeTLS() (*tls.Config, error) {
 		Client:     &acme.Client{DirectoryURL: dir, HTTPClient: httpClient},
 	}
 	s.log.Info("certificates come from ACME", "directory", dir, "domains", c.Domains)
-	tc := m.TLSConfig()
-	tc.MinVersion = tls.VersionTLS12
-	return tc, nil
+	return serverTLS(m.TLSConfig()), nil
 }

@@ -49,6 +49,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	if err != nil {
 		return nil, err
 	}
+	checkDataDir(cfg.Data, log)
 	s := &Server{cfg: cfg, log: log, meta: meta}
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
@@ -77,7 +78,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 // openMetadata opens the configured database: by default SQLite in
 // <data>/wharf.db. Errors and log lines show the DSN without its password.
 func openMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*metadata.Store, error) {
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.Data, dataDirMode); err != nil {
 		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
 	}
 	driver := cfg.Database.DriverName()

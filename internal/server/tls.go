@@ -21,10 +21,10 @@ import (
 // certificate.
 const autoRenewBefore = 30 * 24 * time.Hour
 
-// tlsConfig builds the server's TLS configuration for tls: files or auto.
-// TLS 1.2 is the minimum. The certificate is read through a reloader, so a
-// renewed file is served without a restart. With client CAs, clients must
-// present a certificate they sign (mutual TLS).
+// tlsConfig builds the server's TLS configuration for tls: files, auto or
+// acme (see serverTLS for what they share). The certificate is read
+// through a reloader, so a renewed file is served without a restart. With
+// client CAs, clients must present a certificate they sign (mutual TLS).
 func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config, error) {
 	var certPath, keyPath string
 	switch s.cfg.TLS {
@@ -35,7 +35,7 @@ func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config
 	case "auto":
 		var err error
 		_, port, _ := net.SplitHostPort(listening.String())
-		if certPath, keyPath, err = s.ensureAutoCert(port); err != nil {
+		if certPath, keyPath, err = s.ensureAutoCert(port, true); err != nil {
 			return nil, err
 		}
 		go s.renewAutoCert(ctx, port)
@@ -46,7 +46,7 @@ func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config
 	if err := rl.load(); err != nil {
 		return nil, err
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: rl.get}
+	tc := serverTLS(&tls.Config{GetCertificate: rl.get})
 	if cas := s.cfg.TLSFiles.ClientCAs; len(cas) > 0 {
 		pool := x509.NewCertPool()
 		for _, p := range cas {
@@ -63,33 +63,102 @@ func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config
 	return tc, nil
 }
 
-// autoNames are the names the generated certificate covers.
-func (s *Server) autoNames() []string {
-	names := []string{"localhost", "127.0.0.1", "::1"}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		names = append(names, h)
-	}
-	if host, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
-		names = append(names, host)
+// aeadSuites are the TLS 1.2 cipher suites wharf's servers accept: ECDHE
+// key exchange (forward secrecy) with AES-GCM or ChaCha20-Poly1305. Go's
+// defaults also accept AES-CBC with HMAC-SHA1, which is open to padding-
+// oracle and Lucky13-style attacks; every client that speaks TLS 1.2 has
+// offered an AEAD suite for a decade. TLS 1.3's suites are all AEAD and
+// not configurable.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// serverTLS sets what every TLS configuration wharf serves with shares:
+// TLS 1.2 at least, and AEAD cipher suites only.
+func serverTLS(tc *tls.Config) *tls.Config {
+	tc.MinVersion = tls.VersionTLS12
+	tc.CipherSuites = slices.Clone(aeadSuites)
+	return tc
+}
+
+// autoNames are the names the generated certificate covers. names are
+// required: the local CA is replaced when it may not sign for one of
+// them. optional is the host's own name, covered while the CA permits it:
+// it changes with every container, and that must not replace a CA that
+// clients trust.
+func (s *Server) autoNames() (names, optional []string) {
+	names = []string{"localhost", "127.0.0.1", "::1"}
+	for _, addr := range []string{s.cfg.Addr, s.cfg.TokenAddr} { // the token listener serves the same certificate
+		if host, _, err := net.SplitHostPort(addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+			names = append(names, host)
+		}
 	}
 	names = append(names, s.cfg.TLSNames...)
 	slices.Sort(names)
-	return slices.Compact(names)
+	names = slices.Compact(names)
+	// A host name that cannot be a DNS name (a container's may be all
+	// digits) is no name clients use.
+	if h, err := os.Hostname(); err == nil {
+		if d, _, err := certs.ParseName(h); err == nil && d != "" && !slices.Contains(names, d) {
+			optional = []string{d}
+		}
+	}
+	return names, optional
 }
 
-func (s *Server) ensureAutoCert(port string) (string, string, error) {
-	dir := filepath.Join(s.cfg.Data, "tls")
-	certPath, keyPath, changed, err := certs.EnsureServerCert(dir, s.autoNames(), autoRenewBefore, time.Now)
+// ensureAutoCert makes or renews the tls: auto certificate and says what
+// it did. At start-up it also reports, once, a CA without name
+// constraints and names the CA may not sign for.
+func (s *Server) ensureAutoCert(port string, startup bool) (string, string, error) {
+	names, optional := s.autoNames()
+	res, err := certs.EnsureServerCert(filepath.Join(s.cfg.Data, "tls"),
+		certs.AutoOptions{Names: names, Optional: optional, RenewBefore: autoRenewBefore})
 	if err != nil {
 		return "", "", fmt.Errorf("server: tls auto: %w", err)
 	}
-	if changed {
-		ca := filepath.Join(dir, "ca.crt")
-		s.log.Info("generated a server certificate signed by wharf's local CA", "certificate", certPath, "ca", ca, "names", s.autoNames())
-		s.log.Info("to trust it: docker: mkdir -p /etc/docker/certs.d/HOST:" + port + " && cp " + ca + " /etc/docker/certs.d/HOST:" + port + "/ca.crt; " +
-			"system (curl, skopeo, crane): cp " + ca + " /usr/local/share/ca-certificates/wharf.crt && update-ca-certificates")
+	switch {
+	case res.Replaced:
+		s.log.Warn("made a new local CA and server certificate: clients must trust the new "+res.CACert+"; until they do, they refuse this server",
+			"reason", res.CAReason, "ca", res.CACert, "names", res.Covered)
+		s.log.Warn(trustHint(res.CACert, port))
+	case res.NewCA:
+		s.log.Info("generated a local CA and a server certificate it signs; the CA may sign for these names only",
+			"ca", res.CACert, "certificate", res.CertPath, "names", res.Covered)
+		s.log.Info(trustHint(res.CACert, port))
+	case res.Issued:
+		s.log.Info("issued a new server certificate from the local CA", "reason", res.Reason, "certificate", res.CertPath, "names", res.Covered)
 	}
-	return certPath, keyPath, nil
+	if !startup {
+		return res.CertPath, res.KeyPath, nil
+	}
+	if res.Unconstrained {
+		dir := filepath.Dir(res.CACert)
+		s.log.Warn("the local CA "+res.CACert+" has no name constraints (an earlier wharf made it): whoever gets "+
+			filepath.Join(dir, certs.CAKeyFile)+", from a backup say, can make certificates for any host that its clients accept. "+
+			"It is kept so that clients keep working. To replace it with a CA limited to this server's names: "+
+			"rm "+res.CACert+" "+filepath.Join(dir, certs.CAKeyFile)+" and restart wharf, then give clients the new ca.crt",
+			"ca", res.CACert)
+	}
+	if len(res.LeftOut) > 0 {
+		s.log.Info("left out of the server certificate: the local CA may not sign for them; "+
+			"add those that clients use to tls_names, which makes a new CA (clients must then trust its ca.crt)",
+			"names", res.LeftOut, "ca", res.CACert)
+	}
+	return res.CertPath, res.KeyPath, nil
+}
+
+// trustHint says how clients trust the local CA: per registry address,
+// which is what docker reads, rather than in the system store, where the
+// CA would be trusted for every program on the machine.
+func trustHint(ca, port string) string {
+	dir := "/etc/docker/certs.d/HOST:" + port
+	return "to trust it, on each docker client (HOST as in image names): mkdir -p " + dir + " && cp " + ca + " " + dir + "/ca.crt; " +
+		"podman, skopeo, buildah: /etc/containers/certs.d/HOST:" + port + "/ca.crt; curl: --cacert " + ca
 }
 
 // renewAutoCert checks twice a day whether the generated certificate needs
@@ -102,7 +171,7 @@ func (s *Server) renewAutoCert(ctx context.Context, port string) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, _, err := s.ensureAutoCert(port); err != nil {
+			if _, _, err := s.ensureAutoCert(port, false); err != nil {
 				s.log.Error("renewing the server certificate failed", "err", err)
 			}
 		}

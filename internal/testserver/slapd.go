@@ -98,11 +98,12 @@ func StartSlapd(t testing.TB) *Slapd {
 // makeCertificates writes ca.crt, server.crt and server.key.
 func (s *Slapd) makeCertificates(t testing.TB) {
 	t.Helper()
-	ca, err := certs.NewCA("wharf test LDAP CA", token.KeyECDSAP256, 24*time.Hour)
+	names := []string{"127.0.0.1", "localhost"}
+	ca, err := certs.NewCA("wharf test LDAP CA", names, token.KeyECDSAP256, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, key, err := ca.IssueServer([]string{"127.0.0.1", "localhost"}, token.KeyECDSAP256, 24*time.Hour)
+	cert, key, err := ca.IssueServer(names, token.KeyECDSAP256, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
