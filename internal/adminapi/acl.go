@@ -35,13 +35,17 @@ type Match struct {
 	Service *string           `json:"service,omitempty"`
 	IP      *string           `json:"ip,omitempty"`
 	Labels  map[string]string `json:"labels,omitempty"`
+	// Source is the backend the account must come from (static,
+	// database, ldap, github, …).
+	Source *string `json:"source,omitempty"`
 }
 
 func toRule(r metadata.ACLRule) Rule {
 	ar := identity.RuleFromStore(r)
 	m := ar.Match
+	labels, source := m.SplitSource()
 	return Rule{ID: r.ID, Position: r.Position, Actions: nonNil(ar.Actions), Comment: r.Comment, CreatedAt: r.CreatedAt.UTC(),
-		Match: Match{Account: m.Account, Type: m.Type, Name: m.Name, Service: m.Service, IP: m.IP, Labels: m.Labels}}
+		Match: Match{Account: m.Account, Type: m.Type, Name: m.Name, Service: m.Service, IP: m.IP, Labels: labels, Source: source}}
 }
 
 // Warning is a likely mistake in the rules (authz.Lint) over the whole
@@ -223,6 +227,11 @@ func (a *API) addRule(w http.ResponseWriter, r *http.Request, c caller) error {
 	m := req.Match
 	rule := authz.Rule{Match: authz.Match{Account: m.Account, Type: m.Type, Name: m.Name, Service: m.Service, IP: m.IP, Labels: m.Labels},
 		Actions: *req.Actions, Comment: req.Comment}
+	if m.Source != nil {
+		if err := rule.Match.SetSource(*m.Source); err != nil {
+			return invalid("source", "%v", err)
+		}
+	}
 	if err := identity.CheckRule(rule); err != nil {
 		return about("match", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz/dbacl"
 )
 
@@ -56,7 +57,7 @@ type TokenScope struct {
 	Scope *string `json:"scope"`
 }
 
-// check answers GET /acl/check?account=&scope=[&service=&ip=&token=&label=K=V…].
+// check answers GET /acl/check?account=&scope=[&service=&ip=&token=&source=&label=K=V…].
 func (a *API) check(w http.ResponseWriter, r *http.Request, _ caller) error {
 	q := r.URL.Query()
 	if !q.Has("account") {
@@ -83,6 +84,13 @@ func (a *API) check(w http.ResponseWriter, r *http.Request, _ caller) error {
 	}
 	subject := dbacl.Identify(snap, a.cfg.Configured, account, q.Get("token"))
 	req.Identity = auth.Identity{Account: account, Labels: subject.Labels}
+	if src := q.Get("source"); src != "" {
+		req.Identity.Labels = authn.CloneLabels(req.Identity.Labels)
+		if req.Identity.Labels == nil {
+			req.Identity.Labels = auth.Labels{}
+		}
+		req.Identity.Labels[auth.LabelSource] = []string{src}
+	}
 	for _, l := range q["label"] {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
@@ -109,8 +117,9 @@ func (a *API) check(w http.ResponseWriter, r *http.Request, _ caller) error {
 	}
 	if ex.Layer != "" {
 		m := ex.Rule.Match
+		labels, source := m.SplitSource()
 		d := &DecidingRule{Layer: ex.Layer, Index: ex.Index, Line: ex.Rule.Line, Actions: nonNil(ex.Rule.Actions), Comment: ex.Rule.Comment,
-			Allowed: nonNil(ex.RuleAllowed), Match: Match{Account: m.Account, Type: m.Type, Name: m.Name, Service: m.Service, IP: m.IP, Labels: m.Labels}}
+			Allowed: nonNil(ex.RuleAllowed), Match: Match{Account: m.Account, Type: m.Type, Name: m.Name, Service: m.Service, IP: m.IP, Labels: labels, Source: source}}
 		if rules := snap.Rules(); ex.Layer == "database" && ex.Index < len(rules) {
 			d.ID, d.Position, d.Comment = rules[ex.Index].ID, rules[ex.Index].Position, rules[ex.Index].Comment
 		}

@@ -127,3 +127,30 @@ func TestSessions(t *testing.T) {
 		t.Error("revocations are not in the audit log")
 	}
 }
+
+// A rule's source is written and read back as source, and decides.
+func TestRuleSource(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.bearer("admin", adminScope)
+	var r rule
+	e.must(http.StatusCreated, admin, "POST", "/api/v1/acl/rules",
+		map[string]any{"match": map[string]any{"account": "alice", "source": "ldap"}, "actions": []string{"pull"}}, &r)
+	if r.Match["source"] != "ldap" || r.Match["labels"] != nil {
+		t.Errorf("stored match %+v; want source ldap and no labels", r.Match)
+	}
+	res := e.do(admin, "POST", "/api/v1/acl/rules",
+		map[string]any{"match": map[string]any{"source": "ldap", "labels": map[string]string{"wharf.source": "ldap"}}, "actions": []string{"pull"}})
+	if _, _, field := res.errorOf(t); res.status != http.StatusBadRequest || field != "source" {
+		t.Errorf("source twice: %d %s", res.status, res)
+	}
+	for source, want := range map[string]int{"ldap": 1, "github": 0} {
+		var check struct {
+			Granted []string `json:"granted"`
+		}
+		e.must(http.StatusOK, admin, "GET", "/api/v1/acl/check?account=alice&scope=repository:app:pull&source="+source, nil, &check)
+		if len(check.Granted) != want {
+			t.Errorf("alice from %s: granted %v", source, check.Granted)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/auth"
+	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/identity"
@@ -47,15 +48,15 @@ Changes take effect on the next request of a running server.`,
 
 func newACLAdd(f *identityFlags) *cobra.Command {
 	var (
-		account, typ, name, service, ip, comment string
-		labels, actions                          []string
-		deny                                     bool
-		position                                 int
+		account, typ, name, service, ip, comment, source string
+		labels, actions                                  []string
+		deny                                             bool
+		position                                         int
 	)
 	cmd := &cobra.Command{
 		Use:   "add",
 		Short: "Add a rule (last, or at --position)",
-		Long: `Add a rule. Each --account, --type, --name, --service, --ip and --label
+		Long: `Add a rule. Each --account, --type, --name, --service, --ip, --label and --source
 narrows what the rule matches; one not given matches anything, and
 --account '' matches only the anonymous account. Patterns are exact
 strings, globs (* does not cross /) or /regular expressions/, with the
@@ -72,6 +73,11 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 			}
 			r.Match = authz.Match{Account: set("account", account), Type: set("type", typ), Name: set("name", name),
 				Service: set("service", service), IP: set("ip", ip)}
+			if fl.Changed("source") {
+				if err := r.Match.SetSource(source); err != nil {
+					return err
+				}
+			}
 			for _, l := range labels {
 				k, v, ok := strings.Cut(l, "=")
 				if !ok || k == "" {
@@ -81,7 +87,7 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 					r.Match.Labels = map[string]string{}
 				}
 				if _, dup := r.Match.Labels[k]; dup {
-					return fmt.Errorf("--label %s given twice; a rule has one pattern per label", k)
+					return fmt.Errorf("--label %s given twice (or with --source); a rule has one pattern per label", k)
 				}
 				r.Match.Labels[k] = v
 			}
@@ -119,6 +125,7 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 	fl.StringVar(&service, "service", "", "service pattern")
 	fl.StringVar(&ip, "ip", "", "client address or CIDR")
 	fl.StringArrayVar(&labels, "label", nil, "LABEL=PATTERN the account's label must match, e.g. groups=dev (repeatable)")
+	fl.StringVar(&source, "source", "", "the backend the account must come from: static, database, htpasswd, ldap, oidc, github, gitlab, google, …")
 	fl.StringSliceVar(&actions, "actions", nil, "allowed actions, comma-separated: pull, push, delete, or '*'")
 	fl.BoolVar(&deny, "deny", false, "a rule that denies what it matches")
 	fl.StringVar(&comment, "comment", "", "why the rule exists (shown by ls and check)")
@@ -313,8 +320,8 @@ func yamlScalar(v string) string {
 
 func newACLCheck(f *identityFlags) *cobra.Command {
 	var (
-		labels          []string
-		ip, service, tk string
+		labels                  []string
+		ip, service, tk, source string
 	)
 	cmd := &cobra.Command{
 		Use:   "check ACCOUNT SCOPE",
@@ -362,6 +369,13 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 			if subject.Shadows {
 				who += " (a database user of the same name is never asked)"
 			}
+			if source != "" {
+				req.Identity.Labels = authn.CloneLabels(req.Identity.Labels)
+				if req.Identity.Labels == nil {
+					req.Identity.Labels = auth.Labels{}
+				}
+				req.Identity.Labels[auth.LabelSource] = []string{source}
+			}
 			for _, l := range labels {
 				k, v, ok := strings.Cut(l, "=")
 				if !ok || k == "" {
@@ -382,6 +396,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&labels, "label", nil, "add a label KEY=VALUE to the account (as another backend would)")
+	fl.StringVar(&source, "source", "", "the backend the account comes from (static, database, ldap, github, …), for rules with source:")
 	fl.StringVar(&ip, "ip", "", "the client's address, for rules with ip")
 	fl.StringVar(&service, "service", "", "the service asked for (default: the server's)")
 	fl.StringVar(&tk, "token", "", "the id of an access token the account logs in with")

@@ -506,3 +506,25 @@ func TestRulesCopy(t *testing.T) {
 		t.Errorf("rules = %+v", rules)
 	}
 }
+
+// A rule can require the backend an account came from: a sign-in account
+// named like an LDAP user does not get that user's rules.
+func TestSource(t *testing.T) {
+	t.Parallel()
+	a := mustACL(t, `
+- match: {account: alice, source: ldap}
+  actions: [pull, push]
+- match: {account: alice, source: "/^(github|gitlab)$/"}
+  actions: [pull]
+`)
+	ldap := auth.Labels{auth.LabelSource: {"ldap"}}
+	checkDecisions(t, a, map[string]decision{
+		"from ldap":       {withLabels(req("alice", "app", "push"), ldap), 0, []string{"push"}},
+		"from github":     {withLabels(req("alice", "app", "push"), auth.Labels{auth.LabelSource: {"github"}}), 1, []string{}},
+		"from the config": {withLabels(req("alice", "app", "push"), auth.Labels{auth.LabelSource: {"static"}}), -1, nil},
+		"no source":       {req("alice", "app", "push"), -1, nil},
+	})
+	if _, err := parse(t, "- match: {source: ldap, labels: {wharf.source: ldap}}\n  actions: [pull]\n"); err == nil || !strings.Contains(err.Error(), "say the same") {
+		t.Errorf("source and the label it stands for together: %v", err)
+	}
+}

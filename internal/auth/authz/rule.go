@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"gopkg.in/yaml.v3"
+
+	"wharf/internal/auth"
 )
 
 // Rule is one ACL entry, docker_auth's shape:
@@ -50,7 +52,7 @@ type Match struct {
 
 var (
 	ruleKeys  = []string{"match", "actions", "comment"}
-	matchKeys = []string{"account", "type", "name", "service", "ip", "labels"}
+	matchKeys = []string{"account", "type", "name", "service", "ip", "labels", "source"}
 )
 
 // UnmarshalYAML decodes a rule strictly: unknown keys, missing match or
@@ -156,6 +158,8 @@ func parseMatch(p *problems, n *yaml.Node) (Match, bool) {
 		return Match{}, false
 	}
 	var m Match
+	var source *string
+	var sourceKey *yaml.Node
 	for _, kv := range pairs {
 		if kv.key == "labels" {
 			m.Labels = parseLabels(p, kv.kn, kv.value)
@@ -176,9 +180,49 @@ func parseMatch(p *problems, n *yaml.Node) (Match, bool) {
 			m.Service = &s
 		case "ip":
 			m.IP = &s
+		case "source":
+			source, sourceKey = &s, kv.kn
+		}
+	}
+	if source != nil {
+		if err := m.SetSource(*source); err != nil {
+			p.add(sourceKey, "%v", err)
 		}
 	}
 	return m, len(p.list) == before
+}
+
+// SetSource makes the match require the backend that admitted the account
+// (the YAML key source): it is the label condition wharf.source, which the
+// authenticator chain sets.
+func (m *Match) SetSource(pattern string) error {
+	if _, both := m.Labels[auth.LabelSource]; both {
+		return fmt.Errorf("match.source and match.labels.%s say the same; keep one", auth.LabelSource)
+	}
+	if m.Labels == nil {
+		m.Labels = map[string]string{}
+	}
+	m.Labels[auth.LabelSource] = pattern
+	return nil
+}
+
+// SplitSource returns the labels without the source condition, and that
+// condition (nil when there is none), for showing a rule as it is written.
+func (m Match) SplitSource() (map[string]string, *string) {
+	src, ok := m.Labels[auth.LabelSource]
+	if !ok {
+		return m.Labels, nil
+	}
+	rest := make(map[string]string, len(m.Labels)-1)
+	for k, v := range m.Labels {
+		if k != auth.LabelSource {
+			rest[k] = v
+		}
+	}
+	if len(rest) == 0 {
+		rest = nil
+	}
+	return rest, &src
 }
 
 func parseLabels(p *problems, kn, n *yaml.Node) map[string]string {

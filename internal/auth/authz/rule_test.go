@@ -81,7 +81,7 @@ func TestParseACLErrors(t *testing.T) {
 		want []string // each must appear in the error
 	}{
 		{"typo in match", "- match: {acount: bob}\n  actions: ['*']",
-			[]string{"line 1", `unknown key "acount" in match`, `did you mean "account"?`, "valid keys: account, type, name, service, ip, labels"}},
+			[]string{"line 1", `unknown key "acount" in match`, `did you mean "account"?`, "valid keys: account, type, name, service, ip, labels, source"}},
 		{"typo in rule", "- match: {}\n  action: [pull]",
 			[]string{"line 2", `unknown key "action" in rule`, `did you mean "actions"?`, "valid keys: match, actions, comment"}},
 		{"no close suggestion", "- match: {group: x}\n  actions: []",
@@ -172,7 +172,7 @@ func TestUnmarshalYAML(t *testing.T) {
 		t.Fatalf("error %T %v, want *yaml.TypeError", err, err)
 	}
 	wantErrs := []string{
-		`line 2: unknown key "acount" in match (did you mean "account"?); valid keys: account, type, name, service, ip, labels`,
+		`line 2: unknown key "acount" in match (did you mean "account"?); valid keys: account, type, name, service, ip, labels, source`,
 		"line 4: rule has no actions (write actions: [] for a deny rule)",
 	}
 	if diff := cmp.Diff(wantErrs, te.Errors); diff != "" {
