@@ -95,6 +95,11 @@ type GitHubAuth struct {
 	// Organization, when set, admits members of this organization only;
 	// its teams become the label teams.
 	Organization string `yaml:"organization"`
+	// GroupsFrom are the organizations whose memberships (the
+	// organization and org/team) become the label groups; default: the
+	// organization. Other organizations never do: anyone can create one
+	// with an unclaimed name.
+	GroupsFrom []string `yaml:"groups_from"`
 	// GitHubWebURI is the web site (default https://github.com).
 	GitHubWebURI string `yaml:"github_web_uri"`
 	// GitHubAPIURI is the REST API (default https://api.github.com).
@@ -107,6 +112,11 @@ type GitLabAuth struct {
 	// Organization, when set, admits members of this group (its full
 	// path) and its subgroups only.
 	Organization string `yaml:"organization"`
+	// GroupsFrom are the groups (full paths) whose memberships (the group
+	// and its subgroups) become the label groups; default: the
+	// organization. Other groups never do: anyone can create one with an
+	// unclaimed name.
+	GroupsFrom []string `yaml:"groups_from"`
 	// GitLabWebURI is the web site (default https://gitlab.com).
 	GitLabWebURI string `yaml:"gitlab_web_uri"`
 	// GitLabAPIURI is the REST API (default <gitlab_web_uri>/api/v4).
@@ -186,6 +196,9 @@ func (g GitHubAuth) WithDefaults() GitHubAuth {
 	}
 	g.GitHubWebURI = strings.TrimSuffix(g.GitHubWebURI, "/")
 	g.GitHubAPIURI = strings.TrimSuffix(g.GitHubAPIURI, "/")
+	if len(g.GroupsFrom) == 0 && g.Organization != "" {
+		g.GroupsFrom = []string{g.Organization}
+	}
 	return g
 }
 
@@ -200,6 +213,9 @@ func (g GitLabAuth) WithDefaults() GitLabAuth {
 		g.GitLabAPIURI = g.GitLabWebURI + "/api/v4"
 	}
 	g.GitLabAPIURI = strings.TrimSuffix(g.GitLabAPIURI, "/")
+	if len(g.GroupsFrom) == 0 && g.Organization != "" {
+		g.GroupsFrom = []string{g.Organization}
+	}
 	return g
 }
 

@@ -134,7 +134,7 @@ func setupSignIns(ctx context.Context, cfg config.Config, dir string, log *slog.
 		if err != nil {
 			return fail(err)
 		}
-		p, err := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization,
+		p, err := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization, GroupsFrom: g.GroupsFrom,
 			WebURI: g.GitHubWebURI, APIURI: g.GitHubAPIURI, HTTPClient: httpClient(g.OAuthLogin)})
 		if err == nil {
 			err = add("github_auth", g.OAuthLogin, p, nil)
@@ -179,7 +179,7 @@ func setupSignIns(ctx context.Context, cfg config.Config, dir string, log *slog.
 		if err != nil {
 			return fail(err)
 		}
-		p, err := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization,
+		p, err := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization, GroupsFrom: g.GroupsFrom,
 			WebURI: g.GitLabWebURI, APIURI: g.GitLabAPIURI, HTTPClient: httpClient(g.OAuthLogin)})
 		if err == nil {
 			err = add("gitlab_auth", g.OAuthLogin, p, nil)

@@ -21,14 +21,19 @@ type GitHubConfig struct {
 	// Organization, when set, admits its members only; its team slugs
 	// become the label teams (docker_auth's).
 	Organization string
-	WebURI       string // https://github.com
-	APIURI       string // https://api.github.com
-	HTTPClient   *http.Client
+	// GroupsFrom are the organizations whose memberships become the groups
+	// label (the organization's login and org/team-slug). Anyone can
+	// create an organization with an unclaimed name, so the user's other
+	// organizations never become labels.
+	GroupsFrom []string
+	WebURI     string // https://github.com
+	APIURI     string // https://api.github.com
+	HTTPClient *http.Client
 }
 
 // GitHub signs users in with GitHub's OAuth apps. Labels: teams (the slugs
-// of the user's teams in Organization, as docker_auth), and groups (every
-// organization login and org/team-slug the user belongs to).
+// of the user's teams in Organization, as docker_auth), and groups (the
+// user's organizations among GroupsFrom, and their org/team-slugs).
 type GitHub struct {
 	c     GitHubConfig
 	oauth *oauth2.Config
@@ -126,11 +131,18 @@ func (g *GitHub) identify(ctx context.Context, tok Token) (SignIn, error) {
 		return SignIn{}, err
 	}
 	labels := auth.Labels{}
+	claimed := func(org string) bool {
+		return slices.ContainsFunc(g.c.GroupsFrom, func(o string) bool { return strings.EqualFold(o, org) })
+	}
 	for _, o := range orgs {
-		labels["groups"] = appendNew(labels["groups"], o.Login)
+		if claimed(o.Login) {
+			labels["groups"] = appendNew(labels["groups"], o.Login)
+		}
 	}
 	for _, t := range teams {
-		labels["groups"] = appendNew(labels["groups"], t.Organization.Login, t.Organization.Login+"/"+t.Slug)
+		if claimed(t.Organization.Login) {
+			labels["groups"] = appendNew(labels["groups"], t.Organization.Login, t.Organization.Login+"/"+t.Slug)
+		}
 		if g.c.Organization != "" && strings.EqualFold(t.Organization.Login, g.c.Organization) {
 			labels["teams"] = appendNew(labels["teams"], t.Slug)
 		}

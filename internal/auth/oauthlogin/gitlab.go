@@ -20,13 +20,18 @@ type GitLabConfig struct {
 	// Organization, when set, admits members of this group (full path) or
 	// of one of its subgroups only.
 	Organization string
-	WebURI       string // https://gitlab.com
-	APIURI       string // https://gitlab.com/api/v4
-	HTTPClient   *http.Client
+	// GroupsFrom are the groups (full paths) whose memberships become the
+	// groups label: the group itself and its subgroups. Anyone can create
+	// a group with an unclaimed name, so the user's other groups never
+	// become labels.
+	GroupsFrom []string
+	WebURI     string // https://gitlab.com
+	APIURI     string // https://gitlab.com/api/v4
+	HTTPClient *http.Client
 }
 
 // GitLab signs users in with GitLab's OAuth applications. Labels: groups
-// (the full paths of the user's groups).
+// (the full paths of the user's groups under GroupsFrom).
 type GitLab struct {
 	c     GitLabConfig
 	oauth *oauth2.Config
@@ -112,8 +117,10 @@ func (g *GitLab) identify(ctx context.Context, tok Token) (SignIn, error) {
 	labels := auth.Labels{}
 	member := g.c.Organization == ""
 	for _, gr := range groups {
-		labels["groups"] = appendNew(labels["groups"], gr.FullPath)
-		if org := g.c.Organization; org != "" && (strings.EqualFold(gr.FullPath, org) || strings.HasPrefix(strings.ToLower(gr.FullPath), strings.ToLower(org)+"/")) {
+		if slices.ContainsFunc(g.c.GroupsFrom, func(top string) bool { return within(gr.FullPath, top) }) {
+			labels["groups"] = appendNew(labels["groups"], gr.FullPath)
+		}
+		if org := g.c.Organization; org != "" && within(gr.FullPath, org) {
 			member = true
 		}
 	}
@@ -122,4 +129,10 @@ func (g *GitLab) identify(ctx context.Context, tok Token) (SignIn, error) {
 	}
 	slices.Sort(labels["groups"])
 	return SignIn{Account: user.Username, Labels: labels, Token: tok}, nil
+}
+
+// within reports whether the group path is top or one of its subgroups
+// (GitLab's paths are case-insensitive).
+func within(path, top string) bool {
+	return strings.EqualFold(path, top) || strings.HasPrefix(strings.ToLower(path), strings.ToLower(top)+"/")
 }

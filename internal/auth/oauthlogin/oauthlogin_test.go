@@ -183,7 +183,7 @@ func TestGitHub(t *testing.T) {
 	outsider := &testserver.ForgeUser{Login: "mallory", Orgs: []string{"other"}}
 	r := newForgeRig(t, "github", func(f *testserver.Forge) oauthlogin.Provider {
 		p, err := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret), Organization: "acme",
-			WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+			GroupsFrom: []string{"ACME"}, WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,9 @@ func TestGitHub(t *testing.T) {
 
 	pw := r.password(t, "octocat")
 	labels := check(t, r.authn, "octocat", pw, authn.Accepted)
-	want := auth.Labels{"teams": {"platform", "web"}, "groups": {"acme", "acme/platform", "acme/web", "other", "other/x"}}
+	// Only the organizations of groups_from become groups: anyone can
+	// create "other" and name it after a namespace of the registry.
+	want := auth.Labels{"teams": {"platform", "web"}, "groups": {"acme", "acme/platform", "acme/web"}}
 	if diff := cmp.Diff(want, labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
@@ -217,6 +219,23 @@ func TestGitHub(t *testing.T) {
 	check(t, r.authn, "octocat", pw, authn.NoMatch) // the record is gone
 }
 
+// Without groups_from (and no organization), a user's organizations give
+// no groups at all: mallory's own "infra" cannot claim infra/*.
+func TestGitHubOrganizationsGiveNoGroupsUnlessClaimed(t *testing.T) {
+	mallory := &testserver.ForgeUser{Login: "mallory", Orgs: []string{"infra"}, Teams: map[string][]string{"infra": {"admins"}}}
+	r := newForgeRig(t, "github", func(f *testserver.Forge) oauthlogin.Provider {
+		p, err := oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret),
+			WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, mallory)
+	if labels := check(t, r.authn, "mallory", r.password(t, "mallory"), authn.Accepted); len(labels["groups"]) != 0 {
+		t.Errorf("groups from unclaimed organizations: %v", labels["groups"])
+	}
+}
+
 func TestGitHubMembershipEndsAtRevalidation(t *testing.T) {
 	octo := &testserver.ForgeUser{Login: "octocat", Orgs: []string{"acme"}}
 	r := newForgeRig(t, "github", func(f *testserver.Forge) oauthlogin.Provider {
@@ -236,7 +255,7 @@ func TestGitLab(t *testing.T) {
 	r := newForgeRig(t, "gitlab", func(f *testserver.Forge) oauthlogin.Provider {
 		f.SetExpiresIn(1) // GitLab's tokens expire: re-validation refreshes first
 		p, err := oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret), Organization: "acme",
-			WebURI: f.URL, APIURI: f.URL + "/api/v4", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+			GroupsFrom: []string{"acme"}, WebURI: f.URL, APIURI: f.URL + "/api/v4", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +263,7 @@ func TestGitLab(t *testing.T) {
 	}, ann, out)
 	pw := r.password(t, "ann")
 	labels := check(t, r.authn, "ann", pw, authn.Accepted)
-	if diff := cmp.Diff(auth.Labels{"groups": {"acme", "acme/platform", "hobby"}}, labels); diff != "" {
+	if diff := cmp.Diff(auth.Labels{"groups": {"acme", "acme/platform"}}, labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
 	if status, body := r.signIn(t, "otto"); status != http.StatusForbidden || !strings.Contains(body, "not a member of the GitLab group acme") {
