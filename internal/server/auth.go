@@ -358,7 +358,6 @@ func isEmpty(n *yaml.Node) bool {
 	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
-
 // checkRealm diagnoses the token setup at start-up, before any client
 // fails with a bare 401: it asks the realm for an anonymous token (which
 // docker_auth and wharf issue, with no access) and verifies it here. A
