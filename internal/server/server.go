@@ -126,6 +126,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
 	}
+	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
+		go s.purgeSessions(ctx)
+	}
 	go newIdleTrimmer(&s.inflight, &s.lastDone).run(ctx)
 	if s.cfg.DebugAddr != "" {
 		_, stop, err := s.debugServer(ctx)
