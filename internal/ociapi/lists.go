@@ -18,7 +18,7 @@ import (
 // the rest: what the distribution spec allows, and what clients follow.
 const (
 	// DefaultMaxListPage bounds a page of tags/list and _catalog: the
-	// page size distribution's own clients ask for, a few tens of KiB.
+	// page size go-containerregistry asks for, a few tens of KiB of JSON.
 	DefaultMaxListPage = 1000
 	// DefaultMaxReferrersPage bounds a page of referrers. A descriptor
 	// weighs more than a tag (annotations), and each page is also cut at
