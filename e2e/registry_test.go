@@ -194,13 +194,14 @@ func TestListPagination(t *testing.T) {
 	}
 }
 
-// startWharf starts the server for one test. Before it is stopped, the
-// clients' idle connections are closed: a connection that a client dialled
-// but never used holds up a graceful shutdown for 5 s (net/http treats it
-// as active that long), which would only slow the tests down.
-func startWharf(t *testing.T) *harness.Wharf {
+// startWharf starts the server for one test, with extra flags. Before it
+// is stopped, the clients' idle connections are closed: a connection that a
+// client dialled but never used holds up a graceful shutdown for 5 s
+// (net/http treats it as active that long), which would only slow the
+// tests down.
+func startWharf(t *testing.T, extra ...string) *harness.Wharf {
 	t.Helper()
-	w := harness.StartWharf(t)
+	w := harness.StartWharf(t, extra...)
 	t.Cleanup(func() {
 		httpClient.CloseIdleConnections()
 		plainHTTP.(interface{ CloseIdleConnections() }).CloseIdleConnections()

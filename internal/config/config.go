@@ -331,6 +331,7 @@ func (c Config) Validate() error {
 	if _, err := c.UploadMaxAge(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Limits.validateLists()...)
 	if c.LDAP != nil {
 		if c.Auth != "token" || c.Role == RoleRegistry {
 			errs = append(errs, errLDAPWithoutToken)

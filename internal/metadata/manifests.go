@@ -30,12 +30,13 @@ WHERE r.name = ? AND m.digest = ?
 ORDER BY mr.kind, mr.digest`
 
 	// The index (repository_id, subject, digest) yields the rows in digest
-	// order; the artifact type filter applies to those few rows only.
+	// order from the cursor on (keyset pagination, like tags); the artifact
+	// type filter applies to those few rows only.
 	referrersQuery = `SELECT m.media_type, m.digest, m.size, m.artifact_type, m.annotations
 FROM manifests m
 JOIN repositories r ON r.id = m.repository_id
-WHERE r.name = ? AND m.subject = ? AND (? = '' OR m.artifact_type = ?)
-ORDER BY m.digest`
+WHERE r.name = ? AND m.subject = ? AND m.digest > ? AND (? = '' OR m.artifact_type = ?)
+ORDER BY m.digest LIMIT ?`
 )
 
 // PutManifest stores m in m.Repo and points tags at it, all or nothing (in
@@ -184,33 +185,82 @@ WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoIDOf)
 	}))
 }
 
+// ReferrersPage selects one page of a referrers listing.
+type ReferrersPage struct {
+	// ArtifactType, when not empty, keeps only the referrers of that type.
+	ArtifactType string
+	// After is the last digest of the previous page: the page holds the
+	// referrers whose digest sorts after it. A cursor rather than an
+	// offset, so that referrers pushed or deleted during a walk neither
+	// repeat nor hide the others.
+	After digest.Digest
+	// Limit is the most descriptors returned; 0 or less means no limit.
+	Limit int
+	// MaxBytes, when positive, ends the page before the descriptor that
+	// would take the page's Size sum over it; the first descriptor is
+	// always returned, so a walk makes progress.
+	MaxBytes int
+}
+
 // Referrers lists the manifests in repo whose subject is subject, ordered by
-// digest, keeping only those of artifactType when it is not empty. It
+// digest, one page at a time: more says whether another page follows. It
 // returns an empty slice, not ErrNotFound, when there are none.
-func (s *Store) Referrers(ctx context.Context, repo string, subject digest.Digest, artifactType string) ([]Descriptor, error) {
-	rows, err := s.read().query(ctx, referrersQuery, repo, subject.String(), artifactType, artifactType)
+func (s *Store) Referrers(ctx context.Context, repo string, subject digest.Digest, p ReferrersPage) (refs []Descriptor, more bool, err error) {
+	n := limit(p.Limit)
+	if p.Limit > 0 {
+		n++ // one more than asked, to tell whether another page follows
+	}
+	rows, err := s.read().query(ctx, referrersQuery, repo, subject.String(), p.After.String(), p.ArtifactType, p.ArtifactType, n)
 	if err != nil {
-		return nil, wrap("referrers", err)
+		return nil, false, wrap("referrers", err)
 	}
 	defer rows.Close()
 	out := []Descriptor{}
+	used := 0
 	for rows.Next() {
+		if p.Limit > 0 && len(out) == p.Limit {
+			return out, true, nil
+		}
 		var (
 			d           Descriptor
 			annotations sql.NullString
 		)
 		if err := rows.Scan(&d.MediaType, &d.Digest, &d.Size, &d.ArtifactType, &annotations); err != nil {
-			return nil, wrap("referrers", err)
+			return nil, false, wrap("referrers", err)
 		}
+		// Counted before decoding: the stored annotations are the JSON the
+		// client gets, and a page must not grow past MaxBytes in memory.
+		size := descriptorSize(d, annotations.String)
+		if p.MaxBytes > 0 && len(out) > 0 && used+size > p.MaxBytes {
+			return out, true, nil
+		}
+		used += size
 		if d.Annotations, err = decodeAnnotations(annotations); err != nil {
-			return nil, fmt.Errorf("metadata: referrers of %s: %s: %w", subject, d.Digest, err)
+			return nil, false, fmt.Errorf("metadata: referrers of %s: %s: %w", subject, d.Digest, err)
 		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap("referrers", err)
+		return nil, false, wrap("referrers", err)
 	}
-	return out, nil
+	return out, false, nil
+}
+
+// descriptorOverhead bounds what a descriptor adds in JSON besides its
+// values: member names, quotes, commas, braces and the size's digits.
+const descriptorOverhead = 128
+
+// descriptorSize bounds d's length in the JSON of an image index, given its
+// annotations as stored (json.Marshal's encoding, which the index repeats).
+// The strings are measured encoded: a hostile artifactType full of '<'
+// grows sixfold in JSON.
+func descriptorSize(d Descriptor, annotations string) int {
+	return jsonLen(d.MediaType) + len(d.Digest) + jsonLen(d.ArtifactType) + len(annotations) + descriptorOverhead
+}
+
+func jsonLen(s string) int {
+	b, _ := json.Marshal(s) // a string always encodes
+	return len(b)
 }
 
 func validateManifest(m *Manifest, tags []string) error {

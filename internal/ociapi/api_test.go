@@ -26,6 +26,12 @@ import (
 // store in a temporary directory.
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return newServerWith(t, ociapi.Options{DeleteEnabled: true})
+}
+
+// newServerWith is newServer with the given options.
+func newServerWith(t *testing.T, opts ociapi.Options) *httptest.Server {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
 	if err != nil {
@@ -33,7 +39,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	t.Cleanup(func() { meta.Close() })
 	reg := registry.New(memory.New(), meta, log, registry.Options{AnonymousMount: true})
-	srv := httptest.NewServer(ociapi.New(reg, log, nil, ociapi.Options{DeleteEnabled: true}))
+	srv := httptest.NewServer(ociapi.New(reg, log, nil, opts))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -236,7 +242,7 @@ func TestPaginationAndReferrers(t *testing.T) {
 	if string(bytes.TrimSpace(r.body)) != `{"name":"p","tags":["a","b"]}` {
 		t.Fatalf("first page: %s", r.body)
 	}
-	if link := r.header.Get("Link"); link != `</v2/p/tags/list?last=b&n=2>; rel="next"` {
+	if link := r.header.Get("Link"); link != `</v2/p/tags/list?n=2&last=b>; rel="next"` {
 		t.Fatalf("Link = %q", link)
 	}
 	r = do(t, "GET", base+"/v2/p/tags/list?n=2&last=b", nil)

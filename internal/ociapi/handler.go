@@ -22,11 +22,23 @@ type Options struct {
 	// DeleteEnabled allows DELETE of manifests, tags and blobs
 	// (distribution's storage.delete.enabled).
 	DeleteEnabled bool
+	// MaxListPage bounds a page of tags/list and _catalog; 0 or less
+	// means DefaultMaxListPage.
+	MaxListPage int
+	// MaxReferrersPage bounds a page of the referrers API; 0 or less
+	// means DefaultMaxReferrersPage.
+	MaxReferrersPage int
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
 // request is allowed (auth: none).
 func New(reg *registry.Registry, log *slog.Logger, authz Authorizer, opts Options) *Handler {
+	if opts.MaxListPage <= 0 {
+		opts.MaxListPage = DefaultMaxListPage
+	}
+	if opts.MaxReferrersPage <= 0 {
+		opts.MaxReferrersPage = DefaultMaxReferrersPage
+	}
 	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz, opts: opts}
 }
 

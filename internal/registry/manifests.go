@@ -180,12 +180,23 @@ func (r *Registry) Catalog(ctx context.Context, last string, n int) ([]string, e
 	return repos, nil
 }
 
-// Referrers lists the manifests in repo whose subject is dgst, optionally
-// only those of one artifact type.
-func (r *Registry) Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) ([]metadata.Descriptor, error) {
-	refs, err := r.meta.Referrers(ctx, repo, dgst, artifactType)
+// ReferrersPageBytes bounds the descriptors of one referrers page: the
+// page is an image index, and clients read it as a manifest, which they
+// and every registry cap at MaxManifestSize. The rest of the index (its
+// schemaVersion, mediaType and brackets) fits in the margin.
+const ReferrersPageBytes = MaxManifestSize - 1024
+
+// Referrers lists the manifests in repo whose subject is dgst, in digest
+// order, optionally only those of one artifact type: at most n after the
+// digest last (n <= 0: no bound on the count), and at most
+// ReferrersPageBytes of descriptors. more says whether another page
+// follows.
+func (r *Registry) Referrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string, last digest.Digest, n int) (refs []metadata.Descriptor, more bool, err error) {
+	refs, more, err = r.meta.Referrers(ctx, repo, dgst, metadata.ReferrersPage{
+		ArtifactType: artifactType, After: last, Limit: n, MaxBytes: ReferrersPageBytes,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("registry: referrers: %w", err)
+		return nil, false, fmt.Errorf("registry: referrers: %w", err)
 	}
-	return refs, nil
+	return refs, more, nil
 }

@@ -90,7 +90,11 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 		// a mount without `from` reveals nothing.
 		AnonymousMount: cfg.Auth == "none",
 	})
-	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{DeleteEnabled: cfg.Storage.Delete})
+	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
+		DeleteEnabled:    cfg.Storage.Delete,
+		MaxListPage:      cfg.Limits.ListPage,
+		MaxReferrersPage: cfg.Limits.ReferrersPage,
+	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)
 	return nil

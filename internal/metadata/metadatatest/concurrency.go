@@ -133,7 +133,7 @@ func testConcurrentMixedWrites(t *testing.T, s *metadata.Store) {
 		if _, err := s.ListTags(ctx, repo, "", 0); err != nil {
 			return err
 		}
-		if _, err := s.Referrers(ctx, repo, m.Digest, ""); err != nil {
+		if _, _, err := s.Referrers(ctx, repo, m.Digest, metadata.ReferrersPage{}); err != nil {
 			return err
 		}
 		return s.DeleteTag(ctx, repo, fmt.Sprintf("v%02d", i))
