@@ -45,6 +45,10 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
+		{pkg: "wharf/internal/atomicfile", onlyDirect: []string{}},
+		// The built-in admin's files: no HTTP, no server.
+		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/identity"},
+			notDeps: []string{"net/http", "wharf/internal/server"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "gopkg.in/yaml.v3"}},
