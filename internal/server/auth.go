@@ -151,13 +151,15 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	closers = append(closers, closerFunc(dbb.close))
 	authenticators = append(authenticators, dbb.authenticators()...)
 	authorizers = append(authorizers, dbb.authorizers()...)
-	extAuthn, err := externalAuthenticators(cfg, log)
+	limits := cfg.Limits.WithDefaults()
+	pool := externalPool(limits, log)
+	extAuthn, err := externalAuthenticators(cfg, pool, log)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	authenticators = append(authenticators, extAuthn...)
-	extAuthz, err := externalAuthorizers(cfg, log)
+	extAuthz, err := externalAuthorizers(cfg, pool, log)
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -171,7 +173,10 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		Authn:   authenticator,
 		Authz:   authorizer,
 		Limiter: limiter,
-		Refresh: meta,
+		AnonymousLimiter: authn.NewRequestLimiter(authn.RequestLimiterOptions{What: "anonymous token requests",
+			Rate: authn.Rate{Burst: limits.AnonymousTokenBurst, Every: limits.AnonymousTokenEvery()}}),
+		AnonymousScopes: limits.AnonymousScopes,
+		Refresh:         meta,
 		// Behind a trusted reverse proxy, the client's address (from
 		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
 		// are about clients.

@@ -42,26 +42,29 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 // refresh turns a refresh token back into the identity it was issued to.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req request) (auth.Identity, bool) {
 	ctx := r.Context()
-	if ok, _ := s.cfg.Limiter.Allow("", req.ip); !ok {
-		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many failed logins; retry later")
+	limit, err := s.cfg.Limiter.ReserveAddress(ctx, req.ip)
+	if err != nil {
+		s.refuse(w, r, err, authentication)
 		return auth.Identity{}, false
 	}
 	if s.cfg.Refresh == nil || raw == "" || len(raw) > 256 {
-		s.cfg.Limiter.Failed("", req.ip)
+		limit.Failed()
 		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid refresh token")
 		return auth.Identity{}, false
 	}
 	rt, err := s.cfg.Refresh.UseRefreshToken(ctx, raw, s.cfg.Now())
 	if errors.Is(err, metadata.ErrNotFound) || (err == nil && rt.Service != req.service) {
-		s.cfg.Limiter.Failed("", req.ip)
+		limit.Failed()
 		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
 		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid, expired or revoked refresh token; log in again")
 		return auth.Identity{}, false
 	}
 	if err != nil {
+		limit.Cancel()
 		s.cfg.Log.ErrorContext(ctx, "refresh token lookup failed", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "refresh token lookup failed; the server log has the details")
 		return auth.Identity{}, false
 	}
+	limit.Succeeded()
 	return auth.Identity{Account: rt.Account, Labels: rt.Labels}, true
 }

@@ -42,6 +42,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, limiter *authn.Limiter) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(c *tokenserver.Config) { c.Limiter = limiter })
+}
+
+// newFixtureWith builds the fixture's server with the Config changed by
+// mutate (before New fills in the defaults).
+func newFixtureWith(t *testing.T, mutate func(*tokenserver.Config)) *fixture {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hash := func(pw string) auth.Secret {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
@@ -79,8 +86,9 @@ func newFixture(t *testing.T, limiter *authn.Limiter) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	ts, err := tokenserver.New(tokenserver.Config{Service: "registry", Issuer: issuer, Authn: users, Authz: a,
-		Limiter: limiter, Refresh: meta, Log: log})
+	cfg := tokenserver.Config{Service: "registry", Issuer: issuer, Authn: users, Authz: a, Refresh: meta, Log: log}
+	mutate(&cfg)
+	ts, err := tokenserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
