@@ -48,7 +48,9 @@ func setupBasicAuth(cfg config.Config, log *slog.Logger) (ociapi.Authorizer, err
 			return &ociapi.AuthError{Status: http.StatusServiceUnavailable, Message: "the server is busy (" + busy.What + "); retry in a moment",
 				RetryAfter: busy.RetryAfterSeconds()}
 		case err != nil:
-			log.ErrorContext(r.Context(), "htpasswd authentication failed", "account", user, "err", err)
+			if r.Context().Err() == nil { // else the client left: nothing failed
+				log.ErrorContext(r.Context(), "htpasswd authentication failed", "account", user, "err", err)
+			}
 			return &ociapi.AuthError{Status: http.StatusServiceUnavailable, Message: "the credentials cannot be checked now; retry later (the server log has the details)",
 				RetryAfter: 5}
 		case res != authn.Accepted:
