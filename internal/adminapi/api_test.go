@@ -569,7 +569,7 @@ func TestDatabaseDown(t *testing.T) {
 	if res := e.do(basic("admin", adminPassword), "GET", "/api/v1/users", nil); res.status != http.StatusServiceUnavailable {
 		t.Errorf("Basic login with the database down: %d", res.status)
 	}
-	if !strings.Contains(e.log.String(), "admin API request failed") {
-		t.Errorf("the failure is not logged:\n%s", e.log.String())
+	if !strings.Contains(e.log.String(), "database is closed") {
+		t.Errorf("the reason of the failure is not logged:\n%s", e.log.String())
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
+	"wharf/internal/gate"
 	"wharf/internal/identity"
 )
 
@@ -92,34 +92,24 @@ func (a *API) basic(r *http.Request) (caller, error) {
 		return caller{}, a.unauthorized(r, "", "malformed Basic credentials")
 	}
 	ip := a.cfg.ClientIP(r)
-	if ok, wait := a.cfg.Limiter.Allow(user, ip); !ok {
-		a.log.WarnContext(ctx, "admin API: login rate-limited", "account", user, "ip", ip, "retry_after", wait)
-		return caller{}, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests,
-			Message: "too many failed logins; retry later", RetryAfter: max(int(wait.Round(time.Second)/time.Second), 1)}
-	}
-	if user == "" {
-		a.cfg.Limiter.Failed(user, ip)
+	res, labels, err := a.cfg.Limiter.Login(ctx, a.cfg.Authn, user, auth.Secret(pass), ip)
+	switch {
+	case errors.Is(err, authn.ErrRateLimited):
+		a.log.WarnContext(ctx, "admin API: login rate-limited", "account", user, "ip", ip, "err", err)
+		return caller{}, a.noDecision(r, err, authentication)
+	case err != nil:
+		return caller{}, a.noDecision(r, err, authentication, "account", user, "ip", ip)
+	case res != authn.Accepted && user == "":
 		return caller{}, a.unauthorized(r, "", "a user name is required")
-	}
-	res, labels, err := a.cfg.Authn.Authenticate(ctx, user, auth.Secret(pass))
-	if err != nil {
-		a.log.ErrorContext(ctx, "admin API: authentication backend failed; login refused", "account", user, "ip", ip, "err", err)
-		return caller{}, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-			Message: "the authentication backend is unavailable; retry later (the server log has the details)"}
-	}
-	if res != authn.Accepted {
-		a.cfg.Limiter.Failed(user, ip)
+	case res != authn.Accepted:
 		a.log.InfoContext(ctx, "admin API: login failed", "account", user, "ip", ip, "result", res.String())
 		return caller{}, a.unauthorized(r, "", "incorrect username or password")
 	}
-	a.cfg.Limiter.Succeeded(user, ip)
 	need := auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}
 	granted, err := a.cfg.Authz.Authorize(ctx, auth.Request{Identity: auth.Identity{Account: user, Labels: labels},
 		Service: a.cfg.TokenService, IP: ip, Access: need})
 	if err != nil && !errors.Is(err, authz.ErrNoMatch) {
-		a.log.ErrorContext(ctx, "admin API: authorization backend failed; access refused", "account", user, "err", err)
-		return caller{}, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-			Message: "the authorization backend is unavailable; retry later (the server log has the details)"}
+		return caller{}, a.noDecision(r, err, authorization, "account", user)
 	}
 	if !slices.Contains(granted, ScopeAction) {
 		a.log.InfoContext(ctx, "admin API: access denied", "account", user, "via", "basic", "ip", ip, "granted", granted)
@@ -166,12 +156,41 @@ func (a *API) stillLive(r *http.Request, claims *token.Claims) (string, error) {
 	granted, err := a.cfg.Authz.Authorize(r.Context(), auth.Request{Identity: id, Service: a.cfg.TokenService, IP: a.cfg.ClientIP(r),
 		Access: auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}})
 	if err != nil && !errors.Is(err, authz.ErrNoMatch) {
-		return "", fmt.Errorf("checking that the token's account still holds %s: %w", Scope, err)
+		return "", a.noDecision(r, err, authorization, "account", claims.Subject)
 	}
 	if !slices.Contains(granted, ScopeAction) {
 		return "the account, its access token or the rule that granted " + Scope + " is gone or disabled", nil
 	}
 	return "", nil
+}
+
+// The chains whose failures noDecision names.
+const (
+	authentication = "authentication"
+	authorization  = "authorization"
+)
+
+// noDecision is the answer to an error that decided nothing: a rate limit
+// (429), a full gate (503; the gate logs), or a failure of the chain named
+// by backend (503; logged with attrs, never shown). Each has a Retry-After.
+func (a *API) noDecision(r *http.Request, err error, backend string, attrs ...any) *Error {
+	var limited *authn.LimitedError
+	var busy *gate.BusyError
+	switch {
+	case errors.As(err, &limited):
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests,
+			Message: "too many " + limited.What + "; retry later", RetryAfter: limited.RetryAfterSeconds()}
+	case errors.As(err, &busy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the server is busy (" + busy.What + "); retry in a moment", RetryAfter: busy.RetryAfterSeconds()}
+	}
+	refused := "access refused"
+	if backend == authentication {
+		refused = "login refused"
+	}
+	a.log.ErrorContext(r.Context(), "admin API: "+backend+" backend failed; "+refused, append(attrs, "err", err)...)
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: "the " + backend + " backend is unavailable; retry later (the server log has the details)"}
 }
 
 // unauthorized answers 401 with both challenges: Bearer, naming the token

@@ -38,7 +38,7 @@ type Error struct {
 	Field string
 	// Challenge is the WWW-Authenticate values of a 401 or 403.
 	Challenge []string
-	// RetryAfter, in seconds, for a 429.
+	// RetryAfter, in seconds, for a 429 or 503 (a 503 without one says 5).
 	RetryAfter int
 }
 
@@ -112,10 +112,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	for _, c := range e.Challenge {
 		h.Add("WWW-Authenticate", c)
 	}
-	if e.RetryAfter > 0 {
+	switch {
+	case e.RetryAfter > 0:
 		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
-	if e.Status == http.StatusServiceUnavailable {
+	case e.Status == http.StatusServiceUnavailable:
 		h.Set("Retry-After", "5")
 	}
 	writeJSON(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})

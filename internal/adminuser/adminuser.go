@@ -13,6 +13,7 @@
 package adminuser
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -134,7 +135,7 @@ func warnIfDifferent(path string, pw auth.Secret, log *slog.Logger) {
 	if err != nil {
 		return // the server reports an unreadable file itself
 	}
-	if res, err := authn.VerifyPassword(hash, pw); err == nil && res == authn.Accepted {
+	if res, err := authn.VerifyPassword(context.Background(), hash, pw); err == nil && res == authn.Accepted {
 		return
 	}
 	log.Warn(EnvPassword+" is not applied: the admin account already exists and keeps its password; change it with `wharf user passwd admin`", "file", path)

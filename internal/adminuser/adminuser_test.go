@@ -29,7 +29,7 @@ func checks(t *testing.T, dir string, pw string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := authn.VerifyPassword(hash, auth.Secret(pw))
+	res, err := authn.VerifyPassword(t.Context(), hash, auth.Secret(pw))
 	return err == nil && res == authn.Accepted
 }
 

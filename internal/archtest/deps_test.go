@@ -58,7 +58,10 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/crypto/"}, notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/gate", "golang.org/x/crypto/"}, notDeps: []string{"net/http"}},
+		// The bound on concurrent work (bcrypt, external calls) is a leaf
+		// any package may use.
+		{pkg: "wharf/internal/gate", onlyDirect: []string{"golang.org/x/sync/"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
@@ -76,7 +79,7 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
 		// The admin API: HTTP over the identity operations, with logins
 		// checked by the chains the composition root hands in.
-		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/identity", "wharf/internal/metadata"},
+		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/identity", "wharf/internal/metadata", "wharf/internal/gate"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// External programs: the runner knows no protocol; ext_auth and
 		// ext_authz give its answers meaning. The webhook client is the one

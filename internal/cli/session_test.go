@@ -87,7 +87,7 @@ func TestAdminPasswd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := authn.VerifyPassword(hash, auth.Secret("the new admin password")); err != nil || res != authn.Accepted {
+	if res, err := authn.VerifyPassword(t.Context(), hash, auth.Secret("the new admin password")); err != nil || res != authn.Accepted {
 		t.Errorf("the new password does not match the file: %v, %v", res, err)
 	}
 	if _, err := store.UseRefreshToken(ctx, "admin-session", time.Now()); err == nil {

@@ -338,6 +338,7 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, c.LDAP.validate("ldap_auth")...)
 	}
+	errs = append(errs, c.Limits.validate()...)
 	errs = c.Database.validate(errs)
 	errs = append(errs, c.validateExt()...)
 	errs = append(errs, c.validateSignIns()...)

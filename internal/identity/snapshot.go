@@ -123,12 +123,12 @@ func (a *Account) Labels(tokenID string) auth.Labels {
 // CheckPassword compares password with the account's bcrypt hash in
 // constant time. A robot has no password: the comparison is made against a
 // dummy hash, for the same timing, and fails.
-func (s *Snapshot) CheckPassword(a *Account, password auth.Secret) (bool, error) {
+func (s *Snapshot) CheckPassword(ctx context.Context, a *Account, password auth.Secret) (bool, error) {
 	hash := a.hash
 	if hash == nil {
 		hash = s.Dummy()
 	}
-	res, err := authn.VerifyPassword(hash, password)
+	res, err := authn.VerifyPassword(ctx, hash, password)
 	return err == nil && res == authn.Accepted && a.hash != nil, err
 }
 

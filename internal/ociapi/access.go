@@ -15,12 +15,13 @@ type Authorizer interface {
 	Authorize(r *http.Request, need []auth.Access) error
 }
 
-// AuthError is a refused request: 401 with a challenge, 403, or 429.
+// AuthError is a refused request: 401 with a challenge, 403, 429, or 503
+// (the server could not check the credentials now).
 type AuthError struct {
-	Status    int    // http.StatusUnauthorized, StatusForbidden or StatusTooManyRequests
+	Status    int    // http.StatusUnauthorized, StatusForbidden, StatusTooManyRequests or StatusServiceUnavailable
 	Challenge string // the WWW-Authenticate value for a 401
 	Message   string // safe for the client: never a secret
-	// RetryAfter, in seconds, for a 429.
+	// RetryAfter, in seconds, for a 429 or 503.
 	RetryAfter int
 	Need       []auth.Access
 }

@@ -1,10 +1,10 @@
 package ociapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"wharf/internal/auth"
 )
@@ -12,9 +12,10 @@ import (
 // BasicAuth authorizes requests with HTTP Basic credentials: any valid
 // user may do anything, as in distribution's htpasswd mode.
 type BasicAuth struct {
-	// Check reports whether user and password are valid; retryAfter > 0
-	// means the login was refused by a rate limit.
-	Check func(r *http.Request, user string, password auth.Secret) (ok bool, retryAfter time.Duration)
+	// Check returns nil when user and password are valid. An *AuthError
+	// is answered as it says (429 when rate-limited, 503 when the server
+	// is busy or cannot check); any other error is a failed login.
+	Check func(r *http.Request, user string, password auth.Secret) error
 	Realm string
 	Log   *slog.Logger
 }
@@ -25,13 +26,13 @@ var _ Authorizer = (*BasicAuth)(nil)
 func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) error {
 	user, pass, ok := r.BasicAuth()
 	if ok {
-		valid, wait := a.Check(r, user, auth.Secret(pass))
-		if valid {
+		err := a.Check(r, user, auth.Secret(pass))
+		if err == nil {
 			return nil
 		}
-		if wait > 0 {
-			return &AuthError{Status: http.StatusTooManyRequests, Message: "too many failed logins; retry later",
-				RetryAfter: max(int(wait.Round(time.Second)/time.Second), 1)}
+		var ae *AuthError
+		if errors.As(err, &ae) {
+			return ae
 		}
 		a.Log.InfoContext(r.Context(), "login failed", "account", user, "remote", r.RemoteAddr)
 	}

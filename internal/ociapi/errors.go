@@ -137,7 +137,10 @@ func writeAuthError(ctx context.Context, log *slog.Logger, w http.ResponseWriter
 		name = "DENIED"
 	case http.StatusTooManyRequests:
 		name = "TOOMANYREQUESTS"
-		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		h.Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
+	case http.StatusServiceUnavailable:
+		name = "UNAVAILABLE"
+		h.Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
 	}
 	log.DebugContext(ctx, "request not authorized", "method", r.Method, "path", r.URL.Path, "status", e.Status, "reason", e.Message)
 	w.WriteHeader(e.Status)

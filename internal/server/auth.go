@@ -161,13 +161,15 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	closers = append(closers, closerFunc(dbb.close))
 	authenticators = append(authenticators, dbb.authenticators()...)
 	authorizers = append(authorizers, dbb.authorizers()...)
-	extAuthn, err := externalAuthenticators(cfg, log)
+	limits := cfg.Limits.WithDefaults()
+	pool := externalPool(limits, log)
+	extAuthn, err := externalAuthenticators(cfg, pool, log)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	authenticators = append(authenticators, extAuthn...)
-	extAuthz, err := externalAuthorizers(cfg, log)
+	extAuthz, err := externalAuthorizers(cfg, pool, log)
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -176,13 +178,16 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	authenticator, authorizer, sessions := db.chains(st, authenticators, acl, authorizers, log)
 	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	ts, err := tokenserver.New(tokenserver.Config{
-		Service:  cfg.Token.Service,
-		Issuer:   issuer,
-		Authn:    authenticator,
-		Authz:    authorizer,
-		Limiter:  limiter,
-		Refresh:  meta,
-		Sessions: sessions,
+		Service: cfg.Token.Service,
+		Issuer:  issuer,
+		Authn:   authenticator,
+		Authz:   authorizer,
+		Limiter: limiter,
+		AnonymousLimiter: authn.NewRequestLimiter(authn.RequestLimiterOptions{What: "anonymous token requests",
+			Rate: authn.Rate{Burst: limits.AnonymousTokenBurst, Every: limits.AnonymousTokenEvery()}}),
+		AnonymousScopes: limits.AnonymousScopes,
+		Refresh:         meta,
+		Sessions:        sessions,
 		// How long a docker login lasts: confirmed with its backend at
 		// every refresh, or (backends that cannot be asked) a day.
 		RefreshTTL:     cfg.Sessions.Lifetime.Std(),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,12 +15,53 @@ import (
 	"wharf/internal/auth/extcmd"
 	"wharf/internal/auth/webhook"
 	"wharf/internal/config"
+	"wharf/internal/gate"
 )
 
+// externalPool bounds the external programs and webhook calls running at
+// once (limits.external_calls), for the four external backends together:
+// without it, each scope of each token request started a program of its
+// own, with nothing to stop a flood of requests from starting thousands.
+func externalPool(lim config.Limits, log *slog.Logger) *gate.Gate {
+	return gate.New(gate.Options{What: "external program and webhook calls", Key: "limits.external_calls",
+		Slots: lim.ExternalCalls, Wait: lim.ExternalCallWait.Std(), Log: log})
+}
+
+// pooledAuthenticator and pooledAuthorizer hold a slot of the pool for
+// each call. A token request asks its scopes one after another, so it
+// holds one slot at a time and cannot take the pool for itself.
+type pooledAuthenticator struct {
+	authn.Authenticator
+	pool *gate.Gate
+}
+
+func (p pooledAuthenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+	release, err := p.pool.Enter(ctx)
+	if err != nil {
+		return authn.WrongPassword, nil, err
+	}
+	defer release()
+	return p.Authenticator.Authenticate(ctx, user, password)
+}
+
+type pooledAuthorizer struct {
+	authz.Authorizer
+	pool *gate.Gate
+}
+
+func (p pooledAuthorizer) Authorize(ctx context.Context, req auth.Request) ([]string, error) {
+	release, err := p.pool.Enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return p.Authorizer.Authorize(ctx, req)
+}
+
 // externalAuthenticators builds ext_auth and webhook_auth, in that order
-// (docker_auth asks ext_auth after its other backends); nil when neither
-// is configured.
-func externalAuthenticators(cfg config.Config, log *slog.Logger) ([]authn.Authenticator, error) {
+// (docker_auth asks ext_auth after its other backends), each behind pool;
+// nil when neither is configured.
+func externalAuthenticators(cfg config.Config, pool *gate.Gate, log *slog.Logger) ([]authn.Authenticator, error) {
 	var out []authn.Authenticator
 	if c := cfg.ExtAuth; c != nil {
 		prog, err := program("ext_auth", *c)
@@ -27,7 +69,7 @@ func externalAuthenticators(cfg config.Config, log *slog.Logger) ([]authn.Authen
 			return nil, err
 		}
 		log.Info("authenticating with an external program", "backend", "ext_auth", "command", prog.String(), "timeout", prog.Timeout())
-		out = append(out, extauth.New(prog, log))
+		out = append(out, pooledAuthenticator{extauth.New(prog, log), pool})
 	}
 	if c := cfg.WebhookAuth; c != nil {
 		wc, err := webhookConfig("webhook_auth", *c, log)
@@ -39,15 +81,15 @@ func externalAuthenticators(cfg config.Config, log *slog.Logger) ([]authn.Authen
 			return nil, err
 		}
 		log.Info("authenticating with a webhook", "backend", "webhook_auth", "url", redactedURL(c.URL), "timeout", wc.Timeout)
-		out = append(out, a)
+		out = append(out, pooledAuthenticator{a, pool})
 	}
 	return out, nil
 }
 
 // externalAuthorizers builds ext_authz and webhook_authz, in that order
-// (after the ACL, as docker_auth asks ext_authz after acl); nil when
-// neither is configured.
-func externalAuthorizers(cfg config.Config, log *slog.Logger) ([]authz.Authorizer, error) {
+// (after the ACL, as docker_auth asks ext_authz after acl), each behind
+// pool; nil when neither is configured.
+func externalAuthorizers(cfg config.Config, pool *gate.Gate, log *slog.Logger) ([]authz.Authorizer, error) {
 	var out []authz.Authorizer
 	if c := cfg.ExtAuthz; c != nil {
 		prog, err := program("ext_authz", config.ExtAuth(*c))
@@ -55,7 +97,7 @@ func externalAuthorizers(cfg config.Config, log *slog.Logger) ([]authz.Authorize
 			return nil, err
 		}
 		log.Info("authorizing with an external program", "backend", "ext_authz", "command", prog.String(), "timeout", prog.Timeout())
-		out = append(out, extauthz.New(prog, log))
+		out = append(out, pooledAuthorizer{extauthz.New(prog, log), pool})
 	}
 	if c := cfg.WebhookAuthz; c != nil {
 		wc, err := webhookConfig("webhook_authz", *c, log)
@@ -67,7 +109,7 @@ func externalAuthorizers(cfg config.Config, log *slog.Logger) ([]authz.Authorize
 			return nil, err
 		}
 		log.Info("authorizing with a webhook", "backend", "webhook_authz", "url", redactedURL(c.URL), "timeout", wc.Timeout)
-		out = append(out, a)
+		out = append(out, pooledAuthorizer{a, pool})
 	}
 	return out, nil
 }

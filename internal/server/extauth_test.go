@@ -25,11 +25,12 @@ func TestExternalBackends(t *testing.T) {
 	}
 	script := extcmdtest.Script(t, "check.sh", "exit 2\n")
 	secret := write("secret", "Bearer abc\n")
+	pool := externalPool(config.Default().Limits.WithDefaults(), log)
 
-	if a, err := externalAuthenticators(config.Default(), log); err != nil || a != nil {
+	if a, err := externalAuthenticators(config.Default(), pool, log); err != nil || a != nil {
 		t.Errorf("nothing configured: %v, %v; want nil", a, err)
 	}
-	if z, err := externalAuthorizers(config.Default(), log); err != nil || z != nil {
+	if z, err := externalAuthorizers(config.Default(), pool, log); err != nil || z != nil {
 		t.Errorf("nothing configured: %v, %v; want nil", z, err)
 	}
 
@@ -38,11 +39,11 @@ func TestExternalBackends(t *testing.T) {
 	cfg.ExtAuthz = &config.ExtAuthz{Command: script}
 	cfg.WebhookAuth = &config.Webhook{URL: "https://hooks.internal/login?token=q", SecretHeader: "Authorization", SecretFile: secret}
 	cfg.WebhookAuthz = &config.Webhook{URL: "https://hooks.internal/authz"}
-	a, err := externalAuthenticators(cfg, log)
+	a, err := externalAuthenticators(cfg, pool, log)
 	if err != nil || len(a) != 2 || a[0].Name() != "ext_auth" || a[1].Name() != "webhook_auth" {
 		t.Fatalf("authenticators %v, %v; want ext_auth then webhook_auth", a, err)
 	}
-	z, err := externalAuthorizers(cfg, log)
+	z, err := externalAuthorizers(cfg, pool, log)
 	if err != nil || len(z) != 2 || z[0].Name() != "ext_authz" || z[1].Name() != "webhook_authz" {
 		t.Fatalf("authorizers %v, %v; want ext_authz then webhook_authz", z, err)
 	}
@@ -63,8 +64,8 @@ func TestExternalBackends(t *testing.T) {
 		ea, eaz, wa, waz := *cfg.ExtAuth, *cfg.ExtAuthz, *cfg.WebhookAuth, *cfg.WebhookAuthz
 		c.ExtAuth, c.ExtAuthz, c.WebhookAuth, c.WebhookAuthz = &ea, &eaz, &wa, &waz
 		tc.mutate(&c)
-		_, err1 := externalAuthenticators(c, log)
-		_, err2 := externalAuthorizers(c, log)
+		_, err1 := externalAuthenticators(c, pool, log)
+		_, err2 := externalAuthorizers(c, pool, log)
 		err := err1
 		if err == nil {
 			err = err2

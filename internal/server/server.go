@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/auth/authn"
 	"wharf/internal/config"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
@@ -45,6 +46,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	applyLimits(cfg, log)
 	meta, err := OpenMetadata(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -231,4 +233,17 @@ func (s *Server) counting(next http.Handler) http.Handler {
 		defer s.requestDone()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// applyLimits sets the process-wide bound of limits: (the bcrypt gate; the
+// others are set where their pieces are built) and logs every bound in
+// force, defaults included, whichever command started the server.
+func applyLimits(cfg config.Config, log *slog.Logger) {
+	lim := cfg.Limits.WithDefaults()
+	authn.LimitPasswordChecks(authn.NewPasswordGate(lim.PasswordChecks, lim.PasswordCheckWait.Std(), log))
+	log.Info("limits on the work of clients", "role", cfg.Role,
+		"password_checks", lim.PasswordChecks, "password_check_wait", lim.PasswordCheckWait.Std(),
+		"external_calls", lim.ExternalCalls, "external_call_wait", lim.ExternalCallWait.Std(),
+		"anonymous_scopes", lim.AnonymousScopes, "anonymous_token_burst", lim.AnonymousTokenBurst,
+		"anonymous_token_rate", lim.AnonymousTokenRate)
 }

@@ -2,11 +2,13 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
 	"wharf/internal/auth"
+	"wharf/internal/gate"
 )
 
 // Result is an authenticator's answer, docker_auth's tri-state.
@@ -96,7 +98,11 @@ func (c *Chain) Authenticate(ctx context.Context, user string, password auth.Sec
 			err = fmt.Errorf("invalid result %v", res)
 		}
 		if err != nil {
-			c.log.WarnContext(ctx, "authenticator failed; denying", "backend", b.Name(), "position", i+1, "user", user, "err", err)
+			// A full password gate is no backend failure, and logs
+			// itself once a minute rather than once per login.
+			if !errors.Is(err, gate.ErrBusy) {
+				c.log.WarnContext(ctx, "authenticator failed; denying", "backend", b.Name(), "position", i+1, "user", user, "err", err)
+			}
 			return WrongPassword, nil, fmt.Errorf("authn: %s: %w", b.Name(), err)
 		}
 		switch res {

@@ -1,15 +1,21 @@
 package authn
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/internal/auth"
+	"wharf/internal/gate"
 )
 
 // ErrNotBcrypt means a stored password is not a bcrypt hash.
@@ -66,10 +72,64 @@ func scheme(hash string) string {
 	return "a plain-text password"
 }
 
+// DefaultPasswordCheckWait is how long a login waits for a free password
+// check slot before it is refused.
+const DefaultPasswordCheckWait = time.Second
+
+// passwordChecks bounds the bcrypt comparisons running at once in the
+// process. It is one gate per process, not per backend, because what it
+// protects is the process's CPU: every comparison of every backend (static
+// users, htpasswd, database users, mongo_auth and xorm_auth through
+// Lookup), whichever endpoint asked (token server, admin API, the
+// registry's Basic auth), goes through VerifyPassword and so through it.
+// Logins answered by the Cache never get here and take no slot.
+var passwordChecks atomic.Pointer[gate.Gate]
+
+// defaultPasswordChecks is the gate until LimitPasswordChecks is called:
+// one comparison per CPU Go may use, as bcrypt keeps one busy.
+var defaultPasswordChecks = sync.OnceValue(func() *gate.Gate {
+	return NewPasswordGate(runtime.GOMAXPROCS(0), DefaultPasswordCheckWait, nil)
+})
+
+// NewPasswordGate returns a gate for LimitPasswordChecks: slots comparisons
+// at once, a login waits at most wait for one (then 503, Retry-After 1s),
+// refusals are logged to log once a minute.
+func NewPasswordGate(slots int, wait time.Duration, log *slog.Logger) *gate.Gate {
+	return gate.New(gate.Options{What: "password checks", Key: "limits.password_checks", Slots: slots, Wait: wait, Log: log})
+}
+
+// LimitPasswordChecks makes g the process's bound on bcrypt comparisons,
+// and returns the one it replaces (nil: the default). The composition root
+// calls it at start-up with the configured limits; until then (and in
+// tests) it is NewPasswordGate(GOMAXPROCS, 1s), which nil restores.
+// Comparisons running under the old gate finish there.
+func LimitPasswordChecks(g *gate.Gate) (previous *gate.Gate) { return passwordChecks.Swap(g) }
+
+// PasswordChecks is the process's bound on bcrypt comparisons.
+func PasswordChecks() *gate.Gate {
+	if g := passwordChecks.Load(); g != nil {
+		return g
+	}
+	return defaultPasswordChecks()
+}
+
+// compareHash is bcrypt's comparison; tests count the calls.
+var compareHash = bcrypt.CompareHashAndPassword
+
 // VerifyPassword compares password with a bcrypt hash in constant time:
-// Accepted or WrongPassword, or an error if the hash is malformed.
-func VerifyPassword(hash []byte, password auth.Secret) (Result, error) {
-	err := bcrypt.CompareHashAndPassword(hash, []byte(password.Reveal()))
+// Accepted or WrongPassword, or an error if the hash is malformed. It holds
+// a slot of PasswordChecks while it compares; when none frees in time the
+// error is a *gate.BusyError (errors.Is gate.ErrBusy), which callers pass
+// on: it is no answer about the password. The comparisons with dummy
+// hashes that hide unknown users take a slot too and must pass that error
+// on as well, or a full gate would tell unknown users apart.
+func VerifyPassword(ctx context.Context, hash []byte, password auth.Secret) (Result, error) {
+	release, err := PasswordChecks().Enter(ctx)
+	if err != nil {
+		return WrongPassword, fmt.Errorf("authn: %w", err)
+	}
+	defer release()
+	err = compareHash(hash, []byte(password.Reveal()))
 	switch {
 	case err == nil:
 		return Accepted, nil

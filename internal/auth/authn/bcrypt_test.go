@@ -60,13 +60,13 @@ func TestCheckHash(t *testing.T) {
 func TestVerifyPassword(t *testing.T) {
 	t.Parallel()
 	h, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if res, err := authn.VerifyPassword(h, "pw"); res != authn.Accepted || err != nil {
+	if res, err := authn.VerifyPassword(t.Context(), h, "pw"); res != authn.Accepted || err != nil {
 		t.Errorf("right: %v, %v", res, err)
 	}
-	if res, err := authn.VerifyPassword(h, "pW"); res != authn.WrongPassword || err != nil {
+	if res, err := authn.VerifyPassword(t.Context(), h, "pW"); res != authn.WrongPassword || err != nil {
 		t.Errorf("wrong: %v, %v", res, err)
 	}
-	if res, err := authn.VerifyPassword([]byte("junk"), auth.Secret("hunter2")); res != authn.WrongPassword || err == nil || strings.Contains(err.Error(), "hunter2") {
+	if res, err := authn.VerifyPassword(t.Context(), []byte("junk"), auth.Secret("hunter2")); res != authn.WrongPassword || err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("bad hash: %v, %v", res, err)
 	}
 }

@@ -82,8 +82,7 @@ func (l *Lookup) Authenticate(ctx context.Context, user string, password auth.Se
 		return NoMatch, nil, nil
 	}
 	if strings.IndexByte(user, 0) >= 0 || !utf8.ValidString(user) {
-		l.dummy(password)
-		return NoMatch, nil, nil
+		return l.dummy(ctx, password, NoMatch)
 	}
 	rec, found, err := l.find(ctx, user)
 	switch {
@@ -92,20 +91,18 @@ func (l *Lookup) Authenticate(ctx context.Context, user string, password auth.Se
 	case !found && user == "":
 		return NoMatch, nil, nil // whether anonymous access exists is no secret
 	case !found:
-		l.dummy(password)
-		return NoMatch, nil, nil
+		return l.dummy(ctx, password, NoMatch)
 	case rec.Hash == "" && user == "":
 		return Accepted, CloneLabels(rec.Labels), nil
 	case rec.Hash == "":
-		l.dummy(password)
 		l.log.WarnContext(ctx, "user has no password; refusing it (only the anonymous user \"\" may have none)", "user", user)
-		return WrongPassword, nil, nil
+		return l.dummy(ctx, password, WrongPassword)
 	}
 	if err := CheckHash(rec.Hash); err != nil {
 		return WrongPassword, nil, fmt.Errorf("user %q: %w", user, err)
 	}
 	l.NoteHash(rec.Hash)
-	res, err := VerifyPassword([]byte(rec.Hash), password)
+	res, err := VerifyPassword(ctx, []byte(rec.Hash), password)
 	if err != nil || res != Accepted {
 		return WrongPassword, nil, err
 	}
@@ -132,8 +129,13 @@ func (l *Lookup) Confirm(ctx context.Context, user, stamp string) (Result, auth.
 	return Accepted, CloneLabels(rec.Labels).WithoutReserved(), nil
 }
 
-func (l *Lookup) dummy(password auth.Secret) {
-	_, _ = VerifyPassword(DummyHash(int(l.cost.Load())), password)
+// dummy compares password with a dummy hash, for the time a known user
+// would cost, and answers res, or the error of a full password gate.
+func (l *Lookup) dummy(ctx context.Context, password auth.Secret, res Result) (Result, auth.Labels, error) {
+	if _, err := VerifyPassword(ctx, DummyHash(int(l.cost.Load())), password); err != nil {
+		return WrongPassword, nil, err
+	}
+	return res, nil, nil
 }
 
 // Name implements Authenticator.

@@ -2,135 +2,142 @@ package authn
 
 import (
 	"container/list"
+	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
+
+	"wharf/internal/gate"
 )
 
-// Rate is a token bucket of failed logins: Burst failures are allowed at
-// once, and one more every Every after that.
+// Rate is a token bucket: Burst at once, and one more every Every after
+// that.
 type Rate struct {
 	Burst int
 	Every time.Duration
 }
 
-// LimiterOptions configure a Limiter; zero values take the defaults.
-type LimiterOptions struct {
-	// PerAccount limits failures for one user name, from anywhere
-	// (default 10 at once, then one every 30s: 120 guesses an hour).
-	PerAccount Rate
-	// PerAddress limits failures from one client address, for any user
-	// (default 30 at once, then one every 10s). IPv6 clients are grouped
-	// by IPv6Prefix, since one host usually holds a whole /64.
-	PerAddress Rate
-	// IPv6Prefix is the prefix length IPv6 addresses are grouped by
-	// (default 64).
+// ErrRateLimited means a client was refused by a rate limit: a Limiter
+// (too many failed logins) or a RequestLimiter.
+var ErrRateLimited = errors.New("authn: rate limited")
+
+// LimitedError is a refusal by a rate limit; errors.Is(err,
+// ErrRateLimited) holds. Nothing was checked: the answer is 429 with
+// Retry-After.
+type LimitedError struct {
+	// What was limited, for messages: "failed logins".
+	What       string
+	RetryAfter time.Duration
+}
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("authn: too many %s; retry in %s", e.What, e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *LimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// RetryAfterSeconds is RetryAfter in whole seconds (rounded up, at least 1),
+// for a Retry-After header.
+func (e *LimitedError) RetryAfterSeconds() int { return gate.Seconds(e.RetryAfter) }
+
+// RequestLimiterOptions configure a RequestLimiter; zero values take the
+// defaults.
+type RequestLimiterOptions struct {
+	// Rate is the bucket of one client address (default 100 at once, then
+	// 20 a second).
+	Rate Rate
+	// IPv6Prefix and MaxEntries are as in LimiterOptions.
 	IPv6Prefix int
-	// MaxEntries bounds the memory of each of the two tables (default
-	// 100000); the entry touched longest ago is forgotten first.
 	MaxEntries int
+	// What is limited, for messages (default "requests").
+	What string
 	// Now is the clock (default time.Now), for tests.
 	Now func() time.Time
 }
 
-// Limiter slows down password guessing. The token server asks Allow before
-// checking credentials and answers 429 with Retry-After when it says no;
-// it reports the outcome with Failed or Succeeded. A success clears the
-// account's failures but not the address's, so an attacker cannot reset
-// its own address by logging in to an account it owns.
-//
-// The per-account limit also lets anyone slow down a real user by failing
-// logins in their name; it recovers at the refill rate, and is the price of
-// stopping a guesser that spreads over many addresses.
-type Limiter struct {
-	account   Rate
-	address   Rate
-	v6Bits    int
-	now       func() time.Time
-	mu        sync.Mutex
-	accounts  *table[string]
-	addresses *table[netip.Prefix]
+// RequestLimiter is a token bucket per client address, for requests that
+// carry no credentials to charge but cost the server work: anonymous token
+// requests, each of which asks the authorizers (perhaps external programs)
+// about every scope. Every request takes a token, whatever its outcome.
+type RequestLimiter struct {
+	what   string
+	v6Bits int
+	now    func() time.Time
+	mu     sync.Mutex
+	b      buckets[netip.Prefix]
 }
 
-// NewLimiter returns a Limiter.
-func NewLimiter(opts LimiterOptions) *Limiter {
-	def := func(r, d Rate) Rate {
-		if r.Burst <= 0 {
-			r.Burst = d.Burst
-		}
-		if r.Every <= 0 {
-			r.Every = d.Every
-		}
-		return r
-	}
-	l := &Limiter{
-		account: def(opts.PerAccount, Rate{Burst: 10, Every: 30 * time.Second}),
-		address: def(opts.PerAddress, Rate{Burst: 30, Every: 10 * time.Second}),
-		v6Bits:  opts.IPv6Prefix,
-		now:     opts.Now,
-	}
-	if l.v6Bits <= 0 || l.v6Bits > 128 {
-		l.v6Bits = 64
+// NewRequestLimiter returns a RequestLimiter.
+func NewRequestLimiter(opts RequestLimiterOptions) *RequestLimiter {
+	l := &RequestLimiter{what: opts.What, v6Bits: v6Bits(opts.IPv6Prefix), now: opts.Now}
+	if l.what == "" {
+		l.what = "requests"
 	}
 	if l.now == nil {
 		l.now = time.Now
 	}
-	limit := opts.MaxEntries
-	if limit <= 0 {
-		limit = 100000
-	}
-	l.accounts = newTable[string](limit)
-	l.addresses = newTable[netip.Prefix](limit)
+	l.b = newBuckets[netip.Prefix](opts.Rate.withDefault(Rate{Burst: 100, Every: 50 * time.Millisecond}), opts.MaxEntries)
 	return l
+}
+
+// Take takes a token from ip's bucket: nil, or a *LimitedError when the
+// bucket is empty. A request with no known address is not limited.
+func (l *RequestLimiter) Take(ip netip.Addr) error {
+	k, ok := addressKey(ip, l.v6Bits)
+	if !ok {
+		return nil
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if wait := l.b.wait(k, now); wait > 0 {
+		return &LimitedError{What: l.what, RetryAfter: wait}
+	}
+	l.b.take(k, now)
+	return nil
+}
+
+// Len is the number of addresses whose bucket is not full.
+func (l *RequestLimiter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.t.lru.Len()
+}
+
+func (r Rate) withDefault(d Rate) Rate {
+	if r.Burst <= 0 {
+		r.Burst = d.Burst
+	}
+	if r.Every <= 0 {
+		r.Every = d.Every
+	}
+	return r
+}
+
+// v6Bits is the prefix length IPv6 clients are grouped by (default 64:
+// one host usually holds a whole /64).
+func v6Bits(bits int) int {
+	if bits <= 0 || bits > 128 {
+		return 64
+	}
+	return bits
 }
 
 // addressKey groups an address with its neighbours; ok is false for the
 // zero Addr (no address known), which is then not limited by address.
-func (l *Limiter) addressKey(ip netip.Addr) (netip.Prefix, bool) {
+func addressKey(ip netip.Addr, v6Bits int) (netip.Prefix, bool) {
 	if !ip.IsValid() {
 		return netip.Prefix{}, false
 	}
 	ip = ip.Unmap().WithZone("")
 	bits := 32
 	if ip.Is6() {
-		bits = l.v6Bits
+		bits = v6Bits
 	}
 	p, err := ip.Prefix(bits)
 	return p, err == nil
-}
-
-// Allow reports whether a login for account from ip may be attempted now,
-// and if not, how long until it may.
-func (l *Limiter) Allow(account string, ip netip.Addr) (ok bool, retryAfter time.Duration) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	wait := l.account.wait(l.accounts.get(account), now)
-	if k, ok := l.addressKey(ip); ok {
-		wait = max(wait, l.address.wait(l.addresses.get(k), now))
-	}
-	return wait <= 0, max(wait, 0)
-}
-
-// Failed records a failed login.
-func (l *Limiter) Failed(account string, ip netip.Addr) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.accounts.prune(now)
-	l.addresses.prune(now)
-	l.accounts.put(account, l.account.spend(l.accounts.get(account), now))
-	if k, ok := l.addressKey(ip); ok {
-		l.addresses.put(k, l.address.spend(l.addresses.get(k), now))
-	}
-}
-
-// Succeeded records a successful login: the account's failures are
-// forgotten.
-func (l *Limiter) Succeeded(account string, _ netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.accounts.delete(account)
 }
 
 // A bucket is kept as the time it will be full again (the "theoretical
@@ -151,6 +158,52 @@ func (r Rate) spend(full, now time.Time) time.Time {
 		full = now
 	}
 	return full.Add(r.Every)
+}
+
+// buckets are the token buckets of one kind of key, with the number of
+// reservations (Limiter) not yet ended per key.
+type buckets[K comparable] struct {
+	rate    Rate
+	t       *table[K]
+	pending map[K]int
+}
+
+func newBuckets[K comparable](r Rate, maxEntries int) buckets[K] {
+	if maxEntries <= 0 {
+		maxEntries = 100000
+	}
+	return buckets[K]{rate: r, t: newTable[K](maxEntries), pending: map[K]int{}}
+}
+
+func (b *buckets[K]) wait(k K, now time.Time) time.Duration {
+	return max(b.rate.wait(b.t.get(k), now), 0)
+}
+
+func (b *buckets[K]) take(k K, now time.Time) {
+	b.t.prune(now)
+	b.t.put(k, b.rate.spend(b.t.get(k), now))
+}
+
+// giveBack returns a token taken earlier; a bucket that is full again is
+// forgotten.
+func (b *buckets[K]) giveBack(k K, now time.Time) {
+	full := b.t.get(k)
+	if full.IsZero() {
+		return // forgotten meanwhile: full already
+	}
+	if full = full.Add(-b.rate.Every); full.After(now) {
+		b.t.put(k, full)
+	} else {
+		b.t.delete(k)
+	}
+}
+
+func (b *buckets[K]) hold(k K) { b.pending[k]++ }
+
+func (b *buckets[K]) unhold(k K) {
+	if b.pending[k]--; b.pending[k] <= 0 {
+		delete(b.pending, k)
+	}
 }
 
 // table is a bounded map from key to bucket, least recently touched
@@ -206,11 +259,4 @@ func (t *table[K]) delete(k K) {
 		delete(t.m, k)
 		t.lru.Remove(el)
 	}
-}
-
-// Len is the number of accounts and addresses with recent failures.
-func (l *Limiter) Len() (accounts, addresses int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.accounts.lru.Len(), l.addresses.lru.Len()
 }

@@ -4,17 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
+	"wharf/internal/gate"
 	"wharf/internal/metadata"
 )
 
@@ -41,7 +44,17 @@ type Config struct {
 	Issuer  *token.Issuer
 	Authn   authn.Authenticator
 	Authz   authz.Authorizer
+	// Limiter limits failed logins and refresh tokens (default
+	// authn.NewLimiter's).
 	Limiter *authn.Limiter
+	// AnonymousLimiter limits token requests without credentials per
+	// client address (default authn.NewRequestLimiter's: 100 at once, then
+	// 20 a second). Each asks the authorizers about every scope, perhaps
+	// by starting a program, and nothing else would slow one client down.
+	AnonymousLimiter *authn.RequestLimiter
+	// AnonymousScopes caps the scopes of a request without credentials
+	// (default DefaultAnonymousScopes); others may ask MaxScopes.
+	AnonymousScopes int
 	// Refresh stores refresh tokens; nil disables offline tokens.
 	Refresh RefreshStore
 	// Sessions confirms a refresh token's account at every use; nil
@@ -64,8 +77,23 @@ type Config struct {
 	Now        func() time.Time
 }
 
+// MaxScopes is how many scopes one token request may ask for.
+const MaxScopes = 64
+
+// DefaultAnonymousScopes is how many scopes a token request without
+// credentials may ask for by default: docker asks for one or two (a
+// cross-repository mount), so 8 leaves room while an anonymous request can
+// no longer make the authorizers answer 64 questions.
+const DefaultAnonymousScopes = 8
+
 // Server answers token requests.
-type Server struct{ cfg Config }
+type Server struct {
+	cfg Config
+	// anonRefused counts anonymous requests refused by the rate limit
+	// since the last log line about them (at most one a minute).
+	anonRefused atomic.Int64
+	anonLog     gate.Throttle
+}
 
 // New returns a token server.
 func New(cfg Config) (*Server, error) {
@@ -74,6 +102,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Limiter == nil {
 		cfg.Limiter = authn.NewLimiter(authn.LimiterOptions{})
+	}
+	if cfg.AnonymousLimiter == nil {
+		cfg.AnonymousLimiter = authn.NewRequestLimiter(authn.RequestLimiterOptions{What: "anonymous token requests"})
+	}
+	if cfg.AnonymousScopes <= 0 {
+		cfg.AnonymousScopes = DefaultAnonymousScopes
+	}
+	if cfg.AnonymousScopes > MaxScopes {
+		return nil, fmt.Errorf("tokenserver: the anonymous scope cap %d is above %d, the cap of every request", cfg.AnonymousScopes, MaxScopes)
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = DefaultRefreshTTL
@@ -92,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Log = cfg.Log.With("component", "tokenserver")
-	return &Server{cfg: cfg}, nil
+	return &Server{cfg: cfg, anonLog: gate.Throttle{Every: time.Minute}}, nil
 }
 
 // Session lifetimes by default.
@@ -144,7 +181,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.offline = q.Get("offline_token") == "true"
-	id, ok := s.login(w, r, req.ip)
+	id, ok := s.login(w, r, req)
 	if !ok {
 		return
 	}
@@ -173,8 +210,8 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request, service str
 		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", err.Error())
 		return req, false
 	}
-	if len(req.scopes) > 64 {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", "too many scopes in one request")
+	if len(req.scopes) > MaxScopes {
+		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", fmt.Sprintf("too many scopes in one request (%d; at most %d)", len(req.scopes), MaxScopes))
 		return req, false
 	}
 	return req, true
@@ -182,49 +219,95 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request, service str
 
 // login authenticates Basic credentials; no credentials is the anonymous
 // account. On failure it has already answered.
-func (s *Server) login(w http.ResponseWriter, r *http.Request, ip netip.Addr) (auth.Identity, bool) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request, req request) (auth.Identity, bool) {
 	user, pass, hasBasic := r.BasicAuth()
 	if !hasBasic {
 		if r.Header.Get("Authorization") != "" {
 			s.fail(w, r, http.StatusBadRequest, "UNAUTHORIZED", "only Basic credentials are accepted here")
 			return auth.Identity{}, false
 		}
-		return auth.Identity{}, true
+		return auth.Identity{}, s.admitAnonymous(w, r, req)
 	}
-	return s.authenticate(w, r, user, auth.Secret(pass), ip)
+	return s.authenticate(w, r, user, auth.Secret(pass), req.ip)
+}
+
+// admitAnonymous bounds what a client without credentials can make the
+// server do: a token bucket per address, and fewer scopes per request.
+func (s *Server) admitAnonymous(w http.ResponseWriter, r *http.Request, req request) bool {
+	if err := s.cfg.AnonymousLimiter.Take(req.ip); err != nil {
+		if n := s.anonRefused.Add(1); s.anonLog.Allow(s.cfg.Now()) {
+			s.anonRefused.Add(-n)
+			s.cfg.Log.WarnContext(r.Context(), "anonymous token requests rate-limited (429; logged at most once a minute)",
+				"ip", req.ip, "refused", n, "fix", "a client behind a proxy? list the proxy in trusted_proxies; else raise limits.anonymous_token_rate")
+		}
+		s.refuse(w, r, err, authentication)
+		return false
+	}
+	if len(req.scopes) > s.cfg.AnonymousScopes {
+		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", fmt.Sprintf(
+			"a token request without credentials may ask for at most %d scopes, and this one asks for %d; log in (docker login) to ask for up to %d",
+			s.cfg.AnonymousScopes, len(req.scopes), MaxScopes))
+		return false
+	}
+	return true
 }
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, user string, pass auth.Secret, ip netip.Addr) (auth.Identity, bool) {
 	ctx := r.Context()
-	if ok, wait := s.cfg.Limiter.Allow(user, ip); !ok {
-		s.cfg.Log.WarnContext(ctx, "login rate-limited", "account", user, "ip", ip, "retry_after", wait)
-		secs := int(wait.Round(time.Second) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many failed logins; retry later")
+	res, labels, err := s.cfg.Limiter.Login(ctx, s.cfg.Authn, user, pass, ip)
+	switch {
+	case errors.Is(err, authn.ErrRateLimited):
+		s.cfg.Log.WarnContext(ctx, "login rate-limited", "account", user, "ip", ip, "err", err)
+		s.refuse(w, r, err, authentication)
 		return auth.Identity{}, false
-	}
-	if user == "" {
-		s.cfg.Limiter.Failed(user, ip)
-		s.challenge(w, r, "a user name is required")
-		return auth.Identity{}, false
-	}
-	res, labels, err := s.cfg.Authn.Authenticate(ctx, user, pass)
-	if err != nil {
+	case err != nil:
 		// No decision: neither a grant nor the client's fault (it does not
 		// count against the rate limit). 503 tells the client to retry;
 		// the reason, which may name the backend, stays in the log.
-		s.cfg.Log.ErrorContext(ctx, "authentication backend failed; login refused", "account", user, "ip", ip, "err", err)
-		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the authentication backend is unavailable; retry later (the server log has the details)")
+		s.refuse(w, r, err, authentication, "account", user, "ip", ip)
 		return auth.Identity{}, false
-	}
-	if res != authn.Accepted {
-		s.cfg.Limiter.Failed(user, ip)
+	case res != authn.Accepted && user == "":
+		s.challenge(w, r, "a user name is required")
+		return auth.Identity{}, false
+	case res != authn.Accepted:
 		s.cfg.Log.InfoContext(ctx, "login failed", "account", user, "ip", ip, "result", res.String())
 		s.challenge(w, r, "incorrect username or password")
 		return auth.Identity{}, false
 	}
-	s.cfg.Limiter.Succeeded(user, ip)
 	return auth.Identity{Account: user, Labels: labels}, true
+}
+
+// The chains whose failures refuse names.
+const (
+	authentication = "authentication"
+	authorization  = "authorization"
+)
+
+// refuse answers an error that decided nothing: a rate limit (429), a full
+// gate (503; the gate logs), a client that went away, or a failure of the
+// chain named by backend (503; the error goes to the log with attrs, never
+// to the client). Each 429 and 503 has a Retry-After.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, backend string, attrs ...any) {
+	var limited *authn.LimitedError
+	var busy *gate.BusyError
+	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many "+limited.What+"; retry later")
+	case errors.As(err, &busy):
+		w.Header().Set("Retry-After", strconv.Itoa(busy.RetryAfterSeconds()))
+		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the server is busy ("+busy.What+"); retry in a moment")
+	case r.Context().Err() != nil:
+		// The client is gone; nobody reads an answer.
+	default:
+		refused := "token refused"
+		if backend == authentication {
+			refused = "login refused"
+		}
+		s.cfg.Log.ErrorContext(r.Context(), backend+" backend failed; "+refused, append(attrs, "err", err)...)
+		w.Header().Set("Retry-After", "5")
+		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the "+backend+" backend is unavailable; retry later (the server log has the details)")
+	}
 }
 
 // issue authorizes every requested scope and answers with a signed token.
@@ -239,8 +322,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 	for _, sc := range req.scopes {
 		actions, err := s.cfg.Authz.Authorize(ctx, auth.Request{Identity: id, Service: req.service, IP: req.ip, Access: sc})
 		if err != nil && !errors.Is(err, authz.ErrNoMatch) {
-			s.cfg.Log.ErrorContext(ctx, "authorization backend failed; token refused", "account", id.Account, "scope", sc.String(), "err", err)
-			s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the authorization backend is unavailable; retry later (the server log has the details)")
+			s.refuse(w, r, err, authorization, "account", id.Account, "scope", sc.String())
 			return
 		}
 		g := sc

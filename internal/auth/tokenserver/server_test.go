@@ -44,11 +44,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, limiter *authn.Limiter) *fixture {
 	t.Helper()
-	return newFixtureWith(t, limiter)
+	return newFixtureWith(t, func(c *tokenserver.Config) { c.Limiter = limiter })
 }
 
-// newFixtureWith is newFixture with more backends after the static users.
-func newFixtureWith(t *testing.T, limiter *authn.Limiter, more ...authn.Authenticator) *fixture {
+// newFixtureWith builds the fixture's server with more backends after the
+// static users, and the Config changed by mutate (nil: none; before New
+// fills in the defaults).
+func newFixtureWith(t *testing.T, mutate func(*tokenserver.Config), more ...authn.Authenticator) *fixture {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hash := func(pw string) auth.Secret {
@@ -88,8 +90,11 @@ func newFixtureWith(t *testing.T, limiter *authn.Limiter, more ...authn.Authenti
 	}
 	t.Cleanup(func() { meta.Close() })
 	chain := authn.NewChain(log, append([]authn.Authenticator{users}, more...)...)
-	ts, err := tokenserver.New(tokenserver.Config{Service: "registry", Issuer: issuer, Authn: chain, Authz: a,
-		Limiter: limiter, Refresh: meta, Sessions: chain, Log: log})
+	cfg := tokenserver.Config{Service: "registry", Issuer: issuer, Authn: chain, Authz: a, Refresh: meta, Sessions: chain, Log: log}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	ts, err := tokenserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,30 +41,36 @@ func (s *Server) newRefreshToken(ctx context.Context, id auth.Identity, stamp st
 }
 
 // refresh turns a refresh token back into the identity it was issued to,
-// as the backend it came from sees the account now.
+// as the backend it came from sees the account now. Bogus refresh tokens
+// are failures of the client's address only: no account's bucket, which
+// every refresh would share.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req request) (auth.Identity, bool) {
 	ctx := r.Context()
-	if ok, _ := s.cfg.Limiter.Allow("", req.ip); !ok {
-		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many failed logins; retry later")
+	limit, err := s.cfg.Limiter.ReserveAddress(ctx, req.ip)
+	if err != nil {
+		s.refuse(w, r, err, authentication)
 		return auth.Identity{}, false
 	}
 	if s.cfg.Refresh == nil || raw == "" || len(raw) > 256 {
-		s.cfg.Limiter.Failed("", req.ip)
+		limit.Failed()
 		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid refresh token")
 		return auth.Identity{}, false
 	}
 	rt, err := s.cfg.Refresh.UseRefreshToken(ctx, raw, s.cfg.Now())
 	if errors.Is(err, metadata.ErrNotFound) || (err == nil && rt.Service != req.service) {
-		s.cfg.Limiter.Failed("", req.ip)
+		limit.Failed()
 		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
 		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid, expired or revoked refresh token; log in again")
 		return auth.Identity{}, false
 	}
 	if err != nil {
+		limit.Cancel()
 		s.cfg.Log.ErrorContext(ctx, "refresh token lookup failed", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "refresh token lookup failed; the server log has the details")
 		return auth.Identity{}, false
 	}
+	// A genuine session from here on: whether it still holds is no guess.
+	limit.Succeeded()
 	stored := auth.Identity{Account: rt.Account, Labels: rt.Labels}
 	switch {
 	case rt.Source == "" && stored.Labels.Source() == "database":
@@ -82,8 +88,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req
 	res, labels, err := s.cfg.Sessions.Confirm(ctx, rt.Source, rt.Account, rt.Stamp)
 	switch {
 	case err != nil:
-		s.cfg.Log.ErrorContext(ctx, "confirming a session's account failed; refresh refused", "account", rt.Account, "source", rt.Source, "session", rt.ID, "err", err)
-		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the authentication backend is unavailable; retry later (the server log has the details)")
+		s.refuse(w, r, err, authentication, "account", rt.Account, "source", rt.Source, "session", rt.ID)
 		return auth.Identity{}, false
 	case res != authn.Accepted:
 		return s.endSession(w, r, rt, "the "+rt.Source+" backend no longer admits the account with the credential it logged in with (removed, disabled, or its password changed)")

@@ -2,16 +2,20 @@ package authntest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/gate"
 )
 
 // User is a fixture user: its password in clear (for backends that need
@@ -302,4 +306,53 @@ func withoutStamp(labels auth.Labels) auth.Labels {
 // emptyLabels treats nil and empty label maps (and value lists) alike.
 var emptyLabels = cmp.Options{
 	cmp.FilterValues(func(a, b auth.Labels) bool { return len(a) == 0 && len(b) == 0 }, cmp.Ignore()),
+}
+
+// RunFullGate checks a backend that compares bcrypt hashes when the
+// process's password gate (authn.PasswordChecks) is full: every login —
+// right password, wrong one, unknown user — ends in the gate's error
+// (gate.ErrBusy), never in an answer. An unknown user answered NoMatch at
+// once, without waiting for the dummy comparison, would be told apart from
+// a known one; an answer without a comparison would be a guess. With the
+// slot free again, the right password is accepted.
+//
+// It replaces the process's gate while it runs: call it from a test that
+// is not parallel, so that no other test's logins meet the full gate.
+func RunFullGate(t *testing.T, newAuthenticator NewFunc) {
+	t.Helper()
+	f := Fixture{Users: users(t)}
+	a := newAuthenticator(t, f)
+	ctx := context.Background()
+	release := FillPasswordGate(t, time.Millisecond, nil)
+	alice := f.Users[0]
+	for _, c := range []struct{ user, password string }{
+		{alice.Name, alice.Password}, {alice.Name, "wrong"}, {"mallory", alice.Password},
+	} {
+		res, labels, err := a.Authenticate(ctx, c.user, auth.Secret(c.password))
+		if !errors.Is(err, gate.ErrBusy) || res == authn.Accepted || labels != nil {
+			t.Errorf("full gate, user %q: %v, %v, %v; want the gate's error", c.user, res, labels, err)
+		}
+	}
+	release()
+	if res, _, err := a.Authenticate(ctx, alice.Name, auth.Secret(alice.Password)); res != authn.Accepted || err != nil {
+		t.Errorf("with the slot free again: %v, %v; want accepted", res, err)
+	}
+}
+
+// FillPasswordGate makes the process's password gate (authn.PasswordChecks)
+// one slot, with logins waiting wait for it and refusals logged to log (nil
+// discards), and takes that slot: until release is called, every bcrypt
+// comparison is refused with gate.ErrBusy. The previous gate comes back
+// when the test ends. Call it from a test that is not parallel, so that no
+// other test's logins meet the full gate.
+func FillPasswordGate(t testing.TB, wait time.Duration, log *slog.Logger) (release func()) {
+	t.Helper()
+	g := authn.NewPasswordGate(1, wait, log)
+	prev := authn.LimitPasswordChecks(g)
+	t.Cleanup(func() { authn.LimitPasswordChecks(prev) })
+	release, err := g.Enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return release
 }

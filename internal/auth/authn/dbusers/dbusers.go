@@ -47,17 +47,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 		// A refused token costs the bcrypt comparison a refused password
 		// costs, here or in the backend before: otherwise token-shaped
 		// guesses would tell names known to that backend from the others.
-		_, _ = authn.VerifyPassword(snap.Dummy(), password)
+		if _, err := authn.VerifyPassword(ctx, snap.Dummy(), password); err != nil {
+			return authn.WrongPassword, nil, err
+		}
 		if known {
 			return authn.WrongPassword, nil, nil
 		}
 		return authn.NoMatch, nil, nil
 	}
 	if !known {
-		_, _ = authn.VerifyPassword(snap.Dummy(), password)
+		if _, err := authn.VerifyPassword(ctx, snap.Dummy(), password); err != nil {
+			return authn.WrongPassword, nil, err
+		}
 		return authn.NoMatch, nil, nil
 	}
-	ok, err := snap.CheckPassword(acct, password)
+	ok, err := snap.CheckPassword(ctx, acct, password)
 	if err != nil || !ok || acct.Disabled {
 		return authn.WrongPassword, nil, err
 	}

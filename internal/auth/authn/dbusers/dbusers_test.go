@@ -34,18 +34,24 @@ func openPath(t *testing.T, path string) *metadata.Store {
 	return s
 }
 
+func newDBUsers(t *testing.T, f authntest.Fixture) authn.Authenticator {
+	store, _ := open(t)
+	for _, u := range f.Users {
+		if err := store.CreateUser(t.Context(), metadata.User{Name: u.Name, PasswordHash: u.Hash, Labels: u.Labels}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dbusers.New(identity.NewLive(store, identity.LiveOptions{}))
+}
+
 func TestConformance(t *testing.T) {
 	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true,
-		ExtraLabels: auth.Labels{identity.LabelSource: {identity.SourceDatabase}}},
-		func(t *testing.T, f authntest.Fixture) authn.Authenticator {
-			store, _ := open(t)
-			for _, u := range f.Users {
-				if err := store.CreateUser(t.Context(), metadata.User{Name: u.Name, PasswordHash: u.Hash, Labels: u.Labels}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			return dbusers.New(identity.NewLive(store, identity.LiveOptions{}))
-		})
+		ExtraLabels: auth.Labels{identity.LabelSource: {identity.SourceDatabase}}}, newDBUsers)
+}
+
+// Not parallel: it fills the process's password gate.
+func TestFullPasswordGate(t *testing.T) {
+	authntest.RunFullGate(t, newDBUsers)
 }
 
 // clock is a settable time for expiry tests.

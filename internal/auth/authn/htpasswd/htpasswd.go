@@ -148,7 +148,7 @@ func Parse(r io.Reader) (map[string][]byte, error) {
 // Authenticate implements authn.Authenticator. A user not in the file is
 // NoMatch, after the same bcrypt work as a wrong password. htpasswd users
 // have no labels.
-func (a *Authenticator) Authenticate(_ context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
 	s, err := a.current()
 	if err != nil {
 		return authn.WrongPassword, nil, err
@@ -156,11 +156,13 @@ func (a *Authenticator) Authenticate(_ context.Context, user string, password au
 	hash, ok := s.users[user]
 	if !ok {
 		if user != "" {
-			_, _ = authn.VerifyPassword(s.dummy, password)
+			if _, err := authn.VerifyPassword(ctx, s.dummy, password); err != nil {
+				return authn.WrongPassword, nil, err
+			}
 		}
 		return authn.NoMatch, nil, nil
 	}
-	res, err := authn.VerifyPassword(hash, password)
+	res, err := authn.VerifyPassword(ctx, hash, password)
 	if err != nil || res != authn.Accepted {
 		return authn.WrongPassword, nil, err
 	}

@@ -28,22 +28,28 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
+func newHtpasswd(t *testing.T, f authntest.Fixture) authn.Authenticator {
+	var b strings.Builder
+	b.WriteString("# made by the conformance suite\n\n")
+	for _, u := range f.Users {
+		b.WriteString(u.Name + ":" + u.Hash + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	write(t, path, b.String())
+	a, err := htpasswd.New(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func TestConformance(t *testing.T) {
-	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Confirms: true},
-		func(t *testing.T, f authntest.Fixture) authn.Authenticator {
-			var b strings.Builder
-			b.WriteString("# made by the conformance suite\n\n")
-			for _, u := range f.Users {
-				b.WriteString(u.Name + ":" + u.Hash + "\n")
-			}
-			path := filepath.Join(t.TempDir(), "htpasswd")
-			write(t, path, b.String())
-			a, err := htpasswd.New(path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return a
-		})
+	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Confirms: true}, newHtpasswd)
+}
+
+// Not parallel: it fills the process's password gate.
+func TestFullPasswordGate(t *testing.T) {
+	authntest.RunFullGate(t, newHtpasswd)
 }
 
 // Lines made by Apache's htpasswd (Debian apache2-utils).

@@ -111,20 +111,22 @@ func sortedNames(users map[string]User) []string {
 // Authenticate implements authn.Authenticator. An unknown user is NoMatch,
 // after the same bcrypt work as a wrong password. The anonymous user, when
 // configured, is admitted whatever password is sent, as in docker_auth.
-func (a *Authenticator) Authenticate(_ context.Context, name string, password auth.Secret) (authn.Result, auth.Labels, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, name string, password auth.Secret) (authn.Result, auth.Labels, error) {
 	u, ok := (*a.users.Load())[name]
 	switch {
 	case !ok && name == "":
 		return authn.NoMatch, nil, nil // whether anonymous access exists is no secret
 	case !ok:
 		if a.dummy != nil {
-			_, _ = authn.VerifyPassword(a.dummy, password)
+			if _, err := authn.VerifyPassword(ctx, a.dummy, password); err != nil {
+				return authn.WrongPassword, nil, err
+			}
 		}
 		return authn.NoMatch, nil, nil
 	case u.hash == nil:
 		return authn.Accepted, authn.CloneLabels(u.labels), nil
 	}
-	res, err := authn.VerifyPassword(u.hash, password)
+	res, err := authn.VerifyPassword(ctx, u.hash, password)
 	if err != nil || res != authn.Accepted {
 		return authn.WrongPassword, nil, err
 	}

@@ -16,26 +16,34 @@ import (
 	"wharf/internal/auth/authn/static"
 )
 
+func newStatic(opts static.Options) authntest.NewFunc {
+	return func(t *testing.T, f authntest.Fixture) authn.Authenticator {
+		users := map[string]static.User{}
+		for _, u := range f.Users {
+			users[u.Name] = static.User{Password: auth.Secret(u.Hash), Labels: u.Labels}
+		}
+		if f.Anonymous {
+			users[""] = static.User{Labels: f.AnonymousLabels}
+		}
+		a, err := static.NewWithOptions(users, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+}
+
 func TestConformance(t *testing.T) {
 	for _, opts := range []static.Options{{}, {SkipDummy: true}} {
 		t.Run(fmt.Sprintf("%+v", opts), func(t *testing.T) {
-			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Anonymous: true, Confirms: true},
-				func(t *testing.T, f authntest.Fixture) authn.Authenticator {
-					users := map[string]static.User{}
-					for _, u := range f.Users {
-						users[u.Name] = static.User{Password: auth.Secret(u.Hash), Labels: u.Labels}
-					}
-					if f.Anonymous {
-						users[""] = static.User{Labels: f.AnonymousLabels}
-					}
-					a, err := static.NewWithOptions(users, opts)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return a
-				})
+			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Anonymous: true, Confirms: true}, newStatic(opts))
 		})
 	}
+}
+
+// Not parallel: it fills the process's password gate.
+func TestFullPasswordGate(t *testing.T) {
+	authntest.RunFullGate(t, newStatic(static.Options{}))
 }
 
 // Hashes made by Apache's `htpasswd -nbB` (Debian apache2-utils): the $2y$

@@ -77,23 +77,32 @@ func (d database) authenticator(t *testing.T) *xormauth.Authenticator {
 
 var types = []string{xormdb.SQLite3, xormdb.Postgres, xormdb.MySQL}
 
+func newXorm(typ string) authntest.NewFunc {
+	return func(t *testing.T, fx authntest.Fixture) authn.Authenticator {
+		d := newDatabase(t, typ)
+		for _, u := range fx.Users {
+			var labels any
+			if u.Labels != nil {
+				labels = u.Labels
+			}
+			d.addUser(t, u.Name, u.Hash, labels)
+		}
+		return d.authenticator(t)
+	}
+}
+
 func TestConformance(t *testing.T) {
 	for _, typ := range types {
 		t.Run(typ, func(t *testing.T) {
-			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true},
-				func(t *testing.T, fx authntest.Fixture) authn.Authenticator {
-					d := newDatabase(t, typ)
-					for _, u := range fx.Users {
-						var labels any
-						if u.Labels != nil {
-							labels = u.Labels
-						}
-						d.addUser(t, u.Name, u.Hash, labels)
-					}
-					return d.authenticator(t)
-				})
+			authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true}, newXorm(typ))
 		})
 	}
+}
+
+// Lookup, which mongo_auth shares, passes a full password gate on. Not
+// parallel: it fills the process's password gate.
+func TestFullPasswordGate(t *testing.T) {
+	authntest.RunFullGate(t, newXorm(xormdb.SQLite3))
 }
 
 func TestRows(t *testing.T) {
