@@ -196,9 +196,16 @@ func (a *Authenticator) admit(ctx context.Context, rec Record, hash [sha256.Size
 		return authn.WrongPassword, nil, nil
 	}
 	if now.Before(rec.RevalidateAt) {
-		return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
+		return accepted(rec, hash)
 	}
 	return a.revalidate(ctx, rec.Account, hash)
+}
+
+// accepted is the answer for the sign-in rec, presented with the password
+// of hash: its labels (none of Wharf's reserved ones, whatever the provider
+// said) and the password's stamp.
+func accepted(rec Record, hash [sha256.Size]byte) (authn.Result, auth.Labels, error) {
+	return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
 }
 
 // CanConfirm implements authn.Confirmer: every session can be confirmed.
@@ -241,7 +248,7 @@ func (a *Authenticator) revalidate(ctx context.Context, user string, hash [sha25
 	case subtle.ConstantTimeCompare(hash[:], rec.PasswordHash[:]) != 1:
 		return authn.WrongPassword, nil, nil
 	case a.now().Before(rec.RevalidateAt):
-		return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
+		return accepted(rec, hash)
 	}
 	rctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
@@ -267,5 +274,5 @@ func (a *Authenticator) revalidate(ctx context.Context, user string, hash [sha25
 		return authn.WrongPassword, nil, err
 	}
 	a.log.InfoContext(ctx, "re-validated the user with the provider", "user", user, "next", rec.RevalidateAt.UTC())
-	return authn.Accepted, authn.WithStamp(authn.CloneLabels(rec.Labels).WithoutReserved(), authn.Stamp(hash[:])), nil
+	return accepted(rec, hash)
 }
