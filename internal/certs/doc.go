@@ -20,7 +20,8 @@
 //     (never printing key material).
 //
 // Key generation and PEM encoding are package token's (GenerateKey,
-// EncodePrivateKeyPEM, ParsePrivateKeyPEM…); this package must import
-// nothing else of wharf and no module outside the standard library, and
+// EncodePrivateKeyPEM, ParsePrivateKeyPEM…), atomic writes package
+// atomicfile's; this package must import nothing else of wharf and no module
+// outside the standard library, and
 // must not import net/http: serving TLS is the server's job.
 package certs

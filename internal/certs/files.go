@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/atomicfile"
 	"wharf/internal/auth/token"
 )
 
@@ -417,43 +418,10 @@ func ensureDir(dir string) error {
 	return nil
 }
 
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory is written, synced and renamed over path, then the directory
-// is synced, so readers see the old or the new file, never a part.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+// writeFileAtomic replaces path with data, whole or not at all.
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	if err := atomicfile.Write(path, data, mode); err != nil {
 		return fmt.Errorf("certs: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp makes the file 0600; set the final mode before any byte
-	// of a key could be read through a laxer one.
-	if err := tmp.Chmod(mode); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("certs: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("certs: sync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("certs: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("certs: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every file system syncs directories
-		_ = d.Close()
 	}
 	return nil
 }
