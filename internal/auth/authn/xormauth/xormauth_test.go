@@ -194,3 +194,47 @@ func ExampleNew() {
 	fmt.Println(xormauth.Table)
 	// Output: xorm_user
 }
+
+// A session of a xorm_user ends when the row's password hash changes or
+// the row goes (docker_auth's tables are edited by hand or by scripts).
+func TestSessionsEndWithTheRow(t *testing.T) {
+	d := newDatabase(t, xormdb.SQLite3)
+	d.addUser(t, "alice", bcryptOf(t, "alice-pw"), nil)
+	d.addUser(t, "bob", bcryptOf(t, "bob-pw"), nil)
+	a := d.authenticator(t)
+	ctx := t.Context()
+	stamp := func(user, pw string) string {
+		t.Helper()
+		res, labels, err := a.Authenticate(ctx, user, auth.Secret(pw))
+		if err != nil || res != authn.Accepted {
+			t.Fatalf("login %s: %v, %v", user, res, err)
+		}
+		return authn.TakeStamp(labels)
+	}
+	alice, bob := stamp("alice", "alice-pw"), stamp("bob", "bob-pw")
+	for _, q := range []string{
+		"UPDATE xorm_user SET password_hash = '" + bcryptOf(t, "alice-pw-2") + "' WHERE username = 'alice'",
+		"DELETE FROM xorm_user WHERE username = 'bob'",
+	} {
+		if _, err := d.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, stamp := range map[string]string{"alice": alice, "bob": bob} {
+		if res, _, err := a.Confirm(ctx, user, stamp); err != nil || res != authn.WrongPassword {
+			t.Errorf("Confirm(%s) after the row changed: %v, %v; want wrong password", user, res, err)
+		}
+	}
+	if res, _, err := a.Confirm(ctx, "alice", stamp("alice", "alice-pw-2")); err != nil || res != authn.Accepted {
+		t.Errorf("Confirm(alice) of the new password's session: %v, %v", res, err)
+	}
+}
+
+func bcryptOf(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
