@@ -4,13 +4,16 @@ import "errors"
 
 // Sentinel errors. ociapi maps each to one OCI error code.
 var (
-	ErrBlobUnknown         = errors.New("registry: blob unknown to repository")
-	ErrUploadUnknown       = errors.New("registry: upload unknown")
-	ErrUploadInvalid       = errors.New("registry: upload invalid")
-	ErrRangeInvalid        = errors.New("registry: chunk does not start at the current upload offset")
-	ErrDigestInvalid       = errors.New("registry: digest invalid")
-	ErrDigestUnsupported   = errors.New("registry: digest algorithm unsupported")
-	ErrSizeInvalid         = errors.New("registry: size invalid")
+	ErrBlobUnknown       = errors.New("registry: blob unknown to repository")
+	ErrUploadUnknown     = errors.New("registry: upload unknown")
+	ErrUploadInvalid     = errors.New("registry: upload invalid")
+	ErrRangeInvalid      = errors.New("registry: chunk does not start at the current upload offset")
+	ErrDigestInvalid     = errors.New("registry: digest invalid")
+	ErrDigestUnsupported = errors.New("registry: digest algorithm unsupported")
+	ErrSizeInvalid       = errors.New("registry: size invalid")
+	// ErrUploadStalled is what a request body's reader fails with when the
+	// client stopped sending: the bytes it sent stay in the upload.
+	ErrUploadStalled       = errors.New("registry: upload stalled")
 	ErrManifestUnknown     = errors.New("registry: manifest unknown")
 	ErrManifestInvalid     = errors.New("registry: manifest invalid")
 	ErrManifestTooLarge    = errors.New("registry: manifest too large")

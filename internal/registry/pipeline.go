@@ -1,17 +1,19 @@
 package registry
 
 import (
+	"context"
 	"hash"
 	"io"
 	"sync"
 	"sync/atomic"
 )
 
-// pipelineChunk and pipelineDepth size the buffers of copyHashed: 3 MiB in
-// flight per upload, taken from copyBuffers. One chunk is read while the one
-// before is hashed and written, and the third absorbs a write that waits
-// for the disk. Pushes measured as fast with 2, 3 or 4 chunks (4 to 16
-// earlier), and each chunk fewer is 1 MiB less resident during a push.
+// pipelineChunk and pipelineDepth size the buffers of copyHashed: at most
+// 3 MiB in flight per upload, borrowed from the registry's bufferPool one
+// chunk at a time. One chunk is read while the one before is hashed and
+// written, and the third absorbs a write that waits for the disk. Pushes
+// measured as fast with 2, 3 or 4 chunks (4 to 16 earlier), and each chunk
+// fewer is 1 MiB less resident during a push.
 const (
 	pipelineChunk = copyBufferSize
 	pipelineDepth = 3
@@ -31,20 +33,20 @@ type chunk struct {
 // SHA-256 and the copy into the page cache no longer wait for each other.
 // It returns the bytes read from src and written to both; on an error the
 // hash may have seen bytes dst did not, which callers handle as they do any
-// failed copy (the upload resumes from its last acknowledged state).
-func copyHashed(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
-	free := make(chan *chunk, pipelineDepth)
-	for range pipelineDepth {
-		free <- &chunk{buf: copyBuffers.Get().(*[]byte)}
-	}
-	defer func() {
-		for range pipelineDepth {
-			copyBuffers.Put((<-free).buf)
-		}
-	}()
+// failed copy (the upload resumes from its last acknowledged state). An
+// error of src is returned only when every byte read was written and
+// hashed.
+//
+// Each chunk's buffer goes back to bufs as soon as it is hashed and
+// written, and the next is borrowed just before it is read: a body that
+// stops sending holds the one buffer it is being read into, not three.
+func copyHashed(ctx context.Context, bufs *bufferPool, dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
+	// inFlight has a token per chunk between its read and its release.
+	inFlight := make(chan struct{}, pipelineDepth)
 	release := func(c *chunk) {
 		if c.refs.Add(-1) == 0 {
-			free <- c
+			bufs.put(c.buf)
+			<-inFlight
 		}
 	}
 	toHash := make(chan *chunk, pipelineDepth)
@@ -77,10 +79,18 @@ func copyHashed(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 	})
 	var readErr error
 	for writeErr.Load() == nil {
-		c := <-free
+		inFlight <- struct{}{}
+		buf, err := bufs.get(ctx, false)
+		if err != nil {
+			<-inFlight
+			readErr = err
+			break
+		}
+		c := &chunk{buf: buf}
 		c.n, readErr = io.ReadFull(src, *c.buf)
 		if c.n == 0 {
-			free <- c
+			bufs.put(buf)
+			<-inFlight
 			break
 		}
 		c.refs.Store(2)

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // failAfter fails its writes once limit bytes were written.
@@ -46,7 +48,7 @@ func TestCopyHashed(t *testing.T) {
 			}
 			var dst bytes.Buffer
 			h := sha256.New()
-			n, err := copyHashed(&dst, h, src)
+			n, err := copyHashed(t.Context(), newBufferPool(0), &dst, h, src)
 			if err != nil || n != int64(len(expect)) {
 				t.Fatalf("size %d, %s: copied %d, %v; want %d", size, name, n, err, len(expect))
 			}
@@ -64,15 +66,103 @@ func TestCopyHashedErrors(t *testing.T) {
 	t.Parallel()
 	data := make([]byte, 5*pipelineChunk)
 	dst := &failAfter{limit: 3 * pipelineChunk}
-	n, err := copyHashed(dst, sha256.New(), bytes.NewReader(data))
+	n, err := copyHashed(t.Context(), newBufferPool(0), dst, sha256.New(), bytes.NewReader(data))
 	if !errors.Is(err, errDisk) || n != 3*pipelineChunk {
 		t.Errorf("failing writer: %d, %v; want %d, %v", n, err, 3*pipelineChunk, errDisk)
 	}
 	errNet := errors.New("connection reset")
 	src := io.MultiReader(bytes.NewReader(data[:pipelineChunk+5]), iotest.ErrReader(errNet))
 	var buf bytes.Buffer
-	n, err = copyHashed(&buf, sha256.New(), src)
+	n, err = copyHashed(t.Context(), newBufferPool(0), &buf, sha256.New(), src)
 	if !errors.Is(err, errNet) || n != pipelineChunk+5 {
 		t.Errorf("failing reader: %d, %v; want %d, %v", n, err, pipelineChunk+5, errNet)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a test may read while a copy writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+// stallReader tells entered it is being read, blocks until release is
+// closed, then fails with err.
+type stallReader struct {
+	entered, release chan struct{}
+	err              error
+}
+
+func (s stallReader) Read([]byte) (int, error) {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return 0, s.err
+}
+
+// TestCopyHashedStalled: a body that stops sending mid-chunk holds one
+// buffer of the pool, not the pipeline's three, and when its reader fails
+// every byte read has been written and hashed, so they can be kept.
+func TestCopyHashedStalled(t *testing.T) {
+	t.Parallel()
+	bufs := newBufferPool(1) // a budget of pipelineDepth chunks
+	data := make([]byte, 2*pipelineChunk+pipelineChunk/2)
+	_, _ = rand.NewChaCha8([32]byte{7}).Read(data)
+	stall := stallReader{entered: make(chan struct{}, 1), release: make(chan struct{}), err: ErrUploadStalled}
+	var dst lockedBuffer
+	h := sha256.New()
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := copyHashed(t.Context(), bufs, &dst, h, io.MultiReader(bytes.NewReader(data), stall))
+		done <- result{n, err}
+	}()
+
+	// The copy reads the third chunk when the body stalls. Once the two
+	// full chunks are written and hashed their buffers are back, and two
+	// chunks' worth of the budget is free (with all three held, it never
+	// is); the third stays lent.
+	<-stall.entered
+	const two = (pipelineDepth - 1) * pipelineChunk
+	deadline := time.Now().Add(20 * time.Second)
+	for !bufs.budget.TryAcquire(two) {
+		if time.Now().After(deadline) {
+			close(stall.release)
+			t.Fatalf("a stalled copy still holds more than one buffer (%d bytes written)", dst.Len())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	bufs.budget.Release(two)
+	if bufs.budget.TryAcquire(pipelineDepth * pipelineChunk) {
+		bufs.budget.Release(pipelineDepth * pipelineChunk)
+		t.Error("the stalled copy holds no buffer while reading")
+	}
+
+	close(stall.release)
+	res := <-done
+	if !errors.Is(res.err, ErrUploadStalled) || res.n != int64(len(data)) || dst.Len() != len(data) {
+		t.Fatalf("copy of a stalled body: %d bytes, %v, %d written; want %d, %v", res.n, res.err, dst.Len(), len(data), ErrUploadStalled)
+	}
+	if want := sha256.Sum256(data); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Error("the hash did not see every byte written")
+	}
+	if !bufs.budget.TryAcquire(pipelineDepth * pipelineChunk) {
+		t.Error("buffers were not returned to the pool")
 	}
 }

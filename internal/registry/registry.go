@@ -17,6 +17,12 @@ type Options struct {
 	// parameter link any blob the registry already holds. It is only safe
 	// when every client may read every repository (no authorization).
 	AnonymousMount bool
+	// MaxUploads is how many uploads may copy request bodies at once: it
+	// sizes the budget of copy buffers (up to 3 MiB per upload), past which
+	// a copy waits for a buffer to be returned. The HTTP layer refuses
+	// uploads past the same count, so nothing waits in practice. Zero
+	// means no budget.
+	MaxUploads int
 }
 
 // Registry implements push and pull over a blob driver and a metadata store.
@@ -25,6 +31,7 @@ type Registry struct {
 	meta  *metadata.Store
 	log   *slog.Logger
 	opts  Options
+	bufs  *bufferPool
 
 	// uploadLocks serialises requests on the same upload session so that
 	// two PATCHes cannot interleave their bytes.
@@ -33,7 +40,8 @@ type Registry struct {
 
 // New returns a Registry. log must not be nil.
 func New(blobs storage.Driver, meta *metadata.Store, log *slog.Logger, opts Options) *Registry {
-	return &Registry{blobs: blobs, meta: meta, log: log.With("component", "registry"), opts: opts}
+	return &Registry{blobs: blobs, meta: meta, log: log.With("component", "registry"), opts: opts,
+		bufs: newBufferPool(opts.MaxUploads)}
 }
 
 // keyedMutex is a set of mutexes created on demand and dropped when unused.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -91,34 +90,17 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, siz
 	}
 	st, err := r.receive(ctx, u, u.Algorithm, size, body, false)
 	if err != nil {
-		return Upload{ID: id, Repo: repo, Offset: u.Offset}, err
+		offset := u.Offset
+		if st != nil {
+			offset = st.offset // a stalled body's bytes were kept
+		}
+		return Upload{ID: id, Repo: repo, Offset: offset}, err
 	}
 	if err := r.meta.UpdateUpload(ctx, id, st.offset, st.state); err != nil {
 		return Upload{}, fmt.Errorf("registry: upload: %w", err)
 	}
 	return Upload{ID: id, Repo: repo, Offset: st.offset}, nil
 }
-
-// copyBuffers holds the buffers request bodies are copied through: large
-// enough that a blob costs few write system calls, pooled so that memory
-// stays flat however many uploads run.
-var copyBuffers = sync.Pool{New: func() any {
-	b := make([]byte, copyBufferSize)
-	return &b
-}}
-
-// copyBufferSize is the size of copyBuffers' buffers.
-const copyBufferSize = 1 << 20
-
-// smallBuffers holds the buffers of bodies under smallBufferSize (which
-// copy in one read, as the copy reads one byte past the announced size).
-var smallBuffers = sync.Pool{New: func() any {
-	b := make([]byte, smallBufferSize)
-	return &b
-}}
-
-// smallBufferSize is the size of smallBuffers' buffers.
-const smallBufferSize = 64 << 10
 
 // received is the state of an upload after a request's bytes were written.
 type received struct {
@@ -134,6 +116,10 @@ type received struct {
 // keepOpen (the last request of an upload) the writer stays open for the
 // caller to Commit or Close, and no hash state is saved: Commit makes the
 // bytes durable once, instead of Close and then Commit each syncing them.
+//
+// A body that stalls (its reader fails with ErrUploadStalled) keeps what
+// it sent: see keepStalled. receive then returns the state it saved with
+// the error.
 func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.Algorithm, size int64, body io.Reader, keepOpen bool) (*received, error) {
 	st, err := r.openUpload(ctx, u, alg)
 	if err != nil {
@@ -151,23 +137,23 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 		}
 		if size >= 0 && size <= pipelineChunk {
 			// Small bodies (manifests' configs, small layers) in one pass,
-			// through a buffer of their size class: a 16 KiB layer does not
-			// hold a 1 MiB buffer, so many small pushes at once stay small.
-			pool := &copyBuffers
-			if size < smallBufferSize {
-				pool = &smallBuffers
+			// through a buffer of their size class.
+			var bufp *[]byte
+			if bufp, err = r.bufs.get(ctx, size < smallBufferSize); err == nil {
+				n, err = io.CopyBuffer(io.MultiWriter(st.w, st.h), src, *bufp)
+				r.bufs.put(bufp)
 			}
-			bufp := pool.Get().(*[]byte)
-			n, err = io.CopyBuffer(io.MultiWriter(st.w, st.h), src, *bufp)
-			pool.Put(bufp)
 		} else {
-			n, err = copyHashed(st.w, st.h, src)
+			n, err = copyHashed(ctx, r.bufs, st.w, st.h, src)
 		}
 		if err == nil && size >= 0 && n != size {
 			err = fmt.Errorf("%w: received %d bytes, announced %d", ErrSizeInvalid, n, size)
 		}
 		st.offset += n
 		if err != nil {
+			if errors.Is(err, ErrUploadStalled) && alg == u.Algorithm {
+				return r.keepStalled(ctx, u, st, err)
+			}
 			// Keep what was acknowledged before this request: the next
 			// resume truncates the partial bytes away.
 			_ = st.w.Close()
@@ -186,6 +172,31 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 		return nil, fmt.Errorf("registry: upload: %w", err)
 	}
 	return st, nil
+}
+
+// keepStalled acknowledges the bytes a stalled body sent before it
+// stopped, as the distribution spec allows: the client asks for the
+// upload's status and resumes at its offset instead of sending everything
+// again. Both copies hand back a reader's error only once every byte read
+// is written and hashed, so the bytes, the offset and the hash state
+// agree. An HTTP server cancels the request's context when a read fails,
+// so the state is saved without it. An upload hashed with another
+// algorithm than its session's (the single request of a sha512 push)
+// keeps nothing, as the state saved would not resume.
+func (r *Registry) keepStalled(ctx context.Context, u *metadata.Upload, st *received, stall error) (*received, error) {
+	var err error
+	st.state, err = marshalHash(st.h)
+	if err != nil {
+		_ = st.w.Close()
+		return nil, err
+	}
+	if err := st.w.Close(); err != nil {
+		return nil, fmt.Errorf("registry: upload: %w", err)
+	}
+	if err := r.meta.UpdateUpload(context.WithoutCancel(ctx), u.ID, st.offset, st.state); err != nil {
+		return nil, fmt.Errorf("registry: upload: %w", err)
+	}
+	return st, fmt.Errorf("%w; the upload holds %d bytes, resume from there", stall, st.offset)
 }
 
 // openUpload resumes the staged bytes and the running hash at the last
@@ -229,7 +240,7 @@ func marshalHash(h hash.Hash) ([]byte, error) {
 
 // asUploadError classifies an error from reading a request body.
 func asUploadError(err error) error {
-	if errors.Is(err, ErrSizeInvalid) {
+	if errors.Is(err, ErrSizeInvalid) || errors.Is(err, ErrUploadStalled) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrUploadInvalid, err)
@@ -237,7 +248,8 @@ func asUploadError(err error) error {
 
 // FinishUpload appends body (which may be empty), verifies the content
 // against dgst and publishes the blob in repo. On a digest mismatch the
-// upload is discarded.
+// upload is discarded. It returns the blob's size, or with ErrUploadStalled
+// the offset the upload resumes at.
 func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst digest.Digest, start, size int64, body io.Reader) (int64, error) {
 	unlock := r.uploadLocks.lock(id)
 	defer unlock()
@@ -255,6 +267,9 @@ func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst diges
 	}
 	st, err := r.receive(ctx, u, alg, size, body, true)
 	if err != nil {
+		if st != nil {
+			return st.offset, err // a stalled body's bytes were kept
+		}
 		return 0, err
 	}
 	w := st.w
