@@ -21,6 +21,7 @@ const (
 	CodeMethodNotAllowed   = "method_not_allowed"     // 405
 	CodeConflict           = "conflict"               // 409: the name or membership exists
 	CodePreconditionFailed = "precondition_failed"    // 412: If-Match does not match
+	CodeRequestTimeout     = "request_timeout"        // 408: the body did not arrive in time
 	CodeTooLarge           = "too_large"              // 413
 	CodeUnsupportedMedia   = "unsupported_media_type" // 415
 	CodeTooManyRequests    = "too_many_requests"      // 429: failed logins rate-limited

@@ -153,7 +153,7 @@ func TestOpenAPIOperations(t *testing.T) {
 				}
 			}
 			if op.RequestBody != nil {
-				for _, status := range []string{"400", "413", "415"} {
+				for _, status := range []string{"400", "408", "413", "415"} {
 					if _, ok := op.Responses[status]; !ok {
 						t.Errorf("%s %s takes a body but documents no %s response", method, path, status)
 					}
@@ -219,7 +219,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		t.Errorf("CreatedToken adds %v to Token; want [token]", created)
 	}
 	for _, c := range []string{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeNotFound, CodeMethodNotAllowed, CodeConflict,
-		CodePreconditionFailed, CodeTooLarge, CodeUnsupportedMedia, CodeTooManyRequests, CodeInternal, CodeUnavailable} {
+		CodePreconditionFailed, CodeRequestTimeout, CodeTooLarge, CodeUnsupportedMedia, CodeTooManyRequests, CodeInternal, CodeUnavailable} {
 		if !strings.Contains(string(b), c) {
 			t.Errorf("error code %s is not in the document", c)
 		}

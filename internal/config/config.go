@@ -339,6 +339,7 @@ func (c Config) Validate() error {
 		errs = append(errs, c.LDAP.validate("ldap_auth")...)
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.Limits.validateUploads()...)
 	errs = c.Database.validate(errs)
 	errs = append(errs, c.validateExt()...)
 	errs = append(errs, c.validateSignIns()...)

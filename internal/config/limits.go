@@ -49,6 +49,28 @@ type Limits struct {
 	// at once, then that many a second (default 100, then 20 a second).
 	AnonymousTokenBurst int     `yaml:"anonymous_token_burst"`
 	AnonymousTokenRate  float64 `yaml:"anonymous_token_rate"`
+
+	// Request bodies and uploads (the accessors below give the defaults).
+
+	// BodyTimeout bounds how long the body of a request to the token
+	// endpoint, the admin API or a browser sign-in page may take to
+	// arrive, counted from the end of its headers (which must arrive
+	// within 20 s). Those bodies are at most 64 KiB: a client that has
+	// not sent one in this time is stalling, and holds a connection for
+	// nothing.
+	BodyTimeout Duration `yaml:"body_timeout"`
+	// UploadIdleTimeout ends an upload request (a blob PATCH, PUT or POST
+	// with a body, or a manifest PUT) that sends no byte for this long.
+	// The bytes of a PATCH or PUT received until then stay in the upload
+	// session, which the client resumes from there.
+	UploadIdleTimeout Duration `yaml:"upload_idle_timeout"`
+	// Uploads caps the upload requests moving bytes at once, over all
+	// clients; each holds up to 3 MiB of copy buffers. One more is
+	// answered 429 TOOMANYREQUESTS with Retry-After.
+	Uploads int `yaml:"uploads"`
+	// UploadsPerClient caps them per account, or per address for clients
+	// without one, so that one client cannot take every slot.
+	UploadsPerClient int `yaml:"uploads_per_client"`
 }
 
 // Defaults of the login and token request limits.
@@ -149,6 +171,68 @@ func (l Limits) validateLists() []error {
 	}{{"limits.list_page", l.ListPage}, {"limits.referrers_page", l.ReferrersPage}} {
 		if f.v < 0 || f.v > maxPageLimit {
 			errs = append(errs, fmt.Errorf("%s: %d is out of range; give 1 to %d entries per page, or 0 for the default", f.key, f.v, maxPageLimit))
+		}
+	}
+	return errs
+}
+
+// Defaults of the request-body and upload limits.
+const (
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultUploadIdleTimeout = 60 * time.Second
+	// DefaultUploads keeps the copy buffers of uploads under 768 MiB in
+	// the worst case (every upload moving bytes); an upload that stalls
+	// holds 1 MiB.
+	DefaultUploads          = 256
+	DefaultUploadsPerClient = 32
+)
+
+// BodyTimeoutOrDefault is BodyTimeout, or its default when unset.
+func (l Limits) BodyTimeoutOrDefault() time.Duration {
+	return limitOr(l.BodyTimeout.Std(), DefaultBodyTimeout)
+}
+
+// UploadIdleTimeoutOrDefault is UploadIdleTimeout, or its default when
+// unset.
+func (l Limits) UploadIdleTimeoutOrDefault() time.Duration {
+	return limitOr(l.UploadIdleTimeout.Std(), DefaultUploadIdleTimeout)
+}
+
+// UploadsOrDefault is Uploads, or its default when unset.
+func (l Limits) UploadsOrDefault() int { return limitOr(l.Uploads, DefaultUploads) }
+
+// UploadsPerClientOrDefault is UploadsPerClient, or its default when unset.
+func (l Limits) UploadsPerClientOrDefault() int {
+	return limitOr(l.UploadsPerClient, DefaultUploadsPerClient)
+}
+
+// limitOr is v, or def when v is zero (unset).
+func limitOr[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// validateUploads reports negative request-body and upload limits.
+func (l Limits) validateUploads() []error {
+	var errs []error
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"body_timeout", l.BodyTimeout.Std()}, {"upload_idle_timeout", l.UploadIdleTimeout.Std()}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("limits.%s: %s is negative; give a duration such as \"30s\", or 0 for the default", d.key, d.v))
+		} else if d.v > 0 && d.v < time.Second {
+			errs = append(errs, fmt.Errorf("limits.%s: %s is under a second, which slow but honest clients cannot meet; give at least \"1s\"", d.key, d.v))
+		}
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"uploads", l.Uploads}, {"uploads_per_client", l.UploadsPerClient}} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("limits.%s: %d is negative; give a count, or 0 for the default", n.key, n.v))
 		}
 	}
 	return errs

@@ -11,8 +11,10 @@ import (
 type Authorizer interface {
 	// Authorize returns nil when r may do everything in need (an empty need
 	// asks only for a valid credential, as GET /v2/ does), or an
-	// *AuthError saying how to answer.
-	Authorize(r *http.Request, need []auth.Access) error
+	// *AuthError saying how to answer. account is who the credential
+	// names, "" when it names nobody (an anonymous token, silly auth):
+	// per-client limits then count the client's address.
+	Authorize(r *http.Request, need []auth.Access) (account string, err error)
 }
 
 // AuthError is a refused request: 401 with a challenge, 403, 429, or 503

@@ -26,11 +26,11 @@ import (
 // store in a temporary directory.
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	return newServerWith(t, ociapi.Options{DeleteEnabled: true})
+	return newServerWith(t, nil, ociapi.Options{DeleteEnabled: true})
 }
 
-// newServerWith is newServer with the given options.
-func newServerWith(t *testing.T, opts ociapi.Options) *httptest.Server {
+// newServerWith is newServer with an authorizer and options.
+func newServerWith(t *testing.T, authz ociapi.Authorizer, opts ociapi.Options) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
@@ -39,7 +39,7 @@ func newServerWith(t *testing.T, opts ociapi.Options) *httptest.Server {
 	}
 	t.Cleanup(func() { meta.Close() })
 	reg := registry.New(memory.New(), meta, log, registry.Options{AnonymousMount: true})
-	srv := httptest.NewServer(ociapi.New(reg, log, nil, opts))
+	srv := httptest.NewServer(ociapi.New(reg, log, authz, opts))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -23,34 +23,35 @@ type BasicAuth struct {
 var _ Authorizer = (*BasicAuth)(nil)
 
 // Authorize implements Authorizer.
-func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) error {
+func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) (string, error) {
 	user, pass, ok := r.BasicAuth()
 	if ok {
 		err := a.Check(r, user, auth.Secret(pass))
 		if err == nil {
-			return nil
+			return user, nil
 		}
 		var ae *AuthError
 		if errors.As(err, &ae) {
-			return ae
+			return "", ae
 		}
 		a.Log.InfoContext(r.Context(), "login failed", "account", user, "remote", r.RemoteAddr)
 	}
-	return &AuthError{Status: http.StatusUnauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),
+	return "", &AuthError{Status: http.StatusUnauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),
 		Message: "authentication required", Need: need}
 }
 
 // SillyAuth is distribution's test-only "silly" auth: a request with any
-// Authorization header is allowed, one without gets a challenge.
+// Authorization header is allowed, one without gets a challenge. The
+// header names nobody, so no account is reported.
 type SillyAuth struct {
 	Realm, Service string
 }
 
 // Authorize implements Authorizer.
-func (a *SillyAuth) Authorize(r *http.Request, need []auth.Access) error {
+func (a *SillyAuth) Authorize(r *http.Request, need []auth.Access) (string, error) {
 	if r.Header.Get("Authorization") != "" {
-		return nil
+		return "", nil
 	}
 	ch := "Bearer realm=" + strconv.Quote(a.Realm) + ",service=" + strconv.Quote(a.Service)
-	return &AuthError{Status: http.StatusUnauthorized, Challenge: ch, Message: "authentication required", Need: need}
+	return "", &AuthError{Status: http.StatusUnauthorized, Challenge: ch, Message: "authentication required", Need: need}
 }

@@ -38,6 +38,11 @@ var (
 	codeUnsupported         = code{"UNSUPPORTED", http.StatusMethodNotAllowed}
 	codeNotFound            = code{"NOT_FOUND", http.StatusNotFound}
 	codeUnknown             = code{"UNKNOWN", http.StatusInternalServerError}
+	codeTooManyRequests     = code{"TOOMANYREQUESTS", http.StatusTooManyRequests}
+	// A body that stopped arriving: 408 (the spec has no code of its own
+	// for it); an upload session keeps what the body sent.
+	codeUploadStalled   = code{"BLOB_UPLOAD_INVALID", http.StatusRequestTimeout}
+	codeManifestStalled = code{"MANIFEST_INVALID", http.StatusRequestTimeout}
 )
 
 // errorTable maps registry sentinels to codes, most specific first.
@@ -48,6 +53,7 @@ var errorTable = []struct {
 	{registry.ErrBlobUnknown, codeBlobUnknown},
 	{registry.ErrUploadUnknown, codeBlobUploadUnknown},
 	{registry.ErrRangeInvalid, codeRangeInvalid},
+	{registry.ErrUploadStalled, codeUploadStalled},
 	{registry.ErrUploadInvalid, codeBlobUploadInvalid},
 	{registry.ErrDigestInvalid, codeDigestInvalid},
 	{registry.ErrDigestUnsupported, codeDigestInvalid},
@@ -65,6 +71,8 @@ var errorTable = []struct {
 type apiError struct {
 	code code
 	msg  string
+	// retryAfter, in seconds, is sent as Retry-After when positive.
+	retryAfter int
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -102,6 +110,9 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, r 
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
 	h.Del("Docker-Content-Digest")
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
 	w.WriteHeader(c.Status)
 	if r.Method == http.MethodHead {
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"wharf/internal/registry"
 )
@@ -15,6 +16,7 @@ type Handler struct {
 	log   *slog.Logger
 	authz Authorizer
 	opts  Options
+	slots *uploadSlots
 }
 
 // Options tunes the API.
@@ -28,6 +30,15 @@ type Options struct {
 	// MaxReferrersPage bounds a page of the referrers API; 0 or less
 	// means DefaultMaxReferrersPage.
 	MaxReferrersPage int
+	// MaxUploads caps the requests sending a blob's bytes at once, and
+	// MaxUploadsPerClient those of one account (or of one address, for a
+	// client without one); the next is answered 429 TOOMANYREQUESTS with
+	// Retry-After. Zero means no cap.
+	MaxUploads, MaxUploadsPerClient int
+	// UploadIdleTimeout ends a request whose body (a blob's bytes or a
+	// manifest) sends nothing for this long: 408, and an upload session
+	// keeps the bytes it received. Zero means none.
+	UploadIdleTimeout time.Duration
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
@@ -39,7 +50,8 @@ func New(reg *registry.Registry, log *slog.Logger, authz Authorizer, opts Option
 	if opts.MaxReferrersPage <= 0 {
 		opts.MaxReferrersPage = DefaultMaxReferrersPage
 	}
-	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz, opts: opts}
+	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz, opts: opts,
+		slots: newUploadSlots(opts.MaxUploads, opts.MaxUploadsPerClient)}
 }
 
 // ServeHTTP routes a /v2/ request to its endpoint.
@@ -86,12 +98,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(r.Context(), h.log, w, r, errorf(codeUnsupported, "method "+r.Method+" is not allowed here"))
 		return
 	}
+	var account string
 	if h.authz != nil {
-		if err := h.authz.Authorize(r, needs(rt, r)); err != nil {
+		if account, err = h.authz.Authorize(r, needs(rt, r)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
+	if carriesBlob(rt, r) {
+		client := clientKey(r, account)
+		release, err := h.slots.acquire(client)
+		if err != nil {
+			h.log.WarnContext(r.Context(), "upload refused: too many at once", "client", client, "reason", err)
+			h.fail(w, r, err)
+			return
+		}
+		defer release()
+	}
+	withIdleTimeout(w, r, h.opts.UploadIdleTimeout, h.log)
 	fn(w, r, rt)
 }
 

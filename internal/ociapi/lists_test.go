@@ -142,7 +142,7 @@ func fillRegistry(t *testing.T, base, repo string, tags []string, n int, annotat
 // once, in order.
 func TestListsArePaged(t *testing.T) {
 	t.Parallel()
-	base := newServerWith(t, ociapi.Options{MaxListPage: 5, MaxReferrersPage: 5}).URL
+	base := newServerWith(t, nil, ociapi.Options{MaxListPage: 5, MaxReferrersPage: 5}).URL
 	var tags, repos []string
 	for i := range 12 {
 		tags = append(tags, fmt.Sprintf("t%02d", i))

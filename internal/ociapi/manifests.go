@@ -1,6 +1,7 @@
 package ociapi
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -70,6 +71,10 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 		return
 	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, registry.MaxManifestSize+1))
+	if errors.Is(err, registry.ErrUploadStalled) {
+		h.fail(w, r, errorf(codeManifestStalled, "the manifest body stopped arriving; send it again"))
+		return
+	}
 	if err != nil {
 		h.fail(w, r, errorf(codeManifestInvalid, "could not read the manifest body"))
 		return

@@ -27,10 +27,10 @@ type TokenAuth struct {
 var _ Authorizer = (*TokenAuth)(nil)
 
 // Authorize implements Authorizer.
-func (a *TokenAuth) Authorize(r *http.Request, need []auth.Access) error {
+func (a *TokenAuth) Authorize(r *http.Request, need []auth.Access) (string, error) {
 	raw, ok := bearer(r)
 	if !ok {
-		return a.challenge(r, need, "", "authentication required")
+		return "", a.challenge(r, need, "", "authentication required")
 	}
 	claims, err := a.Verifier.Verify(raw)
 	if err != nil {
@@ -41,17 +41,17 @@ func (a *TokenAuth) Authorize(r *http.Request, need []auth.Access) error {
 		if errors.Is(err, token.ErrExpired) {
 			msg = "token expired"
 		}
-		return a.challenge(r, need, "invalid_token", msg)
+		return "", a.challenge(r, need, "invalid_token", msg)
 	}
 	for _, n := range need {
 		for _, act := range n.Actions {
 			if !claims.Allows(n.Type, n.Name, act) {
 				a.Log.InfoContext(r.Context(), "access denied", "account", claims.Subject, "need", n.String(), "path", r.URL.Path)
-				return a.challenge(r, need, "insufficient_scope", "requested access to the resource is denied")
+				return "", a.challenge(r, need, "insufficient_scope", "requested access to the resource is denied")
 			}
 		}
 	}
-	return nil
+	return claims.Subject, nil
 }
 
 func (a *TokenAuth) challenge(r *http.Request, need []auth.Access, errCode, msg string) error {

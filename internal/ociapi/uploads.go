@@ -83,10 +83,9 @@ func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	u, err := h.reg.AppendUpload(r.Context(), rt.Name, rt.Ref, start, size, r.Body)
 	if err != nil {
-		if errors.Is(err, registry.ErrRangeInvalid) {
+		if errors.Is(err, registry.ErrRangeInvalid) || errors.Is(err, registry.ErrUploadStalled) {
 			// Tell the client where to resume.
-			w.Header().Set("Location", "/v2/"+rt.Name+"/blobs/uploads/"+rt.Ref)
-			w.Header().Set("Range", uploadRange(u.Offset))
+			resumeAt(w, rt, u.Offset)
 		}
 		h.fail(w, r, err)
 		return
@@ -111,14 +110,23 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, rt route)
 		h.fail(w, r, err)
 		return
 	}
-	if _, err := h.reg.FinishUpload(r.Context(), rt.Name, rt.Ref, dgst, start, size, r.Body); err != nil {
-		if errors.Is(err, registry.ErrRangeInvalid) {
+	if n, err := h.reg.FinishUpload(r.Context(), rt.Name, rt.Ref, dgst, start, size, r.Body); err != nil {
+		switch {
+		case errors.Is(err, registry.ErrRangeInvalid):
 			w.Header().Set("Location", "/v2/"+rt.Name+"/blobs/uploads/"+rt.Ref)
+		case errors.Is(err, registry.ErrUploadStalled):
+			resumeAt(w, rt, n)
 		}
 		h.fail(w, r, err)
 		return
 	}
 	blobCreated(w, rt.Name, dgst.String())
+}
+
+// resumeAt tells the client of a failed chunk where its upload resumes.
+func resumeAt(w http.ResponseWriter, rt route, offset int64) {
+	w.Header().Set("Location", "/v2/"+rt.Name+"/blobs/uploads/"+rt.Ref)
+	w.Header().Set("Range", uploadRange(offset))
 }
 
 func (h *Handler) cancelUpload(w http.ResponseWriter, r *http.Request, rt route) {

@@ -35,15 +35,20 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 			s.tokenMux = http.NewServeMux()
 			muxes = append(muxes, s.tokenMux)
 		}
+		// The token endpoint, the sign-in pages and the admin API take
+		// small bodies, which must arrive in limits.body_timeout.
+		small := func(h http.Handler) http.Handler {
+			return withBodyDeadline(h, cfg.Limits.BodyTimeoutOrDefault(), s.log)
+		}
 		for _, m := range muxes {
-			m.Handle("/auth", ts.handler)
-			m.Handle(tokenPath, ts.handler)
+			m.Handle("/auth", small(ts.handler))
+			m.Handle(tokenPath, small(ts.handler))
 			m.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write(ts.jwks)
 			})
 			for _, r := range ts.routes {
-				m.Handle(r.pattern, r.handler)
+				m.Handle(r.pattern, small(r.handler))
 			}
 		}
 		authorizer = ts.authorizer
@@ -54,7 +59,7 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 			if err != nil {
 				return err
 			}
-			mux.Handle(adminapi.Prefix, api)
+			mux.Handle(adminapi.Prefix, small(api))
 		}
 	}
 	if s.tokenLn != nil && !issuesTokens {
@@ -85,15 +90,22 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	if err != nil {
 		return fmt.Errorf("server: blob storage: %w", err)
 	}
+	// The copy buffers are budgeted for as many uploads as the API lets
+	// run at once.
+	uploads := cfg.Limits.UploadsOrDefault()
 	s.reg = registry.New(blobs, s.meta, s.log, registry.Options{
 		// Without authorization every client may read every repository, so
 		// a mount without `from` reveals nothing.
 		AnonymousMount: cfg.Auth == "none",
+		MaxUploads:     uploads,
 	})
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
-		DeleteEnabled:    cfg.Storage.Delete,
-		MaxListPage:      cfg.Limits.ListPage,
-		MaxReferrersPage: cfg.Limits.ReferrersPage,
+		DeleteEnabled:       cfg.Storage.Delete,
+		MaxListPage:         cfg.Limits.ListPage,
+		MaxReferrersPage:    cfg.Limits.ReferrersPage,
+		MaxUploads:          uploads,
+		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
+		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

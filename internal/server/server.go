@@ -245,5 +245,7 @@ func applyLimits(cfg config.Config, log *slog.Logger) {
 		"password_checks", lim.PasswordChecks, "password_check_wait", lim.PasswordCheckWait.Std(),
 		"external_calls", lim.ExternalCalls, "external_call_wait", lim.ExternalCallWait.Std(),
 		"anonymous_scopes", lim.AnonymousScopes, "anonymous_token_burst", lim.AnonymousTokenBurst,
-		"anonymous_token_rate", lim.AnonymousTokenRate)
+		"anonymous_token_rate", lim.AnonymousTokenRate,
+		"body_timeout", lim.BodyTimeoutOrDefault(), "upload_idle_timeout", lim.UploadIdleTimeoutOrDefault(),
+		"uploads", lim.UploadsOrDefault(), "uploads_per_client", lim.UploadsPerClientOrDefault())
 }

@@ -1,7 +1,9 @@
 package tokenserver
 
 import (
+	"errors"
 	"net/http"
+	"os"
 
 	"wharf/internal/auth"
 )
@@ -9,7 +11,11 @@ import (
 // post answers the OAuth2 form (RFC 6749 §4.3 and §6) that containerd,
 // buildkit and Docker's identity-token flow send.
 func (s *Server) post(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	if err := r.ParseForm(); errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read deadline (limits.body_timeout) passed.
+		s.fail(w, r, http.StatusRequestTimeout, "TIMEOUT", "the request body did not arrive in time; send it again")
+		return
+	} else if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", "the body is not a valid form (or is larger than 64 KiB)")
 		return
 	}
