@@ -163,15 +163,24 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 	if keepOpen {
 		return st, nil
 	}
-	st.state, err = marshalHash(st.h)
-	if err != nil {
-		_ = st.w.Close()
+	if err := st.save(); err != nil {
 		return nil, err
 	}
-	if err := st.w.Close(); err != nil {
-		return nil, fmt.Errorf("registry: upload: %w", err)
-	}
 	return st, nil
+}
+
+// save marshals the hash state and closes the writer, which makes the
+// staged bytes durable.
+func (st *received) save() error {
+	var err error
+	if st.state, err = marshalHash(st.h); err != nil {
+		_ = st.w.Close()
+		return err
+	}
+	if err := st.w.Close(); err != nil {
+		return fmt.Errorf("registry: upload: %w", err)
+	}
+	return nil
 }
 
 // keepStalled acknowledges the bytes a stalled body sent before it
@@ -184,14 +193,8 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 // algorithm than its session's (the single request of a sha512 push)
 // keeps nothing, as the state saved would not resume.
 func (r *Registry) keepStalled(ctx context.Context, u *metadata.Upload, st *received, stall error) (*received, error) {
-	var err error
-	st.state, err = marshalHash(st.h)
-	if err != nil {
-		_ = st.w.Close()
+	if err := st.save(); err != nil {
 		return nil, err
-	}
-	if err := st.w.Close(); err != nil {
-		return nil, fmt.Errorf("registry: upload: %w", err)
 	}
 	if err := r.meta.UpdateUpload(context.WithoutCancel(ctx), u.ID, st.offset, st.state); err != nil {
 		return nil, fmt.Errorf("registry: upload: %w", err)

@@ -23,19 +23,7 @@ func TestAdminAPIWiring(t *testing.T) {
 	t.Parallel()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
-	var console strings.Builder
-	s, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), &console)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	srv := httptest.NewServer(s.http.Handler)
-	t.Cleanup(srv.Close)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(console.String())
-	if m == nil {
-		t.Fatalf("no admin password on the console:\n%s", console.String())
-	}
-	adminPW := m[1]
+	srv, adminPW := startComposed(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// The generated password is in a file only its owner reads, never in
 	// the log.
 	file := filepath.Join(cfg.Data, "auth", "admin.password")
@@ -106,6 +94,26 @@ func TestAdminAPIWiring(t *testing.T) {
 	} else {
 		res.Body.Close()
 	}
+}
+
+// startComposed serves the composed server of cfg (the token server's
+// defaults) on a test listener and returns it with the first-start admin
+// password it printed.
+func startComposed(t *testing.T, cfg config.Config, log *slog.Logger) (*httptest.Server, string) {
+	t.Helper()
+	var console strings.Builder
+	s, err := New(t.Context(), cfg, log, &console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	srv := httptest.NewServer(s.http.Handler)
+	t.Cleanup(srv.Close)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(console.String())
+	if m == nil {
+		t.Fatalf("no admin password on the console:\n%s", console.String())
+	}
+	return srv, m[1]
 }
 
 // TestAdminAPINotServed: without the token server (auth htpasswd or none)

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,19 +26,8 @@ func TestBodyDeadline(t *testing.T) {
 	cfg.Data = t.TempDir()
 	cfg.Limits.BodyTimeout = config.Duration(time.Second)
 	var logs syncBuffer
-	var console strings.Builder
-	s, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), &console)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	srv := httptest.NewServer(s.http.Handler)
-	t.Cleanup(srv.Close)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(console.String())
-	if m == nil {
-		t.Fatalf("no admin password on the console:\n%s", console.String())
-	}
-	admin := "Basic " + basicCredentials("admin", m[1])
+	srv, adminPW := startComposed(t, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	admin := "Basic " + basicCredentials("admin", adminPW)
 
 	tests := []struct {
 		name, path, contentType, auth string
