@@ -32,16 +32,23 @@ func newServer(t *testing.T) *httptest.Server {
 // newServerWith is newServer with an authorizer and options.
 func newServerWith(t *testing.T, authz ociapi.Authorizer, opts ociapi.Options) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(newHandler(t, authz, opts))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newHandler is the handler newServerWith serves; the registry's copy
+// buffers are budgeted for opts.MaxUploads, as the server does.
+func newHandler(t *testing.T, authz ociapi.Authorizer, opts ociapi.Options) http.Handler {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	reg := registry.New(memory.New(), meta, log, registry.Options{AnonymousMount: true})
-	srv := httptest.NewServer(ociapi.New(reg, log, authz, opts))
-	t.Cleanup(srv.Close)
-	return srv
+	reg := registry.New(memory.New(), meta, log, registry.Options{AnonymousMount: true, MaxUploads: opts.MaxUploads})
+	return ociapi.New(reg, log, authz, opts)
 }
 
 type response struct {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func randomBytes(n int, seed byte) []byte {
 // session, whose status shows them, and the rest completes the blob.
 func TestStalledUploadResumes(t *testing.T) {
 	t.Parallel()
-	base := newServerWith(t, nil, ociapi.Options{UploadIdleTimeout: time.Second}).URL
+	base := newServerWith(t, nil, ociapi.Options{UploadIdleTimeout: time.Second, MaxUploads: 8}).URL
 	tests := []struct {
 		name        string
 		total, sent int
@@ -156,6 +157,56 @@ func TestStalledUploadResumes(t *testing.T) {
 		rr.send([]byte(`{"schemaVersion":2,`))
 		expect(t, rr.response(), http.StatusRequestTimeout, "MANIFEST_INVALID")
 	})
+}
+
+// TestStalledUploadHTTP2: the idle timeout holds on HTTP/2 too, where a
+// read deadline is the stream's, not the connection's.
+func TestStalledUploadHTTP2(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(newHandler(t, nil, ociapi.Options{UploadIdleTimeout: time.Second, MaxUploads: 4}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.Timeout = 30 * time.Second // bounds the test if the server never answers
+	call := func(method, target string, body io.Reader, header ...string) response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, target, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.ProtoMajor != 2 {
+			t.Fatalf("%s %s went over %s; want HTTP/2", method, target, res.Proto)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return response{res.StatusCode, res.Header, b}
+	}
+	content := randomBytes(3<<20, 9)
+	const sent = 1<<20 + 5
+	r := call("POST", srv.URL+"/v2/h2/blobs/uploads/", nil)
+	expect(t, r, http.StatusAccepted, "")
+	loc := r.header.Get("Location")
+
+	// The body sends its first bytes and then nothing, without ending.
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	go func() { _, _ = pw.Write(content[:sent]) }()
+	r = call("PATCH", srv.URL+loc, pr)
+	expect(t, r, http.StatusRequestTimeout, "BLOB_UPLOAD_INVALID")
+	if want := fmt.Sprintf("0-%d", sent-1); r.header.Get("Range") != want {
+		t.Fatalf("stalled HTTP/2 upload answered Range %q; want %q", r.header.Get("Range"), want)
+	}
+	expect(t, call("PATCH", srv.URL+loc, bytes.NewReader(content[sent:]), "Content-Range", fmt.Sprintf("%d-%d", sent, len(content)-1)), http.StatusAccepted, "")
+	d := digest.FromBytes(content)
+	expect(t, call("PUT", srv.URL+loc+"?digest="+d.String(), nil), http.StatusCreated, "")
 }
 
 // anyUser authorizes every Basic user, and names them.
