@@ -22,8 +22,8 @@ import (
 // When the deadline passes, the body's reads fail with
 // os.ErrDeadlineExceeded, which the token endpoint and the admin API
 // answer 408 in their own formats; net/http then closes the connection,
-// as the body was not read to its end. The deadline also bounds net/http's
-// reading of a body a handler left unread.
+// as the body was not read to its end. A body the handler left unread is
+// read after it under the same deadline.
 func withBodyDeadline(next http.Handler, d time.Duration, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A request without a body is in once its headers are, and on
@@ -41,6 +41,13 @@ func withBodyDeadline(next http.Handler, d time.Duration, log *slog.Logger) http
 		body := &deadlineBody{ReadCloser: r.Body}
 		r.Body = body
 		next.ServeHTTP(w, r)
+		if !body.ended.Load() {
+			// The handler left (some of) the body unread, as the sign-in
+			// pages do. net/http would read it before answering; read it
+			// here, as much as net/http would, so that a late one is
+			// logged too.
+			_, _ = io.CopyN(io.Discard, body, maxUnreadBody)
+		}
 		if body.expired.Load() {
 			log.WarnContext(r.Context(), "request body did not arrive in time; the request ends",
 				"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr,
@@ -49,19 +56,27 @@ func withBodyDeadline(next http.Handler, d time.Duration, log *slog.Logger) http
 	})
 }
 
-// deadlineBody notes how much of a body arrived and whether its deadline
-// passed, for the log.
+// maxUnreadBody is how much of a body a handler left unread is read
+// after it: net/http's own bound (beyond it, it closes the connection).
+const maxUnreadBody = 256 << 10
+
+// deadlineBody notes how much of a body arrived, whether it ended, and
+// whether its deadline passed, for the log.
 type deadlineBody struct {
 	io.ReadCloser
 	received atomic.Int64
+	ended    atomic.Bool // a read failed or reached the end
 	expired  atomic.Bool
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.received.Add(int64(n))
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		b.expired.Store(true)
+	if err != nil {
+		b.ended.Store(true)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			b.expired.Store(true)
+		}
 	}
 	return n, err
 }
