@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,10 @@ func TestStalledUploadsMemory(t *testing.T) {
 	}
 	if peak-before > int64(bound) {
 		t.Errorf("the server's RSS grew by %d KiB with %d stalled uploads; the cap of %d allows %d KiB", peak-before, clients, slots, bound)
+	}
+	// A flood of refusals is one log line a minute, with the count.
+	if n := strings.Count(w.Log(), "uploads refused with 429"); n != 1 {
+		t.Errorf("%d log lines about refused uploads; want 1 (at most one a minute)", n)
 	}
 	res, err := http.Get(w.URL() + "/v2/")
 	if err != nil || res.StatusCode != http.StatusOK {

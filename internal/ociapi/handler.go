@@ -50,8 +50,9 @@ func New(reg *registry.Registry, log *slog.Logger, authz Authorizer, opts Option
 	if opts.MaxReferrersPage <= 0 {
 		opts.MaxReferrersPage = DefaultMaxReferrersPage
 	}
-	return &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz, opts: opts,
-		slots: newUploadSlots(opts.MaxUploads, opts.MaxUploadsPerClient)}
+	h := &Handler{reg: reg, log: log.With("component", "ociapi"), authz: authz, opts: opts}
+	h.slots = newUploadSlots(opts.MaxUploads, opts.MaxUploadsPerClient, h.log)
+	return h
 }
 
 // ServeHTTP routes a /v2/ request to its endpoint.
@@ -107,9 +108,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if carriesBlob(rt, r) {
 		client := clientKey(r, account)
-		release, err := h.slots.acquire(client)
+		release, err := h.slots.acquire(r.Context(), client)
 		if err != nil {
-			h.log.WarnContext(r.Context(), "upload refused: too many at once", "client", client, "reason", err)
 			h.fail(w, r, err)
 			return
 		}

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"wharf/internal/gate"
 	"wharf/internal/registry"
 )
 
@@ -26,29 +28,47 @@ const uploadRetryAfter = 2
 // address) from taking every slot.
 type uploadSlots struct {
 	max, perClient int // 0: no cap
+	log            *slog.Logger
 
 	mu       sync.Mutex
 	total    int
 	byClient map[string]int
+	// refused counts refusals; report logs them at most once a minute, so
+	// that a flood of uploads does not flood the log.
+	refused atomic.Int64
+	report  gate.Throttle
 }
 
-func newUploadSlots(max, perClient int) *uploadSlots {
-	return &uploadSlots{max: max, perClient: perClient, byClient: map[string]int{}}
+func newUploadSlots(max, perClient int, log *slog.Logger) *uploadSlots {
+	return &uploadSlots{max: max, perClient: perClient, log: log, byClient: map[string]int{},
+		report: gate.Throttle{Every: time.Minute}}
 }
 
 // acquire takes a slot for client, or answers why it cannot: a 429
 // TOOMANYREQUESTS the client retries after a pause. release gives the slot
 // back.
-func (s *uploadSlots) acquire(client string) (release func(), err error) {
+func (s *uploadSlots) acquire(ctx context.Context, client string) (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var key string
 	switch {
 	case s.max > 0 && s.total >= s.max:
-		return nil, &apiError{code: codeTooManyRequests, retryAfter: uploadRetryAfter,
+		key = "limits.uploads"
+		err = &apiError{code: codeTooManyRequests, retryAfter: uploadRetryAfter,
 			msg: fmt.Sprintf("the registry is receiving %d uploads, as many as it takes at once (limits.uploads); retry in a moment", s.total)}
 	case s.perClient > 0 && s.byClient[client] >= s.perClient:
-		return nil, &apiError{code: codeTooManyRequests, retryAfter: uploadRetryAfter,
+		key = "limits.uploads_per_client"
+		err = &apiError{code: codeTooManyRequests, retryAfter: uploadRetryAfter,
 			msg: fmt.Sprintf("this client is sending %d uploads, as many as one client may at once (limits.uploads_per_client); retry when one has finished", s.byClient[client])}
+	}
+	if err != nil {
+		s.refused.Add(1)
+		if s.report.Allow(time.Now()) {
+			s.log.WarnContext(ctx, "uploads refused with 429: too many at once (logged at most once a minute)",
+				"refused", s.refused.Swap(0), "limit", key, "client", client,
+				"fix", "if the machine has memory to spare, raise "+key+"; otherwise find the client that floods")
+		}
+		return nil, err
 	}
 	s.total++
 	s.byClient[client]++
