@@ -135,7 +135,14 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 			// Read one byte past the announced size to detect a lying client.
 			src = io.LimitReader(body, size+1)
 		}
-		if size >= 0 && size <= pipelineChunk {
+		switch {
+		case size == 0:
+			// The last PUT of a chunked or streamed upload: nothing to
+			// copy but the byte a lying client would add, and no buffer
+			// of the pool to wait for.
+			var one [1]byte
+			n, err = io.CopyBuffer(io.MultiWriter(st.w, st.h), src, one[:])
+		case size > 0 && size <= pipelineChunk:
 			// Small bodies (manifests' configs, small layers) in one pass,
 			// through a buffer of their size class.
 			var bufp *[]byte
@@ -143,7 +150,7 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 				n, err = io.CopyBuffer(io.MultiWriter(st.w, st.h), src, *bufp)
 				r.bufs.put(bufp)
 			}
-		} else {
+		default:
 			n, err = copyHashed(ctx, r.bufs, st.w, st.h, src)
 		}
 		if err == nil && size >= 0 && n != size {
