@@ -42,7 +42,7 @@ in=$(cat)
 case "$in" in
 *'"Name":"e2e/hang"'*)
   sleep 1000;;
-*'"Account":"carol"'*'"Name":"e2e/ext-ok"'*'"Labels":{"team":["ext"]}'*)
+*'"Account":"carol"'*'"Name":"e2e/ext-ok"'*'"Labels":{"team":["ext"],"wharf.source":["ext_auth"]}'*)
   exit 0;;
 esac
 exit 1
