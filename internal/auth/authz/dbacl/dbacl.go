@@ -170,7 +170,13 @@ type Subject struct {
 func Identify(snap *identity.Snapshot, configured map[string]auth.Labels, account, tokenID string) Subject {
 	var s Subject
 	if labels, ok := configured[account]; ok {
+		// As the chain marks the configured users' logins (and the
+		// anonymous account's): their backend is "static".
 		s.Kind, s.Labels = KindConfigured, cloneLabels(labels)
+		if s.Labels == nil {
+			s.Labels = auth.Labels{}
+		}
+		s.Labels[auth.LabelSource] = []string{"static"}
 		_, inDB := snap.Account(account)
 		s.Shadows = inDB && account != ""
 	} else if a, ok := snap.Account(account); ok {

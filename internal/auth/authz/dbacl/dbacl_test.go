@@ -209,8 +209,8 @@ func TestIdentify(t *testing.T) {
 	}{
 		{"alice", "", dbacl.Subject{Kind: dbacl.KindDatabase, Labels: auth.Labels{"groups": {"dev"}, "wharf.source": {"database"}}}},
 		{"ci", "tok1", dbacl.Subject{Kind: dbacl.KindRobot, Labels: auth.Labels{"wharf.source": {"database"}, "wharf.token": {"tok1"}}}},
-		{"bob", "", dbacl.Subject{Kind: dbacl.KindConfigured, Shadows: true, Labels: auth.Labels{"org": {"acme"}}}},
-		{"admin", "", dbacl.Subject{Kind: dbacl.KindConfigured}},
+		{"bob", "", dbacl.Subject{Kind: dbacl.KindConfigured, Shadows: true, Labels: auth.Labels{"org": {"acme"}, "wharf.source": {"static"}}}},
+		{"admin", "", dbacl.Subject{Kind: dbacl.KindConfigured, Labels: auth.Labels{"wharf.source": {"static"}}}},
 		{"", "", dbacl.Subject{Kind: dbacl.KindAnonymous}},
 		{"carol", "", dbacl.Subject{Kind: dbacl.KindUnknown}},
 	} {
