@@ -3,6 +3,7 @@ package mongoacl_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/authztest"
 	"wharf/internal/auth/authz/mongoacl"
 	"wharf/internal/auth/mongodb"
 	"wharf/internal/testserver"
@@ -163,4 +165,30 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := a.Authorize(context.Background(), req("admin", "x", nil, "pull")); !errors.Is(err, authz.ErrNoMatch) {
 		t.Errorf("empty collection: %v; want no match", err)
 	}
+}
+
+// docker_auth's ACL documents keep the authorizers' contract.
+func TestConformance(t *testing.T) {
+	f := testserver.StartFerretDB(t)
+	c := connect(t, f)
+	var n int
+	authztest.Run(t, authztest.Contract{Unmatched: authz.ErrNoMatch}, func(t *testing.T) authz.Authorizer {
+		n++
+		collection := fmt.Sprintf("acl%d", n)
+		var docs []any
+		for i, e := range authztest.Entries(t) {
+			doc := bson.M{"seq": (i + 1) * 10}
+			for k, v := range e {
+				doc[k] = v
+			}
+			docs = append(docs, doc)
+		}
+		f.Insert(t, collection, docs...)
+		a, err := mongoacl.New(t.Context(), c, collection, time.Hour, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		return a
+	})
 }

@@ -3,6 +3,7 @@ package xormacl_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/authztest"
 	"wharf/internal/auth/authz/xormacl"
 	"wharf/internal/auth/xormdb"
 	"wharf/internal/testserver"
@@ -161,5 +163,32 @@ func TestMissingTable(t *testing.T) {
 	var n int
 	if err := w.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'xorm_acl_entry'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("xorm_acl_entry created: %d, %v", n, err)
+	}
+}
+
+// docker_auth's xorm_acl_entry rows keep the authorizers' contract, on
+// every database.
+func TestConformance(t *testing.T) {
+	for _, typ := range types {
+		t.Run(typ, func(t *testing.T) {
+			authztest.Run(t, authztest.Contract{Unmatched: authz.ErrNoMatch}, func(t *testing.T) authz.Authorizer {
+				d := newDatabase(t, typ)
+				var rows []row
+				for i, e := range authztest.Entries(t) {
+					b, err := json.Marshal(e)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rows = append(rows, row{(i + 1) * 10, string(b)})
+				}
+				d.set(t, rows...)
+				a, err := xormacl.New(t.Context(), d.db(t), time.Hour, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { a.Close() })
+				return a
+			})
+		})
 	}
 }
