@@ -5,27 +5,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
 // Session is a docker login session (a refresh token) as the API shows it:
 // never the token.
-type Session struct {
-	ID        string    `json:"id"`
-	User      string    `json:"user"`
-	Source    string    `json:"source"`
-	Client    string    `json:"client"`
-	CreatedAt time.Time `json:"created_at"`
-	LastUsed  time.Time `json:"last_used_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
+type Session = identity.SessionView
 
-func toSession(rt metadata.RefreshToken) Session {
-	return Session{ID: rt.ID, User: rt.Account, Source: rt.Source, Client: rt.ClientID,
-		CreatedAt: rt.CreatedAt.UTC(), LastUsed: rt.LastUsed.UTC(), ExpiresAt: rt.ExpiresAt.UTC()}
-}
+func toSession(rt metadata.RefreshToken) Session { return identity.ViewSession(rt) }
 
 type sessionList struct {
 	Sessions []Session `json:"sessions"`

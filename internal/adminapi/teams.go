@@ -5,22 +5,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
+	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
-// Team is a team with its members. Its name is the value of the groups
-// label its members carry, which ACL rules match.
-type Team struct {
-	Name      string    `json:"name"`
-	Members   []string  `json:"members"`
-	CreatedAt time.Time `json:"created_at"`
-}
+// Team is a team as the API shows it.
+type Team = identity.TeamView
 
-func toTeam(t metadata.Team) Team {
-	return Team{Name: t.Name, Members: nonNil(t.Members), CreatedAt: t.CreatedAt.UTC()}
-}
+func toTeam(t metadata.Team) Team { return identity.ViewTeam(t) }
 
 type teamList struct {
 	Teams []Team `json:"teams"`

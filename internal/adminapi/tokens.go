@@ -18,39 +18,9 @@ const defaultTokenLifetime = 90 * 24 * time.Hour
 
 // Token is an access token as the API shows it: never the token itself,
 // except in the answer that creates it.
-type Token struct {
-	ID string `json:"id"`
-	// Token is set in the answer of POST /tokens only: it is shown once.
-	Token       string     `json:"token,omitempty"`
-	User        string     `json:"user"`
-	Description string     `json:"description"`
-	Scopes      []string   `json:"scopes"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ExpiresAt   *time.Time `json:"expires_at"`
-	LastUsed    *time.Time `json:"last_used_at"`
-	RevokedAt   *time.Time `json:"revoked_at"`
-	// State is active, expired or revoked.
-	State string `json:"state"`
-}
+type Token = identity.TokenView
 
-func (a *API) toToken(t metadata.AccessToken) Token {
-	opt := func(v time.Time) *time.Time {
-		if v.IsZero() {
-			return nil
-		}
-		v = v.UTC()
-		return &v
-	}
-	state := "active"
-	switch {
-	case !t.RevokedAt.IsZero():
-		state = "revoked"
-	case !t.ExpiresAt.IsZero() && !a.cfg.Now().Before(t.ExpiresAt):
-		state = "expired"
-	}
-	return Token{ID: t.ID, User: t.User, Description: t.Description, Scopes: nonNil(t.Scopes), CreatedAt: t.CreatedAt.UTC(),
-		ExpiresAt: opt(t.ExpiresAt), LastUsed: opt(t.LastUsed), RevokedAt: opt(t.RevokedAt), State: state}
-}
+func (a *API) toToken(t metadata.AccessToken) Token { return identity.ViewToken(t, a.cfg.Now()) }
 
 type tokenList struct {
 	Tokens []Token `json:"tokens"`
@@ -86,7 +56,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request, _ caller) error
 	}
 	shown := make([]Token, 0, len(tokens))
 	for _, t := range tokens {
-		if tt := a.toToken(t); all || tt.State == "active" {
+		if tt := a.toToken(t); all || tt.State == identity.TokenActive {
 			shown = append(shown, tt)
 		}
 	}

@@ -4,32 +4,16 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
-// User is a user or robot account as the API shows it: never its hash.
-type User struct {
-	Name      string              `json:"name"`
-	Robot     bool                `json:"robot"`
-	Disabled  bool                `json:"disabled"`
-	Teams     []string            `json:"teams"`
-	Labels    map[string][]string `json:"labels"`
-	CreatedAt time.Time           `json:"created_at"`
-	UpdatedAt time.Time           `json:"updated_at"`
-}
+// User is a user as the API shows it (never the password hash).
+type User = identity.UserView
 
-func toUser(u metadata.User) User {
-	labels := u.Labels
-	if labels == nil {
-		labels = map[string][]string{}
-	}
-	return User{Name: u.Name, Robot: u.Robot, Disabled: u.Disabled, Teams: nonNil(u.Teams), Labels: labels,
-		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
-}
+func toUser(u metadata.User) User { return identity.ViewUser(u) }
 
 type userList struct {
 	Users []User `json:"users"`

@@ -184,6 +184,14 @@ func when(t time.Time, zero string) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
 
+// whenPtr is when for an optional time (nil: what zero says).
+func whenPtr(t *time.Time, zero string) string {
+	if t == nil {
+		return zero
+	}
+	return when(*t, zero)
+}
+
 // orDash shows an empty list or value as "-".
 func orDash(s string) string {
 	if s == "" {

@@ -3,11 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/metadata"
+	"wharf/internal/identity"
 )
 
 func newSession() *cobra.Command {
@@ -32,22 +31,6 @@ password changes; these commands end one at once.
 	return cmd
 }
 
-// sessionJSON is a session as `wharf session ls --json` prints it.
-type sessionJSON struct {
-	ID        string    `json:"id"`
-	User      string    `json:"user"`
-	Source    string    `json:"source"`
-	Client    string    `json:"client"`
-	CreatedAt time.Time `json:"created_at"`
-	LastUsed  time.Time `json:"last_used_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-func toSessionJSON(rt metadata.RefreshToken) sessionJSON {
-	return sessionJSON{ID: rt.ID, User: rt.Account, Source: rt.Source, Client: rt.ClientID,
-		CreatedAt: rt.CreatedAt, LastUsed: rt.LastUsed, ExpiresAt: rt.ExpiresAt}
-}
-
 func newSessionLs(f *identityFlags) *cobra.Command {
 	var user string
 	cmd := &cobra.Command{
@@ -61,9 +44,9 @@ func newSessionLs(f *identityFlags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				js := make([]sessionJSON, 0, len(list))
+				js := make([]identity.SessionView, 0, len(list))
 				for _, rt := range list {
-					js = append(js, toSessionJSON(rt))
+					js = append(js, identity.ViewSession(rt))
 				}
 				return writeJSON(out, js)
 			}

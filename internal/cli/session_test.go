@@ -11,6 +11,7 @@ import (
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
@@ -36,7 +37,7 @@ func TestSessionCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var list []sessionJSON
+	var list []identity.SessionView
 	if err := json.Unmarshal([]byte(mustCLI(t, "", "session", "ls", "--json", "--data", data)), &list); err != nil || len(list) != 3 {
 		t.Fatalf("session ls --json: %v, %v", list, err)
 	}

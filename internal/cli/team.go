@@ -3,9 +3,10 @@ package cli
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
+
+	"wharf/internal/identity"
 )
 
 func newTeam() *cobra.Command {
@@ -82,12 +83,6 @@ func newTeamMember(f *identityFlags, verb, short string, do func(env *identityEn
 	}
 }
 
-type teamJSON struct {
-	Name      string    `json:"name"`
-	Members   []string  `json:"members"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 func newTeamLs(f *identityFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
@@ -100,9 +95,9 @@ func newTeamLs(f *identityFlags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				list := make([]teamJSON, 0, len(teams))
+				list := make([]identity.TeamView, 0, len(teams))
 				for _, t := range teams {
-					list = append(list, teamJSON{Name: t.Name, Members: nonNil(t.Members), CreatedAt: t.CreatedAt})
+					list = append(list, identity.ViewTeam(t))
 				}
 				return writeJSON(out, list)
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/identity"
-	"wharf/internal/metadata"
 )
 
 func newToken() *cobra.Command {
@@ -32,31 +31,6 @@ and is shown once: only its hash is stored.
 	f.register(cmd)
 	cmd.AddCommand(newTokenCreate(&f), newTokenLs(&f), newTokenRevoke(&f))
 	return cmd
-}
-
-// tokenJSON is a token as `wharf token ls|create --json` prints it; Token
-// is set by create only.
-type tokenJSON struct {
-	ID          string     `json:"id"`
-	Token       string     `json:"token,omitempty"`
-	User        string     `json:"user"`
-	Description string     `json:"description"`
-	Scopes      []string   `json:"scopes"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ExpiresAt   *time.Time `json:"expires_at"`
-	LastUsed    *time.Time `json:"last_used_at"`
-	RevokedAt   *time.Time `json:"revoked_at"`
-}
-
-func toTokenJSON(t metadata.AccessToken) tokenJSON {
-	opt := func(v time.Time) *time.Time {
-		if v.IsZero() {
-			return nil
-		}
-		return &v
-	}
-	return tokenJSON{ID: t.ID, User: t.User, Description: t.Description, Scopes: nonNil(t.Scopes), CreatedAt: t.CreatedAt,
-		ExpiresAt: opt(t.ExpiresAt), LastUsed: opt(t.LastUsed), RevokedAt: opt(t.RevokedAt)}
 }
 
 func newTokenCreate(f *identityFlags) *cobra.Command {
@@ -103,7 +77,7 @@ scope allows.`,
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				j := toTokenJSON(t)
+				j := identity.ViewToken(t, time.Now())
 				j.Token = secret.Reveal()
 				return writeJSON(out, j)
 			}
@@ -164,30 +138,23 @@ func newTokenLs(f *identityFlags) *cobra.Command {
 				return err
 			}
 			now := time.Now()
-			shown := tokens[:0]
+			shown := []identity.TokenView{}
 			for _, t := range tokens {
-				if all || (t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))) {
-					shown = append(shown, t)
+				if v := identity.ViewToken(t, now); all || v.State == identity.TokenActive {
+					shown = append(shown, v)
 				}
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				list := make([]tokenJSON, 0, len(shown))
-				for _, t := range shown {
-					list = append(list, toTokenJSON(t))
-				}
-				return writeJSON(out, list)
+				return writeJSON(out, shown)
 			}
 			tb := newTable(out, "ID", "USER", "SCOPES", "EXPIRES", "LAST USED", "STATE", "DESCRIPTION")
 			for _, t := range shown {
-				state := "active"
-				switch {
-				case !t.RevokedAt.IsZero():
-					state = "revoked " + when(t.RevokedAt, "")
-				case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
-					state = "expired"
+				state := t.State
+				if t.RevokedAt != nil {
+					state += " " + when(*t.RevokedAt, "")
 				}
-				tb.row(t.ID, t.User, strings.Join(t.Scopes, " "), when(t.ExpiresAt, "never"), when(t.LastUsed, "never"), state, orDash(t.Description))
+				tb.row(t.ID, t.User, strings.Join(t.Scopes, " "), whenPtr(t.ExpiresAt, "never"), whenPtr(t.LastUsed, "never"), state, orDash(t.Description))
 			}
 			return tb.flush()
 		}),

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -176,17 +175,6 @@ func newUserState(f *identityFlags, verb, short string, disabled bool) *cobra.Co
 	}
 }
 
-// userJSON is a user as `wharf user ls --json` prints it (never the hash).
-type userJSON struct {
-	Name      string              `json:"name"`
-	Robot     bool                `json:"robot"`
-	Disabled  bool                `json:"disabled"`
-	Teams     []string            `json:"teams"`
-	Labels    map[string][]string `json:"labels,omitempty"`
-	CreatedAt time.Time           `json:"created_at"`
-	UpdatedAt time.Time           `json:"updated_at"`
-}
-
 func newUserLs(f *identityFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
@@ -199,10 +187,9 @@ func newUserLs(f *identityFlags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				list := make([]userJSON, 0, len(users))
+				list := make([]identity.UserView, 0, len(users))
 				for _, u := range users {
-					list = append(list, userJSON{Name: u.Name, Robot: u.Robot, Disabled: u.Disabled, Teams: nonNil(u.Teams),
-						Labels: u.Labels, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
+					list = append(list, identity.ViewUser(u))
 				}
 				return writeJSON(out, list)
 			}
