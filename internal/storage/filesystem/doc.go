@@ -2,11 +2,7 @@
 // under one root directory:
 //
 //	root/blobs/<algorithm>/<first two hex digits>/<hex>   committed blobs
-//	root/uploads/<id>                                     uploads in progress
-//
-// (Earlier versions staged an upload in root/uploads/<id>/data. Such an
-// upload, left by a server that was upgraded in the middle of a push, is
-// resumed, committed and cancelled like any other.)
+//	root/uploads/<id>                                     uploads in progress, one file each
 //
 // It owns crash safety on local disks: an upload is staged in its own file,
 // fsynced, and renamed into blobs/ only by Writer.Commit (with the directory

@@ -1,7 +1,6 @@
 package filesystem
 
 import (
-	"cmp"
 	"context"
 	// Registered for their side effect: go-digest only accepts algorithms
 	// whose hash is linked in.
@@ -26,9 +25,6 @@ const (
 
 	blobsDir   = "blobs"
 	uploadsDir = "uploads"
-	// dataFile is the staged file inside an upload's directory, in the
-	// layout of versions before uploads/<id> became the file itself.
-	dataFile = "data"
 )
 
 var (
@@ -179,11 +175,11 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 	if offset < 0 {
 		return d.createUpload(id, p)
 	}
-	f, legacy, err := openStaged(p, os.O_WRONLY|os.O_APPEND)
+	f, err := openFile(p, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, notFound(err, "upload "+id)
 	}
-	w := &writer{d: d, id: id, path: f.Name(), legacy: legacy, f: f, size: offset, written: offset, dropped: offset}
+	w := &writer{d: d, id: id, path: p, f: f, size: offset, written: offset, dropped: offset}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -205,35 +201,6 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 		}
 	}
 	return w, nil
-}
-
-// openStaged opens the staged file at p, or at p/data when p is the
-// directory of an upload that an earlier version of the driver began
-// (legacy is then p). Such an upload is resumed, read, committed and
-// cancelled like a new one.
-func openStaged(p string, flag int) (f *os.File, legacy string, err error) {
-	f, err = openFile(p, flag, 0)
-	// Opening a directory for writing fails; for reading it succeeds, so
-	// only then is there something to look at.
-	if err == nil && (flag&(os.O_WRONLY|os.O_RDWR) != 0 || !isDir(f)) {
-		return f, "", nil
-	}
-	if err == nil {
-		f.Close()
-	}
-	f, lerr := openFile(filepath.Join(p, dataFile), flag, 0)
-	if lerr != nil {
-		// A missing upload reports its own name, not p/data's.
-		return nil, "", cmp.Or(err, lerr)
-	}
-	return f, p, nil
-}
-
-// isDir reports whether f is a directory; false if it cannot tell, and the
-// read that follows reports the problem.
-func isDir(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.IsDir()
 }
 
 // createUpload makes the staging file root/uploads/<id>. Creating it is the
@@ -269,15 +236,15 @@ func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, erro
 	if err != nil {
 		return nil, err
 	}
-	f, _, err := openStaged(p, os.O_RDONLY)
+	f, err := openFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, notFound(err, "upload "+id)
 	}
 	return f, nil
 }
 
-// CancelUpload removes an upload's staging file (or, for an upload an
-// earlier version began, its directory).
+// CancelUpload removes an upload's staging file. An upload that is already
+// gone is not an error: cancelling is idempotent.
 func (d *Driver) CancelUpload(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -286,18 +253,26 @@ func (d *Driver) CancelUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	d.durable.Delete(p)
-	if err := os.RemoveAll(p); err != nil {
+	if err := d.removeUpload(p); err != nil {
 		return fmt.Errorf("storage: cancel upload %s: %w", id, err)
 	}
 	return nil
 }
 
-// UploadIDs lists the uploads that have staging files (or, begun by an
-// earlier version, directories), in lexical order, so that stale ones can
-// be found and cancelled. Entries that are not valid upload ids, or neither
-// files nor directories, are skipped: nothing this driver writes looks
-// like that.
+// removeUpload removes the staged file p and forgets that its name was
+// synced; a file that is already gone is not an error.
+func (d *Driver) removeUpload(p string) error {
+	d.durable.Delete(p)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// UploadIDs lists the uploads that have staging files, in lexical order,
+// so that stale ones can be found and cancelled. Entries that are not valid
+// upload ids, or not regular files, are skipped: nothing this driver writes
+// looks like that.
 func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -311,7 +286,7 @@ func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	}
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if (e.IsDir() || e.Type().IsRegular()) && storage.ValidUploadID(e.Name()) {
+		if e.Type().IsRegular() && storage.ValidUploadID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}

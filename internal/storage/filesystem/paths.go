@@ -9,8 +9,7 @@ import (
 	"wharf/internal/storage"
 )
 
-// uploadPath returns root/uploads/<id>, or ErrInvalidID: the staged file,
-// or the directory holding it (data) in the layout of earlier versions.
+// uploadPath returns root/uploads/<id>, the staged file, or ErrInvalidID.
 func (d *Driver) uploadPath(id string) (string, error) {
 	if err := storage.CheckUploadID(id); err != nil {
 		return "", err

@@ -19,12 +19,9 @@ import (
 type writer struct {
 	d    *Driver
 	id   string
-	path string // the staged file, root/uploads/<id> (or <id>/data)
-	// legacy is root/uploads/<id> when that is a directory holding the
-	// staged file, as earlier versions made it; "" otherwise.
-	legacy string
-	f      *os.File // nil once Close, Commit or Cancel ran
-	size   int64
+	path string   // the staged file, root/uploads/<id>
+	f    *os.File // nil once Close, Commit or Cancel ran
+	size int64
 	// written is where the last early writeback ended, and dropped where
 	// the range already on disk and out of the page cache ends (see
 	// Write). dropped <= written <= size.
@@ -132,10 +129,8 @@ func (w *writer) Write(p []byte) (int, error) {
 
 func (w *writer) Size() int64 { return w.size }
 
-// Close syncs the staged bytes, and the names that lead to them (the
-// uploads directory, and the upload's own directory in the layout of
-// earlier versions), before releasing the file:
-// the caller acknowledges Size() to the client next, and an acknowledged
+// Close syncs the staged bytes, and the uploads directory that names the
+// file, before releasing it: the caller acknowledges Size() to the client next, and an acknowledged
 // range must survive a power loss. An empty upload has nothing to keep and
 // syncs nothing. Closing a writer that is already finished is a no-op, so
 // `defer w.Close()` is safe next to Commit and Cancel.
@@ -145,14 +140,8 @@ func (w *writer) Close() error {
 	}
 	err := w.release(w.size > 0)
 	if _, named := w.d.durable.Load(w.path); err == nil && w.size > 0 && !named {
-		// Once per upload and process: later PATCHes find them synced.
-		if w.legacy != "" {
-			err = syncDir(w.legacy)
-		}
-		if err == nil {
-			err = syncDir(w.d.uploads)
-		}
-		if err == nil {
+		// Once per upload and process: later PATCHes find it synced.
+		if err = syncDir(w.d.uploads); err == nil {
 			w.d.durable.Store(w.path, struct{}{})
 		}
 	}
@@ -248,8 +237,7 @@ func (d *Driver) makePrefix(prefixDir string) error {
 	return os.MkdirAll(prefixDir, dirPerm)
 }
 
-// Cancel closes the file and removes it (and its directory, for an upload
-// an earlier version began).
+// Cancel closes the file and removes it.
 func (w *writer) Cancel(ctx context.Context) error {
 	if w.f == nil {
 		return w.closedErr()
@@ -278,22 +266,15 @@ func (w *writer) release(sync bool) error {
 }
 
 // removeStaging drops what is left of the upload once its data was
-// published (renamed: the staged file is the blob now) or abandoned: the
-// staged file, or the directory an earlier version made for it. A
-// leftover is harmless: it is not a blob, and UploadIDs lets cleanup find
-// it.
+// published (renamed: the staged file is the blob now, and only its name is
+// forgotten) or abandoned (the staged file is removed). A leftover is
+// harmless: it is not a blob, and UploadIDs lets cleanup find it.
 func (w *writer) removeStaging(renamed bool) error {
-	w.d.durable.Delete(w.path)
-	var err error
-	switch {
-	case w.legacy != "":
-		err = os.RemoveAll(w.legacy)
-	case !renamed:
-		if err = os.Remove(w.path); errors.Is(err, fs.ErrNotExist) {
-			err = nil
-		}
+	if renamed {
+		w.d.durable.Delete(w.path)
+		return nil
 	}
-	if err != nil {
+	if err := w.d.removeUpload(w.path); err != nil {
 		return fmt.Errorf("storage: remove upload %s: %w", w.id, err)
 	}
 	return nil
