@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -99,32 +100,44 @@ func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 	return float64(n) / mib / elapsed.Seconds(), nil
 }
 
-// receiveProbeEnv makes a process started from the benchmarks' own
-// executable (the wharfbench command or a test binary) serve as a receive
-// probe's server instead of doing its own work; see init. Its value is
+// receiveProbeEnv marks a process that receiveThroughput started from the
+// benchmarks' own executable (the wharfbench command or a test binary) to
+// serve as a receive probe's server; see ServeReceiveProbe. Its value is
 // "1" for the plain probe, which only reads, and "sha256" for the one that
 // also hashes.
 const receiveProbeEnv = "WHARFBENCH_RECEIVE_PROBE"
 
-func init() {
-	switch os.Getenv(receiveProbeEnv) {
+// ServeReceiveProbe turns this process into a receive probe's server when
+// receiveThroughput started it as one: it serves until its stdin closes
+// and reports true, and the caller then ends the process (with a failure
+// status if err is not nil). Otherwise it reports false at once.
+//
+// The probe runs the current executable again, so every program that
+// calls Run calls this first, in its main or its TestMain; the package
+// itself never takes a process over (an init would do it in every binary
+// that imports the package).
+func ServeReceiveProbe() (probe bool, err error) {
+	var read func(io.Reader) (int64, error)
+	switch mode := os.Getenv(receiveProbeEnv); mode {
+	case "":
+		return false, nil
 	case "1":
-		serveReceiveProbe(drain)
-		os.Exit(0)
+		read = drain
 	case "sha256":
-		serveReceiveProbe(readHashed)
-		os.Exit(0)
+		read = readHashed
+	default:
+		return true, fmt.Errorf("wharfbench: %s=%q: want 1 or sha256", receiveProbeEnv, mode)
 	}
+	return true, serveReceiveProbe(read)
 }
 
 // serveReceiveProbe is a receive probe's server: a plain net/http server
 // on a loopback port (printed on stdout) that reads each request body with
 // read, throws it away and answers 201. It ends when stdin closes.
-func serveReceiveProbe(read func(io.Reader) (int64, error)) {
+func serveReceiveProbe(read func(io.Reader) (int64, error)) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return fmt.Errorf("wharfbench: receive probe: %w", err)
 	}
 	fmt.Println(ln.Addr().String())
 	srv := &http.Server{
@@ -141,7 +154,10 @@ func serveReceiveProbe(read func(io.Reader) (int64, error)) {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		srv.Close()
 	}()
-	_ = srv.Serve(ln)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("wharfbench: receive probe: %w", err)
+	}
+	return nil
 }
 
 // readHashed reads r to its end in 1 MiB chunks and hashes them with

@@ -163,8 +163,15 @@ type Report struct {
 const tokenIssuanceName = "token issuance, one user, credential cache off and on"
 
 // Run builds wharf, starts it and bin/registry, and measures every workload
-// on both, alternating which goes first, opts.Rounds times.
+// on both, alternating which goes first, opts.Rounds times. The program's
+// main (or TestMain) must call ServeReceiveProbe before it.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
+	if os.Getenv(receiveProbeEnv) != "" {
+		// Started as a probe's server by a program whose main does not
+		// call ServeReceiveProbe: running the benchmarks again here would
+		// start probes of its own, without end.
+		return nil, fmt.Errorf("wharfbench: started as a receive probe (%s is set), but the program's main did not call ServeReceiveProbe before Run", receiveProbeEnv)
+	}
 	o := opts.withDefaults()
 	began := time.Now()
 	root, err := RepoRoot()

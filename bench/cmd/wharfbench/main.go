@@ -20,6 +20,13 @@ import (
 )
 
 func main() {
+	if probe, err := wharfbench.ServeReceiveProbe(); probe {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o wharfbench.Options
 	var blobMiB, bigMiB, chunkedMiB, chunkMiB, smallKiB, dockerMiB int64
 	write := flag.Bool("write", false, "write docs/benchmarks.md and docs/benchmarks.png (in the module root) instead of printing to stdout")
