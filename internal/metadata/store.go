@@ -38,7 +38,7 @@ type Store struct {
 // process may use, at least 4. Reads are short and use the CPU, so more
 // connections than that only queue (on 2 cores, 4 connections serve 64
 // concurrent manifest GETs and 8 concurrent pushes as fast as 8 or 16
-// did), and each connection keeps its own page cache and prepared
+// do), and each connection keeps its own page cache and prepared
 // statements: 8 instead of 4 held about 3 MiB more after a burst of pushes.
 func maxSQLiteConns() int {
 	return max(4, 2*runtime.GOMAXPROCS(0))

@@ -12,8 +12,8 @@ import (
 // 3 MiB in flight per upload, borrowed from the registry's bufferPool one
 // chunk at a time. One chunk is read while the one before is hashed and
 // written, and the third absorbs a write that waits for the disk. Pushes
-// measured as fast with 2, 3 or 4 chunks (4 to 16 earlier), and each chunk
-// fewer is 1 MiB less resident during a push.
+// are as fast with 2, 3 or 4 chunks (and no faster with up to 16), and
+// each chunk fewer is 1 MiB less resident during a push.
 const (
 	pipelineChunk = copyBufferSize
 	pipelineDepth = 3

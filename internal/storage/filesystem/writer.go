@@ -35,24 +35,21 @@ const writebackChunk = 8 << 20
 
 // writePiece and streamPiece are the most Write hands the kernel in one
 // write(2). The page cache builds folios as large as the write (up to the
-// piece), and on the Firecracker VMs the benchmarks ran on, a large folio
-// can cost far more than a small one in the phases where free memory has
-// been handed back to the host: its pages must come from a large free
-// block, which is the kind the VM reports to the host, and the copy into
-// them stalls while the host backs them.
-//
-//   - 1 MiB pieces: 64 MiB written and fsynced cost 260–280 ms of system
-//     time in such a phase, against 20–36 ms in pieces of 512 KiB or less.
-//   - 256 KiB pieces: in full benchmark runs, one to four of the later
-//     64 MiB pushes cost 230–330 ms of system time, against 50–100 for
-//     the others (distribution, writing 32 KiB at a time, 50–140), 36–45 %
-//     of it in copy_folio_from_iter_atomic, the copy into the new pages.
+// piece). On a virtual machine that hands free memory back to its host, a
+// large folio must come from a large free block, which is the kind the VM
+// reports to the host, and the copy into it stalls while the host backs it
+// again. This comes in phases: in one, 64 MiB written and fsynced in 1 MiB
+// pieces cost about ten times the system time of pieces of 512 KiB or less,
+// and 256 KiB pieces still left some pushes with several times the system
+// time of distribution's 32 KiB writes, most of it in
+// copy_folio_from_iter_atomic, the copy into the new pages
+// (docs/performance.md).
 //
 // An upload that stays in the page cache (under largeUpload) therefore
 // writes 32 KiB at a time, as distribution does: 32 system calls per MiB,
 // and pages the allocator finds among small free blocks. A large upload
 // streams through the cache (see Write): it reuses the pages it frees, so
-// it writes 256 KiB at a time, a quarter of the system calls.
+// it writes 256 KiB at a time, an eighth of the system calls.
 const (
 	writePiece  = 32 << 10
 	streamPiece = 256 << 10
@@ -92,9 +89,9 @@ func (w *writer) streaming() bool {
 // manifests that pulls need (it comes back into the cache through a pull
 // that reads it), and the page cache does not grow by its size: on virtual
 // machines that hand freed memory back to the host, each new page costs a
-// host fault — 4 s of system time per GiB on the Firecracker VMs the
-// benchmarks ran on, against 0.2 s for pages the kernel recycles, which
-// is what the dropped chunks become. Uploads under largeUpload stay cached.
+// host fault — about 4 s of system time per GiB, against 0.2 s for pages
+// the kernel recycles, which is what the dropped chunks become. Uploads
+// under largeUpload stay cached.
 func (w *writer) Write(p []byte) (int, error) {
 	if w.f == nil {
 		return 0, w.closedErr()
