@@ -1,9 +1,9 @@
 // Package adminapi is Wharf's admin HTTP API: JSON under /api/v1/ for the
 // operations of `wharf user`, `wharf team`, `wharf acl` and `wharf token`,
-// for a web interface and for automation. It owns the routes, the strict
-// decoding of request bodies, the one table that turns errors into HTTP
-// statuses and JSON error bodies, and the check that a caller holds the
-// admin scope (admin:api:*).
+// for automation and for a web interface (not built yet). It owns the
+// routes, the strict decoding of request bodies, the one table that turns
+// errors into HTTP statuses and JSON error bodies, and the check that a
+// caller holds the admin scope (admin:api:*).
 //
 // It performs no identity operation of its own: every change goes through
 // identity.Service, the same calls the CLI makes, and every login through

@@ -1,6 +1,6 @@
 // Package identity owns the users, teams, ACL rules and access tokens kept
 // in the metadata database, and the operations on them that `wharf user`,
-// `wharf team`, `wharf acl` and `wharf token` (and any later admin API)
+// `wharf team`, `wharf acl` and `wharf token` and the admin API (adminapi)
 // call: name and password validation, bcrypt hashing, token generation and
 // hashing, rule validation.
 //

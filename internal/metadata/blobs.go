@@ -77,7 +77,8 @@ func (s *Store) RepoBlob(ctx context.Context, repo string, dgst digest.Digest) (
 }
 
 // UnlinkBlob removes the blob from repo, or returns ErrNotFound when it was
-// not linked there. The blob row stays for garbage collection to decide.
+// not linked there. The blob row stays for garbage collection (not built
+// yet) to decide.
 func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
 	c := s.read()
 	return wrap("unlink blob", affectedOne(c.exec(ctx, `DELETE FROM repository_blobs

@@ -154,7 +154,8 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 }
 
 // DeleteManifest removes the manifest, the tags pointing at it and its
-// references, or returns ErrNotFound. Blobs stay for garbage collection.
+// references, or returns ErrNotFound. Blobs stay, for garbage collection
+// (not built yet) to decide.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
 	return wrap("delete manifest", s.inTx(ctx, func(c conn) error {
 		var id, repoIDOf int64

@@ -30,7 +30,10 @@ func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest
 	}
 	b, err := r.blobs.Open(ctx, dgst)
 	if errors.Is(err, storage.ErrNotFound) {
-		r.log.ErrorContext(ctx, "blob recorded but missing from storage; run wharf fsck", "repo", repo, "digest", dgst)
+		// wharf fsck, which is to find every such blob, is not built yet:
+		// the log names the one a client asked for, and what to do now.
+		r.log.ErrorContext(ctx, "blob recorded in the database but its file is missing from storage (removed by hand, or a partial restore of the data directory): restore the blobs directory from a backup",
+			"repo", repo, "digest", dgst)
 		return nil, ErrBlobUnknown
 	}
 	if err != nil {
@@ -39,8 +42,9 @@ func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest
 	return b, nil
 }
 
-// DeleteBlob unlinks a blob from repo. The bytes stay until garbage
-// collection finds no repository using them.
+// DeleteBlob unlinks a blob from repo. The bytes stay in storage: garbage
+// collection, which is to remove blobs no repository uses, is not built
+// yet.
 func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {
 	err := r.meta.UnlinkBlob(ctx, repo, dgst)
 	if errors.Is(err, metadata.ErrNotFound) {

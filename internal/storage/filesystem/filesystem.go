@@ -159,7 +159,8 @@ func (d *Driver) Delete(ctx context.Context, dgst digest.Digest) error {
 		return notFound(err, dgst.String())
 	}
 	// The parent directory is not fsynced: a delete lost in a crash leaves an
-	// unreferenced blob, which the next garbage collection removes again.
+	// unreferenced blob, which the caller (garbage collection, not built
+	// yet) finds and removes again.
 	return nil
 }
 
@@ -270,9 +271,11 @@ func (d *Driver) removeUpload(p string) error {
 }
 
 // UploadIDs lists the uploads that have staging files, in lexical order,
-// so that stale ones can be found and cancelled. Entries that are not valid
-// upload ids, or not regular files, are skipped: nothing this driver writes
-// looks like that.
+// so that a check of the data directory (fsck, not built yet) can find
+// staged files no upload session owns. The server does not call it: it
+// purges stale sessions from their metadata rows (registry.PurgeUploads).
+// Entries that are not valid upload ids, or not regular files, are
+// skipped: nothing this driver writes looks like that.
 func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -265,7 +265,7 @@ func (w *writer) release(sync bool) error {
 // removeStaging drops what is left of the upload once its data was
 // published (renamed: the staged file is the blob now, and only its name is
 // forgotten) or abandoned (the staged file is removed). A leftover is
-// harmless: it is not a blob, and UploadIDs lets cleanup find it.
+// harmless: it is not a blob, and UploadIDs lists it.
 func (w *writer) removeStaging(renamed bool) error {
 	if renamed {
 		w.d.durable.Delete(w.path)
