@@ -224,10 +224,3 @@ func formatLabels(l map[string][]string) string {
 	}
 	return strings.Join(parts, " ")
 }
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
