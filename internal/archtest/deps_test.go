@@ -43,27 +43,39 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
-		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3"}},
+		// config is the schema of wharf.yml. It embeds the users and ACL
+		// rules of the engines that own their grammar (static, authz), which
+		// never import it; it knows no HTTP, no database and none of the
+		// readers and commands above it.
+		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static"},
+			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/identity", "wharf/internal/compat", "wharf/internal/auth/authz/dbacl"}},
+		// resolve merges defaults, files, environment and flags for every
+		// command: above config and the foreign readers, below the CLI, and
+		// free of any command-line library.
+		{pkg: "wharf/internal/config/resolve", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat/distribution", "wharf/internal/compat/dockerauth"},
+			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/cli", "github.com/spf13/cobra", "github.com/spf13/pflag"}},
+		// The closest-key hint every strict reader gives is a leaf.
+		{pkg: "wharf/internal/keyhint", onlyDirect: []string{}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/atomicfile", onlyDirect: []string{}},
 		// The built-in admin's files: no HTTP, no server.
 		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/identity"},
 			notDeps: []string{"net/http", "wharf/internal/server"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "gopkg.in/yaml.v3"}},
-		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/auth", onlyDirect: []string{}},
 		// The token, ACL and authenticator engines know no HTTP, storage or
 		// each other: the token server and the composition root join them.
 		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
-			notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
+			notDeps: []string{"net/http", "wharf/internal/config"}},
 		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/gate", "golang.org/x/crypto/"}, notDeps: []string{"net/http"}},
 		// The bound on concurrent work (bcrypt, external calls) is a leaf
 		// any package may use.
 		{pkg: "wharf/internal/gate", onlyDirect: []string{"golang.org/x/sync/"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/config", "gopkg.in/yaml.v3"},
-			notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/config"}},
 		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		// go-ldap links net/http through its NTLM bind; the backend itself
 		// imports no HTTP package of its own or of wharf's.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -41,40 +40,29 @@ skew, the data directory and database. Exit status 0 only when nothing
 failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 			var err error
-			if serveConfig != "" {
-				c, err := config.Load(serveConfig)
+			if serveConfig != "" || (registryConfig == "" && authConfig == "" && setup.URL == "") {
+				// As `wharf serve` reads it; without --config, the file of
+				// WHARF_CONFIG if any.
+				c, err := resolveConfig(cmd, config.RoleAllInOne, nil, "config")
 				if err != nil {
 					return err
 				}
 				setup.Serve = &c
 			}
 			if registryConfig != "" || (authConfig != "" && os.Getenv("REGISTRY_AUTH") != "") {
-				c, err := distribution.Load(registryConfig, os.Environ(), quiet)
+				c, err := resolveGiven(config.RoleRegistry, map[string]string{"config": registryConfig}, nil)
 				if err != nil {
 					return err
 				}
 				setup.Registry, setup.RegistryWarnings = &c, distribution.Warnings(c)
 			}
 			if authConfig != "" {
-				c, err := dockerauth.Load(authConfig, quiet)
+				c, err := resolveGiven(config.RoleAuth, map[string]string{"config": authConfig}, nil)
 				if err != nil {
 					return err
 				}
 				setup.Auth, setup.AuthWarnings = &c, dockerauth.Warnings(c)
-			}
-			if setup.Serve == nil && setup.Registry == nil && setup.Auth == nil && setup.URL == "" {
-				c := config.Default()
-				c.Data = envOr("WHARF_DATA", c.Data)
-				c.TLS = envOr("WHARF_TLS", c.TLS)
-				setup.Serve = &c
-			}
-			if setup.Serve != nil {
-				// As `wharf serve` reads it: the database often comes from the
-				// environment, its password kept out of the file.
-				setup.Serve.Database = databaseOverrides(setup.Serve.Database,
-					envOr("WHARF_DATABASE_DRIVER", ""), envOr("WHARF_DATABASE_DSN", ""))
 			}
 			if passwordStdin {
 				if setup.Password, err = readPassword(cmd.InOrStdin()); err != nil {
@@ -90,7 +78,7 @@ failed.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&serveConfig, "config", "", "wharf.yml of wharf serve")
+	fl.StringVar(&serveConfig, "config", "", "wharf.yml of wharf serve (env WHARF_CONFIG; WHARF_* variables apply on top, as to wharf serve)")
 	fl.StringVar(&registryConfig, "registry-config", "", "distribution config.yml of wharf registry (REGISTRY_* variables apply on top)")
 	fl.StringVar(&authConfig, "auth-config", "", "docker_auth config of wharf auth")
 	fl.StringVar(&setup.URL, "url", "", "a running registry to probe, e.g. https://registry.example.com")

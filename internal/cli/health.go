@@ -13,9 +13,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"wharf/internal/config"
 )
 
 // healthTimeout bounds one health check: a container runtime kills a check
@@ -39,20 +42,27 @@ Exits 0 if it does; otherwise prints one line saying why and exits 1. It is the
 container image's HEALTHCHECK, and needs no shell or curl.
 
 Without --url it checks the local server that the same environment would
-start: the port of WHARF_ADDR (default :5000) on 127.0.0.1 (or WHARF_ADDR's
-host if it names one), over
+start, reading the settings as wharf serve does (WHARF_CONFIG's file, then
+the WHARF_* variables): the port of addr (WHARF_ADDR, default :5000) on
+127.0.0.1 (or addr's host if it names one), over
 
-  - https, trusting <WHARF_DATA>/tls/ca.crt, if tls: auto generated that CA
-    (WHARF_DATA defaults to ./wharf-data);
-  - https with the system's roots if WHARF_TLS=files;
-  - plain http if WHARF_TLS=off or there is no generated CA.
+  - https, trusting <data>/tls/ca.crt, if tls: auto generated that CA
+    (data is WHARF_DATA, default ./wharf-data);
+  - https with the system's roots if tls is files (WHARF_TLS=files);
+  - plain http if tls is off or, unless tls: auto is set, there is no
+    generated CA.
 
-With --url, an https URL also trusts <WHARF_DATA>/tls/ca.crt when present.
+With --url, an https URL also trusts <data>/tls/ca.crt when present.
 --insecure skips certificate verification (the check still proves that the
 server answers).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return f.check(cmd.Context(), cmd.OutOrStdout())
+			cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil)
+			if err != nil {
+				// One line: a container runtime shows the last line only.
+				return fmt.Errorf("health: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+			}
+			return f.check(cmd.Context(), cmd.OutOrStdout(), cfg)
 		},
 	}
 	cmd.Flags().StringVar(&f.url, "url", "", "full URL to check (default: the local server, see above)")
@@ -61,14 +71,17 @@ server answers).`,
 }
 
 // check performs the request and returns a one-line error unless the server
-// answered 200.
-func (f healthFlags) check(ctx context.Context, out io.Writer) error {
-	data := envOr("WHARF_DATA", "./wharf-data")
-	caPath := filepath.Join(data, "tls", "ca.crt")
+// answered 200. cfg is the configuration resolved as wharf serve's.
+func (f healthFlags) check(ctx context.Context, out io.Writer, cfg config.Config) error {
+	caPath := filepath.Join(cfg.Data, "tls", "ca.crt")
 	target := f.url
 	if target == "" {
+		mode := cfg.TLS
+		if cfg.Sources["tls"] == "default" {
+			mode = "" // a CA in the data directory tells whether tls: auto runs
+		}
 		var err error
-		if target, err = defaultHealthURL(os.Getenv("WHARF_ADDR"), os.Getenv("WHARF_TLS"), caPath); err != nil {
+		if target, err = defaultHealthURL(cfg.Addr, cfg.Sources["addr"], mode, caPath); err != nil {
 			return err
 		}
 	}
@@ -102,17 +115,15 @@ func (f healthFlags) check(ctx context.Context, out io.Writer) error {
 }
 
 // defaultHealthURL is the /healthz URL of the server this environment
-// configures: addr is WHARF_ADDR, mode WHARF_TLS.
-func defaultHealthURL(addr, mode, caPath string) (string, error) {
-	if addr == "" {
-		addr = ":5000"
-	}
+// configures: addr is its listen address (which from names, e.g.
+// WHARF_ADDR), mode its tls setting ("" when none was given).
+func defaultHealthURL(addr, from, mode, caPath string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("health: WHARF_ADDR %q: %w", addr, err)
+		return "", fmt.Errorf("health: addr %q (from %s): %w", addr, from, err)
 	}
 	if port == "0" {
-		return "", errors.New("health: WHARF_ADDR has port 0 (a random port): pass --url")
+		return "", fmt.Errorf("health: addr %q (from %s) has port 0 (a random port): pass --url", addr, from)
 	}
 	// A wildcard listener answers on loopback; a specific address only there.
 	if host == "" || host == "0.0.0.0" || host == "::" {
@@ -127,7 +138,7 @@ func defaultHealthURL(addr, mode, caPath string) (string, error) {
 		if _, err := os.Stat(caPath); err == nil {
 			scheme = "https"
 		} else if mode == "auto" && errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("health: WHARF_TLS=auto but %s does not exist yet (still starting?)", caPath)
+			return "", fmt.Errorf("health: tls is auto but %s does not exist yet (still starting?)", caPath)
 		}
 	}
 	return scheme + "://" + net.JoinHostPort(host, port) + "/healthz", nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wharf/internal/config"
 )
 
 // writeCA installs srv's certificate where tls: auto keeps its CA, under a
@@ -75,6 +77,17 @@ func TestHealth(t *testing.T) {
 	hostPort := func(s *httptest.Server) string {
 		return strings.TrimPrefix(strings.TrimPrefix(s.URL, "https://"), "http://")
 	}
+	// A wharf.yml, as WHARF_CONFIG names it for wharf serve: health reads
+	// the same settings.
+	configFile := func(body string) string {
+		p := filepath.Join(t.TempDir(), "wharf.yml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fromFile := configFile(fmt.Sprintf("addr: %q\ndata: %q\n", hostPort(secure), withCA))
+	tlsOffFile := configFile(fmt.Sprintf("addr: %q\ntls: \"off\"\n", hostPort(plain)))
 
 	tests := []struct {
 		name    string
@@ -96,12 +109,17 @@ func TestHealth(t *testing.T) {
 		{"default tls off ignores a CA", map[string]string{"WHARF_ADDR": hostPort(plain), "WHARF_DATA": withCA, "WHARF_TLS": "off"}, nil, true, nil},
 		{"default tls auto without CA yet", map[string]string{"WHARF_ADDR": hostPort(secure), "WHARF_DATA": noCA, "WHARF_TLS": "auto"}, nil, false, []string{"ca.crt does not exist"}},
 		{"default wrong scheme", map[string]string{"WHARF_ADDR": hostPort(secure), "WHARF_DATA": noCA}, nil, false, []string{"400 Bad Request"}},
+		{"addr, data and tls from the config file", map[string]string{"WHARF_CONFIG": fromFile}, nil, true, nil},
+		{"tls off in the file ignores a CA", map[string]string{"WHARF_CONFIG": tlsOffFile, "WHARF_DATA": withCA}, nil, true, nil},
+		{"the environment wins over the file", map[string]string{"WHARF_CONFIG": tlsOffFile, "WHARF_ADDR": "127.0.0.1:0"}, nil, false, []string{"pass --url", "WHARF_ADDR"}},
+		{"a broken config file", map[string]string{"WHARF_CONFIG": configFile("adr: x\nlog: {level: loud}\n")}, nil, false,
+			[]string{"invalid configuration", `unknown key "adr"`, "log.level"}},
 		{"bad addr", map[string]string{"WHARF_ADDR": "5000"}, nil, false, []string{"WHARF_ADDR", "5000"}},
 		{"random port", map[string]string{"WHARF_ADDR": "127.0.0.1:0"}, nil, false, []string{"pass --url"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"WHARF_ADDR", "WHARF_DATA", "WHARF_TLS"} {
+			for _, k := range []string{"WHARF_CONFIG", "WHARF_ADDR", "WHARF_DATA", "WHARF_TLS"} {
 				t.Setenv(k, tc.env[k])
 			}
 			code, stderr := runHealth(t, tc.args...)
@@ -134,7 +152,7 @@ func TestHealthTimesOut(t *testing.T) {
 	defer close(release)
 	f := healthFlags{url: slow.URL + "/healthz", timeout: 200 * time.Millisecond}
 	start := time.Now()
-	err := f.check(t.Context(), &bytes.Buffer{})
+	err := f.check(t.Context(), &bytes.Buffer{}, config.Default())
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Fatalf("check = %v, want a timeout", err)
 	}
@@ -153,14 +171,14 @@ func TestDefaultHealthURL(t *testing.T) {
 	for _, tc := range []struct {
 		addr, mode, ca, want string
 	}{
-		{"", "", missing, "http://127.0.0.1:5000/healthz"},
+		{":5000", "", missing, "http://127.0.0.1:5000/healthz"},
 		{":5000", "", ca, "https://127.0.0.1:5000/healthz"},
 		{"0.0.0.0:443", "files", missing, "https://127.0.0.1:443/healthz"},
 		{"[::]:5000", "off", ca, "http://127.0.0.1:5000/healthz"},
 		{"[::1]:5001", "", missing, "http://[::1]:5001/healthz"},
 		{"10.1.2.3:5000", "auto", ca, "https://10.1.2.3:5000/healthz"},
 	} {
-		got, err := defaultHealthURL(tc.addr, tc.mode, tc.ca)
+		got, err := defaultHealthURL(tc.addr, "a test", tc.mode, tc.ca)
 		if err != nil || got != tc.want {
 			t.Errorf("defaultHealthURL(%q, %q, ca exists %v) = %q, %v; want %q", tc.addr, tc.mode, tc.ca == ca, got, err, tc.want)
 		}

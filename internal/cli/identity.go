@@ -22,43 +22,22 @@ import (
 	"wharf/internal/server"
 )
 
-// identityFlags are the flags every user, team, acl and token command
-// shares: the same --config and --data as `wharf serve`, so that they
-// change the database a running server reads.
+// identityFlags are the flags every user, team, acl, token and session
+// command shares: the settings of `wharf serve` that say where its
+// database is, so that they change the database a running server reads.
 type identityFlags struct {
-	config, data string
-	json         bool
+	json bool
 }
+
+// identitySettings are those flags; each has a WHARF_* variable, and every
+// other WHARF_* variable applies as it does to `wharf serve`.
+var identitySettings = []string{"config", "data", "database-driver", "database-dsn"}
 
 func (f *identityFlags) register(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.config, "config", "", "path of the wharf.yml `wharf serve` uses (env WHARF_CONFIG)")
-	pf.StringVar(&f.data, "data", "", `data directory of the server (env WHARF_DATA, default "./wharf-data")`)
-}
-
-// resolve reads the configuration as `wharf serve` does (defaults, file,
-// environment, flags) for the settings these commands use.
-func (f *identityFlags) resolve(cmd *cobra.Command) (config.Config, error) {
-	cfg := config.Default()
-	if path := pickFlag(cmd, "config", f.config, "WHARF_CONFIG", ""); path != "" {
-		var err error
-		if cfg, err = config.Load(path); err != nil {
-			return cfg, err
-		}
-	}
-	cfg.Data = pickFlag(cmd, "data", f.data, "WHARF_DATA", cfg.Data)
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	return cfg, nil
-}
-
-// pickFlag is pick for flags that may be persistent flags of a parent.
-func pickFlag(cmd *cobra.Command, flag, value, env, current string) string {
-	if fl := cmd.Flags().Lookup(flag); fl != nil && fl.Changed {
-		return value
-	}
-	return envOr(env, current)
+	pf.String("config", "", "path of the wharf.yml `wharf serve` uses (env WHARF_CONFIG)")
+	pf.String("data", "", `data directory of the server (env WHARF_DATA, default "./wharf-data")`)
+	addDatabaseFlags(pf)
 }
 
 // identityEnv is an opened database with the operations on it.
@@ -70,20 +49,16 @@ type identityEnv struct {
 }
 
 func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
-	cfg, err := f.resolve(cmd)
+	cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, identitySettings...)
 	if err != nil {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts, err := server.IdentityOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
 	store, err := server.OpenMetadata(cmd.Context(), cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	svc := identity.NewService(store, opts)
+	svc := identity.NewService(store, server.IdentityOptions(cfg))
 	return &identityEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
 }
 

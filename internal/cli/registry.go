@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 
-	"wharf/internal/compat/distribution"
-	"wharf/internal/compat/dockerauth"
 	"wharf/internal/config"
+	"wharf/internal/config/resolve"
 )
 
 func newRegistry() *cobra.Command {
-	var configPath, data, addr string
 	cmd := &cobra.Command{
 		Use:   "registry [--config config.yml]",
 		Short: "Run the registry alone, configured like distribution (registry:2)",
@@ -26,31 +22,23 @@ Keys wharf does not support yet are errors that name them; keys that have no
 effect in wharf (storage.cache, health, …) are accepted and logged.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if configPath == "" {
-				configPath = os.Getenv("WHARF_CONFIG")
-			}
-			boot := newLogger(cmd.ErrOrStderr(), config.Log{Level: "info", Format: "text"})
-			cfg, err := distribution.Load(configPath, os.Environ(), boot)
+			cfg, err := resolveConfig(cmd, config.RoleRegistry, cmd.ErrOrStderr(), foreignSettings...)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("data") {
-				cfg.Data = data
-			}
-			if cmd.Flags().Changed("addr") {
-				cfg.Addr = addr
 			}
 			return run(cmd, cfg)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "distribution configuration file (env WHARF_CONFIG); optional, REGISTRY_* variables apply on top")
-	cmd.Flags().StringVar(&data, "data", "", "data directory, overriding storage.filesystem.rootdirectory")
-	cmd.Flags().StringVar(&addr, "addr", "", "listen address, overriding http.addr")
+	cmd.Flags().String("config", "", "distribution configuration file (env WHARF_CONFIG); optional, REGISTRY_* variables apply on top")
+	cmd.Flags().String("data", "", "data directory, overriding storage.filesystem.rootdirectory")
+	cmd.Flags().String("addr", "", "listen address, overriding http.addr")
 	return cmd
 }
 
+// foreignSettings are the flags of `wharf registry` and `wharf auth`.
+var foreignSettings = []string{"config", "data", "addr"}
+
 func newAuth() *cobra.Command {
-	var configPath, data, addr string
 	cmd := &cobra.Command{
 		Use:   "auth --config auth_config.yml",
 		Short: "Run the token server alone, configured like docker_auth",
@@ -62,24 +50,16 @@ Refresh tokens (docker login's identity tokens) are kept, hashed, in a SQLite
 database in the data directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if configPath == "" {
-				configPath = os.Getenv("WHARF_CONFIG")
-			}
-			boot := newLogger(cmd.ErrOrStderr(), config.Log{Level: "info", Format: "text"})
-			cfg, err := dockerauth.Load(configPath, boot)
+			cfg, err := resolveConfig(cmd, config.RoleAuth, cmd.ErrOrStderr(), foreignSettings...)
 			if err != nil {
 				return err
-			}
-			cfg.Data = data
-			if cmd.Flags().Changed("addr") {
-				cfg.Addr = addr
 			}
 			return run(cmd, cfg)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "docker_auth configuration file (env WHARF_CONFIG)")
-	cmd.Flags().StringVar(&data, "data", "./wharf-auth-data", "directory for the refresh-token database")
-	cmd.Flags().StringVar(&addr, "addr", "", "listen address, overriding server.addr")
+	cmd.Flags().String("config", "", "docker_auth configuration file (env WHARF_CONFIG)")
+	cmd.Flags().String("data", resolve.DefaultAuthData, "directory for the refresh-token database")
+	cmd.Flags().String("addr", "", "listen address, overriding server.addr")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -39,12 +38,4 @@ Start it with embedded defaults (blobs on disk, metadata in SQLite, all under
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
 		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword())
 	return root
-}
-
-// envOr returns the environment variable's value if set and non-empty.
-func envOr(name, fallback string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return fallback
 }

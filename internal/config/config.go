@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"wharf/internal/auth/authn/static"
 )
 
 // Roles a process can play; `wharf serve`, `wharf registry`, `wharf auth`.
@@ -23,6 +25,12 @@ const (
 type Config struct {
 	// Role is set by the command, never by the file.
 	Role string `yaml:"-"`
+	// Sources names, for each setting a flag or a WHARF_* variable can
+	// give (keys as in the file: "addr", "log.level", "database.dsn"),
+	// where its value came from: "default", the file and line
+	// ("wharf.yml:3"), the variable ("WHARF_ADDR") or the flag ("--addr").
+	// resolve fills it in; it is nil in a Config built otherwise.
+	Sources map[string]string `yaml:"-"`
 	// Addr is the listen address, host:port. Port 0 picks a free port.
 	Addr string `yaml:"addr"`
 	// TokenAddr, when set, serves the token endpoint on its own listener
@@ -42,12 +50,11 @@ type Config struct {
 	// Htpasswd configures --auth htpasswd.
 	Htpasswd Htpasswd `yaml:"htpasswd"`
 	// Users are static accounts in docker_auth's shape (name → password
-	// hash and labels). Kept as YAML so that the authenticator that reads
-	// them can report errors with their line numbers.
-	Users yaml.Node `yaml:"users"`
-	// ACL is the access control list in docker_auth's shape, kept as YAML
-	// for the same reason.
-	ACL yaml.Node `yaml:"acl"`
+	// hash and labels), parsed and checked when the file is read.
+	Users static.Users `yaml:"users"`
+	// ACL is the access control list in docker_auth's shape, parsed when
+	// the file is read and compiled by Validate.
+	ACL ACL `yaml:"acl"`
 	// TLS is the transport security mode: "auto" (a local CA and server
 	// certificate generated in <data>/tls), "files" (TLSFiles) or "off".
 	TLS string `yaml:"tls"`
@@ -227,31 +234,94 @@ func Default() Config {
 }
 
 // Load reads a wharf.yml over the defaults. Unknown keys are errors naming
-// their line, so that a typo never silently changes behaviour.
+// their line, so that a typo never silently changes behaviour; every
+// problem of the file is reported at once, one a line. Load does not
+// validate: resolve layers the environment and flags on top first.
 func Load(path string) (Config, error) {
-	c := Default()
-	b, err := os.ReadFile(path)
+	f, err := ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("config: %w", err)
+		return Default(), err
 	}
-	if err := decode(bytes.NewReader(b), &c); err != nil {
-		return c, fmt.Errorf("config: %s: %w", path, err)
+	if len(f.Problems) > 0 {
+		return f.Config, fmt.Errorf("config: %w", errors.Join(f.Problems...))
 	}
-	return c, nil
+	return f.Config, nil
 }
 
-func decode(r io.Reader, c *Config) error {
-	dec := yaml.NewDecoder(r)
+// File is a wharf.yml as read: what could be decoded over the defaults,
+// the file's problems, and where its keys are.
+type File struct {
+	Path string
+	// Config is the file over the defaults; values with a problem keep
+	// their default.
+	Config Config
+	// Problems are every unknown key, value of the wrong type and bad user
+	// or ACL entry, each naming the file and line.
+	Problems []error
+	root     *yaml.Node
+}
+
+// ReadFile reads a wharf.yml as Load does, but returns the file's problems
+// apart from a failure to read it, so that resolve can report them along
+// with those of the environment and flags.
+func ReadFile(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	f := &File{Path: path, Config: Default()}
+	for _, p := range decode(b, &f.Config) {
+		f.Problems = append(f.Problems, fmt.Errorf("%s: %w", path, p))
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) == nil && doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		f.root = doc.Content[0]
+	}
+	return f, nil
+}
+
+// Line returns the line of a dotted key ("log.level") in the file, or 0
+// when the file does not set it.
+func (f *File) Line(key string) int {
+	n := f.root
+	var line int
+	for name := range strings.SplitSeq(key, ".") {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return 0
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				line, next = n.Content[i].Line, n.Content[i+1]
+			}
+		}
+		if next == nil || (next.Kind == yaml.ScalarNode && next.Tag == "!!null") {
+			return 0 // a null value leaves the default
+		}
+		n = next
+	}
+	return line
+}
+
+// decode decodes a wharf.yml into c. yaml.v3 carries on past a value of
+// the wrong type or an unknown key and reports them all; a syntax error
+// stops it.
+func decode(b []byte, c *Config) []error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	err := dec.Decode(c)
-	if errors.Is(err, io.EOF) {
+	if err == nil || errors.Is(err, io.EOF) {
 		return nil // an empty file means all defaults
 	}
 	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		return errors.New(strings.Join(te.Errors, "; "))
+	if !errors.As(err, &te) {
+		return []error{err}
 	}
-	return err
+	errs := make([]error, len(te.Errors))
+	for i, msg := range te.Errors {
+		errs[i] = errors.New(explainUnknownKey(msg))
+	}
+	return errs
 }
 
 // Validate reports every problem with c at once, each with its key.
@@ -344,5 +414,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateExt()...)
 	errs = append(errs, c.validateSignIns()...)
 	errs = append(errs, c.validateDatabaseBackends()...)
+	errs = append(errs, c.ACL.validate()...)
 	return errors.Join(errs...)
 }

@@ -7,7 +7,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"wharf/internal/auth"
+	"wharf/internal/auth/authn/static"
+	"wharf/internal/auth/authz"
 )
+
+// bobHash is a bcrypt hash (cost 5) for the tests' users.
+const bobHash = "$2y$05$WuwBasGDAgr.QCbGIjKJaep4dhxeai9gNZdmBnQXqpKly57oNutya"
 
 func write(t *testing.T, body string) string {
 	t.Helper()
@@ -35,6 +42,21 @@ func TestLoad(t *testing.T) {
 		{name: "unknown key names its line", body: "addr: :5000\nadress: :6000\n", wantErr: []string{"line 2", "adress"}},
 		{name: "unknown nested key", body: "log:\n  levle: debug\n", wantErr: []string{"line 2", "levle"}},
 		{name: "wrong type", body: "log: verbose\n", wantErr: []string{"line 1"}},
+		{name: "unknown key with a hint", body: "adr: :6000\n", wantErr: []string{`line 1: unknown key "adr" (did you mean addr?)`}},
+		{name: "unknown nested key with a hint", body: "log:\n  levle: debug\n",
+			wantErr: []string{`line 2: unknown key "levle" in log (did you mean level?); valid keys: level, format`}},
+		{name: "unknown key of an inline section", body: "github_auth:\n  client_ide: x\n",
+			wantErr: []string{`line 2: unknown key "client_ide" in github_auth (did you mean client_id?)`}},
+		{name: "every problem of the file", body: "adr: x\ntoken:\n  expiration: soon\nacl:\n  - match: {acount: a}\n    actions: [pull]\nusers:\n  bob: {pasword: x}\n",
+			wantErr: []string{"line 1: unknown key", `line 3: "soon" is not a duration`, `line 5: acl: unknown key "acount" in match (did you mean "account"?)`,
+				`line 8: users: unknown key "pasword" in user "bob" (did you mean "password"?)`}},
+		{name: "users and acl parsed", body: "users:\n  bob:\n    password: \"" + bobHash + "\"\n    labels: {group: [dev]}\n  \"\": {}\nacl:\n  - match: {account: bob}\n    actions: [pull]\n",
+			want: func(c *Config) {
+				c.Users = static.Users{"bob": {Password: bobHash, Labels: auth.Labels{"group": {"dev"}}}, "": {}}
+				c.ACL = ACL{Given: true, Rules: []authz.Rule{{Match: authz.Match{Account: new("bob")}, Actions: []string{"pull"}, Line: 7}}}
+			}},
+		{name: "an empty acl is given", body: "acl: []\n", want: func(c *Config) { c.ACL = ACL{Given: true, Rules: []authz.Rule{}} }},
+		{name: "a null acl is not", body: "acl:\nusers: ~\n", want: func(*Config) {}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,5 +107,38 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 	if err := Default().Validate(); err != nil {
 		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
+// TestValidateCompilesTheACL: a rule that parses but cannot compile (a bad
+// pattern, a mistyped placeholder, an address that is none) is a
+// validation error naming the rule and its line, so that it stops a
+// command before anything starts.
+func TestValidateCompilesTheACL(t *testing.T) {
+	t.Parallel()
+	c, err := Load(write(t, "acl:\n  - match: {name: \"${acount}/*\"}\n    actions: [pull]\n  - match: {ip: 10.0.0.0/33}\n    actions: [pull]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	for _, want := range []string{"acl: rule #0 (line 2): match.name: unknown placeholder ${acount} (did you mean ${account}?)", "acl: rule #1 (line 4): match.ip"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want %q", err, want)
+		}
+	}
+}
+
+// TestFileLine: Line finds where a dotted key is set, and nothing for a
+// key the file leaves out or sets to null.
+func TestFileLine(t *testing.T) {
+	t.Parallel()
+	f, err := ReadFile(write(t, "# wharf\naddr: :1\nlog:\n  format: json\n  level: debug\ndata:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]int{"addr": 2, "log.level": 5, "log": 3, "data": 0, "tls": 0, "addr.x": 0} {
+		if got := f.Line(key); got != want {
+			t.Errorf("Line(%q) = %d, want %d", key, got, want)
+		}
 	}
 }

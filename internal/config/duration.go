@@ -23,10 +23,12 @@ func (c Config) UploadMaxAge() (time.Duration, error) {
 // expirations, a whole number of seconds.
 type Duration time.Duration
 
-// UnmarshalYAML accepts "5m", "90d" or 300.
+// UnmarshalYAML accepts "5m", "90d" or 300. Its errors are
+// *yaml.TypeErrors, so that decoding carries on and reports the rest of the
+// file's problems too.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a duration must be a scalar such as \"5m\" or 300", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a duration must be a scalar such as \"5m\" or 300", n.Line)}}
 	}
 	if secs, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
 		*d = Duration(time.Duration(secs) * time.Second)
@@ -40,7 +42,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration such as \"5m\", \"90d\" or a number of seconds", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration such as \"5m\", \"90d\" or a number of seconds", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil

@@ -16,10 +16,7 @@ import (
 // verifier, and its changes go through the identity operations the CLI
 // uses, with the same reserved names.
 func (s *Server) adminAPI(ts *tokenServer) (http.Handler, error) {
-	opts, err := IdentityOptions(s.cfg)
-	if err != nil {
-		return nil, err
-	}
+	opts := IdentityOptions(s.cfg)
 	l := ts.login
 	configured := make(map[string]auth.Labels, len(l.users))
 	for name, u := range l.users {

@@ -10,13 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"wharf/internal/adminuser"
 	"wharf/internal/atomicfile"
@@ -77,11 +76,9 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, fmt.Errorf("server: token issuer: %w", err)
 	}
-	users := map[string]static.User{}
-	if !isEmpty(&cfg.Users) {
-		if users, err = static.ParseUsers(&cfg.Users); err != nil {
-			return nil, err
-		}
+	users := maps.Clone(map[string]static.User(cfg.Users)) // the admin may join them
+	if users == nil {
+		users = map[string]static.User{}
 	}
 	allInOne := cfg.Role == config.RoleAllInOne
 	adminFile := "" // the built-in admin's hash file, when it is used
@@ -110,7 +107,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 	if err != nil {
 		return nil, fmt.Errorf("config: users: %w", err)
 	}
-	acl, err := loadACL(&cfg.ACL, allInOne, log)
+	acl, err := loadACL(cfg.ACL, allInOne, log)
 	if err != nil {
 		return nil, err
 	}
@@ -328,16 +325,13 @@ func defaultACL() []authz.Rule {
 	return []authz.Rule{{Match: authz.Match{Account: &admin}, Actions: []string{"*"}, Comment: "default: admin has full access"}}
 }
 
-// loadACL parses the configured ACL. Without one, `wharf serve` lets only
+// loadACL compiles the configured ACL. Without one, `wharf serve` lets only
 // admin in; `wharf auth`, like docker_auth, denies everything.
-func loadACL(n *yaml.Node, allInOne bool, log *slog.Logger) (*authz.ACL, error) {
+func loadACL(c config.ACL, allInOne bool, log *slog.Logger) (*authz.ACL, error) {
 	var rules []authz.Rule
 	switch {
-	case !isEmpty(n):
-		var err error
-		if rules, err = authz.ParseACL(n); err != nil {
-			return nil, fmt.Errorf("config: acl: %w", err)
-		}
+	case c.Given:
+		rules = c.Rules
 	case allInOne:
 		rules = defaultACL()
 		log.Info("no acl configured: only admin has access")
@@ -358,10 +352,6 @@ func loadACL(n *yaml.Node, allInOne bool, log *slog.Logger) (*authz.ACL, error) 
 type closerFunc func()
 
 func (f closerFunc) Close() error { f(); return nil }
-
-func isEmpty(n *yaml.Node) bool {
-	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
 
 // checkRealm diagnoses the token setup at start-up, before any client
 // fails with a bare 401: it asks the realm for an anonymous token (which

@@ -89,20 +89,8 @@ type AccessCheck struct {
 // NewAccessCheck builds the configured layers of the chain as
 // setupTokenServer does for cfg.
 func NewAccessCheck(cfg config.Config, meta *metadata.Store, log *slog.Logger) (*AccessCheck, error) {
-	users := map[string]static.User{}
-	if !isEmpty(&cfg.Users) {
-		var err error
-		if users, err = static.ParseUsers(&cfg.Users); err != nil {
-			return nil, err
-		}
-	}
 	allInOne := cfg.Role == config.RoleAllInOne
-	if allInOne {
-		if _, ok := users["admin"]; !ok {
-			users["admin"] = static.User{}
-		}
-	}
-	acl, err := loadACL(&cfg.ACL, allInOne, slog.New(slog.DiscardHandler))
+	acl, err := loadACL(cfg.ACL, allInOne, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -111,14 +99,17 @@ func NewAccessCheck(cfg config.Config, meta *metadata.Store, log *slog.Logger) (
 		Layers: []dbacl.Layer{{Name: configLayerName(cfg), ACL: acl}},
 		Static: map[string]auth.Labels{},
 	}
-	for name, u := range users {
+	for name, u := range cfg.Users {
 		c.Static[name] = u.Labels
+	}
+	if _, ok := c.Static["admin"]; allInOne && !ok {
+		c.Static["admin"] = nil
 	}
 	return c, nil
 }
 
 func configLayerName(cfg config.Config) string {
-	if isEmpty(&cfg.ACL) && cfg.Role == config.RoleAllInOne {
+	if !cfg.ACL.Given && cfg.Role == config.RoleAllInOne {
 		return "built-in default"
 	}
 	return "configuration"
@@ -127,43 +118,30 @@ func configLayerName(cfg config.Config) string {
 // ConfiguredUsers returns the names of the accounts the configuration
 // defines (with admin in `wharf serve`), which database users must not
 // shadow.
-func ConfiguredUsers(cfg config.Config) (map[string]bool, error) {
+func ConfiguredUsers(cfg config.Config) map[string]bool {
 	out := map[string]bool{}
-	if !isEmpty(&cfg.Users) {
-		users, err := static.ParseUsers(&cfg.Users)
-		if err != nil {
-			return nil, err
-		}
-		for name := range users {
-			out[name] = true
-		}
+	for name := range cfg.Users {
+		out[name] = true
 	}
 	if cfg.Role == config.RoleAllInOne {
 		out["admin"] = true
 	}
-	return out, nil
+	return out
 }
 
 // ConfigDefines reports whether the configuration's users: define name
 // (a configured admin replaces the built-in one).
 func ConfigDefines(cfg config.Config, name string) bool {
-	if isEmpty(&cfg.Users) {
-		return false
-	}
-	users, err := static.ParseUsers(&cfg.Users)
-	_, ok := users[name]
-	return err == nil && ok
+	_, ok := cfg.Users[name]
+	return ok
 }
 
 // IdentityOptions are the options of the identity operations for cfg: the
 // names of the configured accounts (and, in `wharf serve`, the built-in
 // admin) are reserved, since those backends are asked before the
 // database. The CLI and the admin API use the same ones.
-func IdentityOptions(cfg config.Config) (identity.Options, error) {
-	reserved, err := ConfiguredUsers(cfg)
-	if err != nil {
-		return identity.Options{}, err
-	}
+func IdentityOptions(cfg config.Config) identity.Options {
+	reserved := ConfiguredUsers(cfg)
 	return identity.Options{Reserved: func(name string) (string, bool) {
 		if !reserved[name] {
 			return "", false
@@ -172,7 +150,7 @@ func IdentityOptions(cfg config.Config) (identity.Options, error) {
 			return "the configuration (or the built-in administrator)", true
 		}
 		return "the configuration's users", true
-	}}, nil
+	}}
 }
 
 // pinIdentity gives each request one snapshot of the database's identity

@@ -39,13 +39,12 @@ type Server struct {
 	closers []io.Closer
 }
 
-// New opens the data directory and builds the server. Messages meant for the
-// operator's eyes only (the first-start admin password) go to console, never
-// to the log. The caller must Close the server.
+// New opens the data directory and builds the server. cfg is a resolved
+// configuration (resolve.Config), validated there once: New does not check
+// it again. Messages meant for the operator's eyes only (the first-start
+// admin password) go to console, never to the log. The caller must Close
+// the server.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Writer) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	applyLimits(cfg, log)
 	meta, err := OpenMetadata(ctx, cfg, log)
 	if err != nil {

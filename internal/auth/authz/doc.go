@@ -30,6 +30,7 @@
 //     instead of running for as long as the product takes.
 //
 // This package must not import net/http, a storage or metadata package, or
-// any authenticator: it imports the standard library, wharf/internal/auth
-// and gopkg.in/yaml.v3 only (deps_test.go checks).
+// any authenticator, nor config (which embeds its rules): it imports the
+// standard library, wharf/internal/auth, keyhint and gopkg.in/yaml.v3 only
+// (deps_test.go checks).
 package authz

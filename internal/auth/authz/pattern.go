@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"wharf/internal/keyhint"
 )
 
 // field is a request attribute a pattern can match and a placeholder can
@@ -178,7 +180,11 @@ func parsePlaceholder(inner string) (segment, error) {
 		}
 		return segment{kind: segCapture, field: f, group: n}, nil
 	}
-	return segment{}, fmt.Errorf("unknown placeholder ${%s}; valid: %s", inner, validPlaceholders)
+	hint := ""
+	if s := keyhint.Closest(name, slices.Concat(fieldNames[:], []string{"labels"})); s != "" {
+		hint = fmt.Sprintf(" (did you mean ${%s}?)", strings.Replace(inner, name, s, 1))
+	}
+	return segment{}, fmt.Errorf("unknown placeholder ${%s}%s; valid: %s", inner, hint, validPlaceholders)
 }
 
 // expand renders the pattern with each placeholder replaced by value(seg).

@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"wharf/internal/config"
+	"wharf/internal/keyhint"
 )
 
 // ParseError is one problem in an ACL document, with its position.
@@ -118,7 +118,7 @@ func mapping(p *problems, n *yaml.Node, what string, valid []string) ([]pair, bo
 		seen[key] = kn.Line
 		if valid != nil && !slices.Contains(valid, key) {
 			hint := ""
-			if s := config.ClosestKey(key, valid); s != "" {
+			if s := keyhint.Closest(key, valid); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			p.add(kn, "unknown key %q in %s%s; valid keys: %s", key, what, hint, strings.Join(valid, ", "))

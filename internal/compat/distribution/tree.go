@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/compat"
-	"wharf/internal/config"
+	"wharf/internal/keyhint"
 )
 
 // Sentinels for errors.Is; every error wraps one of them or a YAML or file
@@ -252,5 +252,5 @@ func suggest(k string, sp *spec) string {
 	for i, fl := range sp.fields {
 		names[i] = fl.name
 	}
-	return config.SuggestKey(k, names)
+	return keyhint.Suggest(k, names)
 }

@@ -50,7 +50,7 @@ func TestLoadExtPrograms(t *testing.T) {
 	}
 }
 
-func isEmptyNode(c config.Config) bool { return c.Users.Kind == 0 && c.ACL.Kind == 0 }
+func isEmptyNode(c config.Config) bool { return c.Users == nil && !c.ACL.Given }
 
 func TestLoadExtWharfKeys(t *testing.T) {
 	t.Parallel()

@@ -50,7 +50,7 @@ func (l *loader) ldap(top *section, c *config.Config) {
 	}
 	if v := s.value("timeout"); v != nil {
 		if err := v.Decode(&ld.Timeout); err != nil {
-			l.errorf(v, "ldap_auth.timeout: %v", err)
+			l.errorf(v, "ldap_auth.timeout: %s", decodeMessage(err))
 		}
 	}
 	if labels := s.value("labels"); labels != nil {

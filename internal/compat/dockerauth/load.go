@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -260,7 +261,7 @@ func (l *loader) usersAndACL(top *section, c *config.Config) {
 	case u.Kind != yaml.MappingNode:
 		l.errorf(u, "users: must be a mapping of user name to {password, labels}, not %s", kindName(u))
 	default:
-		c.Users = *u
+		l.decode(u, &c.Users, "users")
 	}
 	switch a := top.value("acl"); {
 	case a == nil && (hasExt(top, "ext_authz") || present(top, "acl_mongo") || present(top, "acl_xorm")):
@@ -270,7 +271,31 @@ func (l *loader) usersAndACL(top *section, c *config.Config) {
 	case a.Kind != yaml.SequenceNode:
 		l.errorf(a, "acl: must be a list of rules, not %s", kindName(a))
 	default:
-		c.ACL = *a
+		l.decode(a, &c.ACL, "acl")
+	}
+}
+
+// decode parses users: or acl: with the parser wharf.yml uses (strict,
+// every problem with its line), so that a bad entry is reported when the
+// file is read, with the file's other problems.
+func (l *loader) decode(n *yaml.Node, to any, key string) {
+	err := n.Decode(to)
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		if err != nil {
+			l.errorf(n, "%s: %v", key, err)
+		}
+		return
+	}
+	for _, msg := range te.Errors {
+		where, what, ok := strings.Cut(msg, ": ")
+		if !ok || !strings.HasPrefix(where, "line ") {
+			where, what = line(n), msg
+		}
+		if !strings.HasPrefix(what, key+":") {
+			what = key + ": " + what
+		}
+		l.errs = append(l.errs, fmt.Errorf("%s: %s", where, what))
 	}
 }
 

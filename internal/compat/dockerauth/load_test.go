@@ -15,8 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"gopkg.in/yaml.v3"
-
+	"wharf/internal/auth/authn/static"
 	"wharf/internal/config"
 )
 
@@ -97,36 +96,8 @@ func authBase() config.Config {
 	return c
 }
 
-// ignoreNodes leaves Users and ACL to checkNode.
-var ignoreNodes = cmpopts.IgnoreFields(config.Config{}, "Users", "ACL")
-
-// checkNode asserts that got is the node at key in the file src: same kind,
-// same line, same content.
-func checkNode(t *testing.T, src, key string, got yaml.Node) {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatal(err)
-	}
-	var want *yaml.Node
-	root := doc.Content[0]
-	for i := 0; i < len(root.Content); i += 2 {
-		if root.Content[i].Value == key {
-			want = root.Content[i+1]
-		}
-	}
-	if got.Kind != want.Kind || got.Line != want.Line {
-		t.Errorf("%s: kind %d line %d, want kind %d line %d", key, got.Kind, got.Line, want.Kind, want.Line)
-	}
-	g, err1 := yaml.Marshal(&got)
-	w, err2 := yaml.Marshal(want)
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(w), string(g)); diff != "" {
-		t.Errorf("%s differs from the file (-want +got):\n%s", key, diff)
-	}
-}
+// ignoreParsed leaves Users and ACL to the tests that check them.
+var ignoreParsed = cmpopts.IgnoreFields(config.Config{}, "Users", "ACL")
 
 func TestLoadClassicStack(t *testing.T) {
 	t.Parallel()
@@ -141,14 +112,21 @@ func TestLoadClassicStack(t *testing.T) {
 	want.TLSFiles = config.TLSFiles{Certificate: "/ssl/auth-server.crt", Key: "/ssl/auth-server.key"}
 	// docker_auth signs with the server's certificate when token names none.
 	want.Token.Certificate, want.Token.Key = "/ssl/auth-server.crt", "/ssl/auth-server.key"
-	if diff := cmp.Diff(want, got, ignoreNodes); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreParsed); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
-	checkNode(t, classicAuth, "users", got.Users)
-	checkNode(t, classicAuth, "acl", got.ACL)
-	if got.Users.Line != 9 || len(got.ACL.Content) != 4 || got.ACL.Content[3].Line != 21 {
-		t.Errorf("users at line %d, %d ACL rules, the last at line %d; want 9, 4, 21",
-			got.Users.Line, len(got.ACL.Content), got.ACL.Content[len(got.ACL.Content)-1].Line)
+	// users and acl are parsed as wharf.yml's are: the file's hashes, the
+	// anonymous user, the rules in order with their lines.
+	wantUsers := static.Users{
+		"admin": {Password: "$2y$05$LO.vzwpWC5LZGqThvEfznu8qhb5SGqvBSWY1J3yZ4AxtMRZ3kN5jC"},
+		"test":  {Password: "$2y$05$WuwBasGDAgr.QCbGIjKJaep4dhxeai9gNZdmBnQXqpKly57oNutya"},
+		"":      {},
+	}
+	if diff := cmp.Diff(wantUsers, got.Users); diff != "" {
+		t.Errorf("users (-want +got):\n%s", diff)
+	}
+	if r := got.ACL.Rules; !got.ACL.Given || len(r) != 4 || r[0].Line != 15 || r[3].Line != 21 || *r[3].Match.Name != "hello-world" || r[1].Actions[0] != "pull" {
+		t.Errorf("acl: given %v, rules %+v; want 4 rules, at lines 15 to 21", got.ACL.Given, r)
 	}
 	if logs.has("WARN") {
 		t.Errorf("warnings logged for the classic config")
@@ -205,11 +183,11 @@ acl: []
 			want.TLSFiles = config.TLSFiles{Certificate: "/s.crt", Key: "/s.key"}
 			want.Token.Certificate, want.Token.Key = "/s.crt", "/s.key"
 			tc.want(&want)
-			if diff := cmp.Diff(want, got, ignoreNodes); diff != "" {
+			if diff := cmp.Diff(want, got, ignoreParsed); diff != "" {
 				t.Errorf("config mismatch (-want +got):\n%s", diff)
 			}
-			if got.Users.Kind != yaml.MappingNode || got.ACL.Kind != yaml.SequenceNode {
-				t.Errorf("users kind %d, acl kind %d; want a mapping and a list", got.Users.Kind, got.ACL.Kind)
+			if got.Users == nil || !got.ACL.Given {
+				t.Errorf("users %v, acl given %v; want users: {} and acl: [] read", got.Users, got.ACL.Given)
 			}
 			for _, l := range tc.logs {
 				if !logs.has(l[0], l[1:]...) {
@@ -258,6 +236,10 @@ func TestLoadErrors(t *testing.T) {
 		{"no users", "server: {addr: \":5001\", certificate: c, key: k}\ntoken: {issuer: i, expiration: 900}\nacl: []\n", nil, []string{"users: required"}},
 		{"null users", "server: {addr: \":5001\", certificate: c, key: k}\ntoken: {issuer: i, expiration: 900}\nusers:\nacl: []\n", nil, []string{"line 3", "users: required"}},
 		{"users as a list", "server: {addr: \":5001\", certificate: c, key: k}\ntoken: {issuer: i, expiration: 900}\nusers: [admin]\nacl: []\n", nil, []string{"line 3", "users: must be a mapping"}},
+		{"bad user", with("    password: \"$2y$05$WuwBasGDAgr", "    pasword: \"$2y$05$WuwBasGDAgr"), nil,
+			[]string{"line 12", `users: unknown key "pasword" in user "test" (did you mean "password"?)`}},
+		{"bad rule", with("  - match: {account: \"test\"}", "  - match: {acount: \"test\"}"), nil,
+			[]string{"line 17", `acl: unknown key "acount" in match (did you mean "account"?)`}},
 		{"acl as a mapping", "server: {addr: \":5001\", certificate: c, key: k}\ntoken: {issuer: i, expiration: 900}\nusers: {}\nacl: {admin: all}\n", nil, []string{"line 4", "acl: must be a list"}},
 		{"quoted boolean", with("  expiration: 900", "  expiration: 900\n  disable_legacy_key_id: \"true\""), nil, []string{"line 8", "token.disable_legacy_key_id"}},
 		{"section given a value", with("token:\n  issuer: \"Auth Service\"   # the registry's auth.token.issuer\n  expiration: 900\n", "token: yes\n"), nil, []string{"line 5", "token: must be a mapping"}},

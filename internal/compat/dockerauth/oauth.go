@@ -79,7 +79,7 @@ func (l *loader) oauthCommon(s *section) config.OAuthLogin {
 	}{{"http_timeout", &o.HTTPTimeout}, {"revalidate_after", &o.RevalidateAfter}, {"password_lifetime", &o.PasswordLifetime}} {
 		if v := s.value(d.key); v != nil {
 			if err := v.Decode(d.to); err != nil {
-				l.errorf(v, "%s: %v", s.full(d.key), err)
+				l.errorf(v, "%s: %s", s.full(d.key), decodeMessage(err))
 			}
 		}
 	}

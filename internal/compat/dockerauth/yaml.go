@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/compat"
-	"wharf/internal/config"
+	"wharf/internal/keyhint"
 )
 
 // Sentinels for errors.Is.
@@ -29,6 +29,17 @@ var (
 )
 
 func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
+
+// decodeMessage is the text of an error of yaml.Node.Decode without
+// yaml.v3's "unmarshal errors" header: the problems a strict unmarshaler
+// reported, each naming its line.
+func decodeMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return err.Error()
+}
 
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
@@ -81,7 +92,7 @@ func (l *loader) section(at, n *yaml.Node, name string, known ...string) *sectio
 			continue
 		}
 		if !contains(known, k.Value) {
-			l.errorf(k, "%w %s%s", ErrUnknownKey, full, config.SuggestKey(k.Value, known))
+			l.errorf(k, "%w %s%s", ErrUnknownKey, full, keyhint.Suggest(k.Value, known))
 			continue
 		}
 		s.keys[k.Value], s.vals[k.Value] = k, v

@@ -7,6 +7,7 @@
 //	    labels: {group: [admins]}
 //	  "": {}                          # the anonymous user: no docker login
 //
-// It owns that map's strict decoding and its password checks. It imports
-// authn, wharf/internal/auth, bcrypt and yaml.v3; never net/http.
+// It owns that map's strict decoding (Users, which wharf.yml embeds) and
+// its password checks. It imports authn, wharf/internal/auth, keyhint,
+// bcrypt and yaml.v3; never net/http or config, which sits above it.
 package static

@@ -10,8 +10,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-
-	"wharf/internal/config"
+	"wharf/internal/keyhint"
 )
 
 var userKeys = []string{"password", "labels"}
@@ -22,14 +21,22 @@ var userKeys = []string{"password", "labels"}
 // the users: key (or a document holding only the map).
 func ParseUsers(node *yaml.Node) (map[string]User, error) {
 	p := &problems{named: true}
+	users := parseUsers(p, node)
+	if len(p.list) > 0 {
+		return nil, p.err()
+	}
+	return users, nil
+}
+
+func parseUsers(p *problems, node *yaml.Node) map[string]User {
 	users := map[string]User{}
 	n := resolve(node)
 	if isNull(n) {
-		return users, nil
+		return users
 	}
 	if n.Kind != yaml.MappingNode {
 		p.add(n, "users must be a mapping of user name to {password, labels}")
-		return nil, p.err()
+		return nil
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -44,10 +51,25 @@ func ParseUsers(node *yaml.Node) (map[string]User, error) {
 			users[kn.Value] = u
 		}
 	}
+	return users
+}
+
+// Users is the users: map, decoded as ParseUsers does. A configuration
+// embeds it so that its users are parsed, and every problem with them
+// reported, when the file is read.
+type Users map[string]User
+
+// UnmarshalYAML decodes the map strictly (see ParseUsers). The problems are
+// returned as a *yaml.TypeError, so that a config embedding Users reports
+// them together with its own.
+func (us *Users) UnmarshalYAML(n *yaml.Node) error {
+	p := &problems{named: true}
+	users := parseUsers(p, n)
 	if len(p.list) > 0 {
-		return nil, p.err()
+		return p.typeError("users: ")
 	}
-	return users, nil
+	*us = users
+	return nil
 }
 
 // UnmarshalYAML decodes one user strictly, for configs that embed
@@ -57,14 +79,7 @@ func (u *User) UnmarshalYAML(n *yaml.Node) error {
 	if user, ok := parseUser(p, "", resolve(n)); ok {
 		*u = user
 	}
-	if len(p.list) == 0 {
-		return nil
-	}
-	te := &yaml.TypeError{}
-	for _, e := range p.list {
-		te.Errors = append(te.Errors, fmt.Sprintf("line %d: %s", e.line, e.msg))
-	}
-	return te
+	return p.typeError("")
 }
 
 func parseUser(p *problems, name string, n *yaml.Node) (User, bool) {
@@ -110,7 +125,7 @@ func parseUser(p *problems, name string, n *yaml.Node) (User, bool) {
 			u.Labels = parseLabels(p, what, kn, vn)
 		default:
 			hint := ""
-			if s := config.ClosestKey(kn.Value, userKeys); s != "" {
+			if s := keyhint.Closest(kn.Value, userKeys); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			p.add(kn, "unknown key %q in %s%s; valid keys: %s", kn.Value, what, hint, strings.Join(userKeys, ", "))
@@ -184,6 +199,19 @@ func (p *problems) err() error {
 		errs[i] = fmt.Errorf("static: line %d: %s", e.line, e.msg)
 	}
 	return errors.Join(errs...)
+}
+
+// typeError renders the problems the way yaml.v3 reports its own, each
+// message after prefix, or returns nil when there are none.
+func (p *problems) typeError(prefix string) error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	te := &yaml.TypeError{}
+	for _, e := range p.list {
+		te.Errors = append(te.Errors, fmt.Sprintf("line %d: %s%s", e.line, prefix, e.msg))
+	}
+	return te
 }
 
 func resolve(n *yaml.Node) *yaml.Node {

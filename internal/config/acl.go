@@ -1,0 +1,66 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"wharf/internal/auth/authz"
+)
+
+// ACL is the acl: section: rules in docker_auth's shape, asked before the
+// database's. authz owns their grammar; config only embeds them, so that
+// they are parsed, and every problem reported, when the file is read.
+type ACL struct {
+	// Rules in order; the first that matches a request decides.
+	Rules []authz.Rule
+	// Given is whether the configuration has an acl: at all. Without one
+	// `wharf serve` lets only admin in and `wharf auth` denies everything;
+	// acl: [] denies everything in both.
+	Given bool
+}
+
+// UnmarshalYAML parses the rules strictly (authz.ParseACL). The problems
+// are returned as a *yaml.TypeError so that they are reported together
+// with the rest of the file's.
+func (a *ACL) UnmarshalYAML(n *yaml.Node) error {
+	rules, err := authz.ParseACL(n)
+	if err != nil {
+		te := &yaml.TypeError{}
+		for _, e := range flatten(err) {
+			var pe *authz.ParseError
+			if errors.As(e, &pe) && pe.Line > 0 {
+				te.Errors = append(te.Errors, fmt.Sprintf("line %d: acl: %s", pe.Line, pe.Msg))
+			} else {
+				te.Errors = append(te.Errors, "acl: "+strings.TrimPrefix(e.Error(), "authz: "))
+			}
+		}
+		return te
+	}
+	*a = ACL{Rules: rules, Given: true}
+	return nil
+}
+
+// validate compiles the rules as the token server will (patterns,
+// placeholders, addresses), so that a bad rule is found before anything
+// starts.
+func (a ACL) validate() []error {
+	if _, err := authz.New(a.Rules); err != nil {
+		var errs []error
+		for _, e := range flatten(err) {
+			errs = append(errs, errors.New("acl: "+strings.TrimPrefix(e.Error(), "authz: ")))
+		}
+		return errs
+	}
+	return nil
+}
+
+// flatten returns the errors an errors.Join holds, or err alone.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
