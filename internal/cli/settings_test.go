@@ -142,23 +142,33 @@ func TestConfigProblemsStopBeforeAnythingIsCreated(t *testing.T) {
 			if err := os.WriteFile(file, []byte(tc.file), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			data := filepath.Join(dir, "data")
-			for _, args := range [][]string{
-				{"serve", "--config", file, "--data", data, "--addr", "127.0.0.1:0"},
-				{"user", "add", "bob", "--password-stdin", "--config", file, "--data", data},
-				{"acl", "check", "bob", "repository:bob/app:pull", "--config", file, "--data", data},
-			} {
-				var out, errb bytes.Buffer
-				if code := Run(t.Context(), args, &out, &errb); code == 0 {
-					t.Fatalf("wharf %s succeeded:\n%s", args[0], out.String())
-				}
-				for _, want := range tc.want {
-					if !strings.Contains(errb.String(), want) {
-						t.Errorf("wharf %s: stderr does not say %q:\n%s", args[0], want, errb.String())
+			// An empty data directory stays empty; one that does not exist
+			// yet is not made.
+			empty, absent := filepath.Join(dir, "empty"), filepath.Join(dir, "absent")
+			if err := os.Mkdir(empty, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for _, data := range []string{empty, absent} {
+				for _, args := range [][]string{
+					{"serve", "--config", file, "--data", data, "--addr", "127.0.0.1:0"},
+					{"user", "add", "bob", "--password-stdin", "--config", file, "--data", data},
+					{"acl", "check", "bob", "repository:bob/app:pull", "--config", file, "--data", data},
+				} {
+					var out, errb bytes.Buffer
+					if code := Run(t.Context(), args, &out, &errb); code == 0 {
+						t.Fatalf("wharf %s succeeded:\n%s", args[0], out.String())
 					}
-				}
-				if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
-					t.Fatalf("wharf %s created the data directory (%v): %v", args[0], err, entries(t, data))
+					for _, want := range tc.want {
+						if !strings.Contains(errb.String(), want) {
+							t.Errorf("wharf %s: stderr does not say %q:\n%s", args[0], want, errb.String())
+						}
+					}
+					if names := entries(t, empty); len(names) != 0 {
+						t.Fatalf("wharf %s wrote %v into the data directory", args[0], names)
+					}
+					if _, err := os.Stat(absent); !errors.Is(err, fs.ErrNotExist) {
+						t.Fatalf("wharf %s created the data directory: %v", args[0], err)
+					}
 				}
 			}
 		})

@@ -178,9 +178,12 @@ func (src *sources) wharf() (config.Config, []error, error) {
 func (src *sources) database(c *config.Config) {
 	driver, driverFrom := src.pick(dbDriver)
 	dsn, dsnFrom := src.pick(dbDSN)
-	if driver != "" && driver != c.Database.DriverName() {
-		c.Database.Driver, c.Database.DSN, c.Database.DSNFile = driver, "", ""
-		src.origin["database.driver"], src.origin["database.dsn"] = driverFrom, "default"
+	if driver != "" {
+		if driver != c.Database.DriverName() {
+			c.Database.DSN, c.Database.DSNFile = "", ""
+			src.origin["database.dsn"] = "default"
+		}
+		c.Database.Driver, src.origin["database.driver"] = driver, driverFrom
 	}
 	if dsn != "" {
 		c.Database.DSN, c.Database.DSNFile = dsn, ""
