@@ -132,6 +132,7 @@ func TestAdminAPI(t *testing.T) {
 	)
 	w := harness.StartWharfCommand(t, []string{"WHARF_ADMIN_PASSWORD=" + adminPW},
 		"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--auth", "token", "--tls", "off")
+	defer checkRequestIDs(t, w) // every warning and error of a request carries its id
 	t.Cleanup(httpClient.CloseIdleConnections)
 	api := adminClient{t: t, base: w.URL() + "/api/v1"}
 	ctx := testContext(t, 5*time.Minute)

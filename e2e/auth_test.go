@@ -89,6 +89,7 @@ func TestDockerTokenAuth(t *testing.T) {
 	rootfs := busyboxRootfs(t)
 	d := harness.StartDockerd(t)
 	w := startTokenWharf(t)
+	defer checkRequestIDs(t, w) // every warning and error of a request carries its id
 	private, public := w.Addr()+"/e2e/private:1", w.Addr()+"/e2e/public:1"
 	d.Run("import", rootfs, private)
 	d.Run("tag", private, public)

@@ -182,6 +182,7 @@ func runConformance(t *testing.T, w *harness.Wharf, extraEnv []string, disabledA
 		t.Errorf("OCI conformance: %d problem(s):\n%s\nsuite output (tail):\n%s",
 			len(problems), strings.Join(problems, "\n"), tailFile(logPath, 40))
 	}
+	checkRequestIDs(t, w)
 }
 
 // conformanceSummary is the part of results.yaml we check: the status of

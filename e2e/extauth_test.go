@@ -144,6 +144,11 @@ func TestExtAuthDocker(t *testing.T) {
 		if log := w.Log(); !strings.Contains(log, "timed out") || !strings.Contains(log, "process group was killed") {
 			t.Errorf("the log does not report the timeouts:\n%s", log)
 		}
+		// The timeouts are logged as errors of the logins they refused,
+		// each with the login request's id.
+		if checkRequestIDs(t, w) == 0 {
+			t.Errorf("no error logged with a request id while a backend hung:\n%s", w.Log())
+		}
 		d.Run("logout", w.Addr())
 	})
 

@@ -118,4 +118,9 @@ limits:
 	if status, _, body := anonymous(clientFrom(t, "127.0.0.1"), 1); status != http.StatusOK {
 		t.Errorf("anonymous from another address: %d %s", status, body)
 	}
+	// The refusals above are logged as warnings, each with the id of the
+	// request it refused.
+	if checkRequestIDs(t, w) == 0 {
+		t.Errorf("no warning logged while refusing requests; the request-id check proves nothing:\n%s", w.Log())
+	}
 }

@@ -127,6 +127,7 @@ func TestNginxGateway(t *testing.T) {
 	// The peer wharf sees is nginx's proxy_bind address, and only that is
 	// trusted: 127.0.0.1 (the real client) is not a proxy.
 	w := startProxiedWharf(t, "127.0.0.2")
+	defer checkRequestIDs(t, w) // every warning and error of a request carries its id
 	pki := newTestPKI(t)
 	gw := startGateway(t, "nginx", nginxConf, w.Addr(), pki, func(conf string) *exec.Cmd {
 		return exec.Command(nginxBin, "-p", filepath.Dir(conf), "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log"), "-g", "daemon off;")
@@ -209,6 +210,7 @@ func TestCaddyGateway(t *testing.T) {
 	harness.SkipIfShort(t)
 	caddyBin := harness.RequireTool(t, "caddy", "/usr/bin/caddy")
 	w := startProxiedWharf(t, "127.0.0.1")
+	defer checkRequestIDs(t, w) // every warning and error of a request carries its id
 	pki := newTestPKI(t)
 	gw := startGateway(t, "caddy", caddyFile, w.Addr(), pki, func(conf string) *exec.Cmd {
 		cmd := exec.Command(caddyBin, "run", "--config", conf, "--adapter", "caddyfile")

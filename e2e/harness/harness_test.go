@@ -3,6 +3,7 @@ package harness
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +54,29 @@ func TestProcStatusKiB(t *testing.T) {
 	}
 	if _, err := ProcStatusKiB(os.Getpid(), "NoSuchField"); err == nil {
 		t.Error("want an error for a missing field")
+	}
+}
+
+func TestRequestIDProblems(t *testing.T) {
+	t.Parallel()
+	log := `time=T level=WARN msg="TLS IS OFF (tls: off): passwords cross in clear"
+time=T level=INFO msg="wharf is serving" addr=127.0.0.1:5000
+time=T level=WARN msg="login rate-limited" component=tokenserver request_id=aaaa account=bob
+time=T level=INFO msg=request request_id=aaaa method=GET path=/auth/token status=429
+time=T level=ERROR msg="purging stale uploads failed" err="database is locked"
+time=T level=ERROR msg="request failed" component=ociapi request_id=bbbb err="disk \"full\""
+time=T level=WARN msg="token rejected" reason=expired
+time=T level=INFO msg=request request_id=cccc method=GET path=/v2/ status=401
+`
+	withID, problems := RequestIDProblems(log)
+	want := []string{
+		`ERROR "request failed" has request_id bbbb, which no access line has`,
+		`WARN "token rejected" has no request_id`,
+	}
+	if withID != 1 || strings.Join(problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("RequestIDProblems = %d, %q; want 1, %q", withID, problems, want)
+	}
+	if l := ParseLog(log)[5]; l["err"] != `disk "full"` || l["component"] != "ociapi" {
+		t.Errorf("parsed %v", l)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wharf/internal/auth/authz"
+	"wharf/internal/errcode"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
@@ -160,7 +161,7 @@ func (a *API) getRule(w http.ResponseWriter, r *http.Request, _ caller) error {
 	}
 	i := slices.IndexFunc(rules, func(rule metadata.ACLRule) bool { return rule.ID == id })
 	if i < 0 {
-		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no such acl rule %d", id)}
+		return &errcode.Error{Code: errcode.AdminNotFound, Message: fmt.Sprintf("no such acl rule %d", id)}
 	}
 	w.Header().Set("ETag", etag)
 	writeJSON(w, http.StatusOK, toRule(rules[i]))
@@ -181,7 +182,7 @@ func (a *API) changeRules(w http.ResponseWriter, r *http.Request, change func() 
 			return err
 		}
 		if !etagMatches(want, etag) {
-			return &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed,
+			return &errcode.Error{Code: errcode.AdminPreconditionFailed,
 				Message: "the ACL rules changed since you read them (If-Match " + want + ", now " + etag + "); read them again and retry"}
 		}
 	}
@@ -284,7 +285,7 @@ func (a *API) answerRule(w http.ResponseWriter, r *http.Request, c caller, id in
 	}
 	i := slices.IndexFunc(rules, func(rule metadata.ACLRule) bool { return rule.ID == id })
 	if i < 0 {
-		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no such acl rule %d", id)}
+		return &errcode.Error{Code: errcode.AdminNotFound, Message: fmt.Sprintf("no such acl rule %d", id)}
 	}
 	a.audit(r, c, "acl rule moved", "rule", id, "position", rules[i].Position)
 	writeJSON(w, http.StatusOK, toRule(rules[i]))

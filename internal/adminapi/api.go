@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/auth/token"
+	"wharf/internal/edge"
+	"wharf/internal/errcode"
 	"wharf/internal/identity"
 )
 
@@ -41,8 +44,8 @@ type Config struct {
 	TokenService string
 	Realm        func(r *http.Request) string
 	BasicRealm   string
-	// ClientIP returns the client's address (behind a trusted proxy, the
-	// forwarded one); default: the connection's peer.
+	// ClientIP returns the client's address; default edge.ClientIP (behind
+	// a trusted proxy, the forwarded one).
 	ClientIP func(r *http.Request) netip.Addr
 	// Layers are the ACLs asked before the database's (the
 	// configuration's), and Configured the configured accounts (asked
@@ -75,7 +78,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = remoteIP
+		cfg.ClientIP = edge.ClientIP
 	}
 	if cfg.BasicRealm == "" {
 		cfg.BasicRealm = "wharf"
@@ -111,8 +114,15 @@ type Route struct {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 
-// Routes lists the operations the API serves.
-func (a *API) Routes() []Route { return a.routes() }
+// Routes lists the operations the API serves (their handlers stay
+// unexported: serve them through an API).
+func Routes() []Route {
+	rts := (*API)(nil).routes() // method values only: no handler runs
+	for i := range rts {
+		rts[i].handle = nil
+	}
+	return rts
+}
 
 func (a *API) routes() []Route {
 	return []Route{
@@ -164,19 +174,17 @@ func (a *API) guard(h handlerFunc) http.Handler {
 // noRoute explains a request no route matches: 405 when the path exists
 // with other methods, else 404.
 func (a *API) noRoute(r *http.Request) error {
-	var allowed []string
+	var methods []string
 	for _, rt := range a.routes() {
-		probe := r.Clone(r.Context())
-		probe.Method = rt.Method
-		if _, pattern := a.mux.Handler(probe); pattern == rt.Method+" "+Prefix+rt.Path {
-			allowed = append(allowed, rt.Method)
+		if !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
 		}
 	}
-	if len(allowed) > 0 {
-		return &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+	if allowed := edge.Allowed(a.mux, r, methods, Prefix); len(allowed) > 0 {
+		return &errcode.Error{Code: errcode.AdminMethodNotAllowed,
 			Message: r.Method + " is not allowed here; use " + strings.Join(allowed, ", ")}
 	}
-	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint: " + r.URL.Path + " (see docs/api/openapi.yaml)"}
+	return &errcode.Error{Code: errcode.AdminNotFound, Message: "no such endpoint: " + r.URL.Path + " (see docs/api/openapi.yaml)"}
 }
 
 // audit logs a change made through the API: who, what, on what. Never a
@@ -187,11 +195,3 @@ func (a *API) audit(r *http.Request, c caller, action string, args ...any) {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
-
-func remoteIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}

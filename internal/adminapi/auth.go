@@ -12,6 +12,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
+	"wharf/internal/errcode"
 	"wharf/internal/gate"
 	"wharf/internal/identity"
 )
@@ -173,15 +174,15 @@ const (
 // noDecision is the answer to an error that decided nothing: a rate limit
 // (429), a full gate (503; the gate logs), or a failure of the chain named
 // by backend (503; logged with attrs, never shown). Each has a Retry-After.
-func (a *API) noDecision(r *http.Request, err error, backend string, attrs ...any) *Error {
+func (a *API) noDecision(r *http.Request, err error, backend string, attrs ...any) *errcode.Error {
 	var limited *authn.LimitedError
 	var busy *gate.BusyError
 	switch {
 	case errors.As(err, &limited):
-		return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests,
+		return &errcode.Error{Code: errcode.AdminTooManyRequests,
 			Message: "too many " + limited.What + "; retry later", RetryAfter: limited.RetryAfterSeconds()}
 	case errors.As(err, &busy):
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		return &errcode.Error{Code: errcode.AdminUnavailable,
 			Message: "the server is busy (" + busy.What + "); retry in a moment", RetryAfter: busy.RetryAfterSeconds()}
 	}
 	refused := "access refused"
@@ -189,22 +190,22 @@ func (a *API) noDecision(r *http.Request, err error, backend string, attrs ...an
 		refused = "login refused"
 	}
 	a.log.ErrorContext(r.Context(), "admin API: "+backend+" backend failed; "+refused, append(attrs, "err", err)...)
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+	return &errcode.Error{Code: errcode.AdminUnavailable,
 		Message: "the " + backend + " backend is unavailable; retry later (the server log has the details)"}
 }
 
 // unauthorized answers 401 with both challenges: Bearer, naming the token
 // endpoint, the service and the scope to ask for, and Basic.
 func (a *API) unauthorized(r *http.Request, errCode, msg string) error {
-	return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: msg,
-		Challenge: []string{a.bearerChallenge(r, errCode), `Basic realm=` + strconv.Quote(a.cfg.BasicRealm) + `,charset="UTF-8"`}}
+	return &errcode.Error{Code: errcode.AdminUnauthorized, Message: msg,
+		Challenges: []string{a.bearerChallenge(r, errCode), `Basic realm=` + strconv.Quote(a.cfg.BasicRealm) + `,charset="UTF-8"`}}
 }
 
 func (a *API) forbidden(r *http.Request, errCode string) error {
-	e := &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+	e := &errcode.Error{Code: errcode.AdminForbidden,
 		Message: "this account is not granted " + Scope + ", which the admin API needs; an ACL rule must grant it"}
 	if errCode != "" {
-		e.Challenge = []string{a.bearerChallenge(r, errCode)}
+		e.Challenges = []string{a.bearerChallenge(r, errCode)}
 	}
 	return e
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"wharf/internal/errcode"
 )
 
 // maxBody bounds a request body: a user with labels, a rule or a token
@@ -29,18 +31,18 @@ const maxBody = 64 << 10
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+		return &errcode.Error{Code: errcode.AdminUnsupportedMedia,
 			Message: "send the request body as JSON, with Content-Type: application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
+		return &errcode.Error{Code: errcode.AdminTooLarge,
 			Message: fmt.Sprintf("the request body is larger than %d bytes", maxBody)}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The server's read deadline (limits.body_timeout) passed.
-		return &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+		return &errcode.Error{Code: errcode.AdminRequestTimeout,
 			Message: "the request body did not arrive in time; send it again"}
 	case err != nil:
 		return invalid("", "reading the request body failed")
@@ -63,7 +65,7 @@ func jsonError(err error) error {
 	var (
 		syntax *json.SyntaxError
 		typ    *json.UnmarshalTypeError
-		own    *Error
+		own    *errcode.Error
 	)
 	switch {
 	case errors.As(err, &own):

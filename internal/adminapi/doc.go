@@ -1,9 +1,10 @@
 // Package adminapi is Wharf's admin HTTP API: JSON under /api/v1/ for the
 // operations of `wharf user`, `wharf team`, `wharf acl` and `wharf token`,
 // for automation and for a web interface (not built yet). It owns the
-// routes, the strict decoding of request bodies, the one table that turns
-// errors into HTTP statuses and JSON error bodies, and the check that a
-// caller holds the admin scope (admin:api:*).
+// routes, the strict decoding of request bodies, the map from identity and
+// metadata errors to errcode's admin codes (rendered by
+// errcode.WriteAdmin), and the check that a caller holds the admin scope
+// (admin:api:*).
 //
 // It performs no identity operation of its own: every change goes through
 // identity.Service, the same calls the CLI makes, and every login through
@@ -13,6 +14,6 @@
 // two in agreement.
 //
 // It imports the standard library, auth, authn, authz (and dbacl for
-// explanations), auth/token, identity and metadata; never server, cli or
-// ociapi.
+// explanations), auth/token, identity, metadata, edge and errcode; never
+// server, cli or ociapi.
 package adminapi

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"wharf/internal/errcode"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
@@ -52,7 +53,7 @@ func (a *API) team(r *http.Request, name string) (Team, error) {
 	}
 	i := slices.IndexFunc(teams, func(t metadata.Team) bool { return t.Name == name })
 	if i < 0 {
-		return Team{}, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such team " + quote(name)}
+		return Team{}, &errcode.Error{Code: errcode.AdminNotFound, Message: "no such team " + quote(name)}
 	}
 	return toTeam(teams[i]), nil
 }

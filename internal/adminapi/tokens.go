@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/errcode"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
@@ -75,7 +76,7 @@ func (a *API) token(r *http.Request, id string) (Token, error) {
 	}
 	i := slices.IndexFunc(tokens, func(t metadata.AccessToken) bool { return t.ID == id })
 	if i < 0 {
-		return Token{}, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such access token " + quote(id)}
+		return Token{}, &errcode.Error{Code: errcode.AdminNotFound, Message: "no such access token " + quote(id)}
 	}
 	return a.toToken(tokens[i]), nil
 }

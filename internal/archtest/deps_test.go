@@ -58,6 +58,14 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/keyhint", onlyDirect: []string{}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/atomicfile", onlyDirect: []string{}},
+		// The one error table is a leaf every HTTP package uses; the edge
+		// (client address, request id, access log) sits in front of the
+		// APIs and knows none of them.
+		{pkg: "wharf/internal/errcode", onlyDirect: []string{}},
+		{pkg: "wharf/internal/edge", onlyDirect: []string{"wharf/internal/errcode", "wharf/internal/config"},
+			notDeps: []string{"wharf/internal/ociapi", "wharf/internal/auth/tokenserver", "wharf/internal/adminapi",
+				"wharf/internal/auth/oauthlogin", "wharf/internal/auth/oidc", "wharf/internal/server", "wharf/internal/cli",
+				"wharf/internal/registry", "wharf/internal/metadata"}},
 		// The built-in admin's files: no HTTP, no server.
 		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/identity"},
 			notDeps: []string{"net/http", "wharf/internal/server"}},
@@ -91,7 +99,8 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
 		// The admin API: HTTP over the identity operations, with logins
 		// checked by the chains the composition root hands in.
-		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/identity", "wharf/internal/metadata", "wharf/internal/gate"},
+		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/identity", "wharf/internal/metadata", "wharf/internal/gate",
+			"wharf/internal/edge", "wharf/internal/errcode"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// External programs: the runner knows no protocol; ext_auth and
 		// ext_authz give its answers meaning. The webhook client is the one
@@ -103,7 +112,7 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"wharf/internal/auth/tokenserver", "wharf/internal/server"}},
 		// The browser sign-ins speak HTTP (to providers and browsers) but
 		// know neither the configuration nor the token server or the ACL.
-		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "modernc.org/sqlite"},
+		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/errcode", "golang.org/x/oauth2", "modernc.org/sqlite"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"wharf/internal/auth"
+	"wharf/internal/errcode"
 )
 
 // Authorizer decides whether a request may have the access it needs. A nil
@@ -20,15 +21,31 @@ type Authorizer interface {
 // AuthError is a refused request: 401 with a challenge, 403, 429, or 503
 // (the server could not check the credentials now).
 type AuthError struct {
-	Status    int    // http.StatusUnauthorized, StatusForbidden, StatusTooManyRequests or StatusServiceUnavailable
+	// Code is errcode.Unauthorized, Denied, TooManyRequests or
+	// Unavailable; the table gives the status.
+	Code      errcode.Code
 	Challenge string // the WWW-Authenticate value for a 401
 	Message   string // safe for the client: never a secret
 	// RetryAfter, in seconds, for a 429 or 503.
 	RetryAfter int
-	Need       []auth.Access
+	// Need is the access the request needed, shown as the error's detail
+	// so that a user can see which permission is missing.
+	Need []auth.Access
 }
 
 func (e *AuthError) Error() string { return e.Message }
+
+// answer is the response to e.
+func (e *AuthError) answer() *errcode.Error {
+	a := &errcode.Error{Code: e.Code, Message: e.Message, RetryAfter: e.RetryAfter}
+	if e.Code == errcode.Unauthorized && e.Challenge != "" {
+		a.Challenges = []string{e.Challenge}
+	}
+	if len(e.Need) > 0 {
+		a.Detail = e.Need
+	}
+	return a
+}
 
 // Actions a request needs, by endpoint and method. Writes need push only
 // (not pull as well, as distribution asks), so a push-only robot account

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"wharf/internal/auth"
+	"wharf/internal/errcode"
 )
 
 // BasicAuth authorizes requests with HTTP Basic credentials: any valid
@@ -36,7 +37,7 @@ func (a *BasicAuth) Authorize(r *http.Request, need []auth.Access) (string, erro
 		}
 		a.Log.InfoContext(r.Context(), "login failed", "account", user, "remote", r.RemoteAddr)
 	}
-	return "", &AuthError{Status: http.StatusUnauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),
+	return "", &AuthError{Code: errcode.Unauthorized, Challenge: "Basic realm=" + strconv.Quote(a.Realm),
 		Message: "authentication required", Need: need}
 }
 
@@ -53,5 +54,5 @@ func (a *SillyAuth) Authorize(r *http.Request, need []auth.Access) (string, erro
 		return "", nil
 	}
 	ch := "Bearer realm=" + strconv.Quote(a.Realm) + ",service=" + strconv.Quote(a.Service)
-	return "", &AuthError{Status: http.StatusUnauthorized, Challenge: ch, Message: "authentication required", Need: need}
+	return "", &AuthError{Code: errcode.Unauthorized, Challenge: ch, Message: "authentication required", Need: need}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"wharf/internal/registry"
+
+	"wharf/internal/errcode"
 )
 
 // Handler serves the OCI Distribution API under /v2/.
@@ -96,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(r.Context(), h.log, w, r, errorf(codeUnsupported, "method "+r.Method+" is not allowed here"))
+		writeError(r.Context(), h.log, w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
 		return
 	}
 	var account string

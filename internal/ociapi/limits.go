@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/edge"
+	"wharf/internal/errcode"
 	"wharf/internal/gate"
 	"wharf/internal/registry"
 )
@@ -54,12 +56,12 @@ func (s *uploadSlots) acquire(ctx context.Context, client string) (release func(
 	switch {
 	case s.max > 0 && s.total >= s.max:
 		key = "limits.uploads"
-		err = &apiError{code: codeTooManyRequests, retryAfter: uploadRetryAfter,
-			msg: fmt.Sprintf("the registry is receiving %d uploads, as many as it takes at once (limits.uploads); retry in a moment", s.total)}
+		err = &errcode.Error{Code: errcode.TooManyRequests, RetryAfter: uploadRetryAfter,
+			Message: fmt.Sprintf("the registry is receiving %d uploads, as many as it takes at once (limits.uploads); retry in a moment", s.total)}
 	case s.perClient > 0 && s.byClient[client] >= s.perClient:
 		key = "limits.uploads_per_client"
-		err = &apiError{code: codeTooManyRequests, retryAfter: uploadRetryAfter,
-			msg: fmt.Sprintf("this client is sending %d uploads, as many as one client may at once (limits.uploads_per_client); retry when one has finished", s.byClient[client])}
+		err = &errcode.Error{Code: errcode.TooManyRequests, RetryAfter: uploadRetryAfter,
+			Message: fmt.Sprintf("this client is sending %d uploads, as many as one client may at once (limits.uploads_per_client); retry when one has finished", s.byClient[client])}
 	}
 	if err != nil {
 		s.refused.Add(1)
@@ -92,7 +94,7 @@ func clientKey(r *http.Request, account string) string {
 	if account != "" {
 		return "account " + account
 	}
-	a := PublicOf(r).Client
+	a := edge.ClientIP(r)
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return "address " + p.String()

@@ -11,6 +11,8 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"wharf/internal/registry"
+
+	"wharf/internal/errcode"
 )
 
 // Default page bounds of the three lists. A request without n gets a full
@@ -41,7 +43,7 @@ func pagination(r *http.Request, bound int) (n int, last string, err error) {
 		return bound, last, nil
 	}
 	if !allDigits(s) {
-		return 0, "", errorf(codePaginationInvalid, fmt.Sprintf(
+		return 0, "", errorf(errcode.PaginationInvalid, fmt.Sprintf(
 			"n must be a whole number, 0 or more (for example n=100); a page holds at most %d entries and the Link header leads to the next", bound))
 	}
 	v, err := strconv.ParseUint(s, 10, 63)

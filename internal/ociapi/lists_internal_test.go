@@ -24,7 +24,9 @@ func TestWriteJSONFailure(t *testing.T) {
 	if w.Code != http.StatusInternalServerError || w.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("got %d %q, want 500 application/json", w.Code, w.Header().Get("Content-Type"))
 	}
-	var body errorBody
+	var body struct {
+		Errors []struct{ Code string }
+	}
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || len(body.Errors) != 1 || body.Errors[0].Code != "UNKNOWN" {
 		t.Errorf("body %q (%v), want one UNKNOWN error", w.Body, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"wharf/internal/registry"
+
+	"wharf/internal/errcode"
 )
 
 func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) {
@@ -19,7 +21,7 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	if !strings.Contains(rt.Ref, ":") && registry.IsIndex(m.MediaType) && !accepts(r, m.MediaType) {
 		// A client that cannot read lists asked for a tag that is one: as
 		// distribution does, say there is no manifest it can use.
-		h.fail(w, r, errorf(codeManifestUnknown, "the tag names a "+m.MediaType+", which the request's Accept header does not include"))
+		h.fail(w, r, errorf(errcode.ManifestUnknown, "the tag names a "+m.MediaType+", which the request's Accept header does not include"))
 		return
 	}
 	hd := w.Header()
@@ -67,20 +69,20 @@ func etagMatch(header, dgst string) bool {
 
 func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, rt route) {
 	if r.ContentLength > registry.MaxManifestSize {
-		h.fail(w, r, errorf(codeManifestTooLarge, "manifest exceeds the 4 MiB limit"))
+		h.fail(w, r, errorf(errcode.ManifestTooLarge, "manifest exceeds the 4 MiB limit"))
 		return
 	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, registry.MaxManifestSize+1))
 	if errors.Is(err, registry.ErrUploadStalled) {
-		h.fail(w, r, errorf(codeManifestStalled, "the manifest body stopped arriving; send it again"))
+		h.fail(w, r, errorf(errcode.ManifestStalled, "the manifest body stopped arriving; send it again"))
 		return
 	}
 	if err != nil {
-		h.fail(w, r, errorf(codeManifestInvalid, "could not read the manifest body"))
+		h.fail(w, r, errorf(errcode.ManifestInvalid, "could not read the manifest body"))
 		return
 	}
 	if len(payload) > registry.MaxManifestSize {
-		h.fail(w, r, errorf(codeManifestTooLarge, "manifest exceeds the 4 MiB limit"))
+		h.fail(w, r, errorf(errcode.ManifestTooLarge, "manifest exceeds the 4 MiB limit"))
 		return
 	}
 	res, err := h.reg.PutManifest(r.Context(), rt.Name, rt.Ref, r.Header.Get("Content-Type"), payload, r.URL.Query()["tag"])

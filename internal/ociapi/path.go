@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"wharf/internal/registry"
+
+	"wharf/internal/errcode"
 )
 
 // routeKind names the endpoint a /v2/ path addresses.
@@ -36,14 +38,14 @@ type route struct {
 func parsePath(p string) (route, error) {
 	rest, ok := strings.CutPrefix(p, "/v2")
 	if !ok {
-		return route{}, errorf(codeNotFound, "not an OCI distribution API path")
+		return route{}, errorf(errcode.NotFound, "not an OCI distribution API path")
 	}
 	if rest == "" || rest == "/" {
 		return route{Kind: routeBase}, nil
 	}
 	rest, ok = strings.CutPrefix(rest, "/")
 	if !ok {
-		return route{}, errorf(codeNotFound, "not an OCI distribution API path")
+		return route{}, errorf(errcode.NotFound, "not an OCI distribution API path")
 	}
 	if rest == "_catalog" {
 		return route{Kind: routeCatalog}, nil
@@ -51,7 +53,7 @@ func parsePath(p string) (route, error) {
 	segs := strings.Split(rest, "/")
 	n := len(segs)
 	if n < 3 {
-		return route{}, errorf(codeNotFound, "unknown API endpoint")
+		return route{}, errorf(errcode.NotFound, "unknown API endpoint")
 	}
 	var rt route
 	var nameEnd int
@@ -72,17 +74,17 @@ func parsePath(p string) (route, error) {
 	case prev == "tags" && last == "list":
 		rt, nameEnd = route{Kind: routeTags}, n-2
 	default:
-		return route{}, errorf(codeNotFound, "unknown API endpoint")
+		return route{}, errorf(errcode.NotFound, "unknown API endpoint")
 	}
 	if nameEnd < 1 {
-		return route{}, errorf(codeNameInvalid, "repository name is empty")
+		return route{}, errorf(errcode.NameInvalid, "repository name is empty")
 	}
 	rt.Name = strings.Join(segs[:nameEnd], "/")
 	if !registry.ValidName(rt.Name) {
-		return route{}, errorf(codeNameInvalid, "invalid repository name: use lowercase letters, digits and separators (. _ __ -), components joined by /, at most 255 characters")
+		return route{}, errorf(errcode.NameInvalid, "invalid repository name: use lowercase letters, digits and separators (. _ __ -), components joined by /, at most 255 characters")
 	}
 	if rt.Kind != routeUploadStart && rt.Kind != routeTags && rt.Ref == "" {
-		return route{}, errorf(codeNotFound, "unknown API endpoint")
+		return route{}, errorf(errcode.NotFound, "unknown API endpoint")
 	}
 	return rt, nil
 }

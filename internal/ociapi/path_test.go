@@ -1,12 +1,16 @@
 package ociapi
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"wharf/internal/errcode"
 )
+
+// noErr marks a path that parses.
+const noErr errcode.Code = -1
 
 func TestParsePath(t *testing.T) {
 	t.Parallel()
@@ -15,43 +19,42 @@ func TestParsePath(t *testing.T) {
 		name    string
 		path    string
 		want    route
-		wantErr code
+		wantErr errcode.Code
 	}{
-		{"base", "/v2/", route{Kind: routeBase}, code{}},
-		{"base without slash", "/v2", route{Kind: routeBase}, code{}},
-		{"catalog", "/v2/_catalog", route{Kind: routeCatalog}, code{}},
-		{"tags", "/v2/library/alpine/tags/list", route{Kind: routeTags, Name: "library/alpine"}, code{}},
-		{"manifest by tag", "/v2/a/manifests/latest", route{Kind: routeManifest, Name: "a", Ref: "latest"}, code{}},
-		{"manifest by digest", "/v2/a/b/manifests/sha256:abc", route{Kind: routeManifest, Name: "a/b", Ref: "sha256:abc"}, code{}},
-		{"blob", "/v2/a/blobs/sha256:abc", route{Kind: routeBlob, Name: "a", Ref: "sha256:abc"}, code{}},
-		{"upload start", "/v2/a/blobs/uploads/", route{Kind: routeUploadStart, Name: "a"}, code{}},
-		{"upload start without slash", "/v2/a/blobs/uploads", route{Kind: routeUploadStart, Name: "a"}, code{}},
-		{"upload", "/v2/a/blobs/uploads/xyz", route{Kind: routeUpload, Name: "a", Ref: "xyz"}, code{}},
-		{"referrers", "/v2/a/referrers/sha256:abc", route{Kind: routeReferrers, Name: "a", Ref: "sha256:abc"}, code{}},
-		{"name containing blobs", "/v2/x/blobs/blobs/sha256:abc", route{Kind: routeBlob, Name: "x/blobs", Ref: "sha256:abc"}, code{}},
-		{"name containing manifests", "/v2/manifests/manifests/v1", route{Kind: routeManifest, Name: "manifests", Ref: "v1"}, code{}},
-		{"name ending in uploads", "/v2/x/blobs/blobs/uploads/", route{Kind: routeUploadStart, Name: "x/blobs"}, code{}},
-		{"separators", "/v2/a.b_c__d--e/f/manifests/1", route{Kind: routeManifest, Name: "a.b_c__d--e/f", Ref: "1"}, code{}},
-		{"traversal", "/v2/../etc/manifests/x", route{}, codeNameInvalid},
-		{"dot component", "/v2/a/./b/manifests/x", route{}, codeNameInvalid},
-		{"uppercase", "/v2/Alpine/manifests/x", route{}, codeNameInvalid},
-		{"empty component", "/v2/a//b/manifests/x", route{}, codeNameInvalid},
-		{"leading separator", "/v2/-a/manifests/x", route{}, codeNameInvalid},
-		{"too long", "/v2/" + long + "/manifests/x", route{}, codeNameInvalid},
-		{"empty name", "/v2//manifests/x", route{}, codeNameInvalid},
-		{"no name", "/v2/manifests/x", route{}, codeNotFound},
-		{"unknown endpoint", "/v2/a/b/c", route{}, codeNotFound},
-		{"empty reference", "/v2/a/manifests/", route{}, codeNotFound},
-		{"not v2", "/v1/a/manifests/x", route{}, codeNotFound},
-		{"v2 prefix only", "/v2x/a/manifests/x", route{}, codeNotFound},
+		{"base", "/v2/", route{Kind: routeBase}, noErr},
+		{"base without slash", "/v2", route{Kind: routeBase}, noErr},
+		{"catalog", "/v2/_catalog", route{Kind: routeCatalog}, noErr},
+		{"tags", "/v2/library/alpine/tags/list", route{Kind: routeTags, Name: "library/alpine"}, noErr},
+		{"manifest by tag", "/v2/a/manifests/latest", route{Kind: routeManifest, Name: "a", Ref: "latest"}, noErr},
+		{"manifest by digest", "/v2/a/b/manifests/sha256:abc", route{Kind: routeManifest, Name: "a/b", Ref: "sha256:abc"}, noErr},
+		{"blob", "/v2/a/blobs/sha256:abc", route{Kind: routeBlob, Name: "a", Ref: "sha256:abc"}, noErr},
+		{"upload start", "/v2/a/blobs/uploads/", route{Kind: routeUploadStart, Name: "a"}, noErr},
+		{"upload start without slash", "/v2/a/blobs/uploads", route{Kind: routeUploadStart, Name: "a"}, noErr},
+		{"upload", "/v2/a/blobs/uploads/xyz", route{Kind: routeUpload, Name: "a", Ref: "xyz"}, noErr},
+		{"referrers", "/v2/a/referrers/sha256:abc", route{Kind: routeReferrers, Name: "a", Ref: "sha256:abc"}, noErr},
+		{"name containing blobs", "/v2/x/blobs/blobs/sha256:abc", route{Kind: routeBlob, Name: "x/blobs", Ref: "sha256:abc"}, noErr},
+		{"name containing manifests", "/v2/manifests/manifests/v1", route{Kind: routeManifest, Name: "manifests", Ref: "v1"}, noErr},
+		{"name ending in uploads", "/v2/x/blobs/blobs/uploads/", route{Kind: routeUploadStart, Name: "x/blobs"}, noErr},
+		{"separators", "/v2/a.b_c__d--e/f/manifests/1", route{Kind: routeManifest, Name: "a.b_c__d--e/f", Ref: "1"}, noErr},
+		{"traversal", "/v2/../etc/manifests/x", route{}, errcode.NameInvalid},
+		{"dot component", "/v2/a/./b/manifests/x", route{}, errcode.NameInvalid},
+		{"uppercase", "/v2/Alpine/manifests/x", route{}, errcode.NameInvalid},
+		{"empty component", "/v2/a//b/manifests/x", route{}, errcode.NameInvalid},
+		{"leading separator", "/v2/-a/manifests/x", route{}, errcode.NameInvalid},
+		{"too long", "/v2/" + long + "/manifests/x", route{}, errcode.NameInvalid},
+		{"empty name", "/v2//manifests/x", route{}, errcode.NameInvalid},
+		{"no name", "/v2/manifests/x", route{}, errcode.NotFound},
+		{"unknown endpoint", "/v2/a/b/c", route{}, errcode.NotFound},
+		{"empty reference", "/v2/a/manifests/", route{}, errcode.NotFound},
+		{"not v2", "/v1/a/manifests/x", route{}, errcode.NotFound},
+		{"v2 prefix only", "/v2x/a/manifests/x", route{}, errcode.NotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := parsePath(tc.path)
-			if tc.wantErr != (code{}) {
-				var ae *apiError
-				if !errors.As(err, &ae) || ae.code != tc.wantErr {
+			if tc.wantErr != noErr {
+				if e, ok := errcode.As(err); !ok || e.Code != tc.wantErr {
 					t.Fatalf("parsePath(%q) error = %v, want code %v", tc.path, err, tc.wantErr)
 				}
 				return

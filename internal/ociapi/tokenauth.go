@@ -10,6 +10,8 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/token"
+	"wharf/internal/edge"
+	"wharf/internal/errcode"
 )
 
 // TokenAuth authorizes requests with bearer tokens of the Docker token
@@ -67,7 +69,7 @@ func (a *TokenAuth) challenge(r *http.Request, need []auth.Access, errCode, msg 
 	if errCode != "" {
 		fmt.Fprintf(&b, `,error=%q`, errCode)
 	}
-	return &AuthError{Status: http.StatusUnauthorized, Challenge: b.String(), Message: msg, Need: need}
+	return &AuthError{Code: errcode.Unauthorized, Challenge: b.String(), Message: msg, Need: need}
 }
 
 // bearer extracts a bearer token from the Authorization header.
@@ -85,7 +87,7 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // RealmFromRequest returns a Realm function for a token endpoint served by
-// this same server at path: the scheme and host the client used (PublicOf:
+// this same server at path: the scheme and host the client used (edge.PublicOf:
 // behind a trusted reverse proxy, the proxy's public ones), so the
 // challenge works for whatever name the client used.
 func RealmFromRequest(path string) func(r *http.Request) string {
@@ -97,7 +99,7 @@ func RealmFromRequest(path string) func(r *http.Request) string {
 // an empty port means the request's own.
 func RealmOnPort(port, path string) func(r *http.Request) string {
 	return func(r *http.Request) string {
-		p := PublicOf(r)
+		p := edge.PublicOf(r)
 		host := p.Host
 		if port != "" {
 			if h, _, err := net.SplitHostPort(host); err == nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"wharf/internal/registry"
+
+	"wharf/internal/errcode"
 )
 
 // startUpload is POST /v2/<name>/blobs/uploads/: a mount (?mount=&from=), a
@@ -23,7 +25,7 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		}
 		from := q.Get("from")
 		if from != "" && !registry.ValidName(from) {
-			h.fail(w, r, errorf(codeNameInvalid, "invalid repository name in from"))
+			h.fail(w, r, errorf(errcode.NameInvalid, "invalid repository name in from"))
 			return
 		}
 		// The authorizer has checked pull access on `from` (see needs).
@@ -97,7 +99,7 @@ func (h *Handler) patchUpload(w http.ResponseWriter, r *http.Request, rt route) 
 func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, rt route) {
 	d := r.URL.Query().Get("digest")
 	if d == "" {
-		h.fail(w, r, errorf(codeDigestInvalid, "the digest query parameter is required to complete an upload"))
+		h.fail(w, r, errorf(errcode.DigestInvalid, "the digest query parameter is required to complete an upload"))
 		return
 	}
 	dgst, err := registry.ParseDigest(d)
@@ -152,7 +154,7 @@ func chunkRange(r *http.Request) (start, size int64, err error) {
 		return 0, 0, err
 	}
 	if size >= 0 && size != e-s+1 {
-		return 0, 0, errorf(codeSizeInvalid, "Content-Length does not match Content-Range")
+		return 0, 0, errorf(errcode.SizeInvalid, "Content-Length does not match Content-Range")
 	}
 	return s, e - s + 1, nil
 }
@@ -163,21 +165,21 @@ func parseContentRange(v string) (start, end int64, err error) {
 	v = strings.TrimPrefix(strings.TrimPrefix(v, "bytes="), "bytes ")
 	a, b, ok := strings.Cut(v, "-")
 	if !ok || a == "" || b == "" || len(a) > 19 || len(b) > 19 {
-		return 0, 0, errorf(codeRangeInvalid, "Content-Range must be <start>-<end>")
+		return 0, 0, errorf(errcode.RangeInvalid, "Content-Range must be <start>-<end>")
 	}
 	for _, c := range a + b {
 		if c < '0' || c > '9' {
-			return 0, 0, errorf(codeRangeInvalid, "Content-Range must be <start>-<end>")
+			return 0, 0, errorf(errcode.RangeInvalid, "Content-Range must be <start>-<end>")
 		}
 	}
 	start, err1 := strconv.ParseInt(a, 10, 64)
 	end, err2 := strconv.ParseInt(b, 10, 64)
 	if err1 != nil || err2 != nil || end < start {
-		return 0, 0, errorf(codeRangeInvalid, "Content-Range must be <start>-<end> with start <= end")
+		return 0, 0, errorf(errcode.RangeInvalid, "Content-Range must be <start>-<end> with start <= end")
 	}
 	if end-start == math.MaxInt64 {
 		// The chunk's length, end-start+1, does not fit in an int64.
-		return 0, 0, errorf(codeRangeInvalid, "Content-Range is larger than any blob can be")
+		return 0, 0, errorf(errcode.RangeInvalid, "Content-Range is larger than any blob can be")
 	}
 	return start, end, nil
 }

@@ -8,7 +8,6 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/identity"
-	"wharf/internal/ociapi"
 )
 
 // adminAPI builds the admin API of `wharf serve` with token auth: its
@@ -31,7 +30,6 @@ func (s *Server) adminAPI(ts *tokenServer) (http.Handler, error) {
 		Limiter:      l.limiter,
 		TokenService: s.cfg.Token.Service,
 		Realm:        s.realm(),
-		ClientIP:     ociapi.ClientIP,
 		Layers:       []dbacl.Layer{{Name: configLayerName(s.cfg), ACL: l.configACL}},
 		Configured:   configured,
 		Log:          s.log,

@@ -101,6 +101,13 @@ func TestAdminAPIWiring(t *testing.T) {
 // password it printed.
 func startComposed(t *testing.T, cfg config.Config, log *slog.Logger) (*httptest.Server, string) {
 	t.Helper()
+	_, srv, pw := startComposedServer(t, cfg, log)
+	return srv, pw
+}
+
+// startComposedServer is startComposed that also returns the Server.
+func startComposedServer(t *testing.T, cfg config.Config, log *slog.Logger) (*Server, *httptest.Server, string) {
+	t.Helper()
 	var console strings.Builder
 	s, err := New(t.Context(), cfg, log, &console)
 	if err != nil {
@@ -113,7 +120,7 @@ func startComposed(t *testing.T, cfg config.Config, log *slog.Logger) (*httptest
 	if m == nil {
 		t.Fatalf("no admin password on the console:\n%s", console.String())
 	}
-	return srv, m[1]
+	return s, srv, m[1]
 }
 
 // TestAdminAPINotServed: without the token server (auth htpasswd or none)

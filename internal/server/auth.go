@@ -189,11 +189,7 @@ func setupTokenServer(ctx context.Context, cfg config.Config, meta *metadata.Sto
 		// every refresh, or (backends that cannot be asked) a day.
 		RefreshTTL:     cfg.Sessions.Lifetime.Std(),
 		UnconfirmedTTL: cfg.Sessions.UnconfirmedLifetime.Std(),
-		// Behind a trusted reverse proxy, the client's address (from
-		// X-Forwarded-For), not the proxy's: ACL ip rules and rate limits
-		// are about clients.
-		ClientIP: ociapi.ClientIP,
-		Log:      log,
+		Log:            log,
 	})
 	if err != nil {
 		closeAll()

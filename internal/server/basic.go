@@ -10,6 +10,8 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
 	"wharf/internal/config"
+	"wharf/internal/edge"
+	"wharf/internal/errcode"
 	"wharf/internal/gate"
 	"wharf/internal/ociapi"
 )
@@ -35,23 +37,23 @@ func setupBasicAuth(cfg config.Config, log *slog.Logger) (ociapi.Authorizer, err
 	cached := authn.NewCache(h, authn.CacheOptions{})
 	limiter := authn.NewLimiter(authn.LimiterOptions{})
 	check := func(r *http.Request, user string, password auth.Secret) error {
-		ip := ociapi.ClientIP(r)
+		ip := edge.ClientIP(r)
 		res, _, err := limiter.Login(r.Context(), cached, user, password, ip)
 		var limited *authn.LimitedError
 		var busy *gate.BusyError
 		switch {
 		case errors.As(err, &limited):
 			log.WarnContext(r.Context(), "login rate-limited", "account", user, "ip", ip)
-			return &ociapi.AuthError{Status: http.StatusTooManyRequests, Message: "too many failed logins; retry later",
+			return &ociapi.AuthError{Code: errcode.TooManyRequests, Message: "too many failed logins; retry later",
 				RetryAfter: limited.RetryAfterSeconds()}
 		case errors.As(err, &busy):
-			return &ociapi.AuthError{Status: http.StatusServiceUnavailable, Message: "the server is busy (" + busy.What + "); retry in a moment",
+			return &ociapi.AuthError{Code: errcode.Unavailable, Message: "the server is busy (" + busy.What + "); retry in a moment",
 				RetryAfter: busy.RetryAfterSeconds()}
 		case err != nil:
 			if r.Context().Err() == nil { // else the client left: nothing failed
 				log.ErrorContext(r.Context(), "htpasswd authentication failed", "account", user, "err", err)
 			}
-			return &ociapi.AuthError{Status: http.StatusServiceUnavailable, Message: "the credentials cannot be checked now; retry later (the server log has the details)",
+			return &ociapi.AuthError{Code: errcode.Unavailable, Message: "the credentials cannot be checked now; retry later (the server log has the details)",
 				RetryAfter: 5}
 		case res != authn.Accepted:
 			return errLoginFailed

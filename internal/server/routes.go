@@ -12,6 +12,7 @@ import (
 
 	"wharf/internal/adminapi"
 	"wharf/internal/config"
+	"wharf/internal/edge"
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
@@ -50,6 +51,9 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 			for _, r := range ts.routes {
 				m.Handle(r.pattern, small(r.handler))
 			}
+		}
+		if s.tokenMux != nil {
+			s.tokenMux.Handle("/", edge.NoRoute(s.tokenMux))
 		}
 		authorizer = ts.authorizer
 		if cfg.Role == config.RoleAllInOne {
@@ -125,7 +129,7 @@ func withHeaders(next http.Handler, headers map[string][]string, hsts time.Durat
 				w.Header().Add(k, v)
 			}
 		}
-		if hsts > 0 && ociapi.PublicOf(r).Scheme == "https" {
+		if hsts > 0 && edge.PublicOf(r).Scheme == "https" {
 			w.Header().Set("Strict-Transport-Security", hstsValue)
 		}
 		next.ServeHTTP(w, r)

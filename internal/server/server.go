@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 
 	"wharf/internal/auth/authn"
 	"wharf/internal/config"
+	"wharf/internal/edge"
+	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
 )
@@ -35,6 +38,8 @@ type Server struct {
 	// token_addr is set.
 	tokenLn  net.Listener
 	tokenMux *http.ServeMux
+	// trusted are the reverse proxies believed about the client.
+	trusted []netip.Prefix
 	// closers are backends holding connections (LDAP), closed by Close.
 	closers []io.Closer
 }
@@ -44,14 +49,22 @@ type Server struct {
 // it again. Messages meant for the operator's eyes only (the first-start
 // admin password) go to console, never to the log. The caller must Close
 // the server.
+//
+// Every line logged with a request's context carries the request's id
+// (edge.NewLogHandler wraps log's handler).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Writer) (*Server, error) {
+	trusted, err := edge.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	log = slog.New(edge.NewLogHandler(log.Handler()))
 	applyLimits(cfg, log)
 	meta, err := OpenMetadata(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	checkDataDir(cfg.Data, log)
-	s := &Server{cfg: cfg, log: log, meta: meta}
+	s := &Server{cfg: cfg, log: log, meta: meta, trusted: trusted}
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -66,8 +79,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("/", edge.NoRoute(mux))
 	s.http = &http.Server{
-		Handler:           s.counting(withForwarded(withMiddleware(withV2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), log), cfg.TrustedProxies)),
+		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log)),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -102,7 +116,7 @@ func openMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*me
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if err := s.meta.Ping(r.Context()); err != nil {
 		s.log.ErrorContext(r.Context(), "not ready", "err", err)
-		http.Error(w, "metadata database unavailable", http.StatusServiceUnavailable)
+		errcode.WriteOCI(w, r, errcode.New(errcode.Unavailable, "metadata database unavailable"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
@@ -143,7 +157,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.tokenLn != nil {
 		tokenSrv := &http.Server{
-			Handler:           s.counting(withForwarded(withMiddleware(s.tokenMux, s.log), s.cfg.TrustedProxies)),
+			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log)),
 			ReadHeaderTimeout: 20 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,

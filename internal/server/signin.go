@@ -18,7 +18,7 @@ import (
 	"wharf/internal/auth/oauthlogin"
 	"wharf/internal/auth/oidc"
 	"wharf/internal/config"
-	"wharf/internal/ociapi"
+	"wharf/internal/edge"
 )
 
 // signInStore is the file of browser sign-ins under the data directory.
@@ -41,7 +41,7 @@ type signIns struct {
 
 // publicOf is the browser's scheme and host, behind trusted proxies too.
 func publicOf(r *http.Request) (string, string) {
-	p := ociapi.PublicOf(r)
+	p := edge.PublicOf(r)
 	return p.Scheme, p.Host
 }
 

@@ -13,7 +13,8 @@
 // REST APIs). OpenID Connect providers (generic and Google) live in
 // wharf/internal/auth/oidc.
 //
-// It imports authn, wharf/internal/auth, golang.org/x/oauth2, the SQLite
-// driver and the standard library; never config (the composition root
+// It imports authn, wharf/internal/auth, errcode (the statuses of its
+// error pages), golang.org/x/oauth2, the SQLite driver and the standard
+// library; never config (the composition root
 // translates the sections) nor the token server or the ACL.
 package oauthlogin

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"wharf/internal/errcode"
 )
 
 // Limits of sign-ins in progress.
@@ -109,18 +111,18 @@ func (l *Login) redirectURL(r *http.Request) string {
 func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET")
-		l.fail(w, r, http.StatusMethodNotAllowed, "Use GET to sign in.", nil)
+		l.fail(w, r, errcode.PageMethod, "Use GET to sign in.", nil)
 		return
 	}
 	state, err1 := randomString()
 	nonce, err2 := randomString()
 	if err := errors.Join(err1, err2); err != nil {
-		l.fail(w, r, http.StatusInternalServerError, "Could not start the sign-in.", err)
+		l.fail(w, r, errcode.PageFailed, "Could not start the sign-in.", err)
 		return
 	}
 	a := Attempt{State: state, Nonce: nonce, Verifier: oauth2.GenerateVerifier(), RedirectURL: l.redirectURL(r)}
 	if !l.remember(a) {
-		l.fail(w, r, http.StatusServiceUnavailable, "Too many sign-ins are in progress; try again in a few minutes.", errors.New("too many sign-ins in progress"))
+		l.fail(w, r, errcode.PageUnavailable, "Too many sign-ins are in progress; try again in a few minutes.", errors.New("too many sign-ins in progress"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), l.c.Timeout)
@@ -128,7 +130,7 @@ func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 	target, err := l.c.Provider.AuthCodeURL(ctx, a)
 	if err != nil {
 		l.take(state)
-		l.fail(w, r, http.StatusBadGateway, l.c.Provider.Title()+" cannot be reached; try again later.", err)
+		l.fail(w, r, errcode.PageUpstream, l.c.Provider.Title()+" cannot be reached; try again later.", err)
 		return
 	}
 	scheme, _ := l.c.Public(r)
@@ -181,7 +183,7 @@ const maxParam = 4096
 func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
-		l.fail(w, r, http.StatusMethodNotAllowed, "Use GET.", nil)
+		l.fail(w, r, errcode.PageMethod, "Use GET.", nil)
 		return
 	}
 	q := r.URL.Query()
@@ -189,28 +191,28 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	// The cookie has done its job whatever happens next.
 	http.SetCookie(w, &http.Cookie{Name: l.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	if len(state) > maxParam || len(code) > maxParam {
-		l.fail(w, r, http.StatusBadRequest, "The sign-in request is malformed.", errors.New("oversized state or code"))
+		l.fail(w, r, errcode.PageInvalid, "The sign-in request is malformed.", errors.New("oversized state or code"))
 		return
 	}
 	cookie, err := r.Cookie(l.cookieName())
 	if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(state)) != 1 {
-		l.fail(w, r, http.StatusBadRequest, "This sign-in was not started in this browser, or it was already used. Start again.",
+		l.fail(w, r, errcode.PageInvalid, "This sign-in was not started in this browser, or it was already used. Start again.",
 			errors.New("state does not match the browser's cookie"))
 		return
 	}
 	a, ok := l.take(state)
 	if !ok {
-		l.fail(w, r, http.StatusBadRequest, "This sign-in expired or was already used. Start again.", errors.New("unknown or expired state"))
+		l.fail(w, r, errcode.PageInvalid, "This sign-in expired or was already used. Start again.", errors.New("unknown or expired state"))
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		desc := q.Get("error_description")
-		l.fail(w, r, http.StatusForbidden, fmt.Sprintf("%s refused the sign-in: %s %s", l.c.Provider.Title(), clip(e), clip(desc)),
+		l.fail(w, r, errcode.PageDenied, fmt.Sprintf("%s refused the sign-in: %s %s", l.c.Provider.Title(), clip(e), clip(desc)),
 			fmt.Errorf("provider error %q", clip(e)))
 		return
 	}
 	if code == "" {
-		l.fail(w, r, http.StatusBadRequest, "The provider sent no authorization code. Start again.", errors.New("no code"))
+		l.fail(w, r, errcode.PageInvalid, "The provider sent no authorization code. Start again.", errors.New("no code"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), l.c.Timeout)
@@ -223,22 +225,22 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, ErrDenied):
-		l.fail(w, r, http.StatusForbidden, "You signed in, but this registry does not admit you: "+strings.TrimPrefix(err.Error(), ErrDenied.Error()+": "), err)
+		l.fail(w, r, errcode.PageDenied, "You signed in, but this registry does not admit you: "+strings.TrimPrefix(err.Error(), ErrDenied.Error()+": "), err)
 		return
 	case err != nil:
-		l.fail(w, r, http.StatusBadGateway, "The sign-in with "+l.c.Provider.Title()+" failed. Start again; if it keeps failing, the server's log says why.", err)
+		l.fail(w, r, errcode.PageUpstream, "The sign-in with "+l.c.Provider.Title()+" failed. Start again; if it keeps failing, the server's log says why.", err)
 		return
 	}
 	pw, hash, err := NewPassword(l.c.Provider.Name())
 	if err != nil {
-		l.fail(w, r, http.StatusInternalServerError, "Could not make a password.", err)
+		l.fail(w, r, errcode.PageFailed, "Could not make a password.", err)
 		return
 	}
 	now := l.c.Now()
 	rec := Record{Backend: l.c.Provider.Name(), Account: s.Account, PasswordHash: hash, Labels: s.Labels, Token: s.Token,
 		Created: now, RevalidateAt: now.Add(l.c.RevalidateAfter), ExpiresAt: now.Add(l.c.PasswordLifetime)}
 	if err := l.c.Store.Put(r.Context(), rec); err != nil {
-		l.fail(w, r, http.StatusInternalServerError, "Could not record the sign-in.", err)
+		l.fail(w, r, errcode.PageFailed, "Could not record the sign-in.", err)
 		return
 	}
 	l.log.InfoContext(r.Context(), "signed in; registry password issued", "user", s.Account, "labels", s.Labels, "expires", rec.ExpiresAt.UTC())
@@ -285,8 +287,9 @@ func noStore(w http.ResponseWriter) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'")
 }
 
-// fail shows message to the browser and logs err.
-func (l *Login) fail(w http.ResponseWriter, r *http.Request, status int, message string, err error) {
+// fail shows message to the browser, with code's status, and logs err.
+func (l *Login) fail(w http.ResponseWriter, r *http.Request, code errcode.Code, message string, err error) {
+	status := code.Status()
 	if err != nil {
 		l.log.WarnContext(r.Context(), "sign-in failed", "status", status, "reason", err.Error(), "remote", r.RemoteAddr)
 	}

@@ -11,7 +11,7 @@
 // error from either chain) gives 503 Service Unavailable, never a token,
 // with a message naming no backend detail; the reason goes to the log. A
 // full gate (password checks, external calls) gives 503 with Retry-After
-// and is logged by the gate, once a minute. It is one of the two places where
-// errors become HTTP responses (ociapi is the other). It never logs a
-// password or a token.
+// and is logged by the gate, once a minute. Its errors are errcode's codes,
+// answered in the registry's error format with the OAuth2 members
+// (errcode.WriteToken). It never logs a password or a token.
 package tokenserver

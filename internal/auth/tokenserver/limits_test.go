@@ -18,6 +18,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/authntest"
 	"wharf/internal/auth/tokenserver"
+	"wharf/internal/edge"
 	"wharf/internal/gate"
 )
 
@@ -30,7 +31,7 @@ func fromHeader(r *http.Request) netip.Addr {
 	if a, err := netip.ParseAddr(r.Header.Get(clientHeader)); err == nil {
 		return a
 	}
-	return tokenserver.RemoteIP(r)
+	return edge.ClientIP(r)
 }
 
 func (f *fixture) getFrom(t *testing.T, client, user, pass string, query url.Values) answer {

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"wharf/internal/auth"
+	"wharf/internal/errcode"
 )
 
 // post answers the OAuth2 form (RFC 6749 §4.3 and §6) that containerd,
@@ -13,10 +14,10 @@ import (
 func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); errors.Is(err, os.ErrDeadlineExceeded) {
 		// The server's read deadline (limits.body_timeout) passed.
-		s.fail(w, r, http.StatusRequestTimeout, "TIMEOUT", "the request body did not arrive in time; send it again")
+		s.fail(w, errcode.TokenTimeout, "the request body did not arrive in time; send it again")
 		return
 	} else if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", "the body is not a valid form (or is larger than 64 KiB)")
+		s.fail(w, errcode.TokenRequestInvalid, "the body is not a valid form (or is larger than 64 KiB)")
 		return
 	}
 	f := r.PostForm
@@ -39,6 +40,6 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 		}
 		s.issue(w, r, id, req, true)
 	default:
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", `grant_type must be "password" or "refresh_token"`)
+		s.fail(w, errcode.TokenRequestInvalid, `grant_type must be "password" or "refresh_token"`)
 	}
 }

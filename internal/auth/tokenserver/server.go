@@ -17,6 +17,8 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
+	"wharf/internal/edge"
+	"wharf/internal/errcode"
 	"wharf/internal/gate"
 	"wharf/internal/metadata"
 )
@@ -69,7 +71,8 @@ type Config struct {
 	// default 24 hours.
 	UnconfirmedTTL time.Duration
 	// ClientIP returns the client's address (for ACL ip rules and rate
-	// limits); default: the connection's remote address.
+	// limits); default edge.ClientIP: behind a trusted reverse proxy the
+	// one it forwarded for, else the connection's peer.
 	ClientIP func(r *http.Request) netip.Addr
 	// BasicRealm is the realm of the Basic challenge sent on failed logins.
 	BasicRealm string
@@ -120,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.UnconfirmedTTL = min(cfg.UnconfirmedTTL, cfg.RefreshTTL)
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = RemoteIP
+		cfg.ClientIP = edge.ClientIP
 	}
 	if cfg.BasicRealm == "" {
 		cfg.BasicRealm = "wharf"
@@ -138,15 +141,6 @@ const (
 	DefaultUnconfirmedTTL = 24 * time.Hour
 )
 
-// RemoteIP is the address of the connection's peer.
-func RemoteIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
-
 // maxForm bounds a POST body: a form with a password and a few scopes.
 const maxForm = 64 << 10
 
@@ -161,7 +155,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.post(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		s.fail(w, r, http.StatusMethodNotAllowed, "UNSUPPORTED", "use GET or POST")
+		s.fail(w, errcode.Unsupported, "use GET or POST")
 	}
 }
 
@@ -186,7 +180,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if account := q.Get("account"); account != "" && !id.Anonymous() && account != id.Account {
-		s.fail(w, r, http.StatusBadRequest, "UNAUTHORIZED", "the account parameter does not match the credentials")
+		s.fail(w, errcode.TokenBadCredentials, "the account parameter does not match the credentials")
 		return
 	}
 	s.issue(w, r, id, req, false)
@@ -198,20 +192,20 @@ func (s *Server) parseCommon(w http.ResponseWriter, r *http.Request, service str
 		req.service = s.cfg.Service
 	}
 	if s.cfg.Service != "" && req.service != s.cfg.Service {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", "this token server issues tokens for service "+strconv.Quote(s.cfg.Service)+", not "+strconv.Quote(req.service))
+		s.fail(w, errcode.TokenRequestInvalid, "this token server issues tokens for service "+strconv.Quote(s.cfg.Service)+", not "+strconv.Quote(req.service))
 		return req, false
 	}
 	if req.service == "" {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", "the service parameter is required")
+		s.fail(w, errcode.TokenRequestInvalid, "the service parameter is required")
 		return req, false
 	}
 	var err error
 	if req.scopes, err = auth.ParseScopes(scopes); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", err.Error())
+		s.fail(w, errcode.TokenRequestInvalid, err.Error())
 		return req, false
 	}
 	if len(req.scopes) > MaxScopes {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", fmt.Sprintf("too many scopes in one request (%d; at most %d)", len(req.scopes), MaxScopes))
+		s.fail(w, errcode.TokenRequestInvalid, fmt.Sprintf("too many scopes in one request (%d; at most %d)", len(req.scopes), MaxScopes))
 		return req, false
 	}
 	return req, true
@@ -223,7 +217,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, req request) (aut
 	user, pass, hasBasic := r.BasicAuth()
 	if !hasBasic {
 		if r.Header.Get("Authorization") != "" {
-			s.fail(w, r, http.StatusBadRequest, "UNAUTHORIZED", "only Basic credentials are accepted here")
+			s.fail(w, errcode.TokenBadCredentials, "only Basic credentials are accepted here")
 			return auth.Identity{}, false
 		}
 		return auth.Identity{}, s.admitAnonymous(w, r, req)
@@ -244,7 +238,7 @@ func (s *Server) admitAnonymous(w http.ResponseWriter, r *http.Request, req requ
 		return false
 	}
 	if len(req.scopes) > s.cfg.AnonymousScopes {
-		s.fail(w, r, http.StatusBadRequest, "UNSUPPORTED", fmt.Sprintf(
+		s.fail(w, errcode.TokenRequestInvalid, fmt.Sprintf(
 			"a token request without credentials may ask for at most %d scopes, and this one asks for %d; log in (docker login) to ask for up to %d",
 			s.cfg.AnonymousScopes, len(req.scopes), MaxScopes))
 		return false
@@ -292,11 +286,11 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, backe
 	var busy *gate.BusyError
 	switch {
 	case errors.As(err, &limited):
-		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
-		s.fail(w, r, http.StatusTooManyRequests, "TOOMANYREQUESTS", "too many "+limited.What+"; retry later")
+		errcode.WriteToken(w, &errcode.Error{Code: errcode.TooManyRequests, Message: "too many " + limited.What + "; retry later",
+			RetryAfter: limited.RetryAfterSeconds()})
 	case errors.As(err, &busy):
-		w.Header().Set("Retry-After", strconv.Itoa(busy.RetryAfterSeconds()))
-		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the server is busy ("+busy.What+"); retry in a moment")
+		errcode.WriteToken(w, &errcode.Error{Code: errcode.Unavailable, Message: "the server is busy (" + busy.What + "); retry in a moment",
+			RetryAfter: busy.RetryAfterSeconds()})
 	case r.Context().Err() != nil:
 		// The client is gone; nobody reads an answer.
 	default:
@@ -305,8 +299,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, backe
 			refused = "login refused"
 		}
 		s.cfg.Log.ErrorContext(r.Context(), backend+" backend failed; "+refused, append(attrs, "err", err)...)
-		w.Header().Set("Retry-After", "5")
-		s.fail(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the "+backend+" backend is unavailable; retry later (the server log has the details)")
+		errcode.WriteToken(w, &errcode.Error{Code: errcode.Unavailable,
+			Message: "the " + backend + " backend is unavailable; retry later (the server log has the details)", RetryAfter: 5})
 	}
 }
 
@@ -334,7 +328,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		req.service, granted)
 	if err != nil {
 		s.cfg.Log.ErrorContext(ctx, "signing a token failed", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "signing the token failed; the server log has the details")
+		s.fail(w, errcode.Unknown, "signing the token failed; the server log has the details")
 		return
 	}
 	resp := tokenResponse{
@@ -349,7 +343,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		rt, err := s.newRefreshToken(ctx, id, stamp, req)
 		if err != nil {
 			s.cfg.Log.ErrorContext(ctx, "storing a refresh token failed", "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "storing the refresh token failed; the server log has the details")
+			s.fail(w, errcode.Unknown, "storing the refresh token failed; the server log has the details")
 			return
 		}
 		resp.RefreshToken = rt
@@ -393,33 +387,13 @@ func scopeString(granted []auth.Access) string {
 // challenge answers a failed login: 401 with a Basic challenge, so that
 // `docker login` reports the wrong password instead of retrying.
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, msg string) {
-	w.Header().Set("WWW-Authenticate", `Basic realm=`+strconv.Quote(s.cfg.BasicRealm))
-	s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", msg)
+	errcode.WriteToken(w, &errcode.Error{Code: errcode.Unauthorized, Message: msg,
+		Challenges: []string{`Basic realm=` + strconv.Quote(s.cfg.BasicRealm)}})
 }
 
-type errorEntry struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// fail writes an error in the registry's error format, which docker and
-// containerd print, plus the OAuth2 fields for OAuth2 clients.
-func (s *Server) fail(w http.ResponseWriter, _ *http.Request, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	oauthErr := "invalid_request"
-	switch status {
-	case http.StatusUnauthorized:
-		oauthErr = "invalid_grant"
-	case http.StatusInternalServerError:
-		oauthErr = "server_error"
-	case http.StatusServiceUnavailable:
-		oauthErr = "temporarily_unavailable"
-	}
-	_ = json.NewEncoder(w).Encode(struct {
-		Errors      []errorEntry `json:"errors"`
-		Details     string       `json:"details"`
-		Error       string       `json:"error"`
-		Description string       `json:"error_description"`
-	}{[]errorEntry{{code, msg}}, msg, oauthErr, msg})
+// fail answers code with msg in the token server's format (the registry's
+// errors array, which docker and containerd print, plus the OAuth2 fields
+// for OAuth2 clients).
+func (s *Server) fail(w http.ResponseWriter, code errcode.Code, msg string) {
+	errcode.WriteToken(w, errcode.New(code, msg))
 }

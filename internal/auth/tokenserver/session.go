@@ -9,6 +9,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 )
 
@@ -53,20 +54,20 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req
 	}
 	if s.cfg.Refresh == nil || raw == "" || len(raw) > 256 {
 		limit.Failed()
-		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid refresh token")
+		s.fail(w, errcode.Unauthorized, "invalid refresh token")
 		return auth.Identity{}, false
 	}
 	rt, err := s.cfg.Refresh.UseRefreshToken(ctx, raw, s.cfg.Now())
 	if errors.Is(err, metadata.ErrNotFound) || (err == nil && rt.Service != req.service) {
 		limit.Failed()
 		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
-		s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "invalid, expired or revoked refresh token; log in again")
+		s.fail(w, errcode.Unauthorized, "invalid, expired or revoked refresh token; log in again")
 		return auth.Identity{}, false
 	}
 	if err != nil {
 		limit.Cancel()
 		s.cfg.Log.ErrorContext(ctx, "refresh token lookup failed", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "UNKNOWN", "refresh token lookup failed; the server log has the details")
+		s.fail(w, errcode.Unknown, "refresh token lookup failed; the server log has the details")
 		return auth.Identity{}, false
 	}
 	// A genuine session from here on: whether it still holds is no guess.
@@ -104,7 +105,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, rt *metadata
 		s.cfg.Log.ErrorContext(ctx, "revoking an ended session failed", "session", rt.ID, "err", err)
 	}
 	s.cfg.Log.InfoContext(ctx, "session ended", "account", rt.Account, "source", rt.Source, "session", rt.ID, "reason", why)
-	s.fail(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "this login session has ended; log in again")
+	s.fail(w, errcode.Unauthorized, "this login session has ended; log in again")
 	return auth.Identity{}, false
 }
 

@@ -40,7 +40,7 @@ func New(path string, log *slog.Logger) (*Authenticator, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &Authenticator{path: path, log: log.With("component", "authn", "backend", "htpasswd", "path", path)}
-	if _, err := a.current(); err != nil {
+	if _, err := a.current(context.Background()); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -51,7 +51,7 @@ func New(path string, log *slog.Logger) (*Authenticator, error) {
 // A file that cannot be read or parsed fails the login with an error
 // rather than keep serving users an operator may just have removed; the
 // next login tries again.
-func (a *Authenticator) current() (*state, error) {
+func (a *Authenticator) current(ctx context.Context) (*state, error) {
 	info, err := os.Stat(a.path)
 	if err != nil {
 		return nil, fmt.Errorf("htpasswd: %w", err)
@@ -70,7 +70,7 @@ func (a *Authenticator) current() (*state, error) {
 	}
 	old := a.state.Swap(s)
 	if old != nil {
-		a.log.Info("htpasswd file reloaded", "users", len(s.users))
+		a.log.InfoContext(ctx, "htpasswd file reloaded", "users", len(s.users))
 	}
 	return s, nil
 }
@@ -149,7 +149,7 @@ func Parse(r io.Reader) (map[string][]byte, error) {
 // NoMatch, after the same bcrypt work as a wrong password. htpasswd users
 // have no labels.
 func (a *Authenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
-	s, err := a.current()
+	s, err := a.current(ctx)
 	if err != nil {
 		return authn.WrongPassword, nil, err
 	}
@@ -174,8 +174,8 @@ func (a *Authenticator) CanConfirm(string) bool { return true }
 
 // Confirm implements authn.Confirmer: the user is still in the file (as
 // read now) with the password hash whose stamp the session holds.
-func (a *Authenticator) Confirm(_ context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
-	s, err := a.current()
+func (a *Authenticator) Confirm(ctx context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
+	s, err := a.current(ctx)
 	if err != nil {
 		return authn.WrongPassword, nil, err
 	}

@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"bytes"
@@ -10,26 +10,26 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"wharf/internal/ociapi"
 )
 
-// seen is what a handler behind withForwarded observes.
+// seen is what a handler behind Forwarded observes.
 type seen struct {
-	Public     ociapi.Public
+	Public     Public
 	RemoteAddr string
-	Realm      string
 	Headers    map[string]string // the forwarded headers still present
 }
 
-// observe runs one request through withForwarded and reports what the next
+// observe runs one request through Forwarded and reports what the next
 // handler saw.
 func observe(t *testing.T, trusted []string, remote string, tls bool, hdr map[string][]string) seen {
 	t.Helper()
+	prefixes, err := ParseTrustedProxies(trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got seen
-	realm := ociapi.RealmFromRequest("/auth/token")
-	h := withForwarded(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		got = seen{Public: ociapi.PublicOf(r), RemoteAddr: r.RemoteAddr, Realm: realm(r)}
+	h := Forwarded(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		got = seen{Public: PublicOf(r), RemoteAddr: r.RemoteAddr}
 		for _, k := range forwardedHeaders {
 			if v := r.Header.Values(k); len(v) > 0 {
 				if got.Headers == nil {
@@ -38,7 +38,7 @@ func observe(t *testing.T, trusted []string, remote string, tls bool, hdr map[st
 				got.Headers[k] = strings.Join(v, "|")
 			}
 		}
-	}), trusted)
+	}), prefixes)
 	target := "http://wharf.internal:5000/v2/"
 	if tls {
 		target = "https://wharf.internal:5000/v2/"
@@ -56,7 +56,7 @@ func observe(t *testing.T, trusted []string, remote string, tls bool, hdr map[st
 
 func addr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
-func TestWithForwarded(t *testing.T) {
+func TestForwarded(t *testing.T) {
 	t.Parallel()
 	nginx := []string{"127.0.0.1"}
 	lb := []string{"10.0.0.0/8", "192.168.1.1"}
@@ -72,115 +72,115 @@ func TestWithForwarded(t *testing.T) {
 		{
 			name: "no proxies configured: headers ignored and stripped", remote: "203.0.113.9:4711",
 			hdr: map[string][]string{"X-Forwarded-For": {"1.2.3.4"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example"}, "X-Real-Ip": {"1.2.3.4"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9")},
-				RemoteAddr: "203.0.113.9:4711", Realm: "http://wharf.internal:5000/auth/token"},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9")},
+				RemoteAddr: "203.0.113.9:4711"},
 		},
 		{
 			name: "spoofed headers from an untrusted peer: ignored and stripped", trusted: nginx, remote: "198.51.100.7:1234",
 			hdr: map[string][]string{"X-Forwarded-For": {"127.0.0.1"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"registry.example.com"}, "Forwarded": {"for=127.0.0.1"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("198.51.100.7")},
-				RemoteAddr: "198.51.100.7:1234", Realm: "http://wharf.internal:5000/auth/token"},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("198.51.100.7")},
+				RemoteAddr: "198.51.100.7:1234"},
 		},
 		{
 			name: "untrusted peer over TLS keeps its own scheme", trusted: nginx, remote: "198.51.100.7:1234", tls: true,
 			hdr: map[string][]string{"X-Forwarded-Proto": {"http"}},
-			want: seen{Public: ociapi.Public{Scheme: "https", Host: "wharf.internal:5000", Client: addr("198.51.100.7")},
-				RemoteAddr: "198.51.100.7:1234", Realm: "https://wharf.internal:5000/auth/token"},
+			want: seen{Public: Public{Scheme: "https", Host: "wharf.internal:5000", Client: addr("198.51.100.7")},
+				RemoteAddr: "198.51.100.7:1234"},
 		},
 		{
 			name: "nginx: client, scheme and host believed", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"registry.example.com:8443"}},
-			want: seen{Public: ociapi.Public{Scheme: "https", Host: "registry.example.com:8443", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
-				RemoteAddr: "203.0.113.9:0", Realm: "https://registry.example.com:8443/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "registry.example.com:8443"}},
+			want: seen{Public: Public{Scheme: "https", Host: "registry.example.com:8443", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
+				RemoteAddr: "203.0.113.9:0",
+				Headers:    map[string]string{"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "registry.example.com:8443"}},
 		},
 		{
 			name: "chain of proxies: the first untrusted from the right is the client", trusted: lb, remote: "10.1.2.3:80",
 			hdr: map[string][]string{"X-Forwarded-For": {"6.6.6.6, 203.0.113.9, 192.168.1.1", "10.9.9.9"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("10.1.2.3")},
-				RemoteAddr: "203.0.113.9:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 192.168.1.1|10.9.9.9"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("10.1.2.3")},
+				RemoteAddr: "203.0.113.9:0",
+				Headers:    map[string]string{"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 192.168.1.1|10.9.9.9"}},
 		},
 		{
 			name: "client forges XFF through a trusted proxy: forged part ignored", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Forwarded-For": {"10.0.0.1, 203.0.113.9"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
-				RemoteAddr: "203.0.113.9:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "10.0.0.1, 203.0.113.9"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
+				RemoteAddr: "203.0.113.9:0",
+				Headers:    map[string]string{"X-Forwarded-For": "10.0.0.1, 203.0.113.9"}},
 		},
 		{
 			name: "every hop trusted: the leftmost is the client", trusted: lb, remote: "10.1.2.3:80",
 			hdr: map[string][]string{"X-Forwarded-For": {"10.0.0.5, 10.0.0.6"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("10.0.0.5"), Proxy: addr("10.1.2.3")},
-				RemoteAddr: "10.0.0.5:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "10.0.0.5, 10.0.0.6"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("10.0.0.5"), Proxy: addr("10.1.2.3")},
+				RemoteAddr: "10.0.0.5:0",
+				Headers:    map[string]string{"X-Forwarded-For": "10.0.0.5, 10.0.0.6"}},
 		},
 		{
 			name: "garbage in the chain stops the walk at the last valid hop", trusted: lb, remote: "10.1.2.3:80",
 			hdr: map[string][]string{"X-Forwarded-For": {"203.0.113.9, unknown, 10.0.0.6"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("10.0.0.6"), Proxy: addr("10.1.2.3")},
-				RemoteAddr: "10.0.0.6:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "203.0.113.9, unknown, 10.0.0.6"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("10.0.0.6"), Proxy: addr("10.1.2.3")},
+				RemoteAddr: "10.0.0.6:0",
+				Headers:    map[string]string{"X-Forwarded-For": "203.0.113.9, unknown, 10.0.0.6"}},
 		},
 		{
 			name: "garbage only: the peer is the client", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Forwarded-For": {"<script>"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("127.0.0.1")},
-				RemoteAddr: "127.0.0.1:50000", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "<script>"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("127.0.0.1")},
+				RemoteAddr: "127.0.0.1:50000",
+				Headers:    map[string]string{"X-Forwarded-For": "<script>"}},
 		},
 		{
 			name: "entries with ports", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Forwarded-For": {"[2001:db8::1]:3456, 203.0.113.9:80"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
-				RemoteAddr: "203.0.113.9:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "[2001:db8::1]:3456, 203.0.113.9:80"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
+				RemoteAddr: "203.0.113.9:0",
+				Headers:    map[string]string{"X-Forwarded-For": "[2001:db8::1]:3456, 203.0.113.9:80"}},
 		},
 		{
 			name: "X-Real-IP when there is no X-Forwarded-For", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Real-Ip": {"203.0.113.9"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
-				RemoteAddr: "203.0.113.9:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Real-Ip": "203.0.113.9"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
+				RemoteAddr: "203.0.113.9:0",
+				Headers:    map[string]string{"X-Real-Ip": "203.0.113.9"}},
 		},
 		{
 			name: "trusted peer without headers: nothing changes", trusted: nginx, remote: "127.0.0.1:50000", tls: true,
-			want: seen{Public: ociapi.Public{Scheme: "https", Host: "wharf.internal:5000", Client: addr("127.0.0.1")},
-				RemoteAddr: "127.0.0.1:50000", Realm: "https://wharf.internal:5000/auth/token"},
+			want: seen{Public: Public{Scheme: "https", Host: "wharf.internal:5000", Client: addr("127.0.0.1")},
+				RemoteAddr: "127.0.0.1:50000"},
 		},
 		{
 			name: "bad proto and host ignored", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Forwarded-Proto": {"javascript"}, "X-Forwarded-Host": {"evil.example/path?x="}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("127.0.0.1")},
-				RemoteAddr: "127.0.0.1:50000", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example/path?x="}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("127.0.0.1")},
+				RemoteAddr: "127.0.0.1:50000",
+				Headers:    map[string]string{"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example/path?x="}},
 		},
 		{
 			name: "appended proto and host: the proxy's own (last) value", trusted: nginx, remote: "127.0.0.1:50000",
 			hdr: map[string][]string{"X-Forwarded-Proto": {"http, HTTPS"}, "X-Forwarded-Host": {"evil.example", "registry.example.com"}},
-			want: seen{Public: ociapi.Public{Scheme: "https", Host: "registry.example.com", Client: addr("127.0.0.1")},
-				RemoteAddr: "127.0.0.1:50000", Realm: "https://registry.example.com/auth/token",
-				Headers: map[string]string{"X-Forwarded-Proto": "http, HTTPS", "X-Forwarded-Host": "evil.example|registry.example.com"}},
+			want: seen{Public: Public{Scheme: "https", Host: "registry.example.com", Client: addr("127.0.0.1")},
+				RemoteAddr: "127.0.0.1:50000",
+				Headers:    map[string]string{"X-Forwarded-Proto": "http, HTTPS", "X-Forwarded-Host": "evil.example|registry.example.com"}},
 		},
 		{
 			name: "IPv6 proxy and client", trusted: v6, remote: "[fd00::1]:443",
 			hdr: map[string][]string{"X-Forwarded-For": {"2001:db8::7, fd00::2"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"[2001:db8::1]:8443"}},
-			want: seen{Public: ociapi.Public{Scheme: "https", Host: "[2001:db8::1]:8443", Client: addr("2001:db8::7"), Proxy: addr("fd00::1")},
-				RemoteAddr: "[2001:db8::7]:0", Realm: "https://[2001:db8::1]:8443/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "2001:db8::7, fd00::2", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "[2001:db8::1]:8443"}},
+			want: seen{Public: Public{Scheme: "https", Host: "[2001:db8::1]:8443", Client: addr("2001:db8::7"), Proxy: addr("fd00::1")},
+				RemoteAddr: "[2001:db8::7]:0",
+				Headers:    map[string]string{"X-Forwarded-For": "2001:db8::7, fd00::2", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "[2001:db8::1]:8443"}},
 		},
 		{
 			name: "IPv4-mapped IPv6 peer matches an IPv4 entry", trusted: nginx, remote: "[::ffff:127.0.0.1]:50000",
 			hdr: map[string][]string{"X-Forwarded-For": {"::ffff:203.0.113.9"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
-				RemoteAddr: "203.0.113.9:0", Realm: "http://wharf.internal:5000/auth/token",
-				Headers: map[string]string{"X-Forwarded-For": "::ffff:203.0.113.9"}},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("203.0.113.9"), Proxy: addr("127.0.0.1")},
+				RemoteAddr: "203.0.113.9:0",
+				Headers:    map[string]string{"X-Forwarded-For": "::ffff:203.0.113.9"}},
 		},
 		{
 			name: "IPv6 peer outside the trusted range", trusted: v6, remote: "[2001:db8::99]:443",
 			hdr: map[string][]string{"X-Forwarded-For": {"fd00::5"}},
-			want: seen{Public: ociapi.Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("2001:db8::99")},
-				RemoteAddr: "[2001:db8::99]:443", Realm: "http://wharf.internal:5000/auth/token"},
+			want: seen{Public: Public{Scheme: "http", Host: "wharf.internal:5000", Client: addr("2001:db8::99")},
+				RemoteAddr: "[2001:db8::99]:443"},
 		},
 	}
 	for _, tc := range tests {
@@ -288,7 +288,7 @@ func TestV2Gate(t *testing.T) {
 		http.Error(w, "api", http.StatusUnauthorized)
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	h := withV2Gate(mux)
+	h := V2Gate(mux)
 	tests := []struct {
 		name, path, ua string
 		status         int
@@ -321,14 +321,14 @@ func TestV2Gate(t *testing.T) {
 	}
 }
 
-// TestAccessLogNamesClient checks the order of the wrapping in New: the
-// access log line names the client a trusted proxy forwarded for, not the
-// proxy.
+// TestAccessLogNamesClient checks the order of the wrapping in Handler:
+// the access log line names the client a trusted proxy forwarded for, not
+// the proxy.
 func TestAccessLogNamesClient(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	h := withForwarded(withMiddleware(withV2Gate(http.NotFoundHandler()), log), []string{"127.0.0.1"})
+	h := Handler(V2Gate(http.NotFoundHandler()), []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, log)
 	for _, tc := range []struct{ remote, xff, want string }{
 		{"127.0.0.1:40000", "203.0.113.9", "remote=203.0.113.9:0"},
 		{"198.51.100.1:40000", "203.0.113.9", "remote=198.51.100.1:40000"},

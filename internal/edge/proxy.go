@@ -1,6 +1,8 @@
-package server
+package edge
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -8,41 +10,47 @@ import (
 	"strings"
 
 	"wharf/internal/config"
-	"wharf/internal/ociapi"
 )
 
 // Headers a reverse proxy sets to say who the client is and how it
 // connected. They are believed only from a trusted proxy.
 var forwardedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip", "Forwarded"}
 
-// withForwarded believes a reverse proxy about the client, when the
-// connection comes from one of the trusted addresses (config
-// trusted_proxies): the client's address from X-Forwarded-For (or
-// X-Real-IP), the public scheme from X-Forwarded-Proto and the public host
-// from X-Forwarded-Host. They go into the request context
-// (ociapi.WithPublic), where the token realm, ACL ip rules and rate limits
+// ParseTrustedProxies parses trusted_proxies: addresses ("127.0.0.1",
+// "::1") and CIDR ranges ("10.0.0.0/8"). Every entry that does not parse is
+// reported.
+func ParseTrustedProxies(entries []string) ([]netip.Prefix, error) {
+	prefixes := make([]netip.Prefix, 0, len(entries))
+	var errs []error
+	for _, s := range entries {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("edge: trusted_proxies: %w", err))
+			continue
+		}
+		prefixes = append(prefixes, p)
+	}
+	return prefixes, errors.Join(errs...)
+}
+
+// Forwarded believes a reverse proxy about the client, when the connection
+// comes from one of the trusted prefixes: the client's address from
+// X-Forwarded-For (or X-Real-IP), the public scheme from X-Forwarded-Proto
+// and the public host from X-Forwarded-Host. They go into the request
+// context (WithPublic), where the token realm, ACL ip rules and rate limits
 // read them.
 //
 // The request's RemoteAddr is rewritten to the client too, with port 0
 // (the proxy does not tell the client's port): everything that reads the
-// peer's address — the access log, the htpasswd rate limiter, log lines —
-// then names the client rather than the proxy. The proxy's own address
-// stays in Public.Proxy.
+// peer's address — the access log, log lines — then names the client
+// rather than the proxy. The proxy's own address stays in Public.Proxy.
 //
 // From any other peer the headers are removed, so that no handler can be
 // fooled by a client that sends them itself.
-func withForwarded(next http.Handler, trusted []string) http.Handler {
-	var prefixes []netip.Prefix
-	for _, s := range trusted {
-		// Validated with the configuration; an entry that still does not
-		// parse trusts nothing.
-		if p, err := config.ParsePrefix(s); err == nil {
-			prefixes = append(prefixes, p)
-		}
-	}
+func Forwarded(next http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer := peerAddr(r.RemoteAddr)
-		if !isTrusted(prefixes, peer) {
+		if !isTrusted(trusted, peer) {
 			if hasForwarded(r.Header) {
 				r = r.Clone(r.Context())
 				for _, h := range forwardedHeaders {
@@ -52,8 +60,8 @@ func withForwarded(next http.Handler, trusted []string) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		pub := forwardedPublic(r.Header, peer, prefixes)
-		r = r.WithContext(ociapi.WithPublic(r.Context(), pub))
+		pub := forwardedPublic(r.Header, peer, trusted)
+		r = r.WithContext(WithPublic(r.Context(), pub))
 		if pub.Client != peer {
 			r.RemoteAddr = netip.AddrPortFrom(pub.Client, 0).String()
 		}
@@ -64,8 +72,8 @@ func withForwarded(next http.Handler, trusted []string) http.Handler {
 // forwardedPublic reads what a trusted proxy says about the client. Values
 // that do not parse are ignored, leaving PublicOf's defaults (the
 // connection's own scheme, Host header and peer).
-func forwardedPublic(h http.Header, peer netip.Addr, trusted []netip.Prefix) ociapi.Public {
-	pub := ociapi.Public{Client: peer}
+func forwardedPublic(h http.Header, peer netip.Addr, trusted []netip.Prefix) Public {
+	pub := Public{Client: peer}
 	if c, ok := forwardedClient(h.Values("X-Forwarded-For"), peer, trusted); ok {
 		pub.Client, pub.Proxy = c, peer
 	} else if a, ok := parseForwardedAddr(h.Get("X-Real-Ip")); ok {
@@ -118,14 +126,6 @@ func parseForwardedAddr(s string) (netip.Addr, bool) {
 		return ap.Addr().Unmap(), true
 	}
 	return netip.Addr{}, false
-}
-
-func peerAddr(remoteAddr string) netip.Addr {
-	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
 
 func isTrusted(prefixes []netip.Prefix, a netip.Addr) bool {
@@ -225,57 +225,4 @@ func validHostname(h string) bool {
 		}
 	}
 	return true
-}
-
-// withV2Gate applies the classic nginx gateway's rules to the registry API
-// (/v2 and below), so that they hold with or without a proxy in front:
-// every response carries Docker-Distribution-Api-Version (also a 404, a
-// redirect or an error written before the API handler runs), and Docker
-// clients too old to speak the v2 protocol get 404.
-func withV2Gate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2" && !strings.HasPrefix(r.URL.Path, "/v2/") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
-		if oldDockerClient(r.UserAgent()) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"errors":[{"code":"UNSUPPORTED","message":"this Docker client is too old for the registry v2 protocol; use Docker 1.6 or newer"}]}` + "\n"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// oldDockerClient makes the decision of the classic nginx rule
-//
-//	^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$
-//
-// written out because Go's regexp has no lookahead: Docker 1.3, 1.4 and 1.5
-// (but not the 1.5.x-dev builds, which already speak v2), and "Go "
-// followed by anything — the default user agent of Go's HTTP client before
-// Go 1.5 ("Go 1.1 package http"), which those Docker versions sent on some
-// requests. Today's Go default, "Go-http-client/1.1", has no space and is
-// not matched, nor are go-containerregistry, crane or any current Docker.
-// The rule is replicated exactly, prefix matches included ("docker/1.30"
-// would match, as it does in nginx; no such version exists).
-func oldDockerClient(ua string) bool {
-	if strings.HasPrefix(ua, "Go ") {
-		return true
-	}
-	rest, ok := strings.CutPrefix(ua, "docker/1.")
-	if !ok || rest == "" {
-		return false
-	}
-	switch rest[0] {
-	case '3', '4':
-		return true
-	case '5':
-		after := rest[1:]
-		devBuild := len(after) >= 6 && after[0] == '.' && '0' <= after[1] && after[1] <= '9' && after[2:6] == "-dev"
-		return !devBuild
-	}
-	return false
 }

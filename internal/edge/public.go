@@ -1,4 +1,4 @@
-package ociapi
+package edge
 
 import (
 	"context"
@@ -9,10 +9,9 @@ import (
 // Public is how the client reached the server, which differs from what the
 // connection shows when a reverse proxy (nginx, Caddy, a load balancer)
 // stands in between: the proxy terminates TLS, connects from its own
-// address, and may rename the host. The server's middleware fills it in
-// from a trusted proxy's X-Forwarded-* headers; handlers read it with
-// PublicOf so that this package and the token server never need to know
-// about proxies.
+// address, and may rename the host. Forwarded fills it in from a trusted
+// proxy's X-Forwarded-* headers; handlers read it with PublicOf, so that no
+// API package needs to know about proxies.
 type Public struct {
 	// Scheme is "http" or "https", as the client used it.
 	Scheme string
@@ -48,13 +47,21 @@ func PublicOf(r *http.Request) Public {
 		p.Host = r.Host
 	}
 	if !p.Client.IsValid() {
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-			p.Client = ap.Addr().Unmap()
-		}
+		p.Client = peerAddr(r.RemoteAddr)
 	}
 	return p
 }
 
-// ClientIP is PublicOf(r).Client, in the shape tokenserver.Config.ClientIP
-// wants.
+// ClientIP is the client's address: behind a trusted proxy the one it
+// forwarded for, else the connection's peer (zero when RemoteAddr does not
+// parse). Every ACL ip rule, rate limit and log line asks it.
 func ClientIP(r *http.Request) netip.Addr { return PublicOf(r).Client }
+
+// peerAddr is the address of RemoteAddr, IPv4-mapped IPv6 unmapped.
+func peerAddr(remoteAddr string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

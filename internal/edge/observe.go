@@ -1,12 +1,13 @@
-package server
+package edge
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"wharf/internal/errcode"
 )
 
 // statusWriter records the status and size of a response for the access
@@ -47,34 +48,41 @@ func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// withMiddleware adds a request id, an access log line per request and
-// panic recovery (a bug in one request must not stop the server).
-func withMiddleware(next http.Handler, log *slog.Logger) http.Handler {
+// Observe gives each request an id (in its context and the X-Request-Id
+// response header), writes one access log line per request, and recovers
+// from a panic in next: a bug in one request must not stop the server. The
+// panicking request is logged at ERROR and, if nothing was written yet,
+// answered 500 UNKNOWN. log should have NewLogHandler's handler, so that
+// the lines carry the id.
+func Observe(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
-		w.Header().Set("X-Request-Id", id)
+		id := NewRequestID()
+		w.Header().Set(RequestIDHeader, id)
+		r = r.WithContext(WithRequestID(r.Context(), id))
+		ctx := r.Context()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic serving request", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", p)
+				log.ErrorContext(ctx, "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
 				if sw.status == 0 {
-					http.Error(sw, `{"errors":[{"code":"UNKNOWN","message":"internal error"}]}`, http.StatusInternalServerError)
+					errcode.WriteOCI(sw, r, errcode.New(errcode.Unknown, ""))
 				}
 			}
-			log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path,
 				"status", sw.status, "bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds(),
 				"remote", r.RemoteAddr, "user_agent", r.UserAgent())
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// Handler is the edge in front of a listener's routes: Forwarded first, so
+// that the access log and every handler see the client a trusted proxy
+// forwarded for, then Observe.
+func Handler(next http.Handler, trusted []netip.Prefix, log *slog.Logger) http.Handler {
+	return Forwarded(Observe(next, log), trusted)
 }
