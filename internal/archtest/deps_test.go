@@ -2,7 +2,9 @@ package archtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,14 +33,63 @@ func listPackages(t *testing.T) map[string]pkgInfo {
 	return pkgs
 }
 
+// rule is what one package may depend on.
+type rule struct {
+	pkg string
+	// notDeps are import paths the package may not depend on, directly or
+	// not (whole paths: "wharf/internal/auth" forbids that package, not
+	// its sub-packages).
+	notDeps []string
+	// onlyDirect, when set, are what the package may import besides the
+	// standard library: whole import paths, or a path ending in "/" for
+	// the packages below it ("github.com/go-jose/").
+	onlyDirect []string
+}
+
+// allowed reports whether imp is one of the entries (see rule.onlyDirect).
+func allowed(imp string, entries []string) bool {
+	for _, e := range entries {
+		if imp == e || strings.HasSuffix(e, "/") && strings.HasPrefix(imp, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// standard reports whether imp is a standard library package.
+func standard(imp string) bool {
+	return !strings.Contains(strings.Split(imp, "/")[0], ".") && !strings.HasPrefix(imp, "wharf/")
+}
+
+// violations lists how pkgs break rules.
+func violations(pkgs map[string]pkgInfo, rules []rule) []string {
+	var out []string
+	for _, r := range rules {
+		p, ok := pkgs[r.pkg]
+		if !ok {
+			out = append(out, fmt.Sprintf("package %s not found", r.pkg))
+			continue
+		}
+		for _, d := range p.Deps {
+			if slices.Contains(r.notDeps, d) {
+				out = append(out, fmt.Sprintf("%s depends on %s", r.pkg, d))
+			}
+		}
+		if r.onlyDirect == nil {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !standard(imp) && !allowed(imp, r.onlyDirect) {
+				out = append(out, fmt.Sprintf("%s imports %s; only the standard library and %v are allowed", r.pkg, imp, r.onlyDirect))
+			}
+		}
+	}
+	return out
+}
+
 func TestDependencyRules(t *testing.T) {
 	pkgs := listPackages(t)
-	rules := []struct {
-		pkg string
-		// forbidden import paths (transitive) and forbidden prefixes (direct)
-		notDeps    []string
-		onlyDirect []string // when set, direct imports must have one of these prefixes or be standard library
-	}{
+	rules := []rule{
 		{pkg: "wharf/internal/registry", notDeps: []string{"net/http", "wharf/internal/ociapi", "wharf/internal/server"}},
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
@@ -67,7 +118,7 @@ func TestDependencyRules(t *testing.T) {
 				"wharf/internal/auth/oauthlogin", "wharf/internal/auth/oidc", "wharf/internal/server", "wharf/internal/cli",
 				"wharf/internal/registry", "wharf/internal/metadata"}},
 		// The built-in admin's files: no HTTP, no server.
-		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/identity"},
+		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authn/htpasswd", "wharf/internal/identity"},
 			notDeps: []string{"net/http", "wharf/internal/server"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},
@@ -75,23 +126,29 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/auth", onlyDirect: []string{}},
 		// The token, ACL and authenticator engines know no HTTP, storage or
 		// each other: the token server and the composition root join them.
-		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"}, notDeps: []string{"net/http"}},
+		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
 		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
-			notDeps: []string{"net/http", "wharf/internal/config"}},
-		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/gate", "golang.org/x/crypto/"}, notDeps: []string{"net/http"}},
+			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/token"}},
+		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/gate", "golang.org/x/crypto/"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/auth/token"}},
 		// The bound on concurrent work (bcrypt, external calls) is a leaf
 		// any package may use.
 		{pkg: "wharf/internal/gate", onlyDirect: []string{"golang.org/x/sync/"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
+		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/config"}},
-		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		// go-ldap links net/http through its NTLM bind; the backend itself
 		// imports no HTTP package of its own or of wharf's.
-		{pkg: "wharf/internal/auth/authn/ldap", onlyDirect: []string{"wharf/internal/auth", "github.com/go-ldap/ldap/", "github.com/go-asn1-ber/"},
+		{pkg: "wharf/internal/auth/authn/ldap", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "github.com/go-ldap/ldap/", "github.com/go-asn1-ber/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
 		// The database's users, teams, rules and tokens: identity holds the
 		// operations and the live snapshot, the two backends read it.
-		{pkg: "wharf/internal/identity", onlyDirect: []string{"wharf/internal/metadata", "wharf/internal/auth", "golang.org/x/crypto/"},
+		// identity uses authn's bcrypt helpers and authz's rule compiler,
+		// and dbusers and dbacl import identity: an arrow back up between
+		// the rooms, which the accounts package is to remove.
+		{pkg: "wharf/internal/identity", onlyDirect: []string{"wharf/internal/metadata", "wharf/internal/auth", "wharf/internal/auth/authn",
+			"wharf/internal/auth/authz", "golang.org/x/crypto/"},
 			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/auth/authn/dbusers", onlyDirect: []string{"wharf/internal/auth/authn", "wharf/internal/auth", "wharf/internal/identity"},
 			notDeps: []string{"net/http"}},
@@ -99,22 +156,23 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
 		// The admin API: HTTP over the identity operations, with logins
 		// checked by the chains the composition root hands in.
-		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/identity", "wharf/internal/metadata", "wharf/internal/gate",
+		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
+			"wharf/internal/auth/authz/dbacl", "wharf/internal/auth/token", "wharf/internal/identity", "wharf/internal/metadata", "wharf/internal/gate",
 			"wharf/internal/edge", "wharf/internal/errcode"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// External programs: the runner knows no protocol; ext_auth and
 		// ext_authz give its answers meaning. The webhook client is the one
 		// auth backend that speaks HTTP, and only as a client.
 		{pkg: "wharf/internal/auth/extcmd", onlyDirect: []string{}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn/extauth", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
-		{pkg: "wharf/internal/auth/authz/extauthz", onlyDirect: []string{"wharf/internal/auth"}, notDeps: []string{"net/http", "wharf/internal/auth/authn"}},
-		{pkg: "wharf/internal/auth/webhook", onlyDirect: []string{"wharf/internal/auth"},
+		{pkg: "wharf/internal/auth/authn/extauth", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/extcmd"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authz/extauthz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authz", "wharf/internal/auth/extcmd"}, notDeps: []string{"net/http", "wharf/internal/auth/authn"}},
+		{pkg: "wharf/internal/auth/webhook", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz"},
 			notDeps: []string{"wharf/internal/auth/tokenserver", "wharf/internal/server"}},
 		// The browser sign-ins speak HTTP (to providers and browsers) but
 		// know neither the configuration nor the token server or the ACL.
-		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/errcode", "golang.org/x/oauth2", "modernc.org/sqlite"},
+		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/errcode", "golang.org/x/oauth2", "modernc.org/sqlite"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
-		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
+		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/oauthlogin", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
 		// docker_auth's database backends: a connection package per kind of
 		// database, a user store and a rule store on top of each, and the
@@ -122,17 +180,17 @@ func TestDependencyRules(t *testing.T) {
 		// composition root translates the sections) or knows HTTP.
 		{pkg: "wharf/internal/auth/mongodb", onlyDirect: []string{"wharf/internal/auth", "go.mongodb.org/mongo-driver/v2/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
-		{pkg: "wharf/internal/auth/xormdb", onlyDirect: []string{"github.com/go-sql-driver/mysql", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
+		{pkg: "wharf/internal/auth/xormdb", onlyDirect: []string{"github.com/go-sql-driver/mysql", "github.com/jackc/pgx/v5", "github.com/jackc/pgx/v5/", "modernc.org/sqlite"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/authz", "net/http"}},
 		{pkg: "wharf/internal/auth/authz/remoteacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/mongodb", "wharf/internal/auth/xormdb"}},
-		{pkg: "wharf/internal/auth/authn/mongoauth", onlyDirect: []string{"wharf/internal/auth", "go.mongodb.org/mongo-driver/v2/"},
+		{pkg: "wharf/internal/auth/authn/mongoauth", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/mongodb", "go.mongodb.org/mongo-driver/v2/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver"}},
-		{pkg: "wharf/internal/auth/authz/mongoacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/mongodb", "go.mongodb.org/mongo-driver/v2/"},
+		{pkg: "wharf/internal/auth/authz/mongoacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/authz/remoteacl", "wharf/internal/auth/mongodb", "go.mongodb.org/mongo-driver/v2/"},
 			notDeps: []string{"wharf/internal/auth/authn", "wharf/internal/auth/tokenserver"}},
-		{pkg: "wharf/internal/auth/authn/xormauth", onlyDirect: []string{"wharf/internal/auth"},
+		{pkg: "wharf/internal/auth/authn/xormauth", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/xormdb"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "net/http"}},
-		{pkg: "wharf/internal/auth/authz/xormacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/xormdb"},
+		{pkg: "wharf/internal/auth/authz/xormacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/authz/remoteacl", "wharf/internal/auth/xormdb"},
 			notDeps: []string{"wharf/internal/auth/authn", "net/http"}},
 	}
 	// Test utilities (testserver, with zitadel's OpenID provider) never
@@ -147,38 +205,36 @@ func TestDependencyRules(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range rules {
-		p, ok := pkgs[r.pkg]
-		if !ok {
-			t.Errorf("package %s not found", r.pkg)
-			continue
-		}
-		for _, d := range p.Deps {
-			for _, bad := range r.notDeps {
-				if d == bad {
-					t.Errorf("%s depends on %s", r.pkg, bad)
-				}
-			}
-		}
-		if r.onlyDirect != nil {
-			for _, imp := range p.Imports {
-				if !strings.Contains(strings.Split(imp, "/")[0], ".") && !strings.HasPrefix(imp, "wharf/") {
-					continue // standard library
-				}
-				allowed := false
-				for _, pre := range r.onlyDirect {
-					allowed = allowed || strings.HasPrefix(imp, pre)
-				}
-				if !allowed {
-					t.Errorf("%s imports %s; only the standard library and %v are allowed", r.pkg, imp, r.onlyDirect)
-				}
-			}
-		}
+	for _, v := range violations(pkgs, rules) {
+		t.Error(v)
 	}
 	// ociapi must reach storage and metadata only through registry.
 	for _, imp := range pkgs["wharf/internal/ociapi"].Imports {
 		if strings.HasPrefix(imp, "wharf/internal/storage") || imp == "wharf/internal/metadata" {
 			t.Errorf("ociapi imports %s directly; go through registry", imp)
 		}
+	}
+}
+
+// The matcher compares whole import paths: allowing wharf/internal/auth
+// does not allow wharf/internal/auth/authn, and a planted forbidden import
+// is reported.
+func TestPlantedImports(t *testing.T) {
+	t.Parallel()
+	pkgs := map[string]pkgInfo{
+		"wharf/internal/auth/token": {Imports: []string{"crypto/ecdsa", "wharf/internal/auth", "wharf/internal/auth/authn", "github.com/go-jose/go-jose/v4"},
+			Deps: []string{"wharf/internal/auth/authn", "net/http"}},
+	}
+	rules := []rule{{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"}, notDeps: []string{"net/http"}}}
+	got := violations(pkgs, rules)
+	want := []string{
+		"wharf/internal/auth/token depends on net/http",
+		"wharf/internal/auth/token imports wharf/internal/auth/authn; only the standard library and [wharf/internal/auth github.com/go-jose/] are allowed",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("violations:\n%q\nwant\n%q", got, want)
+	}
+	if v := violations(map[string]pkgInfo{}, rules); len(v) != 1 || !strings.Contains(v[0], "not found") {
+		t.Errorf("a rule for a package that is gone: %q", v)
 	}
 }
