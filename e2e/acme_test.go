@@ -19,6 +19,7 @@ import (
 	"wharf/e2e/harness"
 	"wharf/internal/auth/token"
 	"wharf/internal/certs"
+	"wharf/internal/datadir"
 )
 
 // startPebble runs Let's Encrypt's test ACME server (bin/pebble, pinned in
@@ -173,7 +174,7 @@ func TestACME(t *testing.T) {
 			t.Errorf("TLS 1.2 with %s only: err = %v, want ok=%v", tls.CipherSuiteName(c.suite), err, c.ok)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(w.DataDir(), "acme")); err != nil {
+	if _, err := os.Stat(datadir.New(w.DataDir()).ACME()); err != nil {
 		t.Errorf("no ACME cache in the data directory: %v", err)
 	}
 }

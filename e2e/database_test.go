@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"wharf/e2e/harness"
+	"wharf/internal/datadir"
 	"wharf/internal/testserver"
 )
 
@@ -97,7 +97,7 @@ func testDatabase(t *testing.T, driver, dsn, password string) {
 	check(w)
 
 	// The metadata is in the server, not in an SQLite file.
-	if _, err := os.Stat(filepath.Join(data, "wharf.db")); !os.IsNotExist(err) {
+	if _, err := os.Stat(datadir.New(data).Database()); !os.IsNotExist(err) {
 		t.Errorf("wharf.db exists in the data directory (%v): the metadata did not go to %s", err, driver)
 	}
 	if !strings.Contains(w.Log(), "metadata database open") || !strings.Contains(w.Log(), driver+" ") {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	dcontext "github.com/docker/distribution/context"
@@ -15,6 +14,7 @@ import (
 
 	"wharf/e2e/harness"
 	"wharf/internal/auth/token"
+	"wharf/internal/datadir"
 )
 
 // TestDistribution28AcceptsWharfTokens checks tokens from `wharf serve`
@@ -29,7 +29,7 @@ func TestDistribution28AcceptsWharfTokens(t *testing.T) {
 		"realm":          w.URL() + "/auth/token",
 		"issuer":         "wharf",
 		"service":        "wharf",
-		"rootcertbundle": filepath.Join(w.DataDir(), "auth", "token.crt"),
+		"rootcertbundle": datadir.New(w.DataDir()).TokenCert(),
 	})
 	if err != nil {
 		t.Fatalf("distribution v2.8 token access controller: %v", err)

@@ -28,11 +28,7 @@ func (c wharfCLI) try(stdin string, args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, append(args, "--data", c.data)...)
 	cmd.Stdin = strings.NewReader(stdin)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WHARF_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = c.env()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -40,6 +36,18 @@ func (c wharfCLI) try(stdin string, args ...string) (string, error) {
 		return string(out), fmt.Errorf("%w: %s", err, stderr.String())
 	}
 	return string(out), nil
+}
+
+// env is the test's environment without WHARF_* variables, which would
+// configure the command.
+func (c wharfCLI) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WHARF_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func (c wharfCLI) run(stdin string, args ...string) string {

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/e2e/harness"
+	"wharf/internal/datadir"
 )
 
 const (
@@ -148,7 +149,7 @@ func TestImage(t *testing.T) {
 		"--health-interval", "1s", "--health-start-period", "30s",
 		testImage)
 	mount := strings.TrimSpace(d.Run("volume", "inspect", "--format", "{{.Mountpoint}}", volume))
-	caFile := filepath.Join(mount, "tls", "ca.crt")
+	caFile := datadir.New(mount).TLSCACert()
 	for deadline := time.Now().Add(healthyAfter); ; time.Sleep(100 * time.Millisecond) {
 		if _, err := os.Stat(caFile); err == nil {
 			break
@@ -179,7 +180,7 @@ func TestImage(t *testing.T) {
 		}
 	}
 	// The named volume took the image's ownership of /var/lib/wharf.
-	for _, p := range []string{mount, filepath.Join(mount, "wharf.db")} {
+	for _, p := range []string{mount, datadir.New(mount).Database()} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Errorf("volume: %v", err)

@@ -3,11 +3,11 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"wharf/e2e/harness"
+	"wharf/internal/datadir"
 )
 
 // sessionConfig: carol is a configured user (the built-in admin is not in
@@ -42,7 +42,7 @@ func TestSessionsEndDocker(t *testing.T) {
 
 	// The generated admin password is in a file only its owner reads; the
 	// log names the file, not the password.
-	pwFile := filepath.Join(w.DataDir(), "auth", "admin.password")
+	pwFile := datadir.New(w.DataDir()).AdminPassword()
 	b, err := os.ReadFile(pwFile)
 	if err != nil {
 		t.Fatal(err)

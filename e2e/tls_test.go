@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"wharf/e2e/harness"
+	"wharf/internal/datadir"
 )
 
 // startHTTPSWharf starts `wharf serve` on its defaults: token auth and
@@ -49,7 +50,7 @@ func TestStrictTLS(t *testing.T) {
 	harness.SkipIfShort(t)
 	skopeoBin := harness.RequireTool(t, "skopeo")
 	good, other := startHTTPSWharf(t), startHTTPSWharf(t)
-	caFile := filepath.Join(good.DataDir(), "tls", "ca.crt")
+	caFile := datadir.New(good.DataDir()).TLSCACert()
 	img, err := random.Image(32<<10, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +120,7 @@ func TestStrictTLS(t *testing.T) {
 		host := fmt.Sprintf("wharf-tls-%d.test", os.Getpid())
 		addHostsEntry(t, "::1", host)
 		good, other := startHTTPSWharfV6(t, host), startHTTPSWharfV6(t, host)
-		caFile := filepath.Join(good.DataDir(), "tls", "ca.crt")
+		caFile := datadir.New(good.DataDir()).TLSCACert()
 		goodRef := host + ":" + port(t, good) + "/e2e/docker-tls:1"
 		for _, w := range []*harness.Wharf{good, other} {
 			// Both addresses trust good's CA; only good has a matching certificate.

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
+	"wharf/internal/testserver"
 )
 
 const (
@@ -34,24 +34,6 @@ const (
 	service       = "wharf"
 	realm         = "https://registry.example.com/auth/token"
 )
-
-// syncBuffer collects the log; handlers write to it concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is an API over a real SQLite database, wired as `wharf serve` wires
 // it: a configured admin first, then the database users, behind the login
@@ -63,7 +45,7 @@ type env struct {
 	api    *adminapi.API
 	store  *metadata.Store
 	issuer *token.Issuer
-	log    *syncBuffer
+	log    *testserver.SyncBuffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,7 +56,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	logs := &syncBuffer{}
+	logs := &testserver.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hash, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
 	if err != nil {

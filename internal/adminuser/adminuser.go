@@ -10,31 +10,18 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"wharf/internal/atomicfile"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
+	"wharf/internal/datadir"
 	"wharf/internal/identity"
 )
 
 // Name is the built-in administrator's account name.
 const Name = "admin"
-
-// The files of the admin account, in the data directory's auth/.
-const (
-	hashFile     = "admin.htpasswd"
-	passwordFile = "admin.password"
-)
-
-// HashFile is where the admin's bcrypt hash is kept under authDir.
-func HashFile(authDir string) string { return filepath.Join(authDir, hashFile) }
-
-// PasswordFile is where a generated admin password is written under
-// authDir.
-func PasswordFile(authDir string) string { return filepath.Join(authDir, passwordFile) }
 
 // EnvPassword is the variable that sets the admin's first password.
 const EnvPassword = "WHARF_ADMIN_PASSWORD"
@@ -51,20 +38,20 @@ type BootstrapOptions struct {
 	Cost int
 }
 
-// Bootstrap makes sure the admin account exists in authDir and returns its
-// hash file. On first start it is created with WHARF_ADMIN_PASSWORD, which
-// must follow the password rules, or with a generated password written to
-// PasswordFile. Later, WHARF_ADMIN_PASSWORD is not applied again: when it
+// Bootstrap makes sure the admin account exists in the data directory
+// (dir.AdminHash) and returns its hash file. On first start it is created
+// with WHARF_ADMIN_PASSWORD, which must follow the password rules, or with
+// a generated password written to dir.AdminPassword. Later, WHARF_ADMIN_PASSWORD is not applied again: when it
 // differs from the stored password the log says so and names the command
 // that changes it.
-func Bootstrap(authDir string, opts BootstrapOptions) (string, error) {
+func Bootstrap(dir datadir.Dir, opts BootstrapOptions) (string, error) {
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	path := HashFile(authDir)
+	path := dir.AdminHash()
 	pw, fromEnv := opts.Env(EnvPassword)
 	fromEnv = fromEnv && pw != ""
 	if _, err := os.Stat(path); err == nil {
@@ -73,6 +60,9 @@ func Bootstrap(authDir string, opts BootstrapOptions) (string, error) {
 		}
 		return path, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("adminuser: %w", err)
+	}
+	if err := dir.CreateAuth(); err != nil {
 		return "", fmt.Errorf("adminuser: %w", err)
 	}
 	if fromEnv {
@@ -84,7 +74,7 @@ func Bootstrap(authDir string, opts BootstrapOptions) (string, error) {
 		if pw, err = generate(); err != nil {
 			return "", err
 		}
-		if err := atomicfile.Write(PasswordFile(authDir), []byte(pw+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(dir.AdminPassword(), []byte(pw+"\n"), 0o600); err != nil {
 			return "", fmt.Errorf("adminuser: %w", err)
 		}
 	}
@@ -96,10 +86,10 @@ func Bootstrap(authDir string, opts BootstrapOptions) (string, error) {
 		return path, nil
 	}
 	opts.Log.Info("created the admin account with a generated password; read it from the password file (mode 0600), then change it with `wharf user passwd admin`",
-		"password_file", PasswordFile(authDir))
+		"password_file", dir.AdminPassword())
 	if opts.Terminal != nil {
 		fmt.Fprintf(opts.Terminal, "\n  Created the administrator account.\n    user:     %s\n    password: %s\n  It is also in %s (readable by this user only); change it with: wharf user passwd admin\n  Log in with: docker login HOST:PORT -u admin\n\n",
-			Name, pw, PasswordFile(authDir))
+			Name, pw, dir.AdminPassword())
 	}
 	return path, nil
 }
@@ -172,14 +162,14 @@ func Read(path string) ([]byte, error) {
 // SetPassword gives the admin a new password, hashed at cost (0:
 // identity.DefaultCost; the password rules apply), and removes a generated
 // password's file, which no longer holds it.
-func SetPassword(authDir string, pw auth.Secret, cost int) error {
-	if err := os.MkdirAll(authDir, 0o700); err != nil {
+func SetPassword(dir datadir.Dir, pw auth.Secret, cost int) error {
+	if err := dir.CreateAuth(); err != nil {
 		return fmt.Errorf("adminuser: %w", err)
 	}
-	if err := write(HashFile(authDir), pw, cost); err != nil {
+	if err := write(dir.AdminHash(), pw, cost); err != nil {
 		return err
 	}
-	if err := os.Remove(PasswordFile(authDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(dir.AdminPassword()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("adminuser: %w", err)
 	}
 	return nil

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/datadir"
 )
 
 func env(v string) func(string) (string, bool) {
@@ -23,9 +23,9 @@ func env(v string) func(string) (string, bool) {
 }
 
 // checks reports whether the admin's file accepts pw.
-func checks(t *testing.T, dir string, pw string) bool {
+func checks(t *testing.T, dir datadir.Dir, pw string) bool {
 	t.Helper()
-	hash, err := adminuser.Read(adminuser.HashFile(dir))
+	hash, err := adminuser.Read(dir.AdminHash())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,17 +41,17 @@ func TestBootstrapFromTheEnvironment(t *testing.T) {
 		{"'quoted password'", "quotes"},
 		{" leading space pw", "white space"},
 	} {
-		dir := t.TempDir()
+		dir := datadir.New(t.TempDir())
 		_, err := adminuser.Bootstrap(dir, adminuser.BootstrapOptions{Env: env(bad.pw), Cost: 4})
 		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), adminuser.EnvPassword) || strings.Contains(err.Error(), bad.pw) {
 			t.Errorf("%q: %v; want an error naming %s and saying %q, without the password", bad.pw, err, adminuser.EnvPassword, bad.want)
 		}
-		if _, err := os.Stat(adminuser.HashFile(dir)); err == nil {
+		if _, err := os.Stat(dir.AdminHash()); err == nil {
 			t.Errorf("%q: the account was created", bad.pw)
 		}
 	}
 
-	dir := t.TempDir()
+	dir := datadir.New(t.TempDir())
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	if _, err := adminuser.Bootstrap(dir, adminuser.BootstrapOptions{Env: env("first admin password"), Log: log, Cost: 4}); err != nil {
@@ -78,7 +78,7 @@ func TestBootstrapFromTheEnvironment(t *testing.T) {
 func TestBootstrapGenerates(t *testing.T) {
 	t.Parallel()
 	for _, watched := range []bool{false, true} {
-		dir := t.TempDir()
+		dir := datadir.New(t.TempDir())
 		var logs, term bytes.Buffer
 		opts := adminuser.BootstrapOptions{Env: env(""), Log: slog.New(slog.NewTextHandler(&logs, nil)), Cost: 4}
 		if watched {
@@ -87,17 +87,17 @@ func TestBootstrapGenerates(t *testing.T) {
 		if _, err := adminuser.Bootstrap(dir, opts); err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(adminuser.PasswordFile(dir))
+		b, err := os.ReadFile(dir.AdminPassword())
 		pw := strings.TrimSpace(string(b))
 		if err != nil || len(pw) < 20 || !checks(t, dir, pw) {
 			t.Fatalf("password file: %q, %v", b, err)
 		}
-		for _, f := range []string{adminuser.PasswordFile(dir), adminuser.HashFile(dir)} {
+		for _, f := range []string{dir.AdminPassword(), dir.AdminHash()} {
 			if info, err := os.Stat(f); err != nil || info.Mode().Perm() != 0o600 {
 				t.Errorf("%s: %v, %v; want mode 0600", f, info.Mode(), err)
 			}
 		}
-		if strings.Contains(logs.String(), pw) || !strings.Contains(logs.String(), adminuser.PasswordFile(dir)) {
+		if strings.Contains(logs.String(), pw) || !strings.Contains(logs.String(), dir.AdminPassword()) {
 			t.Errorf("the log shows the password, or not where it is: %s", logs.String())
 		}
 		if strings.Contains(term.String(), pw) != watched {
@@ -108,11 +108,11 @@ func TestBootstrapGenerates(t *testing.T) {
 
 func TestSetPassword(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := datadir.New(t.TempDir())
 	if _, err := adminuser.Bootstrap(dir, adminuser.BootstrapOptions{Env: env(""), Cost: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if err := adminuser.SetPassword(dir, "short", 4); err == nil || !checks(t, filepath.Clean(dir), strings.TrimSpace(readFile(t, adminuser.PasswordFile(dir)))) {
+	if err := adminuser.SetPassword(dir, "short", 4); err == nil || !checks(t, dir, strings.TrimSpace(readFile(t, dir.AdminPassword()))) {
 		t.Errorf("a short password: %v; want refused, nothing changed", err)
 	}
 	if err := adminuser.SetPassword(dir, "the new admin password", 4); err != nil {
@@ -121,7 +121,7 @@ func TestSetPassword(t *testing.T) {
 	if !checks(t, dir, "the new admin password") {
 		t.Error("the new password does not work")
 	}
-	if _, err := os.Stat(adminuser.PasswordFile(dir)); !os.IsNotExist(err) {
+	if _, err := os.Stat(dir.AdminPassword()); !os.IsNotExist(err) {
 		t.Errorf("the generated password's file is still there: %v", err)
 	}
 }

@@ -118,8 +118,24 @@ func TestDependencyRules(t *testing.T) {
 				"wharf/internal/auth/oauthlogin", "wharf/internal/auth/oidc", "wharf/internal/server", "wharf/internal/cli",
 				"wharf/internal/registry", "wharf/internal/metadata"}},
 		// The built-in admin's files: no HTTP, no server.
-		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authn/htpasswd", "wharf/internal/identity"},
+		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authn/htpasswd", "wharf/internal/identity", "wharf/internal/datadir"},
 			notDeps: []string{"net/http", "wharf/internal/server"}},
+		// The data directory's layout, modes and lock are a leaf every
+		// package may ask; certs names the files of tls/.
+		{pkg: "wharf/internal/datadir", onlyDirect: []string{"wharf/internal/certs"},
+			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli"}},
+		// The auth stack is built below the commands and the server, which
+		// share it; it knows the registry API, the server and the
+		// commands not.
+		{pkg: "wharf/internal/authstack", notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/doctor",
+			"wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/servertls"}},
+		// The listeners' TLS: configuration, certificates, the data
+		// directory and ACME, nothing of the server's.
+		{pkg: "wharf/internal/servertls", onlyDirect: []string{"wharf/internal/config", "wharf/internal/certs", "wharf/internal/datadir", "golang.org/x/crypto/acme", "golang.org/x/crypto/acme/"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/metadata", "wharf/internal/authstack"}},
+		// The doctor checks a setup as the server would read it, through
+		// the same builders, never through the server itself.
+		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},

@@ -14,10 +14,9 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
+	"wharf/internal/authstack"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
-	"wharf/internal/server"
 )
 
 func newACL() *cobra.Command {
@@ -209,12 +208,12 @@ func newACLLs(f *identityFlags) *cobra.Command {
 				}
 				return writeJSON(out, list)
 			}
-			check, err := server.NewAccessCheck(env.cfg, env.store, env.log)
+			check, err := authstack.NewAccessCheck(env.cfg, env.store, env.log)
 			if err != nil {
 				return err
 			}
-			if n := len(check.Layers[0].ACL.Rules()); n > 0 {
-				fmt.Fprintf(out, "%d rule(s) of the %s are asked before these.\n", n, check.Layers[0].Name)
+			if layer, rules := check.ConfigRules(); len(rules) > 0 {
+				fmt.Fprintf(out, "%d rule(s) of the %s are asked before these.\n", len(rules), layer)
 			}
 			t := newTable(out, "POS", "ID", "MATCH", "ACTIONS", "COMMENT")
 			for _, r := range rules {
@@ -235,7 +234,7 @@ func newACLLs(f *identityFlags) *cobra.Command {
 // configuration's rules, then the database's), naming each rule where it
 // lives.
 func printLint(cmd *cobra.Command, env *identityEnv, out io.Writer) error {
-	check, err := server.NewAccessCheck(env.cfg, env.store, env.log)
+	check, err := authstack.NewAccessCheck(env.cfg, env.store, env.log)
 	if err != nil {
 		return err
 	}
@@ -243,13 +242,13 @@ func printLint(cmd *cobra.Command, env *identityEnv, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	configRules := check.Layers[0].ACL.Rules()
+	layer, configRules := check.ConfigRules()
 	all := slices.Clone(configRules)
 	for _, r := range stored {
 		all = append(all, identity.RuleFromStore(r))
 	}
 	for _, w := range authz.Lint(all) {
-		where := fmt.Sprintf("%s rule #%d", check.Layers[0].Name, w.Rule)
+		where := fmt.Sprintf("%s rule #%d", layer, w.Rule)
 		if w.Line > 0 {
 			where += fmt.Sprintf(" (line %d)", w.Line)
 		}
@@ -348,7 +347,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 					return fmt.Errorf("--ip %q is not an address", ip)
 				}
 			}
-			check, err := server.NewAccessCheck(env.cfg, env.store, env.log)
+			check, err := authstack.NewAccessCheck(env.cfg, env.store, env.log)
 			if err != nil {
 				return err
 			}
@@ -357,18 +356,9 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 				return err
 			}
 			account := args[0]
-			subject := dbacl.Identify(snap, check.Static, account, tk)
+			subject := check.Identify(snap, account, tk)
 			req.Identity = auth.Identity{Account: account, Labels: subject.Labels}
-			who := map[string]string{
-				dbacl.KindConfigured: "an account of the configuration",
-				dbacl.KindDatabase:   "a database user",
-				dbacl.KindRobot:      "a database robot account",
-				dbacl.KindAnonymous:  "the anonymous account (no docker login)",
-				dbacl.KindUnknown:    "not a configured or database account (other backends may know it)",
-			}[subject.Kind]
-			if subject.Shadows {
-				who += " (a database user of the same name is never asked)"
-			}
+			who := subject.Describe()
 			if source != "" {
 				req.Identity.Labels = authn.CloneLabels(req.Identity.Labels)
 				if req.Identity.Labels == nil {
@@ -386,7 +376,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 				}
 				req.Identity.Labels[k] = append(req.Identity.Labels[k], v)
 			}
-			ex, err := dbacl.Explain(cmd.Context(), check.Live, check.Layers, req)
+			ex, err := check.Explain(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -403,7 +393,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 	return cmd
 }
 
-func printExplanation(out io.Writer, req auth.Request, who string, ex dbacl.Explanation, stored []metadata.ACLRule) {
+func printExplanation(out io.Writer, req auth.Request, who string, ex authstack.Explanation, stored []metadata.ACLRule) {
 	account := req.Identity.Account
 	if account == "" {
 		account = `""`

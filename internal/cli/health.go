@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
 
 // healthTimeout bounds one health check: a container runtime kills a check
@@ -73,7 +73,7 @@ server answers).`,
 // check performs the request and returns a one-line error unless the server
 // answered 200. cfg is the configuration resolved as wharf serve's.
 func (f healthFlags) check(ctx context.Context, out io.Writer, cfg config.Config) error {
-	caPath := filepath.Join(cfg.Data, "tls", "ca.crt")
+	caPath := datadir.New(cfg.Data).TLSCACert()
 	target := f.url
 	if target == "" {
 		mode := cfg.TLS

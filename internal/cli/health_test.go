@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
 
 // writeCA installs srv's certificate where tls: auto keeps its CA, under a
@@ -20,11 +21,11 @@ import (
 func writeCA(t *testing.T, srv *httptest.Server) string {
 	t.Helper()
 	data := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(data, "tls"), 0o755); err != nil {
+	if err := os.MkdirAll(datadir.New(data).TLS(), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(filepath.Join(data, "tls", "ca.crt"), b, 0o644); err != nil {
+	if err := os.WriteFile(datadir.New(data).TLSCACert(), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return data

@@ -16,10 +16,10 @@ import (
 	"golang.org/x/term"
 
 	"wharf/internal/auth"
+	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
-	"wharf/internal/server"
 )
 
 // identityFlags are the flags every user, team, acl, token and session
@@ -54,11 +54,11 @@ func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := server.OpenMetadata(cmd.Context(), cfg, log)
+	store, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	svc := identity.NewService(store, server.IdentityOptions(cfg))
+	svc := identity.NewService(store, authstack.IdentityOptions(cfg))
 	return &identityEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
 }
 

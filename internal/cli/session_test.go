@@ -11,6 +11,7 @@ import (
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/datadir"
 	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
@@ -18,7 +19,7 @@ import (
 // openData opens the database of a data directory the CLI made.
 func openData(t *testing.T, data string) *metadata.Store {
 	t.Helper()
-	s, err := metadata.Open(t.Context(), "sqlite", filepath.Join(data, "wharf.db"), nil)
+	s, err := metadata.Open(t.Context(), "sqlite", datadir.New(data).Database(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestAdminPasswd(t *testing.T) {
 	if !strings.Contains(out, "ended 1 docker login session") {
 		t.Errorf("user passwd admin: %s", out)
 	}
-	hash, err := adminuser.Read(adminuser.HashFile(filepath.Join(data, "auth")))
+	hash, err := adminuser.Read(datadir.New(data).AdminHash())
 	if err != nil {
 		t.Fatal(err)
 	}

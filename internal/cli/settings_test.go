@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/metadata"
-	"wharf/internal/server"
 	"wharf/internal/testserver"
 )
 
@@ -42,7 +43,7 @@ func openPostgres(t *testing.T, dsn string) *metadata.Store {
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.Database = config.Database{Driver: config.DriverPostgres, DSN: dsn}
-	s, err := server.OpenMetadata(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	s, err := authstack.OpenMetadata(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestManagementUsesTheServersDatabase(t *testing.T) {
 		if rules, err := store.ListACLRules(t.Context()); err != nil || len(rules) != 1 {
 			t.Errorf("rules in PostgreSQL: %+v, %v", rules, err)
 		}
-		if _, err := os.Stat(filepath.Join(data, "wharf.db")); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(datadir.New(data).Database()); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("a SQLite database in the data directory: %v", err)
 		}
 		if names := entries(t, data); len(names) != 0 {

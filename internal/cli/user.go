@@ -2,16 +2,16 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"wharf/internal/adminuser"
+	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/identity"
-	"wharf/internal/server"
 )
 
 func newUser() *cobra.Command {
@@ -114,10 +114,10 @@ func newUserPasswd(f *identityFlags) *cobra.Command {
 // serve` (not defined by the configuration's users:, which would win), and
 // refuses a configured user, whose password lives in the configuration.
 func isBuiltinAdmin(cfg config.Config, name string) (bool, error) {
-	if !server.ConfiguredUsers(cfg)[name] {
+	if !authstack.ConfiguredUsers(cfg)[name] {
 		return false, nil
 	}
-	if name == adminuser.Name && cfg.Role == config.RoleAllInOne && !server.ConfigDefines(cfg, name) {
+	if _, defined := cfg.Users[name]; name == adminuser.Name && cfg.Role == config.RoleAllInOne && !defined {
 		return true, nil
 	}
 	return false, fmt.Errorf("%s is defined in the configuration's users:; put a new bcrypt hash there (wharf hash-password) and restart", name)
@@ -132,7 +132,7 @@ func setAdminPassword(cmd *cobra.Command, env *identityEnv, fromStdin bool) erro
 		return err
 	}
 	ctx := cmd.Context()
-	if err := adminuser.SetPassword(filepath.Join(env.cfg.Data, "auth"), pw, 0); err != nil {
+	if err := adminuser.SetPassword(datadir.New(env.cfg.Data), pw, 0); err != nil {
 		return explainError(err)
 	}
 	n, err := env.store.RevokeRefreshTokens(ctx, adminuser.Name)

@@ -5,11 +5,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"wharf/internal/auth/token"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
 
 // expiryMargin is how long certificates must still be valid.
@@ -33,9 +33,9 @@ func checkCertificates(r *Report, s Setup) {
 		case "files":
 			checkPair(r, "server certificate", c.TLSFiles.Certificate, c.TLSFiles.Key, s.Host)
 		case "auto":
-			crt := filepath.Join(c.Data, "tls", "server.crt")
-			if _, err := os.Stat(crt); err == nil {
-				checkPair(r, "server certificate (tls: auto)", crt, filepath.Join(c.Data, "tls", "server.key"), s.Host)
+			d := datadir.New(c.Data)
+			if _, err := os.Stat(d.TLSServerCert()); err == nil {
+				checkPair(r, "server certificate (tls: auto)", d.TLSServerCert(), d.TLSServerKey(), s.Host)
 			} else {
 				r.Skip("server certificate (tls: auto)", "not generated yet: wharf serve creates it on first start")
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/metadata"
 )
@@ -32,22 +33,19 @@ func checkData(ctx context.Context, r *Report, s Setup) {
 // databaseTimeout bounds the database check, connection included.
 const databaseTimeout = 30 * time.Second
 
-// checkDatabase opens the configured metadata database the way the server
-// does (applying pending migrations, as the server's start would) and reads
+// checkDatabase opens the metadata database the server would
+// (authstack.MetadataSource; applying pending migrations, as the server's
+// start would, but creating no data directory) and reads
 // its schema version. Messages show the DSN without its password.
 func checkDatabase(ctx context.Context, r *Report, c config.Config) {
 	const check = "metadata database"
-	driver := c.Database.DriverName()
-	dsn, err := c.Database.ResolveDSN()
+	driver, dsn, err := authstack.MetadataSource(c)
 	if err != nil {
 		r.Fail(check, err.Error(), "make database.dsn_file readable by the user running wharf, holding the DSN")
 		return
 	}
 	fix := "check database.dsn: host, port, user, password and database name, and that the server accepts connections from this host"
 	if driver == config.DriverSQLite {
-		if dsn == "" {
-			dsn = filepath.Join(c.Data, "wharf.db")
-		}
 		if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
 			r.Pass(check, dsn+" does not exist yet; wharf creates it on first start")
 			return

@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -11,11 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"time"
 
 	"wharf/internal/auth/token"
+	"wharf/internal/authstack"
+	"wharf/internal/datadir"
 )
 
 // maxSkew is how far the token server's clock may be from ours before
@@ -118,36 +118,15 @@ func checkSkew(r *Report, date string) {
 	r.Pass("clock", fmt.Sprintf("within %v of the token server's", max(skew, time.Second)))
 }
 
-// verifierFor builds the verifier the registry side would use.
+// verifierFor builds the verifier the registry side would use: the one
+// `wharf registry` builds, or one for the signing certificate of `wharf
+// serve`.
 func verifierFor(s Setup, service string) (*token.Verifier, error) {
 	switch {
 	case s.Registry != nil:
-		vc := token.VerifierConfig{Issuer: s.Registry.Token.Issuer, Service: service}
-		if p := s.Registry.Token.RootCertBundle; p != "" {
-			roots, err := readCerts(p)
-			if err != nil {
-				return nil, err
-			}
-			vc.Roots = roots
-		}
-		if p := s.Registry.Token.JWKS; p != "" {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			vc.JWKS = b
-		}
-		return token.NewVerifier(vc)
+		return authstack.RegistryVerifier(s.Registry.Token, service)
 	case s.Serve != nil:
-		crt := s.Serve.Token.Certificate
-		if crt == "" {
-			crt = filepath.Join(s.Serve.Data, "auth", "token.crt")
-		}
-		certs, err := readCerts(crt)
-		if err != nil {
-			return nil, err
-		}
-		return token.NewVerifier(token.VerifierConfig{Issuer: s.Serve.Token.Issuer, Service: service, Keys: []crypto.PublicKey{certs[0].PublicKey}})
+		return authstack.SigningVerifier(*s.Serve, service)
 	}
 	return nil, nil
 }
@@ -186,7 +165,7 @@ func httpClient(s Setup) (*http.Client, error) {
 	}
 	cas := []string{s.CAFile}
 	if s.Serve != nil && s.Serve.TLS == "auto" {
-		cas = append(cas, filepath.Join(s.Serve.Data, "tls", "ca.crt"))
+		cas = append(cas, datadir.New(s.Serve.Data).TLSCACert())
 	}
 	for _, p := range cas {
 		if p == "" {

@@ -14,7 +14,9 @@
 //     line of its request share the id;
 //   - the access log line of each request, and panic recovery (Observe);
 //   - the registry gateway rules of the classic nginx front (V2Gate) and the
-//     server's own 404 and 405 answers (NoRoute).
+//     server's own 404 and 405 answers (NoRoute);
+//   - a whole-body deadline for the endpoints whose bodies are small
+//     (BodyDeadline: the token endpoint, the admin API, the sign-in pages).
 //
 // Its answers are errcode's, in the OCI format. It must not import the API
 // packages (ociapi, tokenserver, adminapi, the sign-in pages) or server:

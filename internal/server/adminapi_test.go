@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
 
 // TestAdminAPIWiring starts the composed server of `wharf serve` and
@@ -26,7 +26,7 @@ func TestAdminAPIWiring(t *testing.T) {
 	srv, adminPW := startComposed(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// The generated password is in a file only its owner reads, never in
 	// the log.
-	file := filepath.Join(cfg.Data, "auth", "admin.password")
+	file := datadir.New(cfg.Data).AdminPassword()
 	if b, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(b)) != adminPW {
 		t.Errorf("%s holds %q, %v; want the generated password", file, b, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wharf/internal/config"
+	"wharf/internal/testserver"
 )
 
 // TestBodyDeadline: a client that trickles the body of a token request,
@@ -32,7 +33,7 @@ func TestBodyDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.GitHubAuth = &config.GitHubAuth{OAuthLogin: config.OAuthLogin{ClientID: "id", ClientSecretFile: secret}}
-	var logs syncBuffer
+	var logs testserver.SyncBuffer
 	srv, adminPW := startComposed(t, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	admin := "Basic " + basicCredentials("admin", adminPW)
 

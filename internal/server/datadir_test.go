@@ -1,68 +1,23 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
+	"wharf/internal/testserver"
 )
 
-func TestCheckDataDir(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name           string
-		dirMode        os.FileMode
-		files          map[string]os.FileMode
-		want, dontWant []string
-	}{
-		{"private", 0o700, map[string]os.FileMode{"auth/token.key": 0o600, "auth/token.crt": 0o644, "tls/ca.key": 0o600}, nil,
-			[]string{"WARN"}},
-		{"directory readable by all", 0o755, nil, []string{"level=WARN", "is open to group or others (mode 0755)", "run chmod 700 "}, nil},
-		{"group-readable directory", 0o750, nil, []string{"(mode 0750)", "run chmod 700 "}, nil},
-		{"loose keys", 0o700, map[string]os.FileMode{"auth/token.key": 0o644, "auth/token.crt": 0o644, "tls/ca.key": 0o640, "tls/ca.crt": 0o644, "acme/acme_account+key": 0o600},
-			[]string{"run chmod 600 ", "auth/token.key", "tls/ca.key"}, []string{"token.crt", "ca.crt", "acme_account", "chmod 700"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			dir := filepath.Join(t.TempDir(), "data")
-			for name, mode := range tc.files {
-				p := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte("x"), mode); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Chmod(p, mode); err != nil { // past the umask
-					t.Fatal(err)
-				}
-			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(dir, tc.dirMode); err != nil {
-				t.Fatal(err)
-			}
-			var logs strings.Builder
-			checkDataDir(dir, slog.New(slog.NewTextHandler(&logs, nil)))
-			for _, w := range tc.want {
-				if !strings.Contains(logs.String(), strings.ReplaceAll(w, "chmod 700 ", "chmod 700 "+dir)) {
-					t.Errorf("log lacks %q:\n%s", w, logs.String())
-				}
-			}
-			for _, w := range tc.dontWant {
-				if strings.Contains(logs.String(), w) {
-					t.Errorf("log has %q:\n%s", w, logs.String())
-				}
-			}
-		})
-	}
-}
+// servers are the database servers this package's tests share.
+var servers testserver.Shared
+
+func TestMain(m *testing.M) { os.Exit(servers.Run(m)) }
 
 // TestNewDataDirModes starts the server of `wharf serve` in a data
 // directory made beforehand with mode 0755: it warns with the fix, and
@@ -74,7 +29,7 @@ func TestNewDataDirModes(t *testing.T) {
 	if err := os.Chmod(cfg.Data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testserver.SyncBuffer
 	s, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -83,8 +38,9 @@ func TestNewDataDirModes(t *testing.T) {
 	if want := "run chmod 700 " + cfg.Data; !strings.Contains(logs.String(), want) {
 		t.Errorf("log lacks %q:\n%s", want, logs.String())
 	}
-	for _, name := range []string{"wharf.db", "wharf.db-wal", "wharf.db-shm"} {
-		fi, err := os.Stat(filepath.Join(cfg.Data, name))
+	db := datadir.New(cfg.Data).Database()
+	for _, name := range []string{db, db + "-wal", db + "-shm"} {
+		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,4 +48,64 @@ func TestNewDataDirModes(t *testing.T) {
 			t.Errorf("%s: mode %04o, want 0600", name, got)
 		}
 	}
+}
+
+// TestDataDirLock: a second `wharf serve` in the same process or another
+// on a data directory whose SQLite database a running one uses is refused,
+// naming the process and the fix; once the first is closed, it starts.
+// `wharf registry` and servers sharing a PostgreSQL database take no lock:
+// replicas share the data directory by design.
+func TestDataDirLock(t *testing.T) {
+	t.Parallel()
+	start := func(cfg config.Config) (*Server, error) {
+		t.Helper()
+		s, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+		if err == nil {
+			t.Cleanup(func() { s.Close() })
+		}
+		return s, err
+	}
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	first, err := start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = start(cfg)
+	if !errors.Is(err, datadir.ErrInUse) {
+		t.Fatalf("a second server on %s: %v; want datadir.ErrInUse", cfg.Data, err)
+	}
+	for _, want := range []string{"process " + strconv.Itoa(os.Getpid()), datadir.New(cfg.Data).LockFile(), "stop that one first", "--data"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal lacks %q: %v", want, err)
+		}
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := start(cfg); err != nil {
+		t.Fatalf("a server after the first closed: %v", err)
+	}
+
+	t.Run("wharf registry", func(t *testing.T) {
+		t.Parallel()
+		reg := config.Default()
+		reg.Role, reg.Auth, reg.Data = config.RoleRegistry, "none", t.TempDir()
+		for i := range 2 {
+			if _, err := start(reg); err != nil {
+				t.Fatalf("registry %d: %v", i+1, err)
+			}
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		pg := config.Default()
+		pg.Data = t.TempDir()
+		pg.Database = config.Database{Driver: config.DriverPostgres, DSN: servers.Postgres(t).NewDatabase(t)}
+		for i := range 2 {
+			if _, err := start(pg); err != nil {
+				t.Fatalf("replica %d: %v", i+1, err)
+			}
+		}
+	})
 }

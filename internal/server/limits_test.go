@@ -23,6 +23,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/authntest"
 	"wharf/internal/auth/extcmd/extcmdtest"
+	"wharf/internal/certs"
 	"wharf/internal/compat/distribution"
 	"wharf/internal/compat/dockerauth"
 	"wharf/internal/config"
@@ -172,11 +173,11 @@ limits:
 // states its limits at start-up, and applies configured ones.
 func TestLimitsInEveryRole(t *testing.T) {
 	t.Parallel()
-	keyDir := t.TempDir()
-	key, cert := filepath.Join(keyDir, "token.key"), filepath.Join(keyDir, "token.crt")
-	if err := generateSigningKey(key, cert); err != nil {
+	files, err := certs.Init(certs.InitOptions{Dir: t.TempDir(), Names: []string{"localhost"}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	key, cert := files.TokenKey, files.TokenCert
 	auth, err := dockerauth.Load(writeFile(t, "auth_config.yml", `
 server:
   addr: "127.0.0.1:0"

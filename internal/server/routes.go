@@ -6,11 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"time"
 
-	"wharf/internal/adminapi"
 	"wharf/internal/config"
 	"wharf/internal/edge"
 	"wharf/internal/ociapi"
@@ -26,45 +24,11 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	var authorizer ociapi.Authorizer
 	issuesTokens := cfg.Role == config.RoleAuth || (cfg.Role == config.RoleAllInOne && cfg.Auth == "token")
 	if issuesTokens {
-		ts, err := setupTokenServer(ctx, cfg, s.meta, s.log, console, s.realm())
+		a, err := s.tokenRoutes(ctx, mux, console)
 		if err != nil {
 			return err
 		}
-		s.closers = append(s.closers, ts.closers...)
-		muxes := []*http.ServeMux{mux}
-		if s.tokenLn != nil {
-			s.tokenMux = http.NewServeMux()
-			muxes = append(muxes, s.tokenMux)
-		}
-		// The token endpoint, the sign-in pages and the admin API take
-		// small bodies, which must arrive in limits.body_timeout.
-		small := func(h http.Handler) http.Handler {
-			return withBodyDeadline(h, cfg.Limits.BodyTimeoutOrDefault(), s.log)
-		}
-		for _, m := range muxes {
-			m.Handle("/auth", small(ts.handler))
-			m.Handle(tokenPath, small(ts.handler))
-			m.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write(ts.jwks)
-			})
-			for _, r := range ts.routes {
-				m.Handle(r.pattern, small(r.handler))
-			}
-		}
-		if s.tokenMux != nil {
-			s.tokenMux.Handle("/", edge.NoRoute(s.tokenMux))
-		}
-		authorizer = ts.authorizer
-		if cfg.Role == config.RoleAllInOne {
-			// The admin API lives where the identity database and the
-			// token endpoint meet, on the main listener only.
-			api, err := s.adminAPI(ts)
-			if err != nil {
-				return err
-			}
-			mux.Handle(adminapi.Prefix, small(api))
-		}
+		authorizer = a
 	}
 	if s.tokenLn != nil && !issuesTokens {
 		return fmt.Errorf("config: token_addr serves the token endpoint, which needs auth: token")
@@ -72,25 +36,28 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	if cfg.Role == config.RoleAuth {
 		return nil
 	}
+	var err error
 	switch cfg.Auth {
 	case "token":
 		if cfg.Role == config.RoleRegistry {
-			a, err := setupTokenVerifier(ctx, cfg, s.log)
-			if err != nil {
-				return err
-			}
-			authorizer = a
+			authorizer, err = s.registryTokenAuth()
 		}
 	case "htpasswd":
-		a, err := setupBasicAuth(cfg, s.log)
-		if err != nil {
-			return err
-		}
-		authorizer = a
+		authorizer, err = s.basicAuth()
 	case "silly":
 		authorizer = &ociapi.SillyAuth{Realm: cfg.Silly.Realm, Service: cfg.Silly.Service}
 	}
-	blobs, err := filesystem.New(filepath.Join(cfg.Data, "blobs"))
+	if err != nil {
+		return err
+	}
+	return s.registryRoutes(mux, authorizer)
+}
+
+// registryRoutes mounts the registry API under /v2/, over the blobs in the
+// data directory and the metadata database.
+func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer) error {
+	cfg := s.cfg
+	blobs, err := filesystem.New(s.dir.Blobs())
 	if err != nil {
 		return fmt.Errorf("server: blob storage: %w", err)
 	}

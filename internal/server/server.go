@@ -10,17 +10,18 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"wharf/internal/auth/authn"
+	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
+	"wharf/internal/servertls"
 )
 
 // Server is a running wharf.
@@ -40,8 +41,12 @@ type Server struct {
 	tokenMux *http.ServeMux
 	// trusted are the reverse proxies believed about the client.
 	trusted []netip.Prefix
-	// closers are backends holding connections (LDAP), closed by Close.
-	closers []io.Closer
+	dir     datadir.Dir
+	// lock keeps a second `wharf serve` out of the data directory.
+	lock *datadir.Lock
+	// auth is the token endpoint and its backends (nil when this server
+	// issues no tokens), closed by Close.
+	auth *authstack.TokenEndpoint
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -59,16 +64,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	}
 	log = slog.New(edge.NewLogHandler(log.Handler()))
 	applyLimits(cfg, log)
-	meta, err := OpenMetadata(ctx, cfg, log)
-	if err != nil {
+	s := &Server{cfg: cfg, log: log, trusted: trusted, dir: datadir.New(cfg.Data)}
+	if s.lock, err = lockDataDir(cfg, s.dir); err != nil {
 		return nil, err
 	}
-	checkDataDir(cfg.Data, log)
-	s := &Server{cfg: cfg, log: log, meta: meta, trusted: trusted}
+	if s.meta, err = authstack.OpenMetadata(ctx, cfg, log); err != nil {
+		_ = s.lock.Unlock()
+		return nil, err
+	}
+	s.dir.CheckModes(log)
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
-			meta.Close()
+			s.Close()
 			return nil, fmt.Errorf("server: listen on token_addr %s: %w (is another process using the port?)", cfg.TokenAddr, err)
 		}
 	}
@@ -90,27 +98,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	return s, nil
 }
 
-// openMetadata opens the configured database: by default SQLite in
-// <data>/wharf.db. Errors and log lines show the DSN without its password.
-func openMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*metadata.Store, error) {
-	if err := os.MkdirAll(cfg.Data, dataDirMode); err != nil {
-		return nil, fmt.Errorf("server: data directory %s: %w (check --data and its permissions)", cfg.Data, err)
+// lockDataDir takes the data directory for `wharf serve` when its
+// metadata database is SQLite, one process's database: a second server
+// on the same directory is refused (datadir.Lock says which process holds
+// it and what to do). Replicas sharing a PostgreSQL or MySQL database
+// share the data directory's blobs by design, and `wharf registry` and
+// `wharf auth` are distribution's and docker_auth's, which take no lock.
+func lockDataDir(cfg config.Config, dir datadir.Dir) (*datadir.Lock, error) {
+	if cfg.Role != config.RoleAllInOne || cfg.Database.DriverName() != config.DriverSQLite {
+		return nil, nil
 	}
-	driver := cfg.Database.DriverName()
-	dsn, err := cfg.Database.ResolveDSN()
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	if err := dir.Create(); err != nil {
+		return nil, err
 	}
-	if driver == config.DriverSQLite && dsn == "" {
-		dsn = filepath.Join(cfg.Data, "wharf.db")
-	}
-	where := driver + " " + config.RedactDSN(dsn)
-	meta, err := metadata.Open(ctx, driver, dsn, log)
-	if err != nil {
-		return nil, fmt.Errorf("server: metadata database (%s): %w", where, err)
-	}
-	log.Info("metadata database open", "database", where)
-	return meta, nil
+	return dir.Lock()
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -129,7 +130,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w (is another process using the port? change --addr)", s.cfg.Addr, err)
 	}
-	tc, err := s.tlsConfig(ctx, ln.Addr())
+	tc, err := servertls.Config(ctx, s.cfg, ln.Addr(), s.log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -226,16 +227,21 @@ func (s *Server) purgeUploads(ctx context.Context) {
 	}
 }
 
-// Close releases the database, the connections of directory backends, and
-// the token listener of a server that never served.
+// Close releases the backends' connections, the database, the token
+// listener of a server that never served, and the data directory.
 func (s *Server) Close() error {
 	if s.tokenLn != nil {
 		s.tokenLn.Close()
 	}
-	for _, c := range s.closers {
-		_ = c.Close()
+	var errs []error
+	if s.auth != nil {
+		errs = append(errs, s.auth.Close())
 	}
-	return s.meta.Close()
+	if s.meta != nil {
+		errs = append(errs, s.meta.Close())
+	}
+	errs = append(errs, s.lock.Unlock())
+	return errors.Join(errs...)
 }
 
 // counting tracks requests in flight.

@@ -163,6 +163,22 @@ type Subject struct {
 	Labels auth.Labels
 }
 
+// Describe says in words where the account comes from, as `wharf acl
+// check` prints it.
+func (s Subject) Describe() string {
+	who := map[string]string{
+		KindConfigured: "an account of the configuration",
+		KindDatabase:   "a database user",
+		KindRobot:      "a database robot account",
+		KindAnonymous:  "the anonymous account (no docker login)",
+		KindUnknown:    "not a configured or database account (other backends may know it)",
+	}[s.Kind]
+	if s.Shadows {
+		who += " (a database user of the same name is never asked)"
+	}
+	return who
+}
+
 // Identify says where account comes from and which labels it logs in
 // with: configured holds the configuration's accounts and their labels
 // (asked first), snap the database's. tokenID, when set, is the access

@@ -1,7 +1,9 @@
-package server
+package authstack
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -10,6 +12,16 @@ import (
 	ldapauth "wharf/internal/auth/authn/ldap"
 	"wharf/internal/config"
 )
+
+// ldapAuth is the LDAP backend of ldap_auth; its connection pool closes
+// with the stack.
+func ldapAuth(_ context.Context, b *builder) (Backend, io.Closer, error) {
+	a, err := ldapAuthenticator(b.cfg.LDAP, b.log)
+	if err != nil || a == nil {
+		return Backend{}, nil, err
+	}
+	return Backend{Authn: a}, a, nil
+}
 
 // ldapAuthenticator builds the LDAP backend from ldap_auth, or returns nil
 // when the section is absent. The service account's password and the CA

@@ -1,29 +1,21 @@
-package server
+package datadir
 
 import (
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// dataDirMode is the mode wharf creates the data directory with.
-const dataDirMode fs.FileMode = 0o700
-
-// secretDirs are the data directory's subdirectories holding private keys
-// and password hashes: auth/ (token.key, admin.htpasswd, sign-ins.db),
-// tls/ (ca.key, server.key) and acme/ (account and certificate keys).
-var secretDirs = []string{"auth", "tls", "acme"}
-
-// checkDataDir warns when the data directory is open to group or others
+// CheckModes warns when the data directory is open to group or others
 // (it holds the metadata database, keys and blobs), and when a file of
-// secretDirs other than a certificate is: wharf creates the directory 0700
-// and those files 0600, but a directory made beforehand keeps its mode, and
-// a file may have been copied in or restored from a backup. It only
-// reports: the operator decides who may read their files.
-func checkDataDir(dir string, log *slog.Logger) {
+// auth/, tls/ or acme/ other than a certificate is: wharf creates the
+// directory 0700 and those files 0600, but a directory made beforehand
+// keeps its mode, and a file may have been copied in or restored from a
+// backup. It only reports: the operator decides who may read their files.
+func (d Dir) CheckModes(log *slog.Logger) {
+	dir := d.root
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn(fmt.Sprintf("the data directory %s is open to group or others (mode %04o); it holds the metadata database, keys and blobs: run chmod 700 %s",
 			dir, fi.Mode().Perm(), dir), "dir", dir)

@@ -1,8 +1,9 @@
-package server
+package authstack
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -58,60 +59,67 @@ func (p pooledAuthorizer) Authorize(ctx context.Context, req auth.Request) ([]st
 	return p.Authorizer.Authorize(ctx, req)
 }
 
-// externalAuthenticators builds ext_auth and webhook_auth, in that order
-// (docker_auth asks ext_auth after its other backends), each behind pool;
-// nil when neither is configured.
-func externalAuthenticators(cfg config.Config, pool *gate.Gate, log *slog.Logger) ([]authn.Authenticator, error) {
-	var out []authn.Authenticator
-	if c := cfg.ExtAuth; c != nil {
-		prog, err := program("ext_auth", *c)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("authenticating with an external program", "backend", "ext_auth", "command", prog.String(), "timeout", prog.Timeout())
-		out = append(out, pooledAuthenticator{extauth.New(prog, log), pool})
+// docker_auth asks ext_auth after its other backends, and ext_authz after
+// the ACL; the webhooks follow each. Every call holds a slot of the pool.
+
+func extAuth(_ context.Context, b *builder) (Backend, io.Closer, error) {
+	c := b.cfg.ExtAuth
+	if c == nil {
+		return Backend{}, nil, nil
 	}
-	if c := cfg.WebhookAuth; c != nil {
-		wc, err := webhookConfig("webhook_auth", *c, log)
-		if err != nil {
-			return nil, err
-		}
-		a, err := webhook.NewAuthenticator(wc)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("authenticating with a webhook", "backend", "webhook_auth", "url", redactedURL(c.URL), "timeout", wc.Timeout)
-		out = append(out, pooledAuthenticator{a, pool})
+	prog, err := program("ext_auth", *c)
+	if err != nil {
+		return Backend{}, nil, err
 	}
-	return out, nil
+	b.log.Info("authenticating with an external program", "backend", "ext_auth", "command", prog.String(), "timeout", prog.Timeout())
+	return Backend{Authn: pooledAuthenticator{extauth.New(prog, b.log), b.pool}}, nil, nil
 }
 
-// externalAuthorizers builds ext_authz and webhook_authz, in that order
-// (after the ACL, as docker_auth asks ext_authz after acl), each behind
-// pool; nil when neither is configured.
-func externalAuthorizers(cfg config.Config, pool *gate.Gate, log *slog.Logger) ([]authz.Authorizer, error) {
-	var out []authz.Authorizer
-	if c := cfg.ExtAuthz; c != nil {
-		prog, err := program("ext_authz", config.ExtAuth(*c))
-		if err != nil {
-			return nil, err
-		}
-		log.Info("authorizing with an external program", "backend", "ext_authz", "command", prog.String(), "timeout", prog.Timeout())
-		out = append(out, pooledAuthorizer{extauthz.New(prog, log), pool})
+func webhookAuth(_ context.Context, b *builder) (Backend, io.Closer, error) {
+	c := b.cfg.WebhookAuth
+	if c == nil {
+		return Backend{}, nil, nil
 	}
-	if c := cfg.WebhookAuthz; c != nil {
-		wc, err := webhookConfig("webhook_authz", *c, log)
-		if err != nil {
-			return nil, err
-		}
-		a, err := webhook.NewAuthorizer(wc)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("authorizing with a webhook", "backend", "webhook_authz", "url", redactedURL(c.URL), "timeout", wc.Timeout)
-		out = append(out, pooledAuthorizer{a, pool})
+	wc, err := webhookConfig("webhook_auth", *c, b.log)
+	if err != nil {
+		return Backend{}, nil, err
 	}
-	return out, nil
+	a, err := webhook.NewAuthenticator(wc)
+	if err != nil {
+		return Backend{}, nil, err
+	}
+	b.log.Info("authenticating with a webhook", "backend", "webhook_auth", "url", redactedURL(c.URL), "timeout", wc.Timeout)
+	return Backend{Authn: pooledAuthenticator{a, b.pool}}, nil, nil
+}
+
+func extAuthz(_ context.Context, b *builder) (Backend, io.Closer, error) {
+	c := b.cfg.ExtAuthz
+	if c == nil {
+		return Backend{}, nil, nil
+	}
+	prog, err := program("ext_authz", config.ExtAuth(*c))
+	if err != nil {
+		return Backend{}, nil, err
+	}
+	b.log.Info("authorizing with an external program", "backend", "ext_authz", "command", prog.String(), "timeout", prog.Timeout())
+	return Backend{Authz: pooledAuthorizer{extauthz.New(prog, b.log), b.pool}}, nil, nil
+}
+
+func webhookAuthz(_ context.Context, b *builder) (Backend, io.Closer, error) {
+	c := b.cfg.WebhookAuthz
+	if c == nil {
+		return Backend{}, nil, nil
+	}
+	wc, err := webhookConfig("webhook_authz", *c, b.log)
+	if err != nil {
+		return Backend{}, nil, err
+	}
+	a, err := webhook.NewAuthorizer(wc)
+	if err != nil {
+		return Backend{}, nil, err
+	}
+	b.log.Info("authorizing with a webhook", "backend", "webhook_authz", "url", redactedURL(c.URL), "timeout", wc.Timeout)
+	return Backend{Authz: pooledAuthorizer{a, b.pool}}, nil, nil
 }
 
 func program(key string, c config.ExtAuth) (*extcmd.Program, error) {

@@ -1,4 +1,4 @@
-package server
+package servertls
 
 import (
 	"context"
@@ -15,17 +15,31 @@ import (
 	"time"
 
 	"wharf/internal/certs"
+	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
 
 // autoRenewBefore is how long before expiry tls: auto renews its server
 // certificate.
 const autoRenewBefore = 30 * 24 * time.Hour
 
-// tlsConfig builds the server's TLS configuration for tls: files, auto or
-// acme (see serverTLS for what they share). The certificate is read
-// through a reloader, so a renewed file is served without a restart. With
+// Config returns the TLS configuration of cfg's listeners for tls: files,
+// auto or acme, or nil for tls: off (see serverTLS for what they share).
+// listening is the main listener's address: tls: auto's messages name its
+// port. The certificate is read through a reloader, so a renewed file is
+// served without a restart; tls: auto renews its own until ctx ends. With
 // client CAs, clients must present a certificate they sign (mutual TLS).
-func (s *Server) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config, error) {
+func Config(ctx context.Context, cfg config.Config, listening net.Addr, log *slog.Logger) (*tls.Config, error) {
+	return (&setup{cfg: cfg, log: log}).tlsConfig(ctx, listening)
+}
+
+// setup is what the TLS modes read: the configuration and the log.
+type setup struct {
+	cfg config.Config
+	log *slog.Logger
+}
+
+func (s *setup) tlsConfig(ctx context.Context, listening net.Addr) (*tls.Config, error) {
 	var certPath, keyPath string
 	switch s.cfg.TLS {
 	case "files":
@@ -91,7 +105,7 @@ func serverTLS(tc *tls.Config) *tls.Config {
 // them. optional is the host's own name, covered while the CA permits it:
 // it changes with every container, and that must not replace a CA that
 // clients trust.
-func (s *Server) autoNames() (names, optional []string) {
+func (s *setup) autoNames() (names, optional []string) {
 	names = []string{"localhost", "127.0.0.1", "::1"}
 	for _, addr := range []string{s.cfg.Addr, s.cfg.TokenAddr} { // the token listener serves the same certificate
 		if host, _, err := net.SplitHostPort(addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
@@ -114,12 +128,12 @@ func (s *Server) autoNames() (names, optional []string) {
 // ensureAutoCert makes or renews the tls: auto certificate and says what
 // it did. At start-up it also reports, once, a CA without name
 // constraints and names the CA may not sign for.
-func (s *Server) ensureAutoCert(port string, startup bool) (string, string, error) {
+func (s *setup) ensureAutoCert(port string, startup bool) (string, string, error) {
 	names, optional := s.autoNames()
-	res, err := certs.EnsureServerCert(filepath.Join(s.cfg.Data, "tls"),
+	res, err := certs.EnsureServerCert(datadir.New(s.cfg.Data).TLS(),
 		certs.AutoOptions{Names: names, Optional: optional, RenewBefore: autoRenewBefore})
 	if err != nil {
-		return "", "", fmt.Errorf("server: tls auto: %w", err)
+		return "", "", fmt.Errorf("servertls: tls auto: %w", err)
 	}
 	switch {
 	case res.Replaced:
@@ -163,7 +177,7 @@ func trustHint(ca, port string) string {
 
 // renewAutoCert checks twice a day whether the generated certificate needs
 // renewing; the reloader then serves the new one.
-func (s *Server) renewAutoCert(ctx context.Context, port string) {
+func (s *setup) renewAutoCert(ctx context.Context, port string) {
 	t := time.NewTicker(12 * time.Hour)
 	defer t.Stop()
 	for {

@@ -1,4 +1,4 @@
-package server
+package servertls
 
 import (
 	"bytes"
@@ -15,13 +15,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"wharf/internal/auth/token"
 	"wharf/internal/certs"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
+	"wharf/internal/testserver"
 )
 
 // TestCertReloader replaces the certificate files of a running reloader
@@ -103,7 +104,7 @@ func TestTLSCipherSuites(t *testing.T) {
 		cfg  config.Config
 		ca   func(data string) string
 	}{
-		{"auto (ECDSA)", config.Config{TLS: "auto"}, func(data string) string { return filepath.Join(data, "tls", "ca.crt") }},
+		{"auto (ECDSA)", config.Config{TLS: "auto"}, func(data string) string { return datadir.New(data).TLSCACert() }},
 		{"files (RSA)", config.Config{TLS: "files", TLSFiles: config.TLSFiles{Certificate: files.ServerCert, Key: files.ServerKey}},
 			func(string) string { return files.CACert }},
 	}
@@ -111,7 +112,7 @@ func TestTLSCipherSuites(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.cfg.Data = t.TempDir()
-			s := &Server{cfg: tc.cfg, log: slog.New(slog.DiscardHandler)}
+			s := &setup{cfg: tc.cfg, log: slog.New(slog.DiscardHandler)}
 			addr := serveTLS(t, s)
 			pool := poolOf(t, tc.ca(tc.cfg.Data))
 			clients := []struct {
@@ -143,7 +144,7 @@ func TestTLSCipherSuites(t *testing.T) {
 		t.Parallel()
 		// Its certificates come from an ACME server (e2e/acme_test.go);
 		// the configuration is the same serverTLS makes for the others.
-		s := &Server{cfg: config.Config{TLS: "acme", Data: t.TempDir(), ACME: config.ACME{Domains: []string{"registry.example"}}},
+		s := &setup{cfg: config.Config{TLS: "acme", Data: t.TempDir(), ACME: config.ACME{Domains: []string{"registry.example"}}},
 			log: slog.New(slog.DiscardHandler)}
 		tc, err := s.tlsConfig(t.Context(), nil)
 		if err != nil {
@@ -163,11 +164,11 @@ func TestTLSCipherSuites(t *testing.T) {
 func TestAutoCertCA(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	caFile := filepath.Join(data, "tls", "ca.crt")
+	caFile := datadir.New(data).TLSCACert()
 	start := func(names ...string) (addr, logs string) {
 		t.Helper()
-		var buf syncBuffer
-		s := &Server{cfg: config.Config{TLS: "auto", Data: data, TLSNames: names}, log: slog.New(slog.NewTextHandler(&buf, nil))}
+		var buf testserver.SyncBuffer
+		s := &setup{cfg: config.Config{TLS: "auto", Data: data, TLSNames: names}, log: slog.New(slog.NewTextHandler(&buf, nil))}
 		return serveTLS(t, s), buf.String()
 	}
 	addr, logs := start()
@@ -211,27 +212,27 @@ func TestAutoCertCA(t *testing.T) {
 func TestAutoCertUnconstrainedCA(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	dir := filepath.Join(data, "tls")
+	dir := datadir.New(data).TLS()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	caPEM := writeUnconstrainedCA(t, dir)
-	var buf syncBuffer
-	s := &Server{cfg: config.Config{TLS: "auto", Data: data}, log: slog.New(slog.NewTextHandler(&buf, nil))}
+	var buf testserver.SyncBuffer
+	s := &setup{cfg: config.Config{TLS: "auto", Data: data}, log: slog.New(slog.NewTextHandler(&buf, nil))}
 	for _, startup := range []bool{true, false, false} {
 		if _, _, err := s.ensureAutoCert("5000", startup); err != nil {
 			t.Fatal(err)
 		}
 	}
 	logs := buf.String()
-	rm := "rm " + filepath.Join(dir, "ca.crt") + " " + filepath.Join(dir, "ca.key") + " and restart wharf"
+	rm := "rm " + filepath.Join(dir, certs.CACertFile) + " " + filepath.Join(dir, certs.CAKeyFile) + " and restart wharf"
 	if n := strings.Count(logs, "has no name constraints"); n != 1 || !strings.Contains(logs, rm) {
 		t.Errorf("%d warnings, want 1 naming %q:\n%s", n, rm, logs)
 	}
-	if got, _ := os.ReadFile(filepath.Join(dir, "ca.crt")); !bytes.Equal(got, caPEM) {
+	if got, _ := os.ReadFile(filepath.Join(dir, certs.CACertFile)); !bytes.Equal(got, caPEM) {
 		t.Error("the unconstrained CA was replaced")
 	}
-	if err := dial(t, serveTLS(t, s), "localhost", poolOf(t, filepath.Join(dir, "ca.crt"))); err != nil {
+	if err := dial(t, serveTLS(t, s), "localhost", poolOf(t, filepath.Join(dir, certs.CACertFile))); err != nil {
 		t.Errorf("serving from the kept CA: %v", err)
 	}
 }
@@ -257,10 +258,10 @@ func writeUnconstrainedCA(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	caPEM := token.EncodeCertificatesPEM(cert)
-	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), caPEM, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, certs.CACertFile), caPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ca.key"), keyPEM, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, certs.CAKeyFile), keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return caPEM
@@ -268,7 +269,7 @@ func writeUnconstrainedCA(t *testing.T, dir string) []byte {
 
 // serveTLS serves s's TLS configuration on a loopback port until the test
 // ends, completing handshakes only, and returns the address.
-func serveTLS(t *testing.T, s *Server) string {
+func serveTLS(t *testing.T, s *setup) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -317,24 +318,6 @@ func poolOf(t *testing.T, path string) *x509.CertPool {
 	return pool
 }
 
-// syncBuffer is a bytes.Buffer for a logger that goroutines share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestAutoNames: the local CA is made for the defaults, the listen
 // addresses that name a host and tls_names; the host name is optional.
 func TestAutoNames(t *testing.T) {
@@ -350,7 +333,7 @@ func TestAutoNames(t *testing.T) {
 			[]string{"10.1.2.3", "127.0.0.1", "::1", "fd00::5", "localhost", "registry.example"}},
 	}
 	for _, tc := range tests {
-		names, optional := (&Server{cfg: tc.cfg}).autoNames()
+		names, optional := (&setup{cfg: tc.cfg}).autoNames()
 		if !slices.Equal(names, tc.want) {
 			t.Errorf("%s: names %v, want %v", tc.name, names, tc.want)
 		}

@@ -1,4 +1,4 @@
-package server
+package servertls
 
 import (
 	"crypto/tls"
@@ -6,21 +6,21 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
 
 // acmeTLS returns a TLS configuration whose certificates come from the
 // configured ACME server, obtained on the first handshake for each domain
 // and renewed before they expire. Challenges are answered with TLS-ALPN-01
 // on the registry's own port; certificates and the account key are kept in
-// <data>/acme.
-func (s *Server) acmeTLS() (*tls.Config, error) {
+// the data directory's acme/.
+func (s *setup) acmeTLS() (*tls.Config, error) {
 	c := s.cfg.ACME
 	dir := c.Directory
 	if dir == "" {
@@ -41,7 +41,7 @@ func (s *Server) acmeTLS() (*tls.Config, error) {
 	}
 	m := &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      autocert.DirCache(filepath.Join(s.cfg.Data, "acme")),
+		Cache:      autocert.DirCache(datadir.New(s.cfg.Data).ACME()),
 		HostPolicy: autocert.HostWhitelist(c.Domains...),
 		Email:      c.Email,
 		Client:     &acme.Client{DirectoryURL: dir, HTTPClient: httpClient},

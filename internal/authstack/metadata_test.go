@@ -1,4 +1,4 @@
-package server
+package authstack
 
 import (
 	"log/slog"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/testserver"
 )
 
@@ -21,12 +22,12 @@ func TestOpenMetadata(t *testing.T) {
 	t.Run("sqlite in the data directory by default", func(t *testing.T) {
 		cfg := config.Default()
 		cfg.Data = t.TempDir()
-		meta, err := openMetadata(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		meta, err := OpenMetadata(t.Context(), cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
 		meta.Close()
-		if _, err := os.Stat(filepath.Join(cfg.Data, "wharf.db")); err != nil {
+		if _, err := os.Stat(datadir.New(cfg.Data).Database()); err != nil {
 			t.Errorf("no wharf.db in the data directory: %v", err)
 		}
 	})
@@ -58,7 +59,7 @@ func TestOpenMetadata(t *testing.T) {
 			cfg.Data = t.TempDir()
 			cfg.Database = tc.db
 			var logged strings.Builder
-			meta, err := openMetadata(t.Context(), cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+			meta, err := OpenMetadata(t.Context(), cfg, slog.New(slog.NewTextHandler(&logged, nil)))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("openMetadata: %v", err)

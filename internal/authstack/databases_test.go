@@ -1,4 +1,4 @@
-package server
+package authstack
 
 import (
 	"context"
@@ -19,11 +19,14 @@ import (
 	"wharf/internal/testserver"
 )
 
+// databaseSections are docker_auth's database backends.
+var databaseSections = []string{"mongo_auth", "acl_mongo", "xorm_auth", "acl_xorm"}
+
 func TestDatabaseBackendsAbsent(t *testing.T) {
 	t.Parallel()
-	b, err := setupDatabaseBackends(t.Context(), config.Default(), slog.New(slog.DiscardHandler))
-	if err != nil || len(b.authenticators()) != 0 || len(b.authorizers()) != 0 {
-		t.Fatalf("%v, %v; want nothing", b, err)
+	b, closers, err := buildSome(t.Context(), config.Default(), slog.New(slog.DiscardHandler), databaseSections...)
+	if err != nil || len(b.authn) != 0 || len(b.authz) != 0 || len(closers) != 0 {
+		t.Fatalf("%v, %v, %v; want nothing", b, closers, err)
 	}
 }
 
@@ -61,27 +64,27 @@ func TestDatabaseBackends(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := setupDatabaseBackends(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, closers, err := buildSome(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), databaseSections...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.close()
+	defer closers.Close()
 	var names []string
-	for _, a := range b.authenticators() {
+	for _, a := range b.authn {
 		names = append(names, a.Name())
 	}
-	for _, a := range b.authorizers() {
+	for _, a := range b.authz {
 		names = append(names, a.Name())
 	}
 	if got := strings.Join(names, ","); got != "mongo_auth,xorm_auth,acl_mongo,acl_xorm" {
 		t.Errorf("backends %s; want mongo_auth,xorm_auth,acl_mongo,acl_xorm", got)
 	}
-	chain := authn.NewChain(nil, b.authenticators()...)
+	chain := authn.NewChain(nil, b.authn...)
 	res, labels, err := chain.Authenticate(context.Background(), "carol", "mongo-pw")
 	if err != nil || res != authn.Accepted || labels["team"][0] != "a" {
 		t.Errorf("carol: %v %v %v", res, labels, err)
 	}
-	allowed, err := b.authorizers()[0].Authorize(context.Background(), auth.Request{Identity: auth.Identity{Account: "carol"},
+	allowed, err := b.authz[0].Authorize(context.Background(), auth.Request{Identity: auth.Identity{Account: "carol"},
 		Access: auth.Access{Type: "repository", Name: "x", Actions: []string{"pull", "push"}}})
 	if err != nil || len(allowed) != 1 || allowed[0] != "pull" {
 		t.Errorf("carol's access: %v, %v", allowed, err)
@@ -105,7 +108,7 @@ func TestDatabaseBackends(t *testing.T) {
 		ma, am, xa, ax := *cfg.MongoAuth, *cfg.ACLMongo, *cfg.XormAuth, *cfg.ACLXorm
 		c.MongoAuth, c.ACLMongo, c.XormAuth, c.ACLXorm = &ma, &am, &xa, &ax
 		tc.mutate(&c)
-		_, err := setupDatabaseBackends(t.Context(), c, slog.New(slog.DiscardHandler))
+		_, _, err := buildSome(t.Context(), c, slog.New(slog.DiscardHandler), databaseSections...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want an error mentioning %q", name, err, tc.want)
 		}

@@ -1,4 +1,4 @@
-package server
+package edge
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// withBodyDeadline bounds how long the body of a request to next may take
+// BodyDeadline bounds how long the body of a request to next may take
 // to arrive: d from when its headers are in (which ReadHeaderTimeout
 // bounds). It is for the endpoints whose bodies are small — the token
 // endpoint, the admin API, the browser sign-in pages — where a client
@@ -24,7 +24,7 @@ import (
 // answer 408 in their own formats; net/http then closes the connection,
 // as the body was not read to its end. A body the handler left unread is
 // read after it under the same deadline.
-func withBodyDeadline(next http.Handler, d time.Duration, log *slog.Logger) http.Handler {
+func BodyDeadline(next http.Handler, d time.Duration, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A request without a body is in once its headers are, and on
 		// HTTP/1 net/http already reads the connection for its end: a

@@ -1,4 +1,4 @@
-package server
+package authstack
 
 import (
 	"context"
@@ -11,16 +11,21 @@ import (
 	"testing"
 
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 )
+
+// signInSections are the browser sign-ins and their page.
+var signInSections = []string{"google_auth", "github_auth", "oidc_auth", "gitlab_auth", "sign-in page"}
 
 func TestSignInsAbsent(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	si, err := setupSignIns(context.Background(), config.Default(), dir, slog.New(slog.DiscardHandler))
-	if err != nil || len(si.authenticators) != 0 || len(si.routes) != 0 {
-		t.Fatalf("%+v, %v; want nothing", si, err)
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	si, closers, err := buildSome(context.Background(), cfg, slog.New(slog.DiscardHandler), signInSections...)
+	if err != nil || len(si.authn) != 0 || len(si.routes) != 0 || len(closers) != 0 {
+		t.Fatalf("%+v, %v, %v; want nothing", si, closers, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, signInStore)); !os.IsNotExist(err) {
+	if _, err := os.Stat(datadir.New(cfg.Data).Auth()); !os.IsNotExist(err) {
 		t.Errorf("a store was created without sign-ins: %v", err)
 	}
 }
@@ -34,6 +39,7 @@ func TestSignInsSetup(t *testing.T) {
 	}
 	gh := func(change func(*config.GitHubAuth)) config.Config {
 		c := config.Default()
+		c.Data = t.TempDir()
 		g := &config.GitHubAuth{OAuthLogin: config.OAuthLogin{ClientID: "id", ClientSecretFile: secret}}
 		change(g)
 		c.GitHubAuth = g
@@ -47,23 +53,19 @@ func TestSignInsSetup(t *testing.T) {
 		{"missing secret", func(g *config.GitHubAuth) { g.ClientSecretFile = filepath.Join(dir, "nope") }, "github_auth.client_secret_file"},
 		{"reserved path", func(g *config.GitHubAuth) { g.RedirectURL = "https://r.example.com/auth/token" }, "github_auth.redirect_url"},
 	} {
-		if _, err := setupSignIns(context.Background(), gh(tc.change), t.TempDir(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := buildSome(context.Background(), gh(tc.change), slog.New(slog.DiscardHandler), signInSections...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want an error naming %s", tc.name, err, tc.want)
 		}
 	}
-	si, err := setupSignIns(context.Background(), gh(func(g *config.GitHubAuth) { g.RedirectURL = "https://r.example.com/oauth/github" }),
-		dir, slog.New(slog.DiscardHandler))
+	si, closers, err := buildSome(context.Background(), gh(func(g *config.GitHubAuth) { g.RedirectURL = "https://r.example.com/oauth/github" }),
+		slog.New(slog.DiscardHandler), signInSections...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, c := range si.closers {
-			c.Close()
-		}
-	})
+	t.Cleanup(func() { closers.Close() })
 	mux := http.NewServeMux()
 	for _, r := range si.routes {
-		mux.Handle(r.pattern, r.handler)
+		mux.Handle(r.Pattern, r.Handler)
 	}
 	for _, p := range []string{"/auth/login", "/auth/github/login", "/github_auth"} {
 		rec := httptest.NewRecorder()

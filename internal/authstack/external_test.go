@@ -1,4 +1,4 @@
-package server
+package authstack
 
 import (
 	"io"
@@ -25,13 +25,16 @@ func TestExternalBackends(t *testing.T) {
 	}
 	script := extcmdtest.Script(t, "check.sh", "exit 2\n")
 	secret := write("secret", "Bearer abc\n")
-	pool := externalPool(config.Default().Limits.WithDefaults(), log)
-
-	if a, err := externalAuthenticators(config.Default(), pool, log); err != nil || a != nil {
-		t.Errorf("nothing configured: %v, %v; want nil", a, err)
+	build := func(cfg config.Config) (chains, error) {
+		c, closers, err := buildSome(t.Context(), cfg, log, "ext_auth", "webhook_auth", "ext_authz", "webhook_authz")
+		if err == nil && len(closers) != 0 {
+			t.Errorf("external backends opened %d closers; want none", len(closers))
+		}
+		return c, err
 	}
-	if z, err := externalAuthorizers(config.Default(), pool, log); err != nil || z != nil {
-		t.Errorf("nothing configured: %v, %v; want nil", z, err)
+
+	if c, err := build(config.Default()); err != nil || c.authn != nil || c.authz != nil {
+		t.Errorf("nothing configured: %v, %v, %v; want nil", c.authn, c.authz, err)
 	}
 
 	cfg := config.Default()
@@ -39,13 +42,15 @@ func TestExternalBackends(t *testing.T) {
 	cfg.ExtAuthz = &config.ExtAuthz{Command: script}
 	cfg.WebhookAuth = &config.Webhook{URL: "https://hooks.internal/login?token=q", SecretHeader: "Authorization", SecretFile: secret}
 	cfg.WebhookAuthz = &config.Webhook{URL: "https://hooks.internal/authz"}
-	a, err := externalAuthenticators(cfg, pool, log)
-	if err != nil || len(a) != 2 || a[0].Name() != "ext_auth" || a[1].Name() != "webhook_auth" {
-		t.Fatalf("authenticators %v, %v; want ext_auth then webhook_auth", a, err)
+	c, err := build(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	z, err := externalAuthorizers(cfg, pool, log)
-	if err != nil || len(z) != 2 || z[0].Name() != "ext_authz" || z[1].Name() != "webhook_authz" {
-		t.Fatalf("authorizers %v, %v; want ext_authz then webhook_authz", z, err)
+	if a := c.authn; len(a) != 2 || a[0].Name() != "ext_auth" || a[1].Name() != "webhook_auth" {
+		t.Fatalf("authenticators %v; want ext_auth then webhook_auth", a)
+	}
+	if z := c.authz; len(z) != 2 || z[0].Name() != "ext_authz" || z[1].Name() != "webhook_authz" {
+		t.Fatalf("authorizers %v; want ext_authz then webhook_authz", z)
 	}
 
 	for name, tc := range map[string]struct {
@@ -64,12 +69,7 @@ func TestExternalBackends(t *testing.T) {
 		ea, eaz, wa, waz := *cfg.ExtAuth, *cfg.ExtAuthz, *cfg.WebhookAuth, *cfg.WebhookAuthz
 		c.ExtAuth, c.ExtAuthz, c.WebhookAuth, c.WebhookAuthz = &ea, &eaz, &wa, &waz
 		tc.mutate(&c)
-		_, err1 := externalAuthenticators(c, pool, log)
-		_, err2 := externalAuthorizers(c, pool, log)
-		err := err1
-		if err == nil {
-			err = err2
-		}
+		_, err := build(c)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want an error mentioning %q", name, err, tc.want)
 		}

@@ -1,0 +1,92 @@
+package authstack
+
+import (
+	"context"
+	"log/slog"
+
+	"wharf/internal/adminuser"
+	"wharf/internal/auth"
+	"wharf/internal/auth/authz"
+	"wharf/internal/auth/authz/dbacl"
+	"wharf/internal/config"
+	"wharf/internal/identity"
+	"wharf/internal/metadata"
+)
+
+// Explanation and Subject are dbacl's answers, named here for the
+// commands that render them.
+type (
+	Explanation = dbacl.Explanation
+	Subject     = dbacl.Subject
+)
+
+// AccessCheck decides a request as the token server's configured and
+// database rules would, and says which rule decided: `wharf acl check`,
+// and the configuration's rules `wharf acl ls` shows before the
+// database's.
+type AccessCheck struct {
+	// Live is the database's users, teams and rules.
+	Live       *identity.Live
+	layers     []dbacl.Layer
+	configured map[string]auth.Labels
+}
+
+// NewAccessCheck builds the configured layers of the chain as Build does
+// for cfg, over the database meta. It logs nothing of its own: the
+// ACL's lint is the command's to print.
+func NewAccessCheck(cfg config.Config, meta *metadata.Store, log *slog.Logger) (*AccessCheck, error) {
+	acl, err := loadACL(cfg.ACL, cfg.Role == config.RoleAllInOne, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return &AccessCheck{
+		Live:       identity.NewLive(meta, identity.LiveOptions{Log: log}),
+		layers:     []dbacl.Layer{{Name: configLayerName(cfg), ACL: acl}},
+		configured: configuredLabels(cfg),
+	}, nil
+}
+
+// ConfigRules returns the configured ACL (or the built-in default) and
+// how explanations name it; the database's rules are asked after it.
+func (c *AccessCheck) ConfigRules() (layer string, rules []authz.Rule) {
+	return c.layers[0].Name, c.layers[0].ACL.Rules()
+}
+
+// Identify says where account comes from and the labels it logs in with
+// (dbacl.Identify), with tokenID the access token it uses, if any.
+func (c *AccessCheck) Identify(snap *identity.Snapshot, account, tokenID string) Subject {
+	return dbacl.Identify(snap, c.configured, account, tokenID)
+}
+
+// Explain decides req and says how (dbacl.Explain).
+func (c *AccessCheck) Explain(ctx context.Context, req auth.Request) (Explanation, error) {
+	return dbacl.Explain(ctx, c.Live, c.layers, req)
+}
+
+// ConfiguredUsers returns the names of the accounts the configuration
+// defines (with admin in `wharf serve`), which database users must not
+// shadow.
+func ConfiguredUsers(cfg config.Config) map[string]bool {
+	out := map[string]bool{}
+	for name := range configuredLabels(cfg) {
+		out[name] = true
+	}
+	return out
+}
+
+// IdentityOptions are the options of the identity operations for cfg: the
+// names of the configured accounts (and, in `wharf serve`, the built-in
+// admin) are reserved, since those backends are asked before the
+// database. The CLI and the admin API use the same ones.
+func IdentityOptions(cfg config.Config) identity.Options {
+	reserved := ConfiguredUsers(cfg)
+	return identity.Options{Reserved: func(name string) (string, bool) {
+		if !reserved[name] {
+			return "", false
+		}
+		if name == adminuser.Name && cfg.Role == config.RoleAllInOne {
+			return "the configuration (or the built-in administrator)", true
+		}
+		return "the configuration's users", true
+	}}
+}

@@ -1,0 +1,33 @@
+// Package authstack builds Wharf's authentication and authorization from
+// a resolved configuration: everything the token server asks, and the
+// pieces the commands and the admin API share with it. Read it to learn
+// which backends exist, in which order they are asked, and what each opens.
+//
+//   - stack.go: the table of backend constructors (backends), in
+//     docker_auth's order, and Build, which runs it with one closer
+//     stack: a constructor that fails closes what those before it opened,
+//     and Stack.Close closes everything, last opened first. Build wraps
+//     the chains as the token server needs them: the login cache purged
+//     by the database's generation, the guard over the authorizers, the
+//     bare chain that confirms sessions, the login and anonymous limiters.
+//   - users.go: the configured users with `wharf serve`'s built-in admin
+//     (created on first start, reloaded when `wharf user passwd admin`
+//     changes it), the configured ACL, the database's users and rules.
+//   - signin.go, ldap.go, databases.go, external.go: the browser sign-ins,
+//     LDAP, docker_auth's MongoDB and SQL backends, the external programs
+//     and webhooks behind the external-call pool (limits.external_calls).
+//   - token.go: the token endpoint itself (tokenserver), its signing key
+//     (generated on first start in the data directory) and, in `wharf
+//     serve`, the verifier of its own tokens.
+//   - verifier.go: the verifiers of `wharf registry` and of `wharf
+//     doctor`, and the registry's start-up check of its realm.
+//   - access.go, metadata.go, htpasswd.go: what the commands share with
+//     the server: `wharf acl check`'s AccessCheck, the names reserved for
+//     configured accounts (IdentityOptions), the metadata database cfg
+//     names (OpenMetadata), and `auth: htpasswd`'s login check.
+//
+// It is the only package that imports the concrete backends (auth/authn/…,
+// auth/authz/…, oauthlogin, oidc, webhook, mongodb, xormdb); server,
+// cli and doctor reach them through it. It never imports server or cli,
+// and knows the data directory's layout only through datadir.
+package authstack

@@ -1,0 +1,110 @@
+package authstack
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"wharf/internal/auth/token"
+	"wharf/internal/config"
+	"wharf/internal/datadir"
+)
+
+// RegistryVerifier is the verifier of `wharf registry` with auth.token:
+// tokens for service from any issuer whose keys are in rootcertbundle or
+// jwks. `wharf doctor` checks a realm's tokens with the same one.
+func RegistryVerifier(t config.Token, service string) (*token.Verifier, error) {
+	vc := token.VerifierConfig{Issuer: t.Issuer, Service: service}
+	if t.RootCertBundle != "" {
+		b, err := os.ReadFile(t.RootCertBundle)
+		if err != nil {
+			return nil, fmt.Errorf("auth.token.rootcertbundle: %w", err)
+		}
+		if vc.Roots, err = token.ParseCertificatesPEM(b); err != nil {
+			return nil, fmt.Errorf("auth.token.rootcertbundle %s: %w", t.RootCertBundle, err)
+		}
+	}
+	if t.JWKS != "" {
+		b, err := os.ReadFile(t.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("auth.token.jwks: %w", err)
+		}
+		vc.JWKS = b
+	}
+	verifier, err := token.NewVerifier(vc)
+	if err != nil {
+		return nil, fmt.Errorf("auth.token: %w", err)
+	}
+	return verifier, nil
+}
+
+// SigningVerifier verifies, for service, the tokens the token endpoint of
+// cfg signs, from its certificate on disk (token.certificate, or the one
+// generated in the data directory): what `wharf doctor` checks a running
+// `wharf serve`'s tokens with.
+func SigningVerifier(cfg config.Config, service string) (*token.Verifier, error) {
+	path := cfg.Token.Certificate
+	if path == "" {
+		path = datadir.New(cfg.Data).TokenCert()
+	}
+	certs, err := readCertificates("token certificate", path)
+	if err != nil {
+		return nil, err
+	}
+	return token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: service, Keys: []crypto.PublicKey{certs[0].PublicKey}})
+}
+
+// CheckRealm diagnoses the token setup of `wharf registry` at start-up,
+// before any client fails with a bare 401: it asks the realm for an
+// anonymous token (which docker_auth and wharf issue, with no access) and
+// verifies it with verifier. A realm that does not answer, or a token
+// that does not verify (issuer, service or signing key not matching this
+// registry's configuration), is logged with the reason.
+func CheckRealm(realm, service string, verifier *token.Verifier, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := url.Parse(realm)
+	if err != nil {
+		log.Warn("token realm is not a valid URL; clients cannot log in", "realm", realm, "err", err)
+		return
+	}
+	q := u.Query()
+	q.Set("service", service)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		log.Warn("token realm is not a valid URL; clients cannot log in", "realm", realm, "err", err)
+		return
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		log.Warn("token realm does not answer from this host; check auth.token.realm and that the token server runs", "realm", realm, "err", err)
+		return
+	}
+	defer res.Body.Close()
+	var body struct {
+		Token       string `json:"token"`
+		AccessToken string `json:"access_token"`
+	}
+	if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&body) != nil {
+		log.Info("token realm answers but gives no anonymous token to check the setup with", "realm", realm, "status", res.StatusCode)
+		return
+	}
+	raw := body.Token
+	if raw == "" {
+		raw = body.AccessToken
+	}
+	if _, err := verifier.Verify(raw); err != nil {
+		log.Warn("a token from the realm does not verify with this registry's settings: every login will end in 401", "realm", realm, "reason", err.Error())
+		return
+	}
+	log.Info("token realm answers and its tokens verify here", "realm", realm)
+}
