@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth/authz"
 	"wharf/internal/errcode"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
@@ -42,7 +42,7 @@ type Match struct {
 }
 
 func toRule(r metadata.ACLRule) Rule {
-	ar := identity.RuleFromStore(r)
+	ar := accounts.RuleFromStore(r)
 	m := ar.Match
 	labels, source := m.SplitSource()
 	return Rule{ID: r.ID, Position: r.Position, Actions: nonNil(ar.Actions), Comment: r.Comment, CreatedAt: r.CreatedAt.UTC(),
@@ -95,7 +95,7 @@ func (a *API) lint(stored []metadata.ACLRule) []Warning {
 	}
 	dbStart := len(all)
 	for _, r := range stored {
-		all = append(all, identity.RuleFromStore(r))
+		all = append(all, accounts.RuleFromStore(r))
 		layerOf = append(layerOf, -1)
 	}
 	out := []Warning{}
@@ -233,7 +233,7 @@ func (a *API) addRule(w http.ResponseWriter, r *http.Request, c caller) error {
 			return invalid("source", "%v", err)
 		}
 	}
-	if err := identity.CheckRule(rule); err != nil {
+	if err := accounts.CheckRule(rule); err != nil {
 		return about("match", err)
 	}
 	var stored metadata.ACLRule

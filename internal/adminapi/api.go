@@ -11,14 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/auth/token"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
-	"wharf/internal/identity"
 )
 
 // Prefix is where the API is mounted.
@@ -30,8 +29,8 @@ const Prefix = "/api/v1/"
 type Config struct {
 	// Service performs every change; Live answers reads of the current
 	// state and explanations.
-	Service *identity.Service
-	Live    *identity.Live
+	Service *accounts.Service
+	Live    *accounts.Live
 	// Verifier checks bearer tokens of this server's token endpoint.
 	Verifier *token.Verifier
 	// Authn and Authz are the token server's chains; Limiter its limiter
@@ -51,7 +50,7 @@ type Config struct {
 	// configuration's), and Configured the configured accounts (asked
 	// before the database's) with their labels, for explanations and to
 	// tell a database account's bearer token from theirs.
-	Layers     []dbacl.Layer
+	Layers     []accounts.Layer
 	Configured map[string]auth.Labels
 	Log        *slog.Logger
 	Now        func() time.Time
@@ -60,7 +59,7 @@ type Config struct {
 // API serves the admin API.
 type API struct {
 	cfg Config
-	svc *identity.Service
+	svc *accounts.Service
 	log *slog.Logger
 	mux *http.ServeMux
 	// ruleMu makes an If-Match check and the rule change it guards one

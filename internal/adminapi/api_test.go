@@ -16,15 +16,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"wharf/internal/accounts"
 	"wharf/internal/adminapi"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authn/dbusers"
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/auth/token"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 	"wharf/internal/testserver"
 )
@@ -68,15 +66,15 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	// The static hash sets the cost of the dummy comparison, as in the server.
-	live := identity.NewLive(store, identity.LiveOptions{Log: log, ExtraHashes: [][]byte{hash}})
-	chain := authn.NewChain(log, st, dbusers.New(live))
-	authenticator := dbusers.NewFresh(live, authn.NewCache(chain, authn.CacheOptions{}))
+	live := accounts.NewLive(store, accounts.LiveOptions{Log: log, ExtraHashes: [][]byte{hash}})
+	chain := authn.NewChain(log, st, accounts.NewAuthenticator(live))
+	authenticator := accounts.NewFresh(live, authn.NewCache(chain, authn.CacheOptions{}))
 	admin := "admin"
 	configACL, err := authz.New([]authz.Rule{{Match: authz.Match{Account: &admin}, Actions: []string{"*"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	authorizer := dbacl.NewGuard(authz.Chain{configACL, dbacl.New(live)}, live, log)
+	authorizer := accounts.NewGuard(authz.Chain{configACL, accounts.NewACL(live)}, live, log)
 	key, err := token.GenerateKey(token.KeyECDSAP256)
 	if err != nil {
 		t.Fatal(err)
@@ -89,14 +87,14 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := identity.NewService(store, identity.Options{Cost: bcrypt.MinCost, Reserved: func(name string) (string, bool) {
+	svc := accounts.NewService(store, accounts.Options{Cost: bcrypt.MinCost, Reserved: func(name string) (string, bool) {
 		return "the configuration", name == "admin"
 	}})
 	api, err := adminapi.New(adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
 		Realm:      func(*http.Request) string { return realm },
-		Layers:     []dbacl.Layer{{Name: "configuration", ACL: configACL}},
+		Layers:     []accounts.Layer{{Name: "configuration", ACL: configACL}},
 		Configured: map[string]auth.Labels{"admin": nil},
 		Log:        log,
 	})
@@ -443,10 +441,10 @@ func TestPagination(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	admin := e.bearer("admin", adminScope)
-	svc := identity.NewService(e.store, identity.Options{Cost: bcrypt.MinCost})
+	svc := accounts.NewService(e.store, accounts.Options{Cost: bcrypt.MinCost})
 	var want []string
 	for _, n := range []string{"u3", "u1", "u5", "u2", "u4"} {
-		if err := svc.AddUser(t.Context(), identity.NewUser{Name: n, Robot: true}); err != nil {
+		if err := svc.AddUser(t.Context(), accounts.NewUser{Name: n, Robot: true}); err != nil {
 			t.Fatal(err)
 		}
 		if err := svc.AddTeam(t.Context(), "t"+n); err != nil {

@@ -8,13 +8,13 @@ import (
 	"strconv"
 	"strings"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
 	"wharf/internal/errcode"
 	"wharf/internal/gate"
-	"wharf/internal/identity"
 )
 
 // The scope a caller must hold: type admin, name api, every action. The
@@ -129,7 +129,7 @@ func (a *API) stillLive(r *http.Request, claims *token.Claims) (string, error) {
 	source := claims.Source
 	_, configured := a.cfg.Configured[claims.Subject]
 	if source == "" { // a token of an earlier version
-		source = identity.SourceDatabase
+		source = accounts.SourceDatabase
 		if configured {
 			source = "static"
 		}
@@ -144,7 +144,7 @@ func (a *API) stillLive(r *http.Request, claims *token.Claims) (string, error) {
 			id.Labels[k] = v
 		}
 		id.Labels[auth.LabelSource] = []string{source}
-	case identity.SourceDatabase:
+	case accounts.SourceDatabase:
 		if claims.TokenID != "" {
 			id.Labels[auth.LabelToken] = []string{claims.TokenID}
 		}

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authz/dbacl"
 )
 
 // Explanation is the answer of GET /acl/check: what an account gets for a
@@ -82,7 +82,7 @@ func (a *API) check(w http.ResponseWriter, r *http.Request, _ caller) error {
 	if err != nil {
 		return err
 	}
-	subject := dbacl.Identify(snap, a.cfg.Configured, account, q.Get("token"))
+	subject := accounts.Identify(snap, a.cfg.Configured, account, q.Get("token"))
 	req.Identity = auth.Identity{Account: account, Labels: subject.Labels}
 	if src := q.Get("source"); src != "" {
 		req.Identity.Labels = authn.CloneLabels(req.Identity.Labels)
@@ -101,7 +101,7 @@ func (a *API) check(w http.ResponseWriter, r *http.Request, _ caller) error {
 		}
 		req.Identity.Labels[k] = append(req.Identity.Labels[k], v)
 	}
-	ex, err := dbacl.Explain(ctx, a.cfg.Live, a.cfg.Layers, req)
+	ex, err := accounts.Explain(ctx, a.cfg.Live, a.cfg.Layers, req)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"wharf/internal/accounts"
 	"wharf/internal/errcode"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
@@ -19,7 +19,7 @@ func invalid(field, format string, args ...any) *errcode.Error {
 	return &errcode.Error{Code: errcode.AdminInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// fieldError attaches the request member an identity error is about.
+// fieldError attaches the request member an accounts error is about.
 type fieldError struct {
 	field string
 	err   error
@@ -49,8 +49,8 @@ func (a *API) toError(r *http.Request, err error) *errcode.Error {
 		field = fe.field
 	}
 	switch {
-	case errors.Is(err, identity.ErrInvalid):
-		msg := strings.ReplaceAll(err.Error(), "identity: invalid: ", "")
+	case errors.Is(err, accounts.ErrInvalid):
+		msg := strings.ReplaceAll(err.Error(), accounts.ErrInvalid.Error()+": ", "")
 		return &errcode.Error{Code: errcode.AdminInvalid, Field: field, Message: msg}
 	case errors.Is(err, metadata.ErrNotFound):
 		return &errcode.Error{Code: errcode.AdminNotFound,

@@ -6,15 +6,15 @@ import (
 	"strconv"
 	"strings"
 
-	"wharf/internal/identity"
+	"wharf/internal/accounts"
 	"wharf/internal/metadata"
 )
 
 // Session is a docker login session (a refresh token) as the API shows it:
 // never the token.
-type Session = identity.SessionView
+type Session = accounts.SessionView
 
-func toSession(rt metadata.RefreshToken) Session { return identity.ViewSession(rt) }
+func toSession(rt metadata.RefreshToken) Session { return accounts.ViewSession(rt) }
 
 type sessionList struct {
 	Sessions []Session `json:"sessions"`

@@ -6,15 +6,15 @@ import (
 	"slices"
 	"strings"
 
+	"wharf/internal/accounts"
 	"wharf/internal/errcode"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
 // Team is a team as the API shows it.
-type Team = identity.TeamView
+type Team = accounts.TeamView
 
-func toTeam(t metadata.Team) Team { return identity.ViewTeam(t) }
+func toTeam(t metadata.Team) Team { return accounts.ViewTeam(t) }
 
 type teamList struct {
 	Teams []Team `json:"teams"`

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/accounts"
 	"wharf/internal/errcode"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
@@ -19,9 +19,9 @@ const defaultTokenLifetime = 90 * 24 * time.Hour
 
 // Token is an access token as the API shows it: never the token itself,
 // except in the answer that creates it.
-type Token = identity.TokenView
+type Token = accounts.TokenView
 
-func (a *API) toToken(t metadata.AccessToken) Token { return identity.ViewToken(t, a.cfg.Now()) }
+func (a *API) toToken(t metadata.AccessToken) Token { return accounts.ViewToken(t, a.cfg.Now()) }
 
 type tokenList struct {
 	Tokens []Token `json:"tokens"`
@@ -57,7 +57,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request, _ caller) error
 	}
 	shown := make([]Token, 0, len(tokens))
 	for _, t := range tokens {
-		if tt := a.toToken(t); all || tt.State == identity.TokenActive {
+		if tt := a.toToken(t); all || tt.State == accounts.TokenActive {
 			shown = append(shown, tt)
 		}
 	}
@@ -136,7 +136,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, c caller) erro
 	if req.User == "" {
 		return invalid("user", "user is required: the user or robot account the token logs in as")
 	}
-	if _, err := identity.ParseScopes(req.Scopes); err != nil {
+	if _, err := accounts.ParseScopes(req.Scopes); err != nil {
 		return about("scopes", err)
 	}
 	exp := a.cfg.Now().Add(defaultTokenLifetime)
@@ -146,7 +146,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, c caller) erro
 	case req.ExpiresAt.set:
 		exp = req.ExpiresAt.at
 	}
-	secret, t, err := a.svc.CreateToken(r.Context(), identity.NewToken{User: req.User, Description: req.Description, Scopes: req.Scopes, ExpiresAt: exp})
+	secret, t, err := a.svc.CreateToken(r.Context(), accounts.NewToken{User: req.User, Description: req.Description, Scopes: req.Scopes, ExpiresAt: exp})
 	if err != nil {
 		return err
 	}

@@ -5,15 +5,15 @@ import (
 	"slices"
 	"strings"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
 // User is a user as the API shows it (never the password hash).
-type User = identity.UserView
+type User = accounts.UserView
 
-func toUser(u metadata.User) User { return identity.ViewUser(u) }
+func toUser(u metadata.User) User { return accounts.ViewUser(u) }
 
 type userList struct {
 	Users []User `json:"users"`
@@ -63,10 +63,10 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := identity.CheckName("user", req.Name); err != nil {
+	if err := accounts.CheckName("user", req.Name); err != nil {
 		return about("name", err)
 	}
-	if err := identity.CheckLabels(req.Labels); err != nil {
+	if err := accounts.CheckLabels(req.Labels); err != nil {
 		return about("labels", err)
 	}
 	switch {
@@ -75,11 +75,11 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	case !req.Robot && req.Password == "":
 		return invalid("password", "password is required for a user (or set robot: true for a robot account, which logs in with tokens)")
 	case !req.Robot:
-		if err := identity.CheckPassword(req.Password); err != nil {
+		if err := accounts.CheckPassword(req.Password); err != nil {
 			return about("password", err)
 		}
 	}
-	err := a.svc.AddUser(r.Context(), identity.NewUser{Name: req.Name, Password: req.Password, Robot: req.Robot, Labels: req.Labels})
+	err := a.svc.AddUser(r.Context(), accounts.NewUser{Name: req.Name, Password: req.Password, Robot: req.Robot, Labels: req.Labels})
 	if err != nil {
 		return about("name", err)
 	}
@@ -116,7 +116,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c caller) error 
 	if req.Labels != nil {
 		// Checked before anything changes, so that a bad label leaves the
 		// account as it was.
-		if err := identity.CheckLabels(*req.Labels); err != nil {
+		if err := accounts.CheckLabels(*req.Labels); err != nil {
 			return about("labels", err)
 		}
 		if err := a.svc.SetLabels(ctx, name, *req.Labels); err != nil {

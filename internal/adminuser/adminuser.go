@@ -12,12 +12,12 @@ import (
 	"os"
 	"strings"
 
+	"wharf/internal/accounts"
 	"wharf/internal/atomicfile"
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/htpasswd"
+	"wharf/internal/auth/password"
 	"wharf/internal/datadir"
-	"wharf/internal/identity"
 )
 
 // Name is the built-in administrator's account name.
@@ -34,7 +34,7 @@ type BootstrapOptions struct {
 	// is a terminal: someone is watching; never a log collector).
 	Terminal io.Writer
 	Log      *slog.Logger
-	// Cost is the bcrypt cost (0: identity.DefaultCost).
+	// Cost is the bcrypt cost (0: accounts.DefaultCost).
 	Cost int
 }
 
@@ -100,8 +100,8 @@ func checkEnvPassword(pw string) error {
 	if len(pw) >= 2 && (pw[0] == '"' || pw[0] == '\'') && pw[len(pw)-1] == pw[0] {
 		return fmt.Errorf("adminuser: %s is wrapped in %c quotes, which would become part of the password (compose's `- VAR=\"value\"` list form keeps them); remove the quotes", EnvPassword, pw[0])
 	}
-	if err := identity.CheckPassword(auth.Secret(pw)); err != nil {
-		return fmt.Errorf("adminuser: %s: %s", EnvPassword, strings.TrimPrefix(err.Error(), identity.ErrInvalid.Error()+": "))
+	if err := accounts.CheckPassword(auth.Secret(pw)); err != nil {
+		return fmt.Errorf("adminuser: %s: %s", EnvPassword, strings.TrimPrefix(err.Error(), accounts.ErrInvalid.Error()+": "))
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ func warnIfDifferent(path string, pw auth.Secret, log *slog.Logger) {
 	if err != nil {
 		return // the server reports an unreadable file itself
 	}
-	if res, err := authn.VerifyPassword(context.Background(), hash, pw); err == nil && res == authn.Accepted {
+	if ok, err := password.Verify(context.Background(), hash, pw); err == nil && ok {
 		return
 	}
 	log.Warn(EnvPassword+" is not applied: the admin account already exists and keeps its password; change it with `wharf user passwd admin`", "file", path)
@@ -131,7 +131,7 @@ func generate() (string, error) {
 // write hashes pw at cost (the password rules apply) and replaces the hash
 // file.
 func write(path string, pw auth.Secret, cost int) error {
-	hash, err := identity.HashPassword(pw, cost)
+	hash, err := accounts.HashPassword(pw, cost)
 	if err != nil {
 		return fmt.Errorf("adminuser: %w", err)
 	}
@@ -160,7 +160,7 @@ func Read(path string) ([]byte, error) {
 }
 
 // SetPassword gives the admin a new password, hashed at cost (0:
-// identity.DefaultCost; the password rules apply), and removes a generated
+// accounts.DefaultCost; the password rules apply), and removes a generated
 // password's file, which no longer holds it.
 func SetPassword(dir datadir.Dir, pw auth.Secret, cost int) error {
 	if err := dir.CreateAuth(); err != nil {

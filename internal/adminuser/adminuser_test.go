@@ -9,7 +9,7 @@ import (
 
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 	"wharf/internal/datadir"
 )
 
@@ -29,8 +29,8 @@ func checks(t *testing.T, dir datadir.Dir, pw string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := authn.VerifyPassword(t.Context(), hash, auth.Secret(pw))
-	return err == nil && res == authn.Accepted
+	ok, err := password.Verify(t.Context(), hash, auth.Secret(pw))
+	return err == nil && ok
 }
 
 func TestBootstrapFromTheEnvironment(t *testing.T) {

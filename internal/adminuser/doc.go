@@ -10,6 +10,6 @@
 // the admin's sessions.
 //
 // It imports the standard library, atomicfile, datadir (where the files
-// are), auth, authn (bcrypt), htpasswd (the file's format) and identity
-// (the password rules); never net/http or the metadata store.
+// are), auth, auth/password (bcrypt), htpasswd (the file's format) and
+// accounts (the password rules); never net/http or the metadata store.
 package adminuser

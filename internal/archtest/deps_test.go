@@ -33,21 +33,23 @@ func listPackages(t *testing.T) map[string]pkgInfo {
 	return pkgs
 }
 
-// rule is what one package may depend on.
+// rule is what one package, or every package below a path, may depend on.
+// Paths are whole import paths, or a path ending in "/" for the packages
+// below it: "wharf/internal/auth" is that package and none of its
+// sub-packages, "github.com/go-jose/" every package below github.com/go-jose.
 type rule struct {
+	// pkg is the package the rule is about; ending in "/", every package
+	// below that path.
 	pkg string
-	// notDeps are import paths the package may not depend on, directly or
-	// not (whole paths: "wharf/internal/auth" forbids that package, not
-	// its sub-packages).
+	// notDeps are what the package may not depend on, directly or not.
 	notDeps []string
 	// onlyDirect, when set, are what the package may import besides the
-	// standard library: whole import paths, or a path ending in "/" for
-	// the packages below it ("github.com/go-jose/").
+	// standard library.
 	onlyDirect []string
 }
 
-// allowed reports whether imp is one of the entries (see rule.onlyDirect).
-func allowed(imp string, entries []string) bool {
+// matches reports whether imp is one of the entries (see rule).
+func matches(imp string, entries []string) bool {
 	for _, e := range entries {
 		if imp == e || strings.HasSuffix(e, "/") && strings.HasPrefix(imp, e) {
 			return true
@@ -65,31 +67,52 @@ func standard(imp string) bool {
 func violations(pkgs map[string]pkgInfo, rules []rule) []string {
 	var out []string
 	for _, r := range rules {
-		p, ok := pkgs[r.pkg]
-		if !ok {
+		paths := []string{r.pkg}
+		if strings.HasSuffix(r.pkg, "/") {
+			paths = nil
+			for path := range pkgs {
+				if strings.HasPrefix(path, r.pkg) {
+					paths = append(paths, path)
+				}
+			}
+			slices.Sort(paths)
+		}
+		found := false
+		for _, path := range paths {
+			if p, ok := pkgs[path]; ok {
+				found = true
+				out = append(out, breaks(path, p, r)...)
+			}
+		}
+		if !found {
 			out = append(out, fmt.Sprintf("package %s not found", r.pkg))
-			continue
-		}
-		for _, d := range p.Deps {
-			if slices.Contains(r.notDeps, d) {
-				out = append(out, fmt.Sprintf("%s depends on %s", r.pkg, d))
-			}
-		}
-		if r.onlyDirect == nil {
-			continue
-		}
-		for _, imp := range p.Imports {
-			if !standard(imp) && !allowed(imp, r.onlyDirect) {
-				out = append(out, fmt.Sprintf("%s imports %s; only the standard library and %v are allowed", r.pkg, imp, r.onlyDirect))
-			}
 		}
 	}
 	return out
 }
 
-func TestDependencyRules(t *testing.T) {
-	pkgs := listPackages(t)
-	rules := []rule{
+// breaks lists how the package path, p, breaks r.
+func breaks(path string, p pkgInfo, r rule) []string {
+	var out []string
+	for _, d := range p.Deps {
+		if matches(d, r.notDeps) {
+			out = append(out, fmt.Sprintf("%s depends on %s", path, d))
+		}
+	}
+	if r.onlyDirect == nil {
+		return out
+	}
+	for _, imp := range p.Imports {
+		if !standard(imp) && !matches(imp, r.onlyDirect) {
+			out = append(out, fmt.Sprintf("%s imports %s; only the standard library and %v are allowed", path, imp, r.onlyDirect))
+		}
+	}
+	return out
+}
+
+// dependencyRules are the rules of docs/architecture.md.
+func dependencyRules() []rule {
+	return []rule{
 		{pkg: "wharf/internal/registry", notDeps: []string{"net/http", "wharf/internal/ociapi", "wharf/internal/server"}},
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
@@ -99,7 +122,7 @@ func TestDependencyRules(t *testing.T) {
 		// never import it; it knows no HTTP, no database and none of the
 		// readers and commands above it.
 		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static"},
-			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/identity", "wharf/internal/compat", "wharf/internal/auth/authz/dbacl"}},
+			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/accounts", "wharf/internal/compat"}},
 		// resolve merges defaults, files, environment and flags for every
 		// command: above config and the foreign readers, below the CLI, and
 		// free of any command-line library.
@@ -118,7 +141,7 @@ func TestDependencyRules(t *testing.T) {
 				"wharf/internal/auth/oauthlogin", "wharf/internal/auth/oidc", "wharf/internal/server", "wharf/internal/cli",
 				"wharf/internal/registry", "wharf/internal/metadata"}},
 		// The built-in admin's files: no HTTP, no server.
-		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authn/htpasswd", "wharf/internal/identity", "wharf/internal/datadir"},
+		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/auth/password", "wharf/internal/auth/authn/htpasswd", "wharf/internal/accounts", "wharf/internal/datadir"},
 			notDeps: []string{"net/http", "wharf/internal/server"}},
 		// The data directory's layout, modes and lock are a leaf every
 		// package may ask; certs names the files of tls/.
@@ -146,34 +169,38 @@ func TestDependencyRules(t *testing.T) {
 			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
 		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/token"}},
-		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/gate", "golang.org/x/crypto/"},
+		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/password", "wharf/internal/gate"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/auth/token"}},
+		// bcrypt's rules are a leaf the authenticators and the account
+		// database share.
+		{pkg: "wharf/internal/auth/password", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/gate", "golang.org/x/crypto/bcrypt"},
+			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/authz", "wharf/internal/metadata"}},
+		// The token server keeps sessions through a store it is handed: it
+		// knows no database, and no SQL driver is linked through it.
+		{pkg: "wharf/internal/auth/tokenserver", notDeps: []string{"wharf/internal/metadata",
+			"modernc.org/sqlite", "modernc.org/sqlite/", "github.com/jackc/pgx/v5", "github.com/jackc/pgx/v5/", "github.com/go-sql-driver/mysql"}},
 		// The bound on concurrent work (bcrypt, external calls) is a leaf
 		// any package may use.
 		{pkg: "wharf/internal/gate", onlyDirect: []string{"golang.org/x/sync/"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
+		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/password", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/config"}},
-		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
+		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/password"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		// go-ldap links net/http through its NTLM bind; the backend itself
 		// imports no HTTP package of its own or of wharf's.
 		{pkg: "wharf/internal/auth/authn/ldap", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "github.com/go-ldap/ldap/", "github.com/go-asn1-ber/"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
-		// The database's users, teams, rules and tokens: identity holds the
-		// operations and the live snapshot, the two backends read it.
-		// identity uses authn's bcrypt helpers and authz's rule compiler,
-		// and dbusers and dbacl import identity: an arrow back up between
-		// the rooms, which the accounts package is to remove.
-		{pkg: "wharf/internal/identity", onlyDirect: []string{"wharf/internal/metadata", "wharf/internal/auth", "wharf/internal/auth/authn",
-			"wharf/internal/auth/authz", "golang.org/x/crypto/"},
+		// The account database (users, teams, rules, access tokens, sessions)
+		// sits above the auth engines: it implements their contracts over
+		// metadata, and nothing under internal/auth depends on it.
+		{pkg: "wharf/internal/accounts", onlyDirect: []string{"wharf/internal/metadata", "wharf/internal/auth", "wharf/internal/auth/authn",
+			"wharf/internal/auth/authz", "wharf/internal/auth/password"},
 			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/registry"}},
-		{pkg: "wharf/internal/auth/authn/dbusers", onlyDirect: []string{"wharf/internal/auth/authn", "wharf/internal/auth", "wharf/internal/identity"},
-			notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authz/dbacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "wharf/internal/identity"},
-			notDeps: []string{"net/http", "wharf/internal/auth/authn/dbusers"}},
-		// The admin API: HTTP over the identity operations, with logins
+		{pkg: "wharf/internal/auth", notDeps: []string{"wharf/internal/accounts"}},
+		{pkg: "wharf/internal/auth/", notDeps: []string{"wharf/internal/accounts"}},
+		// The admin API: HTTP over the account operations, with logins
 		// checked by the chains the composition root hands in.
 		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
-			"wharf/internal/auth/authz/dbacl", "wharf/internal/auth/token", "wharf/internal/identity", "wharf/internal/metadata", "wharf/internal/gate",
+			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
 			"wharf/internal/edge", "wharf/internal/errcode"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// External programs: the runner knows no protocol; ext_auth and
@@ -209,6 +236,11 @@ func TestDependencyRules(t *testing.T) {
 		{pkg: "wharf/internal/auth/authz/xormacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/authz/remoteacl", "wharf/internal/auth/xormdb"},
 			notDeps: []string{"wharf/internal/auth/authn", "net/http"}},
 	}
+}
+
+func TestDependencyRules(t *testing.T) {
+	pkgs := listPackages(t)
+	rules := dependencyRules()
 	// Test utilities (testserver, with zitadel's OpenID provider) never
 	// reach the binary.
 	for path, p := range pkgs {
@@ -252,5 +284,61 @@ func TestPlantedImports(t *testing.T) {
 	}
 	if v := violations(map[string]pkgInfo{}, rules); len(v) != 1 || !strings.Contains(v[0], "not found") {
 		t.Errorf("a rule for a package that is gone: %q", v)
+	}
+}
+
+// A rule about "path/" holds for every package below it, and a notDeps
+// entry ending in "/" forbids every package below that path; neither
+// reaches a sibling whose name only starts the same.
+func TestPlantedDependenciesBelow(t *testing.T) {
+	t.Parallel()
+	pkgs := map[string]pkgInfo{
+		"wharf/internal/auth":                {Deps: []string{"wharf/internal/accounts"}},
+		"wharf/internal/auth/authn/static":   {Deps: []string{"wharf/internal/accounts"}},
+		"wharf/internal/auth/token":          {Deps: []string{"github.com/jackc/pgx/v5/pgconn"}},
+		"wharf/internal/authstack":           {Deps: []string{"wharf/internal/accounts", "github.com/jackc/pgx/v5/pgconn"}},
+		"wharf/internal/auth/authn/htpasswd": {Deps: []string{"github.com/jackc/pgx/v5x"}},
+	}
+	rules := []rule{{pkg: "wharf/internal/auth/", notDeps: []string{"wharf/internal/accounts", "github.com/jackc/pgx/v5/"}}}
+	got := violations(pkgs, rules)
+	want := []string{
+		"wharf/internal/auth/authn/static depends on wharf/internal/accounts",
+		"wharf/internal/auth/token depends on github.com/jackc/pgx/v5/pgconn",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("violations:\n%q\nwant\n%q", got, want)
+	}
+	if v := violations(map[string]pkgInfo{"wharf/internal/authstack": {}}, rules); len(v) != 1 || !strings.Contains(v[0], "not found") {
+		t.Errorf("a rule for a tree that is gone: %q", v)
+	}
+}
+
+// The real rules catch a token server that links the metadata database or
+// a SQL driver again, and an auth package that reaches up to the account
+// database.
+func TestPlantedDatabaseDependencies(t *testing.T) {
+	pkgs := listPackages(t)
+	if v := violations(pkgs, dependencyRules()); len(v) != 0 {
+		t.Fatalf("the real graph already breaks the rules: %v", v)
+	}
+	planted := [][2]string{
+		{"wharf/internal/auth/tokenserver", "wharf/internal/metadata"},
+		{"wharf/internal/auth/tokenserver", "modernc.org/sqlite/lib"},
+		{"wharf/internal/auth/tokenserver", "github.com/go-sql-driver/mysql"},
+		{"wharf/internal/auth", "wharf/internal/accounts"},
+		{"wharf/internal/auth/authz/authztest", "wharf/internal/accounts"},
+	}
+	var want []string
+	for _, pl := range planted {
+		p := pkgs[pl[0]]
+		p.Deps = append(slices.Clone(p.Deps), pl[1])
+		pkgs[pl[0]] = p
+		want = append(want, pl[0]+" depends on "+pl[1])
+	}
+	got := violations(pkgs, dependencyRules())
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("planted %q is not reported; got %q", w, got)
+		}
 	}
 }

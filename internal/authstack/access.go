@@ -4,20 +4,19 @@ import (
 	"context"
 	"log/slog"
 
+	"wharf/internal/accounts"
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/config"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
-// Explanation and Subject are dbacl's answers, named here for the
-// commands that render them.
+// Explanation and Subject are the account database's answers, named here
+// for the commands that render them.
 type (
-	Explanation = dbacl.Explanation
-	Subject     = dbacl.Subject
+	Explanation = accounts.Explanation
+	Subject     = accounts.Subject
 )
 
 // AccessCheck decides a request as the token server's configured and
@@ -26,8 +25,8 @@ type (
 // database's.
 type AccessCheck struct {
 	// Live is the database's users, teams and rules.
-	Live       *identity.Live
-	layers     []dbacl.Layer
+	Live       *accounts.Live
+	layers     []accounts.Layer
 	configured map[string]auth.Labels
 }
 
@@ -40,8 +39,8 @@ func NewAccessCheck(cfg config.Config, meta *metadata.Store, log *slog.Logger) (
 		return nil, err
 	}
 	return &AccessCheck{
-		Live:       identity.NewLive(meta, identity.LiveOptions{Log: log}),
-		layers:     []dbacl.Layer{{Name: configLayerName(cfg), ACL: acl}},
+		Live:       accounts.NewLive(meta, accounts.LiveOptions{Log: log}),
+		layers:     []accounts.Layer{{Name: configLayerName(cfg), ACL: acl}},
 		configured: configuredLabels(cfg),
 	}, nil
 }
@@ -53,14 +52,14 @@ func (c *AccessCheck) ConfigRules() (layer string, rules []authz.Rule) {
 }
 
 // Identify says where account comes from and the labels it logs in with
-// (dbacl.Identify), with tokenID the access token it uses, if any.
-func (c *AccessCheck) Identify(snap *identity.Snapshot, account, tokenID string) Subject {
-	return dbacl.Identify(snap, c.configured, account, tokenID)
+// (accounts.Identify), with tokenID the access token it uses, if any.
+func (c *AccessCheck) Identify(snap *accounts.Snapshot, account, tokenID string) Subject {
+	return accounts.Identify(snap, c.configured, account, tokenID)
 }
 
-// Explain decides req and says how (dbacl.Explain).
+// Explain decides req and says how (accounts.Explain).
 func (c *AccessCheck) Explain(ctx context.Context, req auth.Request) (Explanation, error) {
-	return dbacl.Explain(ctx, c.Live, c.layers, req)
+	return accounts.Explain(ctx, c.Live, c.layers, req)
 }
 
 // ConfiguredUsers returns the names of the accounts the configuration
@@ -74,13 +73,13 @@ func ConfiguredUsers(cfg config.Config) map[string]bool {
 	return out
 }
 
-// IdentityOptions are the options of the identity operations for cfg: the
+// AccountOptions are the options of the account operations for cfg: the
 // names of the configured accounts (and, in `wharf serve`, the built-in
 // admin) are reserved, since those backends are asked before the
 // database. The CLI and the admin API use the same ones.
-func IdentityOptions(cfg config.Config) identity.Options {
+func AccountOptions(cfg config.Config) accounts.Options {
 	reserved := ConfiguredUsers(cfg)
-	return identity.Options{Reserved: func(name string) (string, bool) {
+	return accounts.Options{Reserved: func(name string) (string, bool) {
 		if !reserved[name] {
 			return "", false
 		}

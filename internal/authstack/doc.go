@@ -23,7 +23,7 @@
 //     doctor`, and the registry's start-up check of its realm.
 //   - access.go, metadata.go, htpasswd.go: what the commands share with
 //     the server: `wharf acl check`'s AccessCheck, the names reserved for
-//     configured accounts (IdentityOptions), the metadata database cfg
+//     configured accounts (AccountOptions), the metadata database cfg
 //     names (OpenMetadata), and `auth: htpasswd`'s login check.
 //
 // It is the only package that imports the concrete backends (auth/authn/…,

@@ -6,17 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authn/dbusers"
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/auth/oauthlogin"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/gate"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
@@ -93,7 +91,7 @@ type builder struct {
 	static    *static.Authenticator
 	adminFile string // the built-in admin's hash file, when it is used
 	acl       *authz.ACL
-	live      *identity.Live
+	live      *accounts.Live
 	signIns   *oauthlogin.SQLiteStore // opened by the first sign-in
 	choices   []oauthlogin.Choice     // the sign-in page's buttons
 
@@ -135,7 +133,7 @@ func assemble(ctx context.Context, b *builder, table []constructor) (chains, clo
 // from a resolved configuration, with what holds their connections.
 type Stack struct {
 	// Authn checks logins: the chain behind the login cache, which the
-	// database's identity generation purges (dbusers.Fresh).
+	// database's identity generation purges (accounts.Fresh).
 	Authn authn.Authenticator
 	// Authz decides scopes: the chain under the guard that applies the
 	// database's current view of an identity and a token's scopes.
@@ -151,10 +149,10 @@ type Stack struct {
 	Anonymous *authn.RequestLimiter
 	// Live is the database's users, teams and rules, read once per
 	// generation.
-	Live *identity.Live
+	Live *accounts.Live
 	// Layers are the configured ACL's, as explanations name it (the
 	// database's rules follow them).
-	Layers []dbacl.Layer
+	Layers []accounts.Layer
 	// Configured are the labels of the configured accounts (with wharf
 	// serve's admin), by name.
 	Configured map[string]auth.Labels
@@ -180,14 +178,14 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (*Stack, error)
 	}
 	chain := authn.NewChain(b.log, built.authn...)
 	return &Stack{
-		Authn:    dbusers.NewFresh(b.live, authn.NewCache(chain, authn.CacheOptions{})),
-		Authz:    dbacl.NewGuard(built.authz, b.live, b.log),
+		Authn:    accounts.NewFresh(b.live, authn.NewCache(chain, authn.CacheOptions{})),
+		Authz:    accounts.NewGuard(built.authz, b.live, b.log),
 		Sessions: chain,
 		Limiter:  authn.NewLimiter(authn.LimiterOptions{}),
 		Anonymous: authn.NewRequestLimiter(authn.RequestLimiterOptions{What: "anonymous token requests",
 			Rate: authn.Rate{Burst: limits.AnonymousTokenBurst, Every: limits.AnonymousTokenEvery()}}),
 		Live:       b.live,
-		Layers:     []dbacl.Layer{{Name: configLayerName(cfg), ACL: b.acl}},
+		Layers:     []accounts.Layer{{Name: configLayerName(cfg), ACL: b.acl}},
 		Configured: configuredLabels(cfg),
 		Routes:     built.routes,
 		closers:    closers,
@@ -195,7 +193,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (*Stack, error)
 }
 
 // Pin gives each request to next one snapshot of the database's
-// identities (identity.Live.Pin): its login and every scope it asks for
+// identities (accounts.Live.Pin): its login and every scope it asks for
 // are decided on one view, for one read of the generation.
 func (s *Stack) Pin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"wharf/internal/accounts"
 	"wharf/internal/atomicfile"
 	"wharf/internal/auth/token"
 	"wharf/internal/auth/tokenserver"
@@ -69,7 +70,7 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 		Limiter:          stack.Limiter,
 		AnonymousLimiter: stack.Anonymous,
 		AnonymousScopes:  cfg.Limits.WithDefaults().AnonymousScopes,
-		Refresh:          opts.Meta,
+		Refresh:          accounts.NewSessionStore(opts.Meta),
 		Sessions:         stack.Sessions,
 		// How long a docker login lasts: confirmed with its backend at
 		// every refresh, or (backends that cannot be asked) a day.

@@ -8,14 +8,12 @@ import (
 	"maps"
 	"slices"
 
+	"wharf/internal/accounts"
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn/dbusers"
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
 	"wharf/internal/config"
-	"wharf/internal/identity"
 )
 
 // configuredUsers is the users: of the configuration and, in `wharf
@@ -74,7 +72,7 @@ func database(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 			hashes = append(hashes, []byte(u.Password.Reveal()))
 		}
 	}
-	live := identity.NewLive(b.opts.Meta, identity.LiveOptions{ExtraHashes: hashes, Log: b.log})
+	live := accounts.NewLive(b.opts.Meta, accounts.LiveOptions{ExtraHashes: hashes, Log: b.log})
 	snap, err := live.Snapshot(ctx)
 	if err != nil {
 		return Backend{}, nil, fmt.Errorf("authstack: users and ACL rules in the database: %w", err)
@@ -89,7 +87,7 @@ func database(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 		live.OnChange(func() { reloadAdmin(st, path, log) })
 	}
 	b.live = live
-	return Backend{Authn: dbusers.New(live), Authz: dbacl.New(live)}, nil, nil
+	return Backend{Authn: accounts.NewAuthenticator(live), Authz: accounts.NewACL(live)}, nil, nil
 }
 
 // reloadAdmin reads the built-in admin's hash file again and, when the

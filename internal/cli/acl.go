@@ -11,16 +11,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/authstack"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
 func newACL() *cobra.Command {
-	var f identityFlags
+	var f accountFlags
 	cmd := &cobra.Command{
 		Use:   "acl",
 		Short: "Manage the ACL rules in the database, and check who may do what",
@@ -45,7 +45,7 @@ Changes take effect on the next request of a running server.`,
 	return cmd
 }
 
-func newACLAdd(f *identityFlags) *cobra.Command {
+func newACLAdd(f *accountFlags) *cobra.Command {
 	var (
 		account, typ, name, service, ip, comment, source string
 		labels, actions                                  []string
@@ -61,7 +61,7 @@ narrows what the rule matches; one not given matches anything, and
 strings, globs (* does not cross /) or /regular expressions/, with the
 placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 		Args: cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			fl := cmd.Flags()
 			var r authz.Rule
 			set := func(flag, value string) *string {
@@ -132,12 +132,12 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 	return cmd
 }
 
-func newACLRm(f *identityFlags) *cobra.Command {
+func newACLRm(f *accountFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm ID",
 		Short: "Delete a rule by id (see wharf acl ls)",
 		Args:  cobra.ExactArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			id, err := ruleID(args[0])
 			if err != nil {
 				return err
@@ -151,12 +151,12 @@ func newACLRm(f *identityFlags) *cobra.Command {
 	}
 }
 
-func newACLMove(f *identityFlags) *cobra.Command {
+func newACLMove(f *accountFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "move ID POSITION",
 		Short: "Move a rule to a position (1 is asked first)",
 		Args:  cobra.ExactArgs(2),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			id, err := ruleID(args[0])
 			if err != nil {
 				return err
@@ -190,12 +190,12 @@ type ruleJSON struct {
 	Rule     authz.Rule `json:"rule"`
 }
 
-func newACLLs(f *identityFlags) *cobra.Command {
+func newACLLs(f *accountFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the rules in the order they are asked",
 		Args:  cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			rules, err := env.store.ListACLRules(cmd.Context())
 			if err != nil {
 				return err
@@ -204,7 +204,7 @@ func newACLLs(f *identityFlags) *cobra.Command {
 			if f.json {
 				list := make([]ruleJSON, 0, len(rules))
 				for _, r := range rules {
-					list = append(list, ruleJSON{ID: r.ID, Position: r.Position, Rule: identity.RuleFromStore(r)})
+					list = append(list, ruleJSON{ID: r.ID, Position: r.Position, Rule: accounts.RuleFromStore(r)})
 				}
 				return writeJSON(out, list)
 			}
@@ -217,7 +217,7 @@ func newACLLs(f *identityFlags) *cobra.Command {
 			}
 			t := newTable(out, "POS", "ID", "MATCH", "ACTIONS", "COMMENT")
 			for _, r := range rules {
-				ar := identity.RuleFromStore(r)
+				ar := accounts.RuleFromStore(r)
 				t.row(strconv.Itoa(r.Position), strconv.FormatInt(r.ID, 10), describeMatch(ar.Match), describeActions(ar.Actions), orDash(r.Comment))
 			}
 			if err := t.flush(); err != nil {
@@ -233,7 +233,7 @@ func newACLLs(f *identityFlags) *cobra.Command {
 // printLint prints the warnings of authz.Lint over the whole chain (the
 // configuration's rules, then the database's), naming each rule where it
 // lives.
-func printLint(cmd *cobra.Command, env *identityEnv, out io.Writer) error {
+func printLint(cmd *cobra.Command, env *accountEnv, out io.Writer) error {
 	check, err := authstack.NewAccessCheck(env.cfg, env.store, env.log)
 	if err != nil {
 		return err
@@ -245,7 +245,7 @@ func printLint(cmd *cobra.Command, env *identityEnv, out io.Writer) error {
 	layer, configRules := check.ConfigRules()
 	all := slices.Clone(configRules)
 	for _, r := range stored {
-		all = append(all, identity.RuleFromStore(r))
+		all = append(all, accounts.RuleFromStore(r))
 	}
 	for _, w := range authz.Lint(all) {
 		where := fmt.Sprintf("%s rule #%d", layer, w.Rule)
@@ -317,7 +317,7 @@ func yamlScalar(v string) string {
 	return v
 }
 
-func newACLCheck(f *identityFlags) *cobra.Command {
+func newACLCheck(f *accountFlags) *cobra.Command {
 	var (
 		labels                  []string
 		ip, service, tk, source string
@@ -333,7 +333,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
   wharf acl check '' repository:public/app:pull
   wharf acl check ci repository:team/app:pull,push --token 3k2jd8s9a7f1`,
 		Args: cobra.ExactArgs(2),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			access, err := auth.ParseScope(args[1])
 			if err != nil {
 				return fmt.Errorf("scope %q: want type:name:actions, e.g. repository:team/app:pull,push", args[1])

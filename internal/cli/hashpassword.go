@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/identity"
+	"wharf/internal/accounts"
 )
 
 func newHashPassword() *cobra.Command {
@@ -27,12 +27,12 @@ docker_auth's auth_config.yml. With USER, print an htpasswd line USER:HASH.
 			if err != nil {
 				return err
 			}
-			hash, err := identity.HashPassword(pw, cost)
+			hash, err := accounts.HashPassword(pw, cost)
 			if err != nil {
 				return explainError(err)
 			}
 			if len(args) == 1 {
-				if err := identity.CheckName("user", args[0]); err != nil {
+				if err := accounts.CheckName("user", args[0]); err != nil {
 					return explainError(err)
 				}
 				hash = args[0] + ":" + hash
@@ -42,6 +42,6 @@ docker_auth's auth_config.yml. With USER, print an htpasswd line USER:HASH.
 		},
 	}
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
-	cmd.Flags().IntVar(&cost, "cost", identity.DefaultCost, "bcrypt cost (4-17); each step doubles the time of a login")
+	cmd.Flags().IntVar(&cost, "cost", accounts.DefaultCost, "bcrypt cost (4-17); each step doubles the time of a login")
 	return cmd
 }

@@ -6,11 +6,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/identity"
+	"wharf/internal/accounts"
 )
 
 func newSession() *cobra.Command {
-	var f identityFlags
+	var f accountFlags
 	cmd := &cobra.Command{
 		Use:   "session",
 		Short: "List and end docker login sessions",
@@ -31,22 +31,22 @@ password changes; these commands end one at once.
 	return cmd
 }
 
-func newSessionLs(f *identityFlags) *cobra.Command {
+func newSessionLs(f *accountFlags) *cobra.Command {
 	var user string
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List live sessions (newest first)",
 		Args:  cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			list, err := env.svc.Sessions(cmd.Context(), user)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				js := make([]identity.SessionView, 0, len(list))
+				js := make([]accounts.SessionView, 0, len(list))
 				for _, rt := range list {
-					js = append(js, identity.ViewSession(rt))
+					js = append(js, accounts.ViewSession(rt))
 				}
 				return writeJSON(out, js)
 			}
@@ -62,7 +62,7 @@ func newSessionLs(f *identityFlags) *cobra.Command {
 	return cmd
 }
 
-func newSessionRevoke(f *identityFlags) *cobra.Command {
+func newSessionRevoke(f *accountFlags) *cobra.Command {
 	var (
 		user string
 		all  bool
@@ -71,7 +71,7 @@ func newSessionRevoke(f *identityFlags) *cobra.Command {
 		Use:   "revoke (ID | --user NAME | --all)",
 		Short: "End a session, a user's sessions, or everyone's",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			given := 0
 			for _, set := range []bool{len(args) == 1, user != "", all} {

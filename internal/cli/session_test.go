@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"wharf/internal/accounts"
 	"wharf/internal/adminuser"
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 	"wharf/internal/datadir"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
@@ -38,7 +38,7 @@ func TestSessionCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var list []identity.SessionView
+	var list []accounts.SessionView
 	if err := json.Unmarshal([]byte(mustCLI(t, "", "session", "ls", "--json", "--data", data)), &list); err != nil || len(list) != 3 {
 		t.Fatalf("session ls --json: %v, %v", list, err)
 	}
@@ -89,8 +89,8 @@ func TestAdminPasswd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := authn.VerifyPassword(t.Context(), hash, auth.Secret("the new admin password")); err != nil || res != authn.Accepted {
-		t.Errorf("the new password does not match the file: %v, %v", res, err)
+	if ok, err := password.Verify(t.Context(), hash, auth.Secret("the new admin password")); err != nil || !ok {
+		t.Errorf("the new password does not match the file: %v, %v", ok, err)
 	}
 	if _, err := store.UseRefreshToken(ctx, "admin-session", time.Now()); err == nil {
 		t.Error("admin's session survived the password change")

@@ -6,11 +6,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/identity"
+	"wharf/internal/accounts"
 )
 
 func newTeam() *cobra.Command {
-	var f identityFlags
+	var f accountFlags
 	cmd := &cobra.Command{
 		Use:   "team",
 		Short: "Manage teams: their names reach ACL rules as the groups label",
@@ -27,10 +27,10 @@ Changes take effect on the next request of a running server.`,
 	f.register(cmd)
 	member := &cobra.Command{Use: "member", Short: "Add users to a team or remove them", Args: cobra.NoArgs}
 	member.AddCommand(
-		newTeamMember(&f, "add", "Add users to a team", func(env *identityEnv, cmd *cobra.Command, team, user string) error {
+		newTeamMember(&f, "add", "Add users to a team", func(env *accountEnv, cmd *cobra.Command, team, user string) error {
 			return env.svc.AddMember(cmd.Context(), team, user)
 		}),
-		newTeamMember(&f, "rm", "Remove users from a team", func(env *identityEnv, cmd *cobra.Command, team, user string) error {
+		newTeamMember(&f, "rm", "Remove users from a team", func(env *accountEnv, cmd *cobra.Command, team, user string) error {
 			return env.svc.RemoveMember(cmd.Context(), team, user)
 		}))
 	cmd.AddCommand(
@@ -38,7 +38,7 @@ Changes take effect on the next request of a running server.`,
 			Use:   "add NAME",
 			Short: "Create a team",
 			Args:  cobra.ExactArgs(1),
-			RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 				if err := env.svc.AddTeam(cmd.Context(), args[0]); err != nil {
 					return err
 				}
@@ -50,7 +50,7 @@ Changes take effect on the next request of a running server.`,
 			Use:   "rm NAME",
 			Short: "Delete a team (its members stay)",
 			Args:  cobra.ExactArgs(1),
-			RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+			RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 				if err := env.svc.RemoveTeam(cmd.Context(), args[0]); err != nil {
 					return err
 				}
@@ -62,12 +62,12 @@ Changes take effect on the next request of a running server.`,
 	return cmd
 }
 
-func newTeamMember(f *identityFlags, verb, short string, do func(env *identityEnv, cmd *cobra.Command, team, user string) error) *cobra.Command {
+func newTeamMember(f *accountFlags, verb, short string, do func(env *accountEnv, cmd *cobra.Command, team, user string) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   verb + " TEAM USER...",
 		Short: short,
 		Args:  cobra.MinimumNArgs(2),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			for _, user := range args[1:] {
 				if err := do(env, cmd, args[0], user); err != nil {
 					return err
@@ -83,21 +83,21 @@ func newTeamMember(f *identityFlags, verb, short string, do func(env *identityEn
 	}
 }
 
-func newTeamLs(f *identityFlags) *cobra.Command {
+func newTeamLs(f *accountFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the teams and their members",
 		Args:  cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			teams, err := env.store.ListTeams(cmd.Context())
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				list := make([]identity.TeamView, 0, len(teams))
+				list := make([]accounts.TeamView, 0, len(teams))
 				for _, t := range teams {
-					list = append(list, identity.ViewTeam(t))
+					list = append(list, accounts.ViewTeam(t))
 				}
 				return writeJSON(out, list)
 			}

@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/identity"
+	"wharf/internal/accounts"
 )
 
 func newToken() *cobra.Command {
-	var f identityFlags
+	var f accountFlags
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Manage access tokens for users and robot accounts (CI)",
@@ -33,7 +33,7 @@ and is shown once: only its hash is stored.
 	return cmd
 }
 
-func newTokenCreate(f *identityFlags) *cobra.Command {
+func newTokenCreate(f *accountFlags) *cobra.Command {
 	var (
 		user, description, expires string
 		repos, actions, scopes     []string
@@ -50,7 +50,7 @@ Scopes limit the token to part of what its user may do: --repo PATTERN
 as registry:catalog:*. The grant is what the ACL gives the user AND what a
 scope allows.`,
 		Args: cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			if user == "" {
 				return errors.New("give --user: the user or robot account the token logs in as")
 			}
@@ -71,13 +71,13 @@ scope allows.`,
 			if err != nil {
 				return err
 			}
-			secret, t, err := env.svc.CreateToken(cmd.Context(), identity.NewToken{User: user, Description: description, Scopes: all, ExpiresAt: exp})
+			secret, t, err := env.svc.CreateToken(cmd.Context(), accounts.NewToken{User: user, Description: description, Scopes: all, ExpiresAt: exp})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				j := identity.ViewToken(t, time.Now())
+				j := accounts.ViewToken(t, time.Now())
 				j.Token = secret.Reveal()
 				return writeJSON(out, j)
 			}
@@ -123,7 +123,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--expires %q: want a lifetime such as 30d or 12h, a date such as 2027-01-31, or never", s)
 }
 
-func newTokenLs(f *identityFlags) *cobra.Command {
+func newTokenLs(f *accountFlags) *cobra.Command {
 	var (
 		user string
 		all  bool
@@ -132,15 +132,15 @@ func newTokenLs(f *identityFlags) *cobra.Command {
 		Use:   "ls",
 		Short: "List access tokens (not the tokens themselves, which are never stored)",
 		Args:  cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			tokens, err := env.svc.Tokens(cmd.Context(), user)
 			if err != nil {
 				return err
 			}
 			now := time.Now()
-			shown := []identity.TokenView{}
+			shown := []accounts.TokenView{}
 			for _, t := range tokens {
-				if v := identity.ViewToken(t, now); all || v.State == identity.TokenActive {
+				if v := accounts.ViewToken(t, now); all || v.State == accounts.TokenActive {
 					shown = append(shown, v)
 				}
 			}
@@ -165,12 +165,12 @@ func newTokenLs(f *identityFlags) *cobra.Command {
 	return cmd
 }
 
-func newTokenRevoke(f *identityFlags) *cobra.Command {
+func newTokenRevoke(f *accountFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "revoke ID...",
 		Short: "Revoke access tokens, and the docker login sessions opened with them",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			for _, id := range args {
 				t, err := env.svc.RevokeToken(cmd.Context(), id)
 				if err != nil {

@@ -7,15 +7,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"wharf/internal/accounts"
 	"wharf/internal/adminuser"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
-	"wharf/internal/identity"
 )
 
 func newUser() *cobra.Command {
-	var f identityFlags
+	var f accountFlags
 	cmd := &cobra.Command{
 		Use:   "user",
 		Short: "Manage the users and robot accounts in the database",
@@ -39,7 +39,7 @@ Passwords are read from the terminal (without echo) or, with
 	return cmd
 }
 
-func newUserAdd(f *identityFlags) *cobra.Command {
+func newUserAdd(f *accountFlags) *cobra.Command {
 	var (
 		fromStdin, robot bool
 		labels           []string
@@ -48,13 +48,13 @@ func newUserAdd(f *identityFlags) *cobra.Command {
 		Use:   "add NAME",
 		Short: "Create a user (asks for its password) or, with --robot, a robot account",
 		Args:  cobra.ExactArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
-			l, err := identity.ParseLabels(labels)
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
+			l, err := accounts.ParseLabels(labels)
 			if err != nil {
 				return err
 			}
-			u := identity.NewUser{Name: args[0], Robot: robot, Labels: l}
-			if err := identity.CheckName("user", u.Name); err != nil {
+			u := accounts.NewUser{Name: args[0], Robot: robot, Labels: l}
+			if err := accounts.CheckName("user", u.Name); err != nil {
 				return err
 			}
 			if !robot {
@@ -79,13 +79,13 @@ func newUserAdd(f *identityFlags) *cobra.Command {
 	return cmd
 }
 
-func newUserPasswd(f *identityFlags) *cobra.Command {
+func newUserPasswd(f *accountFlags) *cobra.Command {
 	var fromStdin bool
 	cmd := &cobra.Command{
 		Use:   "passwd NAME",
 		Short: "Change a user's password, the built-in admin's too (its docker login sessions end)",
 		Args:  cobra.ExactArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			if builtin, err := isBuiltinAdmin(env.cfg, args[0]); err != nil || builtin {
 				if err != nil {
 					return err
@@ -126,7 +126,7 @@ func isBuiltinAdmin(cfg config.Config, name string) (bool, error) {
 // setAdminPassword changes the built-in admin's password and ends its
 // sessions; a running server picks the new password up on its next
 // request.
-func setAdminPassword(cmd *cobra.Command, env *identityEnv, fromStdin bool) error {
+func setAdminPassword(cmd *cobra.Command, env *accountEnv, fromStdin bool) error {
 	pw, err := readNewPassword(cmd, fromStdin, "New password for "+adminuser.Name)
 	if err != nil {
 		return err
@@ -146,12 +146,12 @@ func setAdminPassword(cmd *cobra.Command, env *identityEnv, fromStdin bool) erro
 	return nil
 }
 
-func newUserRm(f *identityFlags) *cobra.Command {
+func newUserRm(f *accountFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm NAME",
 		Short: "Delete a user with its team memberships and tokens",
 		Args:  cobra.ExactArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			if err := env.svc.RemoveUser(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -161,12 +161,12 @@ func newUserRm(f *identityFlags) *cobra.Command {
 	}
 }
 
-func newUserState(f *identityFlags, verb, short string, disabled bool) *cobra.Command {
+func newUserState(f *accountFlags, verb, short string, disabled bool) *cobra.Command {
 	return &cobra.Command{
 		Use:   verb + " NAME",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			if err := env.svc.SetDisabled(cmd.Context(), args[0], disabled); err != nil {
 				return err
 			}
@@ -176,21 +176,21 @@ func newUserState(f *identityFlags, verb, short string, disabled bool) *cobra.Co
 	}
 }
 
-func newUserLs(f *identityFlags) *cobra.Command {
+func newUserLs(f *accountFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the users",
 		Args:  cobra.NoArgs,
-		RunE: f.with(func(cmd *cobra.Command, _ []string, env *identityEnv) error {
+		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			users, err := env.store.ListUsers(cmd.Context())
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
-				list := make([]identity.UserView, 0, len(users))
+				list := make([]accounts.UserView, 0, len(users))
 				for _, u := range users {
-					list = append(list, identity.ViewUser(u))
+					list = append(list, accounts.ViewUser(u))
 				}
 				return writeJSON(out, list)
 			}

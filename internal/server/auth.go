@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"wharf/internal/accounts"
 	"wharf/internal/adminapi"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
@@ -15,7 +16,6 @@ import (
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
 	"wharf/internal/gate"
-	"wharf/internal/identity"
 	"wharf/internal/ociapi"
 )
 
@@ -61,7 +61,7 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 	if s.cfg.Role != config.RoleAllInOne {
 		return nil, nil
 	}
-	// The admin API lives where the identity database and the token
+	// The admin API lives where the account database and the token
 	// endpoint meet, on the main listener only.
 	api, err := s.adminAPI(e)
 	if err != nil {
@@ -73,11 +73,11 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 
 // adminAPI builds the admin API of `wharf serve` with token auth: its
 // callers log in through the token endpoint's own chains, limiter and
-// verifier, and its changes go through the identity operations the CLI
+// verifier, and its changes go through the account operations the CLI
 // uses, with the same reserved names.
 func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 	api, err := adminapi.New(adminapi.Config{
-		Service:      identity.NewService(s.meta, authstack.IdentityOptions(s.cfg)),
+		Service:      accounts.NewService(s.meta, authstack.AccountOptions(s.cfg)),
 		Live:         e.Live,
 		Verifier:     e.Verifier,
 		Authn:        e.Authn,

@@ -20,9 +20,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/bcrypt"
 
-	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/authntest"
 	"wharf/internal/auth/extcmd/extcmdtest"
+	"wharf/internal/auth/password"
 	"wharf/internal/certs"
 	"wharf/internal/compat/distribution"
 	"wharf/internal/compat/dockerauth"
@@ -263,7 +263,7 @@ auth:
 		t.Fatal(err)
 	}
 	srv, _ := startServer(t, cfg)
-	if got, want := authn.PasswordChecks().Slots(), runtime.GOMAXPROCS(0); got != want {
+	if got, want := password.Checks().Slots(), runtime.GOMAXPROCS(0); got != want {
 		t.Errorf("wharf registry: %d password check slots, want the default %d", got, want)
 	}
 	v2 := func(user, pass string) *http.Response {

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
@@ -259,7 +259,7 @@ func (s *Server) counting(next http.Handler) http.Handler {
 // force, defaults included, whichever command started the server.
 func applyLimits(cfg config.Config, log *slog.Logger) {
 	lim := cfg.Limits.WithDefaults()
-	authn.LimitPasswordChecks(authn.NewPasswordGate(lim.PasswordChecks, lim.PasswordCheckWait.Std(), log))
+	password.LimitChecks(password.NewGate(lim.PasswordChecks, lim.PasswordCheckWait.Std(), log))
 	log.Info("limits on the work of clients", "role", cfg.Role,
 		"password_checks", lim.PasswordChecks, "password_check_wait", lim.PasswordCheckWait.Std(),
 		"external_calls", lim.ExternalCalls, "external_call_wait", lim.ExternalCallWait.Std(),

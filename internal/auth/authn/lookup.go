@@ -8,9 +8,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"wharf/internal/auth"
+	"wharf/internal/auth/password"
 )
 
 // Record is what a user store holds for one user.
@@ -64,25 +63,25 @@ func NewLookup(name string, find Finder, opts LookupOptions) *Lookup {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Lookup{name: name, find: find, opts: opts, log: log.With("component", "authn", "backend", name)}
-	l.cost.Store(int32(bcrypt.DefaultCost))
+	l.cost.Store(int32(password.FallbackCost))
 	return l
 }
 
 // NoteHash tells the Lookup the cost of a hash of the store (one sampled at
 // start), so that the first unknown users already cost as much as known ones.
 func (l *Lookup) NoteHash(hash string) {
-	if c, err := bcrypt.Cost([]byte(hash)); err == nil && c <= MaxCost {
+	if c, ok := password.Cost([]byte(hash)); ok {
 		l.cost.Store(int32(c))
 	}
 }
 
 // Authenticate implements Authenticator.
-func (l *Lookup) Authenticate(ctx context.Context, user string, password auth.Secret) (Result, auth.Labels, error) {
+func (l *Lookup) Authenticate(ctx context.Context, user string, pw auth.Secret) (Result, auth.Labels, error) {
 	if user == "" && l.opts.NoAnonymous {
 		return NoMatch, nil, nil
 	}
 	if strings.IndexByte(user, 0) >= 0 || !utf8.ValidString(user) {
-		return l.dummy(ctx, password, NoMatch)
+		return l.dummy(ctx, pw, NoMatch)
 	}
 	rec, found, err := l.find(ctx, user)
 	switch {
@@ -91,19 +90,19 @@ func (l *Lookup) Authenticate(ctx context.Context, user string, password auth.Se
 	case !found && user == "":
 		return NoMatch, nil, nil // whether anonymous access exists is no secret
 	case !found:
-		return l.dummy(ctx, password, NoMatch)
+		return l.dummy(ctx, pw, NoMatch)
 	case rec.Hash == "" && user == "":
 		return Accepted, CloneLabels(rec.Labels), nil
 	case rec.Hash == "":
 		l.log.WarnContext(ctx, "user has no password; refusing it (only the anonymous user \"\" may have none)", "user", user)
-		return l.dummy(ctx, password, WrongPassword)
+		return l.dummy(ctx, pw, WrongPassword)
 	}
-	if err := CheckHash(rec.Hash); err != nil {
+	if err := password.CheckHash(rec.Hash); err != nil {
 		return WrongPassword, nil, fmt.Errorf("user %q: %w", user, err)
 	}
 	l.NoteHash(rec.Hash)
-	res, err := VerifyPassword(ctx, []byte(rec.Hash), password)
-	if err != nil || res != Accepted {
+	ok, err := password.Verify(ctx, []byte(rec.Hash), pw)
+	if err != nil || !ok {
 		return WrongPassword, nil, err
 	}
 	return Accepted, WithStamp(CloneLabels(rec.Labels).WithoutReserved(), Stamp([]byte(rec.Hash))), nil
@@ -129,10 +128,10 @@ func (l *Lookup) Confirm(ctx context.Context, user, stamp string) (Result, auth.
 	return Accepted, CloneLabels(rec.Labels).WithoutReserved(), nil
 }
 
-// dummy compares password with a dummy hash, for the time a known user
-// would cost, and answers res, or the error of a full password gate.
-func (l *Lookup) dummy(ctx context.Context, password auth.Secret, res Result) (Result, auth.Labels, error) {
-	if _, err := VerifyPassword(ctx, DummyHash(int(l.cost.Load())), password); err != nil {
+// dummy compares pw with a dummy hash, for the time a known user would
+// cost, and answers res, or the error of a full password gate.
+func (l *Lookup) dummy(ctx context.Context, pw auth.Secret, res Result) (Result, auth.Labels, error) {
+	if _, err := password.Verify(ctx, password.DummyHash(int(l.cost.Load())), pw); err != nil {
 		return WrongPassword, nil, err
 	}
 	return res, nil, nil

@@ -20,14 +20,21 @@ import (
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
 	"wharf/internal/gate"
-	"wharf/internal/metadata"
 )
 
-// RefreshStore keeps refresh tokens (stored hashed); metadata.Store is one.
+// RefreshStore keeps the sessions refresh tokens stand for, the tokens
+// stored hashed; accounts.SessionStore keeps them in the metadata
+// database. The token server knows no database: a session that is unknown,
+// revoked or expired is auth.ErrNoSession (errors.Is), any other error a
+// store failure.
 type RefreshStore interface {
-	CreateRefreshToken(ctx context.Context, token string, rt metadata.RefreshToken) error
-	UseRefreshToken(ctx context.Context, token string, now time.Time) (*metadata.RefreshToken, error)
-	RevokeRefreshToken(ctx context.Context, id string, now time.Time) (*metadata.RefreshToken, error)
+	// CreateRefreshToken stores s under token (s.ID is derived from it).
+	CreateRefreshToken(ctx context.Context, token string, s auth.Session) error
+	// UseRefreshToken returns the live session of token and records its
+	// use at now.
+	UseRefreshToken(ctx context.Context, token string, now time.Time) (*auth.Session, error)
+	// RevokeRefreshToken ends the live session id.
+	RevokeRefreshToken(ctx context.Context, id string, now time.Time) error
 }
 
 // Sessions confirms, at each refresh, that a session's account is still

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/static"
@@ -90,7 +91,9 @@ func newFixtureWith(t *testing.T, mutate func(*tokenserver.Config), more ...auth
 	}
 	t.Cleanup(func() { meta.Close() })
 	chain := authn.NewChain(log, append([]authn.Authenticator{users}, more...)...)
-	cfg := tokenserver.Config{Service: "registry", Issuer: issuer, Authn: chain, Authz: a, Refresh: meta, Sessions: chain, Log: log}
+	// The sessions are kept where the server keeps them: in the metadata
+	// database, through the account database's store.
+	cfg := tokenserver.Config{Service: "registry", Issuer: issuer, Authn: chain, Authz: a, Refresh: accounts.NewSessionStore(meta), Sessions: chain, Log: log}
 	if mutate != nil {
 		mutate(&cfg)
 	}

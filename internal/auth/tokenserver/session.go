@@ -10,7 +10,6 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/errcode"
-	"wharf/internal/metadata"
 )
 
 // A refresh token is a session: what `docker login` keeps as its identity
@@ -34,7 +33,7 @@ func (s *Server) newRefreshToken(ctx context.Context, id auth.Identity, stamp st
 	if s.cfg.Sessions == nil || !s.cfg.Sessions.CanConfirm(source, stamp) {
 		ttl = s.cfg.UnconfirmedTTL
 	}
-	err := s.cfg.Refresh.CreateRefreshToken(ctx, tok, metadata.RefreshToken{
+	err := s.cfg.Refresh.CreateRefreshToken(ctx, tok, auth.Session{
 		Account: id.Account, Source: source, Stamp: stamp, Service: req.service, ClientID: req.clientID,
 		Labels: id.Labels, ExpiresAt: s.cfg.Now().Add(ttl),
 	})
@@ -58,7 +57,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req
 		return auth.Identity{}, false
 	}
 	rt, err := s.cfg.Refresh.UseRefreshToken(ctx, raw, s.cfg.Now())
-	if errors.Is(err, metadata.ErrNotFound) || (err == nil && rt.Service != req.service) {
+	if errors.Is(err, auth.ErrNoSession) || (err == nil && rt.Service != req.service) {
 		limit.Failed()
 		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
 		s.fail(w, errcode.Unauthorized, "invalid, expired or revoked refresh token; log in again")
@@ -99,9 +98,9 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req
 
 // endSession revokes a session whose account is no longer admitted, and
 // answers 401: the client must log in again.
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request, rt *metadata.RefreshToken, why string) (auth.Identity, bool) {
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, rt *auth.Session, why string) (auth.Identity, bool) {
 	ctx := r.Context()
-	if _, err := s.cfg.Refresh.RevokeRefreshToken(ctx, rt.ID, s.cfg.Now()); err != nil && !errors.Is(err, metadata.ErrNotFound) {
+	if err := s.cfg.Refresh.RevokeRefreshToken(ctx, rt.ID, s.cfg.Now()); err != nil && !errors.Is(err, auth.ErrNoSession) {
 		s.cfg.Log.ErrorContext(ctx, "revoking an ended session failed", "session", rt.ID, "err", err)
 	}
 	s.cfg.Log.InfoContext(ctx, "session ended", "account", rt.Account, "source", rt.Source, "session", rt.ID, "reason", why)

@@ -15,6 +15,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 	"wharf/internal/gate"
 )
 
@@ -309,7 +310,7 @@ var emptyLabels = cmp.Options{
 }
 
 // RunFullGate checks a backend that compares bcrypt hashes when the
-// process's password gate (authn.PasswordChecks) is full: every login —
+// process's password gate (password.Checks) is full: every login —
 // right password, wrong one, unknown user — ends in the gate's error
 // (gate.ErrBusy), never in an answer. An unknown user answered NoMatch at
 // once, without waiting for the dummy comparison, would be told apart from
@@ -339,7 +340,7 @@ func RunFullGate(t *testing.T, newAuthenticator NewFunc) {
 	}
 }
 
-// FillPasswordGate makes the process's password gate (authn.PasswordChecks)
+// FillPasswordGate makes the process's password gate (password.Checks)
 // one slot, with logins waiting wait for it and refusals logged to log (nil
 // discards), and takes that slot: until release is called, every bcrypt
 // comparison is refused with gate.ErrBusy. The previous gate comes back
@@ -347,9 +348,9 @@ func RunFullGate(t *testing.T, newAuthenticator NewFunc) {
 // other test's logins meet the full gate.
 func FillPasswordGate(t testing.TB, wait time.Duration, log *slog.Logger) (release func()) {
 	t.Helper()
-	g := authn.NewPasswordGate(1, wait, log)
-	prev := authn.LimitPasswordChecks(g)
-	t.Cleanup(func() { authn.LimitPasswordChecks(prev) })
+	g := password.NewGate(1, wait, log)
+	prev := password.LimitChecks(g)
+	t.Cleanup(func() { password.LimitChecks(prev) })
 	release, err := g.Enter(context.Background())
 	if err != nil {
 		t.Fatal(err)

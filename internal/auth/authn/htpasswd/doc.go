@@ -4,6 +4,6 @@
 // re-read when it changes. Only bcrypt entries are accepted; any other
 // scheme is a load error naming the line.
 //
-// It imports authn, wharf/internal/auth and the standard library; never
-// net/http.
+// It imports authn, wharf/internal/auth, auth/password (bcrypt) and the
+// standard library; never net/http.
 package htpasswd

@@ -15,6 +15,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 )
 
 // Authenticator checks passwords against an htpasswd file.
@@ -98,7 +99,7 @@ func load(path string) (*state, error) {
 	for _, h := range users {
 		hashes = append(hashes, h)
 	}
-	return &state{users: users, dummy: authn.DummyHash(authn.TypicalCost(hashes)), info: info}, nil
+	return &state{users: users, dummy: password.DummyHash(password.TypicalCost(hashes)), info: info}, nil
 }
 
 // maxFileSize bounds what Parse reads; a million users is about 70 MB.
@@ -128,7 +129,7 @@ func Parse(r io.Reader) (map[string][]byte, error) {
 		case first[user] != 0:
 			errs = append(errs, fmt.Errorf("line %d: user %q repeated (first on line %d)", n, user, first[user]))
 		default:
-			if err := authn.CheckHash(hash); err != nil {
+			if err := password.CheckHash(hash); err != nil {
 				errs = append(errs, fmt.Errorf("line %d: user %q: %w", n, user, err))
 				continue
 			}
@@ -148,7 +149,7 @@ func Parse(r io.Reader) (map[string][]byte, error) {
 // Authenticate implements authn.Authenticator. A user not in the file is
 // NoMatch, after the same bcrypt work as a wrong password. htpasswd users
 // have no labels.
-func (a *Authenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, user string, pw auth.Secret) (authn.Result, auth.Labels, error) {
 	s, err := a.current(ctx)
 	if err != nil {
 		return authn.WrongPassword, nil, err
@@ -156,14 +157,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 	hash, ok := s.users[user]
 	if !ok {
 		if user != "" {
-			if _, err := authn.VerifyPassword(ctx, s.dummy, password); err != nil {
+			if _, err := password.Verify(ctx, s.dummy, pw); err != nil {
 				return authn.WrongPassword, nil, err
 			}
 		}
 		return authn.NoMatch, nil, nil
 	}
-	res, err := authn.VerifyPassword(ctx, hash, password)
-	if err != nil || res != authn.Accepted {
+	ok, err = password.Verify(ctx, hash, pw)
+	if err != nil || !ok {
 		return authn.WrongPassword, nil, err
 	}
 	return authn.Accepted, authn.WithStamp(nil, authn.Stamp(hash)), nil

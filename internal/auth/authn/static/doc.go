@@ -8,6 +8,7 @@
 //	  "": {}                          # the anonymous user: no docker login
 //
 // It owns that map's strict decoding (Users, which wharf.yml embeds) and
-// its password checks. It imports authn, wharf/internal/auth, keyhint,
-// bcrypt and yaml.v3; never net/http or config, which sits above it.
+// its password checks. It imports authn, wharf/internal/auth, auth/password
+// (bcrypt), keyhint and yaml.v3; never net/http or config, which sits
+// above it.
 package static

@@ -9,6 +9,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 )
 
 // User is one entry of the users map.
@@ -79,7 +80,7 @@ func NewWithOptions(users map[string]User, opts Options) (*Authenticator, error)
 	}
 	a.users.Store(&checked)
 	if !opts.SkipDummy {
-		a.dummy = authn.DummyHash(authn.TypicalCost(hashes))
+		a.dummy = password.DummyHash(password.TypicalCost(hashes))
 	}
 	return a, nil
 }
@@ -91,9 +92,9 @@ func checkUser(name string, u User) error {
 	case name == "":
 		return nil
 	case u.Password == "":
-		return fmt.Errorf("static: user %q has no password; only the anonymous user \"\" may omit it; %s", name, authn.HashHint)
+		return fmt.Errorf("static: user %q has no password; only the anonymous user \"\" may omit it; %s", name, password.HashHint)
 	}
-	if err := authn.CheckHash(u.Password.Reveal()); err != nil {
+	if err := password.CheckHash(u.Password.Reveal()); err != nil {
 		return fmt.Errorf("static: user %q: %w", name, err)
 	}
 	return nil
@@ -111,14 +112,14 @@ func sortedNames(users map[string]User) []string {
 // Authenticate implements authn.Authenticator. An unknown user is NoMatch,
 // after the same bcrypt work as a wrong password. The anonymous user, when
 // configured, is admitted whatever password is sent, as in docker_auth.
-func (a *Authenticator) Authenticate(ctx context.Context, name string, password auth.Secret) (authn.Result, auth.Labels, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, name string, pw auth.Secret) (authn.Result, auth.Labels, error) {
 	u, ok := (*a.users.Load())[name]
 	switch {
 	case !ok && name == "":
 		return authn.NoMatch, nil, nil // whether anonymous access exists is no secret
 	case !ok:
 		if a.dummy != nil {
-			if _, err := authn.VerifyPassword(ctx, a.dummy, password); err != nil {
+			if _, err := password.Verify(ctx, a.dummy, pw); err != nil {
 				return authn.WrongPassword, nil, err
 			}
 		}
@@ -126,8 +127,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, name string, password 
 	case u.hash == nil:
 		return authn.Accepted, authn.CloneLabels(u.labels), nil
 	}
-	res, err := authn.VerifyPassword(ctx, u.hash, password)
-	if err != nil || res != authn.Accepted {
+	ok, err := password.Verify(ctx, u.hash, pw)
+	if err != nil || !ok {
 		return authn.WrongPassword, nil, err
 	}
 	return authn.Accepted, authn.WithStamp(authn.CloneLabels(u.labels), authn.Stamp(u.hash)), nil
@@ -152,7 +153,7 @@ func (a *Authenticator) Confirm(_ context.Context, name, stamp string) (authn.Re
 // logins that follow; the sessions opened with the old one no longer
 // confirm. It reports whether the hash changed.
 func (a *Authenticator) SetPassword(name string, hash auth.Secret) (bool, error) {
-	if err := authn.CheckHash(hash.Reveal()); err != nil {
+	if err := password.CheckHash(hash.Reveal()); err != nil {
 		return false, fmt.Errorf("static: user %q: %w", name, err)
 	}
 	for {

@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn"
+	"wharf/internal/auth/password"
 	"wharf/internal/keyhint"
 )
 
@@ -111,12 +111,12 @@ func parseUser(p *problems, name string, n *yaml.Node) (User, bool) {
 		switch kn.Value {
 		case "password":
 			if isNull(vn) || vn.Kind != yaml.ScalarNode {
-				p.add(kn, "%s: password must be a bcrypt hash string; %s", what, authn.HashHint)
+				p.add(kn, "%s: password must be a bcrypt hash string; %s", what, password.HashHint)
 				continue
 			}
 			// The name is only known when parsing the whole map; User's
 			// UnmarshalYAML leaves the anonymous check to New.
-			if err := authn.CheckHash(vn.Value); err != nil {
+			if err := password.CheckHash(vn.Value); err != nil {
 				p.add(vn, "%s: %v", what, err)
 				continue
 			}

@@ -1,4 +1,4 @@
-package dbusers
+package accounts
 
 import (
 	"context"
@@ -6,18 +6,27 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/identity"
+	"wharf/internal/auth/password"
 )
+
+// The authenticator side of the account database: a user logs in with its
+// password (bcrypt) or with one of its access tokens; a robot account with
+// its tokens only. Accepted accounts carry their own labels, their teams as
+// the groups label, the wharf.source marker and, for a token login, the
+// token's id in wharf.token, which the Guard uses to apply the token's
+// scopes. Changes made in another process (the CLI) are seen on the next
+// login: Fresh wraps the token server's login cache and purges it whenever
+// the identity generation changes.
 
 // Authenticator checks passwords and access tokens against the database.
 type Authenticator struct {
-	live *identity.Live
+	live *Live
 }
 
 var _ authn.Confirmer = (*Authenticator)(nil)
 
-// New returns an authenticator over live.
-func New(live *identity.Live) *Authenticator { return &Authenticator{live: live} }
+// NewAuthenticator returns an authenticator over live.
+func NewAuthenticator(live *Live) *Authenticator { return &Authenticator{live: live} }
 
 // Authenticate implements authn.Authenticator.
 //
@@ -29,7 +38,7 @@ func New(live *identity.Live) *Authenticator { return &Authenticator{live: live}
 // a wrong password or token, a disabled user and a robot given a password
 // get WrongPassword (no later backend is asked for that name); an unknown
 // user gets NoMatch. The anonymous user is never a database user.
-func (a *Authenticator) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, user string, pw auth.Secret) (authn.Result, auth.Labels, error) {
 	snap, err := a.live.Snapshot(ctx)
 	if err != nil {
 		return authn.WrongPassword, nil, err
@@ -38,8 +47,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 		return authn.NoMatch, nil, nil
 	}
 	acct, known := snap.Account(user)
-	if _, isToken := identity.TokenID(password); isToken {
-		t, ok := snap.CheckToken(user, password, a.live.Now())
+	if _, isToken := TokenID(pw); isToken {
+		t, ok := snap.CheckToken(user, pw, a.live.Now())
 		if ok {
 			a.live.TokenUsed(ctx, t.ID)
 			return authn.Accepted, authn.WithStamp(acct.Labels(t.ID), tokenStamp(t.ID)), nil
@@ -47,7 +56,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 		// A refused token costs the bcrypt comparison a refused password
 		// costs, here or in the backend before: otherwise token-shaped
 		// guesses would tell names known to that backend from the others.
-		if _, err := authn.VerifyPassword(ctx, snap.Dummy(), password); err != nil {
+		if _, err := password.Verify(ctx, snap.Dummy(), pw); err != nil {
 			return authn.WrongPassword, nil, err
 		}
 		if known {
@@ -56,12 +65,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, user string, password 
 		return authn.NoMatch, nil, nil
 	}
 	if !known {
-		if _, err := authn.VerifyPassword(ctx, snap.Dummy(), password); err != nil {
+		if _, err := password.Verify(ctx, snap.Dummy(), pw); err != nil {
 			return authn.WrongPassword, nil, err
 		}
 		return authn.NoMatch, nil, nil
 	}
-	ok, err := snap.CheckPassword(ctx, acct, password)
+	ok, err := snap.CheckPassword(ctx, acct, pw)
 	if err != nil || !ok || acct.Disabled {
 		return authn.WrongPassword, nil, err
 	}
@@ -105,7 +114,7 @@ func (a *Authenticator) Confirm(ctx context.Context, user, stamp string) (authn.
 func (a *Authenticator) Name() string { return "database users" }
 
 // Source is the name the chain records as the accounts' source.
-func (a *Authenticator) Source() string { return identity.SourceDatabase }
+func (a *Authenticator) Source() string { return SourceDatabase }
 
 // Fresh wraps the login cache of the token server (in front of the whole
 // authenticator chain): before each login it checks the identity
@@ -115,24 +124,24 @@ func (a *Authenticator) Source() string { return identity.SourceDatabase }
 // unreachable) the cache is purged too: nothing cached outlives what the
 // server can verify.
 type Fresh struct {
-	live  *identity.Live
+	live  *Live
 	cache *authn.Cache
 }
 
 var _ authn.Authenticator = (*Fresh)(nil)
 
 // NewFresh returns cache wrapped; it registers the purge with live.
-func NewFresh(live *identity.Live, cache *authn.Cache) *Fresh {
+func NewFresh(live *Live, cache *authn.Cache) *Fresh {
 	live.OnChange(cache.Purge)
 	return &Fresh{live: live, cache: cache}
 }
 
 // Authenticate implements authn.Authenticator.
-func (f *Fresh) Authenticate(ctx context.Context, user string, password auth.Secret) (authn.Result, auth.Labels, error) {
+func (f *Fresh) Authenticate(ctx context.Context, user string, pw auth.Secret) (authn.Result, auth.Labels, error) {
 	if _, err := f.live.Snapshot(ctx); err != nil {
 		f.cache.Purge()
 	}
-	return f.cache.Authenticate(ctx, user, password)
+	return f.cache.Authenticate(ctx, user, pw)
 }
 
 // Name implements authn.Authenticator.

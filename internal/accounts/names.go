@@ -1,4 +1,4 @@
-package identity
+package accounts
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 // ErrInvalid means a name, password, label, rule or token request is not
 // acceptable; the message says why and what to do.
-var ErrInvalid = errors.New("identity: invalid")
+var ErrInvalid = errors.New("accounts: invalid")
 
 // Labels Wharf sets on the accounts it authenticates from the database.
 // They are reserved: a user's own labels cannot use them.

@@ -1,96 +1,23 @@
-package dbusers_test
+package accounts_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authn/authntest"
-	"wharf/internal/auth/authn/dbusers"
-	"wharf/internal/identity"
-	"wharf/internal/metadata"
 )
-
-// open opens a fresh database file and returns it with its path.
-func open(t *testing.T) (*metadata.Store, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "wharf.db")
-	return openPath(t, path), path
-}
-
-func openPath(t *testing.T, path string) *metadata.Store {
-	t.Helper()
-	s, err := metadata.Open(t.Context(), "sqlite", path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func newDBUsers(t *testing.T, f authntest.Fixture) authn.Authenticator {
-	store, _ := open(t)
-	for _, u := range f.Users {
-		if err := store.CreateUser(t.Context(), metadata.User{Name: u.Name, PasswordHash: u.Hash, Labels: u.Labels}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dbusers.New(identity.NewLive(store, identity.LiveOptions{}))
-}
-
-func TestConformance(t *testing.T) {
-	authntest.Run(t, authntest.Contract{UnknownUser: authn.NoMatch, Labels: true, Confirms: true,
-		ExtraLabels: auth.Labels{identity.LabelSource: {identity.SourceDatabase}}}, newDBUsers)
-}
-
-// Not parallel: it fills the process's password gate.
-func TestFullPasswordGate(t *testing.T) {
-	authntest.RunFullGate(t, newDBUsers)
-}
-
-// clock is a settable time for expiry tests.
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
-type env struct {
-	store *metadata.Store
-	svc   *identity.Service
-	live  *identity.Live
-	a     *dbusers.Authenticator
-	clock *clock
-}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	store, _ := open(t)
-	c := &clock{now: time.Now()}
-	e := &env{store: store, svc: identity.NewService(store, identity.Options{Cost: 4, Now: c.Now}), clock: c}
-	e.live = identity.NewLive(store, identity.LiveOptions{Now: c.Now})
-	e.a = dbusers.New(e.live)
-	return e
-}
-
-func (e *env) want(t *testing.T, user string, pw auth.Secret, want authn.Result) auth.Labels {
-	t.Helper()
-	res, labels, err := e.a.Authenticate(t.Context(), user, pw)
-	if err != nil || res != want {
-		t.Fatalf("Authenticate(%q) = %v, %v; want %v", user, res, err, want)
-	}
-	return labels
-}
 
 func TestTokens(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	for _, u := range []identity.NewUser{{Name: "alice", Password: "alice password 1"}, {Name: "ci", Robot: true}} {
+	for _, u := range []accounts.NewUser{{Name: "alice", Password: "alice password 1"}, {Name: "ci", Robot: true}} {
 		if err := e.svc.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
@@ -101,15 +28,15 @@ func TestTokens(t *testing.T) {
 	if err := e.svc.AddMember(ctx, "dev", "ci"); err != nil {
 		t.Fatal(err)
 	}
-	tok, meta, err := e.svc.CreateToken(ctx, identity.NewToken{User: "ci", Scopes: []string{"repository:dev/*:pull"}, ExpiresAt: e.clock.now.Add(time.Hour)})
+	tok, meta, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "ci", Scopes: []string{"repository:dev/*:pull"}, ExpiresAt: e.clock.now.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(meta.Hash, tok.Reveal()) || meta.Hash != identity.HashToken(tok) {
+	if strings.Contains(meta.Hash, tok.Reveal()) || meta.Hash != accounts.HashToken(tok) {
 		t.Fatalf("stored hash %q is not the token's SHA-256", meta.Hash)
 	}
 	labels := e.want(t, "ci", tok, authn.Accepted)
-	want := auth.Labels{identity.LabelGroups: {"dev"}, identity.LabelSource: {identity.SourceDatabase}, identity.LabelToken: {meta.ID},
+	want := auth.Labels{accounts.LabelGroups: {"dev"}, accounts.LabelSource: {accounts.SourceDatabase}, accounts.LabelToken: {meta.ID},
 		auth.LabelStamp: {"token:" + meta.ID}}
 	if diff := cmp.Diff(want, labels); diff != "" {
 		t.Errorf("token login labels (-want +got):\n%s", diff)
@@ -137,7 +64,7 @@ func TestTokens(t *testing.T) {
 	e.want(t, "ci", tok, authn.WrongPassword)
 
 	// A disabled user can use neither its password nor its tokens.
-	tok2, _, err := e.svc.CreateToken(ctx, identity.NewToken{User: "alice", Scopes: []string{"repository:alice/*:*"}})
+	tok2, _, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "alice", Scopes: []string{"repository:alice/*:*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +75,7 @@ func TestTokens(t *testing.T) {
 	}
 	e.want(t, "alice", "alice password 1", authn.WrongPassword)
 	e.want(t, "alice", tok2, authn.WrongPassword)
-	if _, _, err := e.svc.CreateToken(ctx, identity.NewToken{User: "alice", Scopes: []string{"repository:a:pull"}}); err == nil {
+	if _, _, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "alice", Scopes: []string{"repository:a:pull"}}); err == nil {
 		t.Error("a token was created for a disabled user")
 	}
 }
@@ -168,14 +95,14 @@ func nearMiss(tok auth.Secret) auth.Secret {
 func TestFreshPurgesCache(t *testing.T) {
 	t.Parallel()
 	server, path := open(t)
-	cli := identity.NewService(openPath(t, path), identity.Options{Cost: 4})
+	cli := accounts.NewService(openPath(t, path), accounts.Options{Cost: 4})
 	ctx := t.Context()
-	if err := cli.AddUser(ctx, identity.NewUser{Name: "alice", Password: "first password"}); err != nil {
+	if err := cli.AddUser(ctx, accounts.NewUser{Name: "alice", Password: "first password"}); err != nil {
 		t.Fatal(err)
 	}
-	live := identity.NewLive(server, identity.LiveOptions{})
-	cache := authn.NewCache(authn.NewChain(nil, dbusers.New(live)), authn.CacheOptions{TTL: time.Hour})
-	a := dbusers.NewFresh(live, cache)
+	live := accounts.NewLive(server, accounts.LiveOptions{})
+	cache := authn.NewCache(authn.NewChain(nil, accounts.NewAuthenticator(live)), authn.CacheOptions{TTL: time.Hour})
+	a := accounts.NewFresh(live, cache)
 	login := func(pw string, want authn.Result) {
 		t.Helper()
 		if res, _, err := a.Authenticate(ctx, "alice", auth.Secret(pw)); err != nil || res != want {
@@ -227,13 +154,13 @@ func TestFreshPurgesCache(t *testing.T) {
 func TestDatabaseDown(t *testing.T) {
 	t.Parallel()
 	store, _ := open(t)
-	svc := identity.NewService(store, identity.Options{Cost: 4})
-	if err := svc.AddUser(t.Context(), identity.NewUser{Name: "alice", Password: "alice password 1"}); err != nil {
+	svc := accounts.NewService(store, accounts.Options{Cost: 4})
+	if err := svc.AddUser(t.Context(), accounts.NewUser{Name: "alice", Password: "alice password 1"}); err != nil {
 		t.Fatal(err)
 	}
-	live := identity.NewLive(store, identity.LiveOptions{})
-	cache := authn.NewCache(authn.NewChain(nil, dbusers.New(live)), authn.CacheOptions{})
-	a := dbusers.NewFresh(live, cache)
+	live := accounts.NewLive(store, accounts.LiveOptions{})
+	cache := authn.NewCache(authn.NewChain(nil, accounts.NewAuthenticator(live)), authn.CacheOptions{})
+	a := accounts.NewFresh(live, cache)
 	if res, _, err := a.Authenticate(t.Context(), "alice", "alice password 1"); err != nil || res != authn.Accepted {
 		t.Fatalf("login = %v, %v", res, err)
 	}
@@ -253,12 +180,12 @@ func TestConfirm(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	for _, u := range []identity.NewUser{{Name: "alice", Password: "alice password 1"}, {Name: "bob", Password: "bob password 1"}, {Name: "ci", Robot: true}} {
+	for _, u := range []accounts.NewUser{{Name: "alice", Password: "alice password 1"}, {Name: "bob", Password: "bob password 1"}, {Name: "ci", Robot: true}} {
 		if err := e.svc.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tok, meta, err := e.svc.CreateToken(ctx, identity.NewToken{User: "ci", Scopes: []string{"repository:dev/*:pull"}})
+	tok, meta, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "ci", Scopes: []string{"repository:dev/*:pull"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +194,7 @@ func TestConfirm(t *testing.T) {
 	}
 	confirm := func(step, user, stamp string, want authn.Result) {
 		t.Helper()
-		if res, _, err := e.a.Confirm(ctx, user, stamp); res != want || err != nil {
+		if res, _, err := e.users.Confirm(ctx, user, stamp); res != want || err != nil {
 			t.Errorf("%s: Confirm(%s) = %v, %v; want %v", step, user, res, err, want)
 		}
 	}

@@ -1,98 +1,23 @@
-package dbacl_test
+package accounts_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authn/dbusers"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/dbacl"
-	"wharf/internal/identity"
-	"wharf/internal/metadata"
 )
-
-func str(s string) *string { return &s }
-
-type env struct {
-	svc   *identity.Service
-	live  *identity.Live
-	users *dbusers.Authenticator
-	guard *dbacl.Guard
-	now   time.Time
-}
-
-// newEnv opens a database and builds the token server's chain: a
-// configured ACL (admin may do anything) then the database's, under the
-// guard.
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	store, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	e := &env{now: time.Now()}
-	e.svc = identity.NewService(store, identity.Options{Cost: 4})
-	e.live = identity.NewLive(store, identity.LiveOptions{Now: func() time.Time { return e.now }})
-	e.users = dbusers.New(e.live)
-	static, err := authz.New([]authz.Rule{{Match: authz.Match{Account: str("admin")}, Actions: []string{"*"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.guard = dbacl.NewGuard(authz.Chain{static, dbacl.New(e.live)}, e.live, nil)
-	return e
-}
-
-func (e *env) must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// login authenticates and returns the identity the token server would.
-func (e *env) login(t *testing.T, user string, pw auth.Secret) auth.Identity {
-	t.Helper()
-	res, labels, err := e.users.Authenticate(t.Context(), user, pw)
-	if err != nil || res != authn.Accepted {
-		t.Fatalf("login %s: %v, %v", user, res, err)
-	}
-	return auth.Identity{Account: user, Labels: labels}
-}
-
-// grant asks the guard for scope and returns the allowed actions.
-func (e *env) grant(t *testing.T, id auth.Identity, scope string) []string {
-	t.Helper()
-	a, err := auth.ParseScope(scope)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.guard.Authorize(t.Context(), auth.Request{Identity: id, Service: "wharf", Access: a})
-	if err != nil && err != authz.ErrNoMatch {
-		t.Fatalf("Authorize(%s, %s): %v", id.Account, scope, err)
-	}
-	return got
-}
-
-func (e *env) wantGrant(t *testing.T, id auth.Identity, scope string, want ...string) {
-	t.Helper()
-	if diff := cmp.Diff(want, e.grant(t, id, scope), cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("%s %s (-want +got):\n%s", id.Account, scope, diff)
-	}
-}
 
 func TestTeamsAndRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "alice", Password: "alice password 1"}))
+	e.must(t, e.svc.AddUser(ctx, accounts.NewUser{Name: "alice", Password: "alice password 1"}))
 	e.must(t, e.svc.AddTeam(ctx, "dev"))
 	_, err := e.svc.AddRule(ctx, authz.Rule{Match: authz.Match{Labels: map[string]string{"groups": "dev"}, Name: str("dev/*")}, Actions: []string{"pull", "push"}}, 0)
 	e.must(t, err)
@@ -132,11 +57,11 @@ func TestTokenScopes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "ci", Robot: true}))
+	e.must(t, e.svc.AddUser(ctx, accounts.NewUser{Name: "ci", Robot: true}))
 	_, err := e.svc.AddRule(ctx, authz.Rule{Match: authz.Match{Account: str("ci")}, Actions: []string{"pull", "push"}}, 0)
 	e.must(t, err)
-	tok, meta, err := e.svc.CreateToken(ctx, identity.NewToken{User: "ci", Scopes: []string{"repository:team/*:pull", "registry:catalog:*"},
-		ExpiresAt: e.now.Add(time.Hour)})
+	tok, meta, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "ci", Scopes: []string{"repository:team/*:pull", "registry:catalog:*"},
+		ExpiresAt: e.clock.now.Add(time.Hour)})
 	e.must(t, err)
 	ci := e.login(t, "ci", tok)
 
@@ -146,12 +71,12 @@ func TestTokenScopes(t *testing.T) {
 	e.wantGrant(t, ci, "registry:catalog:*") // the scope allows it, the ACL does not
 
 	// An identity forged with a token label of another account gets nothing.
-	e.wantGrant(t, auth.Identity{Account: "admin", Labels: auth.Labels{identity.LabelToken: {meta.ID}}}, "repository:team/app:pull")
+	e.wantGrant(t, auth.Identity{Account: "admin", Labels: auth.Labels{accounts.LabelToken: {meta.ID}}}, "repository:team/app:pull")
 
 	// Expired, then revoked: nothing, even for a session opened before.
-	e.now = e.now.Add(2 * time.Hour)
+	e.clock.now = e.clock.now.Add(2 * time.Hour)
 	e.wantGrant(t, ci, "repository:team/app:pull")
-	e.now = e.now.Add(-2 * time.Hour)
+	e.clock.now = e.clock.now.Add(-2 * time.Hour)
 	e.wantGrant(t, ci, "repository:team/app:pull", "pull")
 	_, err = e.svc.RevokeToken(ctx, meta.ID)
 	e.must(t, err)
@@ -162,29 +87,29 @@ func TestExplain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "ci", Robot: true}))
+	e.must(t, e.svc.AddUser(ctx, accounts.NewUser{Name: "ci", Robot: true}))
 	stored, err := e.svc.AddRule(ctx, authz.Rule{Match: authz.Match{Account: str("ci")}, Actions: []string{"pull", "push"}, Comment: "ci"}, 0)
 	e.must(t, err)
-	_, meta, err := e.svc.CreateToken(ctx, identity.NewToken{User: "ci", Scopes: []string{"repository:team/*:pull"}})
+	_, meta, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "ci", Scopes: []string{"repository:team/*:pull"}})
 	e.must(t, err)
 	static, _ := authz.New([]authz.Rule{{Match: authz.Match{Account: str("admin")}, Actions: []string{"*"}}})
-	layers := []dbacl.Layer{{Name: "configuration", ACL: static}}
-	req := auth.Request{Identity: auth.Identity{Account: "ci", Labels: auth.Labels{identity.LabelSource: {identity.SourceDatabase}, identity.LabelToken: {meta.ID}}},
+	layers := []accounts.Layer{{Name: "configuration", ACL: static}}
+	req := auth.Request{Identity: auth.Identity{Account: "ci", Labels: auth.Labels{accounts.LabelSource: {accounts.SourceDatabase}, accounts.LabelToken: {meta.ID}}},
 		Access: auth.Access{Type: "repository", Name: "team/app", Actions: []string{"pull", "push"}}}
-	ex, err := dbacl.Explain(ctx, e.live, layers, req)
+	ex, err := accounts.Explain(ctx, e.live, layers, req)
 	e.must(t, err)
 	if ex.Layer != "database" || ex.Index != stored.Position-1 || ex.Rule.Comment != "ci" || ex.TokenScope != 0 ||
 		!cmp.Equal(ex.RuleAllowed, []string{"pull", "push"}) || !cmp.Equal(ex.Granted, []string{"pull"}) {
 		t.Errorf("Explain = %+v", ex)
 	}
 	req.Identity = auth.Identity{Account: "admin"}
-	ex, err = dbacl.Explain(ctx, e.live, layers, req)
+	ex, err = accounts.Explain(ctx, e.live, layers, req)
 	e.must(t, err)
 	if ex.Layer != "configuration" || ex.Index != 0 || !cmp.Equal(ex.Granted, []string{"pull", "push"}) {
 		t.Errorf("Explain(admin) = %+v", ex)
 	}
 	req.Identity = auth.Identity{Account: "bob"}
-	ex, err = dbacl.Explain(ctx, e.live, layers, req)
+	ex, err = accounts.Explain(ctx, e.live, layers, req)
 	e.must(t, err)
 	if ex.Layer != "" || len(ex.Granted) != 0 {
 		t.Errorf("Explain(bob) = %+v; want no rule, nothing granted", ex)
@@ -195,9 +120,9 @@ func TestIdentify(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "alice", Password: "alice's password"}))
-	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "ci", Robot: true}))
-	e.must(t, e.svc.AddUser(ctx, identity.NewUser{Name: "bob", Robot: true}))
+	e.must(t, e.svc.AddUser(ctx, accounts.NewUser{Name: "alice", Password: "alice's password"}))
+	e.must(t, e.svc.AddUser(ctx, accounts.NewUser{Name: "ci", Robot: true}))
+	e.must(t, e.svc.AddUser(ctx, accounts.NewUser{Name: "bob", Robot: true}))
 	e.must(t, e.svc.AddTeam(ctx, "dev"))
 	e.must(t, e.svc.AddMember(ctx, "dev", "alice"))
 	snap, err := e.live.Snapshot(ctx)
@@ -205,21 +130,21 @@ func TestIdentify(t *testing.T) {
 	configured := map[string]auth.Labels{"bob": {"org": {"acme"}}, "admin": nil}
 	for _, tc := range []struct {
 		account, token string
-		want           dbacl.Subject
+		want           accounts.Subject
 	}{
-		{"alice", "", dbacl.Subject{Kind: dbacl.KindDatabase, Labels: auth.Labels{"groups": {"dev"}, "wharf.source": {"database"}}}},
-		{"ci", "tok1", dbacl.Subject{Kind: dbacl.KindRobot, Labels: auth.Labels{"wharf.source": {"database"}, "wharf.token": {"tok1"}}}},
-		{"bob", "", dbacl.Subject{Kind: dbacl.KindConfigured, Shadows: true, Labels: auth.Labels{"org": {"acme"}, "wharf.source": {"static"}}}},
-		{"admin", "", dbacl.Subject{Kind: dbacl.KindConfigured, Labels: auth.Labels{"wharf.source": {"static"}}}},
-		{"", "", dbacl.Subject{Kind: dbacl.KindAnonymous}},
-		{"carol", "", dbacl.Subject{Kind: dbacl.KindUnknown}},
+		{"alice", "", accounts.Subject{Kind: accounts.KindDatabase, Labels: auth.Labels{"groups": {"dev"}, "wharf.source": {"database"}}}},
+		{"ci", "tok1", accounts.Subject{Kind: accounts.KindRobot, Labels: auth.Labels{"wharf.source": {"database"}, "wharf.token": {"tok1"}}}},
+		{"bob", "", accounts.Subject{Kind: accounts.KindConfigured, Shadows: true, Labels: auth.Labels{"org": {"acme"}, "wharf.source": {"static"}}}},
+		{"admin", "", accounts.Subject{Kind: accounts.KindConfigured, Labels: auth.Labels{"wharf.source": {"static"}}}},
+		{"", "", accounts.Subject{Kind: accounts.KindAnonymous}},
+		{"carol", "", accounts.Subject{Kind: accounts.KindUnknown}},
 	} {
-		got := dbacl.Identify(snap, configured, tc.account, tc.token)
+		got := accounts.Identify(snap, configured, tc.account, tc.token)
 		if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("Identify(%q, %q): -want +got\n%s", tc.account, tc.token, diff)
 		}
 	}
-	dbacl.Identify(snap, configured, "bob", "tok2")
+	accounts.Identify(snap, configured, "bob", "tok2")
 	if _, leaked := configured["bob"]["wharf.token"]; leaked {
 		t.Error("Identify changed the configured labels")
 	}
@@ -241,7 +166,7 @@ func TestGuardHidesTheStamp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	rec := &seen{}
-	guard := dbacl.NewGuard(rec, e.live, nil)
+	guard := accounts.NewGuard(rec, e.live, nil)
 	labels := auth.Labels{"team": {"dev"}, auth.LabelStamp: {"s"}, auth.LabelSource: {"ext_auth"}}
 	a, _ := auth.ParseScope("repository:app:pull")
 	if _, err := guard.Authorize(t.Context(), auth.Request{Identity: auth.Identity{Account: "eve", Labels: labels}, Access: a}); err != nil && err != authz.ErrNoMatch {

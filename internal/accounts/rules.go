@@ -1,4 +1,4 @@
-package identity
+package accounts
 
 import (
 	"errors"
@@ -59,7 +59,7 @@ func compileRules(stored []metadata.ACLRule) (*authz.ACL, []authz.Rule, error) {
 	for i, r := range stored {
 		rules[i] = RuleFromStore(r)
 		if _, err := authz.New(rules[i : i+1]); err != nil {
-			errs = append(errs, fmt.Errorf("identity: database ACL rule id %d (position %d): %w", r.ID, r.Position, err))
+			errs = append(errs, fmt.Errorf("accounts: database ACL rule id %d (position %d): %w", r.ID, r.Position, err))
 		}
 	}
 	if len(errs) > 0 {

@@ -1,83 +1,18 @@
-package dbacl
+package accounts
 
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
-	"wharf/internal/identity"
 )
 
-// ACL is the database's ACL rules, first match wins, as authz.ACL.
-type ACL struct {
-	live *identity.Live
-}
-
-var _ authz.Authorizer = (*ACL)(nil)
-
-// New returns the database ACL over live.
-func New(live *identity.Live) *ACL { return &ACL{live: live} }
-
-// Authorize implements authz.Authorizer.
-func (a *ACL) Authorize(ctx context.Context, req auth.Request) ([]string, error) {
-	snap, err := a.live.Snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return snap.ACL().Authorize(ctx, req)
-}
-
-// Name implements authz.Authorizer.
-func (a *ACL) Name() string { return "database ACL" }
-
-// Guard wraps an authorizer (the token server's whole chain) with the
-// database's view of the identity; see the package documentation.
-type Guard struct {
-	next authz.Authorizer
-	live *identity.Live
-	log  *slog.Logger
-}
-
-var _ authz.Authorizer = (*Guard)(nil)
-
-// NewGuard wraps next.
-func NewGuard(next authz.Authorizer, live *identity.Live, log *slog.Logger) *Guard {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Guard{next: next, live: live, log: log.With("component", "authz")}
-}
-
-// Authorize implements authz.Authorizer. A denied identity gets an empty
-// grant (a decision, not ErrNoMatch), so no later authorizer is asked.
-func (g *Guard) Authorize(ctx context.Context, req auth.Request) ([]string, error) {
-	snap, err := g.live.Snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r := snap.Resolve(req.Identity, g.live.Now())
-	if r.Denied != "" {
-		g.log.InfoContext(ctx, "access denied", "account", req.Identity.Account, "scope", req.Access.String(), "reason", r.Denied)
-		return []string{}, nil
-	}
-	req.Identity = r.Identity
-	// A login's credential stamp is the session's business; no authorizer
-	// (an external program, a webhook) is told it.
-	req.Identity.Labels = req.Identity.Labels.Without(auth.LabelStamp)
-	allowed, err := g.next.Authorize(ctx, req)
-	if err != nil || r.Token == nil {
-		return allowed, err
-	}
-	g.live.TokenUsed(ctx, r.Token.ID)
-	kept, _, err := r.Token.Restrict(req, allowed)
-	return kept, err
-}
-
-// Name implements authz.Authorizer.
-func (g *Guard) Name() string { return g.next.Name() }
+// Explain answers `wharf acl check` and the admin API's /acl/check: which
+// rule of which layer decided, and what a token's scopes kept; Identify
+// says where the account of such a check comes from and which labels it
+// logs in with.
 
 // Layer is one ACL of the chain, named for explanations ("wharf.yml").
 type Layer struct {
@@ -100,7 +35,7 @@ type Explanation struct {
 	RuleAllowed []string
 	// Token is the access token the identity uses, if any; TokenScope
 	// the index of its scope that decided (-1: none matched).
-	Token      *identity.Token
+	Token      *Token
 	TokenScope int
 	// Granted is the final answer.
 	Granted []string
@@ -108,7 +43,7 @@ type Explanation struct {
 
 // Explain decides req as the token server does with layers (the
 // configuration's ACL) followed by the database ACL, and says how.
-func Explain(ctx context.Context, live *identity.Live, layers []Layer, req auth.Request) (Explanation, error) {
+func Explain(ctx context.Context, live *Live, layers []Layer, req auth.Request) (Explanation, error) {
 	snap, err := live.Snapshot(ctx)
 	if err != nil {
 		return Explanation{}, err
@@ -183,7 +118,7 @@ func (s Subject) Describe() string {
 // with: configured holds the configuration's accounts and their labels
 // (asked first), snap the database's. tokenID, when set, is the access
 // token the account is taken to log in with.
-func Identify(snap *identity.Snapshot, configured map[string]auth.Labels, account, tokenID string) Subject {
+func Identify(snap *Snapshot, configured map[string]auth.Labels, account, tokenID string) Subject {
 	var s Subject
 	if labels, ok := configured[account]; ok {
 		// As the chain marks the configured users' logins (and the
@@ -209,7 +144,7 @@ func Identify(snap *identity.Snapshot, configured map[string]auth.Labels, accoun
 		if s.Labels == nil {
 			s.Labels = auth.Labels{}
 		}
-		s.Labels[identity.LabelToken] = []string{tokenID}
+		s.Labels[LabelToken] = []string{tokenID}
 	}
 	return s
 }

@@ -1,4 +1,4 @@
-package identity
+package accounts
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type Options struct {
 	Now      func() time.Time
 }
 
-// Service is the set of identity operations over a store.
+// Service is the set of account operations over a store.
 type Service struct {
 	store *metadata.Store
 	opts  Options
@@ -207,7 +207,7 @@ func (s *Service) CreateToken(ctx context.Context, req NewToken) (auth.Secret, m
 		}
 		return tok, t, nil
 	}
-	return "", metadata.AccessToken{}, errors.New("identity: could not pick an unused token id")
+	return "", metadata.AccessToken{}, errors.New("accounts: could not pick an unused token id")
 }
 
 // RevokeToken revokes an access token and the sessions (refresh tokens)

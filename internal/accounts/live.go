@@ -1,4 +1,4 @@
-package identity
+package accounts
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func NewLive(store *metadata.Store, opts LiveOptions) *Live {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	opts.Log = opts.Log.With("component", "identity")
+	opts.Log = opts.Log.With("component", "accounts")
 	return &Live{store: store, opts: opts, written: map[string]time.Time{}}
 }
 
@@ -87,7 +87,7 @@ func (l *Live) Pin(ctx context.Context) context.Context {
 	return context.WithValue(ctx, pinKey{}, &pinned{live: l})
 }
 
-// Snapshot returns the identity data as of now, or as of the first call in
+// Snapshot returns the account data as of now, or as of the first call in
 // a context Pin made. An error (the database is unreachable, a stored rule
 // no longer compiles) is never a grant: callers fail the request.
 func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {

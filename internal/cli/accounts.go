@@ -15,41 +15,41 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"wharf/internal/accounts"
 	"wharf/internal/auth"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
-	"wharf/internal/identity"
 	"wharf/internal/metadata"
 )
 
-// identityFlags are the flags every user, team, acl, token and session
+// accountFlags are the flags every user, team, acl, token and session
 // command shares: the settings of `wharf serve` that say where its
 // database is, so that they change the database a running server reads.
-type identityFlags struct {
+type accountFlags struct {
 	json bool
 }
 
-// identitySettings are those flags; each has a WHARF_* variable, and every
+// accountSettings are those flags; each has a WHARF_* variable, and every
 // other WHARF_* variable applies as it does to `wharf serve`.
-var identitySettings = []string{"config", "data", "database-driver", "database-dsn"}
+var accountSettings = []string{"config", "data", "database-driver", "database-dsn"}
 
-func (f *identityFlags) register(cmd *cobra.Command) {
+func (f *accountFlags) register(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
 	pf.String("config", "", "path of the wharf.yml `wharf serve` uses (env WHARF_CONFIG)")
 	pf.String("data", "", `data directory of the server (env WHARF_DATA, default "./wharf-data")`)
 	addDatabaseFlags(pf)
 }
 
-// identityEnv is an opened database with the operations on it.
-type identityEnv struct {
+// accountEnv is an opened database with the operations on it.
+type accountEnv struct {
 	cfg   config.Config
 	store *metadata.Store
-	svc   *identity.Service
+	svc   *accounts.Service
 	log   *slog.Logger
 }
 
-func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
-	cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, identitySettings...)
+func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
+	cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, accountSettings...)
 	if err != nil {
 		return nil, err
 	}
@@ -58,12 +58,12 @@ func (f *identityFlags) open(cmd *cobra.Command) (*identityEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := identity.NewService(store, authstack.IdentityOptions(cfg))
-	return &identityEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
+	svc := accounts.NewService(store, authstack.AccountOptions(cfg))
+	return &accountEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
 }
 
 // with runs fn with an opened database and closes it after.
-func (f *identityFlags) with(fn func(cmd *cobra.Command, args []string, env *identityEnv) error) func(*cobra.Command, []string) error {
+func (f *accountFlags) with(fn func(cmd *cobra.Command, args []string, env *accountEnv) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		env, err := f.open(cmd)
 		if err != nil {
@@ -83,8 +83,8 @@ func explainError(err error) error {
 		return errors.New(strings.Replace(err.Error(), "metadata: not found: ", "no such ", 1))
 	case errors.Is(err, metadata.ErrExists):
 		return errors.New(strings.Replace(err.Error(), "metadata: already exists: ", "", 1) + " already exists")
-	case errors.Is(err, identity.ErrInvalid):
-		return errors.New(strings.ReplaceAll(err.Error(), "identity: invalid: ", ""))
+	case errors.Is(err, accounts.ErrInvalid):
+		return errors.New(strings.ReplaceAll(err.Error(), accounts.ErrInvalid.Error()+": ", ""))
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package authn
+package password
 
 import (
 	"fmt"
@@ -12,25 +12,25 @@ import (
 	"wharf/internal/auth"
 )
 
-// TestVerifyPasswordBounded counts the bcrypt comparisons running at once
-// (in the comparison itself, around the real bcrypt) while many logins
-// verify passwords together: never more than the gate's size. It is not
+// TestVerifyBounded counts the bcrypt comparisons running at once (in the
+// comparison itself, around the real bcrypt) while many logins verify
+// passwords together: never more than the gate's size. It is not
 // parallel: it replaces the process's gate and the comparison.
-func TestVerifyPasswordBounded(t *testing.T) {
+func TestVerifyBounded(t *testing.T) {
 	var running, peak, calls atomic.Int64
 	real := compareHash
-	compareHash = func(hash, password []byte) error {
+	compareHash = func(hash, pw []byte) error {
 		calls.Add(1)
 		n := running.Add(1)
 		defer running.Add(-1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
-		return real(hash, password)
+		return real(hash, pw)
 	}
 	t.Cleanup(func() { compareHash = real })
 	const slots = 3
-	prev := LimitPasswordChecks(NewPasswordGate(slots, time.Minute, nil))
-	t.Cleanup(func() { LimitPasswordChecks(prev) })
+	prev := LimitChecks(NewGate(slots, time.Minute, nil))
+	t.Cleanup(func() { LimitChecks(prev) })
 
 	hash, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
 	if err != nil {
@@ -39,12 +39,12 @@ func TestVerifyPasswordBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 24 {
 		wg.Go(func() {
-			pw, want := "right", Accepted
+			pw, want := "right", true
 			if i%2 == 1 {
-				pw, want = fmt.Sprint("wrong", i), WrongPassword
+				pw, want = fmt.Sprint("wrong", i), false
 			}
-			if res, err := VerifyPassword(t.Context(), hash, auth.Secret(pw)); res != want || err != nil {
-				t.Errorf("login %d: %v, %v; want %v", i, res, err, want)
+			if ok, err := Verify(t.Context(), hash, auth.Secret(pw)); ok != want || err != nil {
+				t.Errorf("login %d: %v, %v; want %v", i, ok, err, want)
 			}
 		})
 	}

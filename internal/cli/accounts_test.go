@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"wharf/internal/identity"
+	"wharf/internal/accounts"
 )
 
 // runCLI runs the wharf command line with stdin and returns its output.
@@ -62,7 +62,7 @@ func TestIdentityCommands(t *testing.T) {
 	mustCLI(t, "another password 1\n", cmd("user", "passwd", "alice", "--password-stdin")...)
 	wantFail(t, "another password 1\n", `no such user "bob"`, cmd("user", "passwd", "bob", "--password-stdin")...)
 
-	var users []identity.UserView
+	var users []accounts.UserView
 	out := mustCLI(t, "", cmd("user", "ls", "--json")...)
 	if err := json.Unmarshal([]byte(out), &users); err != nil || len(users) != 2 || users[0].Name != "alice" || !users[1].Robot {
 		t.Fatalf("user ls --json = %s (%v)", out, err)
@@ -107,7 +107,7 @@ func TestIdentityCommands(t *testing.T) {
 	if strings.Contains(out, tok) || strings.Contains(out, tok[len(tok)-20:]) {
 		t.Errorf("token ls shows the token:\n%s", out)
 	}
-	var tokens []identity.TokenView
+	var tokens []accounts.TokenView
 	if err := json.Unmarshal([]byte(out), &tokens); err != nil || len(tokens) != 1 || tokens[0].User != "ci" || tokens[0].ExpiresAt == nil {
 		t.Fatalf("token ls --json = %s (%v)", out, err)
 	}

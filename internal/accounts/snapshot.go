@@ -1,4 +1,4 @@
-package identity
+package accounts
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
+	"wharf/internal/auth/password"
 	"wharf/internal/metadata"
 )
 
-// Snapshot is an immutable view of the identity data at one generation.
+// Snapshot is an immutable view of the account database at one generation.
 type Snapshot struct {
 	Generation int64
 	accounts   map[string]*Account
@@ -73,7 +74,7 @@ func Load(ctx context.Context, store *metadata.Store, extraHashes [][]byte) (*Sn
 		}
 		s.accounts[u.Name] = a
 	}
-	s.dummyCost = authn.TypicalCost(hashes)
+	s.dummyCost = password.TypicalCost(hashes)
 	for _, t := range tokens {
 		tok := &Token{ID: t.ID, User: t.User, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt, Revoked: !t.RevokedAt.IsZero(), hash: t.Hash}
 		if tok.scope, err = ParseScopes(t.Scopes); err != nil {
@@ -120,16 +121,16 @@ func (a *Account) Labels(tokenID string) auth.Labels {
 	return l
 }
 
-// CheckPassword compares password with the account's bcrypt hash in
-// constant time. A robot has no password: the comparison is made against a
-// dummy hash, for the same timing, and fails.
-func (s *Snapshot) CheckPassword(ctx context.Context, a *Account, password auth.Secret) (bool, error) {
+// CheckPassword compares pw with the account's bcrypt hash in constant
+// time. A robot has no password: the comparison is made against a dummy
+// hash, for the same timing, and fails.
+func (s *Snapshot) CheckPassword(ctx context.Context, a *Account, pw auth.Secret) (bool, error) {
 	hash := a.hash
 	if hash == nil {
 		hash = s.Dummy()
 	}
-	res, err := authn.VerifyPassword(ctx, hash, password)
-	return err == nil && res == authn.Accepted && a.hash != nil, err
+	ok, err := password.Verify(ctx, hash, pw)
+	return err == nil && ok && a.hash != nil, err
 }
 
 // Stamp is the session stamp of the account's password (authn.Stamp of its
@@ -148,7 +149,7 @@ func (s *Snapshot) Token(id string) (*Token, bool) {
 }
 
 // Dummy is the hash an unknown user's password is compared with.
-func (s *Snapshot) Dummy() []byte { return authn.DummyHash(s.dummyCost) }
+func (s *Snapshot) Dummy() []byte { return password.DummyHash(s.dummyCost) }
 
 // CheckToken verifies an access token presented by user at now: it must
 // exist, match in constant time, belong to user, be neither revoked nor
