@@ -32,6 +32,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"wharf/e2e/harness"
+	"wharf/internal/testserver"
 )
 
 // nginxConf is the gateway of docs/reverse-proxy.md: the classic nginx
@@ -418,15 +419,8 @@ func waitListening(addr string, exited <-chan struct{}, waitErr *error, timeout 
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort is a free loopback port, for servers that cannot report theirs.
+func freePort(t *testing.T) int { return testserver.FreePort(t) }
 
 // testPKI is a throwaway CA and a server certificate for 127.0.0.1 signed
 // by it, written to a temporary directory.

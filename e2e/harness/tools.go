@@ -5,15 +5,16 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wharf/internal/testserver"
 )
 
 // installHint is appended to every "tool missing" failure so the reader
-// knows the one command that fixes it.
-const installHint = "run `make deps` (scripts/deps.sh) to install the end-to-end test tools"
+// knows the one command that fixes it (testserver's, shared by every test).
+const installHint = testserver.InstallHint
 
 // Main runs the tests of an end-to-end package and then removes the wharf
 // binary built for it (and any left by earlier runs that crashed). Call it
@@ -29,25 +30,15 @@ func Main(m *testing.M) {
 // calls it first, so unit-test runs stay fast and the skip is visible.
 func SkipIfShort(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped under -short")
-	}
+	testserver.SkipIfShort(t)
 }
 
-// RequireTool returns the absolute path of an executable found in PATH (or at
-// one of the extra absolute candidates), failing the test if there is none.
+// RequireTool returns the absolute path of an executable at one of the
+// candidates (absolute paths) or found in PATH by name, failing the test if
+// there is none.
 func RequireTool(t testing.TB, name string, candidates ...string) string {
 	t.Helper()
-	for _, c := range candidates {
-		if isExecutable(c) {
-			return c
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found in PATH (%v): %s", name, err, installHint)
-	}
-	return p
+	return testserver.FindBinary(t, name, append(candidates, name)...)
 }
 
 // RequireFile fails the test if path is not a regular file.
@@ -117,14 +108,4 @@ func isExecutable(p string) bool {
 }
 
 // tail returns the last n lines of the file at path, for failure messages.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("… (%d earlier lines)", len(lines)-n)}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(path string, n int) string { return testserver.Tail(path, n) }

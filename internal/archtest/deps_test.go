@@ -242,15 +242,21 @@ func TestDependencyRules(t *testing.T) {
 	pkgs := listPackages(t)
 	rules := dependencyRules()
 	// Test utilities (testserver, with zitadel's OpenID provider) never
-	// reach the binary.
+	// reach the binary: only the end-to-end harness, itself test code, may
+	// build on them.
 	for path, p := range pkgs {
-		if strings.HasPrefix(path, "wharf/internal/testserver") {
+		if strings.HasPrefix(path, "wharf/internal/testserver") || strings.HasPrefix(path, "wharf/e2e/") {
 			continue
 		}
 		for _, d := range p.Deps {
 			if d == "wharf/internal/testserver" || strings.HasPrefix(d, "github.com/zitadel/") {
 				t.Errorf("%s depends on %s, a test utility", path, d)
 			}
+		}
+	}
+	for _, d := range pkgs["wharf/cmd/wharf"].Deps {
+		if strings.HasPrefix(d, "wharf/e2e/") || d == "wharf/internal/testserver" {
+			t.Errorf("the wharf binary depends on %s, test code", d)
 		}
 	}
 	for _, v := range violations(pkgs, rules) {

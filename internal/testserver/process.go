@@ -12,15 +12,19 @@ import (
 	"time"
 )
 
-// installHint is what a failing test says when a server binary is missing.
-const installHint = "run `make deps` (scripts/deps.sh installs the Debian packages the tests need)"
+// InstallHint is what a failing test says when a program it needs is
+// missing: the one command that installs them all.
+const InstallHint = "run `make deps` (scripts/deps.sh installs the Debian packages and the pinned Go tools the tests need)"
 
-// SkipIfShort skips t under `go test -short`: real servers take seconds to
-// start.
+// installHint is InstallHint, for this package's messages.
+const installHint = InstallHint
+
+// SkipIfShort skips t under `go test -short`: real servers and processes
+// take seconds to start.
 func SkipIfShort(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("starts a real server; skipped with -short")
+		t.Skip("starts real servers or processes; skipped under -short")
 	}
 }
 
