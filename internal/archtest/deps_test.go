@@ -138,7 +138,7 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/errcode", onlyDirect: []string{}},
 		{pkg: "wharf/internal/edge", onlyDirect: []string{"wharf/internal/errcode", "wharf/internal/config"},
 			notDeps: []string{"wharf/internal/ociapi", "wharf/internal/auth/tokenserver", "wharf/internal/adminapi",
-				"wharf/internal/auth/oauthlogin", "wharf/internal/auth/oidc", "wharf/internal/server", "wharf/internal/cli",
+				"wharf/internal/auth/signin", "wharf/internal/server", "wharf/internal/cli",
 				"wharf/internal/registry", "wharf/internal/metadata"}},
 		// The built-in admin's files: no HTTP, no server.
 		{pkg: "wharf/internal/adminuser", onlyDirect: []string{"wharf/internal/atomicfile", "wharf/internal/auth", "wharf/internal/auth/password", "wharf/internal/auth/authn/htpasswd", "wharf/internal/accounts", "wharf/internal/datadir"},
@@ -168,7 +168,8 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
 		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
-			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/token"}},
+			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/token",
+				"wharf/internal/auth/mongo", "wharf/internal/auth/xorm"}},
 		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/password", "wharf/internal/gate"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/auth/token"}},
 		// bcrypt's rules are a leaf the authenticators and the account
@@ -203,38 +204,26 @@ func dependencyRules() []rule {
 			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
 			"wharf/internal/edge", "wharf/internal/errcode"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
-		// External programs: the runner knows no protocol; ext_auth and
-		// ext_authz give its answers meaning. The webhook client is the one
-		// auth backend that speaks HTTP, and only as a client.
-		{pkg: "wharf/internal/auth/extcmd", onlyDirect: []string{}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn/extauth", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/extcmd"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
-		{pkg: "wharf/internal/auth/authz/extauthz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authz", "wharf/internal/auth/extcmd"}, notDeps: []string{"net/http", "wharf/internal/auth/authn"}},
-		{pkg: "wharf/internal/auth/webhook", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz"},
-			notDeps: []string{"wharf/internal/auth/tokenserver", "wharf/internal/server"}},
+		// docker_auth's backends, one package each: the MongoDB and SQL
+		// stores (connection, users, rules over authz.Stored), the external
+		// programs and webhooks, the browser sign-ins. Each builds on the
+		// interfaces only; none reads config (authstack translates the
+		// sections) or knows the token server, the server or the registry
+		// API. files_test.go keeps the parts of each apart.
+		{pkg: "wharf/internal/auth/mongo", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz", "go.mongodb.org/mongo-driver/v2/"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/tokenserver", "wharf/internal/server", "wharf/internal/ociapi"}},
+		{pkg: "wharf/internal/auth/xorm", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
+			"github.com/go-sql-driver/mysql", "github.com/jackc/pgx/v5", "github.com/jackc/pgx/v5/", "modernc.org/sqlite"},
+			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/auth/tokenserver", "wharf/internal/server", "wharf/internal/ociapi"}},
+		// The webhook client is the one part of an auth backend that speaks
+		// HTTP, and only as a client.
+		{pkg: "wharf/internal/auth/external", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/tokenserver", "wharf/internal/server", "wharf/internal/ociapi"}},
 		// The browser sign-ins speak HTTP (to providers and browsers) but
 		// know neither the configuration nor the token server or the ACL.
-		{pkg: "wharf/internal/auth/oauthlogin", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/errcode", "golang.org/x/oauth2", "modernc.org/sqlite"},
-			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
-		{pkg: "wharf/internal/auth/oidc", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/oauthlogin", "golang.org/x/oauth2", "github.com/coreos/go-oidc/"},
-			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/ociapi"}},
-		// docker_auth's database backends: a connection package per kind of
-		// database, a user store and a rule store on top of each, and the
-		// reloading ACL the rule stores share. None reads config (the
-		// composition root translates the sections) or knows HTTP.
-		{pkg: "wharf/internal/auth/mongodb", onlyDirect: []string{"wharf/internal/auth", "go.mongodb.org/mongo-driver/v2/"},
-			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
-		{pkg: "wharf/internal/auth/xormdb", onlyDirect: []string{"github.com/go-sql-driver/mysql", "github.com/jackc/pgx/v5", "github.com/jackc/pgx/v5/", "modernc.org/sqlite"},
-			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/authz", "net/http"}},
-		{pkg: "wharf/internal/auth/authz/remoteacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth", "gopkg.in/yaml.v3"},
-			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/mongodb", "wharf/internal/auth/xormdb"}},
-		{pkg: "wharf/internal/auth/authn/mongoauth", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/mongodb", "go.mongodb.org/mongo-driver/v2/"},
-			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver"}},
-		{pkg: "wharf/internal/auth/authz/mongoacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/authz/remoteacl", "wharf/internal/auth/mongodb", "go.mongodb.org/mongo-driver/v2/"},
-			notDeps: []string{"wharf/internal/auth/authn", "wharf/internal/auth/tokenserver"}},
-		{pkg: "wharf/internal/auth/authn/xormauth", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/xormdb"},
-			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "net/http"}},
-		{pkg: "wharf/internal/auth/authz/xormacl", onlyDirect: []string{"wharf/internal/auth/authz", "wharf/internal/auth/authz/remoteacl", "wharf/internal/auth/xormdb"},
-			notDeps: []string{"wharf/internal/auth/authn", "net/http"}},
+		{pkg: "wharf/internal/auth/signin", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/errcode",
+			"golang.org/x/oauth2", "modernc.org/sqlite", "github.com/coreos/go-oidc/"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/auth/authz", "wharf/internal/auth/tokenserver", "wharf/internal/server", "wharf/internal/ociapi"}},
 	}
 }
 

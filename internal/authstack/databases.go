@@ -9,12 +9,8 @@ import (
 	"strings"
 
 	"wharf/internal/auth"
-	"wharf/internal/auth/authn/mongoauth"
-	"wharf/internal/auth/authn/xormauth"
-	"wharf/internal/auth/authz/mongoacl"
-	"wharf/internal/auth/authz/xormacl"
-	"wharf/internal/auth/mongodb"
-	"wharf/internal/auth/xormdb"
+	"wharf/internal/auth/mongo"
+	"wharf/internal/auth/xorm"
 	"wharf/internal/config"
 )
 
@@ -31,7 +27,7 @@ func mongoAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 	if err != nil {
 		return Backend{}, nil, err
 	}
-	a, err := mongoauth.New(ctx, client, c.Collection, b.log)
+	a, err := mongo.NewAuthenticator(ctx, client, c.Collection, b.log)
 	if err != nil {
 		_ = client.Close()
 		return Backend{}, nil, err
@@ -50,7 +46,7 @@ func aclMongo(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 	if err != nil {
 		return Backend{}, nil, err
 	}
-	a, err := mongoacl.New(ctx, client, c.Collection, c.CacheTTLOrDefault(), b.log)
+	a, err := mongo.NewACL(ctx, client, c.Collection, c.CacheTTLOrDefault(), b.log)
 	if err != nil {
 		_ = client.Close()
 		return Backend{}, nil, fmt.Errorf("acl_mongo: %w", err)
@@ -69,12 +65,12 @@ func xormAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 	if err != nil {
 		return Backend{}, nil, err
 	}
-	a, err := xormauth.New(ctx, db, b.log)
+	a, err := xorm.NewAuthenticator(ctx, db, b.log)
 	if err != nil {
 		_ = db.Close()
 		return Backend{}, nil, err
 	}
-	b.log.Info("authenticating against an SQL table", "backend", "xorm_auth", "database", *c, "table", xormauth.Table)
+	b.log.Info("authenticating against an SQL table", "backend", "xorm_auth", "database", *c, "table", xorm.UserTable)
 	return Backend{Authn: a}, db, nil
 }
 
@@ -88,20 +84,20 @@ func aclXorm(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 	if err != nil {
 		return Backend{}, nil, err
 	}
-	a, err := xormacl.New(ctx, db, c.CacheTTLOrDefault(), b.log)
+	a, err := xorm.NewACL(ctx, db, c.CacheTTLOrDefault(), b.log)
 	if err != nil {
 		_ = db.Close()
 		return Backend{}, nil, err
 	}
 	b.log.Info("authorizing with ACL rules from an SQL table", "backend", "acl_xorm", "database", c.Connection(),
-		"table", xormacl.Table, "cache_ttl", c.CacheTTLOrDefault(), "rules", len(a.Rules()))
+		"table", xorm.ACLTable, "cache_ttl", c.CacheTTLOrDefault(), "rules", len(a.Rules()))
 	return Backend{Authz: a}, &closerStack{db, a}, nil
 }
 
 // mongoClient connects as dial_info says. The password comes from
 // password_file (trimmed, as docker_auth) or, discouraged, from password.
-func mongoClient(ctx context.Context, key string, d config.MongoDial, log *slog.Logger) (*mongodb.Client, error) {
-	c := mongodb.Config{
+func mongoClient(ctx context.Context, key string, d config.MongoDial, log *slog.Logger) (*mongo.Client, error) {
+	c := mongo.Config{
 		Addrs: d.Addrs, Database: d.Database, Username: d.Username, Source: d.SourceOrDefault(),
 		Mechanism: d.Mechanism, Direct: d.Direct, TLS: d.EnableTLS, Timeout: d.TimeoutOrDefault(),
 		Password: auth.Secret(d.Password),
@@ -128,19 +124,19 @@ func mongoClient(ctx context.Context, key string, d config.MongoDial, log *slog.
 	if !c.TLS && len(c.CAPEM) == 0 && c.Username != "" {
 		log.Warn(key+": connecting without TLS; set dial_info.enable_tls on an untrusted network", "backend", key, "addrs", d.Addrs)
 	}
-	client, err := mongodb.Connect(ctx, c)
+	client, err := mongo.Connect(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return client, nil
 }
 
-func xormDatabase(ctx context.Context, key string, c config.XormAuth) (*xormdb.DB, error) {
+func xormDatabase(ctx context.Context, key string, c config.XormAuth) (*xorm.DB, error) {
 	conn, err := c.ResolveConnString(key)
 	if err != nil {
 		return nil, err
 	}
-	db, err := xormdb.Open(ctx, c.DatabaseType, conn, config.DefaultXormTimeout)
+	db, err := xorm.Open(ctx, c.DatabaseType, conn, config.DefaultXormTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}

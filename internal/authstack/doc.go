@@ -27,7 +27,7 @@
 //     names (OpenMetadata), and `auth: htpasswd`'s login check.
 //
 // It is the only package that imports the concrete backends (auth/authn/…,
-// auth/authz/…, oauthlogin, oidc, webhook, mongodb, xormdb); server,
-// cli and doctor reach them through it. It never imports server or cli,
+// auth/authz/…, auth/signin, auth/mongo, auth/xorm, auth/external);
+// server, cli and doctor reach them through it. It never imports server or cli,
 // and knows the data directory's layout only through datadir.
 package authstack

@@ -10,11 +10,8 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/authn/extauth"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/authz/extauthz"
-	"wharf/internal/auth/extcmd"
-	"wharf/internal/auth/webhook"
+	"wharf/internal/auth/external"
 	"wharf/internal/config"
 	"wharf/internal/gate"
 )
@@ -72,7 +69,7 @@ func extAuth(_ context.Context, b *builder) (Backend, io.Closer, error) {
 		return Backend{}, nil, err
 	}
 	b.log.Info("authenticating with an external program", "backend", "ext_auth", "command", prog.String(), "timeout", prog.Timeout())
-	return Backend{Authn: pooledAuthenticator{extauth.New(prog, b.log), b.pool}}, nil, nil
+	return Backend{Authn: pooledAuthenticator{external.NewExtAuth(prog, b.log), b.pool}}, nil, nil
 }
 
 func webhookAuth(_ context.Context, b *builder) (Backend, io.Closer, error) {
@@ -84,7 +81,7 @@ func webhookAuth(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	if err != nil {
 		return Backend{}, nil, err
 	}
-	a, err := webhook.NewAuthenticator(wc)
+	a, err := external.NewWebhookAuth(wc)
 	if err != nil {
 		return Backend{}, nil, err
 	}
@@ -102,7 +99,7 @@ func extAuthz(_ context.Context, b *builder) (Backend, io.Closer, error) {
 		return Backend{}, nil, err
 	}
 	b.log.Info("authorizing with an external program", "backend", "ext_authz", "command", prog.String(), "timeout", prog.Timeout())
-	return Backend{Authz: pooledAuthorizer{extauthz.New(prog, b.log), b.pool}}, nil, nil
+	return Backend{Authz: pooledAuthorizer{external.NewExtAuthz(prog, b.log), b.pool}}, nil, nil
 }
 
 func webhookAuthz(_ context.Context, b *builder) (Backend, io.Closer, error) {
@@ -114,7 +111,7 @@ func webhookAuthz(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	if err != nil {
 		return Backend{}, nil, err
 	}
-	a, err := webhook.NewAuthorizer(wc)
+	a, err := external.NewWebhookAuthz(wc)
 	if err != nil {
 		return Backend{}, nil, err
 	}
@@ -122,16 +119,16 @@ func webhookAuthz(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	return Backend{Authz: pooledAuthorizer{a, b.pool}}, nil, nil
 }
 
-func program(key string, c config.ExtAuth) (*extcmd.Program, error) {
-	prog, err := extcmd.New(extcmd.Config{Command: c.Command, Args: c.Args, Timeout: c.TimeoutOrDefault(), Env: c.Env})
+func program(key string, c config.ExtAuth) (*external.Program, error) {
+	prog, err := external.NewProgram(external.ProgramConfig{Command: c.Command, Args: c.Args, Timeout: c.TimeoutOrDefault(), Env: c.Env})
 	if err != nil {
 		return nil, fmt.Errorf("config: %s.command: %w", key, err)
 	}
 	return prog, nil
 }
 
-func webhookConfig(key string, c config.Webhook, log *slog.Logger) (webhook.Config, error) {
-	wc := webhook.Config{URL: c.URL, Timeout: c.TimeoutOrDefault(), MaxResponse: c.MaxResponseOrDefault(), Log: log}
+func webhookConfig(key string, c config.Webhook, log *slog.Logger) (external.WebhookConfig, error) {
+	wc := external.WebhookConfig{URL: c.URL, Timeout: c.TimeoutOrDefault(), MaxResponse: c.MaxResponseOrDefault(), Log: log}
 	if c.CACertificate != "" {
 		b, err := os.ReadFile(c.CACertificate)
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"wharf/internal/auth/extcmd/extcmdtest"
+	"wharf/internal/auth/external/externaltest"
 	"wharf/internal/config"
 )
 
@@ -23,7 +23,7 @@ func TestExternalBackends(t *testing.T) {
 		}
 		return p
 	}
-	script := extcmdtest.Script(t, "check.sh", "exit 2\n")
+	script := externaltest.Script(t, "check.sh", "exit 2\n")
 	secret := write("secret", "Bearer abc\n")
 	build := func(cfg config.Config) (chains, error) {
 		c, closers, err := buildSome(t.Context(), cfg, log, "ext_auth", "webhook_auth", "ext_authz", "webhook_authz")

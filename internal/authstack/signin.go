@@ -14,8 +14,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
-	"wharf/internal/auth/oauthlogin"
-	"wharf/internal/auth/oidc"
+	"wharf/internal/auth/signin"
 	"wharf/internal/config"
 	"wharf/internal/edge"
 )
@@ -35,8 +34,8 @@ func googleAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 		return Backend{}, nil, nil
 	}
 	g := s.WithDefaults()
-	return b.signIn(ctx, "google_auth", g.OAuthLogin, func(secret auth.Secret) (oauthlogin.Provider, error) {
-		return oidc.New(oidc.Config{Name: "google", Title: "Google", Issuer: g.Issuer, ClientID: g.ClientID, ClientSecret: secret,
+	return b.signIn(ctx, "google_auth", g.OAuthLogin, func(secret auth.Secret) (signin.Provider, error) {
+		return signin.NewOIDC(signin.OIDCConfig{Name: "google", Title: "Google", Issuer: g.Issuer, ClientID: g.ClientID, ClientSecret: secret,
 			Scopes: []string{"openid", "email"}, UserClaim: "email", HostedDomain: g.Domain,
 			AuthParams: map[string]string{"access_type": "offline", "prompt": "consent"}, HTTPClient: httpClient(g.OAuthLogin)})
 	}, nil)
@@ -48,8 +47,8 @@ func githubAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 		return Backend{}, nil, nil
 	}
 	g := s.WithDefaults()
-	return b.signIn(ctx, "github_auth", g.OAuthLogin, func(secret auth.Secret) (oauthlogin.Provider, error) {
-		return oauthlogin.NewGitHub(oauthlogin.GitHubConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization, GroupsFrom: g.GroupsFrom,
+	return b.signIn(ctx, "github_auth", g.OAuthLogin, func(secret auth.Secret) (signin.Provider, error) {
+		return signin.NewGitHub(signin.GitHubConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization, GroupsFrom: g.GroupsFrom,
 			WebURI: g.GitHubWebURI, APIURI: g.GitHubAPIURI, HTTPClient: httpClient(g.OAuthLogin)})
 	}, nil)
 }
@@ -70,16 +69,16 @@ func oidcAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 		labels[k] = v
 	}
 	client := httpClient(o.OAuthLogin)
-	return b.signIn(ctx, "oidc_auth", o.OAuthLogin, func(secret auth.Secret) (oauthlogin.Provider, error) {
-		return oidc.New(oidc.Config{Name: "oidc", Title: "OpenID Connect", Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret,
+	return b.signIn(ctx, "oidc_auth", o.OAuthLogin, func(secret auth.Secret) (signin.Provider, error) {
+		return signin.NewOIDC(signin.OIDCConfig{Name: "oidc", Title: "OpenID Connect", Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret,
 			Scopes: o.Scopes, UserClaim: o.UserClaim, Labels: labels, HTTPClient: client})
 	}, func(next authn.Authenticator) (authn.Authenticator, error) {
-		var id *oidc.IDTokenConfig
+		var id *signin.IDTokenConfig
 		if t := o.IDTokens; t != nil {
-			id = &oidc.IDTokenConfig{Issuer: t.Issuer, Audiences: t.Audiences, UserClaim: t.UserClaim, Labels: labels, HTTPClient: client}
+			id = &signin.IDTokenConfig{Issuer: t.Issuer, Audiences: t.Audiences, UserClaim: t.UserClaim, Labels: labels, HTTPClient: client}
 			b.log.Info("ID tokens accepted as passwords", "issuer", t.Issuer, "audiences", t.Audiences, "user_claim", t.UserClaim)
 		}
-		return oidc.NewAuthenticator(next, id, b.log)
+		return signin.NewIDTokenAuthenticator(next, id, b.log)
 	})
 }
 
@@ -89,8 +88,8 @@ func gitlabAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 		return Backend{}, nil, nil
 	}
 	g := s.WithDefaults()
-	return b.signIn(ctx, "gitlab_auth", g.OAuthLogin, func(secret auth.Secret) (oauthlogin.Provider, error) {
-		return oauthlogin.NewGitLab(oauthlogin.GitLabConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization, GroupsFrom: g.GroupsFrom,
+	return b.signIn(ctx, "gitlab_auth", g.OAuthLogin, func(secret auth.Secret) (signin.Provider, error) {
+		return signin.NewGitLab(signin.GitLabConfig{ClientID: g.ClientID, ClientSecret: secret, Organization: g.Organization, GroupsFrom: g.GroupsFrom,
 			WebURI: g.GitLabWebURI, APIURI: g.GitLabAPIURI, HTTPClient: httpClient(g.OAuthLogin)})
 	}, nil)
 }
@@ -100,7 +99,7 @@ func signInIndex(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	if len(b.choices) == 0 {
 		return Backend{}, nil, nil
 	}
-	return Backend{Routes: []Route{{"/auth/login", oauthlogin.Index(b.choices)}}}, nil, nil
+	return Backend{Routes: []Route{{"/auth/login", signin.Index(b.choices)}}}, nil, nil
 }
 
 // signIn builds one browser sign-in from its section: the provider (from
@@ -108,13 +107,13 @@ func signInIndex(_ context.Context, b *builder) (Backend, io.Closer, error) {
 // pages. The store is opened by the first sign-in and closed by the
 // stack; a sign-in that fails after opening it closes it.
 func (b *builder) signIn(ctx context.Context, section string, common config.OAuthLogin,
-	provider func(auth.Secret) (oauthlogin.Provider, error), wrap func(authn.Authenticator) (authn.Authenticator, error)) (Backend, io.Closer, error) {
+	provider func(auth.Secret) (signin.Provider, error), wrap func(authn.Authenticator) (authn.Authenticator, error)) (Backend, io.Closer, error) {
 	var opened io.Closer
 	if b.signIns == nil {
 		if err := b.dir.CreateAuth(); err != nil {
 			return Backend{}, nil, err
 		}
-		store, err := oauthlogin.OpenSQLite(ctx, b.dir.SignIns())
+		store, err := signin.OpenSQLite(ctx, b.dir.SignIns())
 		if err != nil {
 			return Backend{}, nil, err
 		}
@@ -132,7 +131,7 @@ func (b *builder) signIn(ctx context.Context, section string, common config.OAut
 }
 
 func (b *builder) newSignIn(section string, common config.OAuthLogin,
-	provider func(auth.Secret) (oauthlogin.Provider, error), wrap func(authn.Authenticator) (authn.Authenticator, error)) (Backend, error) {
+	provider func(auth.Secret) (signin.Provider, error), wrap func(authn.Authenticator) (authn.Authenticator, error)) (Backend, error) {
 	secret, err := clientSecret(section, common, b.log)
 	if err != nil {
 		return Backend{}, err
@@ -142,7 +141,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 		return Backend{}, err
 	}
 	var final authn.Authenticator
-	final, err = oauthlogin.NewAuthenticator(oauthlogin.AuthenticatorConfig{Provider: p, Store: b.signIns,
+	final, err = signin.NewAuthenticator(signin.AuthenticatorConfig{Provider: p, Store: b.signIns,
 		RevalidateAfter: common.RevalidateAfter.Std(), Timeout: common.HTTPTimeout.Std(), Log: b.log})
 	if err == nil && wrap != nil {
 		final, err = wrap(final)
@@ -156,7 +155,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 	if registry == "" && b.cfg.Role == config.RoleAuth {
 		registry = "REGISTRY_HOST"
 	}
-	l, err := oauthlogin.NewLogin(oauthlogin.LoginConfig{Provider: p, Store: b.signIns, RedirectURL: common.RedirectURL,
+	l, err := signin.NewLogin(signin.LoginConfig{Provider: p, Store: b.signIns, RedirectURL: common.RedirectURL,
 		CallbackPath: callback, StartPath: start, OmitRedirect: name == "github" && common.RedirectURL == "",
 		Public: publicOf, RegistryHost: registry, RevalidateAfter: common.RevalidateAfter.Std(),
 		PasswordLifetime: common.PasswordLifetime.Std(), Timeout: common.HTTPTimeout.Std(), Log: b.log})
@@ -177,7 +176,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 			routes = append(routes, Route{path, http.HandlerFunc(l.Callback)})
 		}
 	}
-	b.choices = append(b.choices, oauthlogin.Choice{Title: p.Title(), Path: start})
+	b.choices = append(b.choices, signin.Choice{Title: p.Title(), Path: start})
 	b.log.Info("browser sign-in enabled", "backend", name, "login", start, "callback", callbackNote(common.RedirectURL, callback, name),
 		"revalidate_after", common.RevalidateAfter.Std(), "password_lifetime", common.PasswordLifetime.Std(), "store", b.dir.SignIns())
 	return Backend{Authn: final, Routes: routes}, nil

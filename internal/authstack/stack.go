@@ -11,7 +11,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
-	"wharf/internal/auth/oauthlogin"
+	"wharf/internal/auth/signin"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/gate"
@@ -92,8 +92,8 @@ type builder struct {
 	adminFile string // the built-in admin's hash file, when it is used
 	acl       *authz.ACL
 	live      *accounts.Live
-	signIns   *oauthlogin.SQLiteStore // opened by the first sign-in
-	choices   []oauthlogin.Choice     // the sign-in page's buttons
+	signIns   *signin.SQLiteStore // opened by the first sign-in
+	choices   []signin.Choice     // the sign-in page's buttons
 
 	// built is what the constructors so far added.
 	built chains

@@ -21,7 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/internal/auth/authn/authntest"
-	"wharf/internal/auth/extcmd/extcmdtest"
+	"wharf/internal/auth/external/externaltest"
 	"wharf/internal/auth/password"
 	"wharf/internal/certs"
 	"wharf/internal/compat/distribution"
@@ -113,7 +113,7 @@ func TestExternalCallPool(t *testing.T) {
 	t.Parallel()
 	runs := t.TempDir()
 	// Shell built-ins where possible: fewer processes, a faster test.
-	script := extcmdtest.Script(t, "ext_authz.sh", fmt.Sprintf(`: > %[1]q/run.$$
+	script := externaltest.Script(t, "ext_authz.sh", fmt.Sprintf(`: > %[1]q/run.$$
 set -- %[1]q/run.*
 echo $# >> %[1]q/alive
 sleep 0.02

@@ -29,6 +29,18 @@
 //   - Too many label combinations fail the request (ErrTooManyCombinations)
 //     instead of running for as long as the product takes.
 //
+// Rules kept in another database (docker_auth's acl_mongo and acl_xorm)
+// arrive as Entry values ({match, actions, comment} with a seq); ParseEntries
+// reads them as strictly as the configuration's acl (an unknown or misspelt
+// key is an error, never a silently wider match) and orders them by seq. Stored is the
+// ACL over such a store, reloaded every TTL: a reload that fails keeps the
+// rules loaded last for a while (one missed reload is tolerated), but once
+// they are older than two reload intervals (plus the load timeout) every
+// decision is an error (ErrStale), so the token server answers 503 rather
+// than grant from rules it can no longer check. It never allows on
+// failure. The stores themselves (wharf/internal/auth/mongo, …/xorm) read
+// the entries: this package knows no database driver.
+//
 // This package must not import net/http, a storage or metadata package, or
 // any authenticator, nor config (which embeds its rules): it imports the
 // standard library, wharf/internal/auth, keyhint and gopkg.in/yaml.v3 only
