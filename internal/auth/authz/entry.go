@@ -31,7 +31,7 @@ type Entry struct {
 // requires a unique seq.
 func ParseEntries(entries []Entry) ([]Rule, error) {
 	if len(entries) > MaxEntries {
-		return nil, fmt.Errorf("remoteacl: %d rules, more than the %d accepted", len(entries), MaxEntries)
+		return nil, fmt.Errorf("authz: %d rules, more than the %d accepted", len(entries), MaxEntries)
 	}
 	var errs []error
 	bySeq := map[int64]string{}

@@ -59,7 +59,7 @@ var _ Authorizer = (*Stored)(nil)
 // docker_auth) and starts reloading them every TTL until Close.
 func NewStored(ctx context.Context, load Loader, o StoredOptions) (*Stored, error) {
 	if o.TTL <= 0 || o.Timeout <= 0 {
-		return nil, errors.New("remoteacl: TTL and Timeout must be positive")
+		return nil, errors.New("authz: TTL and Timeout must be positive")
 	}
 	if o.Now == nil {
 		o.Now = time.Now

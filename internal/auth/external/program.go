@@ -13,10 +13,10 @@ import (
 )
 
 // ErrTimeout means the program ran past its timeout and was killed.
-var ErrTimeout = errors.New("extcmd: timed out")
+var ErrTimeout = errors.New("external: timed out")
 
 // ErrOutputTooLarge means the program wrote more to stdout than allowed.
-var ErrOutputTooLarge = errors.New("extcmd: output too large")
+var ErrOutputTooLarge = errors.New("external: output too large")
 
 // defaultEnv are the variables passed from wharf's environment to every
 // program; ProgramConfig.Env adds more.
@@ -60,21 +60,21 @@ type Program struct {
 // the first login.
 func NewProgram(cfg ProgramConfig) (*Program, error) {
 	if cfg.Command == "" {
-		return nil, errors.New("extcmd: no command")
+		return nil, errors.New("external: no command")
 	}
 	if cfg.Timeout <= 0 {
-		return nil, errors.New("extcmd: the timeout must be positive")
+		return nil, errors.New("external: the timeout must be positive")
 	}
 	path, err := exec.LookPath(cfg.Command)
 	if err != nil {
-		return nil, fmt.Errorf("extcmd: command %q: %w", cfg.Command, err)
+		return nil, fmt.Errorf("external: command %q: %w", cfg.Command, err)
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("extcmd: command %q: %w", cfg.Command, err)
+		return nil, fmt.Errorf("external: command %q: %w", cfg.Command, err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("extcmd: command %q (%s) is not a regular file", cfg.Command, path)
+		return nil, fmt.Errorf("external: command %q (%s) is not a regular file", cfg.Command, path)
 	}
 	p := &Program{path: path, args: append([]string(nil), cfg.Args...), timeout: cfg.Timeout, maxStdout: cfg.MaxStdout}
 	if p.maxStdout <= 0 {
@@ -145,7 +145,7 @@ func (p *Program) Run(ctx context.Context, input []byte) (Result, error) {
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("extcmd: start %s: %w", p.path, err)
+		return Result{}, fmt.Errorf("external: start %s: %w", p.path, err)
 	}
 	err := cmd.Wait()
 	// Leftovers (a background child) die with the group. Until the group
@@ -157,7 +157,7 @@ func (p *Program) Run(ctx context.Context, input []byte) (Result, error) {
 	case errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
 		return res, fmt.Errorf("%w after %s (its process group was killed)", ErrTimeout, p.timeout)
 	case ctx.Err() != nil:
-		return res, fmt.Errorf("extcmd: %w", ctx.Err())
+		return res, fmt.Errorf("external: %w", ctx.Err())
 	case stdout.overflow:
 		return res, fmt.Errorf("%w: more than %d bytes on stdout", ErrOutputTooLarge, p.maxStdout)
 	}
@@ -166,15 +166,15 @@ func (p *Program) Run(ctx context.Context, input []byte) (Result, error) {
 	case err == nil:
 		return res, nil
 	case errors.Is(err, exec.ErrWaitDelay):
-		return res, errors.New("extcmd: the program exited but a process it started kept its output open (it was killed)")
+		return res, errors.New("external: the program exited but a process it started kept its output open (it was killed)")
 	case errors.As(err, &exitErr):
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return res, fmt.Errorf("extcmd: killed by signal %v", ws.Signal())
+			return res, fmt.Errorf("external: killed by signal %v", ws.Signal())
 		}
 		res.ExitCode = exitErr.ExitCode()
 		return res, nil
 	default:
-		return res, fmt.Errorf("extcmd: %w", err)
+		return res, fmt.Errorf("external: %w", err)
 	}
 }
 

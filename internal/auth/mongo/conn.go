@@ -50,10 +50,10 @@ type Client struct {
 // with a clear error rather than failing every login.
 func Connect(ctx context.Context, c Config) (*Client, error) {
 	if len(c.Addrs) == 0 || c.Database == "" {
-		return nil, errors.New("mongodb: addresses and database are required")
+		return nil, errors.New("mongo: addresses and database are required")
 	}
 	if c.Timeout <= 0 {
-		return nil, errors.New("mongodb: the timeout must be positive")
+		return nil, errors.New("mongo: the timeout must be positive")
 	}
 	opts := options.Client().
 		SetHosts(c.Addrs).
@@ -76,7 +76,7 @@ func Connect(ctx context.Context, c Config) (*Client, error) {
 		if len(c.CAPEM) > 0 {
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(c.CAPEM) {
-				return nil, errors.New("mongodb: the CA file holds no PEM certificate")
+				return nil, errors.New("mongo: the CA file holds no PEM certificate")
 			}
 			cfg.RootCAs = pool
 		}
@@ -84,13 +84,13 @@ func Connect(ctx context.Context, c Config) (*Client, error) {
 	}
 	client, err := mongodriver.Connect(opts)
 	if err != nil {
-		return nil, fmt.Errorf("mongodb: %w", err)
+		return nil, fmt.Errorf("mongo: %w", err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	if err := client.Ping(pingCtx, nil); err != nil {
 		_ = client.Disconnect(context.Background())
-		return nil, fmt.Errorf("mongodb: %v: %w", c.Addrs, err)
+		return nil, fmt.Errorf("mongo: %v: %w", c.Addrs, err)
 	}
 	return &Client{client: client, db: client.Database(c.Database), timeout: c.Timeout}, nil
 }

@@ -24,10 +24,10 @@ var (
 	// ErrRevoked: the provider says the user may no longer sign in (the
 	// token was revoked, the account disabled, the membership ended). The
 	// registry password is deleted.
-	ErrRevoked = errors.New("oauthlogin: the provider no longer accepts this user")
+	ErrRevoked = errors.New("signin: the provider no longer accepts this user")
 	// ErrDenied: the user signed in at the provider but is not admitted
 	// (outside the organization or domain, an unverified e-mail).
-	ErrDenied = errors.New("oauthlogin: user not admitted")
+	ErrDenied = errors.New("signin: user not admitted")
 )
 
 // SignIn is a user the provider vouched for.
@@ -80,7 +80,7 @@ const passwordPrefix = "wharf_"
 func NewPassword(backend string) (auth.Secret, [sha256.Size]byte, error) {
 	var b [passwordBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", [sha256.Size]byte{}, fmt.Errorf("oauthlogin: password: %w", err)
+		return "", [sha256.Size]byte{}, fmt.Errorf("signin: password: %w", err)
 	}
 	pw := passwordPrefix + backend + "_" + base64.RawURLEncoding.EncodeToString(b[:])
 	return auth.Secret(pw), sha256.Sum256([]byte(pw)), nil
@@ -138,10 +138,10 @@ type AuthenticatorConfig struct {
 // NewAuthenticator returns the authenticator of a provider's sign-ins.
 func NewAuthenticator(c AuthenticatorConfig) (*Authenticator, error) {
 	if c.Provider == nil || c.Store == nil {
-		return nil, errors.New("oauthlogin: authenticator needs a provider and a store")
+		return nil, errors.New("signin: authenticator needs a provider and a store")
 	}
 	if c.RevalidateAfter <= 0 || c.Timeout <= 0 {
-		return nil, errors.New("oauthlogin: revalidate_after and the timeout must be positive")
+		return nil, errors.New("signin: revalidate_after and the timeout must be positive")
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

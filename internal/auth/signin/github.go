@@ -45,7 +45,7 @@ var _ Provider = (*GitHub)(nil)
 // NewGitHub returns the GitHub provider.
 func NewGitHub(c GitHubConfig) (*GitHub, error) {
 	if c.ClientID == "" || c.ClientSecret == "" || c.WebURI == "" || c.APIURI == "" || c.HTTPClient == nil {
-		return nil, errors.New("oauthlogin: github: client id, secret, web and API URIs and an HTTP client are required")
+		return nil, errors.New("signin: github: client id, secret, web and API URIs and an HTTP client are required")
 	}
 	return &GitHub{c: c, api: api{client: c.HTTPClient, accept: "application/vnd.github+json"}, oauth: &oauth2.Config{
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret.Reveal(),

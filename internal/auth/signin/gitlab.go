@@ -43,7 +43,7 @@ var _ Provider = (*GitLab)(nil)
 // NewGitLab returns the GitLab provider.
 func NewGitLab(c GitLabConfig) (*GitLab, error) {
 	if c.ClientID == "" || c.ClientSecret == "" || c.WebURI == "" || c.APIURI == "" || c.HTTPClient == nil {
-		return nil, errors.New("oauthlogin: gitlab: client id, secret, web and API URIs and an HTTP client are required")
+		return nil, errors.New("signin: gitlab: client id, secret, web and API URIs and an HTTP client are required")
 	}
 	return &GitLab{c: c, api: api{client: c.HTTPClient, accept: "application/json"}, oauth: &oauth2.Config{
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret.Reveal(),

@@ -54,10 +54,10 @@ func NewIDTokenAuthenticator(next authn.Authenticator, id *IDTokenConfig, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	if id != nil && (id.Issuer == "" || len(id.Audiences) == 0 || id.UserClaim == "" || id.HTTPClient == nil) {
-		return nil, errors.New("oidc: ID tokens need an issuer, audiences, a user claim and an HTTP client")
+		return nil, errors.New("signin: ID tokens need an issuer, audiences, a user claim and an HTTP client")
 	}
 	if next == nil && id == nil {
-		return nil, errors.New("oidc: nothing to authenticate with")
+		return nil, errors.New("signin: nothing to authenticate with")
 	}
 	return &IDTokenAuthenticator{next: next, c: id, log: log.With("component", "authn", "backend", "oidc")}, nil
 }
@@ -108,7 +108,7 @@ func (a *IDTokenAuthenticator) tokenVerifier(ctx context.Context) (*gooidc.IDTok
 	cctx := gooidc.ClientContext(ctx, a.c.HTTPClient)
 	pr, err := gooidc.NewProvider(cctx, a.c.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: discovery of %s: %w", a.c.Issuer, err)
+		return nil, fmt.Errorf("signin: discovery of %s: %w", a.c.Issuer, err)
 	}
 	// The key set outlives this request: it refetches keys when a token
 	// names an unknown kid, with the client that has the timeout.
@@ -132,7 +132,7 @@ func (a *IDTokenAuthenticator) idToken(ctx context.Context, user string, passwor
 	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
-		return authn.WrongPassword, nil, fmt.Errorf("oidc: ID token claims: %w", err)
+		return authn.WrongPassword, nil, fmt.Errorf("signin: ID token claims: %w", err)
 	}
 	account, err := accountFrom(claims, a.c.UserClaim)
 	if err != nil || account != user {

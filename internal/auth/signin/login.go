@@ -70,10 +70,10 @@ type attempt struct {
 // NewLogin returns the sign-in handlers of one provider.
 func NewLogin(c LoginConfig) (*Login, error) {
 	if c.Provider == nil || c.Store == nil || c.Public == nil {
-		return nil, errors.New("oauthlogin: login needs a provider, a store and the public URL")
+		return nil, errors.New("signin: login needs a provider, a store and the public URL")
 	}
 	if c.PasswordLifetime <= 0 || c.RevalidateAfter <= 0 || c.Timeout <= 0 {
-		return nil, errors.New("oauthlogin: password lifetime, revalidate_after and timeout must be positive")
+		return nil, errors.New("signin: password lifetime, revalidate_after and timeout must be positive")
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -54,7 +54,7 @@ var _ Provider = (*OIDC)(nil)
 // a provider that is down at start does not stop Wharf.
 func NewOIDC(c OIDCConfig) (*OIDC, error) {
 	if c.Name == "" || c.Title == "" || c.Issuer == "" || c.ClientID == "" || c.UserClaim == "" || c.HTTPClient == nil {
-		return nil, errors.New("oidc: name, title, issuer, client id, user claim and an HTTP client are required")
+		return nil, errors.New("signin: name, title, issuer, client id, user claim and an HTTP client are required")
 	}
 	if !slices.Contains(c.Scopes, gooidc.ScopeOpenID) {
 		c.Scopes = append([]string{gooidc.ScopeOpenID}, c.Scopes...)
@@ -81,7 +81,7 @@ func (p *OIDC) discover(ctx context.Context) (*gooidc.Provider, error) {
 	}
 	pr, err := gooidc.NewProvider(p.ctx(ctx), p.c.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: discovery of %s: %w", p.c.Issuer, err)
+		return nil, fmt.Errorf("signin: discovery of %s: %w", p.c.Issuer, err)
 	}
 	p.provider = pr
 	return pr, nil
@@ -121,18 +121,18 @@ func (p *OIDC) Exchange(ctx context.Context, a Attempt, code string) (SignIn, er
 	}
 	raw, _ := t.Extra("id_token").(string)
 	if raw == "" {
-		return SignIn{}, errors.New("oidc: the token response has no id_token (is the openid scope allowed?)")
+		return SignIn{}, errors.New("signin: the token response has no id_token (is the openid scope allowed?)")
 	}
 	idt, err := p.verifier(pr).Verify(p.ctx(ctx), raw)
 	if err != nil {
-		return SignIn{}, fmt.Errorf("oidc: ID token: %w", err)
+		return SignIn{}, fmt.Errorf("signin: ID token: %w", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(a.Nonce)) != 1 {
-		return SignIn{}, errors.New("oidc: the ID token's nonce does not match the sign-in's")
+		return SignIn{}, errors.New("signin: the ID token's nonce does not match the sign-in's")
 	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
-		return SignIn{}, fmt.Errorf("oidc: ID token claims: %w", err)
+		return SignIn{}, fmt.Errorf("signin: ID token claims: %w", err)
 	}
 	s, err := p.signIn(claims)
 	if err != nil {
@@ -156,10 +156,10 @@ func (p *OIDC) Revalidate(ctx context.Context, account string, tok Token) (SignI
 	if raw, _ := t.Extra("id_token").(string); raw != "" && tok.RefreshToken != "" {
 		idt, err := p.verifier(pr).Verify(p.ctx(ctx), raw)
 		if err != nil {
-			return SignIn{}, fmt.Errorf("oidc: refreshed ID token: %w", err)
+			return SignIn{}, fmt.Errorf("signin: refreshed ID token: %w", err)
 		}
 		if err := idt.Claims(&claims); err != nil {
-			return SignIn{}, fmt.Errorf("oidc: refreshed ID token claims: %w", err)
+			return SignIn{}, fmt.Errorf("signin: refreshed ID token claims: %w", err)
 		}
 	} else {
 		ui, err := pr.UserInfo(p.ctx(ctx), oauth2.StaticTokenSource(t))
@@ -167,10 +167,10 @@ func (p *OIDC) Revalidate(ctx context.Context, account string, tok Token) (SignI
 			if strings.HasPrefix(err.Error(), "401") || strings.HasPrefix(err.Error(), "403") {
 				return SignIn{}, fmt.Errorf("%w: userinfo: %v", ErrRevoked, err)
 			}
-			return SignIn{}, fmt.Errorf("oidc: userinfo: %w", err)
+			return SignIn{}, fmt.Errorf("signin: userinfo: %w", err)
 		}
 		if err := ui.Claims(&claims); err != nil {
-			return SignIn{}, fmt.Errorf("oidc: userinfo claims: %w", err)
+			return SignIn{}, fmt.Errorf("signin: userinfo claims: %w", err)
 		}
 	}
 	s, err := p.signIn(claims)

@@ -18,7 +18,7 @@ import (
 )
 
 // ErrNotFound means the store holds no sign-in for the account.
-var ErrNotFound = errors.New("oauthlogin: no sign-in for this account")
+var ErrNotFound = errors.New("signin: no sign-in for this account")
 
 // Token is what the provider gave at sign-in, kept to re-validate the user
 // later: the access token and, where the provider issues one, the refresh
@@ -87,13 +87,13 @@ const schema = `CREATE TABLE IF NOT EXISTS sign_ins (
 // path.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("oauthlogin: store: %q: want a plain file path", path)
+		return nil, fmt.Errorf("signin: store: %q: want a plain file path", path)
 	}
 	// Created with 0600 before SQLite opens it: the file holds the
 	// providers' tokens.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("oauthlogin: store: %w", err)
+		return nil, fmt.Errorf("signin: store: %w", err)
 	}
 	f.Close()
 	q := url.Values{}
@@ -103,11 +103,11 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("oauthlogin: store %s: %w", path, err)
+		return nil, fmt.Errorf("signin: store %s: %w", path, err)
 	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("oauthlogin: store %s: %w", path, err)
+		return nil, fmt.Errorf("signin: store %s: %w", path, err)
 	}
 	return &SQLiteStore{db: db}, nil
 }
@@ -127,17 +127,17 @@ func (s *SQLiteStore) Get(ctx context.Context, backend, account string) (Record,
 		return Record{}, ErrNotFound
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("oauthlogin: store: %w", err)
+		return Record{}, fmt.Errorf("signin: store: %w", err)
 	}
 	if len(hash) != sha256.Size {
-		return Record{}, fmt.Errorf("oauthlogin: store: %s/%s: malformed password hash", backend, account)
+		return Record{}, fmt.Errorf("signin: store: %s/%s: malformed password hash", backend, account)
 	}
 	copy(r.PasswordHash[:], hash)
 	if err := json.Unmarshal([]byte(labels), &r.Labels); err != nil {
-		return Record{}, fmt.Errorf("oauthlogin: store: %s/%s: labels: %w", backend, account, err)
+		return Record{}, fmt.Errorf("signin: store: %s/%s: labels: %w", backend, account, err)
 	}
 	if err := json.Unmarshal([]byte(tok), &r.Token); err != nil {
-		return Record{}, fmt.Errorf("oauthlogin: store: %s/%s: malformed token", backend, account)
+		return Record{}, fmt.Errorf("signin: store: %s/%s: malformed token", backend, account)
 	}
 	r.Created, r.RevalidateAt, r.ExpiresAt = time.Unix(created, 0), time.Unix(reval, 0), time.Unix(exp, 0)
 	return r, nil
@@ -146,11 +146,11 @@ func (s *SQLiteStore) Get(ctx context.Context, backend, account string) (Record,
 func encode(r Record) (labels, tok string, err error) {
 	l, err := json.Marshal(r.Labels)
 	if err != nil {
-		return "", "", fmt.Errorf("oauthlogin: store: labels: %w", err)
+		return "", "", fmt.Errorf("signin: store: labels: %w", err)
 	}
 	t, err := json.Marshal(r.Token)
 	if err != nil {
-		return "", "", errors.New("oauthlogin: store: cannot encode the token")
+		return "", "", errors.New("signin: store: cannot encode the token")
 	}
 	return string(l), string(t), nil
 }
@@ -169,7 +169,7 @@ func (s *SQLiteStore) Put(ctx context.Context, r Record) error {
 		revalidate_at = excluded.revalidate_at, expires_at = excluded.expires_at`,
 		r.Backend, r.Account, r.PasswordHash[:], labels, tok, r.Created.Unix(), r.RevalidateAt.Unix(), r.ExpiresAt.Unix())
 	if err != nil {
-		return fmt.Errorf("oauthlogin: store: %w", err)
+		return fmt.Errorf("signin: store: %w", err)
 	}
 	return nil
 }
@@ -184,11 +184,11 @@ func (s *SQLiteStore) Update(ctx context.Context, r Record) (bool, error) {
 		WHERE backend = ? AND account = ? AND password_hash = ?`,
 		labels, tok, r.RevalidateAt.Unix(), r.Backend, r.Account, r.PasswordHash[:])
 	if err != nil {
-		return false, fmt.Errorf("oauthlogin: store: %w", err)
+		return false, fmt.Errorf("signin: store: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("oauthlogin: store: %w", err)
+		return false, fmt.Errorf("signin: store: %w", err)
 	}
 	return n == 1, nil
 }
@@ -197,7 +197,7 @@ func (s *SQLiteStore) Update(ctx context.Context, r Record) (bool, error) {
 func (s *SQLiteStore) Delete(ctx context.Context, backend, account string, hash [sha256.Size]byte) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM sign_ins WHERE backend = ? AND account = ? AND password_hash = ?`,
 		backend, account, hash[:]); err != nil {
-		return fmt.Errorf("oauthlogin: store: %w", err)
+		return fmt.Errorf("signin: store: %w", err)
 	}
 	return nil
 }

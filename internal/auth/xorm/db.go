@@ -35,7 +35,7 @@ type DB struct {
 // Open opens the database and checks that it answers within timeout.
 func Open(ctx context.Context, databaseType, connString string, timeout time.Duration) (*DB, error) {
 	if timeout <= 0 {
-		return nil, errors.New("xormdb: the timeout must be positive")
+		return nil, errors.New("xorm: the timeout must be positive")
 	}
 	var (
 		db  *sql.DB
@@ -49,7 +49,7 @@ func Open(ctx context.Context, databaseType, connString string, timeout time.Dur
 	case MySQL:
 		db, err = openMySQL(connString, timeout)
 	default:
-		return nil, fmt.Errorf("xormdb: database type %q is not one of sqlite3, postgres, mysql", databaseType)
+		return nil, fmt.Errorf("xorm: database type %q is not one of sqlite3, postgres, mysql", databaseType)
 	}
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func Open(ctx context.Context, databaseType, connString string, timeout time.Dur
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("xormdb: %s: %w", databaseType, err)
+		return nil, fmt.Errorf("xorm: %s: %w", databaseType, err)
 	}
 	return &DB{DB: db, Type: databaseType, Timeout: timeout}, nil
 }
@@ -82,7 +82,7 @@ func sqlitePath(connString string) (string, error) {
 	if strings.HasPrefix(s, "file:") {
 		u, err := url.Parse(s)
 		if err != nil {
-			return "", errors.New("xormdb: sqlite3: the conn_string is not a valid file: URI")
+			return "", errors.New("xorm: sqlite3: the conn_string is not a valid file: URI")
 		}
 		s = u.Opaque
 		if s == "" {
@@ -96,11 +96,11 @@ func sqlitePath(connString string) (string, error) {
 	}
 	switch {
 	case s == "":
-		return "", errors.New("xormdb: sqlite3: the conn_string names no file")
+		return "", errors.New("xorm: sqlite3: the conn_string names no file")
 	case s == ":memory:" || strings.HasPrefix(s, ":memory:"):
-		return "", errors.New("xormdb: sqlite3: an in-memory database holds no users; give the database file")
+		return "", errors.New("xorm: sqlite3: an in-memory database holds no users; give the database file")
 	case strings.ContainsAny(s, "?#"):
-		return "", fmt.Errorf("xormdb: sqlite3: %q: a file name with ? or # is not supported", s)
+		return "", fmt.Errorf("xorm: sqlite3: %q: a file name with ? or # is not supported", s)
 	}
 	return s, nil
 }
@@ -113,9 +113,9 @@ func openSQLite(connString string, timeout time.Duration) (*sql.DB, error) {
 	// docker_auth would create an empty database; a missing file is far
 	// more likely a wrong path, so it is an error here.
 	if fi, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("xormdb: sqlite3: %w", err)
+		return nil, fmt.Errorf("xorm: sqlite3: %w", err)
 	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("xormdb: sqlite3: %s is not a file", path)
+		return nil, fmt.Errorf("xorm: sqlite3: %s is not a file", path)
 	}
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.FormatInt(timeout.Milliseconds(), 10))
@@ -127,7 +127,7 @@ func openPostgres(connString string, timeout time.Duration) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
 		// The parser's message may quote the string, password included.
-		return nil, errors.New("xormdb: postgres: the conn_string cannot be parsed; want postgres://user:password@host:5432/database?sslmode=verify-full, or libpq key=value pairs")
+		return nil, errors.New("xorm: postgres: the conn_string cannot be parsed; want postgres://user:password@host:5432/database?sslmode=verify-full, or libpq key=value pairs")
 	}
 	if !strings.Contains(strings.ToLower(connString), "sslmode") && os.Getenv("PGSSLMODE") == "" {
 		// docker_auth's driver (lib/pq) requires TLS when sslmode is not
@@ -145,7 +145,7 @@ func openPostgres(connString string, timeout time.Duration) (*sql.DB, error) {
 			cfg.Fallbacks = cfg.Fallbacks[1:]
 		}
 		if cfg.TLSConfig == nil {
-			return nil, errors.New("xormdb: postgres: the conn_string gives no sslmode and no TLS connection can be made; add sslmode (docker_auth's driver requires TLS by default)")
+			return nil, errors.New("xorm: postgres: the conn_string gives no sslmode and no TLS connection can be made; add sslmode (docker_auth's driver requires TLS by default)")
 		}
 	}
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > timeout {
@@ -160,13 +160,13 @@ func openPostgres(connString string, timeout time.Duration) (*sql.DB, error) {
 func openMySQL(connString string, timeout time.Duration) (*sql.DB, error) {
 	cfg, err := mysql.ParseDSN(connString)
 	if err != nil {
-		return nil, errors.New("xormdb: mysql: the conn_string cannot be parsed; want user:password@tcp(host:3306)/database (escape / in the password as %2F)")
+		return nil, errors.New("xorm: mysql: the conn_string cannot be parsed; want user:password@tcp(host:3306)/database (escape / in the password as %2F)")
 	}
 	if cfg.DBName == "" {
-		return nil, errors.New("xormdb: mysql: the conn_string names no database; end it with /database")
+		return nil, errors.New("xorm: mysql: the conn_string names no database; end it with /database")
 	}
 	if cfg.MultiStatements {
-		return nil, errors.New("xormdb: mysql: multiStatements=true is not allowed in the conn_string")
+		return nil, errors.New("xorm: mysql: multiStatements=true is not allowed in the conn_string")
 	}
 	if cfg.Timeout == 0 || cfg.Timeout > timeout {
 		cfg.Timeout = timeout
@@ -176,7 +176,7 @@ func openMySQL(connString string, timeout time.Duration) (*sql.DB, error) {
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, errors.New("xormdb: mysql: the conn_string has invalid settings")
+		return nil, errors.New("xorm: mysql: the conn_string has invalid settings")
 	}
 	return sql.OpenDB(connector), nil
 }
