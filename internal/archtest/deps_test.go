@@ -130,6 +130,7 @@ func dependencyRules() []rule {
 			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/cli", "github.com/spf13/cobra", "github.com/spf13/pflag"}},
 		// The closest-key hint every strict reader gives is a leaf.
 		{pkg: "wharf/internal/keyhint", onlyDirect: []string{}},
+		{pkg: "wharf/internal/yamlnode", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint"}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/atomicfile", onlyDirect: []string{}},
 		// The one error table is a leaf every HTTP package uses; the edge
@@ -160,14 +161,14 @@ func dependencyRules() []rule {
 		// the same builders, never through the server itself.
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},
-		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
+		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/auth", onlyDirect: []string{}},
 		// The token, ACL and authenticator engines know no HTTP, storage or
 		// each other: the token server and the composition root join them.
 		{pkg: "wharf/internal/auth/token", onlyDirect: []string{"wharf/internal/auth", "github.com/go-jose/"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authn", "wharf/internal/auth/authz"}},
-		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
+		{pkg: "wharf/internal/auth/authz", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/auth/authn", "wharf/internal/auth/token",
 				"wharf/internal/auth/mongo", "wharf/internal/auth/xorm"}},
 		{pkg: "wharf/internal/auth/authn", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/password", "wharf/internal/gate"},
@@ -183,7 +184,7 @@ func dependencyRules() []rule {
 		// The bound on concurrent work (bcrypt, external calls) is a leaf
 		// any package may use.
 		{pkg: "wharf/internal/gate", onlyDirect: []string{"golang.org/x/sync/"}, notDeps: []string{"net/http"}},
-		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/password", "wharf/internal/keyhint", "gopkg.in/yaml.v3"},
+		{pkg: "wharf/internal/auth/authn/static", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/password", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"},
 			notDeps: []string{"net/http", "wharf/internal/auth/authz", "wharf/internal/config"}},
 		{pkg: "wharf/internal/auth/authn/htpasswd", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/password"}, notDeps: []string{"net/http", "wharf/internal/auth/authz"}},
 		// go-ldap links net/http through its NTLM bind; the backend itself

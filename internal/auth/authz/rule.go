@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/auth"
+	"wharf/internal/yamlnode"
 )
 
 // Rule is one ACL entry, docker_auth's shape:
@@ -61,7 +62,7 @@ var (
 // []Rule reports them together with its own.
 func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 	p := &problems{}
-	if rule, ok := parseRule(p, resolve(n)); ok {
+	if rule, ok := parseRule(p, yamlnode.Resolve(n)); ok {
 		*r = rule
 	}
 	return p.typeError()
@@ -70,7 +71,7 @@ func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML decodes a match clause strictly; see Rule.UnmarshalYAML.
 func (m *Match) UnmarshalYAML(n *yaml.Node) error {
 	p := &problems{}
-	if match, ok := parseMatch(p, resolve(n)); ok {
+	if match, ok := parseMatch(p, yamlnode.Resolve(n)); ok {
 		*m = match
 	}
 	return p.typeError()
@@ -98,62 +99,62 @@ func LoadACLFile(path string) ([]Rule, error) {
 }
 
 func parseACL(p *problems, node *yaml.Node) ([]Rule, error) {
-	n := resolve(node)
-	if isNull(n) {
+	n := yamlnode.Resolve(node)
+	if yamlnode.IsNull(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.add(n, "the ACL must be a list of rules (- match: … actions: …), not %s", describe(n))
+		p.Add(n, "the ACL must be a list of rules (- match: … actions: …), not %s", yamlnode.Describe(n))
 		return nil, p.err()
 	}
 	rules := make([]Rule, 0, len(n.Content))
 	for _, item := range n.Content {
-		if r, ok := parseRule(p, resolve(item)); ok {
+		if r, ok := parseRule(p, yamlnode.Resolve(item)); ok {
 			rules = append(rules, r)
 		}
 	}
-	if len(p.list) > 0 {
+	if p.Len() > 0 {
 		return nil, p.err()
 	}
 	return rules, nil
 }
 
 func parseRule(p *problems, n *yaml.Node) (Rule, bool) {
-	before := len(p.list)
-	pairs, ok := mapping(p, n, "rule", ruleKeys)
+	before := p.Len()
+	pairs, ok := yamlnode.Pairs(&p.Problems, n, "rule", ruleKeys)
 	if !ok {
 		return Rule{}, false
 	}
 	r := Rule{Line: n.Line}
 	var haveMatch, haveActions bool
 	for _, kv := range pairs {
-		switch kv.key {
+		switch kv.Key {
 		case "match":
 			haveMatch = true
-			if isNull(kv.value) {
-				p.add(kv.kn, "match has no value (write match: {} to match every request)")
+			if yamlnode.IsNull(kv.Value) {
+				p.Add(kv.KeyAt, "match has no value (write match: {} to match every request)")
 				continue
 			}
-			r.Match, _ = parseMatch(p, kv.value)
+			r.Match, _ = parseMatch(p, kv.Value)
 		case "actions":
 			haveActions = true
-			r.Actions, _ = parseActions(p, kv.kn, kv.value)
+			r.Actions, _ = parseActions(p, kv.KeyAt, kv.Value)
 		case "comment":
-			r.Comment, _ = scalar(p, kv.kn, kv.value, "comment")
+			r.Comment, _ = yamlnode.Scalar(&p.Problems, kv.KeyAt, kv.Value, "comment")
 		}
 	}
 	if !haveMatch {
-		p.add(n, "rule has no match (write match: {} to match every request)")
+		p.Add(n, "rule has no match (write match: {} to match every request)")
 	}
 	if !haveActions {
-		p.add(n, "rule has no actions (write actions: [] for a deny rule)")
+		p.Add(n, "rule has no actions (write actions: [] for a deny rule)")
 	}
-	return r, len(p.list) == before
+	return r, p.Len() == before
 }
 
 func parseMatch(p *problems, n *yaml.Node) (Match, bool) {
-	before := len(p.list)
-	pairs, ok := mapping(p, n, "match", matchKeys)
+	before := p.Len()
+	pairs, ok := yamlnode.Pairs(&p.Problems, n, "match", matchKeys)
 	if !ok {
 		return Match{}, false
 	}
@@ -161,15 +162,15 @@ func parseMatch(p *problems, n *yaml.Node) (Match, bool) {
 	var source *string
 	var sourceKey *yaml.Node
 	for _, kv := range pairs {
-		if kv.key == "labels" {
-			m.Labels = parseLabels(p, kv.kn, kv.value)
+		if kv.Key == "labels" {
+			m.Labels = parseLabels(p, kv.KeyAt, kv.Value)
 			continue
 		}
-		s, ok := scalar(p, kv.kn, kv.value, "match."+kv.key)
+		s, ok := yamlnode.Scalar(&p.Problems, kv.KeyAt, kv.Value, "match."+kv.Key)
 		if !ok {
 			continue
 		}
-		switch kv.key {
+		switch kv.Key {
 		case "account":
 			m.Account = &s
 		case "type":
@@ -181,15 +182,15 @@ func parseMatch(p *problems, n *yaml.Node) (Match, bool) {
 		case "ip":
 			m.IP = &s
 		case "source":
-			source, sourceKey = &s, kv.kn
+			source, sourceKey = &s, kv.KeyAt
 		}
 	}
 	if source != nil {
 		if err := m.SetSource(*source); err != nil {
-			p.add(sourceKey, "%v", err)
+			p.Add(sourceKey, "%v", err)
 		}
 	}
-	return m, len(p.list) == before
+	return m, p.Len() == before
 }
 
 // SetSource makes the match require the backend that admitted the account
@@ -226,38 +227,38 @@ func (m Match) SplitSource() (map[string]string, *string) {
 }
 
 func parseLabels(p *problems, kn, n *yaml.Node) map[string]string {
-	if isNull(n) {
-		p.add(kn, "match.labels has no value (remove the key, or give label: pattern pairs)")
+	if yamlnode.IsNull(n) {
+		p.Add(kn, "match.labels has no value (remove the key, or give label: pattern pairs)")
 		return nil
 	}
-	pairs, ok := mapping(p, n, "match.labels", nil)
+	pairs, ok := yamlnode.Pairs(&p.Problems, n, "match.labels", nil)
 	if !ok {
 		return nil
 	}
 	out := make(map[string]string, len(pairs))
 	for _, kv := range pairs {
-		if s, ok := scalar(p, kv.kn, kv.value, "match.labels."+kv.key); ok {
-			out[kv.key] = s
+		if s, ok := yamlnode.Scalar(&p.Problems, kv.KeyAt, kv.Value, "match.labels."+kv.Key); ok {
+			out[kv.Key] = s
 		}
 	}
 	return out
 }
 
 func parseActions(p *problems, kn, n *yaml.Node) ([]string, bool) {
-	if isNull(n) {
-		p.add(kn, "actions has no value (write actions: [] for a deny rule)")
+	if yamlnode.IsNull(n) {
+		p.Add(kn, "actions has no value (write actions: [] for a deny rule)")
 		return nil, false
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.add(n, "actions must be a list such as [\"pull\"], not %s", describe(n))
+		p.Add(n, "actions must be a list such as [\"pull\"], not %s", yamlnode.Describe(n))
 		return nil, false
 	}
 	out := make([]string, 0, len(n.Content))
 	ok := true
 	for _, item := range n.Content {
-		s, good := scalar(p, item, resolve(item), "action")
+		s, good := yamlnode.Scalar(&p.Problems, item, yamlnode.Resolve(item), "action")
 		if good && s == "" {
-			p.add(item, "action is empty")
+			p.Add(item, "action is empty")
 			good = false
 		}
 		if good {

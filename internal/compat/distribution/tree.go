@@ -1,7 +1,6 @@
 package distribution
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,26 +10,25 @@ import (
 
 	"wharf/internal/compat"
 	"wharf/internal/keyhint"
+	"wharf/internal/yamlnode"
 )
 
-// Sentinels for errors.Is; every error wraps one of them or a YAML or file
-// error.
+// Sentinels for errors.Is (compat's, shared by both readers).
 var (
-	// ErrUnknownKey is a key that neither distribution nor wharf knows.
-	ErrUnknownKey = errors.New("unknown key")
-	// ErrNotSupported is a distribution feature wharf does not have yet.
-	ErrNotSupported = errors.New("not supported yet")
+	ErrUnknownKey   = compat.ErrUnknownKey
+	ErrNotSupported = compat.ErrNotSupported
 )
 
 // The YAML node helpers both config readers share.
 var (
-	deref     = compat.Deref
-	isNull    = compat.IsNull
-	parseBool = compat.ParseBool
-	isSet     = compat.IsSet
+	deref     = yamlnode.Resolve
+	isNull    = yamlnode.IsNull
+	parseBool = yamlnode.ParseBool
+	isSet     = yamlnode.IsSet
+	kindName  = yamlnode.Describe
 )
 
-const maxDepth = compat.MaxDepth
+const maxDepth = yamlnode.MaxDepth
 
 // tree is the merged configuration: the file's YAML nodes plus the values
 // environment variables put in, each remembering where it came from.
@@ -106,18 +104,6 @@ func (t *tree) boolean(path ...string) (value, set bool) {
 
 // isSet reports whether n holds anything: a value other than null, "" or
 // false, or a list or mapping with such a value somewhere inside.
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
-	}
-	return "a value"
-}
 
 // notes holds log records until the load succeeds.
 type notes = compat.Notes

@@ -10,22 +10,22 @@ import (
 
 	"wharf/internal/compat"
 	"wharf/internal/keyhint"
+	"wharf/internal/yamlnode"
 )
 
-// Sentinels for errors.Is.
+// Sentinels for errors.Is (compat's, shared by both readers).
 var (
-	// ErrUnknownKey is a key docker_auth does not know.
-	ErrUnknownKey = errors.New("unknown key")
-	// ErrNotSupported is a docker_auth feature wharf does not have yet.
-	ErrNotSupported = errors.New("not supported yet")
+	ErrUnknownKey   = compat.ErrUnknownKey
+	ErrNotSupported = compat.ErrNotSupported
 )
 
 // The YAML node helpers both config readers share.
 var (
-	deref     = compat.Deref
-	isNull    = compat.IsNull
-	parseBool = compat.ParseBool
-	isSet     = compat.IsSet
+	deref     = yamlnode.Resolve
+	isNull    = yamlnode.IsNull
+	parseBool = yamlnode.ParseBool
+	isSet     = yamlnode.IsSet
+	kindName  = yamlnode.Describe
 )
 
 func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
@@ -39,18 +39,6 @@ func decodeMessage(err error) string {
 		return strings.Join(te.Errors, "; ")
 	}
 	return err.Error()
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
-	}
-	return "a value"
 }
 
 // notes holds log records until the load succeeds.

@@ -10,7 +10,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/password"
-	"wharf/internal/keyhint"
+	"wharf/internal/yamlnode"
 )
 
 var userKeys = []string{"password", "labels"}
@@ -22,7 +22,7 @@ var userKeys = []string{"password", "labels"}
 func ParseUsers(node *yaml.Node) (map[string]User, error) {
 	p := &problems{named: true}
 	users := parseUsers(p, node)
-	if len(p.list) > 0 {
+	if p.Len() > 0 {
 		return nil, p.err()
 	}
 	return users, nil
@@ -30,23 +30,23 @@ func ParseUsers(node *yaml.Node) (map[string]User, error) {
 
 func parseUsers(p *problems, node *yaml.Node) map[string]User {
 	users := map[string]User{}
-	n := resolve(node)
-	if isNull(n) {
+	n := yamlnode.Resolve(node)
+	if yamlnode.IsNull(n) {
 		return users
 	}
 	if n.Kind != yaml.MappingNode {
-		p.add(n, "users must be a mapping of user name to {password, labels}")
+		p.Add(n, "users must be a mapping of user name to {password, labels}")
 		return nil
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn := n.Content[i]
 		if first, dup := seen[kn.Value]; dup {
-			p.add(kn, "user %q repeated (first at line %d)", kn.Value, first)
+			p.Add(kn, "user %q repeated (first at line %d)", kn.Value, first)
 			continue
 		}
 		seen[kn.Value] = kn.Line
-		u, ok := parseUser(p, kn.Value, resolve(n.Content[i+1]))
+		u, ok := parseUser(p, kn.Value, yamlnode.Resolve(n.Content[i+1]))
 		if ok {
 			users[kn.Value] = u
 		}
@@ -65,7 +65,7 @@ type Users map[string]User
 func (us *Users) UnmarshalYAML(n *yaml.Node) error {
 	p := &problems{named: true}
 	users := parseUsers(p, n)
-	if len(p.list) > 0 {
+	if p.Len() > 0 {
 		return p.typeError("users: ")
 	}
 	*us = users
@@ -76,19 +76,19 @@ func (us *Users) UnmarshalYAML(n *yaml.Node) error {
 // map[string]User; New still checks the rules that need the user's name.
 func (u *User) UnmarshalYAML(n *yaml.Node) error {
 	p := &problems{}
-	if user, ok := parseUser(p, "", resolve(n)); ok {
+	if user, ok := parseUser(p, "", yamlnode.Resolve(n)); ok {
 		*u = user
 	}
 	return p.typeError("")
 }
 
 func parseUser(p *problems, name string, n *yaml.Node) (User, bool) {
-	before := len(p.list)
+	before := p.Len()
 	what := "user"
 	if p.named {
 		what = fmt.Sprintf("user %q", name)
 	}
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		empty := &yaml.Node{Kind: yaml.MappingNode} // "": ~ is the same as "": {}
 		if n != nil {
 			empty.Line = n.Line
@@ -96,73 +96,66 @@ func parseUser(p *problems, name string, n *yaml.Node) (User, bool) {
 		n = empty
 	}
 	if n.Kind != yaml.MappingNode {
-		p.add(n, "%s must be a mapping with keys %s", what, strings.Join(userKeys, ", "))
+		p.Add(n, "%s must be a mapping with keys %s", what, strings.Join(userKeys, ", "))
 		return User{}, false
 	}
 	var u User
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := n.Content[i], resolve(n.Content[i+1])
-		if seen[kn.Value] {
-			p.add(kn, "%s: key %q repeated", what, kn.Value)
-			continue
-		}
-		seen[kn.Value] = true
-		switch kn.Value {
+	pairs, _ := yamlnode.Pairs(&p.Problems, n, what, userKeys)
+	for _, kv := range pairs {
+		kn, vn := kv.KeyAt, kv.Value
+		switch kv.Key {
 		case "password":
-			if isNull(vn) || vn.Kind != yaml.ScalarNode {
-				p.add(kn, "%s: password must be a bcrypt hash string; %s", what, password.HashHint)
+			if yamlnode.IsNull(vn) || vn.Kind != yaml.ScalarNode {
+				p.Add(kn, "%s: password must be a bcrypt hash string; %s", what, password.HashHint)
 				continue
 			}
 			// The name is only known when parsing the whole map; User's
 			// UnmarshalYAML leaves the anonymous check to New.
 			if err := password.CheckHash(vn.Value); err != nil {
-				p.add(vn, "%s: %v", what, err)
+				p.Add(vn, "%s: %v", what, err)
 				continue
 			}
 			u.Password = auth.Secret(vn.Value)
 		case "labels":
 			u.Labels = parseLabels(p, what, kn, vn)
-		default:
-			hint := ""
-			if s := keyhint.Closest(kn.Value, userKeys); s != "" {
-				hint = fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			p.add(kn, "unknown key %q in %s%s; valid keys: %s", kn.Value, what, hint, strings.Join(userKeys, ", "))
 		}
 	}
-	if len(p.list) == before && p.named {
+	if p.Len() == before && p.named {
 		if err := checkUser(name, u); err != nil {
-			p.add(n, "%s", strings.TrimPrefix(err.Error(), "static: "))
+			p.Add(n, "%s", strings.TrimPrefix(err.Error(), "static: "))
 		}
 	}
-	return u, len(p.list) == before
+	return u, p.Len() == before
 }
 
 func parseLabels(p *problems, what string, kn, n *yaml.Node) auth.Labels {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.add(kn, "%s: labels must be a mapping of label to a list of values, e.g. {group: [admins]}", what)
+		p.Add(kn, "%s: labels must be a mapping of label to a list of values, e.g. {group: [admins]}", what)
 		return nil
 	}
 	out := auth.Labels{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		lk, lv := n.Content[i], resolve(n.Content[i+1])
+		lk, lv := n.Content[i], yamlnode.Resolve(n.Content[i+1])
 		if _, dup := out[lk.Value]; dup {
-			p.add(lk, "%s: label %q repeated", what, lk.Value)
+			p.Add(lk, "%s: label %q repeated", what, lk.Value)
 			continue
 		}
 		if lv == nil || lv.Kind != yaml.SequenceNode {
-			p.add(lk, "%s: label %q must be a list of strings, e.g. %s: [%s]", what, lk.Value, lk.Value, describe(lv))
+			example := "…"
+			if lv != nil && lv.Kind == yaml.ScalarNode {
+				example = lv.Value
+			}
+			p.Add(lk, "%s: label %q must be a list of strings, e.g. %s: [%s]", what, lk.Value, lk.Value, example)
 			continue
 		}
 		values := []string{}
 		for _, item := range lv.Content {
-			item = resolve(item)
-			if isNull(item) || item.Kind != yaml.ScalarNode {
-				p.add(item, "%s: label %q: values must be strings", what, lk.Value)
+			item = yamlnode.Resolve(item)
+			if yamlnode.IsNull(item) || item.Kind != yaml.ScalarNode {
+				p.Add(item, "%s: label %q: values must be strings", what, lk.Value)
 				continue
 			}
 			if !slices.Contains(values, item.Value) {
@@ -174,69 +167,22 @@ func parseLabels(p *problems, what string, kn, n *yaml.Node) auth.Labels {
 	return out
 }
 
-// problems collects every error of a document with its line.
+// problems collects every error of the users (yamlnode's collector);
+// named is set while parsing the whole map, where user names are known.
 type problems struct {
-	named bool // parsing the whole map: user names are known
-	list  []problem
-}
-
-type problem struct {
-	line int
-	msg  string
-}
-
-func (p *problems) add(n *yaml.Node, format string, args ...any) {
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	p.list = append(p.list, problem{line, fmt.Sprintf(format, args...)})
+	named bool
+	yamlnode.Problems
 }
 
 func (p *problems) err() error {
-	errs := make([]error, len(p.list))
-	for i, e := range p.list {
-		errs[i] = fmt.Errorf("static: line %d: %s", e.line, e.msg)
+	list := p.List()
+	errs := make([]error, len(list))
+	for i, pr := range list {
+		errs[i] = fmt.Errorf("static: line %d: %s", pr.Line, pr.Msg)
 	}
 	return errors.Join(errs...)
 }
 
 // typeError renders the problems the way yaml.v3 reports its own, each
 // message after prefix, or returns nil when there are none.
-func (p *problems) typeError(prefix string) error {
-	if len(p.list) == 0 {
-		return nil
-	}
-	te := &yaml.TypeError{}
-	for _, e := range p.list {
-		te.Errors = append(te.Errors, fmt.Sprintf("line %d: %s%s", e.line, prefix, e.msg))
-	}
-	return te
-}
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && (n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode) {
-		if n.Kind == yaml.AliasNode {
-			n = n.Alias
-		} else if len(n.Content) > 0 {
-			n = n.Content[0]
-		} else {
-			return nil
-		}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-func describe(n *yaml.Node) string {
-	if n == nil || isNull(n) {
-		return ""
-	}
-	if n.Kind == yaml.ScalarNode {
-		return n.Value
-	}
-	return "…"
-}
+func (p *problems) typeError(prefix string) error { return p.TypeError(prefix) }
