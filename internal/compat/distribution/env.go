@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"wharf/internal/yamlnode"
 )
 
 const envPrefix = "REGISTRY_"
@@ -103,7 +105,7 @@ func (t *tree) resolve(name string) ([]step, error) {
 			}
 			// Map keys match case-insensitively; new ones are lower-cased.
 			st.key = strings.ToLower(e)
-			if m := deref(n); m != nil && m.Kind == yaml.MappingNode {
+			if m := yamlnode.Resolve(n); m != nil && m.Kind == yaml.MappingNode {
 				for i := 0; i < len(m.Content); i += 2 {
 					if strings.ToUpper(m.Content[i].Value) == e {
 						st.key = m.Content[i].Value
@@ -118,7 +120,7 @@ func (t *tree) resolve(name string) ([]step, error) {
 		case kList:
 			idx, err := strconv.Atoi(e)
 			size := 0
-			if m := deref(n); m != nil && m.Kind == yaml.SequenceNode {
+			if m := yamlnode.Resolve(n); m != nil && m.Kind == yaml.SequenceNode {
 				size = len(m.Content)
 			}
 			if err != nil || idx < 0 || idx > size {
@@ -143,7 +145,7 @@ func (t *tree) resolve(name string) ([]step, error) {
 }
 
 func childAt(n *yaml.Node, i int) *yaml.Node {
-	if n = deref(n); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+	if n = yamlnode.Resolve(n); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
 		return n.Content[i]
 	}
 	return nil
@@ -205,7 +207,7 @@ func (t *tree) set(steps []step, val *yaml.Node, name string, log *slog.Logger) 
 			}
 		}
 		if last {
-			if old := *slot; old != nil && (old.Kind == yaml.MappingNode || old.Kind == yaml.SequenceNode) && isSet(old) {
+			if old := *slot; old != nil && (old.Kind == yaml.MappingNode || old.Kind == yaml.SequenceNode) && yamlnode.IsSet(old) {
 				level := slog.LevelWarn
 				if t.file == "" && t.origin[old] == "" {
 					level = slog.LevelInfo // the image's built-in defaults, expected to be overridden
@@ -220,7 +222,7 @@ func (t *tree) set(steps []step, val *yaml.Node, name string, log *slog.Logger) 
 		switch {
 		case next != nil && next.Kind == yaml.AliasNode:
 			return fmt.Errorf("%s: %s at %s is a YAML alias; write it out to override part of it", name, keyPath(steps[:i+1]), t.where(next))
-		case isNull(next):
+		case yamlnode.IsNull(next):
 			kind := yaml.MappingNode
 			if st.spec.kind == kList {
 				kind = yaml.SequenceNode
@@ -235,7 +237,7 @@ func (t *tree) set(steps []step, val *yaml.Node, name string, log *slog.Logger) 
 			want = yaml.SequenceNode
 		}
 		if next.Kind != want {
-			return fmt.Errorf("%s: %s at %s is %s, so it has no %s", name, keyPath(steps[:i+1]), t.where(next), kindName(next), keyPath(steps[i+1:i+2]))
+			return fmt.Errorf("%s: %s at %s is %s, so it has no %s", name, keyPath(steps[:i+1]), t.where(next), yamlnode.Describe(next), keyPath(steps[i+1:i+2]))
 		}
 		*slot = next
 		n = next
@@ -246,7 +248,7 @@ func (t *tree) set(steps []step, val *yaml.Node, name string, log *slog.Logger) 
 // normalize turns the scalar form of storage and auth ("filesystem",
 // "token") into the mapping distribution reads it as.
 func normalize(n *yaml.Node, sp *spec, t *tree, name string) *yaml.Node {
-	if !sp.scalarForm || n == nil || n.Kind != yaml.ScalarNode || isNull(n) {
+	if !sp.scalarForm || n == nil || n.Kind != yaml.ScalarNode || yamlnode.IsNull(n) {
 		return n
 	}
 	k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: n.Value, Line: n.Line, Column: n.Column}

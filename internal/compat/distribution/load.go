@@ -12,6 +12,7 @@ import (
 
 	"wharf/internal/compat"
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // Load reads distribution's config.yml at path (or, when path is "", the
@@ -54,7 +55,7 @@ func load(src []byte, path string, environ []string, log *slog.Logger) (config.C
 		return fail(err)
 	}
 	errs := t.applyEnv(environ, log)
-	if _, v := member(t.root, "version"); len(errs) == 0 && (deref(v) == nil || deref(v).Value != "0.1") {
+	if _, v := member(t.root, "version"); len(errs) == 0 && (yamlnode.Resolve(v) == nil || yamlnode.Resolve(v).Value != "0.1") {
 		errs = append(errs, errors.New("REGISTRY_VERSION: version must stay 0.1"))
 	}
 	pending := &notes{}
@@ -81,8 +82,8 @@ func parse(src []byte, path string) (*tree, error) {
 		return nil, err
 	}
 	t := &tree{root: &yaml.Node{Kind: yaml.MappingNode}, file: path, origin: make(map[*yaml.Node]string)}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 && !isNull(doc.Content[0]) {
-		root := deref(doc.Content[0])
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 && !yamlnode.IsNull(doc.Content[0]) {
+		root := yamlnode.Resolve(doc.Content[0])
 		if root == nil || root.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("line %d: the file must be a mapping of keys such as version: 0.1", doc.Content[0].Line)
 		}
@@ -100,11 +101,11 @@ func parse(src []byte, path string) (*tree, error) {
 // distribution picks its parser from the file alone.
 func (t *tree) version() error {
 	k, v := member(t.root, "version")
-	if k == nil || isNull(v) {
+	if k == nil || yamlnode.IsNull(v) {
 		return errors.New("version: missing; distribution requires version: 0.1 at the top of the file")
 	}
-	if v = deref(v); v.Kind != yaml.ScalarNode || v.Value != "0.1" {
-		return fmt.Errorf("%s: version: %s is not supported; distribution reads version 0.1 only", t.where(k), kindName(v))
+	if v = yamlnode.Resolve(v); v.Kind != yaml.ScalarNode || v.Value != "0.1" {
+		return fmt.Errorf("%s: version: %s is not supported; distribution reads version 0.1 only", t.where(k), yamlnode.Describe(v))
 	}
 	return nil
 }

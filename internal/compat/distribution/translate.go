@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // Defaults of distribution that differ from wharf serve's.
@@ -79,7 +80,7 @@ func (tr *translation) strs(path ...string) []string {
 	}
 	var out []string
 	for _, e := range n.Content {
-		if e = deref(e); e != nil && e.Kind == yaml.ScalarNode && !isNull(e) {
+		if e = yamlnode.Resolve(e); e != nil && e.Kind == yaml.ScalarNode && !yamlnode.IsNull(e) {
 			out = append(out, e.Value)
 		}
 	}

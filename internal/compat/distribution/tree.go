@@ -19,15 +19,6 @@ var (
 	ErrNotSupported = compat.ErrNotSupported
 )
 
-// The YAML node helpers both config readers share.
-var (
-	deref     = yamlnode.Resolve
-	isNull    = yamlnode.IsNull
-	parseBool = yamlnode.ParseBool
-	isSet     = yamlnode.IsSet
-	kindName  = yamlnode.Describe
-)
-
 const maxDepth = yamlnode.MaxDepth
 
 // tree is the merged configuration: the file's YAML nodes plus the values
@@ -52,7 +43,7 @@ func (t *tree) where(n *yaml.Node) string {
 
 // member returns the key and value nodes of name in mapping m.
 func member(m *yaml.Node, name string) (key, val *yaml.Node) {
-	m = deref(m)
+	m = yamlnode.Resolve(m)
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil, nil
 	}
@@ -69,11 +60,11 @@ func (t *tree) lookup(path ...string) *yaml.Node {
 	n := t.root
 	for _, p := range path {
 		_, n = member(n, p)
-		if isNull(n) {
+		if yamlnode.IsNull(n) {
 			return nil
 		}
 	}
-	return deref(n)
+	return yamlnode.Resolve(n)
 }
 
 // has reports whether the last key of path is present, even with no value.
@@ -98,7 +89,7 @@ func (t *tree) boolean(path ...string) (value, set bool) {
 	if n == nil {
 		return false, false
 	}
-	v, _ := parseBool(n)
+	v, _ := yamlnode.ParseBool(n)
 	return v, true
 }
 
@@ -125,8 +116,8 @@ func (c *checker) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 func (c *checker) walk(n *yaml.Node, sp *spec, path string, depth int) {
-	n = deref(n)
-	if isNull(n) || sp.kind == kAny {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || sp.kind == kAny {
 		return
 	}
 	if c.visits++; c.visits == maxVisits {
@@ -140,11 +131,11 @@ func (c *checker) walk(n *yaml.Node, sp *spec, path string, depth int) {
 		c.scalar(n, sp, path)
 	case kList:
 		if n.Kind == yaml.ScalarNode {
-			c.errorf(n, "%s: must be a list such as [%s], not %s", path, strings.TrimLeft(n.Value, "- "), kindName(n))
+			c.errorf(n, "%s: must be a list such as [%s], not %s", path, strings.TrimLeft(n.Value, "- "), yamlnode.Describe(n))
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			c.errorf(n, "%s: must be a list, not %s", path, kindName(n))
+			c.errorf(n, "%s: must be a list, not %s", path, yamlnode.Describe(n))
 			return
 		}
 		for i, e := range n.Content {
@@ -152,7 +143,7 @@ func (c *checker) walk(n *yaml.Node, sp *spec, path string, depth int) {
 		}
 	case kDict, kSection:
 		if n.Kind != yaml.MappingNode {
-			c.errorf(n, "%s: must be a mapping of keys, not %s", path, kindName(n))
+			c.errorf(n, "%s: must be a mapping of keys, not %s", path, yamlnode.Describe(n))
 			return
 		}
 		seen := make(map[string]*yaml.Node)
@@ -163,7 +154,7 @@ func (c *checker) walk(n *yaml.Node, sp *spec, path string, depth int) {
 				if where == "" {
 					where = "top level"
 				}
-				c.errorf(k, "%s: a key must be a name, not %s", where, kindName(k))
+				c.errorf(k, "%s: a key must be a name, not %s", where, yamlnode.Describe(k))
 				continue
 			}
 			p := strings.TrimPrefix(path+"."+k.Value, ".")
@@ -196,11 +187,11 @@ func (c *checker) status(k, v *yaml.Node, sp *spec, path string) {
 	}
 	switch sp.status {
 	case noEffect:
-		if isSet(v) {
+		if yamlnode.IsSet(v) {
 			c.log.Info("accepted; no effect in wharf"+note, "key", path, "source", c.t.where(k))
 		}
 	case notYetSet:
-		if isSet(v) {
+		if yamlnode.IsSet(v) {
 			c.errorf(k, "%w: %s%s", ErrNotSupported, path, note)
 		}
 	case notYetPresent:
@@ -210,12 +201,12 @@ func (c *checker) status(k, v *yaml.Node, sp *spec, path string) {
 
 func (c *checker) scalar(n *yaml.Node, sp *spec, path string) {
 	if n.Kind != yaml.ScalarNode {
-		c.errorf(n, "%s: must be a single value, not %s", path, kindName(n))
+		c.errorf(n, "%s: must be a single value, not %s", path, yamlnode.Describe(n))
 		return
 	}
 	switch sp.typ {
 	case tBool:
-		if _, ok := parseBool(n); !ok {
+		if _, ok := yamlnode.ParseBool(n); !ok {
 			c.errorf(n, "%s: %q is not true or false (distribution reads a quoted \"true\" as text)", path, n.Value)
 		}
 	case tInt:

@@ -6,6 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // dbSections are docker_auth's database backends wharf translates.
@@ -77,7 +78,7 @@ func (l *loader) duration(s *section, key string) config.Duration {
 		return 0
 	}
 	if v.Kind != yaml.ScalarNode {
-		l.errorf(v, "%s: must be a duration such as \"1m\", not %s", s.full(key), kindName(v))
+		l.errorf(v, "%s: must be a duration such as \"1m\", not %s", s.full(key), yamlnode.Describe(v))
 		return 0
 	}
 	if _, isInt := s.integerQuiet(key); isInt {
@@ -106,4 +107,6 @@ func (s *section) integerQuiet(key string) (int64, bool) {
 }
 
 // present reports whether section name is set and not empty.
-func present(top *section, name string) bool { return !isNull(deref(top.vals[name])) }
+func present(top *section, name string) bool {
+	return !yamlnode.IsNull(yamlnode.Resolve(top.vals[name]))
+}

@@ -4,6 +4,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // extSections are docker_auth's external-program sections, translated to
@@ -29,7 +30,7 @@ func (l *loader) ext(top *section, c *config.Config) {
 // program reads one external-program section; ok is false when it is
 // absent or empty.
 func (l *loader) program(top *section, name string) (config.ExtAuth, bool) {
-	if isNull(deref(top.vals[name])) {
+	if yamlnode.IsNull(yamlnode.Resolve(top.vals[name])) {
 		return config.ExtAuth{}, false
 	}
 	s := l.section(top.keys[name], top.vals[name], name, extKeys...)
@@ -43,7 +44,7 @@ func (l *loader) program(top *section, name string) (config.ExtAuth, bool) {
 		var d config.Duration
 		switch err := v.Decode(&d); {
 		case err != nil:
-			l.errorf(v, "%s.timeout: %s is not a duration such as \"10s\" or a number of seconds", name, kindName(v))
+			l.errorf(v, "%s.timeout: %s is not a duration such as \"10s\" or a number of seconds", name, yamlnode.Describe(v))
 		case d.Std() <= 0 || d.Std() > config.MaxExtTimeout:
 			l.errorf(v, "%s.timeout: must be between 1s and %s", name, config.MaxExtTimeout)
 		default:
@@ -60,13 +61,13 @@ func (l *loader) strings(s *section, key string) []string {
 		return nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		l.errorf(v, "%s: must be a list, not %s", s.full(key), kindName(v))
+		l.errorf(v, "%s: must be a list, not %s", s.full(key), yamlnode.Describe(v))
 		return nil
 	}
 	out := make([]string, 0, len(v.Content))
 	for _, e := range v.Content {
-		if e = deref(e); e.Kind != yaml.ScalarNode || isNull(e) {
-			l.errorf(e, "%s: every entry must be a single value, not %s", s.full(key), kindName(e))
+		if e = yamlnode.Resolve(e); e.Kind != yaml.ScalarNode || yamlnode.IsNull(e) {
+			l.errorf(e, "%s: every entry must be a single value, not %s", s.full(key), yamlnode.Describe(e))
 			continue
 		}
 		out = append(out, e.Value)
@@ -76,4 +77,6 @@ func (l *loader) strings(s *section, key string) []string {
 
 // hasExt reports whether section name (ext_auth or ext_authz) is set, so
 // that users or acl may be left out as docker_auth allows.
-func hasExt(top *section, name string) bool { return !isNull(deref(top.vals[name])) }
+func hasExt(top *section, name string) bool {
+	return !yamlnode.IsNull(yamlnode.Resolve(top.vals[name]))
+}

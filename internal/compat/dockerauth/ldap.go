@@ -4,6 +4,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // ldapKeys are docker_auth's ldap_auth keys, then wharf's additions (the
@@ -20,7 +21,7 @@ var ldapLabelKeys = []string{"attribute", "parse_cn", "lower_case"}
 // ldap translates ldap_auth. Values are checked by config.Validate (the
 // caller runs it); here every key is known and of the right kind.
 func (l *loader) ldap(top *section, c *config.Config) {
-	if isNull(deref(top.vals["ldap_auth"])) {
+	if yamlnode.IsNull(yamlnode.Resolve(top.vals["ldap_auth"])) {
 		return
 	}
 	s := l.section(top.keys["ldap_auth"], top.vals["ldap_auth"], "ldap_auth", append(ldapKeys, "method")...)
@@ -55,7 +56,7 @@ func (l *loader) ldap(top *section, c *config.Config) {
 	}
 	if labels := s.value("labels"); labels != nil {
 		if labels.Kind != yaml.MappingNode {
-			l.errorf(labels, "ldap_auth.labels: must be a mapping of label name to {attribute, parse_cn, lower_case}, not %s", kindName(labels))
+			l.errorf(labels, "ldap_auth.labels: must be a mapping of label name to {attribute, parse_cn, lower_case}, not %s", yamlnode.Describe(labels))
 		} else {
 			ld.Labels = map[string]config.LDAPLabel{}
 			for i := 0; i+1 < len(labels.Content); i += 2 {

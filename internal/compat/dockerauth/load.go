@@ -13,6 +13,7 @@ import (
 
 	"wharf/internal/compat"
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // backends are docker_auth's authentication and authorization sections
@@ -87,7 +88,7 @@ func load(src []byte, path string, log *slog.Logger) (config.Config, error) {
 	l.ext(top, &c)
 	l.dbBackends(top, &c)
 	for _, b := range backends {
-		if !isNull(top.vals[b]) {
+		if !yamlnode.IsNull(top.vals[b]) {
 			l.errorf(top.keys[b], "%w: %s (wharf supports users, acl, ldap_auth, the google, github, oidc and gitlab sign-ins, mongo_auth, acl_mongo, xorm_auth, acl_xorm, ext_auth and ext_authz for now)", ErrNotSupported, b)
 		}
 	}
@@ -198,8 +199,8 @@ func ipRule(acl *yaml.Node) *yaml.Node {
 		return nil
 	}
 	for _, rule := range acl.Content {
-		_, match := member(deref(rule), "match")
-		if k, v := member(deref(match), "ip"); k != nil && !isNull(v) {
+		_, match := member(yamlnode.Resolve(rule), "match")
+		if k, v := member(yamlnode.Resolve(match), "ip"); k != nil && !yamlnode.IsNull(v) {
 			return k
 		}
 	}
@@ -259,7 +260,7 @@ func (l *loader) usersAndACL(top *section, c *config.Config) {
 	case u == nil:
 		l.errorf(top.where("users"), "users: required unless ldap_auth, a sign-in (oidc_auth, github_auth, …), mongo_auth, xorm_auth or ext_auth is set: wharf authenticates against this map (users: {} denies everyone)")
 	case u.Kind != yaml.MappingNode:
-		l.errorf(u, "users: must be a mapping of user name to {password, labels}, not %s", kindName(u))
+		l.errorf(u, "users: must be a mapping of user name to {password, labels}, not %s", yamlnode.Describe(u))
 	default:
 		l.decode(u, &c.Users, "users")
 	}
@@ -269,7 +270,7 @@ func (l *loader) usersAndACL(top *section, c *config.Config) {
 	case a == nil:
 		l.errorf(top.where("acl"), "acl: required unless acl_mongo, acl_xorm or ext_authz is set (acl: [] denies everything)")
 	case a.Kind != yaml.SequenceNode:
-		l.errorf(a, "acl: must be a list of rules, not %s", kindName(a))
+		l.errorf(a, "acl: must be a list of rules, not %s", yamlnode.Describe(a))
 	default:
 		l.decode(a, &c.ACL, "acl")
 	}

@@ -4,6 +4,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/config"
+	"wharf/internal/yamlnode"
 )
 
 // Keys every sign-in section takes: docker_auth's client, token database
@@ -63,7 +64,7 @@ func (l *loader) signIns(top *section, c *config.Config) {
 
 // signIn opens a sign-in section, or returns nil when it is absent.
 func (l *loader) signIn(top *section, name string, keys []string) *section {
-	if isNull(deref(top.vals[name])) {
+	if yamlnode.IsNull(yamlnode.Resolve(top.vals[name])) {
 		return nil
 	}
 	return l.section(top.keys[name], top.vals[name], name, keys...)

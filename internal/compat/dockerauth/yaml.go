@@ -19,15 +19,6 @@ var (
 	ErrNotSupported = compat.ErrNotSupported
 )
 
-// The YAML node helpers both config readers share.
-var (
-	deref     = yamlnode.Resolve
-	isNull    = yamlnode.IsNull
-	parseBool = yamlnode.ParseBool
-	isSet     = yamlnode.IsSet
-	kindName  = yamlnode.Describe
-)
-
 func line(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
 
 // decodeMessage is the text of an error of yaml.Node.Decode without
@@ -57,7 +48,7 @@ type section struct {
 // unknown and repeated keys, and returns it for typed reads.
 func (l *loader) section(at, n *yaml.Node, name string, known ...string) *section {
 	s := &section{l: l, name: name, at: at, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}}
-	if n = deref(n); isNull(n) {
+	if n = yamlnode.Resolve(n); yamlnode.IsNull(n) {
 		return s
 	}
 	if n.Kind != yaml.MappingNode {
@@ -65,13 +56,13 @@ func (l *loader) section(at, n *yaml.Node, name string, known ...string) *sectio
 		if label == "" {
 			label = "the file"
 		}
-		l.errorf(n, "%s: must be a mapping of keys, not %s", label, kindName(n))
+		l.errorf(n, "%s: must be a mapping of keys, not %s", label, yamlnode.Describe(n))
 		return s
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			l.errorf(k, "%s: a key must be a name, not %s", name, kindName(k))
+			l.errorf(k, "%s: a key must be a name, not %s", name, yamlnode.Describe(k))
 			continue
 		}
 		full := strings.TrimPrefix(name+"."+k.Value, ".")
@@ -112,7 +103,7 @@ func (s *section) where(key string) *yaml.Node {
 
 // value is the node of key, nil when absent or null.
 func (s *section) value(key string) *yaml.Node {
-	if v := deref(s.vals[key]); !isNull(v) {
+	if v := yamlnode.Resolve(s.vals[key]); !yamlnode.IsNull(v) {
 		return v
 	}
 	return nil
@@ -124,7 +115,7 @@ func (s *section) str(key string) string {
 		return ""
 	}
 	if v.Kind != yaml.ScalarNode {
-		s.l.errorf(v, "%s: must be a single value, not %s", s.full(key), kindName(v))
+		s.l.errorf(v, "%s: must be a single value, not %s", s.full(key), yamlnode.Describe(v))
 		return ""
 	}
 	s.l.at[s.full(key)] = line(s.keys[key])
@@ -136,9 +127,9 @@ func (s *section) boolean(key string) bool {
 	if v == nil {
 		return false
 	}
-	b, ok := parseBool(v)
+	b, ok := yamlnode.ParseBool(v)
 	if !ok {
-		s.l.errorf(v, "%s: %s is not true or false", s.full(key), kindName(v))
+		s.l.errorf(v, "%s: %s is not true or false", s.full(key), yamlnode.Describe(v))
 	}
 	return b
 }
@@ -151,10 +142,10 @@ func (s *section) integer(key string) (int64, bool) {
 	}
 	i, err := strconv.ParseInt(v.Value, 10, 64)
 	if v.Kind != yaml.ScalarNode || v.Style != 0 || err != nil {
-		s.l.errorf(v, "%s: %s is not a whole number", s.full(key), kindName(v))
+		s.l.errorf(v, "%s: %s is not a whole number", s.full(key), yamlnode.Describe(v))
 		return 0, false
 	}
 	return i, true
 }
 
-func (s *section) set(key string) bool { return isSet(s.vals[key]) }
+func (s *section) set(key string) bool { return yamlnode.IsSet(s.vals[key]) }
