@@ -87,15 +87,16 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	layers, configured := []accounts.Layer{{Name: "configuration", ACL: configACL}}, map[string]auth.Labels{"admin": nil}
 	svc := accounts.NewService(store, accounts.Options{Cost: bcrypt.MinCost, Reserved: func(name string) (string, bool) {
 		return "the configuration", name == "admin"
-	}})
+	}, Layers: layers, Configured: configured, TokenService: service})
 	api, err := adminapi.New(adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
 		Realm:      func(*http.Request) string { return realm },
-		Layers:     []accounts.Layer{{Name: "configuration", ACL: configACL}},
-		Configured: map[string]auth.Labels{"admin": nil},
+		Layers:     layers,
+		Configured: configured,
 		Log:        log,
 	})
 	if err != nil {
