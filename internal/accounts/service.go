@@ -73,7 +73,7 @@ func (s *Service) AddUser(ctx context.Context, u NewUser) error {
 		return err
 	}
 	if s.IsBuiltin(u.Name) {
-		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which it creates on first start (with WHARF_ADMIN_PASSWORD, or a generated password it writes to auth/admin.password); change its password with `wharf user passwd %s`", ErrInvalid, u.Name, u.Name)
+		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which it creates on first start (with WHARF_ADMIN_PASSWORD, or a generated password it writes to auth/admin.password); change its password with `wharf user passwd %s`", ErrRefused, u.Name, u.Name)
 	}
 	if err := CheckLabels(u.Labels); err != nil {
 		return err
