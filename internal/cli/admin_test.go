@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A bad WHARF_ADMIN_PASSWORD stops wharf serve before it creates the data
@@ -16,7 +18,11 @@ func TestServeChecksTheAdminPasswordFirst(t *testing.T) {
 		t.Setenv("WHARF_ADMIN_PASSWORD", pw)
 		data := filepath.Join(t.TempDir(), "d")
 		var out, errb bytes.Buffer
-		if code := Run(t.Context(), []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, &out, &errb); code == 0 {
+		// Were the value taken, the server would run: the deadline stops it.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		code := Run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, &out, &errb)
+		cancel()
+		if code == 0 {
 			t.Fatalf("%q: exit code 0, want failure", pw)
 		}
 		if !strings.Contains(errb.String(), "WHARF_ADMIN_PASSWORD") || strings.Contains(errb.String(), pw) {
