@@ -28,7 +28,7 @@ const (
 const Mode fs.FileMode = 0o700
 
 // secretDirs are the subdirectories holding private keys and password
-// hashes: auth/ (token.key, admin.htpasswd, sign-ins.db), tls/ (ca.key,
+// hashes: auth/ (token.key, admin.password, sign-ins.db), tls/ (ca.key,
 // server.key) and acme/ (account and certificate keys).
 var secretDirs = []string{authDir, tlsDir, acmeDir}
 
