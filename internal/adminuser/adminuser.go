@@ -80,7 +80,7 @@ func Migrate(ctx context.Context, svc *accounts.Service, dir datadir.Dir, log *s
 	} else if err != nil {
 		return false, err
 	}
-	if err := svc.AddBuiltinHash(ctx, hash); err != nil && !accounts.IsExists(err) {
+	if err := svc.AddBuiltinHash(ctx, hash); err != nil && !createdMeanwhile(ctx, svc, err) {
 		return false, fmt.Errorf("adminuser: moving %s into the account database: %w", path, err)
 	}
 	if err := os.Rename(path, dir.AdminHashMigrated()); errors.Is(err, fs.ErrNotExist) {
@@ -109,7 +109,7 @@ func create(ctx context.Context, svc *accounts.Service, dir datadir.Dir, opts Bo
 		}
 	}
 	err := svc.AddBuiltin(ctx, pw)
-	if accounts.IsExists(err) { // another server on the same database was first
+	if err != nil && createdMeanwhile(ctx, svc, err) { // another server on the same database was first
 		if generated {
 			_ = os.Remove(dir.AdminPassword())
 		}
@@ -129,6 +129,18 @@ func create(ctx context.Context, svc *accounts.Service, dir datadir.Dir, opts Bo
 			Name, pw.Reveal(), dir.AdminPassword())
 	}
 	return nil
+}
+
+// createdMeanwhile reports whether err, from creating the admin, means
+// that another server or command created it at the same moment: the
+// database says so (ErrExists), or its unique index refused the row
+// (PostgreSQL reports that in its own words) and the admin is there now.
+func createdMeanwhile(ctx context.Context, svc *accounts.Service, err error) bool {
+	if accounts.IsExists(err) {
+		return true
+	}
+	_, lookErr := svc.PasswordHash(ctx, Name)
+	return lookErr == nil
 }
 
 // staleFile warns about a hash file of an earlier release found beside an
