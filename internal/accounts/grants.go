@@ -33,8 +33,12 @@ func (f Shortfall) String() string {
 	if f.Checked != f.Scope.Name {
 		what += fmt.Sprintf(" (checked as %s, a name the pattern covers; a rule for only some of its names is not seen, so try one with `wharf acl check`)", f.Checked)
 	}
+	missing, actions := strings.Join(f.Missing, ", "), strings.Join(f.Missing, ",")
+	if strings.Contains(actions, "*") { // every action; quoted from the shell
+		missing, actions = "access (*)", "'"+actions+"'"
+	}
 	return fmt.Sprintf("the ACL grants %s no %s on %s, so this token cannot either; a rule that would: wharf acl add --account %s --type %s --name '%s' --actions %s",
-		f.User, strings.Join(f.Missing, ", "), what, f.User, f.Scope.Type, f.Scope.Name, strings.Join(f.Missing, ","))
+		f.User, missing, what, f.User, f.Scope.Type, f.Scope.Name, actions)
 }
 
 // Warnings renders shortfalls as TokenView.Warnings, nil for none.

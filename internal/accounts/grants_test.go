@@ -58,6 +58,11 @@ func TestTokenShortfalls(t *testing.T) {
 		}
 	}
 
+	got = shortfalls("registry:catalog:*")
+	if len(got) != 1 || !strings.Contains(got[0].String(), "no access (*) on registry catalog") || !strings.HasSuffix(got[0].String(), "--actions '*'") {
+		t.Errorf("every action of the catalog: %+v", got)
+	}
+
 	if _, err := svc.AddRule(ctx, authz.Rule{Match: authz.Match{Account: str("ci"), Name: str("dev/*")}, Actions: []string{"pull"}}, 0); err != nil {
 		t.Fatal(err)
 	}
