@@ -137,7 +137,7 @@ func dependencyRules() []rule {
 		// (client address, request id, access log) sits in front of the
 		// APIs and knows none of them.
 		{pkg: "wharf/internal/errcode", onlyDirect: []string{}},
-		{pkg: "wharf/internal/edge", onlyDirect: []string{"wharf/internal/errcode", "wharf/internal/config"},
+		{pkg: "wharf/internal/edge", onlyDirect: []string{"wharf/internal/errcode"},
 			notDeps: []string{"wharf/internal/ociapi", "wharf/internal/auth/tokenserver", "wharf/internal/adminapi",
 				"wharf/internal/auth/signin", "wharf/internal/server", "wharf/internal/cli",
 				"wharf/internal/registry", "wharf/internal/metadata"}},

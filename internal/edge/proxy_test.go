@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"wharf/internal/config"
 )
 
 // seen is what a handler behind Forwarded observes.
@@ -23,7 +25,7 @@ type seen struct {
 // handler saw.
 func observe(t *testing.T, trusted []string, remote string, tls bool, hdr map[string][]string) seen {
 	t.Helper()
-	prefixes, err := ParseTrustedProxies(trusted)
+	prefixes, err := config.ParseTrustedProxies(trusted)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ type Server struct {
 // Every line logged with a request's context carries the request's id
 // (edge.NewLogHandler wraps log's handler).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Writer) (*Server, error) {
-	trusted, err := edge.ParseTrustedProxies(cfg.TrustedProxies)
+	trusted, err := config.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
