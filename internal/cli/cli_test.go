@@ -51,7 +51,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	go func() {
 		done <- Run(ctx, []string{"serve", "--auth", "none", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb)
 	}()
-	addrRE := regexp.MustCompile(`msg="wharf is serving" addr=(\S+)`)
+	addrRE := regexp.MustCompile(`msg="wharf is serving" url=http://\S+ addr=(\S+)`)
 	var addr string
 	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); {
 		if m := addrRE.FindStringSubmatch(errb.String()); m != nil {
