@@ -141,6 +141,7 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	hint := ""
+	cmd.SuggestionsMinimumDistance = 2 // as the root's: "lss" finds ls
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		hint = " (did you mean " + strings.Join(s, " or ") + "?)"
 	}
