@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
+
+	"wharf/internal/keyhint"
 )
 
 // The exit statuses of every command (README.md, "Exit status"): what a
@@ -140,10 +141,15 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
+	var names []string
+	for _, sub := range cmd.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
 	hint := ""
-	cmd.SuggestionsMinimumDistance = 2 // as the root's: "lss" finds ls
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		hint = " (did you mean " + strings.Join(s, " or ") + "?)"
+	if best := keyhint.Closest(args[0], names); best != "" {
+		hint = " (did you mean " + best + "?)"
 	}
 	return fmt.Errorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), hint)
 }
