@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net"
+	"net/url"
 
 	"wharf/internal/config"
 	"wharf/internal/datadir"
@@ -34,8 +35,14 @@ func (s *Server) logStart(listening net.Addr) {
 // tls is off, and the host they are told to use — the first ACME domain
 // or tls_names entry when one is configured (the public name), else the
 // listener's own address, with 127.0.0.1 for a wildcard listener (what
-// answers on this machine).
+// answers on this machine). Behind a proxy, wharf serve's token.realm
+// (when the token endpoint shares the registry's port) is the public URL.
 func startURL(cfg config.Config, listening net.Addr) string {
+	if cfg.Role == config.RoleAllInOne && cfg.TokenAddr == "" && cfg.Token.Realm != "" {
+		if u, err := url.Parse(cfg.Token.Realm); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
 	scheme := "https"
 	if cfg.TLS == "off" {
 		scheme = "http"

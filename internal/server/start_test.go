@@ -32,6 +32,9 @@ func TestStartURL(t *testing.T) {
 		{config.Config{TLS: "acme", ACME: config.ACME{Domains: []string{"registry.example.com"}}}, "[::]:8443", "https://registry.example.com:8443"},
 		{config.Config{TLS: "off"}, "[::]:80", "http://127.0.0.1"},
 		{config.Config{TLS: "files"}, "[::1]:443", "https://[::1]"},
+		{config.Config{Role: config.RoleAllInOne, TLS: "off", Token: config.Token{Realm: "https://registry.example.com/auth/token"}}, "127.0.0.1:5000", "https://registry.example.com"},
+		{config.Config{Role: config.RoleAllInOne, TLS: "off", TokenAddr: ":5001", Token: config.Token{Realm: "https://registry.example.com:5001/auth/token"}}, "127.0.0.1:5000", "http://127.0.0.1:5000"},
+		{config.Config{Role: config.RoleRegistry, TLS: "off", Token: config.Token{Realm: "https://auth.example.com/auth"}}, "[::]:5000", "http://127.0.0.1:5000"},
 	}
 	for _, tc := range tests {
 		if got := startURL(tc.cfg, tcp(tc.addr)); got != tc.want {
