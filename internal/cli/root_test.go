@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,13 +9,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"wharf/internal/config"
-	"wharf/internal/testserver"
 )
 
 // walk calls f for every command of the tree under cmd.
@@ -200,25 +197,9 @@ func TestForeignNotesFollowLogFormat(t *testing.T) {
 // writes is JSON, the start line with the URL.
 func TestServeLogFormatJSON(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var out, errb testserver.SyncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--auth", "none", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json"}, &out, &errb)
-	}()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errb.String(), `"msg":"wharf is serving"`); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no start line:\n%s", errb.String())
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited with %d: %s", code, errb.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	cancel()
-	if code := <-done; code != 0 {
+	errb, _, stop := startServe(t, regexp.MustCompile(`"msg":"wharf is serving"`),
+		"--auth", "none", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json")
+	if code := stop(); code != 0 {
 		t.Errorf("serve exited with %d", code)
 	}
 	start := false
