@@ -103,29 +103,28 @@ const userAgentMax = 100
 // by U+FFFD. The client chooses the header; a log reader must not get
 // escape sequences or megabytes from it.
 func UserAgent(ua string) string {
-	clean := func(s string) bool {
-		for _, c := range s {
-			if c == utf8.RuneError || unicode.IsControl(c) {
-				return false
-			}
-		}
-		return true
-	}
-	if len(ua) <= userAgentMax && clean(ua) {
-		return ua // the common case: nothing to copy
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range ua {
+	n, end, clean := 0, len(ua), true
+	for i, c := range ua {
 		if n == userAgentMax {
-			b.WriteString("…")
+			end = i
 			break
 		}
 		if c == utf8.RuneError || unicode.IsControl(c) {
-			c = utf8.RuneError
+			clean = false
 		}
-		b.WriteRune(c)
 		n++
 	}
-	return b.String()
+	cut := ua[:end]
+	if !clean {
+		cut = strings.Map(func(c rune) rune {
+			if unicode.IsControl(c) {
+				return utf8.RuneError
+			}
+			return c // strings.Map turns invalid UTF-8 into U+FFFD itself
+		}, cut)
+	}
+	if end < len(ua) {
+		return cut + "…"
+	}
+	return cut
 }
