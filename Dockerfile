@@ -18,7 +18,8 @@
 #   COPY go.mod go.sum ./
 #   RUN go mod download
 #   COPY . .
-#   RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/wharf ./cmd/wharf \
+#   ARG VERSION
+#   RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X wharf/internal/cli.version=$VERSION" -o /out/wharf ./cmd/wharf \
 #    && mkdir -p /out/rootfs/tmp /out/rootfs/etc/ssl/certs /out/data \
 #    && chmod 1777 /out/rootfs/tmp \
 #    && cp /etc/ssl/certs/ca-certificates.crt /out/rootfs/etc/ssl/certs/

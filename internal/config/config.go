@@ -207,7 +207,16 @@ type Sessions struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// Access is whether each request gets an access log line: on (the
+	// default) or off, for a proxy in front that writes its own; true and
+	// false, YAML's spellings, are accepted too. Errors are logged either
+	// way.
+	Access string `yaml:"access"`
 }
+
+// AccessOn reports whether the access log is on (Validate has checked
+// Access).
+func (l Log) AccessOn() bool { return l.Access != "off" && l.Access != "false" }
 
 // Uploads tunes upload sessions.
 type Uploads struct {
@@ -225,7 +234,7 @@ func Default() Config {
 		Auth:     "token",
 		Token:    Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
 		TLS:      "auto",
-		Log:      Log{Level: "info", Format: "text"},
+		Log:      Log{Level: "info", Format: "text", Access: "on"},
 		Uploads:  Uploads{MaxAge: "24h"},
 		Sessions: Sessions{Lifetime: Duration(90 * 24 * time.Hour), UnconfirmedLifetime: Duration(24 * time.Hour)},
 		Storage:  Storage{Delete: true},
@@ -393,6 +402,11 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
 	}
+	switch c.Log.Access {
+	case "on", "off", "true", "false":
+	default:
+		errs = append(errs, fmt.Errorf("log.access: %q is not one of on, off", c.Log.Access))
+	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %w", i, err))
@@ -414,6 +428,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateExt()...)
 	errs = append(errs, c.validateSignIns()...)
 	errs = append(errs, c.validateDatabaseBackends()...)
-	errs = append(errs, c.ACL.validate()...)
+	errs = append(errs, c.ACL.validate(c.Role)...)
 	return errors.Join(errs...)
 }

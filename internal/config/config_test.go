@@ -128,6 +128,50 @@ func TestValidateCompilesTheACL(t *testing.T) {
 	}
 }
 
+// TestValidateRefusesUnknownActions: a rule of wharf.yml granting an
+// action the registry never asks for ("pul") grants nothing; it is an
+// error with the action it probably meant. A token server alone keeps
+// docker_auth's freedom (its tokens may be for other services).
+func TestValidateRefusesUnknownActions(t *testing.T) {
+	t.Parallel()
+	c, err := Load(write(t, "acl:\n  - match: {account: a}\n    actions: [pull]\n  - match: {account: b}\n    actions: [pul, push]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `acl: rule #1 (line 4): actions: unknown action "pul" (did you mean pull?); the registry asks for pull, push, delete, *`
+	for _, role := range []string{RoleAllInOne, RoleRegistry} {
+		c.Role = role
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("role %s: Validate = %v; want %q", role, err, want)
+		}
+	}
+	c.Role = RoleAuth
+	if err := c.Validate(); err != nil {
+		t.Errorf("role auth: Validate = %v; want nil", err)
+	}
+}
+
+// TestLogAccess: log.access takes on and off (and YAML's true and false,
+// unquoted), and refuses anything else.
+func TestLogAccess(t *testing.T) {
+	t.Parallel()
+	for body, on := range map[string]bool{"": true, "log: {access: off}\n": false, "log: {access: on}\n": true,
+		"log: {access: false}\n": false, "log: {access: true}\n": true, "log: {access: \"off\"}\n": false} {
+		c, err := Load(write(t, body))
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil || c.Log.AccessOn() != on {
+			t.Errorf("%q: AccessOn = %v, %v; want %v", body, c.Log.AccessOn(), err, on)
+		}
+	}
+	c := Default()
+	c.Log.Access = "no"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `log.access: "no" is not one of on, off`) {
+		t.Errorf("log.access no: Validate = %v", err)
+	}
+}
+
 // TestFileLine: Line finds where a dotted key is set, and nothing for a
 // key the file leaves out or sets to null.
 func TestFileLine(t *testing.T) {

@@ -119,6 +119,8 @@ func TestEnvironment(t *testing.T) {
 			want: func(*config.Config) {},
 			logs: [][]string{{"WARN", "Kubernetes", "variable=REGISTRY_PORT"}, {"WARN", "Kubernetes", "variable=REGISTRY_AUTH_PORT"},
 				{"WARN", "Kubernetes", "variable=REGISTRY_SERVICE_PORT_HTTP"}}},
+		{name: "REGISTRY_LOG_ACCESSLOG_DISABLED turns the access log off", env: []string{"REGISTRY_LOG_ACCESSLOG_DISABLED=true"},
+			want: func(c *config.Config) { c.Log.Access = "off" }},
 		{name: "an empty value clears a key", file: minimal + "http:\n  addr: :6000\n", env: []string{"REGISTRY_HTTP_ADDR="},
 			want: func(*config.Config) {}},
 	}

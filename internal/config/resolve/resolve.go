@@ -46,6 +46,11 @@ var (
 	data     = setting{"data", "WHARF_DATA", "data", func(c *config.Config, v string) { c.Data = v }}
 	dbDriver = setting{"database.driver", "WHARF_DATABASE_DRIVER", "database-driver", nil}
 	dbDSN    = setting{"database.dsn", "WHARF_DATABASE_DSN", "database-dsn", nil}
+	// The log's settings: every role has a log, and docker_auth's file
+	// says nothing about it.
+	logLevel  = setting{"log.level", "WHARF_LOG_LEVEL", "log-level", func(c *config.Config, v string) { c.Log.Level = v }}
+	logFormat = setting{"log.format", "WHARF_LOG_FORMAT", "log-format", func(c *config.Config, v string) { c.Log.Format = v }}
+	logAccess = setting{"log.access", "WHARF_LOG_ACCESS", "log-access", func(c *config.Config, v string) { c.Log.Access = v }}
 )
 
 // settings are those of wharf.yml's role.
@@ -59,7 +64,9 @@ var settings = []setting{
 		c.TrustedProxies = strings.Split(v, ",")
 	}},
 	{"debug_addr", "WHARF_DEBUG_ADDR", "debug-addr", func(c *config.Config, v string) { c.DebugAddr = v }},
-	{"log.level", "WHARF_LOG_LEVEL", "log-level", func(c *config.Config, v string) { c.Log.Level = v }},
+	logLevel,
+	logFormat,
+	logAccess,
 	dbDriver,
 	dbDSN,
 }
@@ -70,9 +77,9 @@ const (
 	configEnv  = "WHARF_CONFIG"
 )
 
-// foreignFlags are the flags of `wharf registry` and `wharf auth`, which
-// read no WHARF_* variable but WHARF_CONFIG.
-var foreignFlags = []string{configFlag, addr.flag, data.flag}
+// foreignSettings are the flags of `wharf registry` and `wharf auth` over
+// their file; these roles read no WHARF_* variable but WHARF_CONFIG.
+var foreignSettings = []setting{addr, data, logLevel, logFormat, logAccess}
 
 // Config resolves the configuration of a command playing in.Role and
 // validates it. Every problem — the file's (unknown keys, values of the
@@ -194,7 +201,11 @@ func (src *sources) database(c *config.Config) {
 // foreign resolves `wharf registry` and `wharf auth`: the foreign file as
 // its reader translates it, then --data and --addr.
 func (src *sources) foreign() (config.Config, error) {
-	if err := src.checkFlags(foreignFlags); err != nil {
+	known := []string{configFlag}
+	for _, s := range foreignSettings {
+		known = append(known, s.flag)
+	}
+	if err := src.checkFlags(known); err != nil {
 		return config.Config{}, err
 	}
 	var (
@@ -218,7 +229,7 @@ func (src *sources) foreign() (config.Config, error) {
 		// docker_auth has no data directory: wharf keeps refresh tokens.
 		c.Data, src.origin["data"] = DefaultAuthData, "default"
 	}
-	for _, s := range []setting{addr, data} {
+	for _, s := range foreignSettings {
 		if v, ok := src.in.Flags[s.flag]; ok {
 			s.set(&c, v)
 			src.origin[s.key] = "--" + s.flag
