@@ -20,7 +20,7 @@
 #   COPY . .
 #   RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/wharf ./cmd/wharf \
 #    && mkdir -p /out/rootfs/tmp /out/rootfs/etc/ssl/certs /out/data \
-#    && chmod 1777 /out/rootfs/tmp \
+#    && chmod 1777 /out/rootfs/tmp && chmod 0700 /out/data \
 #    && cp /etc/ssl/certs/ca-certificates.crt /out/rootfs/etc/ssl/certs/
 #   FROM scratch
 #   COPY --from=build /out/rootfs/ /
@@ -34,8 +34,9 @@ FROM scratch
 # /tmp (mode 1777) for SQLite's and Go's temporary files; the Debian
 # ca-certificates bundle for outbound TLS (ACME, S3, OIDC, LDAP).
 COPY build/rootfs/ /
-# The data directory belongs to the unprivileged user; a new named volume
-# mounted here starts as a copy of it, ownership included.
+# The data directory belongs to the unprivileged user, mode 0700 (it holds
+# keys and the database); a new named volume mounted here starts as a copy
+# of it, ownership and mode included.
 COPY --chown=65532:65532 build/data/ /var/lib/wharf/
 COPY build/wharf /wharf
 

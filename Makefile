@@ -1,5 +1,5 @@
 # Wharf. `make help` lists the targets; the README's two commands are
-#   make run     # a local registry on 127.0.0.1:5000 with token auth, plain HTTP
+#   make run     # a local registry on 127.0.0.1:5000 with token auth and HTTPS (a generated CA)
 #   make test    # everything CI runs (.ci/run is exactly this)
 
 SHELL        := bash
@@ -25,7 +25,7 @@ help: ## list the targets
 build: ## build bin/wharf
 	$(GO) build -o $(BIN)/wharf ./cmd/wharf
 
-run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, plain HTTP (RUNFLAGS adds flags)
+run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, HTTPS with a generated CA (RUNFLAGS adds flags)
 	$(BIN)/wharf serve --addr $(ADDR) --data $(DATA) $(RUNFLAGS)
 
 deps: ## install test tools: docker.io, skopeo, busybox-static (apt) and pinned Go tools in ./bin
@@ -88,6 +88,7 @@ image: ## build the container image IMAGE (wharf:latest): a static build/wharf i
 	rm -rf build
 	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/data
 	chmod 1777 build/rootfs/tmp
+	chmod 0700 build/data
 	cp $(CA_BUNDLE) build/rootfs/etc/ssl/certs/ca-certificates.crt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/wharf ./cmd/wharf
 	$(DOCKER) build -t $(IMAGE) .
