@@ -145,8 +145,9 @@ func withoutComment(s string) string {
 }
 
 // TestDocsStepsListed checks, without running anything, that every listed
-// step is still in the documents and that the parser finds the blocks: the
-// quick half of the walk, for `go test -short` too.
+// step is still in the documents, that the parser finds the blocks, and
+// that the recipes in the deploy files' headers are steps of
+// docs/deploy.md: the quick half of the walk, for `go test -short` too.
 func TestDocsStepsListed(t *testing.T) {
 	steps := walkSteps(t, harness.RepoRoot(t))
 	seen := map[string]bool{}
@@ -161,6 +162,29 @@ func TestDocsStepsListed(t *testing.T) {
 	for text := range sharedSteps {
 		if !seen[text] {
 			t.Errorf("shared step %q is not in the documents any more", text)
+		}
+	}
+	// The recipes in the headers of the deploy files ("#   command") are
+	// the documents' steps, so the walk runs (or lists) them too.
+	root := harness.RepoRoot(t)
+	for _, f := range []string{"deploy/compose.yml", "deploy/compose-split.yml", "deploy/wharf.service"} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i, line := range strings.Split(string(b), "\n") {
+			cmd, ok := strings.CutPrefix(line, "#   ")
+			if !ok || strings.HasPrefix(cmd, " ") {
+				continue
+			}
+			n++
+			if !seen[withoutComment(cmd)] {
+				t.Errorf("%s:%d: %q is not a step of %s: the walk does not run it", f, i+1, cmd, walkedDocs[1].file)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no recipe found in its header", f)
 		}
 	}
 }
