@@ -230,7 +230,6 @@ type walker struct {
 	state   string // the exported variables after the last step
 	n       int
 	ran     int
-	servers []*exec.Cmd
 }
 
 // substitutions are every change the walk makes to a step's text, in
@@ -514,6 +513,9 @@ func testDocsWalk(t *testing.T, d *harness.Dockerd, src, toolDir, rootfs string)
 		_, _ = d.TryRun(nil, "volume", "rm", "-f", "wharf-data")
 	})
 
+	for _, s := range substitutions {
+		t.Logf("substitution %q → %q: %s", s.old, s.new, s.why)
+	}
 	steps := walkSteps(t, src)
 	var listed, shared int
 	section := ""

@@ -102,17 +102,6 @@ func makeImage(t *testing.T, d *harness.Dockerd, src, toolDir string) {
 	t.Logf("make image in %v: static binary %.1f MiB", time.Since(start).Round(time.Millisecond), float64(fi.Size())/(1<<20))
 }
 
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatalf("%v (the image needs it; %s)", err, "apt-get install ca-certificates")
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // imageConfig is the part of `docker image inspect`'s .Config checked here.
 type imageConfig struct {
 	User         string
