@@ -86,9 +86,9 @@ DOCKER ?= docker
 image: ## build the container image IMAGE (wharf:latest): a static build/wharf in a FROM scratch image
 	@test -r $(CA_BUNDLE) || { echo "$(CA_BUNDLE) missing: apt-get install ca-certificates"; exit 1; }
 	rm -rf build
-	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/data
+	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/rootfs/var/lib build/data/wharf
 	chmod 1777 build/rootfs/tmp
-	chmod 0700 build/data
+	chmod 0700 build/data/wharf
 	cp $(CA_BUNDLE) build/rootfs/etc/ssl/certs/ca-certificates.crt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/wharf ./cmd/wharf
 	$(DOCKER) build -t $(IMAGE) .

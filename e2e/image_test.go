@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/tar"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -232,6 +233,25 @@ func testImageRun(t *testing.T, d *harness.Dockerd, rootfs string) {
 		}
 		if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != imageUID {
 			t.Errorf("%s is owned by %d, want %d", p, uid, imageUID)
+		}
+	}
+	// And its mode: 0700, as wharf makes a data directory, so the server
+	// does not warn at every start that it is open to others.
+	if fi, err := os.Stat(mount); err == nil && fi.Mode().Perm() != datadir.Mode {
+		t.Errorf("the volume's /var/lib/wharf has mode %04o, want %04o", fi.Mode().Perm(), datadir.Mode)
+	}
+	// /var/lib, above it, stays root's: only the data directory is 65532's.
+	tr := tar.NewReader(strings.NewReader(d.Run("cp", name+":/var/lib", "-")))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no lib/ in docker cp's archive of /var/lib: %v", err)
+		}
+		if h.Name == "lib/" || h.Name == "lib" {
+			if h.Uid != 0 || h.Mode&0o777 != 0o755 {
+				t.Errorf("/var/lib: uid %d, mode %04o; want 0, 0755", h.Uid, h.Mode&0o777)
+			}
+			break
 		}
 	}
 
