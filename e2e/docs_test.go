@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/e2e/harness"
+	"wharf/internal/datadir"
 )
 
 // The documents whose ```sh blocks the walk runs, and the part of each:
@@ -186,6 +187,24 @@ func TestDocsStepsListed(t *testing.T) {
 		if n == 0 {
 			t.Errorf("%s: no recipe found in its header", f)
 		}
+	}
+}
+
+// TestServiceUnitStateMode checks that deploy/wharf.service gives the data
+// directory the mode wharf wants for it: systemd applies StateDirectoryMode
+// at every start, so another mode would bring serve's "open to group or
+// others" warning back each time, whatever the operator chmods.
+func TestServiceUnitStateMode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(harness.RepoRoot(t), "deploy", "wharf.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^StateDirectoryMode=([0-7]+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("deploy/wharf.service sets no StateDirectoryMode (systemd's default, 0755, is open to others)")
+	}
+	if mode, _ := strconv.ParseUint(string(m[1]), 8, 32); os.FileMode(mode) != datadir.Mode {
+		t.Errorf("deploy/wharf.service: StateDirectoryMode=%s, want %04o", m[1], datadir.Mode)
 	}
 }
 
