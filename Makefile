@@ -1,5 +1,5 @@
 # Wharf. `make help` lists the targets; the README's two commands are
-#   make run     # a local registry on 127.0.0.1:5000 with token auth, plain HTTP
+#   make run     # a local registry on 127.0.0.1:5000 with token auth and HTTPS (a generated CA)
 #   make test    # everything CI runs (.ci/run is exactly this)
 
 SHELL        := bash
@@ -31,7 +31,7 @@ help: ## list the targets
 build: ## build bin/wharf
 	$(GO) build -ldflags='$(LDFLAGS)' -o $(BIN)/wharf ./cmd/wharf
 
-run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, plain HTTP (RUNFLAGS adds flags)
+run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, HTTPS with a generated CA (RUNFLAGS adds flags)
 	$(BIN)/wharf serve --addr $(ADDR) --data $(DATA) $(RUNFLAGS)
 
 deps: ## install test tools: docker.io, skopeo, busybox-static (apt) and pinned Go tools in ./bin
@@ -92,8 +92,9 @@ DOCKER ?= docker
 image: ## build the container image IMAGE (wharf:latest): a static build/wharf in a FROM scratch image
 	@test -r $(CA_BUNDLE) || { echo "$(CA_BUNDLE) missing: apt-get install ca-certificates"; exit 1; }
 	rm -rf build
-	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/data
+	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/rootfs/var/lib build/data/wharf
 	chmod 1777 build/rootfs/tmp
+	chmod 0700 build/data/wharf
 	cp $(CA_BUNDLE) build/rootfs/etc/ssl/certs/ca-certificates.crt
 	$(MAKE) static
 	$(DOCKER) build -t $(IMAGE) .
