@@ -36,6 +36,6 @@ Start it with embedded defaults (blobs on disk, metadata in SQLite, all under
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
-		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword())
+		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport())
 	return root
 }
