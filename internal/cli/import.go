@@ -64,6 +64,14 @@ blob keeps the source file's owner and mode), and copied otherwise.
 				return err
 			}
 			defer src.Close()
+			// The settings are checked before the tree is read: a typo in
+			// them should not wait for a walk of a large tree.
+			var cfg config.Config
+			if !dryRun {
+				if cfg, err = resolveConfig(cmd, config.RoleAllInOne, nil, accountSettings...); err != nil {
+					return err
+				}
+			}
 			stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
 			fmt.Fprintf(stderr, "import: reading the registry:2 tree %s (%s)\n", src.V2, src.Found)
 			plan, err := src.Read(cmd.Context())
@@ -76,10 +84,6 @@ blob keeps the source file's owner and mode), and copied otherwise.
 					return fmt.Errorf("import: the tree has %d problems (listed above); they would be skipped", n)
 				}
 				return nil
-			}
-			cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, accountSettings...)
-			if err != nil {
-				return err
 			}
 			return runImport(cmd, cfg, src, plan, importer.Options{Link: link, MaxRate: rate})
 		},

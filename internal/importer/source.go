@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -142,6 +143,9 @@ func (s *Source) readDir(rel string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, explain(err)
 	}
+	// File.ReadDir keeps the directory's order; a sorted one makes the
+	// import, its progress and --dry-run the same on every run.
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, nil
 }
 
