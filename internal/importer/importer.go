@@ -155,6 +155,8 @@ func (im *importer) count(out outcome, size int64) {
 	switch out {
 	case outcomeThere:
 		im.sum.BlobsThere++
+		// Done all the same: the byte counter reaches its total.
+		im.progress.AddBytes(size)
 	case outcomeCopied:
 		im.sum.BlobsCopied++
 		im.sum.Bytes += size
