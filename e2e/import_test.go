@@ -147,7 +147,10 @@ http:
 	before := treeListing(t, root)
 
 	// wharf serve on the registry:2 root: refused, nothing created.
-	out, err := runWharf(ctx, env, bin, "serve", "--data", root, "--addr", "127.0.0.1:0", "--auth", "none", "--tls", "off")
+	// A bounded wait: a serve that does not refuse would serve on.
+	serveCtx, cancelServe := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelServe()
+	out, err := runWharf(serveCtx, env, bin, "serve", "--data", root, "--addr", "127.0.0.1:0", "--auth", "none", "--tls", "off")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
 		t.Fatalf("wharf serve --data %s: %v; want a refusal\n%s", root, err, out)
