@@ -342,3 +342,46 @@ func treeListing(t *testing.T, root string) string {
 	}
 	return b.String()
 }
+
+// TestImportDockerPushed: an image `docker push`ed to registry:2 is pulled
+// by the same daemon from `wharf serve` after `wharf import`, by tag and
+// by digest, with the digest and image ID docker pushed.
+func TestImportDockerPushed(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	d := harness.StartDockerd(t)
+	root := filepath.Join(t.TempDir(), "registry")
+	dist := harness.StartDistribution(t, `version: 0.1
+storage:
+  filesystem:
+    rootdirectory: "`+root+`"
+http:
+  addr: "{{ADDR}}"
+`)
+	img := dist.Addr + "/e2e/busybox:1"
+	d.Run("import", "--change", `CMD ["/bin/sh"]`, rootfs, img)
+	id := strings.TrimSpace(d.Run("image", "inspect", "--format", "{{.Id}}", img))
+	m := pushedDigest.FindStringSubmatch(d.Run("push", img))
+	if m == nil {
+		t.Fatal("docker push to distribution printed no digest")
+	}
+	digest := m[1]
+	dist.Stop()
+
+	data := filepath.Join(t.TempDir(), "wharf-data")
+	ctx := testContext(t, 2*time.Minute)
+	if out, err := runWharf(ctx, wharfCLI{t: t}.env(), harness.WharfBinary(t), "import", root, "--data", data); err != nil {
+		t.Fatalf("wharf import: %v\n%s", err, out)
+	}
+	w := harness.StartWharfCommand(t, nil, "serve", "--data", data, "--addr", "127.0.0.1:0", "--auth", "none", "--tls", "off")
+	repo := w.Addr() + "/e2e/busybox"
+	d.Run("rmi", img)
+	if out := d.Run("pull", repo+":1"); !strings.Contains(out, digest) {
+		t.Errorf("docker pull from wharf reported a digest other than the pushed %s:\n%s", digest, out)
+	}
+	if got := strings.TrimSpace(d.Run("image", "inspect", "--format", "{{.Id}}", repo+":1")); got != id {
+		t.Errorf("image ID pulled from wharf %s; pushed %s", got, id)
+	}
+	d.Run("rmi", repo+":1")
+	d.Run("pull", repo+"@"+digest)
+}
