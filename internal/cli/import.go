@@ -42,7 +42,8 @@ manifests that need it, and the command exits non-zero after its summary.
 
 Interrupted (Ctrl-C, a kill), the same command finishes the job: blobs and
 manifests wharf already holds are counted as already there, not copied
-again. On SQLite it takes the data directory's lock, so stop wharf serve
+again. A tag wharf has pointing at another manifest (a push since) is left
+as it is and listed. On SQLite it takes the data directory's lock, so stop wharf serve
 first; with PostgreSQL or MySQL it runs beside serving replicas.
 
 Blobs are copied. With --link they are hard-linked when the tree and the

@@ -32,7 +32,10 @@ type Target struct {
 
 // Summary is what an import did.
 type Summary struct {
-	Repositories, Tags                   int
+	Repositories, Tags int
+	// TagsKept point elsewhere in wharf than in the tree (a push to wharf
+	// since): they are left as wharf has them.
+	TagsKept                             int
 	Manifests, ManifestsThere            int
 	BlobsCopied, BlobsLinked, BlobsThere int
 	// Bytes were copied or linked (blobs wharf already held excluded).
@@ -168,15 +171,34 @@ func (im *importer) count(out outcome, size int64) {
 }
 
 // manifest stores one manifest with its tags, unless wharf has it with
-// those tags already.
+// those tags already. A tag wharf has pointing at another manifest is left
+// as it is: it was pushed to wharf since (the tree cannot have moved it
+// half-way: a manifest and its tags are stored in one transaction), and
+// the import must not undo a push.
 func (im *importer) manifest(ctx context.Context, r *Repo, m *Manifest) error {
-	there, err := im.present(ctx, r.Name, m)
+	have, err := im.points(ctx, r.Name, m.Digest.String(), m.Digest)
 	if err != nil {
 		return err
 	}
-	if there {
+	var tags []string
+	for _, tag := range m.Tags {
+		there, err := im.points(ctx, r.Name, tag, m.Digest)
+		var other otherManifest
+		switch {
+		case errors.As(err, &other):
+			im.sum.TagsKept++
+			im.progress.Note(fmt.Sprintf("kept: tag %s of %s points at %s in wharf, at %s in the tree: left as wharf has it, since a push to wharf moved it",
+				tag, r.Name, other.Digest, m.Digest))
+		case err != nil:
+			return err
+		case !there:
+			tags = append(tags, tag)
+		default:
+			im.sum.Tags++
+		}
+	}
+	if have && len(tags) == 0 {
 		im.sum.ManifestsThere++
-		im.sum.Tags += len(m.Tags)
 		return nil
 	}
 	payload, err := im.src.readManifest(m.path, m.Digest)
@@ -184,7 +206,7 @@ func (im *importer) manifest(ctx context.Context, r *Repo, m *Manifest) error {
 		im.problem(Problem{Path: im.src.Path(m.path), Message: fmt.Sprintf("manifest %s of %s: %v; skipped", m.Digest, r.Name, err)})
 		return nil
 	}
-	_, err = im.reg.PutManifest(ctx, r.Name, m.Digest.String(), "", payload, m.Tags)
+	_, err = im.reg.PutManifest(ctx, r.Name, m.Digest.String(), "", payload, tags)
 	if errors.Is(err, registry.ErrManifestBlobUnknown) || errors.Is(err, registry.ErrManifestInvalid) {
 		msg := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "registry: "), "; push it first")
 		im.problem(Problem{Path: im.src.Path(m.path), Message: fmt.Sprintf("manifest %s of %s%s not imported: %s "+
@@ -194,25 +216,33 @@ func (im *importer) manifest(ctx context.Context, r *Repo, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("importer: %s@%s: %w", r.Name, m.Digest, err)
 	}
-	im.sum.Manifests++
-	im.sum.Tags += len(m.Tags)
+	if have {
+		im.sum.ManifestsThere++
+	} else {
+		im.sum.Manifests++
+	}
+	im.sum.Tags += len(tags)
 	return nil
 }
 
-// present reports whether wharf holds m in repo with every tag of m
-// pointing at it.
-func (im *importer) present(ctx context.Context, repo string, m *Manifest) (bool, error) {
-	for _, ref := range append([]string{m.Digest.String()}, m.Tags...) {
-		got, err := im.reg.ServeManifest(ctx, repo, ref, false)
-		if errors.Is(err, registry.ErrManifestUnknown) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("importer: %s: %w", repo, err)
-		}
-		if got.Digest != m.Digest {
-			return false, nil
-		}
+// otherManifest is a tag of wharf's that points at Digest, another
+// manifest than the tree's.
+type otherManifest struct{ Digest digest.Digest }
+
+func (o otherManifest) Error() string { return "importer: the tag points at " + o.Digest.String() }
+
+// points reports whether ref (a tag or a digest) of repo is d in wharf:
+// false when wharf does not know ref, otherManifest when it is another.
+func (im *importer) points(ctx context.Context, repo, ref string, d digest.Digest) (bool, error) {
+	got, err := im.reg.ServeManifest(ctx, repo, ref, false)
+	if errors.Is(err, registry.ErrManifestUnknown) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("importer: %s: %w", repo, err)
+	}
+	if got.Digest != d {
+		return false, otherManifest{Digest: got.Digest}
 	}
 	return true, nil
 }
@@ -232,7 +262,11 @@ func WriteSummary(w io.Writer, s *Summary, from, into string) {
 	}
 	fmt.Fprintf(w, "%s %s into %s in %s:\n", verb, from, into, s.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  repositories  %d\n", s.Repositories)
-	fmt.Fprintf(w, "  tags          %d\n", s.Tags)
+	if s.TagsKept > 0 {
+		fmt.Fprintf(w, "  tags          %d, and %d left as wharf has them (listed above)\n", s.Tags, s.TagsKept)
+	} else {
+		fmt.Fprintf(w, "  tags          %d\n", s.Tags)
+	}
 	fmt.Fprintf(w, "  manifests     %d imported, %d already there\n", s.Manifests, s.ManifestsThere)
 	fmt.Fprintf(w, "  blobs         %d copied, %d linked, %d already there\n", s.BlobsCopied, s.BlobsLinked, s.BlobsThere)
 	fmt.Fprintf(w, "  bytes         %s (%d)\n", humanBytes(s.Bytes), s.Bytes)

@@ -302,3 +302,43 @@ func TestImportCorruptBlob(t *testing.T) {
 		})
 	}
 }
+
+// TestImportKeepsMovedTags: run again after a client pushed another
+// manifest under a tag the tree has, the import leaves that tag as wharf
+// has it, says so, and counts it apart.
+func TestImportKeepsMovedTags(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tg := newTarget(t)
+	if _, err := run(t, t.Context(), f.tree, tg, importer.Options{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	old, err := tg.Registry.ServeManifest(t.Context(), "team/app", f.untagged.String(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Registry.PutManifest(t.Context(), "team/app", "latest", "", old.Payload, nil); err != nil {
+		t.Fatalf("push to wharf: %v", err)
+	}
+
+	var out bytes.Buffer
+	sum, err := run(t, t.Context(), f.tree, tg, importer.Options{}, &out)
+	if err != nil {
+		t.Fatalf("second Import: %v", err)
+	}
+	got, err := tg.Registry.ServeManifest(t.Context(), "team/app", "latest", false)
+	if err != nil || got.Digest != f.untagged {
+		t.Errorf("team/app:latest after the second import: %v, %v; want the pushed %s", got, err, f.untagged)
+	}
+	if sum.TagsKept != 1 || sum.Tags != 2 {
+		t.Errorf("summary %+v; want 1 tag kept, 2 tags (1.0, v1) in place", *sum)
+	}
+	if want := "kept: tag latest of team/app points at " + f.untagged.String(); !strings.Contains(out.String(), want) {
+		t.Errorf("progress lacks %q:\n%s", want, out.String())
+	}
+	var summary bytes.Buffer
+	importer.WriteSummary(&summary, sum, "/tree", "/data")
+	if !strings.Contains(summary.String(), "1 left as wharf has them") {
+		t.Errorf("summary does not count the kept tag:\n%s", summary.String())
+	}
+}
