@@ -131,7 +131,7 @@ func (im *importer) link(ctx context.Context, id string, b *Blob, fi fs.FileInfo
 	// what is committed.
 	rc, err := sr.OpenUpload(ctx, id)
 	if err != nil {
-		_ = w.Cancel(ctx)
+		_ = w.Cancel(context.WithoutCancel(ctx))
 		return 0, fmt.Errorf("importer: %w", err)
 	}
 	h := b.Digest.Algorithm().Hash()
@@ -141,7 +141,7 @@ func (im *importer) link(ctx context.Context, id string, b *Blob, fi fs.FileInfo
 		err = verify(b, h, w.Size())
 	}
 	if err != nil {
-		_ = w.Cancel(ctx)
+		_ = w.Cancel(context.WithoutCancel(ctx))
 		return 0, err
 	}
 	if err := w.Commit(ctx, b.Digest); err != nil {
