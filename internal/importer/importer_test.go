@@ -28,7 +28,7 @@ type target struct {
 	blobs   *filesystem.Driver
 }
 
-func newTarget(t *testing.T) *target {
+func newTarget(t testing.TB) *target {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)

@@ -17,11 +17,11 @@ import (
 // tree writes a registry:2 storage tree the way distribution's filesystem
 // driver lays it out (registry/storage/paths.go), for tests.
 type tree struct {
-	t    *testing.T
+	t    testing.TB
 	root string // the storage root (rootdirectory)
 }
 
-func newTree(t *testing.T) *tree {
+func newTree(t testing.TB) *tree {
 	t.Helper()
 	tr := &tree{t: t, root: t.TempDir()}
 	tr.mkdir("blobs")
@@ -100,7 +100,7 @@ const (
 	ociIndex    = "application/vnd.oci.image.index.v1+json"
 )
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
