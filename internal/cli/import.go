@@ -90,7 +90,7 @@ blob keeps the source file's owner and mode), and copied otherwise.
 		},
 	}
 	fl := cmd.Flags()
-	fl.String("config", "", "read the settings wharf serve reads from this `file` (env WHARF_CONFIG)")
+	fl.String("config", "", "path of the wharf.yml that wharf serve uses (env WHARF_CONFIG)")
 	fl.String("data", "", `wharf's data directory to import into (env WHARF_DATA, default "./wharf-data")`)
 	addDatabaseFlags(fl)
 	fl.BoolVar(&dryRun, "dry-run", false, "list what would be imported, and the problems found, and change nothing")
