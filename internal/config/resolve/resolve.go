@@ -276,3 +276,17 @@ func flatten(err error) []error {
 	}
 	return []error{err}
 }
+
+// Problems returns the problems an error of Config holds, one each (those
+// of a file or of the merged settings), or err alone when it is of another
+// kind (a file that cannot be read). wharf doctor reports each as a check.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		return joined.Unwrap()
+	}
+	return []error{err}
+}
