@@ -48,30 +48,34 @@ failed.`,
 			refused := func(file, without, command string, err error) {
 				setup.Refused = append(setup.Refused, doctor.Refused{What: describeFile(file, without), File: file, Command: command, Problems: resolve.Problems(err)})
 			}
+			// resolved is a configuration as the server command reads it,
+			// with what it checks before creating anything, or nil.
+			resolved := func(c config.Config, err error, file, without, command string) *config.Config {
+				if err == nil {
+					err = resolve.Preflight(c)
+				}
+				if err != nil {
+					refused(file, without, command, err)
+					return nil
+				}
+				return &c
+			}
 			if serveConfig != "" || (registryConfig == "" && authConfig == "" && setup.URL == "") {
 				// As `wharf serve` reads it; without --config, the file of
 				// WHARF_CONFIG if any.
 				c, err := resolveConfig(cmd, config.RoleAllInOne, nil, "config")
-				if err != nil {
-					refused(serveConfig, "WHARF_CONFIG and WHARF_* variables", "wharf serve", err)
-				} else {
-					setup.Serve = &c
-				}
+				setup.Serve = resolved(c, err, serveConfig, "WHARF_CONFIG and WHARF_* variables", "wharf serve")
 			}
 			if registryConfig != "" || (authConfig != "" && os.Getenv("REGISTRY_AUTH") != "") {
 				c, err := resolveGiven(config.RoleRegistry, map[string]string{"config": registryConfig}, nil)
-				if err != nil {
-					refused(registryConfig, "REGISTRY_* variables", "wharf registry", err)
-				} else {
-					setup.Registry, setup.RegistryWarnings = &c, distribution.Warnings(c)
+				if setup.Registry = resolved(c, err, registryConfig, "REGISTRY_* variables", "wharf registry"); setup.Registry != nil {
+					setup.RegistryWarnings = distribution.Warnings(c)
 				}
 			}
 			if authConfig != "" {
 				c, err := resolveGiven(config.RoleAuth, map[string]string{"config": authConfig}, nil)
-				if err != nil {
-					refused(authConfig, "", "wharf auth", err)
-				} else {
-					setup.Auth, setup.AuthWarnings = &c, dockerauth.Warnings(c)
+				if setup.Auth = resolved(c, err, authConfig, "", "wharf auth"); setup.Auth != nil {
+					setup.AuthWarnings = dockerauth.Warnings(c)
 				}
 			}
 			if passwordStdin {
