@@ -162,3 +162,32 @@ func writeFile(t *testing.T, body string) string {
 	}
 	return path
 }
+
+// TestDoctorReportsRegistryVariables: REGISTRY_* variables are read by
+// wharf doctor as wharf registry reads them: a misspelled one is refused
+// by both, and the doctor names the variable it meant. t.Setenv: not
+// parallel.
+func TestDoctorReportsRegistryVariables(t *testing.T) {
+	certDir := filepath.Join(t.TempDir(), "certs")
+	if _, err := runCerts(t, "init", "--dir", certDir, "--name", "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, env, value string
+		want             []string
+	}{
+		{"misspelled variable", "REGISTRY_HTTP_ADRR", ":5000", []string{"REGISTRY_HTTP_ADRR: unknown key http.adrr (did you mean addr?)"}},
+		{"bad value", "REGISTRY_STORAGE_DELETE_ENABLED", "maybe", []string{`REGISTRY_STORAGE_DELETE_ENABLED: storage.delete.enabled: "maybe" is not true or false`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(tc.env, tc.value)
+			checkRefusal(t, refusalCase{name: tc.name, role: "registry", file: goodRegistry, want: tc.want}, certDir)
+		})
+	}
+	t.Setenv("REGISTRY_HTTP_ADRR", ":5000")
+	out, _, _ := runDoctor(t, "--registry-config", writeFile(t, expand(goodRegistry, certDir, t.TempDir())))
+	if !strings.Contains(out, "fix: rename the variable to REGISTRY_HTTP_ADDR") {
+		t.Errorf("the fix does not name the variable meant:\n%s", out)
+	}
+}

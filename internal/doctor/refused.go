@@ -25,6 +25,25 @@ type Refused struct {
 // or `(did you mean "account"?)`.
 var didYouMean = regexp.MustCompile(`did you mean "?([^"?)]+)"?\?`)
 
+// unknownVariable is a distribution variable naming an unknown key:
+// `REGISTRY_HTTP_ADRR: unknown key http.adrr`.
+var unknownVariable = regexp.MustCompile(`(REGISTRY_[A-Z0-9_]+): unknown key ([A-Za-z0-9_.]+)`)
+
+// renamedVariable is the variable a typo in msg's variable meant, when
+// msg is about one: REGISTRY_HTTP_ADDR for REGISTRY_HTTP_ADRR and "addr".
+func renamedVariable(msg, meant string) (string, bool) {
+	m := unknownVariable.FindStringSubmatch(msg)
+	if m == nil {
+		return "", false
+	}
+	key := m[2][strings.LastIndex(m[2], ".")+1:]
+	suffix := "_" + strings.ToUpper(key)
+	if !strings.HasSuffix(m[1], suffix) {
+		return "", false
+	}
+	return strings.TrimSuffix(m[1], suffix) + "_" + strings.ToUpper(meant), true
+}
+
 // checkRefused reports the problems of the configurations the servers
 // would refuse.
 func checkRefused(r *Report, s Setup) {
@@ -43,6 +62,9 @@ func checkRefused(r *Report, s Setup) {
 // message itself says to do.
 func refusedFix(command, msg string) string {
 	if m := didYouMean.FindStringSubmatch(msg); m != nil {
+		if v, ok := renamedVariable(msg, m[1]); ok {
+			return "rename the variable to " + v + ": " + command + " refuses unknown keys, from variables too, so that a typo never changes what is allowed"
+		}
 		return "rename the key to " + m[1] + ": " + command + " refuses unknown keys, so that a typo never changes what is allowed"
 	}
 	if strings.Contains(msg, "unknown key") {
