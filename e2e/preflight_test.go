@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +15,8 @@ import (
 	"time"
 
 	"wharf/e2e/harness"
+	"wharf/internal/testserver"
 )
-
-// containerUser is the uid and gid of Wharf's container image.
-const containerUser = 65532
 
 // TestServeOnADirectoryItCannotWrite: the classic bind mount owned by the
 // host's user, served by a container running as 65532. wharf serve used
@@ -38,22 +35,11 @@ func TestServeOnADirectoryItCannotWrite(t *testing.T) {
 	if err := os.Mkdir(mount, 0o555); err != nil {
 		t.Fatal(err)
 	}
-	bin := harness.WharfBinary(t)
+	bin, cred := testserver.AsContainerUser(t, harness.WharfBinary(t))
+	testserver.Reachable(t, mount)
 	uid, gid := os.Getuid(), os.Getgid()
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		// The built binary sits in a private directory: give the
-		// container's user a copy it can run, on a path it can reach.
-		bin = runnableCopy(t, bin, base)
-		for p := base; p != "/" && p != "."; p = filepath.Dir(p) {
-			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o001 == 0 {
-				if err := os.Chmod(p, fi.Mode().Perm()|0o111); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		uid, gid = containerUser, containerUser
-		cred = &syscall.Credential{Uid: containerUser, Gid: containerUser, NoSetGroups: true}
+	if cred != nil {
+		uid, gid = int(cred.Uid), int(cred.Gid)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -83,26 +69,4 @@ func TestServeOnADirectoryItCannotWrite(t *testing.T) {
 	if list, err := os.ReadDir(mount); err != nil || len(list) != 0 {
 		t.Errorf("the directory holds %v (%v), want nothing", list, err)
 	}
-}
-
-// runnableCopy copies bin into dir, executable by everyone.
-func runnableCopy(t *testing.T, bin, dir string) string {
-	t.Helper()
-	in, err := os.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	path := filepath.Join(dir, "wharf")
-	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

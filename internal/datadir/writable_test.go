@@ -5,7 +5,6 @@ package datadir_test
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,11 +14,8 @@ import (
 	"testing"
 
 	"wharf/internal/datadir"
+	"wharf/internal/testserver"
 )
-
-// containerUID is the user of Wharf's container image: the one a bind
-// mount owned by the host's user refuses.
-const containerUID = 65532
 
 // writableEnv asks the test binary, run as another user, to check one
 // directory and print the verdict (TestMain).
@@ -33,77 +29,37 @@ func checkWritable(dir string) {
 	os.Exit(0)
 }
 
-// writableAs runs Writable on dir as a user that does not own it and
-// returns its error ("" for none) and that user's uid and gid. The tests
-// run as root here, which may write anywhere: then the check runs in a
-// copy of this test binary started as the container's user (a real uid
-// switch, as in a container). Otherwise the current user does not own
-// a directory the caller made read-only (mode 0555), and the check runs
-// in this process.
+// writableAs runs Writable on dir, in a copy of this test binary, as a
+// user that does not own dir (testserver.AsContainerUser: uid 65532 when
+// the tests run as root, who may write anywhere; else the current user,
+// for whom the caller made dir read-only), and returns its error ("" for
+// none) and that user's uid and gid.
 func writableAs(t *testing.T, dir string) (msg string, uid, gid int) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if err := datadir.New(dir).Writable(); err != nil {
-			msg = err.Error()
-		}
-		return msg, os.Getuid(), os.Getgid()
+	bin, cred := testserver.AsContainerUser(t, os.Args[0])
+	testserver.Reachable(t, dir)
+	uid, gid = os.Getuid(), os.Getgid()
+	if cred != nil {
+		uid, gid = int(cred.Uid), int(cred.Gid)
 	}
-	bin := filepath.Join(t.TempDir(), "datadir.test")
-	copyFile(t, os.Args[0], bin)
-	traversable(t, bin)
-	traversable(t, dir)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), writableEnv+"="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: containerUID, Gid: containerUID, NoSetGroups: true}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("the check as uid %d: %v\n%s", containerUID, err, out)
+		t.Fatalf("the check as uid %d: %v\n%s", uid, err, out)
 	}
-	return string(out), containerUID, containerUID
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// traversable lets every user reach path: t.TempDir makes its
-// directories 0700.
-func traversable(t *testing.T, path string) {
-	t.Helper()
-	tmp := filepath.Clean(os.TempDir())
-	for p := filepath.Dir(path); strings.HasPrefix(p, tmp+string(filepath.Separator)); p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, fi.Mode().Perm()|0o111); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return string(out), uid, gid
 }
 
 // TestWritableExplainsTheFix: a data directory the server's user cannot
 // write in is refused with what SQLite would not say (its "unable to open
 // database file (14)"): the directory, its owner and mode, the process's
 // user and the chown that fixes it. The same holds for the parent a
-// missing data directory would be created in.
+// missing data directory would be created in. Not parallel: a child
+// forked while TestLock releases and takes its lock again shares the lock
+// file until it execs, and TestLock would see it held.
 func TestWritableExplainsTheFix(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name string
 		data func(locked string) string
@@ -113,7 +69,6 @@ func TestWritableExplainsTheFix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			locked := filepath.Join(t.TempDir(), "mnt")
 			if err := os.Mkdir(locked, 0o555); err != nil {
 				t.Fatal(err)
