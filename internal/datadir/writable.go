@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ErrNotWritable is a data directory the process cannot write in.
@@ -38,31 +39,79 @@ func (d Dir) Writable() error {
 		}
 		dir = parent
 	}
+	if err := probeDir(dir); err != nil {
+		return fmt.Errorf("datadir: %w: %s", ErrNotWritable, explainNotWritable(d.root, dir, err))
+	}
+	if dir != filepath.Clean(d.root) {
+		return nil
+	}
+	// What an earlier run left, say as root before the container ran as
+	// 65532: SQLite opens wharf.db read-write, the servers write in
+	// blobs/, auth/, tls/ and acme/.
+	for _, p := range []string{d.Database(), d.Blobs(), d.Auth(), d.TLS(), d.ACME(), d.LockFile()} {
+		if err := probe(p); err != nil {
+			return fmt.Errorf("datadir: %w: %s", ErrNotWritable, explainNotWritable(d.root, p, err))
+		}
+	}
+	return nil
+}
+
+// probeDir creates and removes a file in dir.
+func probeDir(dir string) error {
 	f, err := os.CreateTemp(dir, ".wharf-write-check-*")
 	if err != nil {
-		return fmt.Errorf("datadir: %w: %s", ErrNotWritable, explainNotWritable(d.root, dir, err))
+		return err
 	}
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
 }
 
+// probe checks that path, if it exists, can be written: a directory by
+// creating a file in it, a file by opening it for writing (which changes
+// nothing).
+func probe(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return probeDir(path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // explainNotWritable says who owns dir and who this process is, and how to
-// give dir to it. root is the data directory, dir the one that was tried
-// (root or the parent it would be created in).
+// give dir to it. root is the data directory, dir the path that was tried:
+// root, the parent it would be created in, or something in it (then the
+// whole tree is given).
 func explainNotWritable(root, dir string, cause error) string {
-	what := dir
-	if dir != filepath.Clean(root) {
+	root = filepath.Clean(root)
+	what, chown, target := dir, "chown", dir
+	switch {
+	case strings.HasPrefix(dir, root+string(filepath.Separator)):
+		what = fmt.Sprintf("%s (in the data directory)", dir)
+		chown, target = "chown -R", root
+	case dir != root:
 		what = fmt.Sprintf("%s (where %s would be created)", dir, root)
 	}
 	uid, gid := os.Getuid(), os.Getgid()
-	owner := ""
+	owner, may := "", "create files in it"
 	if fi, err := os.Stat(dir); err == nil {
 		owner = fmt.Sprintf(" is owned by %s with mode %04o, and", ownerOf(fi), fi.Mode().Perm())
+		if !fi.IsDir() {
+			may = "write it"
+		}
 	}
-	return fmt.Sprintf("%s%s this process runs as uid %d, gid %d, which may not create files in it (%v); "+
-		"give the directory to that user, e.g. `chown %d:%d %s` (65532:65532 is the container image's user), or run wharf as its owner",
-		what, owner, uid, gid, reason(cause), uid, gid, dir)
+	return fmt.Sprintf("%s%s this process runs as uid %d, gid %d, which may not %s (%v); "+
+		"give the data directory to that user, e.g. `%s %d:%d %s` (65532:65532 is the container image's user), or run wharf as its owner",
+		what, owner, uid, gid, may, reason(cause), chown, uid, gid, target)
 }
 
 // reason is the system's word for a failed file operation ("permission

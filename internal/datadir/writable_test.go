@@ -93,6 +93,57 @@ func TestWritableExplainsTheFix(t *testing.T) {
 	}
 }
 
+// TestWritableFindsWhatAnEarlierRunLeft: a data directory the user may
+// write in, holding a database or an auth/ directory an earlier run made
+// as another user (root, before the container ran as 65532), is refused
+// with the file and a recursive chown, before SQLite says "attempt to
+// write a readonly database". Not parallel: see TestWritableExplainsTheFix.
+func TestWritableFindsWhatAnEarlierRunLeft(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(data string) (string, error)
+	}{
+		{"database", func(data string) (string, error) {
+			p := datadir.New(data).Database()
+			return p, os.WriteFile(p, nil, 0o644)
+		}},
+		{"auth directory", func(data string) (string, error) {
+			p := datadir.New(data).Auth()
+			return p, os.Mkdir(p, 0o755)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			if err := os.Mkdir(data, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(data, 0o777); err != nil { // past the umask: everyone may write here
+				t.Fatal(err)
+			}
+			left, err := tc.make(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if os.Geteuid() != 0 {
+				// Not root: the current user cannot take write access
+				// from itself by ownership, so by mode.
+				if err := os.Chmod(left, 0o555); err != nil {
+					t.Fatal(err)
+				}
+			}
+			msg, uid, gid := writableAs(t, data)
+			for _, want := range []string{
+				"datadir: not writable: " + left + " (in the data directory)",
+				fmt.Sprintf("`chown -R %d:%d %s`", uid, gid, data),
+			} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("the error does not say %q:\n%s", want, msg)
+				}
+			}
+		})
+	}
+}
+
 // TestWritableLeavesNothing: the check on a directory that does not exist
 // yet creates nothing, neither the directory nor its probe file; a file
 // where the directory should be is refused.
