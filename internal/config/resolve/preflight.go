@@ -59,6 +59,9 @@ func Preflight(c config.Config) error {
 			add(jwks(c.Token.JWKS))
 		}
 	}
+	for _, err := range checkSectionFiles(c) {
+		add(err)
+	}
 	if err := datadir.New(c.Data).Writable(); err != nil {
 		add(fmt.Errorf("data: %w", err))
 	}
