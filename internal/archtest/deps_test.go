@@ -125,8 +125,11 @@ func dependencyRules() []rule {
 			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/accounts", "wharf/internal/compat"}},
 		// resolve merges defaults, files, environment and flags for every
 		// command: above config and the foreign readers, below the CLI, and
-		// free of any command-line library.
-		{pkg: "wharf/internal/config/resolve", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat/distribution", "wharf/internal/compat/dockerauth"},
+		// free of any command-line library. Its preflight reads the files
+		// a server will read with their owners' parsers (certs, token) and
+		// asks datadir whether the data directory can be written.
+		{pkg: "wharf/internal/config/resolve", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat/distribution", "wharf/internal/compat/dockerauth",
+			"wharf/internal/certs", "wharf/internal/auth/token", "wharf/internal/datadir"},
 			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/cli", "github.com/spf13/cobra", "github.com/spf13/pflag"}},
 		// The closest-key hint every strict reader gives is a leaf.
 		{pkg: "wharf/internal/keyhint", onlyDirect: []string{}},

@@ -92,8 +92,10 @@ type builder struct {
 	adminFile string // the built-in admin's hash file, when it is used
 	acl       *authz.ACL
 	live      *accounts.Live
-	signIns   *signin.SQLiteStore // opened by the first sign-in
-	choices   []signin.Choice     // the sign-in page's buttons
+	// databaseRules is how many rules the database held at start.
+	databaseRules int
+	signIns       *signin.SQLiteStore // opened by the first sign-in
+	choices       []signin.Choice     // the sign-in page's buttons
 
 	// built is what the constructors so far added.
 	built chains
@@ -176,6 +178,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (*Stack, error)
 	if err != nil {
 		return nil, err
 	}
+	logAccessRules(b)
 	chain := authn.NewChain(b.log, built.authn...)
 	return &Stack{
 		Authn:    accounts.NewFresh(b.live, authn.NewCache(chain, authn.CacheOptions{})),

@@ -86,7 +86,7 @@ func database(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 		st, path, log := b.static, b.adminFile, b.log
 		live.OnChange(func() { reloadAdmin(st, path, log) })
 	}
-	b.live = live
+	b.live, b.databaseRules = live, len(snap.Rules())
 	return Backend{Authn: accounts.NewAuthenticator(live), Authz: accounts.NewACL(live)}, nil, nil
 }
 
@@ -123,10 +123,9 @@ func loadACL(c config.ACL, allInOne bool, log *slog.Logger) (*authz.ACL, error) 
 		rules = c.Rules
 	case allInOne:
 		rules = defaultACL()
-		log.Info("no acl configured: only admin has access")
-	default:
-		log.Warn("no acl configured: every request is denied")
 	}
+	// Which rules are in force is logged once every source is known
+	// (logAccessRules): the database's rules count too.
 	acl, err := authz.New(rules)
 	if err != nil {
 		return nil, fmt.Errorf("config: acl: %w", err)

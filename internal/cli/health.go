@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"wharf/internal/certs"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 )
@@ -105,6 +106,9 @@ func (f healthFlags) check(ctx context.Context, out io.Writer, cfg config.Config
 	}
 	res, err := client.Do(req)
 	if err != nil {
+		if a := certs.AdviseTLS(err, req.URL.Host, time.Now()); a != nil {
+			return fmt.Errorf("health: %s: %w (or --insecure, which checks only that it answers)", target, a)
+		}
 		return fmt.Errorf("health: %s: %w", target, unwrapURLError(err))
 	}
 	defer res.Body.Close()

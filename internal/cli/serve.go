@@ -4,18 +4,20 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"wharf/internal/config"
+	"wharf/internal/config/resolve"
 	"wharf/internal/server"
 )
 
 // serveSettings are the flags of `wharf serve`; each has a WHARF_*
 // variable (resolve).
-var serveSettings = []string{"config", "addr", "token-addr", "data", "auth", "tls", "trusted-proxies",
+var serveSettings = []string{"config", "addr", "token-addr", "data", "auth", "tls", "tls-name", "trusted-proxies",
 	"debug-addr", "database-driver", "database-dsn", "log-level", "log-format", "log-access"}
 
 func newServe() *cobra.Command {
@@ -74,6 +76,7 @@ them off), as text or JSON (--log-format json).`,
 	fl.String("data", "", `data directory (env WHARF_DATA, default "./wharf-data")`)
 	fl.String("auth", "", `authentication: token (built-in token server), htpasswd or none (env WHARF_AUTH, default "token")`)
 	fl.String("tls", "", `transport security: auto (a generated local CA in <data>/tls), files, acme or off (env WHARF_TLS, default "auto")`)
+	fl.Var(&names{}, "tls-name", `a DNS name or IP address clients use to reach the server, put in the generated certificate (tls: auto); repeat it or separate names with commas (env WHARF_TLS_NAMES, comma-separated)`)
 	fl.String("trusted-proxies", "", `comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed (env WHARF_TRUSTED_PROXIES)`)
 	fl.String("debug-addr", "", `serve Go's runtime profiles (/debug/pprof/) on this address, e.g. "127.0.0.1:5002" (env WHARF_DEBUG_ADDR); no authentication, keep it on loopback`)
 	addDatabaseFlags(fl)
@@ -109,6 +112,11 @@ func terminal(w io.Writer) io.Writer {
 // run serves cfg, a resolved configuration, until the command's context
 // ends.
 func run(cmd *cobra.Command, cfg config.Config) error {
+	// Everything that can be checked is, before the server creates its
+	// data directory, database or keys.
+	if err := resolve.Preflight(cfg); err != nil {
+		return err
+	}
 	log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 	if cfg.Auth == "none" && cfg.Role != config.RoleAuth {
 		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
@@ -123,6 +131,19 @@ func run(cmd *cobra.Command, cfg config.Config) error {
 	defer srv.Close()
 	return srv.Serve(cmd.Context())
 }
+
+// names is a repeatable flag whose value, as resolve reads every flag, is
+// the comma-separated list of what was given.
+type names []string
+
+func (n *names) String() string { return strings.Join(*n, ",") }
+
+func (n *names) Set(v string) error {
+	*n = append(*n, v)
+	return nil
+}
+
+func (n *names) Type() string { return "name" }
 
 func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	var level slog.Level

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -333,11 +335,32 @@ func decode(b []byte, c *Config) []error {
 	return errs
 }
 
+// checkListenAddr checks the syntax of a listen address ("" is not set):
+// the server would find it wrong only after creating its data directory.
+func checkListenAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (for example \":5000\" or \"127.0.0.1:5000\"; IPv6 as \"[::1]:5000\")", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: the port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
 // Validate reports every problem with c at once, each with its key.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Addr == "" {
 		errs = append(errs, errors.New("addr: must not be empty (for example \":5000\")"))
+	}
+	for _, l := range []struct{ key, addr string }{{"addr", c.Addr}, {"token_addr", c.TokenAddr}, {"debug_addr", c.DebugAddr}} {
+		if err := checkListenAddr(l.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l.key, err))
+		}
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("data: must not be empty (for example \"./wharf-data\")"))

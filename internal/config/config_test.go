@@ -110,6 +110,47 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 }
 
+// TestValidateListenAddresses: a listen address the server could not
+// listen on is refused by validation, before anything is created.
+func TestValidateListenAddresses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		key, addr, want string // want "" for valid
+	}{
+		{"addr", ":5000", ""},
+		{"addr", "127.0.0.1:0", ""},
+		{"addr", "[::1]:5000", ""},
+		{"addr", "5000", `addr: "5000" is not host:port`},
+		{"addr", "::1:5000", `addr: "::1:5000" is not host:port`},
+		{"token_addr", "localhost:https", `token_addr: "localhost:https": the port "https" is not a number`},
+		{"debug_addr", "127.0.0.1:70000", `debug_addr: "127.0.0.1:70000": the port "70000"`},
+		{"token_addr", "", ""},
+	} {
+		t.Run(tc.key+" "+tc.addr, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			switch tc.key {
+			case "addr":
+				c.Addr = tc.addr
+			case "token_addr":
+				c.TokenAddr = tc.addr
+			case "debug_addr":
+				c.DebugAddr = tc.addr
+			}
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
 // TestValidateCompilesTheACL: a rule that parses but cannot compile (a bad
 // pattern, a mistyped placeholder, an address that is none) is a
 // validation error naming the rule and its line, so that it stops a

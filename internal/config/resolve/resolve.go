@@ -63,12 +63,28 @@ var settings = []setting{
 	{"trusted_proxies", "WHARF_TRUSTED_PROXIES", "trusted-proxies", func(c *config.Config, v string) {
 		c.TrustedProxies = strings.Split(v, ",")
 	}},
+	// tls_names has a variable and a flag because a container is
+	// configured by its environment: the generated certificate must name
+	// the host clients use before the first pull.
+	{"tls_names", "WHARF_TLS_NAMES", "tls-name", func(c *config.Config, v string) { c.TLSNames = list(v) }},
 	{"debug_addr", "WHARF_DEBUG_ADDR", "debug-addr", func(c *config.Config, v string) { c.DebugAddr = v }},
 	logLevel,
 	logFormat,
 	logAccess,
 	dbDriver,
 	dbDSN,
+}
+
+// list splits a comma-separated value, dropping the spaces around items
+// and empty items ("a, b," is a and b).
+func list(v string) []string {
+	var items []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // configFlag and configEnv name the configuration file in every role.
@@ -110,7 +126,7 @@ func Config(in Input) (config.Config, error) {
 	}
 	c.Role, c.Sources = in.Role, src.origin
 	for _, p := range flatten(c.Validate()) {
-		problems = append(problems, src.annotate(p))
+		problems = append(problems, annotate(src.origin, p))
 	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("invalid configuration:\n%w", errors.Join(problems...))
@@ -252,14 +268,14 @@ func (src *sources) checkFlags(known []string) error {
 // annotate names where the value a validation problem is about came
 // from, when that was not the default: a WHARF_* variable set long ago is
 // easy to forget.
-func (src *sources) annotate(p error) error {
+func annotate(origin map[string]string, p error) error {
 	msg, best := p.Error(), ""
-	for key := range src.origin {
+	for key := range origin {
 		if len(key) > len(best) && (strings.HasPrefix(msg, key+":") || strings.HasPrefix(msg, key+"[")) {
 			best = key
 		}
 	}
-	if from := src.origin[best]; best != "" && from != "default" {
+	if from := origin[best]; best != "" && from != "default" {
 		return fmt.Errorf("%w (from %s)", p, from)
 	}
 	return p
@@ -284,6 +300,20 @@ func flatten(err error) []error {
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// Problems returns the problems an error of Config holds, one each (those
+// of a file or of the merged settings), or err alone when it is of another
+// kind (a file that cannot be read). wharf doctor reports each as a check.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		return joined.Unwrap()
 	}
 	return []error{err}
 }

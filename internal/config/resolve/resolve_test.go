@@ -52,6 +52,8 @@ func TestPrecedence(t *testing.T) {
 			func(c config.Config) string { return c.TokenAddr }},
 		{"trusted_proxies", "trusted_proxies: [%q]", "WHARF_TRUSTED_PROXIES", "trusted-proxies", "", layers{"10.0.0.1", "10.0.0.0/8,192.0.2.1", "::1"},
 			func(c config.Config) string { return strings.Join(c.TrustedProxies, ",") }},
+		{"tls_names", "tls_names: [%q]", "WHARF_TLS_NAMES", "tls-name", "", layers{"file.example", "a.example,192.0.2.1", "flag.example,b.example"},
+			func(c config.Config) string { return strings.Join(c.TLSNames, ",") }},
 		{"database.dsn", "database: {dsn: %q}", "WHARF_DATABASE_DSN", "database-dsn", "", layers{"/srv/file.db", "/srv/env.db", "/srv/flag.db"},
 			func(c config.Config) string { return c.Database.DSN }},
 	}
