@@ -150,7 +150,7 @@ http:
 	// A bounded wait: a serve that does not refuse would serve on.
 	serveCtx, cancelServe := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelServe()
-	out, err := runWharf(serveCtx, env, bin, "serve", "--data", root, "--addr", "127.0.0.1:0", "--auth", "none", "--tls", "off")
+	out, err := runWharfEnv(serveCtx, env, bin, "serve", "--data", root, "--addr", "127.0.0.1:0", "--auth", "none", "--tls", "off")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
 		t.Fatalf("wharf serve --data %s: %v; want a refusal\n%s", root, err, out)
@@ -166,7 +166,7 @@ http:
 
 	// --dry-run lists what would be imported and writes nothing.
 	data := filepath.Join(t.TempDir(), "wharf-data")
-	out, err = runWharf(ctx, env, bin, "import", root, "--data", data, "--dry-run")
+	out, err = runWharfEnv(ctx, env, bin, "import", root, "--data", data, "--dry-run")
 	if err != nil {
 		t.Fatalf("wharf import --dry-run: %v\n%s", err, out)
 	}
@@ -209,7 +209,7 @@ http:
 	}
 
 	// ...run again, finishes the job without redoing what was done.
-	out, err = runWharf(ctx, env, bin, "import", root, "--data", data)
+	out, err = runWharfEnv(ctx, env, bin, "import", root, "--data", data)
 	if err != nil {
 		t.Fatalf("wharf import after a kill: %v\n%s", err, out)
 	}
@@ -288,8 +288,8 @@ http:
 	}
 }
 
-// runWharf runs a wharf command to its end and returns what it wrote.
-func runWharf(ctx context.Context, env []string, bin string, args ...string) (string, error) {
+// runWharfEnv runs a wharf command to its end and returns what it wrote.
+func runWharfEnv(ctx context.Context, env []string, bin string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
@@ -370,7 +370,7 @@ http:
 
 	data := filepath.Join(t.TempDir(), "wharf-data")
 	ctx := testContext(t, 2*time.Minute)
-	if out, err := runWharf(ctx, wharfCLI{t: t}.env(), harness.WharfBinary(t), "import", root, "--data", data); err != nil {
+	if out, err := runWharfEnv(ctx, wharfCLI{t: t}.env(), harness.WharfBinary(t), "import", root, "--data", data); err != nil {
 		t.Fatalf("wharf import: %v\n%s", err, out)
 	}
 	w := harness.StartWharfCommand(t, nil, "serve", "--data", data, "--addr", "127.0.0.1:0", "--auth", "none", "--tls", "off")
