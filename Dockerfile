@@ -18,13 +18,14 @@
 #   COPY go.mod go.sum ./
 #   RUN go mod download
 #   COPY . .
-#   RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/wharf ./cmd/wharf \
-#    && mkdir -p /out/rootfs/tmp /out/rootfs/etc/ssl/certs /out/data \
-#    && chmod 1777 /out/rootfs/tmp \
+#   ARG VERSION
+#   RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X wharf/internal/cli.version=$VERSION" -o /out/wharf ./cmd/wharf \
+#    && mkdir -p /out/rootfs/tmp /out/rootfs/etc/ssl/certs /out/rootfs/var/lib /out/data/wharf \
+#    && chmod 1777 /out/rootfs/tmp && chmod 0700 /out/data/wharf \
 #    && cp /etc/ssl/certs/ca-certificates.crt /out/rootfs/etc/ssl/certs/
 #   FROM scratch
 #   COPY --from=build /out/rootfs/ /
-#   COPY --from=build --chown=65532:65532 /out/data/ /var/lib/wharf/
+#   COPY --from=build --chown=65532:65532 /out/data/ /var/lib/
 #   COPY --from=build /out/wharf /wharf
 #   … and the same USER, ENV, VOLUME, EXPOSE, HEALTHCHECK and ENTRYPOINT as below.
 #
@@ -34,9 +35,12 @@ FROM scratch
 # /tmp (mode 1777) for SQLite's and Go's temporary files; the Debian
 # ca-certificates bundle for outbound TLS (ACME, S3, OIDC, LDAP).
 COPY build/rootfs/ /
-# The data directory belongs to the unprivileged user; a new named volume
-# mounted here starts as a copy of it, ownership included.
-COPY --chown=65532:65532 build/data/ /var/lib/wharf/
+# The data directory belongs to the unprivileged user, mode 0700 (it holds
+# keys and the database); a new named volume mounted here starts as a copy
+# of it, ownership and mode included. COPY gives the directory it copies
+# *into* mode 0755, so build/data holds wharf/ (0700) and is copied into
+# /var/lib, which build/rootfs made (root's, 0755).
+COPY --chown=65532:65532 build/data/ /var/lib/
 COPY build/wharf /wharf
 
 # 65532 is the conventional "nonroot" id of distroless images; no passwd

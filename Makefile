@@ -1,5 +1,5 @@
 # Wharf. `make help` lists the targets; the README's two commands are
-#   make run     # a local registry on 127.0.0.1:5000 with token auth, plain HTTP
+#   make run     # a local registry on 127.0.0.1:5000 with token auth and HTTPS (a generated CA)
 #   make test    # everything CI runs (.ci/run is exactly this)
 
 SHELL        := bash
@@ -14,6 +14,12 @@ DATA     ?= $(CURDIR)/wharf-data
 RUNFLAGS ?=
 FUZZTIME ?= 10s
 
+# The version wharf --version prints: the tag, commits since and commit of the
+# checkout (-dirty with uncommitted changes). Without git, wharf reports the
+# commit Go recorded, or (devel). `make build VERSION=v1.2.3` sets it.
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS  := -X wharf/internal/cli.version=$(VERSION)
+
 # Every package but the end-to-end tests, which run in their own step.
 UNIT_PKGS = $$($(GO) list ./... | grep -vx 'wharf/e2e')
 
@@ -23,9 +29,9 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_ -]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build bin/wharf
-	$(GO) build -o $(BIN)/wharf ./cmd/wharf
+	$(GO) build -ldflags='$(LDFLAGS)' -o $(BIN)/wharf ./cmd/wharf
 
-run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, plain HTTP (RUNFLAGS adds flags)
+run serve: build ## run wharf on ADDR (127.0.0.1:5000) with data in DATA (./wharf-data), token auth, HTTPS with a generated CA (RUNFLAGS adds flags)
 	$(BIN)/wharf serve --addr $(ADDR) --data $(DATA) $(RUNFLAGS)
 
 deps: ## install test tools: docker.io, skopeo, busybox-static (apt) and pinned Go tools in ./bin
@@ -86,11 +92,18 @@ DOCKER ?= docker
 image: ## build the container image IMAGE (wharf:latest): a static build/wharf in a FROM scratch image
 	@test -r $(CA_BUNDLE) || { echo "$(CA_BUNDLE) missing: apt-get install ca-certificates"; exit 1; }
 	rm -rf build
-	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/data
+	mkdir -p build/rootfs/tmp build/rootfs/etc/ssl/certs build/rootfs/var/lib build/data/wharf
 	chmod 1777 build/rootfs/tmp
+	chmod 0700 build/data/wharf
 	cp $(CA_BUNDLE) build/rootfs/etc/ssl/certs/ca-certificates.crt
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/wharf ./cmd/wharf
+	$(MAKE) static
 	$(DOCKER) build -t $(IMAGE) .
+
+# The image's binary: static (no cgo), reproducible (-trimpath), stripped.
+STATIC ?= build/wharf
+.PHONY: static
+static: ## build STATIC (build/wharf): the static binary the image holds
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w $(LDFLAGS)' -o $(STATIC) ./cmd/wharf
 
 # --- benchmarks --------------------------------------------------------------
 # make bench [PROFILE=1] [BENCHFLAGS='-only manifest -rounds 1']: `go run

@@ -51,8 +51,11 @@ func TestDataDirLock(t *testing.T) {
 		res.Body.Close()
 	}
 	cli.run("bob's long password\n", "user", "add", "bob", "--password-stdin")
-	if out := cli.run("", "acl", "check", "bob", "repository:bob/app:pull"); !strings.Contains(out, "bob") {
-		t.Errorf("acl check while serving:\n%s", out)
+	// No rule gives bob anything: explained, and exit status 1.
+	check, err := cli.try("", "acl", "check", "bob", "repository:bob/app:pull")
+	var denied *exec.ExitError
+	if !errors.As(err, &denied) || denied.ExitCode() != 1 || !strings.Contains(check, "bob") {
+		t.Errorf("acl check while serving: %v\n%s", err, check)
 	}
 
 	w.Stop()

@@ -1,14 +1,17 @@
 package e2e
 
 import (
+	"archive/tar"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,55 +25,82 @@ import (
 )
 
 const (
-	testImage    = "wharf-e2e:test"
+	testImage    = "wharf:latest" // make image's default, which the docs use
 	imageUID     = 65532
 	imagePass    = "image-admin-pw"
 	healthyAfter = 60 * time.Second
 )
 
-// buildImageContext prepares what `make image` prepares — a static binary,
-// the rootfs (/tmp, the CA bundle) and the data directory — in a temporary
-// build context with the repository's Dockerfile and .dockerignore.
-func buildImageContext(t *testing.T) string {
+// repoCopy copies the repository's files (git ls-files: tracked and
+// untracked but not ignored, so no bin/, build/ or data directories) to a
+// temporary directory, where documented commands such as `make image` and
+// `make build` can write without touching the checkout.
+func repoCopy(t *testing.T) string {
 	t.Helper()
 	root := harness.RepoRoot(t)
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files (the copy of the repository needs git): %v", err)
+	}
 	dir := t.TempDir()
-	for _, d := range []string{"build/rootfs/tmp", "build/rootfs/etc/ssl/certs", "build/data"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+	for _, rel := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join(root, rel)
+		fi, err := os.Lstat(src)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted in the checkout, not yet in git
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		dst := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, fi.Mode().Perm()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(filepath.Join(dir, "build/rootfs/tmp"), 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	copyFile(t, "/etc/ssl/certs/ca-certificates.crt", filepath.Join(dir, "build/rootfs/etc/ssl/certs/ca-certificates.crt"))
-	copyFile(t, filepath.Join(root, "Dockerfile"), filepath.Join(dir, "Dockerfile"))
-	copyFile(t, filepath.Join(root, ".dockerignore"), filepath.Join(dir, ".dockerignore"))
-
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "build/wharf"), "./cmd/wharf")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build (static): %v\n%s", err, out)
-	}
-	fi, err := os.Stat(filepath.Join(dir, "build/wharf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("static binary built in %v: %.1f MiB", time.Since(start).Round(time.Millisecond), float64(fi.Size())/(1<<20))
 	return dir
 }
 
-func copyFile(t *testing.T, src, dst string) {
+// dockerToolDir returns a directory holding `docker`, the client the
+// harness uses with this daemon, for the front of PATH in commands the
+// tests run as a user would (make image, the documented steps).
+func dockerToolDir(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatalf("%v (the image needs it; %s)", err, "apt-get install ca-certificates")
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
+	dockerdBin := harness.RequireTool(t, "dockerd")
+	docker := harness.RequireTool(t, "docker", filepath.Join(filepath.Dir(dockerdBin), "docker"), "/usr/bin/docker")
+	dir := t.TempDir()
+	if err := os.Symlink(docker, filepath.Join(dir, "docker")); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// makeImage runs `make image` in src against the daemon: the Makefile's
+// target itself, once per run, shared by every subtest of TestImage and
+// the documentation walk.
+func makeImage(t *testing.T, d *harness.Dockerd, src, toolDir string) {
+	t.Helper()
+	start := time.Now()
+	cmd := exec.Command("make", "image", "IMAGE="+testImage)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.Host(), "PATH="+toolDir+":"+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	fi, err := os.Stat(filepath.Join(src, "build", "wharf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("make image in %v: static binary %.1f MiB", time.Since(start).Round(time.Millisecond), float64(fi.Size())/(1<<20))
 }
 
 // imageConfig is the part of `docker image inspect`'s .Config checked here.
@@ -84,22 +114,37 @@ type imageConfig struct {
 	Healthcheck  *struct{ Test []string }
 }
 
-// TestImage builds the container image from the repository's Dockerfile
-// (FROM scratch: nothing is pulled), runs it with a named volume, and pushes
-// and pulls through it with docker; it checks the image's metadata, that
-// the server runs as 65532, and that the HEALTHCHECK reports healthy.
+// TestImage builds the container image with `make image` (FROM scratch:
+// nothing is pulled), runs it with a named volume, and pushes and pulls
+// through it with docker; it checks the image's metadata, that the server
+// runs as 65532, and that the HEALTHCHECK reports healthy. Its subtests
+// share the one daemon and the one image: the compose files, and the walk
+// through the documentation (docs_test.go).
 func TestImage(t *testing.T) {
 	harness.SkipIfShort(t)
 	rootfs := busyboxRootfs(t)
 	d := harness.StartDockerd(t)
-	buildDir := buildImageContext(t)
+	src := repoCopy(t)
+	toolDir := dockerToolDir(t)
+	makeImage(t, d, src, toolDir)
+	size, err := strconv.ParseInt(strings.TrimSpace(d.Run("image", "inspect", "--format", "{{.Size}}", testImage)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDocumentedImageSize(t, src, size)
 
-	start := time.Now()
-	d.Run("build", "-t", testImage, buildDir)
-	size := strings.TrimSpace(d.Run("image", "inspect", "--format", "{{.Size}}", testImage))
-	t.Logf("docker build in %v; image size %s bytes", time.Since(start).Round(time.Millisecond), size)
-	t.Cleanup(func() { _, _ = d.TryRun(nil, "rmi", "-f", testImage) })
+	t.Run("run", func(t *testing.T) { testImageRun(t, d, rootfs) })
+	if composeBin, err := exec.LookPath("docker-compose"); err == nil {
+		t.Run("compose", func(t *testing.T) { testCompose(t, d, composeBin) })
+		t.Run("compose-split", func(t *testing.T) { testComposeSplit(t, d, composeBin, rootfs) })
+	} else {
+		t.Error("docker-compose not installed: deploy/compose.yml not tested (apt-get install docker-compose)")
+	}
+	t.Run("docs", func(t *testing.T) { testDocsWalk(t, d, src, toolDir, rootfs) })
+}
 
+// testImageRun runs the image as docs/deploy.md describes it.
+func testImageRun(t *testing.T, d *harness.Dockerd, rootfs string) {
 	var cfg imageConfig
 	if err := json.Unmarshal([]byte(d.Run("image", "inspect", "--format", "{{json .Config}}", testImage)), &cfg); err != nil {
 		t.Fatal(err)
@@ -190,6 +235,25 @@ func TestImage(t *testing.T) {
 			t.Errorf("%s is owned by %d, want %d", p, uid, imageUID)
 		}
 	}
+	// And its mode: 0700, as wharf makes a data directory, so the server
+	// does not warn at every start that it is open to others.
+	if fi, err := os.Stat(mount); err == nil && fi.Mode().Perm() != datadir.Mode {
+		t.Errorf("the volume's /var/lib/wharf has mode %04o, want %04o", fi.Mode().Perm(), datadir.Mode)
+	}
+	// /var/lib, above it, stays root's: only the data directory is 65532's.
+	tr := tar.NewReader(strings.NewReader(d.Run("cp", name+":/var/lib", "-")))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no lib/ in docker cp's archive of /var/lib: %v", err)
+		}
+		if h.Name == "lib/" || h.Name == "lib" {
+			if h.Uid != 0 || h.Mode&0o777 != 0o755 {
+				t.Errorf("/var/lib: uid %d, mode %04o; want 0, 0755", h.Uid, h.Mode&0o777)
+			}
+			break
+		}
+	}
 
 	// docker login, push, rmi, pull through the containerised registry.
 	if out, err := d.TryRun(strings.NewReader(imagePass), "login", addr, "-u", "admin", "--password-stdin"); err != nil {
@@ -209,13 +273,6 @@ func TestImage(t *testing.T) {
 	d.Run("logout", addr)
 
 	waitHealthy(t, d, name)
-
-	if composeBin, err := exec.LookPath("docker-compose"); err == nil {
-		t.Run("compose", func(t *testing.T) { testCompose(t, d, composeBin) })
-		t.Run("compose-split", func(t *testing.T) { testComposeSplit(t, d, composeBin, rootfs) })
-	} else {
-		t.Log("docker-compose not installed: deploy/compose.yml not tested")
-	}
 }
 
 // procStatusIDs returns the real, effective, saved and filesystem ids of a

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +19,13 @@ import (
 type Distribution struct {
 	Addr    string
 	LogPath string
+	stop    func()
 }
+
+// Stop stops the registry (SIGTERM, then SIGKILL) and waits for it to
+// exit, so that a test may read its storage at rest. The end of the test
+// stops it too.
+func (d *Distribution) Stop() { d.stop() }
 
 // DistributionBinary locates bin/registry.
 func DistributionBinary(t testing.TB) string {
@@ -69,7 +76,7 @@ func StartDistribution(t testing.TB, configYAML string) *Distribution {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait(); logf.Close() }()
-	t.Cleanup(func() {
+	d.stop = sync.OnceFunc(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
@@ -77,6 +84,9 @@ func StartDistribution(t testing.TB, configYAML string) *Distribution {
 			_ = cmd.Process.Kill()
 			<-done
 		}
+	})
+	t.Cleanup(func() {
+		d.stop()
 		if t.Failed() {
 			t.Logf("distribution log (last %d lines):\n%s", logTailLines, tail(d.LogPath, logTailLines))
 		}

@@ -137,6 +137,9 @@ func TestCheckRule(t *testing.T) {
 	if err := CheckRule(authz.Rule{Actions: []string{"pull,push"}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an action with a comma was accepted: %v", err)
 	}
+	if err := CheckRule(authz.Rule{Actions: []string{"pull", "pul"}}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "did you mean pull?") {
+		t.Errorf("an unknown action was accepted: %v", err)
+	}
 	if err := CheckRule(authz.Rule{Actions: []string{}}); err != nil {
 		t.Errorf("a deny-all rule was refused: %v", err)
 	}

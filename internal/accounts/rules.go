@@ -48,6 +48,10 @@ func CheckRule(r authz.Rule) error {
 			return fmt.Errorf("%w: action %q: actions are words such as pull, push, delete or *", ErrInvalid, a)
 		}
 	}
+	// A rule granting "pul" would grant nothing, silently.
+	if err := authz.CheckActions(r.Actions); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.ReplaceAll(err.Error(), "authz: ", ""))
+	}
 	return nil
 }
 

@@ -233,6 +233,9 @@ func (a *API) addRule(w http.ResponseWriter, r *http.Request, c caller) error {
 			return invalid("source", "%v", err)
 		}
 	}
+	if err := authz.CheckActions(rule.Actions); err != nil {
+		return invalid("actions", "%s", strings.ReplaceAll(err.Error(), "authz: ", ""))
+	}
 	if err := accounts.CheckRule(rule); err != nil {
 		return about("match", err)
 	}

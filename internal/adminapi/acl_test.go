@@ -47,6 +47,7 @@ func TestACL(t *testing.T) {
 		{"bad regex", map[string]any{"match": map[string]any{"name": "/[/"}, "actions": []string{"pull"}}, "match"},
 		{"unknown match key", map[string]any{"match": map[string]any{"repo": "x"}, "actions": []string{"pull"}}, "repo"},
 		{"negative position", map[string]any{"actions": []string{}, "position": -1}, "position"},
+		{"unknown action", map[string]any{"match": map[string]any{"name": "x"}, "actions": []string{"pul"}}, "actions"},
 	} {
 		res := e.do(admin, "POST", "/api/v1/acl/rules", tc.body)
 		if res.status != 400 {

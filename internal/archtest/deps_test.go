@@ -126,8 +126,11 @@ func dependencyRules() []rule {
 			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/accounts", "wharf/internal/compat"}},
 		// resolve merges defaults, files, environment and flags for every
 		// command: above config and the foreign readers, below the CLI, and
-		// free of any command-line library.
-		{pkg: "wharf/internal/config/resolve", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat/distribution", "wharf/internal/compat/dockerauth"},
+		// free of any command-line library. Its preflight reads the files
+		// a server will read with their owners' parsers (certs, token) and
+		// asks datadir whether the data directory can be written.
+		{pkg: "wharf/internal/config/resolve", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat/distribution", "wharf/internal/compat/dockerauth",
+			"wharf/internal/certs", "wharf/internal/auth/token", "wharf/internal/datadir"},
 			notDeps: []string{"net/http", "wharf/internal/server", "wharf/internal/cli", "github.com/spf13/cobra", "github.com/spf13/pflag"}},
 		// The closest-key hint every strict reader gives is a leaf.
 		{pkg: "wharf/internal/keyhint", onlyDirect: []string{}},
@@ -138,7 +141,7 @@ func dependencyRules() []rule {
 		// (client address, request id, access log) sits in front of the
 		// APIs and knows none of them.
 		{pkg: "wharf/internal/errcode", onlyDirect: []string{}},
-		{pkg: "wharf/internal/edge", onlyDirect: []string{"wharf/internal/errcode", "wharf/internal/config"},
+		{pkg: "wharf/internal/edge", onlyDirect: []string{"wharf/internal/errcode"},
 			notDeps: []string{"wharf/internal/ociapi", "wharf/internal/auth/tokenserver", "wharf/internal/adminapi",
 				"wharf/internal/auth/signin", "wharf/internal/server", "wharf/internal/cli",
 				"wharf/internal/registry", "wharf/internal/metadata"}},
@@ -161,6 +164,9 @@ func dependencyRules() []rule {
 		// The doctor checks a setup as the server would read it, through
 		// the same builders, never through the server itself.
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
+		// An import writes through the registry layer it is handed, as a
+		// push would: no HTTP, no settings, no server.
+		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},

@@ -87,11 +87,13 @@ type builder struct {
 	log  *slog.Logger
 	pool *gate.Gate // external programs and webhooks
 
-	users   map[string]static.User // configured users
-	acl     *authz.ACL
-	live    *accounts.Live
-	signIns *signin.SQLiteStore // opened by the first sign-in
-	choices []signin.Choice     // the sign-in page's buttons
+	users map[string]static.User // configured users
+	acl   *authz.ACL
+	live  *accounts.Live
+	// databaseRules is how many rules the database held at start.
+	databaseRules int
+	signIns       *signin.SQLiteStore // opened by the first sign-in
+	choices       []signin.Choice     // the sign-in page's buttons
 
 	// built is what the constructors so far added.
 	built chains
@@ -173,6 +175,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (*Stack, error)
 	if err != nil {
 		return nil, err
 	}
+	logAccessRules(b)
 	chain := authn.NewChain(b.log, built.authn...)
 	return &Stack{
 		Authn:    accounts.NewFresh(b.live, authn.NewCache(chain, authn.CacheOptions{})),

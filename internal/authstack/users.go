@@ -70,7 +70,7 @@ func database(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 			b.log.Warn("a database user has the name of a configured user, who is asked first: the database user cannot log in; remove or rename one", "account", name)
 		}
 	}
-	b.live = live
+	b.live, b.databaseRules = live, len(snap.Rules())
 	return Backend{Authn: accounts.NewAuthenticator(live), Authz: accounts.NewACL(live)}, nil, nil
 }
 
@@ -109,10 +109,9 @@ func loadACL(c config.ACL, allInOne bool, log *slog.Logger) (*authz.ACL, error) 
 		rules = c.Rules
 	case allInOne:
 		rules = defaultACL()
-		log.Info("no acl configured: only admin has access")
-	default:
-		log.Warn("no acl configured: every request is denied")
 	}
+	// Which rules are in force is logged once every source is known
+	// (logAccessRules): the database's rules count too.
 	acl, err := authz.New(rules)
 	if err != nil {
 		return nil, fmt.Errorf("config: acl: %w", err)

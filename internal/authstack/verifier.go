@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wharf/internal/auth/token"
+	"wharf/internal/certs"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 )
@@ -85,6 +86,13 @@ func CheckRealm(realm, service string, verifier *token.Verifier, log *slog.Logge
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Do(req)
+	if a := certs.AdviseTLS(err, u.Host, time.Now()); a != nil {
+		// The registry checks tokens offline; only this check, and every
+		// client that does not trust the realm either, are affected.
+		log.Warn("token realm's certificate is refused from this host; clients that do not trust it cannot log in",
+			"realm", realm, "problem", a.Problem, "fix", a.Fix)
+		return
+	}
 	if err != nil {
 		log.Warn("token realm does not answer from this host; check auth.token.realm and that the token server runs", "realm", realm, "err", err)
 		return

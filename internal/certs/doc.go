@@ -16,6 +16,9 @@
 //   - EnsureServerCert, which `tls: auto` calls at start-up to create or
 //     renew the server certificate with atomic writes, and to replace a
 //     CA that may not sign for a configured name;
+//   - AdviseTLS, the one mapping from a certificate a client refused
+//     (unknown CA, wrong name, expired, outside its CA's constraints) to
+//     what to do, for every command that probes a server over HTTPS;
 //   - Describe, the human-readable summary behind `wharf certs show`
 //     (never printing key material).
 //

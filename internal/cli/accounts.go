@@ -37,7 +37,7 @@ var accountSettings = []string{"config", "data", "database-driver", "database-ds
 
 func (f *accountFlags) register(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.String("config", "", "path of the wharf.yml `wharf serve` uses (env WHARF_CONFIG)")
+	pf.String("config", "", "path of the wharf.yml that wharf serve uses (env WHARF_CONFIG)")
 	pf.String("data", "", `data directory of the server (env WHARF_DATA, default "./wharf-data")`)
 	addDatabaseFlags(pf)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -41,6 +42,17 @@ func wantFail(t *testing.T, stdin string, want string, args ...string) {
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("wharf %s: error %q does not mention %q", strings.Join(args, " "), err, want)
 	}
+}
+
+// deniedCLI runs wharf acl check and fails the test unless it explains a
+// denial and returns errDenied (exit status 1).
+func deniedCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, err := runCLI(t, "", args...)
+	if !errors.Is(err, errDenied) {
+		t.Fatalf("wharf %s: %v, want the denial\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
 }
 
 func TestIdentityCommands(t *testing.T) {
@@ -91,7 +103,7 @@ func TestIdentityCommands(t *testing.T) {
 			t.Errorf("acl check does not say %q:\n%s", want, out)
 		}
 	}
-	out = mustCLI(t, "", cmd("acl", "check", "bob", "repository:dev/app:pull")...)
+	out = deniedCLI(t, cmd("acl", "check", "bob", "repository:dev/app:pull")...)
 	if !strings.Contains(out, "no rule matches") || !strings.Contains(out, "denied:") {
 		t.Errorf("acl check of an unknown account:\n%s", out)
 	}
@@ -111,7 +123,7 @@ func TestIdentityCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tokens); err != nil || len(tokens) != 1 || tokens[0].User != "ci" || tokens[0].ExpiresAt == nil {
 		t.Fatalf("token ls --json = %s (%v)", out, err)
 	}
-	out = mustCLI(t, "", cmd("acl", "check", "ci", "repository:dev/app:pull,push", "--token", tokens[0].ID)...)
+	out = deniedCLI(t, cmd("acl", "check", "ci", "repository:dev/app:pull,push", "--token", tokens[0].ID)...)
 	if !strings.Contains(out, "granted:      pull") || !strings.Contains(out, "denied:       push") {
 		t.Errorf("acl check with a token:\n%s", out)
 	}
@@ -124,7 +136,7 @@ func TestIdentityCommands(t *testing.T) {
 	}
 
 	mustCLI(t, "", cmd("user", "disable", "alice")...)
-	if out := mustCLI(t, "", cmd("acl", "check", "alice", "repository:dev/app:pull")...); !strings.Contains(out, "disabled") {
+	if out := deniedCLI(t, cmd("acl", "check", "alice", "repository:dev/app:pull")...); !strings.Contains(out, "disabled") {
 		t.Errorf("acl check of a disabled user:\n%s", out)
 	}
 	mustCLI(t, "", cmd("user", "rm", "alice")...)

@@ -74,29 +74,29 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 				Service: set("service", service), IP: set("ip", ip)}
 			if fl.Changed("source") {
 				if err := r.Match.SetSource(source); err != nil {
-					return err
+					return usageErrorf("--source: %w", err)
 				}
 			}
 			for _, l := range labels {
 				k, v, ok := strings.Cut(l, "=")
 				if !ok || k == "" {
-					return fmt.Errorf("--label %q: want LABEL=PATTERN, e.g. groups=dev", l)
+					return usageErrorf("--label %q: want LABEL=PATTERN, e.g. groups=dev", l)
 				}
 				if r.Match.Labels == nil {
 					r.Match.Labels = map[string]string{}
 				}
 				if _, dup := r.Match.Labels[k]; dup {
-					return fmt.Errorf("--label %s given twice (or with --source); a rule has one pattern per label", k)
+					return usageErrorf("--label %s given twice (or with --source); a rule has one pattern per label", k)
 				}
 				r.Match.Labels[k] = v
 			}
 			switch {
 			case deny && fl.Changed("actions"):
-				return errors.New("--deny and --actions contradict each other; give one")
+				return usageErrorf("--deny and --actions contradict each other; give one")
 			case deny:
 				r.Actions = []string{}
 			case !fl.Changed("actions"):
-				return errors.New("give --actions (e.g. --actions pull,push, or '*' for every action), or --deny for a rule that denies")
+				return usageErrorf("give --actions (e.g. --actions pull,push, or '*' for every action), or --deny for a rule that denies")
 			default:
 				for _, a := range actions {
 					if a = strings.TrimSpace(a); a != "" {
@@ -104,7 +104,10 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 					}
 				}
 				if len(r.Actions) == 0 {
-					return errors.New("--actions is empty; use --deny for a rule that denies")
+					return usageErrorf("--actions is empty; use --deny for a rule that denies")
+				}
+				if err := authz.CheckActions(r.Actions); err != nil {
+					return usageErrorf("--actions: %s", strings.ReplaceAll(err.Error(), "authz: ", ""))
 				}
 			}
 			r.Comment = comment
@@ -125,7 +128,7 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 	fl.StringVar(&ip, "ip", "", "client address or CIDR")
 	fl.StringArrayVar(&labels, "label", nil, "LABEL=PATTERN the account's label must match, e.g. groups=dev (repeatable)")
 	fl.StringVar(&source, "source", "", "the backend the account must come from: static, database, htpasswd, ldap, oidc, github, gitlab, google, …")
-	fl.StringSliceVar(&actions, "actions", nil, "allowed actions, comma-separated: pull, push, delete, or '*'")
+	fl.StringSliceVar(&actions, "actions", nil, "allowed actions, comma-separated: pull, push, delete, or '*' (every action)")
 	fl.BoolVar(&deny, "deny", false, "a rule that denies what it matches")
 	fl.StringVar(&comment, "comment", "", "why the rule exists (shown by ls and check)")
 	fl.IntVar(&position, "position", 0, "insert at this position (1 is asked first); default last")
@@ -163,7 +166,7 @@ func newACLMove(f *accountFlags) *cobra.Command {
 			}
 			pos, err := strconv.Atoi(args[1])
 			if err != nil || pos < 1 {
-				return fmt.Errorf("position %q: want a number from 1 (first)", args[1])
+				return usageErrorf("position %q: want a number from 1 (first)", args[1])
 			}
 			got, err := env.svc.MoveRule(cmd.Context(), id, pos)
 			if err != nil {
@@ -178,7 +181,7 @@ func newACLMove(f *accountFlags) *cobra.Command {
 func ruleID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id < 1 {
-		return 0, fmt.Errorf("rule id %q: want the number in the ID column of wharf acl ls", s)
+		return 0, usageErrorf("rule id %q: want the number in the ID column of wharf acl ls", s)
 	}
 	return id, nil
 }
@@ -328,15 +331,19 @@ func newACLCheck(f *accountFlags) *cobra.Command {
 		Long: `Decide a request as the running server would: the configuration's rules,
 then the database's, with the account's current labels and teams, and an
 access token's scopes with --token. SCOPE is a scope as docker asks for it,
-e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
+e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.
+
+Exit status: 0 when every action asked for is granted, 1 when any is denied,
+2 for a wrong command line or any other error (as grep's), so that a script
+can test access without reading the explanation.`,
 		Example: `  wharf acl check alice repository:alice/app:push
   wharf acl check '' repository:public/app:pull
   wharf acl check ci repository:team/app:pull,push --token 3k2jd8s9a7f1`,
 		Args: cobra.ExactArgs(2),
-		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
+		RunE: checkStatus(f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
 			access, err := auth.ParseScope(args[1])
 			if err != nil {
-				return fmt.Errorf("scope %q: want type:name:actions, e.g. repository:team/app:pull,push", args[1])
+				return usageErrorf("scope %q: want type:name:actions, e.g. repository:team/app:pull,push", args[1])
 			}
 			req := auth.Request{Access: access, Service: env.cfg.Token.Service}
 			if service != "" {
@@ -344,7 +351,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 			}
 			if ip != "" {
 				if req.IP, err = netip.ParseAddr(ip); err != nil {
-					return fmt.Errorf("--ip %q is not an address", ip)
+					return usageErrorf("--ip %q is not an address", ip)
 				}
 			}
 			check, err := authstack.NewAccessCheck(env.cfg, env.store, env.log)
@@ -369,7 +376,7 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 			for _, l := range labels {
 				k, v, ok := strings.Cut(l, "=")
 				if !ok || k == "" {
-					return fmt.Errorf("--label %q: want KEY=VALUE", l)
+					return usageErrorf("--label %q: want KEY=VALUE", l)
 				}
 				if req.Identity.Labels == nil {
 					req.Identity.Labels = auth.Labels{}
@@ -380,9 +387,11 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 			if err != nil {
 				return err
 			}
-			printExplanation(cmd.OutOrStdout(), req, who, ex, snap.Rules())
+			if !printExplanation(cmd.OutOrStdout(), req, who, ex, snap.Rules()) {
+				return errDenied
+			}
 			return nil
-		}),
+		})),
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&labels, "label", nil, "add a label KEY=VALUE to the account (as another backend would)")
@@ -393,7 +402,28 @@ e.g. repository:team/app:pull,push. ACCOUNT '' is the anonymous account.`,
 	return cmd
 }
 
-func printExplanation(out io.Writer, req auth.Request, who string, ex authstack.Explanation, stored []metadata.ACLRule) {
+// errDenied is wharf acl check's answer when an action is denied: exit
+// status 1, and nothing more to print than the explanation.
+var errDenied = &exitError{code: exitFailure}
+
+// checkStatus gives wharf acl check's errors status 2, so that 1 means
+// denied and nothing else.
+func checkStatus(run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := run(cmd, args)
+		if err == nil || errors.Is(err, errDenied) {
+			return err
+		}
+		if ee, ok := errors.AsType[*exitError](err); ok && ee.code == exitUsage {
+			return err
+		}
+		return &exitError{code: exitUsage, err: err}
+	}
+}
+
+// printExplanation prints how req was decided and reports whether every
+// action asked for was granted.
+func printExplanation(out io.Writer, req auth.Request, who string, ex authstack.Explanation, stored []metadata.ACLRule) bool {
 	account := req.Identity.Account
 	if account == "" {
 		account = `""`
@@ -442,4 +472,5 @@ func printExplanation(out io.Writer, req auth.Request, who string, ex authstack.
 		t.row("denied:", strings.Join(denied, ", "))
 	}
 	_ = t.flush()
+	return len(denied) == 0
 }

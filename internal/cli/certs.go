@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ certificate or key file holds.`,
 func newCertsInit() *cobra.Command {
 	var (
 		dir, keyType   string
+		registryName   string
 		names, ips     []string
 		days           int
 		noCAKey, force bool
@@ -68,6 +70,10 @@ the CA 10 years, the token certificate 5 years.`,
 					return fmt.Errorf("certs init: --ip %q is not an IP address; put host names in --name", ip)
 				}
 			}
+			hosts, err := registryHosts(registryName, names, ips)
+			if err != nil {
+				return err
+			}
 			kind, err := certKeyKind(keyType)
 			if err != nil {
 				return err
@@ -89,7 +95,7 @@ the CA 10 years, the token certificate 5 years.`,
 			if err != nil {
 				return fmt.Errorf("certs init: %w", err)
 			}
-			printNextSteps(cmd.OutOrStdout(), files, opts.Names)
+			printNextSteps(cmd.OutOrStdout(), files, opts.Names, hosts)
 			return nil
 		},
 	}
@@ -97,6 +103,7 @@ the CA 10 years, the token certificate 5 years.`,
 	fl.StringVar(&dir, "dir", "", "directory to write the certificates and keys to (required)")
 	fl.StringArrayVar(&names, "name", nil, "DNS name of the server (repeatable; the first is the common name)")
 	fl.StringArrayVar(&ips, "ip", nil, "IP address of the server (repeatable)")
+	fl.StringVar(&registryName, "registry-name", "", "which --name or --ip clients put in image names (HOST in HOST:PORT/repo), for the next steps; needed only with several")
 	fl.IntVar(&days, "days", 397, "validity of the server certificate in days (browsers refuse more than 398)")
 	fl.StringVar(&keyType, "key-type", "ecdsa", "key type: ecdsa (P-256) or rsa (2048 bits), or one of "+allKeyKinds())
 	fl.BoolVar(&noCAKey, "no-ca-key", false, "do not keep the CA key: nothing more can be signed (renewal needs a new CA)")
@@ -137,8 +144,25 @@ func allKeyKinds() string {
 	return s
 }
 
-func printNextSteps(w io.Writer, f certs.Files, names []string) {
-	host := names[0]
+// registryHosts are the hosts the next steps tell Docker clients to trust
+// the CA for: /etc/docker/certs.d/ is keyed by the registry's host as image
+// names spell it, and a certificate for an auth server and a registry
+// names both. With --registry-name that one; with a single name, it;
+// otherwise every name, since guessing the first would send users to the
+// wrong directory (certs.d/auth-server:5000).
+func registryHosts(registryName string, names, ips []string) ([]string, error) {
+	all := append(append([]string{}, names...), ips...)
+	if registryName != "" {
+		if !slices.Contains(all, registryName) {
+			return nil, fmt.Errorf("certs init: --registry-name %q is not one of the certificate's names (%s); add it with --name or --ip",
+				registryName, strings.Join(all, ", "))
+		}
+		return []string{registryName}, nil
+	}
+	return all, nil
+}
+
+func printNextSteps(w io.Writer, f certs.Files, names, hosts []string) {
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
@@ -150,38 +174,60 @@ func printNextSteps(w io.Writer, f certs.Files, names []string) {
 		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
 	}
 	caCert := abs(f.CACert)
-	fmt.Fprintf(w, `
-Next steps:
-
-  Trust the CA for this registry only, on every Docker client (HOST:PORT as
-  in the image names), rather than in the system store:
-    mkdir -p /etc/docker/certs.d/%[1]s:5000
-    cp %[2]s /etc/docker/certs.d/%[1]s:5000/ca.crt
-  podman, skopeo, buildah: /etc/containers/certs.d/%[1]s:5000/ca.crt; curl: --cacert %[2]s
-  (The CA may sign only for %[7]s.)
+	fmt.Fprintf(w, "\nNext steps:\n\n")
+	printTrustSteps(w, caCert, hosts)
+	fmt.Fprintf(w, `  (The CA may sign only for %[1]s.)
 
   In wharf.yml:
     tls: files
     tls_files:
-      certificate: %[3]s
-      key: %[4]s
+      certificate: %[2]s
+      key: %[3]s
     token:
-      certificate: %[5]s
-      key: %[6]s
+      certificate: %[4]s
+      key: %[5]s
 
   For a distribution registry verifying wharf's tokens (config.yml):
     auth:
       token:
-        rootcertbundle: %[5]s
+        rootcertbundle: %[4]s
 
-  nginx in front: ssl_certificate %[3]s; ssl_certificate_key %[4]s;
+  nginx in front: ssl_certificate %[2]s; ssl_certificate_key %[3]s;
   (server.crt holds the leaf only; clients trust ca.crt itself.)
-`, host, caCert, abs(f.ServerCert), abs(f.ServerKey), abs(f.TokenCert), abs(f.TokenKey), strings.Join(names, ", "))
+`, strings.Join(names, ", "), abs(f.ServerCert), abs(f.ServerKey), abs(f.TokenCert), abs(f.TokenKey))
 	if f.CAKey == "" {
 		fmt.Fprintln(w, "\nThe CA key was not kept: to renew, run init again with --force and redistribute ca.crt.")
 	} else {
 		fmt.Fprintf(w, "\nKeep %s offline or readable by root only: it can sign certificates clients trust.\n", abs(f.CAKey))
 	}
+}
+
+// printTrustSteps tells Docker clients to trust caCert for the registry's
+// host only. With several candidate hosts it gives the commands for each
+// and says to keep the one in image names (the token server's host needs
+// none: Docker trusts certs.d/ for the registry only, and the realm is
+// reached with the same trust store as the registry).
+func printTrustSteps(w io.Writer, caCert string, hosts []string) {
+	if len(hosts) == 1 {
+		fmt.Fprintf(w, "  Trust the CA for this registry only, on every Docker client (HOST:PORT as\n"+
+			"  in the image names), rather than in the system store:\n")
+	} else {
+		fmt.Fprintf(w, "  Trust the CA for the registry only, on every Docker client, in the directory\n"+
+			"  of the host clients put in image names (HOST:PORT/repo); this certificate\n"+
+			"  has several names, so run the lines of that host only (or give\n"+
+			"  --registry-name to print just those):\n")
+	}
+	for _, h := range hosts {
+		d := h + ":5000"
+		if len(hosts) > 1 {
+			fmt.Fprintf(w, "    # if images are named %s/…\n", d)
+		}
+		fmt.Fprintf(w, "    mkdir -p /etc/docker/certs.d/%[1]s\n    cp %[2]s /etc/docker/certs.d/%[1]s/ca.crt\n", d, caCert)
+	}
+	for _, h := range hosts {
+		fmt.Fprintf(w, "  podman, skopeo, buildah: /etc/containers/certs.d/%s:5000/ca.crt\n", h)
+	}
+	fmt.Fprintf(w, "  curl: --cacert %s\n", caCert)
 }
 
 func newCertsShow() *cobra.Command {

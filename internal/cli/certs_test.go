@@ -111,3 +111,69 @@ func TestCertsErrorsNameTheFix(t *testing.T) {
 		t.Errorf("failed commands wrote %d files", len(entries))
 	}
 }
+
+// TestCertsInitNamesTheRegistryHost: Docker keys certs.d/ by the host in
+// image names, so the next steps must never pick the first --name (an
+// auth server's) as the registry's.
+func TestCertsInitNamesTheRegistryHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		args          []string
+		want, notWant []string
+		wantErr       string
+	}{
+		{
+			name:    "several names: the steps for each, none assumed",
+			args:    []string{"--name", "auth-server", "--name", "registry"},
+			want:    []string{"certs.d/registry:5000/ca.crt", "certs.d/auth-server:5000/ca.crt", "# if images are named registry:5000/", "--registry-name"},
+			notWant: []string{"Trust the CA for this registry only"},
+		},
+		{
+			name:    "--registry-name picks one",
+			args:    []string{"--name", "auth-server", "--name", "registry", "--registry-name", "registry"},
+			want:    []string{"/etc/docker/certs.d/registry:5000/ca.crt", "/etc/containers/certs.d/registry:5000/ca.crt"},
+			notWant: []string{"auth-server:5000", "# if images"},
+		},
+		{
+			name:    "--registry-name may be an address",
+			args:    []string{"--name", "auth-server", "--ip", "10.0.0.3", "--registry-name", "10.0.0.3"},
+			want:    []string{"/etc/docker/certs.d/10.0.0.3:5000/ca.crt"},
+			notWant: []string{"auth-server:5000"},
+		},
+		{
+			name:    "--registry-name not among the names",
+			args:    []string{"--name", "auth-server", "--registry-name", "registry"},
+			wantErr: `--registry-name "registry" is not one of the certificate's names (auth-server); add it with --name or --ip`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "certs")
+			out, err := runCerts(t, append([]string{"init", "--dir", dir}, tc.args...)...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if _, err := os.Stat(dir); err == nil {
+					t.Error("the directory was created although the flags were refused")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(out, s) {
+					t.Errorf("next steps lack %q:\n%s", s, out)
+				}
+			}
+			for _, s := range tc.notWant {
+				if strings.Contains(out, s) {
+					t.Errorf("next steps contain %q:\n%s", s, out)
+				}
+			}
+		})
+	}
+}

@@ -42,21 +42,20 @@ func TestServeRefusesBadSettings(t *testing.T) {
 	}
 }
 
-func TestServeStartsAndStops(t *testing.T) {
-	t.Parallel()
+// startServe runs wharf serve in-process with args until the test ends,
+// and waits for its log to match started: it returns the log, the match,
+// and stop, which ends serve and returns its exit status.
+func startServe(t *testing.T, started *regexp.Regexp, args ...string) (*testserver.SyncBuffer, []string, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
+	t.Cleanup(cancel)
 	var out, errb testserver.SyncBuffer
 	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--auth", "none", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &out, &errb)
-	}()
-	addrRE := regexp.MustCompile(`msg="wharf is serving" addr=(\S+)`)
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); {
-		if m := addrRE.FindStringSubmatch(errb.String()); m != nil {
-			addr = m[1]
-			break
+	go func() { done <- Run(ctx, append([]string{"serve"}, args...), &out, &errb) }()
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; m = started.FindStringSubmatch(errb.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start line in the log:\n%s", errb.String())
 		}
 		select {
 		case code := <-done:
@@ -64,9 +63,24 @@ func TestServeStartsAndStops(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if addr == "" {
-		t.Fatalf("no listening line in the log:\n%s", errb.String())
+	stop := func() int {
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(30 * time.Second):
+			t.Fatal("serve did not stop after its context ended")
+			return -1
+		}
 	}
+	return &errb, m, stop
+}
+
+func TestServeStartsAndStops(t *testing.T) {
+	t.Parallel()
+	errb, m, stop := startServe(t, regexp.MustCompile(`msg="wharf is serving" url=http://\S+ addr=(\S+)`),
+		"--auth", "none", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	addr := m[1]
 	if !strings.Contains(errb.String(), "AUTHENTICATION IS OFF") {
 		t.Errorf("--auth none did not warn:\n%s", errb.String())
 	}
@@ -78,21 +92,7 @@ func TestServeStartsAndStops(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Docker-Distribution-Api-Version") != "registry/2.0" {
 		t.Fatalf("GET /v2/: %d %v", res.StatusCode, res.Header)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited with %d after shutdown: %s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop after its context ended")
-	}
-}
-
-func TestVersion(t *testing.T) {
-	t.Parallel()
-	var out, errb bytes.Buffer
-	if code := Run(t.Context(), []string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "wharf ") {
-		t.Fatalf("version: %d %q %q", code, out.String(), errb.String())
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited with %d after shutdown: %s", code, errb.String())
 	}
 }

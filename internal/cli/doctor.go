@@ -12,6 +12,7 @@ import (
 	"wharf/internal/compat/distribution"
 	"wharf/internal/compat/dockerauth"
 	"wharf/internal/config"
+	"wharf/internal/config/resolve"
 	"wharf/internal/doctor"
 )
 
@@ -41,28 +42,41 @@ failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
+			// A configuration a server would refuse is reported, problem
+			// by problem, among the other checks rather than ending the
+			// run: the realm and the data directory are still worth a look.
+			refused := func(file, without, command string, err error) {
+				setup.Refused = append(setup.Refused, doctor.Refused{What: describeFile(file, without), File: file, Command: command, Problems: resolve.Problems(err)})
+			}
+			// resolved is a configuration as the server command reads it,
+			// with what it checks before creating anything, or nil.
+			resolved := func(c config.Config, err error, file, without, command string) *config.Config {
+				if err == nil {
+					err = resolve.Preflight(c)
+				}
+				if err != nil {
+					refused(file, without, command, err)
+					return nil
+				}
+				return &c
+			}
 			if serveConfig != "" || (registryConfig == "" && authConfig == "" && setup.URL == "") {
 				// As `wharf serve` reads it; without --config, the file of
 				// WHARF_CONFIG if any.
 				c, err := resolveConfig(cmd, config.RoleAllInOne, nil, "config")
-				if err != nil {
-					return err
-				}
-				setup.Serve = &c
+				setup.Serve = resolved(c, err, serveConfig, "WHARF_CONFIG and WHARF_* variables", "wharf serve")
 			}
 			if registryConfig != "" || (authConfig != "" && os.Getenv("REGISTRY_AUTH") != "") {
 				c, err := resolveGiven(config.RoleRegistry, map[string]string{"config": registryConfig}, nil)
-				if err != nil {
-					return err
+				if setup.Registry = resolved(c, err, registryConfig, "REGISTRY_* variables", "wharf registry"); setup.Registry != nil {
+					setup.RegistryWarnings = distribution.Warnings(c)
 				}
-				setup.Registry, setup.RegistryWarnings = &c, distribution.Warnings(c)
 			}
 			if authConfig != "" {
 				c, err := resolveGiven(config.RoleAuth, map[string]string{"config": authConfig}, nil)
-				if err != nil {
-					return err
+				if setup.Auth = resolved(c, err, authConfig, "", "wharf auth"); setup.Auth != nil {
+					setup.AuthWarnings = dockerauth.Warnings(c)
 				}
-				setup.Auth, setup.AuthWarnings = &c, dockerauth.Warnings(c)
 			}
 			if passwordStdin {
 				if setup.Password, err = readPassword(cmd.InOrStdin()); err != nil {
@@ -87,6 +101,18 @@ failed.`,
 	fl.BoolVar(&passwordStdin, "password-stdin", false, "read the test user's password from standard input")
 	fl.StringVar(&setup.CAFile, "ca", "", "a CA bundle to trust when probing over HTTPS")
 	return cmd
+}
+
+// describeFile names a configuration in doctor's report: its file, or
+// what the server reads without one.
+func describeFile(path, without string) string {
+	switch {
+	case path != "":
+		return "config " + path
+	case without != "":
+		return "config (" + without + ")"
+	}
+	return "config"
 }
 
 // readPassword reads one line: the password, never taken from argv.

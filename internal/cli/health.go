@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"wharf/internal/certs"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 )
@@ -38,8 +39,9 @@ func newHealth() *cobra.Command {
 		Use:   "health [--url URL] [--insecure]",
 		Short: "Check that a running wharf answers /healthz (for HEALTHCHECK and probes)",
 		Long: `Check that a running wharf answers GET /healthz with 200 OK, within 3 seconds.
-Exits 0 if it does; otherwise prints one line saying why and exits 1. It is the
-container image's HEALTHCHECK, and needs no shell or curl.
+Exits 0 if it does; otherwise prints one line saying why and exits 1 (a wrong
+command line too: a container runtime reserves 2). It is the container image's
+HEALTHCHECK, and needs no shell or curl.
 
 Without --url it checks the local server that the same environment would
 start, reading the settings as wharf serve does (WHARF_CONFIG's file, then
@@ -55,7 +57,8 @@ the WHARF_* variables): the port of addr (WHARF_ADDR, default :5000) on
 With --url, an https URL also trusts <data>/tls/ca.crt when present.
 --insecure skips certificate verification (the check still proves that the
 server answers).`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{usageStatusKey: "1"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil)
 			if err != nil {
@@ -103,6 +106,9 @@ func (f healthFlags) check(ctx context.Context, out io.Writer, cfg config.Config
 	}
 	res, err := client.Do(req)
 	if err != nil {
+		if a := certs.AdviseTLS(err, req.URL.Host, time.Now()); a != nil {
+			return fmt.Errorf("health: %s: %w (or --insecure, which checks only that it answers)", target, a)
+		}
 		return fmt.Errorf("health: %s: %w", target, unwrapURLError(err))
 	}
 	defer res.Body.Close()

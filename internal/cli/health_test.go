@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,6 +79,10 @@ func TestHealth(t *testing.T) {
 	hostPort := func(s *httptest.Server) string {
 		return strings.TrimPrefix(strings.TrimPrefix(s.URL, "https://"), "http://")
 	}
+	port := func(s *httptest.Server) string {
+		_, p, _ := net.SplitHostPort(hostPort(s))
+		return p
+	}
 	// A wharf.yml, as WHARF_CONFIG names it for wharf serve: health reads
 	// the same settings.
 	configFile := func(body string) string {
@@ -101,7 +106,10 @@ func TestHealth(t *testing.T) {
 		{"http 503", nil, []string{"--url", failing.URL + "/healthz"}, false, []string{"health:", "503 Service Unavailable"}},
 		{"wrong path", nil, []string{"--url", plain.URL + "/nothing"}, false, []string{"404 Not Found"}},
 		{"nothing listening", nil, []string{"--url", closed.URL + "/healthz"}, false, []string{"connection refused"}},
-		{"https unknown CA", map[string]string{"WHARF_DATA": noCA}, []string{"--url", secure.URL + "/healthz"}, false, []string{"certificate"}},
+		{"https unknown CA", map[string]string{"WHARF_DATA": noCA}, []string{"--url", secure.URL + "/healthz"}, false,
+			[]string{"signed by a CA this machine does not trust", "/etc/docker/certs.d/" + hostPort(secure) + "/ca.crt", "--insecure"}},
+		{"https wrong name", map[string]string{"WHARF_DATA": withCA}, []string{"--url", "https://localhost:" + port(secure) + "/healthz"}, false,
+			[]string{"certificate is for example.com, *.example.com, 127.0.0.1, ::1, not localhost", "tls_names"}},
 		{"https generated CA", map[string]string{"WHARF_DATA": withCA}, []string{"--url", secure.URL + "/healthz"}, true, nil},
 		{"https insecure", map[string]string{"WHARF_DATA": noCA}, []string{"--url", secure.URL + "/healthz", "--insecure"}, true, nil},
 		// Without --url: what the image's HEALTHCHECK does.

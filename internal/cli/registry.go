@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"wharf/internal/config"
 	"wharf/internal/config/resolve"
@@ -32,11 +33,27 @@ effect in wharf (storage.cache, health, …) are accepted and logged.`,
 	cmd.Flags().String("config", "", "distribution configuration file (env WHARF_CONFIG); optional, REGISTRY_* variables apply on top")
 	cmd.Flags().String("data", "", "data directory, overriding storage.filesystem.rootdirectory")
 	cmd.Flags().String("addr", "", "listen address, overriding http.addr")
+	addForeignLogFlags(cmd.Flags(), "log.level", "log.formatter", "log.accesslog.disabled")
 	return cmd
 }
 
 // foreignSettings are the flags of `wharf registry` and `wharf auth`.
-var foreignSettings = []string{"config", "data", "addr"}
+var foreignSettings = []string{"config", "data", "addr", "log-level", "log-format", "log-access"}
+
+// addForeignLogFlags adds the log's flags of wharf registry and wharf
+// auth, naming the keys of the file they override (none for docker_auth,
+// whose file has no log settings).
+func addForeignLogFlags(fl *pflag.FlagSet, level, format, access string) {
+	over := func(key string) string {
+		if key == "" {
+			return ""
+		}
+		return ", overriding " + key
+	}
+	fl.String("log-level", "", `debug, info, warn or error (default "info")`+over(level))
+	fl.String("log-format", "", `text or json (default "text")`+over(format))
+	fl.String("log-access", "", `on or off: a line per request (default "on")`+over(access))
+}
 
 func newAuth() *cobra.Command {
 	cmd := &cobra.Command{
@@ -60,6 +77,7 @@ database in the data directory.`,
 	cmd.Flags().String("config", "", "docker_auth configuration file (env WHARF_CONFIG)")
 	cmd.Flags().String("data", resolve.DefaultAuthData, "directory for the refresh-token database")
 	cmd.Flags().String("addr", "", "listen address, overriding server.addr")
+	addForeignLogFlags(cmd.Flags(), "", "", "")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

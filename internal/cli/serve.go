@@ -4,31 +4,62 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"wharf/internal/config"
+	"wharf/internal/config/resolve"
 	"wharf/internal/server"
 )
 
 // serveSettings are the flags of `wharf serve`; each has a WHARF_*
 // variable (resolve).
-var serveSettings = []string{"config", "addr", "token-addr", "data", "auth", "tls", "trusted-proxies",
-	"debug-addr", "database-driver", "database-dsn", "log-level"}
+var serveSettings = []string{"config", "addr", "token-addr", "data", "auth", "tls", "tls-name", "trusted-proxies",
+	"debug-addr", "database-driver", "database-dsn", "log-level", "log-format", "log-access"}
 
 func newServe() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the registry",
-		Long: `Run the registry on embedded defaults: blobs on the local filesystem and
-metadata in SQLite, both under the data directory. The metadata can live in
-PostgreSQL or MySQL/MariaDB instead (--database-driver, --database-dsn),
-shared by several wharf replicas.
+		Long: `Run the registry and its token server on embedded defaults: blobs on the
+local filesystem and metadata in SQLite, both under the data directory
+(./wharf-data). The metadata can live in PostgreSQL or MySQL/MariaDB instead
+(--database-driver, --database-dsn), shared by several wharf replicas.
+
+HTTPS is on by default (tls: auto): the first start generates a local CA and a
+server certificate in <data>/tls. Clients must trust <data>/tls/ca.crt; every
+start logs its path and how, e.g. for docker:
+
+  mkdir -p /etc/docker/certs.d/HOST:5000
+  cp wharf-data/tls/ca.crt /etc/docker/certs.d/HOST:5000/ca.crt
+
+Add the names clients use to tls_names in wharf.yml, or use your own
+certificate (--tls files), ACME (--tls acme) or plain HTTP behind a TLS proxy
+(--tls off).
+
+Token authentication is on by default, with an account named admin. Its
+password is WHARF_ADMIN_PASSWORD (at least 12 characters) on the first start,
+or else a random one written to <data>/auth/admin.password (mode 0600); the log
+names the file, never the password. Change it with wharf user passwd admin.
 
 Settings come from, lowest to highest precedence: built-in defaults, the
-config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
+config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.
+The log goes to standard error: one line per request (--log-access off turns
+them off), as text or JSON (--log-format json).`,
+		Example: `  # HTTPS on :5000 with a generated CA, token auth, data in ./wharf-data
+  WHARF_ADMIN_PASSWORD='choose-a-long-one' wharf serve
+
+  # on loopback, plain HTTP, for a try-out or behind a TLS-terminating proxy
+  wharf serve --addr 127.0.0.1:5000 --tls off --data /srv/wharf
+
+  # from a config file, with JSON logs and no access lines
+  WHARF_CONFIG=/etc/wharf/wharf.yml WHARF_LOG_FORMAT=json wharf serve --log-access off
+
+  # metadata in PostgreSQL (the DSN in the environment, not on the command line)
+  WHARF_DATABASE_DSN='postgres://wharf@db/wharf' wharf serve --database-driver postgres`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, serveSettings...)
@@ -44,12 +75,20 @@ config file (--config / WHARF_CONFIG), WHARF_* environment variables, flags.`,
 	fl.String("token-addr", "", `also serve the token endpoint on this address, e.g. ":5001" (env WHARF_TOKEN_ADDR); challenges then send clients there`)
 	fl.String("data", "", `data directory (env WHARF_DATA, default "./wharf-data")`)
 	fl.String("auth", "", `authentication: token (built-in token server), htpasswd or none (env WHARF_AUTH, default "token")`)
-	fl.String("tls", "", `transport security: auto (a generated local CA), files or off (env WHARF_TLS)`)
+	fl.String("tls", "", `transport security: auto (a generated local CA in <data>/tls), files, acme or off (env WHARF_TLS, default "auto")`)
+	fl.Var(&names{}, "tls-name", `a DNS name or IP address clients use to reach the server, put in the generated certificate (tls: auto); repeat it or separate names with commas (env WHARF_TLS_NAMES, comma-separated)`)
 	fl.String("trusted-proxies", "", `comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed (env WHARF_TRUSTED_PROXIES)`)
 	fl.String("debug-addr", "", `serve Go's runtime profiles (/debug/pprof/) on this address, e.g. "127.0.0.1:5002" (env WHARF_DEBUG_ADDR); no authentication, keep it on loopback`)
 	addDatabaseFlags(fl)
-	fl.String("log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
+	addLogFlags(fl)
 	return cmd
+}
+
+// addLogFlags adds the log's flags, which every server command has.
+func addLogFlags(fl *pflag.FlagSet) {
+	fl.String("log-level", "", `debug, info, warn or error (env WHARF_LOG_LEVEL, default "info")`)
+	fl.String("log-format", "", `text or json (env WHARF_LOG_FORMAT, default "text")`)
+	fl.String("log-access", "", `on or off: a line per request (env WHARF_LOG_ACCESS, default "on"); errors are logged either way`)
 }
 
 // addDatabaseFlags adds the flags that choose the metadata database, which
@@ -73,6 +112,11 @@ func terminal(w io.Writer) io.Writer {
 // run serves cfg, a resolved configuration, until the command's context
 // ends.
 func run(cmd *cobra.Command, cfg config.Config) error {
+	// Everything that can be checked is, before the server creates its
+	// data directory, database or keys.
+	if err := resolve.Preflight(cfg); err != nil {
+		return err
+	}
 	log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 	if cfg.Auth == "none" && cfg.Role != config.RoleAuth {
 		log.Warn("AUTHENTICATION IS OFF (auth: none): anyone who can reach " + cfg.Addr + " can push, overwrite and delete images")
@@ -87,6 +131,19 @@ func run(cmd *cobra.Command, cfg config.Config) error {
 	defer srv.Close()
 	return srv.Serve(cmd.Context())
 }
+
+// names is a repeatable flag whose value, as resolve reads every flag, is
+// the comma-separated list of what was given.
+type names []string
+
+func (n *names) String() string { return strings.Join(*n, ",") }
+
+func (n *names) Set(v string) error {
+	*n = append(*n, v)
+	return nil
+}
+
+func (n *names) Type() string { return "name" }
 
 func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	var level slog.Level

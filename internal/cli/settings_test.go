@@ -201,7 +201,7 @@ func TestDoctorReadsTheSettingsOfServe(t *testing.T) {
 	if err := os.WriteFile(file, []byte("acl:\n  - match: {acount: a}\n    actions: [pull]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCLI(t, "", "doctor"); err == nil || !strings.Contains(err.Error(), `line 2: acl: unknown key "acount"`) {
-		t.Errorf("doctor on a file with a typo: %v", err)
+	if out, _, err := runCLI(t, "", "doctor"); err == nil || !strings.Contains(out, `line 2: acl: unknown key "acount"`) {
+		t.Errorf("doctor on a file with a typo: %v\n%s", err, out)
 	}
 }

@@ -1,8 +1,6 @@
 package compat
 
 import (
-	"fmt"
-
 	"wharf/internal/config"
 )
 
@@ -10,10 +8,7 @@ import (
 type Setting struct{ Key, Value string }
 
 // Message explains a setting with literal quotes, naming its key.
-func (s Setting) Message() string {
-	return fmt.Sprintf("%s is %q with literal quotes: in a compose list (- KEY=\"value\") the quotes are part of the value; write - KEY=value",
-		s.Key, s.Value)
-}
+func (s Setting) Message() string { return config.QuotesAdvice(s.Key, s.Value) }
 
 // Quoted keeps the settings whose value still begins and ends with a quote
 // (config.HasLiteralQuotes).

@@ -45,16 +45,33 @@ func (a *ACL) UnmarshalYAML(n *yaml.Node) error {
 
 // validate compiles the rules as the token server will (patterns,
 // placeholders, addresses), so that a bad rule is found before anything
-// starts.
-func (a ACL) validate() []error {
+// starts. The rules of a Wharf registry (every role but a token server
+// alone, whose docker_auth rules may grant other services' actions) must
+// name actions the registry asks for.
+func (a ACL) validate(role string) []error {
+	var errs []error
 	if _, err := authz.New(a.Rules); err != nil {
-		var errs []error
 		for _, e := range flatten(err) {
 			errs = append(errs, errors.New("acl: "+strings.TrimPrefix(e.Error(), "authz: ")))
 		}
+	}
+	if role == RoleAuth {
 		return errs
 	}
-	return nil
+	for i, r := range a.Rules {
+		err := authz.CheckActions(r.Actions)
+		if err == nil {
+			continue
+		}
+		for _, e := range flatten(err) {
+			where := fmt.Sprintf("#%d", i)
+			if r.Line > 0 {
+				where += fmt.Sprintf(" (line %d)", r.Line)
+			}
+			errs = append(errs, fmt.Errorf("acl: rule %s: actions: %s", where, strings.TrimPrefix(e.Error(), "authz: ")))
+		}
+	}
+	return errs
 }
 
 // flatten returns the errors an errors.Join holds, or err alone.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -211,7 +213,16 @@ type Sessions struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// Access is whether each request gets an access log line: on (the
+	// default) or off, for a proxy in front that writes its own; true and
+	// false, YAML's spellings, are accepted too. Errors are logged either
+	// way.
+	Access string `yaml:"access"`
 }
+
+// AccessOn reports whether the access log is on (Validate has checked
+// Access).
+func (l Log) AccessOn() bool { return l.Access != "off" && l.Access != "false" }
 
 // Uploads tunes upload sessions.
 type Uploads struct {
@@ -229,7 +240,7 @@ func Default() Config {
 		Auth:     "token",
 		Token:    Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
 		TLS:      "auto",
-		Log:      Log{Level: "info", Format: "text"},
+		Log:      Log{Level: "info", Format: "text", Access: "on"},
 		Uploads:  Uploads{MaxAge: "24h"},
 		Sessions: Sessions{Lifetime: Duration(90 * 24 * time.Hour), UnconfirmedLifetime: Duration(24 * time.Hour)},
 		Storage:  Storage{Delete: true},
@@ -328,11 +339,32 @@ func decode(b []byte, c *Config) []error {
 	return errs
 }
 
+// checkListenAddr checks the syntax of a listen address ("" is not set):
+// the server would find it wrong only after creating its data directory.
+func checkListenAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (for example \":5000\" or \"127.0.0.1:5000\"; IPv6 as \"[::1]:5000\")", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: the port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
 // Validate reports every problem with c at once, each with its key.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Addr == "" {
 		errs = append(errs, errors.New("addr: must not be empty (for example \":5000\")"))
+	}
+	for _, l := range []struct{ key, addr string }{{"addr", c.Addr}, {"token_addr", c.TokenAddr}, {"debug_addr", c.DebugAddr}} {
+		if err := checkListenAddr(l.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l.key, err))
+		}
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("data: must not be empty (for example \"./wharf-data\")"))
@@ -397,6 +429,11 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
 	}
+	switch c.Log.Access {
+	case "on", "off", "true", "false":
+	default:
+		errs = append(errs, fmt.Errorf("log.access: %q is not one of on, off", c.Log.Access))
+	}
 	for i, p := range c.TrustedProxies {
 		if _, err := ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %w", i, err))
@@ -418,7 +455,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateExt()...)
 	errs = append(errs, c.validateSignIns()...)
 	errs = append(errs, c.validateDatabaseBackends()...)
-	errs = append(errs, c.ACL.validate()...)
+	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
 	return errors.Join(errs...)
 }

@@ -110,6 +110,47 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 }
 
+// TestValidateListenAddresses: a listen address the server could not
+// listen on is refused by validation, before anything is created.
+func TestValidateListenAddresses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		key, addr, want string // want "" for valid
+	}{
+		{"addr", ":5000", ""},
+		{"addr", "127.0.0.1:0", ""},
+		{"addr", "[::1]:5000", ""},
+		{"addr", "5000", `addr: "5000" is not host:port`},
+		{"addr", "::1:5000", `addr: "::1:5000" is not host:port`},
+		{"token_addr", "localhost:https", `token_addr: "localhost:https": the port "https" is not a number`},
+		{"debug_addr", "127.0.0.1:70000", `debug_addr: "127.0.0.1:70000": the port "70000"`},
+		{"token_addr", "", ""},
+	} {
+		t.Run(tc.key+" "+tc.addr, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			switch tc.key {
+			case "addr":
+				c.Addr = tc.addr
+			case "token_addr":
+				c.TokenAddr = tc.addr
+			case "debug_addr":
+				c.DebugAddr = tc.addr
+			}
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
 // TestValidateCompilesTheACL: a rule that parses but cannot compile (a bad
 // pattern, a mistyped placeholder, an address that is none) is a
 // validation error naming the rule and its line, so that it stops a
@@ -125,6 +166,50 @@ func TestValidateCompilesTheACL(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v; want %q", err, want)
 		}
+	}
+}
+
+// TestValidateRefusesUnknownActions: a rule of wharf.yml granting an
+// action the registry never asks for ("pul") grants nothing; it is an
+// error with the action it probably meant. A token server alone keeps
+// docker_auth's freedom (its tokens may be for other services).
+func TestValidateRefusesUnknownActions(t *testing.T) {
+	t.Parallel()
+	c, err := Load(write(t, "acl:\n  - match: {account: a}\n    actions: [pull]\n  - match: {account: b}\n    actions: [pul, push]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `acl: rule #1 (line 4): actions: unknown action "pul" (did you mean pull?); the registry asks for pull, push, delete, *`
+	for _, role := range []string{RoleAllInOne, RoleRegistry} {
+		c.Role = role
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("role %s: Validate = %v; want %q", role, err, want)
+		}
+	}
+	c.Role = RoleAuth
+	if err := c.Validate(); err != nil {
+		t.Errorf("role auth: Validate = %v; want nil", err)
+	}
+}
+
+// TestLogAccess: log.access takes on and off (and YAML's true and false,
+// unquoted), and refuses anything else.
+func TestLogAccess(t *testing.T) {
+	t.Parallel()
+	for body, on := range map[string]bool{"": true, "log: {access: off}\n": false, "log: {access: on}\n": true,
+		"log: {access: false}\n": false, "log: {access: true}\n": true, "log: {access: \"off\"}\n": false} {
+		c, err := Load(write(t, body))
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil || c.Log.AccessOn() != on {
+			t.Errorf("%q: AccessOn = %v, %v; want %v", body, c.Log.AccessOn(), err, on)
+		}
+	}
+	c := Default()
+	c.Log.Access = "no"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `log.access: "no" is not one of on, off`) {
+		t.Errorf("log.access no: Validate = %v", err)
 	}
 }
 

@@ -59,11 +59,41 @@ func (d Database) validate(errs []error) []error {
 			errs = append(errs, fmt.Errorf("database.dsn: required with driver %s (for example %q, or WHARF_DATABASE_DSN, or database.dsn_file)", d.Driver, example))
 		case strings.TrimSpace(d.DSN) != d.DSN:
 			errs = append(errs, errors.New("database.dsn: has leading or trailing spaces"))
+		case d.DSN != "":
+			if err := dsnShape(d.Driver, d.DSN); err != nil {
+				errs = append(errs, fmt.Errorf("database.dsn: %w (for example %q)", err, example))
+			}
 		}
 	default:
 		errs = append(errs, fmt.Errorf("database.driver: %q is not one of sqlite, postgres, mysql", d.Driver))
 	}
 	return errs
+}
+
+// dsnShape catches a DSN written for the other driver or mangled, before
+// the server creates anything; the driver still has the last word when it
+// connects. Messages never quote the DSN: it may hold a password.
+func dsnShape(driver, dsn string) error {
+	isURL := strings.Contains(dsn, "://")
+	switch {
+	case driver == DriverMySQL && isURL:
+		return errors.New("mysql's DSN is go-sql-driver's user:password@tcp(host:3306)/database, not a URL")
+	case driver == DriverMySQL && !strings.Contains(dsn, "/"):
+		return errors.New("mysql's DSN lacks the /database part")
+	case driver == DriverMySQL && strings.Count(dsn, "(") != strings.Count(dsn, ")"):
+		return errors.New("mysql's DSN has unbalanced parentheses around the address")
+	case driver == DriverPostgres && isURL:
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return errors.New("not a valid URL (a password with special characters must be percent-encoded)")
+		}
+		if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+			return fmt.Errorf("a URL of scheme %q; PostgreSQL's is postgres://", u.Scheme)
+		}
+	case driver == DriverPostgres && !strings.Contains(dsn, "="):
+		return errors.New("neither a postgres:// URL nor libpq key=value pairs")
+	}
+	return nil
 }
 
 // ResolveDSN returns the DSN, read from DSNFile when that is set. Errors

@@ -30,6 +30,14 @@ func TestDatabaseValidate(t *testing.T) {
 		{"mysql", Database{Driver: "mysql", DSN: "wharf:" + secret + "@tcp(db:3306)/wharf"}, ""},
 		{"both", Database{Driver: "mysql", DSN: "wharf:" + secret + "@tcp(db:3306)/wharf", DSNFile: "/f"}, "dsn and dsn_file are both set"},
 		{"spaces", Database{Driver: "postgres", DSN: " postgres://wharf:" + secret + "@db/wharf "}, "spaces"},
+		{"postgres key=value", Database{Driver: "postgres", DSN: "host=db user=wharf password=" + secret + " dbname=wharf"}, ""},
+		{"postgresql scheme", Database{Driver: "postgres", DSN: "postgresql://wharf:" + secret + "@db/wharf"}, ""},
+		{"mysql DSN for postgres", Database{Driver: "postgres", DSN: "wharf:" + secret + "@tcp(db:3306)/wharf"}, "neither a postgres:// URL nor libpq key=value pairs"},
+		{"other scheme for postgres", Database{Driver: "postgres", DSN: "mysql://wharf:" + secret + "@db/wharf"}, `a URL of scheme "mysql"`},
+		{"unencoded password", Database{Driver: "postgres", DSN: "postgres://wharf:" + secret + "%zz@db/wharf"}, "percent-encoded"},
+		{"URL for mysql", Database{Driver: "mysql", DSN: "mysql://wharf:" + secret + "@db:3306/wharf"}, "not a URL"},
+		{"mysql without database", Database{Driver: "mysql", DSN: "wharf:" + secret + "@tcp(db:3306)"}, "lacks the /database part"},
+		{"mysql unbalanced", Database{Driver: "mysql", DSN: "wharf:" + secret + "@tcp(db:3306/wharf"}, "unbalanced parentheses"},
 		{"unknown driver", Database{Driver: "oracle", DSN: "oracle://scott:" + secret + "@db"}, `database.driver: "oracle" is not one of`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -23,4 +24,21 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ParseTrustedProxies parses trusted_proxies: addresses ("127.0.0.1",
+// "::1") and CIDR ranges ("10.0.0.0/8"). Every entry that does not parse is
+// reported.
+func ParseTrustedProxies(entries []string) ([]netip.Prefix, error) {
+	prefixes := make([]netip.Prefix, 0, len(entries))
+	var errs []error
+	for _, s := range entries {
+		p, err := ParsePrefix(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies: %w", err))
+			continue
+		}
+		prefixes = append(prefixes, p)
+	}
+	return prefixes, errors.Join(errs...)
 }

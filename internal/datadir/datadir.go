@@ -44,8 +44,13 @@ func New(root string) Dir { return Dir{root: root} }
 func (d Dir) Root() string { return d.root }
 
 // Create makes the data directory (mode 0700) if it does not exist; an
-// existing one keeps its mode (CheckModes reports a loose one).
+// existing one keeps its mode (CheckModes reports a loose one). It refuses,
+// creating nothing, a registry:2 storage root (ErrDistributionTree): every
+// command that opens a data directory comes through here first.
 func (d Dir) Create() error {
+	if err := d.checkNotDistribution(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(d.root, Mode); err != nil {
 		return fmt.Errorf("datadir: %s: %w (check --data and its permissions)", d.root, err)
 	}

@@ -19,6 +19,9 @@ import (
 const holderEnv = "WHARF_DATADIR_TEST_HOLD"
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(writableEnv); dir != "" {
+		checkWritable(dir)
+	}
 	if dir := os.Getenv(holderEnv); dir != "" {
 		l, err := datadir.New(dir).Lock()
 		if err != nil {

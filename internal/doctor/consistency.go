@@ -16,16 +16,20 @@ import (
 // registry expects against what the token server issues.
 func checkConsistency(r *Report, s Setup) {
 	for _, w := range s.RegistryWarnings {
-		r.Warn("registry config", w, "remove the literal quotes")
+		r.Warn("registry config", w, "remove the inner pair of quotes from that value")
 	}
 	for _, w := range s.AuthWarnings {
-		r.Warn("auth config", w, "remove the literal quotes")
+		r.Warn("auth config", w, "remove the inner pair of quotes from that value")
 	}
 	if s.Serve != nil {
-		if config.HasLiteralQuotes(s.Serve.Token.Issuer) || config.HasLiteralQuotes(s.Serve.Token.Service) {
-			r.Warn("token settings", fmt.Sprintf("issuer %q or service %q has literal quotes", s.Serve.Token.Issuer, s.Serve.Token.Service),
-				"remove the quotes from token.issuer and token.service in wharf.yml")
-		} else if s.Serve.Auth == "token" {
+		quoted := false
+		for key, v := range map[string]string{"token.issuer": s.Serve.Token.Issuer, "token.service": s.Serve.Token.Service} {
+			if config.HasLiteralQuotes(v) {
+				quoted = true
+				r.Warn("token settings", config.QuotesAdvice(key, v), "remove the inner pair of quotes from "+key+" in wharf.yml")
+			}
+		}
+		if !quoted && s.Serve.Auth == "token" {
 			r.Pass("token settings", "issuer, service, realm and key are wired internally by wharf serve")
 		}
 	}
@@ -38,7 +42,7 @@ func checkConsistency(r *Report, s Setup) {
 		r.Pass("issuer", fmt.Sprintf("both sides use %q", reg.Issuer))
 	case strings.Trim(reg.Issuer, `"'`) == strings.Trim(au.Issuer, `"'`):
 		r.Fail("issuer", fmt.Sprintf("the registry expects %q, the token server issues %q: they differ only by quotes", reg.Issuer, au.Issuer),
-			"in a compose list (- KEY=value) write the value without quotes, e.g. - REGISTRY_AUTH_TOKEN_ISSUER=Auth Service")
+			"one side's value contains literal quote characters (it was quoted twice, e.g. '\"Auth Service\"'): quote it once or not at all, e.g. REGISTRY_AUTH_TOKEN_ISSUER=\"Auth Service\" or issuer: Auth Service")
 	default:
 		r.Fail("issuer", fmt.Sprintf("the registry expects %q, the token server issues %q", reg.Issuer, au.Issuer),
 			"set auth.token.issuer (REGISTRY_AUTH_TOKEN_ISSUER) to the token server's token.issuer")

@@ -11,6 +11,7 @@ import (
 
 	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/metadata"
 )
 
@@ -21,8 +22,8 @@ func checkData(ctx context.Context, r *Report, s Setup) {
 		if c == nil {
 			continue
 		}
-		if err := writable(c.Data); err != nil {
-			r.Fail("data directory", err.Error(), "create it and give the user running wharf write access (chown/chmod), or change data")
+		if err := datadir.New(c.Data).Writable(); err != nil {
+			r.Fail("data directory", err.Error(), "give the directory to the user running wharf (the error names the chown), or change data")
 		} else {
 			r.Pass("data directory", c.Data+" is writable")
 		}
@@ -71,26 +72,4 @@ func checkDatabase(ctx context.Context, r *Report, c config.Config) {
 		return
 	}
 	r.Pass(check, fmt.Sprintf("%s opens (schema version %d)", where, v))
-}
-
-// writable creates and removes a file in dir, or in the nearest existing
-// parent when dir does not exist yet (the server creates it).
-func writable(dir string) error {
-	for {
-		if _, err := os.Stat(dir); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return fmt.Errorf("no existing parent of %s", dir)
-		}
-		dir = parent
-	}
-	f, err := os.CreateTemp(dir, ".doctor-*")
-	if err != nil {
-		return fmt.Errorf("%s is not writable: %w", dir, err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
 }

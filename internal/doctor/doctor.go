@@ -75,6 +75,7 @@ func (r *Report) Print(w io.Writer) {
 // Run runs every check of setup.
 func Run(ctx context.Context, setup Setup) *Report {
 	r := &Report{}
+	checkRefused(r, setup)
 	checkConsistency(r, setup)
 	checkCertificates(r, setup)
 	checkData(ctx, r, setup)

@@ -114,3 +114,33 @@ func TestSplitSetups(t *testing.T) {
 		})
 	}
 }
+
+// TestQuotedValuesAdvice: an issuer or service that kept a pair of quotes
+// is blamed on the value (quoted twice), never on compose's list syntax,
+// which distribution and wharf decode correctly.
+func TestQuotedValuesAdvice(t *testing.T) {
+	t.Parallel()
+	serve := config.Default()
+	serve.Token.Issuer = `"wharf"`
+	reg, au := config.Default(), config.Default()
+	reg.Token.Issuer, au.Token.Issuer = `"Auth Service"`, "Auth Service"
+	r := &Report{}
+	checkConsistency(r, Setup{Serve: &serve, Registry: &reg, Auth: &au, RegistryWarnings: []string{config.QuotesAdvice("auth.token.issuer", reg.Token.Issuer)}})
+	for _, check := range []string{"token settings", "issuer", "registry config"} {
+		got := find(r, check)
+		if len(got) == 0 || got[0].Status == Pass {
+			t.Fatalf("%s: %+v, want a warning or failure", check, got)
+		}
+		for _, text := range []string{got[0].Detail, got[0].Fix} {
+			if strings.Contains(text, "compose") {
+				t.Errorf("%s blames compose: %+v", check, got[0])
+			}
+		}
+		if !strings.Contains(got[0].Detail+got[0].Fix, "quote") {
+			t.Errorf("%s does not speak of the quotes: %+v", check, got[0])
+		}
+	}
+	if got := find(r, "token settings")[0].Detail; !strings.Contains(got, "quote it once or not at all: wharf") {
+		t.Errorf("token settings do not give the value to write: %s", got)
+	}
+}

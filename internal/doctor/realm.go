@@ -15,6 +15,7 @@ import (
 
 	"wharf/internal/auth/token"
 	"wharf/internal/authstack"
+	"wharf/internal/certs"
 	"wharf/internal/datadir"
 )
 
@@ -38,7 +39,7 @@ func checkRealm(ctx context.Context, r *Report, s Setup) {
 	case s.URL != "":
 		realm, service, err = challenge(ctx, client, s.URL)
 		if err != nil {
-			r.Fail("registry", err.Error(), "check --url and that the registry runs")
+			unreachable(r, "registry", s.URL, err, "check --url and that the registry runs")
 			return
 		}
 		if realm == "" {
@@ -62,7 +63,7 @@ func checkRealm(ctx context.Context, r *Report, s Setup) {
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		r.Fail("realm", fmt.Sprintf("%s does not answer: %v", realm, err), "start the token server, or fix the realm URL and the firewall")
+		unreachable(r, "realm", realm, fmt.Errorf("%s does not answer: %w", realm, err), "start the token server, or fix the realm URL and the firewall")
 		return
 	}
 	defer res.Body.Close()
@@ -99,6 +100,21 @@ func checkRealm(ctx context.Context, r *Report, s Setup) {
 		return
 	}
 	r.Pass("token verification", "the registry accepts the realm's tokens")
+}
+
+// unreachable fails check for a server at target that could not be
+// asked: a certificate this machine refuses is said as such, with its fix
+// (certs.AdviseTLS); anything else with fix.
+func unreachable(r *Report, check, target string, err error, fix string) {
+	host := target
+	if u, perr := url.Parse(target); perr == nil && u.Host != "" {
+		host = u.Host
+	}
+	if a := certs.AdviseTLS(err, host, time.Now()); a != nil {
+		r.Fail(check, a.Problem, a.Fix)
+		return
+	}
+	r.Fail(check, err.Error(), fix)
 }
 
 func checkSkew(r *Report, date string) {

@@ -15,6 +15,10 @@ type Setup struct {
 	// REGISTRY_* environment), Auth as `wharf auth` reads it.
 	Registry *config.Config
 	Auth     *config.Config
+	// Refused are the configurations given that a server command would
+	// refuse to start with (resolution's problems); their halves above
+	// are nil.
+	Refused []Refused
 	// RegistryWarnings and AuthWarnings are the readers' own findings
 	// (literal quotes in values).
 	RegistryWarnings, AuthWarnings []string

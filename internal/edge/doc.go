@@ -6,7 +6,8 @@
 //   - the public scheme and host the client used and the client's address
 //     (Public, PublicOf, ClientIP: the one look-up every package uses), and
 //     believing a trusted reverse proxy's X-Forwarded-* headers about them
-//     (Forwarded, ParseTrustedProxies), stripping them from anyone else;
+//     (Forwarded, given the prefixes config.ParseTrustedProxies makes),
+//     stripping them from anyone else;
 //   - the request id: made per request, put in the request's context and in
 //     the X-Request-Id response header (RequestID, WithRequestID);
 //   - the log handler (NewLogHandler) that adds request_id to every line

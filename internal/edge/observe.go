@@ -5,7 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"wharf/internal/errcode"
 )
@@ -49,12 +52,13 @@ func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Observe gives each request an id (in its context and the X-Request-Id
-// response header), writes one access log line per request, and recovers
-// from a panic in next: a bug in one request must not stop the server. The
-// panicking request is logged at ERROR and, if nothing was written yet,
-// answered 500 UNKNOWN. log should have NewLogHandler's handler, so that
-// the lines carry the id.
-func Observe(next http.Handler, log *slog.Logger) http.Handler {
+// response header), writes one access log line per request unless access
+// is false (log.access: off, for a proxy in front that writes its own),
+// and recovers from a panic in next: a bug in one request must not stop
+// the server. The panicking request is logged at ERROR, access log or not,
+// and, if nothing was written yet, answered 500 UNKNOWN. log should have
+// NewLogHandler's handler, so that the lines carry the id.
+func Observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := NewRequestID()
@@ -72,9 +76,11 @@ func Observe(next http.Handler, log *slog.Logger) http.Handler {
 					errcode.WriteOCI(sw, r, errcode.New(errcode.Unknown, ""))
 				}
 			}
-			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds(),
-				"remote", r.RemoteAddr, "user_agent", r.UserAgent())
+			if access {
+				log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path,
+					"status", sw.status, "bytes", sw.bytes, "duration_ms", time.Since(start).Milliseconds(),
+					"remote", r.RemoteAddr, "user_agent", UserAgent(r.UserAgent()))
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -83,6 +89,42 @@ func Observe(next http.Handler, log *slog.Logger) http.Handler {
 // Handler is the edge in front of a listener's routes: Forwarded first, so
 // that the access log and every handler see the client a trusted proxy
 // forwarded for, then Observe.
-func Handler(next http.Handler, trusted []netip.Prefix, log *slog.Logger) http.Handler {
-	return Forwarded(Observe(next, log), trusted)
+func Handler(next http.Handler, trusted []netip.Prefix, log *slog.Logger, access bool) http.Handler {
+	return Forwarded(Observe(next, log, access), trusted)
+}
+
+// userAgentMax is how many characters of a User-Agent the access log
+// keeps: enough to name the client and its version (docker's runs to 300
+// with its kernel and build details, on every request).
+const userAgentMax = 100
+
+// UserAgent is ua as a log line shows it: at most userAgentMax characters,
+// then "…", with control characters and bytes that are not UTF-8 replaced
+// by U+FFFD. The client chooses the header; a log reader must not get
+// escape sequences or megabytes from it.
+func UserAgent(ua string) string {
+	n, end, clean := 0, len(ua), true
+	for i, c := range ua {
+		if n == userAgentMax {
+			end = i
+			break
+		}
+		if c == utf8.RuneError || unicode.IsControl(c) {
+			clean = false
+		}
+		n++
+	}
+	cut := ua[:end]
+	if !clean {
+		cut = strings.Map(func(c rune) rune {
+			if unicode.IsControl(c) {
+				return utf8.RuneError
+			}
+			return c // strings.Map turns invalid UTF-8 into U+FFFD itself
+		}, cut)
+	}
+	if end < len(ua) {
+		return cut + "…"
+	}
+	return cut
 }

@@ -44,7 +44,7 @@ func TestObserve(t *testing.T) {
 		seen = edge.RequestID(r.Context())
 		log.ErrorContext(r.Context(), "something failed", "err", "disk full")
 		w.WriteHeader(http.StatusTeapot)
-	}), log)
+	}), log, true)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 
@@ -94,7 +94,7 @@ func TestObservePanic(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
 			rec := httptest.NewRecorder()
-			edge.Observe(tc.handler, jsonLogger(&logs)).ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v2/a/manifests/x", nil))
+			edge.Observe(tc.handler, jsonLogger(&logs), true).ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v2/a/manifests/x", nil))
 			if rec.Code != tc.wantStatus || rec.Body.String() != tc.wantBody {
 				t.Errorf("answered %d %q; want %d %q", rec.Code, rec.Body, tc.wantStatus, tc.wantBody)
 			}
@@ -115,9 +115,64 @@ func TestObservePanic(t *testing.T) {
 			}
 		}()
 		var logs bytes.Buffer
-		edge.Observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }), jsonLogger(&logs)).
+		edge.Observe(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }), jsonLogger(&logs), true).
 			ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	})
+}
+
+// TestObserveAccessOff: with the access log off a request writes no line,
+// keeps its id, and a panic is still logged at ERROR.
+func TestObserveAccessOff(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	h := edge.Observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic("bug")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}), jsonLogger(&logs), false)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	if rec.Code != http.StatusNoContent || rec.Header().Get(edge.RequestIDHeader) == "" {
+		t.Fatalf("answered %d, X-Request-Id %q", rec.Code, rec.Header().Get(edge.RequestIDHeader))
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("access log off, yet the log has %q", logs.String())
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/panic", nil))
+	lines := logLines(t, &logs)
+	if len(lines) != 1 || lines[0]["level"] != "ERROR" || lines[0]["msg"] != "panic serving request" {
+		t.Errorf("log %v; want the panic alone", lines)
+	}
+}
+
+// TestUserAgent: the access log keeps the first 100 characters of the
+// client's User-Agent, and no control character or invalid UTF-8 of it.
+func TestUserAgent(t *testing.T) {
+	t.Parallel()
+	docker := "docker/27.5.1 go/go1.22.11 git-commit/4c9b3b0 kernel/6.1.0-31-amd64 os/linux arch/amd64 UpstreamClient(Docker-Client/27.5.1 \\(linux\\))"
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"skopeo/1.13.3", "skopeo/1.13.3"},
+		{strings.Repeat("a", 100), strings.Repeat("a", 100)},
+		{strings.Repeat("a", 101), strings.Repeat("a", 100) + "…"},
+		{docker, docker[:100] + "…"},
+		{strings.Repeat("é", 150), strings.Repeat("é", 100) + "…"},
+		{"evil\n2025 level=ERROR msg=forged\x1b[31m", "evil\ufffd2025 level=ERROR msg=forged\ufffd[31m"},
+		{"bad\xffutf8", "bad\ufffdutf8"},
+	}
+	for _, tc := range tests {
+		if got := edge.UserAgent(tc.in); got != tc.want {
+			t.Errorf("UserAgent(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	var logs bytes.Buffer
+	r := httptest.NewRequest(http.MethodGet, "/v2/", nil)
+	r.Header.Set("User-Agent", docker)
+	edge.Observe(http.NotFoundHandler(), jsonLogger(&logs), true).ServeHTTP(httptest.NewRecorder(), r)
+	if got := logLines(t, &logs)[0]["user_agent"]; got != docker[:100]+"…" {
+		t.Errorf("access line user_agent %q", got)
+	}
 }
 
 // BenchmarkObserve measures what the edge adds to a request: the id, the
@@ -134,11 +189,28 @@ func BenchmarkObserve(b *testing.B) {
 		{"request_id handler", edge.NewLogHandler(slog.NewJSONHandler(io.Discard, nil))},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := edge.Observe(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }), slog.New(bc.h))
+			h := edge.Observe(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }), slog.New(bc.h), true)
 			r := httptest.NewRequest(http.MethodGet, "/v2/", nil)
 			b.ReportAllocs()
 			for b.Loop() {
 				h.ServeHTTP(httptest.NewRecorder(), r)
+			}
+		})
+	}
+}
+
+// BenchmarkUserAgent measures what the access log pays for a User-Agent:
+// nothing to copy for a short, clean one; one copy of 100 characters for
+// docker's (~300 characters).
+func BenchmarkUserAgent(b *testing.B) {
+	for _, bc := range []struct{ name, ua string }{
+		{"skopeo", "skopeo/1.13.3"},
+		{"docker", "docker/27.5.1 go/go1.22.11 git-commit/4c9b3b0 kernel/6.1.0-31-amd64 os/linux arch/amd64 UpstreamClient(Docker-Client/27.5.1 \\(linux\\)) " + strings.Repeat("x", 150)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = edge.UserAgent(bc.ua)
 			}
 		})
 	}

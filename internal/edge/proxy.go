@@ -1,37 +1,16 @@
 package edge
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"wharf/internal/config"
 )
 
 // Headers a reverse proxy sets to say who the client is and how it
 // connected. They are believed only from a trusted proxy.
 var forwardedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip", "Forwarded"}
-
-// ParseTrustedProxies parses trusted_proxies: addresses ("127.0.0.1",
-// "::1") and CIDR ranges ("10.0.0.0/8"). Every entry that does not parse is
-// reported.
-func ParseTrustedProxies(entries []string) ([]netip.Prefix, error) {
-	prefixes := make([]netip.Prefix, 0, len(entries))
-	var errs []error
-	for _, s := range entries {
-		p, err := config.ParsePrefix(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("edge: trusted_proxies: %w", err))
-			continue
-		}
-		prefixes = append(prefixes, p)
-	}
-	return prefixes, errors.Join(errs...)
-}
 
 // Forwarded believes a reverse proxy about the client, when the connection
 // comes from one of the trusted prefixes: the client's address from

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"wharf/internal/config"
 )
 
 // seen is what a handler behind Forwarded observes.
@@ -23,7 +25,7 @@ type seen struct {
 // handler saw.
 func observe(t *testing.T, trusted []string, remote string, tls bool, hdr map[string][]string) seen {
 	t.Helper()
-	prefixes, err := ParseTrustedProxies(trusted)
+	prefixes, err := config.ParseTrustedProxies(trusted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +330,7 @@ func TestAccessLogNamesClient(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	h := Handler(V2Gate(http.NotFoundHandler()), []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, log)
+	h := Handler(V2Gate(http.NotFoundHandler()), []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, log, true)
 	for _, tc := range []struct{ remote, xff, want string }{
 		{"127.0.0.1:40000", "203.0.113.9", "remote=203.0.113.9:0"},
 		{"198.51.100.1:40000", "203.0.113.9", "remote=198.51.100.1:40000"},

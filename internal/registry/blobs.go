@@ -75,3 +75,20 @@ func (r *Registry) MountBlob(ctx context.Context, repo, from string, dgst digest
 	}
 	return size, nil
 }
+
+// AddBlob links into repo a blob whose bytes the caller committed to the
+// registry's storage itself and verified against dgst (wharf import), and
+// returns its size. ErrBlobUnknown means storage does not hold it.
+func (r *Registry) AddBlob(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	size, err := r.blobs.Stat(ctx, dgst)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, ErrBlobUnknown
+	}
+	if err != nil {
+		return 0, fmt.Errorf("registry: add blob: %w", err)
+	}
+	if err := r.meta.AddBlob(ctx, repo, dgst, size); err != nil {
+		return 0, fmt.Errorf("registry: add blob: %w", err)
+	}
+	return size, nil
+}

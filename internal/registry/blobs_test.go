@@ -48,3 +48,42 @@ func TestOpenBlobMissingFromStorage(t *testing.T) {
 		t.Errorf("log sends the operator to a command that does not exist:\n%s", line)
 	}
 }
+
+// TestAddBlob links bytes already committed to storage into a repository,
+// with the size storage reports, and refuses a digest storage lacks
+// without creating the repository.
+func TestAddBlob(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	blobs := memory.New()
+	reg := registry.New(blobs, meta, log, registry.Options{})
+	content := []byte("imported bytes")
+	dgst := digest.FromBytes(content)
+	w, err := blobs.Upload(t.Context(), "import-0123456789abcdef", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(t.Context(), dgst); err != nil {
+		t.Fatal(err)
+	}
+
+	if size, err := reg.AddBlob(t.Context(), "team/app", dgst); err != nil || size != int64(len(content)) {
+		t.Fatalf("AddBlob = %d, %v; want %d, nil", size, err, len(content))
+	}
+	if size, err := reg.StatBlob(t.Context(), "team/app", dgst); err != nil || size != int64(len(content)) {
+		t.Errorf("StatBlob after AddBlob = %d, %v", size, err)
+	}
+	if _, err := reg.AddBlob(t.Context(), "other", digest.FromString("absent")); !errors.Is(err, registry.ErrBlobUnknown) {
+		t.Errorf("AddBlob of a digest storage lacks = %v; want ErrBlobUnknown", err)
+	}
+	if _, err := reg.StatBlob(t.Context(), "other", digest.FromString("absent")); !errors.Is(err, registry.ErrBlobUnknown) {
+		t.Errorf("StatBlob after a refused AddBlob = %v; want ErrBlobUnknown", err)
+	}
+}

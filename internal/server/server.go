@@ -58,7 +58,7 @@ type Server struct {
 // Every line logged with a request's context carries the request's id
 // (edge.NewLogHandler wraps log's handler).
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Writer) (*Server, error) {
-	trusted, err := edge.ParseTrustedProxies(cfg.TrustedProxies)
+	trusted, err := config.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("/", edge.NoRoute(mux))
 	s.http = &http.Server{
-		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log)),
+		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log, cfg.Log.AccessOn())),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -138,7 +138,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	s.log.Info("wharf is serving", "addr", ln.Addr().String(), "data", s.cfg.Data, "auth", s.cfg.Auth, "tls", s.cfg.TLS)
+	s.logStart(ln.Addr())
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
 	}
@@ -158,7 +158,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.tokenLn != nil {
 		tokenSrv := &http.Server{
-			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log)),
+			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log, s.cfg.Log.AccessOn())),
 			ReadHeaderTimeout: 20 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
@@ -168,7 +168,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		if tc != nil {
 			tln = tls.NewListener(tln, tc)
 		}
-		s.log.Info("token endpoint is serving", "addr", s.tokenLn.Addr().String())
+		s.log.Info("token endpoint is serving", "url", startURL(s.cfg, s.tokenLn.Addr())+"/auth/token", "addr", s.tokenLn.Addr().String())
 		go func() { errc <- tokenSrv.Serve(tln) }()
 		defer tokenSrv.Close()
 	}

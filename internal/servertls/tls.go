@@ -139,11 +139,12 @@ func (s *setup) ensureAutoCert(port string, startup bool) (string, string, error
 	case res.Replaced:
 		s.log.Warn("made a new local CA and server certificate: clients must trust the new "+res.CACert+"; until they do, they refuse this server",
 			"reason", res.CAReason, "ca", res.CACert, "names", res.Covered)
-		s.log.Warn(trustHint(res.CACert, port))
+		if !startup { // at start-up the server's start lines say how
+			s.log.Warn(TrustHint(res.CACert, port))
+		}
 	case res.NewCA:
 		s.log.Info("generated a local CA and a server certificate it signs; the CA may sign for these names only",
 			"ca", res.CACert, "certificate", res.CertPath, "names", res.Covered)
-		s.log.Info(trustHint(res.CACert, port))
 	case res.Issued:
 		s.log.Info("issued a new server certificate from the local CA", "reason", res.Reason, "certificate", res.CertPath, "names", res.Covered)
 	}
@@ -166,10 +167,12 @@ func (s *setup) ensureAutoCert(port string, startup bool) (string, string, error
 	return res.CertPath, res.KeyPath, nil
 }
 
-// trustHint says how clients trust the local CA: per registry address,
+// TrustHint says how clients trust the local CA: per registry address,
 // which is what docker reads, rather than in the system store, where the
-// CA would be trusted for every program on the machine.
-func trustHint(ca, port string) string {
+// CA would be trusted for every program on the machine. The server logs it
+// on every start with tls: auto, and this package when a renewal brings a
+// new CA.
+func TrustHint(ca, port string) string {
 	dir := "/etc/docker/certs.d/HOST:" + port
 	return "to trust it, on each docker client (HOST as in image names): mkdir -p " + dir + " && cp " + ca + " " + dir + "/ca.crt; " +
 		"podman, skopeo, buildah: /etc/containers/certs.d/HOST:" + port + "/ca.crt; curl: --cacert " + ca

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -97,4 +98,24 @@ type StagedReader interface {
 	// OpenUpload returns a reader over the staged bytes of upload id, or
 	// ErrNotFound.
 	OpenUpload(ctx context.Context, id string) (io.ReadCloser, error)
+}
+
+// ErrNotLinkable means a file cannot become a blob by a new name (another
+// filesystem, no permission, not the file expected): copy its bytes
+// instead.
+var ErrNotLinkable = errors.New("storage: cannot link the file here")
+
+// Linker is implemented by drivers that can stage an upload as a new name
+// (a hard link) of an existing file instead of a copy of its bytes: wharf
+// import uses it for a registry:2 tree on the same filesystem. Neither side
+// ever rewrites a blob in place (both write new files and rename them), so
+// the shared bytes never change under either.
+type Linker interface {
+	// LinkUpload stages upload id as a hard link to the file at path,
+	// which must be the file want describes (os.SameFile: a path swapped
+	// after the caller opened it is refused). The Writer's Size is the
+	// file's and it takes no writes: the caller reads the staged bytes
+	// back (StagedReader) to verify them, then Commits or Cancels. An
+	// error wrapping ErrNotLinkable means the caller should copy instead.
+	LinkUpload(ctx context.Context, id, path string, want fs.FileInfo) (Writer, error)
 }

@@ -53,17 +53,7 @@ func giveTo(dir string, cred *syscall.Credential) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Clean(os.TempDir())
-	for p := filepath.Dir(dir); strings.HasPrefix(p, tmp+string(filepath.Separator)); p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if err := os.Chmod(p, fi.Mode().Perm()|0o111); err != nil {
-			return err
-		}
-	}
-	return nil
+	return reachable(dir)
 }
 
 // randomPassword returns a password for a test server's account, so that

@@ -1,10 +1,13 @@
 package authz
 
 import (
+	"errors"
 	"fmt"
 	"regexp/syntax"
 	"slices"
 	"strings"
+
+	"wharf/internal/keyhint"
 )
 
 // Warning is a rule that is valid, and means the same as in docker_auth,
@@ -22,6 +25,28 @@ func (w Warning) String() string {
 // knownActions are the actions the registry checks; "*" is what catalog
 // access asks for.
 var knownActions = []string{"pull", "push", "delete", "*"}
+
+// CheckActions refuses an action the registry never asks for, with the
+// known action it was probably meant to be: a rule granting "pul" grants
+// nothing, silently. docker_auth accepts any action (its tokens may be for
+// other services), so only the rules of a Wharf registry are held to it;
+// the others get Lint's warning.
+func CheckActions(actions []string) error {
+	var errs []error
+	for _, a := range actions {
+		if slices.Contains(knownActions, a) {
+			continue
+		}
+		hint := ""
+		// "*" is left out: it is within two edits of any short word.
+		if best := keyhint.Closest(a, []string{"pull", "push", "delete"}); best != "" {
+			hint = " (did you mean " + best + "?)"
+		}
+		errs = append(errs, fmt.Errorf("authz: unknown action %q%s; the registry asks for %s",
+			a, hint, strings.Join(knownActions, ", ")))
+	}
+	return errors.Join(errs...)
+}
 
 // Lint reports likely mistakes in rules that New accepts: regexes that are
 // searches rather than whole-value matches, "*" mixed with other actions,

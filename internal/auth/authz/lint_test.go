@@ -42,3 +42,37 @@ func TestLint(t *testing.T) {
 		t.Errorf("the classic ACL is clean (-want +got):\n%s", diff)
 	}
 }
+
+func TestCheckActions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		actions []string
+		want    []string // substrings of the error; none means accepted
+	}{
+		{[]string{"pull", "push", "delete"}, nil},
+		{[]string{"*"}, nil},
+		{nil, nil},
+		{[]string{"pul"}, []string{`unknown action "pul" (did you mean pull?)`, "pull, push, delete, *"}},
+		{[]string{"Push"}, []string{`"Push" (did you mean push?)`}},
+		{[]string{"pull", "dleete", "catalog"}, []string{`"dleete" (did you mean delete?)`, `"catalog";`}},
+		{[]string{"x"}, []string{`unknown action "x"; the registry`}},
+	}
+	for _, tc := range tests {
+		err := CheckActions(tc.actions)
+		if len(tc.want) == 0 {
+			if err != nil {
+				t.Errorf("CheckActions(%q) = %v, want nil", tc.actions, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("CheckActions(%q) = nil, want an error", tc.actions)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("CheckActions(%q) = %q, want it to contain %q", tc.actions, err, w)
+			}
+		}
+	}
+}

@@ -234,7 +234,7 @@ func (v *Verifier) checkClaims(rc *receivedClaims) (*Claims, error) {
 	case *rc.Issuer != v.issuer:
 		hint := ""
 		if strings.Trim(*rc.Issuer, `"'`) == strings.Trim(v.issuer, `"'`) {
-			hint = " (they differ only by quotes: in a compose file's list syntax, quotes become part of the value)"
+			hint = " (they differ only by quotes: one side's value itself contains quote characters, because it was quoted twice; quote it once or not at all)"
 		}
 		return nil, fail(ErrIssuer, nil, "issuer %s does not match configured issuer %q%s", clip(*rc.Issuer), v.issuer, hint)
 	}

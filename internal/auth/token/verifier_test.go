@@ -310,4 +310,8 @@ func TestIssuerQuotedInConfig(t *testing.T) {
 	if !errors.Is(err, ErrIssuer) || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("err = %v, want ErrIssuer starting %s", err, want)
 	}
+	// compose's list syntax is decoded correctly; the value was quoted twice.
+	if strings.Contains(err.Error(), "compose") || !strings.Contains(err.Error(), "quoted twice") {
+		t.Errorf("the hint blames compose instead of the value: %v", err)
+	}
 }

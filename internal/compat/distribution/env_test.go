@@ -119,6 +119,8 @@ func TestEnvironment(t *testing.T) {
 			want: func(*config.Config) {},
 			logs: [][]string{{"WARN", "Kubernetes", "variable=REGISTRY_PORT"}, {"WARN", "Kubernetes", "variable=REGISTRY_AUTH_PORT"},
 				{"WARN", "Kubernetes", "variable=REGISTRY_SERVICE_PORT_HTTP"}}},
+		{name: "REGISTRY_LOG_ACCESSLOG_DISABLED turns the access log off", env: []string{"REGISTRY_LOG_ACCESSLOG_DISABLED=true"},
+			want: func(c *config.Config) { c.Log.Access = "off" }},
 		{name: "an empty value clears a key", file: minimal + "http:\n  addr: :6000\n", env: []string{"REGISTRY_HTTP_ADDR="},
 			want: func(*config.Config) {}},
 	}
@@ -197,7 +199,7 @@ func TestEnvironmentErrors(t *testing.T) {
 // and Warnings says the same for a config checked again later.
 func TestQuoteWarnings(t *testing.T) {
 	t.Parallel()
-	const msg = `auth.token.issuer is "\"Auth Service\"" with literal quotes: in a compose list (- KEY="value") the quotes are part of the value; write - KEY=value`
+	const msg = `auth.token.issuer is "\"Auth Service\"" with literal quotes in the value itself: it matches no auth.token.issuer written without them (it was quoted twice, e.g. '"…"' in YAML or KEY='"…"' in an environment variable or env-file); quote it once or not at all: Auth Service`
 	tests := []struct {
 		name, file string
 		env        []string
@@ -210,7 +212,7 @@ func TestQuoteWarnings(t *testing.T) {
 		{name: "file", file: minimal + "auth:\n  token:\n    realm: r\n    service: \"'s'\"\n    issuer: '\"Auth Service\"'\n    rootcertbundle: /b\n",
 			source: `source="line 9"`,
 			want: []string{
-				`auth.token.service is "'s'" with literal quotes: in a compose list (- KEY="value") the quotes are part of the value; write - KEY=value`,
+				`auth.token.service is "'s'" with literal quotes in the value itself: it matches no auth.token.service written without them (it was quoted twice, e.g. '"…"' in YAML or KEY='"…"' in an environment variable or env-file); quote it once or not at all: s`,
 				msg}},
 	}
 	for _, tc := range tests {

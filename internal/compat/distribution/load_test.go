@@ -88,7 +88,7 @@ auth:
 			want: func(c *config.Config) {
 				c.Storage.Delete = true
 				c.Uploads.MaxAge = "24h"
-				c.Log = config.Log{Level: "debug", Format: "json"}
+				c.Log.Level, c.Log.Format = "debug", "json"
 				c.Addr = "0.0.0.0:5443"
 				c.TLS = "files"
 				c.TLSFiles = config.TLSFiles{Certificate: "/certs/registry.crt", Key: "/certs/registry.key", ClientCAs: []string{"/certs/ca.pem"}}
@@ -118,8 +118,12 @@ auth:
 			}},
 		{name: "empty auth section means none", body: minimal + "auth:\n", want: func(*config.Config) {}},
 		{name: "deprecated loglevel and logstash", body: minimal + "loglevel: warn\nlog:\n  formatter: logstash\n",
-			want: func(c *config.Config) { c.Log = config.Log{Level: "warn", Format: "json"} },
+			want: func(c *config.Config) { c.Log.Level, c.Log.Format = "warn", "json" },
 			logs: [][]string{{"INFO", "deprecated"}, {"WARN", "logstash"}}},
+		{name: "access log off", body: minimal + "log:\n  accesslog: {disabled: true}\n",
+			want: func(c *config.Config) { c.Log.Access = "off" }},
+		{name: "access log left on", body: minimal + "log:\n  accesslog: {disabled: false}\n",
+			want: func(*config.Config) {}},
 		{name: "upload purging off is announced", body: minimal + "  maintenance:\n    uploadpurging: {enabled: false, dryrun: true}\n",
 			want: func(*config.Config) {},
 			logs: [][]string{{"WARN", "uploadpurging.enabled is false"}, {"WARN", "dryrun"}}},
@@ -127,7 +131,6 @@ auth:
   tag: {concurrencylimit: 8}
   cache: {blobdescriptor: inmemory}
 log:
-  accesslog: {disabled: true}
   fields: {service: registry, environment: staging}
 http:
   relativeurls: true
@@ -157,7 +160,7 @@ redis: {}
 middleware: {}
 `,
 			want: func(c *config.Config) { c.DebugAddr = "localhost:5001" },
-			logs: [][]string{{"INFO", "key=log.accesslog"}, {"INFO", "key=log.fields"}, {"INFO", "key=notifications"},
+			logs: [][]string{{"INFO", "key=log.fields"}, {"INFO", "key=notifications"},
 				{"INFO", "key=health"}, {"INFO", "key=reporting"}, {"INFO", "key=validation"}, {"INFO", "key=compatibility"},
 				{"INFO", "key=http.debug.prometheus"}, {"INFO", "key=catalog"}, {"INFO", "key=storage.redirect"}}},
 	}

@@ -143,7 +143,7 @@ func newSchema() *spec {
 			f("formatter", str()),
 			// TODO(config): config.Log has no Fields; distribution adds them to every line.
 			f("fields", dict(anything()).is(noEffect, "wharf does not add static fields to its log yet")),
-			f("accesslog", section(f("disabled", boolean())).is(noEffect, "wharf always writes its access log")),
+			f("accesslog", section(f("disabled", boolean()))),
 			f("hooks", notYet(anything())),
 			f("reportcaller", boolean().is(noEffect, "wharf's log does not name the calling function")),
 		)),

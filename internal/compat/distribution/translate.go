@@ -116,6 +116,9 @@ func (tr *translation) logging(c *config.Config) {
 	default:
 		tr.errorf([]string{"log", "formatter"}, "log.formatter: %q is not one of text, json, logstash", f)
 	}
+	if off, _ := tr.t.boolean("log", "accesslog", "disabled"); off {
+		c.Log.Access = "off"
+	}
 }
 
 func (tr *translation) storage(c *config.Config) {

@@ -291,7 +291,7 @@ func TestQuoteWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`token.issuer is "\"Auth Service\"" with literal quotes: in a compose list (- KEY="value") the quotes are part of the value; write - KEY=value`}
+	want := []string{`token.issuer is "\"Auth Service\"" with literal quotes in the value itself: it matches no token.issuer written without them (it was quoted twice, e.g. '"…"' in YAML or KEY='"…"' in an environment variable or env-file); quote it once or not at all: Auth Service`}
 	if got := Warnings(c); !slices.Equal(got, want) {
 		t.Errorf("Warnings = %q, want %q", got, want)
 	}
@@ -313,5 +313,5 @@ func ExampleWarnings() {
 		fmt.Println(w)
 	}
 	// Output:
-	// token.issuer is "'Auth Service'" with literal quotes: in a compose list (- KEY="value") the quotes are part of the value; write - KEY=value
+	// token.issuer is "'Auth Service'" with literal quotes in the value itself: it matches no token.issuer written without them (it was quoted twice, e.g. '"…"' in YAML or KEY='"…"' in an environment variable or env-file); quote it once or not at all: Auth Service
 }

@@ -46,6 +46,11 @@ var (
 	data     = setting{"data", "WHARF_DATA", "data", func(c *config.Config, v string) { c.Data = v }}
 	dbDriver = setting{"database.driver", "WHARF_DATABASE_DRIVER", "database-driver", nil}
 	dbDSN    = setting{"database.dsn", "WHARF_DATABASE_DSN", "database-dsn", nil}
+	// The log's settings: every role has a log, and docker_auth's file
+	// says nothing about it.
+	logLevel  = setting{"log.level", "WHARF_LOG_LEVEL", "log-level", func(c *config.Config, v string) { c.Log.Level = v }}
+	logFormat = setting{"log.format", "WHARF_LOG_FORMAT", "log-format", func(c *config.Config, v string) { c.Log.Format = v }}
+	logAccess = setting{"log.access", "WHARF_LOG_ACCESS", "log-access", func(c *config.Config, v string) { c.Log.Access = v }}
 )
 
 // settings are those of wharf.yml's role.
@@ -58,10 +63,28 @@ var settings = []setting{
 	{"trusted_proxies", "WHARF_TRUSTED_PROXIES", "trusted-proxies", func(c *config.Config, v string) {
 		c.TrustedProxies = strings.Split(v, ",")
 	}},
+	// tls_names has a variable and a flag because a container is
+	// configured by its environment: the generated certificate must name
+	// the host clients use before the first pull.
+	{"tls_names", "WHARF_TLS_NAMES", "tls-name", func(c *config.Config, v string) { c.TLSNames = list(v) }},
 	{"debug_addr", "WHARF_DEBUG_ADDR", "debug-addr", func(c *config.Config, v string) { c.DebugAddr = v }},
-	{"log.level", "WHARF_LOG_LEVEL", "log-level", func(c *config.Config, v string) { c.Log.Level = v }},
+	logLevel,
+	logFormat,
+	logAccess,
 	dbDriver,
 	dbDSN,
+}
+
+// list splits a comma-separated value, dropping the spaces around items
+// and empty items ("a, b," is a and b).
+func list(v string) []string {
+	var items []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // configFlag and configEnv name the configuration file in every role.
@@ -70,9 +93,9 @@ const (
 	configEnv  = "WHARF_CONFIG"
 )
 
-// foreignFlags are the flags of `wharf registry` and `wharf auth`, which
-// read no WHARF_* variable but WHARF_CONFIG.
-var foreignFlags = []string{configFlag, addr.flag, data.flag}
+// foreignSettings are the flags of `wharf registry` and `wharf auth` over
+// their file; these roles read no WHARF_* variable but WHARF_CONFIG.
+var foreignSettings = []setting{addr, data, logLevel, logFormat, logAccess}
 
 // Config resolves the configuration of a command playing in.Role and
 // validates it. Every problem — the file's (unknown keys, values of the
@@ -103,7 +126,7 @@ func Config(in Input) (config.Config, error) {
 	}
 	c.Role, c.Sources = in.Role, src.origin
 	for _, p := range flatten(c.Validate()) {
-		problems = append(problems, src.annotate(p))
+		problems = append(problems, annotate(src.origin, p))
 	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("invalid configuration:\n%w", errors.Join(problems...))
@@ -197,7 +220,11 @@ func (src *sources) database(c *config.Config) {
 // foreign resolves `wharf registry` and `wharf auth`: the foreign file as
 // its reader translates it, then --data and --addr.
 func (src *sources) foreign() (config.Config, error) {
-	if err := src.checkFlags(foreignFlags); err != nil {
+	known := []string{configFlag}
+	for _, s := range foreignSettings {
+		known = append(known, s.flag)
+	}
+	if err := src.checkFlags(known); err != nil {
 		return config.Config{}, err
 	}
 	var (
@@ -221,7 +248,7 @@ func (src *sources) foreign() (config.Config, error) {
 		// docker_auth has no data directory: wharf keeps refresh tokens.
 		c.Data, src.origin["data"] = DefaultAuthData, "default"
 	}
-	for _, s := range []setting{addr, data} {
+	for _, s := range foreignSettings {
 		if v, ok := src.in.Flags[s.flag]; ok {
 			s.set(&c, v)
 			src.origin[s.key] = "--" + s.flag
@@ -244,14 +271,14 @@ func (src *sources) checkFlags(known []string) error {
 // annotate names where the value a validation problem is about came
 // from, when that was not the default: a WHARF_* variable set long ago is
 // easy to forget.
-func (src *sources) annotate(p error) error {
+func annotate(origin map[string]string, p error) error {
 	msg, best := p.Error(), ""
-	for key := range src.origin {
+	for key := range origin {
 		if len(key) > len(best) && (strings.HasPrefix(msg, key+":") || strings.HasPrefix(msg, key+"[")) {
 			best = key
 		}
 	}
-	if from := src.origin[best]; best != "" && from != "default" {
+	if from := origin[best]; best != "" && from != "default" {
 		return fmt.Errorf("%w (from %s)", p, from)
 	}
 	return p
@@ -276,6 +303,20 @@ func flatten(err error) []error {
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// Problems returns the problems an error of Config holds, one each (those
+// of a file or of the merged settings), or err alone when it is of another
+// kind (a file that cannot be read). wharf doctor reports each as a check.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		return joined.Unwrap()
 	}
 	return []error{err}
 }

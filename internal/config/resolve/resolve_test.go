@@ -42,12 +42,18 @@ func TestPrecedence(t *testing.T) {
 			func(c config.Config) string { return c.Data }},
 		{"log.level", "log: {level: %q}", "WHARF_LOG_LEVEL", "log-level", "info", layers{"warn", "error", "debug"},
 			func(c config.Config) string { return c.Log.Level }},
+		{"log.format", "log: {format: %q}", "WHARF_LOG_FORMAT", "log-format", "text", layers{"json", "text", "json"},
+			func(c config.Config) string { return c.Log.Format }},
+		{"log.access", "log: {access: %q}", "WHARF_LOG_ACCESS", "log-access", "on", layers{"off", "on", "off"},
+			func(c config.Config) string { return c.Log.Access }},
 		{"tls", "tls: %q", "WHARF_TLS", "tls", "auto", layers{"off", "auto", "off"},
 			func(c config.Config) string { return c.TLS }},
 		{"token_addr", "token_addr: %q", "WHARF_TOKEN_ADDR", "token-addr", "", layers{":6001", ":6002", ":6003"},
 			func(c config.Config) string { return c.TokenAddr }},
 		{"trusted_proxies", "trusted_proxies: [%q]", "WHARF_TRUSTED_PROXIES", "trusted-proxies", "", layers{"10.0.0.1", "10.0.0.0/8,192.0.2.1", "::1"},
 			func(c config.Config) string { return strings.Join(c.TrustedProxies, ",") }},
+		{"tls_names", "tls_names: [%q]", "WHARF_TLS_NAMES", "tls-name", "", layers{"file.example", "a.example,192.0.2.1", "flag.example,b.example"},
+			func(c config.Config) string { return strings.Join(c.TLSNames, ",") }},
 		{"database.dsn", "database: {dsn: %q}", "WHARF_DATABASE_DSN", "database-dsn", "", layers{"/srv/file.db", "/srv/env.db", "/srv/flag.db"},
 			func(c config.Config) string { return c.Database.DSN }},
 	}
@@ -231,6 +237,35 @@ acl:
 	c, err := Config(Input{Role: config.RoleAuth, Flags: map[string]string{"config": authFile}})
 	if err != nil || !c.ACL.Given || len(c.ACL.Rules) != 1 || c.ACL.Rules[0].Line != 6 {
 		t.Errorf("auth ACL %+v, %v; want one rule at line 6", c.ACL, err)
+	}
+}
+
+// TestForeignLogFlags: wharf registry and wharf auth take --log-level,
+// --log-format and --log-access over their file (docker_auth's has no log
+// settings at all), checked as wharf.yml's are; the WHARF_LOG_* variables
+// stay wharf.yml's.
+func TestForeignLogFlags(t *testing.T) {
+	t.Parallel()
+	regFile := writeFile(t, "config.yml", "version: 0.1\nlog:\n  level: warn\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry\n")
+	authFile := writeFile(t, "auth_config.yml", "server: {addr: \":5001\"}\ntoken: {issuer: i, expiration: 900, certificate: /t.crt, key: /t.key}\nusers: {}\nacl: []\n")
+	env := []string{"WHARF_LOG_FORMAT=text", "WHARF_LOG_ACCESS=on"}
+	flags := map[string]string{"log-level": "debug", "log-format": "json", "log-access": "off"}
+	for role, file := range map[string]string{config.RoleRegistry: regFile, config.RoleAuth: authFile} {
+		in := Input{Role: role, Environ: env, Flags: map[string]string{"config": file}}
+		for k, v := range flags {
+			in.Flags[k] = v
+		}
+		c, err := Config(in)
+		if err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+		if c.Log.Level != "debug" || c.Log.Format != "json" || c.Log.AccessOn() || c.Sources["log.format"] != "--log-format" {
+			t.Errorf("%s: log %+v from %v; want the flags'", role, c.Log, c.Sources)
+		}
+		in.Flags["log-format"] = "xml"
+		if _, err := Config(in); err == nil || !strings.Contains(err.Error(), `log.format: "xml" is not one of text, json (from --log-format)`) {
+			t.Errorf("%s: --log-format xml: %v", role, err)
+		}
 	}
 }
 
