@@ -229,8 +229,8 @@ func TestAdminAPI(t *testing.T) {
 		Users []struct{ Name string } `json:"users"`
 	}
 	api.must(http.StatusOK, basicAuth("admin", adminPW), "GET", "/users", nil, &users)
-	if len(users.Users) != 2 || users.Users[0].Name != "alice" || users.Users[1].Name != "ci" {
-		t.Errorf("users %+v", users)
+	if len(users.Users) != 3 || users.Users[0].Name != "admin" || users.Users[1].Name != "alice" || users.Users[2].Name != "ci" {
+		t.Errorf("users %+v; want the built-in admin, alice and ci", users)
 	}
 
 	// Disabled, alice can no longer pull; the revoked token no longer works.

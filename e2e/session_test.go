@@ -90,7 +90,7 @@ func TestSessionsEndDocker(t *testing.T) {
 	// does not; the old password is refused and the new one works, without
 	// a restart.
 	const newAdminPW = "the admin's new password"
-	if out := cli.run(newAdminPW+"\n", "user", "passwd", "admin", "--password-stdin"); !strings.Contains(out, "ended 1") {
+	if out := cli.run(newAdminPW+"\n", "user", "passwd", "admin", "--password-stdin"); !strings.Contains(out, "sessions ended") {
 		t.Errorf("user passwd admin: %s", out)
 	}
 	if err := pull(adminCfg, adminImage); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
@@ -48,7 +49,12 @@ func Explain(ctx context.Context, live *Live, layers []Layer, req auth.Request) 
 	if err != nil {
 		return Explanation{}, err
 	}
-	r := snap.Resolve(req.Identity, live.Now())
+	return snap.explain(layers, req, live.Now())
+}
+
+// explain is Explain on one snapshot at now.
+func (snap *Snapshot) explain(layers []Layer, req auth.Request, now time.Time) (Explanation, error) {
+	r := snap.Resolve(req.Identity, now)
 	ex := Explanation{Identity: r.Identity, Denied: r.Denied, Index: -1, TokenScope: -1, Token: r.Token, Granted: []string{}}
 	if r.Denied != "" {
 		return ex, nil

@@ -2,17 +2,16 @@ package accounts
 
 import (
 	"fmt"
-	"strings"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/password"
 )
 
-// Password rules. bcrypt reads at most 72 bytes; a longer password would
-// be silently cut, so it is refused instead.
+// Password rules: password.Problem's, which WHARF_ADMIN_PASSWORD follows
+// too.
 const (
-	MinPasswordLen = 12
-	MaxPasswordLen = 72
+	MinPasswordLen = password.MinLen
+	MaxPasswordLen = password.MaxLen
 	// DefaultCost is the bcrypt cost of the hashes Wharf makes: about a
 	// quarter of a second per login on a current CPU, which the login
 	// cache pays once per client and five minutes.
@@ -21,16 +20,8 @@ const (
 
 // CheckPassword validates a new password. The error never contains it.
 func CheckPassword(pw auth.Secret) error {
-	v := pw.Reveal()
-	switch {
-	case len(v) < MinPasswordLen:
-		return fmt.Errorf("%w: the password is %d characters long; use at least %d (a passphrase of a few words is easiest)", ErrInvalid, len(v), MinPasswordLen)
-	case len(v) > MaxPasswordLen:
-		return fmt.Errorf("%w: the password is longer than %d bytes, which bcrypt would silently cut; use a shorter one", ErrInvalid, MaxPasswordLen)
-	case strings.HasPrefix(v, tokenPrefix):
-		return fmt.Errorf("%w: passwords must not start with %q, which marks access tokens", ErrInvalid, tokenPrefix)
-	case strings.TrimSpace(v) != v:
-		return fmt.Errorf("%w: the password starts or ends with white space (a stray newline?); remove it", ErrInvalid)
+	if p := password.Problem(pw); p != "" {
+		return fmt.Errorf("%w: %s", ErrInvalid, p)
 	}
 	return nil
 }

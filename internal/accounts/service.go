@@ -8,6 +8,7 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
+	"wharf/internal/auth/password"
 	"wharf/internal/metadata"
 )
 
@@ -20,6 +21,23 @@ type Options struct {
 	// never be asked, since those backends come first.
 	Reserved func(name string) (where string, taken bool)
 	Now      func() time.Time
+	// Layers are the ACLs the token server asks before the database's
+	// (the configuration's, or wharf serve's built-in default), Configured
+	// the configuration's accounts with their labels (asked before the
+	// database's), and TokenService the service rules may match. With
+	// them the service decides as the token server would who may
+	// administer (admins.go) and what a new token would be granted
+	// (grants.go).
+	Layers       []Layer
+	Configured   map[string]auth.Labels
+	TokenService string
+	// Builtin names wharf serve's built-in admin ("" when there is none):
+	// shown as such, and never removed, since the next start would create
+	// it again.
+	Builtin string
+	// PasswordChanged, when set, runs after a user's password changed
+	// (the built-in admin's generated first password is then stale).
+	PasswordChanged func(name string) error
 }
 
 // Service is the set of account operations over a store.
@@ -53,6 +71,9 @@ type NewUser struct {
 func (s *Service) AddUser(ctx context.Context, u NewUser) error {
 	if err := s.checkNewName(u.Name); err != nil {
 		return err
+	}
+	if s.IsBuiltin(u.Name) {
+		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which it creates on first start (with WHARF_ADMIN_PASSWORD, or a generated password it writes to auth/admin.password); change its password with `wharf user passwd %s`", ErrRefused, u.Name, u.Name)
 	}
 	if err := CheckLabels(u.Labels); err != nil {
 		return err
@@ -96,12 +117,24 @@ func (s *Service) SetPassword(ctx context.Context, name string, password auth.Se
 	if err != nil {
 		return err
 	}
-	return s.store.SetUserPassword(ctx, name, hash)
+	if err := s.store.SetUserPassword(ctx, name, hash); err != nil {
+		return err
+	}
+	if s.opts.PasswordChanged != nil {
+		return s.opts.PasswordChanged(name)
+	}
+	return nil
 }
 
 // SetDisabled disables or enables a user. A disabled user can neither log
-// in nor use its tokens or refresh tokens.
+// in nor use its tokens or refresh tokens. Disabling the last account that
+// may administer is refused (ErrRefused).
 func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	if disabled {
+		if err := s.keepAnAdmin(ctx, name, "disabling"); err != nil {
+			return err
+		}
+	}
 	return s.store.SetUserDisabled(ctx, name, disabled)
 }
 
@@ -113,10 +146,54 @@ func (s *Service) SetLabels(ctx context.Context, name string, labels auth.Labels
 	return s.store.SetUserLabels(ctx, name, labels)
 }
 
-// RemoveUser deletes a user, its memberships and tokens.
+// RemoveUser deletes a user, its memberships and tokens. Removing the
+// built-in admin, or the last account that may administer, is refused
+// (ErrRefused).
 func (s *Service) RemoveUser(ctx context.Context, name string) error {
+	if s.IsBuiltin(name) {
+		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which the next start would create again; disable it instead (wharf user disable %s)", ErrRefused, name, name)
+	}
+	if err := s.keepAnAdmin(ctx, name, "removing"); err != nil {
+		return err
+	}
 	return s.store.DeleteUser(ctx, name)
 }
+
+// AddBuiltin creates the built-in admin (Options.Builtin) with pw, which
+// the password rules apply to; AddUser refuses its name.
+func (s *Service) AddBuiltin(ctx context.Context, pw auth.Secret) error {
+	hash, err := HashPassword(pw, s.opts.Cost)
+	if err != nil {
+		return err
+	}
+	return s.AddBuiltinHash(ctx, []byte(hash))
+}
+
+// AddBuiltinHash creates the built-in admin with a bcrypt hash made
+// elsewhere: the one moved from the file of earlier releases.
+func (s *Service) AddBuiltinHash(ctx context.Context, hash []byte) error {
+	if s.opts.Builtin == "" {
+		return fmt.Errorf("%w: there is no built-in administrator here (the configuration's users: defines admin, or this is not wharf serve's configuration)", ErrInvalid)
+	}
+	if err := s.checkNewName(s.opts.Builtin); err != nil {
+		return err
+	}
+	if err := password.CheckHash(string(hash)); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return s.store.CreateUser(ctx, metadata.User{Name: s.opts.Builtin, PasswordHash: string(hash)})
+}
+
+// View shows u as the admin API and `wharf user ls --json` do, marking the
+// built-in admin.
+func (s *Service) View(u metadata.User) UserView {
+	v := ViewUser(u)
+	v.Builtin = s.IsBuiltin(u.Name)
+	return v
+}
+
+// IsBuiltin reports whether name is wharf serve's built-in admin.
+func (s *Service) IsBuiltin(name string) bool { return name != "" && name == s.opts.Builtin }
 
 // AddTeam creates a team.
 func (s *Service) AddTeam(ctx context.Context, name string) error {
@@ -220,3 +297,24 @@ func (s *Service) RevokeToken(ctx context.Context, id string) (metadata.AccessTo
 func (s *Service) Tokens(ctx context.Context, user string) ([]metadata.AccessToken, error) {
 	return s.store.ListAccessTokens(ctx, user)
 }
+
+// PasswordHash returns a user's bcrypt hash (nil for a robot), for the
+// built-in admin's start-up check of WHARF_ADMIN_PASSWORD; IsNotFound
+// tells a missing user.
+func (s *Service) PasswordHash(ctx context.Context, name string) ([]byte, error) {
+	u, err := s.store.GetUser(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if u.PasswordHash == "" {
+		return nil, nil
+	}
+	return []byte(u.PasswordHash), nil
+}
+
+// IsNotFound reports whether err says a user, team, rule or token does
+// not exist; IsExists whether it says one already does.
+func IsNotFound(err error) bool { return errors.Is(err, metadata.ErrNotFound) }
+
+// IsExists: see IsNotFound.
+func IsExists(err error) bool { return errors.Is(err, metadata.ErrExists) }

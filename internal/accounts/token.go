@@ -15,7 +15,7 @@ import (
 // base32 characters (256 random bits). Only lower-case letters, digits
 // and underscores: a double click selects the whole token.
 const (
-	tokenPrefix = "wharf_"
+	tokenPrefix = auth.TokenPrefix
 	idLen       = 12
 	secretLen   = 52
 	tokenLen    = len(tokenPrefix) + idLen + 1 + secretLen

@@ -13,8 +13,10 @@ import (
 
 // UserView is a user or robot account as shown.
 type UserView struct {
-	Name      string              `json:"name"`
-	Robot     bool                `json:"robot"`
+	Name  string `json:"name"`
+	Robot bool   `json:"robot"`
+	// Builtin marks wharf serve's built-in admin, created on first start.
+	Builtin   bool                `json:"builtin"`
 	Disabled  bool                `json:"disabled"`
 	Teams     []string            `json:"teams"`
 	Labels    map[string][]string `json:"labels"`
@@ -59,6 +61,14 @@ type TokenView struct {
 	RevokedAt   *time.Time `json:"revoked_at"`
 	// State is active, expired or revoked (at now).
 	State string `json:"state"`
+}
+
+// CreatedTokenView is the answer that creates a token: the token, shown
+// this once, and the warnings about the scopes the ACL does not grant its
+// user, which the token cannot use either (Shortfall; [] for none).
+type CreatedTokenView struct {
+	TokenView
+	Warnings []string `json:"warnings"`
 }
 
 // Token states.

@@ -48,6 +48,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, false)
+}
+
+// newBuiltinEnv is newEnv with wharf serve's built-in admin instead of a
+// configured one: a database account with the same password.
+func newBuiltinEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, true)
+}
+
+func newEnvWith(t *testing.T, builtin bool) *env {
+	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
 	if err != nil {
@@ -61,6 +73,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	users := map[string]static.User{"admin": {Password: auth.Secret(hash)}}
+	if builtin {
+		users = map[string]static.User{}
+	}
 	st, err := static.NewWithOptions(users, static.Options{SkipDummy: true})
 	if err != nil {
 		t.Fatal(err)
@@ -87,15 +102,26 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := accounts.NewService(store, accounts.Options{Cost: bcrypt.MinCost, Reserved: func(name string) (string, bool) {
+	layers, configured := []accounts.Layer{{Name: "configuration", ACL: configACL}}, map[string]auth.Labels{"admin": nil}
+	opts := accounts.Options{Cost: bcrypt.MinCost, Reserved: func(name string) (string, bool) {
 		return "the configuration", name == "admin"
-	}})
+	}, Layers: layers, Configured: configured, TokenService: service}
+	if builtin {
+		configured = map[string]auth.Labels{}
+		opts.Reserved, opts.Configured, opts.Builtin = nil, configured, "admin"
+	}
+	svc := accounts.NewService(store, opts)
+	if builtin {
+		if err := svc.AddBuiltinHash(ctx, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
 	api, err := adminapi.New(adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
 		Realm:      func(*http.Request) string { return realm },
-		Layers:     []accounts.Layer{{Name: "configuration", ACL: configACL}},
-		Configured: map[string]auth.Labels{"admin": nil},
+		Layers:     layers,
+		Configured: configured,
 		Log:        log,
 	})
 	if err != nil {

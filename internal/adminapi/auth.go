@@ -17,13 +17,14 @@ import (
 	"wharf/internal/gate"
 )
 
-// The scope a caller must hold: type admin, name api, every action. The
-// ACL grants it like any other (the built-in default gives admin "*" on
+// The scope a caller must hold: type admin, name api, every action
+// (accounts', which also keeps an account that holds it). The ACL grants
+// it like any other (the built-in default gives admin "*" on
 // everything); an access token needs it among its scopes.
 const (
-	ScopeType   = "admin"
-	ScopeName   = "api"
-	ScopeAction = "*"
+	ScopeType   = accounts.AdminScopeType
+	ScopeName   = accounts.AdminScopeName
+	ScopeAction = accounts.AdminScopeAction
 )
 
 // Scope is the scope string clients ask the token endpoint for.

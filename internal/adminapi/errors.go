@@ -37,7 +37,8 @@ func about(field string, err error) error {
 }
 
 // toError is the one table from errors to answers: validation errors are
-// 400, missing things 404, existing ones 409; anything else comes from the
+// 400, missing things 404, existing ones and refused changes (the last
+// administrator, the built-in admin) 409; anything else comes from the
 // database (or a bug) and is 503, with the details in the log only.
 func (a *API) toError(r *http.Request, err error) *errcode.Error {
 	if e, ok := errcode.As(err); ok {
@@ -55,6 +56,9 @@ func (a *API) toError(r *http.Request, err error) *errcode.Error {
 	case errors.Is(err, metadata.ErrNotFound):
 		return &errcode.Error{Code: errcode.AdminNotFound,
 			Message: strings.Replace(err.Error(), "metadata: not found: ", "no such ", 1)}
+	case errors.Is(err, accounts.ErrRefused):
+		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
+			Message: strings.ReplaceAll(err.Error(), accounts.ErrRefused.Error()+": ", "")}
 	case errors.Is(err, metadata.ErrExists):
 		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
 			Message: strings.Replace(err.Error(), "metadata: already exists: ", "", 1) + " already exists"}

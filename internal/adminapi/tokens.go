@@ -151,8 +151,15 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, c caller) erro
 		return err
 	}
 	a.audit(r, c, "access token created", "token_id", t.ID, "user", t.User, "scopes", t.Scopes)
-	out := a.toToken(t)
+	out := accounts.CreatedTokenView{TokenView: a.toToken(t), Warnings: []string{}}
 	out.Token = secret.Reveal()
+	// The token exists now: a failure to say what the ACL grants it is
+	// logged, and the answer still carries the token.
+	shortfalls, err := a.svc.TokenShortfalls(r.Context(), t.User, t.Scopes)
+	if err != nil {
+		a.log.ErrorContext(r.Context(), "admin API: checking what the ACL grants a new token failed", "token_id", t.ID, "err", err)
+	}
+	out.Warnings = append(out.Warnings, accounts.Warnings(shortfalls)...)
 	w.Header().Set("Location", Prefix+"tokens/"+t.ID)
 	writeJSON(w, http.StatusCreated, out)
 	return nil

@@ -13,7 +13,7 @@ import (
 // User is a user as the API shows it (never the password hash).
 type User = accounts.UserView
 
-func toUser(u metadata.User) User { return accounts.ViewUser(u) }
+func (a *API) toUser(u metadata.User) User { return a.svc.View(u) }
 
 type userList struct {
 	Users []User `json:"users"`
@@ -33,7 +33,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ caller) error 
 	shown, last := slice(users, p, func(u metadata.User) bool { return u.Name > p.last }, func(u metadata.User) string { return u.Name })
 	out := userList{Users: make([]User, 0, len(shown))}
 	for _, u := range shown {
-		out.Users = append(out.Users, toUser(u))
+		out.Users = append(out.Users, a.toUser(u))
 	}
 	out.Next = nextLink(w, r, p, last)
 	writeJSON(w, http.StatusOK, out)
@@ -45,7 +45,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, _ caller) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUser(*u))
+	writeJSON(w, http.StatusOK, a.toUser(*u))
 	return nil
 }
 
@@ -89,7 +89,7 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request, c caller) error {
 		return err
 	}
 	w.Header().Set("Location", Prefix+"users/"+req.Name)
-	writeJSON(w, http.StatusCreated, toUser(*u))
+	writeJSON(w, http.StatusCreated, a.toUser(*u))
 	return nil
 }
 
@@ -138,7 +138,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c caller) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUser(*u))
+	writeJSON(w, http.StatusOK, a.toUser(*u))
 	return nil
 }
 

@@ -121,7 +121,8 @@ func dependencyRules() []rule {
 		// rules of the engines that own their grammar (static, authz), which
 		// never import it; it knows no HTTP, no database and none of the
 		// readers and commands above it.
-		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static"},
+		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static",
+			"wharf/internal/auth", "wharf/internal/auth/password"},
 			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/accounts", "wharf/internal/compat"}},
 		// resolve merges defaults, files, environment and flags for every
 		// command: above config and the foreign readers, below the CLI, and

@@ -18,3 +18,8 @@ func (Secret) LogValue() slog.Value { return slog.StringValue("***") }
 // Reveal returns the secret's value, for the one place that must compare or
 // hash it.
 func (s Secret) Reveal() string { return string(s) }
+
+// TokenPrefix starts every access token Wharf makes (wharf_<id>_<secret>),
+// so that a login can tell a token from a password without a lookup; no
+// password may start with it.
+const TokenPrefix = "wharf_"

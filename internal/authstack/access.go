@@ -9,6 +9,7 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/metadata"
 )
 
@@ -63,29 +64,46 @@ func (c *AccessCheck) Explain(ctx context.Context, req auth.Request) (Explanatio
 }
 
 // ConfiguredUsers returns the names of the accounts the configuration
-// defines (with admin in `wharf serve`), which database users must not
-// shadow.
+// defines, which database users must not shadow.
 func ConfiguredUsers(cfg config.Config) map[string]bool {
 	out := map[string]bool{}
-	for name := range configuredLabels(cfg) {
+	for name := range cfg.Users {
 		out[name] = true
 	}
 	return out
 }
 
-// AccountOptions are the options of the account operations for cfg: the
-// names of the configured accounts (and, in `wharf serve`, the built-in
-// admin) are reserved, since those backends are asked before the
-// database. The CLI and the admin API use the same ones.
-func AccountOptions(cfg config.Config) accounts.Options {
+// AccountOptions are the options of the account operations for cfg, which
+// the CLI and the admin API share: the configured accounts' names are
+// reserved (their backend is asked before the database); the configured
+// ACL (or the built-in default) and accounts let the operations decide as
+// the token server would who may administer and what a new token is
+// granted; in wharf serve, admin is the built-in administrator unless
+// users: defines it, and a change of its password makes the generated
+// first password's file stale.
+func AccountOptions(cfg config.Config) (accounts.Options, error) {
+	acl, err := loadACL(cfg.ACL, cfg.Role == config.RoleAllInOne, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return accounts.Options{}, err
+	}
 	reserved := ConfiguredUsers(cfg)
-	return accounts.Options{Reserved: func(name string) (string, bool) {
-		if !reserved[name] {
-			return "", false
+	opts := accounts.Options{
+		Reserved: func(name string) (string, bool) {
+			return "the configuration's users", reserved[name]
+		},
+		Layers:       []accounts.Layer{{Name: configLayerName(cfg), ACL: acl}},
+		Configured:   configuredLabels(cfg),
+		TokenService: cfg.Token.Service,
+	}
+	if _, defined := cfg.Users[adminuser.Name]; cfg.Role == config.RoleAllInOne && !defined {
+		dir := datadir.New(cfg.Data)
+		opts.Builtin = adminuser.Name
+		opts.PasswordChanged = func(name string) error {
+			if name != adminuser.Name {
+				return nil
+			}
+			return adminuser.PasswordChanged(dir)
 		}
-		if name == adminuser.Name && cfg.Role == config.RoleAllInOne {
-			return "the configuration (or the built-in administrator)", true
-		}
-		return "the configuration's users", true
-	}}
+	}
+	return opts, nil
 }

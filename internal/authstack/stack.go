@@ -53,8 +53,8 @@ type constructor struct {
 }
 
 // backends are the constructors in the order the chains ask them, which
-// is docker_auth's: the configured users (with wharf serve's admin), the
-// database's users, the browser sign-ins, LDAP, MongoDB and SQL users,
+// is docker_auth's: the configured users, the database's users (with
+// wharf serve's built-in admin), the browser sign-ins, LDAP, MongoDB and SQL users,
 // ext_auth and webhook_auth; the configured ACL (or the built-in default),
 // the database's rules, MongoDB and SQL rules, ext_authz and
 // webhook_authz. The first definite answer wins; an error denies.
@@ -87,11 +87,9 @@ type builder struct {
 	log  *slog.Logger
 	pool *gate.Gate // external programs and webhooks
 
-	users     map[string]static.User // configured users and the built-in admin
-	static    *static.Authenticator
-	adminFile string // the built-in admin's hash file, when it is used
-	acl       *authz.ACL
-	live      *accounts.Live
+	users map[string]static.User // configured users
+	acl   *authz.ACL
+	live  *accounts.Live
 	// databaseRules is how many rules the database held at start.
 	databaseRules int
 	signIns       *signin.SQLiteStore // opened by the first sign-in
@@ -155,8 +153,7 @@ type Stack struct {
 	// Layers are the configured ACL's, as explanations name it (the
 	// database's rules follow them).
 	Layers []accounts.Layer
-	// Configured are the labels of the configured accounts (with wharf
-	// serve's admin), by name.
+	// Configured are the labels of the configured accounts, by name.
 	Configured map[string]auth.Labels
 	// Routes are the browser sign-in pages.
 	Routes []Route
@@ -167,7 +164,7 @@ type Stack struct {
 // Build builds the chains of cfg, in the order of backends. The databases
 // and directories the backends use must answer now (docker_auth does not
 // start either when they do not). In `wharf serve` it also creates the
-// built-in admin on first start. The caller must Close the stack.
+// built-in admin in the account database on first start. The caller must Close the stack.
 func Build(ctx context.Context, cfg config.Config, opts Options) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)

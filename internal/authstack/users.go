@@ -16,37 +16,21 @@ import (
 	"wharf/internal/config"
 )
 
-// configuredUsers is the users: of the configuration and, in `wharf
-// serve`, the built-in admin, created on first start. The admin joins the
-// configured users in one backend, so that every login costs exactly one
-// bcrypt comparison: with two backends an unknown user would cost two and
-// could be told apart. The database users come next and compare an
-// unknown user's password with a dummy hash; this backend skips its own.
+// configuredUsers is the users: of the configuration. wharf serve's
+// built-in admin is a database account (database, below). The database
+// users come next and compare an unknown user's password with a dummy
+// hash, so this backend skips its own: every login costs exactly one
+// bcrypt comparison, and an unknown user cannot be told apart.
 func configuredUsers(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	users := maps.Clone(map[string]static.User(b.cfg.Users))
 	if users == nil {
 		users = map[string]static.User{}
 	}
-	if b.cfg.Role == config.RoleAllInOne {
-		path, err := adminuser.Bootstrap(b.dir, adminuser.BootstrapOptions{Terminal: b.opts.Console, Log: b.log})
-		if err != nil {
-			return Backend{}, nil, err
-		}
-		if _, defined := users[adminuser.Name]; defined {
-			b.log.Info("the configuration defines admin; its password is used instead of the built-in admin's")
-		} else {
-			hash, err := adminuser.Read(path)
-			if err != nil {
-				return Backend{}, nil, err
-			}
-			users[adminuser.Name], b.adminFile = static.User{Password: auth.Secret(hash)}, path
-		}
-	}
 	st, err := static.NewWithOptions(users, static.Options{SkipDummy: true})
 	if err != nil {
 		return Backend{}, nil, fmt.Errorf("config: users: %w", err)
 	}
-	b.users, b.static = users, st
+	b.users = users
 	return Backend{Authn: st}, nil, nil
 }
 
@@ -60,12 +44,16 @@ func configuredACL(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	return Backend{Authz: acl}, nil, nil
 }
 
-// database is the database's users and access tokens, and its rules. The
+// database is the database's users and access tokens, and its rules. In
+// wharf serve it first makes sure the built-in admin is there (created on
+// first start, or moved from the file of earlier releases). The
 // configured users' hashes set the cost of the dummy comparison, and a
 // database user named as a configured one, who could never log in, is
-// reported. `wharf user passwd admin` rewrites the built-in admin's file
-// and moves the identity generation: the next request reads it again.
+// reported.
 func database(ctx context.Context, b *builder) (Backend, io.Closer, error) {
+	if err := bootstrapAdmin(ctx, b); err != nil {
+		return Backend{}, nil, err
+	}
 	var hashes [][]byte
 	for _, u := range b.users {
 		if u.Password != "" {
@@ -82,29 +70,27 @@ func database(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 			b.log.Warn("a database user has the name of a configured user, who is asked first: the database user cannot log in; remove or rename one", "account", name)
 		}
 	}
-	if b.adminFile != "" {
-		st, path, log := b.static, b.adminFile, b.log
-		live.OnChange(func() { reloadAdmin(st, path, log) })
-	}
 	b.live, b.databaseRules = live, len(snap.Rules())
 	return Backend{Authn: accounts.NewAuthenticator(live), Authz: accounts.NewACL(live)}, nil, nil
 }
 
-// reloadAdmin reads the built-in admin's hash file again and, when the
-// password changed, uses the new one from the next login on.
-func reloadAdmin(st *static.Authenticator, path string, log *slog.Logger) {
-	hash, err := adminuser.Read(path)
+// bootstrapAdmin creates wharf serve's built-in admin in the account
+// database unless the configuration's users: defines admin, which is
+// asked first and wins.
+func bootstrapAdmin(ctx context.Context, b *builder) error {
+	if b.cfg.Role != config.RoleAllInOne {
+		return nil
+	}
+	if _, defined := b.cfg.Users[adminuser.Name]; defined {
+		b.log.Info("the configuration defines admin; the built-in admin account is not created")
+		return nil
+	}
+	opts, err := AccountOptions(b.cfg)
 	if err != nil {
-		log.Error("reading the admin account's file failed; its previous password stays in use", "err", err)
-		return
+		return err
 	}
-	changed, err := st.SetPassword(adminuser.Name, auth.Secret(hash))
-	switch {
-	case err != nil:
-		log.Error("the admin account's file holds an unusable hash; its previous password stays in use", "file", path, "err", err)
-	case changed:
-		log.Info("the admin password changed; the new one is in use", "file", path)
-	}
+	return adminuser.Bootstrap(ctx, accounts.NewService(b.opts.Meta, opts), b.dir,
+		adminuser.BootstrapOptions{Password: b.cfg.AdminPassword, Terminal: b.opts.Console, Log: b.log})
 }
 
 // defaultACL is used when the configuration has no acl: the admin may do
@@ -144,15 +130,11 @@ func configLayerName(cfg config.Config) string {
 	return "configuration"
 }
 
-// configuredLabels are the configured accounts' labels by name, with
-// `wharf serve`'s built-in admin (no labels) unless users: defines admin.
+// configuredLabels are the configured accounts' labels by name.
 func configuredLabels(cfg config.Config) map[string]auth.Labels {
-	out := make(map[string]auth.Labels, len(cfg.Users)+1)
+	out := make(map[string]auth.Labels, len(cfg.Users))
 	for name, u := range cfg.Users {
 		out[name] = u.Labels
-	}
-	if _, ok := out[adminuser.Name]; cfg.Role == config.RoleAllInOne && !ok {
-		out[adminuser.Name] = nil
 	}
 	return out
 }

@@ -16,9 +16,11 @@ import (
 	"golang.org/x/term"
 
 	"wharf/internal/accounts"
+	"wharf/internal/adminuser"
 	"wharf/internal/auth"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/datadir"
 	"wharf/internal/metadata"
 )
 
@@ -58,7 +60,26 @@ func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := accounts.NewService(store, authstack.AccountOptions(cfg))
+	opts, err := authstack.AccountOptions(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	svc := accounts.NewService(store, opts)
+	// Right after an upgrade the built-in admin may still be in the file
+	// of earlier releases: move it, as wharf serve would, so that these
+	// commands see and change it.
+	if opts.Builtin != "" {
+		dir := datadir.New(cfg.Data)
+		moved, err := adminuser.Migrate(cmd.Context(), svc, dir, log)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		if moved {
+			fmt.Fprintf(cmd.ErrOrStderr(), "moved the admin account from its file into the account database, with its password (the file is now %s); `wharf user` manages it\n", dir.AdminHashMigrated())
+		}
+	}
 	return &accountEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
 }
 
@@ -85,6 +106,8 @@ func explainError(err error) error {
 		return errors.New(strings.Replace(err.Error(), "metadata: already exists: ", "", 1) + " already exists")
 	case errors.Is(err, accounts.ErrInvalid):
 		return errors.New(strings.ReplaceAll(err.Error(), accounts.ErrInvalid.Error()+": ", ""))
+	case errors.Is(err, accounts.ErrRefused):
+		return errors.New(strings.ReplaceAll(err.Error(), accounts.ErrRefused.Error()+": ", "refused: "))
 	}
 	return err
 }

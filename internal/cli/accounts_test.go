@@ -65,7 +65,7 @@ func TestIdentityCommands(t *testing.T) {
 	wantFail(t, "short\n", "at least 12", cmd("user", "add", "alice", "--password-stdin")...)
 	wantFail(t, "", "--password-stdin", cmd("user", "add", "alice")...)
 	wantFail(t, "", "unknown flag: --password", cmd("user", "add", "alice", "--password", "correct horse battery")...)
-	wantFail(t, "correct horse battery\n", "already an account in the configuration", cmd("user", "add", "admin", "--password-stdin")...)
+	wantFail(t, "correct horse battery\n", "built-in administrator", cmd("user", "add", "admin", "--password-stdin")...)
 	wantFail(t, "correct horse battery\n", "a:b", cmd("user", "add", "a:b", "--password-stdin")...)
 	mustCLI(t, "correct horse battery\n", cmd("user", "add", "alice", "--password-stdin", "--label", "org=acme")...)
 	wantFail(t, "correct horse battery\n", `user "alice" already exists`, cmd("user", "add", "alice", "--password-stdin")...)

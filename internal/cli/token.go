@@ -48,7 +48,8 @@ Scopes limit the token to part of what its user may do: --repo PATTERN
 (repeatable, a glob such as 'team/*' or a /regex/) with --actions
 (pull, push, delete or '*'), and/or raw --scope type:pattern:actions such
 as registry:catalog:*. The grant is what the ACL gives the user AND what a
-scope allows.`,
+scope allows: when the ACL grants the user less than a scope names, a
+warning says so, with the wharf acl add that would grant it.`,
 		Args: cobra.NoArgs,
 		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
 			if user == "" {
@@ -75,14 +76,23 @@ scope allows.`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			// The token exists now; what the ACL grants it is advice, and a
+			// failure to work it out must not hide the token.
+			shortfalls, err := env.svc.TokenShortfalls(cmd.Context(), user, all)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: what the ACL grants %s could not be checked: %v\n", user, err)
+			}
+			out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			for _, w := range accounts.Warnings(shortfalls) {
+				fmt.Fprintln(stderr, "warning: "+w)
+			}
 			if f.json {
-				j := accounts.ViewToken(t, time.Now())
-				j.Token = secret.Reveal()
+				j := accounts.CreatedTokenView{TokenView: accounts.ViewToken(t, time.Now()), Warnings: []string{}}
+				j.Token, j.Warnings = secret.Reveal(), append(j.Warnings, accounts.Warnings(shortfalls)...)
 				return writeJSON(out, j)
 			}
 			fmt.Fprintln(out, secret.Reveal())
-			fmt.Fprintf(cmd.ErrOrStderr(), "created token %s for %s (scopes %s; expires %s). It is shown this once: store it now.\n",
+			fmt.Fprintf(stderr, "created token %s for %s (scopes %s; expires %s). It is shown this once: store it now.\n",
 				t.ID, t.User, strings.Join(t.Scopes, " "), when(t.ExpiresAt, "never"))
 			return nil
 		}),

@@ -8,10 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/accounts"
-	"wharf/internal/adminuser"
 	"wharf/internal/authstack"
-	"wharf/internal/config"
-	"wharf/internal/datadir"
 )
 
 func newUser() *cobra.Command {
@@ -24,6 +21,11 @@ commands read their settings as wharf serve does (--config, --data,
 --database-driver, --database-dsn and every WHARF_* variable), so they change
 the database the server uses, also while it runs; changes take effect on the
 next request, without a restart.
+
+wharf serve's built-in admin is one of these accounts: list, passwd, disable
+and enable it like any other. Disabling or removing the last account the ACL
+lets administer (admin:api:*) is refused, and the built-in admin is disabled,
+never removed.
 
 Passwords are read from the terminal (without echo) or, with
 --password-stdin, from standard input; never from the command line.
@@ -86,64 +88,37 @@ func newUserPasswd(f *accountFlags) *cobra.Command {
 		Short: "Change a user's password, the built-in admin's too (its docker login sessions end)",
 		Args:  cobra.ExactArgs(1),
 		RunE: f.with(func(cmd *cobra.Command, args []string, env *accountEnv) error {
-			if builtin, err := isBuiltinAdmin(env.cfg, args[0]); err != nil || builtin {
-				if err != nil {
-					return err
-				}
-				return setAdminPassword(cmd, env, fromStdin)
+			name := args[0]
+			if authstack.ConfiguredUsers(env.cfg)[name] {
+				return fmt.Errorf("%s is defined in the configuration's users:; put a new bcrypt hash there (wharf hash-password) and restart", name)
 			}
-			if _, err := env.store.GetUser(cmd.Context(), args[0]); err != nil {
+			_, err := env.store.GetUser(cmd.Context(), name)
+			// Before wharf serve's first start the built-in admin does not
+			// exist yet: this gives it its first password.
+			create := accounts.IsNotFound(err) && env.svc.IsBuiltin(name)
+			if err != nil && !create {
 				return err
 			}
-			pw, err := readNewPassword(cmd, fromStdin, "New password for "+args[0])
+			pw, err := readNewPassword(cmd, fromStdin, "New password for "+name)
 			if err != nil {
 				return err
 			}
-			if err := env.svc.SetPassword(cmd.Context(), args[0], pw); err != nil {
+			if create {
+				if err := env.svc.AddBuiltin(cmd.Context(), pw); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created the built-in administrator %s with this password; wharf serve uses it\n", name)
+				return nil
+			}
+			if err := env.svc.SetPassword(cmd.Context(), name, pw); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s; its docker login sessions ended\n", name)
 			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
-}
-
-// isBuiltinAdmin reports whether name is the built-in admin of `wharf
-// serve` (not defined by the configuration's users:, which would win), and
-// refuses a configured user, whose password lives in the configuration.
-func isBuiltinAdmin(cfg config.Config, name string) (bool, error) {
-	if !authstack.ConfiguredUsers(cfg)[name] {
-		return false, nil
-	}
-	if _, defined := cfg.Users[name]; name == adminuser.Name && cfg.Role == config.RoleAllInOne && !defined {
-		return true, nil
-	}
-	return false, fmt.Errorf("%s is defined in the configuration's users:; put a new bcrypt hash there (wharf hash-password) and restart", name)
-}
-
-// setAdminPassword changes the built-in admin's password and ends its
-// sessions; a running server picks the new password up on its next
-// request.
-func setAdminPassword(cmd *cobra.Command, env *accountEnv, fromStdin bool) error {
-	pw, err := readNewPassword(cmd, fromStdin, "New password for "+adminuser.Name)
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	if err := adminuser.SetPassword(datadir.New(env.cfg.Data), pw, 0); err != nil {
-		return explainError(err)
-	}
-	n, err := env.store.RevokeRefreshTokens(ctx, adminuser.Name)
-	if err != nil {
-		return fmt.Errorf("the password changed, but ending admin's sessions failed (run `wharf session revoke --user admin`): %w", err)
-	}
-	if err := env.store.TouchIdentity(ctx); err != nil {
-		return fmt.Errorf("the password changed, but a running server will only use it after a restart: %w", err)
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "changed the password of %s; ended %d docker login session(s)\n", adminuser.Name, n)
-	return nil
 }
 
 func newUserRm(f *accountFlags) *cobra.Command {
@@ -190,15 +165,18 @@ func newUserLs(f *accountFlags) *cobra.Command {
 			if f.json {
 				list := make([]accounts.UserView, 0, len(users))
 				for _, u := range users {
-					list = append(list, accounts.ViewUser(u))
+					list = append(list, env.svc.View(u))
 				}
 				return writeJSON(out, list)
 			}
 			t := newTable(out, "NAME", "KIND", "STATE", "TEAMS", "LABELS", "CREATED")
 			for _, u := range users {
 				kind, state := "user", "enabled"
-				if u.Robot {
+				switch v := env.svc.View(u); {
+				case v.Robot:
 					kind = "robot"
+				case v.Builtin:
+					kind = "user (built-in admin)"
 				}
 				if u.Disabled {
 					state = "disabled"

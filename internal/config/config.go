@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/auth"
 	"wharf/internal/auth/authn/static"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	// ("wharf.yml:3"), the variable ("WHARF_ADDR") or the flag ("--addr").
 	// resolve fills it in; it is nil in a Config built otherwise.
 	Sources map[string]string `yaml:"-"`
+	// AdminPassword is WHARF_ADMIN_PASSWORD, the first password of `wharf
+	// serve`'s built-in admin (admin.go). Only the environment gives it.
+	AdminPassword auth.Secret `yaml:"-" json:"-"`
 	// Addr is the listen address, host:port. Port 0 picks a free port.
 	Addr string `yaml:"addr"`
 	// TokenAddr, when set, serves the token endpoint on its own listener
@@ -452,5 +456,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateSignIns()...)
 	errs = append(errs, c.validateDatabaseBackends()...)
 	errs = append(errs, c.ACL.validate(c.Role)...)
+	errs = append(errs, c.validateAdminPassword()...)
 	return errors.Join(errs...)
 }

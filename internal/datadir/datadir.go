@@ -18,7 +18,7 @@ const (
 	acmeDir      = "acme"     // tls: acme's account key and certificates
 	lockFile     = "serve.lock"
 
-	adminHashFile     = "admin.htpasswd" // the built-in admin's bcrypt hash
+	adminHashFile     = "admin.htpasswd" // the built-in admin's bcrypt hash, in earlier releases
 	adminPasswordFile = "admin.password" // its generated first password
 	signInsFile       = "sign-ins.db"    // browser sign-ins
 )
@@ -28,7 +28,7 @@ const (
 const Mode fs.FileMode = 0o700
 
 // secretDirs are the subdirectories holding private keys and password
-// hashes: auth/ (token.key, admin.htpasswd, sign-ins.db), tls/ (ca.key,
+// hashes: auth/ (token.key, admin.password, sign-ins.db), tls/ (ca.key,
 // server.key) and acme/ (account and certificate keys).
 var secretDirs = []string{authDir, tlsDir, acmeDir}
 
@@ -98,8 +98,13 @@ func (d Dir) TokenKey() string { return filepath.Join(d.Auth(), certs.TokenKeyFi
 // TokenCert is the self-signed certificate of TokenKey.
 func (d Dir) TokenCert() string { return filepath.Join(d.Auth(), certs.TokenCertFile) }
 
-// AdminHash is the bcrypt hash of the built-in admin's password.
+// AdminHash is where earlier releases kept the bcrypt hash of the built-in
+// admin's password; wharf serve moves it into the account database.
 func (d Dir) AdminHash() string { return filepath.Join(d.Auth(), adminHashFile) }
+
+// AdminHashMigrated is what AdminHash, read by earlier releases, is
+// renamed to once its hash is in the account database.
+func (d Dir) AdminHashMigrated() string { return d.AdminHash() + ".migrated" }
 
 // AdminPassword is where a generated first admin password is written.
 func (d Dir) AdminPassword() string { return filepath.Join(d.Auth(), adminPasswordFile) }

@@ -22,13 +22,13 @@ func TestLayout(t *testing.T) {
 		"Root": d.Root(), "Blobs": d.Blobs(), "Database": d.Database(),
 		"TLS": d.TLS(), "TLSCACert": d.TLSCACert(), "TLSServerCert": d.TLSServerCert(), "TLSServerKey": d.TLSServerKey(),
 		"ACME": d.ACME(), "Auth": d.Auth(), "TokenKey": d.TokenKey(), "TokenCert": d.TokenCert(),
-		"AdminHash": d.AdminHash(), "AdminPassword": d.AdminPassword(), "SignIns": d.SignIns(), "LockFile": d.LockFile(),
+		"AdminHash": d.AdminHash(), "AdminHashMigrated": d.AdminHashMigrated(), "AdminPassword": d.AdminPassword(), "SignIns": d.SignIns(), "LockFile": d.LockFile(),
 	}
 	want := map[string]string{
 		"Root": "/srv/wharf", "Blobs": "/srv/wharf/blobs", "Database": "/srv/wharf/wharf.db",
 		"TLS": "/srv/wharf/tls", "TLSCACert": "/srv/wharf/tls/ca.crt", "TLSServerCert": "/srv/wharf/tls/server.crt", "TLSServerKey": "/srv/wharf/tls/server.key",
 		"ACME": "/srv/wharf/acme", "Auth": "/srv/wharf/auth", "TokenKey": "/srv/wharf/auth/token.key", "TokenCert": "/srv/wharf/auth/token.crt",
-		"AdminHash": "/srv/wharf/auth/admin.htpasswd", "AdminPassword": "/srv/wharf/auth/admin.password", "SignIns": "/srv/wharf/auth/sign-ins.db",
+		"AdminHash": "/srv/wharf/auth/admin.htpasswd", "AdminHashMigrated": "/srv/wharf/auth/admin.htpasswd.migrated", "AdminPassword": "/srv/wharf/auth/admin.password", "SignIns": "/srv/wharf/auth/sign-ins.db",
 		"LockFile": "/srv/wharf/serve.lock",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

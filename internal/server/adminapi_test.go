@@ -81,8 +81,8 @@ func TestAdminAPIWiring(t *testing.T) {
 	if res := get("GET", "/api/v1/users", bearer, ""); res.StatusCode != http.StatusOK {
 		t.Errorf("admin's token: %d", res.StatusCode)
 	}
-	if res := get("POST", "/api/v1/users", bearer, `{"name": "admin", "password": "a long enough password"}`); res.StatusCode != http.StatusBadRequest {
-		t.Errorf("a database user named admin: %d; want 400 (the built-in admin is asked first)", res.StatusCode)
+	if res := get("POST", "/api/v1/users", bearer, `{"name": "admin", "password": "a long enough password"}`); res.StatusCode != http.StatusConflict {
+		t.Errorf("another user named admin: %d; want 409 (the built-in admin is one already)", res.StatusCode)
 	}
 	if res := get("POST", "/api/v1/users", bearer, `{"name": "alice", "robot": true}`); res.StatusCode != http.StatusCreated {
 		t.Errorf("creating alice: %d", res.StatusCode)

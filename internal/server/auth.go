@@ -76,8 +76,12 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 // verifier, and its changes go through the account operations the CLI
 // uses, with the same reserved names.
 func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
+	opts, err := authstack.AccountOptions(s.cfg)
+	if err != nil {
+		return nil, err
+	}
 	api, err := adminapi.New(adminapi.Config{
-		Service:      accounts.NewService(s.meta, authstack.AccountOptions(s.cfg)),
+		Service:      accounts.NewService(s.meta, opts),
 		Live:         e.Live,
 		Verifier:     e.Verifier,
 		Authn:        e.Authn,

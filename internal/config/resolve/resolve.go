@@ -191,6 +191,9 @@ func (src *sources) wharf() (config.Config, []error, error) {
 		}
 	}
 	src.database(&c)
+	if v := src.env[config.EnvAdminPassword]; v != "" {
+		c.SetAdminPassword(v) // checked by Validate with the rest
+	}
 	return c, problems, nil
 }
 

@@ -1,0 +1,153 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"wharf/internal/auth"
+)
+
+// Who may administer Wharf, and the rule that keeps one: disabling or
+// removing an account is refused when that account may administer and no
+// other enabled account could. The admin API and `wharf user` share the
+// check, since both change accounts through a Service.
+
+// The scope the admin API asks the ACL for: type admin, name api, every
+// action. The ACL grants it like any other (wharf serve's built-in
+// default gives admin "*" on everything); an access token needs it among
+// its scopes.
+const (
+	AdminScopeType   = "admin"
+	AdminScopeName   = "api"
+	AdminScopeAction = "*"
+)
+
+// AdminAccess is that scope as a request asks for it.
+func AdminAccess() auth.Access {
+	return auth.Access{Type: AdminScopeType, Name: AdminScopeName, Actions: []string{AdminScopeAction}}
+}
+
+// ErrRefused means a change is refused because of what it would leave
+// behind (no administrator, a built-in account the next start would
+// create again); the message says what to do instead.
+var ErrRefused = errors.New("accounts: refused")
+
+// keepAnAdmin refuses to disable or remove (verb) the database account
+// name when it may administer and no other account could afterwards.
+// Accounts of other backends (LDAP, sign-ins, …) cannot be listed and do
+// not count; rules that match a client address are taken not to apply.
+// An account that does not exist is the store's to report.
+func (s *Service) keepAnAdmin(ctx context.Context, name, verb string) error {
+	snap, err := Load(ctx, s.store, nil)
+	if err != nil {
+		return err
+	}
+	a, ok := snap.Account(name)
+	if !ok || a.Disabled {
+		return nil
+	}
+	now := s.opts.Now()
+	if is, err := s.administers(snap, now, a); err != nil || !is {
+		return err
+	}
+	others, dormant, err := s.administrators(snap, now, name)
+	if err != nil || len(others) > 0 {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s would leave no account that may administer Wharf: it is the only enabled one the ACL grants %s (what the admin API asks for). ",
+		verb, name, AdminAccess())
+	if len(dormant) > 0 {
+		fmt.Fprintf(&b, "Enable one the ACL already grants it first (%s: wharf user enable %s), or let", strings.Join(dormant, ", "), dormant[0])
+	} else {
+		b.WriteString("First let")
+	}
+	b.WriteString(" another account administer, e.g. `wharf user add ops` then `wharf acl add --account ops --type admin --name api --actions '*'` (or POST /api/v1/users and /api/v1/acl/rules); accounts of LDAP and the other backends are not counted")
+	return fmt.Errorf("%w: %s", ErrRefused, b.String())
+}
+
+// administrators lists the accounts, but except, that may administer now
+// (configured ones first, then database accounts, each in name order),
+// and the disabled database accounts that could once enabled.
+func (s *Service) administrators(snap *Snapshot, now time.Time, except string) (enabled, dormant []string, err error) {
+	for _, name := range slices.Sorted(maps.Keys(s.opts.Configured)) {
+		if name == except {
+			continue
+		}
+		labels := cloneLabels(s.opts.Configured[name])
+		if labels == nil {
+			labels = auth.Labels{}
+		}
+		labels[auth.LabelSource] = []string{"static"}
+		if ok, err := s.granted(snap, now, name, labels); err != nil {
+			return nil, nil, err
+		} else if ok {
+			enabled = append(enabled, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(snap.accounts)) {
+		a := snap.accounts[name]
+		if _, shadowed := s.opts.Configured[name]; shadowed || name == except {
+			continue
+		}
+		view, acct := snap, a
+		if a.Disabled {
+			view, acct = snap.enabled(name)
+		}
+		ok, err := s.administers(view, now, acct)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case ok && a.Disabled:
+			dormant = append(dormant, name)
+		case ok:
+			enabled = append(enabled, name)
+		}
+	}
+	return enabled, dormant, nil
+}
+
+// administers reports whether the database account a may administer: a
+// user with its password, a robot with one of its usable tokens whose
+// scopes allow the admin scope too.
+func (s *Service) administers(snap *Snapshot, now time.Time, a *Account) (bool, error) {
+	if !a.Robot {
+		return s.granted(snap, now, a.Name, a.Labels(""))
+	}
+	for _, id := range slices.Sorted(maps.Keys(snap.tokens)) {
+		if t := snap.tokens[id]; t.User == a.Name && t.Usable(now) {
+			if ok, err := s.granted(snap, now, a.Name, a.Labels(id)); err != nil || ok {
+				return ok, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// granted reports whether the account with labels gets the admin scope
+// from the configured layers and the database's rules, as the token
+// server would decide it.
+func (s *Service) granted(snap *Snapshot, now time.Time, name string, labels auth.Labels) (bool, error) {
+	ex, err := snap.explain(s.opts.Layers, auth.Request{Identity: auth.Identity{Account: name, Labels: labels},
+		Service: s.opts.TokenService, Access: AdminAccess()}, now)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(ex.Granted, AdminScopeAction), nil
+}
+
+// enabled returns a copy of the snapshot in which the account name is
+// enabled, and that account: what it could do once `wharf user enable`d.
+func (snap *Snapshot) enabled(name string) (*Snapshot, *Account) {
+	cp := *snap
+	cp.accounts = maps.Clone(snap.accounts)
+	a := *snap.accounts[name]
+	a.Disabled = false
+	cp.accounts[name] = &a
+	return &cp, &a
+}
