@@ -30,14 +30,18 @@ func (s *Store) TouchIdentity(ctx context.Context) error {
 }
 
 // identityTx runs fn in a transaction that also bumps the identity
-// generation, so that no change is committed without it.
+// generation, so that no change is committed without it. The bump comes
+// first: its row lock queues identity changes one behind the other on
+// PostgreSQL and MySQL, so that fn's reads ("is the name taken?") see what
+// the change before it committed, and a race of two creations of one name
+// ends in ErrExists rather than a unique-violation error. (SQLite has one
+// writer anyway.) Identity changes are rare; the queue costs nothing.
 func (s *Store) identityTx(ctx context.Context, op string, fn func(c conn) error) error {
 	err := s.inTx(ctx, func(c conn) error {
-		if err := fn(c); err != nil {
+		if _, err := c.exec(ctx, "UPDATE identity_generation SET generation = generation + 1 WHERE id = 1"); err != nil {
 			return err
 		}
-		_, err := c.exec(ctx, "UPDATE identity_generation SET generation = generation + 1 WHERE id = 1")
-		return err
+		return fn(c)
 	})
 	return wrapIdentity(op, err)
 }

@@ -1,6 +1,7 @@
 package metadatatest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -185,4 +186,32 @@ func testConcurrentDeletes(t *testing.T, s *metadata.Store) {
 		wantManifest(t, s, replacement[i])
 	}
 	wantTags(t, s, "app", []string{})
+}
+
+// testConcurrentCreateSameName races creations of one user name and of one
+// team name: exactly one of each wins, the others get ErrExists, never a
+// driver's unique-violation error.
+func testConcurrentCreateSameName(t *testing.T, s *metadata.Store) {
+	for _, c := range []struct {
+		what   string
+		create func(i int) error
+	}{
+		{"CreateUser", func(i int) error {
+			return s.CreateUser(t.Context(), metadata.User{Name: "twin", PasswordHash: fmt.Sprintf("hash %d", i)})
+		}},
+		{"CreateTeam", func(int) error { return s.CreateTeam(t.Context(), "twins") }},
+	} {
+		won := 0
+		for i, err := range race(c.create) {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, metadata.ErrExists):
+				t.Errorf("%s, writer %d: %v; want nil or ErrExists", c.what, i, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%s: %d writers created the same name; want 1", c.what, won)
+		}
+	}
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"ConcurrentMixedWrites", testConcurrentMixedWrites},
 		{"ConcurrentDeletes", testConcurrentDeletes},
 		{"ConcurrentSameManifest", testConcurrentSameManifest},
+		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"KeysByteExact", testKeysByteExact},
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
