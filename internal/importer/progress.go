@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"wharf/internal/progress"
 )
 
 // Progress shows how far an import is, on stderr: on a terminal one line
@@ -137,18 +139,7 @@ func (p *Progress) repoDone(name string) {
 }
 
 // humanBytes writes n in the largest binary unit under it.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return progress.Bytes(n) }
 
 // plural is "1 tag", "2 tags"; many is the plural when it is not word+"s".
 func plural(n int, word string, many ...string) string {

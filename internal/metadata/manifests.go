@@ -154,8 +154,8 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 }
 
 // DeleteManifest removes the manifest, the tags pointing at it and its
-// references, or returns ErrNotFound. Blobs stay, for garbage collection
-// (not built yet) to decide.
+// references, or returns ErrNotFound. Blobs stay, for garbage collection to
+// decide.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
 	return wrap("delete manifest", s.inTx(ctx, func(c conn) error {
 		var id, repoIDOf int64
@@ -165,25 +165,31 @@ WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoIDOf)
 		if err != nil {
 			return notFound(err)
 		}
-		// Explicit rather than relying on ON DELETE CASCADE, which SQLite
-		// only honours when foreign keys are switched on.
-		res, err := c.exec(ctx, "DELETE FROM tags WHERE manifest_id = ?", id)
-		if err != nil {
+		return deleteManifestRow(ctx, c, id, repoIDOf)
+	}))
+}
+
+// deleteManifestRow removes manifest id of repository repoIDOf with its tags
+// and references.
+func deleteManifestRow(ctx context.Context, c conn, id, repoIDOf int64) error {
+	// Explicit rather than relying on ON DELETE CASCADE, which SQLite
+	// only honours when foreign keys are switched on.
+	res, err := c.exec(ctx, "DELETE FROM tags WHERE manifest_id = ?", id)
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"DELETE FROM manifest_refs WHERE manifest_id = ?",
+		"DELETE FROM manifests WHERE id = ?",
+	} {
+		if _, err := c.exec(ctx, q, id); err != nil {
 			return err
 		}
-		for _, q := range []string{
-			"DELETE FROM manifest_refs WHERE manifest_id = ?",
-			"DELETE FROM manifests WHERE id = ?",
-		} {
-			if _, err := c.exec(ctx, q, id); err != nil {
-				return err
-			}
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
-			return bumpTagVersion(ctx, c, repoIDOf)
-		}
-		return nil
-	}))
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return bumpTagVersion(ctx, c, repoIDOf)
+	}
+	return nil
 }
 
 // ReferrersPage selects one page of a referrers listing.
@@ -315,11 +321,16 @@ func validateManifest(m *Manifest, tags []string) error {
 }
 
 // checkRef returns a *MissingReferenceError unless ref exists in the
-// repository.
+// repository. It locks the blob (or manifest) row it finds, shared, until the
+// transaction ends: garbage collection deletes a row only under an exclusive
+// lock, after checking again that nothing refers to it, so either this
+// transaction waits for the delete and then finds nothing, or the collector
+// waits for this commit and then sees the new reference.
 func checkRef(ctx context.Context, c conn, repoID int64, ref Ref) error {
-	q := "SELECT 1 FROM repository_blobs WHERE repository_id = ? AND blob_digest = ?"
+	q := `SELECT 1 FROM repository_blobs rb JOIN blobs b ON b.digest = rb.blob_digest
+WHERE rb.repository_id = ? AND rb.blob_digest = ?` + c.d.forShare
 	if ref.Kind == RefManifest {
-		q = "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?"
+		q = "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?" + c.d.forShare
 	}
 	var one int
 	err := c.queryRow(ctx, q, repoID, ref.Digest.String()).Scan(&one)
