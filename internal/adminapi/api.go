@@ -52,8 +52,10 @@ type Config struct {
 	// tell a database account's bearer token from theirs.
 	Layers     []accounts.Layer
 	Configured map[string]auth.Labels
-	Log        *slog.Logger
-	Now        func() time.Time
+	// GC runs garbage collections; nil on a server without a registry.
+	GC  GC
+	Log *slog.Logger
+	Now func() time.Time
 }
 
 // API serves the admin API.
@@ -150,6 +152,8 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "gc", a.getGC},
+		{"POST", "gc", a.startGC},
 	}
 }
 

@@ -91,6 +91,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		Realm:        s.realm(),
 		Layers:       e.Layers,
 		Configured:   e.Configured,
+		GC:           s.adminGCOrNil(),
 		Log:          s.log,
 	})
 	if err != nil {

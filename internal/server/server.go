@@ -19,6 +19,7 @@ import (
 	"wharf/internal/datadir"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/gc"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
 	"wharf/internal/servertls"
@@ -47,6 +48,8 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// gc is the garbage collection schedule (nil without a registry).
+	gc *gc.Schedule
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -141,6 +144,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logStart(ln.Addr())
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
+	}
+	if s.gc != nil {
+		go s.gc.Loop(ctx)
 	}
 	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
 		go s.purgeSessions(ctx)
