@@ -75,6 +75,11 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"KeysByteExact", testKeysByteExact},
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
+		{"GCCandidates", testGCCandidates},
+		{"GCDeleteBlob", testGCDeleteBlob},
+		{"GCSweepRace", testGCSweepRace},
+		{"GCUntagged", testGCUntagged},
+		{"GCLease", testGCLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
