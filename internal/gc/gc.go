@@ -89,9 +89,13 @@ type Collector struct {
 	blobs  storage.Driver
 	log    *slog.Logger
 	holder string
-	// sweepHook, when set, is passed to every blob delete (tests).
-	sweepHook func(digest.Digest) func()
-	mu        sync.Mutex // one run of this Collector at a time
+	// now is the clock (tests move it forward to age everything).
+	now func() time.Time
+	// beforeSweep and whileLocked, when set, run before each blob's
+	// delete transaction and inside it, with the row deleted and locked
+	// (tests of the race with a push).
+	beforeSweep, whileLocked func(digest.Digest)
+	mu                       sync.Mutex // one run of this Collector at a time
 }
 
 // New returns a collector. holder names this process in the lease (a
@@ -105,7 +109,7 @@ func New(meta *metadata.Store, blobs storage.Driver, log *slog.Logger, holder st
 		holder = "wharf"
 	}
 	holder = fmt.Sprintf("%s on %s (pid %d)", holder, host, os.Getpid())
-	return &Collector{meta: meta, blobs: blobs, log: log.With("component", "gc"), holder: holder}
+	return &Collector{meta: meta, blobs: blobs, log: log.With("component", "gc"), holder: holder, now: time.Now}
 }
 
 // Run takes the lease and collects; it returns ErrBusy (wrapping the
@@ -189,7 +193,7 @@ func (r *run) progress() {
 // all runs the phases in order: manifests first, so that their blobs are
 // garbage in the same run.
 func (r *run) all(ctx context.Context) error {
-	before := time.Now().Add(-r.opts.Grace)
+	before := r.c.now().Add(-r.opts.Grace)
 	if r.opts.DeleteUntagged {
 		if err := r.manifests(ctx, before); err != nil {
 			return err
@@ -201,5 +205,5 @@ func (r *run) all(ctx context.Context) error {
 	if err := r.orphans(ctx, before); err != nil {
 		return err
 	}
-	return r.uploads(ctx, time.Now().Add(-r.opts.UploadsGrace))
+	return r.uploads(ctx, r.c.now().Add(-r.opts.UploadsGrace))
 }

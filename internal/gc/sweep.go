@@ -63,8 +63,11 @@ func (r *run) sweepBlobs(ctx context.Context, before time.Time) error {
 			size, ok := b.Size, true
 			if !r.opts.DryRun {
 				check := metadata.SweepCheck{Before: before}
-				if r.c.sweepHook != nil {
-					check.Deleted = r.c.sweepHook(b.Digest)
+				if r.c.beforeSweep != nil {
+					r.c.beforeSweep(b.Digest)
+				}
+				if r.c.whileLocked != nil {
+					check.Deleted = func() { r.c.whileLocked(b.Digest) }
 				}
 				if size, ok, err = r.c.meta.DeleteGarbageBlob(ctx, b.Digest, check); err != nil {
 					return fmt.Errorf("gc: %w", err)
