@@ -53,7 +53,7 @@ type Config struct {
 	Layers     []accounts.Layer
 	Configured map[string]auth.Labels
 	// GC runs garbage collections; nil on a server without a registry.
-	GC  GC
+	GC  *GC
 	Log *slog.Logger
 	Now func() time.Time
 }

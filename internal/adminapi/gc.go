@@ -8,15 +8,15 @@ import (
 	"wharf/internal/errcode"
 )
 
-// GC runs and reports garbage collections; the server hands in its
+// GC runs and reports garbage collections; the server builds it over its
 // schedule (internal/gc), which this package does not import: it would
 // bring the blob storage in.
-type GC interface {
+type GC struct {
 	// Start begins a collection in the background; an error wrapping
 	// ErrGCBusy means one of this server is already running.
-	Start(ctx context.Context, dryRun, deleteUntagged bool) error
+	Start func(ctx context.Context, dryRun, deleteUntagged bool) error
 	// Status is the JSON-ready state: running, the lease, the last run.
-	Status(ctx context.Context) (any, error)
+	Status func(ctx context.Context) (any, error)
 }
 
 // ErrGCBusy is what GC.Start wraps when a collection is already running.

@@ -167,6 +167,13 @@ func dependencyRules() []rule {
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// Garbage collection works on the store and the blob driver it is
+		// handed: no HTTP, no settings, no registry layer (its locking lives
+		// in metadata), so that the server and wharf gc run the same code.
+		{pkg: "wharf/internal/gc", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli",
+			"wharf/internal/registry", "wharf/internal/ociapi", "wharf/internal/adminapi"}},
+		// The counter line of long commands is a leaf.
+		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},

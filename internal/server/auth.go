@@ -91,7 +91,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		Realm:        s.realm(),
 		Layers:       e.Layers,
 		Configured:   e.Configured,
-		GC:           s.adminGCOrNil(),
+		GC:           s.adminGC(),
 		Log:          s.log,
 	})
 	if err != nil {

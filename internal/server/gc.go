@@ -25,23 +25,20 @@ func (s *Server) setupGC() error {
 	return nil
 }
 
-// adminGC adapts the schedule to the admin API, which knows no storage.
-type adminGC struct{ s *gc.Schedule }
-
-func (a adminGC) Start(ctx context.Context, dryRun, deleteUntagged bool) error {
-	_, err := a.s.Start(ctx, dryRun, deleteUntagged)
-	if errors.Is(err, gc.ErrBusy) {
-		return fmt.Errorf("%w: %w", adminapi.ErrGCBusy, err)
-	}
-	return err
-}
-
-func (a adminGC) Status(ctx context.Context) (any, error) { return a.s.Status(ctx) }
-
-// adminGCOrNil is the admin API's GC, nil when this server collects none.
-func (s *Server) adminGCOrNil() adminapi.GC {
+// adminGC is the admin API's view of the schedule, nil when this server
+// collects none.
+func (s *Server) adminGC() *adminapi.GC {
 	if s.gc == nil {
 		return nil
 	}
-	return adminGC{s.gc}
+	return &adminapi.GC{
+		Start: func(ctx context.Context, dryRun, deleteUntagged bool) error {
+			_, err := s.gc.Start(ctx, dryRun, deleteUntagged)
+			if errors.Is(err, gc.ErrBusy) {
+				return fmt.Errorf("%w: %w", adminapi.ErrGCBusy, err)
+			}
+			return err
+		},
+		Status: func(ctx context.Context) (any, error) { return s.gc.Status(ctx) },
+	}
 }
