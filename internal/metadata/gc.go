@@ -23,9 +23,10 @@ AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.digest = b.digest)
 AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.blob_digest = b.digest AND rb.created_at >= ?)
 ORDER BY b.digest LIMIT ?`
 
-	// An untagged manifest: no tag names it, no index of its repository
-	// lists it, and its subject (if any) is not in its repository.
-	untaggedCondition = `m.created_at < ?
+	// An untagged manifest: pushed (first and last) before the grace
+	// period, no tag names it, no index of its repository lists it, and its
+	// subject (if any) is not in its repository.
+	untaggedCondition = `m.created_at < ? AND m.pushed_at < ?
 AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
 AND NOT EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests p ON p.id = mr.manifest_id
 	WHERE mr.kind = 'manifest' AND mr.digest = m.digest AND p.repository_id = m.repository_id)
@@ -151,7 +152,7 @@ type GarbageManifest struct {
 // Deleting an untagged index makes its children untagged in turn: callers
 // ask again until nothing is left.
 func (s *Store) UntaggedManifests(ctx context.Context, before time.Time, after int64, limit int) ([]GarbageManifest, error) {
-	rows, err := s.read().query(ctx, untaggedManifestsQuery, after, unixNano(before), max(limit, 1))
+	rows, err := s.read().query(ctx, untaggedManifestsQuery, after, unixNano(before), unixNano(before), max(limit, 1))
 	if err != nil {
 		return nil, wrap("untagged manifests", err)
 	}
@@ -184,7 +185,7 @@ func (s *Store) DeleteUntaggedManifest(ctx context.Context, m GarbageManifest, c
 			return err
 		}
 		still, err := exists(ctx, c, "SELECT 1 FROM manifests m WHERE m.id = ? AND "+untaggedCondition,
-			m.ID, unixNano(check.Before))
+			m.ID, unixNano(check.Before), unixNano(check.Before))
 		if err != nil || !still {
 			return err
 		}

@@ -80,11 +80,11 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 			}
 		}
 		if _, err := c.exec(ctx, c.d.upsert("manifests",
-			"repository_id, digest, media_type, artifact_type, size, payload, subject, annotations, created_at",
+			"repository_id, digest, media_type, artifact_type, size, payload, subject, annotations, created_at, pushed_at",
 			"repository_id, digest",
-			"media_type", "artifact_type", "size", "payload", "subject", "annotations"),
+			"media_type", "artifact_type", "size", "payload", "subject", "annotations", "pushed_at"),
 			repoID, m.Digest.String(), m.MediaType, m.ArtifactType, m.Size, payload, subject, annotations,
-			unixNano(created)); err != nil {
+			unixNano(created), unixNano(now)); err != nil {
 			return err
 		}
 		var id int64

@@ -210,16 +210,25 @@ func testGCUntagged(t *testing.T, s *metadata.Store) {
 	elsewhere := image("other", "tagged", tagged.Refs[0].Digest)
 	addBlob(t, s, "other", "layer of tagged")
 	put(t, s, elsewhere)
+	mid := time.Now()
+	time.Sleep(2 * time.Millisecond)
 	fresh := image("app", "fresh", addBlob(t, s, "app", "fresh layer"))
-	fresh.CreatedAt = time.Time{} // now: within the grace period
-	put(t, s, fresh)
+	put(t, s, fresh) // within the grace period that starts at mid
 
 	// The subject of orphanSig is itself untagged, so orphanSig is kept
 	// until its subject goes.
 	want := sorted(loose.Digest, looseIdx.Digest, gone.Digest, elsewhere.Digest)
-	if got := untaggedDigests(t, s, time.Now().Add(-time.Minute)); !slices.Equal(got, want) {
+	if got := untaggedDigests(t, s, mid); !slices.Equal(got, want) {
 		t.Fatalf("untagged = %v, want %v", got, want)
 	}
+	// Pushed again (say as the child of an index about to follow), a
+	// manifest gets a new grace period, although it keeps its creation
+	// time.
+	put(t, s, loose)
+	if got := untaggedDigests(t, s, mid); slices.Contains(got, loose.Digest) {
+		t.Errorf("untagged after a re-push = %v, want %s kept", got, loose.Digest)
+	}
+	wantManifest(t, s, loose)
 	for _, m := range []*metadata.Manifest{looseIdx, gone} {
 		page, _ := s.UntaggedManifests(ctx, later(), 0, 100)
 		i := slices.IndexFunc(page, func(g metadata.GarbageManifest) bool { return g.Digest == m.Digest })
