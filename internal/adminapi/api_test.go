@@ -48,17 +48,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, false)
+	return newEnvWith(t, false, nil)
 }
 
 // newBuiltinEnv is newEnv with wharf serve's built-in admin instead of a
 // configured one: a database account with the same password.
 func newBuiltinEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, true)
+	return newEnvWith(t, true, nil)
 }
 
-func newEnvWith(t *testing.T, builtin bool) *env {
+// gc, when set, is the API's garbage collection.
+func newEnvWith(t *testing.T, builtin bool, gc *adminapi.GC) *env {
 	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
@@ -122,6 +123,7 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 		Realm:      func(*http.Request) string { return realm },
 		Layers:     layers,
 		Configured: configured,
+		GC:         gc,
 		Log:        log,
 	})
 	if err != nil {
