@@ -13,6 +13,7 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/gc"
+	"wharf/internal/metadata"
 	"wharf/internal/progress"
 	"wharf/internal/storage/filesystem"
 )
@@ -63,17 +64,12 @@ until when). See docs/gc.md.`,
 // takes no data directory lock: a running wharf serve keeps serving, and
 // the database lease keeps a second collection out.
 func runGC(cmd *cobra.Command, cfg config.Config, opts gc.Options, asJSON bool) error {
-	dir := datadir.New(cfg.Data)
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
+	meta, blobs, err := openContent(cmd, cfg, datadir.New(cfg.Data), log, "gc")
 	if err != nil {
 		return err
 	}
 	defer meta.Close()
-	blobs, err := filesystem.New(dir.Blobs())
-	if err != nil {
-		return fmt.Errorf("gc: blob storage: %w", err)
-	}
 	var (
 		mu   sync.Mutex
 		last gc.Result
@@ -123,4 +119,20 @@ func writeGCSummary(cmd *cobra.Command, r gc.Result) {
 	}
 	fmt.Fprintf(w, "bytes      %s %s (%d)\n", progress.Bytes(r.BytesFreed), freed, r.BytesFreed)
 	fmt.Fprintf(w, "time       %s\n", r.Duration.Round(1e6))
+}
+
+// openContent opens what a registry's content lives in, as wharf serve
+// does: the metadata database cfg names and the blobs of dir. The caller
+// closes the store; op prefixes errors.
+func openContent(cmd *cobra.Command, cfg config.Config, dir datadir.Dir, log *slog.Logger, op string) (*metadata.Store, *filesystem.Driver, error) {
+	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobs, err := filesystem.New(dir.Blobs())
+	if err != nil {
+		meta.Close()
+		return nil, nil, fmt.Errorf("%s: blob storage: %w", op, err)
+	}
+	return meta, blobs, nil
 }

@@ -7,12 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/importer"
 	"wharf/internal/registry"
-	"wharf/internal/storage/filesystem"
 )
 
 func newImport() *cobra.Command {
@@ -123,15 +121,11 @@ func runImport(cmd *cobra.Command, cfg config.Config, src *importer.Source, plan
 	}
 	defer lock.Unlock()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
+	meta, blobs, err := openContent(cmd, cfg, dir, log, "import")
 	if err != nil {
 		return err
 	}
 	defer meta.Close()
-	blobs, err := filesystem.New(dir.Blobs())
-	if err != nil {
-		return fmt.Errorf("import: blob storage: %w", err)
-	}
 	target := importer.Target{Registry: registry.New(blobs, meta, log, registry.Options{}), Blobs: blobs}
 	progress := importer.NewProgress(cmd.ErrOrStderr(), terminal(cmd.ErrOrStderr()) != nil, 0)
 	sum, err := importer.Import(cmd.Context(), src, plan, target, opts, progress)

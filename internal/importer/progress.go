@@ -19,10 +19,7 @@ type Progress struct {
 
 	mu           sync.Mutex
 	totals, done counts
-	lastLine     time.Time
-	drawn        bool
-	stop         chan struct{}
-	stopped      sync.WaitGroup
+	line         *progress.Line // nil before start
 }
 
 type counts struct {
@@ -33,9 +30,6 @@ type counts struct {
 // NewProgress writes to out; terminal says whether someone watches it.
 // interval spaces the plain lines (zero: every 10 seconds).
 func NewProgress(out io.Writer, terminal bool, interval time.Duration) *Progress {
-	if interval <= 0 {
-		interval = 10 * time.Second
-	}
 	return &Progress{out: out, terminal: terminal, interval: interval}
 }
 
@@ -43,74 +37,33 @@ func NewProgress(out io.Writer, terminal bool, interval time.Duration) *Progress
 func (p *Progress) start(t counts) {
 	p.mu.Lock()
 	p.totals = t
-	p.lastLine = time.Now()
-	p.stop = make(chan struct{})
 	p.mu.Unlock()
-	period := p.interval
-	if p.terminal {
-		period = 200 * time.Millisecond
-	}
-	p.stopped.Go(func() {
-		tick := time.NewTicker(period)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-				p.mu.Lock()
-				p.show(false)
-				p.mu.Unlock()
-			}
-		}
-	})
+	p.line = progress.Start(p.out, p.terminal, p.interval, "import", p.text)
 }
 
 // finish stops the display and leaves the last line drawn.
 func (p *Progress) finish() {
-	if p.stop == nil {
-		return
-	}
-	close(p.stop)
-	p.stopped.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.terminal {
-		p.show(false)
-		if p.drawn {
-			fmt.Fprintln(p.out)
-			p.drawn = false
-		}
+	if p.line != nil {
+		p.line.Finish()
 	}
 }
 
-// show draws the counter line: in place on a terminal; on a log when the
-// interval has passed, or always with force.
-func (p *Progress) show(force bool) {
-	if !p.terminal && !force && time.Since(p.lastLine) < p.interval {
-		return
-	}
-	line := fmt.Sprintf("repositories %d/%d  manifests %d/%d  blobs %d/%d  %s/%s",
+// text is the counter line.
+func (p *Progress) text() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("repositories %d/%d  manifests %d/%d  blobs %d/%d  %s/%s",
 		p.done.repos, p.totals.repos, p.done.manifests, p.totals.manifests, p.done.blobs, p.totals.blobs,
 		humanBytes(p.done.bytes), humanBytes(p.totals.bytes))
-	if p.terminal {
-		fmt.Fprintf(p.out, "\r\x1b[Kimporting: %s", line)
-		p.drawn = true
-		return
-	}
-	fmt.Fprintf(p.out, "import: %s\n", line)
-	p.lastLine = time.Now()
 }
 
 // Note writes a line of its own.
 func (p *Progress) Note(msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprint(p.out, "\r\x1b[K")
-		p.drawn = false
+	if p.line == nil {
+		fmt.Fprintln(p.out, msg)
+		return
 	}
-	fmt.Fprintln(p.out, msg)
+	p.line.Note(msg)
 }
 
 // AddBytes counts bytes read from the tree.
@@ -130,11 +83,11 @@ func (p *Progress) add(manifests, blobs int) {
 // repoDone counts a finished repository; on a log it says so.
 func (p *Progress) repoDone(name string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.done.repos++
-	if !p.terminal {
-		fmt.Fprintf(p.out, "import: repository %s done\n", name)
-		p.show(true)
+	p.mu.Unlock()
+	if !p.terminal && p.line != nil {
+		p.line.Note("import: repository " + name + " done")
+		p.line.Draw()
 	}
 }
 

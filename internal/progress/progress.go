@@ -57,6 +57,21 @@ func (l *Line) draw() {
 	fmt.Fprintf(l.out, "%s: %s\n", l.prefix, l.text())
 }
 
+// Draw draws the line now, on a log as well (after a milestone).
+func (l *Line) Draw() { l.draw() }
+
+// Note writes msg on a line of its own; on a terminal the counter line is
+// cleared first and drawn again on the next tick.
+func (l *Line) Note(msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.drawn {
+		fmt.Fprint(l.out, "\r\x1b[K")
+		l.drawn = false
+	}
+	fmt.Fprintln(l.out, msg)
+}
+
 // Finish stops the drawing; on a terminal the last line stays, complete.
 func (l *Line) Finish() {
 	close(l.stop)

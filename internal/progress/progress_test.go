@@ -2,9 +2,10 @@ package progress
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"wharf/internal/testserver"
 )
 
 func TestBytes(t *testing.T) {
@@ -19,24 +20,6 @@ func TestBytes(t *testing.T) {
 	}
 }
 
-// lockedBuilder is a strings.Builder the drawing goroutine may write to.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedBuilder) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuilder) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 func TestLine(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -49,7 +32,7 @@ func TestLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var out lockedBuilder
+			var out testserver.SyncBuffer
 			l := Start(&out, tc.terminal, time.Millisecond, "gc", func() string { return "3 done" })
 			// The log variant draws every millisecond: wait for one line.
 			for !tc.terminal && out.String() == "" {
@@ -60,5 +43,20 @@ func TestLine(t *testing.T) {
 				t.Errorf("output %q does not end with %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestNoteClearsTheLine: a note on a terminal first clears the counter line,
+// so the two never share a line.
+func TestNoteClearsTheLine(t *testing.T) {
+	t.Parallel()
+	var out testserver.SyncBuffer
+	l := Start(&out, true, 0, "gc", func() string { return "3 done" })
+	l.Draw()
+	l.Note("a note")
+	l.Finish()
+	want := "\r\x1b[Kgc: 3 done\r\x1b[Ka note\n"
+	if got := out.String(); !strings.HasPrefix(got, want) {
+		t.Errorf("output %q does not start with %q", got, want)
 	}
 }
