@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -238,4 +241,95 @@ func gcRunsInLog(t *testing.T, log string) (runs int, freed int64) {
 		freed += n
 	}
 	return runs, freed
+}
+
+// gcStatus is GET /api/v1/gc's answer.
+type gcStatus struct {
+	Running bool `json:"running"`
+	Last    *struct {
+		DryRun       bool   `json:"dry_run"`
+		BlobsDeleted int    `json:"blobs_deleted"`
+		BytesFreed   int64  `json:"bytes_freed"`
+		Error        string `json:"error"`
+	} `json:"last"`
+}
+
+// TestGCAdminAPI: an admin starts collections through the API of a token
+// auth server; a dry run counts a deleted image's blobs and keeps them, the
+// real run deletes them, and GET follows both.
+func TestGCAdminAPI(t *testing.T) {
+	harness.SkipIfShort(t)
+	const adminPW = "the admin's gc password"
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "wharf.yml")
+	if err := os.WriteFile(cfg, []byte("gc:\n  interval: 0\n  grace: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharfCommand(t, []string{"WHARF_ADMIN_PASSWORD=" + adminPW},
+		"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--auth", "token", "--tls", "off", "--config", cfg)
+	t.Cleanup(httpClient.CloseIdleConnections)
+	api := adminClient{t: t, base: w.URL() + "/api/v1"}
+	admin := basicAuth("admin", adminPW)
+	ctx := testContext(t, 2*time.Minute)
+	login := remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPW})
+
+	img, err := random.Image(64<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ref(t, w, "gc/api:v1")
+	if err := remote.Write(r, img, remoteOpts(ctx, login)...); err != nil {
+		t.Fatal(err)
+	}
+	dgst, _ := img.Digest()
+	if err := remote.Delete(ref(t, w, "gc/api@"+dgst.String()), remoteOpts(ctx, login)...); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the grace period
+	layers, _ := img.Layers()
+	want := len(layers) + 1 // and the config
+
+	run := func(dryRun bool) gcStatus {
+		t.Helper()
+		var st gcStatus
+		api.must(http.StatusAccepted, admin, "POST", "/gc", map[string]bool{"dry_run": dryRun}, &st)
+		for deadline := time.Now().Add(time.Minute); st.Running || st.Last == nil || st.Last.DryRun != dryRun; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the collection did not finish: %+v", st)
+			}
+			time.Sleep(50 * time.Millisecond)
+			api.must(http.StatusOK, admin, "GET", "/gc", nil, &st)
+		}
+		if st.Last.Error != "" || st.Last.BlobsDeleted != want || st.Last.BytesFreed <= 64<<10 {
+			t.Fatalf("dry run %v: last run %+v, want %d blobs freed", dryRun, *st.Last, want)
+		}
+		return st
+	}
+	run(true)
+	ld, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fetches the layer's bytes from the registry.
+	fetch := func() error {
+		l, err := remote.Layer(r.Context().Digest(ld.String()), remoteOpts(ctx, login)...)
+		if err != nil {
+			return err
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, err = io.Copy(io.Discard, rc)
+		return err
+	}
+	if err := fetch(); err != nil {
+		t.Fatalf("a dry run removed a blob: %v", err)
+	}
+	run(false)
+	var terr *transport.Error
+	if err := fetch(); !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+		t.Fatalf("fetching the collected layer: %v, want 404", err)
+	}
 }
