@@ -98,6 +98,17 @@ func (s *Schedule) logRun(r Result, err error) {
 	}
 }
 
+// Last returns this server's last finished run, and false before the
+// first: what metrics report (runs, bytes freed, duration).
+func (s *Schedule) Last() (Result, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return Result{}, false
+	}
+	return *s.last, true
+}
+
 // Status is what GET /api/v1/gc shows.
 type Status struct {
 	// Running is true while a run of this server is in progress.
