@@ -49,8 +49,13 @@ func (r *run) manifests(ctx context.Context, before time.Time) error {
 	}
 }
 
-// sweepBlobs deletes the blobs no manifest refers to, each in its own short
-// transaction, then its bytes.
+// sweepBatch is how many blobs one delete transaction takes: one commit
+// (one fsync) for all of them, while the locks it holds stay few and
+// short-lived for the pushes that may wait on them.
+const sweepBatch = 64
+
+// sweepBlobs deletes the blobs no manifest refers to, a batch per short
+// transaction, then their bytes.
 func (r *run) sweepBlobs(ctx context.Context, before time.Time) error {
 	var after digest.Digest
 	for {
@@ -58,36 +63,54 @@ func (r *run) sweepBlobs(ctx context.Context, before time.Time) error {
 		if err != nil {
 			return fmt.Errorf("gc: %w", err)
 		}
-		for _, b := range page {
-			after = b.Digest
-			size, ok := b.Size, true
-			if !r.opts.DryRun {
-				check := metadata.SweepCheck{Before: before}
-				if r.c.beforeSweep != nil {
-					r.c.beforeSweep(b.Digest)
-				}
-				if r.c.whileLocked != nil {
-					check.Deleted = func() { r.c.whileLocked(b.Digest) }
-				}
-				if size, ok, err = r.c.meta.DeleteGarbageBlob(ctx, b.Digest, check); err != nil {
-					return fmt.Errorf("gc: %w", err)
-				}
-				if ok {
-					if err := r.removeBytes(ctx, b.Digest); err != nil {
-						return err
-					}
-				}
-			}
-			if ok {
-				r.res.BlobsDeleted++
-				r.res.BytesFreed += size
-				r.progress()
+		for start := 0; start < len(page); start += sweepBatch {
+			if err := r.sweepBatch(ctx, before, page[start:min(start+sweepBatch, len(page))]); err != nil {
+				return err
 			}
 		}
 		if len(page) < pageSize {
 			return nil
 		}
+		after = page[len(page)-1].Digest
 	}
+}
+
+// sweepBatch deletes the rows of the blobs of batch that are still garbage,
+// then their files.
+func (r *run) sweepBatch(ctx context.Context, before time.Time, batch []metadata.GarbageBlob) error {
+	gone := batch
+	if !r.opts.DryRun {
+		dgsts := make([]digest.Digest, len(batch))
+		for i, b := range batch {
+			dgsts[i] = b.Digest
+			if r.c.beforeSweep != nil {
+				r.c.beforeSweep(b.Digest)
+			}
+		}
+		check := metadata.SweepCheck{Before: before}
+		if r.c.whileLocked != nil {
+			check.Deleted = func() {
+				for _, d := range dgsts {
+					r.c.whileLocked(d)
+				}
+			}
+		}
+		var err error
+		if gone, err = r.c.meta.DeleteGarbageBlobs(ctx, dgsts, check); err != nil {
+			return fmt.Errorf("gc: %w", err)
+		}
+		for _, b := range gone {
+			if err := r.removeBytes(ctx, b.Digest); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range gone {
+		r.res.BlobsDeleted++
+		r.res.BytesFreed += b.Size
+		r.progress()
+	}
+	return nil
 }
 
 // removeBytes deletes a blob's file once its row is gone, unless a push of

@@ -84,51 +84,74 @@ type SweepCheck struct {
 // deleted. The caller removes the bytes after this returns: a crash in
 // between leaves a file without a row, which the next collection removes.
 func (s *Store) DeleteGarbageBlob(ctx context.Context, dgst digest.Digest, check SweepCheck) (int64, bool, error) {
-	var (
-		size    int64
-		deleted bool
-	)
+	gone, err := s.DeleteGarbageBlobs(ctx, []digest.Digest{dgst}, check)
+	if err != nil || len(gone) == 0 {
+		return 0, false, err
+	}
+	return gone[0].Size, true, nil
+}
+
+// DeleteGarbageBlobs is DeleteGarbageBlob for several blobs in one
+// transaction (one commit to wait for, not one each): it returns those it
+// deleted. Pass them in digest order, the order the sweep locks them in.
+func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, check SweepCheck) ([]GarbageBlob, error) {
+	var gone []GarbageBlob
 	before := unixNano(check.Before)
 	err := s.inTx(ctx, func(c conn) error {
-		deleted = false
-		var created int64
-		err := c.queryRow(ctx, "SELECT size, created_at FROM blobs WHERE digest = ?"+c.d.forUpdate,
-			dgst.String()).Scan(&size, &created)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && created >= before) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		// Read after the lock is granted, so a manifest PUT that held the
-		// row shared has committed and its references are visible.
-		kept, err := exists(ctx, c, "SELECT 1 FROM manifest_refs WHERE digest = ?", dgst.String())
-		if err != nil || kept {
-			return err
-		}
-		kept, err = exists(ctx, c, "SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
-			dgst.String(), before)
-		if err != nil || kept {
-			return err
-		}
-		for _, q := range []string{
-			"DELETE FROM repository_blobs WHERE blob_digest = ?",
-			"DELETE FROM blobs WHERE digest = ?",
-		} {
-			if _, err := c.exec(ctx, q, dgst.String()); err != nil {
+		gone = gone[:0]
+		for _, d := range dgsts {
+			size, ok, err := deleteIfGarbage(ctx, c, d, before)
+			if err != nil {
 				return err
 			}
+			if ok {
+				gone = append(gone, GarbageBlob{Digest: d, Size: size})
+			}
 		}
-		if check.Deleted != nil {
+		if check.Deleted != nil && len(gone) > 0 {
 			check.Deleted()
 		}
-		deleted = true
 		return nil
 	})
 	if err != nil {
-		return 0, false, wrap("delete garbage blob", err)
+		return nil, wrap("delete garbage blobs", err)
 	}
-	return size, deleted, nil
+	return gone, nil
+}
+
+// deleteIfGarbage locks the blob's row, checks again that nothing refers
+// to it and that it was not committed or linked at or after before, and
+// deletes its links and row.
+func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int64) (int64, bool, error) {
+	var size, created int64
+	err := c.queryRow(ctx, "SELECT size, created_at FROM blobs WHERE digest = ?"+c.d.forUpdate,
+		dgst.String()).Scan(&size, &created)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && created >= before) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	// Read after the lock is granted, so a manifest PUT that held the row
+	// shared has committed and its references are visible.
+	kept, err := exists(ctx, c, "SELECT 1 FROM manifest_refs WHERE digest = ?", dgst.String())
+	if err != nil || kept {
+		return 0, false, err
+	}
+	kept, err = exists(ctx, c, "SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
+		dgst.String(), before)
+	if err != nil || kept {
+		return 0, false, err
+	}
+	for _, q := range []string{
+		"DELETE FROM repository_blobs WHERE blob_digest = ?",
+		"DELETE FROM blobs WHERE digest = ?",
+	} {
+		if _, err := c.exec(ctx, q, dgst.String()); err != nil {
+			return 0, false, err
+		}
+	}
+	return size, true, nil
 }
 
 // HasBlob reports whether the blob has a row (its bytes are committed).

@@ -114,6 +114,18 @@ func testGCDeleteBlob(t *testing.T, s *metadata.Store) {
 	// The blob can be pushed again after its collection.
 	addBlob(t, s, "app", "loose")
 	wantBlob(t, s, "app", loose, 5)
+
+	// A batch deletes, in one transaction, only those still garbage.
+	a, b := addBlob(t, s, "app", "batch a"), addBlob(t, s, "app", "batch b")
+	batch := sorted(a, b, used, digest.FromString("never"))
+	gone, err := s.DeleteGarbageBlobs(ctx, batch, metadata.SweepCheck{Before: later()})
+	want := []metadata.GarbageBlob{{Digest: a, Size: 7}, {Digest: b, Size: 7}}
+	slices.SortFunc(want, func(x, y metadata.GarbageBlob) int { return cmpString(x.Digest.String(), y.Digest.String()) })
+	if err != nil || !slices.Equal(gone, want) {
+		t.Errorf("DeleteGarbageBlobs = %v, %v; want %v", gone, err, want)
+	}
+	wantNoBlob(t, s, "app", a)
+	wantBlob(t, s, "app", used, int64(len("layer of v1")))
 }
 
 // testGCSweepRace is the narrow race between a manifest PUT that checks its
