@@ -77,7 +77,7 @@ func BenchmarkGCVersusDistribution(b *testing.B) {
 		before := countBlobFiles(b, tree)
 		start = time.Now()
 		cmd := exec.CommandContext(ctx, registryBin, "garbage-collect", "--delete-untagged", dcfg)
-		cmd.Env = withoutRegistryVars()
+		cmd.Env = harness.WithoutRegistryEnv()
 		dout, err := cmd.CombinedOutput()
 		distTime := time.Since(start)
 		if err != nil {
@@ -93,16 +93,6 @@ func BenchmarkGCVersusDistribution(b *testing.B) {
 		b.Logf("%d images, %d untagged: wharf gc (online) %s, registry garbage-collect (offline) %s: %.1f× faster",
 			images, untagged, wharfTime.Round(time.Millisecond), distTime.Round(time.Millisecond), distTime.Seconds()/wharfTime.Seconds())
 	}
-}
-
-func withoutRegistryVars() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REGISTRY_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func tailOf(s string, n int) string {
