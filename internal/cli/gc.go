@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -64,8 +65,17 @@ until when). See docs/gc.md.`,
 // takes no data directory lock: a running wharf serve keeps serving, and
 // the database lease keeps a second collection out.
 func runGC(cmd *cobra.Command, cfg config.Config, opts gc.Options, asJSON bool) error {
+	dir := datadir.New(cfg.Data)
+	// A mistyped --data must not become a new, empty registry to collect.
+	need := dir.Blobs()
+	if cfg.Database.DriverName() == config.DriverSQLite {
+		need = dir.Database()
+	}
+	if _, err := os.Stat(need); err != nil {
+		return fmt.Errorf("gc: %s is not a wharf data directory (%w); give the one wharf serve uses with --data or WHARF_DATA", cfg.Data, err)
+	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, blobs, err := openContent(cmd, cfg, datadir.New(cfg.Data), log, "gc")
+	meta, blobs, err := openContent(cmd, cfg, dir, log, "gc")
 	if err != nil {
 		return err
 	}

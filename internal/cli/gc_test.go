@@ -2,6 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +18,13 @@ import (
 func TestGCCommand(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
+	// A data directory that does not exist (a typo) is refused, not made.
+	missing := filepath.Join(data, "typo")
+	wantFail(t, "", "is not a wharf data directory", "gc", "--data", missing)
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("gc made the missing data directory: %v", err)
+	}
+	mustCLI(t, "", "user", "ls", "--data", data) // the server would have made it
 	out := mustCLI(t, "", "gc", "--data", data, "--dry-run")
 	for _, want := range []string{"blobs      0 unreferenced would delete", "uploads    0 abandoned would delete", "bytes      0 B would free"} {
 		if !strings.Contains(out, want) {
