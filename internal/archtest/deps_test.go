@@ -116,6 +116,7 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/registry", notDeps: []string{"net/http", "wharf/internal/ociapi", "wharf/internal/server"}},
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
+		{pkg: "wharf/internal/events", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which

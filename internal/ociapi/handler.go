@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/events"
 	"wharf/internal/registry"
 
 	"wharf/internal/errcode"
@@ -41,6 +42,9 @@ type Options struct {
 	// manifest) sends nothing for this long: 408, and an upload session
 	// keeps the bytes it received. Zero means none.
 	UploadIdleTimeout time.Duration
+	// Events receives a record of every manifest and blob pushed, pulled
+	// (GET), mounted or deleted; nil records nothing.
+	Events events.Sink
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
@@ -107,6 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		rt.Account = account
 	}
 	if carriesBlob(rt, r) {
 		client := clientKey(r, account)
