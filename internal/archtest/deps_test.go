@@ -170,6 +170,8 @@ func dependencyRules() []rule {
 		// fsck reads and repairs through metadata and the storage driver
 		// it is handed: no HTTP, no settings, no server.
 		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// What a full disk's messages say: a leaf.
+		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
 		// The progress line is a leaf the long commands share.
 		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},

@@ -41,6 +41,9 @@ type Options struct {
 	// manifest) sends nothing for this long: 408, and an upload session
 	// keeps the bytes it received. Zero means none.
 	UploadIdleTimeout time.Duration
+	// DiskSpace, if set, names the data directory's filesystem and its
+	// free space for the log line of a write refused for want of space.
+	DiskSpace func() string
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
@@ -62,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
 	rt, err := parsePath(r.URL.Path)
 	if err != nil {
-		writeError(r.Context(), h.log, w, r, err)
+		h.writeError(r.Context(), w, r, err)
 		return
 	}
 	type endpoint map[string]func(http.ResponseWriter, *http.Request, route)
@@ -98,7 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(r.Context(), h.log, w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
+		h.writeError(r.Context(), w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
 		return
 	}
 	var account string
@@ -131,5 +134,5 @@ func (h *Handler) base(w http.ResponseWriter, r *http.Request, _ route) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(r.Context(), h.log, w, r, err)
+	h.writeError(r.Context(), w, r, err)
 }
