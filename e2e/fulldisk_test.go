@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,26 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"wharf/e2e/harness"
+	"wharf/internal/testserver"
 )
-
-// mountSmallDisk mounts a tmpfs of size at a new directory and unmounts it
-// when the test ends (after the servers started later are stopped).
-func mountSmallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root: the e2e tests run as root to prove the full-disk behaviour")
-	}
-	disk := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", disk).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", disk).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", disk, err, out)
-		}
-	})
-	return disk
-}
 
 // fillDisk writes a file until the disk has no room left but leave bytes,
 // and returns it: how the test frees space again is by removing the files
@@ -87,7 +68,7 @@ func fillDisk(t *testing.T, disk, name string, leave int64) string {
 // once space is freed the upload resumes and pushes succeed again.
 func TestFullDisk(t *testing.T) {
 	harness.SkipIfShort(t)
-	disk := mountSmallDisk(t, "64m")
+	disk := testserver.SmallDisk(t, "64m")
 	data := filepath.Join(disk, "data")
 	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
 	ctx := testContext(t, 5*time.Minute)

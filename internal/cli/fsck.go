@@ -8,12 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/fsck"
 	"wharf/internal/progress"
-	"wharf/internal/storage/filesystem"
 )
 
 func newFsck() *cobra.Command {
@@ -66,25 +64,18 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 		// The lock keeps wharf serve out while rows and bytes move: a
 		// push between the two would be told a blob exists that is
 		// about to leave.
-		lock, err := dir.Lock()
-		if errors.Is(err, datadir.ErrInUse) {
-			return fmt.Errorf("fsck: --repair changes the registry: stop wharf serve first, or run without --repair to only check: %w", err)
-		}
+		unlock, err := lockData(dir, "fsck: --repair changes the registry: stop wharf serve first, or run without --repair to only check")
 		if err != nil {
 			return err
 		}
-		defer lock.Unlock()
+		defer unlock()
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
-	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
+	meta, blobs, err := openStores(cmd.Context(), "fsck", cfg, dir, log)
 	if err != nil {
 		return err
 	}
 	defer meta.Close()
-	blobs, err := filesystem.New(dir.Blobs())
-	if err != nil {
-		return fmt.Errorf("fsck: blob storage: %w", err)
-	}
 	stderr := cmd.ErrOrStderr()
 	line := progress.New(stderr, terminal(stderr) != nil, 0, "fsck", "checking")
 	rep, err := fsck.Run(cmd.Context(), meta, blobs, log, fsck.Options{Repair: repair, Quarantine: dir.Quarantine(), Progress: line})

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -14,6 +13,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/testserver"
 )
 
 func TestIsFull(t *testing.T) {
@@ -44,14 +45,7 @@ func TestIsFull(t *testing.T) {
 // SQLite on a full disk: the write is ErrFull, nothing of it is visible,
 // reads go on, and once space is freed writes succeed again.
 func TestSQLiteFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root: run the tests as root to prove the full-disk behaviour")
-	}
-	disk := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", disk).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", disk).Run() })
+	disk := testserver.SmallDisk(t, "2m")
 	ctx := t.Context()
 	s, err := Open(ctx, "sqlite", filepath.Join(disk, "wharf.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -1,30 +1,12 @@
 package progress
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"wharf/internal/testserver"
 )
-
-// syncBuffer is written by the line's ticker and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestLine(t *testing.T) {
 	t.Parallel()
@@ -44,7 +26,7 @@ func TestLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var out syncBuffer
+			var out testserver.SyncBuffer
 			p := New(&out, tc.terminal, time.Hour, "fsck", "checking")
 			done := 0
 			p.Start(func() string { return "done " + string(rune('0'+done)) })

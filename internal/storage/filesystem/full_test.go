@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,32 +11,14 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/storage"
+	"wharf/internal/testserver"
 )
-
-// smallDisk mounts a tmpfs of size bytes and unmounts it when the test
-// ends. Mounting needs root, which the test environment runs as.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root: run the tests as root to prove the full-disk behaviour")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
 
 // A write that finds the disk full is storage.ErrFull naming the disk; the
 // bytes acknowledged before stay, and once space is freed the upload
 // resumes from there and commits.
 func TestFullDiskKeepsTheUploadResumable(t *testing.T) {
-	disk := smallDisk(t, "1m")
+	disk := testserver.SmallDisk(t, "1m")
 	d := newDriver(t, filepath.Join(disk, "blobs"))
 	ctx := t.Context()
 	const id = "full-disk-upload-0001"
