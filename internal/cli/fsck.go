@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +61,9 @@ Blob storage is the filesystem under <data>/blobs.
 
 func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 	dir := datadir.New(cfg.Data)
+	if err := checkExists(cfg, dir); err != nil {
+		return err
+	}
 	if repair && cfg.Database.DriverName() == config.DriverSQLite {
 		// The lock keeps wharf serve out while rows and bytes move: a
 		// push between the two would be told a blob exists that is
@@ -97,4 +101,20 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 		return fmt.Errorf("fsck: %d problems (listed above); wharf fsck --repair quarantines corrupt blobs and untags what cannot be pulled", len(rep.Problems))
 	}
 	return err
+}
+
+// checkExists refuses a data directory (or SQLite database) that is not
+// there: opening it would create an empty registry, and a mistyped --data
+// would then be reported clean.
+func checkExists(cfg config.Config, dir datadir.Dir) error {
+	paths := []string{dir.Blobs()}
+	if cfg.Database.DriverName() == config.DriverSQLite && cfg.Database.DSN == "" {
+		paths = append(paths, dir.Database())
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("fsck: %s is not a wharf data directory that has served (%w): check --data, WHARF_DATA or data: in wharf.yml", dir.Root(), err)
+		}
+	}
+	return nil
 }
