@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,6 +94,9 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 		} else {
 			fsck.WriteText(cmd.OutOrStdout(), rep)
 		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return errors.New("fsck: interrupted; the report above covers what was checked until then")
 	}
 	if errors.Is(err, fsck.ErrProblems) {
 		if repair {
