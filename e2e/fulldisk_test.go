@@ -190,3 +190,36 @@ func TestFullDisk(t *testing.T) {
 	rep := fsckClean(t, data)
 	t.Logf("after space was freed: %d blobs, %d manifests", rep.Blobs, rep.Manifests)
 }
+
+// TestFullDiskDocker pushes with the real docker client to a wharf whose
+// disk is full: the push fails and docker names the problem. docker reads
+// no error body on a 5xx (distribution's client prints the status line
+// only), so the status's own words, 507 Insufficient Storage, are what its
+// user sees; distribution's 500 would read "Internal Server Error". docker
+// retries an upload five times (about 50 s) whatever the 5xx: printed, not
+// asserted.
+func TestFullDiskDocker(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	d := harness.StartDockerd(t)
+	disk := testserver.SmallDisk(t, "16m")
+	data := filepath.Join(disk, "data")
+	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	img := w.Addr() + "/full/busybox:1"
+	d.Run("import", "--change", `CMD ["/bin/sh"]`, rootfs, img)
+
+	filler := fillDisk(t, disk, "filler", 0)
+	start := time.Now()
+	out, err := d.TryRun(nil, "push", img)
+	took := time.Since(start)
+	t.Logf("docker push to a full disk, %v:\n%s", took.Round(time.Millisecond), out)
+	if err == nil || !strings.Contains(out, "507 Insufficient Storage") {
+		t.Errorf("docker push to a full disk: %v; want it to fail naming 507 Insufficient Storage", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.TryRun(nil, "push", img); err != nil {
+		t.Errorf("docker push once space is freed: %v\n%s", err, out)
+	}
+}

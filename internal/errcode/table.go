@@ -135,9 +135,10 @@ var table = [numCodes]Descriptor{
 	Denied:              {Family: Registry, Value: "DENIED", Status: http.StatusForbidden, Message: "requested access to the resource is denied"},
 	TooManyRequests:     {Family: Registry, Value: "TOOMANYREQUESTS", Status: http.StatusTooManyRequests, Message: "too many requests; retry later"},
 	Unavailable:         {Family: Registry, Value: "UNAVAILABLE", Status: http.StatusServiceUnavailable, Message: "the service is unavailable; retry later"},
-	// 507 rather than distribution's 500 UNKNOWN or a 503: clients (crane,
-	// containerd) retry 500 and 503 at once, which a full disk never
-	// answers; 507 fails the push now with this message, which they print.
+	// 507 rather than distribution's 500 UNKNOWN or a 503: crane retries
+	// 500 and 503, which a full disk never answers, and fails on 507 at once
+	// printing this message; docker prints no body of a 5xx, only its
+	// status line, which 507 makes "Insufficient Storage".
 	StorageFull: {Family: Registry, Value: "UNAVAILABLE", Status: http.StatusInsufficientStorage,
 		Message: "the registry's storage is full: an administrator must free space; the upload keeps the bytes it acknowledged and can be resumed"},
 
