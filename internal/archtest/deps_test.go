@@ -168,6 +168,13 @@ func dependencyRules() []rule {
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// fsck reads and repairs through metadata and the storage driver
+		// it is handed: no HTTP, no settings, no server.
+		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// What a full disk's messages say: a leaf.
+		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
+		// The progress line is a leaf the long commands share.
+		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
