@@ -5,18 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/gc"
-	"wharf/internal/metadata"
 	"wharf/internal/progress"
-	"wharf/internal/storage/filesystem"
 )
 
 func newGC() *cobra.Command {
@@ -67,32 +62,20 @@ until when). See docs/gc.md.`,
 func runGC(cmd *cobra.Command, cfg config.Config, opts gc.Options, asJSON bool) error {
 	dir := datadir.New(cfg.Data)
 	// A mistyped --data must not become a new, empty registry to collect.
-	need := dir.Blobs()
-	if cfg.Database.DriverName() == config.DriverSQLite {
-		need = dir.Database()
-	}
-	if _, err := os.Stat(need); err != nil {
-		return fmt.Errorf("gc: %s is not a wharf data directory (%w); give the one wharf serve uses with --data or WHARF_DATA", cfg.Data, err)
+	if err := checkExists("gc", cfg, dir); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, blobs, err := openContent(cmd, cfg, dir, log, "gc")
+	meta, blobs, err := openStores(cmd.Context(), "gc", cfg, dir, log)
 	if err != nil {
 		return err
 	}
 	defer meta.Close()
-	var (
-		mu   sync.Mutex
-		last gc.Result
-	)
-	opts.Progress = func(r gc.Result) {
-		mu.Lock()
-		last = r
-		mu.Unlock()
-	}
 	stderr := cmd.ErrOrStderr()
-	line := progress.Start(stderr, terminal(stderr) != nil, 0, "gc", func() string {
-		mu.Lock()
-		defer mu.Unlock()
+	line := progress.New(stderr, terminal(stderr) != nil, 0, "gc", "collecting")
+	var last gc.Result // changed and drawn under the line's lock
+	opts.Progress = func(r gc.Result) { line.Update(func() { last = r }) }
+	line.Start(func() string {
 		return fmt.Sprintf("manifests %d  blobs %d  orphans %d  uploads %d  freed %s",
 			last.ManifestsDeleted, last.BlobsDeleted, last.OrphansDeleted, last.UploadsDeleted, progress.Bytes(last.BytesFreed))
 	})
@@ -129,20 +112,4 @@ func writeGCSummary(cmd *cobra.Command, r gc.Result) {
 	}
 	fmt.Fprintf(w, "bytes      %s %s (%d)\n", progress.Bytes(r.BytesFreed), freed, r.BytesFreed)
 	fmt.Fprintf(w, "time       %s\n", r.Duration.Round(1e6))
-}
-
-// openContent opens what a registry's content lives in, as wharf serve
-// does: the metadata database cfg names and the blobs of dir. The caller
-// closes the store; op prefixes errors.
-func openContent(cmd *cobra.Command, cfg config.Config, dir datadir.Dir, log *slog.Logger, op string) (*metadata.Store, *filesystem.Driver, error) {
-	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	blobs, err := filesystem.New(dir.Blobs())
-	if err != nil {
-		meta.Close()
-		return nil, nil, fmt.Errorf("%s: blob storage: %w", op, err)
-	}
-	return meta, blobs, nil
 }

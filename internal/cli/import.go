@@ -112,16 +112,13 @@ func runImport(cmd *cobra.Command, cfg config.Config, src *importer.Source, plan
 	// The lock keeps wharf serve on SQLite, and a second import, out while
 	// this one writes; replicas on PostgreSQL or MySQL take none and may
 	// serve on.
-	lock, err := dir.Lock()
-	if errors.Is(err, datadir.ErrInUse) {
-		return fmt.Errorf("import: stop wharf serve first, or import into another data directory: %w", err)
-	}
+	unlock, err := lockData(dir, "import: stop wharf serve first, or import into another data directory")
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, blobs, err := openContent(cmd, cfg, dir, log, "import")
+	meta, blobs, err := openStores(cmd.Context(), "import", cfg, dir, log)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package importer
 import (
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"wharf/internal/progress"
@@ -13,13 +12,8 @@ import (
 // redrawn in place, otherwise a plain line every interval and after each
 // repository (for logs). Notes and problems go on lines of their own.
 type Progress struct {
-	out      io.Writer
-	terminal bool
-	interval time.Duration
-
-	mu           sync.Mutex
-	totals, done counts
-	line         *progress.Line // nil before start
+	line         *progress.Line
+	totals, done counts // changed under line's lock (Update)
 }
 
 type counts struct {
@@ -30,65 +24,40 @@ type counts struct {
 // NewProgress writes to out; terminal says whether someone watches it.
 // interval spaces the plain lines (zero: every 10 seconds).
 func NewProgress(out io.Writer, terminal bool, interval time.Duration) *Progress {
-	return &Progress{out: out, terminal: terminal, interval: interval}
+	return &Progress{line: progress.New(out, terminal, interval, "import", "importing")}
 }
 
 // start sets the totals and starts the display.
 func (p *Progress) start(t counts) {
-	p.mu.Lock()
-	p.totals = t
-	p.mu.Unlock()
-	p.line = progress.Start(p.out, p.terminal, p.interval, "import", p.text)
+	p.line.Update(func() { p.totals = t })
+	p.line.Start(func() string {
+		return fmt.Sprintf("repositories %d/%d  manifests %d/%d  blobs %d/%d  %s/%s",
+			p.done.repos, p.totals.repos, p.done.manifests, p.totals.manifests, p.done.blobs, p.totals.blobs,
+			humanBytes(p.done.bytes), humanBytes(p.totals.bytes))
+	})
 }
 
 // finish stops the display and leaves the last line drawn.
-func (p *Progress) finish() {
-	if p.line != nil {
-		p.line.Finish()
-	}
-}
-
-// text is the counter line.
-func (p *Progress) text() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return fmt.Sprintf("repositories %d/%d  manifests %d/%d  blobs %d/%d  %s/%s",
-		p.done.repos, p.totals.repos, p.done.manifests, p.totals.manifests, p.done.blobs, p.totals.blobs,
-		humanBytes(p.done.bytes), humanBytes(p.totals.bytes))
-}
+func (p *Progress) finish() { p.line.Finish() }
 
 // Note writes a line of its own.
-func (p *Progress) Note(msg string) {
-	if p.line == nil {
-		fmt.Fprintln(p.out, msg)
-		return
-	}
-	p.line.Note(msg)
-}
+func (p *Progress) Note(msg string) { p.line.Note(msg) }
 
 // AddBytes counts bytes read from the tree.
 func (p *Progress) AddBytes(n int64) {
-	p.mu.Lock()
-	p.done.bytes += n
-	p.mu.Unlock()
+	p.line.Update(func() { p.done.bytes += n })
 }
 
 func (p *Progress) add(manifests, blobs int) {
-	p.mu.Lock()
-	p.done.manifests += manifests
-	p.done.blobs += blobs
-	p.mu.Unlock()
+	p.line.Update(func() {
+		p.done.manifests += manifests
+		p.done.blobs += blobs
+	})
 }
 
 // repoDone counts a finished repository; on a log it says so.
 func (p *Progress) repoDone(name string) {
-	p.mu.Lock()
-	p.done.repos++
-	p.mu.Unlock()
-	if !p.terminal && p.line != nil {
-		p.line.Note("import: repository " + name + " done")
-		p.line.Draw()
-	}
+	p.line.Milestone(func() { p.done.repos++ }, "repository "+name+" done")
 }
 
 // humanBytes writes n in the largest binary unit under it.

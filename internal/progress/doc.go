@@ -1,7 +1,6 @@
-// Package progress draws a long command's counter line on stderr: redrawn
-// in place when a person watches a terminal, a plain line now and then
-// when the output goes to a log. It owns only the drawing and the byte
-// formatting; what the counters are is the caller's.
+// Package progress draws the progress of a long command on stderr: on a
+// terminal one counter line redrawn in place, otherwise a plain line every
+// interval (for logs). wharf import and wharf fsck use it.
 //
-// It imports nothing of Wharf's.
+// It imports only the standard library.
 package progress

@@ -8,55 +8,59 @@ import (
 	"wharf/internal/testserver"
 )
 
-func TestBytes(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		n    int64
-		want string
-	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {1536 * 1024, "1.5 MiB"}, {5 << 30, "5.0 GiB"}} {
-		if got := Bytes(tc.n); got != tc.want {
-			t.Errorf("Bytes(%d) = %q, want %q", tc.n, got, tc.want)
-		}
-	}
-}
-
 func TestLine(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
+	tests := []struct {
 		name     string
 		terminal bool
-		want     string
+		want     []string
+		notWant  string
 	}{
-		{"terminal redraws in place and ends the line", true, "\r\x1b[Kgc: 3 done\n"},
-		{"log gets plain lines", false, "gc: 3 done\n"},
-	} {
+		// A log gets plain lines: the milestone with the counters after
+		// it, the note on its own, no escape sequences.
+		{"log", false, []string{"fsck: repository a done\nfsck: done 1\n", "a note\n"}, "\x1b"},
+		// A terminal gets the line redrawn in place, cleared before a note
+		// and ended by Finish.
+		{"terminal", true, []string{"\r\x1b[Kchecking: done 1", "\r\x1b[Ka note\n"}, "fsck: repository a done"},
+	}
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out testserver.SyncBuffer
-			l := Start(&out, tc.terminal, time.Millisecond, "gc", func() string { return "3 done" })
-			// The log variant draws every millisecond: wait for one line.
-			for !tc.terminal && out.String() == "" {
-				time.Sleep(time.Millisecond)
+			p := New(&out, tc.terminal, time.Hour, "fsck", "checking")
+			done := 0
+			p.Start(func() string { return "done " + string(rune('0'+done)) })
+			p.Milestone(func() { done++ }, "repository a done")
+			if tc.terminal {
+				p.Update(func() {})
+				deadline := time.Now().Add(10 * time.Second)
+				for !strings.Contains(out.String(), "checking: done 1") && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
 			}
-			l.Finish()
-			if got := out.String(); !strings.HasSuffix(got, tc.want) {
-				t.Errorf("output %q does not end with %q", got, tc.want)
+			p.Note("a note")
+			p.Finish()
+			got := out.String()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output %q lacks %q", got, w)
+				}
+			}
+			if strings.Contains(got, tc.notWant) {
+				t.Errorf("output %q has %q", got, tc.notWant)
+			}
+			if tc.terminal && !strings.HasSuffix(got, "\n") {
+				t.Errorf("Finish left the line unended: %q", got)
 			}
 		})
 	}
 }
 
-// TestNoteClearsTheLine: a note on a terminal first clears the counter line,
-// so the two never share a line.
-func TestNoteClearsTheLine(t *testing.T) {
+func TestBytes(t *testing.T) {
 	t.Parallel()
-	var out testserver.SyncBuffer
-	l := Start(&out, true, 0, "gc", func() string { return "3 done" })
-	l.Draw()
-	l.Note("a note")
-	l.Finish()
-	want := "\r\x1b[Kgc: 3 done\r\x1b[Ka note\n"
-	if got := out.String(); !strings.HasPrefix(got, want) {
-		t.Errorf("output %q does not start with %q", got, want)
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 64 << 20: "64.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

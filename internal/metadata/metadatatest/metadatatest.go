@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"GCSweepRace", testGCSweepRace},
 		{"GCUntagged", testGCUntagged},
 		{"GCLease", testGCLease},
+		{"Fsck", testFsck},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
