@@ -49,12 +49,15 @@ type pushed struct {
 // a five-second grace period while 16 clients push images sharing base
 // layers, pull them back and delete some. Afterwards every image that was
 // acknowledged and not deleted pulls and verifies by digest, the
-// collections freed the deleted images' own layers, and `wharf gc` beside
-// the running server takes its turn through the lease.
+// collections freed the deleted images' own layers, `wharf gc` beside the
+// running server takes its turn through the lease, and `wharf fsck` finds
+// nothing wrong.
 func TestGCUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "wharf.yml")
-	yml := fmt.Sprintf("gc:\n  interval: 1s\n  grace: %s\n  uploads_grace: 1h\n", gcGrace)
+	// All 16 clients are anonymous on one address, which limits.uploads_per_client
+	// counts as one client: room for their parallel layer uploads.
+	yml := fmt.Sprintf("gc:\n  interval: 1s\n  grace: %s\n  uploads_grace: 1h\nlimits:\n  uploads_per_client: 128\n", gcGrace)
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +198,11 @@ func TestGCUnderLoad(t *testing.T) {
 			t.Fatalf("wharf gc found the lease held 50 times in a row: %v", err)
 		}
 		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+	}
+	// Nothing GC left behind is broken: every blob's bytes match its row
+	// and every manifest's references are there.
+	if out, err := cli.try("", "fsck", "--config", cfg); err != nil {
+		t.Errorf("wharf fsck after the load: %v\n%s", err, out)
 	}
 	t.Logf("%d clients for %s: %d pushes, %d pulls, %d deletes, %d pushes refused (BLOB_UNKNOWN after more than %s); "+
 		"%d scheduled collections freed %d bytes; %d images verified afterwards; wharf gc found the lease held %d times, then freed %d blobs",
