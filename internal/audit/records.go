@@ -1,0 +1,171 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"strconv"
+
+	"wharf/internal/accounts"
+	"wharf/internal/auth"
+	"wharf/internal/auth/tokenserver"
+	"wharf/internal/edge"
+	"wharf/internal/events"
+	"wharf/internal/metadata"
+)
+
+// Outcomes of a record.
+const (
+	OK     = "ok"
+	Denied = "denied"
+	Failed = "failed"
+)
+
+// Actions recorded besides the registry's (events.Push, Pull, Mount,
+// Delete) and the account service's (accounts.Change.Action).
+const (
+	ActionLogin       = "login"
+	ActionLoginFailed = "login.failed"
+	ActionTokenDenied = "token.denied"
+)
+
+// Sources of records that no authentication backend names.
+const (
+	SourceRegistry = "registry"
+	SourceCLI      = "cli"
+	SourceAdminAPI = "adminapi"
+)
+
+// Actor is who acts through an interface that is not a registry request:
+// the CLI's operating-system user, the admin API's bearer.
+type Actor struct {
+	Name, Source, Addr string
+}
+
+type actorKey struct{}
+
+// WithActor returns a context whose changes are recorded as a's.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor WithActor put in ctx.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
+}
+
+var (
+	_ events.Sink                            = (*Log)(nil)
+	_ tokenserver.Audit                      = (*Log)(nil)
+	_ func(context.Context, accounts.Change) = (*Log)(nil).Changed
+)
+
+// Record implements events.Sink: a push, pull, mount or delete. Pulls are
+// routine records, and none at all when Options.Pulls is off.
+func (l *Log) Record(e *events.Event) {
+	if e.Action == events.Pull && !l.opts.Pulls {
+		return
+	}
+	target := string(e.Digest)
+	switch {
+	case e.Tag != "" && e.Digest != "":
+		target = e.Tag + "@" + string(e.Digest)
+	case e.Tag != "":
+		target = e.Tag
+	}
+	l.add(metadata.AuditRecord{
+		Time: e.Time, Action: string(e.Action), Actor: e.Actor, Source: SourceRegistry,
+		Addr: e.Addr, RequestID: e.RequestID, Repository: e.Repository, Target: target, Outcome: OK,
+		Detail: eventDetail(e),
+	}, e.Action == events.Pull)
+}
+
+// eventDetail is the event's media type, size, mount source and user agent
+// as JSON, appended by hand: it runs on every pull.
+func eventDetail(e *events.Event) string {
+	b := make([]byte, 0, 160)
+	b = append(b, '{')
+	field := func(k, v string) {
+		if v == "" {
+			return
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(append(b, `"`+k+`":`...), v)
+	}
+	field("media_type", e.MediaType)
+	field("from", e.From)
+	field("user_agent", edge.UserAgent(e.UserAgent))
+	if e.Size > 0 {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(append(b, `"size":`...), e.Size, 10)
+	}
+	if len(b) == 1 {
+		return ""
+	}
+	return string(append(b, '}'))
+}
+
+// Login implements tokenserver.Audit. A successful login is routine (one
+// per token request, as many as pulls); a failed one is kept.
+func (l *Log) Login(ctx context.Context, in tokenserver.Login) {
+	r := metadata.AuditRecord{Action: ActionLogin, Actor: in.Account, Source: in.Source,
+		Addr: addr(in.IP), RequestID: edge.RequestID(ctx), Outcome: OK}
+	if !in.OK {
+		r.Action, r.Outcome = ActionLoginFailed, Failed
+		r.Detail = jsonDetail(map[string]any{"reason": in.Reason})
+	}
+	l.add(r, in.OK)
+}
+
+// Denied implements tokenserver.Audit: the scopes asked and granted.
+func (l *Log) Denied(ctx context.Context, d tokenserver.Denial) {
+	repo := ""
+	if len(d.Asked) > 0 && d.Asked[0].Type == "repository" {
+		repo = d.Asked[0].Name
+	}
+	l.add(metadata.AuditRecord{Action: ActionTokenDenied, Actor: d.Account, Source: d.Source,
+		Addr: addr(d.IP), RequestID: edge.RequestID(ctx), Repository: repo, Outcome: Denied,
+		Detail: jsonDetail(map[string]any{"service": d.Service, "asked": scopes(d.Asked), "granted": scopes(d.Granted)}),
+	}, false)
+}
+
+// Changed is the account service's hook (accounts.Options.Changed): the
+// actor comes from ctx (WithActor), else it is unknown.
+func (l *Log) Changed(ctx context.Context, c accounts.Change) {
+	a, _ := ActorFrom(ctx)
+	r := metadata.AuditRecord{Action: c.Action, Actor: a.Name, Source: a.Source, Addr: a.Addr,
+		RequestID: edge.RequestID(ctx), Target: c.Target, Outcome: OK}
+	if c.Err != nil {
+		r.Outcome = Failed
+		r.Detail = jsonDetail(map[string]any{"error": c.Err.Error()})
+	}
+	l.add(r, false)
+}
+
+func addr(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return ip.String()
+}
+
+func scopes(as []auth.Access) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+func jsonDetail(v map[string]any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
