@@ -117,6 +117,12 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
 		{pkg: "wharf/internal/events", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
+		// The audit log is a sink and a pair of hooks over the metadata
+		// database: it knows the registry, the server and the commands not.
+		{pkg: "wharf/internal/audit", onlyDirect: []string{"wharf/internal/accounts", "wharf/internal/auth", "wharf/internal/auth/tokenserver",
+			"wharf/internal/edge", "wharf/internal/events", "wharf/internal/gate", "wharf/internal/metadata"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry",
+				"wharf/internal/storage", "wharf/internal/config"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which

@@ -11,6 +11,7 @@ import (
 
 	"wharf/internal/config"
 	"wharf/internal/edge"
+	"wharf/internal/events"
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
@@ -77,6 +78,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploads:          uploads,
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
+		Events:              events.Join(s.auditSink()),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)
