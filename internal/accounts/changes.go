@@ -27,3 +27,23 @@ func (s *Service) changed(ctx context.Context, action, target string, err *error
 	}
 	s.opts.Changed(ctx, Change{Action: action, Target: target, Err: *err})
 }
+
+// Actor is who asks the service for a change: the admin API's caller, the
+// CLI's operating-system user. Its Source names the interface ("adminapi",
+// "cli"), Addr the client's address when there is one.
+type Actor struct {
+	Name, Source, Addr string
+}
+
+type actorKey struct{}
+
+// WithActor returns a context whose changes are reported as a's.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor WithActor put in ctx.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
+}

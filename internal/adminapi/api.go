@@ -150,6 +150,7 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "audit", a.listAudit},
 	}
 }
 
@@ -162,6 +163,8 @@ func (a *API) guard(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r)
 		if err == nil {
+			r = r.WithContext(accounts.WithActor(r.Context(), accounts.Actor{Name: c.account, Source: "adminapi",
+				Addr: a.cfg.ClientIP(r).String()}))
 			err = h(w, r, c)
 		}
 		if err != nil {

@@ -36,25 +36,6 @@ const (
 	SourceAdminAPI = "adminapi"
 )
 
-// Actor is who acts through an interface that is not a registry request:
-// the CLI's operating-system user, the admin API's bearer.
-type Actor struct {
-	Name, Source, Addr string
-}
-
-type actorKey struct{}
-
-// WithActor returns a context whose changes are recorded as a's.
-func WithActor(ctx context.Context, a Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
-}
-
-// ActorFrom returns the actor WithActor put in ctx.
-func ActorFrom(ctx context.Context) (Actor, bool) {
-	a, ok := ctx.Value(actorKey{}).(Actor)
-	return a, ok
-}
-
 var (
 	_ events.Sink                            = (*Log)(nil)
 	_ tokenserver.Audit                      = (*Log)(nil)
@@ -135,9 +116,9 @@ func (l *Log) Denied(ctx context.Context, d tokenserver.Denial) {
 }
 
 // Changed is the account service's hook (accounts.Options.Changed): the
-// actor comes from ctx (WithActor), else it is unknown.
+// actor comes from ctx (accounts.WithActor), else it is unknown.
 func (l *Log) Changed(ctx context.Context, c accounts.Change) {
-	a, _ := ActorFrom(ctx)
+	a, _ := accounts.ActorFrom(ctx)
 	r := metadata.AuditRecord{Action: c.Action, Actor: a.Name, Source: a.Source, Addr: a.Addr,
 		RequestID: edge.RequestID(ctx), Target: c.Target, Outcome: OK}
 	if c.Err != nil {
