@@ -88,7 +88,14 @@ func eventDetail(e *events.Event) string {
 	if len(b) == 1 {
 		return ""
 	}
-	return string(append(b, '}'))
+	b = append(b, '}')
+	if !json.Valid(b) {
+		// Go quoting differs from JSON's for a few runes (\x escapes,
+		// \U beyond the BMP): the slow, exact way then.
+		m := map[string]any{"media_type": e.MediaType, "from": e.From, "user_agent": edge.UserAgent(e.UserAgent), "size": e.Size}
+		return jsonDetail(m)
+	}
+	return string(b)
 }
 
 // Login implements tokenserver.Audit. A successful login is routine (one
