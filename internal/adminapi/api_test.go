@@ -58,7 +58,9 @@ func newBuiltinEnv(t *testing.T) *env {
 	return newEnvWith(t, true)
 }
 
-func newEnvWith(t *testing.T, builtin bool) *env {
+// newEnvWith builds the env; mutate, when given, changes the account
+// service's options.
+func newEnvWith(t *testing.T, builtin bool, mutate ...func(*accounts.Options)) *env {
 	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
@@ -109,6 +111,9 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 	if builtin {
 		configured = map[string]auth.Labels{}
 		opts.Reserved, opts.Configured, opts.Builtin = nil, configured, "admin"
+	}
+	for _, m := range mutate {
+		m(&opts)
 	}
 	svc := accounts.NewService(store, opts)
 	if builtin {
