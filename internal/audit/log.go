@@ -33,10 +33,22 @@ type Options struct {
 	// Retention is how long a record is kept (default 90 days);
 	// RetentionEvery how often older ones are deleted (default an hour).
 	Retention, RetentionEvery time.Duration
-	// Pulls is whether pulls are recorded.
-	Pulls bool
+	// Pulls says which pulls are recorded (none by default).
+	Pulls Pulls
 	Now   func() time.Time
 }
+
+// Pulls says which pulls are recorded.
+type Pulls int
+
+// The pulls recorded: none, manifest GETs (what every docker pull starts
+// with; the layers it then fetches by digest are not recorded), or every
+// manifest and blob GET.
+const (
+	PullsNone Pulls = iota
+	PullsManifests
+	PullsAll
+)
 
 // Defaults of Options.
 const (
@@ -122,12 +134,12 @@ func (l *Log) Lost() int64 { return l.lost.Load() }
 func (l *Log) Written() int64 { return l.written.Load() }
 
 // add queues r. routine marks records that a full queue drops first.
-func (l *Log) add(r metadata.AuditRecord, routine bool) {
+func (l *Log) add(r metadata.AuditRecord, ev eventParts, routine bool) {
 	if r.Time.IsZero() {
 		r.Time = l.opts.Now()
 	}
 	l.mu.Lock()
-	l.q.add(r, routine)
+	l.q.add(r, ev, routine)
 	full := l.q.len() >= l.opts.Batch
 	l.dropped.Store(l.q.droppedRoutine)
 	l.lost.Store(l.q.droppedImportant)
@@ -171,6 +183,7 @@ func (l *Log) flush(batch []metadata.AuditRecord) []metadata.AuditRecord {
 			if len(batch) == 0 {
 				return nil
 			}
+			batch = coalesce(batch)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := l.opts.Store.InsertAudit(ctx, batch)

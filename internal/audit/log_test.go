@@ -55,7 +55,7 @@ func TestQueueOrderAndDropPolicy(t *testing.T) {
 			t.Parallel()
 			q := queue{max: tc.max}
 			for _, a := range tc.adds {
-				q.add(rec(a.id), a.routine)
+				q.add(rec(a.id), eventParts{}, a.routine)
 			}
 			// Taken in two steps, to check that take resumes in order.
 			got := q.take(nil, 2)
@@ -81,7 +81,7 @@ func TestQueueLongRun(t *testing.T) {
 	next := 0
 	for round := range 200 {
 		for i := range 50 {
-			q.add(metadata.AuditRecord{RequestID: fmt.Sprint(round*50 + i)}, i%2 == 0)
+			q.add(metadata.AuditRecord{RequestID: fmt.Sprint(round*50 + i)}, eventParts{}, i%2 == 0)
 		}
 		for _, r := range q.take(nil, 50) {
 			if r.RequestID != fmt.Sprint(next) {
@@ -136,12 +136,12 @@ func TestLogBatchesAndFlushesOnClose(t *testing.T) {
 	t.Parallel()
 	st := &memStore{}
 	// Every is long: only full batches and Close write.
-	l, err := New(Options{Store: st, Log: slog.New(slog.DiscardHandler), Batch: 100, Every: time.Hour, Pulls: true})
+	l, err := New(Options{Store: st, Log: slog.New(slog.DiscardHandler), Batch: 100, Every: time.Hour, Pulls: PullsAll})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 250 {
-		l.add(metadata.AuditRecord{RequestID: fmt.Sprint(i)}, i%3 == 0)
+		l.add(metadata.AuditRecord{RequestID: fmt.Sprint(i)}, eventParts{}, i%3 == 0)
 	}
 	if err := l.Close(t.Context()); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -174,13 +174,13 @@ func TestLogKeepsRecordsWhileTheDatabaseFails(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	h := slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil)
-	l, err := New(Options{Store: st, Log: slog.New(h), Queue: 10, Batch: 5, Every: 5 * time.Millisecond, Pulls: true})
+	l, err := New(Options{Store: st, Log: slog.New(h), Queue: 10, Batch: 5, Every: 5 * time.Millisecond, Pulls: PullsAll})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.add(metadata.AuditRecord{RequestID: "change"}, false)
+	l.add(metadata.AuditRecord{RequestID: "change"}, eventParts{}, false)
 	for i := range 30 {
-		l.add(metadata.AuditRecord{RequestID: fmt.Sprint("pull", i)}, true)
+		l.add(metadata.AuditRecord{RequestID: fmt.Sprint("pull", i)}, eventParts{}, true)
 	}
 	// Wait until the writer has tried (and failed) at least once.
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -236,7 +236,7 @@ func TestCloseGivesUpWithItsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.add(metadata.AuditRecord{}, false)
+	l.add(metadata.AuditRecord{}, eventParts{}, false)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	if err := l.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {

@@ -2,10 +2,21 @@ package audit
 
 import "wharf/internal/metadata"
 
-// entry is a queued record with its arrival order.
+// entry is a queued record with its arrival order. A registry event's
+// target and detail are formatted by the writer, off the request's path:
+// the entry keeps their parts (ev).
 type entry struct {
 	seq int64
 	rec metadata.AuditRecord
+	ev  eventParts
+}
+
+// eventParts are what an event's target and detail are made of.
+type eventParts struct {
+	set                          bool
+	digest, tag, mediaType, from string
+	userAgent                    string
+	size                         int64
 }
 
 // fifo is a queue of entries whose front is dropped or taken in O(1).
@@ -48,7 +59,7 @@ type queue struct {
 // add queues r; a full queue first drops its oldest routine record, and
 // only when it holds none drops the oldest of the others (or r itself,
 // when r is routine).
-func (q *queue) add(r metadata.AuditRecord, routine bool) {
+func (q *queue) add(r metadata.AuditRecord, ev eventParts, routine bool) {
 	if q.routine.len()+q.other.len() >= q.max {
 		switch {
 		case q.routine.len() > 0:
@@ -63,7 +74,7 @@ func (q *queue) add(r metadata.AuditRecord, routine bool) {
 		}
 	}
 	q.seq++
-	e := entry{seq: q.seq, rec: r}
+	e := entry{seq: q.seq, rec: r, ev: ev}
 	if routine {
 		q.routine.push(e)
 	} else {
@@ -89,7 +100,11 @@ func (q *queue) take(dst []metadata.AuditRecord, n int) []metadata.AuditRecord {
 		default:
 			f = &q.other
 		}
-		dst = append(dst, f.pop().rec)
+		e := f.pop()
+		if e.ev.set {
+			e.rec.Target, e.rec.Detail = e.ev.target(), e.ev.detail()
+		}
+		dst = append(dst, e.rec)
 	}
 	return dst
 }

@@ -43,29 +43,34 @@ var (
 )
 
 // Record implements events.Sink: a push, pull, mount or delete. Pulls are
-// routine records, and none at all when Options.Pulls is off.
+// routine records, kept as Options.Pulls says.
 func (l *Log) Record(e *events.Event) {
-	if e.Action == events.Pull && !l.opts.Pulls {
+	if e.Action == events.Pull && (l.opts.Pulls == PullsNone || l.opts.Pulls == PullsManifests && !e.Manifest()) {
 		return
-	}
-	target := string(e.Digest)
-	switch {
-	case e.Tag != "" && e.Digest != "":
-		target = e.Tag + "@" + string(e.Digest)
-	case e.Tag != "":
-		target = e.Tag
 	}
 	l.add(metadata.AuditRecord{
 		Time: e.Time, Action: string(e.Action), Actor: e.Actor, Source: SourceRegistry,
-		Addr: e.Addr, RequestID: e.RequestID, Repository: e.Repository, Target: target, Outcome: OK,
-		Detail: eventDetail(e),
-	}, e.Action == events.Pull)
+		Addr: e.Addr, RequestID: e.RequestID, Repository: e.Repository, Outcome: OK,
+	}, eventParts{set: true, digest: string(e.Digest), tag: e.Tag, mediaType: e.MediaType, from: e.From,
+		userAgent: e.UserAgent, size: e.Size}, e.Action == events.Pull)
 }
 
-// eventDetail is the event's media type, size, mount source and user agent
-// as JSON, appended by hand: it runs on every pull.
-func eventDetail(e *events.Event) string {
-	b := make([]byte, 0, 160)
+// target is a tag@digest, a digest or a tag.
+func (p *eventParts) target() string {
+	switch {
+	case p.tag != "" && p.digest != "":
+		return p.tag + "@" + p.digest
+	case p.tag != "":
+		return p.tag
+	}
+	return p.digest
+}
+
+// detail is the event's media type, mount source, user agent and size as
+// JSON, appended by hand: it runs for every pull.
+func (p *eventParts) detail() string {
+	ua := edge.UserAgent(p.userAgent)
+	b := make([]byte, 0, 64+len(p.mediaType)+len(p.from)+len(ua))
 	b = append(b, '{')
 	field := func(k, v string) {
 		if v == "" {
@@ -76,14 +81,14 @@ func eventDetail(e *events.Event) string {
 		}
 		b = strconv.AppendQuote(append(b, `"`+k+`":`...), v)
 	}
-	field("media_type", e.MediaType)
-	field("from", e.From)
-	field("user_agent", edge.UserAgent(e.UserAgent))
-	if e.Size > 0 {
+	field("media_type", p.mediaType)
+	field("from", p.from)
+	field("user_agent", ua)
+	if p.size > 0 {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(append(b, `"size":`...), e.Size, 10)
+		b = strconv.AppendInt(append(b, `"size":`...), p.size, 10)
 	}
 	if len(b) == 1 {
 		return ""
@@ -92,8 +97,7 @@ func eventDetail(e *events.Event) string {
 	if !json.Valid(b) {
 		// Go quoting differs from JSON's for a few runes (\x escapes,
 		// \U beyond the BMP): the slow, exact way then.
-		m := map[string]any{"media_type": e.MediaType, "from": e.From, "user_agent": edge.UserAgent(e.UserAgent), "size": e.Size}
-		return jsonDetail(m)
+		return jsonDetail(map[string]any{"media_type": p.mediaType, "from": p.from, "user_agent": ua, "size": p.size})
 	}
 	return string(b)
 }
@@ -107,7 +111,7 @@ func (l *Log) Login(ctx context.Context, in tokenserver.Login) {
 		r.Action, r.Outcome = ActionLoginFailed, Failed
 		r.Detail = jsonDetail(map[string]any{"reason": in.Reason})
 	}
-	l.add(r, in.OK)
+	l.add(r, eventParts{}, in.OK)
 }
 
 // Denied implements tokenserver.Audit: the scopes asked and granted.
@@ -119,7 +123,7 @@ func (l *Log) Denied(ctx context.Context, d tokenserver.Denial) {
 	l.add(metadata.AuditRecord{Action: ActionTokenDenied, Actor: d.Account, Source: d.Source,
 		Addr: addr(d.IP), RequestID: edge.RequestID(ctx), Repository: repo, Outcome: Denied,
 		Detail: jsonDetail(map[string]any{"service": d.Service, "asked": scopes(d.Asked), "granted": scopes(d.Granted)}),
-	}, false)
+	}, eventParts{}, false)
 }
 
 // Changed is the account service's hook (accounts.Options.Changed): the
@@ -132,7 +136,7 @@ func (l *Log) Changed(ctx context.Context, c accounts.Change) {
 		r.Outcome = Failed
 		r.Detail = jsonDetail(map[string]any{"error": c.Err.Error()})
 	}
-	l.add(r, false)
+	l.add(r, eventParts{}, false)
 }
 
 func addr(ip netip.Addr) string {

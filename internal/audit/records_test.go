@@ -21,7 +21,7 @@ import (
 )
 
 // openLog returns a Log over a fresh SQLite database, and the database.
-func openLog(t *testing.T, pulls bool) (*Log, *metadata.Store) {
+func openLog(t *testing.T, pulls Pulls) (*Log, *metadata.Store) {
 	t.Helper()
 	st, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "m.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -55,7 +55,7 @@ func list(t *testing.T, l *Log, st *metadata.Store) []metadata.AuditRecord {
 
 func TestRecordEvents(t *testing.T) {
 	t.Parallel()
-	d := digest.FromString("manifest")
+	d, blob := digest.FromString("manifest"), digest.FromString("layer")
 	ev := func(a events.Action, tag string) *events.Event {
 		return &events.Event{Time: time.Now(), Action: a, Repository: "team/app", Digest: d, Tag: tag,
 			MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 123, Actor: "alice",
@@ -63,17 +63,21 @@ func TestRecordEvents(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		pulls bool
+		pulls Pulls
 		want  []string
 	}{
-		{"pulls on", true, []string{"push alice team/app v1@" + string(d), "pull alice team/app " + string(d), "delete alice team/app v1"}},
-		{"pulls off", false, []string{"push alice team/app v1@" + string(d), "delete alice team/app v1"}},
+		{"all pulls", PullsAll, []string{"push alice team/app v1@" + string(d), "pull alice team/app " + string(d), "pull alice team/app " + string(blob), "delete alice team/app v1"}},
+		{"manifest pulls", PullsManifests, []string{"push alice team/app v1@" + string(d), "pull alice team/app " + string(d), "delete alice team/app v1"}},
+		{"no pulls", PullsNone, []string{"push alice team/app v1@" + string(d), "delete alice team/app v1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l, st := openLog(t, tc.pulls)
 			l.Record(ev(events.Push, "v1"))
 			l.Record(ev(events.Pull, ""))
+			blobPull := ev(events.Pull, "")
+			blobPull.Digest, blobPull.MediaType = blob, ""
+			l.Record(blobPull)
 			del := ev(events.Delete, "v1")
 			del.Digest, del.MediaType, del.Size = "", "", 0
 			l.Record(del)
@@ -99,7 +103,7 @@ func TestRecordEvents(t *testing.T) {
 // and then searches every stored record for them.
 func TestNoSecretInRecords(t *testing.T) {
 	t.Parallel()
-	l, st := openLog(t, true)
+	l, st := openLog(t, PullsAll)
 	svc := accounts.NewService(st, accounts.Options{Cost: 4, Changed: l.Changed})
 	ctx := accounts.WithActor(edge.WithRequestID(t.Context(), "req-1"), accounts.Actor{Name: "root", Source: SourceCLI})
 	const pw, pw2 = "Corr3ct-Horse-Battery", "An0ther-Long-Passw0rd"
@@ -158,12 +162,12 @@ func TestNoSecretInRecords(t *testing.T) {
 func TestEventDetailIsJSON(t *testing.T) {
 	t.Parallel()
 	for _, ua := range []string{"", "docker/27", "a\"b\\c", "\x00\x1b[31m", "\U000E0001 tag", "\xff\xfe", "emoji 😀", strings.Repeat("x", 1000)} {
-		d := eventDetail(&events.Event{UserAgent: ua, MediaType: "m\u2028", From: "\U000E0041", Size: 1})
+		d := (&eventParts{userAgent: ua, mediaType: "m\u2028", from: "\U000E0041", size: 1}).detail()
 		if !json.Valid([]byte(d)) {
 			t.Errorf("detail for user agent %q is not JSON: %s", ua, d)
 		}
 	}
-	if d := eventDetail(&events.Event{}); d != "" {
+	if d := (&eventParts{}).detail(); d != "" {
 		t.Errorf("detail of an empty event = %q; want none", d)
 	}
 }

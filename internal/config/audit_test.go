@@ -10,17 +10,19 @@ func TestAudit(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, yml string
-		on, pulls bool
+		on        bool
+		pulls     string
 		retention time.Duration
 		queue     int
 		err       string
 	}{
-		{"defaults", "", true, true, DefaultAuditRetention, DefaultAuditQueue, ""},
-		{"off", "audit: {enabled: false}\n", false, true, DefaultAuditRetention, DefaultAuditQueue, ""},
-		{"set", "audit: {retention: 30d, pulls: false, queue: 500}\n", true, false, 30 * 24 * time.Hour, 500, ""},
-		{"retention too short", "audit: {retention: 10m}\n", true, true, 10 * time.Minute, DefaultAuditQueue, "audit.retention: must be at least an hour"},
-		{"queue too large", "audit: {queue: 2000000}\n", true, true, DefaultAuditRetention, 2000000, "audit.queue: 2000000 is not between 1 and 1000000"},
-		{"unknown key", "audit: {retension: 30d}\n", true, true, DefaultAuditRetention, DefaultAuditQueue, "retension"},
+		{"defaults", "", true, "manifests", DefaultAuditRetention, DefaultAuditQueue, ""},
+		{"off", "audit: {enabled: false}\n", false, "manifests", DefaultAuditRetention, DefaultAuditQueue, ""},
+		{"set", "audit: {retention: 30d, pulls: all, queue: 500}\n", true, "all", 30 * 24 * time.Hour, 500, ""},
+		{"retention too short", "audit: {retention: 10m}\n", true, "", 10 * time.Minute, DefaultAuditQueue, "audit.retention: must be at least an hour"},
+		{"queue too large", "audit: {queue: 2000000}\n", true, "", DefaultAuditRetention, 2000000, "audit.queue: 2000000 is not between 1 and 1000000"},
+		{"pulls", "audit: {pulls: yes}\n", true, "", DefaultAuditRetention, DefaultAuditQueue, `audit.pulls: "yes" is not one of manifests, all, off`},
+		{"unknown key", "audit: {retension: 30d}\n", true, "", DefaultAuditRetention, DefaultAuditQueue, "retension"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -38,9 +40,9 @@ func TestAudit(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := c.Audit
-			if a.On() != tc.on || a.PullsOn() != tc.pulls || a.RetentionOrDefault() != tc.retention || a.QueueOrDefault() != tc.queue {
-				t.Errorf("audit = on %v, pulls %v, retention %v, queue %d; want %v, %v, %v, %d",
-					a.On(), a.PullsOn(), a.RetentionOrDefault(), a.QueueOrDefault(), tc.on, tc.pulls, tc.retention, tc.queue)
+			if a.On() != tc.on || a.PullsOrDefault() != tc.pulls || a.RetentionOrDefault() != tc.retention || a.QueueOrDefault() != tc.queue {
+				t.Errorf("audit = on %v, pulls %q, retention %v, queue %d; want %v, %q, %v, %d",
+					a.On(), a.PullsOrDefault(), a.RetentionOrDefault(), a.QueueOrDefault(), tc.on, tc.pulls, tc.retention, tc.queue)
 			}
 		})
 	}

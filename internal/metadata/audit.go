@@ -69,6 +69,14 @@ func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
 	one := `INSERT INTO audit_log (` + auditCols + `) VALUES (` + placeholders(auditCols) + `)`
 	chunk := `INSERT INTO audit_log (` + auditCols + `) VALUES ` +
 		strings.TrimSuffix(strings.Repeat("("+placeholders(auditCols)+"), ", auditChunk), ", ")
+	// Prepared outside the transaction, which only looks statements up
+	// (see conn.stmt): parsing 500 placeholders each time cost more than
+	// the inserts.
+	r := s.read()
+	if len(recs) >= auditChunk {
+		r.stmt(ctx, r.rebind(chunk))
+	}
+	r.stmt(ctx, r.rebind(one))
 	return wrap("insert audit", s.inTx(ctx, func(c conn) error {
 		rest := recs
 		for len(rest) >= auditChunk {

@@ -8,6 +8,7 @@ import (
 	"wharf/internal/accounts"
 	"wharf/internal/audit"
 	"wharf/internal/auth/tokenserver"
+	"wharf/internal/config"
 	"wharf/internal/events"
 )
 
@@ -17,8 +18,10 @@ func (s *Server) openAudit() error {
 	if !a.On() {
 		return nil
 	}
+	pulls := map[string]audit.Pulls{config.AuditPullsManifests: audit.PullsManifests, config.AuditPullsAll: audit.PullsAll,
+		config.AuditPullsOff: audit.PullsNone}[a.PullsOrDefault()]
 	l, err := audit.New(audit.Options{Store: s.meta, Log: s.log, Queue: a.QueueOrDefault(),
-		Retention: a.RetentionOrDefault(), Pulls: a.PullsOn()})
+		Retention: a.RetentionOrDefault(), Pulls: pulls})
 	if err != nil {
 		return err
 	}
