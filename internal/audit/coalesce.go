@@ -11,34 +11,47 @@ import (
 // record, whose detail then counts them ("count"). A client pulling one
 // image in a loop, or a build farm behind one address, then costs one row
 // per batch instead of one per request; the first pull keeps its time and
-// request id. Anything other than a pull is never folded.
-func coalesce(batch []metadata.AuditRecord) []metadata.AuditRecord {
-	type key struct{ actor, source, addr, repo, target string }
+// request id. Anything other than a pull is never folded. It runs before
+// the records are formatted, so that a folded pull costs no formatting.
+func coalesce(batch []entry) []entry {
+	type key struct{ actor, source, addr, repo, digest, tag, target string }
 	var seen map[key]int // index in out
-	counts := map[int]int{}
 	out := batch[:0]
-	for _, r := range batch {
-		if r.Action != "pull" {
-			out = append(out, r)
+	for _, e := range batch {
+		if e.rec.Action != "pull" {
+			out = append(out, e)
 			continue
 		}
-		k := key{r.Actor, r.Source, r.Addr, r.Repository, r.Target}
+		k := key{e.rec.Actor, e.rec.Source, e.rec.Addr, e.rec.Repository, e.ev.digest, e.ev.tag, e.rec.Target}
 		if seen == nil {
 			seen = make(map[key]int)
 		}
 		if i, ok := seen[k]; ok {
-			counts[i]++
+			out[i].count++
 			continue
 		}
 		seen[k] = len(out)
-		out = append(out, r)
-	}
-	for i, extra := range counts {
-		out[i].Detail = withCount(out[i].Detail, extra+1)
+		e.count = 1
+		out = append(out, e)
 	}
 	// Clear the tail so the folded records' strings can be freed.
 	clear(batch[len(out):])
 	return out
+}
+
+// format turns entries into the rows to write, reusing dst.
+func format(dst []metadata.AuditRecord, batch []entry) []metadata.AuditRecord {
+	for i := range batch {
+		e := &batch[i]
+		if e.ev.set {
+			e.rec.Target, e.rec.Detail = e.ev.target(), e.ev.detail()
+		}
+		if e.count > 1 {
+			e.rec.Detail = withCount(e.rec.Detail, e.count)
+		}
+		dst = append(dst, e.rec)
+	}
+	return dst
 }
 
 // withCount adds "count": n to a detail object.

@@ -73,6 +73,8 @@ type Log struct {
 	mu   sync.Mutex
 	q    queue
 	kick chan struct{} // a batch is full
+	// taken is the writer's buffer of entries taken from q.
+	taken []entry
 
 	dropped   atomic.Int64 // routine records dropped, for metrics
 	lost      atomic.Int64 // other records dropped
@@ -178,12 +180,13 @@ func (l *Log) flush(batch []metadata.AuditRecord) []metadata.AuditRecord {
 	for {
 		if len(batch) == 0 {
 			l.mu.Lock()
-			batch = l.q.take(batch[:0], l.opts.Batch)
+			l.taken = l.q.take(l.taken[:0], l.opts.Batch)
 			l.mu.Unlock()
-			if len(batch) == 0 {
+			if len(l.taken) == 0 {
 				return nil
 			}
-			batch = coalesce(batch)
+			batch = format(batch[:0], coalesce(l.taken))
+			clear(l.taken)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := l.opts.Store.InsertAudit(ctx, batch)
@@ -197,6 +200,7 @@ func (l *Log) flush(batch []metadata.AuditRecord) []metadata.AuditRecord {
 			return batch
 		}
 		l.written.Add(int64(len(batch)))
+		clear(batch)
 		batch = batch[:0]
 	}
 }

@@ -9,6 +9,8 @@ type entry struct {
 	seq int64
 	rec metadata.AuditRecord
 	ev  eventParts
+	// count is how many pulls coalesce folded into this one.
+	count int
 }
 
 // eventParts are what an event's target and detail are made of.
@@ -19,27 +21,75 @@ type eventParts struct {
 	size                         int64
 }
 
-// fifo is a queue of entries whose front is dropped or taken in O(1).
-type fifo struct {
-	items []entry
-	head  int
+// blockSize is how many entries one block of a fifo holds: a queue grows
+// and shrinks by blocks, so a push never copies the entries queued before
+// it (a slice that doubles would copy megabytes on the request's path).
+const blockSize = 128
+
+type block struct {
+	items [blockSize]entry
+	next  *block
 }
 
-func (f *fifo) len() int { return len(f.items) - f.head }
+// maxSpares is how many emptied blocks a fifo keeps for its next pushes
+// (about 430 KB): a busy queue then allocates nothing.
+const maxSpares = 8
 
-func (f *fifo) push(e entry) { f.items = append(f.items, e) }
+// fifo is a queue of entries in blocks, whose front is dropped or taken
+// in O(1). Emptied blocks are kept (up to maxSpares) for the next pushes.
+type fifo struct {
+	head, tail *block
+	// first is the index of the front entry in head, end one past the
+	// last entry in tail.
+	first, end int
+	n          int
+	spares     []*block
+}
 
-func (f *fifo) front() *entry { return &f.items[f.head] }
+func (f *fifo) release(b *block) {
+	b.next = nil
+	if len(f.spares) < maxSpares {
+		f.spares = append(f.spares, b)
+	}
+}
+
+func (f *fifo) len() int { return f.n }
+
+func (f *fifo) push(e entry) {
+	if f.tail == nil || f.end == blockSize {
+		var b *block
+		if n := len(f.spares); n > 0 {
+			b, f.spares = f.spares[n-1], f.spares[:n-1]
+		} else {
+			b = new(block)
+		}
+		if f.tail == nil {
+			f.head, f.first = b, 0
+		} else {
+			f.tail.next = b
+		}
+		f.tail, f.end = b, 0
+	}
+	f.tail.items[f.end] = e
+	f.end++
+	f.n++
+}
+
+func (f *fifo) front() *entry { return &f.head.items[f.first] }
 
 func (f *fifo) pop() entry {
-	e := f.items[f.head]
-	f.items[f.head] = entry{} // let the strings go
-	f.head++
-	if f.head == len(f.items) {
-		f.items, f.head = f.items[:0], 0
-	} else if f.head > 1024 && f.head*2 > len(f.items) {
-		f.items = append(f.items[:0], f.items[f.head:]...)
-		f.head = 0
+	e := f.head.items[f.first]
+	f.head.items[f.first] = entry{} // let the strings go
+	f.first++
+	f.n--
+	switch {
+	case f.n == 0:
+		f.release(f.head)
+		f.head, f.tail, f.first, f.end = nil, nil, 0, 0
+	case f.first == blockSize:
+		done := f.head
+		f.head, f.first = done.next, 0
+		f.release(done)
 	}
 	return e
 }
@@ -84,8 +134,8 @@ func (q *queue) add(r metadata.AuditRecord, ev eventParts, routine bool) {
 
 func (q *queue) len() int { return q.routine.len() + q.other.len() }
 
-// take appends up to n records to dst in arrival order and removes them.
-func (q *queue) take(dst []metadata.AuditRecord, n int) []metadata.AuditRecord {
+// take appends up to n entries to dst in arrival order and removes them.
+func (q *queue) take(dst []entry, n int) []entry {
 	for ; n > 0; n-- {
 		var f *fifo
 		switch {
@@ -100,11 +150,7 @@ func (q *queue) take(dst []metadata.AuditRecord, n int) []metadata.AuditRecord {
 		default:
 			f = &q.other
 		}
-		e := f.pop()
-		if e.ev.set {
-			e.rec.Target, e.rec.Detail = e.ev.target(), e.ev.detail()
-		}
-		dst = append(dst, e.rec)
+		dst = append(dst, f.pop())
 	}
 	return dst
 }

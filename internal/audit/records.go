@@ -67,7 +67,7 @@ func (p *eventParts) target() string {
 }
 
 // detail is the event's media type, mount source, user agent and size as
-// JSON, appended by hand: it runs for every pull.
+// JSON, appended by hand: it runs for every pull kept.
 func (p *eventParts) detail() string {
 	ua := edge.UserAgent(p.userAgent)
 	b := make([]byte, 0, 64+len(p.mediaType)+len(p.from)+len(ua))
@@ -79,7 +79,7 @@ func (p *eventParts) detail() string {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(append(b, `"`+k+`":`...), v)
+		b = appendJSONString(append(b, `"`+k+`":`...), v)
 	}
 	field("media_type", p.mediaType)
 	field("from", p.from)
@@ -93,13 +93,21 @@ func (p *eventParts) detail() string {
 	if len(b) == 1 {
 		return ""
 	}
-	b = append(b, '}')
-	if !json.Valid(b) {
-		// Go quoting differs from JSON's for a few runes (\x escapes,
-		// \U beyond the BMP): the slow, exact way then.
-		return jsonDetail(map[string]any{"media_type": p.mediaType, "from": p.from, "user_agent": ua, "size": p.size})
+	return string(append(b, '}'))
+}
+
+// appendJSONString appends s as a JSON string: printable ASCII as is (the
+// common case), anything else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
 	}
-	return string(b)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Login implements tokenserver.Audit. A successful login is routine (one
