@@ -82,3 +82,32 @@ func TestAuditLoginsAndDenials(t *testing.T) {
 		t.Errorf("a password reached the audit hook: %s", all)
 	}
 }
+
+// TestAuditSessions: a session's refresh is no login (docker refreshes for
+// every pull), a refused one is a failed login, without the token.
+func TestAuditSessions(t *testing.T) {
+	t.Parallel()
+	rec := &auditRecorder{}
+	f := newFixtureWith(t, func(c *tokenserver.Config) { c.Audit = rec })
+	rt := f.login(t, "test", "test-pw")
+	if a := f.refresh(t, rt, "repository:app:pull"); a.status != 200 {
+		t.Fatalf("refresh: %d", a.status)
+	}
+	const bogus = "not-a-refresh-token-0123456789"
+	if a := f.refresh(t, bogus, "repository:app:pull"); a.status != 401 {
+		t.Fatalf("refresh with a bogus token: %d; want 401", a.status)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var got []string
+	for _, l := range rec.logins {
+		got = append(got, fmt.Sprintf("%q ok=%v %s", l.Account, l.OK, l.Reason))
+	}
+	want := []string{`"test" ok=true `, `"" ok=false invalid, expired or revoked session`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("logins differ (-want +got):\n%s", diff)
+	}
+	if all := fmt.Sprintf("%+v", rec.logins); strings.Contains(all, rt) || strings.Contains(all, bogus) {
+		t.Errorf("a refresh token reached the audit hook: %s", all)
+	}
+}

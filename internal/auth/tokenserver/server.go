@@ -53,8 +53,10 @@ type Audit interface {
 	Denied(ctx context.Context, d Denial)
 }
 
-// Login is one login attempt with credentials. Reason says why one
-// failed ("wrong credentials", "rate limited").
+// Login is one login attempt with credentials, or a refused session (a
+// refresh token unknown, revoked or ended; a session's successful refresh
+// is no login). Reason says why one failed ("wrong credentials", "rate
+// limited", "session ended: …").
 type Login struct {
 	Account, Source string
 	IP              netip.Addr
