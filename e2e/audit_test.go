@@ -98,6 +98,10 @@ func TestAuditLog(t *testing.T) {
 	if r := find("user.create", func(r audit.View) bool { return r.Target == "user dave" }); r != nil && (r.Source != "cli" || r.Actor == "" || r.Outcome != "ok") {
 		t.Errorf("user add dave: %+v; want the operating-system user through the cli", *r)
 	}
+	// The server made its built-in admin on first start.
+	if r := find("user.create", func(r audit.View) bool { return r.Target == "user admin" }); r != nil && (r.Actor != "wharf" || r.Source != "serve") {
+		t.Errorf("the built-in admin's creation: %+v; want actor wharf from serve", *r)
+	}
 	// Newest first.
 	for i := 1; i < len(recs); i++ {
 		if recs[i].Time.After(recs[i-1].Time) {

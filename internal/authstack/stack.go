@@ -28,8 +28,11 @@ type Options struct {
 	// Console, when set, is shown the built-in admin's generated first
 	// password (a terminal someone watches; never a log collector).
 	Console io.Writer
-	// Audit, when set, records the token server's logins and denials.
-	Audit tokenserver.Audit
+	// Audit, when set, records the token server's logins and denials;
+	// Changed the changes the server makes to the account database itself
+	// (the built-in admin's creation), as the actor "wharf" from "serve".
+	Audit   tokenserver.Audit
+	Changed func(context.Context, accounts.Change)
 }
 
 // Route is a page mounted beside the token endpoint (a browser sign-in's).

@@ -29,7 +29,8 @@ const tokenPath = authstack.TokenPath
 // authorizer, which verifies the endpoint's own tokens (nil for `wharf
 // auth`, which serves no registry).
 func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io.Writer) (ociapi.Authorizer, error) {
-	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, Audit: s.auditLogins()})
+	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, Audit: s.auditLogins(),
+		Changed: s.auditChanges()})
 	if err != nil {
 		return nil, err
 	}
