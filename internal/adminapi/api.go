@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,10 @@ type Config struct {
 	Configured map[string]auth.Labels
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Refused, when set, is told of every caller refused: failed is true
+	// for wrong or rate-limited credentials, false for an account without
+	// the admin scope (the audit log). Never a credential.
+	Refused func(ctx context.Context, account string, ip netip.Addr, failed bool, reason string)
 }
 
 // API serves the admin API.

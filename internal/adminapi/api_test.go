@@ -58,9 +58,15 @@ func newBuiltinEnv(t *testing.T) *env {
 	return newEnvWith(t, true)
 }
 
-// newEnvWith builds the env; mutate, when given, changes the account
-// service's options.
-func newEnvWith(t *testing.T, builtin bool, mutate ...func(*accounts.Options)) *env {
+// hooks change the account service's options and the API's configuration
+// of an env.
+type hooks struct {
+	accounts func(*accounts.Options)
+	api      func(*adminapi.Config)
+}
+
+// newEnvWith builds the env, changed by h when given.
+func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
@@ -112,8 +118,10 @@ func newEnvWith(t *testing.T, builtin bool, mutate ...func(*accounts.Options)) *
 		configured = map[string]auth.Labels{}
 		opts.Reserved, opts.Configured, opts.Builtin = nil, configured, "admin"
 	}
-	for _, m := range mutate {
-		m(&opts)
+	for _, m := range h {
+		if m.accounts != nil {
+			m.accounts(&opts)
+		}
 	}
 	svc := accounts.NewService(store, opts)
 	if builtin {
@@ -121,14 +129,20 @@ func newEnvWith(t *testing.T, builtin bool, mutate ...func(*accounts.Options)) *
 			t.Fatal(err)
 		}
 	}
-	api, err := adminapi.New(adminapi.Config{
+	cfg := adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
 		Realm:      func(*http.Request) string { return realm },
 		Layers:     layers,
 		Configured: configured,
 		Log:        log,
-	})
+	}
+	for _, m := range h {
+		if m.api != nil {
+			m.api(&cfg)
+		}
+	}
+	api, err := adminapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

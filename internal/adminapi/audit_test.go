@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wharf/internal/accounts"
+	"wharf/internal/adminapi"
 	"wharf/internal/audit"
 	"wharf/internal/auth"
 	"wharf/internal/metadata"
@@ -106,14 +108,14 @@ func TestChangesNameTheCaller(t *testing.T) {
 		mu  sync.Mutex
 		got []string
 	)
-	e := newEnvWith(t, false, func(o *accounts.Options) {
+	e := newEnvWith(t, false, hooks{accounts: func(o *accounts.Options) {
 		o.Changed = func(ctx context.Context, c accounts.Change) {
 			a, _ := accounts.ActorFrom(ctx)
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, fmt.Sprintf("%s %s by %s via %s from %s err=%v", c.Action, c.Target, a.Name, a.Source, a.Addr, c.Err != nil))
 		}
-	})
+	}})
 	admin := e.bearer("admin", adminScope)
 	e.must(201, admin, "POST", "/api/v1/users", map[string]any{"name": "carol", "password": "Carol's long passw0rd"}, nil)
 	e.do(admin, "POST", "/api/v1/teams", map[string]any{"name": url.PathEscape("bad name")})
@@ -122,5 +124,34 @@ func TestChangesNameTheCaller(t *testing.T) {
 	want := []string{"user.create user carol by admin via adminapi from 127.0.0.1 err=false", "team.create team bad%20name by admin via adminapi from 127.0.0.1 err=true"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("changes differ (-want +got):\n%s", diff)
+	}
+}
+
+// TestRefusedCallers: a failed login and a caller without the admin scope
+// reach the Refused hook, without the password.
+func TestRefusedCallers(t *testing.T) {
+	t.Parallel()
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	e := newEnvWith(t, false, hooks{api: func(c *adminapi.Config) {
+		c.Refused = func(_ context.Context, account string, ip netip.Addr, failed bool, reason string) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, fmt.Sprintf("%s from %v failed=%v: %s", account, ip, failed, reason))
+		}
+	}})
+	if res := e.do(basic("admin", "not the admin's password"), "GET", "/api/v1/users", nil); res.status != 401 {
+		t.Fatalf("a wrong password: %d", res.status)
+	}
+	if res := e.do(e.bearer("alice"), "GET", "/api/v1/users", nil); res.status != 403 {
+		t.Fatalf("a bearer without the admin scope: %d", res.status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"admin from 127.0.0.1 failed=true: wrong credentials", "alice from 127.0.0.1 failed=false: the token does not grant admin:api:*"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("refusals differ (-want +got):\n%s", diff)
 	}
 }

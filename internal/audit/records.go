@@ -27,6 +27,7 @@ const (
 	ActionLogin       = "login"
 	ActionLoginFailed = "login.failed"
 	ActionTokenDenied = "token.denied"
+	ActionAdminDenied = "admin.denied"
 )
 
 // Sources of records that no authentication backend names.
@@ -132,6 +133,17 @@ func (l *Log) Denied(ctx context.Context, d tokenserver.Denial) {
 		Addr: addr(d.IP), RequestID: edge.RequestID(ctx), Repository: repo, Outcome: Denied,
 		Detail: jsonDetail(map[string]any{"service": d.Service, "asked": scopes(d.Asked), "granted": scopes(d.Granted)}),
 	}, eventParts{}, false)
+}
+
+// AdminRefused records a caller the admin API refused: a failed login
+// (failed), or an account without the admin scope (admin.denied).
+func (l *Log) AdminRefused(ctx context.Context, account string, ip netip.Addr, failed bool, reason string) {
+	r := metadata.AuditRecord{Action: ActionAdminDenied, Actor: account, Source: SourceAdminAPI, Addr: addr(ip),
+		RequestID: edge.RequestID(ctx), Outcome: Denied, Detail: jsonDetail(map[string]any{"reason": reason})}
+	if failed {
+		r.Action, r.Outcome = ActionLoginFailed, Failed
+	}
+	l.add(r, eventParts{}, false)
 }
 
 // Changed is the account service's hook (accounts.Options.Changed): the

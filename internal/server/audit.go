@@ -69,3 +69,10 @@ func (s *Server) auditBasic(ctx context.Context, user string, ip netip.Addr, rea
 		s.audit.Login(ctx, tokenserver.Login{Account: user, Source: "htpasswd", IP: ip, Reason: reason})
 	}
 }
+
+func (s *Server) auditAdminRefused() func(context.Context, string, netip.Addr, bool, string) {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.AdminRefused
+}

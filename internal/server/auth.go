@@ -94,6 +94,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		Layers:       e.Layers,
 		Configured:   e.Configured,
 		Log:          s.log,
+		Refused:      s.auditAdminRefused(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)
