@@ -44,6 +44,9 @@ When more are left, a line on stderr gives the --cursor that continues.
 --json prints one JSON object a line.`,
 		Args: cobra.NoArgs,
 		RunE: f.with(func(cmd *cobra.Command, _ []string, env *accountEnv) error {
+			if flt.Limit < 1 || flt.Limit > audit.MaxLimit {
+				return fmt.Errorf("--limit: %d: want 1 to %d", flt.Limit, audit.MaxLimit)
+			}
 			q, err := flt.Query(time.Now())
 			if err != nil {
 				var fe *audit.FilterError
