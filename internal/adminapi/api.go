@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,10 @@ type Config struct {
 	Configured map[string]auth.Labels
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Refused, when set, is told of every caller refused: failed is true
+	// for wrong or rate-limited credentials, false for an account without
+	// the admin scope (the audit log). Never a credential.
+	Refused func(ctx context.Context, account string, ip netip.Addr, failed bool, reason string)
 }
 
 // API serves the admin API.
@@ -150,6 +155,7 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "audit", a.listAudit},
 	}
 }
 
@@ -162,6 +168,8 @@ func (a *API) guard(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r)
 		if err == nil {
+			r = r.WithContext(accounts.WithActor(r.Context(), accounts.Actor{Name: c.account, Source: "adminapi",
+				Addr: a.cfg.ClientIP(r).String()}))
 			err = h(w, r, c)
 		}
 		if err != nil {

@@ -58,7 +58,15 @@ func newBuiltinEnv(t *testing.T) *env {
 	return newEnvWith(t, true)
 }
 
-func newEnvWith(t *testing.T, builtin bool) *env {
+// hooks change the account service's options and the API's configuration
+// of an env.
+type hooks struct {
+	accounts func(*accounts.Options)
+	api      func(*adminapi.Config)
+}
+
+// newEnvWith builds the env, changed by h when given.
+func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
@@ -110,20 +118,31 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 		configured = map[string]auth.Labels{}
 		opts.Reserved, opts.Configured, opts.Builtin = nil, configured, "admin"
 	}
+	for _, m := range h {
+		if m.accounts != nil {
+			m.accounts(&opts)
+		}
+	}
 	svc := accounts.NewService(store, opts)
 	if builtin {
 		if err := svc.AddBuiltinHash(ctx, hash); err != nil {
 			t.Fatal(err)
 		}
 	}
-	api, err := adminapi.New(adminapi.Config{
+	cfg := adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
 		Realm:      func(*http.Request) string { return realm },
 		Layers:     layers,
 		Configured: configured,
 		Log:        log,
-	})
+	}
+	for _, m := range h {
+		if m.api != nil {
+			m.api(&cfg)
+		}
+	}
+	api, err := adminapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

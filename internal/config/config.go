@@ -123,6 +123,9 @@ type Config struct {
 	// docker_auth's SQL tables (SQLite, PostgreSQL, MySQL).
 	XormAuth *XormAuth `yaml:"xorm_auth"`
 	ACLXorm  *ACLXorm  `yaml:"acl_xorm"`
+
+	// Audit configures the audit log.
+	Audit Audit `yaml:"audit"`
 }
 
 // Token configures the token protocol.
@@ -457,5 +460,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateDatabaseBackends()...)
 	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
+	errs = append(errs, c.Audit.validate()...)
 	return errors.Join(errs...)
 }

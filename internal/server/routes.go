@@ -12,6 +12,7 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/diskspace"
 	"wharf/internal/edge"
+	"wharf/internal/events"
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
@@ -79,6 +80,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
 		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
+		Events:              events.Join(s.auditSink()),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/audit"
 	"wharf/internal/auth/password"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
@@ -47,6 +48,9 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// audit is the audit log's writer (nil when audit.enabled is off),
+	// flushed by Close before the database closes.
+	audit *audit.Log
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -73,6 +77,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.dir.CheckModes(log)
+	if err := s.openAudit(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -237,6 +245,7 @@ func (s *Server) Close() error {
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
 	}
+	errs = append(errs, s.closeAudit())
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
 	}

@@ -76,6 +76,10 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
 		{"Fsck", testFsck},
+		{"AuditInsertList", testAuditInsertList},
+		{"AuditFilters", testAuditFilters},
+		{"AuditCursor", testAuditCursor},
+		{"AuditRetention", testAuditRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
