@@ -102,9 +102,7 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 			}
 		}
 		for _, tag := range tags {
-			if _, err := c.exec(ctx, c.d.upsert("tags", "repository_id, name, manifest_id, updated_at",
-				"repository_id, name", "manifest_id", "updated_at"),
-				repoID, tag, id, unixNano(now)); err != nil {
+			if err := s.putTag(ctx, c, m.Repo, repoID, tag, id, now); err != nil {
 				return err
 			}
 		}
@@ -164,6 +162,9 @@ JOIN repositories r ON r.id = m.repository_id
 WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoIDOf)
 		if err != nil {
 			return notFound(err)
+		}
+		if err := s.checkDeleteTags(ctx, c, repo, repoIDOf, id); err != nil {
+			return err
 		}
 		// Explicit rather than relying on ON DELETE CASCADE, which SQLite
 		// only honours when foreign keys are switched on.
