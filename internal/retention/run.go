@@ -1,0 +1,154 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"wharf/internal/metadata"
+)
+
+// ImmutableRule is one immutable_tags entry; Name is how messages show it.
+type ImmutableRule struct {
+	Repositories, Tags, Name string
+}
+
+// Guard returns the store's tag guard for rules (nil when there are none):
+// the first rule whose globs match the repository and the tag freezes it.
+func Guard(rules []ImmutableRule) metadata.TagGuard {
+	if len(rules) == 0 {
+		return nil
+	}
+	return func(repo, tag string) (string, bool) {
+		for _, r := range rules {
+			if match(r.Repositories, repo) && match(r.Tags, tag) {
+				return r.Name, true
+			}
+		}
+		return "", false
+	}
+}
+
+// Report is what one run decided and did.
+type Report struct {
+	DryRun       bool       `json:"dry_run"`
+	Started      time.Time  `json:"started"`
+	Duration     string     `json:"duration"`
+	Repositories []Decision `json:"repositories"` // those a policy applies to, in name order
+	// Untagged and Deleted count what was removed (a dry run: what would
+	// be); Skipped what changed since the evaluation and was left alone.
+	Untagged int      `json:"untagged"`
+	Deleted  int      `json:"deleted"`
+	Skipped  []string `json:"skipped"`
+}
+
+// Runner evaluates the policies over a store and applies them.
+type Runner struct {
+	Meta      *metadata.Store
+	Policies  []Policy
+	Immutable Immutable // nil: none
+	Log       *slog.Logger
+	Now       func() time.Time // nil: time.Now
+}
+
+// Run evaluates every repository a policy applies to and, unless dryRun,
+// untags and deletes what the decision says, each through a conditional
+// delete of the store: a tag moved or a manifest tagged or referenced
+// again since it was read stays, and is listed in Report.Skipped.
+func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	rep := &Report{DryRun: dryRun, Started: now().UTC(), Repositories: []Decision{}, Skipped: []string{}}
+	start := time.Now()
+	if len(r.Policies) == 0 {
+		rep.Duration = time.Since(start).String()
+		return rep, nil
+	}
+	// Flushed first, so that the pulls of the last seconds count.
+	if err := r.Meta.FlushPulls(ctx); err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	repos, err := r.Meta.ListRepositories(ctx, "", 0)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	for _, repo := range repos {
+		i := Select(r.Policies, repo)
+		if i < 0 {
+			continue
+		}
+		st, err := r.Meta.RepositoryState(ctx, repo)
+		if errors.Is(err, metadata.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("retention: %s: %w", repo, err)
+		}
+		d := Evaluate(r.Policies[i], i, st, now(), r.Immutable)
+		if dryRun {
+			rep.Untagged += len(d.Untag)
+			rep.Deleted += len(d.Delete)
+		} else if err := r.apply(ctx, d, rep); err != nil {
+			return nil, err
+		}
+		if len(d.Untag)+len(d.Delete) > 0 || len(d.Kept) > 0 {
+			rep.Repositories = append(rep.Repositories, d)
+		}
+	}
+	rep.Duration = time.Since(start).Round(time.Millisecond).String()
+	return rep, nil
+}
+
+// apply carries out d.
+func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
+	for _, it := range d.Untag {
+		err := r.Meta.UntagIf(ctx, d.Repository, it.Tag, it.Digest)
+		switch {
+		case err == nil:
+			rep.Untagged++
+		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrImmutableTag):
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s:%s: moved, deleted or immutable since it was read", d.Repository, it.Tag))
+		default:
+			return fmt.Errorf("retention: untag %s:%s: %w", d.Repository, it.Tag, err)
+		}
+	}
+	for _, it := range d.Delete {
+		err := r.Meta.DeleteUntagged(ctx, d.Repository, it.Digest)
+		switch {
+		case err == nil:
+			rep.Deleted++
+		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrStillReferenced):
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged or referenced since it was read", d.Repository, it.Digest))
+		default:
+			return fmt.Errorf("retention: delete %s@%s: %w", d.Repository, it.Digest, err)
+		}
+	}
+	return nil
+}
+
+// Schedule runs r every interval until ctx ends, with one log line per
+// run; a failed run is logged and the next one tries again.
+func (r *Runner) Schedule(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := r.Run(ctx, false)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.Log.ErrorContext(ctx, "retention run failed; the next run tries again", "err", err, "next_in", interval)
+			}
+			continue
+		}
+		r.Log.InfoContext(ctx, "retention run", "repositories", len(rep.Repositories), "untagged", rep.Untagged,
+			"deleted", rep.Deleted, "skipped", len(rep.Skipped), "took", rep.Duration)
+	}
+}
