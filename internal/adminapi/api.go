@@ -18,6 +18,8 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 // Prefix is where the API is mounted.
@@ -54,6 +56,12 @@ type Config struct {
 	Configured map[string]auth.Labels
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Meta holds read-only mode; ReadOnlyConfigured is the
+	// configuration's read_only. Retention runs the retention policies
+	// (nil where no registry is served).
+	Meta               *metadata.Store
+	ReadOnlyConfigured bool
+	Retention          *retention.Runner
 }
 
 // API serves the admin API.
@@ -150,6 +158,9 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "read-only", a.getReadOnly},
+		{"PUT", "read-only", a.putReadOnly},
+		{"POST", "retention", a.runRetention},
 	}
 }
 

@@ -210,7 +210,7 @@ func dependencyRules() []rule {
 		// checked by the chains the composition root hands in.
 		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
 			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
-			"wharf/internal/edge", "wharf/internal/errcode"},
+			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/retention"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// docker_auth's backends, one package each: the MongoDB and SQL
 		// stores (connection, users, rules over authz.Stored), the external

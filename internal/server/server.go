@@ -21,6 +21,7 @@ import (
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
+	"wharf/internal/retention"
 	"wharf/internal/servertls"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// retention runs retention: for the admin API and the schedule.
+	retention *retention.Runner
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -73,6 +76,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.dir.CheckModes(log)
+	s.retention = authstack.NewRetention(cfg, s.meta, log)
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -141,6 +145,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logStart(ln.Addr())
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
+		if iv := s.cfg.Retention.Interval.Std(); iv > 0 {
+			go s.retention.Schedule(ctx, iv)
+		}
 	}
 	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
 		go s.purgeSessions(ctx)
