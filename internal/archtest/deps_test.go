@@ -166,6 +166,10 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
+		// Retention decides over the metadata and deletes through it;
+		// authstack translates its configuration.
+		{pkg: "wharf/internal/retention", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry",
+			"wharf/internal/storage", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
