@@ -186,3 +186,29 @@ func wantTags(t *testing.T, w *harness.Wharf, ctx context.Context, auth remote.O
 		t.Fatalf("%s has tags %v, want %v", repo, tags, want)
 	}
 }
+
+// TestReadOnlyFlag: wharf serve --read-only refuses a push with UNAVAILABLE
+// and Retry-After, and answers reads.
+func TestReadOnlyFlag(t *testing.T) {
+	w := harness.StartWharf(t, "--read-only")
+	ctx := testContext(t, 2*time.Minute)
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = remote.Write(ref(t, w, "app:1"), img, remoteOpts(ctx)...)
+	if err == nil || !strings.Contains(err.Error(), "UNAVAILABLE") || !strings.Contains(err.Error(), "read_only is set in the configuration") {
+		t.Fatalf("push to a read-only wharf: %v", err)
+	}
+	res, err := httpClient.Post(w.URL()+"/v2/app/blobs/uploads/", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "60" {
+		t.Fatalf("POST upload: %d, Retry-After %q; want 503 and 60", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if _, err := remote.Catalog(ctx, ref(t, w, "app:1").Context().Registry, remoteOpts(ctx)...); err != nil {
+		t.Fatalf("catalog while read-only: %v", err)
+	}
+}
