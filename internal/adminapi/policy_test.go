@@ -16,7 +16,7 @@ import (
 func TestReadOnlyMode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	admin := basic("admin", adminPassword)
+	admin := e.bearer("admin", adminScope)
 	var v adminapi.ReadOnlyView
 	e.must(http.StatusOK, admin, "GET", "/api/v1/read-only", nil, &v)
 	if v.ReadOnly || v.Configured || v.UpdatedAt != nil {
@@ -52,13 +52,13 @@ func TestReadOnlyMode(t *testing.T) {
 	}
 	// Only administrators.
 	e.must(http.StatusUnauthorized, "", "PUT", "/api/v1/read-only", map[string]any{"read_only": true}, nil)
-	e.must(http.StatusUnauthorized, basic("admin", "wrong password"), "GET", "/api/v1/read-only", nil, nil)
+	e.must(http.StatusForbidden, e.bearer("alice"), "GET", "/api/v1/read-only", nil, nil)
 }
 
 func TestRetentionRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	admin := basic("admin", adminPassword)
+	admin := e.bearer("admin", adminScope)
 	var old digest.Digest
 	for i, tag := range []string{"old", "new"} {
 		layer := digest.FromString(tag)

@@ -193,11 +193,9 @@ AND manifest_id = (SELECT id FROM manifests WHERE repository_id = ? AND digest =
 // subject: ErrStillReferenced otherwise, ErrNotFound when it is gone.
 func (s *Store) DeleteUntagged(ctx context.Context, repo string, dgst digest.Digest) error {
 	return wrap("delete untagged manifest", s.inTx(ctx, func(c conn) error {
-		var id, rid int64
-		err := c.queryRow(ctx, `SELECT m.id, m.repository_id FROM manifests m
-JOIN repositories r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &rid)
+		id, rid, err := manifestRow(ctx, c, repo, dgst)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
 		var n int
 		if err := c.queryRow(ctx, `SELECT
@@ -211,14 +209,30 @@ JOIN repositories r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ?`
 		if n > 0 {
 			return ErrStillReferenced
 		}
-		for _, q := range []string{
-			"DELETE FROM manifest_refs WHERE manifest_id = ?",
-			"DELETE FROM manifests WHERE id = ?",
-		} {
-			if _, err := c.exec(ctx, q, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return deleteManifestRow(ctx, c, id)
 	}))
+}
+
+// manifestRow returns the id and repository id of a manifest, or
+// ErrNotFound.
+func manifestRow(ctx context.Context, c conn, repo string, dgst digest.Digest) (id, repoID int64, err error) {
+	err = c.queryRow(ctx, `SELECT m.id, m.repository_id FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoID)
+	return id, repoID, notFound(err)
+}
+
+// deleteManifestRow deletes a manifest and its references, explicitly
+// rather than relying on ON DELETE CASCADE, which SQLite only honours when
+// foreign keys are switched on.
+func deleteManifestRow(ctx context.Context, c conn, id int64) error {
+	for _, q := range []string{
+		"DELETE FROM manifest_refs WHERE manifest_id = ?",
+		"DELETE FROM manifests WHERE id = ?",
+	} {
+		if _, err := c.exec(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
