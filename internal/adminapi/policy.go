@@ -8,6 +8,7 @@ import (
 
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 // ReadOnlyView is read-only mode as the API shows it. Configured is the
@@ -94,6 +95,9 @@ func (a *API) runRetention(w http.ResponseWriter, r *http.Request, c caller) err
 		return &errcode.Error{Code: errcode.AdminNotFound, Message: "retention runs where the registry is served (wharf serve)"}
 	}
 	rep, err := a.cfg.Retention.Run(r.Context(), *req.DryRun)
+	if errors.Is(err, retention.ErrReadOnly) {
+		return &errcode.Error{Code: errcode.AdminConflict, Field: "dry_run", Message: strings.TrimPrefix(err.Error(), "retention: ")}
+	}
 	if err != nil {
 		return err
 	}

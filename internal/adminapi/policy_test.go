@@ -90,7 +90,16 @@ func TestRetentionRun(t *testing.T) {
 	if _, err := e.store.ResolveTag(t.Context(), "app", "old"); err == nil {
 		t.Fatal("the run left the tag")
 	}
-	res := e.must(http.StatusBadRequest, admin, "POST", "/api/v1/retention", map[string]any{}, nil)
+	// While read-only, only a dry run.
+	if err := e.store.SetReadOnly(t.Context(), true, "backup"); err != nil {
+		t.Fatal(err)
+	}
+	res := e.must(http.StatusConflict, admin, "POST", "/api/v1/retention", map[string]any{"dry_run": false}, nil)
+	if _, msg, _ := res.errorOf(t); !strings.Contains(msg, "read-only (backup)") {
+		t.Errorf("refusal while read-only: %q", msg)
+	}
+	e.must(http.StatusOK, admin, "POST", "/api/v1/retention", map[string]any{"dry_run": true}, nil)
+	res = e.must(http.StatusBadRequest, admin, "POST", "/api/v1/retention", map[string]any{}, nil)
 	if _, _, field := res.errorOf(t); field != "dry_run" {
 		t.Errorf("missing dry_run: field %q", field)
 	}

@@ -36,5 +36,6 @@ func RetentionPolicies(cfg config.Config) []retention.Policy {
 // share.
 func NewRetention(cfg config.Config, meta *metadata.Store, log *slog.Logger) *retention.Runner {
 	return &retention.Runner{Meta: meta, Policies: RetentionPolicies(cfg),
-		Immutable: retention.Immutable(retention.Guard(ImmutableRules(cfg))), Log: log.With("component", "retention")}
+		Immutable: retention.Immutable(retention.Guard(ImmutableRules(cfg))), ReadOnly: cfg.ReadOnly,
+		Log: log.With("component", "retention")}
 }

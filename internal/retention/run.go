@@ -44,13 +44,20 @@ type Report struct {
 	Skipped  []string `json:"skipped"`
 }
 
+// ErrReadOnly refuses a run (not a dry run) while the registry is
+// read-only: maintenance expects the metadata to stay as it is.
+var ErrReadOnly = errors.New("retention: the registry is read-only")
+
 // Runner evaluates the policies over a store and applies them.
 type Runner struct {
 	Meta      *metadata.Store
 	Policies  []Policy
 	Immutable Immutable // nil: none
-	Log       *slog.Logger
-	Now       func() time.Time // nil: time.Now
+	// ReadOnly is the configuration's read_only; the database's mode is
+	// read at each run.
+	ReadOnly bool
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
 }
 
 // Run evaluates every repository a policy applies to and, unless dryRun,
@@ -67,6 +74,11 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 	if len(r.Policies) == 0 {
 		rep.Duration = time.Since(start).String()
 		return rep, nil
+	}
+	if !dryRun {
+		if err := r.checkWritable(ctx); err != nil {
+			return nil, err
+		}
 	}
 	// Flushed first, so that the pulls of the last seconds count.
 	if err := r.Meta.FlushPulls(ctx); err != nil {
@@ -101,6 +113,21 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 	}
 	rep.Duration = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
+}
+
+// checkWritable refuses a run while the registry is read-only.
+func (r *Runner) checkWritable(ctx context.Context) error {
+	if r.ReadOnly {
+		return fmt.Errorf("%w (read_only is set in the configuration); --dry-run reports without removing", ErrReadOnly)
+	}
+	st, err := r.Meta.ReadOnly(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	if st.Enabled {
+		return fmt.Errorf("%w (%s); a dry run reports without removing, or turn read-only mode off first", ErrReadOnly, st.Reason)
+	}
+	return nil
 }
 
 // apply carries out d.
@@ -142,6 +169,10 @@ func (r *Runner) Schedule(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		rep, err := r.Run(ctx, false)
+		if errors.Is(err, ErrReadOnly) {
+			r.Log.InfoContext(ctx, "retention run skipped: the registry is read-only", "next_in", interval)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				r.Log.ErrorContext(ctx, "retention run failed; the next run tries again", "err", err, "next_in", interval)

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -97,6 +98,29 @@ func TestRunAppliesTheDryRun(t *testing.T) {
 	again, err := r.Run(t.Context(), false)
 	if err != nil || again.Untagged+again.Deleted != 0 {
 		t.Fatalf("a second run removed more: %+v, %v", again, err)
+	}
+
+	// Read-only: dry runs only, whether the database or the
+	// configuration says so.
+	pushTo(t, s, "ci/app", "newest", "3")
+	if err := s.SetReadOnly(t.Context(), true, "backup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(t.Context(), false); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "backup") {
+		t.Fatalf("run while read-only: %v", err)
+	}
+	if rep, err := r.Run(t.Context(), true); err != nil || rep.Untagged != 1 {
+		t.Fatalf("dry run while read-only: %+v, %v", rep, err)
+	}
+	if err := s.SetReadOnly(t.Context(), false, ""); err != nil {
+		t.Fatal(err)
+	}
+	r.ReadOnly = true
+	if _, err := r.Run(t.Context(), false); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("run with read_only configured: %v", err)
+	}
+	if _, err := s.ResolveTag(t.Context(), "ci/app", "2"); err != nil {
+		t.Fatalf("a refused run removed a tag: %v", err)
 	}
 }
 
