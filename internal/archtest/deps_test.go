@@ -116,6 +116,7 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/registry", notDeps: []string{"net/http", "wharf/internal/ociapi", "wharf/internal/server"}},
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
+		{pkg: "wharf/internal/events", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which
@@ -171,6 +172,13 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/retention", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry",
 			"wharf/internal/storage", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// fsck reads and repairs through metadata and the storage driver
+		// it is handed: no HTTP, no settings, no server.
+		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// What a full disk's messages say: a leaf.
+		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
+		// The progress line is a leaf the long commands share.
+		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},

@@ -168,26 +168,6 @@ func optionalTime(n int64) time.Time {
 	return fromUnixNano(n)
 }
 
-// UntagIf removes tag from repo only while it still points at dgst, so a
-// tag pushed again after retention looked is left alone: ErrNotFound when
-// it is gone or moved. Immutable tags are refused as by DeleteTag.
-func (s *Store) UntagIf(ctx context.Context, repo, tag string, dgst digest.Digest) error {
-	return wrap("untag", s.inTx(ctx, func(c conn) error {
-		id, err := repoID(ctx, c, repo)
-		if err != nil {
-			return err
-		}
-		if rule, frozen := s.immutable(repo, tag); frozen {
-			return &ImmutableTagError{Repo: repo, Tag: tag, Rule: rule, Current: dgst, Delete: true}
-		}
-		if err := affectedOne(c.exec(ctx, `DELETE FROM tags WHERE repository_id = ? AND name = ?
-AND manifest_id = (SELECT id FROM manifests WHERE repository_id = ? AND digest = ?)`, id, tag, id, dgst.String())); err != nil {
-			return err
-		}
-		return bumpTagVersion(ctx, c, id)
-	}))
-}
-
 // DeleteUntagged deletes the manifest dgst of repo only if no tag points at
 // it and no other manifest of repo refers to it as a child or has it as its
 // subject: ErrStillReferenced otherwise, ErrNotFound when it is gone.

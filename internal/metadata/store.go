@@ -389,8 +389,12 @@ func limit(n int) int64 {
 // wrap adds the operation to unexpected errors. The store's own sentinels
 // already say "metadata: …" and pass through unchanged.
 func wrap(op string, err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) || errors.Is(err, ErrInvalidKey) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) || errors.Is(err, ErrInvalidKey) ||
+		errors.Is(err, ErrFull) {
 		return err
+	}
+	if isFull(err) {
+		return full(op, err)
 	}
 	return fmt.Errorf("metadata: %s: %w", op, err)
 }

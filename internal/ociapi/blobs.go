@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"wharf/internal/events"
 	"wharf/internal/registry"
 )
 
@@ -28,6 +29,9 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
 	// ServeContent answers Range (206/416), HEAD and conditional requests;
 	// with a file underneath, the copy to the socket is a sendfile.
 	http.ServeContent(w, r, "", time.Time{}, b)
+	if r.Method == http.MethodGet && h.recording() {
+		h.record(r, rt, events.Event{Action: events.Pull, Digest: dgst, Size: b.Size()})
+	}
 }
 
 func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) {
@@ -43,6 +47,9 @@ func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) {
 	w.Header().Set("Docker-Content-Digest", dgst.String())
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+	if h.recording() {
+		h.record(r, rt, events.Event{Action: events.Delete, Digest: dgst})
+	}
 }
 
 // blobCreated answers a completed upload or mount.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"wharf/internal/events"
 	"wharf/internal/registry"
 
 	"wharf/internal/errcode"
@@ -41,6 +42,12 @@ type Options struct {
 	// manifest) sends nothing for this long: 408, and an upload session
 	// keeps the bytes it received. Zero means none.
 	UploadIdleTimeout time.Duration
+	// Events receives a record of every manifest and blob pushed, pulled
+	// (GET), mounted or deleted; nil records nothing.
+	Events events.Sink
+	// DiskSpace, if set, names the data directory's filesystem and its
+	// free space for the log line of a write refused for want of space.
+	DiskSpace func() string
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
@@ -62,7 +69,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
 	rt, err := parsePath(r.URL.Path)
 	if err != nil {
-		writeError(r.Context(), h.log, w, r, err)
+		h.writeError(r.Context(), w, r, err)
 		return
 	}
 	type endpoint map[string]func(http.ResponseWriter, *http.Request, route)
@@ -98,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(r.Context(), h.log, w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
+		h.writeError(r.Context(), w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
 		return
 	}
 	var account string
@@ -107,6 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		rt.Account = account
 	}
 	if err := h.checkWritable(r); err != nil {
 		h.fail(w, r, err)
@@ -135,5 +143,5 @@ func (h *Handler) base(w http.ResponseWriter, r *http.Request, _ route) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(r.Context(), h.log, w, r, err)
+	h.writeError(r.Context(), w, r, err)
 }

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/events"
 	"wharf/internal/registry"
 
 	"wharf/internal/errcode"
@@ -36,7 +39,19 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(m.Payload)
+		if h.recording() {
+			h.record(r, rt, events.Event{Action: events.Pull, Digest: m.Digest, MediaType: m.MediaType,
+				Size: m.Size, Tag: tagOf(rt.Ref)})
+		}
 	}
+}
+
+// tagOf is ref when it names a tag, "" when it is a digest.
+func tagOf(ref string) string {
+	if strings.Contains(ref, ":") {
+		return ""
+	}
+	return ref
 }
 
 // accepts reports whether the Accept headers allow mediaType. No Accept
@@ -101,6 +116,16 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	hd.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
+	if h.recording() {
+		e := events.Event{Action: events.Push, Digest: res.Digest, MediaType: res.MediaType, Size: int64(len(payload))}
+		if len(res.Tags) == 0 {
+			h.record(r, rt, e)
+		}
+		for _, t := range res.Tags {
+			e.Tag = t
+			h.record(r, rt, e)
+		}
+	}
 }
 
 func (h *Handler) deleteManifest(w http.ResponseWriter, r *http.Request, rt route) {
@@ -110,4 +135,11 @@ func (h *Handler) deleteManifest(w http.ResponseWriter, r *http.Request, rt rout
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
+	if h.recording() {
+		e := events.Event{Action: events.Delete, Tag: tagOf(rt.Ref)}
+		if e.Tag == "" {
+			e.Digest = digest.Digest(rt.Ref)
+		}
+		h.record(r, rt, e)
+	}
 }

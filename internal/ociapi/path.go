@@ -28,6 +28,9 @@ type route struct {
 	Kind routeKind
 	Name string
 	Ref  string
+	// Account is the account the authorizer granted the request to
+	// (empty: anonymous, or no authorization), for the events it records.
+	Account string
 }
 
 // parsePath splits a /v2/ path into its endpoint, repository name and last

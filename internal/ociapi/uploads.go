@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"wharf/internal/events"
 	"wharf/internal/registry"
 
 	"wharf/internal/errcode"
@@ -29,9 +30,12 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 			return
 		}
 		// The authorizer has checked pull access on `from` (see needs).
-		_, err = h.reg.MountBlob(ctx, rt.Name, from, dgst)
+		size, err := h.reg.MountBlob(ctx, rt.Name, from, dgst)
 		if err == nil {
 			blobCreated(w, rt.Name, dgst.String())
+			if h.recording() {
+				h.record(r, rt, events.Event{Action: events.Mount, Digest: dgst, Size: size, From: from})
+			}
 			return
 		}
 		if !errors.Is(err, registry.ErrBlobUnknown) {
@@ -51,12 +55,16 @@ func (h *Handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 			h.fail(w, r, err)
 			return
 		}
-		if _, err := h.reg.FinishUpload(ctx, rt.Name, u.ID, dgst, -1, r.ContentLength, r.Body); err != nil {
+		n, err := h.reg.FinishUpload(ctx, rt.Name, u.ID, dgst, -1, r.ContentLength, r.Body)
+		if err != nil {
 			_ = h.reg.CancelUpload(ctx, rt.Name, u.ID)
 			h.fail(w, r, err)
 			return
 		}
 		blobCreated(w, rt.Name, dgst.String())
+		if h.recording() {
+			h.record(r, rt, events.Event{Action: events.Push, Digest: dgst, Size: n})
+		}
 		return
 	}
 	u, err := h.reg.StartUpload(ctx, rt.Name)
@@ -112,7 +120,8 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, rt route)
 		h.fail(w, r, err)
 		return
 	}
-	if n, err := h.reg.FinishUpload(r.Context(), rt.Name, rt.Ref, dgst, start, size, r.Body); err != nil {
+	n, err := h.reg.FinishUpload(r.Context(), rt.Name, rt.Ref, dgst, start, size, r.Body)
+	if err != nil {
 		switch {
 		case errors.Is(err, registry.ErrRangeInvalid):
 			w.Header().Set("Location", "/v2/"+rt.Name+"/blobs/uploads/"+rt.Ref)
@@ -123,6 +132,9 @@ func (h *Handler) finishUpload(w http.ResponseWriter, r *http.Request, rt route)
 		return
 	}
 	blobCreated(w, rt.Name, dgst.String())
+	if h.recording() {
+		h.record(r, rt, events.Event{Action: events.Push, Digest: dgst, Size: n})
+	}
 }
 
 // resumeAt tells the client of a failed chunk where its upload resumes.

@@ -14,9 +14,10 @@ import (
 
 // PushResult is what a manifest push stored.
 type PushResult struct {
-	Digest  digest.Digest
-	Subject digest.Digest // "" when the manifest has no subject
-	Tags    []string      // every tag now pointing at Digest
+	Digest    digest.Digest
+	MediaType string
+	Subject   digest.Digest // "" when the manifest has no subject
+	Tags      []string      // every tag now pointing at Digest
 }
 
 // PutManifest validates and stores a manifest under reference (a tag or a
@@ -69,7 +70,7 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 	if err != nil {
 		return PushResult{}, fmt.Errorf("registry: put manifest: %w", err)
 	}
-	return PushResult{Digest: m.Digest, Subject: m.Subject, Tags: tags}, nil
+	return PushResult{Digest: m.Digest, MediaType: m.MediaType, Subject: m.Subject, Tags: tags}, nil
 }
 
 // isDigestLike tells a reference that is meant as a digest (it has the

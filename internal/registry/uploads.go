@@ -250,7 +250,7 @@ func marshalHash(h hash.Hash) ([]byte, error) {
 
 // asUploadError classifies an error from reading a request body.
 func asUploadError(err error) error {
-	if errors.Is(err, ErrSizeInvalid) || errors.Is(err, ErrUploadStalled) {
+	if errors.Is(err, ErrSizeInvalid) || errors.Is(err, ErrUploadStalled) || errors.Is(err, ErrStorageFull) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrUploadInvalid, err)

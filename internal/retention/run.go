@@ -133,14 +133,15 @@ func (r *Runner) checkWritable(ctx context.Context) error {
 // apply carries out d.
 func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
 	for _, it := range d.Untag {
-		err := r.Meta.UntagIf(ctx, d.Repository, it.Tag, it.Digest)
+		// Immutable tags never get here: Evaluate keeps them.
+		removed, err := r.Meta.UntagIf(ctx, d.Repository, it.Tag, it.Digest)
 		switch {
-		case err == nil:
-			rep.Untagged++
-		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrImmutableTag):
-			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s:%s: moved, deleted or immutable since it was read", d.Repository, it.Tag))
-		default:
+		case err != nil:
 			return fmt.Errorf("retention: untag %s:%s: %w", d.Repository, it.Tag, err)
+		case removed:
+			rep.Untagged++
+		default:
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s:%s: moved or deleted since it was read", d.Repository, it.Tag))
 		}
 	}
 	for _, it := range d.Delete {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wharf/internal/config"
+	"wharf/internal/diskspace"
 	"wharf/internal/edge"
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
@@ -78,6 +79,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploads:          uploads,
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
+		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"KeysByteExact", testKeysByteExact},
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
+		{"Fsck", testFsck},
 		{"PullTimes", testPullTimes},
 		{"RepositoryState", testRepositoryState},
 		{"RetentionDeletes", testRetentionDeletes},
