@@ -11,6 +11,7 @@ import (
 
 	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/progress"
 	"wharf/internal/retention"
 )
 
@@ -51,7 +52,10 @@ where it did and that the manifest is still untagged and unreferenced.
 				return err
 			}
 			defer meta.Close()
-			rep, err := authstack.NewRetention(cfg, meta, log).Run(cmd.Context(), dryRun)
+			r := authstack.NewRetention(cfg, meta, log)
+			stderr := cmd.ErrOrStderr()
+			r.Progress = progress.New(stderr, terminal(stderr) != nil, 0, "retention", "evaluating")
+			rep, err := r.Run(cmd.Context(), dryRun)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wharf/internal/metadata"
+	"wharf/internal/progress"
 )
 
 // ImmutableRule is one immutable_tags entry; Name is how messages show it.
@@ -58,6 +59,8 @@ type Runner struct {
 	ReadOnly bool
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
+	// Progress, when set, shows the repositories done (wharf retention).
+	Progress *progress.Line
 }
 
 // Run evaluates every repository a policy applies to and, unless dryRun,
@@ -88,7 +91,17 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
+	done := 0
+	if r.Progress != nil {
+		r.Progress.Start(func() string {
+			return fmt.Sprintf("%d/%d repositories, %d tags and %d manifests", done, len(repos), rep.Untagged, rep.Deleted)
+		})
+		defer r.Progress.Finish()
+	}
 	for _, repo := range repos {
+		if r.Progress != nil {
+			r.Progress.Update(func() { done++ })
+		}
 		i := Select(r.Policies, repo)
 		if i < 0 {
 			continue
@@ -102,8 +115,7 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 		}
 		d := Evaluate(r.Policies[i], i, st, now(), r.Immutable)
 		if dryRun {
-			rep.Untagged += len(d.Untag)
-			rep.Deleted += len(d.Delete)
+			r.count(func() { rep.Untagged += len(d.Untag); rep.Deleted += len(d.Delete) })
 		} else if err := r.apply(ctx, d, rep); err != nil {
 			return nil, err
 		}
@@ -113,6 +125,15 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 	}
 	rep.Duration = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
+}
+
+// count changes the report's counters under the progress line's lock.
+func (r *Runner) count(fn func()) {
+	if r.Progress == nil {
+		fn()
+		return
+	}
+	r.Progress.Update(fn)
 }
 
 // checkWritable refuses a run while the registry is read-only.
@@ -139,7 +160,7 @@ func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
 		case err != nil:
 			return fmt.Errorf("retention: untag %s:%s: %w", d.Repository, it.Tag, err)
 		case removed:
-			rep.Untagged++
+			r.count(func() { rep.Untagged++ })
 		default:
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s:%s: moved or deleted since it was read", d.Repository, it.Tag))
 		}
@@ -148,7 +169,7 @@ func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
 		err := r.Meta.DeleteUntagged(ctx, d.Repository, it.Digest)
 		switch {
 		case err == nil:
-			rep.Deleted++
+			r.count(func() { rep.Deleted++ })
 		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrStillReferenced):
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged or referenced since it was read", d.Repository, it.Digest))
 		default:

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/metadata"
+	"wharf/internal/progress"
 )
 
 // lockedBuffer is a log sink the scheduler writes from its goroutine.
@@ -150,5 +151,23 @@ func TestSchedule(t *testing.T) {
 	}
 	if _, err := s.ResolveTag(t.Context(), "ci/app", "1"); err == nil {
 		t.Error("the scheduled run left the tag")
+	}
+}
+
+// TestProgress: the progress line counts repositories and removals.
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	pushTo(t, s, "ci/app", "old", "1")
+	pushTo(t, s, "ci/app", "new", "2")
+	pushTo(t, s, "other", "o", "1")
+	out := &lockedBuffer{}
+	r := &Runner{Meta: s, Policies: []Policy{{Repositories: "ci/*", KeepLast: 1}}, Log: slog.New(slog.DiscardHandler),
+		Progress: progress.New(out, true, 0, "retention", "evaluating")}
+	if _, err := r.Run(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2/2 repositories, 1 tags and 0 manifests") {
+		t.Fatalf("progress line %q", out)
 	}
 }
