@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +14,8 @@ import (
 
 	"wharf/internal/metadata"
 	"wharf/internal/progress"
+	"wharf/internal/testserver"
 )
-
-// lockedBuffer is a log sink the scheduler writes from its goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func openStore(t *testing.T) *metadata.Store {
 	t.Helper()
@@ -131,7 +113,7 @@ func TestSchedule(t *testing.T) {
 	s := openStore(t)
 	pushTo(t, s, "ci/app", "old", "1")
 	pushTo(t, s, "ci/app", "new", "2")
-	logs := &lockedBuffer{}
+	logs := &testserver.SyncBuffer{}
 	r := &Runner{Meta: s, Policies: []Policy{{Repositories: "ci/*", KeepLast: 1}},
 		Log: slog.New(slog.NewTextHandler(logs, nil))}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -161,7 +143,7 @@ func TestProgress(t *testing.T) {
 	pushTo(t, s, "ci/app", "old", "1")
 	pushTo(t, s, "ci/app", "new", "2")
 	pushTo(t, s, "other", "o", "1")
-	out := &lockedBuffer{}
+	out := &testserver.SyncBuffer{}
 	r := &Runner{Meta: s, Policies: []Policy{{Repositories: "ci/*", KeepLast: 1}}, Log: slog.New(slog.DiscardHandler),
 		Progress: progress.New(out, true, 0, "retention", "evaluating")}
 	if _, err := r.Run(t.Context(), true); err != nil {
