@@ -19,6 +19,8 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 // Prefix is where the API is mounted.
@@ -59,6 +61,12 @@ type Config struct {
 	// for wrong or rate-limited credentials, false for an account without
 	// the admin scope (the audit log). Never a credential.
 	Refused func(ctx context.Context, account string, ip netip.Addr, failed bool, reason string)
+	// Meta holds read-only mode; ReadOnlyConfigured is the
+	// configuration's read_only. Retention runs the retention policies
+	// (nil where no registry is served).
+	Meta               *metadata.Store
+	ReadOnlyConfigured bool
+	Retention          *retention.Runner
 }
 
 // API serves the admin API.
@@ -156,6 +164,9 @@ func (a *API) routes() []Route {
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
 		{"GET", "audit", a.listAudit},
+		{"GET", "read-only", a.getReadOnly},
+		{"PUT", "read-only", a.putReadOnly},
+		{"POST", "retention", a.runRetention},
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 	"wharf/internal/testserver"
 )
 
@@ -136,6 +137,9 @@ func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 		Layers:     layers,
 		Configured: configured,
 		Log:        log,
+		Meta:       store,
+		Retention: &retention.Runner{Meta: store, Log: log,
+			Policies: []retention.Policy{{Repositories: "app", KeepLast: 1}}},
 	}
 	for _, m := range h {
 		if m.api != nil {

@@ -173,6 +173,10 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
+		// Retention decides over the metadata and deletes through it;
+		// authstack translates its configuration.
+		{pkg: "wharf/internal/retention", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry",
+			"wharf/internal/storage", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		// fsck reads and repairs through metadata and the storage driver
 		// it is handed: no HTTP, no settings, no server.
@@ -224,7 +228,7 @@ func dependencyRules() []rule {
 		// checked by the chains the composition root hands in.
 		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
 			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
-			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/audit"},
+			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/audit", "wharf/internal/retention"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// docker_auth's backends, one package each: the MongoDB and SQL
 		// stores (connection, users, rules over authz.Stored), the external

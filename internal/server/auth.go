@@ -95,6 +95,10 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		Configured:   e.Configured,
 		Log:          s.log,
 		Refused:      s.auditAdminRefused(),
+		Meta:         s.meta,
+		// Read-only mode and retention concern the registry.
+		ReadOnlyConfigured: s.cfg.ReadOnly,
+		Retention:          s.retention,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)

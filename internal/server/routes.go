@@ -71,6 +71,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		// a mount without `from` reveals nothing.
 		AnonymousMount: cfg.Auth == "none",
 		MaxUploads:     uploads,
+		ReadOnly:       cfg.ReadOnly,
 	})
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
 		DeleteEnabled:       cfg.Storage.Delete,

@@ -22,6 +22,7 @@ import (
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
+	"wharf/internal/retention"
 	"wharf/internal/servertls"
 )
 
@@ -51,6 +52,8 @@ type Server struct {
 	// audit is the audit log's writer (nil when audit.enabled is off),
 	// flushed by Close before the database closes.
 	audit *audit.Log
+	// retention runs retention: for the admin API and the schedule.
+	retention *retention.Runner
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -81,6 +84,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		s.Close()
 		return nil, err
 	}
+	s.retention = authstack.NewRetention(cfg, s.meta, log)
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -149,6 +153,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logStart(ln.Addr())
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
+		if iv := s.cfg.Retention.Interval.Std(); iv > 0 {
+			go s.retention.Schedule(ctx, iv)
+		}
 	}
 	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
 		go s.purgeSessions(ctx)

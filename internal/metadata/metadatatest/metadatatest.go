@@ -80,6 +80,12 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"AuditFilters", testAuditFilters},
 		{"AuditCursor", testAuditCursor},
 		{"AuditRetention", testAuditRetention},
+		{"PullTimes", testPullTimes},
+		{"RepositoryState", testRepositoryState},
+		{"RetentionDeletes", testRetentionDeletes},
+		{"ImmutableTags", testImmutableTags},
+		{"ImmutableTagRace", testImmutableTagRace},
+		{"ReadOnly", testReadOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
