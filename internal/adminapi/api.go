@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 // Prefix is where the API is mounted.
@@ -52,10 +55,20 @@ type Config struct {
 	// tell a database account's bearer token from theirs.
 	Layers     []accounts.Layer
 	Configured map[string]auth.Labels
+	Log        *slog.Logger
+	Now        func() time.Time
+	// Refused, when set, is told of every caller refused: failed is true
+	// for wrong or rate-limited credentials, false for an account without
+	// the admin scope (the audit log). Never a credential.
+	Refused func(ctx context.Context, account string, ip netip.Addr, failed bool, reason string)
+	// Meta holds read-only mode; ReadOnlyConfigured is the
+	// configuration's read_only. Retention runs the retention policies
+	// (nil where no registry is served).
+	Meta               *metadata.Store
+	ReadOnlyConfigured bool
+	Retention          *retention.Runner
 	// GC runs garbage collections; nil on a server without a registry.
-	GC  *GC
-	Log *slog.Logger
-	Now func() time.Time
+	GC *GC
 }
 
 // API serves the admin API.
@@ -152,6 +165,10 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "audit", a.listAudit},
+		{"GET", "read-only", a.getReadOnly},
+		{"PUT", "read-only", a.putReadOnly},
+		{"POST", "retention", a.runRetention},
 		{"GET", "gc", a.getGC},
 		{"POST", "gc", a.startGC},
 	}
@@ -166,6 +183,8 @@ func (a *API) guard(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r)
 		if err == nil {
+			r = r.WithContext(accounts.WithActor(r.Context(), accounts.Actor{Name: c.account, Source: "adminapi",
+				Addr: a.cfg.ClientIP(r).String()}))
 			err = h(w, r, c)
 		}
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 	"wharf/internal/testserver"
 )
 
@@ -48,18 +49,25 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, false, nil)
+	return newEnvWith(t, false)
 }
 
 // newBuiltinEnv is newEnv with wharf serve's built-in admin instead of a
 // configured one: a database account with the same password.
 func newBuiltinEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, true, nil)
+	return newEnvWith(t, true)
 }
 
-// gc, when set, is the API's garbage collection.
-func newEnvWith(t *testing.T, builtin bool, gc *adminapi.GC) *env {
+// hooks change the account service's options and the API's configuration
+// of an env.
+type hooks struct {
+	accounts func(*accounts.Options)
+	api      func(*adminapi.Config)
+}
+
+// newEnvWith builds the env, changed by h when given.
+func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
@@ -111,21 +119,34 @@ func newEnvWith(t *testing.T, builtin bool, gc *adminapi.GC) *env {
 		configured = map[string]auth.Labels{}
 		opts.Reserved, opts.Configured, opts.Builtin = nil, configured, "admin"
 	}
+	for _, m := range h {
+		if m.accounts != nil {
+			m.accounts(&opts)
+		}
+	}
 	svc := accounts.NewService(store, opts)
 	if builtin {
 		if err := svc.AddBuiltinHash(ctx, hash); err != nil {
 			t.Fatal(err)
 		}
 	}
-	api, err := adminapi.New(adminapi.Config{
+	cfg := adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
 		Realm:      func(*http.Request) string { return realm },
 		Layers:     layers,
 		Configured: configured,
-		GC:         gc,
 		Log:        log,
-	})
+		Meta:       store,
+		Retention: &retention.Runner{Meta: store, Log: log,
+			Policies: []retention.Policy{{Repositories: "app", KeepLast: 1}}},
+	}
+	for _, m := range h {
+		if m.api != nil {
+			m.api(&cfg)
+		}
+	}
+	api, err := adminapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

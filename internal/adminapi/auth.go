@@ -72,6 +72,7 @@ func (a *API) bearer(r *http.Request) (caller, error) {
 	}
 	if !claims.Allows(ScopeType, ScopeName, ScopeAction) {
 		a.log.InfoContext(r.Context(), "admin API: access denied", "account", claims.Subject, "via", "bearer", "ip", a.cfg.ClientIP(r))
+		a.refused(r, claims.Subject, false, "the token does not grant "+Scope)
 		return caller{}, a.forbidden(r, "insufficient_scope")
 	}
 	// A token outlives nothing it was issued for: a database account
@@ -98,6 +99,7 @@ func (a *API) basic(r *http.Request) (caller, error) {
 	switch {
 	case errors.Is(err, authn.ErrRateLimited):
 		a.log.WarnContext(ctx, "admin API: login rate-limited", "account", user, "ip", ip, "err", err)
+		a.refused(r, user, true, "rate limited")
 		return caller{}, a.noDecision(r, err, authentication)
 	case err != nil:
 		return caller{}, a.noDecision(r, err, authentication, "account", user, "ip", ip)
@@ -105,6 +107,7 @@ func (a *API) basic(r *http.Request) (caller, error) {
 		return caller{}, a.unauthorized(r, "", "a user name is required")
 	case res != authn.Accepted:
 		a.log.InfoContext(ctx, "admin API: login failed", "account", user, "ip", ip, "result", res.String())
+		a.refused(r, user, true, "wrong credentials")
 		return caller{}, a.unauthorized(r, "", "incorrect username or password")
 	}
 	need := auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}
@@ -115,6 +118,7 @@ func (a *API) basic(r *http.Request) (caller, error) {
 	}
 	if !slices.Contains(granted, ScopeAction) {
 		a.log.InfoContext(ctx, "admin API: access denied", "account", user, "via", "basic", "ip", ip, "granted", granted)
+		a.refused(r, user, false, "the account is not granted "+Scope)
 		return caller{}, a.forbidden(r, "")
 	}
 	return caller{account: user, via: "basic"}, nil
@@ -217,4 +221,10 @@ func (a *API) bearerChallenge(r *http.Request, errCode string) string {
 		c += fmt.Sprintf(`,error=%q`, errCode)
 	}
 	return c
+}
+
+func (a *API) refused(r *http.Request, account string, failed bool, reason string) {
+	if a.cfg.Refused != nil {
+		a.cfg.Refused(r.Context(), account, a.cfg.ClientIP(r), failed, reason)
+	}
 }

@@ -41,7 +41,7 @@ func (f *fakeGC) api() *adminapi.GC {
 func TestGC(t *testing.T) {
 	t.Parallel()
 	f := &fakeGC{}
-	e := newEnvWith(t, false, f.api())
+	e := newEnvWith(t, false, hooks{api: func(c *adminapi.Config) { c.GC = f.api() }})
 	admin := basic("admin", adminPassword)
 
 	var st struct {

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/errcode"
+	"wharf/internal/retention"
 )
 
 const openAPIPath = "../../docs/api/openapi.yaml"
@@ -192,6 +193,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Rule": Rule{}, "Match": Match{}, "NewRule": newRuleRequest{}, "RuleMove": moveRuleRequest{}, "RuleList": ruleList{},
 		"Warning": Warning{}, "Explanation": Explanation{},
 		"Token": Token{}, "TokenList": tokenList{}, "NewToken": newTokenRequest{},
+		"ReadOnly": ReadOnlyView{}, "ReadOnlyChange": readOnlyRequest{}, "RetentionRun": retentionRequest{},
+		"RetentionItem": retention.Item{}, "RetentionDecision": retention.Decision{}, "RetentionReport": retention.Report{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

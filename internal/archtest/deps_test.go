@@ -117,6 +117,12 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
 		{pkg: "wharf/internal/events", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
+		// The audit log is a sink and a pair of hooks over the metadata
+		// database: it knows the registry, the server and the commands not.
+		{pkg: "wharf/internal/audit", onlyDirect: []string{"wharf/internal/accounts", "wharf/internal/auth", "wharf/internal/auth/tokenserver",
+			"wharf/internal/edge", "wharf/internal/events", "wharf/internal/gate", "wharf/internal/metadata"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry",
+				"wharf/internal/storage", "wharf/internal/config"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which
@@ -167,6 +173,10 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
+		// Retention decides over the metadata and deletes through it;
+		// authstack translates its configuration.
+		{pkg: "wharf/internal/retention", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry",
+			"wharf/internal/storage", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		// Garbage collection works on the store and the blob driver it is
 		// handed: no HTTP, no settings, no registry layer (its locking lives
@@ -223,7 +233,7 @@ func dependencyRules() []rule {
 		// checked by the chains the composition root hands in.
 		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
 			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
-			"wharf/internal/edge", "wharf/internal/errcode"},
+			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/audit", "wharf/internal/retention"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// docker_auth's backends, one package each: the MongoDB and SQL
 		// stores (connection, users, rules over authz.Stored), the external

@@ -12,6 +12,7 @@ import (
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/signin"
+	"wharf/internal/auth/tokenserver"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/gate"
@@ -27,6 +28,11 @@ type Options struct {
 	// Console, when set, is shown the built-in admin's generated first
 	// password (a terminal someone watches; never a log collector).
 	Console io.Writer
+	// Audit, when set, records the token server's logins and denials;
+	// Changed the changes the server makes to the account database itself
+	// (the built-in admin's creation), as the actor "wharf" from "serve".
+	Audit   tokenserver.Audit
+	Changed func(context.Context, accounts.Change)
 }
 
 // Route is a page mounted beside the token endpoint (a browser sign-in's).

@@ -77,6 +77,7 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 		RefreshTTL:     cfg.Sessions.Lifetime.Std(),
 		UnconfirmedTTL: cfg.Sessions.UnconfirmedLifetime.Std(),
 		Log:            opts.Log,
+		Audit:          opts.Audit,
 	})
 	if err != nil {
 		_ = stack.Close()

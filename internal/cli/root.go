@@ -108,7 +108,7 @@ failure.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
-		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport(), newFsck(),
+		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport(), newFsck(), newAudit(), newRetention(),
 		newGC())
 	markRunErrors(root)
 	return root

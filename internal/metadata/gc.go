@@ -198,9 +198,9 @@ func (s *Store) DeleteUntaggedManifest(ctx context.Context, m GarbageManifest, c
 	var deleted bool
 	err := s.inTx(ctx, func(c conn) error {
 		deleted = false
-		var repoIDOf int64
-		err := c.queryRow(ctx, "SELECT repository_id FROM manifests WHERE id = ? AND digest = ?"+c.d.forUpdate,
-			m.ID, m.Digest.String()).Scan(&repoIDOf)
+		var one int
+		err := c.queryRow(ctx, "SELECT 1 FROM manifests WHERE id = ? AND digest = ?"+c.d.forUpdate,
+			m.ID, m.Digest.String()).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -212,7 +212,8 @@ func (s *Store) DeleteUntaggedManifest(ctx context.Context, m GarbageManifest, c
 		if err != nil || !still {
 			return err
 		}
-		if err := deleteManifestRow(ctx, c, m.ID, repoIDOf); err != nil {
+		// No tag names it (checked above): its references and row go.
+		if err := deleteManifestRow(ctx, c, m.ID); err != nil {
 			return err
 		}
 		if check.Deleted != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -29,6 +30,10 @@ type Store struct {
 	lazy *sql.DB
 	// batch records finished uploads in shared transactions.
 	batch *commitBatcher
+	// pulls keeps pull times in memory until their next flush.
+	pulls *pullRecorder
+	// guard says which tags may not move (SetTagGuard).
+	guard *atomic.Pointer[TagGuard]
 	// writer, on SQLite, admits one writing statement or transaction of
 	// this process at a time (nil elsewhere); see writerGate.
 	writer writerGate
@@ -115,7 +120,8 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		}
 		d = mysqlDialect(collation)
 	}
-	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver)}
+	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver),
+		guard: new(atomic.Pointer[TagGuard])}
 	if driver == "sqlite" {
 		s.writer = newWriterGate()
 	}
@@ -133,6 +139,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		s.lazy.SetMaxIdleConns(4)
 	}
 	s.batch = newCommitBatcher(s)
+	s.pulls = newPullRecorder(s)
 	return s, nil
 }
 
@@ -141,6 +148,7 @@ const maxOpenConns = 32
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.pulls.close()
 	s.batch.close()
 	s.stmts.close()
 	if s.lazy != nil {

@@ -33,6 +33,8 @@ var errorTable = []struct {
 	{registry.ErrManifestUnknown, errcode.ManifestUnknown},
 	{registry.ErrNameUnknown, errcode.NameUnknown},
 	{registry.ErrTagInvalid, errcode.TagInvalid},
+	{registry.ErrTagImmutable, errcode.Denied},
+	{registry.ErrReadOnly, errcode.Unavailable},
 }
 
 // errorf is an error that already knows its code, for failures found in

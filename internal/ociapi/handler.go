@@ -116,6 +116,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.Account = account
 	}
+	if err := h.checkWritable(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if carriesBlob(rt, r) {
 		client := clientKey(r, account)
 		release, err := h.slots.acquire(r.Context(), client)

@@ -64,6 +64,9 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 	if errors.As(err, &missing) {
 		return PushResult{}, fmt.Errorf("%w: %s %s is not in %s; push it first", ErrManifestBlobUnknown, missing.Kind, missing.Digest, repo)
 	}
+	if ie := immutableError(err); ie != nil {
+		return PushResult{}, ie
+	}
 	if err != nil {
 		return PushResult{}, fmt.Errorf("registry: put manifest: %w", err)
 	}
@@ -115,6 +118,10 @@ func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, wi
 	if err != nil {
 		return nil, fmt.Errorf("registry: get manifest: %w", err)
 	}
+	// For retention; batched in memory by the store. A HEAD counts:
+	// containerd (and docker with it) resolves a tag with a HEAD, then
+	// GETs the digest.
+	r.meta.RecordPull(repo, tag, m.Digest)
 	return m, nil
 }
 
@@ -153,6 +160,9 @@ func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) e
 	}
 	if errors.Is(err, metadata.ErrNotFound) {
 		return ErrManifestUnknown
+	}
+	if ie := immutableError(err); ie != nil {
+		return ie
 	}
 	if err != nil {
 		return fmt.Errorf("registry: delete manifest: %w", err)

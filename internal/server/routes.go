@@ -12,6 +12,7 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/diskspace"
 	"wharf/internal/edge"
+	"wharf/internal/events"
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
@@ -75,6 +76,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		// a mount without `from` reveals nothing.
 		AnonymousMount: cfg.Auth == "none",
 		MaxUploads:     uploads,
+		ReadOnly:       cfg.ReadOnly,
 	})
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
 		DeleteEnabled:       cfg.Storage.Delete,
@@ -84,6 +86,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
 		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
+		Events:              events.Join(s.auditSink()),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/audit"
 	"wharf/internal/auth/password"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
@@ -22,6 +23,7 @@ import (
 	"wharf/internal/gc"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
+	"wharf/internal/retention"
 	"wharf/internal/servertls"
 )
 
@@ -48,6 +50,11 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// audit is the audit log's writer (nil when audit.enabled is off),
+	// flushed by Close before the database closes.
+	audit *audit.Log
+	// retention runs retention: for the admin API and the schedule.
+	retention *retention.Runner
 	// gc is the garbage collection schedule (nil without a registry).
 	gc *gc.Schedule
 }
@@ -76,6 +83,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.dir.CheckModes(log)
+	if err := s.openAudit(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.retention = authstack.NewRetention(cfg, s.meta, log)
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -144,6 +156,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logStart(ln.Addr())
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
+		if iv := s.cfg.Retention.Interval.Std(); iv > 0 {
+			go s.retention.Schedule(ctx, iv)
+		}
 	}
 	if s.gc != nil {
 		go s.gc.Loop(ctx)
@@ -243,6 +258,7 @@ func (s *Server) Close() error {
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
 	}
+	errs = append(errs, s.closeAudit())
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
 	}

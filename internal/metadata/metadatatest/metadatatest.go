@@ -81,6 +81,16 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"GCUntagged", testGCUntagged},
 		{"GCLease", testGCLease},
 		{"Fsck", testFsck},
+		{"AuditInsertList", testAuditInsertList},
+		{"AuditFilters", testAuditFilters},
+		{"AuditCursor", testAuditCursor},
+		{"AuditRetention", testAuditRetention},
+		{"PullTimes", testPullTimes},
+		{"RepositoryState", testRepositoryState},
+		{"RetentionDeletes", testRetentionDeletes},
+		{"ImmutableTags", testImmutableTags},
+		{"ImmutableTagRace", testImmutableTagRace},
+		{"ReadOnly", testReadOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
