@@ -43,6 +43,7 @@ until when). See docs/gc.md.`,
 				UploadsGrace:   cfg.GC.UploadsGrace.Std(),
 				DeleteUntagged: deleteUntagged,
 				DryRun:         dryRun,
+				ReadOnly:       cfg.ReadOnly,
 			}, asJSON)
 		},
 	}

@@ -42,8 +42,16 @@ const pageSize = 500
 // a *metadata.LeaseHeldError for who and until when.
 var ErrBusy = errors.New("gc: another garbage collection is running")
 
+// ErrReadOnly refuses a run that would delete while the registry is
+// read-only (a dry run is allowed): read-only mode is for maintenance, and
+// an operator who set it expects the content to stay as it is.
+var ErrReadOnly = errors.New("gc: the registry is read-only")
+
 // Options says what one run does.
 type Options struct {
+	// ReadOnly is the configuration's read_only: like read-only mode set
+	// in the database, it refuses every run but a dry run.
+	ReadOnly bool
 	// Grace: anything pushed, linked or mounted more recently is kept.
 	Grace time.Duration
 	// UploadsGrace: upload sessions updated more recently are kept.
@@ -126,6 +134,9 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.UploadsGrace <= 0 {
 		opts.UploadsGrace = DefaultUploadsGrace
 	}
+	if err := c.checkWritable(ctx, opts); err != nil {
+		return Result{}, err
+	}
 	if _, err := c.meta.AcquireLease(ctx, leaseName, c.holder, leaseTTL); err != nil {
 		if held := (*metadata.LeaseHeldError)(nil); errors.As(err, &held) {
 			return Result{}, fmt.Errorf("%w (%w)", ErrBusy, held)
@@ -158,6 +169,25 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Result, error) {
 		r.res.Error = err.Error()
 	}
 	return r.res, err
+}
+
+// checkWritable refuses a run that deletes while the registry is
+// read-only, by configuration or in the database.
+func (c *Collector) checkWritable(ctx context.Context, opts Options) error {
+	if opts.DryRun {
+		return nil
+	}
+	if opts.ReadOnly {
+		return fmt.Errorf("%w (read_only is set in the configuration); --dry-run reports without deleting", ErrReadOnly)
+	}
+	st, err := c.meta.ReadOnly(ctx)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	if st.Enabled {
+		return fmt.Errorf("%w (%s); a dry run reports without deleting, or turn read-only mode off first", ErrReadOnly, st.Reason)
+	}
+	return nil
 }
 
 // renew keeps the lease until ctx ends; losing it stops the run.

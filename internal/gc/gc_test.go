@@ -484,3 +484,42 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 		t.Errorf("next run: %v", err)
 	}
 }
+
+// TestReadOnlyRefusesDeletes: while the registry is read-only (in the
+// database, for every replica, or in the configuration) a run that would
+// delete is refused, naming why; a dry run still reports.
+func TestReadOnlyRefusesDeletes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	loose := e.pushBlob("app", "loose")
+	e.age()
+	if err := e.meta.SetReadOnly(t.Context(), true, "backup until 15:00"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Run(t.Context(), opts()); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "backup until 15:00") {
+		t.Errorf("Run while read-only = %v, want ErrReadOnly with the reason", err)
+	}
+	s := NewSchedule(e.c, opts(), 0)
+	if _, err := s.Start(t.Context(), false, false); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Schedule.Start while read-only = %v, want ErrReadOnly at once", err)
+	}
+	o := opts()
+	o.DryRun = true
+	if res := e.run(o); res.BlobsDeleted != 1 {
+		t.Errorf("dry run while read-only: %+v, want 1 blob reported", res)
+	}
+	e.wantKept(loose)
+
+	if err := e.meta.SetReadOnly(t.Context(), false, ""); err != nil {
+		t.Fatal(err)
+	}
+	o = opts()
+	o.ReadOnly = true // read_only: true in wharf.yml
+	if _, err := e.c.Run(t.Context(), o); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "configuration") {
+		t.Errorf("Run with read_only configured = %v, want ErrReadOnly naming the configuration", err)
+	}
+	if res := e.run(opts()); res.BlobsDeleted != 1 {
+		t.Errorf("after read-only mode: %+v, want the blob collected", res)
+	}
+	e.wantGone(loose)
+}

@@ -45,8 +45,11 @@ func (s *Schedule) Loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if done, err := s.Start(ctx, s.base.DryRun, s.base.DeleteUntagged); err == nil {
+			done, err := s.Start(ctx, s.base.DryRun, s.base.DeleteUntagged)
+			if err == nil {
 				<-done
+			} else if errors.Is(err, ErrReadOnly) {
+				s.logRun(Result{}, err)
 			}
 		}
 	}
@@ -64,6 +67,10 @@ func (s *Schedule) Start(ctx context.Context, dryRun, deleteUntagged bool) (<-ch
 	}
 	opts := s.base
 	opts.DryRun, opts.DeleteUntagged = dryRun, deleteUntagged
+	// Checked here too, so that whoever asked hears it at once.
+	if err := s.c.checkWritable(ctx, opts); err != nil {
+		return nil, err
+	}
 	s.running = &opts
 	s.done = make(chan struct{})
 	done := s.done
@@ -91,6 +98,8 @@ func (s *Schedule) logRun(r Result, err error) {
 	switch {
 	case errors.Is(err, ErrBusy):
 		s.log.Info("garbage collection skipped: another one is running", "err", err)
+	case errors.Is(err, ErrReadOnly):
+		s.log.Info("garbage collection skipped: the registry is read-only", "err", err)
 	case err != nil:
 		s.log.Warn("garbage collection failed", append(attrs, "err", err)...)
 	default:

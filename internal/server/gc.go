@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"wharf/internal/adminapi"
+	"wharf/internal/errcode"
 	"wharf/internal/gc"
 	"wharf/internal/storage/filesystem"
 )
@@ -20,7 +21,8 @@ func (s *Server) setupGC() error {
 	}
 	g := s.cfg.GC
 	c := gc.New(s.meta, blobs, s.log, "wharf serve")
-	s.gc = gc.NewSchedule(c, gc.Options{Grace: g.Grace.Std(), UploadsGrace: g.UploadsGrace.Std(), DeleteUntagged: g.DeleteUntagged},
+	s.gc = gc.NewSchedule(c, gc.Options{Grace: g.Grace.Std(), UploadsGrace: g.UploadsGrace.Std(), DeleteUntagged: g.DeleteUntagged,
+		ReadOnly: s.cfg.ReadOnly},
 		g.Interval.Std())
 	return nil
 }
@@ -34,8 +36,11 @@ func (s *Server) adminGC() *adminapi.GC {
 	return &adminapi.GC{
 		Start: func(ctx context.Context, dryRun, deleteUntagged bool) error {
 			_, err := s.gc.Start(ctx, dryRun, deleteUntagged)
-			if errors.Is(err, gc.ErrBusy) {
+			switch {
+			case errors.Is(err, gc.ErrBusy):
 				return fmt.Errorf("%w: %w", adminapi.ErrGCBusy, err)
+			case errors.Is(err, gc.ErrReadOnly):
+				return &errcode.Error{Code: errcode.AdminConflict, Message: err.Error()}
 			}
 			return err
 		},
