@@ -75,6 +75,9 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"KeysByteExact", testKeysByteExact},
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
+		{"RepositoryStats", testRepositoryStats},
+		{"AddedBytes", testAddedBytes},
+		{"DeleteRepository", testDeleteRepository},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
