@@ -123,6 +123,8 @@ type Config struct {
 	// docker_auth's SQL tables (SQLite, PostgreSQL, MySQL).
 	XormAuth *XormAuth `yaml:"xorm_auth"`
 	ACLXorm  *ACLXorm  `yaml:"acl_xorm"`
+	// Quotas bound the bytes of repositories matching a pattern (quotas.go).
+	Quotas []Quota `yaml:"quotas"`
 }
 
 // Token configures the token protocol.
@@ -457,5 +459,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateDatabaseBackends()...)
 	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
+	errs = append(errs, c.validateQuotas()...)
 	return errors.Join(errs...)
 }
