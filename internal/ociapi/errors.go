@@ -30,6 +30,7 @@ var errorTable = []struct {
 	{registry.ErrManifestUnknown, errcode.ManifestUnknown},
 	{registry.ErrNameUnknown, errcode.NameUnknown},
 	{registry.ErrTagInvalid, errcode.TagInvalid},
+	{registry.ErrDenied, errcode.Denied},
 }
 
 // errorf is an error that already knows its code, for failures found in

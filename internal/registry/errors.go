@@ -20,4 +20,7 @@ var (
 	ErrManifestBlobUnknown = errors.New("registry: manifest references unknown content")
 	ErrNameUnknown         = errors.New("registry: repository unknown")
 	ErrTagInvalid          = errors.New("registry: tag invalid")
+	// ErrDenied is a push refused by policy (a quota): the message says
+	// which and why.
+	ErrDenied = errors.New("registry: denied")
 )

@@ -23,6 +23,8 @@ type Options struct {
 	// uploads past the same count, so nothing waits in practice. Zero
 	// means no budget.
 	MaxUploads int
+	// Admission, when set, may refuse manifest pushes (quotas).
+	Admission Admission
 }
 
 // Registry implements push and pull over a blob driver and a metadata store.

@@ -1,0 +1,32 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	"wharf/internal/metadata"
+)
+
+// Admission decides whether a manifest may be stored (quotas). Admit is
+// asked before the write and may refuse it; the release it returns is
+// called with whether the write then succeeded. Forget is told of every
+// manifest deleted from a repository.
+type Admission interface {
+	Admit(ctx context.Context, m *metadata.Manifest) (release func(stored bool), err error)
+	Forget(repo string)
+}
+
+// putAdmitted stores m with tags once r.opts.Admission admits it; a refusal
+// is ErrDenied with the admission's reason.
+func (r *Registry) putAdmitted(ctx context.Context, m *metadata.Manifest, tags []string) error {
+	if r.opts.Admission == nil {
+		return r.meta.PutManifest(ctx, m, tags)
+	}
+	release, err := r.opts.Admission.Admit(ctx, m)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDenied, err)
+	}
+	err = r.meta.PutManifest(ctx, m, tags)
+	release(err == nil)
+	return err
+}
