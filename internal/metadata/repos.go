@@ -12,24 +12,23 @@ import (
 
 // RepositoryStats is what a repository holds and when it last changed.
 type RepositoryStats struct {
-	Name      string
-	Tags      int64
-	Manifests int64
+	Name      string `json:"name"`
+	Tags      int64  `json:"tags"`
+	Manifests int64  `json:"manifests"`
 	// Bytes is the repository's deduplicated size: the distinct blobs its
 	// manifests refer to plus the manifests' own payloads. Blobs linked
 	// but referred to by no manifest are not counted: garbage collection
 	// reclaims them.
-	Bytes int64
-	// LastPush is the newest manifest push or tag change; zero when the
-	// repository has no manifest.
-	LastPush time.Time
+	Bytes int64 `json:"bytes"`
+	// LastPush is the newest manifest push or tag change.
+	LastPush time.Time `json:"last_push"`
 }
 
 // TagInfo is one tag and the manifest it points at.
 type TagInfo struct {
-	Name      string
-	Digest    digest.Digest
-	UpdatedAt time.Time
+	Name      string        `json:"name"`
+	Digest    digest.Digest `json:"digest"`
+	UpdatedAt time.Time     `json:"updated_at"`
 }
 
 // The queries behind repository listings. Every aggregate is indexed:
@@ -248,9 +247,11 @@ func (s *Store) RepositoryTags(ctx context.Context, repo string) ([]TagInfo, err
 
 // DeletedRepository counts what DeleteRepository removed.
 type DeletedRepository struct {
-	Tags      int64
-	Manifests int64
-	Blobs     int64 // links removed; the blobs themselves stay for garbage collection
+	Tags      int64 `json:"tags"`
+	Manifests int64 `json:"manifests"`
+	// BlobLinks are the links removed; the blobs themselves stay for
+	// garbage collection.
+	BlobLinks int64 `json:"blob_links"`
 }
 
 // DeleteRepository removes repo with all its tags, manifests, references
@@ -275,7 +276,7 @@ func (s *Store) DeleteRepository(ctx context.Context, repo string) (DeletedRepos
 			{"DELETE FROM tags WHERE repository_id = ?", &out.Tags},
 			{"DELETE FROM manifest_refs WHERE manifest_id IN (SELECT id FROM manifests WHERE repository_id = ?)", nil},
 			{"DELETE FROM manifests WHERE repository_id = ?", &out.Manifests},
-			{"DELETE FROM repository_blobs WHERE repository_id = ?", &out.Blobs},
+			{"DELETE FROM repository_blobs WHERE repository_id = ?", &out.BlobLinks},
 			{"DELETE FROM repositories WHERE id = ?", nil},
 		} {
 			res, err := c.exec(ctx, st.q, id)
@@ -327,14 +328,14 @@ func anys[T any](v []T) []any {
 // component of their names ("team/" for team/app and team/db; a name
 // without a slash is its own namespace).
 type NamespaceStats struct {
-	Namespace    string
-	Repositories int64
-	Tags         int64
-	Manifests    int64
+	Namespace    string `json:"namespace"`
+	Repositories int64  `json:"repositories"`
+	Tags         int64  `json:"tags"`
+	Manifests    int64  `json:"manifests"`
 	// Bytes counts a blob or manifest shared by several of the
 	// namespace's repositories once.
-	Bytes    int64
-	LastPush time.Time
+	Bytes    int64     `json:"bytes"`
+	LastPush time.Time `json:"last_push"`
 }
 
 // Namespace returns the namespace of a repository name.

@@ -139,7 +139,7 @@ func testDeleteRepository(t *testing.T, s *metadata.Store) {
 	if err != nil {
 		t.Fatalf("DeleteRepository: %v", err)
 	}
-	if want := (metadata.DeletedRepository{Tags: 3, Manifests: 2, Blobs: 2}); got != want {
+	if want := (metadata.DeletedRepository{Tags: 3, Manifests: 2, BlobLinks: 2}); got != want {
 		t.Errorf("DeleteRepository = %+v, want %+v", got, want)
 	}
 	wantNoRepo(t, s, "team/app")
