@@ -54,6 +54,9 @@ type Config struct {
 	Configured map[string]auth.Labels
 	Log        *slog.Logger
 	Now        func() time.Time
+	// RepositoryChanged, when set, is told of every repository deleted
+	// (quotas read its usage again).
+	RepositoryChanged func(repo string)
 }
 
 // API serves the admin API.
@@ -150,6 +153,10 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "repositories", a.listRepositories},
+		{"GET", "repositories/{name}", a.getRepository},
+		{"DELETE", "repositories/{name}", a.removeRepository},
+		{"DELETE", "repositories/{name}/tags/{tag}", a.removeTag},
 	}
 }
 
@@ -182,6 +189,9 @@ func (a *API) noRoute(r *http.Request) error {
 	if allowed := edge.Allowed(a.mux, r, methods, Prefix); len(allowed) > 0 {
 		return &errcode.Error{Code: errcode.AdminMethodNotAllowed,
 			Message: r.Method + " is not allowed here; use " + strings.Join(allowed, ", ")}
+	}
+	if err := slashedRepository(r); err != nil {
+		return err
 	}
 	return &errcode.Error{Code: errcode.AdminNotFound, Message: "no such endpoint: " + r.URL.Path + " (see docs/api/openapi.yaml)"}
 }

@@ -44,6 +44,8 @@ type env struct {
 	store  *metadata.Store
 	issuer *token.Issuer
 	log    *testserver.SyncBuffer
+	// changed records the repositories RepositoryChanged was told of.
+	changed *testserver.SyncBuffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -66,7 +68,7 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	logs := &testserver.SyncBuffer{}
+	logs, changed := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hash, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
 	if err != nil {
@@ -119,17 +121,18 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 	api, err := adminapi.New(adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
-		Realm:      func(*http.Request) string { return realm },
-		Layers:     layers,
-		Configured: configured,
-		Log:        log,
+		Realm:             func(*http.Request) string { return realm },
+		Layers:            layers,
+		Configured:        configured,
+		Log:               log,
+		RepositoryChanged: func(repo string) { _, _ = changed.Write([]byte(repo + "\n")) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, api: api, store: store, issuer: issuer, log: logs}
+	return &env{t: t, url: srv.URL, api: api, store: store, issuer: issuer, log: logs, changed: changed}
 }
 
 // bearer issues a token of this server for account with access.

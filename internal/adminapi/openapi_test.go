@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
 )
 
 const openAPIPath = "../../docs/api/openapi.yaml"
@@ -192,6 +193,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Rule": Rule{}, "Match": Match{}, "NewRule": newRuleRequest{}, "RuleMove": moveRuleRequest{}, "RuleList": ruleList{},
 		"Warning": Warning{}, "Explanation": Explanation{},
 		"Token": Token{}, "TokenList": tokenList{}, "NewToken": newTokenRequest{},
+		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
+		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

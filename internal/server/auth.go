@@ -92,6 +92,8 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		Layers:       e.Layers,
 		Configured:   e.Configured,
 		Log:          s.log,
+		// s.quotas is built with the registry's routes, after these.
+		RepositoryChanged: func(repo string) { s.quotas.Forget(repo) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)
