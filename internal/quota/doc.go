@@ -9,10 +9,12 @@
 // manifests, while what one push adds (metadata.AddedBytes) costs well
 // under a millisecond. A push this process admits adds to the kept usage
 // at once (a reservation, given back when the write fails), so the pushes
-// of one process never overshoot a limit; deletes through this process
-// drop the kept figure, and every figure is read again after RefreshAfter,
-// which bounds what the pushes and deletes of other processes on the same
-// database (replicas, `wharf repo rm`) leave unseen.
+// of one process never overshoot a limit. A refusal is never made on a kept
+// figure: the usage is read again first, so space freed by another process
+// (`wharf repo rm`, a replica) is seen at once. What other processes push
+// is seen when the figure is read again, after RefreshAfter at the latest:
+// replicas sharing a database may together overshoot a limit by what they
+// admitted in that window.
 //
 // It imports metadata only: never net/http, config or the registry.
 package quota

@@ -51,8 +51,12 @@ type rule struct {
 	Rule
 	mu     sync.Mutex
 	loaded time.Time // zero: read again before use
-	usage  int64     // stored usage plus the admitted pushes since loaded
-	repos  []string  // the matching repositories at loaded
+	// usage is what the database said at loaded plus the pushes of this
+	// process stored since; pending is what admitted pushes reserve until
+	// their write ends. A refusal compares the limit with both.
+	usage   int64
+	pending int64
+	repos   []string // the matching repositories at loaded, and those pushed to since
 }
 
 // New returns an Enforcer of rules over store; nil when there are none, so
@@ -82,10 +86,13 @@ func (e *Enforcer) Admit(ctx context.Context, m *metadata.Manifest) (release fun
 		added int64
 	}
 	var reserved []held
-	undo := func() {
+	done := func(stored bool) {
 		for _, h := range reserved {
 			h.r.mu.Lock()
-			h.r.usage -= h.added
+			h.r.pending -= h.added
+			if stored {
+				h.r.usage += h.added
+			}
 			h.r.mu.Unlock()
 		}
 	}
@@ -95,16 +102,12 @@ func (e *Enforcer) Admit(ctx context.Context, m *metadata.Manifest) (release fun
 		}
 		added, err := e.admit(ctx, r, m)
 		if err != nil {
-			undo()
+			done(false)
 			return nil, err
 		}
 		reserved = append(reserved, held{r, added})
 	}
-	return func(stored bool) {
-		if !stored {
-			undo()
-		}
-	}, nil
+	return done, nil
 }
 
 // admit checks m against one rule and reserves what it adds. The rule's
@@ -113,29 +116,41 @@ func (e *Enforcer) Admit(ctx context.Context, m *metadata.Manifest) (release fun
 func (e *Enforcer) admit(ctx context.Context, r *rule, m *metadata.Manifest) (int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	fresh := false
 	if r.loaded.IsZero() || e.now().Sub(r.loaded) > RefreshAfter {
 		if err := e.load(ctx, r); err != nil {
 			return 0, err
 		}
+		fresh = true
 	}
-	repos := r.repos
-	if !slices.Contains(repos, m.Repo) {
-		repos = append(repos[:len(repos):len(repos)], m.Repo)
-	}
-	added, err := e.store.AddedBytes(ctx, repos, m)
-	if err != nil {
-		return 0, fmt.Errorf("quota: %s: %w", r.Pattern, err)
-	}
-	if added > 0 && r.usage+added > r.Bytes {
+	for {
+		repos := r.repos
+		if !slices.Contains(repos, m.Repo) {
+			repos = append(repos[:len(repos):len(repos)], m.Repo)
+		}
+		added, err := e.store.AddedBytes(ctx, repos, m)
+		if err != nil {
+			return 0, fmt.Errorf("quota: %s: %w", r.Pattern, err)
+		}
+		if added == 0 || r.usage+r.pending+added <= r.Bytes {
+			r.pending += added
+			r.repos = repos
+			return added, nil
+		}
+		// A refusal is never made on a kept figure: deletes by another
+		// process (wharf repo rm, a replica) may have freed the space.
+		if !fresh {
+			if err := e.load(ctx, r); err != nil {
+				return 0, err
+			}
+			fresh = true
+			continue
+		}
+		usage := r.usage + r.pending
 		e.log.InfoContext(ctx, "push refused by quota", "repository", m.Repo, "quota", r.Pattern,
-			"limit", r.Bytes, "usage", r.usage, "added", added)
-		return 0, &ExceededError{Pattern: r.Pattern, Limit: r.Bytes, Usage: r.usage, Added: added}
+			"limit", r.Bytes, "usage", usage, "added", added)
+		return 0, &ExceededError{Pattern: r.Pattern, Limit: r.Bytes, Usage: usage, Added: added}
 	}
-	r.usage += added
-	if !slices.Contains(r.repos, m.Repo) {
-		r.repos = repos
-	}
-	return added, nil
 }
 
 // load reads the rule's repositories and their usage; r.mu is held.

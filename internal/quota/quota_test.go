@@ -166,27 +166,53 @@ func TestAdmitConcurrent(t *testing.T) {
 	}
 }
 
-// The kept usage is read again after RefreshAfter: what another process
-// deleted is seen.
-func TestAdmitRefreshes(t *testing.T) {
+// A refusal reads the usage again, so what another process deleted frees
+// space at once; what another process pushed is seen after RefreshAfter.
+func TestAdmitSeesOtherProcesses(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	e := New(s, nil, []Rule{glob("r", 1200)})
+	e := New(s, nil, []Rule{glob("r/*", 2500)})
 	now := time.Now()
 	e.now = func() time.Time { return now }
-	if err := push(t, e, s, image(t, s, "r", "one", map[string]int64{"x": 1000})); err != nil {
+	if err := push(t, e, s, image(t, s, "r/a", "one", map[string]int64{"x": 1000})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteRepository(t.Context(), "r"); err != nil { // as another process would
+	// Another process deletes r/a and pushes 1100 bytes to r/b.
+	if _, err := s.DeleteRepository(t.Context(), "r/a"); err != nil {
 		t.Fatal(err)
 	}
-	next := image(t, s, "r", "two", map[string]int64{"y": 1000})
-	if err := push(t, e, s, next); err == nil {
-		t.Fatal("admitted before the refresh: the kept usage was not used")
+	if err := s.PutManifest(t.Context(), image(t, s, "r/b", "two", map[string]int64{"y": 1000}), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Kept: 1100 (r/a). 1100 more fits, whatever the database says.
+	if err := push(t, e, s, image(t, s, "r/c", "three", map[string]int64{"z": 1000})); err != nil {
+		t.Fatalf("push within the kept figure: %v", err)
+	}
+	// Kept: 2200. Another 1100 would be over, so the usage is read again:
+	// r/b and r/c, 2200 (r/a's bytes are freed) — still over, refused with
+	// the figure read.
+	var ex *ExceededError
+	err := push(t, e, s, image(t, s, "r/d", "four", map[string]int64{"w": 1000}))
+	if !errors.As(err, &ex) || ex.Usage != 2200 {
+		t.Fatalf("push over the limit: %v, want the usage read again (2200)", err)
+	}
+	// Deleting r/b elsewhere frees its 1100 for the next push at once.
+	if _, err := s.DeleteRepository(t.Context(), "r/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := push(t, e, s, image(t, s, "r/d", "four", map[string]int64{"w": 1000})); err != nil {
+		t.Errorf("push after another process freed space: %v", err)
+	}
+	// Pushes elsewhere are seen after RefreshAfter: the kept figure is 2200
+	// (r/c, r/d); another process adds 300 to r/c.
+	if err := s.PutManifest(t.Context(), image(t, s, "r/c", "five", map[string]int64{"v": 200}), nil); err != nil {
+		t.Fatal(err)
 	}
 	now = now.Add(RefreshAfter + time.Second)
-	if err := push(t, e, s, next); err != nil {
-		t.Errorf("after RefreshAfter: %v", err)
+	small := image(t, s, "r/c", "six", map[string]int64{"u": 1})
+	err = push(t, e, s, small)
+	if !errors.As(err, &ex) || ex.Usage != 2500 {
+		t.Errorf("after RefreshAfter: %v, want a refusal at the usage read again (2500)", err)
 	}
 }
 
