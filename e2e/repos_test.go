@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"wharf/e2e/harness"
+)
+
+// layeredImage is an image of base's layers plus n new random 64 KiB ones.
+func layeredImage(t *testing.T, base v1.Image, n int) v1.Image {
+	t.Helper()
+	img := base
+	for range n {
+		l, err := random.Layer(64<<10, types.OCILayer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return img
+}
+
+// imageBytes is what an image counts in a repository's usage: its config,
+// its layers and its manifest.
+func imageBytes(t *testing.T, img v1.Image) int64 {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := m.Config.Size + int64(len(raw))
+	for _, l := range m.Layers {
+		n += l.Size
+	}
+	return n
+}
+
+// registryError returns the first OCI error of a go-containerregistry call.
+func registryError(t *testing.T, what string, err error) (status int, code, message string) {
+	t.Helper()
+	var te *transport.Error
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		t.Fatalf("%s: %v, want an OCI error", what, err)
+	}
+	return te.StatusCode, string(te.Errors[0].Code), te.Errors[0].Message
+}
+
+// TestQuotaAndRepoRm pushes with crane's library into a namespace with a
+// quota: shared layers count once, the push that would exceed it is
+// refused with DENIED naming the quota and the usage, `wharf repo ls` shows
+// the deduplicated sizes, `wharf repo rm` (run beside the server) makes
+// pulls fail with MANIFEST_UNKNOWN and frees the quota for the next push.
+func TestQuotaAndRepoRm(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	if err := os.WriteFile(cfg, []byte("quotas:\n  - {repositories: \"team/*\", bytes: 400KiB}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharf(t, "--config", cfg)
+	ctx := testContext(t, 2*time.Minute)
+	push := func(repo string, img v1.Image) error {
+		return remote.Write(ref(t, w, repo), img, remoteOpts(ctx)...)
+	}
+
+	app := layeredImage(t, empty.Image, 2)
+	if err := push("team/app:v1", app); err != nil {
+		t.Fatalf("push team/app: %v", err)
+	}
+	// team/db shares app's two layers and adds one.
+	db := layeredImage(t, app, 1)
+	if err := push("team/db:v1", db); err != nil {
+		t.Fatalf("push team/db sharing layers: %v", err)
+	}
+	web := layeredImage(t, empty.Image, 4)
+	err := push("team/web:v1", web)
+	status, code, msg := registryError(t, "push over the quota", err)
+	if status != 403 || code != "DENIED" || !strings.Contains(msg, `quota "team/*" of 400 KiB exceeded`) || !strings.Contains(msg, "use ") {
+		t.Errorf("push over the quota: %d %s %q", status, code, msg)
+	}
+	if !strings.Contains(w.Log(), "push refused by quota") {
+		t.Errorf("no log line for the refusal:\n%s", w.Log())
+	}
+	// Outside the namespace, nothing is limited; the server kept serving.
+	if err := push("other/web:v1", web); err != nil {
+		t.Fatalf("push outside the quota: %v", err)
+	}
+
+	// Sizes, deduplicated: the namespace counts app's layers once.
+	code2, out := runWharf(t, "repo", "ls", "--namespaces", "--json", "--data", w.DataDir())
+	var ns []struct {
+		Namespace string `json:"namespace"`
+		Bytes     int64  `json:"bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &ns); code2 != 0 || err != nil || len(ns) != 2 {
+		t.Fatalf("repo ls --namespaces: %d %v\n%s", code2, err, out)
+	}
+	appLayers := imageBytes(t, app)
+	dbBytes := imageBytes(t, db)
+	appManifest, _ := app.RawManifest()
+	appConfig, _ := app.Manifest()
+	// db's bytes hold app's layers; app adds only its own config and manifest.
+	want := dbBytes + int64(len(appManifest)) + appConfig.Config.Size
+	if ns[1].Namespace != "team/" || ns[1].Bytes != want {
+		t.Errorf("team/ uses %d bytes, want %d (app %d, db %d)", ns[1].Bytes, want, appLayers, dbBytes)
+	}
+
+	// repo rm beside the running server, then pulls fail.
+	code2, out = runWharf(t, "repo", "rm", "team/app", "team/db", "--data", w.DataDir())
+	if code2 != 1 || !strings.Contains(out, "--yes") {
+		t.Errorf("repo rm without --yes and without a terminal: %d %s", code2, out)
+	}
+	code2, out = runWharf(t, "repo", "rm", "team/app", "team/db", "--yes", "--data", w.DataDir())
+	if code2 != 0 || !strings.Contains(out, "deleted team/app") || !strings.Contains(out, "garbage collection") {
+		t.Fatalf("repo rm: %d %s", code2, out)
+	}
+	_, err = remote.Image(ref(t, w, "team/app:v1"), remoteOpts(ctx)...)
+	if status, code, _ := registryError(t, "pull after repo rm", err); status != 404 || (code != "MANIFEST_UNKNOWN" && code != "NAME_UNKNOWN") {
+		t.Errorf("pull after repo rm: %d %s", status, code)
+	}
+	dbDigest, _ := db.Digest()
+	_, err = remote.Image(ref(t, w, "team/db@"+dbDigest.String()), remoteOpts(ctx)...)
+	if status, _, _ := registryError(t, "pull by digest after repo rm", err); status != 404 {
+		t.Errorf("pull by digest after repo rm: %d", status)
+	}
+	// The space is free for the push refused before, at once.
+	if err := push("team/web:v1", web); err != nil {
+		t.Errorf("push after repo rm freed the quota: %v", err)
+	}
+}
