@@ -3,12 +3,14 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -145,5 +147,66 @@ func TestQuotaAndRepoRm(t *testing.T) {
 	// The space is free for the push refused before, at once.
 	if err := push("team/web:v1", web); err != nil {
 		t.Errorf("push after repo rm freed the quota: %v", err)
+	}
+}
+
+// TestAdminAPIRepositories goes through the whole server (edge, token
+// auth): a name's slash written %2F reaches the route, a tag and a
+// repository are deleted, and pulls then fail.
+func TestAdminAPIRepositories(t *testing.T) {
+	harness.SkipIfShort(t)
+	t.Parallel()
+	const adminPW = "the admin's e2e password"
+	w := harness.StartWharfCommand(t, []string{"WHARF_ADMIN_PASSWORD=" + adminPW},
+		"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--auth", "token", "--tls", "off")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	api := adminClient{t: t, base: w.URL() + "/api/v1"}
+	ctx := testContext(t, 2*time.Minute)
+	admin := basicAuth("admin", adminPW)
+	creds := remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPW})
+	img := layeredImage(t, empty.Image, 1)
+	for _, tag := range []string{"v1", "latest"} {
+		if err := remote.Write(ref(t, w, "team/app:"+tag), img, remoteOpts(ctx, creds)...); err != nil {
+			t.Fatalf("push: %v", err)
+		}
+	}
+
+	var list struct {
+		Repositories []struct {
+			Name  string `json:"name"`
+			Tags  int64  `json:"tags"`
+			Bytes int64  `json:"bytes"`
+		} `json:"repositories"`
+	}
+	api.must(http.StatusOK, admin, "GET", "/repositories?prefix=team/", nil, &list)
+	if len(list.Repositories) != 1 || list.Repositories[0].Name != "team/app" || list.Repositories[0].Tags != 2 ||
+		list.Repositories[0].Bytes != imageBytes(t, img) {
+		t.Fatalf("GET /repositories: %+v, want team/app with 2 tags and %d bytes", list, imageBytes(t, img))
+	}
+	var detail struct {
+		Tags []struct {
+			Name   string `json:"name"`
+			Digest string `json:"digest"`
+		} `json:"tags"`
+	}
+	api.must(http.StatusOK, admin, "GET", "/repositories/team%2Fapp", nil, &detail)
+	d, _ := img.Digest()
+	if len(detail.Tags) != 2 || detail.Tags[1].Name != "v1" || detail.Tags[1].Digest != d.String() {
+		t.Errorf("GET /repositories/team%%2Fapp: %+v", detail)
+	}
+
+	api.must(http.StatusNoContent, admin, "DELETE", "/repositories/team%2Fapp/tags/v1", nil, nil)
+	_, err := remote.Image(ref(t, w, "team/app:v1"), remoteOpts(ctx, creds)...)
+	if status, code, _ := registryError(t, "pull of a deleted tag", err); status != 404 || code != "MANIFEST_UNKNOWN" {
+		t.Errorf("pull of a deleted tag: %d %s", status, code)
+	}
+	api.must(http.StatusOK, admin, "DELETE", "/repositories/team%2Fapp", nil, nil)
+	_, err = remote.Image(ref(t, w, "team/app:latest"), remoteOpts(ctx, creds)...)
+	if status, code, _ := registryError(t, "pull of a deleted repository", err); status != 404 || (code != "MANIFEST_UNKNOWN" && code != "NAME_UNKNOWN") {
+		t.Errorf("pull of a deleted repository: %d %s", status, code)
+	}
+	api.must(http.StatusNotFound, admin, "GET", "/repositories/team%2Fapp", nil, nil)
+	if !strings.Contains(w.Log(), "repository deleted") {
+		t.Errorf("no audit line for the delete")
 	}
 }
