@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 
 	"wharf/internal/metadata"
 )
@@ -24,9 +23,16 @@ func (r *Registry) putAdmitted(ctx context.Context, m *metadata.Manifest, tags [
 	}
 	release, err := r.opts.Admission.Admit(ctx, m)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrDenied, err)
+		return deniedError{err}
 	}
 	err = r.meta.PutManifest(ctx, m, tags)
 	release(err == nil)
 	return err
 }
+
+// deniedError is ErrDenied with the admission's reason as its message
+// ("registry: quota … exceeded …"), which clients show after "denied: ".
+type deniedError struct{ reason error }
+
+func (e deniedError) Error() string   { return "registry: " + e.reason.Error() }
+func (e deniedError) Unwrap() []error { return []error{ErrDenied, e.reason} }
