@@ -1,7 +1,6 @@
 package adminapi_test
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,23 +9,14 @@ import (
 
 	"wharf/internal/auth"
 	"wharf/internal/metadata"
+	"wharf/internal/metadata/metadatatest"
 )
 
 // pushRepo stores an image in repo: a shared 1000-byte base, a 500-byte
 // layer of its own and a 100-byte manifest, tagged with tags.
 func pushRepo(t *testing.T, s *metadata.Store, repo string, tags ...string) digest.Digest {
 	t.Helper()
-	var refs []metadata.Ref
-	for key, size := range map[string]int64{"base": 1000, "own " + repo: 500} {
-		d := digest.FromString(key)
-		if err := s.AddBlob(t.Context(), repo, d, size); err != nil {
-			t.Fatal(err)
-		}
-		refs = append(refs, metadata.Ref{Digest: d, Kind: metadata.RefBlob})
-	}
-	payload := []byte(fmt.Sprintf("%-100s", repo))
-	m := &metadata.Manifest{Repo: repo, Digest: digest.FromBytes(payload), MediaType: "application/vnd.oci.image.manifest.v1+json",
-		Size: 100, Payload: payload, Refs: refs}
+	m := metadatatest.Image(t, s, repo, repo, map[string]int64{"base": 1000, "own " + repo: 500})
 	if err := s.PutManifest(t.Context(), m, tags); err != nil {
 		t.Fatal(err)
 	}

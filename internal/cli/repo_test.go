@@ -8,10 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opencontainers/go-digest"
-
 	"wharf/internal/datadir"
 	"wharf/internal/metadata"
+	"wharf/internal/metadata/metadatatest"
 	"wharf/internal/quota"
 )
 
@@ -29,20 +28,7 @@ func seedRepos(t *testing.T, data string) {
 	}
 	defer s.Close()
 	for _, repo := range []string{"team/app", "team/db", "solo"} {
-		refs := []metadata.Ref{}
-		for _, l := range []struct {
-			key  string
-			size int64
-		}{{"base", 1000}, {"own " + repo, 500}} {
-			d := digest.FromString(l.key)
-			if err := s.AddBlob(t.Context(), repo, d, l.size); err != nil {
-				t.Fatal(err)
-			}
-			refs = append(refs, metadata.Ref{Digest: d, Kind: metadata.RefBlob})
-		}
-		payload := []byte(fmt.Sprintf("%-100s", repo))
-		m := &metadata.Manifest{Repo: repo, Digest: digest.FromBytes(payload), MediaType: "application/vnd.oci.image.manifest.v1+json",
-			Size: 100, Payload: payload, Refs: refs}
+		m := metadatatest.Image(t, s, repo, repo, map[string]int64{"base": 1000, "own " + repo: 500})
 		if err := s.PutManifest(t.Context(), m, []string{"v1", "latest"}); err != nil {
 			t.Fatal(err)
 		}

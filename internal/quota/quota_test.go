@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-
 	"wharf/internal/metadata"
+	"wharf/internal/metadata/metadatatest"
 )
 
 func openStore(t *testing.T) *metadata.Store {
@@ -33,17 +32,7 @@ func glob(p string, limit int64) Rule {
 // returns a manifest referring to them; its own size is 100 bytes.
 func image(t *testing.T, s *metadata.Store, repo, name string, blobs map[string]int64) *metadata.Manifest {
 	t.Helper()
-	payload := []byte(fmt.Sprintf("%-100s", name))
-	m := &metadata.Manifest{Repo: repo, Digest: digest.FromBytes(payload), MediaType: "application/vnd.oci.image.manifest.v1+json",
-		Size: int64(len(payload)), Payload: payload}
-	for key, size := range blobs {
-		d := digest.FromString(key)
-		if err := s.AddBlob(t.Context(), repo, d, size); err != nil {
-			t.Fatal(err)
-		}
-		m.Refs = append(m.Refs, metadata.Ref{Digest: d, Kind: metadata.RefBlob})
-	}
-	return m
+	return metadatatest.Image(t, s, repo, name, blobs)
 }
 
 // push admits and stores m, returning Admit's error.

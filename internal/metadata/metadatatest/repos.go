@@ -1,6 +1,8 @@
 package metadatatest
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -166,4 +168,22 @@ func testDeleteRepository(t *testing.T, s *metadata.Store) {
 	if err != nil || len(tags) != 1 || tags[0].Name != "v1" || tags[0].Digest != again.Digest || tags[0].UpdatedAt.IsZero() {
 		t.Errorf("RepositoryTags = %+v, %v; want v1 → %s", tags, err, again.Digest)
 	}
+}
+
+// Image links blobs (content key → size; the digest is the key's) into
+// repo and returns an image manifest referring to them, 100 bytes long,
+// not yet stored: the fixture of the packages that count sizes.
+func Image(t testing.TB, s *metadata.Store, repo, name string, blobs map[string]int64) *metadata.Manifest {
+	t.Helper()
+	payload := []byte(fmt.Sprintf("%-100s", name))
+	m := &metadata.Manifest{Repo: repo, Digest: digest.FromBytes(payload), MediaType: mediaManifest,
+		Size: int64(len(payload)), Payload: payload}
+	for key, size := range blobs {
+		d := digest.FromString(key)
+		if err := s.AddBlob(context.Background(), repo, d, size); err != nil {
+			t.Fatalf("AddBlob(%q, %s): %v", repo, d, err)
+		}
+		m.Refs = append(m.Refs, metadata.Ref{Digest: d, Kind: metadata.RefBlob})
+	}
+	return m
 }
