@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/opencontainers/go-digest"
 
 	"wharf/e2e/harness"
 )
@@ -101,6 +104,18 @@ func TestQuotaAndRepoRm(t *testing.T) {
 	}
 	if !strings.Contains(w.Log(), "push refused by quota") {
 		t.Errorf("no log line for the refusal:\n%s", w.Log())
+	}
+	// A blob that alone is over the limit is refused before it is read.
+	huge := bytes.Repeat([]byte("x"), 500<<10)
+	res, err := httpClient.Post(w.URL()+"/v2/team/huge/blobs/uploads/?digest="+digest.FromBytes(huge).String(),
+		"application/octet-stream", bytes.NewReader(huge))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 403 || !strings.Contains(string(body), "DENIED") || !strings.Contains(string(body), "this blob alone is 500 KiB") {
+		t.Errorf("monolithic upload over the quota: %d %s", res.StatusCode, body)
 	}
 	// Outside the namespace, nothing is limited; the server kept serving.
 	if err := push("other/web:v1", web); err != nil {

@@ -197,6 +197,19 @@ func (e *Enforcer) Forget(repo string) {
 	}
 }
 
+// CheckBlob refuses a blob of size bytes for repo when it alone is more
+// than a limit of a rule matching repo: no manifest could ever refer to it
+// there. It reads nothing, so an upload is refused before its bytes are.
+func (e *Enforcer) CheckBlob(repo string, size int64) error {
+	for _, r := range e.rules {
+		if size > r.Bytes && r.Match(repo) {
+			return fmt.Errorf("quota %q of %s: this blob alone is %s; it can never fit, raise the quota",
+				r.Pattern, humanize.IBytes(uint64(r.Bytes)), humanize.IBytes(uint64(size)))
+		}
+	}
+	return nil
+}
+
 // Status is one rule with its usage, for listings.
 type Status struct {
 	Pattern      string `json:"repositories"`

@@ -205,6 +205,26 @@ func TestAdmitSeesOtherProcesses(t *testing.T) {
 	}
 }
 
+func TestCheckBlob(t *testing.T) {
+	t.Parallel()
+	e := New(nil, nil, []Rule{glob("team/*", 1000), glob("team/big", 5000)})
+	for _, tc := range []struct {
+		repo string
+		size int64
+		want string
+	}{
+		{"team/app", 1000, ""},
+		{"team/app", 1001, `quota "team/*" of 1000 B: this blob alone is 1001 B`},
+		{"team/big", 1001, `quota "team/*"`}, // both rules apply; the smaller refuses
+		{"other", 1 << 40, ""},
+	} {
+		err := e.CheckBlob(tc.repo, tc.size)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tc.want)) {
+			t.Errorf("CheckBlob(%s, %d) = %v, want %q", tc.repo, tc.size, err, tc.want)
+		}
+	}
+}
+
 func TestNewWithoutRules(t *testing.T) {
 	t.Parallel()
 	if e := New(nil, nil, nil); e != nil {

@@ -9,10 +9,24 @@ import (
 // Admission decides whether a manifest may be stored (quotas). Admit is
 // asked before the write and may refuse it; the release it returns is
 // called with whether the write then succeeded. Forget is told of every
-// manifest deleted from a repository.
+// manifest deleted from a repository. CheckBlob refuses, before its bytes
+// are read, an upload whose announced size alone could never fit.
 type Admission interface {
 	Admit(ctx context.Context, m *metadata.Manifest) (release func(stored bool), err error)
 	Forget(repo string)
+	CheckBlob(repo string, size int64) error
+}
+
+// checkBlob asks the admission about an upload that will hold size bytes
+// (its offset plus an announced Content-Length); unknown sizes pass.
+func (r *Registry) checkBlob(repo string, size int64) error {
+	if r.opts.Admission == nil || size < 0 {
+		return nil
+	}
+	if err := r.opts.Admission.CheckBlob(repo, size); err != nil {
+		return deniedError{err}
+	}
+	return nil
 }
 
 // putAdmitted stores m with tags once r.opts.Admission admits it; a refusal

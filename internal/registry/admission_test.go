@@ -3,9 +3,13 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
@@ -26,6 +30,53 @@ func (f *fakeAdmission) Admit(_ context.Context, m *metadata.Manifest) (func(boo
 }
 
 func (f *fakeAdmission) Forget(repo string) { f.forgot = append(f.forgot, repo) }
+
+func (f *fakeAdmission) CheckBlob(repo string, size int64) error {
+	if repo == "small" && size > 10 {
+		return errors.New(`quota "small" of 10 B: this blob alone is 11 B`)
+	}
+	return nil
+}
+
+// unread fails the test if the upload reads the body of a refused chunk.
+type unread struct{ t *testing.T }
+
+func (u unread) Read([]byte) (int, error) {
+	u.t.Error("the body of a refused upload was read")
+	return 0, io.EOF
+}
+
+// TestAdmissionBlob: an upload whose announced size cannot fit is refused
+// with ErrDenied before its body is read; one of unknown size passes.
+func TestAdmissionBlob(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	reg := registry.New(memory.New(), meta, log, registry.Options{Admission: &fakeAdmission{}})
+	u, err := reg.StartUpload(t.Context(), "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.AppendUpload(t.Context(), "small", u.ID, 0, 6, strings.NewReader("012345")); err != nil {
+		t.Fatal(err)
+	}
+	// 6 staged + 5 announced = 11: refused, in a chunk or at the end.
+	if _, err := reg.AppendUpload(t.Context(), "small", u.ID, 6, 5, unread{t}); !errors.Is(err, registry.ErrDenied) {
+		t.Errorf("chunk past the quota: %v, want ErrDenied", err)
+	}
+	d := digest.FromString("01234567890")
+	if _, err := reg.FinishUpload(t.Context(), "small", u.ID, d, 6, 5, unread{t}); !errors.Is(err, registry.ErrDenied) {
+		t.Errorf("last chunk past the quota: %v, want ErrDenied", err)
+	}
+	// The upload is intact: what fits still finishes.
+	d = digest.FromString("0123456789")
+	if n, err := reg.FinishUpload(t.Context(), "small", u.ID, d, 6, 4, strings.NewReader("6789")); err != nil || n != 10 {
+		t.Errorf("FinishUpload within the quota = %d, %v", n, err)
+	}
+}
 
 // TestAdmission: a refused push is ErrDenied with the admission's reason
 // and stores nothing; an admitted one is released as stored; a manifest
