@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,12 +98,11 @@ func (s *Store) RepositoryStats(ctx context.Context, prefix, last string, n int)
 	if err := rows.Err(); err != nil {
 		return nil, wrap("repository stats", err)
 	}
-	// One grouped query for the page's sizes.
-	if len(ids) == 0 {
-		return out, nil
-	}
-	list := idList(len(ids))
-	q := fmt.Sprintf(`SELECT u.repository_id, SUM(u.size) FROM (
+	// Grouped queries for the page's sizes, a chunk of repositories each.
+	bytes := map[int64]int64{}
+	for chunk := range slices.Chunk(ids, s.inList()) {
+		list := idList(len(chunk))
+		q := fmt.Sprintf(`SELECT u.repository_id, SUM(u.size) FROM (
 SELECT m.repository_id, b.digest, b.size FROM manifests m
 JOIN manifest_refs mr ON mr.manifest_id = m.id AND mr.kind = 'blob'
 JOIN blobs b ON b.digest = mr.digest
@@ -110,17 +110,16 @@ WHERE m.repository_id IN (%[1]s)
 UNION
 SELECT m.repository_id, m.digest, m.size FROM manifests m WHERE m.repository_id IN (%[1]s)
 ) u GROUP BY u.repository_id`, list)
-	args := append(anys(ids), anys(ids)...)
-	bytes := map[int64]int64{}
-	if err := c.queryDynamic(ctx, q, args, func(r *sql.Rows) error {
-		var id, b int64
-		if err := r.Scan(&id, &b); err != nil {
-			return err
+		if err := c.queryDynamic(ctx, q, append(anys(chunk), anys(chunk)...), func(r *sql.Rows) error {
+			var id, b int64
+			if err := r.Scan(&id, &b); err != nil {
+				return err
+			}
+			bytes[id] = b
+			return nil
+		}); err != nil {
+			return nil, wrap("repository stats", err)
 		}
-		bytes[id] = b
-		return nil
-	}); err != nil {
-		return nil, wrap("repository stats", err)
 	}
 	for i, id := range ids {
 		out[i].Bytes = bytes[id]
@@ -132,19 +131,43 @@ SELECT m.repository_id, m.digest, m.size FROM manifests m WHERE m.repository_id 
 // (see RepositoryStats.Bytes): a blob or manifest in several of them counts
 // once. Names that are not repositories count nothing.
 func (s *Store) Usage(ctx context.Context, repos []string) (int64, error) {
-	if len(repos) == 0 {
-		return 0, nil
-	}
 	ids, err := s.repoIDs(ctx, repos)
 	if err != nil || len(ids) == 0 {
 		return 0, wrap("usage", err)
 	}
-	q := "SELECT COALESCE(SUM(u.size), 0) FROM (" + fmt.Sprintf(usageUnion, idList(len(ids))) + ") u"
+	c := s.read()
+	if len(ids) <= s.inList() {
+		// The common case: the database sums the distinct pairs.
+		q := "SELECT COALESCE(SUM(u.size), 0) FROM (" + fmt.Sprintf(usageUnion, idList(len(ids))) + ") u"
+		var total int64
+		err = c.queryDynamic(ctx, q, append(anys(ids), anys(ids)...), func(r *sql.Rows) error {
+			return r.Scan(&total)
+		})
+		return total, wrap("usage", err)
+	}
+	// More repositories than one statement may name: the distinct pairs of
+	// each chunk, deduplicated here across chunks.
+	seen := map[string]int64{}
+	for chunk := range slices.Chunk(ids, s.inList()) {
+		if err := c.queryDynamic(ctx, fmt.Sprintf(usageUnion, idList(len(chunk))), append(anys(chunk), anys(chunk)...), func(r *sql.Rows) error {
+			var (
+				d    string
+				size int64
+			)
+			if err := r.Scan(&d, &size); err != nil {
+				return err
+			}
+			seen[d] = size
+			return nil
+		}); err != nil {
+			return 0, wrap("usage", err)
+		}
+	}
 	var total int64
-	err = s.read().queryDynamic(ctx, q, append(anys(ids), anys(ids)...), func(r *sql.Rows) error {
-		return r.Scan(&total)
-	})
-	return total, wrap("usage", err)
+	for _, size := range seen {
+		total += size
+	}
+	return total, nil
 }
 
 // AddedBytes returns how much storing m would add to the usage of repos
@@ -160,35 +183,58 @@ func (s *Store) AddedBytes(ctx context.Context, repos []string, m *Manifest) (in
 	}
 	var blobs []any
 	for _, r := range m.Refs {
-		if r.Kind == RefBlob {
+		if r.Kind == RefBlob && !slices.Contains(blobs, any(r.Digest.String())) {
 			blobs = append(blobs, r.Digest.String())
 		}
 	}
-	if len(ids) == 0 {
-		// Nothing stored yet: every distinct blob and the manifest are new.
-		ids = []int64{-1}
-	}
 	c := s.read()
+	// What the repositories hold already, a chunk of them at a time: m
+	// itself, and m's blobs some manifest of theirs refers to.
+	held := map[string]bool{}
+	collect := func(r *sql.Rows) error {
+		var d string
+		if err := r.Scan(&d); err != nil {
+			return err
+		}
+		held[d] = true
+		return nil
+	}
+	for chunk := range slices.Chunk(ids, s.inList()) {
+		q := fmt.Sprintf("SELECT m.digest FROM manifests m WHERE m.digest = ? AND m.repository_id IN (%s)", idList(len(chunk)))
+		if err := c.queryDynamic(ctx, q, append([]any{m.Digest.String()}, anys(chunk)...), collect); err != nil {
+			return 0, wrap("added bytes", err)
+		}
+		for bc := range slices.Chunk(blobs, s.inList()) {
+			// EXISTS stops at the first reference: a base layer has
+			// one per image.
+			q := fmt.Sprintf(`SELECT b.digest FROM blobs b WHERE b.digest IN (%s)
+AND EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests m ON m.id = mr.manifest_id
+WHERE mr.digest = b.digest AND mr.kind = 'blob' AND m.repository_id IN (%s))`, idList(len(bc)), idList(len(chunk)))
+			if err := c.queryDynamic(ctx, q, append(slices.Clone(bc), anys(chunk)...), collect); err != nil {
+				return 0, wrap("added bytes", err)
+			}
+		}
+	}
 	var added int64
-	if len(blobs) > 0 {
-		q := fmt.Sprintf(`SELECT COALESCE(SUM(b.size), 0) FROM blobs b
-WHERE b.digest IN (%s) AND NOT EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests m ON m.id = mr.manifest_id
-WHERE mr.digest = b.digest AND mr.kind = 'blob' AND m.repository_id IN (%s))`, idList(len(blobs)), idList(len(ids)))
-		if err := c.queryDynamic(ctx, q, append(blobs, anys(ids)...), func(r *sql.Rows) error {
-			return r.Scan(&added)
+	if !held[m.Digest.String()] {
+		added = m.Size
+	}
+	for bc := range slices.Chunk(blobs, s.inList()) {
+		if err := c.queryDynamic(ctx, fmt.Sprintf("SELECT digest, size FROM blobs WHERE digest IN (%s)", idList(len(bc))), bc, func(r *sql.Rows) error {
+			var (
+				d    string
+				size int64
+			)
+			if err := r.Scan(&d, &size); err != nil {
+				return err
+			}
+			if !held[d] {
+				added += size
+			}
+			return nil
 		}); err != nil {
 			return 0, wrap("added bytes", err)
 		}
-	}
-	var held int64
-	q := fmt.Sprintf("SELECT COUNT(*) FROM manifests WHERE digest = ? AND repository_id IN (%s)", idList(len(ids)))
-	if err := c.queryDynamic(ctx, q, append([]any{m.Digest.String()}, anys(ids)...), func(r *sql.Rows) error {
-		return r.Scan(&held)
-	}); err != nil {
-		return 0, wrap("added bytes", err)
-	}
-	if held == 0 {
-		added += m.Size
 	}
 	return added, nil
 }
@@ -196,8 +242,7 @@ WHERE mr.digest = b.digest AND mr.kind = 'blob' AND m.repository_id IN (%s))`, i
 // repoIDs returns the ids of those of names that exist.
 func (s *Store) repoIDs(ctx context.Context, names []string) ([]int64, error) {
 	var ids []int64
-	for i := 0; i < len(names); i += maxInList {
-		chunk := names[i:min(i+maxInList, len(names))]
+	for chunk := range slices.Chunk(names, s.inList()) {
 		q := fmt.Sprintf("SELECT id FROM repositories WHERE name IN (%s)", idList(len(chunk)))
 		if err := s.read().queryDynamic(ctx, q, anys(chunk), func(r *sql.Rows) error {
 			var id int64
@@ -213,9 +258,18 @@ func (s *Store) repoIDs(ctx context.Context, names []string) ([]int64, error) {
 	return ids, nil
 }
 
-// maxInList bounds the placeholders of one name lookup, well under every
-// database's limit on bound parameters (SQLite's is 32766).
+// maxInList bounds the names or ids one statement lists, so that a
+// statement's bound parameters (twice that at most) stay well under every
+// database's limit (SQLite's is 32766). Store.inList is it, but in tests.
 const maxInList = 1000
+
+// inList is how many names or ids one statement lists.
+func (s *Store) inList() int {
+	if s.chunk > 0 {
+		return s.chunk
+	}
+	return maxInList
+}
 
 // RepositoryTags returns every tag of repo with its digest, in byte order,
 // or ErrNotFound when the repository does not exist.
