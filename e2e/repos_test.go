@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -223,5 +226,58 @@ func TestAdminAPIRepositories(t *testing.T) {
 	api.must(http.StatusNotFound, admin, "GET", "/repositories/team%2Fapp", nil, nil)
 	if !strings.Contains(w.Log(), "repository deleted") {
 		t.Errorf("no audit line for the delete")
+	}
+}
+
+// TestDockerQuota: the real docker CLI shows both refusals, naming the
+// quota: the manifest that would take the namespace over its limit, and a
+// layer that alone is larger than the limit.
+func TestDockerQuota(t *testing.T) {
+	harness.SkipIfShort(t)
+	const limit = 1 << 20
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("quotas:\n  - {repositories: \"e2e/*\", bytes: %d}\n", limit)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := harness.StartDockerd(t)
+	w := startWharf(t, "--config", cfg)
+	// Random bytes do not compress: each layer is about its file's size.
+	image := func(repo string, size int64) string {
+		tarball := filepath.Join(t.TempDir(), "layer.tar")
+		writeRandomTar(t, tarball, size)
+		ref := w.Addr() + "/" + repo
+		d.Run("import", tarball, ref)
+		return ref
+	}
+	d.Run("push", image("e2e/a:1", 600<<10))
+	out, err := d.TryRun(nil, "push", image("e2e/b:1", 600<<10))
+	if err == nil || !strings.Contains(out, `denied: quota "e2e/*" of 1.0 MiB exceeded: its repositories use 60`) {
+		t.Errorf("docker push taking the namespace over its quota: %v\n%s", err, out)
+	}
+	t.Logf("docker push over the quota printed:\n%s", out)
+	out, err = d.TryRun(nil, "push", image("e2e/c:1", limit+128<<10))
+	if err == nil || !strings.Contains(out, `denied: quota "e2e/*" of 1.0 MiB: this blob alone is 1.1 MiB`) {
+		t.Errorf("docker push of a layer larger than the quota: %v\n%s", err, out)
+	}
+	t.Logf("docker push of a layer larger than the quota printed:\n%s", out)
+}
+
+// writeRandomTar writes a tarball holding one file of n random bytes.
+func writeRandomTar(t *testing.T, path string, n int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	if err := tw.WriteHeader(&tar.Header{Name: "data.bin", Typeflag: tar.TypeReg, Mode: 0o644, Size: n, ModTime: time.Unix(1700000000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(tw, rand.Reader, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
