@@ -66,6 +66,24 @@ WHERE mr.kind = 'blob' AND m.repository_id IN (%[1]s))
 UNION
 SELECT m.digest, m.size FROM manifests m WHERE m.repository_id IN (%[1]s)`
 
+// repoBytesQuery is usageUnion per repository: the size of each of the
+// repositories whose ids fill its lists.
+const repoBytesQuery = `SELECT u.repository_id, SUM(u.size) FROM (
+SELECT m.repository_id, b.digest, b.size FROM manifests m
+JOIN manifest_refs mr ON mr.manifest_id = m.id AND mr.kind = 'blob'
+JOIN blobs b ON b.digest = mr.digest
+WHERE m.repository_id IN (%[1]s)
+UNION
+SELECT m.repository_id, m.digest, m.size FROM manifests m WHERE m.repository_id IN (%[1]s)
+) u GROUP BY u.repository_id`
+
+// blobsHeldQuery returns those of the blobs in its first list that a
+// manifest of the repositories in its second refers to. EXISTS stops at
+// the first reference: a base layer has one per image.
+const blobsHeldQuery = `SELECT b.digest FROM blobs b WHERE b.digest IN (%s)
+AND EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests m ON m.id = mr.manifest_id
+WHERE mr.digest = b.digest AND mr.kind = 'blob' AND m.repository_id IN (%s))`
+
 // maxPrefixRune bounds a prefix range: every valid UTF-8 name starting
 // with prefix sorts below prefix+maxPrefixRune (byte order).
 const maxPrefixRune = "\U0010FFFF"
@@ -101,15 +119,7 @@ func (s *Store) RepositoryStats(ctx context.Context, prefix, last string, n int)
 	// Grouped queries for the page's sizes, a chunk of repositories each.
 	bytes := map[int64]int64{}
 	for chunk := range slices.Chunk(ids, s.inList()) {
-		list := idList(len(chunk))
-		q := fmt.Sprintf(`SELECT u.repository_id, SUM(u.size) FROM (
-SELECT m.repository_id, b.digest, b.size FROM manifests m
-JOIN manifest_refs mr ON mr.manifest_id = m.id AND mr.kind = 'blob'
-JOIN blobs b ON b.digest = mr.digest
-WHERE m.repository_id IN (%[1]s)
-UNION
-SELECT m.repository_id, m.digest, m.size FROM manifests m WHERE m.repository_id IN (%[1]s)
-) u GROUP BY u.repository_id`, list)
+		q := fmt.Sprintf(repoBytesQuery, idList(len(chunk)))
 		if err := c.queryDynamic(ctx, q, append(anys(chunk), anys(chunk)...), func(r *sql.Rows) error {
 			var id, b int64
 			if err := r.Scan(&id, &b); err != nil {
@@ -205,11 +215,7 @@ func (s *Store) AddedBytes(ctx context.Context, repos []string, m *Manifest) (in
 			return 0, wrap("added bytes", err)
 		}
 		for bc := range slices.Chunk(blobs, s.inList()) {
-			// EXISTS stops at the first reference: a base layer has
-			// one per image.
-			q := fmt.Sprintf(`SELECT b.digest FROM blobs b WHERE b.digest IN (%s)
-AND EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests m ON m.id = mr.manifest_id
-WHERE mr.digest = b.digest AND mr.kind = 'blob' AND m.repository_id IN (%s))`, idList(len(bc)), idList(len(chunk)))
+			q := fmt.Sprintf(blobsHeldQuery, idList(len(bc)), idList(len(chunk)))
 			if err := c.queryDynamic(ctx, q, append(slices.Clone(bc), anys(chunk)...), collect); err != nil {
 				return 0, wrap("added bytes", err)
 			}
