@@ -38,6 +38,19 @@ func (f *fakeAdmission) CheckBlob(repo string, size int64) error {
 	return nil
 }
 
+// admittedRegistry is a registry over a fresh database and memory storage
+// that asks adm.
+func admittedRegistry(t *testing.T, adm registry.Admission) *registry.Registry {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	return registry.New(memory.New(), meta, log, registry.Options{Admission: adm})
+}
+
 // unread fails the test if the upload reads the body of a refused chunk.
 type unread struct{ t *testing.T }
 
@@ -49,13 +62,7 @@ func (u unread) Read([]byte) (int, error) {
 // TestAdmissionBlob: an upload whose announced size cannot fit is refused
 // with ErrDenied before its body is read; one of unknown size passes.
 func TestAdmissionBlob(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	reg := registry.New(memory.New(), meta, log, registry.Options{Admission: &fakeAdmission{}})
+	reg := admittedRegistry(t, &fakeAdmission{})
 	u, err := reg.StartUpload(t.Context(), "small")
 	if err != nil {
 		t.Fatal(err)
@@ -82,18 +89,12 @@ func TestAdmissionBlob(t *testing.T) {
 // and stores nothing; an admitted one is released as stored; a manifest
 // delete is forgotten.
 func TestAdmission(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
 	adm := &fakeAdmission{}
-	reg := registry.New(memory.New(), meta, log, registry.Options{Admission: adm})
+	reg := admittedRegistry(t, adm)
 	const mt = "application/vnd.oci.image.index.v1+json"
 	payload := []byte(`{"schemaVersion":2,"mediaType":"` + mt + `","manifests":[]}`)
 
-	_, err = reg.PutManifest(t.Context(), "full", "v1", mt, payload, nil)
+	_, err := reg.PutManifest(t.Context(), "full", "v1", mt, payload, nil)
 	if !errors.Is(err, registry.ErrDenied) || err.Error() != `registry: quota "full" of 1 B exceeded` {
 		t.Fatalf("refused push: %v, want ErrDenied with the reason", err)
 	}
