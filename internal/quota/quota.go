@@ -31,9 +31,20 @@ type ExceededError struct {
 	Limit   int64
 	Usage   int64 // the matching repositories' usage before the push
 	Added   int64 // what the push would have added
+	// Blob, when positive, is the size of an upload that alone is over
+	// the limit (Usage and Added are then not read).
+	Blob int64
 }
 
+// Denied marks the error as a refusal to show the client, as opposed to a
+// failure to decide (a database error).
+func (e *ExceededError) Denied() bool { return true }
+
 func (e *ExceededError) Error() string {
+	if e.Blob > 0 {
+		return fmt.Sprintf("quota %q of %s: this blob alone is %s; it can never fit, raise the quota",
+			e.Pattern, humanize.IBytes(uint64(e.Limit)), humanize.IBytes(uint64(e.Blob)))
+	}
 	return fmt.Sprintf("quota %q of %s exceeded: its repositories use %s and this push adds %s; delete tags or repositories (wharf repo rm) and run garbage collection, or raise the quota",
 		e.Pattern, humanize.IBytes(uint64(e.Limit)), humanize.IBytes(uint64(e.Usage)), humanize.IBytes(uint64(e.Added)))
 }
@@ -203,8 +214,7 @@ func (e *Enforcer) Forget(repo string) {
 func (e *Enforcer) CheckBlob(repo string, size int64) error {
 	for _, r := range e.rules {
 		if size > r.Bytes && r.Match(repo) {
-			return fmt.Errorf("quota %q of %s: this blob alone is %s; it can never fit, raise the quota",
-				r.Pattern, humanize.IBytes(uint64(r.Bytes)), humanize.IBytes(uint64(size)))
+			return &ExceededError{Pattern: r.Pattern, Limit: r.Bytes, Blob: size}
 		}
 	}
 	return nil

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"wharf/internal/metadata"
 )
@@ -11,6 +13,11 @@ import (
 // called with whether the write then succeeded. Forget is told of every
 // manifest deleted from a repository. CheckBlob refuses, before its bytes
 // are read, an upload whose announced size alone could never fit.
+//
+// A refusal is an error with a method Denied() bool returning true: it
+// becomes ErrDenied with its message for the client. Any other error is a
+// failure to decide (a database error) and fails the request as such,
+// without its details.
 type Admission interface {
 	Admit(ctx context.Context, m *metadata.Manifest) (release func(stored bool), err error)
 	Forget(repo string)
@@ -23,10 +30,20 @@ func (r *Registry) checkBlob(repo string, size int64) error {
 	if r.opts.Admission == nil || size < 0 {
 		return nil
 	}
-	if err := r.opts.Admission.CheckBlob(repo, size); err != nil {
+	return admissionError(r.opts.Admission.CheckBlob(repo, size))
+}
+
+// admissionError tells a refusal (ErrDenied, shown to the client) from a
+// failure to decide.
+func admissionError(err error) error {
+	var refusal interface{ Denied() bool }
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refusal) && refusal.Denied():
 		return deniedError{err}
 	}
-	return nil
+	return fmt.Errorf("registry: admission: %w", err)
 }
 
 // putAdmitted stores m with tags once r.opts.Admission admits it; a refusal
@@ -37,7 +54,7 @@ func (r *Registry) putAdmitted(ctx context.Context, m *metadata.Manifest, tags [
 	}
 	release, err := r.opts.Admission.Admit(ctx, m)
 	if err != nil {
-		return deniedError{err}
+		return admissionError(err)
 	}
 	err = r.meta.PutManifest(ctx, m, tags)
 	release(err == nil)

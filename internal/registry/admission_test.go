@@ -22,9 +22,18 @@ type fakeAdmission struct {
 	forgot   []string
 }
 
+// refusal is what a quota answers.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+func (refusal) Denied() bool    { return true }
+
 func (f *fakeAdmission) Admit(_ context.Context, m *metadata.Manifest) (func(bool), error) {
-	if m.Repo == "full" {
-		return nil, errors.New(`quota "full" of 1 B exceeded`)
+	switch m.Repo {
+	case "full":
+		return nil, refusal(`quota "full" of 1 B exceeded`)
+	case "broken":
+		return nil, errors.New("metadata: usage: database is locked")
 	}
 	return func(stored bool) { f.released = append(f.released, stored) }, nil
 }
@@ -33,7 +42,7 @@ func (f *fakeAdmission) Forget(repo string) { f.forgot = append(f.forgot, repo) 
 
 func (f *fakeAdmission) CheckBlob(repo string, size int64) error {
 	if repo == "small" && size > 10 {
-		return errors.New(`quota "small" of 10 B: this blob alone is 11 B`)
+		return refusal(`quota "small" of 10 B: this blob alone is 11 B`)
 	}
 	return nil
 }
@@ -97,6 +106,11 @@ func TestAdmission(t *testing.T) {
 	_, err := reg.PutManifest(t.Context(), "full", "v1", mt, payload, nil)
 	if !errors.Is(err, registry.ErrDenied) || err.Error() != `registry: quota "full" of 1 B exceeded` {
 		t.Fatalf("refused push: %v, want ErrDenied with the reason", err)
+	}
+	// A failure to decide is no refusal: the client gets no detail.
+	_, err = reg.PutManifest(t.Context(), "broken", "v1", mt, payload, nil)
+	if err == nil || errors.Is(err, registry.ErrDenied) {
+		t.Errorf("push the admission failed to decide: %v, want an error other than ErrDenied", err)
 	}
 	if _, err := reg.Tags(t.Context(), "full", "", 0); !errors.Is(err, registry.ErrNameUnknown) {
 		t.Errorf("a refused push created the repository: %v", err)
