@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,9 +150,24 @@ func TestQuotaAndRepoRm(t *testing.T) {
 	if code2 != 1 || !strings.Contains(out, "--yes") {
 		t.Errorf("repo rm without --yes and without a terminal: %d %s", code2, out)
 	}
-	code2, out = runWharf(t, "repo", "rm", "team/app", "team/db", "--yes", "--data", w.DataDir())
-	if code2 != 0 || !strings.Contains(out, "deleted team/app") || !strings.Contains(out, "garbage collection") {
-		t.Fatalf("repo rm: %d %s", code2, out)
+	// On a terminal (script(1) gives it one) it asks; "n" keeps them.
+	onTerminal := func(answer string) string {
+		script := harness.RequireTool(t, "script")
+		cmd := exec.Command(script, "-qec", harness.WharfBinary(t)+" repo rm team/app team/db --data "+w.DataDir(), "/dev/null")
+		cmd.Stdin = strings.NewReader(answer + "\n")
+		cmd.Env = withoutPrefix(os.Environ(), "WHARF_")
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	if out := onTerminal("n"); !strings.Contains(out, "Delete team/app, team/db with all their tags and manifests? [y/N]") || !strings.Contains(out, "nothing deleted") {
+		t.Errorf("repo rm answered n:\n%s", out)
+	}
+	if _, err := remote.Image(ref(t, w, "team/app:v1"), remoteOpts(ctx)...); err != nil {
+		t.Fatalf("pull after repo rm was declined: %v", err)
+	}
+	out = onTerminal("y")
+	if !strings.Contains(out, "deleted team/app") || !strings.Contains(out, "deleted team/db") || !strings.Contains(out, "garbage collection") {
+		t.Fatalf("repo rm answered y:\n%s", out)
 	}
 	_, err = remote.Image(ref(t, w, "team/app:v1"), remoteOpts(ctx)...)
 	if status, code, _ := registryError(t, "pull after repo rm", err); status != 404 || (code != "MANIFEST_UNKNOWN" && code != "NAME_UNKNOWN") {
