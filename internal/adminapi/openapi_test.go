@@ -14,6 +14,7 @@ import (
 
 	"wharf/internal/errcode"
 	"wharf/internal/retention"
+	"wharf/internal/metadata"
 )
 
 const openAPIPath = "../../docs/api/openapi.yaml"
@@ -195,6 +196,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Token": Token{}, "TokenList": tokenList{}, "NewToken": newTokenRequest{},
 		"ReadOnly": ReadOnlyView{}, "ReadOnlyChange": readOnlyRequest{}, "RetentionRun": retentionRequest{},
 		"RetentionItem": retention.Item{}, "RetentionDecision": retention.Decision{}, "RetentionReport": retention.Report{},
+		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
+		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

@@ -134,6 +134,8 @@ type Config struct {
 
 	// Audit configures the audit log.
 	Audit Audit `yaml:"audit"`
+	// Quotas bound the bytes of repositories matching a pattern (quotas.go).
+	Quotas []Quota `yaml:"quotas"`
 }
 
 // Token configures the token protocol.
@@ -470,5 +472,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateAdminPassword()...)
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.validatePolicies()...)
+	errs = append(errs, c.validateQuotas()...)
 	return errors.Join(errs...)
 }
