@@ -67,6 +67,9 @@ type Config struct {
 	Meta               *metadata.Store
 	ReadOnlyConfigured bool
 	Retention          *retention.Runner
+	// RepositoryChanged, when set, is told of every repository deleted
+	// (quotas read its usage again).
+	RepositoryChanged func(repo string)
 	// GC runs garbage collections; nil on a server without a registry.
 	GC *GC
 }
@@ -169,6 +172,10 @@ func (a *API) routes() []Route {
 		{"GET", "read-only", a.getReadOnly},
 		{"PUT", "read-only", a.putReadOnly},
 		{"POST", "retention", a.runRetention},
+		{"GET", "repositories", a.listRepositories},
+		{"GET", "repositories/{name}", a.getRepository},
+		{"DELETE", "repositories/{name}", a.removeRepository},
+		{"DELETE", "repositories/{name}/tags/{tag}", a.removeTag},
 		{"GET", "gc", a.getGC},
 		{"POST", "gc", a.startGC},
 	}
@@ -205,6 +212,9 @@ func (a *API) noRoute(r *http.Request) error {
 	if allowed := edge.Allowed(a.mux, r, methods, Prefix); len(allowed) > 0 {
 		return &errcode.Error{Code: errcode.AdminMethodNotAllowed,
 			Message: r.Method + " is not allowed here; use " + strings.Join(allowed, ", ")}
+	}
+	if err := slashedRepository(r); err != nil {
+		return err
 	}
 	return &errcode.Error{Code: errcode.AdminNotFound, Message: "no such endpoint: " + r.URL.Path + " (see docs/api/openapi.yaml)"}
 }

@@ -45,6 +45,8 @@ type env struct {
 	store  *metadata.Store
 	issuer *token.Issuer
 	log    *testserver.SyncBuffer
+	// changed records the repositories RepositoryChanged was told of.
+	changed *testserver.SyncBuffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -75,7 +77,7 @@ func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	logs := &testserver.SyncBuffer{}
+	logs, changed := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hash, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
 	if err != nil {
@@ -133,11 +135,12 @@ func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 	cfg := adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
-		Realm:      func(*http.Request) string { return realm },
-		Layers:     layers,
-		Configured: configured,
-		Log:        log,
-		Meta:       store,
+		Realm:             func(*http.Request) string { return realm },
+		Layers:            layers,
+		Configured:        configured,
+		Log:               log,
+		Meta:              store,
+		RepositoryChanged: func(repo string) { _, _ = changed.Write([]byte(repo + "\n")) },
 		Retention: &retention.Runner{Meta: store, Log: log,
 			Policies: []retention.Policy{{Repositories: "app", KeepLast: 1}}},
 	}
@@ -152,7 +155,7 @@ func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, api: api, store: store, issuer: issuer, log: logs}
+	return &env{t: t, url: srv.URL, api: api, store: store, issuer: issuer, log: logs, changed: changed}
 }
 
 // bearer issues a token of this server for account with access.

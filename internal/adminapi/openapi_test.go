@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
 	"wharf/internal/retention"
 )
 
@@ -195,6 +196,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Token": Token{}, "TokenList": tokenList{}, "NewToken": newTokenRequest{},
 		"ReadOnly": ReadOnlyView{}, "ReadOnlyChange": readOnlyRequest{}, "RetentionRun": retentionRequest{},
 		"RetentionItem": retention.Item{}, "RetentionDecision": retention.Decision{}, "RetentionReport": retention.Report{},
+		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
+		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

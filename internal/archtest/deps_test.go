@@ -128,7 +128,7 @@ func dependencyRules() []rule {
 		// rules of the engines that own their grammar (static, authz), which
 		// never import it; it knows no HTTP, no database and none of the
 		// readers and commands above it.
-		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static",
+		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "github.com/dustin/go-humanize", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static",
 			"wharf/internal/auth", "wharf/internal/auth/password"},
 			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/accounts", "wharf/internal/compat"}},
 		// resolve merges defaults, files, environment and flags for every
@@ -171,6 +171,10 @@ func dependencyRules() []rule {
 		// The doctor checks a setup as the server would read it, through
 		// the same builders, never through the server itself.
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
+		// Quotas are computed over metadata, handed their rules by the
+		// composition root: no HTTP, no configuration, no registry.
+		{pkg: "wharf/internal/quota", onlyDirect: []string{"wharf/internal/metadata", "github.com/dustin/go-humanize"},
+			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry", "wharf/internal/server"}},
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
 		// Retention decides over the metadata and deletes through it;

@@ -136,6 +136,8 @@ type Config struct {
 
 	// Audit configures the audit log.
 	Audit Audit `yaml:"audit"`
+	// Quotas bound the bytes of repositories matching a pattern (quotas.go).
+	Quotas []Quota `yaml:"quotas"`
 }
 
 // Token configures the token protocol.
@@ -473,6 +475,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateAdminPassword()...)
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.validatePolicies()...)
+	errs = append(errs, c.validateQuotas()...)
 	errs = append(errs, c.GC.validate()...)
 	return errors.Join(errs...)
 }

@@ -37,6 +37,9 @@ type Store struct {
 	// writer, on SQLite, admits one writing statement or transaction of
 	// this process at a time (nil elsewhere); see writerGate.
 	writer writerGate
+	// chunk, when positive, replaces maxInList (tests of the chunked
+	// size queries).
+	chunk int
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: two per core the

@@ -35,6 +35,7 @@ var errorTable = []struct {
 	{registry.ErrTagInvalid, errcode.TagInvalid},
 	{registry.ErrTagImmutable, errcode.Denied},
 	{registry.ErrReadOnly, errcode.Unavailable},
+	{registry.ErrDenied, errcode.Denied},
 }
 
 // errorf is an error that already knows its code, for failures found in

@@ -30,4 +30,7 @@ var (
 	// and what an upload acknowledged before stays for it to resume.
 	ErrStorageFull  = storage.ErrFull
 	ErrDatabaseFull = metadata.ErrFull
+	// ErrDenied is a push refused by policy (a quota): the message says
+	// which and why.
+	ErrDenied = errors.New("registry: denied")
 )

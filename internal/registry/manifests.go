@@ -59,7 +59,10 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 		}
 	}
 	m.Repo = repo
-	err = r.meta.PutManifest(ctx, m, tags)
+	err = r.putAdmitted(ctx, m, tags)
+	if errors.Is(err, ErrDenied) {
+		return PushResult{}, err
+	}
 	var missing *metadata.MissingReferenceError
 	if errors.As(err, &missing) {
 		return PushResult{}, fmt.Errorf("%w: %s %s is not in %s; push it first", ErrManifestBlobUnknown, missing.Kind, missing.Digest, repo)
@@ -151,7 +154,9 @@ func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) e
 		if d, err = ParseDigest(reference); err != nil {
 			return err
 		}
-		err = r.meta.DeleteManifest(ctx, repo, d)
+		if err = r.meta.DeleteManifest(ctx, repo, d); err == nil && r.opts.Admission != nil {
+			r.opts.Admission.Forget(repo)
+		}
 	} else {
 		if !ValidTag(reference) {
 			return fmt.Errorf("%w: %q", ErrTagInvalid, reference)

@@ -27,6 +27,8 @@ type Options struct {
 	// ReadOnly refuses every write for good (read_only: true); the
 	// database's read-only mode (set at runtime) applies otherwise.
 	ReadOnly bool
+	// Admission, when set, may refuse manifest pushes (quotas).
+	Admission Admission
 }
 
 // Registry implements push and pull over a blob driver and a metadata store.

@@ -88,6 +88,11 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, siz
 	if start >= 0 && start != u.Offset {
 		return Upload{ID: id, Repo: repo, Offset: u.Offset}, ErrRangeInvalid
 	}
+	if size >= 0 {
+		if err := r.checkBlob(repo, u.Offset+size); err != nil {
+			return Upload{ID: id, Repo: repo, Offset: u.Offset}, err
+		}
+	}
 	st, err := r.receive(ctx, u, u.Algorithm, size, body, false)
 	if err != nil {
 		offset := u.Offset
@@ -296,6 +301,11 @@ func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst diges
 	}
 	if start >= 0 && start != u.Offset {
 		return 0, ErrRangeInvalid
+	}
+	if size >= 0 {
+		if err := r.checkBlob(repo, u.Offset+size); err != nil {
+			return 0, err
+		}
 	}
 	alg := u.Algorithm
 	if u.Offset == 0 {

@@ -100,6 +100,8 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		// Read-only mode and retention concern the registry.
 		ReadOnlyConfigured: s.cfg.ReadOnly,
 		Retention:          s.retention,
+		// s.quotas is built with the registry's routes, after these.
+		RepositoryChanged: func(repo string) { s.quotas.Forget(repo) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)

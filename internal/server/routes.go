@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/diskspace"
 	"wharf/internal/edge"
 	"wharf/internal/events"
 	"wharf/internal/ociapi"
+	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
 )
@@ -71,13 +73,21 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 	// The copy buffers are budgeted for as many uploads as the API lets
 	// run at once.
 	uploads := cfg.Limits.UploadsOrDefault()
-	s.reg = registry.New(blobs, s.meta, s.log, registry.Options{
+	opts := registry.Options{
 		// Without authorization every client may read every repository, so
 		// a mount without `from` reveals nothing.
 		AnonymousMount: cfg.Auth == "none",
 		MaxUploads:     uploads,
 		ReadOnly:       cfg.ReadOnly,
-	})
+	}
+	rules, err := authstack.QuotaRules(cfg)
+	if err != nil {
+		return err
+	}
+	if s.quotas = quota.New(s.meta, s.log, rules); s.quotas != nil {
+		opts.Admission = s.quotas
+	}
+	s.reg = registry.New(blobs, s.meta, s.log, opts)
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
 		DeleteEnabled:       cfg.Storage.Delete,
 		MaxListPage:         cfg.Limits.ListPage,

@@ -22,6 +22,7 @@ import (
 	"wharf/internal/errcode"
 	"wharf/internal/gc"
 	"wharf/internal/metadata"
+	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/retention"
 	"wharf/internal/servertls"
@@ -33,7 +34,9 @@ type Server struct {
 	log  *slog.Logger
 	meta *metadata.Store
 	reg  *registry.Registry // nil for the token server alone
-	http *http.Server
+	// quotas is nil without quotas: in wharf.yml.
+	quotas *quota.Enforcer
+	http   *http.Server
 	// inflight counts requests being served, for shutdown and
 	// the idle trimmer (idle.go); lastDone is when the last one ended (Unix ns).
 	inflight atomic.Int64

@@ -91,6 +91,9 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"ImmutableTags", testImmutableTags},
 		{"ImmutableTagRace", testImmutableTagRace},
 		{"ReadOnly", testReadOnly},
+		{"RepositoryStats", testRepositoryStats},
+		{"AddedBytes", testAddedBytes},
+		{"DeleteRepository", testDeleteRepository},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
