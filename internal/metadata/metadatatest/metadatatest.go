@@ -75,6 +75,10 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"KeysByteExact", testKeysByteExact},
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
+		{"NotifyQueue", testNotifyQueue},
+		{"NotifyRetry", testNotifyRetry},
+		{"NotifyBacklogBound", testNotifyBacklogBound},
+		{"NotifyLease", testNotifyLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
