@@ -123,6 +123,9 @@ type Config struct {
 	// docker_auth's SQL tables (SQLite, PostgreSQL, MySQL).
 	XormAuth *XormAuth `yaml:"xorm_auth"`
 	ACLXorm  *ACLXorm  `yaml:"acl_xorm"`
+	// Notifications sends push, pull and delete events to webhooks, in
+	// distribution's schema (notifications.go).
+	Notifications Notifications `yaml:"notifications"`
 }
 
 // Token configures the token protocol.
@@ -457,5 +460,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateDatabaseBackends()...)
 	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
+	errs = append(errs, c.Notifications.validate()...)
 	return errors.Join(errs...)
 }
