@@ -117,6 +117,10 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/metadata", notDeps: []string{"net/http", "wharf/internal/storage", "wharf/internal/registry"}},
 		{pkg: "wharf/internal/storage", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
 		{pkg: "wharf/internal/events", onlyDirect: []string{"github.com/opencontainers/go-digest"}},
+		// notify is a sink of events over the metadata queue: the
+		// composition root translates notifications: for it.
+		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/registry", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which

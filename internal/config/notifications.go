@@ -57,11 +57,15 @@ type Endpoint struct {
 	Repositories []string `yaml:"repositories"`
 	// Secret (wharf) signs every body: X-Wharf-Signature: sha256=<hex
 	// HMAC-SHA256 of the body>.
-	Secret auth.Secret `yaml:"secret"`
+	Secret Secret `yaml:"secret"`
 	// Backlog (wharf) bounds the events queued for the endpoint; past it
 	// the oldest are dropped and counted (default 100000).
 	Backlog int `yaml:"backlog"`
 }
+
+// Secret is auth.Secret (never printed), named here so that the readers of
+// foreign configurations set it without importing auth.
+type Secret = auth.Secret
 
 // EndpointIgnore is distribution's notifications.endpoints[].ignore.
 type EndpointIgnore struct {

@@ -70,7 +70,11 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		AnonymousMount: cfg.Auth == "none",
 		MaxUploads:     uploads,
 	})
+	if s.notify, err = s.newNotifier(); err != nil {
+		return fmt.Errorf("server: notifications: %w", err)
+	}
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
+		Events:              s.eventSinks(),
 		DeleteEnabled:       cfg.Storage.Delete,
 		MaxListPage:         cfg.Limits.ListPage,
 		MaxReferrersPage:    cfg.Limits.ReferrersPage,

@@ -20,6 +20,7 @@ import (
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
+	"wharf/internal/notify"
 	"wharf/internal/registry"
 	"wharf/internal/servertls"
 )
@@ -47,6 +48,9 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// notify sends the registry's events to webhooks (nil without
+	// notifications: endpoints); Close flushes it.
+	notify *notify.Notifier
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -146,6 +150,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		go s.purgeSessions(ctx)
 	}
 	go newIdleTrimmer(&s.inflight, &s.lastDone).run(ctx)
+	if s.notify != nil {
+		// Not ctx: requests still draining after it ends record events,
+		// which Close flushes.
+		s.notify.Run(context.WithoutCancel(ctx))
+	}
 	if s.cfg.DebugAddr != "" {
 		_, stop, err := s.debugServer(ctx)
 		if err != nil {
@@ -234,6 +243,9 @@ func (s *Server) Close() error {
 		s.tokenLn.Close()
 	}
 	var errs []error
+	if s.notify != nil {
+		s.notify.Close()
+	}
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
 	}
