@@ -159,7 +159,10 @@ proxy: {remoteurl: ""}
 redis: {}
 middleware: {}
 `,
-			want: func(c *config.Config) { c.DebugAddr = "localhost:5001"; c.Notifications.Events.IncludeReferences = true },
+			want: func(c *config.Config) {
+				c.DebugAddr = "localhost:5001"
+				c.Notifications.Events.IncludeReferences = true
+			},
 			logs: [][]string{{"INFO", "key=log.fields"},
 				{"INFO", "key=health"}, {"INFO", "key=reporting"}, {"INFO", "key=validation"}, {"INFO", "key=compatibility"},
 				{"INFO", "key=http.debug.prometheus"}, {"INFO", "key=catalog"}, {"INFO", "key=storage.redirect"}}},
