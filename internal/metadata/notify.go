@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -67,15 +68,8 @@ func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpo
 				return err
 			}
 		}
-		for _, n := range ns {
-			created := n.CreatedAt
-			if created.IsZero() {
-				created = time.Now()
-			}
-			if _, err := c.exec(ctx, `INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES (?, ?, ?, 0, 0)`,
-				n.Endpoint, n.Body, unixNano(created)); err != nil {
-				return err
-			}
+		if err := insertNotifications(ctx, c, ns); err != nil {
+			return err
 		}
 		for _, ep := range order {
 			limit := 0
@@ -96,6 +90,40 @@ func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpo
 		return nil
 	})
 	return dropped, wrap("enqueue notifications", err)
+}
+
+// insertChunk is how many notifications one INSERT writes: a flush of
+// hundreds of events costs a few statements, not one each, and the
+// statement for a whole chunk is prepared once.
+const insertChunk = 32
+
+// insertNotifications inserts ns in order, insertChunk rows per statement
+// and the rest one by one, so that only two statements are ever prepared.
+func insertNotifications(ctx context.Context, c conn, ns []Notification) error {
+	const one = "(?, ?, ?, 0, 0)"
+	chunk := "INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES " +
+		strings.TrimSuffix(strings.Repeat(one+", ", insertChunk), ", ")
+	single := "INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES " + one
+	args := make([]any, 0, 3*insertChunk)
+	for len(ns) > 0 {
+		k, q := min(len(ns), insertChunk), chunk
+		if k < insertChunk {
+			k, q = 1, single
+		}
+		args = args[:0]
+		for _, n := range ns[:k] {
+			created := n.CreatedAt
+			if created.IsZero() {
+				created = time.Now()
+			}
+			args = append(args, n.Endpoint, n.Body, unixNano(created))
+		}
+		if _, err := c.exec(ctx, q, args...); err != nil {
+			return err
+		}
+		ns = ns[k:]
+	}
+	return nil
 }
 
 func ensureNotifyEndpoint(ctx context.Context, c conn, endpoint string) error {
