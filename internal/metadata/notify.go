@@ -217,25 +217,44 @@ func (s *Store) PendingNotifications(ctx context.Context, endpoint string, n int
 	return out, wrap("pending notifications", rows.Err())
 }
 
-// AckNotification removes a delivered notification. One already gone (a
-// redelivery, or dropped past the bound) is not an error.
-func (s *Store) AckNotification(ctx context.Context, endpoint string, id int64) error {
+// AckNotifications removes delivered notifications of endpoint, in one
+// transaction however many. Ids already gone (a redelivery, or dropped past
+// the bound) are not an error. Exactly these ids go: a notification another
+// replica committed meanwhile with a smaller id stays queued.
+func (s *Store) AckNotifications(ctx context.Context, endpoint string, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	err := s.inTx(ctx, func(c conn) error {
 		// The endpoint row first, as Enqueue locks it, so the two queue.
 		if _, err := c.exec(ctx, `UPDATE notify_endpoints SET pending = pending WHERE endpoint = ?`, endpoint); err != nil {
 			return err
 		}
-		res, err := c.exec(ctx, `DELETE FROM notify_events WHERE endpoint = ? AND id = ?`, endpoint, id)
-		if err != nil {
-			return err
+		var gone int64
+		for rest := ids; len(rest) > 0; {
+			k := min(len(rest), insertChunk)
+			args := []any{endpoint}
+			for _, id := range rest[:k] {
+				args = append(args, id)
+			}
+			res, err := c.exec(ctx, `DELETE FROM notify_events WHERE endpoint = ? AND id IN (`+placeholders(strings.Repeat("x,", k-1)+"x")+`)`, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			gone += n
+			rest = rest[k:]
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
+		if gone == 0 {
+			return nil
 		}
-		_, err = c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - 1 WHERE endpoint = ?`, endpoint)
+		_, err := c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - ? WHERE endpoint = ?`, gone, endpoint)
 		return err
 	})
-	return wrap("ack notification", err)
+	return wrap("ack notifications", err)
 }
 
 // RetryNotification records a failed delivery: attempts grows by one and

@@ -1,7 +1,12 @@
 package notify
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -47,5 +52,41 @@ func BenchmarkFlush(b *testing.B) {
 		if held := n.flush(b.Context(), batch); held != nil {
 			b.Fatal("flush failed")
 		}
+	}
+}
+
+// BenchmarkDeliver is the catch-up rate of one endpoint: b.N queued events
+// delivered in order to a receiver on loopback, one request each.
+func BenchmarkDeliver(b *testing.B) {
+	s, err := metadata.Open(b.Context(), "sqlite", b.TempDir()+"/wharf.db", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+	}))
+	defer srv.Close()
+	ep := Endpoint{Name: "hook", URL: srv.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Millisecond, Secret: []byte("s")}
+	q, err := New(s, nil, Options{Endpoints: []Endpoint{ep}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i += 1000 {
+		batch := make([]events.Event, min(1000, b.N-i))
+		for j := range batch {
+			batch[j] = events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}
+		}
+		if held := q.flush(b.Context(), batch); held != nil {
+			b.Fatal("flush failed")
+		}
+	}
+	b.ResetTimer()
+	q.Run(b.Context())
+	defer q.Close()
+	for got.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
 	}
 }

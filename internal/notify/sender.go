@@ -65,6 +65,20 @@ func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string) t
 	if len(rows) == 0 {
 		return n.opts.Poll
 	}
+	// Delivered events are removed together, once per batch: a crash in
+	// between sends them again, which receivers drop by id.
+	var delivered []int64
+	wait := n.deliverRows(ctx, e, rows, claimed, &delivered)
+	if err := n.store.AckNotifications(context.WithoutCancel(ctx), e.Name, delivered...); err != nil {
+		n.log.Error("removing delivered notifications failed; they will be sent again", "endpoint", e.Name, "err", err)
+		return n.opts.Poll
+	}
+	return wait
+}
+
+// deliverRows delivers rows in order until one fails or must wait, adding
+// the delivered ids to delivered, and returns how long to wait then.
+func (n *Notifier) deliverRows(ctx context.Context, e *endpoint, rows []metadata.Notification, claimed time.Time, delivered *[]int64) time.Duration {
 	for _, r := range rows {
 		if wait := time.Until(r.NextAt); wait > 0 {
 			// The head waits for its backoff; renew the lease before it
@@ -90,14 +104,9 @@ func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string) t
 			return delay
 		}
 		e.delivered.Add(1)
+		*delivered = append(*delivered, r.ID)
 		if r.Attempts > 0 {
 			n.log.Info("notification endpoint reachable again", "endpoint", e.Name, "after_attempts", r.Attempts)
-		}
-		if err := n.store.AckNotification(ctx, e.Name, r.ID); err != nil {
-			// Delivered but still queued: it will be sent again, which
-			// receivers tolerate by its id.
-			n.log.Error("removing a delivered notification failed", "endpoint", e.Name, "err", err)
-			return n.opts.Poll
 		}
 	}
 	return 0

@@ -71,14 +71,14 @@ func testNotifyQueue(t *testing.T, s *metadata.Store) {
 	if head[0].Attempts != 0 || !head[0].NextAt.IsZero() || head[0].CreatedAt.IsZero() {
 		t.Errorf("a new notification = %+v; want no attempt, no wait, a creation time", head[0])
 	}
-	if err := s.AckNotification(ctx, "a", head[0].ID); err != nil {
-		t.Fatalf("AckNotification: %v", err)
+	if err := s.AckNotifications(ctx, "a", head[0].ID); err != nil {
+		t.Fatalf("AckNotifications: %v", err)
 	}
-	if err := s.AckNotification(ctx, "a", head[0].ID); err != nil {
-		t.Fatalf("AckNotification of a delivered notification again: %v; want nil (a redelivery)", err)
+	if err := s.AckNotifications(ctx, "a", head[0].ID); err != nil {
+		t.Fatalf("AckNotifications of a delivered notification again: %v; want nil (a redelivery)", err)
 	}
-	if err := s.AckNotification(ctx, "b", head[0].ID); err != nil {
-		t.Fatalf("AckNotification(b, a's id): %v", err)
+	if err := s.AckNotifications(ctx, "b", head[0].ID); err != nil {
+		t.Fatalf("AckNotifications(b, a's id): %v", err)
 	}
 	if got := fmt.Sprint(notifyBodies(t, s, "a")); got != "[a2 a3]" {
 		t.Errorf("after the ack endpoint a holds %s; want [a2 a3]", got)
@@ -88,6 +88,37 @@ func testNotifyQueue(t *testing.T, s *metadata.Store) {
 	}
 	if st := notifyState(t, s, "a"); st.Pending != 2 || st.Dropped != 0 {
 		t.Errorf("endpoint a: pending %d, dropped %d; want 2, 0", st.Pending, st.Dropped)
+	}
+	// Many at once, across statements; the ids between stay.
+	var many []metadata.Notification
+	for i := range 100 {
+		many = append(many, metadata.Notification{Endpoint: "m", Body: []byte(fmt.Sprint(i))})
+	}
+	if _, err := s.Enqueue(ctx, many, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.PendingNotifications(ctx, "m", 0)
+	if err != nil || len(rows) != 100 {
+		t.Fatalf("PendingNotifications(m) = %d rows, %v; want 100 in one enqueue", len(rows), err)
+	}
+	var even []int64
+	for i, r := range rows {
+		if string(r.Body) != fmt.Sprint(i) {
+			t.Fatalf("row %d holds %q: one enqueue of 100 came back out of order", i, r.Body)
+		}
+		if i%2 == 0 {
+			even = append(even, r.ID)
+		}
+	}
+	if err := s.AckNotifications(ctx, "m", even...); err != nil {
+		t.Fatal(err)
+	}
+	left := notifyBodies(t, s, "m")
+	if len(left) != 50 || left[0] != "1" || left[49] != "99" {
+		t.Errorf("after acking the even rows, m holds %d: %v…", len(left), left[:min(3, len(left))])
+	}
+	if st := notifyState(t, s, "m"); st.Pending != 50 {
+		t.Errorf("endpoint m: pending %d after 50 acks of 100; want 50", st.Pending)
 	}
 	if _, err := s.Enqueue(ctx, []metadata.Notification{{Endpoint: "", Body: []byte("x")}}, nil); err == nil {
 		t.Errorf("Enqueue with an empty endpoint name succeeded")
