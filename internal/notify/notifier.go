@@ -56,6 +56,11 @@ type Options struct {
 	// Lease is how long a sender holds its endpoint without renewing
 	// (default 30s): after a crash, another replica takes over then.
 	Lease time.Duration
+	// Owner names this process in the endpoints' leases (default: a new
+	// id per start). A stable name (host and port) lets a restarted
+	// process take its endpoints back at once instead of waiting for the
+	// lease its previous life held.
+	Owner string
 	// MaxBackoff caps the doubling backoff (default 5m).
 	MaxBackoff time.Duration
 	// Transport, when set, carries the deliveries (tests); default a clone
@@ -92,6 +97,7 @@ type Notifier struct {
 	log      *slog.Logger
 	opts     Options
 	source   Source
+	owner    string
 	eps      []*endpoint
 	byName   map[string]*endpoint
 	buf      chan events.Event
@@ -129,6 +135,10 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 		source: Source{Addr: opts.SourceAddr, InstanceID: uuid.NewString()},
 		byName: map[string]*endpoint{},
 		buf:    make(chan events.Event, opts.Buffer),
+	}
+	n.owner = opts.Owner
+	if n.owner == "" {
+		n.owner = n.source.InstanceID
 	}
 	transport := opts.Transport
 	if transport == nil {

@@ -135,9 +135,18 @@ func TestDeliversInOrderWithRetries(t *testing.T) {
 		}
 	}
 	r.mu.Unlock()
-	st, _, err := n.Stats(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	// The receiver has them; the queue forgets them once the batch is
+	// acknowledged, a moment later.
+	var st []Stats
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if st, _, err = n.Stats(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if st[0].Backlog == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if st[0].Queued != 4 || st[0].Delivered != 4 || st[0].Failed != 3 || st[0].Backlog != 0 {
 		t.Errorf("stats %+v; want queued 4, delivered 4, failed 3, backlog 0", st[0])
@@ -271,5 +280,42 @@ func TestOneSenderPerEndpoint(t *testing.T) {
 	}
 	if len(got) != 20 {
 		t.Errorf("got %d deliveries; want 20", len(got))
+	}
+}
+
+// TestRestartKeepsItsLease: a process restarted under the same owner name
+// (after a kill -9, which releases nothing) delivers at once, while its
+// previous life's lease still runs; another owner waits for it.
+func TestRestartKeepsItsLease(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	if ok, err := s.ClaimNotifyEndpoint(t.Context(), "hook", "host:5000", time.Hour); err != nil || !ok {
+		t.Fatalf("claim: %v, %v", ok, err)
+	}
+	if _, err := s.Enqueue(t.Context(), []metadata.Notification{{Endpoint: "hook", Body: []byte(`{"id":"1","action":"push"}`)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	other, r := newReceiver(t), newReceiver(t)
+	ep := func(url string) Endpoint {
+		return Endpoint{Name: "hook", URL: url, Timeout: time.Second, Threshold: 1, Backoff: time.Millisecond}
+	}
+	n, err := New(s, testLog(t), Options{Endpoints: []Endpoint{ep(other.server.URL)}, Owner: "other:5000", Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t.Context())
+	time.Sleep(200 * time.Millisecond) // twenty polls
+	n.Close()
+	if got := other.events(); len(got) != 0 {
+		t.Fatalf("another owner delivered %v during a running lease", got)
+	}
+	n, err = New(s, testLog(t), Options{Endpoints: []Endpoint{ep(r.server.URL)}, Owner: "host:5000", Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t.Context())
+	t.Cleanup(n.Close)
+	if got := r.waitFor(t, 1); got[0].ID != "1" {
+		t.Errorf("got %+v; want the queued event", got)
 	}
 }

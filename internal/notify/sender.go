@@ -18,7 +18,7 @@ const batchSize = 64
 // send delivers e's queue in order for as long as ctx lasts, while this
 // process holds the endpoint's lease.
 func (n *Notifier) send(ctx context.Context, e *endpoint) {
-	owner := n.source.InstanceID
+	owner := n.owner
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -41,8 +41,12 @@ func (s *Server) newNotifier() (*notify.Notifier, error) {
 	}
 	host, _ := os.Hostname()
 	_, port, _ := net.SplitHostPort(s.cfg.Addr)
+	addr := net.JoinHostPort(host, port)
 	return notify.New(s.meta, s.log, notify.Options{
-		Endpoints: eps, Scheme: scheme, SourceAddr: net.JoinHostPort(host, port), MaxBackoff: config.MaxBackoff,
+		Endpoints: eps, Scheme: scheme, SourceAddr: addr, MaxBackoff: config.MaxBackoff,
+		// Replicas differ by host (and port): a restart, kill -9
+		// included, takes its endpoints back at once.
+		Owner: addr,
 	})
 }
 
