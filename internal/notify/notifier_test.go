@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -83,12 +84,22 @@ func openStore(t *testing.T) *metadata.Store {
 }
 
 func testLog(t *testing.T) *slog.Logger {
-	f, err := os.Create(filepath.Join(t.TempDir(), "notify.log"))
+	log, _ := readableLog(t)
+	return log
+}
+
+// readableLog is a logger writing to a file of the test, and what it holds.
+func readableLog(t *testing.T) (*slog.Logger, func() string) {
+	path := filepath.Join(t.TempDir(), "notify.log")
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.Close() })
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() string {
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
 }
 
 func start(t *testing.T, s *metadata.Store, eps ...Endpoint) *Notifier {
@@ -191,7 +202,13 @@ func TestBacklogBound(t *testing.T) {
 	r := newReceiver(t)
 	r.fail.Store(1 << 30)
 	s := openStore(t)
-	n := start(t, s, Endpoint{Name: "hook", URL: r.server.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Hour, Backlog: 5})
+	log, logged := readableLog(t)
+	n, err := New(s, log, Options{Endpoints: []Endpoint{{Name: "hook", URL: r.server.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Hour, Backlog: 5}},
+		Poll: 50 * time.Millisecond, FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t.Context())
 	for i := range 12 {
 		n.Record(push("app", string(rune('a'+i))))
 		time.Sleep(15 * time.Millisecond) // across several flushes
@@ -218,6 +235,11 @@ func TestBacklogBound(t *testing.T) {
 	var ev Event
 	if err := json.Unmarshal(rows[0].Body, &ev); err != nil || ev.Target.Tag != "h" {
 		t.Errorf("the oldest kept event is tag %q (%v); want h, the 8th of 12", ev.Target.Tag, err)
+	}
+	n.Close()
+	// The drops are logged, once a minute at most: here once.
+	if c := strings.Count(logged(), "notification events dropped"); c != 1 {
+		t.Errorf("%d log lines about dropped events; want 1 (at most one a minute):\n%s", c, logged())
 	}
 }
 
