@@ -341,3 +341,35 @@ func TestRestartKeepsItsLease(t *testing.T) {
 		t.Errorf("got %+v; want the queued event", got)
 	}
 }
+
+// TestFlushKeepsEventsTheDatabaseRefused: a failed write keeps the batch
+// for the next flush, the newest Buffer events of it at most.
+func TestFlushKeepsEventsTheDatabaseRefused(t *testing.T) {
+	t.Parallel()
+	s, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(s, testLog(t), Options{Buffer: 4, Endpoints: []Endpoint{{Name: "hook", URL: "http://127.0.0.1:1/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close() // every write fails from here
+	for _, tag := range []string{"a", "b", "c"} {
+		n.Record(push("app", tag))
+	}
+	held := n.flush(t.Context(), nil)
+	if len(held) != 3 {
+		t.Fatalf("after a failed write %d events are held; want the 3 recorded", len(held))
+	}
+	for _, tag := range []string{"d", "e", "f"} {
+		n.Record(push("app", tag))
+	}
+	held = n.flush(t.Context(), held)
+	if len(held) != 4 || held[0].Tag != "c" || held[3].Tag != "f" {
+		t.Errorf("held %d events from %q; want the newest 4, c to f", len(held), held[0].Tag)
+	}
+	if _, dropped, _ := n.Stats(t.Context()); dropped != 2 {
+		t.Errorf("%d events counted dropped; want the 2 oldest", dropped)
+	}
+}
