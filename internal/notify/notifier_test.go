@@ -373,3 +373,19 @@ func TestFlushKeepsEventsTheDatabaseRefused(t *testing.T) {
 		t.Errorf("%d events counted dropped; want the 2 oldest", dropped)
 	}
 }
+
+// TestIdleWritesNothing: with nothing queued, the senders only read.
+func TestIdleWritesNothing(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	r := newReceiver(t)
+	start(t, s, Endpoint{Name: "hook", URL: r.server.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Millisecond})
+	time.Sleep(300 * time.Millisecond) // six polls
+	states, err := s.NotifyEndpoints(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 0 {
+		t.Errorf("an idle sender wrote its endpoint's state: %+v", states)
+	}
+}

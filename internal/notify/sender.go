@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -44,6 +45,14 @@ func (n *Notifier) send(ctx context.Context, e *endpoint) {
 // deliverSome claims the endpoint, delivers what is due and returns how
 // long to wait before looking again (0: at once).
 func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string) time.Duration {
+	// A look first, which writes nothing: an idle registry does not renew
+	// leases (a write, on SQLite an fsync) every poll.
+	if head, err := n.store.PendingNotifications(ctx, e.Name, 1); err != nil || len(head) == 0 {
+		if err != nil && ctx.Err() == nil {
+			n.log.Error("reading the notification queue failed", "endpoint", e.Name, "err", err)
+		}
+		return n.opts.Poll
+	}
 	held, err := n.store.ClaimNotifyEndpoint(ctx, e.Name, owner, n.opts.Lease)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -148,6 +157,8 @@ func (n *Notifier) deliver(ctx context.Context, e *endpoint, event []byte) error
 	if err != nil {
 		return urlFree(err)
 	}
+	// Read a little of the answer, so that the connection is reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	// distribution counts any status below 400 as delivered.
 	if resp.StatusCode >= 400 {
