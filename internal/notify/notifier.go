@@ -194,7 +194,10 @@ func (n *Notifier) Run(ctx context.Context) {
 			n.send(ctx, e)
 		}()
 	}
-	n.log.Info("notifications on", "endpoints", len(n.eps), "instance", n.source.InstanceID)
+	for _, e := range n.eps {
+		n.log.Info("notifications on", "endpoint", e.Name, "url", redact(e.URL), "signed", len(e.Secret) > 0,
+			"backlog", e.Backlog, "instance", n.source.InstanceID)
+	}
 }
 
 // Close stops accepting events, writes the buffer to the database, stops
