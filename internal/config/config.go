@@ -136,6 +136,9 @@ type Config struct {
 	Audit Audit `yaml:"audit"`
 	// Quotas bound the bytes of repositories matching a pattern (quotas.go).
 	Quotas []Quota `yaml:"quotas"`
+	// Notifications sends push, pull and delete events to webhooks, in
+	// distribution's schema (notifications.go).
+	Notifications Notifications `yaml:"notifications"`
 }
 
 // Token configures the token protocol.
@@ -473,5 +476,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.validatePolicies()...)
 	errs = append(errs, c.validateQuotas()...)
+	errs = append(errs, c.Notifications.validate()...)
 	return errors.Join(errs...)
 }
