@@ -138,6 +138,9 @@ type Config struct {
 	Audit Audit `yaml:"audit"`
 	// Quotas bound the bytes of repositories matching a pattern (quotas.go).
 	Quotas []Quota `yaml:"quotas"`
+	// Notifications sends push, pull and delete events to webhooks, in
+	// distribution's schema (notifications.go).
+	Notifications Notifications `yaml:"notifications"`
 }
 
 // Token configures the token protocol.
@@ -476,6 +479,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.validatePolicies()...)
 	errs = append(errs, c.validateQuotas()...)
+	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.GC.validate()...)
 	return errors.Join(errs...)
 }

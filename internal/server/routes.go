@@ -88,6 +88,9 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		opts.Admission = s.quotas
 	}
 	s.reg = registry.New(blobs, s.meta, s.log, opts)
+	if s.notify, err = s.newNotifier(); err != nil {
+		return fmt.Errorf("server: notifications: %w", err)
+	}
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
 		DeleteEnabled:       cfg.Storage.Delete,
 		MaxListPage:         cfg.Limits.ListPage,
@@ -96,7 +99,8 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
 		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
-		Events:              events.Join(s.auditSink()),
+		// Every sink of the registry's events; none: no event is built.
+		Events: events.Join(s.auditSink(), s.notifySink()),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

@@ -22,6 +22,7 @@ import (
 	"wharf/internal/errcode"
 	"wharf/internal/gc"
 	"wharf/internal/metadata"
+	"wharf/internal/notify"
 	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/retention"
@@ -58,6 +59,9 @@ type Server struct {
 	audit *audit.Log
 	// retention runs retention: for the admin API and the schedule.
 	retention *retention.Runner
+	// notify sends the registry's events to webhooks (nil without
+	// notifications: endpoints); Close flushes it.
+	notify *notify.Notifier
 	// gc is the garbage collection schedule (nil without a registry).
 	gc *gc.Schedule
 }
@@ -170,6 +174,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		go s.purgeSessions(ctx)
 	}
 	go newIdleTrimmer(&s.inflight, &s.lastDone).run(ctx)
+	if s.notify != nil {
+		// Not ctx: requests still draining after it ends record events,
+		// which Close flushes.
+		s.notify.Run(context.WithoutCancel(ctx))
+	}
 	if s.cfg.DebugAddr != "" {
 		_, stop, err := s.debugServer(ctx)
 		if err != nil {
@@ -258,6 +267,9 @@ func (s *Server) Close() error {
 		s.tokenLn.Close()
 	}
 	var errs []error
+	if s.notify != nil {
+		s.notify.Close()
+	}
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
 	}

@@ -18,6 +18,10 @@
 //   - the registry:2 image's built-in config.yml, used when no file is given;
 //   - Warnings: diagnostics for values that still carry literal quotes.
 //
+// notifications.endpoints also takes wharf's additions (secret,
+// repositories, backlog), so that `wharf registry` can sign and bound its
+// webhooks; distribution itself does not know them.
+//
 // Load logs what it accepts without effect at info and what the operator
 // should look at (Warnings among them) at warn; it returns every error at
 // once. It does not call config.Validate: the caller does, as for wharf.yml.

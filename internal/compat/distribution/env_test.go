@@ -3,6 +3,7 @@ package distribution
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"wharf/internal/config"
 )
@@ -115,8 +116,20 @@ func TestEnvironment(t *testing.T) {
 			want: func(c *config.Config) { c.Headers = map[string][]string{"X-Frame-Options": {"SAMEORIGIN"}} }},
 		{name: "renamed sections use distribution's Go names", env: []string{"REGISTRY_HEALTH_FILECHECKERS_0_FILE=/tmp/down",
 			"REGISTRY_NOTIFICATIONS_EVENTCONFIG_INCLUDEREFERENCES=true", "REGISTRY_COMPATIBILITY_SCHEMA1_TRUSTKEY=/k.json"},
-			want: func(*config.Config) {},
-			logs: [][]string{{"INFO", "key=notifications", "source=REGISTRY_NOTIFICATIONS_EVENTCONFIG_INCLUDEREFERENCES"}}},
+			want: func(c *config.Config) { c.Notifications.Events.IncludeReferences = true },
+			logs: [][]string{{"INFO", "key=compatibility", "source=REGISTRY_COMPATIBILITY_SCHEMA1_TRUSTKEY"}}},
+		{name: "notification endpoints by index", env: []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_NAME=hook",
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_URL=http://hook.example/events", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT=500ms",
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_BACKOFF=2000000000", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_THRESHOLD=3",
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_HEADERS_AUTHORIZATION=[Bearer t]", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_IGNORE_ACTIONS=[pull]",
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_IGNOREDMEDIATYPES=[application/octet-stream]",
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_SECRET=s3cret", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_REPOSITORIES=[team/*]"},
+			want: func(c *config.Config) {
+				c.Notifications.Endpoints = []config.Endpoint{{Name: "hook", URL: "http://hook.example/events",
+					Timeout: config.Duration(500 * time.Millisecond), Backoff: config.Duration(2 * time.Second), Threshold: 3,
+					Headers: map[string][]string{"authorization": {"Bearer t"}}, Ignore: config.EndpointIgnore{Actions: []string{"pull"}},
+					IgnoredMediaTypes: []string{"application/octet-stream"}, Secret: "s3cret", Repositories: []string{"team/*"}}}
+			}},
 		{name: "Kubernetes service links are skipped", env: []string{"REGISTRY_PORT=tcp://10.0.0.1:5000", "REGISTRY_PORT_5000_TCP_ADDR=10.0.0.1",
 			"REGISTRY_SERVICE_HOST=10.0.0.1", "REGISTRY_SERVICE_PORT_HTTP=5000", "REGISTRY_AUTH_PORT=tcp://10.0.0.3:5001",
 			"REGISTRY_AUTH_SERVICE_HOST=10.0.0.3"},
@@ -172,7 +185,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"s3", []string{"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=eu-west-1"}, ErrNotSupported, []string{"REGISTRY_STORAGE: not supported yet: storage.s3"}},
 		{"s3 next to filesystem", []string{"REGISTRY_STORAGE_S3_BUCKET=b"}, ErrNotSupported, []string{"REGISTRY_STORAGE_S3_BUCKET: not supported yet: storage.s3"}},
 		{"proxy", []string{"REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io"}, ErrNotSupported, []string{"REGISTRY_PROXY_REMOTEURL: not supported yet: proxy"}},
-		{"notification endpoint", []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_URL=http://hook"}, ErrNotSupported, []string{"not supported yet: notifications.endpoints"}},
+		{"notification endpoint timeout", []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT=soon"}, nil, []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT", "not a duration"}},
 		{"quoted boolean", []string{`REGISTRY_STORAGE_DELETE_ENABLED="true"`}, nil, []string{"REGISTRY_STORAGE_DELETE_ENABLED", "not true or false"}},
 		{"not YAML", []string{`REGISTRY_HTTP_SECRET="abc`}, nil, []string{"REGISTRY_HTTP_SECRET", "as YAML"}},
 		{"a string where a list goes", []string{"REGISTRY_HTTP_TLS_CLIENTCAS=' - /certs/domain.ca-bundle'"}, nil, []string{"REGISTRY_HTTP_TLS_CLIENTCAS", "must be a list"}},

@@ -163,8 +163,11 @@ proxy: {remoteurl: ""}
 redis: {}
 middleware: {}
 `,
-			want: func(c *config.Config) { c.DebugAddr = "localhost:5001" },
-			logs: [][]string{{"INFO", "key=log.fields"}, {"INFO", "key=notifications"},
+			want: func(c *config.Config) {
+				c.DebugAddr = "localhost:5001"
+				c.Notifications.Events.IncludeReferences = true
+			},
+			logs: [][]string{{"INFO", "key=log.fields"},
 				{"INFO", "key=health"}, {"INFO", "key=reporting"}, {"INFO", "key=validation"}, {"INFO", "key=compatibility"},
 				{"INFO", "key=http.debug.prometheus"}, {"INFO", "key=catalog"}, {"INFO", "key=storage.redirect"}}},
 	}
@@ -215,7 +218,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"proxy", minimal + "proxy:\n  remoteurl: https://registry-1.docker.io\n", ErrNotSupported, []string{"line 5", "not supported yet: proxy"}},
 		{"redis", minimal + "redis:\n  addr: localhost:6379\n", ErrNotSupported, []string{"not supported yet: redis"}},
 		{"middleware", minimal + "middleware:\n  storage: [{name: cloudfront}]\n", ErrNotSupported, []string{"not supported yet: middleware"}},
-		{"notification endpoints", minimal + "notifications:\n  endpoints:\n    - {name: hook, url: http://x}\n", ErrNotSupported, []string{"line 6", "not supported yet: notifications.endpoints"}},
+		{"notification endpoint key", minimal + "notifications:\n  endpoints:\n    - {name: hook, url: http://x, retries: 3}\n", nil, []string{"line 7", "unknown key notifications.endpoints.0.retries"}},
 		{"log hooks", minimal + "log:\n  hooks: [{type: mail}]\n", ErrNotSupported, []string{"not supported yet: log.hooks"}},
 		{"policy", minimal + "policy:\n  repository: {classes: [image]}\n", ErrNotSupported, []string{"not supported yet: policy"}},
 		{"http prefix", minimal + "http:\n  prefix: /registry\n", ErrNotSupported, []string{"line 6", "not supported yet: http.prefix"}},

@@ -174,8 +174,15 @@ func newSchema() *spec {
 		)),
 		f("notifications", section(
 			renamed("events", "EVENTCONFIG", section(f("includereferences", boolean()))),
-			f("endpoints", notYet(list(anything()))),
-		).is(noEffect, "wharf sends no webhook notifications")),
+			f("endpoints", list(section(
+				f("name", str()), f("disabled", boolean()), f("url", str()), f("headers", headers),
+				f("timeout", duration()), f("threshold", integer()), f("backoff", duration()),
+				f("ignoredmediatypes", list(str())),
+				f("ignore", section(f("mediatypes", list(str())), f("actions", list(str())))),
+				// wharf's additions (docs/notifications.md).
+				f("secret", str()), f("repositories", list(str())), f("backlog", integer()),
+			))),
+		)),
 		f("redis", notYet(anything())),
 		f("health", section(
 			renamed("file", "FILECHECKERS", checker(f("file", str()))),

@@ -44,6 +44,7 @@ func (t *tree) translate(log *notes) (config.Config, []error) {
 	tr.storage(&c)
 	tr.http(&c)
 	tr.auth(&c)
+	tr.notifications(&c)
 	return c, tr.errs
 }
 

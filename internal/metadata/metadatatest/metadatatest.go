@@ -94,6 +94,10 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"RepositoryStats", testRepositoryStats},
 		{"AddedBytes", testAddedBytes},
 		{"DeleteRepository", testDeleteRepository},
+		{"NotifyQueue", testNotifyQueue},
+		{"NotifyRetry", testNotifyRetry},
+		{"NotifyBacklogBound", testNotifyBacklogBound},
+		{"NotifyLease", testNotifyLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,247 @@
+package metadatatest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"wharf/internal/metadata"
+)
+
+// notifyBodies returns the bodies of endpoint's pending notifications, in
+// queue order.
+func notifyBodies(t *testing.T, s *metadata.Store, endpoint string) []string {
+	t.Helper()
+	ns, err := s.PendingNotifications(t.Context(), endpoint, 0)
+	if err != nil {
+		t.Fatalf("PendingNotifications(%q): %v", endpoint, err)
+	}
+	out := []string{}
+	for _, n := range ns {
+		out = append(out, string(n.Body))
+	}
+	return out
+}
+
+func notifyState(t *testing.T, s *metadata.Store, endpoint string) metadata.NotifyEndpoint {
+	t.Helper()
+	all, err := s.NotifyEndpoints(t.Context())
+	if err != nil {
+		t.Fatalf("NotifyEndpoints: %v", err)
+	}
+	for _, e := range all {
+		if e.Endpoint == endpoint {
+			return e
+		}
+	}
+	t.Fatalf("NotifyEndpoints has no %q: %+v", endpoint, all)
+	return metadata.NotifyEndpoint{}
+}
+
+func queue(t *testing.T, s *metadata.Store, bound int, pairs ...string) map[string]int64 {
+	t.Helper()
+	var ns []metadata.Notification
+	for i := 0; i+1 < len(pairs); i += 2 {
+		ns = append(ns, metadata.Notification{Endpoint: pairs[i], Body: []byte(pairs[i+1])})
+	}
+	dropped, err := s.Enqueue(t.Context(), ns, func(string) int { return bound })
+	if err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	return dropped
+}
+
+// testNotifyQueue: notifications come back per endpoint in the order they
+// were queued, an ack removes exactly one, and the backlog counts follow.
+func testNotifyQueue(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	queue(t, s, 0, "a", "a1", "b", "b1", "a", "a2")
+	queue(t, s, 0, "a", "a3")
+	if got := fmt.Sprint(notifyBodies(t, s, "a")); got != "[a1 a2 a3]" {
+		t.Fatalf("endpoint a holds %s; want [a1 a2 a3]", got)
+	}
+	if got := fmt.Sprint(notifyBodies(t, s, "b")); got != "[b1]" {
+		t.Fatalf("endpoint b holds %s; want [b1]", got)
+	}
+	head, err := s.PendingNotifications(ctx, "a", 1)
+	if err != nil || len(head) != 1 {
+		t.Fatalf("PendingNotifications(a, 1) = %v, %v; want one", head, err)
+	}
+	if head[0].Attempts != 0 || !head[0].NextAt.IsZero() || head[0].CreatedAt.IsZero() {
+		t.Errorf("a new notification = %+v; want no attempt, no wait, a creation time", head[0])
+	}
+	if err := s.AckNotifications(ctx, "a", head[0].ID); err != nil {
+		t.Fatalf("AckNotifications: %v", err)
+	}
+	if err := s.AckNotifications(ctx, "a", head[0].ID); err != nil {
+		t.Fatalf("AckNotifications of a delivered notification again: %v; want nil (a redelivery)", err)
+	}
+	if err := s.AckNotifications(ctx, "b", head[0].ID); err != nil {
+		t.Fatalf("AckNotifications(b, a's id): %v", err)
+	}
+	if got := fmt.Sprint(notifyBodies(t, s, "a")); got != "[a2 a3]" {
+		t.Errorf("after the ack endpoint a holds %s; want [a2 a3]", got)
+	}
+	if got := fmt.Sprint(notifyBodies(t, s, "b")); got != "[b1]" {
+		t.Errorf("an ack with another endpoint's name removed b's: b holds %s", got)
+	}
+	if st := notifyState(t, s, "a"); st.Pending != 2 || st.Dropped != 0 {
+		t.Errorf("endpoint a: pending %d, dropped %d; want 2, 0", st.Pending, st.Dropped)
+	}
+	// Many at once, across statements; the ids between stay.
+	var many []metadata.Notification
+	for i := range 100 {
+		many = append(many, metadata.Notification{Endpoint: "m", Body: []byte(fmt.Sprint(i))})
+	}
+	if _, err := s.Enqueue(ctx, many, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.PendingNotifications(ctx, "m", 0)
+	if err != nil || len(rows) != 100 {
+		t.Fatalf("PendingNotifications(m) = %d rows, %v; want 100 in one enqueue", len(rows), err)
+	}
+	var even []int64
+	for i, r := range rows {
+		if string(r.Body) != fmt.Sprint(i) {
+			t.Fatalf("row %d holds %q: one enqueue of 100 came back out of order", i, r.Body)
+		}
+		if i%2 == 0 {
+			even = append(even, r.ID)
+		}
+	}
+	if err := s.AckNotifications(ctx, "m", even...); err != nil {
+		t.Fatal(err)
+	}
+	left := notifyBodies(t, s, "m")
+	if len(left) != 50 || left[0] != "1" || left[49] != "99" {
+		t.Errorf("after acking the even rows, m holds %d: %v…", len(left), left[:min(3, len(left))])
+	}
+	if st := notifyState(t, s, "m"); st.Pending != 50 {
+		t.Errorf("endpoint m: pending %d after 50 acks of 100; want 50", st.Pending)
+	}
+	if _, err := s.Enqueue(ctx, []metadata.Notification{{Endpoint: "", Body: []byte("x")}}, nil); err == nil {
+		t.Errorf("Enqueue with an empty endpoint name succeeded")
+	}
+}
+
+// testNotifyRetry: a failed delivery's attempts and next time are kept, so
+// that a restarted sender resumes the backoff.
+func testNotifyRetry(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	queue(t, s, 0, "hook", "first", "hook", "second")
+	ns, err := s.PendingNotifications(ctx, "hook", 0)
+	if err != nil || len(ns) != 2 {
+		t.Fatalf("PendingNotifications = %v, %v", ns, err)
+	}
+	next := created.Add(time.Hour)
+	for range 3 {
+		if err := s.RetryNotification(ctx, "hook", ns[0].ID, next); err != nil {
+			t.Fatalf("RetryNotification: %v", err)
+		}
+	}
+	got, err := s.PendingNotifications(ctx, "hook", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Attempts != 3 || !got[0].NextAt.Equal(next) {
+		t.Errorf("head after 3 failures: attempts %d, next %v; want 3, %v", got[0].Attempts, got[0].NextAt, next)
+	}
+	if got[1].Attempts != 0 || !got[1].NextAt.IsZero() {
+		t.Errorf("the second notification changed with the head's retry: %+v", got[1])
+	}
+	if err := s.RetryNotification(ctx, "other", ns[0].ID, next); err == nil {
+		t.Errorf("RetryNotification with another endpoint's name succeeded")
+	}
+}
+
+// testNotifyBacklogBound: past its bound an endpoint loses its oldest
+// notifications, counted as dropped; other endpoints keep theirs.
+func testNotifyBacklogBound(t *testing.T, s *metadata.Store) {
+	var pairs []string
+	for i := range 5 {
+		pairs = append(pairs, "small", fmt.Sprintf("s%d", i))
+	}
+	pairs = append(pairs, "free", "f0")
+	dropped := queue(t, s, 3, pairs...)
+	if dropped["small"] != 2 || dropped["free"] != 0 {
+		t.Errorf("dropped %v; want small:2 and none of free", dropped)
+	}
+	if got := fmt.Sprint(notifyBodies(t, s, "small")); got != "[s2 s3 s4]" {
+		t.Errorf("after the bound endpoint small holds %s; want the newest three [s2 s3 s4]", got)
+	}
+	dropped = queue(t, s, 3, "small", "s5")
+	if dropped["small"] != 1 {
+		t.Errorf("one more past the bound dropped %v; want small:1", dropped)
+	}
+	if got := fmt.Sprint(notifyBodies(t, s, "small")); got != "[s3 s4 s5]" {
+		t.Errorf("endpoint small holds %s; want [s3 s4 s5]", got)
+	}
+	if st := notifyState(t, s, "small"); st.Pending != 3 || st.Dropped != 3 {
+		t.Errorf("endpoint small: pending %d, dropped %d; want 3, 3", st.Pending, st.Dropped)
+	}
+}
+
+// testNotifyLease: one owner at a time delivers an endpoint; the lease is
+// renewed by its owner, taken over when it lapses or is released.
+func testNotifyLease(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	claim := func(owner string, lease time.Duration) bool {
+		t.Helper()
+		ok, err := s.ClaimNotifyEndpoint(ctx, "hook", owner, lease)
+		if err != nil {
+			t.Fatalf("ClaimNotifyEndpoint(%s): %v", owner, err)
+		}
+		return ok
+	}
+	if !claim("r1", time.Hour) {
+		t.Fatal("the first claim failed")
+	}
+	if claim("r2", time.Hour) {
+		t.Fatal("a second owner took a running lease")
+	}
+	if !claim("r1", time.Hour) {
+		t.Fatal("the owner could not renew its lease")
+	}
+	if err := s.ReleaseNotifyEndpoint(ctx, "hook", "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if claim("r2", time.Hour) {
+		t.Fatal("a release by a non-owner ended the lease")
+	}
+	if err := s.ReleaseNotifyEndpoint(ctx, "hook", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if !claim("r2", -time.Second) {
+		t.Fatal("a released lease could not be taken")
+	}
+	if !claim("r3", time.Hour) {
+		t.Fatal("a lapsed lease could not be taken")
+	}
+	// Many claimants at once: exactly one wins.
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		won []string
+	)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("c%d", i)
+			ok, err := s.ClaimNotifyEndpoint(ctx, "race", owner, time.Hour)
+			if err != nil {
+				t.Errorf("ClaimNotifyEndpoint(%s): %v", owner, err)
+			}
+			if ok {
+				mu.Lock()
+				won = append(won, owner)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(won) != 1 {
+		t.Errorf("concurrent claims won by %v; want exactly one", won)
+	}
+}

@@ -1,0 +1,350 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"wharf/internal/events"
+	"wharf/internal/metadata"
+)
+
+// Endpoint is one webhook receiver and its filters.
+type Endpoint struct {
+	Name string
+	// URL receives the deliveries by POST.
+	URL     string
+	Headers http.Header
+	// Timeout bounds one delivery. Threshold failures in a row are retried
+	// at once; after that the sender waits Backoff, doubled with every
+	// further failure up to Options.MaxBackoff.
+	Timeout   time.Duration
+	Threshold int
+	Backoff   time.Duration
+	// IgnoredMediaTypes and IgnoreMediaTypes (distribution's two
+	// spellings) and IgnoreActions drop events; Repositories, when set,
+	// keep only those repositories' ("*" within a segment, "**" across).
+	IgnoredMediaTypes, IgnoreMediaTypes, IgnoreActions, Repositories []string
+	// Secret, when set, signs every body (SignatureHeader). Never logged.
+	Secret []byte
+	// Backlog bounds the queued events; past it the oldest are dropped.
+	Backlog int
+}
+
+// Options configure a Notifier. Zero values take the defaults.
+type Options struct {
+	Endpoints []Endpoint
+	// Scheme is the registry's scheme in target URLs (default "https").
+	Scheme string
+	// SourceAddr is the event source's addr: this host and port.
+	SourceAddr string
+	// FlushInterval is how often the buffer is written to the database
+	// (default 100ms); Buffer bounds it (default 10000 events: past it an
+	// event is dropped and counted, never waited for).
+	FlushInterval time.Duration
+	Buffer        int
+	// Poll is how often an idle sender looks for events other replicas
+	// queued (default 1s); its own process wakes it at once.
+	Poll time.Duration
+	// Lease is how long a sender holds its endpoint without renewing
+	// (default 30s): after a crash, another replica takes over then.
+	Lease time.Duration
+	// Owner names this process in the endpoints' leases (default: a new
+	// id per start). A stable name (host and port) lets a restarted
+	// process take its endpoints back at once instead of waiting for the
+	// lease its previous life held.
+	Owner string
+	// MaxBackoff caps the doubling backoff (default 5m).
+	MaxBackoff time.Duration
+	// Transport, when set, carries the deliveries (tests); default a clone
+	// of http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+func (o Options) withDefaults() Options {
+	if o.Scheme == "" {
+		o.Scheme = "https"
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 100 * time.Millisecond
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 10000
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	return o
+}
+
+// Notifier is the events.Sink of the webhooks. Start it with Run; Close
+// flushes what is buffered.
+type Notifier struct {
+	store    *metadata.Store
+	log      *slog.Logger
+	opts     Options
+	source   Source
+	owner    string
+	eps      []*endpoint
+	byName   map[string]*endpoint
+	buf      chan events.Event
+	closed   atomic.Bool
+	dropped  atomic.Int64 // events the full buffer refused
+	reported int64        // dropped counts already logged (flush loop only)
+	lastLog  time.Time
+
+	stop    context.CancelFunc
+	flushed chan struct{}
+	wg      sync.WaitGroup
+}
+
+// endpoint is an Endpoint with its client, filter and counters.
+type endpoint struct {
+	Endpoint
+	filter filter
+	client *http.Client
+	wake   chan struct{}
+
+	queued, delivered, failed, dropped atomic.Int64
+}
+
+// New returns a Notifier delivering to opts.Endpoints through store.
+// Nothing runs before Run.
+func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, error) {
+	opts = opts.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Notifier{
+		store:  store,
+		log:    log.With("component", "notify"),
+		opts:   opts,
+		source: Source{Addr: opts.SourceAddr, InstanceID: uuid.NewString()},
+		byName: map[string]*endpoint{},
+		buf:    make(chan events.Event, opts.Buffer),
+	}
+	n.owner = opts.Owner
+	if n.owner == "" {
+		n.owner = n.source.InstanceID
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	for _, ep := range opts.Endpoints {
+		if ep.Name == "" || n.byName[ep.Name] != nil {
+			return nil, fmt.Errorf("notify: endpoint name %q is empty or used twice", ep.Name)
+		}
+		e := &endpoint{
+			Endpoint: ep,
+			filter:   newFilter(ep),
+			wake:     make(chan struct{}, 1),
+			client: &http.Client{
+				Transport: transport,
+				Timeout:   ep.Timeout,
+				// A redirect is answered, not followed, as distribution
+				// does: the operator chose the URL, a receiver does not
+				// get to send the events elsewhere.
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			},
+		}
+		n.eps = append(n.eps, e)
+		n.byName[ep.Name] = e
+	}
+	return n, nil
+}
+
+// Record implements events.Sink: it copies e into the buffer, or counts it
+// dropped when the buffer is full or the notifier closed.
+func (n *Notifier) Record(e *events.Event) {
+	if n.closed.Load() {
+		n.dropped.Add(1)
+		return
+	}
+	select {
+	case n.buf <- *e:
+	default:
+		n.dropped.Add(1)
+	}
+}
+
+// Run starts the flush loop and one sender per endpoint; they stop with
+// Close (or when ctx ends, without the last flush).
+func (n *Notifier) Run(ctx context.Context) {
+	ctx, n.stop = context.WithCancel(ctx)
+	n.flushed = make(chan struct{})
+	go n.flushLoop(ctx)
+	for _, e := range n.eps {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.send(ctx, e)
+		}()
+	}
+	for _, e := range n.eps {
+		n.log.Info("notifications on", "endpoint", e.Name, "url", redact(e.URL), "signed", len(e.Secret) > 0,
+			"backlog", e.Backlog, "instance", n.source.InstanceID)
+	}
+}
+
+// Close stops accepting events, writes the buffer to the database, stops
+// the senders and releases their leases.
+func (n *Notifier) Close() {
+	if n.stop == nil || n.closed.Swap(true) {
+		return
+	}
+	n.stop()
+	<-n.flushed
+	n.wg.Wait()
+}
+
+func (n *Notifier) flushLoop(ctx context.Context) {
+	defer close(n.flushed)
+	t := time.NewTicker(n.opts.FlushInterval)
+	defer t.Stop()
+	var held []events.Event // a batch the database refused, tried again
+	for {
+		select {
+		case <-ctx.Done():
+			// The last flush, after the sink is closed, on a context of
+			// its own: a graceful stop loses nothing that was recorded.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			n.flush(fctx, held)
+			cancel()
+			return
+		case <-t.C:
+			held = n.flush(ctx, held)
+			n.reportDrops()
+		}
+	}
+}
+
+// flush writes held and everything buffered to the database and returns
+// what could not be written.
+func (n *Notifier) flush(ctx context.Context, held []events.Event) []events.Event {
+	batch := held
+drain:
+	for range cap(n.buf) {
+		select {
+		case e := <-n.buf:
+			batch = append(batch, e)
+		default:
+			break drain
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	rows, err := n.render(batch)
+	if err != nil {
+		n.log.Error("rendering events failed; they are dropped", "events", len(batch), "err", err)
+		n.dropped.Add(int64(len(batch)))
+		return nil
+	}
+	dropped, err := n.store.Enqueue(ctx, rows, func(name string) int { return n.byName[name].Backlog })
+	if err != nil {
+		if len(batch) > n.opts.Buffer {
+			// The database has been failing for a while: keep the newest.
+			n.dropped.Add(int64(len(batch) - n.opts.Buffer))
+			batch = batch[len(batch)-n.opts.Buffer:]
+		}
+		n.log.Error("queueing events in the database failed; retrying", "events", len(batch), "err", err)
+		return batch
+	}
+	for name, k := range dropped {
+		n.byName[name].dropped.Add(k)
+	}
+	for _, r := range rows {
+		n.byName[r.Endpoint].queued.Add(1)
+	}
+	for _, e := range n.eps {
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// render turns events into one row per event and endpoint that accepts it.
+func (n *Notifier) render(batch []events.Event) ([]metadata.Notification, error) {
+	var rows []metadata.Notification
+	for i := range batch {
+		ev := newEvent(&batch[i], n.opts.Scheme, n.source)
+		var body []byte
+		for _, e := range n.eps {
+			if !e.filter.accepts(batch[i].Action, ev.Target.Repository, ev.Target.MediaType) {
+				continue
+			}
+			if body == nil {
+				var err error
+				if body, err = json.Marshal(ev); err != nil {
+					return nil, err
+				}
+			}
+			rows = append(rows, metadata.Notification{Endpoint: e.Name, Body: body, CreatedAt: ev.Timestamp})
+		}
+	}
+	return rows, nil
+}
+
+// reportDrops logs dropped events at most once a minute.
+func (n *Notifier) reportDrops() {
+	var total int64
+	for _, e := range n.eps {
+		total += e.dropped.Load()
+	}
+	total += n.dropped.Load()
+	if total == n.reported || time.Since(n.lastLog) < time.Minute {
+		return
+	}
+	attrs := []any{"dropped", total - n.reported, "buffer_full", n.dropped.Load()}
+	for _, e := range n.eps {
+		attrs = append(attrs, "backlog_"+e.Name, e.dropped.Load())
+	}
+	n.log.Warn("notification events dropped: an endpoint's backlog is full or events arrive faster than the database takes them (raise backlog, or fix the endpoint)", attrs...)
+	n.reported, n.lastLog = total, time.Now()
+}
+
+// Stats are an endpoint's counters for metrics: Queued, Delivered, Failed
+// (delivery attempts) and Dropped (past the backlog) by this process, and
+// Backlog, the events waiting in the database for any replica.
+type Stats struct {
+	Endpoint                           string
+	Queued, Delivered, Failed, Dropped int64
+	Backlog                            int64
+}
+
+// Stats returns each endpoint's counters, and the events dropped before
+// any endpoint saw them (a full buffer).
+func (n *Notifier) Stats(ctx context.Context) ([]Stats, int64, error) {
+	out := make([]Stats, len(n.eps))
+	for i, e := range n.eps {
+		out[i] = Stats{Endpoint: e.Name, Queued: e.queued.Load(), Delivered: e.delivered.Load(), Failed: e.failed.Load(), Dropped: e.dropped.Load()}
+	}
+	states, err := n.store.NotifyEndpoints(ctx)
+	if err != nil {
+		return out, n.dropped.Load(), fmt.Errorf("notify: stats: %w", err)
+	}
+	for _, st := range states {
+		for i := range out {
+			if out[i].Endpoint == st.Endpoint {
+				out[i].Backlog = st.Pending
+			}
+		}
+	}
+	return out, n.dropped.Load(), nil
+}
