@@ -68,7 +68,7 @@ func StartDistribution(t testing.TB, configYAML string) *Distribution {
 	}
 	cmd := exec.Command(bin, "serve", cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = withoutRegistryEnv()
+	cmd.Env = WithoutRegistryEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -112,9 +112,9 @@ func StartDistribution(t testing.TB, configYAML string) *Distribution {
 	}
 }
 
-// withoutRegistryEnv keeps REGISTRY_* variables of the test's environment
+// WithoutRegistryEnv keeps REGISTRY_* variables of the test's environment
 // away from the registry under test.
-func withoutRegistryEnv() []string {
+func WithoutRegistryEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "REGISTRY_") {

@@ -70,6 +70,8 @@ type Config struct {
 	// RepositoryChanged, when set, is told of every repository deleted
 	// (quotas read its usage again).
 	RepositoryChanged func(repo string)
+	// GC runs garbage collections; nil on a server without a registry.
+	GC *GC
 }
 
 // API serves the admin API.
@@ -174,6 +176,8 @@ func (a *API) routes() []Route {
 		{"GET", "repositories/{name}", a.getRepository},
 		{"DELETE", "repositories/{name}", a.removeRepository},
 		{"DELETE", "repositories/{name}/tags/{tag}", a.removeTag},
+		{"GET", "gc", a.getGC},
+		{"POST", "gc", a.startGC},
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/errcode"
-	"wharf/internal/retention"
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 const openAPIPath = "../../docs/api/openapi.yaml"

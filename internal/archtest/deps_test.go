@@ -186,6 +186,11 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/retention", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry",
 			"wharf/internal/storage", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// Garbage collection works on the store and the blob driver it is
+		// handed: no HTTP, no settings, no registry layer (its locking lives
+		// in metadata), so that the server and wharf gc run the same code.
+		{pkg: "wharf/internal/gc", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli",
+			"wharf/internal/registry", "wharf/internal/ociapi", "wharf/internal/adminapi"}},
 		// fsck reads and repairs through metadata and the storage driver
 		// it is handed: no HTTP, no settings, no server.
 		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},

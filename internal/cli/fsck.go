@@ -62,7 +62,7 @@ Blob storage is the filesystem under <data>/blobs.
 
 func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 	dir := datadir.New(cfg.Data)
-	if err := checkExists(cfg, dir); err != nil {
+	if err := checkExists("fsck", cfg, dir); err != nil {
 		return err
 	}
 	if repair && cfg.Database.DriverName() == config.DriverSQLite {
@@ -110,14 +110,14 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 // checkExists refuses a data directory (or SQLite database) that is not
 // there: opening it would create an empty registry, and a mistyped --data
 // would then be reported clean.
-func checkExists(cfg config.Config, dir datadir.Dir) error {
+func checkExists(name string, cfg config.Config, dir datadir.Dir) error {
 	paths := []string{dir.Blobs()}
 	if cfg.Database.DriverName() == config.DriverSQLite && cfg.Database.DSN == "" {
 		paths = append(paths, dir.Database())
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("fsck: %s is not a wharf data directory that has served (%w): check --data, WHARF_DATA or data: in wharf.yml", dir.Root(), err)
+			return fmt.Errorf("%s: %s is not a wharf data directory that has served (%w): check --data, WHARF_DATA or data: in wharf.yml", name, dir.Root(), err)
 		}
 	}
 	return nil

@@ -95,6 +95,8 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Sessions bounds docker login sessions (refresh tokens).
 	Sessions Sessions `yaml:"sessions"`
+	// GC schedules and tunes garbage collection (gc.go).
+	GC GC `yaml:"gc"`
 	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/) on
 	// this address, without authentication: keep it on loopback.
 	DebugAddr string `yaml:"debug_addr"`
@@ -261,6 +263,7 @@ func Default() Config {
 		Sessions: Sessions{Lifetime: Duration(90 * 24 * time.Hour), UnconfirmedLifetime: Duration(24 * time.Hour)},
 		Storage:  Storage{Delete: true},
 		Database: Database{Driver: DriverSQLite},
+		GC:       defaultGC(),
 	}
 }
 
@@ -477,5 +480,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validatePolicies()...)
 	errs = append(errs, c.validateQuotas()...)
 	errs = append(errs, c.Notifications.validate()...)
+	errs = append(errs, c.GC.validate()...)
 	return errors.Join(errs...)
 }

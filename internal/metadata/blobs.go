@@ -77,8 +77,7 @@ func (s *Store) RepoBlob(ctx context.Context, repo string, dgst digest.Digest) (
 }
 
 // UnlinkBlob removes the blob from repo, or returns ErrNotFound when it was
-// not linked there. The blob row stays for garbage collection (not built
-// yet) to decide.
+// not linked there. The blob row stays for garbage collection to decide.
 func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
 	c := s.read()
 	return wrap("unlink blob", affectedOne(c.exec(ctx, `DELETE FROM repository_blobs
@@ -91,8 +90,11 @@ func link(ctx context.Context, c conn, repo string, dgst digest.Digest, now int6
 	if err != nil {
 		return err
 	}
-	_, err = c.exec(ctx, c.d.insertIgnore("repository_blobs", "repository_id, blob_digest, created_at",
-		"repository_id, blob_digest"), id, dgst.String(), now)
+	// Linking again refreshes the link's time: a client that uploads or
+	// mounts a blob is about to refer to it, so garbage collection gives it
+	// a new grace period even if the link existed.
+	_, err = c.exec(ctx, c.d.upsert("repository_blobs", "repository_id, blob_digest, created_at",
+		"repository_id, blob_digest", "created_at"), id, dgst.String(), now)
 	return err
 }
 

@@ -38,6 +38,12 @@ type dialect struct {
 	// SQLite is several times faster for a page of a thousand. Nil means
 	// the rows are read one by one.
 	joinLines func(col string) string
+	// forUpdate and forShare end a SELECT that must lock the rows it reads,
+	// exclusively or shared, until the transaction ends: garbage collection
+	// and a manifest PUT take turns on a blob row this way (see
+	// docs/architecture.md, "Garbage collection and concurrent pushes").
+	// Empty on SQLite, whose transactions all take the one write lock.
+	forUpdate, forShare string
 
 	// schema rewrites one rendered migration statement where the database
 	// reads the portable form differently; nil keeps it.

@@ -80,11 +80,11 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 			}
 		}
 		if _, err := c.exec(ctx, c.d.upsert("manifests",
-			"repository_id, digest, media_type, artifact_type, size, payload, subject, annotations, created_at",
+			"repository_id, digest, media_type, artifact_type, size, payload, subject, annotations, created_at, pushed_at",
 			"repository_id, digest",
-			"media_type", "artifact_type", "size", "payload", "subject", "annotations"),
+			"media_type", "artifact_type", "size", "payload", "subject", "annotations", "pushed_at"),
 			repoID, m.Digest.String(), m.MediaType, m.ArtifactType, m.Size, payload, subject, annotations,
-			unixNano(created)); err != nil {
+			unixNano(created), unixNano(now)); err != nil {
 			return err
 		}
 		var id int64
@@ -152,8 +152,8 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 }
 
 // DeleteManifest removes the manifest, the tags pointing at it and its
-// references, or returns ErrNotFound. Blobs stay, for garbage collection
-// (not built yet) to decide.
+// references, or returns ErrNotFound. Blobs stay, for garbage collection to
+// decide.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
 	return wrap("delete manifest", s.inTx(ctx, func(c conn) error {
 		id, repoIDOf, err := manifestRow(ctx, c, repo, dgst)
@@ -306,11 +306,16 @@ func validateManifest(m *Manifest, tags []string) error {
 }
 
 // checkRef returns a *MissingReferenceError unless ref exists in the
-// repository.
+// repository. It locks the blob (or manifest) row it finds, shared, until the
+// transaction ends: garbage collection deletes a row only under an exclusive
+// lock, after checking again that nothing refers to it, so either this
+// transaction waits for the delete and then finds nothing, or the collector
+// waits for this commit and then sees the new reference.
 func checkRef(ctx context.Context, c conn, repoID int64, ref Ref) error {
-	q := "SELECT 1 FROM repository_blobs WHERE repository_id = ? AND blob_digest = ?"
+	q := `SELECT 1 FROM repository_blobs rb JOIN blobs b ON b.digest = rb.blob_digest
+WHERE rb.repository_id = ? AND rb.blob_digest = ?` + c.d.forShare
 	if ref.Kind == RefManifest {
-		q = "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?"
+		q = "SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?" + c.d.forShare
 	}
 	var one int
 	err := c.queryRow(ctx, q, repoID, ref.Digest.String()).Scan(&one)

@@ -47,6 +47,9 @@ func mysqlDialect(collation string) *dialect {
 		// invisible after INSERT … ON DUPLICATE KEY found it.
 		txOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 		retryable: mysqlRetryable,
+		// LOCK IN SHARE MODE, not FOR SHARE: MariaDB knows only the former.
+		forUpdate: " FOR UPDATE",
+		forShare:  " LOCK IN SHARE MODE",
 	}
 }
 

@@ -30,6 +30,8 @@ var postgresDialect = dialect{
 	upsert:       onConflictDoUpdate,
 	lock:         postgresLock,
 	retryable:    postgresRetryable,
+	forUpdate:    " FOR UPDATE",
+	forShare:     " FOR SHARE",
 	joinLines:    func(col string) string { return "string_agg(" + col + ", chr(10) ORDER BY " + col + ")" },
 }
 

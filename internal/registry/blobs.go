@@ -42,9 +42,8 @@ func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest
 	return b, nil
 }
 
-// DeleteBlob unlinks a blob from repo. The bytes stay in storage: garbage
-// collection, which is to remove blobs no repository uses, is not built
-// yet.
+// DeleteBlob unlinks a blob from repo. The bytes stay in storage until
+// garbage collection (internal/gc) finds that no manifest refers to them.
 func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {
 	err := r.meta.UnlinkBlob(ctx, repo, dgst)
 	if errors.Is(err, metadata.ErrNotFound) {

@@ -93,6 +93,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 		Realm:        s.realm(),
 		Layers:       e.Layers,
 		Configured:   e.Configured,
+		GC:           s.adminGC(),
 		Log:          s.log,
 		Refused:      s.auditAdminRefused(),
 		Meta:         s.meta,

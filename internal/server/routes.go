@@ -27,6 +27,11 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	cfg := s.cfg
 	var authorizer ociapi.Authorizer
 	issuesTokens := cfg.Role == config.RoleAuth || (cfg.Role == config.RoleAllInOne && cfg.Auth == "token")
+	if cfg.Role != config.RoleAuth {
+		if err := s.setupGC(); err != nil {
+			return err
+		}
+	}
 	if issuesTokens {
 		a, err := s.tokenRoutes(ctx, mux, console)
 		if err != nil {

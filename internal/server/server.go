@@ -20,9 +20,10 @@ import (
 	"wharf/internal/datadir"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/gc"
 	"wharf/internal/metadata"
-	"wharf/internal/quota"
 	"wharf/internal/notify"
+	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/retention"
 	"wharf/internal/servertls"
@@ -61,6 +62,8 @@ type Server struct {
 	// notify sends the registry's events to webhooks (nil without
 	// notifications: endpoints); Close flushes it.
 	notify *notify.Notifier
+	// gc is the garbage collection schedule (nil without a registry).
+	gc *gc.Schedule
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -163,6 +166,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		if iv := s.cfg.Retention.Interval.Std(); iv > 0 {
 			go s.retention.Schedule(ctx, iv)
 		}
+	}
+	if s.gc != nil {
+		go s.gc.Loop(ctx)
 	}
 	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
 		go s.purgeSessions(ctx)

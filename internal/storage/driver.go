@@ -38,9 +38,9 @@ type Driver interface {
 	// is, without wrapping it in another reader.
 	Open(ctx context.Context, dgst digest.Digest) (Blob, error)
 	// Delete removes a committed blob; ErrNotFound if it does not exist.
-	// The server does not call it yet: deleting a blob through the API
-	// only unlinks it from a repository, and garbage collection, which is
-	// to remove unreferenced bytes, is not built yet.
+	// Only garbage collection calls it, after the blob's metadata row is
+	// gone: deleting a blob through the API only unlinks it from a
+	// repository.
 	Delete(ctx context.Context, dgst digest.Digest) error
 
 	// Upload opens the staging area of upload id for appending. With
@@ -89,8 +89,7 @@ type Expecter interface {
 }
 
 // Lister is implemented by drivers that can enumerate their committed blobs,
-// for garbage collection and fsck. Neither is built yet: today only
-// storagetest calls it.
+// for garbage collection (files left without a metadata row) and fsck.
 type Lister interface {
 	// Walk calls fn for every committed blob. It stops at the first error.
 	Walk(ctx context.Context, fn func(dgst digest.Digest, size int64) error) error

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -120,6 +121,25 @@ func (d *Driver) Stat(ctx context.Context, dgst digest.Digest) (int64, error) {
 	return fi.Size(), nil
 }
 
+// ModTime returns when a committed blob's file was last written (its bytes
+// staged, or for a hard-linked import the source file's time), or
+// ErrNotFound. Garbage collection removes a file without a metadata row only
+// once it is older than the grace period.
+func (d *Driver) ModTime(ctx context.Context, dgst digest.Digest) (time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	p, err := d.blobPath(dgst)
+	if err != nil {
+		return time.Time{}, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}, notFound(err, dgst.String())
+	}
+	return fi.ModTime(), nil
+}
+
 // Open returns the committed blob dgst as a *Blob.
 func (d *Driver) Open(ctx context.Context, dgst digest.Digest) (storage.Blob, error) {
 	if err := ctx.Err(); err != nil {
@@ -159,8 +179,8 @@ func (d *Driver) Delete(ctx context.Context, dgst digest.Digest) error {
 		return notFound(err, dgst.String())
 	}
 	// The parent directory is not fsynced: a delete lost in a crash leaves an
-	// unreferenced blob, which the caller (garbage collection, not built
-	// yet) finds and removes again.
+	// unreferenced blob, which the caller (garbage collection) finds and
+	// removes again.
 	return nil
 }
 

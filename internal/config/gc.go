@@ -1,0 +1,47 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// GC schedules and tunes online garbage collection (internal/gc): the
+// `gc:` section of wharf.yml, read by `wharf serve` and `wharf gc`.
+type GC struct {
+	// Interval is how often `wharf serve` collects; 0 turns the schedule
+	// off (`wharf gc` and the admin API still run it). Default 24h.
+	Interval Duration `yaml:"interval"`
+	// Grace keeps what was pushed, linked or mounted more recently: a
+	// push between its blob uploads and its manifest has that long.
+	// Default 24h.
+	Grace Duration `yaml:"grace"`
+	// UploadsGrace keeps upload sessions updated more recently. Default
+	// 24h, like uploads.max_age.
+	UploadsGrace Duration `yaml:"uploads_grace"`
+	// DeleteUntagged also deletes, on the schedule, manifests that no tag,
+	// kept index or kept subject keeps. Default false.
+	DeleteUntagged bool `yaml:"delete_untagged"`
+}
+
+// defaultGC is the gc: section when wharf.yml has none.
+func defaultGC() GC {
+	return GC{Interval: Duration(24 * time.Hour), Grace: Duration(24 * time.Hour), UploadsGrace: Duration(24 * time.Hour)}
+}
+
+// minGrace bounds gc.grace from below: a push uploads its blobs before its
+// manifest, and a blob collected in between fails the push (BLOB_UNKNOWN).
+const minGrace = time.Second
+
+func (g GC) validate() []error {
+	var errs []error
+	if g.Interval < 0 {
+		errs = append(errs, fmt.Errorf("gc.interval: %s is negative; use 0 to turn scheduled collection off", g.Interval.Std()))
+	}
+	if g.Grace.Std() < minGrace {
+		errs = append(errs, fmt.Errorf("gc.grace: %s is too short: pushes upload their blobs before their manifest, and a blob collected in between fails the push; use at least 1s (default 24h)", g.Grace.Std()))
+	}
+	if g.UploadsGrace.Std() < minGrace {
+		errs = append(errs, fmt.Errorf("gc.uploads_grace: %s is too short: an upload in progress would lose its bytes; use at least 1s (default 24h)", g.UploadsGrace.Std()))
+	}
+	return errs
+}

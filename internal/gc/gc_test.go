@@ -1,0 +1,525 @@
+package gc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+	"wharf/internal/registry"
+	"wharf/internal/storage"
+	"wharf/internal/storage/filesystem"
+)
+
+const (
+	mediaManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaIndex    = "application/vnd.oci.image.index.v1+json"
+	mediaConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaLayer    = "application/vnd.oci.image.layer.v1.tar"
+)
+
+// env is a registry on a real filesystem driver and SQLite, with a
+// collector whose clock runs two hours ahead when aged: everything written
+// is then older than the one-hour grace period of opts().
+type env struct {
+	t     *testing.T
+	meta  *metadata.Store
+	blobs *filesystem.Driver
+	reg   *registry.Registry
+	c     *Collector
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(dir, "wharf.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	blobs, err := filesystem.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, meta: meta, blobs: blobs, reg: registry.New(blobs, meta, log, registry.Options{}),
+		c: New(meta, blobs, log, "test")}
+}
+
+// age makes everything written so far older than the grace period.
+func (e *env) age() { e.c.now = func() time.Time { return time.Now().Add(2 * time.Hour) } }
+
+func opts() Options { return Options{Grace: time.Hour, UploadsGrace: time.Hour} }
+
+func (e *env) run(o Options) Result {
+	e.t.Helper()
+	res, err := e.c.Run(e.t.Context(), o)
+	if err != nil {
+		e.t.Fatalf("Run: %v", err)
+	}
+	return res
+}
+
+// pushBlob uploads content to repo through the registry, as a client does.
+func (e *env) pushBlob(repo, content string) digest.Digest {
+	e.t.Helper()
+	ctx := e.t.Context()
+	u, err := e.reg.StartUpload(ctx, repo)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d := digest.FromString(content)
+	if _, err := e.reg.FinishUpload(ctx, repo, u.ID, d, 0, int64(len(content)), strings.NewReader(content)); err != nil {
+		e.t.Fatalf("FinishUpload %s: %v", d, err)
+	}
+	return d
+}
+
+type descriptor struct {
+	MediaType string        `json:"mediaType"`
+	Digest    digest.Digest `json:"digest"`
+	Size      int64         `json:"size"`
+}
+
+// image is a manifest's payload and the blobs it refers to.
+type image struct {
+	payload []byte
+	digest  digest.Digest
+	blobs   []digest.Digest
+}
+
+// imagePayload builds an OCI manifest for config and layers (pushed or not).
+func imagePayload(config string, layers []string, subject *descriptor) image {
+	m := map[string]any{"schemaVersion": 2, "mediaType": mediaManifest,
+		"config": descriptor{mediaConfig, digest.FromString(config), int64(len(config))}}
+	img := image{blobs: []digest.Digest{digest.FromString(config)}}
+	var ls []descriptor
+	for _, l := range layers {
+		ls = append(ls, descriptor{mediaLayer, digest.FromString(l), int64(len(l))})
+		img.blobs = append(img.blobs, digest.FromString(l))
+	}
+	m["layers"] = ls
+	if subject != nil {
+		m["subject"] = subject
+	}
+	img.payload, _ = json.Marshal(m)
+	img.digest = digest.FromBytes(img.payload)
+	return img
+}
+
+// pushImage pushes config and layers, then the manifest, tagged tag (or
+// by digest when tag is empty).
+func (e *env) pushImage(repo, tag, config string, layers ...string) image {
+	e.t.Helper()
+	for _, c := range append([]string{config}, layers...) {
+		e.pushBlob(repo, c)
+	}
+	img := imagePayload(config, layers, nil)
+	e.putManifest(repo, tag, mediaManifest, img.payload)
+	return img
+}
+
+func (e *env) putManifest(repo, tag, mediaType string, payload []byte) {
+	e.t.Helper()
+	ref := tag
+	if ref == "" {
+		ref = digest.FromBytes(payload).String()
+	}
+	if _, err := e.reg.PutManifest(e.t.Context(), repo, ref, mediaType, payload, nil); err != nil {
+		e.t.Fatalf("PutManifest %s:%s: %v", repo, ref, err)
+	}
+}
+
+func (e *env) pushIndex(repo, tag string, children ...image) image {
+	e.t.Helper()
+	var ms []descriptor
+	for _, c := range children {
+		ms = append(ms, descriptor{mediaManifest, c.digest, int64(len(c.payload))})
+	}
+	payload, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mediaIndex, "manifests": ms})
+	e.putManifest(repo, tag, mediaIndex, payload)
+	return image{payload: payload, digest: digest.FromBytes(payload)}
+}
+
+// wantPulls checks that img pulls completely from repo: its manifest and
+// every blob's bytes, verified by digest.
+func (e *env) wantPulls(repo string, img image) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	if _, err := e.reg.GetManifest(ctx, repo, img.digest.String()); err != nil {
+		e.t.Errorf("manifest %s@%s: %v", repo, img.digest, err)
+	}
+	for _, d := range img.blobs {
+		b, err := e.reg.OpenBlob(ctx, repo, d)
+		if err != nil {
+			e.t.Errorf("blob %s in %s: %v", d, repo, err)
+			continue
+		}
+		got, err := digest.FromReader(b)
+		b.Close()
+		if err != nil || got != d {
+			e.t.Errorf("blob %s in %s reads as %s, %v", d, repo, got, err)
+		}
+	}
+}
+
+// wantGone checks that a blob's bytes and row are gone.
+func (e *env) wantGone(d digest.Digest) {
+	e.t.Helper()
+	if _, err := e.blobs.Stat(e.t.Context(), d); !errors.Is(err, storage.ErrNotFound) {
+		e.t.Errorf("blob file %s: Stat = %v, want not found", d, err)
+	}
+	if ok, err := e.meta.HasBlob(e.t.Context(), d); err != nil || ok {
+		e.t.Errorf("blob row %s: HasBlob = %v, %v; want gone", d, ok, err)
+	}
+}
+
+func (e *env) wantKept(d digest.Digest) {
+	e.t.Helper()
+	if _, err := e.blobs.Stat(e.t.Context(), d); err != nil {
+		e.t.Errorf("blob file %s: %v, want kept", d, err)
+	}
+}
+
+func size(s ...string) int64 {
+	var n int64
+	for _, x := range s {
+		n += int64(len(x))
+	}
+	return n
+}
+
+func TestDeletedImageFreesItsOwnBlobs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.pushImage("app", "a", "config a", "shared base", "layer a")
+	b := e.pushImage("app", "b", "config b", "shared base", "layer b")
+	other := e.pushImage("other", "x", "config x", "layer a") // layer a, referred to elsewhere
+	if err := e.reg.DeleteManifest(t.Context(), "app", a.digest.String()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Within the grace period nothing goes.
+	if res := e.run(opts()); res.BlobsDeleted != 0 || res.BytesFreed != 0 {
+		t.Fatalf("within the grace period: %+v, want nothing deleted", res)
+	}
+	e.age()
+	res := e.run(opts())
+	if res.BlobsDeleted != 1 || res.BytesFreed != size("config a") || res.Error != "" {
+		t.Errorf("result %+v, want 1 blob (config a, %d bytes) freed", res, size("config a"))
+	}
+	e.wantGone(digest.FromString("config a"))
+	e.wantPulls("app", b)
+	e.wantPulls("other", other)
+	if res := e.run(opts()); res.BlobsDeleted != 0 {
+		t.Errorf("second run deleted %d blobs, want 0", res.BlobsDeleted)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.pushImage("app", "a", "config a", "layer a")
+	untagged := e.pushImage("app", "", "config u", "layer u")
+	if err := e.reg.DeleteManifest(t.Context(), "app", a.digest.String()); err != nil {
+		t.Fatal(err)
+	}
+	up, err := e.reg.StartUpload(t.Context(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.age()
+	o := opts()
+	o.DryRun, o.DeleteUntagged = true, true
+	dry := e.run(o)
+	want := Result{DryRun: true, DeleteUntagged: true, ManifestsDeleted: 1, BlobsDeleted: 2,
+		BytesFreed: size("config a", "layer a"), UploadsDeleted: 1}
+	if got := strip(dry); got != want {
+		t.Errorf("dry run = %+v, want %+v", got, want)
+	}
+	for _, d := range a.blobs {
+		e.wantKept(d)
+	}
+	e.wantPulls("app", untagged)
+	if _, err := e.reg.UploadStatus(t.Context(), "app", up.ID); err != nil {
+		t.Errorf("upload after a dry run: %v", err)
+	}
+	// The real run does what the dry run counted, and frees the untagged
+	// image's blobs too.
+	o.DryRun = false
+	res := e.run(o)
+	want = Result{DeleteUntagged: true, ManifestsDeleted: 1, BlobsDeleted: 4,
+		BytesFreed: size("config a", "layer a", "config u", "layer u"), UploadsDeleted: 1}
+	if got := strip(res); got != want {
+		t.Errorf("run = %+v, want %+v", got, want)
+	}
+	for _, d := range append(a.blobs, untagged.blobs...) {
+		e.wantGone(d)
+	}
+}
+
+// strip zeroes a Result's times for comparison.
+func strip(r Result) Result {
+	r.Started, r.Finished, r.Duration = time.Time{}, time.Time{}, 0
+	return r
+}
+
+func TestDeleteUntaggedKeepsIndexChildrenAndReferrers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	amd := e.pushImage("app", "", "config amd64", "base", "amd64 layer")
+	arm := e.pushImage("app", "", "config arm64", "base", "arm64 layer")
+	idx := e.pushIndex("app", "multi", amd, arm)
+	tagged := e.pushImage("app", "v1", "config v1", "v1 layer")
+	e.pushBlob("app", "signature config")
+	sig := imagePayload("signature config", nil, &descriptor{mediaManifest, tagged.digest, int64(len(tagged.payload))})
+	e.putManifest("app", "", mediaManifest, sig.payload)
+	// An untagged index with an untagged child: both go, in two passes.
+	lone := e.pushImage("app", "", "config lone", "lone layer")
+	e.pushIndex("app", "", lone)
+	loose := e.pushImage("app", "", "config loose", "base")
+
+	e.age()
+	o := opts()
+	o.DeleteUntagged = true
+	res := e.run(o)
+	if res.ManifestsDeleted != 3 {
+		t.Errorf("deleted %d manifests, want 3 (the untagged index, its child, the loose image)", res.ManifestsDeleted)
+	}
+	if want := size("config lone", "lone layer", "config loose"); res.BytesFreed != want || res.BlobsDeleted != 3 {
+		t.Errorf("freed %d blobs, %d bytes; want 3, %d", res.BlobsDeleted, res.BytesFreed, want)
+	}
+	e.wantPulls("app", amd)
+	e.wantPulls("app", arm)
+	e.wantPulls("app", tagged)
+	e.wantPulls("app", sig)
+	if _, err := e.reg.GetManifest(t.Context(), "app", idx.digest.String()); err != nil {
+		t.Errorf("tagged index: %v", err)
+	}
+	if _, err := e.reg.GetManifest(t.Context(), "app", loose.digest.String()); !errors.Is(err, registry.ErrManifestUnknown) {
+		t.Errorf("loose image: %v, want unknown", err)
+	}
+	e.wantKept(digest.FromString("base"))
+}
+
+func TestOrphanFiles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	// Bytes committed to storage with no row: a crash between the two.
+	content := "orphaned bytes"
+	w, err := e.blobs.Upload(ctx, "orphanupload0000000000000000000000", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	d := digest.FromString(content)
+	if err := w.Commit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	kept := e.pushImage("app", "v1", "config", "layer")
+
+	if res := e.run(opts()); res.OrphansDeleted != 0 {
+		t.Fatalf("a fresh file was removed: %+v", res)
+	}
+	e.wantKept(d)
+	e.age()
+	res := e.run(opts())
+	if res.OrphansDeleted != 1 || res.BytesFreed != size(content) || res.BlobsDeleted != 0 {
+		t.Errorf("result %+v, want 1 orphan of %d bytes", res, len(content))
+	}
+	e.wantGone(d)
+	e.wantPulls("app", kept)
+}
+
+func TestStaleUploads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	u, err := e.reg.StartUpload(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.AppendUpload(ctx, "app", u.ID, 0, 5, bytes.NewReader([]byte("12345"))); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.run(opts()); res.UploadsDeleted != 0 {
+		t.Fatalf("a fresh upload was removed: %+v", res)
+	}
+	e.age()
+	if res := e.run(opts()); res.UploadsDeleted != 1 {
+		t.Errorf("result %+v, want 1 upload removed", res)
+	}
+	if _, err := e.reg.UploadStatus(ctx, "app", u.ID); !errors.Is(err, registry.ErrUploadUnknown) {
+		t.Errorf("UploadStatus after gc = %v, want unknown", err)
+	}
+	if r, err := e.blobs.OpenUpload(ctx, u.ID); !errors.Is(err, storage.ErrNotFound) {
+		if r != nil {
+			r.Close()
+		}
+		t.Errorf("staged bytes after gc: %v, want gone", err)
+	}
+}
+
+func TestLeaseHeldElsewhere(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if _, err := e.meta.AcquireLease(t.Context(), leaseName, "wharf serve on replica-2", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.c.Run(t.Context(), opts())
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "replica-2") {
+		t.Fatalf("Run while another holds the lease = %v, want ErrBusy naming replica-2", err)
+	}
+	// The refused run did not take the lease over.
+	if l, err := e.meta.CurrentLease(t.Context(), leaseName); err != nil || l.Holder != "wharf serve on replica-2" {
+		t.Errorf("lease = %+v, %v", l, err)
+	}
+}
+
+// TestSweepRacesManifestPut is the narrow race: a blob whose manifest PUT
+// is in flight while the sweep deletes it. In either order the image ends
+// complete, or the PUT is refused as referring to an unknown blob.
+func TestSweepRacesManifestPut(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		putFirst   bool
+		wantRefuse bool
+	}{
+		{"put commits before the sweep's transaction", true, false},
+		{"put arrives while the sweep holds the blob", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			ctx := t.Context()
+			e.pushBlob("app", "config")
+			layer := e.pushBlob("app", "layer")
+			img := imagePayload("config", []string{"layer"}, nil)
+			put := func() error {
+				_, err := e.reg.PutManifest(ctx, "app", "v1", mediaManifest, img.payload, nil)
+				return err
+			}
+			var putErr error
+			putDone := make(chan error, 1)
+			if tc.putFirst {
+				// Before the first of the two blobs is swept.
+				var once sync.Once
+				e.c.beforeSweep = func(digest.Digest) { once.Do(func() { putErr = put() }) }
+			} else {
+				e.c.whileLocked = func(d digest.Digest) {
+					if d != layer {
+						return
+					}
+					go func() { putDone <- put() }()
+					select {
+					case err := <-putDone:
+						t.Errorf("the PUT finished while the sweep held the blob: %v", err)
+						putDone <- err
+					case <-time.After(200 * time.Millisecond):
+					}
+				}
+			}
+			e.age()
+			res := e.run(opts())
+			if !tc.putFirst {
+				putErr = <-putDone
+			}
+			if tc.wantRefuse {
+				if !errors.Is(putErr, registry.ErrManifestBlobUnknown) {
+					t.Fatalf("PUT = %v, want it refused as referring to an unknown blob", putErr)
+				}
+				e.wantGone(layer)
+				return
+			}
+			if putErr != nil {
+				t.Fatalf("PUT = %v", putErr)
+			}
+			if res.BlobsDeleted != 0 { // both were referred to in time
+				t.Errorf("deleted %d blobs, want 0", res.BlobsDeleted)
+			}
+			e.wantKept(layer)
+			if _, err := e.reg.GetManifest(ctx, "app", "v1"); err != nil {
+				t.Fatalf("manifest: %v", err)
+			}
+			b, err := e.reg.OpenBlob(ctx, "app", layer)
+			if err != nil {
+				t.Fatalf("layer of the pushed image: %v", err)
+			}
+			b.Close()
+		})
+	}
+}
+
+// TestRunStopsWhenCancelled: a run whose context ends stops, reports why,
+// and releases the lease for the next.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.pushBlob("app", "loose")
+	e.age()
+	ctx, cancel := context.WithCancel(t.Context())
+	e.c.beforeSweep = func(digest.Digest) { cancel() }
+	res, err := e.c.Run(ctx, opts())
+	if err == nil || res.Error == "" {
+		t.Fatalf("Run after cancel = %+v, %v; want an error", res, err)
+	}
+	// The lease is released even so.
+	if l, err := e.meta.CurrentLease(t.Context(), leaseName); err != nil || l != (metadata.Lease{}) {
+		t.Errorf("lease after a cancelled run = %+v, %v", l, err)
+	}
+	if _, err := e.c.Run(t.Context(), opts()); err != nil {
+		t.Errorf("next run: %v", err)
+	}
+}
+
+// TestReadOnlyRefusesDeletes: while the registry is read-only (in the
+// database, for every replica, or in the configuration) a run that would
+// delete is refused, naming why; a dry run still reports.
+func TestReadOnlyRefusesDeletes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	loose := e.pushBlob("app", "loose")
+	e.age()
+	if err := e.meta.SetReadOnly(t.Context(), true, "backup until 15:00"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Run(t.Context(), opts()); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "backup until 15:00") {
+		t.Errorf("Run while read-only = %v, want ErrReadOnly with the reason", err)
+	}
+	s := NewSchedule(e.c, opts(), 0)
+	if _, err := s.Start(t.Context(), false, false); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Schedule.Start while read-only = %v, want ErrReadOnly at once", err)
+	}
+	o := opts()
+	o.DryRun = true
+	if res := e.run(o); res.BlobsDeleted != 1 {
+		t.Errorf("dry run while read-only: %+v, want 1 blob reported", res)
+	}
+	e.wantKept(loose)
+
+	if err := e.meta.SetReadOnly(t.Context(), false, ""); err != nil {
+		t.Fatal(err)
+	}
+	o = opts()
+	o.ReadOnly = true // read_only: true in wharf.yml
+	if _, err := e.c.Run(t.Context(), o); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "configuration") {
+		t.Errorf("Run with read_only configured = %v, want ErrReadOnly naming the configuration", err)
+	}
+	if res := e.run(opts()); res.BlobsDeleted != 1 {
+		t.Errorf("after read-only mode: %+v, want the blob collected", res)
+	}
+	e.wantGone(loose)
+}

@@ -1,0 +1,205 @@
+package gc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+	"wharf/internal/storage"
+)
+
+// manifests deletes the untagged manifests, pass after pass: deleting an
+// untagged index leaves its children unlisted, and deleting a subject
+// leaves its referrers without one.
+func (r *run) manifests(ctx context.Context, before time.Time) error {
+	for {
+		deleted := 0
+		var after int64
+		for {
+			page, err := r.c.meta.UntaggedManifests(ctx, before, after, pageSize)
+			if err != nil {
+				return fmt.Errorf("gc: %w", err)
+			}
+			for _, m := range page {
+				after = m.ID
+				ok := true
+				if !r.opts.DryRun {
+					if ok, err = r.c.meta.DeleteUntaggedManifest(ctx, m, metadata.SweepCheck{Before: before}); err != nil {
+						return fmt.Errorf("gc: %w", err)
+					}
+				}
+				if ok {
+					deleted++
+					r.res.ManifestsDeleted++
+					r.c.log.Debug("untagged manifest deleted", "repository", m.Repo, "digest", m.Digest, "dry_run", r.opts.DryRun)
+					r.progress()
+				}
+			}
+			if len(page) < pageSize {
+				break
+			}
+		}
+		if deleted == 0 || r.opts.DryRun {
+			return nil
+		}
+	}
+}
+
+// sweepBatch is how many blobs one delete transaction takes: one commit
+// (one fsync) for all of them, while the locks it holds stay few and
+// short-lived for the pushes that may wait on them.
+const sweepBatch = 64
+
+// sweepBlobs deletes the blobs no manifest refers to, a batch per short
+// transaction, then their bytes.
+func (r *run) sweepBlobs(ctx context.Context, before time.Time) error {
+	var after digest.Digest
+	for {
+		page, err := r.c.meta.UnreferencedBlobs(ctx, before, after, pageSize)
+		if err != nil {
+			return fmt.Errorf("gc: %w", err)
+		}
+		for start := 0; start < len(page); start += sweepBatch {
+			if err := r.sweepBatch(ctx, before, page[start:min(start+sweepBatch, len(page))]); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1].Digest
+	}
+}
+
+// sweepBatch deletes the rows of the blobs of batch that are still garbage,
+// then their files.
+func (r *run) sweepBatch(ctx context.Context, before time.Time, batch []metadata.GarbageBlob) error {
+	gone := batch
+	if !r.opts.DryRun {
+		dgsts := make([]digest.Digest, len(batch))
+		for i, b := range batch {
+			dgsts[i] = b.Digest
+			if r.c.beforeSweep != nil {
+				r.c.beforeSweep(b.Digest)
+			}
+		}
+		check := metadata.SweepCheck{Before: before}
+		if r.c.whileLocked != nil {
+			check.Deleted = func() {
+				for _, d := range dgsts {
+					r.c.whileLocked(d)
+				}
+			}
+		}
+		var err error
+		if gone, err = r.c.meta.DeleteGarbageBlobs(ctx, dgsts, check); err != nil {
+			return fmt.Errorf("gc: %w", err)
+		}
+		for _, b := range gone {
+			if err := r.removeBytes(ctx, b.Digest); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range gone {
+		r.res.BlobsDeleted++
+		r.res.BytesFreed += b.Size
+		r.progress()
+	}
+	return nil
+}
+
+// removeBytes deletes a blob's file once its row is gone, unless a push of
+// the same digest recorded it again meanwhile. A file already gone is not
+// an error (an earlier run crashed after deleting it).
+func (r *run) removeBytes(ctx context.Context, dgst digest.Digest) error {
+	again, err := r.c.meta.HasBlob(ctx, dgst)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	if again {
+		r.c.log.Info("blob pushed again while it was collected; its bytes stay", "digest", dgst)
+		return nil
+	}
+	if err := r.c.blobs.Delete(ctx, dgst); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		// The row is gone: the next run finds the file as an orphan.
+		return fmt.Errorf("gc: delete blob %s: %w", dgst, err)
+	}
+	return nil
+}
+
+// ModTimer is implemented by blob drivers that can tell when a blob's file
+// was last written; orphan files are removed only with it, and only once
+// older than the grace period.
+type ModTimer interface {
+	ModTime(ctx context.Context, dgst digest.Digest) (time.Time, error)
+}
+
+// orphans removes blob files without a row that are older than the grace
+// period: left by a crash between a commit of bytes and of their row, or
+// between a sweep's transaction and its file delete.
+func (r *run) orphans(ctx context.Context, before time.Time) error {
+	lister, ok := r.c.blobs.(storage.Lister)
+	mt, ok2 := r.c.blobs.(ModTimer)
+	if !ok || !ok2 {
+		return nil
+	}
+	err := lister.Walk(ctx, func(dgst digest.Digest, size int64) error {
+		known, err := r.c.meta.HasBlob(ctx, dgst)
+		if err != nil || known {
+			return err
+		}
+		mod, err := mt.ModTime(ctx, dgst)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && !mod.Before(before)) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !r.opts.DryRun {
+			// Checked again just before the delete: the upload that wrote
+			// the file may have recorded it since the walk looked.
+			if known, err := r.c.meta.HasBlob(ctx, dgst); err != nil || known {
+				return err
+			}
+			if err := r.c.blobs.Delete(ctx, dgst); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		r.res.OrphansDeleted++
+		r.res.BytesFreed += size
+		r.progress()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("gc: orphan blob files: %w", err)
+	}
+	return nil
+}
+
+// uploads removes the upload sessions not updated since before: the row
+// first, so that a late PATCH finds the upload unknown rather than writing
+// into bytes about to go, then the staged bytes.
+func (r *run) uploads(ctx context.Context, before time.Time) error {
+	stale, err := r.c.meta.StaleUploads(ctx, before)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	for _, u := range stale {
+		if !r.opts.DryRun {
+			if err := r.c.meta.DeleteUpload(ctx, u.ID); err != nil {
+				return fmt.Errorf("gc: %w", err)
+			}
+			if err := r.c.blobs.CancelUpload(ctx, u.ID); err != nil {
+				return fmt.Errorf("gc: staged bytes of upload %s: %w", u.ID, err)
+			}
+		}
+		r.res.UploadsDeleted++
+		r.progress()
+	}
+	return nil
+}

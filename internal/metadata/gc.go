@@ -1,0 +1,334 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Garbage collection's queries. A blob is garbage when no manifest refers
+// to it and neither its row nor any of its links is younger than the grace
+// period's start (before); the sweep deletes one blob per short transaction
+// that checks all of that again under an exclusive lock on the blob's row,
+// the lock a manifest PUT takes shared on every blob it refers to
+// (checkRef). docs/architecture.md tells the whole protocol.
+const (
+	unreferencedBlobsQuery = `SELECT b.digest, b.size FROM blobs b
+WHERE b.digest > ? AND b.created_at < ?
+AND NOT EXISTS (SELECT 1 FROM manifest_refs mr WHERE mr.digest = b.digest)
+AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.blob_digest = b.digest AND rb.created_at >= ?)
+ORDER BY b.digest LIMIT ?`
+
+	// An untagged manifest: pushed (first and last) before the grace
+	// period, no tag names it, no index of its repository lists it, and its
+	// subject (if any) is not in its repository.
+	untaggedCondition = `m.created_at < ? AND m.pushed_at < ?
+AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
+AND NOT EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests p ON p.id = mr.manifest_id
+	WHERE mr.kind = 'manifest' AND mr.digest = m.digest AND p.repository_id = m.repository_id)
+AND (m.subject IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s
+	WHERE s.repository_id = m.repository_id AND s.digest = m.subject))`
+
+	untaggedManifestsQuery = `SELECT m.id, r.name, m.digest, m.size FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE m.id > ? AND ` + untaggedCondition + `
+ORDER BY m.id LIMIT ?`
+)
+
+// GarbageBlob is a blob that garbage collection may delete.
+type GarbageBlob struct {
+	Digest digest.Digest
+	Size   int64
+}
+
+// UnreferencedBlobs returns up to limit blobs, in digest order after after,
+// that no manifest refers to and that were neither committed nor linked
+// into a repository at or after before.
+func (s *Store) UnreferencedBlobs(ctx context.Context, before time.Time, after digest.Digest, limit int) ([]GarbageBlob, error) {
+	t := unixNano(before)
+	rows, err := s.read().query(ctx, unreferencedBlobsQuery, after.String(), t, t, max(limit, 1))
+	if err != nil {
+		return nil, wrap("unreferenced blobs", err)
+	}
+	defer rows.Close()
+	var out []GarbageBlob
+	for rows.Next() {
+		var b GarbageBlob
+		if err := rows.Scan(&b.Digest, &b.Size); err != nil {
+			return nil, wrap("unreferenced blobs", err)
+		}
+		out = append(out, b)
+	}
+	return out, wrap("unreferenced blobs", rows.Err())
+}
+
+// SweepCheck is what DeleteGarbageBlob and DeleteUntaggedManifest check
+// again under the lock.
+type SweepCheck struct {
+	// Before is the start of the grace period: anything committed, linked
+	// or pushed at or after it is kept.
+	Before time.Time
+	// Deleted, when set, is called after the rows are deleted and before
+	// the transaction commits, while the lock is held: tests use it to
+	// start a concurrent push at the narrowest moment.
+	Deleted func()
+}
+
+// DeleteGarbageBlob deletes the blob's row and links when it is still
+// garbage (see UnreferencedBlobs), checked again in a transaction that holds
+// the blob's row exclusively. It returns the blob's size and whether it was
+// deleted. The caller removes the bytes after this returns: a crash in
+// between leaves a file without a row, which the next collection removes.
+func (s *Store) DeleteGarbageBlob(ctx context.Context, dgst digest.Digest, check SweepCheck) (int64, bool, error) {
+	gone, err := s.DeleteGarbageBlobs(ctx, []digest.Digest{dgst}, check)
+	if err != nil || len(gone) == 0 {
+		return 0, false, err
+	}
+	return gone[0].Size, true, nil
+}
+
+// DeleteGarbageBlobs is DeleteGarbageBlob for several blobs in one
+// transaction (one commit to wait for, not one each): it returns those it
+// deleted. Pass them in digest order, the order the sweep locks them in.
+func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, check SweepCheck) ([]GarbageBlob, error) {
+	var gone []GarbageBlob
+	before := unixNano(check.Before)
+	err := s.inTx(ctx, func(c conn) error {
+		gone = gone[:0]
+		for _, d := range dgsts {
+			size, ok, err := deleteIfGarbage(ctx, c, d, before)
+			if err != nil {
+				return err
+			}
+			if ok {
+				gone = append(gone, GarbageBlob{Digest: d, Size: size})
+			}
+		}
+		if check.Deleted != nil && len(gone) > 0 {
+			check.Deleted()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("delete garbage blobs", err)
+	}
+	return gone, nil
+}
+
+// deleteIfGarbage locks the blob's row, checks again that nothing refers
+// to it and that it was not committed or linked at or after before, and
+// deletes its links and row.
+func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int64) (int64, bool, error) {
+	var size, created int64
+	err := c.queryRow(ctx, "SELECT size, created_at FROM blobs WHERE digest = ?"+c.d.forUpdate,
+		dgst.String()).Scan(&size, &created)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && created >= before) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	// Read after the lock is granted, so a manifest PUT that held the row
+	// shared has committed and its references are visible.
+	kept, err := exists(ctx, c, "SELECT 1 FROM manifest_refs WHERE digest = ?", dgst.String())
+	if err != nil || kept {
+		return 0, false, err
+	}
+	kept, err = exists(ctx, c, "SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
+		dgst.String(), before)
+	if err != nil || kept {
+		return 0, false, err
+	}
+	for _, q := range []string{
+		"DELETE FROM repository_blobs WHERE blob_digest = ?",
+		"DELETE FROM blobs WHERE digest = ?",
+	} {
+		if _, err := c.exec(ctx, q, dgst.String()); err != nil {
+			return 0, false, err
+		}
+	}
+	return size, true, nil
+}
+
+// HasBlob reports whether the blob has a row (its bytes are committed).
+func (s *Store) HasBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
+	ok, err := exists(ctx, s.read(), "SELECT 1 FROM blobs WHERE digest = ?", dgst.String())
+	return ok, wrap("has blob", err)
+}
+
+// GarbageManifest is an untagged manifest that garbage collection may
+// delete.
+type GarbageManifest struct {
+	ID     int64
+	Repo   string
+	Digest digest.Digest
+	Size   int64
+}
+
+// UntaggedManifests returns up to limit manifests, in id order after after,
+// pushed before before, that no tag names, that no index of their repository
+// lists, and that are not a referrer of a manifest of their repository.
+// Deleting an untagged index makes its children untagged in turn: callers
+// ask again until nothing is left.
+func (s *Store) UntaggedManifests(ctx context.Context, before time.Time, after int64, limit int) ([]GarbageManifest, error) {
+	rows, err := s.read().query(ctx, untaggedManifestsQuery, after, unixNano(before), unixNano(before), max(limit, 1))
+	if err != nil {
+		return nil, wrap("untagged manifests", err)
+	}
+	defer rows.Close()
+	var out []GarbageManifest
+	for rows.Next() {
+		var m GarbageManifest
+		if err := rows.Scan(&m.ID, &m.Repo, &m.Digest, &m.Size); err != nil {
+			return nil, wrap("untagged manifests", err)
+		}
+		out = append(out, m)
+	}
+	return out, wrap("untagged manifests", rows.Err())
+}
+
+// DeleteUntaggedManifest deletes manifest m (as DeleteManifest) when it is
+// still untagged (see UntaggedManifests), checked again under an exclusive
+// lock on its row, and reports whether it did.
+func (s *Store) DeleteUntaggedManifest(ctx context.Context, m GarbageManifest, check SweepCheck) (bool, error) {
+	var deleted bool
+	err := s.inTx(ctx, func(c conn) error {
+		deleted = false
+		var one int
+		err := c.queryRow(ctx, "SELECT 1 FROM manifests WHERE id = ? AND digest = ?"+c.d.forUpdate,
+			m.ID, m.Digest.String()).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		still, err := exists(ctx, c, "SELECT 1 FROM manifests m WHERE m.id = ? AND "+untaggedCondition,
+			m.ID, unixNano(check.Before), unixNano(check.Before))
+		if err != nil || !still {
+			return err
+		}
+		// No tag names it (checked above): its references and row go.
+		if err := deleteManifestRow(ctx, c, m.ID); err != nil {
+			return err
+		}
+		if check.Deleted != nil {
+			check.Deleted()
+		}
+		deleted = true
+		return nil
+	})
+	return deleted, wrap("delete untagged manifest", err)
+}
+
+// exists reports whether query returns a row.
+func exists(ctx context.Context, c conn, query string, args ...any) (bool, error) {
+	var one int
+	err := c.queryRow(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Lease is who holds a named lease, and until when.
+type Lease struct {
+	Holder    string
+	ExpiresAt time.Time
+}
+
+// LeaseHeldError is returned when another holder's lease has not expired.
+type LeaseHeldError struct {
+	Name  string
+	Lease Lease
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("metadata: %s is held by %s until %s", e.Name, e.Lease.Holder,
+		e.Lease.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
+// ErrLeaseLost means a renewal found the lease expired and taken by another
+// holder, or released.
+var ErrLeaseLost = errors.New("metadata: lease lost")
+
+// AcquireLease takes lease name for holder until ttl from now, unless
+// another holder's lease has not expired: then it returns a
+// *LeaseHeldError naming that holder. Acquiring a lease one already holds
+// renews it. Expiry is judged by this process's clock: replicas should keep
+// theirs in sync (NTP), and ttl well above any skew.
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
+	if err := checkKey("lease name", name); err != nil {
+		return Lease{}, err
+	}
+	if err := checkKey("lease holder", holder); err != nil {
+		return Lease{}, err
+	}
+	var got Lease
+	err := s.inTx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, c.d.insertIgnore("gc_leases", "name, holder, expires_at", "name"), name, "", 0); err != nil {
+			return err
+		}
+		var (
+			cur     string
+			expires int64
+		)
+		if err := c.queryRow(ctx, "SELECT holder, expires_at FROM gc_leases WHERE name = ?"+c.d.forUpdate,
+			name).Scan(&cur, &expires); err != nil {
+			return err
+		}
+		now := time.Now()
+		if cur != "" && cur != holder && expires > unixNano(now) {
+			return &LeaseHeldError{Name: name, Lease: Lease{Holder: cur, ExpiresAt: fromUnixNano(expires)}}
+		}
+		got = Lease{Holder: holder, ExpiresAt: now.Add(ttl).UTC()}
+		_, err := c.exec(ctx, "UPDATE gc_leases SET holder = ?, expires_at = ? WHERE name = ?",
+			holder, unixNano(got.ExpiresAt), name)
+		return err
+	})
+	if held := (*LeaseHeldError)(nil); errors.As(err, &held) {
+		return Lease{}, held
+	}
+	return got, wrap("acquire lease", err)
+}
+
+// RenewLease extends holder's lease name until ttl from now, or returns
+// ErrLeaseLost when holder no longer holds it.
+func (s *Store) RenewLease(ctx context.Context, name, holder string, ttl time.Duration) error {
+	err := affectedOne(s.read().exec(ctx, "UPDATE gc_leases SET expires_at = ? WHERE name = ? AND holder = ?",
+		unixNano(time.Now().Add(ttl)), name, holder))
+	if errors.Is(err, ErrNotFound) {
+		return ErrLeaseLost
+	}
+	return wrap("renew lease", err)
+}
+
+// ReleaseLease gives up holder's lease name; releasing a lease one does not
+// hold is not an error.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.read().exec(ctx, "UPDATE gc_leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?",
+		name, holder)
+	return wrap("release lease", err)
+}
+
+// CurrentLease returns who holds lease name and until when; a zero Lease
+// when nobody does.
+func (s *Store) CurrentLease(ctx context.Context, name string) (Lease, error) {
+	var (
+		l       Lease
+		expires int64
+	)
+	err := s.read().queryRow(ctx, "SELECT holder, expires_at FROM gc_leases WHERE name = ?", name).Scan(&l.Holder, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (l.Holder == "" || expires <= unixNano(time.Now()))) {
+		return Lease{}, nil
+	}
+	if err != nil {
+		return Lease{}, wrap("current lease", err)
+	}
+	l.ExpiresAt = fromUnixNano(expires)
+	return l, nil
+}
