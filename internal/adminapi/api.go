@@ -160,7 +160,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // handler's error into the answer.
 func (a *API) guard(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := a.authenticate(r)
+		c, err := a.authenticate(r, adminAPI)
 		if err == nil {
 			err = h(w, r, c)
 		}

@@ -27,6 +27,9 @@ type Options struct {
 	// Console, when set, is shown the built-in admin's generated first
 	// password (a terminal someone watches; never a log collector).
 	Console io.Writer
+	// CountTokens, when set, is told how each token request ended
+	// (tokenserver's Outcome values): the metrics.
+	CountTokens func(outcome string)
 }
 
 // Route is a page mounted beside the token endpoint (a browser sign-in's).

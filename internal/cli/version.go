@@ -28,14 +28,19 @@ func newVersion() *cobra.Command {
 	}
 }
 
-// versionLine is what `wharf version` and `wharf --version` print after
-// "wharf ": the version, the Go release and the platform.
-func versionLine() string {
+// buildVersion is the version alone (wharf_build_info's label).
+func buildVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		bi = nil
 	}
-	return fmt.Sprintf("%s %s %s/%s", resolveVersion(version, bi), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return resolveVersion(version, bi)
+}
+
+// versionLine is what `wharf version` and `wharf --version` print after
+// "wharf ": the version, the Go release and the platform.
+func versionLine() string {
+	return fmt.Sprintf("%s %s %s/%s", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // resolveVersion picks the version to report: the one set at build time;

@@ -98,6 +98,8 @@ type Config struct {
 	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/) on
 	// this address, without authentication: keep it on loopback.
 	DebugAddr string `yaml:"debug_addr"`
+	// Metrics serves Prometheus metrics (see metrics.go).
+	Metrics Metrics `yaml:"metrics"`
 	// Database selects the SQL database (SQLite in the data directory by
 	// default).
 	Database Database `yaml:"database"`
@@ -457,5 +459,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateDatabaseBackends()...)
 	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
+	errs = append(errs, c.validateMetrics()...)
 	return errors.Join(errs...)
 }

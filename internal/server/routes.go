@@ -63,6 +63,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 	}
 	// The copy buffers are budgeted for as many uploads as the API lets
 	// run at once.
+	s.blobs = blobs
 	uploads := cfg.Limits.UploadsOrDefault()
 	s.reg = registry.New(blobs, s.meta, s.log, registry.Options{
 		// Without authorization every client may read every repository, so
@@ -77,6 +78,8 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploads:          uploads,
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
+		Events:              s.eventSinks(),
+		Failed:              s.apiFailed(),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

@@ -18,8 +18,8 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/edge"
-	"wharf/internal/errcode"
 	"wharf/internal/metadata"
+	"wharf/internal/metrics"
 	"wharf/internal/registry"
 	"wharf/internal/servertls"
 )
@@ -47,6 +47,14 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// metrics are nil when metrics: is off; guardMetrics is the admin
+	// API's guard for /metrics on the main listener (nil without one).
+	metrics      *metrics.Metrics
+	guardMetrics func(http.Handler) http.Handler
+	// ready caches the last readiness probe (ready.go).
+	readiness readiness
+	// blobs is the registry's blob store, for /readyz (nil without one).
+	blobs prober
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -73,6 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.dir.CheckModes(log)
+	s.newMetrics()
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -87,9 +96,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
+	s.metricsRoute(mux, s.guardMetrics)
 	mux.Handle("/", edge.NoRoute(mux))
 	s.http = &http.Server{
-		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log, cfg.Log.AccessOn())),
+		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log, cfg.Log.AccessOn(), s.recorder())),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -112,15 +122,6 @@ func lockDataDir(cfg config.Config, dir datadir.Dir) (*datadir.Lock, error) {
 		return nil, err
 	}
 	return dir.Lock()
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.meta.Ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "not ready", "err", err)
-		errcode.WriteOCI(w, r, errcode.New(errcode.Unavailable, "metadata database unavailable"))
-		return
-	}
-	_, _ = w.Write([]byte("ready\n"))
 }
 
 // Serve listens on the configured address and serves until ctx ends, then
@@ -146,19 +147,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		go s.purgeSessions(ctx)
 	}
 	go newIdleTrimmer(&s.inflight, &s.lastDone).run(ctx)
-	if s.cfg.DebugAddr != "" {
-		_, stop, err := s.debugServer(ctx)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer stop()
+	stopSide, err := s.sideListeners(ctx)
+	defer stopSide()
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.tokenLn != nil {
 		tokenSrv := &http.Server{
-			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log, s.cfg.Log.AccessOn())),
+			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log, s.cfg.Log.AccessOn(), s.recorder())),
 			ReadHeaderTimeout: 20 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
