@@ -9,11 +9,12 @@ import (
 // The scope a Prometheus scraper must hold to read /metrics on the main
 // listener: type admin, so that the built-in default (admin "*" on
 // everything) grants it to administrators, while a scrape account gets
-// it, and nothing else, from one ACL rule.
+// it, and nothing else, from one ACL rule. The action is pull, reading,
+// one the ACL's rules already know.
 const (
 	MetricsScopeType   = "admin"
 	MetricsScopeName   = "metrics"
-	MetricsScopeAction = "read"
+	MetricsScopeAction = "pull"
 )
 
 // MetricsScope is the scope string a scraper's token asks for.

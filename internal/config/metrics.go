@@ -12,7 +12,7 @@ type Metrics struct {
 	// Addr, when set, serves /metrics on this address of its own, without
 	// authentication (keep it on loopback or a private network). Empty
 	// serves it on the main listener, to callers the ACL grants
-	// admin:metrics:read (wharf serve with auth: token), or to anyone with
+	// admin:metrics:pull (wharf serve with auth: token), or to anyone with
 	// Anonymous. With debug_addr set, /metrics is served there too.
 	Addr string `yaml:"addr"`
 	// Anonymous lets anyone read /metrics on the main listener.
