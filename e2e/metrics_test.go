@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"wharf/e2e/harness"
+	"wharf/internal/datadir"
 	"wharf/internal/metrics"
+	"wharf/internal/testserver"
 )
 
 // metricsConfig writes a wharf.yml with metrics: set to body's lines.
@@ -289,5 +291,64 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	if !strings.Contains(w.Log(), "metrics are served") {
 		t.Errorf("the log does not say where metrics are served:\n%s", w.Log())
+	}
+}
+
+// TestReadyz checks /readyz of a real `wharf serve` on PostgreSQL: ready
+// while the database answers and the blob store takes writes; 503
+// UNAVAILABLE naming the blob store when its upload directory is gone, and
+// the database when the server is killed. /healthz, a liveness check,
+// stays 200 throughout.
+func TestReadyz(t *testing.T) {
+	harness.SkipIfShort(t)
+	pg := testserver.StartPostgres(t)
+	data := t.TempDir()
+	env := []string{"WHARF_DATABASE_DRIVER=postgres", "WHARF_DATABASE_DSN=" + pg.DSN}
+	w := harness.StartWharfCommand(t, env, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	ready := func(want int, wantBody string) {
+		t.Helper()
+		// An answer is reused for a second: wait for a fresh one.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, h, body := get(t, w.URL()+"/readyz", "")
+			if status == want && strings.Contains(string(body), wantBody) {
+				if want == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+					t.Errorf("/readyz 503 without Retry-After")
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz: %d %s; want %d with %q\n%s", status, body, want, wantBody, w.Log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	healthy := func() {
+		t.Helper()
+		if status, _, _ := get(t, w.URL()+"/healthz", ""); status != http.StatusOK {
+			t.Errorf("/healthz: %d; want 200 (liveness does not depend on the backends)", status)
+		}
+	}
+	ready(http.StatusOK, "ready")
+
+	uploads := filepath.Join(datadir.New(data).Blobs(), "uploads")
+	if err := os.Rename(uploads, uploads+".away"); err != nil {
+		t.Fatal(err)
+	}
+	ready(http.StatusServiceUnavailable, "blob storage unavailable")
+	healthy()
+	if err := os.Rename(uploads+".away", uploads); err != nil {
+		t.Fatal(err)
+	}
+	ready(http.StatusOK, "ready")
+
+	pg.Kill()
+	ready(http.StatusServiceUnavailable, "metadata database unavailable")
+	healthy()
+	for _, want := range []string{"not ready: the blob store takes no writes", "not ready: the metadata database does not answer"} {
+		if !strings.Contains(w.Log(), want) {
+			t.Errorf("the log lacks %q", want)
+		}
 	}
 }
