@@ -121,9 +121,10 @@ func dependencyRules() []rule {
 		// (edge.Recorder, events.Sink, the token server's Count, GC): it
 		// imports Prometheus's client and events, and nothing on the
 		// request path imports it.
-		{pkg: "wharf/internal/metrics", onlyDirect: []string{"github.com/prometheus/client_golang/", "wharf/internal/events"},
+		{pkg: "wharf/internal/metrics", onlyDirect: []string{"github.com/prometheus/client_golang/", "wharf/internal/events", "wharf/internal/buildinfo"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage", "wharf/internal/metadata"}},
 		{pkg: "wharf/internal/edge", notDeps: []string{"wharf/internal/metrics"}},
+		{pkg: "wharf/internal/buildinfo", onlyDirect: []string{}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/auth/", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},

@@ -124,7 +124,6 @@ func run(cmd *cobra.Command, cfg config.Config) error {
 	if cfg.TLS == "off" && cfg.Role == config.RoleAllInOne {
 		log.Warn("TLS IS OFF (tls: off): passwords and tokens cross the network in clear; use it only behind a TLS-terminating proxy or for tests")
 	}
-	server.Version = buildVersion()
 	srv, err := server.New(cmd.Context(), cfg, log, terminal(cmd.ErrOrStderr()))
 	if err != nil {
 		return err

@@ -3,12 +3,14 @@ package metrics
 import (
 	"fmt"
 	"net/http"
-	"runtime/debug"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"wharf/internal/buildinfo"
 )
 
 // Namespace prefixes every series of Wharf's own.
@@ -16,8 +18,8 @@ const Namespace = "wharf"
 
 // Options tunes New.
 type Options struct {
-	// Version is the build's version for wharf_build_info (default: the
-	// main module's version from the binary's build information).
+	// Version is the build's version for wharf_build_info (default:
+	// buildinfo's, what `wharf version` prints).
 	Version string
 }
 
@@ -183,19 +185,12 @@ func (f factory) histogram(name, help string, buckets []float64) prometheus.Hist
 
 // buildInfo registers wharf_build_info{version, goversion} 1.
 func (f factory) buildInfo(version string) {
-	goVersion := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-		if version == "" {
-			version = bi.Main.Version
-		}
-	}
 	if version == "" {
-		version = "unknown"
+		version = buildinfo.Version()
 	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
 		Help:        "Always 1: the running build's version and Go version as labels.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": goVersion}})
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()}})
 	g.Set(1)
 	f.reg.MustRegister(g)
 }

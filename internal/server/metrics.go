@@ -12,17 +12,13 @@ import (
 	"wharf/internal/metrics"
 )
 
-// Version is the running build's version as `wharf version` prints it,
-// for wharf_build_info; the command sets it before New.
-var Version string
-
 // newMetrics builds the metrics of a server with metrics: enabled, with
 // the database pool's statistics; nil (every hook a no-op) otherwise.
 func (s *Server) newMetrics() {
 	if !s.cfg.Metrics.Enabled {
 		return
 	}
-	s.metrics = metrics.New(metrics.Options{Version: Version})
+	s.metrics = metrics.New(metrics.Options{})
 	_ = s.metrics.Register(metrics.NewDBStats(s.meta.Stats))
 }
 
