@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,11 +28,7 @@ import (
 // metricsConfig writes a wharf.yml with metrics: set to body's lines.
 func metricsConfig(t *testing.T, body string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "wharf.yml")
-	if err := os.WriteFile(p, []byte("metrics:\n"+body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeConfig(t, t.TempDir(), "metrics:\n"+body)
 }
 
 // get sends GET url with the Authorization authz (none when empty).
@@ -247,6 +244,14 @@ func TestMetricsScrape(t *testing.T) {
 		if after.value(name) <= 0 {
 			t.Errorf("%s is missing or 0", name)
 		}
+	}
+	// wharf_build_info carries what `wharf version` prints.
+	out, err := exec.Command(harness.WharfBinary(t), "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(out)); len(f) < 2 || after.value("wharf_build_info", "version", f[1]) != 1 {
+		t.Errorf("wharf_build_info has no version=%q (wharf version: %q)", f, out)
 	}
 	// The administrator reads it too (the built-in ACL grants admin everything).
 	scrapeMetrics(t, url, admin)

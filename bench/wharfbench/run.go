@@ -51,7 +51,7 @@ type Options struct {
 	// audit, notifications on), for the cost of the day-two features:
 	// compare with a run without it.
 	WharfConfig string
-	Progress       io.Writer // progress lines; nil discards them
+	Progress    io.Writer // progress lines; nil discards them
 }
 
 func (o Options) withDefaults() Options {

@@ -37,11 +37,7 @@ func TestRequests(t *testing.T) {
 		}
 		m.End(r, tc.status, tc.in, tc.out, 5*time.Millisecond)
 	}
-	for _, c := range []struct {
-		got  float64
-		want float64
-		what string
-	}{
+	expect(t, []check{
 		{testutil.ToFloat64(m.requests.WithLabelValues("upload", "PATCH", "2xx")), 1, "upload PATCH 2xx"},
 		{testutil.ToFloat64(m.requests.WithLabelValues("blob", "GET", "2xx")), 2, "blob GET 2xx"},
 		{testutil.ToFloat64(m.requests.WithLabelValues("other", "other", "4xx")), 1, "an unknown method and path"},
@@ -49,11 +45,7 @@ func TestRequests(t *testing.T) {
 		{testutil.ToFloat64(m.bytesOut.WithLabelValues("blob")), 2048, "blob bytes out"},
 		{testutil.ToFloat64(m.rateLimited.WithLabelValues("token")), 1, "429s of the token endpoint"},
 		{testutil.ToFloat64(m.inflight.WithLabelValues("upload")), 0, "uploads in flight after"},
-	} {
-		if c.got != c.want {
-			t.Errorf("%s: %v; want %v", c.what, c.got, c.want)
-		}
-	}
+	})
 	// Bounded: six requests, whatever their paths and methods, make no
 	// more series than the families and methods they fall in.
 	if n := testutil.CollectAndCount(m.requests); n != 5 {
@@ -79,10 +71,7 @@ func TestEventsGCTokensErrors(t *testing.T) {
 	m.TokenOutcome("<script>")
 	m.BackendError("database")
 	m.BackendError("/etc/passwd")
-	for _, c := range []struct {
-		got, want float64
-		what      string
-	}{
+	expect(t, []check{
 		{testutil.ToFloat64(m.events.WithLabelValues("push", "manifest")), 1, "manifest pushes"},
 		{testutil.ToFloat64(m.events.WithLabelValues("push", "blob")), 1, "blob pushes"},
 		{testutil.ToFloat64(m.eventBytes.WithLabelValues("push", "manifest")), 500, "manifest bytes pushed"},
@@ -98,13 +87,24 @@ func TestEventsGCTokensErrors(t *testing.T) {
 		{testutil.ToFloat64(m.tokens.WithLabelValues("other")), 1, "an unknown token outcome"},
 		{testutil.ToFloat64(m.backend.WithLabelValues("database")), 1, "database errors"},
 		{testutil.ToFloat64(m.backend.WithLabelValues("other")), 1, "an unknown backend"},
-	} {
+	})
+	if n := testutil.CollectAndCount(m.gcDuration); n != 1 {
+		t.Errorf("gc duration: %d series", n)
+	}
+}
+
+// check is a value read from an instrument and the one expected.
+type check struct {
+	got, want float64
+	what      string
+}
+
+func expect(t *testing.T, checks []check) {
+	t.Helper()
+	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s: %v; want %v", c.what, c.got, c.want)
 		}
-	}
-	if n := testutil.CollectAndCount(m.gcDuration); n != 1 {
-		t.Errorf("gc duration: %d series", n)
 	}
 }
 
