@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"wharf/internal/edge"
 	"wharf/internal/metrics"
@@ -35,5 +36,17 @@ func BenchmarkObserve(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkBeginEnd is what the metrics alone cost a request: its family,
+// in flight, count, latency and bytes.
+func BenchmarkBeginEnd(b *testing.B) {
+	m := metrics.New(metrics.Options{})
+	r := httptest.NewRequest(http.MethodGet, "/v2/library/alpine/manifests/latest", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Begin(r)
+		m.End(r, http.StatusOK, 0, 1024, time.Millisecond)
 	}
 }
