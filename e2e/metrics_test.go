@@ -357,3 +357,46 @@ func TestReadyz(t *testing.T) {
 		}
 	}
 }
+
+// TestTraces runs `wharf serve` with tracing: to an OTLP/HTTP collector: a
+// push by crane and a GET of the base endpoint are server spans named by
+// method and route family, and the GET's span carries the request id of
+// its X-Request-Id; the spans still queued are sent when the server stops.
+func TestTraces(t *testing.T) {
+	harness.SkipIfShort(t)
+	c := testserver.StartOTLPCollector(t)
+	cfg := writeConfig(t, t.TempDir(), "tracing:\n  enabled: true\n  endpoint: "+c.URL+"\n")
+	w := harness.StartWharfCommand(t, nil, "serve", "--config", cfg, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--auth", "none", "--tls", "off")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	ctx := testContext(t, time.Minute)
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref(t, w, "traced/app:1"), img, remoteOpts(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	_, h, _ := get(t, w.URL()+"/v2/", "")
+	id := h.Get("X-Request-Id")
+	w.Stop()
+
+	spans, bad := c.Spans()
+	if len(bad) > 0 {
+		t.Fatalf("malformed exports: %v", bad)
+	}
+	names := map[string]int{}
+	var base map[string]string
+	for _, s := range spans {
+		names[s.GetName()]++
+		if a := testserver.SpanAttrs(s); a["wharf.request_id"] == id {
+			base = a
+		}
+	}
+	if names["PUT manifest"] != 1 || names["GET base"] < 1 {
+		t.Errorf("span names %v; want one PUT manifest and the GET base", names)
+	}
+	if base == nil || base["url.path"] != "/v2/" || base["http.response.status_code"] != "200" {
+		t.Errorf("no span with request id %s and its path and status (got %v)", id, base)
+	}
+	t.Logf("%d spans: %v", len(spans), names)
+}

@@ -100,6 +100,8 @@ type Config struct {
 	DebugAddr string `yaml:"debug_addr"`
 	// Metrics serves Prometheus metrics (see metrics.go).
 	Metrics Metrics `yaml:"metrics"`
+	// Tracing sends OpenTelemetry traces (see tracing.go).
+	Tracing Tracing `yaml:"tracing"`
 	// Database selects the SQL database (SQLite in the data directory by
 	// default).
 	Database Database `yaml:"database"`
@@ -460,5 +462,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
 	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.Tracing.validate()...)
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -62,13 +63,37 @@ func Observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
 	return ObserveRecorded(next, log, access, nil)
 }
 
-// Recorder is told of every request Observe sees (the metrics): Begin when
-// it arrives, End when its handler has returned, with the status, the
-// bytes of the request's body read and of the answer written, and the
-// time taken. Both run on the request's goroutine and must not block.
+// Recorder is told of every request Observe sees (the metrics, the
+// traces): Begin when it arrives, with the request id in its context,
+// End when its handler has returned, with the status, the bytes of the
+// request's body read and of the answer written, and the time taken. Begin
+// returns the context the request continues with (its own, or one that
+// carries a span); End gets the request with that context. Both run on the
+// request's goroutine and must not block.
 type Recorder interface {
-	Begin(r *http.Request)
+	Begin(r *http.Request) context.Context
 	End(r *http.Request, status int, in, out int64, d time.Duration)
+}
+
+// Recorders tells each of its recorders in turn; End goes in the reverse
+// order, as deferred calls would.
+type Recorders []Recorder
+
+// Begin implements Recorder.
+func (rs Recorders) Begin(r *http.Request) context.Context {
+	for _, rec := range rs {
+		if ctx := rec.Begin(r); ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+	}
+	return r.Context()
+}
+
+// End implements Recorder.
+func (rs Recorders) End(r *http.Request, status int, in, out int64, d time.Duration) {
+	for i := len(rs) - 1; i >= 0; i-- {
+		rs[i].End(r, status, in, out, d)
+	}
 }
 
 // ObserveRecorded is Observe that also tells rec (when not nil) of every
@@ -87,7 +112,10 @@ func ObserveRecorded(next http.Handler, log *slog.Logger, access bool, rec Recor
 				body = &countingBody{ReadCloser: r.Body}
 				r.Body = body
 			}
-			rec.Begin(r)
+			if rctx := rec.Begin(r); rctx != r.Context() {
+				r = r.WithContext(rctx)
+				ctx = rctx
+			}
 			// Deferred first, so it runs last: after the access line, and
 			// also when an aborted request panics on past the recovery.
 			defer func() {

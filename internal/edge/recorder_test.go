@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,10 @@ type fakeRecorder struct {
 	in, out      int64
 }
 
-func (f *fakeRecorder) Begin(*http.Request) { f.begun++ }
+func (f *fakeRecorder) Begin(r *http.Request) context.Context {
+	f.begun++
+	return r.Context()
+}
 func (f *fakeRecorder) End(_ *http.Request, status int, in, out int64, _ time.Duration) {
 	f.ended++
 	f.status, f.in, f.out = status, in, out

@@ -1,16 +1,18 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
 
-// Begin implements edge.Recorder: the request is in flight.
-func (m *Metrics) Begin(r *http.Request) {
-	if m == nil {
-		return
+// Begin implements edge.Recorder: the request is in flight. Its context
+// is unchanged.
+func (m *Metrics) Begin(r *http.Request) context.Context {
+	if m != nil {
+		m.inflight.WithLabelValues(Family(r.URL.Path)).Inc()
 	}
-	m.inflight.WithLabelValues(Family(r.URL.Path)).Inc()
+	return r.Context()
 }
 
 // End implements edge.Recorder: the request was answered with status

@@ -6,10 +6,13 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 
+	"wharf/internal/buildinfo"
 	"wharf/internal/edge"
 	"wharf/internal/events"
 	"wharf/internal/metrics"
+	"wharf/internal/tracing"
 )
 
 // newMetrics builds the metrics of a server with metrics: enabled, with
@@ -22,13 +25,49 @@ func (s *Server) newMetrics() {
 	_ = s.metrics.Register(metrics.NewDBStats(s.meta.Stats))
 }
 
-// recorder is the edge's recorder: nil, not a nil *Metrics, when metrics
-// are off, so that the edge skips them altogether.
-func (s *Server) recorder() edge.Recorder {
-	if s.metrics == nil {
+// newTracer builds the tracer of a server with tracing: enabled.
+func (s *Server) newTracer(ctx context.Context) error {
+	t := s.cfg.Tracing
+	if !t.Enabled {
 		return nil
 	}
-	return s.metrics
+	tr, err := tracing.New(ctx, tracing.Options{Endpoint: t.Endpoint, SampleRatio: t.SampleRatioOrDefault(),
+		Version: buildinfo.Version(), Headers: t.Headers, Log: s.log})
+	if err != nil {
+		return err
+	}
+	s.tracer = tr
+	return nil
+}
+
+// shutdownTracer sends the spans still queued, for at most 5 s.
+func (s *Server) shutdownTracer() error {
+	if s.tracer == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.tracer.Shutdown(ctx)
+}
+
+// recorder is the edge's recorder: the metrics and the tracer that are on,
+// or nil (not a nil *Metrics) when neither is, so that the edge skips them
+// altogether.
+func (s *Server) recorder() edge.Recorder {
+	var rs edge.Recorders
+	if s.metrics != nil {
+		rs = append(rs, s.metrics)
+	}
+	if s.tracer != nil {
+		rs = append(rs, s.tracer)
+	}
+	switch len(rs) {
+	case 0:
+		return nil
+	case 1:
+		return rs[0]
+	}
+	return rs
 }
 
 // eventSinks are the sinks of the OCI API's events. Other consumers (the

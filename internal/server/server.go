@@ -22,6 +22,7 @@ import (
 	"wharf/internal/metrics"
 	"wharf/internal/registry"
 	"wharf/internal/servertls"
+	"wharf/internal/tracing"
 )
 
 // Server is a running wharf.
@@ -50,6 +51,7 @@ type Server struct {
 	// metrics are nil when metrics: is off; guardMetrics is the admin
 	// API's guard for /metrics on the main listener (nil without one).
 	metrics      *metrics.Metrics
+	tracer       *tracing.Tracer // nil when tracing: is off
 	guardMetrics func(http.Handler) http.Handler
 	// ready caches the last readiness probe (ready.go).
 	readiness readiness
@@ -82,6 +84,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	}
 	s.dir.CheckModes(log)
 	s.newMetrics()
+	if err := s.newTracer(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -239,6 +245,7 @@ func (s *Server) Close() error {
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
 	}
+	errs = append(errs, s.shutdownTracer())
 	errs = append(errs, s.lock.Unlock())
 	return errors.Join(errs...)
 }
