@@ -27,14 +27,7 @@ func TestValidateMetrics(t *testing.T) {
 	for _, tc := range tests {
 		c := Default()
 		tc.edit(&c)
-		err := c.Validate()
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v; want valid", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %v; want an error naming %s", tc.name, err, tc.want)
-		}
-		if tc.want != "" {
+		if !validates(t, tc.name, c, tc.want) {
 			continue
 		}
 		if main, guarded := c.MetricsOnMain(); main != tc.main || guarded != tc.guarded {
@@ -61,15 +54,23 @@ func TestValidateTracing(t *testing.T) {
 	for _, tc := range tests {
 		c := Default()
 		c.Tracing = tc.tr
-		err := c.Validate()
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v; want valid", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %v; want an error naming %s", tc.name, err, tc.want)
-		}
+		validates(t, tc.name, c, tc.want)
 	}
 	if r := (Tracing{}).SampleRatioOrDefault(); r != 1 {
 		t.Errorf("default sample ratio %v; want 1", r)
 	}
+}
+
+// validates checks c.Validate against want ("" for valid, else a part of
+// the error) and reports whether c is valid.
+func validates(t *testing.T, name string, c Config, want string) bool {
+	t.Helper()
+	err := c.Validate()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: %v; want valid", name, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%s: %v; want an error naming %s", name, err, want)
+	}
+	return err == nil
 }
