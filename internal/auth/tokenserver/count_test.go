@@ -12,9 +12,9 @@ import (
 )
 
 // TestCount checks what Config.Count is told: one outcome per request,
-// the one that ended it.
+// the one that ended it. Not parallel: its password checks would take the
+// process-wide slots TestConcurrentLogins counts on.
 func TestCount(t *testing.T) {
-	t.Parallel()
 	var mu sync.Mutex
 	var got []string
 	lim := authn.NewLimiter(authn.LimiterOptions{
