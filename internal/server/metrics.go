@@ -122,6 +122,9 @@ func (s *Server) metricsRoute(mux *http.ServeMux, guard func(http.Handler) http.
 	}
 	h := s.metrics.Handler()
 	if guarded {
+		if guard == nil { // no admin API to ask: deny by default
+			return
+		}
 		h = guard(h)
 	}
 	mux.Handle("GET /metrics", h)
