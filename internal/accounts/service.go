@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"wharf/internal/auth"
@@ -38,6 +39,9 @@ type Options struct {
 	// PasswordChanged, when set, runs after a user's password changed
 	// (the built-in admin's generated first password is then stale).
 	PasswordChanged func(name string) error
+	// Changed, when set, is told of every change asked of the service,
+	// made or refused (the audit log); the acting account travels in ctx.
+	Changed func(ctx context.Context, c Change)
 }
 
 // Service is the set of account operations over a store.
@@ -68,7 +72,8 @@ type NewUser struct {
 
 // AddUser creates a user (a person with a password) or a robot account
 // (no password; it logs in with access tokens).
-func (s *Service) AddUser(ctx context.Context, u NewUser) error {
+func (s *Service) AddUser(ctx context.Context, u NewUser) (err error) {
+	defer s.changed(ctx, "user.create", "user "+u.Name, &err)
 	if err := s.checkNewName(u.Name); err != nil {
 		return err
 	}
@@ -105,7 +110,8 @@ func (s *Service) checkNewName(name string) error {
 
 // SetPassword replaces a user's password; the user's refresh tokens are
 // revoked, so sessions opened with the old password end.
-func (s *Service) SetPassword(ctx context.Context, name string, password auth.Secret) error {
+func (s *Service) SetPassword(ctx context.Context, name string, password auth.Secret) (err error) {
+	defer s.changed(ctx, "user.passwd", "user "+name, &err)
 	u, err := s.store.GetUser(ctx, name)
 	if err != nil {
 		return err
@@ -129,7 +135,12 @@ func (s *Service) SetPassword(ctx context.Context, name string, password auth.Se
 // SetDisabled disables or enables a user. A disabled user can neither log
 // in nor use its tokens or refresh tokens. Disabling the last account that
 // may administer is refused (ErrRefused).
-func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) error {
+func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) (err error) {
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	defer s.changed(ctx, action, "user "+name, &err)
 	if disabled {
 		if err := s.keepAnAdmin(ctx, name, "disabling"); err != nil {
 			return err
@@ -139,7 +150,8 @@ func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) e
 }
 
 // SetLabels replaces a user's own labels.
-func (s *Service) SetLabels(ctx context.Context, name string, labels auth.Labels) error {
+func (s *Service) SetLabels(ctx context.Context, name string, labels auth.Labels) (err error) {
+	defer s.changed(ctx, "user.labels", "user "+name, &err)
 	if err := CheckLabels(labels); err != nil {
 		return err
 	}
@@ -149,7 +161,8 @@ func (s *Service) SetLabels(ctx context.Context, name string, labels auth.Labels
 // RemoveUser deletes a user, its memberships and tokens. Removing the
 // built-in admin, or the last account that may administer, is refused
 // (ErrRefused).
-func (s *Service) RemoveUser(ctx context.Context, name string) error {
+func (s *Service) RemoveUser(ctx context.Context, name string) (err error) {
+	defer s.changed(ctx, "user.remove", "user "+name, &err)
 	if s.IsBuiltin(name) {
 		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which the next start would create again; disable it instead (wharf user disable %s)", ErrRefused, name, name)
 	}
@@ -171,7 +184,8 @@ func (s *Service) AddBuiltin(ctx context.Context, pw auth.Secret) error {
 
 // AddBuiltinHash creates the built-in admin with a bcrypt hash made
 // elsewhere: the one moved from the file of earlier releases.
-func (s *Service) AddBuiltinHash(ctx context.Context, hash []byte) error {
+func (s *Service) AddBuiltinHash(ctx context.Context, hash []byte) (err error) {
+	defer s.changed(ctx, "user.create", "user "+s.opts.Builtin, &err)
 	if s.opts.Builtin == "" {
 		return fmt.Errorf("%w: there is no built-in administrator here (the configuration's users: defines admin, or this is not wharf serve's configuration)", ErrInvalid)
 	}
@@ -196,7 +210,8 @@ func (s *Service) View(u metadata.User) UserView {
 func (s *Service) IsBuiltin(name string) bool { return name != "" && name == s.opts.Builtin }
 
 // AddTeam creates a team.
-func (s *Service) AddTeam(ctx context.Context, name string) error {
+func (s *Service) AddTeam(ctx context.Context, name string) (err error) {
+	defer s.changed(ctx, "team.create", "team "+name, &err)
 	if err := CheckName("team", name); err != nil {
 		return err
 	}
@@ -204,22 +219,26 @@ func (s *Service) AddTeam(ctx context.Context, name string) error {
 }
 
 // RemoveTeam deletes a team; its members stay.
-func (s *Service) RemoveTeam(ctx context.Context, name string) error {
+func (s *Service) RemoveTeam(ctx context.Context, name string) (err error) {
+	defer s.changed(ctx, "team.remove", "team "+name, &err)
 	return s.store.DeleteTeam(ctx, name)
 }
 
 // AddMember adds a user to a team.
-func (s *Service) AddMember(ctx context.Context, team, user string) error {
+func (s *Service) AddMember(ctx context.Context, team, user string) (err error) {
+	defer s.changed(ctx, "team.member.add", "team "+team+" user "+user, &err)
 	return s.store.AddTeamMember(ctx, team, user)
 }
 
 // RemoveMember removes a user from a team.
-func (s *Service) RemoveMember(ctx context.Context, team, user string) error {
+func (s *Service) RemoveMember(ctx context.Context, team, user string) (err error) {
+	defer s.changed(ctx, "team.member.remove", "team "+team+" user "+user, &err)
 	return s.store.RemoveTeamMember(ctx, team, user)
 }
 
 // AddRule validates r and stores it at position (0: last).
-func (s *Service) AddRule(ctx context.Context, r authz.Rule, position int) (metadata.ACLRule, error) {
+func (s *Service) AddRule(ctx context.Context, r authz.Rule, position int) (stored metadata.ACLRule, err error) {
+	defer func() { s.changed(ctx, "rule.add", "rule "+strconv.FormatInt(stored.ID, 10), &err) }()
 	if err := CheckRule(r); err != nil {
 		return metadata.ACLRule{}, err
 	}
@@ -230,12 +249,14 @@ func (s *Service) AddRule(ctx context.Context, r authz.Rule, position int) (meta
 }
 
 // RemoveRule deletes the rule with the given id.
-func (s *Service) RemoveRule(ctx context.Context, id int64) error {
+func (s *Service) RemoveRule(ctx context.Context, id int64) (err error) {
+	defer s.changed(ctx, "rule.remove", "rule "+strconv.FormatInt(id, 10), &err)
 	return s.store.DeleteACLRule(ctx, id)
 }
 
 // MoveRule moves a rule to position and returns where it ended up.
-func (s *Service) MoveRule(ctx context.Context, id int64, position int) (int, error) {
+func (s *Service) MoveRule(ctx context.Context, id int64, position int) (_ int, err error) {
+	defer s.changed(ctx, "rule.move", "rule "+strconv.FormatInt(id, 10), &err)
 	if position < 1 {
 		return 0, fmt.Errorf("%w: position %d: positions start at 1", ErrInvalid, position)
 	}
@@ -254,7 +275,8 @@ type NewToken struct {
 
 // CreateToken makes an access token for a user or robot and returns it:
 // the only time the token is seen. Only its hash is stored.
-func (s *Service) CreateToken(ctx context.Context, req NewToken) (auth.Secret, metadata.AccessToken, error) {
+func (s *Service) CreateToken(ctx context.Context, req NewToken) (_ auth.Secret, t metadata.AccessToken, err error) {
+	defer func() { s.changed(ctx, "token.create", "user "+req.User+" token "+t.ID, &err) }()
 	if _, err := ParseScopes(req.Scopes); err != nil {
 		return "", metadata.AccessToken{}, err
 	}
@@ -289,7 +311,8 @@ func (s *Service) CreateToken(ctx context.Context, req NewToken) (auth.Secret, m
 
 // RevokeToken revokes an access token and the sessions (refresh tokens)
 // opened with it.
-func (s *Service) RevokeToken(ctx context.Context, id string) (metadata.AccessToken, error) {
+func (s *Service) RevokeToken(ctx context.Context, id string) (_ metadata.AccessToken, err error) {
+	defer s.changed(ctx, "token.revoke", "token "+id, &err)
 	return s.store.RevokeAccessToken(ctx, id, LabelToken)
 }
 

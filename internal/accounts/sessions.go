@@ -23,7 +23,8 @@ func (s *Service) Sessions(ctx context.Context, user string) ([]metadata.Refresh
 }
 
 // RevokeSession ends the live session id.
-func (s *Service) RevokeSession(ctx context.Context, id string) (*metadata.RefreshToken, error) {
+func (s *Service) RevokeSession(ctx context.Context, id string) (_ *metadata.RefreshToken, err error) {
+	defer s.changed(ctx, "session.revoke", "session "+id, &err)
 	if !validSessionID(id) {
 		return nil, fmt.Errorf("%w: %q is not a session id (16 hex digits, as `wharf session ls` shows)", ErrInvalid, id)
 	}
@@ -31,7 +32,8 @@ func (s *Service) RevokeSession(ctx context.Context, id string) (*metadata.Refre
 }
 
 // RevokeSessions ends every session of user, and returns how many.
-func (s *Service) RevokeSessions(ctx context.Context, user string) (int64, error) {
+func (s *Service) RevokeSessions(ctx context.Context, user string) (_ int64, err error) {
+	defer s.changed(ctx, "session.revoke", "user "+user, &err)
 	if user == "" {
 		return 0, fmt.Errorf("%w: name the user whose sessions end", ErrInvalid)
 	}
@@ -40,7 +42,8 @@ func (s *Service) RevokeSessions(ctx context.Context, user string) (int64, error
 
 // RevokeAllSessions ends every session of every user: everyone logs in
 // again.
-func (s *Service) RevokeAllSessions(ctx context.Context) (int64, error) {
+func (s *Service) RevokeAllSessions(ctx context.Context) (_ int64, err error) {
+	defer s.changed(ctx, "session.revoke", "all sessions", &err)
 	return s.store.RevokeAllRefreshTokens(ctx)
 }
 

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 // Prefix is where the API is mounted.
@@ -54,6 +57,19 @@ type Config struct {
 	Configured map[string]auth.Labels
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Refused, when set, is told of every caller refused: failed is true
+	// for wrong or rate-limited credentials, false for an account without
+	// the admin scope (the audit log). Never a credential.
+	Refused func(ctx context.Context, account string, ip netip.Addr, failed bool, reason string)
+	// Meta holds read-only mode; ReadOnlyConfigured is the
+	// configuration's read_only. Retention runs the retention policies
+	// (nil where no registry is served).
+	Meta               *metadata.Store
+	ReadOnlyConfigured bool
+	Retention          *retention.Runner
+	// RepositoryChanged, when set, is told of every repository deleted
+	// (quotas read its usage again).
+	RepositoryChanged func(repo string)
 }
 
 // API serves the admin API.
@@ -150,6 +166,14 @@ func (a *API) routes() []Route {
 		{"GET", "sessions", a.listSessions},
 		{"DELETE", "sessions", a.revokeSessions},
 		{"DELETE", "sessions/{id}", a.revokeSession},
+		{"GET", "audit", a.listAudit},
+		{"GET", "read-only", a.getReadOnly},
+		{"PUT", "read-only", a.putReadOnly},
+		{"POST", "retention", a.runRetention},
+		{"GET", "repositories", a.listRepositories},
+		{"GET", "repositories/{name}", a.getRepository},
+		{"DELETE", "repositories/{name}", a.removeRepository},
+		{"DELETE", "repositories/{name}/tags/{tag}", a.removeTag},
 	}
 }
 
@@ -162,6 +186,8 @@ func (a *API) guard(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r, adminAPI)
 		if err == nil {
+			r = r.WithContext(accounts.WithActor(r.Context(), accounts.Actor{Name: c.account, Source: "adminapi",
+				Addr: a.cfg.ClientIP(r).String()}))
 			err = h(w, r, c)
 		}
 		if err != nil {
@@ -182,6 +208,9 @@ func (a *API) noRoute(r *http.Request) error {
 	if allowed := edge.Allowed(a.mux, r, methods, Prefix); len(allowed) > 0 {
 		return &errcode.Error{Code: errcode.AdminMethodNotAllowed,
 			Message: r.Method + " is not allowed here; use " + strings.Join(allowed, ", ")}
+	}
+	if err := slashedRepository(r); err != nil {
+		return err
 	}
 	return &errcode.Error{Code: errcode.AdminNotFound, Message: "no such endpoint: " + r.URL.Path + " (see docs/api/openapi.yaml)"}
 }

@@ -24,6 +24,7 @@ import (
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/token"
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 	"wharf/internal/testserver"
 )
 
@@ -44,6 +45,8 @@ type env struct {
 	store  *metadata.Store
 	issuer *token.Issuer
 	log    *testserver.SyncBuffer
+	// changed records the repositories RepositoryChanged was told of.
+	changed *testserver.SyncBuffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -58,7 +61,15 @@ func newBuiltinEnv(t *testing.T) *env {
 	return newEnvWith(t, true)
 }
 
-func newEnvWith(t *testing.T, builtin bool) *env {
+// hooks change the account service's options and the API's configuration
+// of an env.
+type hooks struct {
+	accounts func(*accounts.Options)
+	api      func(*adminapi.Config)
+}
+
+// newEnvWith builds the env, changed by h when given.
+func newEnvWith(t *testing.T, builtin bool, h ...hooks) *env {
 	t.Helper()
 	ctx := t.Context()
 	store, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), nil)
@@ -66,7 +77,7 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	logs := &testserver.SyncBuffer{}
+	logs, changed := &testserver.SyncBuffer{}, &testserver.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hash, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
 	if err != nil {
@@ -110,26 +121,41 @@ func newEnvWith(t *testing.T, builtin bool) *env {
 		configured = map[string]auth.Labels{}
 		opts.Reserved, opts.Configured, opts.Builtin = nil, configured, "admin"
 	}
+	for _, m := range h {
+		if m.accounts != nil {
+			m.accounts(&opts)
+		}
+	}
 	svc := accounts.NewService(store, opts)
 	if builtin {
 		if err := svc.AddBuiltinHash(ctx, hash); err != nil {
 			t.Fatal(err)
 		}
 	}
-	api, err := adminapi.New(adminapi.Config{
+	cfg := adminapi.Config{
 		Service: svc, Live: live, Verifier: verifier, Authn: authenticator, Authz: authorizer,
 		Limiter: authn.NewLimiter(authn.LimiterOptions{}), TokenService: service,
-		Realm:      func(*http.Request) string { return realm },
-		Layers:     layers,
-		Configured: configured,
-		Log:        log,
-	})
+		Realm:             func(*http.Request) string { return realm },
+		Layers:            layers,
+		Configured:        configured,
+		Log:               log,
+		Meta:              store,
+		RepositoryChanged: func(repo string) { _, _ = changed.Write([]byte(repo + "\n")) },
+		Retention: &retention.Runner{Meta: store, Log: log,
+			Policies: []retention.Policy{{Repositories: "app", KeepLast: 1}}},
+	}
+	for _, m := range h {
+		if m.api != nil {
+			m.api(&cfg)
+		}
+	}
+	api, err := adminapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, api: api, store: store, issuer: issuer, log: logs}
+	return &env{t: t, url: srv.URL, api: api, store: store, issuer: issuer, log: logs, changed: changed}
 }
 
 // bearer issues a token of this server for account with access.

@@ -85,6 +85,7 @@ func (a *API) bearer(r *http.Request, need requirement) (caller, error) {
 	}
 	if !claims.Allows(need.access.Type, need.access.Name, need.access.Actions[0]) {
 		a.log.InfoContext(r.Context(), need.logAs+": access denied", "account", claims.Subject, "via", "bearer", "ip", a.cfg.ClientIP(r))
+		a.refused(r, claims.Subject, false, "the token does not grant "+need.scope())
 		return caller{}, a.forbidden(r, need, "insufficient_scope")
 	}
 	// A token outlives nothing it was issued for: a database account
@@ -111,6 +112,7 @@ func (a *API) basic(r *http.Request, need requirement) (caller, error) {
 	switch {
 	case errors.Is(err, authn.ErrRateLimited):
 		a.log.WarnContext(ctx, need.logAs+": login rate-limited", "account", user, "ip", ip, "err", err)
+		a.refused(r, user, true, "rate limited")
 		return caller{}, a.noDecision(r, err, authentication)
 	case err != nil:
 		return caller{}, a.noDecision(r, err, authentication, "account", user, "ip", ip)
@@ -118,6 +120,7 @@ func (a *API) basic(r *http.Request, need requirement) (caller, error) {
 		return caller{}, a.unauthorized(r, need, "", "a user name is required")
 	case res != authn.Accepted:
 		a.log.InfoContext(ctx, need.logAs+": login failed", "account", user, "ip", ip, "result", res.String())
+		a.refused(r, user, true, "wrong credentials")
 		return caller{}, a.unauthorized(r, need, "", "incorrect username or password")
 	}
 	granted, err := a.cfg.Authz.Authorize(ctx, auth.Request{Identity: auth.Identity{Account: user, Labels: labels},
@@ -127,6 +130,7 @@ func (a *API) basic(r *http.Request, need requirement) (caller, error) {
 	}
 	if !slices.Contains(granted, need.access.Actions[0]) {
 		a.log.InfoContext(ctx, need.logAs+": access denied", "account", user, "via", "basic", "ip", ip, "granted", granted)
+		a.refused(r, user, false, "the account is not granted "+need.scope())
 		return caller{}, a.forbidden(r, need, "")
 	}
 	return caller{account: user, via: "basic"}, nil
@@ -229,4 +233,10 @@ func (a *API) bearerChallenge(r *http.Request, need requirement, errCode string)
 		c += fmt.Sprintf(`,error=%q`, errCode)
 	}
 	return c
+}
+
+func (a *API) refused(r *http.Request, account string, failed bool, reason string) {
+	if a.cfg.Refused != nil {
+		a.cfg.Refused(r.Context(), account, a.cfg.ClientIP(r), failed, reason)
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/errcode"
+	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 const openAPIPath = "../../docs/api/openapi.yaml"
@@ -192,6 +194,10 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Rule": Rule{}, "Match": Match{}, "NewRule": newRuleRequest{}, "RuleMove": moveRuleRequest{}, "RuleList": ruleList{},
 		"Warning": Warning{}, "Explanation": Explanation{},
 		"Token": Token{}, "TokenList": tokenList{}, "NewToken": newTokenRequest{},
+		"ReadOnly": ReadOnlyView{}, "ReadOnlyChange": readOnlyRequest{}, "RetentionRun": retentionRequest{},
+		"RetentionItem": retention.Item{}, "RetentionDecision": retention.Decision{}, "RetentionReport": retention.Report{},
+		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
+		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

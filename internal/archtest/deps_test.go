@@ -132,12 +132,18 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/edge", notDeps: []string{"go.opentelemetry.io/otel/sdk/trace", "wharf/internal/tracing"}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/auth/", notDeps: []string{"wharf/internal/metrics"}},
+		// The audit log is a sink and a pair of hooks over the metadata
+		// database: it knows the registry, the server and the commands not.
+		{pkg: "wharf/internal/audit", onlyDirect: []string{"wharf/internal/accounts", "wharf/internal/auth", "wharf/internal/auth/tokenserver",
+			"wharf/internal/edge", "wharf/internal/events", "wharf/internal/gate", "wharf/internal/metadata"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry",
+				"wharf/internal/storage", "wharf/internal/config"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which
 		// never import it; it knows no HTTP, no database and none of the
 		// readers and commands above it.
-		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static",
+		{pkg: "wharf/internal/config", onlyDirect: []string{"gopkg.in/yaml.v3", "github.com/dustin/go-humanize", "wharf/internal/keyhint", "wharf/internal/auth/authz", "wharf/internal/auth/authn/static",
 			"wharf/internal/auth", "wharf/internal/auth/password"},
 			notDeps: []string{"net/http", "wharf/internal/metadata", "wharf/internal/accounts", "wharf/internal/compat"}},
 		// resolve merges defaults, files, environment and flags for every
@@ -180,9 +186,24 @@ func dependencyRules() []rule {
 		// The doctor checks a setup as the server would read it, through
 		// the same builders, never through the server itself.
 		{pkg: "wharf/internal/doctor", notDeps: []string{"wharf/internal/server", "wharf/internal/cli"}},
+		// Quotas are computed over metadata, handed their rules by the
+		// composition root: no HTTP, no configuration, no registry.
+		{pkg: "wharf/internal/quota", onlyDirect: []string{"wharf/internal/metadata", "github.com/dustin/go-humanize"},
+			notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry", "wharf/internal/server"}},
 		// An import writes through the registry layer it is handed, as a
 		// push would: no HTTP, no settings, no server.
+		// Retention decides over the metadata and deletes through it;
+		// authstack translates its configuration.
+		{pkg: "wharf/internal/retention", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/registry",
+			"wharf/internal/storage", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		{pkg: "wharf/internal/importer", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// fsck reads and repairs through metadata and the storage driver
+		// it is handed: no HTTP, no settings, no server.
+		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// What a full disk's messages say: a leaf.
+		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
+		// The progress line is a leaf the long commands share.
+		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
@@ -226,7 +247,7 @@ func dependencyRules() []rule {
 		// checked by the chains the composition root hands in.
 		{pkg: "wharf/internal/adminapi", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
 			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
-			"wharf/internal/edge", "wharf/internal/errcode"},
+			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/audit", "wharf/internal/retention"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
 		// docker_auth's backends, one package each: the MongoDB and SQL
 		// stores (connection, users, rules over authz.Stored), the external

@@ -8,6 +8,7 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 )
 
 // MetadataSource returns the driver and DSN of the metadata database cfg
@@ -27,7 +28,8 @@ func MetadataSource(cfg config.Config) (driver, dsn string, err error) {
 // cfg names: the one `wharf serve` uses, whose accounts the stack reads,
 // and the one `wharf user|team|acl|token` change while it runs (SQLite in
 // WAL mode with a busy timeout lets several processes share the file).
-// Errors and log lines show the DSN without its password.
+// Errors and log lines show the DSN without its password. The store
+// refuses to move or delete the tags immutable_tags: protects.
 func OpenMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*metadata.Store, error) {
 	if err := datadir.New(cfg.Data).Create(); err != nil {
 		return nil, err
@@ -41,6 +43,7 @@ func OpenMetadata(ctx context.Context, cfg config.Config, log *slog.Logger) (*me
 	if err != nil {
 		return nil, fmt.Errorf("authstack: metadata database (%s): %w", where, err)
 	}
+	meta.SetTagGuard(retention.Guard(ImmutableRules(cfg)))
 	log.Info("metadata database open", "database", where)
 	return meta, nil
 }

@@ -12,6 +12,7 @@ import (
 	"wharf/internal/auth/authn/static"
 	"wharf/internal/auth/authz"
 	"wharf/internal/auth/signin"
+	"wharf/internal/auth/tokenserver"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/gate"
@@ -30,6 +31,11 @@ type Options struct {
 	// CountTokens, when set, is told how each token request ended
 	// (tokenserver's Outcome values): the metrics.
 	CountTokens func(outcome string)
+	// Audit, when set, records the token server's logins and denials;
+	// Changed the changes the server makes to the account database itself
+	// (the built-in admin's creation), as the actor "wharf" from "serve".
+	Audit   tokenserver.Audit
+	Changed func(context.Context, accounts.Change)
 }
 
 // Route is a page mounted beside the token endpoint (a browser sign-in's).

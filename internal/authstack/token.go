@@ -78,6 +78,7 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 		UnconfirmedTTL: cfg.Sessions.UnconfirmedLifetime.Std(),
 		Count:          opts.CountTokens,
 		Log:            opts.Log,
+		Audit:          opts.Audit,
 	})
 	if err != nil {
 		_ = stack.Close()

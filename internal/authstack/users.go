@@ -89,6 +89,8 @@ func bootstrapAdmin(ctx context.Context, b *builder) error {
 	if err != nil {
 		return err
 	}
+	opts.Changed = b.opts.Changed
+	ctx = accounts.WithActor(ctx, accounts.Actor{Name: "wharf", Source: "serve"})
 	return adminuser.Bootstrap(ctx, accounts.NewService(b.opts.Meta, opts), b.dir,
 		adminuser.BootstrapOptions{Password: b.cfg.AdminPassword, Terminal: b.opts.Console, Log: b.log})
 }

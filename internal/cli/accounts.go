@@ -2,12 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +20,7 @@ import (
 
 	"wharf/internal/accounts"
 	"wharf/internal/adminuser"
+	"wharf/internal/audit"
 	"wharf/internal/auth"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
@@ -48,6 +52,19 @@ type accountEnv struct {
 	store *metadata.Store
 	svc   *accounts.Service
 	log   *slog.Logger
+	// audit records the changes made (nil when audit.enabled is off).
+	audit *audit.Log
+}
+
+// close writes the audit records of the changes made, then closes the
+// database.
+func (e *accountEnv) close(ctx context.Context) {
+	if e.audit != nil {
+		if err := e.audit.Close(ctx); err != nil {
+			e.log.Error("audit: records of this change not written", "err", err)
+		}
+	}
+	e.store.Close()
 }
 
 func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
@@ -65,6 +82,15 @@ func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
 		store.Close()
 		return nil, err
 	}
+	var alog *audit.Log
+	if cfg.Audit.On() {
+		if alog, err = audit.New(audit.Options{Store: store, Log: log}); err != nil {
+			store.Close()
+			return nil, err
+		}
+		opts.Changed = alog.Changed
+		cmd.SetContext(accounts.WithActor(cmd.Context(), accounts.Actor{Name: osUser(), Source: audit.SourceCLI}))
+	}
 	svc := accounts.NewService(store, opts)
 	// Right after an upgrade the built-in admin may still be in the file
 	// of earlier releases: move it, as wharf serve would, so that these
@@ -73,14 +99,14 @@ func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
 		dir := datadir.New(cfg.Data)
 		moved, err := adminuser.Migrate(cmd.Context(), svc, dir, log)
 		if err != nil {
-			store.Close()
+			(&accountEnv{store: store, log: log, audit: alog}).close(cmd.Context())
 			return nil, err
 		}
 		if moved {
 			fmt.Fprintf(cmd.ErrOrStderr(), "moved the admin account from its file into the account database, with its password (the file is now %s); `wharf user` manages it\n", dir.AdminHashMigrated())
 		}
 	}
-	return &accountEnv{cfg: cfg, store: store, svc: svc, log: log}, nil
+	return &accountEnv{cfg: cfg, store: store, svc: svc, log: log, audit: alog}, nil
 }
 
 // with runs fn with an opened database and closes it after.
@@ -90,7 +116,7 @@ func (f *accountFlags) with(fn func(cmd *cobra.Command, args []string, env *acco
 		if err != nil {
 			return err
 		}
-		defer env.store.Close()
+		defer env.close(context.WithoutCancel(cmd.Context()))
 		return explainError(fn(cmd, args, env))
 	}
 }
@@ -196,4 +222,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// osUser names the operating-system user running a command, the actor of
+// the changes it makes.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if name := os.Getenv("USER"); name != "" {
+		return name
+	}
+	return "uid " + strconv.Itoa(os.Getuid())
 }

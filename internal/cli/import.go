@@ -7,12 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/importer"
 	"wharf/internal/registry"
-	"wharf/internal/storage/filesystem"
 )
 
 func newImport() *cobra.Command {
@@ -114,24 +112,17 @@ func runImport(cmd *cobra.Command, cfg config.Config, src *importer.Source, plan
 	// The lock keeps wharf serve on SQLite, and a second import, out while
 	// this one writes; replicas on PostgreSQL or MySQL take none and may
 	// serve on.
-	lock, err := dir.Lock()
-	if errors.Is(err, datadir.ErrInUse) {
-		return fmt.Errorf("import: stop wharf serve first, or import into another data directory: %w", err)
-	}
+	unlock, err := lockData(dir, "import: stop wharf serve first, or import into another data directory")
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
+	meta, blobs, err := openStores(cmd.Context(), "import", cfg, dir, log)
 	if err != nil {
 		return err
 	}
 	defer meta.Close()
-	blobs, err := filesystem.New(dir.Blobs())
-	if err != nil {
-		return fmt.Errorf("import: blob storage: %w", err)
-	}
 	target := importer.Target{Registry: registry.New(blobs, meta, log, registry.Options{}), Blobs: blobs}
 	progress := importer.NewProgress(cmd.ErrOrStderr(), terminal(cmd.ErrOrStderr()) != nil, 0)
 	sum, err := importer.Import(cmd.Context(), src, plan, target, opts, progress)

@@ -108,7 +108,8 @@ failure.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
-		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport())
+		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport(), newFsck(), newAudit(), newRetention(),
+		newRepo(), newTag(), newQuota())
 	markRunErrors(root)
 	return root
 }

@@ -18,7 +18,7 @@ import (
 // serveSettings are the flags of `wharf serve`; each has a WHARF_*
 // variable (resolve).
 var serveSettings = []string{"config", "addr", "token-addr", "data", "auth", "tls", "tls-name", "trusted-proxies",
-	"debug-addr", "database-driver", "database-dsn", "log-level", "log-format", "log-access"}
+	"debug-addr", "database-driver", "database-dsn", "log-level", "log-format", "log-access", "read-only"}
 
 func newServe() *cobra.Command {
 	cmd := &cobra.Command{
@@ -79,6 +79,7 @@ them off), as text or JSON (--log-format json).`,
 	fl.Var(&names{}, "tls-name", `a DNS name or IP address clients use to reach the server, put in the generated certificate (tls: auto); repeat it or separate names with commas (env WHARF_TLS_NAMES, comma-separated)`)
 	fl.String("trusted-proxies", "", `comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed (env WHARF_TRUSTED_PROXIES)`)
 	fl.String("debug-addr", "", `serve Go's runtime profiles (/debug/pprof/) on this address, e.g. "127.0.0.1:5002" (env WHARF_DEBUG_ADDR); no authentication, keep it on loopback`)
+	fl.Bool("read-only", false, `refuse pushes and deletes (503 UNAVAILABLE with Retry-After) while pulls go on (env WHARF_READ_ONLY, read_only in wharf.yml); the admin API can also set it at runtime`)
 	addDatabaseFlags(fl)
 	addLogFlags(fl)
 	return cmd

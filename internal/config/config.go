@@ -105,6 +105,14 @@ type Config struct {
 	// Database selects the SQL database (SQLite in the data directory by
 	// default).
 	Database Database `yaml:"database"`
+	// ReadOnly refuses every push and delete (UNAVAILABLE, 503) while
+	// pulls go on; the admin API can also turn it on at runtime.
+	ReadOnly bool `yaml:"read_only"`
+	// ImmutableTags lists the tags that are pushed once and never moved
+	// or deleted.
+	ImmutableTags []ImmutableTags `yaml:"immutable_tags"`
+	// Retention removes old tags and untagged manifests.
+	Retention Retention `yaml:"retention"`
 	// LDAP, when set, authenticates users against a directory.
 	LDAP *LDAP `yaml:"ldap_auth"`
 	// OIDCAuth, GitHubAuth, GitLabAuth and GoogleAuth, when set, let users
@@ -127,6 +135,11 @@ type Config struct {
 	// docker_auth's SQL tables (SQLite, PostgreSQL, MySQL).
 	XormAuth *XormAuth `yaml:"xorm_auth"`
 	ACLXorm  *ACLXorm  `yaml:"acl_xorm"`
+
+	// Audit configures the audit log.
+	Audit Audit `yaml:"audit"`
+	// Quotas bound the bytes of repositories matching a pattern (quotas.go).
+	Quotas []Quota `yaml:"quotas"`
 }
 
 // Token configures the token protocol.
@@ -463,5 +476,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateAdminPassword()...)
 	errs = append(errs, c.validateMetrics()...)
 	errs = append(errs, c.Tracing.validate()...)
+	errs = append(errs, c.Audit.validate()...)
+	errs = append(errs, c.validatePolicies()...)
+	errs = append(errs, c.validateQuotas()...)
 	return errors.Join(errs...)
 }

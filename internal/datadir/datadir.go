@@ -11,12 +11,14 @@ import (
 
 // The layout of a data directory.
 const (
-	blobsDir     = "blobs"    // the storage driver's root
-	databaseFile = "wharf.db" // SQLite, the default metadata database
-	tlsDir       = "tls"      // tls: auto's local CA and server certificate
-	authDir      = "auth"     // the token server's keys and passwords
-	acmeDir      = "acme"     // tls: acme's account key and certificates
-	lockFile     = "serve.lock"
+	blobsDir      = "blobs"    // the storage driver's root
+	databaseFile  = "wharf.db" // SQLite, the default metadata database
+	tlsDir        = "tls"      // tls: auto's local CA and server certificate
+	authDir       = "auth"     // the token server's keys and passwords
+	acmeDir       = "acme"     // tls: acme's account key and certificates
+	lockFile      = "serve.lock"
+	quarantineDir = "quarantine" // corrupt blobs wharf fsck --repair moved out of blobs/
+	quarantine    = "quarantine" // corrupt blobs wharf fsck --repair moved out of blobs/
 
 	adminHashFile     = "admin.htpasswd" // the built-in admin's bcrypt hash, in earlier releases
 	adminPasswordFile = "admin.password" // its generated first password
@@ -59,6 +61,10 @@ func (d Dir) Create() error {
 
 // Blobs is the blob storage's root directory.
 func (d Dir) Blobs() string { return filepath.Join(d.root, blobsDir) }
+
+// Quarantine is the directory wharf fsck --repair moves corrupt blobs to,
+// with a note beside each; nothing deletes them.
+func (d Dir) Quarantine() string { return filepath.Join(d.root, quarantineDir) }
 
 // Database is the SQLite metadata database used when the configuration
 // names none.

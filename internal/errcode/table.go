@@ -76,6 +76,7 @@ const (
 	Denied              // 403
 	TooManyRequests     // 429, with Retry-After
 	Unavailable         // 503, with Retry-After
+	StorageFull         // 507: no room for the bytes or the database's rows; an upload resumes once space is freed
 
 	NotFound     // 404: no such endpoint
 	ClientTooOld // 404: a Docker client older than the v2 protocol (the classic nginx rule)
@@ -134,6 +135,12 @@ var table = [numCodes]Descriptor{
 	Denied:              {Family: Registry, Value: "DENIED", Status: http.StatusForbidden, Message: "requested access to the resource is denied"},
 	TooManyRequests:     {Family: Registry, Value: "TOOMANYREQUESTS", Status: http.StatusTooManyRequests, Message: "too many requests; retry later"},
 	Unavailable:         {Family: Registry, Value: "UNAVAILABLE", Status: http.StatusServiceUnavailable, Message: "the service is unavailable; retry later"},
+	// 507 rather than distribution's 500 UNKNOWN or a 503: crane retries
+	// 500 and 503, which a full disk never answers, and fails on 507 at once
+	// printing this message; docker prints no body of a 5xx, only its
+	// status line, which 507 makes "Insufficient Storage".
+	StorageFull: {Family: Registry, Value: "UNAVAILABLE", Status: http.StatusInsufficientStorage,
+		Message: "the registry's storage is full: an administrator must free space; the upload keeps the bytes it acknowledged and can be resumed"},
 
 	NotFound:     {Family: Registry, Value: "NOT_FOUND", Status: http.StatusNotFound, Message: "no such endpoint"},
 	ClientTooOld: {Family: Registry, Value: "UNSUPPORTED", Status: http.StatusNotFound, Message: "this Docker client is too old for the registry v2 protocol; use Docker 1.6 or newer"},

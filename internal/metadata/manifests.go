@@ -102,9 +102,7 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 			}
 		}
 		for _, tag := range tags {
-			if _, err := c.exec(ctx, c.d.upsert("tags", "repository_id, name, manifest_id, updated_at",
-				"repository_id, name", "manifest_id", "updated_at"),
-				repoID, tag, id, unixNano(now)); err != nil {
+			if err := s.putTag(ctx, c, m.Repo, repoID, tag, id, now); err != nil {
 				return err
 			}
 		}
@@ -158,26 +156,19 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 // (not built yet) to decide.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
 	return wrap("delete manifest", s.inTx(ctx, func(c conn) error {
-		var id, repoIDOf int64
-		err := c.queryRow(ctx, `SELECT m.id, m.repository_id FROM manifests m
-JOIN repositories r ON r.id = m.repository_id
-WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoIDOf)
+		id, repoIDOf, err := manifestRow(ctx, c, repo, dgst)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
-		// Explicit rather than relying on ON DELETE CASCADE, which SQLite
-		// only honours when foreign keys are switched on.
+		if err := s.checkDeleteTags(ctx, c, repo, repoIDOf, id); err != nil {
+			return err
+		}
 		res, err := c.exec(ctx, "DELETE FROM tags WHERE manifest_id = ?", id)
 		if err != nil {
 			return err
 		}
-		for _, q := range []string{
-			"DELETE FROM manifest_refs WHERE manifest_id = ?",
-			"DELETE FROM manifests WHERE id = ?",
-		} {
-			if _, err := c.exec(ctx, q, id); err != nil {
-				return err
-			}
+		if err := deleteManifestRow(ctx, c, id); err != nil {
+			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return bumpTagVersion(ctx, c, repoIDOf)

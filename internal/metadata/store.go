@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -29,9 +30,16 @@ type Store struct {
 	lazy *sql.DB
 	// batch records finished uploads in shared transactions.
 	batch *commitBatcher
+	// pulls keeps pull times in memory until their next flush.
+	pulls *pullRecorder
+	// guard says which tags may not move (SetTagGuard).
+	guard *atomic.Pointer[TagGuard]
 	// writer, on SQLite, admits one writing statement or transaction of
 	// this process at a time (nil elsewhere); see writerGate.
 	writer writerGate
+	// chunk, when positive, replaces maxInList (tests of the chunked
+	// size queries).
+	chunk int
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: two per core the
@@ -115,7 +123,8 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		}
 		d = mysqlDialect(collation)
 	}
-	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver)}
+	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver),
+		guard: new(atomic.Pointer[TagGuard])}
 	if driver == "sqlite" {
 		s.writer = newWriterGate()
 	}
@@ -133,6 +142,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		s.lazy.SetMaxIdleConns(4)
 	}
 	s.batch = newCommitBatcher(s)
+	s.pulls = newPullRecorder(s)
 	return s, nil
 }
 
@@ -141,6 +151,7 @@ const maxOpenConns = 32
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.pulls.close()
 	s.batch.close()
 	s.stmts.close()
 	if s.lazy != nil {
@@ -381,8 +392,12 @@ func limit(n int) int64 {
 // wrap adds the operation to unexpected errors. The store's own sentinels
 // already say "metadata: …" and pass through unchanged.
 func wrap(op string, err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) || errors.Is(err, ErrInvalidKey) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingReference) || errors.Is(err, ErrInvalidKey) ||
+		errors.Is(err, ErrFull) {
 		return err
+	}
+	if isFull(err) {
+		return full(op, err)
 	}
 	return fmt.Errorf("metadata: %s: %w", op, err)
 }

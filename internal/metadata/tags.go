@@ -44,6 +44,11 @@ func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
 		if err != nil {
 			return err
 		}
+		if rule, frozen := s.immutable(repo, tag); frozen {
+			if d := currentDigest(ctx, c, id, tag); d != "" {
+				return &ImmutableTagError{Repo: repo, Tag: tag, Rule: rule, Current: d, Delete: true}
+			}
+		}
 		if err := affectedOne(c.exec(ctx, "DELETE FROM tags WHERE repository_id = ? AND name = ?", id, tag)); err != nil {
 			return err
 		}

@@ -3,13 +3,16 @@ package ociapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
 	"wharf/internal/errcode"
 	"wharf/internal/registry"
 )
+
+// fullErrors are writes refused for want of space: answered with the
+// table's message only (the error names paths), and logged with the disk.
+var fullErrors = []error{registry.ErrStorageFull, registry.ErrDatabaseFull}
 
 // errorTable maps registry sentinels to codes, most specific first.
 var errorTable = []struct {
@@ -30,6 +33,9 @@ var errorTable = []struct {
 	{registry.ErrManifestUnknown, errcode.ManifestUnknown},
 	{registry.ErrNameUnknown, errcode.NameUnknown},
 	{registry.ErrTagInvalid, errcode.TagInvalid},
+	{registry.ErrTagImmutable, errcode.Denied},
+	{registry.ErrReadOnly, errcode.Unavailable},
+	{registry.ErrDenied, errcode.Denied},
 }
 
 // errorf is an error that already knows its code, for failures found in
@@ -41,7 +47,20 @@ func errorf(c errcode.Code, msg string) error { return errcode.New(c, msg) }
 // logged (with the request id, which the log handler adds from ctx) and
 // answered with a generic UNKNOWN so no internal detail (a path, a SQL
 // statement) reaches the client.
-func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	log := h.log
+	for _, full := range fullErrors {
+		if errors.Is(err, full) {
+			space := "unknown"
+			if h.opts.DiskSpace != nil {
+				space = h.opts.DiskSpace()
+			}
+			log.ErrorContext(ctx, "no space left: writes fail until space is freed; uploads keep what they acknowledged and resume",
+				"method", r.Method, "path", r.URL.Path, "data", space, "err", err)
+			errcode.WriteOCI(w, r, errcode.New(errcode.StorageFull, ""))
+			return
+		}
+	}
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		log.DebugContext(ctx, "request not authorized", "method", r.Method, "path", r.URL.Path, "status", ae.Code.Status(), "reason", ae.Message)

@@ -49,6 +49,9 @@ type Options struct {
 	// Events receives a record of every manifest and blob pushed, pulled
 	// (GET), mounted or deleted; nil records nothing.
 	Events events.Sink
+	// DiskSpace, if set, names the data directory's filesystem and its
+	// free space for the log line of a write refused for want of space.
+	DiskSpace func() string
 }
 
 // New returns the /v2/ handler. log must not be nil; authz nil means every
@@ -70,7 +73,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
 	rt, err := parsePath(r.URL.Path)
 	if err != nil {
-		writeError(r.Context(), h.log, w, r, err)
+		h.writeError(r.Context(), w, r, err)
 		return
 	}
 	type endpoint map[string]func(http.ResponseWriter, *http.Request, route)
@@ -106,7 +109,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(r.Context(), h.log, w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
+		h.writeError(r.Context(), w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
 		return
 	}
 	var account string
@@ -116,6 +119,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rt.Account = account
+	}
+	if err := h.checkWritable(r); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	if carriesBlob(rt, r) {
 		client := clientKey(r, account)
@@ -143,5 +150,5 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if h.opts.Failed != nil && classify(err).Code == errcode.Unknown {
 		h.opts.Failed(err)
 	}
-	writeError(r.Context(), h.log, w, r, err)
+	h.writeError(r.Context(), w, r, err)
 }

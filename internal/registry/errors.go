@@ -1,6 +1,11 @@
 package registry
 
-import "errors"
+import (
+	"errors"
+
+	"wharf/internal/metadata"
+	"wharf/internal/storage"
+)
 
 // Sentinel errors. ociapi maps each to one OCI error code.
 var (
@@ -20,4 +25,12 @@ var (
 	ErrManifestBlobUnknown = errors.New("registry: manifest references unknown content")
 	ErrNameUnknown         = errors.New("registry: repository unknown")
 	ErrTagInvalid          = errors.New("registry: tag invalid")
+	// ErrStorageFull and ErrDatabaseFull are a write refused for want of
+	// space, by blob storage or by the database: nothing became visible,
+	// and what an upload acknowledged before stays for it to resume.
+	ErrStorageFull  = storage.ErrFull
+	ErrDatabaseFull = metadata.ErrFull
+	// ErrDenied is a push refused by policy (a quota): the message says
+	// which and why.
+	ErrDenied = errors.New("registry: denied")
 )

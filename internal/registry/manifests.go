@@ -59,10 +59,16 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 		}
 	}
 	m.Repo = repo
-	err = r.meta.PutManifest(ctx, m, tags)
+	err = r.putAdmitted(ctx, m, tags)
+	if errors.Is(err, ErrDenied) {
+		return PushResult{}, err
+	}
 	var missing *metadata.MissingReferenceError
 	if errors.As(err, &missing) {
 		return PushResult{}, fmt.Errorf("%w: %s %s is not in %s; push it first", ErrManifestBlobUnknown, missing.Kind, missing.Digest, repo)
+	}
+	if ie := immutableError(err); ie != nil {
+		return PushResult{}, ie
 	}
 	if err != nil {
 		return PushResult{}, fmt.Errorf("registry: put manifest: %w", err)
@@ -115,6 +121,10 @@ func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, wi
 	if err != nil {
 		return nil, fmt.Errorf("registry: get manifest: %w", err)
 	}
+	// For retention; batched in memory by the store. A HEAD counts:
+	// containerd (and docker with it) resolves a tag with a HEAD, then
+	// GETs the digest.
+	r.meta.RecordPull(repo, tag, m.Digest)
 	return m, nil
 }
 
@@ -144,7 +154,9 @@ func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) e
 		if d, err = ParseDigest(reference); err != nil {
 			return err
 		}
-		err = r.meta.DeleteManifest(ctx, repo, d)
+		if err = r.meta.DeleteManifest(ctx, repo, d); err == nil && r.opts.Admission != nil {
+			r.opts.Admission.Forget(repo)
+		}
 	} else {
 		if !ValidTag(reference) {
 			return fmt.Errorf("%w: %q", ErrTagInvalid, reference)
@@ -153,6 +165,9 @@ func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) e
 	}
 	if errors.Is(err, metadata.ErrNotFound) {
 		return ErrManifestUnknown
+	}
+	if ie := immutableError(err); ie != nil {
+		return ie
 	}
 	if err != nil {
 		return fmt.Errorf("registry: delete manifest: %w", err)

@@ -3,6 +3,7 @@ package registry
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"wharf/internal/metadata"
 	"wharf/internal/storage"
@@ -23,6 +24,11 @@ type Options struct {
 	// uploads past the same count, so nothing waits in practice. Zero
 	// means no budget.
 	MaxUploads int
+	// ReadOnly refuses every write for good (read_only: true); the
+	// database's read-only mode (set at runtime) applies otherwise.
+	ReadOnly bool
+	// Admission, when set, may refuse manifest pushes (quotas).
+	Admission Admission
 }
 
 // Registry implements push and pull over a blob driver and a metadata store.
@@ -36,12 +42,19 @@ type Registry struct {
 	// uploadLocks serialises requests on the same upload session so that
 	// two PATCHes cannot interleave their bytes.
 	uploadLocks keyedMutex
+
+	ro readOnly
 }
 
 // New returns a Registry. log must not be nil.
 func New(blobs storage.Driver, meta *metadata.Store, log *slog.Logger, opts Options) *Registry {
-	return &Registry{blobs: blobs, meta: meta, log: log.With("component", "registry"), opts: opts,
+	r := &Registry{blobs: blobs, meta: meta, log: log.With("component", "registry"), opts: opts,
 		bufs: newBufferPool(opts.MaxUploads)}
+	r.ro.meta, r.ro.now = meta, time.Now
+	if opts.ReadOnly {
+		r.ro.static = "read_only is set in the configuration"
+	}
+	return r
 }
 
 // keyedMutex is a set of mutexes created on demand and dropped when unused.

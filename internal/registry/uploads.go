@@ -88,6 +88,11 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, siz
 	if start >= 0 && start != u.Offset {
 		return Upload{ID: id, Repo: repo, Offset: u.Offset}, ErrRangeInvalid
 	}
+	if size >= 0 {
+		if err := r.checkBlob(repo, u.Offset+size); err != nil {
+			return Upload{ID: id, Repo: repo, Offset: u.Offset}, err
+		}
+	}
 	st, err := r.receive(ctx, u, u.Algorithm, size, body, false)
 	if err != nil {
 		offset := u.Offset
@@ -127,13 +132,13 @@ func (r *Registry) receive(ctx context.Context, u *metadata.Upload, alg digest.A
 	}
 	if body != nil {
 		var n int64
-		src := body
+		var src io.Reader = clientBody{body}
 		if e, ok := st.w.(storage.Expecter); ok && size >= 0 {
 			e.Expect(st.offset + size)
 		}
 		if size >= 0 {
 			// Read one byte past the announced size to detect a lying client.
-			src = io.LimitReader(body, size+1)
+			src = io.LimitReader(src, size+1)
 		}
 		switch {
 		case size == 0:
@@ -248,13 +253,40 @@ func marshalHash(h hash.Hash) ([]byte, error) {
 	return b, nil
 }
 
-// asUploadError classifies an error from reading a request body.
+// asUploadError classifies an error of copying a request body into staged
+// bytes. What went wrong reading the body is the client's (BLOB_UPLOAD_INVALID
+// with the reason); what went wrong writing is the server's: wrapped without
+// a sentinel, so that the API logs it and answers UNKNOWN, never with the
+// error's text, which names the server's files.
 func asUploadError(err error) error {
-	if errors.Is(err, ErrSizeInvalid) || errors.Is(err, ErrUploadStalled) {
+	if errors.Is(err, ErrSizeInvalid) || errors.Is(err, ErrUploadStalled) || errors.Is(err, ErrStorageFull) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrUploadInvalid, err)
+	var be bodyError
+	if errors.As(err, &be) {
+		return fmt.Errorf("%w: reading the request body: %v", ErrUploadInvalid, be.err)
+	}
+	return fmt.Errorf("registry: writing the upload's bytes: %w", err)
 }
+
+// clientBody marks the errors of reading a request body as the client's.
+type clientBody struct{ r io.Reader }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = bodyError{err}
+	}
+	return n, err
+}
+
+// bodyError is a failure to read the request body: a client that went away,
+// a body shorter than announced, a stalled one (Unwrap keeps
+// ErrUploadStalled visible).
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string { return e.err.Error() }
+func (e bodyError) Unwrap() error { return e.err }
 
 // FinishUpload appends body (which may be empty), verifies the content
 // against dgst and publishes the blob in repo. On a digest mismatch the
@@ -269,6 +301,11 @@ func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst diges
 	}
 	if start >= 0 && start != u.Offset {
 		return 0, ErrRangeInvalid
+	}
+	if size >= 0 {
+		if err := r.checkBlob(repo, u.Offset+size); err != nil {
+			return 0, err
+		}
 	}
 	alg := u.Algorithm
 	if u.Offset == 0 {

@@ -29,7 +29,8 @@ const tokenPath = authstack.TokenPath
 // authorizer, which verifies the endpoint's own tokens (nil for `wharf
 // auth`, which serves no registry).
 func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io.Writer) (ociapi.Authorizer, error) {
-	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, CountTokens: s.countTokens()})
+	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, Audit: s.auditLogins(),
+		Changed: s.auditChanges(), CountTokens: s.countTokens()})
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +82,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.Changed = s.auditChanges()
 	api, err := adminapi.New(adminapi.Config{
 		Service:      accounts.NewService(s.meta, opts),
 		Live:         e.Live,
@@ -93,6 +95,13 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 		Layers:       e.Layers,
 		Configured:   e.Configured,
 		Log:          s.log,
+		Refused:      s.auditAdminRefused(),
+		Meta:         s.meta,
+		// Read-only mode and retention concern the registry.
+		ReadOnlyConfigured: s.cfg.ReadOnly,
+		Retention:          s.retention,
+		// s.quotas is built with the registry's routes, after these.
+		RepositoryChanged: func(repo string) { s.quotas.Forget(repo) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)
@@ -142,6 +151,7 @@ func (s *Server) basicAuth() (ociapi.Authorizer, error) {
 		switch {
 		case errors.As(err, &limited):
 			log.WarnContext(r.Context(), "login rate-limited", "account", user, "ip", ip)
+			s.auditBasic(r.Context(), user, ip, "rate limited")
 			return &ociapi.AuthError{Code: errcode.TooManyRequests, Message: "too many failed logins; retry later",
 				RetryAfter: limited.RetryAfterSeconds()}
 		case errors.As(err, &busy):
@@ -154,6 +164,7 @@ func (s *Server) basicAuth() (ociapi.Authorizer, error) {
 			return &ociapi.AuthError{Code: errcode.Unavailable, Message: "the credentials cannot be checked now; retry later (the server log has the details)",
 				RetryAfter: 5}
 		case res != authn.Accepted:
+			s.auditBasic(r.Context(), user, ip, "wrong credentials")
 			return errLoginFailed
 		}
 		return nil

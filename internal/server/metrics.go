@@ -70,14 +70,14 @@ func (s *Server) recorder() edge.Recorder {
 	return rs
 }
 
-// eventSinks are the sinks of the OCI API's events. Other consumers (the
-// audit log, the notifications) join here.
+// eventSinks are the sinks of the OCI API's events: the audit log and the
+// metrics (each nil when off); the notifications join here.
 func (s *Server) eventSinks() events.Sink {
 	var m events.Sink
 	if s.metrics != nil {
 		m = s.metrics
 	}
-	return events.Join(m)
+	return events.Join(s.auditSink(), m)
 }
 
 // countTokens is the token server's outcome counter, or nil.

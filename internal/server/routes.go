@@ -9,9 +9,12 @@ import (
 	"strconv"
 	"time"
 
+	"wharf/internal/authstack"
 	"wharf/internal/config"
+	"wharf/internal/diskspace"
 	"wharf/internal/edge"
 	"wharf/internal/ociapi"
+	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
 )
@@ -65,12 +68,21 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 	// run at once.
 	s.blobs = blobs
 	uploads := cfg.Limits.UploadsOrDefault()
-	s.reg = registry.New(blobs, s.meta, s.log, registry.Options{
+	opts := registry.Options{
 		// Without authorization every client may read every repository, so
 		// a mount without `from` reveals nothing.
 		AnonymousMount: cfg.Auth == "none",
 		MaxUploads:     uploads,
-	})
+		ReadOnly:       cfg.ReadOnly,
+	}
+	rules, err := authstack.QuotaRules(cfg)
+	if err != nil {
+		return err
+	}
+	if s.quotas = quota.New(s.meta, s.log, rules); s.quotas != nil {
+		opts.Admission = s.quotas
+	}
+	s.reg = registry.New(blobs, s.meta, s.log, opts)
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
 		DeleteEnabled:       cfg.Storage.Delete,
 		MaxListPage:         cfg.Limits.ListPage,
@@ -78,6 +90,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploads:          uploads,
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
+		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
 		Events:              s.eventSinks(),
 		Failed:              s.apiFailed(),
 	})

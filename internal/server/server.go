@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/audit"
 	"wharf/internal/auth/password"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
@@ -20,7 +21,9 @@ import (
 	"wharf/internal/edge"
 	"wharf/internal/metadata"
 	"wharf/internal/metrics"
+	"wharf/internal/quota"
 	"wharf/internal/registry"
+	"wharf/internal/retention"
 	"wharf/internal/servertls"
 	"wharf/internal/tracing"
 )
@@ -31,7 +34,9 @@ type Server struct {
 	log  *slog.Logger
 	meta *metadata.Store
 	reg  *registry.Registry // nil for the token server alone
-	http *http.Server
+	// quotas is nil without quotas: in wharf.yml.
+	quotas *quota.Enforcer
+	http   *http.Server
 	// inflight counts requests being served, for shutdown and
 	// the idle trimmer (idle.go); lastDone is when the last one ended (Unix ns).
 	inflight atomic.Int64
@@ -57,6 +62,11 @@ type Server struct {
 	readiness readiness
 	// blobs is the registry's blob store, for /readyz (nil without one).
 	blobs prober
+	// audit is the audit log's writer (nil when audit.enabled is off),
+	// flushed by Close before the database closes.
+	audit *audit.Log
+	// retention runs retention: for the admin API and the schedule.
+	retention *retention.Runner
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -88,6 +98,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		s.Close()
 		return nil, err
 	}
+	if err := s.openAudit(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.retention = authstack.NewRetention(cfg, s.meta, log)
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -148,6 +163,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.logStart(ln.Addr())
 	if s.reg != nil {
 		go s.purgeUploads(ctx)
+		if iv := s.cfg.Retention.Interval.Std(); iv > 0 {
+			go s.retention.Schedule(ctx, iv)
+		}
 	}
 	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
 		go s.purgeSessions(ctx)
@@ -242,6 +260,7 @@ func (s *Server) Close() error {
 	if s.auth != nil {
 		errs = append(errs, s.auth.Close())
 	}
+	errs = append(errs, s.closeAudit())
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
 	}

@@ -17,6 +17,11 @@ var (
 	ErrInvalidID = errors.New("storage: invalid upload id")
 	// ErrOffset means a resume was asked at an offset beyond what was written.
 	ErrOffset = errors.New("storage: upload offset out of range")
+	// ErrFull means there is no room left for the bytes (a filesystem's
+	// ENOSPC or EDQUOT). What was acknowledged before stays: the upload can
+	// be resumed, and the blob committed, once space is freed. The error's
+	// message names the disk and its free space.
+	ErrFull = errors.New("storage: no space left")
 )
 
 // Driver stores blobs by digest and stages uploads before they become blobs.

@@ -44,6 +44,34 @@ type Sessions interface {
 	Confirm(ctx context.Context, source, account, stamp string) (authn.Result, auth.Labels, error)
 }
 
+// Audit records the token server's decisions: logins, failed logins and
+// tokens granting less than was asked; audit.Log is one. Its methods are
+// called on the request's goroutine and must return at once. They are
+// handed names, addresses and scopes, never a credential.
+type Audit interface {
+	Login(ctx context.Context, l Login)
+	Denied(ctx context.Context, d Denial)
+}
+
+// Login is one login attempt with credentials, or a refused session (a
+// refresh token unknown, revoked or ended; a session's successful refresh
+// is no login). Reason says why one failed ("wrong credentials", "rate
+// limited", "session ended: …").
+type Login struct {
+	Account, Source string
+	IP              netip.Addr
+	OK              bool
+	Reason          string
+}
+
+// Denial is a token request one of whose scopes was granted fewer actions
+// than asked (perhaps none).
+type Denial struct {
+	Account, Source, Service string
+	IP                       netip.Addr
+	Asked, Granted           []auth.Access
+}
+
 // Config wires a Server.
 type Config struct {
 	// Service, when set, is the only service tokens are issued for; a
@@ -81,6 +109,8 @@ type Config struct {
 	// limits); default edge.ClientIP: behind a trusted reverse proxy the
 	// one it forwarded for, else the connection's peer.
 	ClientIP func(r *http.Request) netip.Addr
+	// Audit, when set, records logins and denials.
+	Audit Audit
 	// BasicRealm is the realm of the Basic challenge sent on failed logins.
 	BasicRealm string
 	// Count, when set, is told how each token request ended: one of the
@@ -281,6 +311,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, user strin
 	switch {
 	case errors.Is(err, authn.ErrRateLimited):
 		s.cfg.Log.WarnContext(ctx, "login rate-limited", "account", user, "ip", ip, "err", err)
+		s.audit(ctx, Login{Account: user, IP: ip, Reason: "rate limited"})
 		s.refuse(w, r, err, authentication)
 		return auth.Identity{}, false
 	case err != nil:
@@ -294,10 +325,18 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, user strin
 		return auth.Identity{}, false
 	case res != authn.Accepted:
 		s.cfg.Log.InfoContext(ctx, "login failed", "account", user, "ip", ip, "result", res.String())
+		s.audit(ctx, Login{Account: user, IP: ip, Reason: "wrong credentials"})
 		s.challenge(w, r, "incorrect username or password")
 		return auth.Identity{}, false
 	}
+	s.audit(ctx, Login{Account: user, Source: labels.Source(), IP: ip, OK: true})
 	return auth.Identity{Account: user, Labels: labels}, true
+}
+
+func (s *Server) audit(ctx context.Context, l Login) {
+	if s.cfg.Audit != nil {
+		s.cfg.Audit.Login(ctx, l)
+	}
 }
 
 // The chains whose failures refuse names.
@@ -345,7 +384,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 	id.Labels = authn.CloneLabels(id.Labels)
 	stamp := authn.TakeStamp(id.Labels)
 	granted := make([]auth.Access, 0, len(req.scopes))
-	outcome := OutcomeIssued
+	denied := false
 	for _, sc := range req.scopes {
 		actions, err := s.cfg.Authz.Authorize(ctx, auth.Request{Identity: id, Service: req.service, IP: req.ip, Access: sc})
 		if err != nil && !errors.Is(err, authz.ErrNoMatch) {
@@ -354,11 +393,13 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		}
 		g := sc
 		g.Actions = intersect(sc.Actions, actions)
-		if len(g.Actions) < len(sc.Actions) {
-			outcome = OutcomeScopeDenied
-		}
 		granted = append(granted, g)
+		denied = denied || len(g.Actions) < len(sc.Actions)
 		s.cfg.Log.InfoContext(ctx, "token scope", "account", id.Account, "ip", req.ip, "requested", sc.String(), "granted", g.Actions)
+	}
+	if denied && s.cfg.Audit != nil {
+		s.cfg.Audit.Denied(ctx, Denial{Account: id.Account, Source: id.Labels.Source(), Service: req.service, IP: req.ip,
+			Asked: req.scopes, Granted: granted})
 	}
 	tok, err := s.cfg.Issuer.IssueFor(ctx, token.Subject{Account: id.Account, Source: id.Labels.Source(), TokenID: tokenID(id.Labels)},
 		req.service, granted)
@@ -384,7 +425,11 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		}
 		resp.RefreshToken = rt
 	}
-	s.count(outcome)
+	if denied {
+		s.count(OutcomeScopeDenied)
+	} else {
+		s.count(OutcomeIssued)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
 }

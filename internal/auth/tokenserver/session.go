@@ -60,6 +60,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, raw string, req
 	if errors.Is(err, auth.ErrNoSession) || (err == nil && rt.Service != req.service) {
 		limit.Failed()
 		s.cfg.Log.InfoContext(ctx, "refresh token refused", "ip", req.ip)
+		s.audit(ctx, Login{IP: req.ip, Reason: "invalid, expired or revoked session"})
 		s.fail(w, errcode.Unauthorized, "invalid, expired or revoked refresh token; log in again")
 		return auth.Identity{}, false
 	}
@@ -104,6 +105,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, rt *auth.Ses
 		s.cfg.Log.ErrorContext(ctx, "revoking an ended session failed", "session", rt.ID, "err", err)
 	}
 	s.cfg.Log.InfoContext(ctx, "session ended", "account", rt.Account, "source", rt.Source, "session", rt.ID, "reason", why)
+	s.audit(ctx, Login{Account: rt.Account, Source: rt.Source, IP: s.cfg.ClientIP(r), Reason: "session ended: " + why})
 	s.fail(w, errcode.Unauthorized, "this login session has ended; log in again")
 	return auth.Identity{}, false
 }

@@ -91,6 +91,10 @@ func TestEnvironment(t *testing.T) {
 			env:  []string{"REGISTRY_STORAGE=filesystem", "REGISTRY_STORAGE_DELETE_ENABLED=true"},
 			want: func(c *config.Config) { c.Storage.Delete = true },
 			logs: [][]string{{"INFO", "replaces the whole section from built-in config line 6"}}},
+		{name: "REGISTRY_STORAGE_MAINTENANCE_READONLY", env: []string{"REGISTRY_STORAGE_MAINTENANCE_READONLY={enabled: true}"},
+			want: func(c *config.Config) { c.ReadOnly = true }},
+		{name: "REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED", env: []string{"REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true"},
+			want: func(c *config.Config) { c.ReadOnly = true }},
 		{name: "values are YAML", env: []string{"REGISTRY_HTTP_TLS_CLIENTCAS=[/a.pem, '/b.pem']", "REGISTRY_HTTP_TLS_CERTIFICATE=/c", "REGISTRY_HTTP_TLS_KEY=/k",
 			"REGISTRY_STORAGE_DELETE_ENABLED=yes", "REGISTRY_LOG_LEVEL='debug'", "REGISTRY_HTTP_HEADERS_X-FRAME-OPTIONS=[DENY]"},
 			want: func(c *config.Config) {

@@ -154,9 +154,9 @@ func (tr *translation) storage(c *config.Config) {
 				"source", tr.source(append(purge, "interval")...))
 		}
 	}
-	if ro, _ := tr.t.boolean("storage", "maintenance", "readonly", "enabled"); ro {
-		tr.errorf([]string{"storage", "maintenance", "readonly", "enabled"}, "%w: storage.maintenance.readonly", ErrNotSupported)
-	}
+	// distribution's read-only mode is wharf's read_only: pushes and
+	// deletes answered 503 UNAVAILABLE, pulls served.
+	c.ReadOnly, _ = tr.t.boolean("storage", "maintenance", "readonly", "enabled")
 }
 
 func (tr *translation) http(c *config.Config) {

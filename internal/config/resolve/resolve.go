@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"wharf/internal/compat/distribution"
@@ -51,6 +52,9 @@ var (
 	logLevel  = setting{"log.level", "WHARF_LOG_LEVEL", "log-level", func(c *config.Config, v string) { c.Log.Level = v }}
 	logFormat = setting{"log.format", "WHARF_LOG_FORMAT", "log-format", func(c *config.Config, v string) { c.Log.Format = v }}
 	logAccess = setting{"log.access", "WHARF_LOG_ACCESS", "log-access", func(c *config.Config, v string) { c.Log.Access = v }}
+	// readOnly is a boolean: applied by sources.readOnly, which reports a
+	// value that is not one.
+	readOnly = setting{"read_only", "WHARF_READ_ONLY", "read-only", nil}
 )
 
 // settings are those of wharf.yml's role.
@@ -73,6 +77,7 @@ var settings = []setting{
 	logAccess,
 	dbDriver,
 	dbDSN,
+	readOnly,
 }
 
 // list splits a comma-separated value, dropping the spaces around items
@@ -191,6 +196,9 @@ func (src *sources) wharf() (config.Config, []error, error) {
 		}
 	}
 	src.database(&c)
+	if err := src.readOnly(&c); err != nil {
+		problems = append(problems, err)
+	}
 	if v := src.env[config.EnvAdminPassword]; v != "" {
 		c.SetAdminPassword(v) // checked by Validate with the rest
 	}
@@ -215,6 +223,21 @@ func (src *sources) database(c *config.Config) {
 		c.Database.DSN, c.Database.DSNFile = dsn, ""
 		src.origin["database.dsn"] = dsnFrom
 	}
+}
+
+// readOnly applies read_only given by flag or environment: true, false,
+// 1, 0 (strconv.ParseBool's words).
+func (src *sources) readOnly(c *config.Config) error {
+	v, from := src.pick(readOnly)
+	if from == "" {
+		return nil
+	}
+	on, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("read_only (from %s): %q is not true or false", from, v)
+	}
+	c.ReadOnly, src.origin[readOnly.key] = on, from
+	return nil
 }
 
 // foreign resolves `wharf registry` and `wharf auth`: the foreign file as

@@ -344,3 +344,39 @@ func TestDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnly: read_only from the file, WHARF_READ_ONLY and --read-only,
+// in that precedence, and a value that is no boolean named with its source.
+func TestReadOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	on := filepath.Join(dir, "on.yml")
+	if err := os.WriteFile(on, []byte("read_only: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		flags map[string]string
+		env   []string
+		want  bool
+		from  string
+	}{
+		{name: "default", want: false, from: "default"},
+		{name: "file", flags: map[string]string{"config": on}, want: true, from: on + ":1"},
+		{name: "environment", env: []string{"WHARF_READ_ONLY=1"}, want: true, from: "WHARF_READ_ONLY"},
+		{name: "flag over environment", flags: map[string]string{"read-only": "false"}, env: []string{"WHARF_READ_ONLY=true"}, want: false, from: "--read-only"},
+		{name: "environment over file", flags: map[string]string{"config": on}, env: []string{"WHARF_READ_ONLY=false"}, want: false, from: "WHARF_READ_ONLY"},
+	} {
+		c, err := Config(Input{Role: config.RoleAllInOne, Flags: tc.flags, Environ: tc.env})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.ReadOnly != tc.want || c.Sources["read_only"] != tc.from {
+			t.Errorf("%s: read_only %v from %q, want %v from %q", tc.name, c.ReadOnly, c.Sources["read_only"], tc.want, tc.from)
+		}
+	}
+	_, err := Config(Input{Role: config.RoleAllInOne, Environ: []string{"WHARF_READ_ONLY=maybe"}})
+	if err == nil || !strings.Contains(err.Error(), `read_only (from WHARF_READ_ONLY): "maybe" is not true or false`) {
+		t.Errorf("WHARF_READ_ONLY=maybe: %v", err)
+	}
+}

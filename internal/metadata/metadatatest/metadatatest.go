@@ -75,6 +75,20 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"KeysByteExact", testKeysByteExact},
 		{"ListRepositoriesLast", testListRepositoriesLast},
 		{"LongKeys", testLongKeys},
+		{"Fsck", testFsck},
+		{"AuditInsertList", testAuditInsertList},
+		{"AuditFilters", testAuditFilters},
+		{"AuditCursor", testAuditCursor},
+		{"AuditRetention", testAuditRetention},
+		{"PullTimes", testPullTimes},
+		{"RepositoryState", testRepositoryState},
+		{"RetentionDeletes", testRetentionDeletes},
+		{"ImmutableTags", testImmutableTags},
+		{"ImmutableTagRace", testImmutableTagRace},
+		{"ReadOnly", testReadOnly},
+		{"RepositoryStats", testRepositoryStats},
+		{"AddedBytes", testAddedBytes},
+		{"DeleteRepository", testDeleteRepository},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -219,7 +219,7 @@ func (d *Driver) createUpload(id, p string) (storage.Writer, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: create upload %s: %w", id, err)
+		return nil, d.full(fmt.Errorf("storage: create upload %s: %w", id, err))
 	}
 	// The new name is not synced here: an empty upload lost in a crash
 	// costs its client a new POST, and the first Close that acknowledges

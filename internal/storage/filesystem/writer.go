@@ -119,7 +119,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		w.written = w.size
 	}
 	if err != nil {
-		return n, fmt.Errorf("storage: upload %s: %w", w.id, err)
+		return n, w.d.full(fmt.Errorf("storage: upload %s: %w", w.id, err))
 	}
 	return n, nil
 }
@@ -143,7 +143,7 @@ func (w *writer) Close() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("storage: upload %s: %w", w.id, err)
+		return w.d.full(fmt.Errorf("storage: upload %s: %w", w.id, err))
 	}
 	return nil
 }
@@ -159,8 +159,13 @@ func (w *writer) Close() error {
 //
 // Two commits of the same digest may both reach the rename; the second
 // replaces identical bytes, which readers cannot tell apart. On any error the
-// writer is released and the staged bytes stay resumable.
+// writer is released and the staged bytes stay resumable; on a full disk
+// the error is storage.ErrFull.
 func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
+	return w.d.full(w.commit(ctx, dgst))
+}
+
+func (w *writer) commit(ctx context.Context, dgst digest.Digest) error {
 	if w.f == nil {
 		return w.closedErr()
 	}

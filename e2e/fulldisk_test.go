@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"wharf/e2e/harness"
+	"wharf/internal/testserver"
+)
+
+// fillDisk writes a file until the disk has no room left but leave bytes,
+// and returns it: how the test frees space again is by removing the files
+// it wrote (garbage collection, which will free the blobs of deleted
+// images, is not built).
+func fillDisk(t *testing.T, disk, name string, leave int64) string {
+	t.Helper()
+	filler := filepath.Join(disk, name)
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	for { // the last pages
+		if _, err := f.Write(chunk[:512]); err != nil {
+			break
+		}
+	}
+	if leave > 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(max(0, fi.Size()-leave)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filler
+}
+
+// TestFullDisk runs wharf serve with its data directory on a 64 MiB tmpfs
+// and fills the disk with pushes: the push that does not fit, and a chunk
+// that does not, fail with 507
+// and the message naming the fix; the log names the disk and its free
+// space; the upload keeps its acknowledged bytes; nothing of the failed
+// push is visible; earlier images still pull; wharf fsck is clean; and
+// once space is freed the upload resumes and pushes succeed again.
+func TestFullDisk(t *testing.T) {
+	harness.SkipIfShort(t)
+	disk := testserver.SmallDisk(t, "64m")
+	data := filepath.Join(disk, "data")
+	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	ctx := testContext(t, 5*time.Minute)
+	rng := rand.New(rand.NewPCG(64, 64))
+	shared := sharedLayers(t, 64)
+	push := func(tag string) (v1.Image, error) {
+		img, err := crashImage(rng, shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img, remote.Write(ref(t, w, "full/app:"+tag), img, remoteOpts(ctx)...)
+	}
+	var before []string
+	for i := range 3 {
+		tag := fmt.Sprint("before-", i)
+		if _, err := push(tag); err != nil {
+			t.Fatalf("push %s on an empty disk: %v", tag, err)
+		}
+		before = append(before, tag)
+	}
+
+	// An upload with 1 MiB acknowledged before the disk fills.
+	first, second := bytes.Repeat([]byte("1"), 1<<20), bytes.Repeat([]byte("2"), 2<<20)
+	r := do(t, http.MethodPost, w.URL()+"/v2/full/chunked/blobs/uploads/", nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("start an upload: %v", r)
+	}
+	loc := w.URL() + r.Header.Get("Location")
+	if r = do(t, http.MethodPatch, loc, bytes.NewReader(first), "Content-Type", "application/octet-stream"); r.Status != http.StatusAccepted {
+		t.Fatalf("first chunk: %v", r)
+	}
+	loc = w.URL() + r.Header.Get("Location")
+
+	// Pushes fill the last 24 MiB until one fails.
+	filler := fillDisk(t, disk, "filler", 24<<20)
+	var (
+		err    error
+		pushed int
+	)
+	for pushed = 0; pushed < 20; pushed++ {
+		if _, err = push(fmt.Sprint("fill-", pushed)); err != nil {
+			break
+		}
+		before = append(before, fmt.Sprint("fill-", pushed))
+	}
+	t.Logf("%d pushes fitted in the last 24 MiB; the next one failed with: %v", pushed, err)
+	var te *transport.Error
+	if !errors.As(err, &te) || te.StatusCode != http.StatusInsufficientStorage || !strings.Contains(err.Error(), "storage is full") {
+		t.Fatalf("push on a full disk: %v; want a 507 naming the full storage", err)
+	}
+	if r = do(t, http.MethodGet, w.URL()+fmt.Sprintf("/v2/full/app/manifests/fill-%d", pushed), nil); r.Status != http.StatusNotFound {
+		t.Errorf("the failed push's tag: %v; want nothing visible", r)
+	}
+	// What room the failed push left is taken too, for the chunk below.
+	topUp := fillDisk(t, disk, "top-up", 0)
+	r = do(t, http.MethodPatch, loc, bytes.NewReader(second), "Content-Type", "application/octet-stream",
+		"Content-Range", fmt.Sprintf("%d-%d", len(first), len(first)+len(second)-1))
+	if r.Status != http.StatusInsufficientStorage || !strings.Contains(string(r.Body), "storage is full") {
+		t.Errorf("a chunk on a full disk: %v; want 507 naming the full storage", r)
+	}
+	if r = do(t, http.MethodGet, loc, nil); r.Status != http.StatusNoContent || r.Header.Get("Range") != fmt.Sprintf("0-%d", len(first)-1) {
+		t.Errorf("the upload after the failed chunk: %v; want it resumable at %d bytes", r, len(first))
+	}
+
+	_, err = push("on-a-full-disk")
+	if !errors.As(err, &te) || te.StatusCode != http.StatusInsufficientStorage {
+		t.Errorf("push on a full disk: %v; want a 507", err)
+	}
+	if !strings.Contains(w.Log(), "no space left") || !strings.Contains(w.Log(), "tmpfs filesystem mounted at "+disk) ||
+		!strings.Contains(w.Log(), "free of 64.0 MiB") {
+		t.Errorf("the server's log does not name the full disk and its free space")
+	}
+	for _, line := range strings.Split(w.Log(), "\n") {
+		if strings.Contains(line, "no space left") {
+			t.Logf("server log: %s", line)
+			break
+		}
+	}
+	if r = do(t, http.MethodGet, w.URL()+"/v2/full/app/manifests/on-a-full-disk", nil); r.Status != http.StatusNotFound {
+		t.Errorf("the failed push's tag: %v; want nothing visible", r)
+	}
+	for _, tag := range before {
+		img, err := remote.Image(ref(t, w, "full/app:"+tag), remoteOpts(ctx)...)
+		if err == nil {
+			err = validate.Image(img)
+		}
+		if err != nil {
+			t.Errorf("pull %s on a full disk: %v", tag, err)
+		}
+	}
+	fsckClean(t, data)
+
+	for _, f := range []string{filler, topUp} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r = do(t, http.MethodPatch, loc, bytes.NewReader(second), "Content-Type", "application/octet-stream",
+		"Content-Range", fmt.Sprintf("%d-%d", len(first), len(first)+len(second)-1)); r.Status != http.StatusAccepted {
+		t.Fatalf("the chunk again once space is freed: %v", r)
+	}
+	sum := sha256.Sum256(append(append([]byte(nil), first...), second...))
+	dgst := "sha256:" + hex.EncodeToString(sum[:])
+	put, err := url.Parse(w.URL() + r.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := put.Query()
+	q.Set("digest", dgst)
+	put.RawQuery = q.Encode()
+	if r = do(t, http.MethodPut, put.String(), nil); r.Status != http.StatusCreated {
+		t.Errorf("finish the resumed upload: %v", r)
+	}
+	for i := range 3 {
+		if _, err := push(fmt.Sprint("after-", i)); err != nil {
+			t.Errorf("push once space is freed: %v", err)
+		}
+	}
+	rep := fsckClean(t, data)
+	t.Logf("after space was freed: %d blobs, %d manifests", rep.Blobs, rep.Manifests)
+}
+
+// TestFullDiskDocker pushes with the real docker client to a wharf whose
+// disk is full: the push fails and docker names the problem. docker reads
+// no error body on a 5xx (distribution's client prints the status line
+// only), so the status's own words, 507 Insufficient Storage, are what its
+// user sees; distribution's 500 would read "Internal Server Error". docker
+// retries an upload five times (about 50 s) whatever the 5xx: printed, not
+// asserted.
+func TestFullDiskDocker(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	d := harness.StartDockerd(t)
+	disk := testserver.SmallDisk(t, "16m")
+	data := filepath.Join(disk, "data")
+	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	img := w.Addr() + "/full/busybox:1"
+	d.Run("import", "--change", `CMD ["/bin/sh"]`, rootfs, img)
+
+	filler := fillDisk(t, disk, "filler", 0)
+	start := time.Now()
+	out, err := d.TryRun(nil, "push", img)
+	took := time.Since(start)
+	t.Logf("docker push to a full disk, %v:\n%s", took.Round(time.Millisecond), out)
+	if err == nil || !strings.Contains(out, "507 Insufficient Storage") {
+		t.Errorf("docker push to a full disk: %v; want it to fail naming 507 Insufficient Storage", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.TryRun(nil, "push", img); err != nil {
+		t.Errorf("docker push once space is freed: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,234 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// AuditRecord is one row of the audit log: who did what, when, from where.
+// The store keeps what it is given; the audit package decides what goes in
+// (and keeps secrets out).
+type AuditRecord struct {
+	// ID orders records written at the same instant; set by the store.
+	ID   int64
+	Time time.Time
+	// Action names what happened ("push", "login.failed", "user.create").
+	Action string
+	// Actor is the account that acted, or the name a failed login gave.
+	Actor string
+	// Source is the backend or interface the actor came through ("ldap",
+	// "cli", "adminapi").
+	Source string
+	// Addr is the client's address, RequestID the request's id.
+	Addr, RequestID string
+	// Repository is the repository acted on, when there is one: it is kept
+	// apart from Target so that listings filter on it.
+	Repository string
+	// Target is the object acted on: a digest, a tag, an account object.
+	Target string
+	// Outcome is "ok", "denied" or "failed".
+	Outcome string
+	// Detail is a short JSON object ("" for none).
+	Detail string
+}
+
+// AuditQuery selects audit records. Zero fields select everything.
+type AuditQuery struct {
+	Actor, Repository, Action string
+	// Since and Until bound the records' times: Since <= t < Until.
+	Since, Until time.Time
+	// Cursor continues a listing where the page it came from ended.
+	Cursor string
+	// Limit caps the page; <= 0 means DefaultAuditLimit.
+	Limit int
+}
+
+// DefaultAuditLimit is the page size of an AuditQuery without a limit.
+const DefaultAuditLimit = 100
+
+// auditChunk is how many rows one INSERT writes. A fixed size keeps the
+// statement cache at two texts (the chunk and the single row); 50 rows of
+// 10 columns stay far below every database's placeholder limit.
+const auditChunk = 50
+
+const auditCols = `at, action, actor, source, addr, request_id, repository, target, outcome, detail`
+
+// InsertAudit writes records in one transaction. Key fields longer than
+// MaxKeyLength are cut and invalid UTF-8 or NUL bytes replaced, so that a
+// hostile name in a failed login is recorded rather than refused.
+func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	one := `INSERT INTO audit_log (` + auditCols + `) VALUES (` + placeholders(auditCols) + `)`
+	chunk := `INSERT INTO audit_log (` + auditCols + `) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("("+placeholders(auditCols)+"), ", auditChunk), ", ")
+	// Prepared outside the transaction, which only looks statements up
+	// (see conn.stmt): parsing 500 placeholders each time cost more than
+	// the inserts.
+	r := s.read()
+	if len(recs) >= auditChunk {
+		r.stmt(ctx, r.rebind(chunk))
+	}
+	r.stmt(ctx, r.rebind(one))
+	return wrap("insert audit", s.inTx(ctx, func(c conn) error {
+		rest := recs
+		for len(rest) >= auditChunk {
+			if _, err := c.exec(ctx, chunk, auditArgs(rest[:auditChunk])...); err != nil {
+				return err
+			}
+			rest = rest[auditChunk:]
+		}
+		for i := range rest {
+			if _, err := c.exec(ctx, one, auditArgs(rest[i:i+1])...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func auditArgs(recs []AuditRecord) []any {
+	args := make([]any, 0, 10*len(recs))
+	for _, r := range recs {
+		t := r.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		args = append(args, unixNano(t), auditKey(r.Action), auditKey(r.Actor), auditKey(r.Source),
+			auditKey(r.Addr), auditKey(r.RequestID), auditKey(r.Repository), auditText(r.Target, 4096),
+			auditKey(r.Outcome), auditText(r.Detail, 4096))
+	}
+	return args
+}
+
+func auditKey(v string) string { return auditText(v, MaxKeyLength) }
+
+// auditText makes v storable in a text column of every database: valid
+// UTF-8 without NUL, at most max bytes, cut at a character boundary.
+func auditText(v string, max int) string {
+	v = strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
+	if len(v) <= max {
+		return v
+	}
+	v = v[:max]
+	for len(v) > 0 && !utf8.ValidString(v) {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// ErrBadCursor means an audit cursor that no listing returned.
+var ErrBadCursor = errors.New("metadata: invalid audit cursor")
+
+// ListAudit returns the records q selects, newest first, and the cursor of
+// the next page ("" when this page is the last).
+func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, string, error) {
+	n := q.Limit
+	if n <= 0 {
+		n = DefaultAuditLimit
+	}
+	until := int64(1<<63 - 1)
+	if !q.Until.IsZero() {
+		until = unixNano(q.Until)
+	}
+	var since int64
+	if !q.Since.IsZero() {
+		since = unixNano(q.Since)
+	}
+	where := []string{"at >= ?", "at < ?"}
+	args := []any{since, until}
+	for _, f := range []struct{ col, v string }{{"actor", q.Actor}, {"repository", q.Repository}, {"action", q.Action}} {
+		if f.v != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.v)
+		}
+	}
+	if q.Cursor != "" {
+		at, id, err := parseAuditCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(at < ? OR (at = ? AND id < ?))")
+		args = append(args, at, at, id)
+	}
+	// One more than the page tells whether there is a next page.
+	args = append(args, n+1)
+	rows, err := s.read().query(ctx, `SELECT id, `+auditCols+` FROM audit_log WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", wrap("list audit", err)
+	}
+	defer rows.Close()
+	out := []AuditRecord{}
+	for rows.Next() {
+		var (
+			r  AuditRecord
+			at int64
+		)
+		if err := rows.Scan(&r.ID, &at, &r.Action, &r.Actor, &r.Source, &r.Addr, &r.RequestID,
+			&r.Repository, &r.Target, &r.Outcome, &r.Detail); err != nil {
+			return nil, "", wrap("list audit", err)
+		}
+		r.Time = fromUnixNano(at)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("list audit", err)
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		last := out[n-1]
+		next = strconv.FormatInt(unixNano(last.Time), 10) + "." + strconv.FormatInt(last.ID, 10)
+	}
+	return out, next, nil
+}
+
+func parseAuditCursor(c string) (at, id int64, err error) {
+	a, b, ok := strings.Cut(c, ".")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%w %q: pass the cursor a previous page returned", ErrBadCursor, c)
+	}
+	return at, id, nil
+}
+
+// DeleteAuditBefore deletes at most max records older than before, oldest
+// first, and returns how many it deleted. Callers repeat it until it
+// deletes fewer than max, so that no transaction holds the table long.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time, max int) (int, error) {
+	if max <= 0 {
+		return 0, errors.New("metadata: delete audit: max must be positive")
+	}
+	// The batch ends at the max-th oldest record before the cut-off (MySQL
+	// refuses LIMIT in an IN subquery, and an id list would make a new
+	// statement text per batch size).
+	at, id := unixNano(before), int64(0)
+	err := s.read().queryRow(ctx, `SELECT at, id FROM audit_log WHERE at < ? ORDER BY at, id LIMIT 1 OFFSET ?`,
+		unixNano(before), max-1).Scan(&at, &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // fewer than max: all of them
+		res, err := s.read().exec(ctx, `DELETE FROM audit_log WHERE at < ?`, unixNano(before))
+		return auditDeleted(res, err)
+	case err != nil:
+		return 0, wrap("delete audit", err)
+	}
+	res, err := s.read().exec(ctx, `DELETE FROM audit_log WHERE at < ? OR (at = ? AND id <= ?)`, at, at, id)
+	return auditDeleted(res, err)
+}
+
+func auditDeleted(res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, wrap("delete audit", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap("delete audit", err)
+}

@@ -1,0 +1,207 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"wharf/internal/metadata"
+	"wharf/internal/progress"
+)
+
+// ImmutableRule is one immutable_tags entry; Name is how messages show it.
+type ImmutableRule struct {
+	Repositories, Tags, Name string
+}
+
+// Guard returns the store's tag guard for rules (nil when there are none):
+// the first rule whose globs match the repository and the tag freezes it.
+func Guard(rules []ImmutableRule) metadata.TagGuard {
+	if len(rules) == 0 {
+		return nil
+	}
+	return func(repo, tag string) (string, bool) {
+		for _, r := range rules {
+			if match(r.Repositories, repo) && match(r.Tags, tag) {
+				return r.Name, true
+			}
+		}
+		return "", false
+	}
+}
+
+// Report is what one run decided and did.
+type Report struct {
+	DryRun       bool       `json:"dry_run"`
+	Started      time.Time  `json:"started"`
+	Duration     string     `json:"duration"`
+	Repositories []Decision `json:"repositories"` // those a policy applies to, in name order
+	// Untagged and Deleted count what was removed (a dry run: what would
+	// be); Skipped what changed since the evaluation and was left alone.
+	Untagged int      `json:"untagged"`
+	Deleted  int      `json:"deleted"`
+	Skipped  []string `json:"skipped"`
+}
+
+// ErrReadOnly refuses a run (not a dry run) while the registry is
+// read-only: maintenance expects the metadata to stay as it is.
+var ErrReadOnly = errors.New("retention: the registry is read-only")
+
+// Runner evaluates the policies over a store and applies them.
+type Runner struct {
+	Meta      *metadata.Store
+	Policies  []Policy
+	Immutable Immutable // nil: none
+	// ReadOnly is the configuration's read_only; the database's mode is
+	// read at each run.
+	ReadOnly bool
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
+	// Progress, when set, shows the repositories done (wharf retention).
+	Progress *progress.Line
+}
+
+// Run evaluates every repository a policy applies to and, unless dryRun,
+// untags and deletes what the decision says, each through a conditional
+// delete of the store: a tag moved or a manifest tagged or referenced
+// again since it was read stays, and is listed in Report.Skipped.
+func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	rep := &Report{DryRun: dryRun, Started: now().UTC(), Repositories: []Decision{}, Skipped: []string{}}
+	start := time.Now()
+	if len(r.Policies) == 0 {
+		rep.Duration = time.Since(start).String()
+		return rep, nil
+	}
+	if !dryRun {
+		if err := r.checkWritable(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// Flushed first, so that the pulls of the last seconds count.
+	if err := r.Meta.FlushPulls(ctx); err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	repos, err := r.Meta.ListRepositories(ctx, "", 0)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	done := 0
+	if r.Progress != nil {
+		r.Progress.Start(func() string {
+			return fmt.Sprintf("%d/%d repositories, %d tags and %d manifests", done, len(repos), rep.Untagged, rep.Deleted)
+		})
+		defer r.Progress.Finish()
+	}
+	for _, repo := range repos {
+		if r.Progress != nil {
+			r.Progress.Update(func() { done++ })
+		}
+		i := Select(r.Policies, repo)
+		if i < 0 {
+			continue
+		}
+		st, err := r.Meta.RepositoryState(ctx, repo)
+		if errors.Is(err, metadata.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("retention: %s: %w", repo, err)
+		}
+		d := Evaluate(r.Policies[i], i, st, now(), r.Immutable)
+		if dryRun {
+			r.count(func() { rep.Untagged += len(d.Untag); rep.Deleted += len(d.Delete) })
+		} else if err := r.apply(ctx, d, rep); err != nil {
+			return nil, err
+		}
+		if len(d.Untag)+len(d.Delete) > 0 || len(d.Kept) > 0 {
+			rep.Repositories = append(rep.Repositories, d)
+		}
+	}
+	rep.Duration = time.Since(start).Round(time.Millisecond).String()
+	return rep, nil
+}
+
+// count changes the report's counters under the progress line's lock.
+func (r *Runner) count(fn func()) {
+	if r.Progress == nil {
+		fn()
+		return
+	}
+	r.Progress.Update(fn)
+}
+
+// checkWritable refuses a run while the registry is read-only.
+func (r *Runner) checkWritable(ctx context.Context) error {
+	if r.ReadOnly {
+		return fmt.Errorf("%w (read_only is set in the configuration); --dry-run reports without removing", ErrReadOnly)
+	}
+	st, err := r.Meta.ReadOnly(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	if st.Enabled {
+		return fmt.Errorf("%w (%s); a dry run reports without removing, or turn read-only mode off first", ErrReadOnly, st.Reason)
+	}
+	return nil
+}
+
+// apply carries out d.
+func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
+	for _, it := range d.Untag {
+		// Immutable tags never get here: Evaluate keeps them.
+		removed, err := r.Meta.UntagIf(ctx, d.Repository, it.Tag, it.Digest)
+		switch {
+		case err != nil:
+			return fmt.Errorf("retention: untag %s:%s: %w", d.Repository, it.Tag, err)
+		case removed:
+			r.count(func() { rep.Untagged++ })
+		default:
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s:%s: moved or deleted since it was read", d.Repository, it.Tag))
+		}
+	}
+	for _, it := range d.Delete {
+		err := r.Meta.DeleteUntagged(ctx, d.Repository, it.Digest)
+		switch {
+		case err == nil:
+			r.count(func() { rep.Deleted++ })
+		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrStillReferenced):
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged or referenced since it was read", d.Repository, it.Digest))
+		default:
+			return fmt.Errorf("retention: delete %s@%s: %w", d.Repository, it.Digest, err)
+		}
+	}
+	return nil
+}
+
+// Schedule runs r every interval until ctx ends, with one log line per
+// run; a failed run is logged and the next one tries again.
+func (r *Runner) Schedule(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := r.Run(ctx, false)
+		if errors.Is(err, ErrReadOnly) {
+			r.Log.InfoContext(ctx, "retention run skipped: the registry is read-only", "next_in", interval)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				r.Log.ErrorContext(ctx, "retention run failed; the next run tries again", "err", err, "next_in", interval)
+			}
+			continue
+		}
+		r.Log.InfoContext(ctx, "retention run", "repositories", len(rep.Repositories), "untagged", rep.Untagged,
+			"deleted", rep.Deleted, "skipped", len(rep.Skipped), "took", rep.Duration)
+	}
+}
