@@ -19,7 +19,7 @@
 #   RUN go mod download
 #   COPY . .
 #   ARG VERSION
-#   RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X wharf/internal/cli.version=$VERSION" -o /out/wharf ./cmd/wharf \
+#   RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X wharf/internal/buildinfo.version=$VERSION" -o /out/wharf ./cmd/wharf \
 #    && mkdir -p /out/rootfs/tmp /out/rootfs/etc/ssl/certs /out/rootfs/var/lib /out/data/wharf \
 #    && chmod 1777 /out/rootfs/tmp && chmod 0700 /out/data/wharf \
 #    && cp /etc/ssl/certs/ca-certificates.crt /out/rootfs/etc/ssl/certs/

@@ -18,7 +18,7 @@ FUZZTIME ?= 10s
 # checkout (-dirty with uncommitted changes). Without git, wharf reports the
 # commit Go recorded, or (devel). `make build VERSION=v1.2.3` sets it.
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null)
-LDFLAGS  := -X wharf/internal/cli.version=$(VERSION)
+LDFLAGS  := -X wharf/internal/buildinfo.version=$(VERSION)
 
 # Every package but the end-to-end tests, which run in their own step.
 UNIT_PKGS = $$($(GO) list ./... | grep -vx 'wharf/e2e')

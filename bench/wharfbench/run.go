@@ -47,7 +47,11 @@ type Options struct {
 	ProfileDir string
 	// ProfileSeconds is how long each profile lasts (default 10).
 	ProfileSeconds int
-	Progress       io.Writer // progress lines; nil discards them
+	// WharfConfig, when set, is a wharf.yml wharf runs with (metrics:,
+	// audit, notifications on), for the cost of the day-two features:
+	// compare with a run without it.
+	WharfConfig string
+	Progress    io.Writer // progress lines; nil discards them
 }
 
 func (o Options) withDefaults() Options {
@@ -219,7 +223,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 
 	profiling := o.ProfileDir != ""
-	w, err := startWharf(ctx, wharfBin, dir, profiling)
+	w, err := startWharf(ctx, wharfBin, dir, profiling, o.WharfConfig)
 	if err != nil {
 		return nil, err
 	}

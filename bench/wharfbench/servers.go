@@ -105,14 +105,17 @@ http:
   addr: %q
 `
 
-// startWharf starts wharf; with debug, its profiles are served on a second
-// loopback port.
-func startWharf(ctx context.Context, bin, dir string, debug bool) (*server, error) {
+// startWharf starts wharf, with the wharf.yml config when it is set; with
+// debug, its profiles are served on a second loopback port.
+func startWharf(ctx context.Context, bin, dir string, debug bool, config string) (*server, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "--addr", addr, "--data", filepath.Join(dir, "wharf-data"), "--auth", "none", "--tls", "off"}
+	if config != "" {
+		args = append(args, "--config", config)
+	}
 	var debugAddr string
 	if debug {
 		if debugAddr, err = freeLoopbackAddr(); err != nil {

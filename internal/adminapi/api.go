@@ -188,7 +188,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // handler's error into the answer.
 func (a *API) guard(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := a.authenticate(r)
+		c, err := a.authenticate(r, adminAPI)
 		if err == nil {
 			r = r.WithContext(accounts.WithActor(r.Context(), accounts.Actor{Name: c.account, Source: "adminapi",
 				Addr: a.cfg.ClientIP(r).String()}))

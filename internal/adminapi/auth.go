@@ -30,6 +30,19 @@ const (
 // Scope is the scope string clients ask the token endpoint for.
 var Scope = auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}.String()
 
+// requirement is what a guarded endpoint asks of its callers: one scope
+// (one action), and the endpoint's name for log lines and messages.
+type requirement struct {
+	access auth.Access
+	// what names the endpoint in messages, logAs in log lines.
+	what, logAs string
+}
+
+func (n requirement) scope() string { return n.access.String() }
+
+// adminAPI is the admin API's requirement.
+var adminAPI = requirement{access: auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}, what: "the admin API", logAs: "admin API"}
+
 // caller is who an admin request comes from, for the audit log.
 type caller struct {
 	account string
@@ -41,85 +54,84 @@ type caller struct {
 // credentials (a password or an access token) checked by the token
 // server's authenticator chain and rate limiter, whose account the
 // authorizer chain grants it. Anything else is refused.
-func (a *API) authenticate(r *http.Request) (caller, error) {
+func (a *API) authenticate(r *http.Request, need requirement) (caller, error) {
 	h := r.Header.Get("Authorization")
 	scheme, _, _ := strings.Cut(h, " ")
 	switch {
 	case h == "":
-		return caller{}, a.unauthorized(r, "", "authentication required: a bearer token with scope "+Scope+", or Basic credentials")
+		return caller{}, a.unauthorized(r, need, "", "authentication required: a bearer token with scope "+need.scope()+", or Basic credentials")
 	case strings.EqualFold(scheme, "Bearer"):
-		return a.bearer(r)
+		return a.bearer(r, need)
 	case strings.EqualFold(scheme, "Basic"):
-		return a.basic(r)
+		return a.basic(r, need)
 	}
-	return caller{}, a.unauthorized(r, "", "unsupported Authorization scheme; use Bearer or Basic")
+	return caller{}, a.unauthorized(r, need, "", "unsupported Authorization scheme; use Bearer or Basic")
 }
 
-func (a *API) bearer(r *http.Request) (caller, error) {
+func (a *API) bearer(r *http.Request, need requirement) (caller, error) {
 	_, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	raw = strings.TrimSpace(raw)
 	if raw == "" || len(raw) > token.MaxTokenSize {
-		return caller{}, a.unauthorized(r, "invalid_token", "invalid token")
+		return caller{}, a.unauthorized(r, need, "invalid_token", "invalid token")
 	}
 	claims, err := a.cfg.Verifier.Verify(raw)
 	if err != nil {
-		a.log.InfoContext(r.Context(), "admin API: token rejected", "reason", err.Error(), "ip", a.cfg.ClientIP(r))
+		a.log.InfoContext(r.Context(), need.logAs+": token rejected", "reason", err.Error(), "ip", a.cfg.ClientIP(r))
 		msg := "invalid token"
 		if errors.Is(err, token.ErrExpired) {
 			msg = "token expired; get a new one"
 		}
-		return caller{}, a.unauthorized(r, "invalid_token", msg)
+		return caller{}, a.unauthorized(r, need, "invalid_token", msg)
 	}
-	if !claims.Allows(ScopeType, ScopeName, ScopeAction) {
-		a.log.InfoContext(r.Context(), "admin API: access denied", "account", claims.Subject, "via", "bearer", "ip", a.cfg.ClientIP(r))
-		a.refused(r, claims.Subject, false, "the token does not grant "+Scope)
-		return caller{}, a.forbidden(r, "insufficient_scope")
+	if !claims.Allows(need.access.Type, need.access.Name, need.access.Actions[0]) {
+		a.log.InfoContext(r.Context(), need.logAs+": access denied", "account", claims.Subject, "via", "bearer", "ip", a.cfg.ClientIP(r))
+		a.refused(r, claims.Subject, false, "the token does not grant "+need.scope())
+		return caller{}, a.forbidden(r, need, "insufficient_scope")
 	}
 	// A token outlives nothing it was issued for: a database account
 	// removed or disabled since, an access token revoked, a rule that no
 	// longer grants the scope, or a configured account removed, refuses it
 	// at once, not when it expires.
-	if reason, err := a.stillLive(r, claims); err != nil {
+	if reason, err := a.stillLive(r, claims, need); err != nil {
 		return caller{}, err
 	} else if reason != "" {
-		a.log.InfoContext(r.Context(), "admin API: token refused", "account", claims.Subject, "reason", reason, "ip", a.cfg.ClientIP(r))
-		return caller{}, a.unauthorized(r, "invalid_token", "this token no longer holds: "+reason+"; get a new one")
+		a.log.InfoContext(r.Context(), need.logAs+": token refused", "account", claims.Subject, "reason", reason, "ip", a.cfg.ClientIP(r))
+		return caller{}, a.unauthorized(r, need, "invalid_token", "this token no longer holds: "+reason+"; get a new one")
 	}
 	return caller{account: claims.Subject, via: "bearer"}, nil
 }
 
-func (a *API) basic(r *http.Request) (caller, error) {
+func (a *API) basic(r *http.Request, need requirement) (caller, error) {
 	ctx := r.Context()
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		return caller{}, a.unauthorized(r, "", "malformed Basic credentials")
+		return caller{}, a.unauthorized(r, need, "", "malformed Basic credentials")
 	}
 	ip := a.cfg.ClientIP(r)
 	res, labels, err := a.cfg.Limiter.Login(ctx, a.cfg.Authn, user, auth.Secret(pass), ip)
 	switch {
 	case errors.Is(err, authn.ErrRateLimited):
-		a.log.WarnContext(ctx, "admin API: login rate-limited", "account", user, "ip", ip, "err", err)
+		a.log.WarnContext(ctx, need.logAs+": login rate-limited", "account", user, "ip", ip, "err", err)
 		a.refused(r, user, true, "rate limited")
 		return caller{}, a.noDecision(r, err, authentication)
 	case err != nil:
 		return caller{}, a.noDecision(r, err, authentication, "account", user, "ip", ip)
 	case res != authn.Accepted && user == "":
-		return caller{}, a.unauthorized(r, "", "a user name is required")
+		return caller{}, a.unauthorized(r, need, "", "a user name is required")
 	case res != authn.Accepted:
-		a.log.InfoContext(ctx, "admin API: login failed", "account", user, "ip", ip, "result", res.String())
+		a.log.InfoContext(ctx, need.logAs+": login failed", "account", user, "ip", ip, "result", res.String())
 		a.refused(r, user, true, "wrong credentials")
-		return caller{}, a.unauthorized(r, "", "incorrect username or password")
+		return caller{}, a.unauthorized(r, need, "", "incorrect username or password")
 	}
-	need := auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}
 	granted, err := a.cfg.Authz.Authorize(ctx, auth.Request{Identity: auth.Identity{Account: user, Labels: labels},
-		Service: a.cfg.TokenService, IP: ip, Access: need})
+		Service: a.cfg.TokenService, IP: ip, Access: need.access})
 	if err != nil && !errors.Is(err, authz.ErrNoMatch) {
 		return caller{}, a.noDecision(r, err, authorization, "account", user)
 	}
-	if !slices.Contains(granted, ScopeAction) {
-		a.log.InfoContext(ctx, "admin API: access denied", "account", user, "via", "basic", "ip", ip, "granted", granted)
-		a.refused(r, user, false, "the account is not granted "+Scope)
-		return caller{}, a.forbidden(r, "")
+	if !slices.Contains(granted, need.access.Actions[0]) {
+		a.log.InfoContext(ctx, need.logAs+": access denied", "account", user, "via", "basic", "ip", ip, "granted", granted)
+		a.refused(r, user, false, "the account is not granted "+need.scope())
+		return caller{}, a.forbidden(r, need, "")
 	}
 	return caller{account: user, via: "basic"}, nil
 }
@@ -130,7 +142,7 @@ func (a *API) basic(r *http.Request) (caller, error) {
 // (with the access token the token names) and the configuration's. An
 // account of another backend (LDAP, a sign-in, …) cannot be read without
 // its password; its token lives out its few minutes.
-func (a *API) stillLive(r *http.Request, claims *token.Claims) (string, error) {
+func (a *API) stillLive(r *http.Request, claims *token.Claims, need requirement) (string, error) {
 	source := claims.Source
 	_, configured := a.cfg.Configured[claims.Subject]
 	if source == "" { // a token of an earlier version
@@ -160,12 +172,12 @@ func (a *API) stillLive(r *http.Request, claims *token.Claims) (string, error) {
 		return "", nil
 	}
 	granted, err := a.cfg.Authz.Authorize(r.Context(), auth.Request{Identity: id, Service: a.cfg.TokenService, IP: a.cfg.ClientIP(r),
-		Access: auth.Access{Type: ScopeType, Name: ScopeName, Actions: []string{ScopeAction}}})
+		Access: need.access})
 	if err != nil && !errors.Is(err, authz.ErrNoMatch) {
 		return "", a.noDecision(r, err, authorization, "account", claims.Subject)
 	}
-	if !slices.Contains(granted, ScopeAction) {
-		return "the account, its access token or the rule that granted " + Scope + " is gone or disabled", nil
+	if !slices.Contains(granted, need.access.Actions[0]) {
+		return "the account, its access token or the rule that granted " + need.scope() + " is gone or disabled", nil
 	}
 	return "", nil
 }
@@ -201,22 +213,22 @@ func (a *API) noDecision(r *http.Request, err error, backend string, attrs ...an
 
 // unauthorized answers 401 with both challenges: Bearer, naming the token
 // endpoint, the service and the scope to ask for, and Basic.
-func (a *API) unauthorized(r *http.Request, errCode, msg string) error {
+func (a *API) unauthorized(r *http.Request, need requirement, errCode, msg string) error {
 	return &errcode.Error{Code: errcode.AdminUnauthorized, Message: msg,
-		Challenges: []string{a.bearerChallenge(r, errCode), `Basic realm=` + strconv.Quote(a.cfg.BasicRealm) + `,charset="UTF-8"`}}
+		Challenges: []string{a.bearerChallenge(r, need, errCode), `Basic realm=` + strconv.Quote(a.cfg.BasicRealm) + `,charset="UTF-8"`}}
 }
 
-func (a *API) forbidden(r *http.Request, errCode string) error {
+func (a *API) forbidden(r *http.Request, need requirement, errCode string) error {
 	e := &errcode.Error{Code: errcode.AdminForbidden,
-		Message: "this account is not granted " + Scope + ", which the admin API needs; an ACL rule must grant it"}
+		Message: "this account is not granted " + need.scope() + ", which " + need.what + " needs; an ACL rule must grant it"}
 	if errCode != "" {
-		e.Challenges = []string{a.bearerChallenge(r, errCode)}
+		e.Challenges = []string{a.bearerChallenge(r, need, errCode)}
 	}
 	return e
 }
 
-func (a *API) bearerChallenge(r *http.Request, errCode string) string {
-	c := fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, a.cfg.Realm(r), a.cfg.TokenService, Scope)
+func (a *API) bearerChallenge(r *http.Request, need requirement, errCode string) string {
+	c := fmt.Sprintf(`Bearer realm=%q,service=%q,scope=%q`, a.cfg.Realm(r), a.cfg.TokenService, need.scope())
 	if errCode != "" {
 		c += fmt.Sprintf(`,error=%q`, errCode)
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	// Console, when set, is shown the built-in admin's generated first
 	// password (a terminal someone watches; never a log collector).
 	Console io.Writer
+	// CountTokens, when set, is told how each token request ended
+	// (tokenserver's Outcome values): the metrics.
+	CountTokens func(outcome string)
 	// Audit, when set, records the token server's logins and denials;
 	// Changed the changes the server makes to the account database itself
 	// (the built-in admin's creation), as the actor "wharf" from "serve".

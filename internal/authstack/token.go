@@ -76,6 +76,7 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 		// every refresh, or (backends that cannot be asked) a day.
 		RefreshTTL:     cfg.Sessions.Lifetime.Std(),
 		UnconfirmedTTL: cfg.Sessions.UnconfirmedLifetime.Std(),
+		Count:          opts.CountTokens,
 		Log:            opts.Log,
 		Audit:          opts.Audit,
 	})

@@ -100,6 +100,10 @@ type Config struct {
 	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/) on
 	// this address, without authentication: keep it on loopback.
 	DebugAddr string `yaml:"debug_addr"`
+	// Metrics serves Prometheus metrics (see metrics.go).
+	Metrics Metrics `yaml:"metrics"`
+	// Tracing sends OpenTelemetry traces (see tracing.go).
+	Tracing Tracing `yaml:"tracing"`
 	// Database selects the SQL database (SQLite in the data directory by
 	// default).
 	Database Database `yaml:"database"`
@@ -476,6 +480,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateDatabaseBackends()...)
 	errs = append(errs, c.ACL.validate(c.Role)...)
 	errs = append(errs, c.validateAdminPassword()...)
+	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.Tracing.validate()...)
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.validatePolicies()...)
 	errs = append(errs, c.validateQuotas()...)

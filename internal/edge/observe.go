@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -59,6 +60,45 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // and, if nothing was written yet, answered 500 UNKNOWN. log should have
 // NewLogHandler's handler, so that the lines carry the id.
 func Observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
+	return ObserveRecorded(next, log, access, nil)
+}
+
+// Recorder is told of every request Observe sees (the metrics, the
+// traces): Begin when it arrives, with the request id in its context,
+// End when its handler has returned, with the status, the bytes of the
+// request's body read and of the answer written, and the time taken. Begin
+// returns the context the request continues with (its own, or one that
+// carries a span); End gets the request with that context. Both run on the
+// request's goroutine and must not block.
+type Recorder interface {
+	Begin(r *http.Request) context.Context
+	End(r *http.Request, status int, in, out int64, d time.Duration)
+}
+
+// Recorders tells each of its recorders in turn; End goes in the reverse
+// order, as deferred calls would.
+type Recorders []Recorder
+
+// Begin implements Recorder.
+func (rs Recorders) Begin(r *http.Request) context.Context {
+	for _, rec := range rs {
+		if ctx := rec.Begin(r); ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+	}
+	return r.Context()
+}
+
+// End implements Recorder.
+func (rs Recorders) End(r *http.Request, status int, in, out int64, d time.Duration) {
+	for i := len(rs) - 1; i >= 0; i-- {
+		rs[i].End(r, status, in, out, d)
+	}
+}
+
+// ObserveRecorded is Observe that also tells rec (when not nil) of every
+// request, after the access line.
+func ObserveRecorded(next http.Handler, log *slog.Logger, access bool, rec Recorder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := NewRequestID()
@@ -66,6 +106,26 @@ func Observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
 		r = r.WithContext(WithRequestID(r.Context(), id))
 		ctx := r.Context()
 		sw := &statusWriter{ResponseWriter: w}
+		if rec != nil {
+			var body *countingBody
+			if r.Body != nil && r.Body != http.NoBody {
+				body = &countingBody{ReadCloser: r.Body}
+				r.Body = body
+			}
+			if rctx := rec.Begin(r); rctx != r.Context() {
+				r = r.WithContext(rctx)
+				ctx = rctx
+			}
+			// Deferred first, so it runs last: after the access line, and
+			// also when an aborted request panics on past the recovery.
+			defer func() {
+				var in int64
+				if body != nil {
+					in = body.n
+				}
+				rec.End(r, sw.status, in, sw.bytes, time.Since(start))
+			}()
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -86,11 +146,23 @@ func Observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
 	})
 }
 
+// countingBody counts the bytes of a request's body the handler read.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
 // Handler is the edge in front of a listener's routes: Forwarded first, so
 // that the access log and every handler see the client a trusted proxy
-// forwarded for, then Observe.
-func Handler(next http.Handler, trusted []netip.Prefix, log *slog.Logger, access bool) http.Handler {
-	return Forwarded(Observe(next, log, access), trusted)
+// forwarded for, then Observe, telling rec (nil: nothing) of every request.
+func Handler(next http.Handler, trusted []netip.Prefix, log *slog.Logger, access bool, rec Recorder) http.Handler {
+	return Forwarded(ObserveRecorded(next, log, access, rec), trusted)
 }
 
 // userAgentMax is how many characters of a User-Agent the access log

@@ -330,7 +330,7 @@ func TestAccessLogNamesClient(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	h := Handler(V2Gate(http.NotFoundHandler()), []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, log, true)
+	h := Handler(V2Gate(http.NotFoundHandler()), []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, log, true, nil)
 	for _, tc := range []struct{ remote, xff, want string }{
 		{"127.0.0.1:40000", "203.0.113.9", "remote=203.0.113.9:0"},
 		{"198.51.100.1:40000", "203.0.113.9", "remote=198.51.100.1:40000"},

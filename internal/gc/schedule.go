@@ -19,6 +19,10 @@ type Schedule struct {
 	interval time.Duration
 	log      *slog.Logger
 
+	// Done, when set before the first run, is told of every run that
+	// ran (not one another replica's lease refused): the metrics.
+	Done func(r Result, err error)
+
 	mu      sync.Mutex
 	running *Options // the options of the run in progress, nil when idle
 	last    *Result
@@ -79,6 +83,9 @@ func (s *Schedule) Start(ctx context.Context, dryRun, deleteUntagged bool) (<-ch
 		// The run outlives the request that started it, not the server.
 		res, err := s.c.Run(context.WithoutCancel(ctx), opts)
 		s.logRun(res, err)
+		if s.Done != nil && !errors.Is(err, ErrBusy) {
+			s.Done(res, err)
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.running = nil

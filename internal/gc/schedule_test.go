@@ -17,6 +17,8 @@ func TestSchedule(t *testing.T) {
 	e.pushBlob("app", "loose")
 	e.age()
 	s := NewSchedule(e.c, opts(), 0)
+	var reported []Result
+	s.Done = func(r Result, _ error) { reported = append(reported, r) }
 	if _, ok := s.Last(); ok {
 		t.Fatal("a last run before any")
 	}
@@ -55,6 +57,9 @@ func TestSchedule(t *testing.T) {
 	<-done
 	if again, _ := s.Last(); again != last {
 		t.Errorf("a run refused by the lease replaced the last run: %+v", again)
+	}
+	if len(reported) != 1 || reported[0] != last {
+		t.Errorf("Done was told of %+v; want only the run that ran", reported)
 	}
 	st, err = s.Status(t.Context())
 	if err != nil || st.Running || st.Lease == nil || st.Lease.Holder != "another replica" {

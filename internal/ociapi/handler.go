@@ -42,6 +42,10 @@ type Options struct {
 	// manifest) sends nothing for this long: 408, and an upload session
 	// keeps the bytes it received. Zero means none.
 	UploadIdleTimeout time.Duration
+	// Failed, when set, is handed each error the API answers 500 UNKNOWN
+	// (a storage or database failure, or a bug), for the metrics. It must
+	// not block.
+	Failed func(err error)
 	// Events receives a record of every manifest and blob pushed, pulled
 	// (GET), mounted or deleted; nil records nothing.
 	Events events.Sink
@@ -143,5 +147,8 @@ func (h *Handler) base(w http.ResponseWriter, r *http.Request, _ route) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if h.opts.Failed != nil && classify(err).Code == errcode.Unknown {
+		h.opts.Failed(err)
+	}
 	h.writeError(r.Context(), w, r, err)
 }

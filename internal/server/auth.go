@@ -30,7 +30,7 @@ const tokenPath = authstack.TokenPath
 // auth`, which serves no registry).
 func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io.Writer) (ociapi.Authorizer, error) {
 	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, Audit: s.auditLogins(),
-		Changed: s.auditChanges()})
+		Changed: s.auditChanges(), CountTokens: s.countTokens()})
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,8 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle(adminapi.Prefix, small(api))
+	mux.Handle(adminapi.Prefix, small(e.Pin(api)))
+	s.guardMetrics = func(h http.Handler) http.Handler { return e.Pin(api.Metrics(h)) }
 	return &ociapi.TokenAuth{Verifier: e.Verifier, Realm: s.realm(), Service: s.cfg.Token.Service, Log: s.log}, nil
 }
 
@@ -76,7 +77,7 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 // callers log in through the token endpoint's own chains, limiter and
 // verifier, and its changes go through the account operations the CLI
 // uses, with the same reserved names.
-func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
+func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 	opts, err := authstack.AccountOptions(s.cfg)
 	if err != nil {
 		return nil, err
@@ -106,7 +107,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: admin API: %w", err)
 	}
-	return e.Pin(api), nil
+	return api, nil
 }
 
 // registryTokenAuth wires `wharf registry` with auth.token: tokens from

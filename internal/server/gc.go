@@ -8,6 +8,7 @@ import (
 	"wharf/internal/adminapi"
 	"wharf/internal/errcode"
 	"wharf/internal/gc"
+	"wharf/internal/metrics"
 	"wharf/internal/storage/filesystem"
 )
 
@@ -24,6 +25,15 @@ func (s *Server) setupGC() error {
 	s.gc = gc.NewSchedule(c, gc.Options{Grace: g.Grace.Std(), UploadsGrace: g.UploadsGrace.Std(), DeleteUntagged: g.DeleteUntagged,
 		ReadOnly: s.cfg.ReadOnly},
 		g.Interval.Std())
+	if s.metrics != nil {
+		s.gc.Done = func(r gc.Result, err error) {
+			run := metrics.GCRun{Err: err, Duration: r.Duration, Ended: r.Finished}
+			if !r.DryRun {
+				run.Blobs, run.Bytes, run.Uploads = int64(r.BlobsDeleted+r.OrphansDeleted), r.BytesFreed, int64(r.UploadsDeleted)
+			}
+			s.metrics.GCDone(run)
+		}
+	}
 	return nil
 }
 

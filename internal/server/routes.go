@@ -13,7 +13,6 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/diskspace"
 	"wharf/internal/edge"
-	"wharf/internal/events"
 	"wharf/internal/ociapi"
 	"wharf/internal/quota"
 	"wharf/internal/registry"
@@ -72,6 +71,7 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 	}
 	// The copy buffers are budgeted for as many uploads as the API lets
 	// run at once.
+	s.blobs = blobs
 	uploads := cfg.Limits.UploadsOrDefault()
 	opts := registry.Options{
 		// Without authorization every client may read every repository, so
@@ -99,8 +99,8 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 		MaxUploadsPerClient: cfg.Limits.UploadsPerClientOrDefault(),
 		UploadIdleTimeout:   cfg.Limits.UploadIdleTimeoutOrDefault(),
 		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
-		// Every sink of the registry's events; none: no event is built.
-		Events: events.Join(s.auditSink(), s.notifySink()),
+		Events:              s.eventSinks(),
+		Failed:              s.apiFailed(),
 	})
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)

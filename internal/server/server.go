@@ -19,14 +19,15 @@ import (
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/edge"
-	"wharf/internal/errcode"
 	"wharf/internal/gc"
 	"wharf/internal/metadata"
+	"wharf/internal/metrics"
 	"wharf/internal/notify"
 	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/retention"
 	"wharf/internal/servertls"
+	"wharf/internal/tracing"
 )
 
 // Server is a running wharf.
@@ -54,6 +55,15 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// metrics are nil when metrics: is off; guardMetrics is the admin
+	// API's guard for /metrics on the main listener (nil without one).
+	metrics      *metrics.Metrics
+	tracer       *tracing.Tracer // nil when tracing: is off
+	guardMetrics func(http.Handler) http.Handler
+	// ready caches the last readiness probe (ready.go).
+	readiness readiness
+	// blobs is the registry's blob store, for /readyz (nil without one).
+	blobs prober
 	// audit is the audit log's writer (nil when audit.enabled is off),
 	// flushed by Close before the database closes.
 	audit *audit.Log
@@ -90,6 +100,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.dir.CheckModes(log)
+	s.newMetrics()
+	if err := s.newTracer(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.openAudit(); err != nil {
 		s.Close()
 		return nil, err
@@ -109,9 +124,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
+	s.metricsRoute(mux, s.guardMetrics)
 	mux.Handle("/", edge.NoRoute(mux))
 	s.http = &http.Server{
-		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log, cfg.Log.AccessOn())),
+		Handler:           s.counting(edge.Handler(edge.V2Gate(withHeaders(mux, cfg.Headers, cfg.HSTS.Std())), trusted, log, cfg.Log.AccessOn(), s.recorder())),
 		ReadHeaderTimeout: 20 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -134,15 +150,6 @@ func lockDataDir(cfg config.Config, dir datadir.Dir) (*datadir.Lock, error) {
 		return nil, err
 	}
 	return dir.Lock()
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.meta.Ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "not ready", "err", err)
-		errcode.WriteOCI(w, r, errcode.New(errcode.Unavailable, "metadata database unavailable"))
-		return
-	}
-	_, _ = w.Write([]byte("ready\n"))
 }
 
 // Serve listens on the configured address and serves until ctx ends, then
@@ -179,19 +186,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		// which Close flushes.
 		s.notify.Run(context.WithoutCancel(ctx))
 	}
-	if s.cfg.DebugAddr != "" {
-		_, stop, err := s.debugServer(ctx)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer stop()
+	stopSide, err := s.sideListeners(ctx)
+	defer stopSide()
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.tokenLn != nil {
 		tokenSrv := &http.Server{
-			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log, s.cfg.Log.AccessOn())),
+			Handler:           s.counting(edge.Handler(s.tokenMux, s.trusted, s.log, s.cfg.Log.AccessOn(), s.recorder())),
 			ReadHeaderTimeout: 20 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
@@ -277,6 +282,7 @@ func (s *Server) Close() error {
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
 	}
+	errs = append(errs, s.shutdownTracer())
 	errs = append(errs, s.lock.Unlock())
 	return errors.Join(errs...)
 }

@@ -189,6 +189,15 @@ func (p *Postgres) Password() string { return p.password }
 // Stopped reports whether the server process has ended.
 func (p *Postgres) Stopped() bool { return p.proc == nil || p.proc.Exited() }
 
+// Kill ends the server at once (SIGKILL to its process group), for tests
+// of a database that goes away under its clients; the test's clean-up is
+// then a no-op.
+func (p *Postgres) Kill() {
+	if p.proc != nil {
+		p.proc.kill()
+	}
+}
+
 func (p *Postgres) close() {
 	if p.admin != nil {
 		p.admin.Close()

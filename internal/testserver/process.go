@@ -143,6 +143,15 @@ func (p *Process) stop() {
 	}
 }
 
+// kill ends the process group with SIGKILL and waits for it.
+func (p *Process) kill() {
+	if p.Exited() {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // WaitTCP waits until addr accepts TCP connections, the process exits, or
 // timeout passes; the last two fail t with the log's tail.
 func (p *Process) WaitTCP(t testing.TB, addr string, timeout time.Duration) {

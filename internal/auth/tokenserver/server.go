@@ -113,8 +113,30 @@ type Config struct {
 	Audit Audit
 	// BasicRealm is the realm of the Basic challenge sent on failed logins.
 	BasicRealm string
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Count, when set, is told how each token request ended: one of the
+	// Outcome values (the metrics). It must not block.
+	Count func(outcome string)
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// How a token request ended, as Config.Count is told.
+const (
+	OutcomeIssued = "issued"
+	// OutcomeScopeDenied: a token was issued, without some action asked.
+	OutcomeScopeDenied  = "scope_denied"
+	OutcomeLoginFailed  = "login_failed"
+	OutcomeRateLimited  = "rate_limited"
+	OutcomeBusy         = "busy"
+	OutcomeBackendError = "backend_error"
+	OutcomeInvalid      = "invalid_request"
+)
+
+// count tells Config.Count how a request ended.
+func (s *Server) count(outcome string) {
+	if s.cfg.Count != nil {
+		s.cfg.Count(outcome)
+	}
 }
 
 // MaxScopes is how many scopes one token request may ask for.
@@ -332,14 +354,17 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error, backe
 	var busy *gate.BusyError
 	switch {
 	case errors.As(err, &limited):
+		s.count(OutcomeRateLimited)
 		errcode.WriteToken(w, &errcode.Error{Code: errcode.TooManyRequests, Message: "too many " + limited.What + "; retry later",
 			RetryAfter: limited.RetryAfterSeconds()})
 	case errors.As(err, &busy):
+		s.count(OutcomeBusy)
 		errcode.WriteToken(w, &errcode.Error{Code: errcode.Unavailable, Message: "the server is busy (" + busy.What + "); retry in a moment",
 			RetryAfter: busy.RetryAfterSeconds()})
 	case r.Context().Err() != nil:
 		// The client is gone; nobody reads an answer.
 	default:
+		s.count(OutcomeBackendError)
 		refused := "token refused"
 		if backend == authentication {
 			refused = "login refused"
@@ -400,6 +425,11 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, id auth.Identity,
 		}
 		resp.RefreshToken = rt
 	}
+	if denied {
+		s.count(OutcomeScopeDenied)
+	} else {
+		s.count(OutcomeIssued)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
 }
@@ -439,6 +469,7 @@ func scopeString(granted []auth.Access) string {
 // challenge answers a failed login: 401 with a Basic challenge, so that
 // `docker login` reports the wrong password instead of retrying.
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, msg string) {
+	s.count(OutcomeLoginFailed)
 	errcode.WriteToken(w, &errcode.Error{Code: errcode.Unauthorized, Message: msg,
 		Challenges: []string{`Basic realm=` + strconv.Quote(s.cfg.BasicRealm)}})
 }
@@ -447,5 +478,13 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, msg string) {
 // errors array, which docker and containerd print, plus the OAuth2 fields
 // for OAuth2 clients).
 func (s *Server) fail(w http.ResponseWriter, code errcode.Code, msg string) {
+	switch code {
+	case errcode.Unknown:
+		s.count(OutcomeBackendError)
+	case errcode.Unauthorized, errcode.TokenBadCredentials:
+		s.count(OutcomeLoginFailed)
+	default:
+		s.count(OutcomeInvalid)
+	}
 	errcode.WriteToken(w, errcode.New(code, msg))
 }
