@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -303,6 +304,10 @@ func TestLoad(t *testing.T) {
 		transports  []*http.Transport
 		wg          sync.WaitGroup
 	)
+	cpuBefore, err := harness.ProcCPU(w.PID())
+	if err != nil {
+		t.Fatal(err)
+	}
 	rss := sampleRSS(w.PID())
 	start := time.Now()
 	deadline := start.Add(length)
@@ -391,6 +396,10 @@ func TestLoad(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	peakSampled := rss.Stop()
+	cpuAfter, err := harness.ProcCPU(w.PID())
+	if err != nil {
+		t.Fatal(err)
+	}
 	loadAfter, _ := harness.LoadAverage()
 	summary := traffic.Summary()
 
@@ -456,8 +465,8 @@ func TestLoad(t *testing.T) {
 	}
 	t.Logf("server: RSS %d KiB idle, %d KiB at most sampled, VmHWM %d KiB (bound %d KiB); goroutines %d before, %d at most sampled, %d after",
 		idleKiB, peakSampled, hwm, loadPeakKiB, goroutinesBefore, goroutinesPeak, goroutinesAfter)
-	t.Logf("machine: load average %.2f before, %.2f after; %d acknowledged pushes verified afterwards",
-		loadBefore, loadAfter, verified.Load())
+	t.Logf("machine: load average %.2f before, %.2f after; the server used %.1f s of CPU (%.2f cores of %d); %d acknowledged pushes verified afterwards",
+		loadBefore, loadAfter, (cpuAfter - cpuBefore).Seconds(), (cpuAfter-cpuBefore).Seconds()/secs, runtime.NumCPU(), verified.Load())
 
 	for _, ex := range append(summary.Unexpected, verifyTraffic.Summary().Unexpected...) {
 		t.Errorf("not 2xx: %s", ex)

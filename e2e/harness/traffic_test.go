@@ -1,11 +1,13 @@
 package harness
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,3 +154,28 @@ func TestQuantiles(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestProcCPU: the CPU time of this process grows by what it burns.
+func TestProcCPU(t *testing.T) {
+	before, err := ProcCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hashing 256 MiB costs a tenth of a second of CPU or more however
+	// busy the machine is: ten ticks.
+	buf := make([]byte, 1<<20)
+	for range 256 {
+		sum := sha256.Sum256(buf)
+		buf[0] ^= sum[0]
+	}
+	after, err := ProcCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= before {
+		t.Errorf("CPU time %v, then %v after spinning", before, after)
+	}
+	if _, err := ProcCPU(-1); err == nil {
+		t.Error("ProcCPU of no process: no error")
+	}
+}
