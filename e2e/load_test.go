@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -260,126 +261,24 @@ func TestLoad(t *testing.T) {
 	ctx := testContext(t, length+10*time.Minute)
 	rng := rand.New(rand.NewPCG(19, 2))
 	shared := loadLayers(t, rng)
+	run := &loadRun{ctx: ctx, addr: w.Addr(), password: password, shared: shared,
+		images: seedLoadImages(t, w, ctx, rng, shared, password), traffic: harness.NewTraffic()}
 
-	// What the pullers pull: four repositories, three versions each and
-	// latest on the third, pushed by the seed account.
-	var images []loadImage
-	seedOpts, _ := loadClientOpts(ctx, harness.NewTraffic(), "seed", "seed", password, true)
-	for r := range 4 {
-		for v := range 3 {
-			img, err := loadImageOf(rng, shared, r+v, 128)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dgst := mustDigest(t, img)
-			tags := []string{fmt.Sprintf("v%d", v+1)}
-			if v == 2 {
-				tags = append(tags, "latest")
-			}
-			for _, tag := range tags {
-				r := ref(t, w, fmt.Sprintf("load/app%d:%s", r, tag))
-				if err := remote.Write(r, img, seedOpts...); err != nil {
-					t.Fatalf("seed push %s: %v", r, err)
-				}
-				images = append(images, loadImage{ref: r, digest: dgst})
-			}
-		}
-	}
 	httpClient.CloseIdleConnections()
 	goroutinesBefore := goroutines(t, w, password)
-	idleKiB, err := harness.ProcStatusKiB(w.PID(), "VmRSS")
-	if err != nil {
-		t.Fatal(err)
-	}
+	idleKiB := procKiB(t, w.PID(), "VmRSS")
 	loadBefore, _ := harness.LoadAverage()
-
-	traffic := harness.NewTraffic()
-	var (
-		failures    loadFailures
-		pulls       atomic.Int64
-		pulledBytes atomic.Int64
-		pushes      atomic.Int64
-		ackedMu     sync.Mutex
-		acked       []loadImage
-		transports  []*http.Transport
-		wg          sync.WaitGroup
-	)
-	cpuBefore, err := harness.ProcCPU(w.PID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverCPU, clientsCPU := procCPU(t, w.PID()), procCPU(t, os.Getpid())
 	rss := sampleRSS(w.PID())
 	start := time.Now()
-	deadline := start.Add(length)
+	run.deadline = start.Add(length)
+	var wg sync.WaitGroup
 	for i := range loadPullers {
-		client := fmt.Sprintf("puller-%03d", i)
-		opts, tr := loadClientOpts(ctx, traffic, client, fmt.Sprintf("puller%02d", i%loadPullAccounts), password, false)
-		transports = append(transports, tr)
-		p, err := remote.NewPuller(opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rng := rand.New(rand.NewPCG(uint64(i), 3))
-		dockerLike := i%2 == 1
-		wg.Go(func() {
-			// At least one pull each, then as many as fit before the deadline.
-			for ok := true; ok; ok = time.Now().Before(deadline) {
-				if dockerLike {
-					// `docker pull` starts over at each pull: a ping and a
-					// login, then the manifest and the blobs.
-					if p, err = remote.NewPuller(opts...); err != nil {
-						failures.add("%s: %v", client, err)
-						return
-					}
-				}
-				img := images[rng.IntN(len(images))]
-				n, err := pullVerified(ctx, p, img.ref, img.digest)
-				pulledBytes.Add(n)
-				if err != nil {
-					failures.add("%s: pull %s: %v", client, img.ref, err)
-					continue
-				}
-				pulls.Add(1)
-			}
-		})
+		wg.Go(run.puller(t, i))
 	}
-	addr := w.Addr()
 	for i := range loadPushers {
-		client := fmt.Sprintf("pusher-%02d", i)
-		opts, tr := loadClientOpts(ctx, traffic, client, fmt.Sprintf("pusher%02d", i), password, true)
-		transports = append(transports, tr)
-		rng := rand.New(rand.NewPCG(uint64(i), 4))
-		wg.Go(func() {
-			for n := 0; n == 0 || time.Now().Before(deadline); n++ {
-				img, err := loadImageOf(rng, shared, n, 256)
-				if err != nil {
-					failures.add("%s: image: %v", client, err)
-					return
-				}
-				dgst, err := img.Digest()
-				if err != nil {
-					failures.add("%s: image: %v", client, err)
-					return
-				}
-				r, err := name.ParseReference(fmt.Sprintf("%s/load/%s:t%d", addr, client, n), name.Insecure, name.StrictValidation)
-				if err != nil {
-					failures.add("%s: %v", client, err)
-					return
-				}
-				// A push as `docker push` makes it: a ping, a login, then
-				// the blobs and the manifest.
-				if err := remote.Write(r, img, opts...); err != nil {
-					failures.add("%s: push %s: %v", client, r, err)
-					continue
-				}
-				pushes.Add(1)
-				ackedMu.Lock()
-				acked = append(acked, loadImage{ref: r, digest: dgst})
-				ackedMu.Unlock()
-			}
-		})
+		wg.Go(run.pusher(i))
 	}
-
 	// While they run: the server's goroutines every 5 s.
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -396,42 +295,15 @@ func TestLoad(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	peakSampled := rss.Stop()
-	cpuAfter, err := harness.ProcCPU(w.PID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverCPU, clientsCPU = procCPU(t, w.PID())-serverCPU, procCPU(t, os.Getpid())-clientsCPU
 	loadAfter, _ := harness.LoadAverage()
-	summary := traffic.Summary()
+	summary := run.traffic.Summary()
 
-	// Every acknowledged push pulls whole, by its tag, with its digest.
 	verifyTraffic := harness.NewTraffic()
-	verifyOpts, verifyTr := loadClientOpts(ctx, verifyTraffic, "verify", "puller00", password, false)
-	verifier, err := remote.NewPuller(verifyOpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	work := make(chan loadImage)
-	var verified atomic.Int64
-	var vwg sync.WaitGroup
-	for range 8 {
-		vwg.Go(func() {
-			for img := range work {
-				if _, err := pullVerified(ctx, verifier, img.ref, img.digest); err != nil {
-					failures.add("acknowledged push %s@%s after the load: %v", img.ref, img.digest, err)
-					continue
-				}
-				verified.Add(1)
-			}
-		})
-	}
-	for _, img := range acked {
-		work <- img
-	}
-	close(work)
-	vwg.Wait()
+	verified := run.verifyAcked(t, verifyTraffic)
 
 	// Every client gone: the server's goroutines go back to their level.
-	for _, tr := range append(transports, verifyTr) {
+	for _, tr := range run.transports {
 		tr.CloseIdleConnections()
 	}
 	httpClient.CloseIdleConnections()
@@ -441,42 +313,38 @@ func TestLoad(t *testing.T) {
 		httpClient.CloseIdleConnections()
 		goroutinesAfter = goroutines(t, w, password)
 	}
-	hwm, err := harness.ProcStatusKiB(w.PID(), "VmHWM")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hwm := procKiB(t, w.PID(), "VmHWM")
 
 	secs := elapsed.Seconds()
-	t.Logf("load: %d pullers (%d accounts; half log in at each pull, half keep their tokens) and %d pushers (one account each), token auth, tokens living %s, for %s "+
-		"(the last operations ended %s after it)", loadPullers, loadPullAccounts, loadPushers, loadTokenLife, length,
-		(elapsed - length).Round(time.Millisecond))
+	t.Logf("load: %d pullers (%d accounts; half log in at each pull, half keep their tokens) and %d pushers (one account each), "+
+		"token auth, tokens living %s, for %s (the last operations ended %s after it)", loadPullers, loadPullAccounts, loadPushers,
+		loadTokenLife, length, (elapsed - length).Round(time.Millisecond))
 	t.Logf("done: %d pulls (%.1f/s, %.1f MiB/s verified), %d pushes (%.1f/s), %d requests (%.0f/s); "+
 		"%.1f MiB received, %.1f MiB sent; %d challenges, %d token refreshes on 401, %d pushers' HEAD 404s",
-		pulls.Load(), float64(pulls.Load())/secs, float64(pulledBytes.Load())/secs/(1<<20), pushes.Load(), float64(pushes.Load())/secs,
-		summary.Requests, float64(summary.Requests)/secs, float64(summary.BytesIn)/(1<<20), float64(summary.BytesOut)/(1<<20),
-		summary.Challenges, summary.Refreshes, summary.Probes)
-	classes := make([]string, 0, len(summary.Latency))
-	for c := range summary.Latency {
-		classes = append(classes, c)
-	}
-	slices.Sort(classes)
+		run.pulls.Load(), float64(run.pulls.Load())/secs, float64(run.pulledBytes.Load())/secs/(1<<20),
+		run.pushes.Load(), float64(run.pushes.Load())/secs, summary.Requests, float64(summary.Requests)/secs,
+		float64(summary.BytesIn)/(1<<20), float64(summary.BytesOut)/(1<<20), summary.Challenges, summary.Refreshes, summary.Probes)
+	classes := slices.Sorted(maps.Keys(summary.Latency))
 	for _, c := range classes {
 		t.Logf("time to response headers, %-14s %s", c+":", summary.Latency[c])
 	}
 	t.Logf("server: RSS %d KiB idle, %d KiB at most sampled, VmHWM %d KiB (bound %d KiB); goroutines %d before, %d at most sampled, %d after",
 		idleKiB, peakSampled, hwm, loadPeakKiB, goroutinesBefore, goroutinesPeak, goroutinesAfter)
-	t.Logf("machine: load average %.2f before, %.2f after; the server used %.1f s of CPU (%.2f cores of %d); %d acknowledged pushes verified afterwards",
-		loadBefore, loadAfter, (cpuAfter - cpuBefore).Seconds(), (cpuAfter-cpuBefore).Seconds()/secs, runtime.NumCPU(), verified.Load())
+	cores := func(d time.Duration) string {
+		return fmt.Sprintf("%.1f s of CPU (%.2f cores)", d.Seconds(), d.Seconds()/secs)
+	}
+	t.Logf("machine: %d cores, load average %.2f before, %.2f after; the server used %s, the clients (this test) %s; "+
+		"%d acknowledged pushes verified afterwards", runtime.NumCPU(), loadBefore, loadAfter, cores(serverCPU), cores(clientsCPU), verified)
 
 	for _, ex := range append(summary.Unexpected, verifyTraffic.Summary().Unexpected...) {
 		t.Errorf("not 2xx: %s", ex)
 	}
-	if failures.n > 0 {
-		t.Errorf("%d client operations failed; the first:\n%s", failures.n, strings.Join(failures.first, "\n"))
+	if run.failures.n > 0 {
+		t.Errorf("%d client operations failed; the first:\n%s", run.failures.n, strings.Join(run.failures.first, "\n"))
 	}
-	if int(verified.Load()) != len(acked) || pulls.Load() < loadPullers || pushes.Load() < loadPushers {
+	if verified != len(run.acked) || run.pulls.Load() < loadPullers || run.pushes.Load() < loadPushers {
 		t.Errorf("%d pulls, %d pushes, %d of %d acknowledged pushes verified: want at least one of each per client and all verified",
-			pulls.Load(), pushes.Load(), verified.Load(), len(acked))
+			run.pulls.Load(), run.pushes.Load(), verified, len(run.acked))
 	}
 	if length >= loadRefreshAfter && summary.Refreshes == 0 {
 		t.Errorf("no client refreshed its token in %s with tokens living %s", length, loadTokenLife)
@@ -490,4 +358,179 @@ func TestLoad(t *testing.T) {
 	if errs := grepLines(w.Log(), "level=ERROR"); errs != "" {
 		t.Errorf("the server logged errors:\n%s", errs)
 	}
+}
+
+// seedLoadImages pushes what the pullers pull: four repositories, three
+// versions each and latest on the third, as the seed account.
+func seedLoadImages(t *testing.T, w *harness.Wharf, ctx context.Context, rng *rand.Rand, shared []v1.Layer, password string) []loadImage {
+	t.Helper()
+	var images []loadImage
+	opts, tr := loadClientOpts(ctx, harness.NewTraffic(), "seed", "seed", password, true)
+	defer tr.CloseIdleConnections()
+	for r := range 4 {
+		for v := range 3 {
+			img, err := loadImageOf(rng, shared, r+v, 128)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dgst := mustDigest(t, img)
+			tags := []string{fmt.Sprintf("v%d", v+1)}
+			if v == 2 {
+				tags = append(tags, "latest")
+			}
+			for _, tag := range tags {
+				r := ref(t, w, fmt.Sprintf("load/app%d:%s", r, tag))
+				if err := remote.Write(r, img, opts...); err != nil {
+					t.Fatalf("seed push %s: %v", r, err)
+				}
+				images = append(images, loadImage{ref: r, digest: dgst})
+			}
+		}
+	}
+	return images
+}
+
+// loadRun is what the clients of one load share.
+type loadRun struct {
+	ctx      context.Context
+	addr     string // the server's host:port
+	password string
+	shared   []v1.Layer
+	images   []loadImage // what the pullers pull
+	deadline time.Time   // no operation starts after it
+	traffic  *harness.Traffic
+
+	failures    loadFailures
+	pulls       atomic.Int64
+	pulledBytes atomic.Int64
+	pushes      atomic.Int64
+
+	mu         sync.Mutex
+	acked      []loadImage       // pushes the server acknowledged
+	transports []*http.Transport // every client's, closed at the end
+}
+
+// client returns the options of a new client, recorded in traffic.
+func (r *loadRun) client(traffic *harness.Traffic, name, account string, pusher bool) []remote.Option {
+	opts, tr := loadClientOpts(r.ctx, traffic, name, account, r.password, pusher)
+	r.mu.Lock()
+	r.transports = append(r.transports, tr)
+	r.mu.Unlock()
+	return opts
+}
+
+// puller is the i-th pulling client: odd ones start over at each pull as
+// `docker pull` does (a ping and a login, then the manifest and the
+// blobs); even ones keep their tokens between pulls.
+func (r *loadRun) puller(t *testing.T, i int) func() {
+	client := fmt.Sprintf("puller-%03d", i)
+	opts := r.client(r.traffic, client, fmt.Sprintf("puller%02d", i%loadPullAccounts), false)
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(i), 3))
+	return func() {
+		// At least one pull each, then as many as start before the deadline.
+		for ok := true; ok; ok = time.Now().Before(r.deadline) {
+			if i%2 == 1 {
+				if p, err = remote.NewPuller(opts...); err != nil {
+					r.failures.add("%s: %v", client, err)
+					return
+				}
+			}
+			img := r.images[rng.IntN(len(r.images))]
+			n, err := pullVerified(r.ctx, p, img.ref, img.digest)
+			r.pulledBytes.Add(n)
+			if err != nil {
+				r.failures.add("%s: pull %s: %v", client, img.ref, err)
+				continue
+			}
+			r.pulls.Add(1)
+		}
+	}
+}
+
+// pusher is the i-th pushing client: images of two shared layers and a
+// 256 KiB layer of its own, each a new tag of its repository, pushed as
+// `docker push` does (a ping, a login, then the blobs and the manifest).
+func (r *loadRun) pusher(i int) func() {
+	client := fmt.Sprintf("pusher-%02d", i)
+	opts := r.client(r.traffic, client, fmt.Sprintf("pusher%02d", i), true)
+	rng := rand.New(rand.NewPCG(uint64(i), 4))
+	return func() {
+		for n := 0; n == 0 || time.Now().Before(r.deadline); n++ {
+			img, err := loadImageOf(rng, r.shared, n, 256)
+			if err != nil {
+				r.failures.add("%s: image: %v", client, err)
+				return
+			}
+			dgst, err := img.Digest()
+			if err != nil {
+				r.failures.add("%s: image: %v", client, err)
+				return
+			}
+			ref, err := name.ParseReference(fmt.Sprintf("%s/load/%s:t%d", r.addr, client, n), name.Insecure, name.StrictValidation)
+			if err != nil {
+				r.failures.add("%s: %v", client, err)
+				return
+			}
+			if err := remote.Write(ref, img, opts...); err != nil {
+				r.failures.add("%s: push %s: %v", client, ref, err)
+				continue
+			}
+			r.pushes.Add(1)
+			r.mu.Lock()
+			r.acked = append(r.acked, loadImage{ref: ref, digest: dgst})
+			r.mu.Unlock()
+		}
+	}
+}
+
+// verifyAcked pulls every acknowledged push whole, by its tag, checking
+// its digest and every byte, from 8 clients at once, and returns how many
+// passed; the others are failures.
+func (r *loadRun) verifyAcked(t *testing.T, traffic *harness.Traffic) int {
+	verifier, err := remote.NewPuller(r.client(traffic, "verify", "puller00", false)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := make(chan loadImage)
+	var verified atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for img := range work {
+				if _, err := pullVerified(r.ctx, verifier, img.ref, img.digest); err != nil {
+					r.failures.add("acknowledged push %s@%s after the load: %v", img.ref, img.digest, err)
+					continue
+				}
+				verified.Add(1)
+			}
+		})
+	}
+	for _, img := range r.acked {
+		work <- img
+	}
+	close(work)
+	wg.Wait()
+	return int(verified.Load())
+}
+
+func procKiB(t *testing.T, pid int, field string) int64 {
+	t.Helper()
+	kib, err := harness.ProcStatusKiB(pid, field)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kib
+}
+
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	d, err := harness.ProcCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
