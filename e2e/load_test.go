@@ -266,9 +266,10 @@ func TestLoad(t *testing.T) {
 
 	httpClient.CloseIdleConnections()
 	goroutinesBefore := goroutines(t, w, password)
-	idleKiB := procKiB(t, w.PID(), "VmRSS")
+	idleKiB := must[int64](t)(harness.ProcStatusKiB(w.PID(), "VmRSS"))
 	loadBefore, _ := harness.LoadAverage()
-	serverCPU, clientsCPU := procCPU(t, w.PID()), procCPU(t, os.Getpid())
+	cpu := must[time.Duration](t)
+	serverCPU, clientsCPU := cpu(harness.ProcCPU(w.PID())), cpu(harness.ProcCPU(os.Getpid()))
 	rss := sampleRSS(w.PID())
 	start := time.Now()
 	run.deadline = start.Add(length)
@@ -295,7 +296,7 @@ func TestLoad(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	peakSampled := rss.Stop()
-	serverCPU, clientsCPU = procCPU(t, w.PID())-serverCPU, procCPU(t, os.Getpid())-clientsCPU
+	serverCPU, clientsCPU = cpu(harness.ProcCPU(w.PID()))-serverCPU, cpu(harness.ProcCPU(os.Getpid()))-clientsCPU
 	loadAfter, _ := harness.LoadAverage()
 	summary := run.traffic.Summary()
 
@@ -313,7 +314,7 @@ func TestLoad(t *testing.T) {
 		httpClient.CloseIdleConnections()
 		goroutinesAfter = goroutines(t, w, password)
 	}
-	hwm := procKiB(t, w.PID(), "VmHWM")
+	hwm := must[int64](t)(harness.ProcStatusKiB(w.PID(), "VmHWM"))
 
 	secs := elapsed.Seconds()
 	t.Logf("load: %d pullers (%d accounts; half log in at each pull, half keep their tokens) and %d pushers (one account each), "+
@@ -522,20 +523,14 @@ func (r *loadRun) verifyAcked(t *testing.T, traffic *harness.Traffic) int {
 	return int(verified.Load())
 }
 
-func procKiB(t *testing.T, pid int, field string) int64 {
-	t.Helper()
-	kib, err := harness.ProcStatusKiB(pid, field)
-	if err != nil {
-		t.Fatal(err)
+// must is a function that returns v, or fails t with err:
+// must[int64](t)(harness.ProcStatusKiB(pid, "VmHWM")).
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
-	return kib
-}
-
-func procCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	d, err := harness.ProcCPU(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
