@@ -1,0 +1,264 @@
+package storagecopy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/storage"
+	"wharf/internal/storage/filesystem"
+)
+
+// put commits b as a blob of d and returns its digest.
+func put(t *testing.T, d storage.Driver, b []byte) digest.Digest {
+	t.Helper()
+	ctx := context.Background()
+	dgst := digest.FromBytes(b)
+	w, err := d.Upload(ctx, "test-upload-"+dgst.Encoded()[:16], -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx, dgst); err != nil {
+		t.Fatal(err)
+	}
+	return dgst
+}
+
+// source makes a filesystem storage holding n random blobs of different
+// sizes and returns it with the blobs' bytes by digest.
+func source(t *testing.T, n int) (*Storage, map[digest.Digest][]byte) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "blobs")
+	d, err := filesystem.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := map[digest.Digest][]byte{}
+	for i := range n {
+		b := make([]byte, 1000+i*4099)
+		_, _ = rand.Read(b)
+		blobs[put(t, d, b)] = b
+	}
+	s, err := Open(context.Background(), "filesystem:"+dir, Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, blobs
+}
+
+func destination(t *testing.T) *Storage {
+	t.Helper()
+	s, err := Open(context.Background(), "filesystem:"+filepath.Join(t.TempDir(), "new", "blobs"), Destination)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// holds checks that d holds exactly blobs, each with its bytes, and
+// nothing staged.
+func holds(t *testing.T, d storage.Driver, blobs map[digest.Digest][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	err := d.(storage.Lister).Walk(ctx, func(dgst digest.Digest, size int64) error {
+		n++
+		want, ok := blobs[dgst]
+		if !ok {
+			t.Errorf("destination holds %s, which the source does not", dgst)
+			return nil
+		}
+		b, err := d.Open(ctx, dgst)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		var got bytes.Buffer
+		if _, err := got.ReadFrom(b); err != nil {
+			return err
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("destination's %s has other bytes", dgst)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(blobs) {
+		t.Errorf("destination holds %d blobs, want %d", n, len(blobs))
+	}
+	ids, err := d.(uploader).UploadIDs(ctx)
+	if err != nil || len(ids) != 0 {
+		t.Errorf("destination has staged uploads %v (%v), want none", ids, err)
+	}
+}
+
+func TestCopyAndResume(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, blobs := source(t, 12)
+	dst := destination(t)
+
+	rep, err := Copy(ctx, src, dst, Options{Jobs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Blobs != 12 || rep.Copied != 12 || rep.Present != 0 || len(rep.Failed) != 0 {
+		t.Errorf("first run: %+v, want 12 copied", rep)
+	}
+	holds(t, dst.Driver, blobs)
+
+	// A second run copies nothing: every blob is read back and found good.
+	rep, err = Copy(ctx, src, dst, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Copied != 0 || rep.Present != 12 || rep.PresentBytes != rep.Bytes {
+		t.Errorf("second run: %+v, want 12 present", rep)
+	}
+}
+
+// TestCopyVerifiesWhatIsPresent damages the destination's copy of one blob
+// (same size, other bytes) and leaves a killed run's staged upload behind:
+// the next run replaces the blob rather than trust its name, and drops the
+// staged bytes.
+func TestCopyVerifiesWhatIsPresent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, blobs := source(t, 4)
+	dst := destination(t)
+	if _, err := Copy(ctx, src, dst, Options{Jobs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var victim digest.Digest
+	for d := range blobs {
+		victim = d
+		break
+	}
+	root := dst.Driver.(*filesystem.Driver).Root()
+	p := filepath.Join(root, "blobs", string(victim.Algorithm()), victim.Encoded()[:2], victim.Encoded())
+	damaged := bytes.Clone(blobs[victim])
+	damaged[len(damaged)/2] ^= 0xff
+	if err := os.WriteFile(p, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// What a run killed half way through copying the victim leaves.
+	w, err := dst.Driver.Upload(ctx, uploadID(victim), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write(blobs[victim][:100])
+	_ = w.Close()
+
+	rep, err := Copy(ctx, src, dst, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Copied != 1 || rep.Replaced != 1 || rep.Present != 3 {
+		t.Errorf("report %+v, want 1 copied (replaced) and 3 present", rep)
+	}
+	holds(t, dst.Driver, blobs)
+}
+
+// TestCopyRefusesDamagedSource: a source blob whose bytes are not its
+// digest is reported and never committed at the destination; the others
+// are copied.
+func TestCopyRefusesDamagedSource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, blobs := source(t, 3)
+	var victim digest.Digest
+	for d := range blobs {
+		victim = d
+		break
+	}
+	root := src.Driver.(*filesystem.Driver).Root()
+	p := filepath.Join(root, "blobs", string(victim.Algorithm()), victim.Encoded()[:2], victim.Encoded())
+	damaged := bytes.Clone(blobs[victim])
+	damaged[0] ^= 0xff
+	if err := os.WriteFile(p, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := destination(t)
+	rep, err := Copy(ctx, src, dst, Options{Jobs: 2})
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("err %v, want ErrFailed", err)
+	}
+	if len(rep.Failed) != 1 || rep.Failed[0].Digest != victim || !strings.Contains(rep.Failed[0].Error, "wharf fsck") {
+		t.Errorf("failed %+v, want %s with the fix", rep.Failed, victim)
+	}
+	if _, err := dst.Driver.Stat(ctx, victim); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("damaged blob at the destination: %v", err)
+	}
+	delete(blobs, victim)
+	holds(t, dst.Driver, blobs)
+}
+
+// TestDryRunWritesNothing: a dry run to a storage that does not exist
+// creates nothing and counts every blob as to copy.
+func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, _ := source(t, 5)
+	dir := filepath.Join(t.TempDir(), "new")
+	dst, err := Open(ctx, "filesystem:"+dir, Preview)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Copy(ctx, src, dst, Options{Jobs: 2, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Copied != 5 || rep.CopiedBytes != rep.Bytes || !rep.DryRun {
+		t.Errorf("report %+v, want 5 to copy", rep)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a dry run created %s (%v)", dir, err)
+	}
+}
+
+func TestOpenSpecs(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if _, err := filesystem.New(filepath.Join(data, "blobs")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, spec string
+		role       Role
+		want       error
+		says       string
+	}{
+		{"no kind", "/srv/wharf/blobs", Source, ErrSpec, "want KIND:ARG"},
+		{"unknown kind", "gcs:bucket", Source, ErrSpec, `unknown storage kind "gcs"`},
+		{"s3 not built in", "s3:bucket/prefix", Destination, ErrSpec, "storage kind s3 is not built in yet"},
+		{"data directory", "filesystem:" + data, Source, ErrSpec, "its storage is filesystem:" + filepath.Join(data, "blobs")},
+		{"missing source", "filesystem:" + filepath.Join(data, "nope"), Source, ErrAbsent, "no blobs/ directory"},
+		{"storage root", "filesystem:" + filepath.Join(data, "blobs"), Source, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Open(context.Background(), tc.spec, tc.role)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("Open(%q) = %v, want %v saying %q", tc.spec, err, tc.want, tc.says)
+			}
+		})
+	}
+}
