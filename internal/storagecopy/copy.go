@@ -112,6 +112,9 @@ feed:
 	return rep, nil
 }
 
+// errVanished means a listed blob was no longer at the source.
+var errVanished = errors.New("storagecopy: blob deleted at the source since it was listed")
+
 // item is one source blob.
 type item struct {
 	dgst digest.Digest
@@ -170,6 +173,12 @@ func (c *copier) one(ctx context.Context, it item, dryRun bool) {
 		c.log.WarnContext(ctx, "the destination's copy of a blob had other bytes; copying it again", "digest", it.dgst)
 	}
 	if err := c.copyBlob(ctx, it); err != nil {
+		if errors.Is(err, errVanished) {
+			// Deleted at the source since it was listed (garbage
+			// collection beside a running server): nothing to copy.
+			c.count(func(r *Report) { r.Vanished++ })
+			return
+		}
 		c.fail(ctx, it, err)
 		return
 	}
@@ -219,6 +228,9 @@ func (c *copier) verify(ctx context.Context, it item) (destState, error) {
 // hashing the bytes as they go, and commits it only if they are the blob.
 func (c *copier) copyBlob(ctx context.Context, it item) error {
 	src, err := c.from.Open(ctx, it.dgst)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errVanished
+	}
 	if err != nil {
 		return fmt.Errorf("reading the source: %w", err)
 	}
@@ -302,7 +314,7 @@ func (r *countingReader) Read(p []byte) (int, error) {
 // draw is the progress line: blobs and bytes done, the rate, the time left.
 func (c *copier) draw() string {
 	r := c.rep
-	blobs := r.Copied + r.Present + int64(len(r.Failed))
+	blobs := r.Copied + r.Present + r.Vanished + int64(len(r.Failed))
 	done := c.done.Load()
 	elapsed := time.Since(c.start)
 	line := fmt.Sprintf("%d/%d blobs, %s/%s", blobs, r.Blobs, progress.Bytes(done), progress.Bytes(r.Bytes))

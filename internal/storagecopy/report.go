@@ -30,7 +30,10 @@ type Report struct {
 	PresentBytes int64 `json:"present_bytes"`
 	// Replaced counts, among Copied, the blobs whose destination copy had
 	// other bytes and was written again.
-	Replaced int64     `json:"replaced"`
+	Replaced int64 `json:"replaced"`
+	// Vanished were deleted at the source between the listing and their
+	// copy (garbage collection beside a running server).
+	Vanished int64     `json:"vanished"`
 	Failed   []Failure `json:"failed"`
 	// StagedUploads are pushes in progress at the source. They are not
 	// copied: their clients start them again.
@@ -66,6 +69,9 @@ func WriteText(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "    of which %d replaced a damaged copy at the destination\n", r.Replaced)
 	}
 	fmt.Fprintf(w, "  %s: %d blobs, %s\n", have, r.Present, progress.Bytes(r.PresentBytes))
+	if r.Vanished > 0 {
+		fmt.Fprintf(w, "  deleted at the source since listed: %d blobs (not copied)\n", r.Vanished)
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(w, "  failed: %d blobs (run again to retry them):\n", len(r.Failed))
 		for _, f := range r.Failed {

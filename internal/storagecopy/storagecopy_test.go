@@ -262,3 +262,40 @@ func TestOpenSpecs(t *testing.T) {
 		})
 	}
 }
+
+// TestCopySkipsVanished: a blob deleted at the source between the listing
+// and its copy (garbage collection beside a running server) is counted,
+// not failed.
+func TestCopySkipsVanished(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, blobs := source(t, 3)
+	var victim digest.Digest
+	for d := range blobs {
+		victim = d
+		break
+	}
+	gone := &deletingSource{Driver: src.Driver, victim: victim}
+	rep, err := Copy(ctx, &Storage{Spec: src.Spec, Driver: gone}, destination(t), Options{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Vanished != 1 || rep.Copied != 2 || len(rep.Failed) != 0 {
+		t.Errorf("report %+v, want 1 vanished and 2 copied", rep)
+	}
+}
+
+// deletingSource deletes victim right after listing it, as garbage
+// collection would between the walk and the copy.
+type deletingSource struct {
+	storage.Driver
+	victim digest.Digest
+}
+
+func (d *deletingSource) Walk(ctx context.Context, fn func(digest.Digest, int64) error) error {
+	err := d.Driver.(storage.Lister).Walk(ctx, fn)
+	if err == nil {
+		err = d.Driver.Delete(ctx, d.victim)
+	}
+	return err
+}
