@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,9 +148,7 @@ func runMigrateDB(cmd *cobra.Command, from, to string, force, asJSON bool) error
 	}
 	rep.From, rep.To = src.String(), dst.String()
 	if asJSON {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(cmd.OutOrStdout(), rep)
 	}
 	writeDBCopy(cmd.OutOrStdout(), rep, dst)
 	return nil

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,16 +89,12 @@ func runMigrateStorage(cmd *cobra.Command, from, to string, jobs int, dryRun, as
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	line := progress.New(stderr, terminal(stderr) != nil, 0, "migrate-storage", "copying")
 	rep, err := storagecopy.Copy(ctx, src, dst, storagecopy.Options{Jobs: jobs, DryRun: dryRun, Progress: line, Log: log})
-	if rep != nil {
-		if asJSON {
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(rep); jerr != nil {
-				return errors.Join(err, jerr)
-			}
-		} else {
-			storagecopy.WriteText(cmd.OutOrStdout(), rep)
+	if rep != nil && asJSON {
+		if jerr := writeJSON(cmd.OutOrStdout(), rep); jerr != nil {
+			return errors.Join(err, jerr)
 		}
+	} else if rep != nil {
+		storagecopy.WriteText(cmd.OutOrStdout(), rep)
 	}
 	if errors.Is(err, storagecopy.ErrFailed) {
 		return fmt.Errorf("migrate-storage: %d blobs were not copied (listed above); run the same command again to retry them", len(rep.Failed))

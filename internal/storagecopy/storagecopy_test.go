@@ -104,6 +104,25 @@ func holds(t *testing.T, d storage.Driver, blobs map[digest.Digest][]byte) {
 	}
 }
 
+// damage flips a byte in the middle of one of blobs as s holds it (same
+// size, other bytes) and returns its digest.
+func damage(t *testing.T, s *Storage, blobs map[digest.Digest][]byte) digest.Digest {
+	t.Helper()
+	var victim digest.Digest
+	for d := range blobs {
+		victim = d
+		break
+	}
+	root := s.Driver.(*filesystem.Driver).Root()
+	p := filepath.Join(root, "blobs", string(victim.Algorithm()), victim.Encoded()[:2], victim.Encoded())
+	damaged := bytes.Clone(blobs[victim])
+	damaged[len(damaged)/2] ^= 0xff
+	if err := os.WriteFile(p, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return victim
+}
+
 func TestCopyAndResume(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -141,18 +160,7 @@ func TestCopyVerifiesWhatIsPresent(t *testing.T) {
 	if _, err := Copy(ctx, src, dst, Options{Jobs: 1}); err != nil {
 		t.Fatal(err)
 	}
-	var victim digest.Digest
-	for d := range blobs {
-		victim = d
-		break
-	}
-	root := dst.Driver.(*filesystem.Driver).Root()
-	p := filepath.Join(root, "blobs", string(victim.Algorithm()), victim.Encoded()[:2], victim.Encoded())
-	damaged := bytes.Clone(blobs[victim])
-	damaged[len(damaged)/2] ^= 0xff
-	if err := os.WriteFile(p, damaged, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	victim := damage(t, dst, blobs)
 	// What a run killed half way through copying the victim leaves.
 	w, err := dst.Driver.Upload(ctx, uploadID(victim), -1)
 	if err != nil {
@@ -178,18 +186,7 @@ func TestCopyRefusesDamagedSource(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, blobs := source(t, 3)
-	var victim digest.Digest
-	for d := range blobs {
-		victim = d
-		break
-	}
-	root := src.Driver.(*filesystem.Driver).Root()
-	p := filepath.Join(root, "blobs", string(victim.Algorithm()), victim.Encoded()[:2], victim.Encoded())
-	damaged := bytes.Clone(blobs[victim])
-	damaged[0] ^= 0xff
-	if err := os.WriteFile(p, damaged, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	victim := damage(t, src, blobs)
 	dst := destination(t)
 	rep, err := Copy(ctx, src, dst, Options{Jobs: 2})
 	if !errors.Is(err, ErrFailed) {
