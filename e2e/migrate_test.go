@@ -29,6 +29,8 @@ type storageReport struct {
 	Copied        int64 `json:"copied"`
 	Present       int64 `json:"present"`
 	Replaced      int64 `json:"replaced"`
+	Resumed       int64 `json:"resumed"`
+	ResumedBytes  int64 `json:"resumed_bytes"`
 	Failed        []any `json:"failed"`
 	StagedUploads int   `json:"staged_uploads"`
 }
@@ -148,6 +150,7 @@ func TestMigrateStorageKill9Resume(t *testing.T) {
 		rep.Copied == 0 || len(rep.Failed) != 0 {
 		t.Errorf("resumed run: %+v; want %d blobs, at least %d present, the rest copied", rep, len(source), len(atKill))
 	}
+	t.Logf("resumed run: %d copied (%d went on from %d staged bytes), %d present", rep.Copied, rep.Resumed, rep.ResumedBytes, rep.Present)
 	after := committedBlobs(t, newData.Blobs(), true)
 	for d := range source {
 		if !after[d] {

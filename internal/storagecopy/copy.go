@@ -226,6 +226,9 @@ func (c *copier) verify(ctx context.Context, it item) (destState, error) {
 
 // copyBlob writes it to the destination through an upload of its own,
 // hashing the bytes as they go, and commits it only if they are the blob.
+// What a killed run staged for it is hashed and kept, and the copy goes on
+// from there; if the whole then does not hash to the digest, the blob is
+// copied once more from its first byte before the source is blamed.
 func (c *copier) copyBlob(ctx context.Context, it item) error {
 	src, err := c.from.Open(ctx, it.dgst)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -235,33 +238,96 @@ func (c *copier) copyBlob(ctx context.Context, it item) error {
 		return fmt.Errorf("reading the source: %w", err)
 	}
 	defer src.Close()
-	id := uploadID(it.dgst)
-	// A run killed while it copied this blob left its staged bytes under
-	// the same id: drop them, so that nothing is staged twice.
-	if err := c.to.CancelUpload(ctx, id); err != nil {
-		return fmt.Errorf("dropping an earlier run's staged copy: %w", err)
+	resumed, err := c.write(ctx, it, src, true)
+	if errors.Is(err, errMismatch) && resumed > 0 {
+		c.log.WarnContext(ctx, "an interrupted run's staged bytes were not the blob's; copying it from the start", "digest", it.dgst)
+		_, err = c.write(ctx, it, src, false)
 	}
-	w, err := c.to.Upload(ctx, id, -1)
-	if err != nil {
-		return fmt.Errorf("staging at the destination: %w", err)
+	if errors.Is(err, errMismatch) {
+		err = fmt.Errorf("the source's bytes do not hash to the blob's digest: the source is damaged, run wharf fsck on it")
+	}
+	return err
+}
+
+// errMismatch means the bytes written do not hash to the blob's digest.
+var errMismatch = errors.New("storagecopy: digest mismatch")
+
+// write stages it from src and commits it; with resume it first keeps
+// what an earlier run staged, and returns how many bytes that was.
+func (c *copier) write(ctx context.Context, it item, src storage.Blob, resume bool) (int64, error) {
+	id := uploadID(it.dgst)
+	var (
+		w    storage.Writer
+		v    digest.Verifier
+		kept int64
+	)
+	if resume {
+		w, v, kept = c.resume(ctx, id, it)
+	}
+	if w == nil {
+		// Whatever is staged under the id (a run killed before it wrote
+		// a byte, or bytes that are not the blob's) goes: nothing is
+		// staged twice.
+		if err := c.to.CancelUpload(ctx, id); err != nil {
+			return 0, fmt.Errorf("dropping an earlier run's staged copy: %w", err)
+		}
+		var err error
+		if w, err = c.to.Upload(ctx, id, -1); err != nil {
+			return 0, fmt.Errorf("staging at the destination: %w", err)
+		}
+		v, kept = it.dgst.Verifier(), 0
 	}
 	if e, ok := w.(storage.Expecter); ok {
 		e.Expect(it.size)
 	}
-	v := it.dgst.Verifier()
-	n, err := io.Copy(io.MultiWriter(w, v), c.counting(src))
-	if err == nil && (n != it.size || !v.Verified()) {
-		err = fmt.Errorf("the source's bytes (%d) do not hash to the blob's digest: the source is damaged, run wharf fsck on it", n)
+	cancel := func() { _ = w.Cancel(context.WithoutCancel(ctx)) }
+	if _, err := src.Seek(kept, io.SeekStart); err != nil {
+		cancel()
+		return kept, fmt.Errorf("reading the source: %w", err)
 	}
+	n, err := io.Copy(io.MultiWriter(w, v), c.counting(src))
 	if err != nil {
-		_ = w.Cancel(context.WithoutCancel(ctx))
-		return err
+		// Keep what was staged: the next run goes on from there.
+		_ = w.Close()
+		return kept, fmt.Errorf("copying: %w", err)
+	}
+	if kept+n != it.size || !v.Verified() {
+		cancel()
+		return kept, errMismatch
 	}
 	if err := w.Commit(ctx, it.dgst); err != nil {
-		_ = w.Cancel(context.WithoutCancel(ctx))
-		return fmt.Errorf("committing at the destination: %w", err)
+		cancel()
+		return kept, fmt.Errorf("committing at the destination: %w", err)
 	}
-	return nil
+	if kept > 0 {
+		c.count(func(r *Report) { r.Resumed++; r.ResumedBytes += kept })
+	}
+	return kept, nil
+}
+
+// resume hashes what an earlier run staged for it at the destination and
+// reopens the upload after those bytes; nil when there is nothing to go on
+// from (or the driver cannot read staged bytes back).
+func (c *copier) resume(ctx context.Context, id string, it item) (storage.Writer, digest.Verifier, int64) {
+	sr, ok := c.to.(storage.StagedReader)
+	if !ok {
+		return nil, nil, 0
+	}
+	r, err := sr.OpenUpload(ctx, id)
+	if err != nil {
+		return nil, nil, 0
+	}
+	v := it.dgst.Verifier()
+	n, err := io.Copy(v, c.counting(io.LimitReader(r, it.size)))
+	r.Close()
+	if err != nil || n == 0 {
+		return nil, nil, 0
+	}
+	w, err := c.to.Upload(ctx, id, n) // drops any byte past n
+	if err != nil {
+		return nil, nil, 0
+	}
+	return w, v, n
 }
 
 // uploadID is the upload a copy of dgst stages under: the same in every

@@ -31,6 +31,10 @@ type Report struct {
 	// Replaced counts, among Copied, the blobs whose destination copy had
 	// other bytes and was written again.
 	Replaced int64 `json:"replaced"`
+	// Resumed counts, among Copied, the blobs an interrupted run had
+	// begun: its ResumedBytes staged bytes were hashed and kept.
+	Resumed      int64 `json:"resumed"`
+	ResumedBytes int64 `json:"resumed_bytes"`
 	// Vanished were deleted at the source between the listing and their
 	// copy (garbage collection beside a running server).
 	Vanished int64     `json:"vanished"`
@@ -69,6 +73,9 @@ func WriteText(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "    of which %d replaced a damaged copy at the destination\n", r.Replaced)
 	}
 	fmt.Fprintf(w, "  %s: %d blobs, %s\n", have, r.Present, progress.Bytes(r.PresentBytes))
+	if r.Resumed > 0 {
+		fmt.Fprintf(w, "    of which %d went on from an interrupted run's %s\n", r.Resumed, progress.Bytes(r.ResumedBytes))
+	}
 	if r.Vanished > 0 {
 		fmt.Fprintf(w, "  deleted at the source since listed: %d blobs (not copied)\n", r.Vanished)
 	}

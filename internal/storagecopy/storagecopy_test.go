@@ -296,3 +296,53 @@ func (d *deletingSource) Walk(ctx context.Context, fn func(digest.Digest, int64)
 	}
 	return err
 }
+
+// TestCopyGoesOnFromStagedBytes: what a killed run staged for a blob is
+// hashed and kept, and the copy goes on from there; staged bytes that are
+// not the blob's are dropped and the blob copied from its first byte.
+func TestCopyGoesOnFromStagedBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		staged      func(b []byte) []byte
+		wantResumed int64
+	}{
+		{"the blob's first half", func(b []byte) []byte { return b[:len(b)/2] }, 1},
+		{"other bytes", func(b []byte) []byte { return bytes.Repeat([]byte{'x'}, len(b)/2) }, 0},
+		{"more than the blob", func(b []byte) []byte { return append(bytes.Clone(b), "trailing"...) }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, blobs := source(t, 2)
+			dst := destination(t)
+			var victim digest.Digest
+			for d := range blobs {
+				victim = d
+				break
+			}
+			w, err := dst.Driver.Upload(ctx, uploadID(victim), -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			staged := tc.staged(blobs[victim])
+			if _, err := w.Write(staged); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Copy(ctx, src, dst, Options{Jobs: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Copied != 2 || rep.Resumed != tc.wantResumed || len(rep.Failed) != 0 {
+				t.Errorf("report %+v, want 2 copied, %d resumed", rep, tc.wantResumed)
+			}
+			if tc.wantResumed > 0 && rep.ResumedBytes != min(int64(len(staged)), int64(len(blobs[victim]))) {
+				t.Errorf("resumed %d bytes, %d were staged", rep.ResumedBytes, len(staged))
+			}
+			holds(t, dst.Driver, blobs)
+		})
+	}
+}
