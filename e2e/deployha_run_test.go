@@ -97,21 +97,10 @@ func TestDeployHAReplicasBehindNginx(t *testing.T) {
 		"listen 443 ssl;", "listen {{LISTEN}} ssl;",
 		"/etc/nginx/certs/server.crt", "{{CERT}}",
 		"/etc/nginx/certs/server.key", "{{KEY}}")
-	// What the nginx image's own nginx.conf gives conf.d, with every file
-	// under the test's directory.
-	main := `{{USER}}
-worker_processes 1;
-pid {{DIR}}/nginx.pid;
-error_log {{DIR}}/error.log info;
-events { worker_connections 256; }
-http {
-  access_log {{DIR}}/access.log;
-  client_body_temp_path {{DIR}}/client_body;
-  proxy_temp_path {{DIR}}/proxy;
-  fastcgi_temp_path {{DIR}}/fastcgi;
-  uwsgi_temp_path {{DIR}}/uwsgi;
-  scgi_temp_path {{DIR}}/scgi;
-` + server + "}\n"
+	// The frame the nginx image's own nginx.conf gives conf.d: the test
+	// gateway's, with every file under the test's directory.
+	frame := nginxConf[:strings.Index(nginxConf, "  upstream wharf")]
+	main := frame + server + "}\n"
 	pki := newTestPKI(t)
 	gw := startGateway(t, "nginx", main, "", pki, func(conf string) *exec.Cmd {
 		return exec.Command(nginxBin, "-p", filepath.Dir(conf), "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log"), "-g", "daemon off;")
