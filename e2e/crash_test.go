@@ -181,8 +181,8 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cy
 					t.Errorf("push %s:%s failed before the kill: %v", repo, tag, err)
 					return
 				}
-				im := &crashImg{pushedImage: pushedImage{repo: repo, tag: tag, digest: mustDigest(t, img)}, ackedAt: time.Now(),
-					own: ownBlobs(t, img)}
+				own, _ := ownBlobs(t, img)
+				im := &crashImg{pushedImage: pushedImage{repo: repo, tag: tag, digest: mustDigest(t, img)}, ackedAt: time.Now(), own: own}
 				mu.Lock()
 				acked = append(acked, im)
 				if len(acked) >= crashMinAcks {
@@ -227,10 +227,14 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cy
 }
 
 // ownBlobs are the digests of an image's config and layers but the first
-// (the shared one).
-func ownBlobs(t *testing.T, img v1.Image) []string {
+// (the shared one), and their bytes.
+func ownBlobs(t *testing.T, img v1.Image) (digests []string, size int64) {
 	t.Helper()
 	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,11 +242,15 @@ func ownBlobs(t *testing.T, img v1.Image) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := []string{cfg.String()}
+	digests, size = []string{cfg.String()}, int64(len(raw))
 	for _, l := range layers[1:] {
-		own = append(own, mustDigest(t, l).String())
+		n, err := l.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests, size = append(digests, mustDigest(t, l).String()), size+n
 	}
-	return own
+	return digests, size
 }
 
 // sharedLayers are pushed by every worker in a cycle, so the same blob is

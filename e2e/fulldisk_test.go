@@ -255,7 +255,8 @@ func TestFullDisk(t *testing.T) {
 			t.Errorf("push once space is freed: %v", err)
 		}
 		kept = append(kept, tag)
-		stored += ownBytes(t, img)
+		_, size := ownBlobs(t, img)
+		stored += size
 	}
 	// What was stored since needed the room the collection freed.
 	if stored <= full {
@@ -264,29 +265,6 @@ func TestFullDisk(t *testing.T) {
 	pullAll("once space is freed", kept)
 	rep := fsckClean(t, data)
 	t.Logf("after space was freed: %d blobs, %d manifests", rep.Blobs, rep.Manifests)
-}
-
-// ownBytes is the size of an image's config and layers but the first (the
-// shared one, already stored).
-func ownBytes(t *testing.T, img v1.Image) int64 {
-	t.Helper()
-	raw, err := img.RawConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := int64(len(raw))
-	for _, l := range layers[1:] {
-		size, err := l.Size()
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += size
-	}
-	return n
 }
 
 // TestFullDiskDocker pushes with the real docker client to a wharf whose
