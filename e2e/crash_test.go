@@ -70,15 +70,18 @@ func TestCrashSafety(t *testing.T) {
 	db := openDB(t, w.DataDir())
 	var imgs []*crashImg
 	for cycle := range crashCycles {
-		got, killedAt := pushUntilKilled(t, w, gcl, db, cycle, imgs)
+		got, orphan, killedAt := pushUntilKilled(t, w, gcl, db, cycle, imgs)
 		t.Logf("cycle %d: %d pushes acknowledged before kill -9", cycle, len(got))
 		imgs = append(imgs, got...)
 		gcl.stats.countScheduled(t, w.Log())
 		w.Restart()
-		gcl.awaitTakeover(testContext(t, time.Minute), w, killedAt)
+		// The pulls and fsck below run while the collections resume.
+		var takeover sync.WaitGroup
+		takeover.Go(func() { gcl.awaitTakeover(testContext(t, time.Minute), orphan, killedAt) })
 		checkDeleted(t, w, imgs)
 		verifyAfterCrash(t, w, live(imgs))
 		fsckClean(t, w.DataDir())
+		takeover.Wait()
 		if t.Failed() {
 			return
 		}
@@ -87,9 +90,9 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatal("no push was acknowledged in any cycle: the test proved nothing")
 	}
 
-	// The last deletes are older than the grace period: one collection
-	// frees them all, and takes nothing that was not deleted.
-	time.Sleep(crashGrace)
+	// What was deleted had been pushed more than the grace period before
+	// (deleteSome picks such images): one more collection frees it all,
+	// and takes nothing that was not deleted.
 	gcl.start()
 	collected := false
 	for attempt := 0; !collected && attempt < 100; attempt++ {
@@ -131,8 +134,9 @@ func live(imgs []*crashImg) []pushedImage {
 // pushUntilKilled runs the pushers, the collections and the deletes, kills
 // the server and the collection in progress after crashKillAfter, after
 // crashMinAcks acknowledged pushes and while a collection holds the lease
-// (both bounded), and returns the acknowledged pushes and the time of the kill.
-func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cycle int, earlier []*crashImg) ([]*crashImg, time.Time) {
+// (both bounded), and returns the acknowledged pushes, the lease as the kill
+// left it, and the time of the kill.
+func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cycle int, earlier []*crashImg) ([]*crashImg, leaseHolder, time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	shared := sharedLayers(t, cycle)
@@ -217,13 +221,15 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cy
 	killedAt := time.Now()
 	cancel()
 	wg.Wait()
+	// Read once wharf gc is gone too: no collector runs until the restart.
+	orphan := lease(t, db)
 	close(failures)
 	for f := range failures {
 		t.Error(f)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return acked, killedAt
+	return acked, orphan, killedAt
 }
 
 // ownBlobs are the digests of an image's config and layers but the first

@@ -31,11 +31,13 @@ import (
 // load, so that only the uploads the kills abandoned go.
 const (
 	crashGrace      = 5 * time.Second
-	crashLeaseTTL   = 3 * time.Second
-	crashGCConfig   = "gc:\n  interval: 250ms\n  grace: 5s\n  uploads_grace: 15s\n  delete_untagged: true\n  lease_ttl: 3s\n"
+	crashLeaseTTL   = 3 * time.Second  // gc.lease_ttl's minimum
 	crashDeletes    = 3                // images deleted through the API, and as many untagged with wharf tag rm, per cycle
 	crashTakeoverBy = 45 * time.Second // bound on waiting for a killed collector's lease to be taken over
 )
+
+var crashGCConfig = fmt.Sprintf("gc:\n  interval: 250ms\n  grace: %s\n  uploads_grace: 15s\n  delete_untagged: true\n  lease_ttl: %s\n",
+	crashGrace, crashLeaseTTL)
 
 // gcRun is what `wharf gc --json` prints.
 type gcRun struct {
@@ -202,66 +204,60 @@ func (g *gcLoop) kill9(serverPID int) {
 }
 
 // awaitTakeover runs `wharf gc` after a restart until it collects or finds
-// the restarted server collecting. When the kill at killedAt interrupted a
-// collection, its lease is still held by a killed process: `wharf gc` and
-// the server's schedule are refused, naming it, until the lease expires;
-// then one of them takes it over, never before. It returns whether a
-// killed process held the lease.
-func (g *gcLoop) awaitTakeover(ctx context.Context, w *harness.Wharf, killedAt time.Time) bool {
+// the restarted server collecting. When the kill interrupted a collection,
+// its lease (orphan, read from the database right after the kill) is still
+// held by a killed process: `wharf gc` and the server's schedule are
+// refused until it expires, then one of them takes it over, never before.
+func (g *gcLoop) awaitTakeover(ctx context.Context, orphan leaseHolder, killedAt time.Time) {
 	t := g.t
 	t.Helper()
 	g.start()
-	var orphaned *leaseHolder
+	g.mu.Lock()
+	orphaned := orphan.until.After(killedAt) && g.killed[orphan.pid]
+	g.mu.Unlock()
+	if orphaned {
+		t.Logf("the kill interrupted a collection: its lease is held by the killed %s (pid %d) until %s",
+			orphan.who, orphan.pid, orphan.until.Format(time.RFC3339Nano))
+	}
 	deadline := time.Now().Add(crashTakeoverBy)
 	for {
 		out, err := g.once(ctx)
 		if err != nil {
 			t.Errorf("wharf gc after the restart: %v", err)
-			return orphaned != nil
+			return
 		}
-		if orphaned == nil {
-			orphaned = g.killedHolder(out.held)
-		}
-		if orphaned == nil { // the restarted server may have seen it first
-			for _, m := range heldBy.FindAllStringSubmatch(w.Log(), -1) {
-				if orphaned = g.killedHolder(parseHolder(m)); orphaned != nil {
-					break
-				}
+		switch {
+		case out.held != nil && out.held.pid == orphan.pid:
+			if !orphaned {
+				t.Errorf("wharf gc was refused by a lease of killed pid %d, which the database did not show after the kill", orphan.pid)
+				return
 			}
-		}
-		if out.held == nil || g.killedHolder(out.held) == nil {
-			// This run collected, or the restarted server holds the lease.
-			if orphaned == nil {
-				return false // nobody held it: the kill fell between two collections
+		case !orphaned:
+			return // nobody held the lease at the kill
+		default:
+			// This run took the lease over, or the restarted server did.
+			if out.held == nil && out.run.Started.Before(orphan.until) {
+				t.Errorf("the killed collector's lease (until %s) was taken over at %s, before it expired",
+					orphan.until.Format(time.RFC3339Nano), out.run.Started.Format(time.RFC3339Nano))
 			}
-			if out.held == nil && out.run.Started.Before(orphaned.until) {
-				t.Errorf("the killed collector's lease (until %s) was taken over at %s, before it expired", orphaned.until, out.run.Started)
+			by := "wharf gc"
+			if out.held != nil {
+				by = out.held.who + " (restarted)"
 			}
-			g.mu.Lock()
-			g.stats.interrupted++
-			g.stats.interruptedBy[orphaned.who]++
-			g.stats.takeoverDelays = append(g.stats.takeoverDelays, time.Since(killedAt).Round(100*time.Millisecond))
-			g.mu.Unlock()
-			t.Logf("the kill interrupted a collection: the lease of the killed %s (pid %d) until %s was taken over after it expired",
-				orphaned.who, orphaned.pid, orphaned.until.Format(time.RFC3339))
-			return true
+			t.Logf("the lease was taken over by %s after it expired, %s after the kill", by, time.Since(killedAt).Round(100*time.Millisecond))
+			g.count(func(s *gcStats) {
+				s.interrupted++
+				s.interruptedBy[orphan.who]++
+				s.takeoverDelays = append(s.takeoverDelays, time.Since(killedAt).Round(100*time.Millisecond))
+			})
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Errorf("the lease of a killed collector was not taken over within %s of the kill (lease_ttl %s)", crashTakeoverBy, crashLeaseTTL)
-			return true
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// killedHolder returns h when it names a process the test killed.
-func (g *gcLoop) killedHolder(h *leaseHolder) *leaseHolder {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if h != nil && g.killed[h.pid] {
-		return h
-	}
-	return nil
 }
 
 // parseHolder reads a heldBy match; nil if its expiry is no time.
@@ -274,27 +270,38 @@ func parseHolder(m []string) *leaseHolder {
 	return &leaseHolder{who: m[1], pid: pid, until: until}
 }
 
-// awaitCollecting waits, up to within, until a collection holds the lease
-// (read from the server's SQLite database, as docs/gc.md describes it):
+// lease reads the collector's lease from the server's SQLite database
+// (the gc_leases row docs/gc.md describes): who holds it, until when. A
+// lease nobody holds has no pid.
+func lease(t *testing.T, db *sql.DB) leaseHolder {
+	t.Helper()
+	var (
+		holder  string
+		expires int64
+	)
+	err := db.QueryRow("SELECT holder, expires_at FROM gc_leases WHERE name = 'gc'").Scan(&holder, &expires)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Errorf("reading the gc lease: %v", err)
+	}
+	l := leaseHolder{who: holder, until: time.Unix(0, expires)}
+	if m := holderPID.FindStringSubmatch(holder); m != nil {
+		l.who = m[1]
+		l.pid, _ = strconv.Atoi(m[2])
+	}
+	return l
+}
+
+var holderPID = regexp.MustCompile(`^(.+) \(pid (\d+)\)$`)
+
+// awaitCollecting waits, up to within, until a collection holds the lease:
 // the kill then lands in a run, not between two. It reports whether one
 // did.
 func awaitCollecting(t *testing.T, db *sql.DB, within time.Duration) bool {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		var (
-			holder  string
-			expires int64
-		)
-		err := db.QueryRow("SELECT holder, expires_at FROM gc_leases WHERE name = 'gc'").Scan(&holder, &expires)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			t.Errorf("reading the gc lease: %v", err)
-			return false
-		}
-		if holder != "" && expires > time.Now().UnixNano() {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if l := lease(t, db); l.pid != 0 && l.until.After(time.Now()) {
 			return true
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	return false
 }
