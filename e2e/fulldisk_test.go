@@ -194,7 +194,7 @@ func TestFullDisk(t *testing.T) {
 	// delete: the command says so, and what to do, and nothing changes.
 	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: data}
 	if out, err := cli.try("", "repo", "rm", "full/fill", "--yes", "--config", cfg); err == nil ||
-		!strings.Contains(err.Error(), "the database's disk is full") || !strings.Contains(err.Error(), "free some on its disk") {
+		!strings.Contains(err.Error(), "the database's disk is full") || !strings.Contains(err.Error(), "free some space on its disk") {
 		t.Errorf("wharf repo rm on a disk full to the last byte: %v\n%s; want it refused, naming the full disk and the fix", err, out)
 	}
 	// The other program's file goes; what the registry's pushes filled

@@ -79,8 +79,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, metadata.ErrFull) {
 		// Deletes are writes too: on a disk full to the last byte the
 		// database cannot record the ones that would free space.
-		fmt.Fprintln(stderr, "wharf: the database records deletes too, and needs a little free space for them: "+
-			"free some on its disk (or grow it), then run the command again; wharf gc then frees the deleted images' blobs")
+		fmt.Fprintln(stderr, "wharf: every change needs a little room in the database, deletes too: "+
+			"free some space on its disk (or grow it) and run the command again; then delete images and run wharf gc to free the registry's own")
 	}
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
