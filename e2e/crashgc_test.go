@@ -403,9 +403,9 @@ func checkDeleted(t *testing.T, w *harness.Wharf, imgs []*crashImg) {
 	}
 }
 
-// checkCollected checks, after a collection that ran more than crashGrace
-// after the last delete, that every deleted or untagged image is gone:
-// its manifest, its config and its own layers.
+// checkCollected checks, after a collection, that every deleted or
+// untagged image (pushed more than crashGrace before it was deleted) is
+// gone: its manifest, its config and its own layers.
 func checkCollected(t *testing.T, w *harness.Wharf, imgs []*crashImg) (images, blobs int) {
 	t.Helper()
 	for _, im := range imgs {
