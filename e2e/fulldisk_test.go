@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -267,35 +269,67 @@ func TestFullDisk(t *testing.T) {
 	t.Logf("after space was freed: %d blobs, %d manifests", rep.Blobs, rep.Manifests)
 }
 
+// fillByPushes pushes single-layer images to repo, of 1 MiB then of
+// 64 KiB, each size until the registry refuses one for want of space: the
+// disk is then full as far as uploads may fill it. It returns how many
+// were stored.
+func fillByPushes(t *testing.T, w *harness.Wharf, ctx context.Context, repo string) int {
+	t.Helper()
+	n := 0
+	for _, size := range []int64{1 << 20, 64 << 10} {
+		for ; ; n++ {
+			img, err := random.Image(size, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = remote.Write(ref(t, w, fmt.Sprint(repo, ":", n)), img, remoteOpts(ctx)...)
+			var te *transport.Error
+			if errors.As(err, &te) && te.StatusCode == http.StatusInsufficientStorage {
+				break
+			}
+			if err != nil {
+				t.Fatalf("filling the disk: push %d: %v", n, err)
+			}
+			if n == 1000 {
+				t.Fatal("1000 pushes did not fill the disk")
+			}
+		}
+	}
+	return n
+}
+
 // TestFullDiskDocker pushes with the real docker client to a wharf whose
-// disk is full: the push fails and docker names the problem. docker reads
-// no error body on a 5xx (distribution's client prints the status line
-// only), so the status's own words, 507 Insufficient Storage, are what its
-// user sees; distribution's 500 would read "Internal Server Error". docker
-// retries an upload five times (about 50 s) whatever the 5xx: printed, not
-// asserted.
+// disk pushes have filled: the push fails and docker names the problem.
+// docker reads no error body on a 5xx (distribution's client prints the
+// status line only), so the status's own words, 507 Insufficient Storage,
+// are what its user sees; distribution's 500 would read "Internal Server
+// Error". docker retries an upload five times (about 50 s) whatever the
+// 5xx: printed, not asserted. Deleting the repository that filled the disk
+// and wharf gc beside the server make room for docker's push.
 func TestFullDiskDocker(t *testing.T) {
 	harness.SkipIfShort(t)
 	rootfs := busyboxRootfs(t)
 	d := harness.StartDockerd(t)
 	disk := testserver.SmallDisk(t, "16m")
 	data := filepath.Join(disk, "data")
-	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	cfg := writeConfig(t, t.TempDir(), "gc:\n  interval: 0\n  grace: 1s\n")
+	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off", "--config", cfg)
 	img := w.Addr() + "/full/busybox:1"
 	d.Run("import", "--change", `CMD ["/bin/sh"]`, rootfs, img)
 
-	filler := fillDisk(t, disk, "filler", 0)
+	filled := fillByPushes(t, w, testContext(t, 5*time.Minute), "full/filler")
 	start := time.Now()
 	out, err := d.TryRun(nil, "push", img)
 	took := time.Since(start)
-	t.Logf("docker push to a full disk, %v:\n%s", took.Round(time.Millisecond), out)
+	t.Logf("docker push to a disk %d pushes filled (%d bytes free), %v:\n%s", filled, freeBytes(t, disk), took.Round(time.Millisecond), out)
 	if err == nil || !strings.Contains(out, "507 Insufficient Storage") {
 		t.Errorf("docker push to a full disk: %v; want it to fail naming 507 Insufficient Storage", err)
 	}
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: data}
+	cli.run("", "repo", "rm", "full/filler", "--yes", "--config", cfg)
+	time.Sleep(1100 * time.Millisecond) // past gc.grace since the last push
+	t.Logf("wharf gc: %s", cli.run("", "gc", "--json", "--config", cfg))
 	if out, err := d.TryRun(nil, "push", img); err != nil {
-		t.Errorf("docker push once space is freed: %v\n%s", err, out)
+		t.Errorf("docker push once wharf gc freed space: %v\n%s", err, out)
 	}
 }
