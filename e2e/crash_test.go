@@ -212,12 +212,21 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cy
 		t.Errorf("fewer than %d pushes acknowledged within 30s", crashMinAcks)
 	}
 	// And the kill lands in a collection: the server's or wharf gc's.
-	if !awaitCollecting(t, db, 5*time.Second) {
+	holder, collecting := awaitCollecting(t, db, 5*time.Second)
+	if !collecting {
 		gcl.count(func(s *gcStats) { s.idleKills++ })
 	}
 	killed.Store(true)
-	gcl.kill9(w.PID())
-	w.Kill9()
+	// The holder first: a collection lasts milliseconds.
+	if holder == w.PID() {
+		gcl.killServer(w.PID())
+		w.Kill9()
+		gcl.kill9()
+	} else {
+		gcl.kill9()
+		gcl.killServer(w.PID())
+		w.Kill9()
+	}
 	killedAt := time.Now()
 	cancel()
 	wg.Wait()

@@ -190,13 +190,18 @@ func (g *gcLoop) start() {
 	g.stopped = false
 }
 
-// kill9 stops the loop and kills the collection in progress, if any, with
-// the server whose pid is given.
-func (g *gcLoop) kill9(serverPID int) {
+// killServer records that the server of pid is about to be killed.
+func (g *gcLoop) killServer(pid int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.killed[pid] = true
+}
+
+// kill9 stops the loop and kills the collection in progress, if any.
+func (g *gcLoop) kill9() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped = true
-	g.killed[serverPID] = true
 	if g.cur != nil {
 		g.killed[g.cur.Process.Pid] = true
 		_ = g.cur.Process.Signal(syscall.SIGKILL)
@@ -294,16 +299,16 @@ func lease(t *testing.T, db *sql.DB) leaseHolder {
 var holderPID = regexp.MustCompile(`^(.+) \(pid (\d+)\)$`)
 
 // awaitCollecting waits, up to within, until a collection holds the lease:
-// the kill then lands in a run, not between two. It reports whether one
-// did.
-func awaitCollecting(t *testing.T, db *sql.DB, within time.Duration) bool {
+// the kill then lands in a run, not between two. It returns the pid of the
+// holder, and whether one did.
+func awaitCollecting(t *testing.T, db *sql.DB, within time.Duration) (int, bool) {
 	t.Helper()
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 		if l := lease(t, db); l.pid != 0 && l.until.After(time.Now()) {
-			return true
+			return l.pid, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // openDB opens the server's SQLite database to read the lease.
