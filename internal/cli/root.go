@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/keyhint"
+	"wharf/internal/metadata"
 )
 
 // The exit statuses of every command (README.md, "Exit status"): what a
@@ -74,6 +75,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wharf:", err)
+	}
+	if errors.Is(err, metadata.ErrFull) {
+		// Deletes are writes too: on a disk full to the last byte the
+		// database cannot record the ones that would free space.
+		fmt.Fprintln(stderr, "wharf: every change needs a little room in the database, deletes too: "+
+			"free some space on its disk (or grow it) and run the command again; then delete images and run wharf gc to free the registry's own")
 	}
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
