@@ -1,0 +1,344 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/storage"
+	"wharf/internal/storage/s3"
+	"wharf/internal/storage/storagetest"
+	"wharf/internal/testserver"
+)
+
+const bucket = "wharf"
+
+// server is one versitygw for the package's tests; every driver gets a
+// prefix of its own, so tests share nothing else.
+func server(t *testing.T) *testserver.VersityGW {
+	t.Helper()
+	return testserver.StartVersityGW(t, bucket)
+}
+
+func options(g *testserver.VersityGW) s3.Options {
+	return s3.Options{
+		Bucket: bucket, Region: g.Region, Endpoint: g.Endpoint, PathStyle: true,
+		AccessKey: g.AccessKey, SecretKey: g.SecretKey,
+		Prefix:   "t-" + rand.Text()[:10] + "/",
+		PartSize: s3.MinPartSize,
+		// The suite's and these tests' servers answer at once: fail fast.
+		MaxAttempts: 2,
+	}
+}
+
+func newDriver(t testing.TB, opts s3.Options) *s3.Driver {
+	t.Helper()
+	d, err := s3.New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestConformance(t *testing.T) {
+	g := server(t)
+	storagetest.Run(t, func(t *testing.T) storage.Driver { return newDriver(t, options(g)) })
+}
+
+// keys lists what the driver left under its prefix.
+func keys(t *testing.T, g *testserver.VersityGW, prefix string) []string {
+	t.Helper()
+	d := rawClient(t, g)
+	out, err := d.ListObjectsV2(t.Context(), &awss3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: &prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks []string
+	for _, o := range out.Contents {
+		ks = append(ks, strings.TrimPrefix(aws.ToString(o.Key), prefix))
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func rawClient(t *testing.T, g *testserver.VersityGW) *awss3.Client {
+	return awss3.New(awss3.Options{Region: g.Region, BaseEndpoint: &g.Endpoint, UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: g.AccessKey, SecretAccessKey: g.SecretKey}, nil
+		})})
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// TestMultipartAcrossProcesses stages a blob larger than two parts in
+// requests of odd sizes, each through a driver of its own (another
+// process, another replica), and commits it: the bytes come back whole, and
+// nothing of the upload is left in the bucket.
+func TestMultipartAcrossProcesses(t *testing.T) {
+	g := server(t)
+	opts := options(g)
+	content := random(2*s3.MinPartSize + 3<<20 + 17)
+	id := storagetest.NewID()
+	var offset int64
+	for i, n := range []int{1 << 20, 6 << 20, 100, 4<<20 + 3, len(content)} {
+		d := newDriver(t, opts)
+		at := offset
+		if i == 0 {
+			at = -1
+		}
+		w, err := d.Upload(t.Context(), id, at)
+		if err != nil {
+			t.Fatalf("request %d: Upload(%d): %v", i, at, err)
+		}
+		end := min(int(offset)+n, len(content))
+		if _, err := w.Write(content[offset:end]); err != nil {
+			t.Fatalf("request %d: Write: %v", i, err)
+		}
+		if end == len(content) {
+			if err := w.Commit(t.Context(), digest.SHA256.FromBytes(content)); err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
+			break
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("request %d: Close: %v", i, err)
+		}
+		offset = int64(end)
+	}
+	d := newDriver(t, opts)
+	dgst := digest.SHA256.FromBytes(content)
+	if got := storagetest.ReadBlob(t, d, dgst); !bytes.Equal(got, content) {
+		t.Fatalf("read %d bytes back, content differs", len(got))
+	}
+	enc := dgst.Encoded()
+	want := []string{"blobs/sha256/" + enc[:2] + "/" + enc}
+	if got := keys(t, g, opts.Prefix); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("keys after commit = %v, want only %v", got, want)
+	}
+	mpus, err := rawClient(t, g).ListMultipartUploads(t.Context(), &awss3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: &opts.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mpus.Uploads) != 0 {
+		t.Errorf("%d multipart uploads left after commit", len(mpus.Uploads))
+	}
+}
+
+// TestResumeInsideParts resumes below what earlier requests sent to S3 as
+// parts (a request whose acknowledgement was lost): the bytes past the
+// offset are dropped although S3 cannot shorten a multipart upload.
+func TestResumeInsideParts(t *testing.T) {
+	g := server(t)
+	opts := options(g)
+	for _, offset := range []int64{7 << 20, s3.MinPartSize, 1 << 20, 0} {
+		d := newDriver(t, opts)
+		first := random(2*s3.MinPartSize + 1<<20)
+		id := storagetest.NewID()
+		w, err := d.Upload(t.Context(), id, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(first); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w, err = newDriver(t, opts).Upload(t.Context(), id, offset)
+		if err != nil {
+			t.Fatalf("Upload(%d): %v", offset, err)
+		}
+		if w.Size() != offset {
+			t.Errorf("resumed Size() = %d, want %d", w.Size(), offset)
+		}
+		rest := random(6 << 20)
+		if _, err := w.Write(rest); err != nil {
+			t.Fatal(err)
+		}
+		want := append(append([]byte(nil), first[:offset]...), rest...)
+		dgst := digest.SHA256.FromBytes(want)
+		if err := w.Commit(t.Context(), dgst); err != nil {
+			t.Fatalf("Commit after resume at %d: %v", offset, err)
+		}
+		if got := storagetest.ReadBlob(t, d, dgst); !bytes.Equal(got, want) {
+			t.Errorf("resume at %d: read %d bytes, want %d; content differs", offset, len(got), len(want))
+		}
+	}
+}
+
+// TestRedirect fetches a blob through its presigned URL, whole and by
+// Range, as a client following the registry's redirect does.
+func TestRedirect(t *testing.T) {
+	g := server(t)
+	opts := options(g)
+	content := random(3 << 20)
+	off := newDriver(t, opts)
+	dgst := storagetest.Put(t, off, digest.SHA256, content)
+	if u, err := off.RedirectURL(t.Context(), dgst); err != nil || u != "" {
+		t.Errorf("RedirectURL with redirects off = %q, %v; want \"\"", u, err)
+	}
+	opts.Redirect, opts.RedirectTTL = true, time.Minute
+	u, err := newDriver(t, opts).RedirectURL(t.Context(), dgst)
+	if err != nil || u == "" {
+		t.Fatalf("RedirectURL = %q, %v", u, err)
+	}
+	if q, _ := url.Parse(u); q.Query().Get("X-Amz-Expires") != "60" {
+		t.Errorf("presigned URL expires in %q s, want 60", q.Query().Get("X-Amz-Expires"))
+	}
+	for _, tc := range []struct {
+		rng        string
+		status     int
+		start, end int
+	}{
+		{"", http.StatusOK, 0, len(content)},
+		{"bytes=1000-1999", http.StatusPartialContent, 1000, 2000},
+		{"bytes=-10", http.StatusPartialContent, len(content) - 10, len(content)},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+		if tc.rng != "" {
+			req.Header.Set("Range", tc.rng)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || !bytes.Equal(got, content[tc.start:tc.end]) {
+			t.Errorf("GET %q: %d, %d bytes, %v; want %d with bytes %d-%d", tc.rng, resp.StatusCode, len(got), err, tc.status, tc.start, tc.end)
+		}
+	}
+	// A tampered URL (another key) is refused by S3.
+	bad := strings.Replace(u, dgst.Encoded(), digest.SHA256.FromString("x").Encoded(), 2)
+	resp, err := http.Get(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("tampered presigned URL: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestPrefixesApart runs two drivers on one bucket under different
+// prefixes: neither sees the other's blobs.
+func TestPrefixesApart(t *testing.T) {
+	g := server(t)
+	a, b := newDriver(t, options(g)), newDriver(t, options(g))
+	dgst := storagetest.Put(t, a, digest.SHA256, []byte("only in a"))
+	if _, err := b.Stat(t.Context(), dgst); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Stat through the other prefix = %v, want ErrNotFound", err)
+	}
+	n := 0
+	if err := b.Walk(t.Context(), func(digest.Digest, int64) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("Walk of the other prefix: %d blobs, %v", n, err)
+	}
+}
+
+// faulty is a proxy in front of the S3 server that answers 503 while down
+// is set, counting the requests it refused.
+type faulty struct {
+	down    atomic.Bool
+	refused atomic.Int64
+	srv     *httptest.Server
+}
+
+func newFaulty(t *testing.T, g *testserver.VersityGW) *faulty {
+	target, _ := url.Parse(g.Endpoint)
+	f := &faulty{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.down.Load() {
+			f.refused.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>slow down</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// TestUnavailable answers every request with 503, then makes the server
+// unreachable: each operation retries as configured and fails with
+// storage.ErrUnavailable, which the registry answers with UNAVAILABLE, and
+// works again once the server is back.
+func TestUnavailable(t *testing.T) {
+	g := server(t)
+	f := newFaulty(t, g)
+	opts := options(g)
+	opts.Endpoint = f.srv.URL
+	opts.MaxAttempts = 3
+	d := newDriver(t, opts)
+	dgst := storagetest.Put(t, d, digest.SHA256, []byte("before the outage"))
+
+	f.down.Store(true)
+	if _, err := d.Stat(t.Context(), dgst); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Stat during 503s = %v, want ErrUnavailable", err)
+	}
+	if got := f.refused.Load(); got != 3 {
+		t.Errorf("Stat made %d attempts, want 3 (MaxAttempts)", got)
+	}
+	if _, err := d.Upload(t.Context(), storagetest.NewID(), -1); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Upload during 503s = %v, want ErrUnavailable", err)
+	}
+	f.refused.Store(0)
+	if err := d.Probe(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Probe during 503s = %v, want ErrUnavailable", err)
+	}
+	if got := f.refused.Load(); got != 1 {
+		t.Errorf("Probe made %d attempts, want 1: readiness must answer within its own deadline", got)
+	}
+
+	f.down.Store(false)
+	if got := storagetest.ReadBlob(t, d, dgst); string(got) != "before the outage" {
+		t.Errorf("after the outage read %q", got)
+	}
+	if err := d.Probe(t.Context()); err != nil {
+		t.Errorf("Probe after the outage: %v", err)
+	}
+
+	f.srv.Close()
+	if _, err := d.Stat(t.Context(), dgst); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Stat of an unreachable server = %v, want ErrUnavailable", err)
+	}
+	if err := d.Probe(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Probe of an unreachable server = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestCredentialsNotInErrors uses a wrong secret: the error names the
+// bucket, and never the secret.
+func TestCredentialsNotInErrors(t *testing.T) {
+	g := server(t)
+	opts := options(g)
+	opts.SecretKey = "wrong-secret-" + rand.Text()
+	err := newDriver(t, opts).Probe(t.Context())
+	if err == nil {
+		t.Fatal("Probe with a wrong secret succeeded")
+	}
+	if strings.Contains(err.Error(), opts.SecretKey) || !strings.Contains(err.Error(), "s3://"+bucket) {
+		t.Errorf("error %q: want the bucket named and the secret absent", err)
+	}
+}
