@@ -15,13 +15,31 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
 		h.fail(w, r, err)
 		return
 	}
+	hd := w.Header()
+	if r.Method == http.MethodGet {
+		// An object store's blob is fetched from the store itself (a
+		// presigned URL): the bytes do not pass through the registry.
+		// HEAD is answered here, without a round trip to the store.
+		u, size, err := h.reg.BlobURL(r.Context(), rt.Name, dgst)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if u != "" {
+			hd.Set("Docker-Content-Digest", dgst.String())
+			http.Redirect(w, r, u, http.StatusTemporaryRedirect)
+			if h.recording() {
+				h.record(r, rt, events.Event{Action: events.Pull, Digest: dgst, Size: size})
+			}
+			return
+		}
+	}
 	b, err := h.reg.OpenBlob(r.Context(), rt.Name, dgst)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	defer b.Close()
-	hd := w.Header()
 	hd.Set("Docker-Content-Digest", dgst.String())
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("ETag", `"`+dgst.String()+`"`)

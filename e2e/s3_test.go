@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/e2e/harness"
+	"wharf/internal/testserver"
+)
+
+const s3Bucket = "registry"
+
+// s3Config is a wharf.yml storing blobs in the versitygw bucket at
+// endpoint, under a key prefix, with extra lines appended to storage:.
+func s3Config(t *testing.T, g *testserver.VersityGW, endpoint, extra string) string {
+	t.Helper()
+	return writeConfig(t, t.TempDir(), fmt.Sprintf(`storage:
+  s3:
+    bucket: %s
+    region: %s
+    regionendpoint: %s
+    forcepathstyle: true
+    accesskey: %s
+    secretkey: %s
+    rootdirectory: /wharf
+    maxattempts: 2
+%s`, s3Bucket, g.Region, endpoint, g.AccessKey, g.SecretKey, extra))
+}
+
+// s3Objects counts the blobs the bucket holds under the test's prefix, and
+// checks that the data directory holds none: the bytes went to S3.
+func s3Objects(t *testing.T, g *testserver.VersityGW, w *harness.Wharf) int {
+	t.Helper()
+	n := 0
+	root := filepath.Join(g.Dir, s3Bucket, "wharf", "blobs")
+	err := filepath.WalkDir(root, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("walk the bucket: %v", err)
+	}
+	local := 0
+	filepath.WalkDir(filepath.Join(w.DataDir(), "blobs"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			local++
+		}
+		return nil
+	})
+	if local != 0 {
+		t.Errorf("%d blob files in the data directory with storage.s3 set", local)
+	}
+	return n
+}
+
+// TestConformanceS3 runs the OCI conformance suite against wharf storing
+// its blobs in a real S3 server, pulls answered by presigned redirects.
+func TestConformanceS3(t *testing.T) {
+	harness.SkipIfShort(t)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	w := startWharf(t, "--config", s3Config(t, g, g.Endpoint, ""))
+	runConformance(t, w, nil, nil, nil)
+	if n := s3Objects(t, g, w); n == 0 {
+		t.Error("the conformance run left no blob in the bucket: storage.s3 was not used")
+	}
+	if got := strings.Count(w.Log(), "status=307"); got == 0 {
+		t.Error("no blob GET was answered with a redirect to S3")
+	}
+}
+
+// randomLayerTar is a tar holding one file of size random bytes: a layer
+// larger than several S3 parts.
+func randomLayerTar(t *testing.T, size int) string {
+	t.Helper()
+	data := make([]byte, size)
+	rand.Read(data)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "data/random", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(size),
+		ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX})
+	tw.Write(data)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeTestFile(t, t.TempDir(), "random.tar", buf.String(), 0o600)
+}
+
+// TestDockerS3 pushes two images with the real docker daemon to wharf on
+// S3 (a small one, and one whose layer spans several multipart parts),
+// removes them, and pulls them back through presigned redirects.
+func TestDockerS3(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	big := randomLayerTar(t, 40<<20)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	d := harness.StartDockerd(t)
+	w := startWharf(t, "--config", s3Config(t, g, g.Endpoint, "    chunksize: 5242880\n"))
+	defer checkRequestIDs(t, w)
+
+	images := map[string]string{w.Addr() + "/e2e/busybox:1": rootfs, w.Addr() + "/e2e/big:1": big}
+	ids := map[string]string{}
+	for img, tarball := range images {
+		d.Run("import", tarball, img)
+		ids[img] = strings.TrimSpace(d.Run("image", "inspect", "--format", "{{.Id}}", img))
+		start := time.Now()
+		d.Run("push", img)
+		t.Logf("docker push %s: %v", img, time.Since(start).Round(time.Millisecond))
+		d.Run("rmi", img)
+	}
+	redirectsBefore := strings.Count(w.Log(), "status=307")
+	for img := range images {
+		start := time.Now()
+		d.Run("pull", img)
+		t.Logf("docker pull %s: %v", img, time.Since(start).Round(time.Millisecond))
+		if got := strings.TrimSpace(d.Run("image", "inspect", "--format", "{{.Id}}", img)); got != ids[img] {
+			t.Errorf("%s: image ID after pull = %s, pushed %s", img, got, ids[img])
+		}
+	}
+	// Each image has one layer and one config, each fetched from S3.
+	if got := strings.Count(w.Log(), "status=307") - redirectsBefore; got < 2*len(images) {
+		t.Errorf("%d blob GETs redirected during the pulls, want at least %d", got, 2*len(images))
+	}
+	if n := s3Objects(t, g, w); n < 4 {
+		t.Errorf("%d blobs in the bucket, want at least 4 (two layers, two configs)", n)
+	}
+}
+
+// TestS3RedirectRange follows a blob's redirect by hand, whole and with a
+// Range, and checks that with storage.redirect.disable the registry serves
+// the same bytes and ranges itself.
+func TestS3RedirectRange(t *testing.T) {
+	harness.SkipIfShort(t)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	content := make([]byte, 7<<20+5)
+	rand.Read(content)
+	dgst := digest.SHA256.FromBytes(content)
+	for _, tc := range []struct {
+		name, extra string
+		redirect    bool
+	}{
+		{"redirect", "", true},
+		{"proxied", "  redirect:\n    disable: true\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := startWharf(t, "--config", s3Config(t, g, g.Endpoint, tc.extra))
+			put := do(t, http.MethodPost, w.URL()+"/v2/e2e/range/blobs/uploads/?digest="+dgst.String(), bytes.NewReader(content),
+				"Content-Type", "application/octet-stream")
+			if put.Status != http.StatusCreated {
+				t.Fatalf("monolithic push: %v", put)
+			}
+			noFollow := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			blobURL := w.URL() + "/v2/e2e/range/blobs/" + dgst.String()
+			resp, err := noFollow.Get(blobURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if tc.redirect {
+				if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(loc, g.Endpoint+"/") {
+					t.Fatalf("GET blob: %d Location %q, want 307 to %s", resp.StatusCode, loc, g.Endpoint)
+				}
+			} else if resp.StatusCode != http.StatusOK || loc != "" {
+				t.Fatalf("GET blob with redirects disabled: %d Location %q, want 200", resp.StatusCode, loc)
+			}
+			for _, rng := range []struct {
+				header     string
+				start, end int
+			}{{"", 0, len(content)}, {"bytes=5242870-5242889", 5242870, 5242890}, {"bytes=-3", len(content) - 3, len(content)}} {
+				got := do(t, http.MethodGet, blobURL, nil, "Range", rng.header)
+				want := http.StatusOK
+				if rng.header != "" {
+					want = http.StatusPartialContent
+				}
+				if got.Status != want || !bytes.Equal(got.Body, content[rng.start:rng.end]) {
+					t.Errorf("GET %q: %d with %d bytes, want %d with bytes %d-%d", rng.header, got.Status, len(got.Body), want, rng.start, rng.end)
+				}
+			}
+			if head := do(t, http.MethodHead, blobURL, nil); head.Status != http.StatusOK || head.Header.Get("Content-Length") != fmt.Sprint(len(content)) {
+				t.Errorf("HEAD blob: %v, want 200 with Content-Length %d", head, len(content))
+			}
+		})
+	}
+}
+
+// TestS3Outage puts a proxy in front of the S3 server that answers 503 on
+// demand: pushes and pulls that need S3 fail with UNAVAILABLE and a
+// Retry-After, /readyz turns false, and everything works again once S3
+// answers.
+func TestS3Outage(t *testing.T) {
+	harness.SkipIfShort(t)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	target, _ := url.Parse(g.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var down atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>down for the test</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	w := startWharf(t, "--config", s3Config(t, g, front.URL, "  redirect:\n    disable: true\n"))
+
+	content := []byte("pushed before the outage")
+	dgst := digest.SHA256.FromBytes(content)
+	blobURL := w.URL() + "/v2/e2e/outage/blobs/" + dgst.String()
+	if r := do(t, http.MethodPost, w.URL()+"/v2/e2e/outage/blobs/uploads/?digest="+dgst.String(), bytes.NewReader(content)); r.Status != http.StatusCreated {
+		t.Fatalf("push: %v", r)
+	}
+	if r := do(t, http.MethodGet, w.URL()+"/readyz", nil); r.Status != http.StatusOK {
+		t.Fatalf("readyz before the outage: %v", r)
+	}
+
+	down.Store(true)
+	for _, r := range []response{
+		do(t, http.MethodGet, blobURL, nil),
+		do(t, http.MethodPost, w.URL()+"/v2/e2e/outage/blobs/uploads/", nil),
+	} {
+		if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), `"UNAVAILABLE"`) || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s during the outage: %d %s (Retry-After %q), want 503 UNAVAILABLE with Retry-After",
+				r.req, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+		if strings.Contains(string(r.Body), g.SecretKey) || strings.Contains(string(r.Body), front.URL) {
+			t.Errorf("%s: the answer names the store: %s", r.req, r.Body)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond) // /readyz reuses an answer for a second
+	if r := do(t, http.MethodGet, w.URL()+"/readyz", nil); r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "blob storage unavailable") {
+		t.Errorf("readyz during the outage: %v, want 503 naming blob storage", r)
+	}
+	if !strings.Contains(w.Log(), "blob storage unavailable") {
+		t.Error("the log does not say that blob storage is unavailable")
+	}
+
+	down.Store(false)
+	time.Sleep(1100 * time.Millisecond)
+	if r := do(t, http.MethodGet, w.URL()+"/readyz", nil); r.Status != http.StatusOK {
+		t.Errorf("readyz after the outage: %v", r)
+	}
+	if r := do(t, http.MethodGet, blobURL, nil); r.Status != http.StatusOK || !bytes.Equal(r.Body, content) {
+		t.Errorf("pull after the outage: %v", r)
+	}
+}

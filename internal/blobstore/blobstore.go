@@ -1,0 +1,66 @@
+package blobstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"wharf/internal/config"
+	"wharf/internal/datadir"
+	"wharf/internal/storage"
+	"wharf/internal/storage/filesystem"
+	"wharf/internal/storage/s3"
+)
+
+// Store is a blob store as the server and the commands use it: the
+// Driver, and the readiness check of a store that takes pushes.
+type Store interface {
+	storage.Driver
+	Probe(ctx context.Context) error
+}
+
+// Open returns the store cfg names: storage.s3's bucket when set, else the
+// filesystem under dir's blobs/. Opening S3 contacts nothing; the first
+// request, or the readiness probe, does.
+func Open(ctx context.Context, cfg config.Config, dir datadir.Dir, log *slog.Logger) (Store, error) {
+	st := cfg.Storage
+	if st.S3 == nil {
+		d, err := filesystem.New(dir.Blobs())
+		if err != nil {
+			return nil, fmt.Errorf("blobstore: %w", err)
+		}
+		return d, nil
+	}
+	c := st.S3
+	d, err := s3.New(ctx, S3Options(c, st.Redirect, log))
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: %w", err)
+	}
+	log.Info("blobs are stored in S3", "bucket", c.Bucket, "prefix", c.Prefix(), "endpoint", c.Endpoint(),
+		"redirect", !st.Redirect.Disable)
+	return d, nil
+}
+
+// S3Options translates storage.s3 and storage.redirect into the driver's
+// options. Pulls are redirected to presigned URLs unless redirect.disable.
+func S3Options(c *config.S3, r config.Redirect, log *slog.Logger) s3.Options {
+	return s3.Options{
+		Bucket:             c.Bucket,
+		Region:             c.Region,
+		Endpoint:           c.Endpoint(),
+		PathStyle:          c.ForcePathStyle,
+		AccessKey:          c.AccessKey,
+		SecretKey:          c.SecretKey.Reveal(),
+		SessionToken:       c.SessionToken.Reveal(),
+		Prefix:             c.Prefix(),
+		Encryption:         c.Encryption(),
+		KMSKeyID:           c.KeyID,
+		StorageClass:       c.StorageClass,
+		PartSize:           c.ChunkSize,
+		Redirect:           !r.Disable,
+		RedirectTTL:        r.TTL.Std(),
+		MaxAttempts:        c.MaxAttempts,
+		InsecureSkipVerify: c.SkipVerify,
+		Log:                log.With("component", "s3"),
+	}
+}
