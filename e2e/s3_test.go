@@ -193,6 +193,11 @@ func TestS3RedirectRange(t *testing.T) {
 					t.Errorf("GET %q: %d with %d bytes, want %d with bytes %d-%d", rng.header, got.Status, len(got.Body), want, rng.start, rng.end)
 				}
 			}
+			// A range S3 would ignore is answered by the registry, as
+			// on the filesystem.
+			if r := do(t, http.MethodGet, blobURL, nil, "Range", "bytes=500-0"); r.Status != http.StatusRequestedRangeNotSatisfiable {
+				t.Errorf("GET bytes=500-0: %d, want 416", r.Status)
+			}
 			if head := do(t, http.MethodHead, blobURL, nil); head.Status != http.StatusOK || head.Header.Get("Content-Length") != fmt.Sprint(len(content)) {
 				t.Errorf("HEAD blob: %v, want 200 with Content-Length %d", head, len(content))
 			}

@@ -29,11 +29,12 @@ import (
 )
 
 var (
-	_ storage.Driver     = (*Driver)(nil)
-	_ storage.Lister     = (*Driver)(nil)
-	_ storage.Redirector = (*Driver)(nil)
-	_ storage.Blob       = (*blob)(nil)
-	_ storage.Writer     = (*writer)(nil)
+	_ storage.Driver       = (*Driver)(nil)
+	_ storage.Lister       = (*Driver)(nil)
+	_ storage.Redirector   = (*Driver)(nil)
+	_ storage.StagedReader = (*Driver)(nil)
+	_ storage.Blob         = (*blob)(nil)
+	_ storage.Writer       = (*writer)(nil)
 )
 
 // Limits of the S3 API and the defaults chosen within them.

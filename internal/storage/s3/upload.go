@@ -241,18 +241,19 @@ func (w *writer) Cancel(ctx context.Context) error {
 	return w.d.CancelUpload(ctx, w.id)
 }
 
-// rebase truncates the upload to offset, below the end of its parts. S3
-// cannot shorten or read back the parts of a multipart upload, so they are
-// completed into the data object, whose parts below offset are copied
-// server-side into a new multipart upload on the same key and whose last
-// bytes below offset become the tail. Only a client that resumes below
-// what an earlier request saved gets here (a request whose
-// acknowledgement was lost), so this costs nothing on the common paths.
+// rebase truncates the upload to offset. S3 cannot shorten or read back
+// the parts of a multipart upload, so they are completed into the data
+// object (readable from then on), whose whole parts below offset are copied
+// server-side into a new multipart upload on the same key; the bytes
+// between the last whole part and offset become the tail. Only a client
+// that resumes below what an earlier request saved (a request whose
+// acknowledgement was lost) and OpenUpload get here, so this costs nothing
+// on the common paths.
 func (w *writer) rebase(ctx context.Context, offset int64) error {
 	if err := w.complete(ctx); err != nil {
 		return err
 	}
-	old := w.st.Parts
+	old, tail, oldSize := w.st.Parts, w.buf, w.partsSize
 	w.st, w.partsSize, w.buf = state{}, 0, nil
 	var start int64
 	for _, p := range old {
@@ -264,7 +265,9 @@ func (w *writer) rebase(ctx context.Context, offset int64) error {
 		}
 		start += p.Size
 	}
-	if offset > start {
+	if offset >= oldSize {
+		w.buf = tail[:offset-oldSize]
+	} else if offset > start {
 		out, err := w.d.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: &w.d.bucket, Key: &w.dataKey,
 			Range: aws.String(fmt.Sprintf("bytes=%d-%d", start, offset-1))})
 		if err != nil {
@@ -329,6 +332,39 @@ func (w *writer) complete(ctx context.Context) error {
 		return w.d.fail(err, "upload "+w.id+": complete")
 	}
 	return nil
+}
+
+// OpenUpload reads the staged bytes of upload id back; see
+// storage.StagedReader. The registry needs it only to verify a digest of
+// another algorithm than the one it hashed while receiving. The parts of
+// a multipart upload cannot be read, so an upload that has parts is
+// rebased first (its parts completed into the data object and copied
+// server-side into a new multipart upload): the data object is then
+// read, and the tail after it.
+func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, error) {
+	key, err := d.stateKey(id)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{ctx: ctx, d: d, id: id, key: key, dataKey: key + ".data"}
+	if err := w.load(ctx); err != nil {
+		return nil, err
+	}
+	if len(w.st.Parts) == 0 {
+		return io.NopCloser(bytes.NewReader(w.buf)), nil
+	}
+	if err := w.rebase(ctx, w.Size()); err != nil {
+		return nil, err
+	}
+	out, err := d.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: &d.bucket, Key: &w.dataKey,
+		Range: aws.String(fmt.Sprintf("bytes=0-%d", w.partsSize-1))})
+	if err != nil {
+		return nil, d.fail(err, "upload "+id+": read back")
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(io.LimitReader(out.Body, w.partsSize), bytes.NewReader(w.buf)), out.Body}, nil
 }
 
 // CancelUpload removes an upload: its multipart uploads (any a request
