@@ -81,6 +81,12 @@ const (
 	maxRedirectTTL = 7 * 24 * time.Hour
 )
 
+// SetSecrets sets SecretKey and SessionToken, for readers of other
+// configuration formats.
+func (s *S3) SetSecrets(secretKey, sessionToken string) {
+	s.SecretKey, s.SessionToken = auth.Secret(secretKey), auth.Secret(sessionToken)
+}
+
 // Endpoint is RegionEndpoint with a scheme: https unless secure: false.
 func (s S3) Endpoint() string {
 	e := s.RegionEndpoint
