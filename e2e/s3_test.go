@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,10 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
 
 	"wharf/e2e/harness"
@@ -266,4 +271,94 @@ func TestS3Outage(t *testing.T) {
 	if r := do(t, http.MethodGet, blobURL, nil); r.Status != http.StatusOK || !bytes.Equal(r.Body, content) {
 		t.Errorf("pull after the outage: %v", r)
 	}
+}
+
+// TestS3GCAndFsck deletes an image from wharf on S3 and runs wharf gc and
+// wharf fsck beside the server: the deleted image's blobs leave the bucket,
+// the kept one still pulls, fsck hashes every blob in the bucket, and a
+// blob corrupted in the bucket is found with the tags it breaks.
+func TestS3GCAndFsck(t *testing.T) {
+	harness.SkipIfShort(t)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	cfg := s3Config(t, g, g.Endpoint, "")
+	if err := appendFile(cfg, "gc:\n  interval: 0\n  grace: 1s\n"); err != nil {
+		t.Fatal(err)
+	}
+	w := startWharf(t, "--config", cfg)
+	ctx := testContext(t, 3*time.Minute)
+	kept, err := random.Image(1<<20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := random.Image(6<<20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, img := range map[string]v1.Image{"kept": kept, "gone": gone} {
+		if err := remote.Write(ref(t, w, "s3/gc:"+tag), img, remoteOpts(ctx)...); err != nil {
+			t.Fatalf("push %s: %v", tag, err)
+		}
+	}
+	before := s3Objects(t, g, w)
+	gd, _ := gone.Digest()
+	if err := remote.Delete(ref(t, w, "s3/gc@"+gd.String()), remoteOpts(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the grace period
+
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+	out, err := cli.try("", "gc", "--json", "--config", cfg)
+	if err != nil {
+		t.Fatalf("wharf gc: %v", err)
+	}
+	var res struct {
+		BlobsDeleted int   `json:"blobs_deleted"`
+		BytesFreed   int64 `json:"bytes_freed"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("wharf gc --json printed %q: %v", out, err)
+	}
+	// Two layers and a config: the manifest itself lives in the database.
+	if after := s3Objects(t, g, w); res.BlobsDeleted != 3 || after != before-3 {
+		t.Errorf("gc freed %d blobs (%d bytes); the bucket went from %d to %d blobs; want 3 fewer", res.BlobsDeleted, res.BytesFreed, before, after)
+	}
+	img, err := remote.Image(ref(t, w, "s3/gc:kept"), remoteOpts(ctx)...)
+	if err == nil {
+		err = validate.Image(img)
+	}
+	if err != nil {
+		t.Errorf("the kept image after gc: %v", err)
+	}
+
+	status, rep, stderr := runFsck(t, w.DataDir(), "--config", cfg)
+	if status != 0 || len(rep.Problems) != 0 || rep.Blobs != 3 {
+		t.Fatalf("wharf fsck on S3: exit %d, %d blobs, problems %+v\n%s", status, rep.Blobs, rep.Problems, stderr)
+	}
+	layers, _ := kept.Layers()
+	ld, _ := layers[0].Digest()
+	path := filepath.Join(g.Dir, s3Bucket, "wharf", "blobs", "sha256", ld.Hex[:2], ld.Hex)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, rep, stderr = runFsck(t, w.DataDir(), "--config", cfg)
+	if status != 1 || len(rep.Problems) != 1 || rep.Problems[0].Kind != "blob-digest" || rep.Problems[0].Digest != ld.String() {
+		t.Errorf("wharf fsck of a blob corrupted in the bucket: exit %d, %+v; want blob-digest %s\n%s", status, rep.Problems, ld, stderr)
+	}
+}
+
+func appendFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
