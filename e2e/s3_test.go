@@ -6,15 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,19 +212,7 @@ func TestS3RedirectRange(t *testing.T) {
 func TestS3Outage(t *testing.T) {
 	harness.SkipIfShort(t)
 	g := testserver.StartVersityGW(t, s3Bucket)
-	target, _ := url.Parse(g.Endpoint)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var down atomic.Bool
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>down for the test</Message></Error>`)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	front := testserver.StartS3Outage(t, g.Endpoint)
 	w := startWharf(t, "--config", s3Config(t, g, front.URL, "  redirect:\n    disable: true\n"))
 
 	content := []byte("pushed before the outage")
@@ -242,7 +225,7 @@ func TestS3Outage(t *testing.T) {
 		t.Fatalf("readyz before the outage: %v", r)
 	}
 
-	down.Store(true)
+	front.Down.Store(true)
 	for _, r := range []response{
 		do(t, http.MethodGet, blobURL, nil),
 		do(t, http.MethodPost, w.URL()+"/v2/e2e/outage/blobs/uploads/", nil),
@@ -263,7 +246,7 @@ func TestS3Outage(t *testing.T) {
 		t.Error("the log does not say that blob storage is unavailable")
 	}
 
-	down.Store(false)
+	front.Down.Store(false)
 	time.Sleep(1100 * time.Millisecond)
 	if r := do(t, http.MethodGet, w.URL()+"/readyz", nil); r.Status != http.StatusOK {
 		t.Errorf("readyz after the outage: %v", r)

@@ -7,12 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +78,24 @@ func rawClient(t *testing.T, g *testserver.VersityGW) *awss3.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: g.AccessKey, SecretAccessKey: g.SecretKey}, nil
 		})})
+}
+
+// stage writes content into a new upload in one request and returns its
+// id.
+func stage(t *testing.T, d *s3.Driver, content []byte) string {
+	t.Helper()
+	id := storagetest.NewID()
+	w, err := d.Upload(t.Context(), id, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func random(n int) []byte {
@@ -152,18 +167,8 @@ func TestResumeInsideParts(t *testing.T) {
 	for _, offset := range []int64{7 << 20, s3.MinPartSize, 1 << 20, 0} {
 		d := newDriver(t, opts)
 		first := random(2*s3.MinPartSize + 1<<20)
-		id := storagetest.NewID()
-		w, err := d.Upload(t.Context(), id, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(first); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		w, err = newDriver(t, opts).Upload(t.Context(), id, offset)
+		id := stage(t, d, first)
+		w, err := newDriver(t, opts).Upload(t.Context(), id, offset)
 		if err != nil {
 			t.Fatalf("Upload(%d): %v", offset, err)
 		}
@@ -254,64 +259,38 @@ func TestPrefixesApart(t *testing.T) {
 	}
 }
 
-// faulty is a proxy in front of the S3 server that answers 503 while down
-// is set, counting the requests it refused.
-type faulty struct {
-	down    atomic.Bool
-	refused atomic.Int64
-	srv     *httptest.Server
-}
-
-func newFaulty(t *testing.T, g *testserver.VersityGW) *faulty {
-	target, _ := url.Parse(g.Endpoint)
-	f := &faulty{}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.down.Load() {
-			f.refused.Add(1)
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>slow down</Message></Error>`)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
 // TestUnavailable answers every request with 503, then makes the server
 // unreachable: each operation retries as configured and fails with
 // storage.ErrUnavailable, which the registry answers with UNAVAILABLE, and
 // works again once the server is back.
 func TestUnavailable(t *testing.T) {
 	g := server(t)
-	f := newFaulty(t, g)
+	f := testserver.StartS3Outage(t, g.Endpoint)
 	opts := options(g)
-	opts.Endpoint = f.srv.URL
+	opts.Endpoint = f.URL
 	opts.MaxAttempts = 3
 	d := newDriver(t, opts)
 	dgst := storagetest.Put(t, d, digest.SHA256, []byte("before the outage"))
 
-	f.down.Store(true)
+	f.Down.Store(true)
 	if _, err := d.Stat(t.Context(), dgst); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Stat during 503s = %v, want ErrUnavailable", err)
 	}
-	if got := f.refused.Load(); got != 3 {
+	if got := f.Refused.Load(); got != 3 {
 		t.Errorf("Stat made %d attempts, want 3 (MaxAttempts)", got)
 	}
 	if _, err := d.Upload(t.Context(), storagetest.NewID(), -1); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Upload during 503s = %v, want ErrUnavailable", err)
 	}
-	f.refused.Store(0)
+	f.Refused.Store(0)
 	if err := d.Probe(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Probe during 503s = %v, want ErrUnavailable", err)
 	}
-	if got := f.refused.Load(); got != 1 {
+	if got := f.Refused.Load(); got != 1 {
 		t.Errorf("Probe made %d attempts, want 1: readiness must answer within its own deadline", got)
 	}
 
-	f.down.Store(false)
+	f.Down.Store(false)
 	if got := storagetest.ReadBlob(t, d, dgst); string(got) != "before the outage" {
 		t.Errorf("after the outage read %q", got)
 	}
@@ -319,7 +298,7 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("Probe after the outage: %v", err)
 	}
 
-	f.srv.Close()
+	f.Close()
 	if _, err := d.Stat(t.Context(), dgst); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Stat of an unreachable server = %v, want ErrUnavailable", err)
 	}
@@ -351,17 +330,7 @@ func TestOpenUploadWithParts(t *testing.T) {
 	opts := options(g)
 	d := newDriver(t, opts)
 	content := random(2*s3.MinPartSize + 1234)
-	id := storagetest.NewID()
-	w, err := d.Upload(t.Context(), id, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(content); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	id := stage(t, d, content)
 	rc, err := d.OpenUpload(t.Context(), id)
 	if err != nil {
 		t.Fatalf("OpenUpload: %v", err)
@@ -371,7 +340,7 @@ func TestOpenUploadWithParts(t *testing.T) {
 	if err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("OpenUpload read %d bytes, %v; want the %d staged", len(got), err, len(content))
 	}
-	w, err = newDriver(t, opts).Upload(t.Context(), id, int64(len(content)))
+	w, err := newDriver(t, opts).Upload(t.Context(), id, int64(len(content)))
 	if err != nil {
 		t.Fatalf("resume after OpenUpload: %v", err)
 	}
