@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -344,4 +346,64 @@ func appendFile(path, s string) error {
 		err = cerr
 	}
 	return err
+}
+
+// TestS3Figures pushes a blob (one PATCH streaming it, then PUT, as docker
+// does) and pulls it back from wharf on the filesystem and on S3, with and
+// without redirects, and prints the rates: figures to compare, not
+// asserted (the machine is shared). What is asserted is that every pull
+// returns the pushed bytes.
+func TestS3Figures(t *testing.T) {
+	harness.SkipIfShort(t)
+	const size = 128 << 20
+	content := make([]byte, size)
+	rand.Read(content)
+	dgst := digest.SHA256.FromBytes(content)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	for _, tc := range []struct{ name, config string }{
+		{"filesystem", ""},
+		{"s3-redirect", s3Config(t, g, g.Endpoint, "")},
+		{"s3-proxied", s3Config(t, g, g.Endpoint, "  redirect:\n    disable: true\n")},
+	} {
+		var w *harness.Wharf
+		if tc.config == "" {
+			w = startWharf(t)
+		} else {
+			w = startWharf(t, "--config", tc.config)
+		}
+		repo := w.URL() + "/v2/figures/" + tc.name
+		start := time.Now()
+		post := do(t, http.MethodPost, repo+"/blobs/uploads/", nil)
+		loc, err := url.Parse(post.Header.Get("Location"))
+		if post.Status != http.StatusAccepted || err != nil {
+			t.Fatalf("%s: POST: %v", tc.name, post)
+		}
+		up := w.URL() + loc.Path
+		if r := do(t, http.MethodPatch, up, bytes.NewReader(content), "Content-Type", "application/octet-stream"); r.Status != http.StatusAccepted {
+			t.Fatalf("%s: PATCH: %v", tc.name, r)
+		}
+		if r := do(t, http.MethodPut, up+"?digest="+dgst.String(), nil); r.Status != http.StatusCreated {
+			t.Fatalf("%s: PUT: %v", tc.name, r)
+		}
+		push := time.Since(start)
+		start = time.Now()
+		resp, err := httpClient.Get(repo + "/blobs/" + dgst.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := digest.SHA256.Digester()
+		n, err := io.Copy(v.Hash(), resp.Body)
+		resp.Body.Close()
+		pull := time.Since(start)
+		if err != nil || n != size || v.Digest() != dgst {
+			t.Fatalf("%s: pulled %d bytes (%v) with digest %s, want %s", tc.name, n, err, v.Digest(), dgst)
+		}
+		mib := float64(size) / (1 << 20)
+		t.Logf("%-12s push %6.1f MiB/s (%v)  pull %6.1f MiB/s (%v)", tc.name, mib/push.Seconds(), push.Round(time.Millisecond),
+			mib/pull.Seconds(), pull.Round(time.Millisecond))
+		w.Stop()
+	}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("load average: %s", strings.TrimSpace(string(load)))
+	}
 }
