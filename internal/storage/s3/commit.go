@@ -33,6 +33,9 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		return err
 	}
 	w.done = true
+	if err := w.wait(); err != nil {
+		return err
+	}
 	// The upload must still be the one this writer holds: a cancelled
 	// upload is never published.
 	head, err := w.d.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &w.d.bucket, Key: &w.key})

@@ -357,3 +357,52 @@ func TestOpenUploadWithParts(t *testing.T) {
 		t.Errorf("read %d bytes back, want %d; content differs", len(got), len(all))
 	}
 }
+
+// TestPartFailsInTheBackground makes S3 refuse a part that Write handed to
+// the background: Close fails and saves nothing, so the upload resumes at
+// what was saved before, and completes once S3 is back.
+func TestPartFailsInTheBackground(t *testing.T) {
+	g := server(t)
+	f := testserver.StartS3Outage(t, g.Endpoint)
+	opts := options(g)
+	opts.Endpoint, opts.MaxAttempts = f.URL, 1
+	d := newDriver(t, opts)
+	first := random(s3.MinPartSize + 1<<20) // one part and a tail
+	id := stage(t, d, first)
+
+	w, err := d.Upload(t.Context(), id, int64(len(first)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Down.Store(true)
+	lost := random(s3.MinPartSize)
+	if _, err := w.Write(lost); err != nil {
+		t.Fatalf("Write handing a part to the background: %v", err)
+	}
+	if err := w.Close(); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Close after a part failed = %v, want ErrUnavailable", err)
+	}
+	if f.Refused.Load() == 0 {
+		t.Fatal("no request reached the failing proxy")
+	}
+	f.Down.Store(false)
+	if _, err := d.Upload(t.Context(), id, int64(len(first)+len(lost))); !errors.Is(err, storage.ErrOffset) {
+		t.Errorf("resume past what was saved = %v, want ErrOffset", err)
+	}
+	w, err = d.Upload(t.Context(), id, int64(len(first)))
+	if err != nil {
+		t.Fatalf("resume at what was saved: %v", err)
+	}
+	rest := random(3 << 20)
+	if _, err := w.Write(rest); err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]byte(nil), first...), rest...)
+	dgst := digest.SHA256.FromBytes(all)
+	if err := w.Commit(t.Context(), dgst); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if got := storagetest.ReadBlob(t, d, dgst); !bytes.Equal(got, all) {
+		t.Errorf("read %d bytes, want %d; content differs", len(got), len(all))
+	}
+}

@@ -85,6 +85,11 @@ type writer struct {
 	partsSize int64
 	buf       []byte // the tail: bytes after the last part
 	done      bool
+	// sending is the part on its way to S3 while Write fills the next
+	// one; spare is the buffer of the part sent before it, reused.
+	sending *inflight
+	spare   []byte
+	err     error // a part that failed: the writer takes no more bytes
 }
 
 // load reads the state object into w.
@@ -144,76 +149,10 @@ func (w *writer) putState(ctx context.Context, create bool) error {
 	return nil
 }
 
-// Size is the number of bytes staged, in parts and in the tail.
-func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) }
-
-// Write appends p, sending every full part to S3.
-func (w *writer) Write(p []byte) (int, error) {
-	if w.done {
-		return 0, errors.New("storage: write to a finished upload")
-	}
-	w.buf = append(w.buf, p...)
-	for int64(len(w.buf)) >= w.d.partSize {
-		if err := w.uploadPart(w.ctx, w.buf[:w.d.partSize]); err != nil {
-			// The bytes of p may be partly in a part and partly not: the
-			// caller resumes at the offset it last acknowledged.
-			return 0, err
-		}
-		w.buf = w.buf[:copy(w.buf, w.buf[w.d.partSize:])]
-	}
-	return len(p), nil
-}
-
-// uploadPart sends data as the next part, starting the multipart upload
-// first if need be. A new multipart upload is recorded in the state at
-// once, with the parts and tail the state already had, so that
-// CancelUpload can abort it even if this request dies before Close.
-func (w *writer) uploadPart(ctx context.Context, data []byte) error {
-	if w.st.Upload == "" {
-		id, err := w.d.startMultipart(ctx, w.dataKey)
-		if err != nil {
-			return err
-		}
-		w.st.Upload = id
-		if err := w.saveUploadID(ctx); err != nil {
-			return err
-		}
-	}
-	n := int32(len(w.st.Parts) + 1)
-	out, err := w.d.client.UploadPart(ctx, &awss3.UploadPartInput{Bucket: &w.d.bucket, Key: &w.dataKey,
-		UploadId: &w.st.Upload, PartNumber: aws.Int32(n), Body: bytes.NewReader(data),
-		ContentLength: aws.Int64(int64(len(data)))})
-	if err != nil {
-		if isNoSuchUpload(err) {
-			return fmt.Errorf("storage: upload %s was cancelled: %w", w.id, storage.ErrNotFound)
-		}
-		return w.d.fail(err, fmt.Sprintf("upload %s: part %d", w.id, n))
-	}
-	w.st.Parts = append(w.st.Parts, part{N: n, Size: int64(len(data)), ETag: aws.ToString(out.ETag)})
-	w.partsSize += int64(len(data))
-	return nil
-}
-
-// saveUploadID writes the state as it was last saved plus the new
-// multipart upload id.
-func (w *writer) saveUploadID(ctx context.Context) error {
-	saved := &writer{d: w.d, id: w.id, key: w.key}
-	if err := saved.load(ctx); err != nil {
-		return err
-	}
-	if w.etag != "" && saved.etag != w.etag {
-		return fmt.Errorf("storage: upload %s was taken over by another request: %w", w.id, storage.ErrNotFound)
-	}
-	saved.st.Upload = w.st.Upload
-	if err := saved.putState(ctx, false); err != nil {
-		return err
-	}
-	w.etag = saved.etag
-	return nil
-}
-
 // Close saves the staged bytes for a later resume. A tail of a valid part's
 // size goes to S3 as a part first, which keeps the state object small.
+// A part that failed in the background fails Close too, and nothing is
+// saved: the upload stays as it was last saved, where the client resumes.
 func (w *writer) Close() error {
 	if w.done {
 		return nil
@@ -223,6 +162,9 @@ func (w *writer) Close() error {
 }
 
 func (w *writer) save(ctx context.Context) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	if len(w.buf) >= MinPartSize {
 		if err := w.uploadPart(ctx, w.buf); err != nil {
 			return err
@@ -238,6 +180,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return errors.New("storage: cancel of a finished upload")
 	}
 	w.done = true
+	_ = w.wait() // the upload goes, whatever became of its last part
 	return w.d.CancelUpload(ctx, w.id)
 }
 
