@@ -410,3 +410,37 @@ func TestS3Figures(t *testing.T) {
 		t.Logf("load average: %s", strings.TrimSpace(string(load)))
 	}
 }
+
+// TestRegistryS3Environment runs `wharf registry` configured as a registry:2
+// container on S3 is, through REGISTRY_STORAGE=s3 and
+// REGISTRY_STORAGE_S3_*: an image pushed lands in the bucket and pulls back.
+func TestRegistryS3Environment(t *testing.T) {
+	harness.SkipIfShort(t)
+	g := testserver.StartVersityGW(t, s3Bucket)
+	env := []string{"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_BUCKET=" + s3Bucket, "REGISTRY_STORAGE_S3_REGION=" + g.Region,
+		"REGISTRY_STORAGE_S3_REGIONENDPOINT=" + g.Endpoint, "REGISTRY_STORAGE_S3_FORCEPATHSTYLE=true",
+		"REGISTRY_STORAGE_S3_ACCESSKEY=" + g.AccessKey, "REGISTRY_STORAGE_S3_SECRETKEY=" + g.SecretKey,
+		"REGISTRY_STORAGE_S3_ROOTDIRECTORY=/wharf", "REGISTRY_STORAGE_S3_V4AUTH=true"}
+	w := harness.StartWharfCommand(t, env, "registry", "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	ctx := testContext(t, 2*time.Minute)
+	img, err := random.Image(2<<20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref(t, w, "s3/registry:1"), img, remoteOpts(ctx)...); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	got, err := remote.Image(ref(t, w, "s3/registry:1"), remoteOpts(ctx)...)
+	if err == nil {
+		err = validate.Image(got)
+	}
+	if err != nil {
+		t.Errorf("pull: %v", err)
+	}
+	if n := s3Objects(t, g, w); n != 3 {
+		t.Errorf("%d blobs in the bucket, want 3 (two layers and a config)", n)
+	}
+	if strings.Contains(w.Log(), g.SecretKey) {
+		t.Error("the log holds the secret key")
+	}
+}
