@@ -36,6 +36,9 @@ func Open(ctx context.Context, cfg config.Config, dir datadir.Dir, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: %w", err)
 	}
+	if c.SkipVerify {
+		log.Warn("storage.s3.skipverify: the S3 endpoint's certificate is not checked; anyone on the path can read and change blobs", "endpoint", c.Endpoint())
+	}
 	log.Info("blobs are stored in S3", "bucket", c.Bucket, "prefix", c.Prefix(), "endpoint", c.Endpoint(),
 		"redirect", !st.Redirect.Disable)
 	return d, nil

@@ -12,7 +12,8 @@ import (
 
 // S3Outage is a proxy in front of an S3 server that answers every request
 // with 503 ServiceUnavailable, in S3's XML, while Down is set: the outage
-// a client of the real server must survive. Closing it makes the server
+// a client of the real server must survive; and, with NoConditions, the
+// 501 of a server without conditional writes. Closing it makes the server
 // unreachable.
 type S3Outage struct {
 	// URL is the proxy's endpoint, to give the client instead of the
@@ -22,7 +23,10 @@ type S3Outage struct {
 	Down atomic.Bool
 	// Refused counts the requests refused while Down.
 	Refused atomic.Int64
-	srv     *httptest.Server
+	// NoConditions answers 501 NotImplemented to conditional writes
+	// (If-Match, If-None-Match), as S3 servers without them do.
+	NoConditions atomic.Bool
+	srv          *httptest.Server
 }
 
 // StartS3Outage starts the proxy in front of endpoint on a loopback port;
@@ -36,11 +40,15 @@ func StartS3Outage(t testing.TB, endpoint string) *S3Outage {
 	o := &S3Outage{}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o.Down.Load() {
+		conditional := r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != ""
+		switch {
+		case o.Down.Load():
 			o.Refused.Add(1)
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>down for the test</Message></Error>`)
+			s3Error(w, http.StatusServiceUnavailable, "ServiceUnavailable")
+			return
+		case o.NoConditions.Load() && conditional && r.Method == http.MethodPut:
+			o.Refused.Add(1)
+			s3Error(w, http.StatusNotImplemented, "NotImplemented")
 			return
 		}
 		proxy.ServeHTTP(w, r)
@@ -48,6 +56,12 @@ func StartS3Outage(t testing.TB, endpoint string) *S3Outage {
 	o.URL = o.srv.URL
 	t.Cleanup(o.srv.Close)
 	return o
+}
+
+func s3Error(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>`+code+`</Code><Message>refused for the test</Message></Error>`)
 }
 
 // Close stops the proxy: the server behind it is unreachable from then on.

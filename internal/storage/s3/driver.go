@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,6 +116,9 @@ type Driver struct {
 	class    types.StorageClass
 	redirect time.Duration // 0: proxy pulls
 	log      *slog.Logger
+	// unconditional is set once the server refused a conditional write
+	// (501): upload states are then checked before they are written.
+	unconditional atomic.Bool
 }
 
 // New returns a driver for the bucket opts names. It does not contact S3:
@@ -182,7 +186,10 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 		tr.MaxIdleConnsPerHost = 256
 		tr.ResponseHeaderTimeout = 60 * time.Second
 		if opts.InsecureSkipVerify {
-			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by skipverify
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for by storage.s3.skipverify
 		}
 	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second })
 	loaders := []func(*awsconfig.LoadOptions) error{

@@ -57,6 +57,28 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Driver { return newDriver(t, options(g)) })
 }
 
+// TestConformanceWithoutConditionalWrites runs the suite through a proxy
+// that refuses conditional writes (501), as S3 servers without them do:
+// the driver notices and carries on without them.
+func TestConformanceWithoutConditionalWrites(t *testing.T) {
+	g := server(t)
+	f := testserver.StartS3Outage(t, g.Endpoint)
+	f.NoConditions.Store(true)
+	opts := options(g)
+	opts.Endpoint = f.URL
+	// The suite's subtests run in parallel, after this function returns.
+	t.Cleanup(func() {
+		if f.Refused.Load() == 0 {
+			t.Error("no conditional write reached the proxy: the fallback was not exercised")
+		}
+	})
+	storagetest.Run(t, func(t *testing.T) storage.Driver {
+		o := opts
+		o.Prefix = "t-" + rand.Text()[:10] + "/"
+		return newDriver(t, o)
+	})
+}
+
 // keys lists what the driver left under its prefix.
 func keys(t *testing.T, g *testserver.VersityGW, prefix string) []string {
 	t.Helper()

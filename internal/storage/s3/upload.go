@@ -75,7 +75,7 @@ func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.W
 type writer struct {
 	// ctx is the request's that opened the writer: Write has none of its
 	// own, and a part it uploads must stop when the client goes away.
-	ctx       context.Context
+	ctx       context.Context //nolint:containedctx // see above
 	d         *Driver
 	id        string
 	key       string // the state object
@@ -131,12 +131,25 @@ func (w *writer) putState(ctx context.Context, create bool) error {
 	in := &awss3.PutObjectInput{Bucket: &w.d.bucket, Key: &w.key, Body: bytes.NewReader(body),
 		ContentLength: aws.Int64(int64(len(body)))}
 	w.d.encrypt(&in.ServerSideEncryption, &in.SSEKMSKeyId)
-	if create {
+	conditional := !w.d.unconditional.Load()
+	if conditional && create {
 		in.IfNoneMatch = aws.String("*")
-	} else if w.etag != "" {
+	} else if conditional && w.etag != "" {
 		in.IfMatch = aws.String(w.etag)
 	}
+	if !conditional {
+		if err := w.checkUnconditional(ctx, create); err != nil {
+			return err
+		}
+	}
 	out, err := w.d.client.PutObject(ctx, in)
+	if err != nil && conditional && apiCode(err) == "NotImplemented" {
+		// A server without conditional writes (older Ceph, MinIO, GCS's
+		// interoperability): carry on without them, checking first.
+		w.d.unconditional.Store(true)
+		w.d.log.WarnContext(ctx, "the S3 server refuses conditional writes (If-Match, If-None-Match): upload states are checked before they are written instead, which leaves a short race between two requests of one upload", "err", err)
+		return w.putState(ctx, create)
+	}
 	switch {
 	case err != nil && create && isPrecondition(err):
 		return fmt.Errorf("storage: create upload %s: %w", w.id, fs.ErrExist)
@@ -275,6 +288,25 @@ func (w *writer) complete(ctx context.Context) error {
 		return w.d.fail(err, "upload "+w.id+": complete")
 	}
 	return nil
+}
+
+// checkUnconditional does what the conditions of putState do, for a
+// server without them, with a race between the check and the write: an
+// upload that exists is not created again, and one that is gone (cancelled)
+// is not brought back.
+func (w *writer) checkUnconditional(ctx context.Context, create bool) error {
+	head, err := w.d.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &w.d.bucket, Key: &w.key})
+	switch {
+	case err == nil && create:
+		return fmt.Errorf("storage: create upload %s: %w", w.id, fs.ErrExist)
+	case err == nil && w.etag != "" && aws.ToString(head.ETag) != w.etag:
+		return fmt.Errorf("storage: upload %s was taken over by another request: %w", w.id, storage.ErrNotFound)
+	case err == nil, create && isNotFound(err):
+		return nil
+	case isNotFound(err):
+		return fmt.Errorf("storage: upload %s was cancelled: %w", w.id, storage.ErrNotFound)
+	}
+	return w.d.fail(err, "upload "+w.id)
 }
 
 // OpenUpload reads the staged bytes of upload id back; see
