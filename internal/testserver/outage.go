@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"sort"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -27,6 +29,28 @@ type S3Outage struct {
 	// (If-Match, If-None-Match), as S3 servers without them do.
 	NoConditions atomic.Bool
 	srv          *httptest.Server
+	mu           sync.Mutex
+	seen         map[string]map[string]bool // header → values
+	carried      map[string]int             // header → requests with it
+}
+
+// Requests returns how many requests so far carried header.
+func (o *S3Outage) Requests(header string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.carried[http.CanonicalHeaderKey(header)]
+}
+
+// Seen returns the values header had in the requests so far, each once.
+func (o *S3Outage) Seen(header string) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for v := range o.seen[http.CanonicalHeaderKey(header)] {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // StartS3Outage starts the proxy in front of endpoint on a loopback port;
@@ -37,9 +61,20 @@ func StartS3Outage(t testing.TB, endpoint string) *S3Outage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &S3Outage{}
+	o := &S3Outage{seen: map[string]map[string]bool{}, carried: map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		for k, vs := range r.Header {
+			o.carried[k]++
+			if o.seen[k] == nil {
+				o.seen[k] = map[string]bool{}
+			}
+			for _, v := range vs {
+				o.seen[k][v] = true
+			}
+		}
+		o.mu.Unlock()
 		conditional := r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != ""
 		switch {
 		case o.Down.Load():

@@ -92,7 +92,7 @@ func (d *Driver) copyObject(ctx context.Context, src, dst string, size int64) er
 		}
 		return nil
 	}
-	id, err := d.startMultipart(ctx, dst)
+	id, err := d.startMultipart(ctx, dst, true)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (w *writer) Write(p []byte) (int, error) {
 // CancelUpload can abort it even if this request dies before Close.
 func (w *writer) send(ctx context.Context, data []byte) error {
 	if w.st.Upload == "" {
-		id, err := w.d.startMultipart(ctx, w.dataKey)
+		id, err := w.d.startMultipart(ctx, w.dataKey, false)
 		if err != nil {
 			w.err = err
 			return err

@@ -248,7 +248,7 @@ func (w *writer) rebase(ctx context.Context, offset int64) error {
 // of a new multipart upload on the same key.
 func (w *writer) copyPart(ctx context.Context, start, size int64) error {
 	if w.st.Upload == "" {
-		id, err := w.d.startMultipart(ctx, w.dataKey)
+		id, err := w.d.startMultipart(ctx, w.dataKey, false)
 		if err != nil {
 			return err
 		}
@@ -399,11 +399,15 @@ func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// startMultipart starts a multipart upload on key and returns its id.
-func (d *Driver) startMultipart(ctx context.Context, key string) (string, error) {
+// startMultipart starts a multipart upload on key and returns its id. Only
+// a blob's own key gets the storage class: staging objects live minutes,
+// and classes such as STANDARD_IA bill a month for each.
+func (d *Driver) startMultipart(ctx context.Context, key string, blob bool) (string, error) {
 	in := &awss3.CreateMultipartUploadInput{Bucket: &d.bucket, Key: &key}
 	d.encrypt(&in.ServerSideEncryption, &in.SSEKMSKeyId)
-	d.classify(&in.StorageClass)
+	if blob {
+		d.classify(&in.StorageClass)
+	}
 	out, err := d.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return "", d.fail(err, "start multipart upload of "+key)
