@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -442,5 +443,34 @@ func TestRegistryS3Environment(t *testing.T) {
 	}
 	if strings.Contains(w.Log(), g.SecretKey) {
 		t.Error("the log holds the secret key")
+	}
+}
+
+// TestS3StartupCheck: wharf serve refuses to start on a bucket that does
+// not exist, saying what to fix, and starts (not ready) while S3 is down.
+func TestS3StartupCheck(t *testing.T) {
+	harness.SkipIfShort(t)
+	g := testserver.StartVersityGW(t) // no bucket
+	cfg := s3Config(t, g, g.Endpoint, "")
+	ctx := testContext(t, time.Minute)
+	cmd := exec.CommandContext(ctx, harness.WharfBinary(t), "serve", "--config", cfg, "--addr", "127.0.0.1:0",
+		"--data", t.TempDir(), "--auth", "none", "--tls", "off")
+	cmd.Env = withoutPrefix(os.Environ(), "WHARF_")
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), `create the bucket "registry"`) {
+		t.Errorf("wharf serve on a missing bucket: %v (%v)\n%s", err, ctx.Err(), out)
+	}
+	if strings.Contains(string(out), g.SecretKey) {
+		t.Error("the error shows the secret key")
+	}
+
+	front := testserver.StartS3Outage(t, g.Endpoint)
+	front.Down.Store(true)
+	w := startWharf(t, "--config", s3Config(t, g, front.URL, ""))
+	if r := do(t, http.MethodGet, w.URL()+"/readyz", nil); r.Status != http.StatusServiceUnavailable {
+		t.Errorf("readyz with S3 down at start-up: %v, want 503", r)
+	}
+	if !strings.Contains(w.Log(), "S3 does not answer; starting anyway") {
+		t.Error("the log does not say that S3 did not answer at start-up")
 	}
 }

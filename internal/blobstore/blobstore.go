@@ -2,8 +2,10 @@ package blobstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"wharf/internal/config"
 	"wharf/internal/datadir"
@@ -19,9 +21,13 @@ type Store interface {
 	Probe(ctx context.Context) error
 }
 
+// checkTimeout bounds the start-up check of an S3 bucket.
+const checkTimeout = 15 * time.Second
+
 // Open returns the store cfg names: storage.s3's bucket when set, else the
-// filesystem under dir's blobs/. Opening S3 contacts nothing; the first
-// request, or the readiness probe, does.
+// filesystem under dir's blobs/. An S3 bucket is checked with a test
+// write: a missing bucket or refused credentials are an error that says
+// what to fix.
 func Open(ctx context.Context, cfg config.Config, dir datadir.Dir, log *slog.Logger) (Store, error) {
 	st := cfg.Storage
 	if st.S3 == nil {
@@ -38,6 +44,15 @@ func Open(ctx context.Context, cfg config.Config, dir datadir.Dir, log *slog.Log
 	}
 	if c.SkipVerify {
 		log.Warn("storage.s3.skipverify: the S3 endpoint's certificate is not checked; anyone on the path can read and change blobs", "endpoint", c.Endpoint())
+	}
+	// A wrong bucket or wrong credentials would fail every push: say so
+	// now. S3 being down is waited out, with /readyz false meanwhile.
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if err := d.Check(cctx); errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("S3 does not answer; starting anyway, with /readyz false until it does", "err", err)
+	} else if err != nil {
+		return nil, fmt.Errorf("blobstore: %w", err)
 	}
 	log.Info("blobs are stored in S3", "bucket", c.Bucket, "prefix", c.Prefix(), "endpoint", c.Endpoint(),
 		"redirect", !st.Redirect.Disable)

@@ -391,3 +391,21 @@ func (d *Driver) noRetry(o *awss3.Options) {
 func (d *Driver) describe() string {
 	return "s3://" + d.bucket + "/" + d.prefix
 }
+
+// Check runs the readiness probe at start-up and says what to fix when the
+// configuration is wrong: a missing bucket, credentials S3 refuses. An
+// error wrapping storage.ErrUnavailable is S3 down or unreachable, which
+// the caller may wait out; anything else will not fix itself.
+func (d *Driver) Check(ctx context.Context) error {
+	err := d.Probe(ctx)
+	switch code := apiCode(err); {
+	case err == nil, errors.Is(err, storage.ErrUnavailable):
+		return err
+	case code == "NoSuchBucket":
+		return fmt.Errorf("%w; create the bucket %q, or correct storage.s3.bucket", err, d.bucket)
+	case code == "InvalidAccessKeyId", code == "SignatureDoesNotMatch", code == "AccessDenied", code == "Forbidden", httpStatus(err) == 403:
+		return fmt.Errorf("%w; S3 refuses the credentials: check storage.s3.accesskey and secretkey, or the AWS credential chain "+
+			"(AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance role), and that the bucket policy allows PutObject and DeleteObject", err)
+	}
+	return err
+}

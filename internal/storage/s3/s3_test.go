@@ -504,3 +504,29 @@ func TestEncryptionAndClass(t *testing.T) {
 		t.Error("the multipart blob reads back different")
 	}
 }
+
+// TestCheckSaysWhatToFix: a missing bucket and a wrong secret are errors
+// that name the fix; S3 down is ErrUnavailable, to be waited out.
+func TestCheckSaysWhatToFix(t *testing.T) {
+	g := server(t)
+	if err := newDriver(t, options(g)).Check(t.Context()); err != nil {
+		t.Fatalf("Check of a good configuration: %v", err)
+	}
+	opts := options(g)
+	opts.Bucket = "absent"
+	if err := newDriver(t, opts).Check(t.Context()); err == nil || !strings.Contains(err.Error(), `create the bucket "absent"`) {
+		t.Errorf("Check of a missing bucket = %v, want the fix named", err)
+	}
+	opts = options(g)
+	opts.SecretKey = "wrong"
+	if err := newDriver(t, opts).Check(t.Context()); err == nil || !strings.Contains(err.Error(), "S3 refuses the credentials") {
+		t.Errorf("Check with a wrong secret = %v, want the fix named", err)
+	}
+	f := testserver.StartS3Outage(t, g.Endpoint)
+	f.Down.Store(true)
+	opts = options(g)
+	opts.Endpoint = f.URL
+	if err := newDriver(t, opts).Check(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Check of S3 down = %v, want ErrUnavailable", err)
+	}
+}
