@@ -62,14 +62,7 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 			return w.d.fail(err, "commit blob "+dgst.String())
 		}
 	default:
-		if len(w.buf) > 0 {
-			// The last part of a multipart upload may be of any size.
-			if err := w.uploadPart(ctx, w.buf); err != nil {
-				return err
-			}
-			w.buf = nil
-		}
-		if err := w.complete(ctx); err != nil {
+		if err := w.finish(ctx); err != nil {
 			return err
 		}
 		if err := w.d.copyObject(ctx, w.dataKey, key, w.partsSize); err != nil {
@@ -77,6 +70,32 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		}
 	}
 	return w.d.CancelUpload(ctx, w.id)
+}
+
+// finish sends the tail as the last part (which may be of any size) and
+// completes the multipart upload into the data object. A commit that died
+// after completing it leaves a state whose multipart upload S3 no longer
+// has, and a data object of the upload's whole size: the retry carries on
+// from that object.
+func (w *writer) finish(ctx context.Context) error {
+	if len(w.buf) > 0 {
+		err := w.uploadPart(ctx, w.buf)
+		if errors.Is(err, storage.ErrNotFound) && w.completed(ctx, w.Size()) {
+			w.partsSize, w.buf, w.err = w.Size(), nil, nil
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		w.buf = nil
+	}
+	return w.complete(ctx)
+}
+
+// completed reports whether the data object exists with size bytes.
+func (w *writer) completed(ctx context.Context, size int64) bool {
+	head, err := w.d.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &w.d.bucket, Key: &w.dataKey})
+	return err == nil && aws.ToInt64(head.ContentLength) == size
 }
 
 // copyObject copies src to dst server-side: the bytes do not pass through

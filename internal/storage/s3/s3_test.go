@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/storage"
@@ -528,5 +530,70 @@ func TestCheckSaysWhatToFix(t *testing.T) {
 	opts.Endpoint = f.URL
 	if err := newDriver(t, opts).Check(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Check of S3 down = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestCommitAfterACrashedCommit: a commit that completed the multipart
+// upload and died before publishing the blob leaves the upload's state
+// naming a multipart upload S3 no longer has. The client's retry commits
+// from the completed data object.
+func TestCommitAfterACrashedCommit(t *testing.T) {
+	g := server(t)
+	opts := options(g)
+	d := newDriver(t, opts)
+	content := random(2*s3.MinPartSize + 100)
+	id := stage(t, d, content) // two parts and a tail
+
+	// What the dead commit did: the tail as the last part, then
+	// CompleteMultipartUpload. Done here by hand through S3's API, which
+	// is how the test knows the bytes of the data object.
+	raw := rawClient(t, g)
+	stateKey, dataKey := opts.Prefix+"uploads/"+id, opts.Prefix+"uploads/"+id+".data"
+	out, err := raw.GetObject(t.Context(), &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: &stateKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Upload string
+		Parts  []struct {
+			N    int32
+			ETag string
+		}
+	}
+	err = json.NewDecoder(out.Body).Decode(&st)
+	out.Body.Close()
+	if err != nil || len(st.Parts) != 2 {
+		t.Fatalf("state: %+v, %v; want two parts", st, err)
+	}
+	var parts []types.CompletedPart
+	for _, p := range st.Parts {
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(p.N), ETag: aws.String(p.ETag)})
+	}
+	tail := content[2*s3.MinPartSize:]
+	last, err := raw.UploadPart(t.Context(), &awss3.UploadPartInput{Bucket: aws.String(bucket), Key: &dataKey, UploadId: &st.Upload,
+		PartNumber: aws.Int32(3), Body: bytes.NewReader(tail), ContentLength: aws.Int64(int64(len(tail)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(3), ETag: last.ETag})
+	if _, err := raw.CompleteMultipartUpload(t.Context(), &awss3.CompleteMultipartUploadInput{Bucket: aws.String(bucket),
+		Key: &dataKey, UploadId: &st.Upload, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}); err != nil {
+		t.Fatal(err)
+	}
+
+	w, err := newDriver(t, opts).Upload(t.Context(), id, int64(len(content)))
+	if err != nil {
+		t.Fatalf("resume after the dead commit: %v", err)
+	}
+	dgst := digest.SHA256.FromBytes(content)
+	if err := w.Commit(t.Context(), dgst); err != nil {
+		t.Fatalf("Commit after the dead commit = %v", err)
+	}
+	if got := storagetest.ReadBlob(t, d, dgst); !bytes.Equal(got, content) {
+		t.Errorf("read %d bytes, want %d; content differs", len(got), len(content))
+	}
+	enc := dgst.Encoded()
+	if got := keys(t, g, opts.Prefix); strings.Join(got, ",") != "blobs/sha256/"+enc[:2]+"/"+enc {
+		t.Errorf("keys after the retried commit: %v, want only the blob", got)
 	}
 }

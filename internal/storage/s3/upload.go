@@ -278,8 +278,7 @@ func (w *writer) complete(ctx context.Context) error {
 	_, err := w.d.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: &w.d.bucket,
 		Key: &w.dataKey, UploadId: &w.st.Upload, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 	if isNoSuchUpload(err) {
-		head, herr := w.d.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &w.d.bucket, Key: &w.dataKey})
-		if herr == nil && aws.ToInt64(head.ContentLength) == w.partsSize {
+		if w.completed(ctx, w.partsSize) {
 			return nil
 		}
 		return fmt.Errorf("storage: upload %s was cancelled: %w", w.id, storage.ErrNotFound)
