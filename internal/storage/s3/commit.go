@@ -69,7 +69,21 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 			return fmt.Errorf("%w (commit blob %s)", err, dgst)
 		}
 	}
-	return w.d.CancelUpload(ctx, w.id)
+	return w.drop(ctx)
+}
+
+// drop removes a committed upload: its state, and its data object when it
+// had a multipart upload. The state recorded every multipart upload the
+// moment it started, so an upload without one leaves nothing else (a
+// small blob's commit costs one DELETE, not CancelUpload's three requests).
+func (w *writer) drop(ctx context.Context) error {
+	if w.st.Upload != "" {
+		return w.d.CancelUpload(ctx, w.id)
+	}
+	if _, err := w.d.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &w.d.bucket, Key: &w.key}); err != nil {
+		return w.d.fail(err, "remove upload "+w.id)
+	}
+	return nil
 }
 
 // finish sends the tail as the last part (which may be of any size) and
