@@ -143,6 +143,13 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/registry", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
+		// The S3 driver is a storage.Driver over the AWS SDK: it knows
+		// nothing of repositories, the metadata or the configuration.
+		{pkg: "wharf/internal/storage/s3", onlyDirect: []string{"github.com/aws/", "github.com/opencontainers/go-digest", "wharf/internal/storage"},
+			notDeps: []string{"wharf/internal/metadata", "wharf/internal/registry", "wharf/internal/config", "wharf/internal/server"}},
+		// blobstore chooses the driver storage: names; nothing below the
+		// commands and the composition root imports it.
+		{pkg: "wharf/internal/blobstore", notDeps: []string{"wharf/internal/registry", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which
 		// never import it; it knows no HTTP, no database and none of the

@@ -106,7 +106,10 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 // there: opening it would create an empty registry, and a mistyped --data
 // would then be reported clean.
 func checkExists(name string, cfg config.Config, dir datadir.Dir) error {
-	paths := []string{dir.Blobs()}
+	var paths []string
+	if cfg.Storage.S3 == nil {
+		paths = append(paths, dir.Blobs()) // blobs in S3 leave no blobs/ here
+	}
 	if cfg.Database.DriverName() == config.DriverSQLite && cfg.Database.DSN == "" {
 		paths = append(paths, dir.Database())
 	}
