@@ -46,10 +46,12 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "duration of each manifest workload")
 	flag.IntVar(&o.Conns, "conns", 64, "connections of the manifest workloads")
 	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed, written and sent by the physical-limit probes")
+	flag.IntVar(&o.GCImages, "gc-images", 10000, "images of the garbage-collection set (-only gc), a fifth of them untagged")
+	flag.IntVar(&o.GCClients, "gc-clients", 4, "clients pulling from wharf before and during its garbage collection")
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
-	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark)")
+	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark, 'gc' the garbage collection, 'features' the cost of metrics, audit and notifications)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
 	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for wharf (for example metrics: {enabled: true, addr: 127.0.0.1:9090}): the cost of what it turns on, against a run without it")
@@ -86,6 +88,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wharfbench:", err)
 		os.Exit(1)
+	}
+	if chart == "" {
+		fmt.Fprintln(os.Stderr, "wrote", page)
+		return
 	}
 	fmt.Fprintln(os.Stderr, "wrote", page, "and", chart)
 }
