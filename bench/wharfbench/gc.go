@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -142,6 +143,7 @@ func countBlobFiles(root string) (int, error) {
 // gcRound is what one round of the pass measured.
 type gcRound struct {
 	wharf, distribution time.Duration // the two collections
+	wharfCPU            time.Duration // user and system time of the wharf gc process
 	idle, during        pullStats     // pulls from wharf before and during its collection
 }
 
@@ -308,6 +310,9 @@ func runGCRound(ctx context.Context, o Options, wharfBin, distBin, dir string, r
 		close(stop)
 		wg.Wait()
 		res.wharf = end.Sub(start)
+		if gc.ProcessState != nil {
+			res.wharfCPU = gc.ProcessState.UserTime() + gc.ProcessState.SystemTime()
+		}
 		if gcErr != nil {
 			return fmt.Errorf("wharfbench: wharf gc: %w\n%s", gcErr, tailOf(stderr.String(), 2000))
 		}
@@ -382,6 +387,7 @@ func runGC(ctx context.Context, o Options, wharfBin, distBin, dir string) ([]Com
 	p99 := Result{Name: pull + ", p99", Unit: "ms", LowerBetter: true, Goal: Goal{Ratio: 2}}
 	rate := Result{Name: pull + ", rate", Unit: "images/s"}
 	var samples []int
+	var cpu []string
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "garbage collection, round %d/%d\n", round+1, o.Rounds)
 		r, err := runGCRound(ctx, o, wharfBin, distBin, dir, round)
@@ -394,6 +400,7 @@ func runGC(ctx context.Context, o Options, wharfBin, distBin, dir string) ([]Com
 		p99.Wharf, p99.Distr = append(p99.Wharf, r.during.quantile(0.99)), append(p99.Distr, r.idle.quantile(0.99))
 		rate.Wharf, rate.Distr = append(rate.Wharf, r.during.perSec), append(rate.Distr, r.idle.perSec)
 		samples = append(samples, r.during.samples)
+		cpu = append(cpu, fmt.Sprintf("%.2f s in %.2f s", r.wharfCPU.Seconds(), r.wharf.Seconds()))
 	}
 	return []Comparison{
 		{Section: gcSection, Title: "Time to collect: wharf online, distribution offline", A: "wharf", B: "distribution",
@@ -402,6 +409,7 @@ func runGC(ctx context.Context, o Options, wharfBin, distBin, dir string) ([]Com
 				fmt.Sprintf("The set: %d images in %d repositories, each a config and a %s layer of its own over one of %d shared %s base layers; one in five has no tag. Written as distribution's storage tree; wharf imports it first (not timed).", o.GCImages, min(o.GCImages, gcRepos), sizeName(gcOwnSize), min(gcBases, untagged), sizeName(gcBaseSize)),
 				fmt.Sprintf("wharf: `wharf gc --delete-untagged` (a process of its own, start-up included) beside the `wharf serve` that clients pull from; grace period %s. distribution: `registry garbage-collect --delete-untagged` on its storage with no server running, as it requires.", gcGrace),
 				"Both counts are checked: wharf deletes the untagged manifests and their two blobs, distribution their three blob files (its manifests are blobs).",
+				fmt.Sprintf("CPU time of the `wharf gc` process (user and system) against its wall time, per round: %s. It shares the machine's %d cores with the server and the pulling clients.", strings.Join(cpu, "; "), runtime.NumCPU()),
 			}},
 		{Section: gcSection, Title: "Pulls from wharf during its collection", A: "during gc", B: "idle",
 			Results: []Result{p50, p99, rate},
