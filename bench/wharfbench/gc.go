@@ -262,12 +262,15 @@ func runGCRound(ctx context.Context, o Options, wharfBin, distBin, dir string, r
 	}
 	env := withoutPrefix(os.Environ(), "REGISTRY_", "WHARF_")
 	fmt.Fprintf(o.Progress, "  wharf import (not timed)\n")
-	imp := exec.CommandContext(ctx, wharfBin, "import", tree, "--data", data)
+	// Hard links, not copies: the import is set-up, not measured.
+	imp := exec.CommandContext(ctx, wharfBin, "import", tree, "--data", data, "--link")
 	imp.Env = env
+	began := time.Now()
 	if out, err := imp.CombinedOutput(); err != nil {
 		return res, fmt.Errorf("wharfbench: wharf import: %w\n%s", err, tailOf(string(out), 2000))
 	}
 	imported := time.Now()
+	fmt.Fprintf(o.Progress, "  imported in %s\n", imported.Sub(began).Round(time.Millisecond))
 	cfg := filepath.Join(dir, name+".yml")
 	// No scheduled collection: the pass starts the only one.
 	body := fmt.Sprintf("gc:\n  interval: 0\n  grace: %s\n", gcGrace)
@@ -380,7 +383,7 @@ func tailOf(s string, n int) string {
 	return s
 }
 
-// runGC runs the pass o.Rounds times and returns its two tables.
+// runGC runs the pass o.GCRounds times and returns its two tables.
 func runGC(ctx context.Context, o Options, wharfBin, distBin, dir string) ([]Comparison, error) {
 	untagged := (o.GCImages + 4) / 5
 	timeRow := Result{Name: fmt.Sprintf("collect %d images (%d untagged: %d blobs and manifests to delete of %d), --delete-untagged",
@@ -391,8 +394,8 @@ func runGC(ctx context.Context, o Options, wharfBin, distBin, dir string) ([]Com
 	rate := Result{Name: pull + ", rate", Unit: "images/s"}
 	var samples []int
 	var cpu []string
-	for round := range o.Rounds {
-		fmt.Fprintf(o.Progress, "garbage collection, round %d/%d\n", round+1, o.Rounds)
+	for round := range o.GCRounds {
+		fmt.Fprintf(o.Progress, "garbage collection, round %d/%d\n", round+1, o.GCRounds)
 		r, err := runGCRound(ctx, o, wharfBin, distBin, dir, round)
 		if err != nil {
 			return nil, err

@@ -127,10 +127,10 @@ func (r *Report) Markdown(chart string) string {
 	p("- Go: %s; wharf: %s; peer: %s\n", r.GoVersion, r.Wharf, r.Distribution)
 	p("- wharf: `serve --auth none --tls off` with the defaults (audit log on, metrics and notifications off); distribution: filesystem storage, delete enabled, in-memory blob descriptor cache, no auth, log level info\n")
 	p("- token auth rows: `wharf serve --auth token` (token server in the same process) against distribution with `auth.token` and `wharf auth` (a docker_auth configuration) as its token server; one user, bcrypt cost 10\n")
-	p("- sizes: %s blobs, %d push(es) and pull(s) per round; %s monolithic and %s chunked (%s chunks) pushes; %d small images of 3 × %s layers from %d clients; docker image of %d layers, %s; %d tags, %d repositories; manifest workloads %s at %d connections; garbage collection of %d images with %d clients pulling\n\n",
+	p("- sizes: %s blobs, %d push(es) and pull(s) per round; %s monolithic and %s chunked (%s chunks) pushes; %d small images of 3 × %s layers from %d clients; docker image of %d layers, %s; %d tags, %d repositories; manifest workloads %s at %d connections; garbage collection of %d images with %d clients pulling, %d round(s)\n\n",
 		sizeName(o.BlobSize), o.Pushes, sizeName(o.BigSize), sizeName(o.ChunkedSize), sizeName(o.ChunkSize),
 		o.SmallImages, sizeName(o.SmallLayer), o.SmallClients, o.DockerLayers, sizeName(o.DockerSize), o.Tags, o.Repos, o.Duration, o.Conns,
-		o.GCImages, o.GCClients)
+		o.GCImages, o.GCClients, o.GCRounds)
 	if chart != "" {
 		p("![Throughput, wharf and distribution](%s)\n\n", chart)
 	}

@@ -37,6 +37,7 @@ type Options struct {
 	LimitMiB     int64         // bytes hashed, written and sent by the physical-limit probes, in MiB
 	GCImages     int           // images of the garbage-collection set, a fifth of them untagged
 	GCClients    int           // clients pulling from wharf before and during its collection
+	GCRounds     int           // rounds of the garbage-collection pass (each writes and imports a new set)
 	Smoke        bool          // tiny everything: checks the harness, measures nothing
 	Dir          string        // parent of the run's temporary directory (data, logs)
 	Keep         bool          // keep the temporary directory (data and logs)
@@ -59,11 +60,11 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	def := Options{Rounds: 3, BlobSize: 64 * mib, Pushes: 3, BigSize: 1 << 30, ChunkedSize: 256 * mib, ChunkSize: 8 * mib,
 		SmallImages: 500, SmallLayer: 16 << 10, SmallClients: 8, DockerSize: 200 * mib, DockerLayers: 5,
-		Tags: 10000, Repos: 10000, Duration: 5 * time.Second, Conns: 64, LimitMiB: 256, GCImages: 10000, GCClients: 4}
+		Tags: 10000, Repos: 10000, Duration: 5 * time.Second, Conns: 64, LimitMiB: 256, GCImages: 10000, GCClients: 4, GCRounds: 1}
 	if o.Smoke {
 		def = Options{Rounds: 1, BlobSize: mib, Pushes: 1, BigSize: 4 * mib, ChunkedSize: 3 * mib, ChunkSize: mib,
 			SmallImages: 20, SmallLayer: 1 << 10, SmallClients: 4, DockerSize: 5 * mib, DockerLayers: 5,
-			Tags: 100, Repos: 100, Duration: time.Second, Conns: 64, LimitMiB: 8, GCImages: 50, GCClients: 2}
+			Tags: 100, Repos: 100, Duration: time.Second, Conns: 64, LimitMiB: 8, GCImages: 50, GCClients: 2, GCRounds: 1}
 		keep := o
 		o = def
 		o.Smoke, o.Dir, o.Keep, o.Only, o.ProfileDir, o.ProfileSeconds, o.Progress = true, keep.Dir, keep.Keep, keep.Only, keep.ProfileDir, keep.ProfileSeconds, keep.Progress
@@ -88,6 +89,7 @@ func (o Options) withDefaults() Options {
 	setInt(&o.Conns, def.Conns)
 	setInt(&o.GCImages, def.GCImages)
 	setInt(&o.GCClients, def.GCClients)
+	setInt(&o.GCRounds, def.GCRounds)
 	setSize(&o.BlobSize, def.BlobSize)
 	setSize(&o.BigSize, def.BigSize)
 	setSize(&o.ChunkedSize, def.ChunkedSize)

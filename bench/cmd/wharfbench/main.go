@@ -48,6 +48,7 @@ func main() {
 	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed, written and sent by the physical-limit probes")
 	flag.IntVar(&o.GCImages, "gc-images", 10000, "images of the garbage-collection set (-only gc), a fifth of them untagged")
 	flag.IntVar(&o.GCClients, "gc-clients", 4, "clients pulling from wharf before and during its garbage collection")
+	flag.IntVar(&o.GCRounds, "gc-rounds", 1, "rounds of the garbage-collection comparison; each writes, imports and collects a new set (minutes at 10,000 images)")
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
