@@ -50,9 +50,9 @@ type Options struct {
 	ProfileDir string
 	// ProfileSeconds is how long each profile lasts (default 10).
 	ProfileSeconds int
-	// WharfConfig, when set, is a wharf.yml wharf runs with (metrics:,
-	// audit, notifications on), for the cost of the day-two features:
-	// compare with a run without it.
+	// WharfConfig, when set, is a wharf.yml the main table's wharf runs
+	// with. (The features pass measures metrics, audit and notifications
+	// on against off in the same run, on servers of its own.)
 	WharfConfig string
 	Progress    io.Writer // progress lines; nil discards them
 }

@@ -55,7 +55,7 @@ func main() {
 	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark, 'gc' the garbage collection, 'features' the cost of metrics, audit and notifications)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
-	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for wharf (for example metrics: {enabled: true, addr: 127.0.0.1:9090}): the cost of what it turns on, against a run without it")
+	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for the main table's wharf (the features pass, -only features, compares metrics, audit and notifications on and off side by side)")
 	flag.Parse()
 	if *only != "" {
 		re, err := regexp.Compile(*only)
