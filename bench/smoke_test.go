@@ -101,7 +101,7 @@ func TestWharfbenchSmoke(t *testing.T) {
 		{"### Time to collect: wharf online, distribution offline", []string{"collect 50 images (10 untagged"}, 7},
 		{"### Pulls from wharf during its collection", []string{"image pull (manifest, config, 2 layers), 2 clients, p50",
 			"image pull (manifest, config, 2 layers), 2 clients, p99", "image pull (manifest, config, 2 layers), 2 clients, rate"}, 7},
-		{"### The same workloads with all three on and off", []string{"blob push, monolithic", "blob pull GET", "small images push",
+		{"### The same workloads with metrics, audit and notifications on and off", []string{"blob push, monolithic", "blob pull GET", "small images push",
 			"small images pull", "peak RSS", "manifest GET by tag", "manifest GET by tag, 64 connections, p50", "manifest GET by tag, 64 connections, p99"}, 8},
 	} {
 		rows := tableRows(t, md, table.heading)

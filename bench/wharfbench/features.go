@@ -106,14 +106,41 @@ func (s *scraper) stop() {
 	s.wg.Wait()
 }
 
+// features are what the "on" server turns on, by the names
+// Options.FeaturesWithout takes.
+var features = []string{"metrics", "audit", "notifications"}
+
+// CheckFeatures refuses a name that is not one of the features.
+func CheckFeatures(names []string) error {
+	for _, n := range names {
+		if !slices.Contains(features, n) {
+			return fmt.Errorf("wharfbench: -features-without: %q is not one of %s", n, strings.Join(features, ", "))
+		}
+	}
+	return nil
+}
+
 // featureConfigs are the wharf.yml of the two servers: everything off, and
 // metrics on their own address, audit on (its default) and one
-// notification endpoint.
-func featureConfigs(metricsAddr, endpoint string) (off, on string) {
+// notification endpoint, but for those without names.
+func featureConfigs(metricsAddr, endpoint string, without []string) (off, on string) {
 	off = "audit:\n  enabled: false\nmetrics:\n  enabled: false\n"
-	on = fmt.Sprintf("audit:\n  enabled: true\nmetrics:\n  enabled: true\n  addr: %q\nnotifications:\n  endpoints:\n    - name: bench\n      url: %q\n",
-		metricsAddr, endpoint)
+	on = fmt.Sprintf("audit:\n  enabled: %t\n", !slices.Contains(without, "audit"))
+	if !slices.Contains(without, "metrics") {
+		on += fmt.Sprintf("metrics:\n  enabled: true\n  addr: %q\n", metricsAddr)
+	}
+	if !slices.Contains(without, "notifications") {
+		on += fmt.Sprintf("notifications:\n  endpoints:\n    - name: bench\n      url: %q\n", endpoint)
+	}
 	return off, on
+}
+
+// onName is the "on" column's heading.
+func onName(without []string) string {
+	if len(without) == 0 {
+		return "all on"
+	}
+	return "on, without " + strings.Join(without, " and ")
 }
 
 // costRows are the cost table's rows for wl's rows: a goal of at most 5 %
@@ -149,7 +176,8 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	if err != nil {
 		return nil, err
 	}
-	offCfg, onCfg := featureConfigs(metricsAddr, recv.url)
+	without := o.FeaturesWithout
+	offCfg, onCfg := featureConfigs(metricsAddr, recv.url, without)
 	var targets []*target
 	for _, s := range []struct{ name, config string }{{"wharf-all-off", offCfg}, {"wharf-all-on", onCfg}} {
 		path := filepath.Join(dir, s.name+".yml")
@@ -163,8 +191,13 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 		defer srv.stop()
 		targets = append(targets, &target{server: srv, c: newClient(), opts: o, dir: dir, idx: len(targets)})
 	}
-	scr := startScraper("http://" + metricsAddr + "/metrics")
-	defer scr.stop()
+	scraping := !slices.Contains(without, "metrics")
+	notifying := !slices.Contains(without, "notifications")
+	var scr *scraper
+	if scraping {
+		scr = startScraper("http://" + metricsAddr + "/metrics")
+		defer scr.stop()
+	}
 	for _, t := range targets {
 		fmt.Fprintf(o.Progress, "set-up on %s\n", t.name)
 		if err := setup(ctx, t, needsOf(wls)); err != nil {
@@ -189,25 +222,34 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 			}
 		}
 	}
-	// The features were on: the receiver got events, the scrapes series.
+	// What was on worked: the receiver got events, the scrapes series.
 	deadline := time.Now().Add(10 * time.Second)
-	for recv.events.Load() == 0 && time.Now().Before(deadline) {
+	for notifying && recv.events.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if recv.events.Load() == 0 || recv.bad.Load() > 0 {
-		return nil, fmt.Errorf("wharfbench: the notification receiver got %d events in %d requests (%d not an envelope); want events (log %s)",
+	if recv.bad.Load() > 0 || notifying && recv.events.Load() == 0 || !notifying && recv.posts.Load() > 0 {
+		return nil, fmt.Errorf("wharfbench: the notification receiver got %d events in %d requests (%d not an envelope); want events only with notifications on (log %s)",
 			recv.events.Load(), recv.posts.Load(), recv.bad.Load(), targets[1].logPath)
 	}
-	if scr.ok.Load() == 0 {
+	if scraping && scr.ok.Load() == 0 {
 		last, _ := scr.lastErr.Load().(string)
 		return nil, fmt.Errorf("wharfbench: no scrape of wharf's /metrics succeeded (%d failed; last: %s; log %s)", scr.failed.Load(), last, targets[1].logPath)
 	}
-	return []Comparison{{Section: featuresSection, Title: "The same workloads with all three on and off", A: "all on", B: "all off", Cost: true,
+	on := onName(without)
+	onWhat := "`metrics.enabled: true` on an address of its own, scraped every " + scrapeEvery.String() +
+		" (a Prometheus server scrapes every 15 s to 1 min); `audit.enabled: true` (the default; pulls: manifests); one notification endpoint, a receiver in the benchmark that answers 200"
+	if len(without) > 0 {
+		onWhat += "; but " + strings.Join(without, " and ") + " left off (-features-without)"
+	}
+	seen := []string{fmt.Sprintf("the receiver got %d events in %d requests", recv.events.Load(), recv.posts.Load())}
+	if scraping {
+		seen = append(seen, fmt.Sprintf("%d scrapes returned wharf's series", scr.ok.Load()))
+	}
+	return []Comparison{{Section: featuresSection, Title: "The same workloads with metrics, audit and notifications on and off", A: on, B: "all off", Cost: true,
 		Results: results,
 		Notes: []string{
-			"all off: `audit.enabled: false`, no `metrics:`, no `notifications:`. all on: `metrics.enabled: true` on an address of its own, scraped every " + scrapeEvery.String() +
-				" (a Prometheus server scrapes every 15 s to 1 min); `audit.enabled: true` (the default; pulls: manifests); one notification endpoint, a receiver in the benchmark that answers 200.",
-			fmt.Sprintf("In this run the receiver got %d events in %d requests, and %d scrapes returned wharf's series.", recv.events.Load(), recv.posts.Load(), scr.ok.Load()),
-			"Both are separate servers from the main table's wharf (which runs with the defaults: audit on, metrics and notifications off), with data of their own; they take turns as the main table's servers do. The cost column is how much worse all on is than all off; a few percent is inside the spread of most rows.",
+			"all off: `audit.enabled: false`, no `metrics:`, no `notifications:`. " + on + ": " + onWhat + ".",
+			"In this run " + strings.Join(seen, ", and ") + ".",
+			"Both are separate servers from the main table's wharf (which runs with the defaults: audit on, metrics and notifications off), with data of their own; they take turns as the main table's servers do. The cost column is how much worse " + on + " is than all off; a few percent is inside the spread of most rows.",
 		}}}, nil
 }

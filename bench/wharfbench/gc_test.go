@@ -130,3 +130,41 @@ func TestReceiver(t *testing.T) {
 		t.Errorf("events %d, posts %d, bad %d; want 2, 2, 1", r.events.Load(), r.posts.Load(), r.bad.Load())
 	}
 }
+
+// The "on" server turns on all three unless told to leave some off; the
+// "off" one none; an unknown name is refused.
+func TestFeatureConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		without      []string
+		want, absent []string
+		heading      string
+	}{
+		{"all", nil, []string{"audit:\n  enabled: true", "metrics:\n  enabled: true\n  addr: \"127.0.0.1:9\"", "url: \"http://127.0.0.1:8/events\""}, nil, "all on"},
+		{"without notifications", []string{"notifications"}, []string{"audit:\n  enabled: true", "metrics:\n  enabled: true"}, []string{"notifications:"}, "on, without notifications"},
+		{"without audit and metrics", []string{"audit", "metrics"}, []string{"audit:\n  enabled: false", "notifications:"}, []string{"metrics:"}, "on, without audit and metrics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			off, on := featureConfigs("127.0.0.1:9", "http://127.0.0.1:8/events", tc.without)
+			if off != "audit:\n  enabled: false\nmetrics:\n  enabled: false\n" {
+				t.Errorf("off config:\n%s", off)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(on, w) {
+					t.Errorf("on config lacks %q:\n%s", w, on)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(on, a) {
+					t.Errorf("on config has %q:\n%s", a, on)
+				}
+			}
+			if got := onName(tc.without); got != tc.heading {
+				t.Errorf("heading %q, want %q", got, tc.heading)
+			}
+		})
+	}
+	if err := CheckFeatures([]string{"audit", "tracing"}); err == nil || !strings.Contains(err.Error(), `"tracing" is not one of metrics, audit, notifications`) {
+		t.Errorf("CheckFeatures(tracing): %v", err)
+	}
+}

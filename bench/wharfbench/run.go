@@ -38,9 +38,13 @@ type Options struct {
 	GCImages     int           // images of the garbage-collection set, a fifth of them untagged
 	GCClients    int           // clients pulling from wharf before and during its collection
 	GCRounds     int           // rounds of the garbage-collection pass (each writes and imports a new set)
-	Smoke        bool          // tiny everything: checks the harness, measures nothing
-	Dir          string        // parent of the run's temporary directory (data, logs)
-	Keep         bool          // keep the temporary directory (data and logs)
+	// FeaturesWithout leaves some of "metrics", "audit" and
+	// "notifications" off on the features pass's "on" server, to tell
+	// their costs apart.
+	FeaturesWithout []string
+	Smoke           bool   // tiny everything: checks the harness, measures nothing
+	Dir             string // parent of the run's temporary directory (data, logs)
+	Keep            bool   // keep the temporary directory (data and logs)
 	// Only, when set, runs just the workloads with a row whose name it
 	// matches (the token issuance benchmark's name is "token issuance").
 	Only *regexp.Regexp
@@ -68,6 +72,7 @@ func (o Options) withDefaults() Options {
 		keep := o
 		o = def
 		o.Smoke, o.Dir, o.Keep, o.Only, o.ProfileDir, o.ProfileSeconds, o.Progress = true, keep.Dir, keep.Keep, keep.Only, keep.ProfileDir, keep.ProfileSeconds, keep.Progress
+		o.FeaturesWithout = keep.FeaturesWithout
 	}
 	setInt := func(v *int, d int) {
 		if *v <= 0 {
@@ -187,6 +192,9 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, fmt.Errorf("wharfbench: started as a receive probe (%s is set), but the program's main did not call ServeReceiveProbe before Run", receiveProbeEnv)
 	}
 	o := opts.withDefaults()
+	if err := CheckFeatures(o.FeaturesWithout); err != nil {
+		return nil, err
+	}
 	began := time.Now()
 	root, err := RepoRoot()
 	if err != nil {

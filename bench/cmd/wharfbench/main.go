@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +49,7 @@ func main() {
 	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed, written and sent by the physical-limit probes")
 	flag.IntVar(&o.GCImages, "gc-images", 10000, "images of the garbage-collection set (-only gc), a fifth of them untagged")
 	flag.IntVar(&o.GCClients, "gc-clients", 4, "clients pulling from wharf before and during its garbage collection")
+	without := flag.String("features-without", "", "comma-separated features left off on the features pass's \"on\" server (metrics, audit, notifications), to tell their costs apart")
 	flag.IntVar(&o.GCRounds, "gc-rounds", 1, "rounds of the garbage-collection comparison; each writes, imports and collects a new set (minutes at 10,000 images)")
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
@@ -57,6 +59,13 @@ func main() {
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
 	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for the main table's wharf (the features pass, -only features, compares metrics, audit and notifications on and off side by side)")
 	flag.Parse()
+	if *without != "" {
+		o.FeaturesWithout = strings.Split(*without, ",")
+		if err := wharfbench.CheckFeatures(o.FeaturesWithout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {
