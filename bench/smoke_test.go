@@ -123,7 +123,7 @@ func TestWharfbenchSmoke(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"## Garbage collection (gc)", "## Cost of metrics, audit and notifications (features)",
-		"wharf deletes the untagged manifests", "the receiver got"} {
+		"wharf deletes the untagged manifests", "the receiver got", "the ratio is the first figure over the second"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
