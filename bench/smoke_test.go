@@ -128,6 +128,9 @@ func TestWharfbenchSmoke(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
+	if !loadPattern.MatchString(md) {
+		t.Errorf("report gives no load averages:\n%s", md)
+	}
 	if strings.Contains(md, "left out by `-only") {
 		t.Errorf("a run without -only says workloads were left out:\n%s", md)
 	}
@@ -150,6 +153,8 @@ func TestWharfbenchSmoke(t *testing.T) {
 var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "blob pull GET", "small images push",
 	"small images pull,", "small images pull with token auth", "blob pull GET with token auth", "peak RSS", "server CPU time per GiB", "manifest GET", "manifest HEAD",
 	"tag list", "_catalog", "docker push", "docker pull"}
+
+var loadPattern = regexp.MustCompile(`load average \(1, 5, 15 min\) [0-9.]+, [0-9.]+, [0-9.]+ at the start, [0-9.]+, [0-9.]+, [0-9.]+ at the end`)
 
 var sharePattern = regexp.MustCompile(`^\d+ % / \d+ %$`)
 

@@ -123,7 +123,7 @@ func (r *Report) Markdown(chart string) string {
 		p("**Smoke run: tiny sizes, one round. These numbers check the harness and measure nothing.**\n\n")
 	}
 	p("- date: %s; duration of the run: %s\n", r.Date.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(1e9))
-	p("- CPU: %s, %d cores (client and both servers share them)\n", r.CPU, r.Cores)
+	p("- CPU: %s, %d cores (client and both servers share them); load average (1, 5, 15 min) %s at the start, %s at the end\n", r.CPU, r.Cores, r.LoadBefore, r.LoadAfter)
 	p("- Go: %s; wharf: %s; peer: %s\n", r.GoVersion, r.Wharf, r.Distribution)
 	p("- wharf: `serve --auth none --tls off` with the defaults (audit log on, metrics and notifications off); distribution: filesystem storage, delete enabled, in-memory blob descriptor cache, no auth, log level info\n")
 	p("- token auth rows: `wharf serve --auth token` (token server in the same process) against distribution with `auth.token` and `wharf auth` (a docker_auth configuration) as its token server; one user, bcrypt cost 10\n")

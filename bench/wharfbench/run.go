@@ -176,6 +176,10 @@ type Report struct {
 	Wharf        string
 	Date         time.Time
 	Elapsed      time.Duration
+	// LoadBefore and LoadAfter are /proc/loadavg's 1, 5 and 15 minute
+	// load averages when the run started and ended: other work on the
+	// machine shows there.
+	LoadBefore, LoadAfter string
 }
 
 const tokenIssuanceName = "token issuance, one user, credential cache off and on"
@@ -228,7 +232,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, err
 	}
 	rep = &Report{Opts: o, CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
-		Distribution: versionOf(ctx, distBin), Wharf: wharfRevision(ctx, root), Date: time.Now().UTC()}
+		Distribution: versionOf(ctx, distBin), Wharf: wharfRevision(ctx, root), Date: time.Now().UTC(), LoadBefore: loadAverage()}
 	for _, wl := range all {
 		if !slices.ContainsFunc(wls, func(s workload) bool { return s.rows[0].name == wl.rows[0].name }) {
 			rep.LeftOut = append(rep.LeftOut, wl.rows[0].name)
@@ -272,6 +276,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		rep.Comparisons = append(rep.Comparisons, cs...)
 	}
 	rep.Elapsed = time.Since(began)
+	rep.LoadAfter = loadAverage()
 	return rep, nil
 }
 
@@ -385,6 +390,15 @@ func roundValues(rows []Result, vals []float64) string {
 // by distribution's push (or by the client) was flushed during wharf's
 // next push, and never the other way round.
 func settleDisk() { syscall.Sync() }
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], ", ")
+	}
+	return "unknown"
+}
 
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")
