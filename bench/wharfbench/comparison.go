@@ -24,8 +24,8 @@ type Comparison struct {
 	Notes   []string // lines under the table
 }
 
-// passTitles are the headings of the passes that run besides the main
-// table; -only selects a pass when it matches its heading.
+// The headings of the passes that run after the main table; -only
+// selects a pass when it matches its heading.
 const (
 	gcSection       = "Garbage collection (gc)"
 	featuresSection = "Cost of metrics, audit and notifications (features)"
@@ -34,7 +34,7 @@ const (
 // wanted says whether a run selects the pass headed title.
 func wanted(only *regexp.Regexp, title string) bool { return only == nil || only.MatchString(title) }
 
-// markdown renders the comparison's table and notes.
+// comparisonMarkdown renders the comparison's table and notes.
 func (r *Report) comparisonMarkdown(c Comparison) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
