@@ -209,6 +209,10 @@ func dependencyRules() []rule {
 		// fsck reads and repairs through metadata and the storage driver
 		// it is handed: no HTTP, no settings, no server.
 		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// migrate-storage copies through the storage interface, whichever
+		// drivers its table names: no HTTP, settings, metadata or server.
+		{pkg: "wharf/internal/storagecopy", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/metadata",
+			"wharf/internal/server", "wharf/internal/cli", "wharf/internal/registry"}},
 		// What a full disk's messages say: a leaf.
 		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
 		// The progress line is a leaf the long commands share.

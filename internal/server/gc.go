@@ -23,7 +23,7 @@ func (s *Server) setupGC() error {
 	g := s.cfg.GC
 	c := gc.New(s.meta, blobs, s.log, "wharf serve")
 	s.gc = gc.NewSchedule(c, gc.Options{Grace: g.Grace.Std(), UploadsGrace: g.UploadsGrace.Std(), DeleteUntagged: g.DeleteUntagged,
-		ReadOnly: s.cfg.ReadOnly},
+		LeaseTTL: g.LeaseTTL.Std(), ReadOnly: s.cfg.ReadOnly},
 		g.Interval.Std())
 	if s.metrics != nil {
 		s.gc.Done = func(r gc.Result, err error) {

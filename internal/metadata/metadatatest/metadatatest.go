@@ -98,6 +98,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyRetry", testNotifyRetry},
 		{"NotifyBacklogBound", testNotifyBacklogBound},
 		{"NotifyLease", testNotifyLease},
+		{"CopyAll", testCopyAll},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
