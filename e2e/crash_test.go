@@ -62,14 +62,22 @@ type pushedImage struct {
 // still pulls whole.
 func TestCrashSafety(t *testing.T) {
 	harness.SkipIfShort(t)
-	// The 32 pushers stand for 32 clients, but all come from 127.0.0.1:
-	// the per-client cap on uploads is raised to what 32 clients get.
-	cfg := writeConfig(t, t.TempDir(), "limits:\n  uploads_per_client: 256\n"+crashGCConfig)
+	crashSafety(t, writeConfig(t, t.TempDir(), crashConfig), crashCycles)
+}
+
+// crashConfig is the configuration of the crash tests but for storage. The
+// 32 pushers stand for 32 clients, but all come from 127.0.0.1: the
+// per-client cap on uploads is raised to what 32 clients get.
+var crashConfig = "limits:\n  uploads_per_client: 256\n" + crashGCConfig
+
+// crashSafety is TestCrashSafety on the storage cfg names, for cycles kill
+// cycles.
+func crashSafety(t *testing.T, cfg string, cycles int) {
 	w := startWharf(t, "--config", cfg)
 	gcl := newGCLoop(t, cfg, w.DataDir())
 	db := openDB(t, w.DataDir())
 	var imgs []*crashImg
-	for cycle := range crashCycles {
+	for cycle := range cycles {
 		got, orphan, killedAt := pushUntilKilled(t, w, gcl, db, cycle, imgs)
 		t.Logf("cycle %d: %d pushes acknowledged before kill -9", cycle, len(got))
 		imgs = append(imgs, got...)
@@ -80,7 +88,7 @@ func TestCrashSafety(t *testing.T) {
 		takeover.Go(func() { gcl.awaitTakeover(testContext(t, time.Minute), orphan, killedAt) })
 		checkDeleted(t, w, imgs)
 		verifyAfterCrash(t, w, live(imgs))
-		fsckClean(t, w.DataDir())
+		fsckClean(t, w.DataDir(), "--config", cfg)
 		takeover.Wait()
 		if t.Failed() {
 			return
@@ -108,10 +116,10 @@ func TestCrashSafety(t *testing.T) {
 	}
 	images, blobs := checkCollected(t, w, imgs)
 	verifyAfterCrash(t, w, live(imgs))
-	fsckClean(t, w.DataDir())
+	fsckClean(t, w.DataDir(), "--config", cfg)
 	gcl.stats.countScheduled(t, w.Log())
 	t.Logf("%d deleted images and their %d own blobs are gone", images, blobs)
-	t.Logf("%s", crashFigures(&gcl.stats, crashCycles, len(imgs)))
+	t.Logf("%s", crashFigures(&gcl.stats, cycles, len(imgs)))
 	if images == 0 || gcl.stats.blobs+gcl.stats.scheduledBlobs == 0 {
 		t.Error("nothing was deleted or collected: the collections during the kills had no work")
 	}

@@ -476,33 +476,13 @@ func TestS3StartupCheck(t *testing.T) {
 }
 
 // TestCrashSafetyS3 is TestCrashSafety with the blobs on S3: 32 clients
-// push, the server is killed with SIGKILL mid-push and restarted, three
-// times; every acknowledged push is whole afterwards and wharf fsck, which
-// hashes every blob in the bucket, finds nothing wrong.
+// push while garbage collections run and earlier images are deleted, the
+// server and the collection in progress are killed with SIGKILL mid-push
+// and restarted, three times; every acknowledged push is whole afterwards,
+// what was deleted stays deleted, and wharf fsck, which hashes every blob
+// in the bucket, finds nothing wrong.
 func TestCrashSafetyS3(t *testing.T) {
 	harness.SkipIfShort(t)
 	g := testserver.StartVersityGW(t, s3Bucket)
-	cfg := s3Config(t, g, g.Endpoint, "")
-	if err := appendFile(cfg, "limits:\n  uploads_per_client: 256\n"); err != nil {
-		t.Fatal(err)
-	}
-	w := startWharf(t, "--config", cfg)
-	var acked []pushedImage
-	for cycle := range 3 {
-		got := pushUntilKilled(t, w, cycle)
-		t.Logf("cycle %d: %d pushes acknowledged before kill -9", cycle, len(got))
-		acked = append(acked, got...)
-		w.Restart()
-		verifyAfterCrash(t, w, acked)
-		status, rep, stderr := runFsck(t, w.DataDir(), "--config", cfg)
-		if status != 0 || len(rep.Problems) != 0 || rep.Blobs == 0 {
-			t.Errorf("wharf fsck after the restart: exit %d, %d blobs, problems %+v\n%s", status, rep.Blobs, rep.Problems, stderr)
-		}
-		if t.Failed() {
-			return
-		}
-	}
-	if len(acked) == 0 {
-		t.Fatal("no push was acknowledged in any cycle: the test proved nothing")
-	}
+	crashSafety(t, s3Config(t, g, g.Endpoint, crashConfig), 3)
 }
