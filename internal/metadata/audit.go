@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"math/bits"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -36,6 +38,11 @@ type AuditRecord struct {
 	Outcome string
 	// Detail is a short JSON object ("" for none).
 	Detail string
+	// Count is how many identical events the row stands for (0 or 1: one):
+	// pulls folded into one row. Time is then the first one's and Last the
+	// last one's; Last is zero for a row of one event.
+	Count int64
+	Last  time.Time
 }
 
 // AuditQuery selects audit records. Zero fields select everything.
@@ -52,58 +59,112 @@ type AuditQuery struct {
 // DefaultAuditLimit is the page size of an AuditQuery without a limit.
 const DefaultAuditLimit = 100
 
-// auditChunk is how many rows one INSERT writes. A fixed size keeps the
-// statement cache at two texts (the chunk and the single row); 50 rows of
-// 10 columns stay far below every database's placeholder limit.
-const auditChunk = 50
+// auditCols are the columns InsertAudit writes, in auditArgs' order.
+const auditCols = `at, action, actor, source, addr, request_id, repository, target, outcome, detail, count, last_at`
 
-const auditCols = `at, action, actor, source, addr, request_id, repository, target, outcome, detail`
+// auditNumCols is how many columns auditCols names.
+const auditNumCols = 12
 
-// InsertAudit writes records in one transaction. Key fields longer than
+// auditMaxParams is the fewest bind parameters one statement may carry
+// among the databases Wharf runs on: SQLite's default limit (PostgreSQL and
+// MySQL allow 65535).
+const auditMaxParams = 32766
+
+// auditMaxRows is the most rows one INSERT writes: the largest power of two
+// whose parameters fit auditMaxParams (2048 rows, 24576 parameters).
+var auditMaxRows = func() int {
+	n := 1
+	for 2*n*auditNumCols <= auditMaxParams {
+		n *= 2
+	}
+	return n
+}()
+
+// auditInserts holds the INSERT text of 2^k rows at index k, built once.
+var auditInserts [16]struct {
+	once sync.Once
+	text string
+}
+
+// auditInsert returns the INSERT of n rows, n a power of two.
+func auditInsert(n int) string {
+	k := bits.TrailingZeros(uint(n))
+	a := &auditInserts[k]
+	a.once.Do(func() {
+		row := "(" + placeholders(auditCols) + ")"
+		var b strings.Builder
+		b.Grow(len("INSERT INTO audit_log () VALUES ") + len(auditCols) + n*(len(row)+2))
+		b.WriteString("INSERT INTO audit_log (" + auditCols + ") VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+		}
+		a.text = b.String()
+	})
+	return a.text
+}
+
+// auditSplit returns the size of the next INSERT for n rows: the largest
+// power of two not above n or auditMaxRows. A batch of n rows then takes
+// one statement per bit of n (one for a full batch of a power of two),
+// and the statement cache holds at most one text per power of two, each
+// parsed once: preparing a statement of thousands of placeholders costs
+// more than the rows it writes.
+func auditSplit(n int) int {
+	return min(1<<(bits.Len(uint(n))-1), auditMaxRows)
+}
+
+// InsertAudit writes records, all or none. Key fields longer than
 // MaxKeyLength are cut and invalid UTF-8 or NUL bytes replaced, so that a
-// hostile name in a failed login is recorded rather than refused.
+// hostile name in a failed login is recorded rather than refused. A record
+// whose Count is 0 counts as one.
 func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	one := `INSERT INTO audit_log (` + auditCols + `) VALUES (` + placeholders(auditCols) + `)`
-	chunk := `INSERT INTO audit_log (` + auditCols + `) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("("+placeholders(auditCols)+"), ", auditChunk), ", ")
 	// Prepared outside the transaction, which only looks statements up
-	// (see conn.stmt): parsing 500 placeholders each time cost more than
-	// the inserts.
+	// (see conn.stmt).
 	r := s.read()
-	if len(recs) >= auditChunk {
-		r.stmt(ctx, r.rebind(chunk))
+	for rest := len(recs); rest > 0; {
+		n := auditSplit(rest)
+		r.stmt(ctx, r.rebind(auditInsert(n)))
+		rest -= n
 	}
-	r.stmt(ctx, r.rebind(one))
-	return wrap("insert audit", s.inTx(ctx, func(c conn) error {
-		rest := recs
-		for len(rest) >= auditChunk {
-			if _, err := c.exec(ctx, chunk, auditArgs(rest[:auditChunk])...); err != nil {
+	args := make([]any, 0, auditNumCols*auditSplit(len(recs)))
+	write := func(c conn) error {
+		for rest := recs; len(rest) > 0; {
+			n := auditSplit(len(rest))
+			if _, err := c.exec(ctx, auditInsert(n), auditArgs(args[:0], rest[:n])...); err != nil {
 				return err
 			}
-			rest = rest[auditChunk:]
-		}
-		for i := range rest {
-			if _, err := c.exec(ctx, one, auditArgs(rest[i:i+1])...); err != nil {
-				return err
-			}
+			rest = rest[n:]
 		}
 		return nil
-	}))
+	}
+	if auditSplit(len(recs)) == len(recs) { // one statement: atomic alone
+		return wrap("insert audit", write(r))
+	}
+	return wrap("insert audit", s.inTx(ctx, write))
 }
 
-func auditArgs(recs []AuditRecord) []any {
-	args := make([]any, 0, 10*len(recs))
-	for _, r := range recs {
+// auditArgs appends the parameters of recs to args.
+func auditArgs(args []any, recs []AuditRecord) []any {
+	now := time.Now()
+	for i := range recs {
+		r := &recs[i]
 		t := r.Time
 		if t.IsZero() {
-			t = time.Now()
+			t = now
+		}
+		count, last := max(r.Count, 1), int64(0)
+		if !r.Last.IsZero() {
+			last = unixNano(r.Last)
 		}
 		args = append(args, unixNano(t), auditKey(r.Action), auditKey(r.Actor), auditKey(r.Source),
 			auditKey(r.Addr), auditKey(r.RequestID), auditKey(r.Repository), auditText(r.Target, 4096),
-			auditKey(r.Outcome), auditText(r.Detail, 4096))
+			auditKey(r.Outcome), auditText(r.Detail, 4096), count, last)
 	}
 	return args
 }
@@ -172,11 +233,15 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, str
 			r  AuditRecord
 			at int64
 		)
+		var last int64
 		if err := rows.Scan(&r.ID, &at, &r.Action, &r.Actor, &r.Source, &r.Addr, &r.RequestID,
-			&r.Repository, &r.Target, &r.Outcome, &r.Detail); err != nil {
+			&r.Repository, &r.Target, &r.Outcome, &r.Detail, &r.Count, &last); err != nil {
 			return nil, "", wrap("list audit", err)
 		}
 		r.Time = fromUnixNano(at)
+		if last != 0 {
+			r.Last = fromUnixNano(last)
+		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
