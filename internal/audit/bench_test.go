@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func BenchmarkRecordPull(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := events.Event{Action: events.Pull, Repository: "team/app", Digest: digest.FromString("m"), Tag: "v1",
-		MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1234, Actor: "alice", Addr: "10.0.0.1",
+		MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1234, Actor: "alice", Addr: netip.MustParseAddr("10.0.0.1"),
 		RequestID: "0123456789abcdef", UserAgent: "docker/27.3.1 go/go1.22.7 git-commit/41ca978 kernel/6.8.0 os/linux arch/amd64"}
 	b.Run("request", func(b *testing.B) {
 		b.ReportAllocs()

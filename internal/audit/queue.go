@@ -1,24 +1,41 @@
 package audit
 
-import "wharf/internal/metadata"
+import (
+	"net/netip"
+
+	"wharf/internal/metadata"
+)
 
 // entry is a queued record with its arrival order. A registry event's
-// target and detail are formatted by the writer, off the request's path:
-// the entry keeps their parts (ev).
+// target and detail, and any record's address, are formatted by the
+// writer, off the request's path: the entry keeps their parts (ev).
 type entry struct {
 	seq int64
 	rec metadata.AuditRecord
 	ev  eventParts
-	// count is how many pulls coalesce folded into this one.
-	count int
 }
 
-// eventParts are what an event's target and detail are made of.
+// eventParts are what an event's target and detail are made of (set), and
+// the client's address when the record's Addr is to be formatted from it.
 type eventParts struct {
 	set                          bool
 	digest, tag, mediaType, from string
 	userAgent                    string
 	size                         int64
+	addr                         netip.Addr
+}
+
+// row is the record to write: the queued one with its address, target and
+// detail formatted from their parts.
+func (e *entry) row() metadata.AuditRecord {
+	r := e.rec
+	if e.ev.addr.IsValid() {
+		r.Addr = e.ev.addr.String()
+	}
+	if e.ev.set {
+		r.Target, r.Detail = e.ev.target(), e.ev.detail()
+	}
+	return r
 }
 
 // blockSize is how many entries one block of a fifo holds: a queue grows
