@@ -24,7 +24,8 @@ type Options struct {
 	Log   *slog.Logger
 	// Queue is the most records waiting in memory (default 10000).
 	Queue int
-	// Batch is the most records one write takes (default 500).
+	// Batch is the most records one write takes (default 512: a power of
+	// two is one INSERT statement, see metadata.InsertAudit).
 	Batch int
 	// Every is how long a record waits at most before it is written
 	// (default a second): a batch is written when it is full or when
@@ -57,7 +58,7 @@ const (
 // Defaults of Options.
 const (
 	DefaultQueue     = 10000
-	DefaultBatch     = 500
+	DefaultBatch     = 512
 	DefaultEvery     = time.Second
 	DefaultRetention = 90 * 24 * time.Hour
 	DefaultFold      = time.Minute
