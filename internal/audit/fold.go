@@ -20,9 +20,10 @@ type foldKey struct {
 type fold struct {
 	key foldKey
 	end time.Time
-	// first is the first repeat, n how many there were and last the time
+	// first is the first repeat (allocated when one comes: most pulls of
+	// many clients never repeat), n how many there were and last the time
 	// of the last one; n is 0 when none came.
-	first entry
+	first *entry
 	n     int64
 	last  time.Time
 }
@@ -44,6 +45,7 @@ type folder struct {
 	// as long, and start when the writer sees them): order[head:] waits.
 	order []*fold
 	head  int
+	fmt   formatter
 }
 
 func newFolder(window time.Duration, max int) *folder {
@@ -59,7 +61,7 @@ func (f *folder) rows(dst []metadata.AuditRecord, taken []entry, now time.Time) 
 		if foldable(e) && !f.add(e, now) {
 			continue
 		}
-		dst = append(dst, e.row())
+		dst = append(dst, f.fmt.row(e))
 	}
 	return dst
 }
@@ -74,7 +76,8 @@ func (f *folder) add(e *entry, now time.Time) bool {
 	k := foldKey{actor: e.rec.Actor, repo: e.rec.Repository, digest: e.ev.digest, tag: e.ev.tag, addr: e.ev.addr}
 	if w, ok := f.m[k]; ok {
 		if w.n == 0 {
-			w.first = *e
+			w.first = new(entry)
+			*w.first = *e
 		}
 		w.n++
 		w.last = e.rec.Time
@@ -109,8 +112,8 @@ func (f *folder) expire(dst []metadata.AuditRecord, now time.Time) []metadata.Au
 			delete(f.m, w.key)
 			continue
 		}
-		dst = append(dst, w.row())
-		w.first, w.n, w.last, w.end = entry{}, 0, time.Time{}, now.Add(f.window)
+		dst = append(dst, f.row(w))
+		w.first, w.n, w.last, w.end = nil, 0, time.Time{}, now.Add(f.window)
 		f.push(w)
 	}
 	return dst
@@ -121,7 +124,7 @@ func (f *folder) expire(dst []metadata.AuditRecord, now time.Time) []metadata.Au
 func (f *folder) all(dst []metadata.AuditRecord) []metadata.AuditRecord {
 	for _, w := range f.order[f.head:] {
 		if w.n > 0 {
-			dst = append(dst, w.row())
+			dst = append(dst, f.row(w))
 		}
 	}
 	clear(f.order)
@@ -130,9 +133,9 @@ func (f *folder) all(dst []metadata.AuditRecord) []metadata.AuditRecord {
 	return dst
 }
 
-// row is the window's repeats as one record.
-func (w *fold) row() metadata.AuditRecord {
-	r := w.first.row()
+// row is the repeats of w's window as one record.
+func (f *folder) row(w *fold) metadata.AuditRecord {
+	r := f.fmt.row(w.first)
 	r.Count = w.n
 	if w.n > 1 {
 		r.Last = w.last

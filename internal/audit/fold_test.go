@@ -147,3 +147,36 @@ func TestFoldOnlyPulls(t *testing.T) {
 		t.Errorf("the pull rows count %d pulls; want 5", count["pull"])
 	}
 }
+
+// TestFormatterReuse formats entries whose parts change one at a time: a
+// string reused from the entry before must never be another entry's.
+func TestFormatterReuse(t *testing.T) {
+	t.Parallel()
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::1")
+	parts := []eventParts{
+		{set: true, digest: "sha256:a", tag: "v1", mediaType: "m", userAgent: "docker", size: 1, addr: a},
+		{set: true, digest: "sha256:a", tag: "v1", mediaType: "m", userAgent: "docker", size: 1, addr: a},
+		{set: true, digest: "sha256:b", tag: "v1", mediaType: "m", userAgent: "docker", size: 1, addr: a},
+		{set: true, digest: "sha256:b", tag: "", mediaType: "m", userAgent: "docker", size: 2, addr: b},
+		{set: true, digest: "sha256:b", tag: "", mediaType: "m", userAgent: "crane", size: 2, addr: b},
+		{addr: a}, // a login: no target, no detail
+		{set: true, digest: "sha256:b", tag: "", mediaType: "", from: "other", userAgent: "crane", size: 2},
+	}
+	var f formatter
+	for i, p := range parts {
+		e := entry{rec: metadata.AuditRecord{Action: "pull"}, ev: p}
+		got := f.row(&e)
+		fresh := (&entry{rec: e.rec, ev: p}).ev
+		wantTarget, wantDetail, wantAddr := "", "", ""
+		if p.set {
+			wantTarget, wantDetail = fresh.target(), fresh.detail()
+		}
+		if p.addr.IsValid() {
+			wantAddr = p.addr.String()
+		}
+		if got.Target != wantTarget || got.Detail != wantDetail || got.Addr != wantAddr {
+			t.Errorf("entry %d: target %q, detail %q, addr %q; want %q, %q, %q", i, got.Target, got.Detail, got.Addr,
+				wantTarget, wantDetail, wantAddr)
+		}
+	}
+}

@@ -25,15 +25,36 @@ type eventParts struct {
 	addr                         netip.Addr
 }
 
-// row is the record to write: the queued one with its address, target and
-// detail formatted from their parts.
-func (e *entry) row() metadata.AuditRecord {
+// formatter turns entries into the records to write, formatting an
+// address, a target and a detail from their parts. It reuses the strings
+// of the entry before when the parts are the same: the pulls of a batch
+// mostly name one image from one kind of client, and each string saved is
+// an allocation and, for the detail, a pass over the user agent.
+type formatter struct {
+	ev             eventParts // the last event's parts, set when it was one
+	target, detail string
+	addr           netip.Addr
+	addrText       string
+}
+
+// row is e's record with its address, target and detail formatted.
+func (f *formatter) row(e *entry) metadata.AuditRecord {
 	r := e.rec
-	if e.ev.addr.IsValid() {
-		r.Addr = e.ev.addr.String()
+	if a := e.ev.addr; a.IsValid() {
+		if a != f.addr {
+			f.addr, f.addrText = a, a.String()
+		}
+		r.Addr = f.addrText
 	}
-	if e.ev.set {
-		r.Target, r.Detail = e.ev.target(), e.ev.detail()
+	if p := &e.ev; p.set {
+		if p.digest != f.ev.digest || p.tag != f.ev.tag || !f.ev.set {
+			f.target = p.target()
+		}
+		if p.mediaType != f.ev.mediaType || p.from != f.ev.from || p.userAgent != f.ev.userAgent || p.size != f.ev.size || !f.ev.set {
+			f.detail = p.detail()
+		}
+		f.ev = *p
+		r.Target, r.Detail = f.target, f.detail
 	}
 	return r
 }
