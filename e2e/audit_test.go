@@ -157,3 +157,52 @@ func dump(recs []audit.View) string {
 	}
 	return b.String()
 }
+
+// TestAuditFoldsPulls pulls one manifest in a loop from one client: the
+// first pull is one record at once, the repeats one record with their
+// count, written when the window ends or, as here, when the server stops.
+func TestAuditFoldsPulls(t *testing.T) {
+	harness.SkipIfShort(t)
+	const carolPW = "carol's long password"
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(auditConfig, bcryptHash(t, carolPW)))
+	w := harness.StartWharf(t, "--auth", "token", "--config", cfg)
+	t.Cleanup(httpClient.CloseIdleConnections)
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+
+	ctx := testContext(t, 2*time.Minute)
+	carol := remote.WithAuth(&authn.Basic{Username: "carol", Password: carolPW})
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := ref(t, w, "carol/app:1")
+	if err := remote.Write(app, img, remoteOpts(ctx, carol)...); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	const pulls = 6
+	for range pulls {
+		if _, err := remote.Get(app, remoteOpts(ctx, carol)...); err != nil { // one manifest GET
+			t.Fatalf("pull: %v", err)
+		}
+	}
+	w.Stop()
+
+	recs := auditRecords(t, cli, "audit", "ls", "--json", "--action", "pull")
+	var total int64
+	for _, r := range recs {
+		total += r.Count
+		if r.Actor != "carol" || r.Addr != "127.0.0.1" || r.Target != "1@"+mustDigest(t, img).String() {
+			t.Errorf("pull record %+v; want carol from 127.0.0.1, of 1@<digest>", r)
+		}
+	}
+	// Newest first: the folded repeats, then the first pull.
+	if len(recs) != 2 || total != pulls || recs[1].Count != 1 || recs[0].Count != pulls-1 ||
+		recs[0].Last.Before(recs[0].Time) || recs[0].Time.Before(recs[1].Time) {
+		t.Fatalf("%d pulls are %d records counting %d; want the first alone and the %d repeats folded, first to last:\n%s",
+			pulls, len(recs), total, pulls-1, dump(recs))
+	}
+	if out := cli.run("", "audit", "ls", "--action", "pull"); !strings.Contains(out, fmt.Sprintf("pull ×%d", pulls-1)) {
+		t.Errorf("audit ls --action pull does not show the folded pulls as pull ×%d:\n%s", pulls-1, out)
+	}
+	t.Logf("%d manifest pulls from one client: %d audit records", pulls, len(recs))
+}
