@@ -236,7 +236,7 @@ func (l *Log) drain(batch []metadata.AuditRecord) {
 		}
 	}
 	if len(rest) > 0 {
-		l.log.Error("audit: records not written at shutdown", "records", len(rest)+l.queued())
+		l.log.Error("audit: records not written at shutdown", "records", len(rest)+l.queued()+len(l.fold.all(nil)))
 	}
 	l.reportDrops()
 }
