@@ -128,7 +128,8 @@ func auditSplit(n int) int {
 // InsertAudit writes records, all or none. Key fields longer than
 // MaxKeyLength are cut and invalid UTF-8 or NUL bytes replaced, so that a
 // hostile name in a failed login is recorded rather than refused. A record
-// whose Count is 0 counts as one.
+// whose Count is 0 counts as one. PostgreSQL takes them in one COPY, the
+// others in INSERTs of a power of two rows each (auditSplit).
 func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
