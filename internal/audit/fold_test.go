@@ -180,3 +180,32 @@ func TestFormatterReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordAllocatesNothing: once the queue's blocks are warm, queueing a
+// pull's record allocates nothing on the request's path; its address,
+// target and detail are formatted by the writer.
+func TestRecordAllocatesNothing(t *testing.T) {
+	l, err := New(Options{Store: &memStore{}, Log: slog.New(slog.DiscardHandler), Every: time.Hour, Pulls: PullsManifests})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(t.Context())
+	e := &events.Event{Time: time.Now(), Action: events.Pull, Repository: "app", Digest: digest.FromString("m"), Tag: "v1",
+		MediaType: "m", Actor: "alice", Addr: netip.MustParseAddr("192.0.2.1"), RequestID: "r", UserAgent: "docker/27"}
+	warm := func() {
+		for range 2 * blockSize {
+			l.Record(e)
+		}
+		l.mu.Lock()
+		l.taken = l.q.take(l.taken[:0], 2*blockSize)
+		clear(l.taken)
+		l.mu.Unlock()
+	}
+	warm()
+	if n := testing.AllocsPerRun(100, func() { l.Record(e) }); n != 0 {
+		t.Errorf("queueing a pull's record allocates %v times; want none", n)
+	}
+	if l.queued() == 0 {
+		t.Error("nothing was queued")
+	}
+}
