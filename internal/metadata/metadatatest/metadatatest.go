@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"AuditFilters", testAuditFilters},
 		{"AuditCursor", testAuditCursor},
 		{"AuditRetention", testAuditRetention},
+		{"AuditBatches", testAuditBatches},
 		{"PullTimes", testPullTimes},
 		{"RepositoryState", testRepositoryState},
 		{"RetentionDeletes", testRetentionDeletes},
