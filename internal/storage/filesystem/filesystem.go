@@ -293,7 +293,7 @@ func (d *Driver) removeUpload(p string) error {
 // UploadIDs lists the uploads that have staging files, in lexical order,
 // so that a check of the data directory (fsck, not built yet) can find
 // staged files no upload session owns. The server does not call it: it
-// purges stale sessions from their metadata rows (registry.PurgeUploads).
+// purges stale sessions from their metadata rows (the gc package's uploads phase).
 // Entries that are not valid upload ids, or not regular files, are
 // skipped: nothing this driver writes looks like that.
 func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {
