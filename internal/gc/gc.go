@@ -234,7 +234,7 @@ func (r *run) all(ctx context.Context) error {
 	}
 	before := r.c.now().Add(-r.opts.Grace)
 	if r.opts.DeleteUntagged {
-		if err := r.manifests(ctx, before); err != nil {
+		if err := r.manifests(ctx); err != nil {
 			return err
 		}
 	}
