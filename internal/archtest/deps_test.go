@@ -139,8 +139,10 @@ func dependencyRules() []rule {
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry",
 				"wharf/internal/storage", "wharf/internal/config"}},
 		// notify is a sink of events over the metadata queue: the
-		// composition root translates notifications: for it.
-		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid"},
+		// composition root translates notifications: for it. The OCI
+		// descriptor type renders includereferences.
+		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid",
+			"github.com/opencontainers/image-spec/specs-go/v1"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/registry", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
