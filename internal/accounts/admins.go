@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"wharf/internal/auth"
+	"wharf/internal/metadata"
 )
 
 // Who may administer Wharf, and the rule that keeps one: disabling or
 // removing an account is refused when that account may administer and no
 // other enabled account could. The admin API and `wharf user` share the
-// check, since both change accounts through a Service.
+// check, since both change accounts through a Service, and the check and
+// its write are one atomic step (keepingAnAdmin), across processes too.
 
 // The scope the admin API asks the ACL for: type admin, name api, every
 // action. The ACL grants it like any other (wharf serve's built-in
@@ -37,27 +39,57 @@ func AdminAccess() auth.Access {
 // create again); the message says what to do instead.
 var ErrRefused = errors.New("accounts: refused")
 
+// adminCheckAttempts bounds how often keepingAnAdmin checks again after
+// another identity change committed between its check and its write.
+const adminCheckAttempts = 8
+
+// keepingAnAdmin runs write, which disables or removes (verb) the database
+// account name, unless keepAnAdmin refuses it. The write commits only if
+// no identity change committed since the check read the accounts
+// (metadata.IfIdentityAt); otherwise the check runs again on what is there
+// now. Two administrators removing each other at once thus leave one: the
+// second removal is checked again, and refused.
+func (s *Service) keepingAnAdmin(ctx context.Context, name, verb string, write func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		gen, err := s.keepAnAdmin(ctx, name, verb)
+		if err != nil {
+			return err
+		}
+		if s.checked != nil {
+			s.checked()
+		}
+		err = write(metadata.IfIdentityAt(ctx, gen))
+		if !errors.Is(err, metadata.ErrIdentityChanged) {
+			return err
+		}
+		if attempt == adminCheckAttempts {
+			return fmt.Errorf("accounts: %s %s: accounts kept changing while it was checked (%d attempts); try again: %w", verb, name, attempt, err)
+		}
+	}
+}
+
 // keepAnAdmin refuses to disable or remove (verb) the database account
-// name when it may administer and no other account could afterwards.
-// Accounts of other backends (LDAP, sign-ins, …) cannot be listed and do
-// not count; rules that match a client address are taken not to apply.
-// An account that does not exist is the store's to report.
-func (s *Service) keepAnAdmin(ctx context.Context, name, verb string) error {
+// name when it may administer and no other account could afterwards, and
+// returns the identity generation it read. Accounts of other backends
+// (LDAP, sign-ins, …) cannot be listed and do not count; rules that match
+// a client address are taken not to apply. An account that does not exist
+// is the store's to report.
+func (s *Service) keepAnAdmin(ctx context.Context, name, verb string) (int64, error) {
 	snap, err := Load(ctx, s.store, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	a, ok := snap.Account(name)
 	if !ok || a.Disabled {
-		return nil
+		return snap.Generation, nil
 	}
 	now := s.opts.Now()
 	if is, err := s.administers(snap, now, a); err != nil || !is {
-		return err
+		return snap.Generation, err
 	}
 	others, dormant, err := s.administrators(snap, now, name)
 	if err != nil || len(others) > 0 {
-		return err
+		return snap.Generation, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s would leave no account that may administer Wharf: it is the only enabled one the ACL grants %s (what the admin API asks for). ",
@@ -68,7 +100,7 @@ func (s *Service) keepAnAdmin(ctx context.Context, name, verb string) error {
 		b.WriteString("First let")
 	}
 	b.WriteString(" another account administer, e.g. `wharf user add ops` then `wharf acl add --account ops --type admin --name api --actions '*'` (or POST /api/v1/users and /api/v1/acl/rules); accounts of LDAP and the other backends are not counted")
-	return fmt.Errorf("%w: %s", ErrRefused, b.String())
+	return 0, fmt.Errorf("%w: %s", ErrRefused, b.String())
 }
 
 // administrators lists the accounts, but except, that may administer now

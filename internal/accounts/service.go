@@ -48,6 +48,9 @@ type Options struct {
 type Service struct {
 	store *metadata.Store
 	opts  Options
+	// checked, when set, runs between the last-admin check and its write
+	// (tests of the race of two removals).
+	checked func()
 }
 
 // NewService returns the operations over store.
@@ -141,12 +144,12 @@ func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) (
 		action = "user.disable"
 	}
 	defer s.changed(ctx, action, "user "+name, &err)
-	if disabled {
-		if err := s.keepAnAdmin(ctx, name, "disabling"); err != nil {
-			return err
-		}
+	if !disabled {
+		return s.store.SetUserDisabled(ctx, name, false)
 	}
-	return s.store.SetUserDisabled(ctx, name, disabled)
+	return s.keepingAnAdmin(ctx, name, "disabling", func(ctx context.Context) error {
+		return s.store.SetUserDisabled(ctx, name, true)
+	})
 }
 
 // SetLabels replaces a user's own labels.
@@ -166,10 +169,9 @@ func (s *Service) RemoveUser(ctx context.Context, name string) (err error) {
 	if s.IsBuiltin(name) {
 		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which the next start would create again; disable it instead (wharf user disable %s)", ErrRefused, name, name)
 	}
-	if err := s.keepAnAdmin(ctx, name, "removing"); err != nil {
-		return err
-	}
-	return s.store.DeleteUser(ctx, name)
+	return s.keepingAnAdmin(ctx, name, "removing", func(ctx context.Context) error {
+		return s.store.DeleteUser(ctx, name)
+	})
 }
 
 // AddBuiltin creates the built-in admin (Options.Builtin) with pw, which

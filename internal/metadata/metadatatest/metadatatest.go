@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"Teams", testTeams},
 		{"ACLRules", testACLRules},
 		{"AccessTokens", testAccessTokens},
+		{"IdentityAt", testIdentityAt},
 		{"AddBlob", testAddBlob},
 		{"AddBlobIdempotent", testAddBlobIdempotent},
 		{"LinkBlob", testLinkBlob},
