@@ -126,9 +126,12 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/edge", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/buildinfo", onlyDirect: []string{}},
 		// tracing is OpenTelemetry behind the edge's Recorder: the request
-		// path knows it no more than it knows metrics.
-		{pkg: "wharf/internal/tracing", onlyDirect: []string{"go.opentelemetry.io/otel/", "go.opentelemetry.io/otel", "wharf/internal/edge", "wharf/internal/metrics"},
-			notDeps: []string{"wharf/internal/server", "wharf/internal/ociapi", "wharf/internal/registry"}},
+		// path knows it no more than it knows metrics. It encodes OTLP
+		// itself (the message types, never the collector's gRPC service).
+		{pkg: "wharf/internal/tracing", onlyDirect: []string{"go.opentelemetry.io/otel/", "go.opentelemetry.io/otel", "wharf/internal/edge", "wharf/internal/metrics",
+			"go.opentelemetry.io/proto/otlp/common/v1", "go.opentelemetry.io/proto/otlp/resource/v1", "go.opentelemetry.io/proto/otlp/trace/v1",
+			"google.golang.org/protobuf/proto"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/ociapi", "wharf/internal/registry", "google.golang.org/grpc"}},
 		{pkg: "wharf/internal/edge", notDeps: []string{"go.opentelemetry.io/otel/sdk/trace", "wharf/internal/tracing"}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/auth/", notDeps: []string{"wharf/internal/metrics"}},
@@ -302,6 +305,11 @@ func TestDependencyRules(t *testing.T) {
 	for _, d := range pkgs["wharf/cmd/wharf"].Deps {
 		if strings.HasPrefix(d, "wharf/e2e/") || d == "wharf/internal/testserver" {
 			t.Errorf("the wharf binary depends on %s, test code", d)
+		}
+		// Wharf speaks no gRPC: gRPC and grpc-gateway cost the binary
+		// 2 MB (the official OTLP exporters import them).
+		if d == "google.golang.org/grpc" || strings.HasPrefix(d, "github.com/grpc-ecosystem/") {
+			t.Errorf("the wharf binary depends on %s; export traces with internal/tracing's OTLP/HTTP exporter", d)
 		}
 	}
 	for _, v := range violations(pkgs, rules) {
