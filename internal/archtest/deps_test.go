@@ -218,6 +218,9 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
 		// The progress line is a leaf the long commands share.
 		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
+		// The child spans of the store and the drivers: OpenTelemetry's
+		// API only, never its SDK or an exporter (internal/tracing's).
+		{pkg: "wharf/internal/spans", onlyDirect: []string{"go.opentelemetry.io/otel/trace", "go.opentelemetry.io/otel/attribute", "go.opentelemetry.io/otel/codes"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
