@@ -1,7 +1,9 @@
 package accounts_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -93,5 +95,103 @@ func TestLastAdminRace(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKeepAnAdminAgainstDemotion: taking the right to administer from the
+// last account that has it, without disabling or removing it, is refused
+// too: removing its rule, adding or moving a rule in front that grants it
+// less, taking it out of the team the rule names, removing that team,
+// revoking a robot's last admin token. With a second administrator each
+// is accepted.
+func TestKeepAnAdminAgainstDemotion(t *testing.T) {
+	t.Parallel()
+	adminRule := func(m authz.Match) authz.Rule {
+		m.Type = str("admin")
+		return authz.Rule{Match: m, Actions: []string{"*"}}
+	}
+	type fixture struct {
+		svc  *accounts.Service
+		rule int64 // the rule that makes the one administrator one
+	}
+	setup := func(t *testing.T, grant func(f *fixture) error) *fixture {
+		store, _ := open(t)
+		f := &fixture{svc: accounts.NewService(store, accounts.Options{Cost: bcrypt.MinCost})}
+		if err := grant(f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	user := func(f *fixture, name string, m authz.Match) error {
+		if err := f.svc.AddUser(context.Background(), accounts.NewUser{Name: name, Password: "a long enough password"}); err != nil {
+			return err
+		}
+		r, err := f.svc.AddRule(context.Background(), adminRule(m), 0)
+		f.rule = r.ID
+		return err
+	}
+	byRule := func(f *fixture) error { return user(f, "ops", authz.Match{Account: str("ops")}) }
+	byTeam := func(f *fixture) error {
+		if err := f.svc.AddTeam(context.Background(), "admins"); err != nil {
+			return err
+		}
+		if err := user(f, "tm", authz.Match{Labels: map[string]string{accounts.LabelGroups: "admins"}}); err != nil {
+			return err
+		}
+		return f.svc.AddMember(context.Background(), "admins", "tm")
+	}
+	var botToken string
+	byToken := func(f *fixture) error {
+		ctx := context.Background()
+		if err := f.svc.AddUser(ctx, accounts.NewUser{Name: "bot", Robot: true}); err != nil {
+			return err
+		}
+		if _, err := f.svc.AddRule(ctx, adminRule(authz.Match{Account: str("bot")}), 0); err != nil {
+			return err
+		}
+		_, tok, err := f.svc.CreateToken(ctx, accounts.NewToken{User: "bot", Scopes: []string{"admin:api:*"}})
+		botToken = tok.ID
+		return err
+	}
+	pullOnly := authz.Rule{Match: authz.Match{Account: str("ops"), Type: str("admin")}, Actions: []string{"pull"}}
+	for _, tc := range []struct {
+		name   string
+		grant  func(f *fixture) error
+		demote func(ctx context.Context, f *fixture) error
+		says   string
+	}{
+		{"remove rule", byRule, func(ctx context.Context, f *fixture) error { return f.svc.RemoveRule(ctx, f.rule) }, "removing rule"},
+		{"add rule in front", byRule, func(ctx context.Context, f *fixture) error {
+			_, err := f.svc.AddRule(ctx, pullOnly, 1)
+			return err
+		}, "adding this rule at position 1"},
+		{"move rule in front", byRule, func(ctx context.Context, f *fixture) error {
+			r, err := f.svc.AddRule(ctx, pullOnly, 0) // behind: harmless
+			if err != nil {
+				return fmt.Errorf("adding the rule last: %w", err)
+			}
+			_, err = f.svc.MoveRule(ctx, r.ID, 1)
+			return err
+		}, "moving rule"},
+		{"remove member", byTeam, func(ctx context.Context, f *fixture) error { return f.svc.RemoveMember(ctx, "admins", "tm") }, "removing tm from team admins"},
+		{"remove team", byTeam, func(ctx context.Context, f *fixture) error { return f.svc.RemoveTeam(ctx, "admins") }, "removing team admins"},
+		{"revoke token", byToken, func(ctx context.Context, f *fixture) error {
+			_, err := f.svc.RevokeToken(ctx, botToken)
+			return err
+		}, "revoking token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			f := setup(t, tc.grant)
+			wantRefused(t, tc.demote(ctx, f), tc.says, "no account that may administer")
+			// Another administrator: the same change is accepted.
+			g := setup(t, tc.grant)
+			if err := user(&fixture{svc: g.svc}, "second", authz.Match{Account: str("second")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.demote(ctx, g); err != nil {
+				t.Errorf("with a second administrator: %v", err)
+			}
+		})
 	}
 }
