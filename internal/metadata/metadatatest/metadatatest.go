@@ -98,6 +98,8 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyRetry", testNotifyRetry},
 		{"NotifyBacklogBound", testNotifyBacklogBound},
 		{"NotifyLease", testNotifyLease},
+		{"TokenKeys", testTokenKeys},
+		{"SignIns", testSignIns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
