@@ -109,7 +109,7 @@ failure.`,
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
 		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport(), newFsck(), newAudit(), newRetention(),
-		newRepo(), newTag(), newQuota(), newGC())
+		newRepo(), newTag(), newQuota(), newGC(), newTokenKey())
 	markRunErrors(root)
 	return root
 }
