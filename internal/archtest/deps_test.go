@@ -211,6 +211,8 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
 		// What a full disk's messages say: a leaf.
 		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
+		// The jobs' turns among replicas: the database's leases only.
+		{pkg: "wharf/internal/lease", onlyDirect: []string{"wharf/internal/metadata"}},
 		// The progress line is a leaf the long commands share.
 		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},

@@ -35,7 +35,10 @@ type Options struct {
 	Retention, RetentionEvery time.Duration
 	// Pulls says which pulls are recorded (none by default).
 	Pulls Pulls
-	Now   func() time.Time
+	// Turn, when set, tells whether this replica deletes the expired
+	// records now (the job's lease in the database); nil: always.
+	Turn func(ctx context.Context) (bool, error)
+	Now  func() time.Time
 }
 
 // Pulls says which pulls are recorded.
@@ -257,6 +260,16 @@ func (l *Log) retention() {
 			}
 			cancel()
 		}()
+		if l.opts.Turn != nil {
+			mine, err := l.opts.Turn(ctx)
+			if err != nil && ctx.Err() == nil {
+				l.log.Warn("audit: deleting old records skipped: cannot take its turn", "err", err)
+			}
+			if !mine {
+				cancel()
+				continue
+			}
+		}
 		n, err := l.Expire(ctx)
 		cancel()
 		switch {

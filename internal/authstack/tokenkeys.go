@@ -1,6 +1,7 @@
 package authstack
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/atomicfile"
 	"wharf/internal/auth"
 	"wharf/internal/auth/token"
 	"wharf/internal/config"
@@ -48,6 +50,7 @@ type keyState struct {
 // shared by every replica on the database and re-read when it changed.
 type keyring struct {
 	meta    *metadata.Store // nil: a configured key, never re-read
+	dir     datadir.Dir
 	cfg     config.Token
 	service string
 	log     *slog.Logger
@@ -68,7 +71,7 @@ var (
 // database's (adding the first key, or importing the data directory's
 // token.key of earlier releases, when the set is empty).
 func newKeyring(ctx context.Context, cfg config.Config, meta *metadata.Store, log *slog.Logger) (*keyring, error) {
-	k := &keyring{cfg: cfg.Token, service: cfg.Token.Service, log: log, now: time.Now, missGap: time.Second}
+	k := &keyring{dir: datadir.New(cfg.Data), cfg: cfg.Token, service: cfg.Token.Service, log: log, now: time.Now, missGap: time.Second}
 	if cfg.Token.Key != "" || meta == nil {
 		key, chain, err := signingKey(cfg.Token, datadir.New(cfg.Data), log)
 		if err != nil {
@@ -82,7 +85,7 @@ func newKeyring(ctx context.Context, cfg config.Config, meta *metadata.Store, lo
 		return k, nil
 	}
 	k.meta = meta
-	if err := k.first(ctx, datadir.New(cfg.Data)); err != nil {
+	if err := k.first(ctx, k.dir); err != nil {
 		return nil, err
 	}
 	if err := k.reload(ctx); err != nil {
@@ -131,8 +134,13 @@ func (k *keyring) first(ctx context.Context, dir datadir.Dir) error {
 	case err != nil:
 		return fmt.Errorf("authstack: token key: %w", err)
 	case kerr == nil:
-		k.log.Info("imported the token-signing key into the database; every replica on it signs with it now, and the file is no longer read",
-			"key", dir.TokenKey(), "kid", row.KID)
+		// The file is no longer read: renamed, so that nobody takes it
+		// for the key that signs after a rotation.
+		if err := os.Rename(dir.TokenKey(), dir.TokenKeyImported()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			k.log.Warn("cannot rename the imported token key", "key", dir.TokenKey(), "err", err)
+		}
+		k.log.Info("imported the token-signing key into the database; every replica on it signs with it now",
+			"key", dir.TokenKey(), "renamed_to", dir.TokenKeyImported(), "kid", row.KID)
 	default:
 		k.log.Info("generated a token-signing key in the database", "kid", row.KID)
 	}
@@ -193,7 +201,30 @@ func (k *keyring) reload(ctx context.Context) error {
 		k.log.Info("token-signing key changed", "kid", st.issuer.KeyID(), "verifying", len(set))
 	}
 	k.cur.Store(st)
+	k.publish(rows)
 	return nil
+}
+
+// publish writes the certificates of the set, the signing key's first, to
+// the data directory's token.crt, the rootcertbundle of a separate `wharf
+// registry` or registry:2 (which reads it at start). Certificates are
+// public; the private keys stay in the database.
+func (k *keyring) publish(rows []metadata.TokenKey) {
+	var bundle []byte
+	for _, r := range rows {
+		bundle = append(bundle, r.Certificate...)
+	}
+	path := k.dir.TokenCert()
+	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, bundle) {
+		return
+	}
+	if err := k.dir.CreateAuth(); err != nil {
+		k.log.Warn("cannot write the token certificates", "file", path, "err", err)
+		return
+	}
+	if err := atomicfile.Write(path, bundle, 0o644); err != nil {
+		k.log.Warn("cannot write the token certificates", "file", path, "err", err)
+	}
 }
 
 func parseKeyRow(r metadata.TokenKey) (signer, error) {

@@ -86,6 +86,13 @@ func TestKeyringShared(t *testing.T) {
 			t.Errorf("%s rejects a token of the replaced key before it retires: %v", name, err)
 		}
 	}
+	bundle, err := os.ReadFile(datadir.New(cfgB.Data).TokenCert())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if certs, err := token.ParseCertificatesPEM(bundle); err != nil || len(certs) != 2 {
+		t.Errorf("B's token.crt holds %d certificates (%v); want both keys' for a registry's rootcertbundle", len(certs), err)
+	}
 	jwks, err := token.ParseJWKS(b.JWKS())
 	if err != nil || len(jwks) != 2 {
 		t.Errorf("JWKS after rotation holds %d keys (%v); want 2", len(jwks), err)
@@ -127,6 +134,9 @@ func TestKeyringImportsFile(t *testing.T) {
 	}
 	if got, want := k.cur.Load().issuer.KeyID(), token.Thumbprint(file.Public()); got != want {
 		t.Errorf("signing key %s; want the file's %s", got, want)
+	}
+	if _, err := os.Stat(dir.TokenKeyImported()); err != nil {
+		t.Errorf("the imported key file was not renamed: %v", err)
 	}
 }
 

@@ -119,6 +119,10 @@ func (d Dir) AdminPassword() string { return filepath.Join(d.Auth(), adminPasswo
 // imported once into the metadata database.
 func (d Dir) SignIns() string { return filepath.Join(d.Auth(), signInsFile) }
 
+// TokenKeyImported is what TokenKey is renamed to once imported into the
+// metadata database.
+func (d Dir) TokenKeyImported() string { return d.TokenKey() + ".imported" }
+
 // SignInsImported is what SignIns is renamed to once imported.
 func (d Dir) SignInsImported() string { return d.SignIns() + ".imported" }
 
