@@ -167,7 +167,7 @@ func TestScheduleTakesTurns(t *testing.T) {
 	var asked atomic.Int32
 	mine := atomic.Bool{}
 	r := &Runner{Meta: s, Policies: []Policy{{Repositories: "ci/*", KeepLast: 1}},
-		Log: slog.New(slog.NewTextHandler(logs, nil)),
+		Log:  slog.New(slog.NewTextHandler(logs, nil)),
 		Turn: func(context.Context) (bool, error) { asked.Add(1); return mine.Load(), nil }}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
