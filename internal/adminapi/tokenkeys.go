@@ -34,29 +34,30 @@ func keysError(err error) error {
 // listTokenKeys answers GET /token-keys: the keys that have not retired,
 // never their private parts.
 func (a *API) listTokenKeys(w http.ResponseWriter, r *http.Request, _ caller) error {
-	if a.cfg.TokenKeys == nil {
-		return &errcode.Error{Code: errcode.AdminNotFound, Message: "this server signs no tokens"}
-	}
-	keys, err := a.cfg.TokenKeys.List(r.Context())
-	if err != nil {
-		return keysError(err)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
-	return nil
+	return a.answerKeys(w, r, func(k *TokenKeys) func(context.Context) (any, error) { return k.List })
 }
 
 // rotateTokenKey answers POST /token-keys/rotate: a new key signs from now
 // on, on every replica within seconds; the others verify until their last
 // tokens have expired.
 func (a *API) rotateTokenKey(w http.ResponseWriter, r *http.Request, c caller) error {
+	if err := a.answerKeys(w, r, func(k *TokenKeys) func(context.Context) (any, error) { return k.Rotate }); err != nil {
+		return err
+	}
+	a.audit(r, c, "token-signing key rotated")
+	return nil
+}
+
+// answerKeys runs the operation op picks and answers the key set it
+// returns.
+func (a *API) answerKeys(w http.ResponseWriter, r *http.Request, op func(*TokenKeys) func(context.Context) (any, error)) error {
 	if a.cfg.TokenKeys == nil {
 		return &errcode.Error{Code: errcode.AdminNotFound, Message: "this server signs no tokens"}
 	}
-	keys, err := a.cfg.TokenKeys.Rotate(r.Context())
+	keys, err := op(a.cfg.TokenKeys)(r.Context())
 	if err != nil {
 		return keysError(err)
 	}
-	a.audit(r, c, "token-signing key rotated")
 	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 	return nil
 }
