@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyLease", testNotifyLease},
 		{"TokenKeys", testTokenKeys},
 		{"SignIns", testSignIns},
+		{"DropLease", testDropLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

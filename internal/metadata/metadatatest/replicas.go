@@ -186,3 +186,33 @@ func testSignIns(t *testing.T, s *metadata.Store) {
 		t.Errorf("expired attempts still counted: %v", err)
 	}
 }
+
+// testDropLease checks the short leases of upload requests: another
+// holder's drop leaves the lease, the holder's deletes it, and the next
+// request takes it at once.
+func testDropLease(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	const name = "upload:0123456789"
+	if _, err := s.AcquireLease(ctx, name, "request 1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var held *metadata.LeaseHeldError
+	if _, err := s.AcquireLease(ctx, name, "request 2", time.Minute); !errors.As(err, &held) {
+		t.Fatalf("a second request took a held lease: %v", err)
+	}
+	if err := s.DropLease(ctx, name, "request 2"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.CurrentLease(ctx, name); err != nil || l.Holder != "request 1" {
+		t.Fatalf("after another holder's drop: %+v, %v; want request 1's lease", l, err)
+	}
+	if err := s.DropLease(ctx, name, "request 1"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.CurrentLease(ctx, name); err != nil || l.Holder != "" {
+		t.Fatalf("after the holder's drop: %+v, %v; want none", l, err)
+	}
+	if _, err := s.AcquireLease(ctx, name, "request 2", time.Minute); err != nil {
+		t.Fatalf("the next request: %v", err)
+	}
+}
