@@ -1,6 +1,9 @@
 package metadata
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Shared reports whether other processes may use this database at the same
 // time as replicas (PostgreSQL, MySQL): what one process holds in memory,
@@ -13,4 +16,24 @@ func (s *Store) Shared() bool { return s.d.name != sqliteDialect.name }
 func (s *Store) DropLease(ctx context.Context, name, holder string) error {
 	_, err := s.read().exec(ctx, "DELETE FROM gc_leases WHERE name = ? AND holder = ?", name, holder)
 	return wrap("drop lease", err)
+}
+
+// KeepLease renews holder's lease name for ttl every ttl/3 until ctx ends.
+// When a renewal fails (the lease expired and another holder took it, or
+// the database did not answer), it calls lost with the error and returns:
+// the holder must stop what the lease protects.
+func (s *Store) KeepLease(ctx context.Context, name, holder string, ttl time.Duration, lost func(error)) {
+	t := time.NewTicker(ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.RenewLease(ctx, name, holder, ttl); err != nil && ctx.Err() == nil {
+				lost(err)
+				return
+			}
+		}
+	}
 }

@@ -14,9 +14,8 @@ import (
 // Timing of the lease that serialises the requests of one upload session
 // across replicas.
 const (
-	uploadLeaseTTL   = 30 * time.Second
-	uploadLeaseRenew = uploadLeaseTTL / 3
-	uploadLeasePoll  = 50 * time.Millisecond
+	uploadLeaseTTL  = 30 * time.Second // renewed every third of it
+	uploadLeasePoll = 50 * time.Millisecond
 )
 
 // errUploadLeaseLost ends a request whose upload lease expired (the
@@ -56,19 +55,9 @@ func (r *Registry) lockUpload(ctx context.Context, id string) (context.Context, 
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(uploadLeaseRenew)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := r.meta.RenewLease(ctx, name, holder, uploadLeaseTTL); errors.Is(err, metadata.ErrLeaseLost) {
-					cancel(errUploadLeaseLost)
-					return
-				}
-			}
-		}
+		r.meta.KeepLease(ctx, name, holder, uploadLeaseTTL, func(err error) {
+			cancel(fmt.Errorf("%w (%w)", errUploadLeaseLost, err))
+		})
 	}()
 	return ctx, func() {
 		cancel(nil)

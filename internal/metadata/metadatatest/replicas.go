@@ -1,6 +1,7 @@
 package metadatatest
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -215,4 +216,36 @@ func testDropLease(t *testing.T, s *metadata.Store) {
 	if _, err := s.AcquireLease(ctx, name, "request 2", time.Minute); err != nil {
 		t.Fatalf("the next request: %v", err)
 	}
+
+	// KeepLease renews until its context ends, and reports a lease taken
+	// by another holder in between.
+	const kept = "upload:kept"
+	const ttl = time.Second
+	if _, err := s.AcquireLease(ctx, kept, "request 3", ttl); err != nil {
+		t.Fatal(err)
+	}
+	kctx, stop := context.WithCancel(ctx)
+	lost := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { s.KeepLease(kctx, kept, "request 3", ttl, func(err error) { lost <- err }); close(done) }()
+	time.Sleep(2 * ttl) // two renewals' worth: the lease must still be request 3's
+	if l, err := s.CurrentLease(ctx, kept); err != nil || l.Holder != "request 3" {
+		t.Fatalf("a kept lease after twice its ttl: %+v, %v", l, err)
+	}
+	if err := s.DropLease(ctx, kept, "request 3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, kept, "request 4", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-lost:
+		if !errors.Is(err, metadata.ErrLeaseLost) {
+			t.Errorf("lost: %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("KeepLease did not report the lease another holder took")
+	}
+	<-done
+	stop()
 }
