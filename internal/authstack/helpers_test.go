@@ -41,7 +41,7 @@ func buildSome(ctx context.Context, cfg config.Config, log *slog.Logger, names .
 }
 
 // openTestMetadata opens a SQLite metadata database of the test's own.
-func openTestMetadata(t *testing.T) *metadata.Store {
+func openTestMetadata(t testing.TB) *metadata.Store {
 	t.Helper()
 	meta, err := metadata.Open(t.Context(), config.DriverSQLite, filepath.Join(t.TempDir(), "test.db"), nil)
 	if err != nil {

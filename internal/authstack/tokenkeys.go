@@ -271,11 +271,16 @@ func (k *keyring) fresh(ctx context.Context) *keyState {
 		return st
 	}
 	defer k.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, keysReadTimeout)
+	defer cancel()
 	if err := k.reload(ctx); err != nil {
 		k.log.WarnContext(ctx, "reading the token-signing keys failed; keeping the last ones", "err", err)
 	}
 	return k.cur.Load()
 }
+
+// keysReadTimeout bounds a read of the key set made on a request's behalf.
+const keysReadTimeout = 5 * time.Second
 
 // IssueFor signs with the newest key.
 func (k *keyring) IssueFor(ctx context.Context, subject token.Subject, audience string, access []auth.Access) (token.Token, error) {
@@ -286,12 +291,12 @@ func (k *keyring) IssueFor(ctx context.Context, subject token.Subject, audience 
 // key this replica does not know yet (rotated on another one a moment
 // ago) makes it read the set at once, at most once a second.
 func (k *keyring) Verify(raw string) (*token.Claims, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	claims, err := k.fresh(ctx).verifier.Verify(raw)
+	claims, err := k.fresh(context.Background()).verifier.Verify(raw)
 	if err == nil || k.meta == nil || !errors.Is(err, token.ErrUnknownKey) {
 		return claims, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), keysReadTimeout)
+	defer cancel()
 	k.mu.Lock()
 	reread := k.now().Sub(k.missAt) >= k.missGap
 	if reread {

@@ -164,3 +164,30 @@ func TestKeyringConfigured(t *testing.T) {
 		t.Errorf("rotate with token.key = %v; want ErrKeysConfigured", err)
 	}
 }
+
+// BenchmarkVerify is what the shared key set adds to the verification of
+// every registry request, against the verifier of one fixed key:
+//
+//	go test -run '^$' -bench Verify ./internal/authstack/
+func BenchmarkVerify(b *testing.B) {
+	meta := openTestMetadata(b)
+	cfg := config.Default()
+	cfg.Data = b.TempDir()
+	k, err := newKeyring(b.Context(), cfg, meta, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := k.IssueFor(b.Context(), token.Subject{Account: "alice"}, "wharf", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, v := range map[string]token.Verifying{"fixed": k.cur.Load().verifier, "keyring": k} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := v.Verify(tok.Raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
