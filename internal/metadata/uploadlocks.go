@@ -11,6 +11,31 @@ import (
 // SQLite is one server's (the data directory's lock).
 func (s *Store) Shared() bool { return s.d.name != sqliteDialect.name }
 
+// TryLease takes lease name for holder until ttl from now, in one
+// statement, when nobody holds it, its holder's has expired or holder holds
+// it already; false when another holder's lease is current. It is
+// AcquireLease for leases taken at every request (an upload's), without a
+// transaction's round trips.
+func (s *Store) TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	if err := checkKey("lease name", name); err != nil {
+		return false, err
+	}
+	if err := checkKey("lease holder", holder); err != nil {
+		return false, err
+	}
+	q := s.d.tryLease
+	if q == "" {
+		q = tryLeaseOnConflict
+	}
+	now := time.Now()
+	res, err := s.read().exec(ctx, q, name, holder, unixNano(now.Add(ttl)), unixNano(now))
+	if err != nil {
+		return false, wrap("try lease", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, wrap("try lease", err)
+}
+
 // DropLease deletes lease name if holder holds it: for short-lived leases
 // (an upload request's), whose rows would otherwise accumulate.
 func (s *Store) DropLease(ctx context.Context, name, holder string) error {

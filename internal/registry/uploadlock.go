@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"wharf/internal/metadata"
 )
 
 // Timing of the lease that serialises the requests of one upload session
@@ -36,13 +34,13 @@ func (r *Registry) lockUpload(ctx context.Context, id string) (context.Context, 
 	}
 	name, holder := "upload:"+id, newHolder()
 	for {
-		_, err := r.meta.AcquireLease(ctx, name, holder, uploadLeaseTTL)
-		if err == nil {
-			break
-		}
-		if held := (*metadata.LeaseHeldError)(nil); !errors.As(err, &held) {
+		taken, err := r.meta.TryLease(ctx, name, holder, uploadLeaseTTL)
+		if err != nil {
 			unlock()
 			return nil, nil, fmt.Errorf("registry: upload: %w", err)
+		}
+		if taken {
+			break
 		}
 		select {
 		case <-ctx.Done():

@@ -217,6 +217,33 @@ func testDropLease(t *testing.T, s *metadata.Store) {
 		t.Fatalf("the next request: %v", err)
 	}
 
+	// TryLease: one statement, the same rules as AcquireLease.
+	const tried = "upload:tried"
+	try := func(holder string, ttl time.Duration) bool {
+		t.Helper()
+		ok, err := s.TryLease(ctx, tried, holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !try("request 5", 200*time.Millisecond) || try("request 6", time.Minute) || !try("request 5", 200*time.Millisecond) {
+		t.Fatal("TryLease: want request 5 to take and renew the lease and request 6 to be refused")
+	}
+	if l, err := s.CurrentLease(ctx, tried); err != nil || l.Holder != "request 5" {
+		t.Fatalf("after TryLease: %+v, %v", l, err)
+	}
+	time.Sleep(300 * time.Millisecond) // request 5's lease expires
+	if !try("request 6", time.Minute) || try("request 5", time.Minute) {
+		t.Fatal("TryLease: want request 6 to take an expired lease, and request 5 to be refused then")
+	}
+	if err := s.DropLease(ctx, tried, "request 6"); err != nil {
+		t.Fatal(err)
+	}
+	if !try("request 7", time.Minute) {
+		t.Fatal("TryLease after the holder dropped the lease: refused")
+	}
+
 	// KeepLease renews until its context ends, and reports a lease taken
 	// by another holder in between.
 	const kept = "upload:kept"
