@@ -23,7 +23,7 @@ LDFLAGS  := -X wharf/internal/buildinfo.version=$(VERSION)
 # Every package but the end-to-end tests, which run in their own step.
 UNIT_PKGS = $$($(GO) list ./... | grep -vx 'wharf/e2e')
 
-.PHONY: help build run serve deps fmt-check vet lint test test-unit test-e2e conformance fuzz bench-token clean
+.PHONY: help build run serve deps fmt-check vet lint test test-unit test-e2e conformance load fuzz bench-token clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_ -]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -65,6 +65,11 @@ test-e2e: ## end-to-end tests: conformance suite, docker, skopeo, crane, crash a
 
 conformance: deps ## run only the OCI distribution-spec conformance suite against a fresh wharf
 	$(GO) test -count=1 -run '^TestConformance$$' -v ./e2e/
+
+# The test bounds its own clients (WHARF_LOAD_DURATION + 10 minutes), so a
+# long run needs no -timeout of its own.
+load: ## the load test: 200 pulling and 20 pushing token-auth clients for WHARF_LOAD_DURATION (1m); prints its figures
+	$(GO) test -count=1 -timeout 0 -run '^TestLoad$$' -v ./e2e/
 
 fuzz: ## run every fuzz target for FUZZTIME (10s) each
 	@for pkg in $$($(GO) list ./...); do \
@@ -112,7 +117,7 @@ BENCHFLAGS  ?=
 PROFILE     ?=
 PROFILE_DIR ?= $(CURDIR)/build/bench-profiles/$(shell date +%Y%m%d-%H%M%S)
 .PHONY: bench bench-smoke
-bench: ## wharf and distribution side by side (bin/registry, make deps): writes docs/benchmarks.md and .png; PROFILE=1 adds pprof profiles
+bench: ## wharf and distribution side by side (bin/registry, make deps), garbage collection included, and the cost of metrics, audit and notifications: writes docs/benchmarks.md and .png; PROFILE=1 adds pprof profiles
 	$(GO) run ./bench/cmd/wharfbench -write $(if $(PROFILE),-profile $(PROFILE_DIR)) $(BENCHFLAGS)
 
 bench-smoke: ## the benchmark harness with tiny sizes (what CI runs): checks it works, measures nothing

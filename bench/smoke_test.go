@@ -18,8 +18,11 @@ import (
 // token-auth pair: wharf serve --auth token, distribution behind wharf auth)
 // and checks that its page and chart parse: every measured row has two
 // positive figures, a ratio and a verdict on its target; the docker rows say
-// why they were left out. It checks the harness, not the speed: no figure is
-// compared with anything.
+// why they were left out. The garbage-collection pass (wharf gc beside a
+// serving wharf, registry garbage-collect offline, on the same set, with
+// pulls before and during) and the features pass (wharf with metrics,
+// audit and notifications off and on) report their tables the same way. It
+// checks the harness, not the speed: no figure is compared with anything.
 func TestWharfbenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wharf and bin/registry: skipped under -short")
@@ -90,6 +93,44 @@ func TestWharfbenchSmoke(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
+	for _, table := range []struct {
+		heading string
+		rows    []string // a row starting with each
+		cells   int
+	}{
+		{"### Time to collect: wharf online, distribution offline", []string{"collect 50 images (10 untagged"}, 7},
+		{"### Pulls from wharf during its collection", []string{"image pull (manifest, config, 2 layers), 2 clients, p50",
+			"image pull (manifest, config, 2 layers), 2 clients, p99", "image pull (manifest, config, 2 layers), 2 clients, rate"}, 7},
+		{"### The same workloads with metrics, audit and notifications on and off", []string{"blob push, monolithic", "blob pull GET", "small images push",
+			"small images pull", "peak RSS", "manifest GET by tag", "manifest GET by tag, 64 connections, p50", "manifest GET by tag, 64 connections, p99"}, 8},
+	} {
+		rows := tableRows(t, md, table.heading)
+		if len(rows) != len(table.rows) {
+			t.Errorf("%s: %d rows, want %d:\n%s", table.heading, len(rows), len(table.rows), md)
+			continue
+		}
+		for i, r := range rows {
+			if len(r) != table.cells || !strings.HasPrefix(r[0], table.rows[i]) {
+				t.Errorf("%s: row %q: want %d cells, starting with %q", table.heading, r, table.cells, table.rows[i])
+				continue
+			}
+			a, errA := strconv.ParseFloat(r[2], 64)
+			b, errB := strconv.ParseFloat(r[3], 64)
+			ratio, errR := strconv.ParseFloat(strings.TrimSuffix(r[4], "×"), 64)
+			if errA != nil || errB != nil || errR != nil || a <= 0 || b <= 0 || ratio <= 0 {
+				t.Errorf("%s: row %q: want two positive figures and a positive ratio", table.heading, r)
+			}
+		}
+	}
+	for _, want := range []string{"## Garbage collection (gc)", "## Cost of metrics, audit and notifications (features)",
+		"wharf deletes the untagged manifests", "the receiver got", "the ratio is the first figure over the second"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if !loadPattern.MatchString(md) {
+		t.Errorf("report gives no load averages:\n%s", md)
+	}
 	if strings.Contains(md, "left out by `-only") {
 		t.Errorf("a run without -only says workloads were left out:\n%s", md)
 	}
@@ -113,6 +154,8 @@ var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "bl
 	"small images pull,", "small images pull with token auth", "blob pull GET with token auth", "peak RSS", "server CPU time per GiB", "manifest GET", "manifest HEAD",
 	"tag list", "_catalog", "docker push", "docker pull"}
 
+var loadPattern = regexp.MustCompile(`load average \(1, 5, 15 min\) [0-9.]+, [0-9.]+, [0-9.]+ at the start, [0-9.]+, [0-9.]+, [0-9.]+ at the end`)
+
 var sharePattern = regexp.MustCompile(`^\d+ % / \d+ %$`)
 
 var separator = regexp.MustCompile(`^\|(\s*-+:?\s*\|)+$`)
@@ -121,9 +164,15 @@ var separator = regexp.MustCompile(`^\|(\s*-+:?\s*\|)+$`)
 // "## Results".
 func resultRows(t *testing.T, md string) [][]string {
 	t.Helper()
-	_, after, ok := strings.Cut(md, "## Results\n")
+	return tableRows(t, md, "## Results")
+}
+
+// tableRows returns the cells of the data rows of the table under heading.
+func tableRows(t *testing.T, md, heading string) [][]string {
+	t.Helper()
+	_, after, ok := strings.Cut(md, heading+"\n")
 	if !ok {
-		t.Fatalf("no Results section:\n%s", md)
+		t.Fatalf("no %q section:\n%s", heading, md)
 	}
 	var rows [][]string
 	header := true

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -26,27 +29,37 @@ acl:
     actions: ["*"]
 `
 
+// auditCarolPW is carol's password in auditConfig.
+const auditCarolPW = "carol's long password"
+
+// startAuditedPush starts wharf serve with auditConfig and pushes a random
+// image to carol/app:1 as carol.
+func startAuditedPush(t *testing.T) (w *harness.Wharf, cli wharfCLI, ctx context.Context, carol remote.Option, img v1.Image, app name.Reference) {
+	t.Helper()
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(auditConfig, bcryptHash(t, auditCarolPW)))
+	w = harness.StartWharf(t, "--auth", "token", "--config", cfg)
+	t.Cleanup(httpClient.CloseIdleConnections)
+	cli = wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+	ctx = testContext(t, 2*time.Minute)
+	carol = remote.WithAuth(&authn.Basic{Username: "carol", Password: auditCarolPW})
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app = ref(t, w, "carol/app:1")
+	if err := remote.Write(app, img, remoteOpts(ctx, carol)...); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	return w, cli, ctx, carol, img, app
+}
+
 // TestAuditLog pushes, pulls and deletes with a real client, fails a
 // login and adds a user with the CLI while wharf serve runs; `wharf audit
 // ls --json` then shows each, with its actor and address, and no password.
 func TestAuditLog(t *testing.T) {
 	harness.SkipIfShort(t)
-	const carolPW, davePW = "carol's long password", "dave's long passw0rd"
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(auditConfig, bcryptHash(t, carolPW)))
-	w := harness.StartWharf(t, "--auth", "token", "--config", cfg)
-	t.Cleanup(httpClient.CloseIdleConnections)
-	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
-
-	ctx := testContext(t, 2*time.Minute)
-	carol := remote.WithAuth(&authn.Basic{Username: "carol", Password: carolPW})
-	img, err := random.Image(1024, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := ref(t, w, "carol/app:1")
-	if err := remote.Write(app, img, remoteOpts(ctx, carol)...); err != nil {
-		t.Fatalf("push: %v", err)
-	}
+	const davePW = "dave's long passw0rd"
+	w, cli, ctx, carol, img, app := startAuditedPush(t)
 	if _, err := remote.Image(app, remoteOpts(ctx, carol)...); err != nil {
 		t.Fatalf("pull: %v", err)
 	}
@@ -118,7 +131,7 @@ func TestAuditLog(t *testing.T) {
 	}
 	// No password in any record.
 	all := dump(recs)
-	for _, secret := range []string{carolPW, davePW, "not carol's password"} {
+	for _, secret := range []string{auditCarolPW, davePW, "not carol's password"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("a password is in the audit log:\n%s", all)
 		}
@@ -156,4 +169,38 @@ func dump(recs []audit.View) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// TestAuditFoldsPulls pulls one manifest in a loop from one client: the
+// first pull is one record at once, the repeats one record with their
+// count, written when the window ends or, as here, when the server stops.
+func TestAuditFoldsPulls(t *testing.T) {
+	harness.SkipIfShort(t)
+	w, cli, ctx, carol, img, app := startAuditedPush(t)
+	const pulls = 6
+	for range pulls {
+		if _, err := remote.Get(app, remoteOpts(ctx, carol)...); err != nil { // one manifest GET
+			t.Fatalf("pull: %v", err)
+		}
+	}
+	w.Stop()
+
+	recs := auditRecords(t, cli, "audit", "ls", "--json", "--action", "pull")
+	var total int64
+	for _, r := range recs {
+		total += r.Count
+		if r.Actor != "carol" || r.Addr != "127.0.0.1" || r.Target != "1@"+mustDigest(t, img).String() {
+			t.Errorf("pull record %+v; want carol from 127.0.0.1, of 1@<digest>", r)
+		}
+	}
+	// Newest first: the folded repeats, then the first pull.
+	if len(recs) != 2 || total != pulls || recs[1].Count != 1 || recs[0].Count != pulls-1 ||
+		recs[0].Last.Before(recs[0].Time) || recs[0].Time.Before(recs[1].Time) {
+		t.Fatalf("%d pulls are %d records counting %d; want the first alone and the %d repeats folded, first to last:\n%s",
+			pulls, len(recs), total, pulls-1, dump(recs))
+	}
+	if out := cli.run("", "audit", "ls", "--action", "pull"); !strings.Contains(out, fmt.Sprintf("pull ×%d", pulls-1)) {
+		t.Errorf("audit ls --action pull does not show the folded pulls as pull ×%d:\n%s", pulls-1, out)
+	}
+	t.Logf("%d manifest pulls from one client: %d audit records", pulls, len(recs))
 }

@@ -6,7 +6,9 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -23,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -34,6 +37,7 @@ const (
 	crashCycles    = 5
 	crashMaxPushes = 40                      // per worker and cycle: bounds the loop if the server is very fast
 	crashKillAfter = 1500 * time.Millisecond // of pushing, before kill -9 (±200 ms by cycle)
+	crashMinAcks   = 8                       // pushes acknowledged in a cycle before its kill, on a busy machine too
 	crashRepo      = "crash/w"               // + worker number
 )
 
@@ -44,53 +48,115 @@ type pushedImage struct {
 	digest    v1.Hash
 }
 
-// TestCrashSafety pushes images from 32 concurrent clients, kills the
-// server with SIGKILL mid-push, restarts it on the same data directory and
-// checks the design's promise: nothing acknowledged is lost, nothing
-// half-written is visible, and wharf fsck (run beside the restarted server)
-// finds every blob's bytes and every manifest's references whole. Five kill
-// cycles; acknowledged images accumulate across them.
-//
-// When garbage collection exists, the same cycles are to run wharf gc in a
-// loop beside the pushers (see the hook in pushUntilKilled), so that the
-// kill also lands in a mark or a sweep.
+// TestCrashSafety pushes images from 32 concurrent clients while garbage
+// collections run (the server's schedule every 250 ms and wharf gc in a
+// loop beside it) and images acknowledged earlier are deleted or untagged,
+// kills the server and the collection in progress with SIGKILL, restarts
+// the server on the same data directory and checks the design's promise:
+// nothing acknowledged is lost, nothing half-written is visible, what was
+// deleted stays deleted, a lease left by a killed collector is taken over
+// once it expires, and wharf fsck (run beside the restarted server) finds
+// every blob's bytes and every manifest's references whole. Five kill
+// cycles; acknowledged images accumulate across them. At the end, one more
+// collection frees every deleted image's blobs, and what was not deleted
+// still pulls whole.
 func TestCrashSafety(t *testing.T) {
 	harness.SkipIfShort(t)
-	// The 32 pushers stand for 32 clients, but all come from 127.0.0.1:
-	// the per-client cap on uploads is raised to what 32 clients get.
-	w := startWharf(t, "--config", writeConfig(t, t.TempDir(), "limits:\n  uploads_per_client: 256\n"))
-	var acked []pushedImage
-	for cycle := range crashCycles {
-		got := pushUntilKilled(t, w, cycle)
+	crashSafety(t, writeConfig(t, t.TempDir(), crashConfig), crashCycles)
+}
+
+// crashConfig is the configuration of the crash tests but for storage. The
+// 32 pushers stand for 32 clients, but all come from 127.0.0.1: the
+// per-client cap on uploads is raised to what 32 clients get.
+var crashConfig = "limits:\n  uploads_per_client: 256\n" + crashGCConfig
+
+// crashSafety is TestCrashSafety on the storage cfg names, for cycles kill
+// cycles.
+func crashSafety(t *testing.T, cfg string, cycles int) {
+	w := startWharf(t, "--config", cfg)
+	gcl := newGCLoop(t, cfg, w.DataDir())
+	db := openDB(t, w.DataDir())
+	var imgs []*crashImg
+	for cycle := range cycles {
+		got, orphan, killedAt := pushUntilKilled(t, w, gcl, db, cycle, imgs)
 		t.Logf("cycle %d: %d pushes acknowledged before kill -9", cycle, len(got))
-		acked = append(acked, got...)
+		imgs = append(imgs, got...)
+		gcl.stats.countScheduled(t, w.Log())
 		w.Restart()
-		verifyAfterCrash(t, w, acked)
-		fsckClean(t, w.DataDir())
+		// The pulls and fsck below run while the collections resume.
+		var takeover sync.WaitGroup
+		takeover.Go(func() { gcl.awaitTakeover(testContext(t, time.Minute), orphan, killedAt) })
+		checkDeleted(t, w, imgs)
+		verifyAfterCrash(t, w, live(imgs))
+		fsckClean(t, w.DataDir(), "--config", cfg)
+		takeover.Wait()
 		if t.Failed() {
 			return
 		}
 	}
-	if len(acked) == 0 {
+	if len(imgs) == 0 {
 		t.Fatal("no push was acknowledged in any cycle: the test proved nothing")
+	}
+
+	// What was deleted had been pushed more than the grace period before
+	// (deleteSome picks such images): one more collection frees it all,
+	// and takes nothing that was not deleted.
+	gcl.start()
+	collected := false
+	for attempt := 0; !collected && attempt < 100; attempt++ {
+		out, err := gcl.once(testContext(t, time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		collected = out.held == nil
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !collected {
+		t.Fatal("wharf gc found the lease held 100 times in a row")
+	}
+	images, blobs := checkCollected(t, w, imgs)
+	verifyAfterCrash(t, w, live(imgs))
+	fsckClean(t, w.DataDir(), "--config", cfg)
+	gcl.stats.countScheduled(t, w.Log())
+	t.Logf("%d deleted images and their %d own blobs are gone", images, blobs)
+	t.Logf("%s", crashFigures(&gcl.stats, cycles, len(imgs)))
+	if images == 0 || gcl.stats.blobs+gcl.stats.scheduledBlobs == 0 {
+		t.Error("nothing was deleted or collected: the collections during the kills had no work")
+	}
+	if gcl.stats.interrupted == 0 {
+		t.Error("no kill landed in a collection: the test did not show a killed collector's lease taken over")
 	}
 }
 
-// pushUntilKilled runs the pushers, kills the server after crashKillAfter
-// (and after at least one acknowledged push, bounded) and returns the
-// acknowledged pushes.
-func pushUntilKilled(t *testing.T, w *harness.Wharf, cycle int) []pushedImage {
+// live is the images acknowledged and not deleted.
+func live(imgs []*crashImg) []pushedImage {
+	var out []pushedImage
+	for _, im := range imgs {
+		if im.state == imgLive {
+			out = append(out, im.pushedImage)
+		}
+	}
+	return out
+}
+
+// pushUntilKilled runs the pushers, the collections and the deletes, kills
+// the server and the collection in progress after crashKillAfter, after
+// crashMinAcks acknowledged pushes and while a collection holds the lease
+// (both bounded), and returns the acknowledged pushes, the lease as the kill
+// left it, and the time of the kill.
+func pushUntilKilled(t *testing.T, w *harness.Wharf, gcl *gcLoop, db *sql.DB, cycle int, earlier []*crashImg) ([]*crashImg, leaseHolder, time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	shared := sharedLayers(t, cycle)
 	addr := w.Addr()
 	var (
-		mu       sync.Mutex
-		acked    []pushedImage
-		killed   atomic.Bool
-		firstAck = make(chan struct{})
-		once     sync.Once
-		wg       sync.WaitGroup
+		mu         sync.Mutex
+		acked      []*crashImg
+		killed     atomic.Bool
+		enoughAcks = make(chan struct{})
+		once       sync.Once
+		wg         sync.WaitGroup
+		failures   = make(chan string, 16)
 	)
 	for worker := range crashWorkers {
 		wg.Go(func() {
@@ -106,48 +172,108 @@ func pushUntilKilled(t *testing.T, w *harness.Wharf, cycle int) []pushedImage {
 					return
 				}
 				tag := fmt.Sprintf("c%d-n%d", cycle, n)
-				digest, err := img.Digest()
-				if err != nil {
-					t.Error(err)
-					return
-				}
 				r, err := name.ParseReference(addr+"/"+repo+":"+tag, name.Insecure)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if err := remote.Write(r, img, remoteOpts(ctx)...); err != nil {
-					if !killed.Load() {
-						t.Errorf("push %s:%s failed before the kill: %v", repo, tag, err)
-					}
+				start := time.Now()
+				err = remote.Write(r, img, remoteOpts(ctx)...)
+				var terr *transport.Error
+				switch {
+				case err == nil:
+				case killed.Load():
+					return
+				case errors.As(err, &terr) && isBlobUnknown(terr) && time.Since(start) > crashGrace:
+					// A collection took a blob this push had uploaded
+					// more than the grace period before its manifest.
+					gcl.count(func(s *gcStats) { s.refusedPushes++ })
+					continue
+				default:
+					t.Errorf("push %s:%s failed before the kill: %v", repo, tag, err)
 					return
 				}
+				own, _ := ownBlobs(t, img)
+				im := &crashImg{pushedImage: pushedImage{repo: repo, tag: tag, digest: mustDigest(t, img)}, ackedAt: time.Now(), own: own}
 				mu.Lock()
-				acked = append(acked, pushedImage{repo: repo, tag: tag, digest: digest})
+				acked = append(acked, im)
+				if len(acked) >= crashMinAcks {
+					once.Do(func() { close(enoughAcks) })
+				}
 				mu.Unlock()
-				once.Do(func() { close(firstAck) })
 			}
 		})
 	}
-	// TODO(gc): start `wharf gc` in a loop here, beside the pushers, and
-	// let the kill below interrupt it too; after the restart fsckClean
-	// then also proves that a sweep cut short loses nothing acknowledged.
+	// Garbage collections beside the pushers: the kill below interrupts
+	// them too, and after the restart fsckClean and verifyAfterCrash prove
+	// that a collection cut short loses nothing acknowledged.
+	gcl.start()
+	wg.Go(func() { gcl.run(ctx, failures) })
+	wg.Go(func() { deleteSome(ctx, t, w, gcl, earlier, killed.Load) })
 
 	// The only timing in this test: the trigger for the kill, a little
 	// different in each cycle to catch the pushes in other phases.
 	<-time.After(crashKillAfter + time.Duration(cycle-1)*200*time.Millisecond)
 	select {
-	case <-firstAck:
+	case <-enoughAcks:
 	case <-time.After(30 * time.Second):
-		t.Error("no push acknowledged within 30s")
+		t.Errorf("fewer than %d pushes acknowledged within 30s", crashMinAcks)
+	}
+	// And the kill lands in a collection: the server's or wharf gc's.
+	holder, collecting := awaitCollecting(t, db, 5*time.Second)
+	if !collecting {
+		gcl.count(func(s *gcStats) { s.idleKills++ })
 	}
 	killed.Store(true)
-	w.Kill9()
+	// The holder first: a collection lasts milliseconds.
+	if holder == w.PID() {
+		gcl.killServer(w.PID())
+		w.Kill9()
+		gcl.kill9()
+	} else {
+		gcl.kill9()
+		gcl.killServer(w.PID())
+		w.Kill9()
+	}
+	killedAt := time.Now()
 	cancel()
 	wg.Wait()
+	// Read once wharf gc is gone too: no collector runs until the restart.
+	orphan := lease(t, db)
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	return acked
+	return acked, orphan, killedAt
+}
+
+// ownBlobs are the digests of an image's config and layers but the first
+// (the shared one), and their bytes.
+func ownBlobs(t *testing.T, img v1.Image) (digests []string, size int64) {
+	t.Helper()
+	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	digests, size = []string{cfg.String()}, int64(len(raw))
+	for _, l := range layers[1:] {
+		n, err := l.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests, size = append(digests, mustDigest(t, l).String()), size+n
+	}
+	return digests, size
 }
 
 // sharedLayers are pushed by every worker in a cycle, so the same blob is

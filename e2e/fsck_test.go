@@ -66,9 +66,9 @@ func runFsck(t *testing.T, data string, args ...string) (int, fsckReport, string
 
 // fsckClean runs wharf fsck on data (beside a running server: it only
 // reads) and fails the test unless it exits 0 with no problem.
-func fsckClean(t *testing.T, data string) fsckReport {
+func fsckClean(t *testing.T, data string, args ...string) fsckReport {
 	t.Helper()
-	status, rep, stderr := runFsck(t, data)
+	status, rep, stderr := runFsck(t, data, args...)
 	if status != 0 || len(rep.Problems) > 0 {
 		t.Errorf("wharf fsck: exit %d, %d problems: %+v\n%s", status, len(rep.Problems), rep.Problems, stderr)
 	}

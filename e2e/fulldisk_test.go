@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -25,9 +29,8 @@ import (
 )
 
 // fillDisk writes a file until the disk has no room left but leave bytes,
-// and returns it: how the test frees space again is by removing the files
-// it wrote (garbage collection, which will free the blobs of deleted
-// images, is not built).
+// and returns it: the other data a registry's disk may hold (logs, another
+// service's files), which the registry cannot free.
 func fillDisk(t *testing.T, disk, name string, leave int64) string {
 	t.Helper()
 	filler := filepath.Join(disk, name)
@@ -59,35 +62,56 @@ func fillDisk(t *testing.T, disk, name string, leave int64) string {
 	return filler
 }
 
+// freeBytes is what statfs says is available on disk.
+func freeBytes(t *testing.T, disk string) int64 {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(disk, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Bsize
+}
+
 // TestFullDisk runs wharf serve with its data directory on a 64 MiB tmpfs
 // and fills the disk with pushes: the push that does not fit, and a chunk
 // that does not, fail with 507
 // and the message naming the fix; the log names the disk and its free
 // space; the upload keeps its acknowledged bytes; nothing of the failed
-// push is visible; earlier images still pull; wharf fsck is clean; and
-// once space is freed the upload resumes and pushes succeed again.
+// push is visible; earlier images still pull; wharf fsck is clean. Then
+// space is freed the way an operator frees it, with the disk still full:
+// wharf repo rm and wharf tag rm delete images, wharf gc collects their
+// blobs beside the running server; the upload resumes, pushes succeed
+// again, and what was not deleted still pulls.
 func TestFullDisk(t *testing.T) {
 	harness.SkipIfShort(t)
 	disk := testserver.SmallDisk(t, "64m")
 	data := filepath.Join(disk, "data")
-	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	// Collections only when asked (wharf gc), of what was deleted more
+	// than a second ago.
+	cfg := writeConfig(t, t.TempDir(), "gc:\n  interval: 0\n  grace: 1s\n")
+	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off", "--config", cfg)
 	ctx := testContext(t, 5*time.Minute)
 	rng := rand.New(rand.NewPCG(64, 64))
 	shared := sharedLayers(t, 64)
-	push := func(tag string) (v1.Image, error) {
+	push := func(repoTag string) (v1.Image, error) {
 		img, err := crashImage(rng, shared)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return img, remote.Write(ref(t, w, "full/app:"+tag), img, remoteOpts(ctx)...)
+		return img, remote.Write(ref(t, w, repoTag), img, remoteOpts(ctx)...)
 	}
-	var before []string
+	var kept, deleted []string // repo:tag
 	for i := range 3 {
-		tag := fmt.Sprint("before-", i)
-		if _, err := push(tag); err != nil {
+		tag := fmt.Sprint("full/app:before-", i)
+		img, err := push(tag)
+		if err != nil {
 			t.Fatalf("push %s on an empty disk: %v", tag, err)
 		}
-		before = append(before, tag)
+		if i == 0 {
+			kept = append(kept, tag)
+		} else {
+			deleted = append(deleted, tag+"@"+mustDigest(t, img).String())
+		}
 	}
 
 	// An upload with 1 MiB acknowledged before the disk fills.
@@ -103,23 +127,25 @@ func TestFullDisk(t *testing.T) {
 	loc = w.URL() + r.Header.Get("Location")
 
 	// Pushes fill the last 24 MiB until one fails.
-	filler := fillDisk(t, disk, "filler", 24<<20)
+	fillDisk(t, disk, "filler", 24<<20)
 	var (
 		err    error
 		pushed int
+		img    v1.Image
 	)
 	for pushed = 0; pushed < 20; pushed++ {
-		if _, err = push(fmt.Sprint("fill-", pushed)); err != nil {
+		tag := fmt.Sprint("full/fill:", pushed)
+		if img, err = push(tag); err != nil {
 			break
 		}
-		before = append(before, fmt.Sprint("fill-", pushed))
+		deleted = append(deleted, tag+"@"+mustDigest(t, img).String())
 	}
 	t.Logf("%d pushes fitted in the last 24 MiB; the next one failed with: %v", pushed, err)
 	var te *transport.Error
 	if !errors.As(err, &te) || te.StatusCode != http.StatusInsufficientStorage || !strings.Contains(err.Error(), "storage is full") {
 		t.Fatalf("push on a full disk: %v; want a 507 naming the full storage", err)
 	}
-	if r = do(t, http.MethodGet, w.URL()+fmt.Sprintf("/v2/full/app/manifests/fill-%d", pushed), nil); r.Status != http.StatusNotFound {
+	if r = do(t, http.MethodGet, w.URL()+fmt.Sprintf("/v2/full/fill/manifests/%d", pushed), nil); r.Status != http.StatusNotFound {
 		t.Errorf("the failed push's tag: %v; want nothing visible", r)
 	}
 	// What room the failed push left is taken too, for the chunk below.
@@ -133,7 +159,7 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("the upload after the failed chunk: %v; want it resumable at %d bytes", r, len(first))
 	}
 
-	_, err = push("on-a-full-disk")
+	_, err = push("full/app:on-a-full-disk")
 	if !errors.As(err, &te) || te.StatusCode != http.StatusInsufficientStorage {
 		t.Errorf("push on a full disk: %v; want a 507", err)
 	}
@@ -150,22 +176,63 @@ func TestFullDisk(t *testing.T) {
 	if r = do(t, http.MethodGet, w.URL()+"/v2/full/app/manifests/on-a-full-disk", nil); r.Status != http.StatusNotFound {
 		t.Errorf("the failed push's tag: %v; want nothing visible", r)
 	}
-	for _, tag := range before {
-		img, err := remote.Image(ref(t, w, "full/app:"+tag), remoteOpts(ctx)...)
-		if err == nil {
-			err = validate.Image(img)
-		}
-		if err != nil {
-			t.Errorf("pull %s on a full disk: %v", tag, err)
+	pullAll := func(when string, repoTags []string) {
+		t.Helper()
+		for _, rt := range repoTags {
+			rt, _, _ = strings.Cut(rt, "@")
+			img, err := remote.Image(ref(t, w, rt), remoteOpts(ctx)...)
+			if err == nil {
+				err = validate.Image(img)
+			}
+			if err != nil {
+				t.Errorf("pull %s %s: %v", rt, when, err)
+			}
 		}
 	}
+	pullAll("on a full disk", append(append([]string(nil), kept...), deleted...))
 	fsckClean(t, data)
 
-	for _, f := range []string{filler, topUp} {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
+	// On a disk full to the last byte the database cannot record a
+	// delete: the command says so, and what to do, and nothing changes.
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: data}
+	if out, err := cli.try("", "repo", "rm", "full/fill", "--yes", "--config", cfg); err == nil ||
+		!strings.Contains(err.Error(), "the database's disk is full") || !strings.Contains(err.Error(), "free some space on its disk") {
+		t.Errorf("wharf repo rm on a disk full to the last byte: %v\n%s; want it refused, naming the full disk and the fix", err, out)
+	}
+	// The other program's file goes; what the registry's pushes filled
+	// stays full, and only deleting images frees it.
+	if err := os.Remove(topUp); err != nil {
+		t.Fatal(err)
+	}
+	full := freeBytes(t, disk)
+	cli.run("", "repo", "rm", "full/fill", "--yes", "--config", cfg)
+	cli.run("", "tag", "rm", "full/app:before-1", "full/app:before-2", "--config", cfg)
+	time.Sleep(1100 * time.Millisecond) // past gc.grace since the tags went
+	var res struct {
+		ManifestsDeleted int   `json:"manifests_deleted"`
+		BlobsDeleted     int   `json:"blobs_deleted"`
+		BytesFreed       int64 `json:"bytes_freed"`
+	}
+	out := cli.run("", "gc", "--delete-untagged", "--json", "--config", cfg)
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("wharf gc --json printed %q: %v", out, err)
+	}
+	freed := freeBytes(t, disk) - full
+	t.Logf("wharf gc beside the server: %d untagged manifests, %d blobs, %d bytes freed; the disk had %d bytes free before the deletes, %d after",
+		res.ManifestsDeleted, res.BlobsDeleted, res.BytesFreed, full, full+freed)
+	if res.ManifestsDeleted != 2 || res.BlobsDeleted == 0 || res.BytesFreed < 8<<20 || freed < 8<<20 {
+		t.Errorf("wharf gc after the deletes: %+v, %d bytes more free on the disk; want the 2 untagged manifests and the deleted images' blobs freed", res, freed)
+	}
+	for _, rd := range deleted {
+		repoTag, dgst, _ := strings.Cut(rd, "@")
+		repo, tag, _ := strings.Cut(repoTag, ":")
+		for _, ref := range []string{tag, dgst} {
+			if r := do(t, http.MethodGet, w.URL()+"/v2/"+repo+"/manifests/"+ref, nil); r.Status != http.StatusNotFound {
+				t.Errorf("deleted %s:%s after gc: %v; want 404", repo, ref, r)
+			}
 		}
 	}
+
 	if r = do(t, http.MethodPatch, loc, bytes.NewReader(second), "Content-Type", "application/octet-stream",
 		"Content-Range", fmt.Sprintf("%d-%d", len(first), len(first)+len(second)-1)); r.Status != http.StatusAccepted {
 		t.Fatalf("the chunk again once space is freed: %v", r)
@@ -182,44 +249,87 @@ func TestFullDisk(t *testing.T) {
 	if r = do(t, http.MethodPut, put.String(), nil); r.Status != http.StatusCreated {
 		t.Errorf("finish the resumed upload: %v", r)
 	}
+	stored := int64(len(first) + len(second))
 	for i := range 3 {
-		if _, err := push(fmt.Sprint("after-", i)); err != nil {
+		tag := fmt.Sprint("full/app:after-", i)
+		img, err := push(tag)
+		if err != nil {
 			t.Errorf("push once space is freed: %v", err)
 		}
+		kept = append(kept, tag)
+		_, size := ownBlobs(t, img)
+		stored += size
 	}
+	// What was stored since needed the room the collection freed.
+	if stored <= full {
+		t.Errorf("%d bytes stored after the collection, %d were free before it: the test shows nothing; push more", stored, full)
+	}
+	pullAll("once space is freed", kept)
 	rep := fsckClean(t, data)
 	t.Logf("after space was freed: %d blobs, %d manifests", rep.Blobs, rep.Manifests)
 }
 
+// fillByPushes pushes single-layer images to repo, of 1 MiB then of
+// 64 KiB, each size until the registry refuses one for want of space: the
+// disk is then full as far as uploads may fill it. It returns how many
+// were stored.
+func fillByPushes(t *testing.T, w *harness.Wharf, ctx context.Context, repo string) int {
+	t.Helper()
+	n := 0
+	for _, size := range []int64{1 << 20, 64 << 10} {
+		for ; ; n++ {
+			img, err := random.Image(size, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = remote.Write(ref(t, w, fmt.Sprint(repo, ":", n)), img, remoteOpts(ctx)...)
+			var te *transport.Error
+			if errors.As(err, &te) && te.StatusCode == http.StatusInsufficientStorage {
+				break
+			}
+			if err != nil {
+				t.Fatalf("filling the disk: push %d: %v", n, err)
+			}
+			if n == 1000 {
+				t.Fatal("1000 pushes did not fill the disk")
+			}
+		}
+	}
+	return n
+}
+
 // TestFullDiskDocker pushes with the real docker client to a wharf whose
-// disk is full: the push fails and docker names the problem. docker reads
-// no error body on a 5xx (distribution's client prints the status line
-// only), so the status's own words, 507 Insufficient Storage, are what its
-// user sees; distribution's 500 would read "Internal Server Error". docker
-// retries an upload five times (about 50 s) whatever the 5xx: printed, not
-// asserted.
+// disk pushes have filled: the push fails and docker names the problem.
+// docker reads no error body on a 5xx (distribution's client prints the
+// status line only), so the status's own words, 507 Insufficient Storage,
+// are what its user sees; distribution's 500 would read "Internal Server
+// Error". docker retries an upload five times (about 50 s) whatever the
+// 5xx: printed, not asserted. Deleting the repository that filled the disk
+// and wharf gc beside the server make room for docker's push.
 func TestFullDiskDocker(t *testing.T) {
 	harness.SkipIfShort(t)
 	rootfs := busyboxRootfs(t)
 	d := harness.StartDockerd(t)
 	disk := testserver.SmallDisk(t, "16m")
 	data := filepath.Join(disk, "data")
-	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off")
+	cfg := writeConfig(t, t.TempDir(), "gc:\n  interval: 0\n  grace: 1s\n")
+	w := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--auth", "none", "--tls", "off", "--config", cfg)
 	img := w.Addr() + "/full/busybox:1"
 	d.Run("import", "--change", `CMD ["/bin/sh"]`, rootfs, img)
 
-	filler := fillDisk(t, disk, "filler", 0)
+	filled := fillByPushes(t, w, testContext(t, 5*time.Minute), "full/filler")
 	start := time.Now()
 	out, err := d.TryRun(nil, "push", img)
 	took := time.Since(start)
-	t.Logf("docker push to a full disk, %v:\n%s", took.Round(time.Millisecond), out)
+	t.Logf("docker push to a disk %d pushes filled (%d bytes free), %v:\n%s", filled, freeBytes(t, disk), took.Round(time.Millisecond), out)
 	if err == nil || !strings.Contains(out, "507 Insufficient Storage") {
 		t.Errorf("docker push to a full disk: %v; want it to fail naming 507 Insufficient Storage", err)
 	}
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: data}
+	cli.run("", "repo", "rm", "full/filler", "--yes", "--config", cfg)
+	time.Sleep(1100 * time.Millisecond) // past gc.grace since the last push
+	t.Logf("wharf gc: %s", cli.run("", "gc", "--json", "--config", cfg))
 	if out, err := d.TryRun(nil, "push", img); err != nil {
-		t.Errorf("docker push once space is freed: %v\n%s", err, out)
+		t.Errorf("docker push once wharf gc freed space: %v\n%s", err, out)
 	}
 }

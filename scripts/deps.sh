@@ -6,7 +6,8 @@
 #     docker-compose (deploy/compose.yml in e2e/image_test.go), postgresql,
 #     mariadb-server, slapd and ldap-utils (the real servers internal/testserver
 #     starts for the database and directory backends' tests);
-#   - pinned Go tools, built from the Go module proxy into ./bin.
+#   - pinned Go tools, built from the Go module proxy into ./bin (among them
+#     versitygw, the S3 server of the S3 storage driver's tests).
 # Idempotent: anything already present at the pinned version is left alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +30,11 @@ PEBBLE_VERSION=v2.10.3
 STATICCHECK_PKG=honnef.co/go/tools/cmd/staticcheck
 STATICCHECK_MOD=honnef.co/go/tools
 STATICCHECK_VERSION=v0.8.2
+# versitygw, the S3 server (posix backend) the S3 storage driver's tests start
+# (internal/testserver/versitygw.go).
+VERSITYGW_PKG=github.com/versity/versitygw/cmd/versitygw
+VERSITYGW_MOD=github.com/versity/versitygw
+VERSITYGW_VERSION=v1.8.0
 # FerretDB v1 (MongoDB wire protocol over SQLite), the MongoDB server the
 # mongo_auth and acl_mongo tests start (internal/testserver/ferretdb.go).
 FERRETDB_MOD=github.com/FerretDB/FerretDB
@@ -95,6 +101,7 @@ go_tool conformance "$CONFORMANCE_PKG" "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"
 go_tool staticcheck "$STATICCHECK_PKG" "$STATICCHECK_MOD" "$STATICCHECK_VERSION"
 go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_MOD" "$DISTRIBUTION_VERSION"
 go_tool pebble "$PEBBLE_PKG" "$PEBBLE_MOD" "$PEBBLE_VERSION"
+go_tool versitygw "$VERSITYGW_PKG" "$VERSITYGW_MOD" "$VERSITYGW_VERSION"
 
 # ferretdb: `go install` builds it but the binary panics at start, because
 # the module's build/version/version.txt is generated in FerretDB's own

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"slices"
 	"strings"
 
 	"golang.org/x/image/font"
@@ -30,7 +31,7 @@ func (r *Report) Chart() ([]byte, error) {
 	var units []string
 	byUnit := map[string][]Result{}
 	for _, res := range r.Results {
-		if res.LowerBetter || !strings.HasSuffix(res.Unit, "/s") || res.NotMeasured != "" || len(res.Wharf) == 0 || len(res.Distr) == 0 {
+		if !charted(res) {
 			continue
 		}
 		if _, ok := byUnit[res.Unit]; !ok {
@@ -134,6 +135,14 @@ func (r *Report) Chart() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// charted says whether the chart shows res: a measured throughput row.
+func charted(res Result) bool {
+	return !res.LowerBetter && strings.HasSuffix(res.Unit, "/s") && res.NotMeasured == "" && len(res.Wharf) > 0 && len(res.Distr) > 0
+}
+
+// hasThroughput says whether the chart would show anything.
+func (r *Report) hasThroughput() bool { return slices.ContainsFunc(r.Results, charted) }
 
 func face(ttf []byte, size float64) (font.Face, error) {
 	f, err := opentype.Parse(ttf)

@@ -251,7 +251,13 @@ type image struct {
 }
 
 func newImage(layers ...[]byte) image {
-	im := image{config: []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`), layers: layers}
+	return newImageConfig([]byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`), layers...)
+}
+
+// newImageConfig is newImage with a config of its own, so that the image
+// shares no config blob with others.
+func newImageConfig(config []byte, layers ...[]byte) image {
+	im := image{config: config, layers: layers}
 	im.configDigest = digestOf(im.config)
 	type desc struct {
 		MediaType string `json:"mediaType"`

@@ -2,6 +2,10 @@
 // distribution registry (bin/registry) in one run, alternating, and reports
 // medians, spreads and ratios beside the physical limits of the machine
 // (SHA-256 on one core, sequential write with fsync on the data disk).
+// Two passes follow the main table: garbage collection of one set of images
+// by both (wharf online while clients pull, distribution offline), and the
+// push and pull workloads on a wharf with metrics, audit and notifications
+// off and one with them on.
 //
 // It owns the benchmark's process lifecycle (both servers on loopback ports,
 // storage and logs under one temporary directory, so on the same disk) and

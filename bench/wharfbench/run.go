@@ -35,9 +35,16 @@ type Options struct {
 	Duration     time.Duration // of each manifest workload
 	Conns        int           // connections of the manifest workloads
 	LimitMiB     int64         // bytes hashed, written and sent by the physical-limit probes, in MiB
-	Smoke        bool          // tiny everything: checks the harness, measures nothing
-	Dir          string        // parent of the run's temporary directory (data, logs)
-	Keep         bool          // keep the temporary directory (data and logs)
+	GCImages     int           // images of the garbage-collection set, a fifth of them untagged
+	GCClients    int           // clients pulling from wharf before and during its collection
+	GCRounds     int           // rounds of the garbage-collection pass (each writes and imports a new set)
+	// FeaturesWithout leaves some of "metrics", "audit" and
+	// "notifications" off on the features pass's "on" server, to tell
+	// their costs apart.
+	FeaturesWithout []string
+	Smoke           bool   // tiny everything: checks the harness, measures nothing
+	Dir             string // parent of the run's temporary directory (data, logs)
+	Keep            bool   // keep the temporary directory (data and logs)
 	// Only, when set, runs just the workloads with a row whose name it
 	// matches (the token issuance benchmark's name is "token issuance").
 	Only *regexp.Regexp
@@ -47,9 +54,9 @@ type Options struct {
 	ProfileDir string
 	// ProfileSeconds is how long each profile lasts (default 10).
 	ProfileSeconds int
-	// WharfConfig, when set, is a wharf.yml wharf runs with (metrics:,
-	// audit, notifications on), for the cost of the day-two features:
-	// compare with a run without it.
+	// WharfConfig, when set, is a wharf.yml the main table's wharf runs
+	// with. (The features pass measures metrics, audit and notifications
+	// on against off in the same run, on servers of its own.)
 	WharfConfig string
 	Progress    io.Writer // progress lines; nil discards them
 }
@@ -57,14 +64,15 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	def := Options{Rounds: 3, BlobSize: 64 * mib, Pushes: 3, BigSize: 1 << 30, ChunkedSize: 256 * mib, ChunkSize: 8 * mib,
 		SmallImages: 500, SmallLayer: 16 << 10, SmallClients: 8, DockerSize: 200 * mib, DockerLayers: 5,
-		Tags: 10000, Repos: 10000, Duration: 5 * time.Second, Conns: 64, LimitMiB: 256}
+		Tags: 10000, Repos: 10000, Duration: 5 * time.Second, Conns: 64, LimitMiB: 256, GCImages: 10000, GCClients: 4, GCRounds: 1}
 	if o.Smoke {
 		def = Options{Rounds: 1, BlobSize: mib, Pushes: 1, BigSize: 4 * mib, ChunkedSize: 3 * mib, ChunkSize: mib,
 			SmallImages: 20, SmallLayer: 1 << 10, SmallClients: 4, DockerSize: 5 * mib, DockerLayers: 5,
-			Tags: 100, Repos: 100, Duration: time.Second, Conns: 64, LimitMiB: 8}
+			Tags: 100, Repos: 100, Duration: time.Second, Conns: 64, LimitMiB: 8, GCImages: 50, GCClients: 2, GCRounds: 1}
 		keep := o
 		o = def
 		o.Smoke, o.Dir, o.Keep, o.Only, o.ProfileDir, o.ProfileSeconds, o.Progress = true, keep.Dir, keep.Keep, keep.Only, keep.ProfileDir, keep.ProfileSeconds, keep.Progress
+		o.FeaturesWithout = keep.FeaturesWithout
 	}
 	setInt := func(v *int, d int) {
 		if *v <= 0 {
@@ -84,6 +92,9 @@ func (o Options) withDefaults() Options {
 	setInt(&o.Tags, def.Tags)
 	setInt(&o.Repos, def.Repos)
 	setInt(&o.Conns, def.Conns)
+	setInt(&o.GCImages, def.GCImages)
+	setInt(&o.GCClients, def.GCClients)
+	setInt(&o.GCRounds, def.GCRounds)
 	setSize(&o.BlobSize, def.BlobSize)
 	setSize(&o.BigSize, def.BigSize)
 	setSize(&o.ChunkedSize, def.ChunkedSize)
@@ -150,10 +161,13 @@ func (l Limit) last() float64 {
 
 // Report is what a run measured, and on what.
 type Report struct {
-	Opts         Options
-	Results      []Result
-	Limits       []Limit
-	Tokens       TokenIssuance
+	Opts    Options
+	Results []Result
+	Limits  []Limit
+	Tokens  TokenIssuance
+	// Comparisons are the tables of the garbage-collection and features
+	// passes, in that order.
+	Comparisons  []Comparison
 	LeftOut      []string // workloads -only left out
 	CPU          string
 	Cores        int
@@ -162,13 +176,18 @@ type Report struct {
 	Wharf        string
 	Date         time.Time
 	Elapsed      time.Duration
+	// LoadBefore and LoadAfter are /proc/loadavg's 1, 5 and 15 minute
+	// load averages when the run started and ended: other work on the
+	// machine shows there.
+	LoadBefore, LoadAfter string
 }
 
 const tokenIssuanceName = "token issuance, one user, credential cache off and on"
 
 // Run builds wharf, starts it and bin/registry, and measures every workload
-// on both, alternating which goes first, opts.Rounds times. The program's
-// main (or TestMain) must call ServeReceiveProbe before it.
+// on both, alternating which goes first, opts.Rounds times; then the
+// garbage-collection and features passes. The program's main (or TestMain)
+// must call ServeReceiveProbe before it.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if os.Getenv(receiveProbeEnv) != "" {
 		// Started as a probe's server by a program whose main does not
@@ -177,6 +196,9 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, fmt.Errorf("wharfbench: started as a receive probe (%s is set), but the program's main did not call ServeReceiveProbe before Run", receiveProbeEnv)
 	}
 	o := opts.withDefaults()
+	if err := CheckFeatures(o.FeaturesWithout); err != nil {
+		return nil, err
+	}
 	began := time.Now()
 	root, err := RepoRoot()
 	if err != nil {
@@ -189,7 +211,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	all := workloads(o)
 	wls := selected(all, o.Only)
 	tokensWanted := o.Only == nil || o.Only.MatchString(tokenIssuanceName)
-	if len(wls) == 0 && !tokensWanted {
+	gcWanted, featuresWanted := wanted(o.Only, gcSection), wanted(o.Only, featuresSection)
+	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted {
 		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
 	}
 	dir, err := os.MkdirTemp(o.Dir, "wharfbench-")
@@ -209,181 +232,25 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, err
 	}
 	rep = &Report{Opts: o, CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
-		Distribution: versionOf(ctx, distBin), Wharf: wharfRevision(ctx, root), Date: time.Now().UTC()}
+		Distribution: versionOf(ctx, distBin), Wharf: wharfRevision(ctx, root), Date: time.Now().UTC(), LoadBefore: loadAverage()}
 	for _, wl := range all {
 		if !slices.ContainsFunc(wls, func(s workload) bool { return s.rows[0].name == wl.rows[0].name }) {
 			rep.LeftOut = append(rep.LeftOut, wl.rows[0].name)
 		}
 	}
-	if !tokensWanted {
-		rep.LeftOut = append(rep.LeftOut, tokenIssuanceName)
-	}
-	if o.ProfileDir != "" {
-		fmt.Fprintf(o.Progress, "profiles will be written to %s\n", o.ProfileDir)
-	}
-
-	profiling := o.ProfileDir != ""
-	w, err := startWharf(ctx, wharfBin, dir, profiling, o.WharfConfig)
-	if err != nil {
-		return nil, err
-	}
-	defer w.stop()
-	d, err := startDistribution(ctx, distBin, dir, profiling)
-	if err != nil {
-		return nil, err
-	}
-	defer d.stop()
-	fail := func(err error, s *server) error {
-		if aerr := s.alive(); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
-		return fmt.Errorf("%s: %w (log %s)", s.name, err, s.logPath)
-	}
-	targets := []*target{
-		{server: w, c: newClient(), opts: o, dir: dir, idx: 0},
-		{server: d, c: newClient(), opts: o, dir: dir, idx: 1},
-	}
-	need := needsOf(wls)
-	for _, t := range targets {
-		fmt.Fprintf(o.Progress, "set-up on %s\n", t.name)
-		if err := setup(ctx, t, need); err != nil {
-			return nil, fail(err, t.server)
+	for _, p := range []struct {
+		title string
+		want  bool
+	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}} {
+		if !p.want {
+			rep.LeftOut = append(rep.LeftOut, p.title)
 		}
 	}
-	if need.auth {
-		fmt.Fprintf(o.Progress, "starting the token-auth servers\n")
-		wa, da, err := startAuthServers(ctx, wharfBin, distBin, dir)
-		if err != nil {
+	if len(wls) > 0 {
+		if err := sideBySide(ctx, o, rep, wls, wharfBin, distBin, dir); err != nil {
 			return nil, err
 		}
-		defer wa.stop()
-		defer da.stop()
-		targets[0].auth, targets[1].auth = wa, da
-		for _, t := range targets {
-			fmt.Fprintf(o.Progress, "set-up on %s: %d images\n", t.auth.registry.name, o.SmallImages)
-			if err := setupAuth(ctx, t); err != nil {
-				return nil, fail(errors.Join(err, t.auth.alive()), t.auth.registry)
-			}
-		}
 	}
-	dockerSkip := ""
-	if need.docker {
-		switch {
-		case o.Smoke:
-			dockerSkip = "left out of smoke runs (it needs root and a Docker daemon); `make bench` measures it"
-		default:
-			dockerSkip = dockerMissing()
-		}
-		if dockerSkip == "" {
-			fmt.Fprintf(o.Progress, "starting a private dockerd\n")
-			dd, err := startDockerd(ctx, dir)
-			if err != nil {
-				dockerSkip = "dockerd did not start: " + err.Error()
-			} else {
-				defer dd.Stop()
-				targets[0].docker, targets[1].docker = dd, dd
-			}
-		}
-		if dockerSkip != "" {
-			fmt.Fprintf(o.Progress, "docker workload not measured: %s\n", dockerSkip)
-		}
-	}
-
-	var measured []workload
-	for _, wl := range wls {
-		skip := ""
-		if wl.docker {
-			skip = dockerSkip
-		}
-		for _, r := range wl.allRows() {
-			rep.Results = append(rep.Results, Result{Name: r.name, Unit: r.unit, LowerBetter: r.lowerBetter,
-				Goal: r.goal, Ceiling: r.ceiling, NotMeasured: skip})
-		}
-		if skip == "" {
-			measured = append(measured, wl)
-		}
-	}
-	sha := Limit{Key: "sha256", Name: "SHA-256, one core (crypto/sha256)", Unit: "MiB/s"}
-	disk := Limit{Key: "disk", Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
-	loop := Limit{Key: "loopback", Name: "sendfile of that file over loopback TCP, one reader", Unit: "MiB/s"}
-	recv := Limit{Key: "receive", Name: "HTTP PUT of that file to a net/http server that only reads it, loopback", Unit: "MiB/s"}
-	recvHash := Limit{Key: "receive-sha256", Name: "the same PUT to a server that reads and hashes it (SHA-256) and stores nothing", Unit: "MiB/s"}
-	for round := range o.Rounds {
-		fmt.Fprintf(o.Progress, "round %d/%d (%s since the start)\n", round+1, o.Rounds, time.Since(began).Round(time.Second))
-		sha.Samples = append(sha.Samples, sha256Throughput(o.LimitMiB*mib))
-		path, v, err := diskWriteThroughput(dir, o.LimitMiB*mib)
-		if err == nil {
-			disk.Samples = append(disk.Samples, v)
-			// One send lasts a tenth of a second and moves by half
-			// from one to the next: a round takes several.
-			for range loopbackSends {
-				if v, err = sendfileThroughput(ctx, path); err != nil {
-					break
-				}
-				loop.Samples = append(loop.Samples, v)
-			}
-			if err == nil {
-				v, err = receiveThroughput(ctx, path, false)
-				recv.Samples = append(recv.Samples, v)
-			}
-			if err == nil {
-				v, err = receiveThroughput(ctx, path, true)
-				recvHash.Samples = append(recvHash.Samples, v)
-			}
-		}
-		if path != "" {
-			os.Remove(path)
-		}
-		if err != nil {
-			return nil, err
-		}
-		sends := make([]string, 0, loopbackSends)
-		for _, v := range loop.Samples[len(loop.Samples)-loopbackSends:] {
-			sends = append(sends, num(v))
-		}
-		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, receive %s, receive and hash %s\n",
-			num(sha.last()), num(disk.last()), strings.Join(sends, "/"), num(recv.last()), num(recvHash.last()))
-		for wi, wl := range wls {
-			i := slices.IndexFunc(rep.Results, func(r Result) bool { return r.Name == wl.rows[0].name })
-			if rep.Results[i].NotMeasured != "" {
-				continue
-			}
-			// Alternate which server goes first, so neither always gets the
-			// warmer (or the more fragmented) machine; a workload in turns
-			// alternates within the round as well (A B, B A, A B, …).
-			turns := max(wl.turns, 1)
-			perTurn := map[*target][][]float64{}
-			for turn := range turns {
-				order := targets
-				if (round+wi+turn)%2 == 1 {
-					order = []*target{targets[1], targets[0]}
-				}
-				for _, t := range order {
-					fmt.Fprintf(o.Progress, "  %s: %s\n", t.name, wl.rows[0].name)
-					vals, err := runOnce(ctx, wl, t, round*turns+turn)
-					if err != nil {
-						if wl.auth {
-							return nil, fail(errors.Join(err, t.auth.alive()), t.auth.registry)
-						}
-						return nil, fail(err, t.server)
-					}
-					fmt.Fprintf(o.Progress, "    %s\n", roundValues(rep.Results[i:], vals))
-					perTurn[t] = append(perTurn[t], vals)
-				}
-			}
-			for _, t := range targets {
-				for j, v := range harmonicMeans(perTurn[t]) {
-					res := &rep.Results[i+j]
-					if t.server == w {
-						res.Wharf = append(res.Wharf, v)
-					} else {
-						res.Distr = append(res.Distr, v)
-					}
-				}
-			}
-		}
-	}
-	rep.Limits = []Limit{sha, disk, loop, recv, recvHash}
 	switch {
 	case !tokensWanted:
 	case o.Smoke:
@@ -394,13 +261,71 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			return nil, err
 		}
 	}
-	if profiling {
-		if err := profileAll(ctx, o, measured, targets); err != nil {
+	if gcWanted {
+		cs, err := runGC(ctx, o, wharfBin, distBin, dir)
+		if err != nil {
 			return nil, err
 		}
+		rep.Comparisons = append(rep.Comparisons, cs...)
+	}
+	if featuresWanted {
+		cs, err := runFeatures(ctx, o, wharfBin, dir, all)
+		if err != nil {
+			return nil, err
+		}
+		rep.Comparisons = append(rep.Comparisons, cs...)
 	}
 	rep.Elapsed = time.Since(began)
+	rep.LoadAfter = loadAverage()
 	return rep, nil
+}
+
+// serverFailed names the server an error happened on, with its log, and
+// says whether it had exited.
+func serverFailed(err error, s *server) error {
+	if aerr := s.alive(); aerr != nil {
+		err = errors.Join(err, aerr)
+	}
+	return fmt.Errorf("%s: %w (log %s)", s.name, err, s.logPath)
+}
+
+// measureRound runs wl once per turn on each of targets, in an order that
+// alternates with parity and from turn to turn, and returns each target's
+// values (its turns combined by harmonicMeans), in the order of targets.
+// rows are the workload's results, for the progress lines.
+func measureRound(ctx context.Context, wl workload, targets []*target, round, parity int, rows []Result) ([][]float64, error) {
+	// Alternate which server goes first, so neither always gets the
+	// warmer (or the more fragmented) machine; a workload in turns
+	// alternates within the round as well (A B, B A, A B, …).
+	turns := max(wl.turns, 1)
+	perTurn := make([][][]float64, len(targets))
+	for turn := range turns {
+		order := make([]int, len(targets))
+		for k := range order {
+			order[k] = k
+		}
+		if (parity+turn)%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, k := range order {
+			t := targets[k]
+			fmt.Fprintf(t.opts.Progress, "  %s: %s\n", t.name, wl.rows[0].name)
+			vals, err := runOnce(ctx, wl, t, round*turns+turn)
+			if err != nil {
+				if wl.auth {
+					return nil, serverFailed(errors.Join(err, t.auth.alive()), t.auth.registry)
+				}
+				return nil, serverFailed(err, t.server)
+			}
+			fmt.Fprintf(t.opts.Progress, "    %s\n", roundValues(rows, vals))
+			perTurn[k] = append(perTurn[k], vals)
+		}
+	}
+	out := make([][]float64, len(targets))
+	for k := range targets {
+		out[k] = harmonicMeans(perTurn[k])
+	}
+	return out, nil
 }
 
 // runOnce runs wl once on t, measuring the server's peak RSS around it when
@@ -465,6 +390,15 @@ func roundValues(rows []Result, vals []float64) string {
 // by distribution's push (or by the client) was flushed during wharf's
 // next push, and never the other way round.
 func settleDisk() { syscall.Sync() }
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], ", ")
+	}
+	return "unknown"
+}
 
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")

@@ -105,14 +105,15 @@ http:
   addr: %q
 `
 
-// startWharf starts wharf, with the wharf.yml config when it is set; with
+// startWharf starts a wharf named name, its data in dir/<name>-data and its
+// log in dir/<name>.log, with the wharf.yml config when it is set; with
 // debug, its profiles are served on a second loopback port.
-func startWharf(ctx context.Context, bin, dir string, debug bool, config string) (*server, error) {
+func startWharf(ctx context.Context, bin, dir, name string, debug bool, config string) (*server, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--addr", addr, "--data", filepath.Join(dir, "wharf-data"), "--auth", "none", "--tls", "off"}
+	args := []string{"serve", "--addr", addr, "--data", filepath.Join(dir, name+"-data"), "--auth", "none", "--tls", "off"}
 	if config != "" {
 		args = append(args, "--config", config)
 	}
@@ -123,7 +124,7 @@ func startWharf(ctx context.Context, bin, dir string, debug bool, config string)
 		}
 		args = append(args, "--debug-addr", debugAddr)
 	}
-	s, err := startServer(ctx, "wharf", addr, filepath.Join(dir, "wharf.log"), bin, args...)
+	s, err := startServer(ctx, name, addr, filepath.Join(dir, name+".log"), bin, args...)
 	if s != nil {
 		s.debugURL = "http://" + debugAddr
 	}

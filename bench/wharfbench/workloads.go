@@ -39,6 +39,9 @@ type workload struct {
 	docker bool
 	// uses says what of the set-up the workload reads.
 	uses needs
+	// cost puts the workload in the features pass too: run on a wharf
+	// with metrics, audit and notifications on and one with them off.
+	cost bool
 	// turns, when above 1, runs the workload that many times per round on
 	// each server, the servers taking turns, and combines a server's turns
 	// with the harmonic mean (harmonicMeans): for rows that are rates over
@@ -199,7 +202,7 @@ func workloads(o Options) []workload {
 			// milliseconds, and how much the guest must fault in from the
 			// host for the page cache they grow changes from second to
 			// second; taking turns gives both servers the same machine.
-			run: pushMonolithic(o.BlobSize, 0), turns: o.Pushes},
+			run: pushMonolithic(o.BlobSize, 0), turns: o.Pushes, cost: true},
 		{rows: append([]row{{name: bigPush, unit: "MiB/s", goal: Goal{Ratio: 1.3, LimitShare: 0.8}, ceiling: CeilingPush}}, cpuRows(bigPush, cpu)...),
 			run: pushMonolithic(o.BigSize, cpu), rss: true},
 		{rows: []row{{name: fmt.Sprintf("blob push, chunked PATCH, %s chunks, %s blob, 1 client", sizeName(o.ChunkSize), sizeName(o.ChunkedSize)),
@@ -210,16 +213,16 @@ func workloads(o Options) []workload {
 			// tens of milliseconds.
 			run: pullBlob(1, o.Pushes, false), turns: o.Pushes, uses: needs{pullBlob: true}},
 		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 16 concurrent clients", size), unit: "MiB/s", goal: pullGoal, ceiling: CeilingPull}},
-			run: pullBlob(16, o.Pushes, false), uses: needs{pullBlob: true}},
+			run: pullBlob(16, o.Pushes, false), uses: needs{pullBlob: true}, cost: true},
 		{rows: []row{{name: fmt.Sprintf("blob pull GET with token auth (a token per GET), %s, 16 concurrent clients", size), unit: "MiB/s", ceiling: CeilingPull}},
 			run: pullBlob(16, o.Pushes, true), auth: true, uses: needs{pullBlob: true}},
 		{rows: []row{
 			{name: "small images push, " + small, unit: "images/s", goal: Goal{Ratio: 2}},
 			{name: "small images pull, " + small, unit: "images/s", goal: Goal{Ratio: 2}},
-		}, run: smallImages, rss: true},
+		}, run: smallImages, rss: true, cost: true},
 		{rows: []row{{name: "small images pull with token auth (a token per image), " + small, unit: "images/s"}},
 			run: smallImagesAuth, auth: true},
-		manifestWorkload(o, "manifest GET by tag", http.MethodGet, func(t *target) string { return "latest" }),
+		costly(manifestWorkload(o, "manifest GET by tag", http.MethodGet, func(t *target) string { return "latest" })),
 		manifestWorkload(o, "manifest HEAD by digest", http.MethodHead, func(t *target) string { return t.image.manifestDigest }),
 		listWorkload(fmt.Sprintf("tag list, %d tags, first page (n=%d)", o.Tags, listPage), "/v2/"+tagsRepo+"/tags/list", o.Tags, true, listGoal, needs{tags: true}),
 		listWorkload(fmt.Sprintf("tag list, %d tags, full walk (n=%d pages)", o.Tags, listPage), "/v2/"+tagsRepo+"/tags/list", o.Tags, false, listGoal, needs{tags: true}),
@@ -227,6 +230,12 @@ func workloads(o Options) []workload {
 		listWorkload(fmt.Sprintf("_catalog, %d repositories, full walk (n=%d pages)", o.Repos, listPage), "/v2/_catalog", o.Repos, false, listGoal, needs{repos: true}),
 		dockerWorkload(o),
 	}
+}
+
+// costly marks wl for the features pass.
+func costly(wl workload) workload {
+	wl.cost = true
+	return wl
 }
 
 func sizeName(n int64) string {

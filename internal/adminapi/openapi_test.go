@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"wharf/internal/audit"
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/retention"
@@ -197,7 +198,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"ReadOnly": ReadOnlyView{}, "ReadOnlyChange": readOnlyRequest{}, "RetentionRun": retentionRequest{},
 		"RetentionItem": retention.Item{}, "RetentionDecision": retention.Decision{}, "RetentionReport": retention.Report{},
 		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
-		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{},
+		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{}, "AuditRecord": audit.View{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

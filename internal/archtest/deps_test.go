@@ -143,6 +143,13 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/registry", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
+		// The S3 driver is a storage.Driver over the AWS SDK: it knows
+		// nothing of repositories, the metadata or the configuration.
+		{pkg: "wharf/internal/storage/s3", onlyDirect: []string{"github.com/aws/", "github.com/opencontainers/go-digest", "wharf/internal/storage"},
+			notDeps: []string{"wharf/internal/metadata", "wharf/internal/registry", "wharf/internal/config", "wharf/internal/server"}},
+		// blobstore chooses the driver storage: names; nothing below the
+		// commands and the composition root imports it.
+		{pkg: "wharf/internal/blobstore", notDeps: []string{"wharf/internal/registry", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/metadata"}},
 		// config is the schema of wharf.yml. It embeds the users and ACL
 		// rules of the engines that own their grammar (static, authz), which
 		// never import it; it knows no HTTP, no database and none of the
@@ -209,6 +216,10 @@ func dependencyRules() []rule {
 		// fsck reads and repairs through metadata and the storage driver
 		// it is handed: no HTTP, no settings, no server.
 		{pkg: "wharf/internal/fsck", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/server", "wharf/internal/cli", "wharf/internal/authstack"}},
+		// migrate-storage copies through the storage interface, whichever
+		// drivers its table names: no HTTP, settings, metadata or server.
+		{pkg: "wharf/internal/storagecopy", notDeps: []string{"net/http", "wharf/internal/config", "wharf/internal/metadata",
+			"wharf/internal/server", "wharf/internal/cli", "wharf/internal/registry"}},
 		// What a full disk's messages say: a leaf.
 		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
 		// The jobs' turns among replicas: the database's leases only.

@@ -10,6 +10,12 @@
 // routine records can go instead. Close flushes what is queued. Records
 // older than the retention are deleted in bounded batches.
 //
+// The writer folds repeated pulls — same actor, address, repository and
+// target within a window (audit.fold) — into one row with a count: the
+// first pull is written at once, its repeats when the window ends. Nothing
+// else is ever folded. Addresses, targets and details are formatted by the
+// writer too, so that a request only copies its event into the queue.
+//
 // A record never holds a secret: the hooks are handed names, addresses
 // and decisions, never a password, a token or a hash.
 //

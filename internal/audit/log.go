@@ -24,7 +24,8 @@ type Options struct {
 	Log   *slog.Logger
 	// Queue is the most records waiting in memory (default 10000).
 	Queue int
-	// Batch is the most records one write takes (default 500).
+	// Batch is the most records one write takes (default 512: a power of
+	// two is one INSERT statement, see metadata.InsertAudit).
 	Batch int
 	// Every is how long a record waits at most before it is written
 	// (default a second): a batch is written when it is full or when
@@ -35,6 +36,10 @@ type Options struct {
 	Retention, RetentionEvery time.Duration
 	// Pulls says which pulls are recorded (none by default).
 	Pulls Pulls
+	// Fold is the window within which repeated pulls (same actor, address,
+	// repository and target) fold into one row (default a minute; see
+	// folder).
+	Fold time.Duration
 	// Turn, when set, tells whether this replica deletes the expired
 	// records now (the job's lease in the database); nil: always.
 	Turn func(ctx context.Context) (bool, error)
@@ -56,9 +61,10 @@ const (
 // Defaults of Options.
 const (
 	DefaultQueue     = 10000
-	DefaultBatch     = 500
+	DefaultBatch     = 512
 	DefaultEvery     = time.Second
 	DefaultRetention = 90 * 24 * time.Hour
+	DefaultFold      = time.Minute
 	// deleteBatch bounds one retention delete, so that it holds the table
 	// briefly even after a long time without retention.
 	deleteBatch = 1000
@@ -76,8 +82,10 @@ type Log struct {
 	mu   sync.Mutex
 	q    queue
 	kick chan struct{} // a batch is full
-	// taken is the writer's buffer of entries taken from q.
+	// taken is the writer's buffer of entries taken from q; fold its
+	// windows of repeated pulls.
 	taken []entry
+	fold  *folder
 
 	dropped   atomic.Int64 // routine records dropped, for metrics
 	lost      atomic.Int64 // other records dropped
@@ -112,12 +120,15 @@ func New(opts Options) (*Log, error) {
 	if opts.RetentionEvery <= 0 {
 		opts.RetentionEvery = time.Hour
 	}
+	if opts.Fold <= 0 {
+		opts.Fold = DefaultFold
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	l := &Log{
 		opts: opts, log: opts.Log.With("component", "audit"),
-		q:    queue{max: opts.Queue},
+		q: queue{max: opts.Queue}, fold: newFolder(opts.Fold, opts.Queue),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}),
 		dropLog: gate.Throttle{Every: time.Minute}, failLog: gate.Throttle{Every: time.Minute},
 	}
@@ -177,43 +188,58 @@ func (l *Log) writer() {
 	}
 }
 
-// flush writes batches until the queue is empty or a write fails; it
-// returns the batch that failed (to be tried first next time) or nil.
+// flush writes batches until the queue is empty and no fold window has
+// ended, or a write fails; it returns the batch that failed (to be tried
+// first next time) or nil.
 func (l *Log) flush(batch []metadata.AuditRecord) []metadata.AuditRecord {
 	for {
 		if len(batch) == 0 {
 			l.mu.Lock()
 			l.taken = l.q.take(l.taken[:0], l.opts.Batch)
 			l.mu.Unlock()
-			if len(l.taken) == 0 {
+			batch = l.fold.rows(batch[:0], l.taken, l.opts.Now())
+			clear(l.taken)
+			if len(batch) == 0 {
 				return nil
 			}
-			batch = format(batch[:0], coalesce(l.taken))
-			clear(l.taken)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		err := l.opts.Store.InsertAudit(ctx, batch)
-		cancel()
-		if err != nil {
-			if l.failLog.Allow(l.opts.Now()) {
-				l.log.Error("audit: writing records failed; they are kept in memory and tried again (logged at most once a minute)",
-					"records", len(batch), "queued", l.queued(), "err", err,
-					"fix", "check the database; while it fails, a full queue drops pulls first (audit.queue)")
-			}
+		if err := l.write(batch); err != nil {
 			return batch
 		}
-		l.written.Add(int64(len(batch)))
 		clear(batch)
 		batch = batch[:0]
 	}
 }
 
-// drain writes everything queued at Close, giving up after a failed write
-// so that a dead database does not hold the shutdown.
+// write stores batch, logging a failure at most once a minute.
+func (l *Log) write(batch []metadata.AuditRecord) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	err := l.opts.Store.InsertAudit(ctx, batch)
+	cancel()
+	if err != nil {
+		if l.failLog.Allow(l.opts.Now()) {
+			l.log.Error("audit: writing records failed; they are kept in memory and tried again (logged at most once a minute)",
+				"records", len(batch), "queued", l.queued(), "err", err,
+				"fix", "check the database; while it fails, a full queue drops pulls first (audit.queue)")
+		}
+		return err
+	}
+	l.written.Add(int64(len(batch)))
+	return nil
+}
+
+// drain writes everything queued at Close, and the pulls folding in
+// windows that have not ended, giving up after a failed write so that a
+// dead database does not hold the shutdown.
 func (l *Log) drain(batch []metadata.AuditRecord) {
-	if rest := l.flush(batch); len(rest) > 0 {
-		n := len(rest) + l.queued()
-		l.log.Error("audit: records not written at shutdown", "records", n)
+	rest := l.flush(batch)
+	if len(rest) == 0 {
+		if rest = l.fold.all(rest); len(rest) > 0 && l.write(rest) == nil {
+			rest = nil
+		}
+	}
+	if len(rest) > 0 {
+		l.log.Error("audit: records not written at shutdown", "records", len(rest)+l.queued()+len(l.fold.all(nil)))
 	}
 	l.reportDrops()
 }

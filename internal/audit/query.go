@@ -88,12 +88,17 @@ type View struct {
 	Target     string          `json:"target,omitempty"`
 	Outcome    string          `json:"outcome"`
 	Detail     json.RawMessage `json:"detail,omitempty"`
+	// Count is how many events the record stands for: 1, or the pulls
+	// folded into it (docs/audit.md); Time is then the first one's and
+	// Last the last one's.
+	Count int64     `json:"count"`
+	Last  time.Time `json:"last,omitzero"`
 }
 
 // ViewOf shows r.
 func ViewOf(r metadata.AuditRecord) View {
 	v := View{Time: r.Time, Action: r.Action, Actor: r.Actor, Source: r.Source, Addr: r.Addr, RequestID: r.RequestID,
-		Repository: r.Repository, Target: r.Target, Outcome: r.Outcome}
+		Repository: r.Repository, Target: r.Target, Outcome: r.Outcome, Count: max(r.Count, 1), Last: r.Last}
 	if r.Detail != "" && json.Valid([]byte(r.Detail)) {
 		v.Detail = json.RawMessage(r.Detail)
 	}

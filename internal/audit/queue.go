@@ -1,24 +1,62 @@
 package audit
 
-import "wharf/internal/metadata"
+import (
+	"net/netip"
+
+	"wharf/internal/metadata"
+)
 
 // entry is a queued record with its arrival order. A registry event's
-// target and detail are formatted by the writer, off the request's path:
-// the entry keeps their parts (ev).
+// target and detail, and any record's address, are formatted by the
+// writer, off the request's path: the entry keeps their parts (ev).
 type entry struct {
 	seq int64
 	rec metadata.AuditRecord
 	ev  eventParts
-	// count is how many pulls coalesce folded into this one.
-	count int
 }
 
-// eventParts are what an event's target and detail are made of.
+// eventParts are what an event's target and detail are made of (set), and
+// the client's address when the record's Addr is to be formatted from it.
 type eventParts struct {
 	set                          bool
 	digest, tag, mediaType, from string
 	userAgent                    string
 	size                         int64
+	addr                         netip.Addr
+}
+
+// formatter turns entries into the records to write, formatting an
+// address, a target and a detail from their parts. It reuses the strings
+// of the entry before when the parts are the same: the pulls of a batch
+// mostly name one image from one kind of client, and each string saved is
+// an allocation and, for the detail, a pass over the user agent.
+type formatter struct {
+	ev             eventParts // the last event's parts, set when it was one
+	target, detail string
+	addr           netip.Addr
+	addrText       string
+}
+
+// row is e's record with its address, target and detail formatted.
+func (f *formatter) row(e *entry) metadata.AuditRecord {
+	r := e.rec
+	if a := e.ev.addr; a.IsValid() {
+		if a != f.addr {
+			f.addr, f.addrText = a, a.String()
+		}
+		r.Addr = f.addrText
+	}
+	if p := &e.ev; p.set {
+		if p.digest != f.ev.digest || p.tag != f.ev.tag || !f.ev.set {
+			f.target = p.target()
+		}
+		if p.mediaType != f.ev.mediaType || p.from != f.ev.from || p.userAgent != f.ev.userAgent || p.size != f.ev.size || !f.ev.set {
+			f.detail = p.detail()
+		}
+		f.ev = *p
+		r.Target, r.Detail = f.target, f.detail
+	}
+	return r
 }
 
 // blockSize is how many entries one block of a fifo holds: a queue grows

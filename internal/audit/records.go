@@ -51,10 +51,13 @@ func (l *Log) Record(e *events.Event) {
 	}
 	l.add(metadata.AuditRecord{
 		Time: e.Time, Action: string(e.Action), Actor: e.Actor, Source: SourceRegistry,
-		Addr: e.Addr, RequestID: e.RequestID, Repository: e.Repository, Outcome: OK,
+		RequestID: e.RequestID, Repository: e.Repository, Outcome: OK,
 	}, eventParts{set: true, digest: string(e.Digest), tag: e.Tag, mediaType: e.MediaType, from: e.From,
-		userAgent: e.UserAgent, size: e.Size}, e.Action == events.Pull)
+		userAgent: e.UserAgent, size: e.Size, addr: e.Addr}, e.Action == events.Pull)
 }
+
+// pullAction is events.Pull as a record's action.
+const pullAction = string(events.Pull)
 
 // target is a tag@digest, a digest or a tag.
 func (p *eventParts) target() string {
@@ -115,12 +118,12 @@ func appendJSONString(b []byte, s string) []byte {
 // per token request, as many as pulls); a failed one is kept.
 func (l *Log) Login(ctx context.Context, in tokenserver.Login) {
 	r := metadata.AuditRecord{Action: ActionLogin, Actor: in.Account, Source: in.Source,
-		Addr: addr(in.IP), RequestID: edge.RequestID(ctx), Outcome: OK}
+		RequestID: edge.RequestID(ctx), Outcome: OK}
 	if !in.OK {
 		r.Action, r.Outcome = ActionLoginFailed, Failed
 		r.Detail = jsonDetail(map[string]any{"reason": in.Reason})
 	}
-	l.add(r, eventParts{}, in.OK)
+	l.add(r, eventParts{addr: in.IP}, in.OK)
 }
 
 // Denied implements tokenserver.Audit: the scopes asked and granted.
@@ -130,20 +133,20 @@ func (l *Log) Denied(ctx context.Context, d tokenserver.Denial) {
 		repo = d.Asked[0].Name
 	}
 	l.add(metadata.AuditRecord{Action: ActionTokenDenied, Actor: d.Account, Source: d.Source,
-		Addr: addr(d.IP), RequestID: edge.RequestID(ctx), Repository: repo, Outcome: Denied,
+		RequestID: edge.RequestID(ctx), Repository: repo, Outcome: Denied,
 		Detail: jsonDetail(map[string]any{"service": d.Service, "asked": scopes(d.Asked), "granted": scopes(d.Granted)}),
-	}, eventParts{}, false)
+	}, eventParts{addr: d.IP}, false)
 }
 
 // AdminRefused records a caller the admin API refused: a failed login
 // (failed), or an account without the admin scope (admin.denied).
 func (l *Log) AdminRefused(ctx context.Context, account string, ip netip.Addr, failed bool, reason string) {
-	r := metadata.AuditRecord{Action: ActionAdminDenied, Actor: account, Source: SourceAdminAPI, Addr: addr(ip),
+	r := metadata.AuditRecord{Action: ActionAdminDenied, Actor: account, Source: SourceAdminAPI,
 		RequestID: edge.RequestID(ctx), Outcome: Denied, Detail: jsonDetail(map[string]any{"reason": reason})}
 	if failed {
 		r.Action, r.Outcome = ActionLoginFailed, Failed
 	}
-	l.add(r, eventParts{}, false)
+	l.add(r, eventParts{addr: ip}, false)
 }
 
 // Changed is the account service's hook (accounts.Options.Changed): the
@@ -157,13 +160,6 @@ func (l *Log) Changed(ctx context.Context, c accounts.Change) {
 		r.Detail = jsonDetail(map[string]any{"error": c.Err.Error()})
 	}
 	l.add(r, eventParts{}, false)
-}
-
-func addr(ip netip.Addr) string {
-	if !ip.IsValid() {
-		return ""
-	}
-	return ip.String()
 }
 
 func scopes(as []auth.Access) []string {

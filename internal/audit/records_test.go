@@ -59,7 +59,7 @@ func TestRecordEvents(t *testing.T) {
 	ev := func(a events.Action, tag string) *events.Event {
 		return &events.Event{Time: time.Now(), Action: a, Repository: "team/app", Digest: d, Tag: tag,
 			MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 123, Actor: "alice",
-			Addr: "127.0.0.1", RequestID: "r-" + string(a), UserAgent: "docker/27.0\x00evil"}
+			Addr: netip.MustParseAddr("127.0.0.1"), RequestID: "r-" + string(a), UserAgent: "docker/27.0\x00evil"}
 	}
 	for _, tc := range []struct {
 		name  string

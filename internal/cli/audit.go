@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +74,11 @@ When more are left, a line on stderr gives the --cursor that continues.
 			} else {
 				tb := newTable(out, "TIME", "ACTION", "ACTOR", "SOURCE", "ADDRESS", "REPOSITORY", "TARGET", "OUTCOME")
 				for _, r := range recs {
-					tb.row(r.Time.Local().Format(time.DateTime), r.Action, orDash(r.Actor), orDash(r.Source), orDash(r.Addr),
+					action := r.Action
+					if r.Count > 1 { // pulls folded into one record
+						action += " ×" + strconv.FormatInt(r.Count, 10)
+					}
+					tb.row(r.Time.Local().Format(time.DateTime), action, orDash(r.Actor), orDash(r.Source), orDash(r.Addr),
 						orDash(r.Repository), orDash(shorten(r.Target)), r.Outcome)
 				}
 				if err := tb.flush(); err != nil {

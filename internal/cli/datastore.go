@@ -7,10 +7,10 @@ import (
 	"log/slog"
 
 	"wharf/internal/authstack"
+	"wharf/internal/blobstore"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/metadata"
-	"wharf/internal/storage/filesystem"
 )
 
 // lockData takes the data directory's lock, which wharf serve on SQLite
@@ -29,13 +29,14 @@ func lockData(dir datadir.Dir, fix string) (unlock func(), err error) {
 
 // openStores opens what the commands that read or write images directly
 // (import, fsck) work on: the metadata database cfg names and the blob
-// storage of dir. name prefixes the storage's error.
-func openStores(ctx context.Context, name string, cfg config.Config, dir datadir.Dir, log *slog.Logger) (*metadata.Store, *filesystem.Driver, error) {
+// store cfg names (dir's blobs/, or storage.s3). name prefixes the
+// storage's error.
+func openStores(ctx context.Context, name string, cfg config.Config, dir datadir.Dir, log *slog.Logger) (*metadata.Store, blobstore.Store, error) {
 	meta, err := authstack.OpenMetadata(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	blobs, err := filesystem.New(dir.Blobs())
+	blobs, err := blobstore.Open(ctx, cfg, dir, log)
 	if err != nil {
 		meta.Close()
 		return nil, nil, fmt.Errorf("%s: blob storage: %w", name, err)

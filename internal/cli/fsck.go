@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,16 +83,12 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 	stderr := cmd.ErrOrStderr()
 	line := progress.New(stderr, terminal(stderr) != nil, 0, "fsck", "checking")
 	rep, err := fsck.Run(cmd.Context(), meta, blobs, log, fsck.Options{Repair: repair, Quarantine: dir.Quarantine(), Progress: line})
-	if rep != nil {
-		if asJSON {
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(rep); jerr != nil {
-				return errors.Join(err, jerr)
-			}
-		} else {
-			fsck.WriteText(cmd.OutOrStdout(), rep)
+	if rep != nil && asJSON {
+		if jerr := writeJSON(cmd.OutOrStdout(), rep); jerr != nil {
+			return errors.Join(err, jerr)
 		}
+	} else if rep != nil {
+		fsck.WriteText(cmd.OutOrStdout(), rep)
 	}
 	if errors.Is(err, context.Canceled) {
 		return errors.New("fsck: interrupted; the report above covers what was checked until then")
@@ -111,7 +106,10 @@ func runFsck(cmd *cobra.Command, cfg config.Config, repair, asJSON bool) error {
 // there: opening it would create an empty registry, and a mistyped --data
 // would then be reported clean.
 func checkExists(name string, cfg config.Config, dir datadir.Dir) error {
-	paths := []string{dir.Blobs()}
+	var paths []string
+	if cfg.Storage.S3 == nil {
+		paths = append(paths, dir.Blobs()) // blobs in S3 leave no blobs/ here
+	}
 	if cfg.Database.DriverName() == config.DriverSQLite && cfg.Database.DSN == "" {
 		paths = append(paths, dir.Database())
 	}

@@ -41,6 +41,7 @@ until when). See docs/gc.md.`,
 			return runGC(cmd, cfg, gc.Options{
 				Grace:          cfg.GC.Grace.Std(),
 				UploadsGrace:   cfg.GC.UploadsGrace.Std(),
+				LeaseTTL:       cfg.GC.LeaseTTL.Std(),
 				DeleteUntagged: deleteUntagged,
 				DryRun:         dryRun,
 				ReadOnly:       cfg.ReadOnly,

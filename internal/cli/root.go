@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/keyhint"
+	"wharf/internal/metadata"
 )
 
 // The exit statuses of every command (README.md, "Exit status"): what a
@@ -75,6 +76,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "wharf:", err)
 	}
+	if errors.Is(err, metadata.ErrFull) {
+		// Deletes are writes too: on a disk full to the last byte the
+		// database cannot record the ones that would free space.
+		fmt.Fprintln(stderr, "wharf: every change needs a little room in the database, deletes too: "+
+			"free some space on its disk (or grow it) and run the command again; then delete images and run wharf gc to free the registry's own")
+	}
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		if s := cmd.Annotations[usageStatusKey]; s == "1" {
@@ -109,7 +116,7 @@ failure.`,
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
 		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport(), newFsck(), newAudit(), newRetention(),
-		newRepo(), newTag(), newQuota(), newGC(), newTokenKey())
+		newRepo(), newTag(), newQuota(), newGC(), newMigrateStorage(), newMigrateDB(), newTokenKey())
 	markRunErrors(root)
 	return root
 }

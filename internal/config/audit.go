@@ -22,12 +22,21 @@ type Audit struct {
 	// default 10000. When it is full the oldest pull is dropped (and
 	// counted), never anything else.
 	Queue int `yaml:"queue"`
+	// Fold is the window within which repeated pulls — the same account
+	// pulling the same target of the same repository from the same
+	// address — are written as one record with a count; default a minute.
+	// The first pull is written at once, the repeats when the window ends.
+	Fold Duration `yaml:"fold"`
 }
 
 // DefaultAuditRetention and DefaultAuditQueue are the defaults of Audit.
 const (
 	DefaultAuditRetention = 90 * 24 * time.Hour
 	DefaultAuditQueue     = 10000
+	DefaultAuditFold      = time.Minute
+	// MaxAuditFold bounds audit.fold: a repeated pull reaches the
+	// database at most this long after it happened.
+	MaxAuditFold = time.Hour
 )
 
 // On reports whether the audit log is on.
@@ -64,6 +73,14 @@ func (a Audit) QueueOrDefault() int {
 	return a.Queue
 }
 
+// FoldOrDefault is Fold, or its default when unset.
+func (a Audit) FoldOrDefault() time.Duration {
+	if a.Fold == 0 {
+		return DefaultAuditFold
+	}
+	return a.Fold.Std()
+}
+
 func (a Audit) validate() []error {
 	var errs []error
 	if a.Retention < 0 || (a.Retention > 0 && a.Retention.Std() < time.Hour) {
@@ -73,6 +90,9 @@ func (a Audit) validate() []error {
 	case AuditPullsManifests, AuditPullsAll, AuditPullsOff:
 	default:
 		errs = append(errs, fmt.Errorf("audit.pulls: %q is not one of manifests, all, off", a.Pulls))
+	}
+	if f := a.Fold.Std(); f < 0 || (f > 0 && f < time.Second) || f > MaxAuditFold {
+		errs = append(errs, fmt.Errorf("audit.fold: %s is not between 1s and 1h (default 1m)", f))
 	}
 	if a.Queue < 0 || a.Queue > 1_000_000 {
 		errs = append(errs, fmt.Errorf("audit.queue: %d is not between 1 and 1000000 (default %d)", a.Queue, DefaultAuditQueue))

@@ -196,13 +196,6 @@ type TLSFiles struct {
 	ClientCAs   []string `yaml:"client_cas"`
 }
 
-// Storage tunes the blob store.
-type Storage struct {
-	// Delete allows the DELETE API (distribution's storage.delete.enabled,
-	// off there by default; on in wharf serve, where the ACL decides).
-	Delete bool `yaml:"delete"`
-}
-
 // Silly configures distribution's "silly" auth: a challenge for requests
 // without an Authorization header, any header accepted. For tests only.
 type Silly struct {
@@ -487,5 +480,6 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateQuotas()...)
 	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.GC.validate()...)
+	errs = append(errs, c.Storage.validate()...)
 	return errors.Join(errs...)
 }

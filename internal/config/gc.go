@@ -21,16 +21,25 @@ type GC struct {
 	// DeleteUntagged also deletes, on the schedule, manifests that no tag,
 	// kept index or kept subject keeps. Default false.
 	DeleteUntagged bool `yaml:"delete_untagged"`
+	// LeaseTTL is how long a collection's database lease outlives its
+	// holder's last renewal (renewed every third of it): how long a
+	// collector killed mid-run keeps the others out. Default 1m.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 }
 
 // defaultGC is the gc: section when wharf.yml has none.
 func defaultGC() GC {
-	return GC{Interval: Duration(24 * time.Hour), Grace: Duration(24 * time.Hour), UploadsGrace: Duration(24 * time.Hour)}
+	return GC{Interval: Duration(24 * time.Hour), Grace: Duration(24 * time.Hour), UploadsGrace: Duration(24 * time.Hour),
+		LeaseTTL: Duration(time.Minute)}
 }
 
 // minGrace bounds gc.grace from below: a push uploads its blobs before its
 // manifest, and a blob collected in between fails the push (BLOB_UNKNOWN).
 const minGrace = time.Second
+
+// minLeaseTTL bounds gc.lease_ttl from below: a renewal every third of it
+// must get through a busy database, or the collection stops half done.
+const minLeaseTTL = 3 * time.Second
 
 func (g GC) validate() []error {
 	var errs []error
@@ -42,6 +51,9 @@ func (g GC) validate() []error {
 	}
 	if g.UploadsGrace.Std() < minGrace {
 		errs = append(errs, fmt.Errorf("gc.uploads_grace: %s is too short: an upload in progress would lose its bytes; use at least 1s (default 24h)", g.UploadsGrace.Std()))
+	}
+	if g.LeaseTTL.Std() < minLeaseTTL {
+		errs = append(errs, fmt.Errorf("gc.lease_ttl: %s is too short: a collection renews its lease every third of it and stops when a renewal is late; use at least 3s (default 1m)", g.LeaseTTL.Std()))
 	}
 	return errs
 }

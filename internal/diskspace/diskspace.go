@@ -97,3 +97,14 @@ func unescape(s string) string {
 	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
 	return r.Replace(s)
 }
+
+// Free returns the bytes available to an unprivileged writer on the
+// filesystem holding path and its size: one statfs, cheap enough for a
+// check before each MiB written.
+func Free(path string) (free, total uint64, err error) {
+	free, total, err = statfs(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("diskspace: %s: %w", path, err)
+	}
+	return free, total, nil
+}

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -47,10 +48,22 @@ type Event struct {
 	// anonymous client or a registry without authentication.
 	Actor string
 	// Addr is the client's address (behind trusted proxies, the one they
-	// report), RequestID the id in the request's X-Request-Id and log
-	// lines, Host the registry's host as the client named it, UserAgent
-	// the client's User-Agent as sent (a sink shortens it if it logs it).
-	Addr, RequestID, Host, UserAgent string
+	// report); zero when unknown. It stays an address rather than a
+	// string so that the request's path formats nothing: a sink that
+	// writes it formats it off that path (AddrString).
+	Addr netip.Addr
+	// RequestID is the id in the request's X-Request-Id and log lines,
+	// Host the registry's host as the client named it, UserAgent the
+	// client's User-Agent as sent (a sink shortens it if it logs it).
+	RequestID, Host, UserAgent string
+}
+
+// AddrString is Addr as text, "" when it is unknown.
+func (e *Event) AddrString() string {
+	if !e.Addr.IsValid() {
+		return ""
+	}
+	return e.Addr.String()
 }
 
 // Manifest reports whether the event's target is a manifest (it has a media
@@ -59,7 +72,7 @@ func (e *Event) Manifest() bool { return e.MediaType != "" }
 
 // Sink receives events. Record is called on the request's goroutine: it must
 // return at once (queue the event; never block or do I/O) and must not keep
-// a pointer to e after it returns.
+// a pointer to e after it returns (the caller reuses the Event).
 type Sink interface {
 	Record(e *Event)
 }

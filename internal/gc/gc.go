@@ -28,12 +28,14 @@ const (
 	DefaultUploadsGrace = 24 * time.Hour
 )
 
-// leaseName names the collector's row in gc_leases; leaseTTL is how long a
-// lease outlives its holder's last renewal (renewed every leaseTTL/3).
-const (
-	leaseName = "gc"
-	leaseTTL  = time.Minute
-)
+// leaseName names the collector's row in gc_leases.
+const leaseName = "gc"
+
+// DefaultLeaseTTL is how long a lease outlives its holder's last renewal
+// (renewed every third of it) unless Options say otherwise: a collector
+// killed mid-run keeps the others out that long, and a holder whose
+// renewals fail for that long stops.
+const DefaultLeaseTTL = time.Minute
 
 // pageSize is how many candidates one query returns.
 const pageSize = 500
@@ -56,6 +58,9 @@ type Options struct {
 	Grace time.Duration
 	// UploadsGrace: upload sessions updated more recently are kept.
 	UploadsGrace time.Duration
+	// LeaseTTL is how long the lease outlives this run's last renewal
+	// (default DefaultLeaseTTL).
+	LeaseTTL time.Duration
 	// DeleteUntagged deletes the manifests no tag, kept index or kept
 	// subject keeps, before the blobs are swept.
 	DeleteUntagged bool
@@ -134,10 +139,13 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.UploadsGrace <= 0 {
 		opts.UploadsGrace = DefaultUploadsGrace
 	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultLeaseTTL
+	}
 	if err := c.checkWritable(ctx, opts); err != nil {
 		return Result{}, err
 	}
-	if _, err := c.meta.AcquireLease(ctx, leaseName, c.holder, leaseTTL); err != nil {
+	if _, err := c.meta.AcquireLease(ctx, leaseName, c.holder, opts.LeaseTTL); err != nil {
 		if held := (*metadata.LeaseHeldError)(nil); errors.As(err, &held) {
 			return Result{}, fmt.Errorf("%w (%w)", ErrBusy, held)
 		}
@@ -148,7 +156,7 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Result, error) {
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		c.renew(ctx, cancel)
+		c.renew(ctx, opts.LeaseTTL, cancel)
 	}()
 	r := &run{c: c, opts: opts, res: Result{Started: time.Now().UTC(), DryRun: opts.DryRun, DeleteUntagged: opts.DeleteUntagged}}
 	err := r.all(ctx)
@@ -161,7 +169,7 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Result, error) {
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
 	if rerr := c.meta.ReleaseLease(rctx, leaseName, c.holder); rerr != nil {
-		c.log.Warn("releasing the gc lease failed; it expires by itself", "err", rerr, "ttl", leaseTTL)
+		c.log.Warn("releasing the gc lease failed; it expires by itself", "err", rerr, "ttl", opts.LeaseTTL)
 	}
 	r.res.Finished = time.Now().UTC()
 	r.res.Duration = r.res.Finished.Sub(r.res.Started)
@@ -191,8 +199,8 @@ func (c *Collector) checkWritable(ctx context.Context, opts Options) error {
 }
 
 // renew keeps the lease until ctx ends; losing it stops the run.
-func (c *Collector) renew(ctx context.Context, stop context.CancelCauseFunc) {
-	c.meta.KeepLease(ctx, leaseName, c.holder, leaseTTL, func(err error) {
+func (c *Collector) renew(ctx context.Context, ttl time.Duration, stop context.CancelCauseFunc) {
+	c.meta.KeepLease(ctx, leaseName, c.holder, ttl, func(err error) {
 		stop(fmt.Errorf("gc: renewing the lease: %w", err))
 	})
 }

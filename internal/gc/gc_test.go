@@ -388,6 +388,45 @@ func TestLeaseHeldElsewhere(t *testing.T) {
 	}
 }
 
+// TestLeaseTTL: a run holds the lease for Options.LeaseTTL past its last
+// renewal, so that a collector killed mid-run keeps the others out that
+// long, and the second collector is told until when.
+func TestLeaseTTL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.pushBlob("lease/ttl", "unreferenced")
+	e.age()
+	other := New(e.meta, e.blobs, nil, "wharf gc")
+	o := opts()
+	o.LeaseTTL = 5 * time.Second
+	var (
+		held *metadata.LeaseHeldError
+		once sync.Once
+	)
+	o.Progress = func(Result) {
+		once.Do(func() {
+			_, err := other.Run(t.Context(), opts())
+			if !errors.Is(err, ErrBusy) || !errors.As(err, &held) {
+				t.Errorf("a second collection during a run = %v, want ErrBusy with the holder", err)
+			}
+		})
+	}
+	start := time.Now()
+	if res := e.run(o); res.BlobsDeleted != 1 {
+		t.Fatalf("run = %+v, want the unreferenced blob deleted", res)
+	}
+	if held == nil {
+		t.Fatal("the run reported no progress: the lease was never looked at")
+	}
+	// Taken between start and now, for LeaseTTL: not the default minute.
+	if taken := held.Lease.ExpiresAt.Add(-o.LeaseTTL); taken.Before(start) || taken.After(time.Now()) {
+		t.Errorf("lease until %s for a run started at %s with lease_ttl %s", held.Lease.ExpiresAt, start, o.LeaseTTL)
+	}
+	if !strings.Contains(held.Lease.Holder, "test on ") {
+		t.Errorf("lease holder %q, want the running collector", held.Lease.Holder)
+	}
+}
+
 // TestSweepRacesManifestPut is the narrow race: a blob whose manifest PUT
 // is in flight while the sweep deletes it. In either order the image ends
 // complete, or the PUT is refused as referring to an unknown blob.

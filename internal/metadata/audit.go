@@ -5,10 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // AuditRecord is one row of the audit log: who did what, when, from where.
@@ -36,6 +41,11 @@ type AuditRecord struct {
 	Outcome string
 	// Detail is a short JSON object ("" for none).
 	Detail string
+	// Count is how many identical events the row stands for (0 or 1: one):
+	// pulls folded into one row. Time is then the first one's and Last the
+	// last one's; Last is zero for a row of one event.
+	Count int64
+	Last  time.Time
 }
 
 // AuditQuery selects audit records. Zero fields select everything.
@@ -52,60 +62,198 @@ type AuditQuery struct {
 // DefaultAuditLimit is the page size of an AuditQuery without a limit.
 const DefaultAuditLimit = 100
 
-// auditChunk is how many rows one INSERT writes. A fixed size keeps the
-// statement cache at two texts (the chunk and the single row); 50 rows of
-// 10 columns stay far below every database's placeholder limit.
-const auditChunk = 50
+// auditCols are the columns InsertAudit writes, in auditArgs' order.
+const auditCols = `at, action, actor, source, addr, request_id, repository, target, outcome, detail, count, last_at`
 
-const auditCols = `at, action, actor, source, addr, request_id, repository, target, outcome, detail`
+// auditNumCols is how many columns auditCols names.
+const auditNumCols = 12
 
-// InsertAudit writes records in one transaction. Key fields longer than
+// auditMaxParams is the fewest bind parameters one statement may carry
+// among the databases Wharf runs on: SQLite's default limit (PostgreSQL and
+// MySQL allow 65535).
+const auditMaxParams = 32766
+
+// auditMaxRows is the most rows one INSERT writes: the largest power of two
+// whose parameters fit auditMaxParams (2048 rows, 24576 parameters).
+var auditMaxRows = func() int {
+	n := 1
+	for 2*n*auditNumCols <= auditMaxParams {
+		n *= 2
+	}
+	return n
+}()
+
+// auditInserts holds the INSERT text of 2^k rows at index k, built once,
+// with ? placeholders and with PostgreSQL's: rebinding thousands of
+// placeholders on every batch cost more than the rows.
+var auditInserts [16]struct {
+	once, rebound sync.Once
+	text, dollar  string
+}
+
+// auditInsert returns the INSERT of n rows, n a power of two, for c's
+// database.
+func auditInsert(c conn, n int) string {
+	a := &auditInserts[bits.TrailingZeros(uint(n))]
+	a.once.Do(func() {
+		row := "(" + placeholders(auditCols) + ")"
+		var b strings.Builder
+		b.Grow(len("INSERT INTO audit_log () VALUES ") + len(auditCols) + n*(len(row)+2))
+		b.WriteString("INSERT INTO audit_log (" + auditCols + ") VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+		}
+		a.text = b.String()
+	})
+	if c.d.rebind == nil {
+		return a.text
+	}
+	a.rebound.Do(func() { a.dollar = c.rebind(a.text) })
+	return a.dollar
+}
+
+// auditSplit returns the size of the next INSERT for n rows: the largest
+// power of two not above n or auditMaxRows. A batch of n rows then takes
+// one statement per bit of n (one for a full batch of a power of two),
+// and the statement cache holds at most one text per power of two, each
+// parsed once: preparing a statement of thousands of placeholders costs
+// more than the rows it writes.
+func auditSplit(n int) int {
+	return min(1<<(bits.Len(uint(n))-1), auditMaxRows)
+}
+
+// InsertAudit writes records, all or none. Key fields longer than
 // MaxKeyLength are cut and invalid UTF-8 or NUL bytes replaced, so that a
-// hostile name in a failed login is recorded rather than refused.
+// hostile name in a failed login is recorded rather than refused. A record
+// whose Count is 0 counts as one. PostgreSQL takes them in one COPY, the
+// others in INSERTs of a power of two rows each (auditSplit).
 func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	one := `INSERT INTO audit_log (` + auditCols + `) VALUES (` + placeholders(auditCols) + `)`
-	chunk := `INSERT INTO audit_log (` + auditCols + `) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("("+placeholders(auditCols)+"), ", auditChunk), ", ")
-	// Prepared outside the transaction, which only looks statements up
-	// (see conn.stmt): parsing 500 placeholders each time cost more than
-	// the inserts.
-	r := s.read()
-	if len(recs) >= auditChunk {
-		r.stmt(ctx, r.rebind(chunk))
+	if s.d.name == postgresDialect.name {
+		return wrap("insert audit", s.copyAudit(ctx, recs))
 	}
-	r.stmt(ctx, r.rebind(one))
-	return wrap("insert audit", s.inTx(ctx, func(c conn) error {
-		rest := recs
-		for len(rest) >= auditChunk {
-			if _, err := c.exec(ctx, chunk, auditArgs(rest[:auditChunk])...); err != nil {
+	// Prepared outside the transaction, which only looks statements up
+	// (see conn.stmt).
+	r := s.read()
+	for rest := len(recs); rest > 0; {
+		n := auditSplit(rest)
+		r.stmt(ctx, auditInsert(r, n))
+		rest -= n
+	}
+	args := make([]any, 0, auditNumCols*auditSplit(len(recs)))
+	write := func(c conn) error {
+		var boxed auditBoxes
+		for rest := recs; len(rest) > 0; {
+			n := auditSplit(len(rest))
+			if _, err := c.exec(ctx, auditInsert(c, n), boxed.args(args[:0], rest[:n])...); err != nil {
 				return err
 			}
-			rest = rest[auditChunk:]
-		}
-		for i := range rest {
-			if _, err := c.exec(ctx, one, auditArgs(rest[i:i+1])...); err != nil {
-				return err
-			}
+			rest = rest[n:]
 		}
 		return nil
-	}))
+	}
+	if auditSplit(len(recs)) == len(recs) { // one statement: atomic alone
+		return wrap("insert audit", write(r))
+	}
+	return wrap("insert audit", s.inTx(ctx, write))
 }
 
-func auditArgs(recs []AuditRecord) []any {
-	args := make([]any, 0, 10*len(recs))
-	for _, r := range recs {
-		t := r.Time
-		if t.IsZero() {
-			t = time.Now()
+// auditColumns are auditCols one by one, for COPY.
+var auditColumns = strings.Split(strings.ReplaceAll(auditCols, " ", ""), ",")
+
+// copyAudit writes recs with PostgreSQL's COPY, one statement for any
+// number of rows: pgx then encodes the values in binary, rather than
+// binding thousands of placeholders, which cost this process more than
+// the database server its inserts.
+func (s *Store) copyAudit(ctx context.Context, recs []AuditRecord) error {
+	for attempt := 1; ; attempt++ {
+		err := s.copyAuditOnce(ctx, recs)
+		if err == nil || !s.retry(ctx, attempt, err) {
+			return err
 		}
-		args = append(args, unixNano(t), auditKey(r.Action), auditKey(r.Actor), auditKey(r.Source),
-			auditKey(r.Addr), auditKey(r.RequestID), auditKey(r.Repository), auditText(r.Target, 4096),
-			auditKey(r.Outcome), auditText(r.Detail, 4096))
+	}
+}
+
+func (s *Store) copyAuditOnce(ctx context.Context, recs []AuditRecord) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("metadata: a PostgreSQL connection is a %T, not pgx's", dc)
+		}
+		src := &auditSource{recs: recs, i: -1, now: time.Now(), row: make([]any, 0, auditNumCols)}
+		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, src)
+		return err
+	})
+}
+
+// auditSource hands recs to COPY a row at a time (pgx.CopyFromSource).
+type auditSource struct {
+	recs  []AuditRecord
+	i     int
+	now   time.Time
+	row   []any // reused: pgx encodes a row before it asks for the next
+	boxed auditBoxes
+}
+
+func (a *auditSource) Next() bool { a.i++; return a.i < len(a.recs) }
+
+func (a *auditSource) Values() ([]any, error) {
+	return a.boxed.appendRow(a.row[:0], &a.recs[a.i], a.now), nil
+}
+
+func (a *auditSource) Err() error { return nil }
+
+// auditBoxes keeps, for each text column, the last value put in an
+// interface: rows of a batch repeat their action, source, outcome, often
+// their actor, repository and target, and each new interface holding a
+// string is an allocation (the parameters of 512 rows made 5000).
+type auditBoxes [auditNumCols]struct {
+	s string
+	v any
+}
+
+func (b *auditBoxes) box(col int, s string) any {
+	c := &b[col]
+	if c.v == nil || c.s != s {
+		c.s, c.v = s, s
+	}
+	return c.v
+}
+
+// args appends the parameters of recs to args.
+func (b *auditBoxes) args(args []any, recs []AuditRecord) []any {
+	now := time.Now()
+	for i := range recs {
+		args = b.appendRow(args, &recs[i], now)
 	}
 	return args
+}
+
+// appendRow appends r's values in auditCols' order; a record without a
+// time is now.
+func (b *auditBoxes) appendRow(args []any, r *AuditRecord, now time.Time) []any {
+	t := r.Time
+	if t.IsZero() {
+		t = now
+	}
+	count, last := max(r.Count, 1), int64(0)
+	if !r.Last.IsZero() {
+		last = unixNano(r.Last)
+	}
+	return append(args, unixNano(t), b.box(1, auditKey(r.Action)), b.box(2, auditKey(r.Actor)),
+		b.box(3, auditKey(r.Source)), b.box(4, auditKey(r.Addr)), auditKey(r.RequestID),
+		b.box(6, auditKey(r.Repository)), b.box(7, auditText(r.Target, 4096)), b.box(8, auditKey(r.Outcome)),
+		b.box(9, auditText(r.Detail, 4096)), count, last)
 }
 
 func auditKey(v string) string { return auditText(v, MaxKeyLength) }
@@ -172,11 +320,15 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, str
 			r  AuditRecord
 			at int64
 		)
+		var last int64
 		if err := rows.Scan(&r.ID, &at, &r.Action, &r.Actor, &r.Source, &r.Addr, &r.RequestID,
-			&r.Repository, &r.Target, &r.Outcome, &r.Detail); err != nil {
+			&r.Repository, &r.Target, &r.Outcome, &r.Detail, &r.Count, &last); err != nil {
 			return nil, "", wrap("list audit", err)
 		}
 		r.Time = fromUnixNano(at)
+		if last != 0 {
+			r.Last = fromUnixNano(last)
+		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -24,6 +24,7 @@ func TestDollarPlaceholders(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"SELECT 1", "SELECT 1"},
 		{"a = ? AND b = ?", "a = $1 AND b = $2"},
+		{"a = $1 AND b = $2", "a = $1 AND b = $2"}, // rebound already: kept as is
 		{"(? = '' OR t = ?)", "($1 = '' OR t = $2)"},
 		{"x = '?' AND y = ?", "x = '?' AND y = $1"},
 		{`x = 'it''s ?' AND "odd?col" = ? AND z = ?`, `x = 'it''s ?' AND "odd?col" = $1 AND z = $2`},

@@ -11,6 +11,7 @@
 // several replicas. What differs between them is a dialect (dialect.go,
 // postgres.go, mysql.go); queries and the embedded SQL migrations are written
 // once. metadatatest holds the conformance suite every backend runs.
+// CopyAll copies every table of one store into another (wharf migrate-db).
 //
 // It imports the standard library, go-digest and the SQL drivers only; never
 // net/http, storage or registry.

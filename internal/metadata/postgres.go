@@ -58,6 +58,9 @@ func openPostgres(dsn string) (*sql.DB, error) {
 // dollarPlaceholders turns ? into $1, $2, … outside quoted literals and
 // identifiers.
 func dollarPlaceholders(query string) string {
+	if !strings.Contains(query, "?") { // rebound already, or no parameters
+		return query
+	}
 	var (
 		b     strings.Builder
 		n     int

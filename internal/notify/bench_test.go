@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func BenchmarkRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := &events.Event{Action: events.Pull, Repository: "team/app", Digest: digest.FromString("x"),
-		MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1234, Tag: "v1", Addr: "10.0.0.1",
+		MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1234, Tag: "v1", Addr: netip.MustParseAddr("10.0.0.1"),
 		RequestID: "01JF0000000000000000000000", Host: "registry.example.com", UserAgent: "docker/27.3.1"}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -83,7 +83,7 @@ func newEvent(e *events.Event, scheme string, src Source) Event {
 			FromRepository: e.From,
 			Tag:            e.Tag,
 		},
-		Request: Request{ID: e.RequestID, Addr: e.Addr, Host: e.Host, Method: method(e), UserAgent: e.UserAgent},
+		Request: Request{ID: e.RequestID, Addr: e.AddrString(), Host: e.Host, Method: method(e), UserAgent: e.UserAgent},
 		Actor:   Actor{Name: e.Actor},
 		Source:  src,
 	}

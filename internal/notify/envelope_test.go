@@ -2,6 +2,7 @@ package notify
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestEventJSON(t *testing.T) {
 	}{
 		{"manifest push", events.Event{Time: at, Action: events.Push, Repository: "team/app", Digest: d,
 			MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 42, Tag: "v1", Actor: "alice",
-			Addr: "10.0.0.1", RequestID: "req-1", Host: "reg.example", UserAgent: "docker/27"},
+			Addr: netip.MustParseAddr("10.0.0.1"), RequestID: "req-1", Host: "reg.example", UserAgent: "docker/27"},
 			`{"id":"ID","timestamp":"2026-01-02T03:04:05.000000006Z","action":"push",` +
 				`"target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":42,"digest":"` + d.String() + `","length":42,` +
 				`"repository":"team/app","url":"https://reg.example/v2/team/app/manifests/` + d.String() + `","tag":"v1"},` +

@@ -61,6 +61,14 @@ func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, r *http
 			return
 		}
 	}
+	if errors.Is(err, registry.ErrStorageUnavailable) {
+		// The error names the store (bucket, endpoint): the log has it,
+		// the client gets the code and a hint to retry.
+		log.ErrorContext(ctx, "blob storage unavailable: the request failed after retries; check the store's endpoint, credentials and status",
+			"method", r.Method, "path", r.URL.Path, "err", err)
+		errcode.WriteOCI(w, r, errcode.New(errcode.Unavailable, "blob storage unavailable; retry later"))
+		return
+	}
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		log.DebugContext(ctx, "request not authorized", "method", r.Method, "path", r.URL.Path, "status", ae.Code.Status(), "reason", ae.Message)

@@ -2,6 +2,7 @@ package ociapi
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"wharf/internal/edge"
@@ -11,6 +12,11 @@ import (
 // recording reports whether completed operations are recorded: without a
 // sink the handlers build no event at all.
 func (h *Handler) recording() bool { return h.opts.Events != nil }
+
+// eventPool holds the Events handed to the sink: a sink keeps no pointer to
+// one after Record returns (events.Sink), so each is reused rather than
+// allocated on every pull.
+var eventPool = sync.Pool{New: func() any { return new(events.Event) }}
 
 // record completes e with the repository, the granted account and the
 // request's origin, and hands it to the sink. Call it once the operation has
@@ -23,11 +29,16 @@ func (h *Handler) record(r *http.Request, rt route, e events.Event) {
 	e.Time = time.Now()
 	e.Repository = rt.Name
 	e.Actor = rt.Account
-	if pub.Client.IsValid() {
-		e.Addr = pub.Client.String()
-	}
+	e.Addr = pub.Client
 	e.Host = pub.Host
 	e.RequestID = edge.RequestID(r.Context())
-	e.UserAgent = r.UserAgent()
-	h.opts.Events.Record(&e)
+	// The map directly: Header.Get would canonicalize the key on every call.
+	if ua := r.Header["User-Agent"]; len(ua) > 0 {
+		e.UserAgent = ua[0]
+	}
+	p := eventPool.Get().(*events.Event)
+	*p = e
+	h.opts.Events.Record(p)
+	*p = events.Event{} // let the strings go
+	eventPool.Put(p)
 }

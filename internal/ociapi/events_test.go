@@ -106,7 +106,7 @@ func TestEvents(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for _, e := range rec.all {
-		if e.Addr != "127.0.0.1" || e.Host == "" || e.UserAgent == "" || e.Time.IsZero() {
+		if e.AddrString() != "127.0.0.1" || e.Host == "" || e.UserAgent == "" || e.Time.IsZero() {
 			t.Errorf("event %s %s lacks its origin: addr=%q host=%q ua=%q time=%v", e.Action, e.Repository, e.Addr, e.Host, e.UserAgent, e.Time)
 		}
 	}

@@ -36,13 +36,15 @@ func (a *TokenAuth) Authorize(r *http.Request, need []auth.Access) (string, erro
 	}
 	claims, err := a.Verifier.Verify(raw)
 	if err != nil {
-		// The reason (issuer or audience mismatch, unknown key, expiry) is
-		// what an operator needs to fix a misconfiguration: log it.
-		a.Log.WarnContext(r.Context(), "token rejected", "reason", err.Error(), "remote", r.RemoteAddr, "path", r.URL.Path)
-		msg := "invalid token"
+		// The reason (issuer or audience mismatch, unknown key) is what an
+		// operator needs to fix a misconfiguration: a warning. An expired
+		// token is routine (every client past its token's lifetime gets a
+		// new one this way), so it is only information.
+		level, msg := slog.LevelWarn, "invalid token"
 		if errors.Is(err, token.ErrExpired) {
-			msg = "token expired"
+			level, msg = slog.LevelInfo, "token expired"
 		}
+		a.Log.Log(r.Context(), level, "token rejected", "reason", err.Error(), "remote", r.RemoteAddr, "path", r.URL.Path)
 		return "", a.challenge(r, need, "invalid_token", msg)
 	}
 	for _, n := range need {

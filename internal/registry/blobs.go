@@ -42,6 +42,30 @@ func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest
 	return b, nil
 }
 
+// BlobURL returns a URL where a client can fetch a blob linked to repo
+// straight from the store, and the blob's size; "" when the store does not
+// redirect (the caller serves OpenBlob instead).
+func (r *Registry) BlobURL(ctx context.Context, repo string, dgst digest.Digest) (string, int64, error) {
+	rd, ok := r.blobs.(storage.Redirector)
+	if !ok {
+		return "", 0, nil
+	}
+	// Presigning is local: ask it first, so that a store with redirects
+	// off costs no second metadata lookup.
+	u, err := rd.RedirectURL(ctx, dgst)
+	if err != nil {
+		return "", 0, fmt.Errorf("registry: redirect blob: %w", err)
+	}
+	if u == "" {
+		return "", 0, nil
+	}
+	size, err := r.StatBlob(ctx, repo, dgst)
+	if err != nil {
+		return "", 0, err
+	}
+	return u, size, nil
+}
+
 // DeleteBlob unlinks a blob from repo. The bytes stay in storage until
 // garbage collection (internal/gc) finds that no manifest refers to them.
 func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {

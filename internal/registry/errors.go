@@ -30,6 +30,10 @@ var (
 	// and what an upload acknowledged before stays for it to resume.
 	ErrStorageFull  = storage.ErrFull
 	ErrDatabaseFull = metadata.ErrFull
+	// ErrStorageUnavailable is blob storage that cannot be reached or
+	// fails (an object store down, after retries): nothing became visible,
+	// and the client can retry.
+	ErrStorageUnavailable = storage.ErrUnavailable
 	// ErrDenied is a push refused by policy (a quota): the message says
 	// which and why.
 	ErrDenied = errors.New("registry: denied")

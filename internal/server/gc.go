@@ -9,21 +9,20 @@ import (
 	"wharf/internal/errcode"
 	"wharf/internal/gc"
 	"wharf/internal/metrics"
-	"wharf/internal/storage/filesystem"
 )
 
 // setupGC builds the garbage collection schedule of a server that serves
 // the registry (gc: in wharf.yml); Serve runs its loop, the admin API
 // starts runs and reads the last one.
-func (s *Server) setupGC() error {
-	blobs, err := filesystem.New(s.dir.Blobs())
+func (s *Server) setupGC(ctx context.Context) error {
+	blobs, err := s.blobStore(ctx)
 	if err != nil {
-		return fmt.Errorf("server: blob storage: %w", err)
+		return err
 	}
 	g := s.cfg.GC
 	c := gc.New(s.meta, blobs, s.log, "wharf serve")
 	s.gc = gc.NewSchedule(c, gc.Options{Grace: g.Grace.Std(), UploadsGrace: g.UploadsGrace.Std(), DeleteUntagged: g.DeleteUntagged,
-		ReadOnly: s.cfg.ReadOnly},
+		LeaseTTL: g.LeaseTTL.Std(), ReadOnly: s.cfg.ReadOnly},
 		g.Interval.Std())
 	if s.metrics != nil {
 		s.gc.Done = func(r gc.Result, err error) {

@@ -62,7 +62,7 @@ func (s *Server) probe(ctx context.Context) string {
 		return ""
 	}
 	if err := s.blobs.Probe(ctx); err != nil {
-		s.log.ErrorContext(ctx, "not ready: the blob store takes no writes; check the data directory's permissions and free space", "err", err)
+		s.log.ErrorContext(ctx, "not ready: the blob store takes no writes; check the data directory's permissions and free space, or the S3 bucket's endpoint, credentials and status", "err", err)
 		return "blob storage unavailable"
 	}
 	return ""

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"wharf/internal/authstack"
+	"wharf/internal/blobstore"
 	"wharf/internal/config"
 	"wharf/internal/diskspace"
 	"wharf/internal/edge"
 	"wharf/internal/ociapi"
 	"wharf/internal/quota"
 	"wharf/internal/registry"
-	"wharf/internal/storage/filesystem"
 )
 
 // routes mounts what the configured role serves: the registry API, the
@@ -27,7 +27,7 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	var authorizer ociapi.Authorizer
 	issuesTokens := cfg.Role == config.RoleAuth || (cfg.Role == config.RoleAllInOne && cfg.Auth == "token")
 	if cfg.Role != config.RoleAuth {
-		if err := s.setupGC(); err != nil {
+		if err := s.setupGC(ctx); err != nil {
 			return err
 		}
 	}
@@ -58,16 +58,16 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	if err != nil {
 		return err
 	}
-	return s.registryRoutes(mux, authorizer)
+	return s.registryRoutes(ctx, mux, authorizer)
 }
 
-// registryRoutes mounts the registry API under /v2/, over the blobs in the
-// data directory and the metadata database.
-func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer) error {
+// registryRoutes mounts the registry API under /v2/, over the blob store
+// and the metadata database.
+func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authorizer ociapi.Authorizer) error {
 	cfg := s.cfg
-	blobs, err := filesystem.New(s.dir.Blobs())
+	blobs, err := s.blobStore(ctx)
 	if err != nil {
-		return fmt.Errorf("server: blob storage: %w", err)
+		return err
 	}
 	// The copy buffers are budgeted for as many uploads as the API lets
 	// run at once.
@@ -107,6 +107,19 @@ func (s *Server) registryRoutes(mux *http.ServeMux, authorizer ociapi.Authorizer
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)
 	return nil
+}
+
+// blobStore opens the blob store storage: names, once: garbage collection
+// and the registry share it.
+func (s *Server) blobStore(ctx context.Context) (blobstore.Store, error) {
+	if s.store == nil {
+		st, err := blobstore.Open(ctx, s.cfg, s.dir, s.log)
+		if err != nil {
+			return nil, fmt.Errorf("server: blob storage: %w", err)
+		}
+		s.store = st
+	}
+	return s.store, nil
 }
 
 // withHeaders adds configured headers to every response (distribution's

@@ -16,6 +16,7 @@ import (
 	"wharf/internal/audit"
 	"wharf/internal/auth/password"
 	"wharf/internal/authstack"
+	"wharf/internal/blobstore"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 	"wharf/internal/edge"
@@ -65,6 +66,8 @@ type Server struct {
 	readiness readiness
 	// blobs is the registry's blob store, for /readyz (nil without one).
 	blobs prober
+	// store is the blob store storage: names, opened once (blobStore).
+	store blobstore.Store
 	// audit is the audit log's writer (nil when audit.enabled is off),
 	// flushed by Close before the database closes.
 	audit *audit.Log

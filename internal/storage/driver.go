@@ -22,6 +22,11 @@ var (
 	// be resumed, and the blob committed, once space is freed. The error's
 	// message names the disk and its free space.
 	ErrFull = errors.New("storage: no space left")
+	// ErrUnavailable means the store could not be reached or failed (an
+	// object store answering 5xx or not at all, after retries): nothing
+	// was changed that the caller can see, and the request can be retried
+	// once it is back.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // Driver stores blobs by digest and stages uploads before they become blobs.
@@ -102,6 +107,17 @@ type StagedReader interface {
 	// OpenUpload returns a reader over the staged bytes of upload id, or
 	// ErrNotFound.
 	OpenUpload(ctx context.Context, id string) (io.ReadCloser, error)
+}
+
+// Redirector is implemented by drivers whose blobs clients can fetch
+// straight from the store (an object store's presigned URL), so that a pull
+// does not pass the bytes through the registry.
+type Redirector interface {
+	// RedirectURL returns a URL that answers GET, with Range, with the
+	// bytes of committed blob dgst until it expires; "" means serve the
+	// blob through Open (redirects are turned off). The caller has checked
+	// that the blob exists.
+	RedirectURL(ctx context.Context, dgst digest.Digest) (string, error)
 }
 
 // ErrNotLinkable means a file cannot become a blob by a new name (another

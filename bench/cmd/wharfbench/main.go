@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,14 +47,25 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "duration of each manifest workload")
 	flag.IntVar(&o.Conns, "conns", 64, "connections of the manifest workloads")
 	flag.Int64Var(&o.LimitMiB, "limit-mib", 256, "MiB hashed, written and sent by the physical-limit probes")
+	flag.IntVar(&o.GCImages, "gc-images", 10000, "images of the garbage-collection set (-only gc), a fifth of them untagged")
+	flag.IntVar(&o.GCClients, "gc-clients", 4, "clients pulling from wharf before and during its garbage collection")
+	without := flag.String("features-without", "", "comma-separated features left off on the features pass's \"on\" server (metrics, audit, notifications), to tell their costs apart")
+	flag.IntVar(&o.GCRounds, "gc-rounds", 1, "rounds of the garbage-collection comparison; each writes, imports and collects a new set (minutes at 10,000 images)")
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
-	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark)")
+	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark, 'gc' the garbage collection, 'features' the cost of metrics, audit and notifications)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
-	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for wharf (for example metrics: {enabled: true, addr: 127.0.0.1:9090}): the cost of what it turns on, against a run without it")
+	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for the main table's wharf (the features pass, -only features, compares metrics, audit and notifications on and off side by side)")
 	flag.Parse()
+	if *without != "" {
+		o.FeaturesWithout = strings.Split(*without, ",")
+		if err := wharfbench.CheckFeatures(o.FeaturesWithout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {
@@ -86,6 +98,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wharfbench:", err)
 		os.Exit(1)
+	}
+	if chart == "" {
+		fmt.Fprintln(os.Stderr, "wrote", page)
+		return
 	}
 	fmt.Fprintln(os.Stderr, "wrote", page, "and", chart)
 }

@@ -92,6 +92,16 @@ func TestEnvironment(t *testing.T) {
 			env:  []string{"REGISTRY_STORAGE=filesystem", "REGISTRY_STORAGE_DELETE_ENABLED=true"},
 			want: func(c *config.Config) { c.Storage.Delete = true },
 			logs: [][]string{{"INFO", "replaces the whole section from built-in config line 6"}}},
+		{name: "REGISTRY_STORAGE=s3 with REGISTRY_STORAGE_S3_*", env: []string{"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_BUCKET=registry",
+			"REGISTRY_STORAGE_S3_REGION=eu-west-1", "REGISTRY_STORAGE_S3_REGIONENDPOINT=https://s3.example.com", "REGISTRY_STORAGE_S3_FORCEPATHSTYLE=true",
+			"REGISTRY_STORAGE_S3_ACCESSKEY=AKIAEXAMPLE", "REGISTRY_STORAGE_S3_SECRETKEY=wJalrXUtnFEMI", "REGISTRY_STORAGE_REDIRECT_DISABLE=true"},
+			want: func(c *config.Config) {
+				c.Storage.S3 = &config.S3{Bucket: "registry", Region: "eu-west-1", RegionEndpoint: "https://s3.example.com",
+					ForcePathStyle: true, AccessKey: "AKIAEXAMPLE"}
+				c.Storage.S3.SetSecrets("wJalrXUtnFEMI", "")
+				c.Storage.Redirect.Disable = true
+			},
+			logs: [][]string{{"INFO", "replaces the whole section from built-in config line 6"}}},
 		{name: "REGISTRY_STORAGE_MAINTENANCE_READONLY", env: []string{"REGISTRY_STORAGE_MAINTENANCE_READONLY={enabled: true}"},
 			want: func(c *config.Config) { c.ReadOnly = true }},
 		{name: "REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED", env: []string{"REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true"},
@@ -182,8 +192,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"lower-case name", []string{"REGISTRY_http_addr=:1"}, ErrUnknownKey, []string{"REGISTRY_http_addr", "upper-case names only: HTTP"}},
 		{"below a single value", []string{"REGISTRY_HTTP_ADDR_PORT=1"}, ErrUnknownKey, []string{"REGISTRY_HTTP_ADDR_PORT", "http.addr is a single value"}},
 		{"empty element", []string{"REGISTRY_HTTP__ADDR=1"}, ErrUnknownKey, []string{"REGISTRY_HTTP__ADDR"}},
-		{"s3", []string{"REGISTRY_STORAGE=s3", "REGISTRY_STORAGE_S3_REGION=eu-west-1"}, ErrNotSupported, []string{"REGISTRY_STORAGE: not supported yet: storage.s3"}},
-		{"s3 next to filesystem", []string{"REGISTRY_STORAGE_S3_BUCKET=b"}, ErrNotSupported, []string{"REGISTRY_STORAGE_S3_BUCKET: not supported yet: storage.s3"}},
+		{"s3 next to filesystem", []string{"REGISTRY_STORAGE_S3_BUCKET=b"}, nil, []string{"REGISTRY_STORAGE_S3_BUCKET", "exactly one", "REGISTRY_STORAGE=s3"}},
 		{"proxy", []string{"REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io"}, ErrNotSupported, []string{"REGISTRY_PROXY_REMOTEURL: not supported yet: proxy"}},
 		{"notification endpoint timeout", []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT=soon"}, nil, []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT", "not a duration"}},
 		{"quoted boolean", []string{`REGISTRY_STORAGE_DELETE_ENABLED="true"`}, nil, []string{"REGISTRY_STORAGE_DELETE_ENABLED", "not true or false"}},

@@ -166,10 +166,43 @@ middleware: {}
 			want: func(c *config.Config) {
 				c.DebugAddr = "localhost:5001"
 				c.Notifications.Events.IncludeReferences = true
+				c.Storage.Redirect.Disable = true
 			},
 			logs: [][]string{{"INFO", "key=log.fields"},
 				{"INFO", "key=health"}, {"INFO", "key=reporting"}, {"INFO", "key=validation"}, {"INFO", "key=compatibility"},
-				{"INFO", "key=http.debug.prometheus"}, {"INFO", "key=catalog"}, {"INFO", "key=storage.redirect"}}},
+				{"INFO", "key=http.debug.prometheus"}, {"INFO", "key=catalog"}}},
+		{name: "s3", body: `version: 0.1
+storage:
+  s3:
+    accesskey: AKIAEXAMPLE
+    secretkey: wJalrXUtnFEMI
+    region: eu-west-1
+    regionendpoint: minio.example.com:9000
+    secure: false
+    forcepathstyle: true
+    bucket: registry
+    encrypt: true
+    keyid: alias/registry
+    chunksize: 10485760
+    rootdirectory: /registry
+    storageclass: NONE
+    v4auth: true
+    multipartcopythresholdsize: 33554432
+  redirect:
+    disable: false
+  delete:
+    enabled: true
+`,
+			want: func(c *config.Config) {
+				insecure := false
+				c.Data = registryBase().Data
+				c.Storage.Delete = true
+				c.Storage.S3 = &config.S3{AccessKey: "AKIAEXAMPLE", Region: "eu-west-1",
+					RegionEndpoint: "minio.example.com:9000", Secure: &insecure, ForcePathStyle: true, Bucket: "registry",
+					Encrypt: true, KeyID: "alias/registry", ChunkSize: 10 << 20, RootDirectory: "/registry"}
+				c.Storage.S3.SetSecrets("wJalrXUtnFEMI", "")
+			},
+			logs: [][]string{{"INFO", "key=storage.s3.v4auth"}, {"INFO", "key=storage.s3.multipartcopythresholdsize"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,7 +244,9 @@ func TestLoadFileErrors(t *testing.T) {
 		{"unknown auth provider", minimal + "auth:\n  ldap: {}\n", ErrUnknownKey, []string{"line 6", "auth.ldap"}},
 		{"repeated key", minimal + "http:\n  addr: :1\n  addr: :2\n", nil, []string{"line 7", "http.addr: repeated (first at line 6)"}},
 		{"no storage driver", "version: 0.1\nstorage:\n  delete: {enabled: true}\n", nil, []string{"no storage driver"}},
-		{"s3", "version: 0.1\nstorage:\n  s3:\n    region: eu-west-1\n    bucket: b\n", ErrNotSupported, []string{"line 3", "not supported yet: storage.s3"}},
+		{"s3 and filesystem", "version: 0.1\nstorage:\n  filesystem: {rootdirectory: /x}\n  s3:\n    bucket: b\n", nil, []string{"line 4", "exactly one"}},
+		{"s3 accelerate", "version: 0.1\nstorage:\n  s3:\n    bucket: b\n    accelerate: true\n", ErrNotSupported, []string{"line 5", "not supported yet: storage.s3.accelerate"}},
+		{"s3 unknown key", "version: 0.1\nstorage:\n  s3:\n    bucket: b\n    bukcet: c\n", ErrUnknownKey, []string{"line 5", "storage.s3.bukcet"}},
 		{"inmemory with no parameters", "version: 0.1\nstorage:\n  inmemory:\n", ErrNotSupported, []string{"line 3", "not supported yet: storage.inmemory"}},
 		{"azure", "version: 0.1\nstorage: azure\n", ErrNotSupported, []string{"not supported yet: storage.azure"}},
 		{"gcs", "version: 0.1\nstorage: {gcs: {bucket: b}}\n", ErrNotSupported, []string{"not supported yet: storage.gcs"}},
@@ -259,11 +294,11 @@ func TestLoadFileErrors(t *testing.T) {
 	}
 }
 
-// Every storage driver but filesystem is refused, in the file and from the
+// Every storage driver but filesystem and s3 is refused, in the file and from the
 // environment, even without parameters (distribution would select it).
 func TestOtherStorageDrivers(t *testing.T) {
 	t.Parallel()
-	for _, d := range []string{"s3", "azure", "gcs", "inmemory", "swift", "oss"} {
+	for _, d := range []string{"azure", "gcs", "inmemory", "swift", "oss"} {
 		_, err := Load(writeConfig(t, "version: 0.1\nstorage:\n  "+d+":\n"), nil, nil)
 		checkErr(t, err, ErrNotSupported, "line 3: not supported yet: storage."+d)
 		_, err = Load("", []string{"REGISTRY_STORAGE=" + d}, nil)

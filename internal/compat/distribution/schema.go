@@ -98,7 +98,26 @@ var schema = newSchema()
 
 func newSchema() *spec {
 	notYet := func(s *spec) *spec { return s.is(notYetSet, "") }
-	driver := func() *spec { return anything().is(notYetPresent, "wharf stores blobs in storage.filesystem for now") }
+	driver := func() *spec {
+		return anything().is(notYetPresent, "wharf stores blobs in storage.filesystem or storage.s3 for now")
+	}
+	// storage.s3 with every key of distribution v2.8 and v3's S3 driver.
+	s3 := section(
+		f("accesskey", str()), f("secretkey", str()), f("sessiontoken", str()),
+		f("region", str()), f("regionendpoint", str()), f("forcepathstyle", boolean()),
+		f("bucket", str()), f("encrypt", boolean()), f("keyid", str()),
+		f("secure", boolean()), f("skipverify", boolean()), f("chunksize", integer()),
+		f("rootdirectory", str()), f("storageclass", str()),
+		f("v4auth", boolean().is(noEffect, "wharf always signs with AWS Signature Version 4")),
+		f("multipartcopychunksize", integer().is(noEffect, "wharf copies blobs over 5 GiB server-side in 1 GiB parts")),
+		f("multipartcopymaxconcurrency", integer().is(noEffect, "wharf copies blobs over 5 GiB server-side in 1 GiB parts")),
+		f("multipartcopythresholdsize", integer().is(noEffect, "wharf copies blobs up to 5 GiB in one server-side request")),
+		f("useragent", str().is(noEffect, "wharf sends the AWS SDK's user agent")),
+		f("objectacl", str().is(noEffect, "wharf's objects are private; pulls use presigned URLs")),
+		f("loglevel", anything().is(noEffect, "wharf logs S3 failures with the request that met them")),
+		f("accelerate", notYet(boolean())), f("usedualstack", notYet(boolean())), f("usefipsendpoint", notYet(boolean())),
+		f("redirectendpoint", notYet(str())),
+	)
 
 	storage := section(
 		f("filesystem", section(
@@ -112,9 +131,9 @@ func newSchema() *spec {
 			f("uploadpurging", section(f("enabled", boolean()), f("age", str()), f("interval", str()), f("dryrun", boolean()))),
 			f("readonly", section(f("enabled", boolean()))),
 		)),
-		f("redirect", section(f("disable", boolean())).is(noEffect, "the filesystem store never redirects")),
+		f("redirect", section(f("disable", boolean()))),
 		f("tag", section(f("concurrencylimit", integer())).is(noEffect, "tag lookups come from the metadata database")),
-		f("s3", driver()), f("azure", driver()), f("gcs", driver()),
+		f("s3", s3), f("azure", driver()), f("gcs", driver()),
 		f("inmemory", driver()), f("swift", driver()), f("oss", driver()),
 	)
 	storage.scalarForm = true

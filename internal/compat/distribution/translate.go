@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,13 +124,23 @@ func (tr *translation) logging(c *config.Config) {
 }
 
 func (tr *translation) storage(c *config.Config) {
-	if !tr.t.has("storage", "filesystem") {
+	fs, s3 := tr.t.has("storage", "filesystem"), tr.t.has("storage", "s3")
+	switch {
+	case fs && s3:
+		tr.errorf([]string{"storage", "s3"}, "storage: filesystem and s3 are both configured; distribution requires exactly one "+
+			"(from the environment, REGISTRY_STORAGE=s3 replaces the built-in filesystem)")
+	case s3:
+		c.Storage.S3 = tr.s3()
+	case !fs:
 		tr.errorf([]string{"storage"}, "storage: no storage driver configured; distribution requires one, and wharf "+
-			"supports storage.filesystem (e.g. REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry)")
-	} else if dir := tr.t.str("storage", "filesystem", "rootdirectory"); dir != "" {
-		c.Data = dir
+			"supports storage.filesystem (e.g. REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry) and storage.s3")
+	default:
+		if dir := tr.t.str("storage", "filesystem", "rootdirectory"); dir != "" {
+			c.Data = dir
+		}
 	}
 	c.Storage.Delete, _ = tr.t.boolean("storage", "delete", "enabled")
+	c.Storage.Redirect.Disable, _ = tr.t.boolean("storage", "redirect", "disable")
 
 	purge := []string{"storage", "maintenance", "uploadpurging"}
 	if age := tr.t.str(append(purge, "age")...); age != "" {
@@ -158,6 +169,37 @@ func (tr *translation) storage(c *config.Config) {
 	// distribution's read-only mode is wharf's read_only: pushes and
 	// deletes answered 503 UNAVAILABLE, pulls served.
 	c.ReadOnly, _ = tr.t.boolean("storage", "maintenance", "readonly", "enabled")
+}
+
+// s3 translates storage.s3, whose keys are wharf's own storage.s3 keys;
+// config.Validate checks the values.
+func (tr *translation) s3() *config.S3 {
+	at := func(key string) []string { return []string{"storage", "s3", key} }
+	s := &config.S3{
+		Bucket:         tr.t.str(at("bucket")...),
+		Region:         tr.t.str(at("region")...),
+		RegionEndpoint: tr.t.str(at("regionendpoint")...),
+		AccessKey:      tr.t.str(at("accesskey")...),
+		KeyID:          tr.t.str(at("keyid")...),
+		StorageClass:   tr.t.str(at("storageclass")...),
+		RootDirectory:  tr.t.str(at("rootdirectory")...),
+	}
+	s.SetSecrets(tr.t.str(at("secretkey")...), tr.t.str(at("sessiontoken")...))
+	s.ForcePathStyle, _ = tr.t.boolean(at("forcepathstyle")...)
+	s.Encrypt, _ = tr.t.boolean(at("encrypt")...)
+	s.SkipVerify, _ = tr.t.boolean(at("skipverify")...)
+	if secure, set := tr.t.boolean(at("secure")...); set {
+		s.Secure = &secure
+	}
+	if n := tr.t.str(at("chunksize")...); n != "" {
+		s.ChunkSize, _ = strconv.ParseInt(n, 10, 64) // the schema checked it is a whole number
+	}
+	// distribution's STANDARD is S3's default class; NONE means "send
+	// none", which is what an empty class does.
+	if s.StorageClass == "NONE" {
+		s.StorageClass = ""
+	}
+	return s
 }
 
 func (tr *translation) http(c *config.Config) {

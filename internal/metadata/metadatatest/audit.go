@@ -53,7 +53,7 @@ func testAuditInsertList(t *testing.T, s *metadata.Store) {
 		t.Fatalf("ListAudit(limit 1) = %d records, next %q, %v; want 1 and a cursor", len(got), next, err)
 	}
 	want := recs[len(recs)-1]
-	want.ID = got[0].ID
+	want.ID, want.Count = got[0].ID, 1 // a record of one event reads back as count 1
 	if diff := cmp.Diff(want, got[0]); diff != "" {
 		t.Errorf("newest record differs (-want +got):\n%s", diff)
 	}
@@ -177,4 +177,55 @@ func reverse(recs []metadata.AuditRecord) []metadata.AuditRecord {
 		out[len(recs)-1-i] = r
 	}
 	return out
+}
+
+// testAuditBatches writes batches the size of no power of two, one of them
+// larger than two statements' share of the parameters (SQLite's default
+// limit is 32766: 2730 rows of 12 columns, and a power of two of them 2048),
+// so that the split into statements and the folded rows' count and last
+// time round-trip on every database.
+func testAuditBatches(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	const n = 4200
+	recs := make([]metadata.AuditRecord, n)
+	for i := range recs {
+		recs[i] = metadata.AuditRecord{Time: created.Add(time.Duration(i) * time.Millisecond), Action: "pull",
+			Actor: "alice", Addr: fmt.Sprintf("10.0.%d.%d", i/256, i%256), RequestID: fmt.Sprintf("req-%d", i),
+			Repository: "team/app", Target: "v1", Outcome: "ok"}
+		if i%7 == 0 {
+			recs[i].Count, recs[i].Last = int64(i+2), recs[i].Time.Add(time.Minute)
+		}
+	}
+	for _, size := range []int{4100, 95, 5} { // 2048+2048+4, 64+16+8+4+2+1, 4+1 rows
+		if err := s.InsertAudit(ctx, recs[:size]); err != nil {
+			t.Fatalf("InsertAudit(%d records): %v", size, err)
+		}
+		recs = recs[size:]
+	}
+	var got []metadata.AuditRecord
+	for cursor := ""; ; {
+		page, next, err := s.ListAudit(ctx, metadata.AuditQuery{Cursor: cursor, Limit: 1000})
+		if err != nil {
+			t.Fatalf("ListAudit: %v", err)
+		}
+		got = append(got, page...)
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("listed %d records; want %d", len(got), n)
+	}
+	for j, r := range got {
+		i := n - 1 - j
+		wantCount, wantLast := int64(1), time.Time{}
+		at := created.Add(time.Duration(i) * time.Millisecond)
+		if i%7 == 0 {
+			wantCount, wantLast = int64(i+2), at.Add(time.Minute)
+		}
+		if r.RequestID != fmt.Sprintf("req-%d", i) || !r.Time.Equal(at) || r.Count != wantCount || !r.Last.Equal(wantLast) {
+			t.Fatalf("record %d = %s at %v count %d last %v; want req-%d at %v count %d last %v",
+				j, r.RequestID, r.Time, r.Count, r.Last, i, at, wantCount, wantLast)
+		}
+	}
 }

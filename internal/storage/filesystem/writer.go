@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/diskspace"
 )
 
 // writer appends straight to root/uploads/<id>. There is no buffer: the
@@ -28,6 +30,10 @@ type writer struct {
 	written, dropped int64
 	// announced is set when Expect was told the upload will be large.
 	announced bool
+	// reserveAt is the size at the last look at the free space
+	// (checkReserve), once reserveChecked.
+	reserveAt      int64
+	reserveChecked bool
 }
 
 // writebackChunk is how many bytes accumulate before an early writeback.
@@ -95,6 +101,9 @@ func (w *writer) streaming() bool {
 func (w *writer) Write(p []byte) (int, error) {
 	if w.f == nil {
 		return 0, w.closedErr()
+	}
+	if err := w.checkReserve(len(p)); err != nil {
+		return 0, &fullError{err: fmt.Errorf("storage: upload %s: %w", w.id, err), space: diskspace.Describe(w.d.root)}
 	}
 	var (
 		n   int

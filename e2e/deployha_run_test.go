@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"wharf/e2e/harness"
+	"wharf/internal/testserver"
+)
+
+// replaceAll replaces every old with new in s, failing the test when old
+// is not there: the test follows the file it adapts, and breaks when the
+// file changes shape.
+func replaceAll(t *testing.T, what, s string, pairs ...string) string {
+	t.Helper()
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("%s no longer contains %q", what, pairs[i])
+		}
+		s = strings.ReplaceAll(s, pairs[i], pairs[i+1])
+	}
+	return s
+}
+
+// TestDeployHAReplicasBehindNginx runs the reference deployment's own
+// files: two `wharf serve` replicas configured by deploy/wharf-ha.yml (only
+// paths, addresses and the public name changed) sharing a real PostgreSQL,
+// one blob directory and the token key of `wharf certs init`, behind a real
+// nginx configured by deploy/nginx-ha.conf. An image pushed through nginx
+// pulls through it; a token issued by one replica is accepted by the
+// other, both ways, and each serves the image; both are ready on /readyz.
+func TestDeployHAReplicasBehindNginx(t *testing.T) {
+	harness.SkipIfShort(t)
+	t.Parallel()
+	nginxBin := harness.RequireTool(t, "nginx", "/usr/sbin/nginx")
+	ctx := testContext(t, 5*time.Minute)
+	pg := testserver.StartPostgres(t)
+	deploy := filepath.Join(harness.RepoRoot(t), "deploy")
+
+	certs := filepath.Join(t.TempDir(), "certs")
+	if code, out := runWharf(t, "certs", "init", "--dir", certs, "--name", "127.0.0.1"); code != 0 {
+		t.Fatalf("wharf certs init: exit %d\n%s", code, out)
+	}
+	yml, err := os.ReadFile(filepath.Join(deploy, "wharf-ha.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "wharf.yml")
+	cfg := replaceAll(t, "deploy/wharf-ha.yml", string(yml),
+		"/etc/wharf/certs/", certs+"/",
+		`trusted_proxies: ["172.16.0.0/12", "10.0.0.0/8", "192.168.0.0/16"]`, `trusted_proxies: ["127.0.0.0/8"]`,
+		// The challenge then names nginx's address, from X-Forwarded-Host.
+		"realm: https://registry.example.com/auth/token", `realm: ""`)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Each replica has a data directory of its own; blobs/ is one
+	// directory for both, as the shared volume is.
+	shared := filepath.Join(t.TempDir(), "blobs")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const adminPW = "the admin password of every replica"
+	env := []string{"WHARF_DATABASE_DSN=" + pg.DSN, "WHARF_ADMIN_PASSWORD=" + adminPW}
+	var replicas []*harness.Wharf
+	for range 2 {
+		data := filepath.Join(t.TempDir(), "data")
+		if err := os.Mkdir(data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(shared, filepath.Join(data, "blobs")); err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, harness.StartWharfCommand(t, env, "serve", "--config", cfgPath, "--addr", "127.0.0.1:0", "--data", data))
+	}
+	a, b := replicas[0], replicas[1]
+
+	conf, err := os.ReadFile(filepath.Join(deploy, "nginx-ha.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := replaceAll(t, "deploy/nginx-ha.conf", string(conf),
+		"server wharf:5000;", "server "+a.Addr()+";\n  server "+b.Addr()+";",
+		"listen 443 ssl;", "listen {{LISTEN}} ssl;",
+		"/etc/nginx/certs/server.crt", "{{CERT}}",
+		"/etc/nginx/certs/server.key", "{{KEY}}")
+	// The frame the nginx image's own nginx.conf gives conf.d: the test
+	// gateway's, with every file under the test's directory.
+	frame := nginxConf[:strings.Index(nginxConf, "  upstream wharf")]
+	main := frame + server + "}\n"
+	pki := newTestPKI(t)
+	gw := startGateway(t, "nginx", main, "", pki, func(conf string) *exec.Cmd {
+		return exec.Command(nginxBin, "-p", filepath.Dir(conf), "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log"), "-g", "daemon off;")
+	})
+	client := pki.client()
+	t.Cleanup(client.CloseIdleConnections)
+
+	admin := remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPW})
+	through := []remote.Option{remote.WithContext(ctx), remote.WithTransport(client.Transport), admin}
+	img, err := random.Image(256<<10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaNginx, err := name.ParseReference(gw.addr + "/team/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(viaNginx, img, through...); err != nil {
+		t.Fatalf("push through nginx: %v\nA:\n%s\nB:\n%s", err, a.Log(), b.Log())
+	}
+	got, err := remote.Image(viaNginx, through...)
+	if err != nil {
+		t.Fatalf("pull through nginx: %v", err)
+	}
+	if d, _ := got.Digest(); d != mustDigest(t, img) {
+		t.Errorf("pull through nginx: %s, want %s", d, mustDigest(t, img))
+	}
+
+	// A token of one replica opens the other's door, both ways.
+	for _, pair := range [][2]*harness.Wharf{{a, b}, {b, a}} {
+		issuer, verifier := pair[0], pair[1]
+		token := replicaToken(t, issuer, adminPW, "repository:team/app:pull")
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, verifier.URL()+"/v2/team/app/manifests/1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+		res := sendVia(t, httpClient, req)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Docker-Content-Digest") != mustDigest(t, img).String() {
+			t.Errorf("manifest from %s with a token of %s: status %d, digest %q", verifier.Addr(), issuer.Addr(), res.StatusCode, res.Header.Get("Docker-Content-Digest"))
+		}
+	}
+	for _, w := range replicas {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.URL()+"/readyz", nil)
+		if res := sendVia(t, httpClient, req); res.StatusCode != http.StatusOK {
+			t.Errorf("%s/readyz: status %d", w.URL(), res.StatusCode)
+		}
+	}
+}
+
+// replicaToken asks one replica's token endpoint for a token for scope,
+// as admin.
+func replicaToken(t *testing.T, w *harness.Wharf, password, scope string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, w.URL()+"/v2/", nil)
+	res := sendVia(t, httpClient, req)
+	m := regexp.MustCompile(`realm="([^"]+)",service="([^"]+)"`).FindStringSubmatch(res.Header.Get("Www-Authenticate"))
+	if m == nil {
+		t.Fatalf("%s: no token challenge: %q", w.Addr(), res.Header.Get("Www-Authenticate"))
+	}
+	req, _ = http.NewRequest(http.MethodGet, m[1]+"?service="+m[2]+"&scope="+scope, nil)
+	req.SetBasicAuth("admin", password)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body.Token == "" {
+		t.Fatalf("token from %s: status %d, %v", w.Addr(), res.StatusCode, err)
+	}
+	return body.Token
+}
