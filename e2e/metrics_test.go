@@ -361,7 +361,9 @@ func TestReadyz(t *testing.T) {
 // TestTraces runs `wharf serve` with tracing: to an OTLP/HTTP collector: a
 // push by crane and a GET of the base endpoint are server spans named by
 // method and route family, and the GET's span carries the request id of
-// its X-Request-Id; the spans still queued are sent when the server stops.
+// its X-Request-Id; the manifest PUT has its database transaction as a
+// child span, the upload's final PUT its blob commit; the spans still
+// queued are sent when the server stops.
 func TestTraces(t *testing.T) {
 	harness.SkipIfShort(t)
 	c := testserver.StartOTLPCollector(t)
@@ -385,9 +387,17 @@ func TestTraces(t *testing.T) {
 		t.Fatalf("malformed exports: %v", bad)
 	}
 	names := map[string]int{}
+	byID := map[string]string{}
+	for _, s := range spans {
+		byID[string(s.GetSpanId())] = s.GetName()
+	}
+	children := map[string]int{} // "parent > child"
 	var base map[string]string
 	for _, s := range spans {
 		names[s.GetName()]++
+		if p, ok := byID[string(s.GetParentSpanId())]; ok {
+			children[p+" > "+s.GetName()]++
+		}
 		if a := testserver.SpanAttrs(s); a["wharf.request_id"] == id {
 			base = a
 		}
@@ -398,5 +408,10 @@ func TestTraces(t *testing.T) {
 	if base == nil || base["url.path"] != "/v2/" || base["http.response.status_code"] != "200" {
 		t.Errorf("no span with request id %s and its path and status (got %v)", id, base)
 	}
-	t.Logf("%d spans: %v", len(spans), names)
+	// A group commit serves several requests: it is in none of their
+	// traces, each write's own span stands for it.
+	if children["PUT manifest > db PutManifest"] != 1 || children["PUT upload > storage Commit"] < 1 || names["db transaction"] != 0 {
+		t.Errorf("child spans %v; want the manifest PUT's transaction and the upload's commit", children)
+	}
+	t.Logf("%d spans: %v; children: %v", len(spans), names, children)
 }

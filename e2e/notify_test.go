@@ -40,6 +40,12 @@ type hookEvent struct {
 		Repository string `json:"repository"`
 		URL        string `json:"url"`
 		Tag        string `json:"tag"`
+		// References are listed with includereferences.
+		References []struct {
+			MediaType string `json:"mediaType"`
+			Digest    string `json:"digest"`
+			Size      int64  `json:"size"`
+		} `json:"references"`
 	} `json:"target"`
 	Request struct {
 		ID        string `json:"id"`
@@ -373,7 +379,9 @@ func TestNotificationsToReceiver(t *testing.T) {
 }
 
 // TestNotificationsFromDistributionConfig: wharf registry reads
-// distribution's notifications block, ignoredmediatypes included.
+// distribution's notifications block, ignoredmediatypes included, and
+// includereferences lists the manifest's config and layer in its push and
+// pull events, as distribution does.
 func TestNotificationsFromDistributionConfig(t *testing.T) {
 	t.Parallel()
 	hook := startHookReceiver(t, "")
@@ -416,6 +424,17 @@ notifications:
 	}
 	got := hook.waitEvents(3)
 	wantEvents(t, got, "push e2e/dist latest", "pull e2e/dist latest", "delete e2e/dist "+img.digest.String())
+	want := fmt.Sprintf("[application/vnd.oci.image.config.v1+json %s %d] [application/vnd.oci.image.layer.v1.tar %s %d]",
+		digest.FromBytes(img.config), len(img.config), digest.FromBytes(img.layer), len(img.layer))
+	for i, e := range got {
+		var refs []string
+		for _, r := range e.Target.References {
+			refs = append(refs, fmt.Sprintf("[%s %s %d]", r.MediaType, r.Digest, r.Size))
+		}
+		if w := map[bool]string{true: want, false: ""}[i < 2]; strings.Join(refs, " ") != w {
+			t.Errorf("event %d (%s) references %v, want %q", i, e, refs, w)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); errors.Is(err, os.ErrNotExist) {
 		t.Errorf("rootdirectory was not used")
 	}

@@ -48,6 +48,9 @@ type Options struct {
 type Service struct {
 	store *metadata.Store
 	opts  Options
+	// checked, when set, runs between the last-admin check and its write
+	// (tests of the race of two removals).
+	checked func()
 }
 
 // NewService returns the operations over store.
@@ -141,12 +144,12 @@ func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) (
 		action = "user.disable"
 	}
 	defer s.changed(ctx, action, "user "+name, &err)
-	if disabled {
-		if err := s.keepAnAdmin(ctx, name, "disabling"); err != nil {
-			return err
-		}
+	if !disabled {
+		return s.store.SetUserDisabled(ctx, name, false)
 	}
-	return s.store.SetUserDisabled(ctx, name, disabled)
+	return s.keepingAnAdmin(ctx, name, "disabling", func(ctx context.Context) error {
+		return s.store.SetUserDisabled(ctx, name, true)
+	})
 }
 
 // SetLabels replaces a user's own labels.
@@ -166,10 +169,9 @@ func (s *Service) RemoveUser(ctx context.Context, name string) (err error) {
 	if s.IsBuiltin(name) {
 		return fmt.Errorf("%w: %s is wharf serve's built-in administrator, which the next start would create again; disable it instead (wharf user disable %s)", ErrRefused, name, name)
 	}
-	if err := s.keepAnAdmin(ctx, name, "removing"); err != nil {
-		return err
-	}
-	return s.store.DeleteUser(ctx, name)
+	return s.keepingAnAdmin(ctx, name, "removing", func(ctx context.Context) error {
+		return s.store.DeleteUser(ctx, name)
+	})
 }
 
 // AddBuiltin creates the built-in admin (Options.Builtin) with pw, which
@@ -221,7 +223,9 @@ func (s *Service) AddTeam(ctx context.Context, name string) (err error) {
 // RemoveTeam deletes a team; its members stay.
 func (s *Service) RemoveTeam(ctx context.Context, name string) (err error) {
 	defer s.changed(ctx, "team.remove", "team "+name, &err)
-	return s.store.DeleteTeam(ctx, name)
+	return s.keepingAdministered(ctx, "removing team "+name,
+		func(snap *Snapshot) (*Snapshot, error) { return snap.withoutTeam(name, ""), nil },
+		func(ctx context.Context) error { return s.store.DeleteTeam(ctx, name) })
 }
 
 // AddMember adds a user to a team.
@@ -233,7 +237,9 @@ func (s *Service) AddMember(ctx context.Context, team, user string) (err error) 
 // RemoveMember removes a user from a team.
 func (s *Service) RemoveMember(ctx context.Context, team, user string) (err error) {
 	defer s.changed(ctx, "team.member.remove", "team "+team+" user "+user, &err)
-	return s.store.RemoveTeamMember(ctx, team, user)
+	return s.keepingAdministered(ctx, "removing "+user+" from team "+team,
+		func(snap *Snapshot) (*Snapshot, error) { return snap.withoutTeam(team, user), nil },
+		func(ctx context.Context) error { return s.store.RemoveTeamMember(ctx, team, user) })
 }
 
 // AddRule validates r and stores it at position (0: last).
@@ -245,13 +251,25 @@ func (s *Service) AddRule(ctx context.Context, r authz.Rule, position int) (stor
 	if position < 0 {
 		return metadata.ACLRule{}, fmt.Errorf("%w: position %d: positions start at 1", ErrInvalid, position)
 	}
-	return s.store.AddACLRule(ctx, ruleToStore(r), position)
+	where := "last"
+	if position > 0 {
+		where = "at position " + strconv.Itoa(position)
+	}
+	err = s.keepingAdministered(ctx, "adding this rule "+where,
+		func(snap *Snapshot) (*Snapshot, error) { return snap.withRuleAt(ruleToStore(r), position) },
+		func(ctx context.Context) (err error) {
+			stored, err = s.store.AddACLRule(ctx, ruleToStore(r), position)
+			return err
+		})
+	return stored, err
 }
 
 // RemoveRule deletes the rule with the given id.
 func (s *Service) RemoveRule(ctx context.Context, id int64) (err error) {
 	defer s.changed(ctx, "rule.remove", "rule "+strconv.FormatInt(id, 10), &err)
-	return s.store.DeleteACLRule(ctx, id)
+	return s.keepingAdministered(ctx, "removing rule "+strconv.FormatInt(id, 10),
+		func(snap *Snapshot) (*Snapshot, error) { return snap.withoutRule(id) },
+		func(ctx context.Context) error { return s.store.DeleteACLRule(ctx, id) })
 }
 
 // MoveRule moves a rule to position and returns where it ended up.
@@ -260,7 +278,14 @@ func (s *Service) MoveRule(ctx context.Context, id int64, position int) (_ int, 
 	if position < 1 {
 		return 0, fmt.Errorf("%w: position %d: positions start at 1", ErrInvalid, position)
 	}
-	return s.store.MoveACLRule(ctx, id, position)
+	var at int
+	err = s.keepingAdministered(ctx, "moving rule "+strconv.FormatInt(id, 10)+" to position "+strconv.Itoa(position),
+		func(snap *Snapshot) (*Snapshot, error) { return snap.withRuleMoved(id, position) },
+		func(ctx context.Context) (err error) {
+			at, err = s.store.MoveACLRule(ctx, id, position)
+			return err
+		})
+	return at, err
 }
 
 // NewToken describes an access token to create.
@@ -313,7 +338,14 @@ func (s *Service) CreateToken(ctx context.Context, req NewToken) (_ auth.Secret,
 // opened with it.
 func (s *Service) RevokeToken(ctx context.Context, id string) (_ metadata.AccessToken, err error) {
 	defer s.changed(ctx, "token.revoke", "token "+id, &err)
-	return s.store.RevokeAccessToken(ctx, id, LabelToken)
+	var revoked metadata.AccessToken
+	err = s.keepingAdministered(ctx, "revoking token "+id,
+		func(snap *Snapshot) (*Snapshot, error) { return snap.withoutToken(id), nil },
+		func(ctx context.Context) (err error) {
+			revoked, err = s.store.RevokeAccessToken(ctx, id, LabelToken)
+			return err
+		})
+	return revoked, err
 }
 
 // Tokens lists the tokens of user ("" for all users).

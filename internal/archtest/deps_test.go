@@ -126,9 +126,12 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/edge", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/buildinfo", onlyDirect: []string{}},
 		// tracing is OpenTelemetry behind the edge's Recorder: the request
-		// path knows it no more than it knows metrics.
-		{pkg: "wharf/internal/tracing", onlyDirect: []string{"go.opentelemetry.io/otel/", "go.opentelemetry.io/otel", "wharf/internal/edge", "wharf/internal/metrics"},
-			notDeps: []string{"wharf/internal/server", "wharf/internal/ociapi", "wharf/internal/registry"}},
+		// path knows it no more than it knows metrics. It encodes OTLP
+		// itself (the message types, never the collector's gRPC service).
+		{pkg: "wharf/internal/tracing", onlyDirect: []string{"go.opentelemetry.io/otel/", "go.opentelemetry.io/otel", "wharf/internal/edge", "wharf/internal/metrics",
+			"go.opentelemetry.io/proto/otlp/common/v1", "go.opentelemetry.io/proto/otlp/resource/v1", "go.opentelemetry.io/proto/otlp/trace/v1",
+			"google.golang.org/protobuf/proto"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/ociapi", "wharf/internal/registry", "google.golang.org/grpc"}},
 		{pkg: "wharf/internal/edge", notDeps: []string{"go.opentelemetry.io/otel/sdk/trace", "wharf/internal/tracing"}},
 		{pkg: "wharf/internal/ociapi", notDeps: []string{"wharf/internal/metrics"}},
 		{pkg: "wharf/internal/auth/", notDeps: []string{"wharf/internal/metrics"}},
@@ -139,8 +142,10 @@ func dependencyRules() []rule {
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry",
 				"wharf/internal/storage", "wharf/internal/config"}},
 		// notify is a sink of events over the metadata queue: the
-		// composition root translates notifications: for it.
-		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid"},
+		// composition root translates notifications: for it. The OCI
+		// descriptor type renders includereferences.
+		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid",
+			"github.com/opencontainers/image-spec/specs-go/v1"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/registry", "wharf/internal/ociapi"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// The S3 driver is a storage.Driver over the AWS SDK: it knows
@@ -226,6 +231,9 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/lease", onlyDirect: []string{"wharf/internal/metadata"}},
 		// The progress line is a leaf the long commands share.
 		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
+		// The child spans of the store and the drivers: OpenTelemetry's
+		// API only, never its SDK or an exporter (internal/tracing's).
+		{pkg: "wharf/internal/spans", onlyDirect: []string{"go.opentelemetry.io/otel/trace", "go.opentelemetry.io/otel/attribute", "go.opentelemetry.io/otel/codes"}},
 		{pkg: "wharf/internal/certs", onlyDirect: []string{"wharf/internal/auth/token", "wharf/internal/atomicfile"}, notDeps: []string{"net/http"}},
 		{pkg: "wharf/internal/compat/distribution", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
 		{pkg: "wharf/internal/compat/dockerauth", onlyDirect: []string{"wharf/internal/config", "wharf/internal/compat", "wharf/internal/keyhint", "wharf/internal/yamlnode", "gopkg.in/yaml.v3"}},
@@ -313,6 +321,11 @@ func TestDependencyRules(t *testing.T) {
 	for _, d := range pkgs["wharf/cmd/wharf"].Deps {
 		if strings.HasPrefix(d, "wharf/e2e/") || d == "wharf/internal/testserver" {
 			t.Errorf("the wharf binary depends on %s, test code", d)
+		}
+		// Wharf speaks no gRPC: gRPC and grpc-gateway cost the binary
+		// 2 MB (the official OTLP exporters import them).
+		if d == "google.golang.org/grpc" || strings.HasPrefix(d, "github.com/grpc-ecosystem/") {
+			t.Errorf("the wharf binary depends on %s; export traces with internal/tracing's OTLP/HTTP exporter", d)
 		}
 	}
 	for _, v := range violations(pkgs, rules) {

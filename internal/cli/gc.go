@@ -25,9 +25,11 @@ running wharf serve (on SQLite too), and one collection at a time across
 replicas of one database. Anything pushed, linked or mounted within
 gc.grace (default 24h) is kept.
 
---delete-untagged first deletes the manifests that no tag names, no kept
-index lists and that are not a referrer of a kept manifest, so that their
-blobs go in the same run.
+--delete-untagged first applies retention's untagged_after rule to every
+repository with gc.grace as its age: the manifests that no tag names, no
+kept index lists, that are not a referrer of a kept manifest, and that
+nobody pushed or pulled within gc.grace are deleted, so that their blobs
+go in the same run. Tags are never removed (that is retention's job).
 
 Progress goes to stderr, the summary to stdout (--json for scripts). Exits 1
 when the collection failed or another one is running (it says which and
@@ -53,7 +55,7 @@ until when). See docs/gc.md.`,
 	fl.String("data", "", `data directory of the server (env WHARF_DATA, default "./wharf-data")`)
 	addDatabaseFlags(fl)
 	fl.BoolVar(&dryRun, "dry-run", false, "count what would be deleted and delete nothing")
-	fl.BoolVar(&deleteUntagged, "delete-untagged", false, "also delete manifests no tag, kept index or kept subject keeps (older than gc.grace)")
+	fl.BoolVar(&deleteUntagged, "delete-untagged", false, "first delete the manifests nothing needs and nobody pushed or pulled within gc.grace (retention's untagged_after rule)")
 	fl.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	return cmd
 }

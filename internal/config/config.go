@@ -89,7 +89,8 @@ type Config struct {
 	Silly Silly `yaml:"silly"`
 	// Log configures the server log.
 	Log Log `yaml:"log"`
-	// Uploads tunes upload sessions.
+	// Uploads holds only the deprecated uploads.max_age (now
+	// gc.uploads_grace).
 	Uploads Uploads `yaml:"uploads"`
 	// Limits bound the work one client can cause (see limits.go).
 	Limits Limits `yaml:"limits"`
@@ -239,11 +240,11 @@ type Log struct {
 // Access).
 func (l Log) AccessOn() bool { return l.Access != "off" && l.Access != "false" }
 
-// Uploads tunes upload sessions.
+// Uploads is the old home of gc.uploads_grace.
 type Uploads struct {
-	// MaxAge is how long an idle upload session is kept before its staged
-	// bytes are removed, e.g. "24h".
-	MaxAge string `yaml:"max_age"`
+	// MaxAge is the deprecated name of gc.uploads_grace: ReadFile moves
+	// it there and notes the deprecation. Nothing else reads it.
+	MaxAge Duration `yaml:"max_age"`
 }
 
 // Default returns the embedded defaults.
@@ -256,7 +257,6 @@ func Default() Config {
 		Token:    Token{Issuer: "wharf", Service: "wharf", Expiration: Duration(5 * time.Minute)},
 		TLS:      "auto",
 		Log:      Log{Level: "info", Format: "text", Access: "on"},
-		Uploads:  Uploads{MaxAge: "24h"},
 		Sessions: Sessions{Lifetime: Duration(90 * 24 * time.Hour), UnconfirmedLifetime: Duration(24 * time.Hour)},
 		Storage:  Storage{Delete: true},
 		Database: Database{Driver: DriverSQLite},
@@ -289,7 +289,10 @@ type File struct {
 	// Problems are every unknown key, value of the wrong type and bad user
 	// or ACL entry, each naming the file and line.
 	Problems []error
-	root     *yaml.Node
+	// Deprecations are the old keys the file still uses, each with what
+	// replaces it, for the command's log.
+	Deprecations []Deprecation
+	root         *yaml.Node
 }
 
 // ReadFile reads a wharf.yml as Load does, but returns the file's problems
@@ -308,6 +311,7 @@ func ReadFile(path string) (*File, error) {
 	if yaml.Unmarshal(b, &doc) == nil && doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		f.root = doc.Content[0]
 	}
+	f.foldUploadsMaxAge()
 	return f, nil
 }
 
@@ -454,9 +458,6 @@ func (c Config) Validate() error {
 		if _, err := ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %w", i, err))
 		}
-	}
-	if _, err := c.UploadMaxAge(); err != nil {
-		errs = append(errs, err)
 	}
 	errs = append(errs, c.Limits.validateLists()...)
 	if c.LDAP != nil {

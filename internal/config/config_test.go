@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -36,7 +37,8 @@ func TestLoad(t *testing.T) {
 		{name: "empty file keeps defaults", body: "", want: func(*Config) {}},
 		{name: "values", body: "addr: 127.0.0.1:6000\ndata: /srv/wharf\ntls: off\nlog:\n  level: debug\n  format: json\nuploads:\n  max_age: 1h\n",
 			want: func(c *Config) {
-				c.Addr, c.Data, c.Log.Level, c.Log.Format, c.Uploads.MaxAge = "127.0.0.1:6000", "/srv/wharf", "debug", "json", "1h"
+				c.Addr, c.Data, c.Log.Level, c.Log.Format, c.Uploads.MaxAge = "127.0.0.1:6000", "/srv/wharf", "debug", "json", Duration(time.Hour)
+				c.GC.UploadsGrace = Duration(time.Hour) // uploads.max_age is its old name
 				c.TLS = "off"
 			}},
 		{name: "unknown key names its line", body: "addr: :5000\nadress: :6000\n", wantErr: []string{"line 2", "adress"}},
@@ -95,12 +97,12 @@ func TestLoadMissingFile(t *testing.T) {
 
 func TestValidateReportsEverything(t *testing.T) {
 	t.Parallel()
-	c := Config{Auth: "magic", TLS: "magic", TrustedProxies: []string{"10.0.0.0/33"}, Log: Log{Level: "loud", Format: "xml"}, Uploads: Uploads{MaxAge: "-1h"}}
+	c := Config{Auth: "magic", TLS: "magic", TrustedProxies: []string{"10.0.0.0/33"}, Log: Log{Level: "loud", Format: "xml"}}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted an invalid config")
 	}
-	for _, key := range []string{"addr:", "data:", "auth:", "tls:", "trusted_proxies[0]:", "log.level:", "log.format:", "uploads.max_age:"} {
+	for _, key := range []string{"addr:", "data:", "auth:", "tls:", "trusted_proxies[0]:", "log.level:", "log.format:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("Validate error does not name %s:\n%v", key, err)
 		}

@@ -9,15 +9,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// UploadMaxAge parses Uploads.MaxAge.
-func (c Config) UploadMaxAge() (time.Duration, error) {
-	d, err := time.ParseDuration(c.Uploads.MaxAge)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("uploads.max_age: %q is not a positive duration (for example \"24h\")", c.Uploads.MaxAge)
-	}
-	return d, nil
-}
-
 // Duration is a time span written as a Go duration ("5m", "1h30m"), a
 // whole number of days ("90d") or, as docker_auth writes token
 // expirations, a whole number of seconds.

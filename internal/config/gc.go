@@ -15,8 +15,10 @@ type GC struct {
 	// push between its blob uploads and its manifest has that long.
 	// Default 24h.
 	Grace Duration `yaml:"grace"`
-	// UploadsGrace keeps upload sessions updated more recently. Default
-	// 24h, like uploads.max_age.
+	// UploadsGrace keeps upload sessions updated more recently; older
+	// ones are removed with their staged bytes, by full collections and
+	// by the server's frequent uploads-only passes. Default 24h. The
+	// deprecated uploads.max_age is another name for it.
 	UploadsGrace Duration `yaml:"uploads_grace"`
 	// DeleteUntagged also deletes, on the schedule, manifests that no tag,
 	// kept index or kept subject keeps. Default false.
@@ -56,4 +58,37 @@ func (g GC) validate() []error {
 		errs = append(errs, fmt.Errorf("gc.lease_ttl: %s is too short: a collection renews its lease every third of it and stops when a renewal is late; use at least 3s (default 1m)", g.LeaseTTL.Std()))
 	}
 	return errs
+}
+
+// Deprecation is an old key a file still uses.
+type Deprecation struct {
+	// Key is the old key, Line its line; Message says what replaces it.
+	Key     string
+	Line    int
+	Message string
+}
+
+// foldUploadsMaxAge moves the deprecated uploads.max_age to
+// gc.uploads_grace: both named the age after which an idle upload session
+// is removed, and one collector now does it. A file that sets both to
+// different values is refused rather than guessed at.
+func (f *File) foldUploadsMaxAge() {
+	line := f.Line("uploads.max_age")
+	if line == 0 {
+		return
+	}
+	old := f.Config.Uploads.MaxAge
+	if old.Std() <= 0 {
+		f.Problems = append(f.Problems, fmt.Errorf("%s: line %d: uploads.max_age: %s is not a positive duration; it is the old name of gc.uploads_grace: write gc.uploads_grace: 24h instead",
+			f.Path, line, old.Std()))
+		return
+	}
+	if newLine := f.Line("gc.uploads_grace"); newLine > 0 && f.Config.GC.UploadsGrace != old {
+		f.Problems = append(f.Problems, fmt.Errorf("%s: line %d: uploads.max_age (%s) is the old name of gc.uploads_grace (%s, line %d) and they differ; remove uploads.max_age",
+			f.Path, line, old.Std(), f.Config.GC.UploadsGrace.Std(), newLine))
+		return
+	}
+	f.Config.GC.UploadsGrace = old
+	f.Deprecations = append(f.Deprecations, Deprecation{Key: "uploads.max_age", Line: line,
+		Message: "uploads.max_age is deprecated: garbage collection removes idle upload sessions; write gc.uploads_grace instead (same meaning, now in effect)"})
 }

@@ -21,8 +21,8 @@ type Notifications struct {
 
 // NotificationEvents is distribution's notifications.events.
 type NotificationEvents struct {
-	// IncludeReferences asks for a manifest's references in its events.
-	// Accepted; wharf's events do not carry them yet (docs/notifications.md).
+	// IncludeReferences lists a manifest's references (config and
+	// layers, or an index's manifests) in its push and pull events.
 	IncludeReferences bool `yaml:"includereferences"`
 }
 

@@ -43,6 +43,11 @@ type Event struct {
 	Tag string
 	// From is a mount's source repository.
 	From string
+	// Payload is a manifest push's or pull's bytes, shared with the
+	// request: a sink reads it during Record only, never changes it, and
+	// keeps no reference to it (notify lists the manifest's references
+	// from it).
+	Payload []byte
 
 	// Actor is the account that was granted the operation; empty for an
 	// anonymous client or a registry without authentication.

@@ -21,7 +21,7 @@ const (
 	// pushed, linked or mounted: a client between its blob uploads and
 	// its manifest PUT has that long.
 	DefaultGrace = 24 * time.Hour
-	// DefaultUploadsGrace matches uploads.max_age: a docker push resumes
+	// DefaultUploadsGrace is gc.uploads_grace's default: a docker push resumes
 	// an interrupted upload within minutes, not days, and staged bytes
 	// count against the disk. distribution waits 168h, which on a busy
 	// registry keeps a week of failed pushes on disk.
@@ -64,6 +64,9 @@ type Options struct {
 	// DeleteUntagged deletes the manifests no tag, kept index or kept
 	// subject keeps, before the blobs are swept.
 	DeleteUntagged bool
+	// UploadsOnly runs the uploads phase alone: the frequent pass that
+	// removes idle upload sessions between full collections.
+	UploadsOnly bool
 	// DryRun counts what would be deleted and deletes nothing. Manifests
 	// that only an untagged index keeps are not counted (their index is
 	// not deleted).
@@ -90,6 +93,8 @@ type Result struct {
 	// and its file delete); their bytes are in BytesFreed too.
 	OrphansDeleted int `json:"orphans_deleted"`
 	UploadsDeleted int `json:"uploads_deleted"`
+	// UploadsOnly says the run was an uploads-only pass.
+	UploadsOnly bool `json:"uploads_only,omitempty"`
 	// Error is why the run stopped early; empty when it completed.
 	Error string `json:"error,omitempty"`
 }
@@ -158,7 +163,8 @@ func (c *Collector) Run(ctx context.Context, opts Options) (Result, error) {
 		defer close(renewed)
 		c.renew(ctx, opts.LeaseTTL, cancel)
 	}()
-	r := &run{c: c, opts: opts, res: Result{Started: time.Now().UTC(), DryRun: opts.DryRun, DeleteUntagged: opts.DeleteUntagged}}
+	r := &run{c: c, opts: opts, res: Result{Started: time.Now().UTC(), DryRun: opts.DryRun, DeleteUntagged: opts.DeleteUntagged,
+		UploadsOnly: opts.UploadsOnly}}
 	err := r.all(ctx)
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
@@ -221,9 +227,12 @@ func (r *run) progress() {
 // all runs the phases in order: manifests first, so that their blobs are
 // garbage in the same run.
 func (r *run) all(ctx context.Context) error {
+	if r.opts.UploadsOnly {
+		return r.uploads(ctx, r.c.now().Add(-r.opts.UploadsGrace))
+	}
 	before := r.c.now().Add(-r.opts.Grace)
 	if r.opts.DeleteUntagged {
-		if err := r.manifests(ctx, before); err != nil {
+		if err := r.manifests(ctx); err != nil {
 			return err
 		}
 	}

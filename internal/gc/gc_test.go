@@ -562,3 +562,36 @@ func TestReadOnlyRefusesDeletes(t *testing.T) {
 	}
 	e.wantGone(loose)
 }
+
+// TestDeleteUntaggedKeepsWhatWasUsedWithinGrace: --delete-untagged is
+// retention's untagged_after rule with gc.grace as its age, so an untagged
+// manifest pulled by digest or pushed again within the grace period stays,
+// and its blobs with it; one unused since goes.
+func TestDeleteUntaggedKeepsWhatWasUsedWithinGrace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	unused := e.pushImage("app", "", "config unused", "unused layer")
+	pulled := e.pushImage("app", "", "config pulled", "pulled layer")
+	repushed := e.pushImage("app", "", "config repushed", "repushed layer")
+	time.Sleep(10 * time.Millisecond)
+	mid := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	if _, err := e.reg.ServeManifest(ctx, "app", pulled.digest.String(), true); err != nil { // records the pull
+		t.Fatal(err)
+	}
+	e.putManifest("app", "", mediaManifest, repushed.payload)
+	now := time.Now()
+	e.c.now = func() time.Time { return now }
+	o := opts()
+	o.DeleteUntagged, o.Grace = true, now.Sub(mid)
+	res := e.run(o)
+	if res.ManifestsDeleted != 1 {
+		t.Errorf("deleted %d manifests, want 1 (the unused one)", res.ManifestsDeleted)
+	}
+	if _, err := e.reg.GetManifest(ctx, "app", unused.digest.String()); !errors.Is(err, registry.ErrManifestUnknown) {
+		t.Errorf("unused untagged image: %v, want unknown", err)
+	}
+	e.wantPulls("app", pulled)
+	e.wantPulls("app", repushed)
+}

@@ -35,27 +35,77 @@ func NewSchedule(c *Collector, base Options, interval time.Duration) *Schedule {
 	return &Schedule{c: c, base: base, interval: interval, log: c.log}
 }
 
-// Loop runs the scheduled collections until ctx ends. Another replica's
-// collection in progress is not an error: this one waits for the next
-// tick.
+// Loop runs the scheduled collections until ctx ends, and between them
+// the uploads-only passes, every quarter of UploadsGrace (at most an
+// hour): an abandoned upload's staged bytes go soon after their grace
+// even when full collections are rare or off (interval 0). Another
+// replica's collection in progress is not an error: this one waits for
+// the next tick.
 func (s *Schedule) Loop(ctx context.Context) {
-	if s.interval <= 0 {
-		return
+	var full <-chan time.Time
+	if s.interval > 0 {
+		t := time.NewTicker(s.interval)
+		defer t.Stop()
+		full = t.C
 	}
-	t := time.NewTicker(s.interval)
-	defer t.Stop()
+	up := time.NewTicker(s.uploadsEvery())
+	defer up.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-full:
 			done, err := s.Start(ctx, s.base.DryRun, s.base.DeleteUntagged)
 			if err == nil {
 				<-done
 			} else if errors.Is(err, ErrReadOnly) {
 				s.logRun(Result{}, err)
 			}
+		case <-up.C:
+			s.purgeUploads(ctx)
 		}
+	}
+}
+
+// uploadsEvery is the period of the uploads-only passes.
+func (s *Schedule) uploadsEvery() time.Duration {
+	g := s.base.UploadsGrace
+	if g <= 0 {
+		g = DefaultUploadsGrace
+	}
+	return min(g/4, time.Hour)
+}
+
+// purgeUploads runs one uploads-only pass, unless a run of this server is
+// in progress (a full run removes them too). It marks itself running, so
+// that a full run asked for meanwhile hears ErrBusy at once rather than
+// failing later in its Result.
+func (s *Schedule) purgeUploads(ctx context.Context) {
+	opts := s.base
+	opts.UploadsOnly, opts.DeleteUntagged = true, false
+	s.mu.Lock()
+	if s.running != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.running = &opts
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = nil
+		s.mu.Unlock()
+	}()
+	res, err := s.c.Run(ctx, opts)
+	switch {
+	case errors.Is(err, ErrBusy):
+		// Another replica collects, uploads included.
+	case errors.Is(err, ErrReadOnly):
+		s.log.Debug("idle upload sessions kept: the registry is read-only", "err", err)
+	case err != nil:
+		s.log.Warn("removing idle upload sessions failed", "err", err, "uploads_deleted", res.UploadsDeleted)
+	case res.UploadsDeleted > 0:
+		s.log.Info("removed idle upload sessions", "uploads_deleted", res.UploadsDeleted,
+			"uploads_grace", opts.UploadsGrace, "dry_run", res.DryRun)
 	}
 }
 

@@ -1,11 +1,14 @@
 package gc
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/registry"
 )
 
 // TestSchedule: a run started on request ends with its Result as the last
@@ -65,4 +68,63 @@ func TestSchedule(t *testing.T) {
 	if err != nil || st.Running || st.Lease == nil || st.Lease.Holder != "another replica" {
 		t.Errorf("Status = %+v, %v; want the other replica's lease", st, err)
 	}
+}
+
+// TestLoopRemovesUploadsWithoutFullRuns: with scheduled collection off
+// (interval 0), the loop's uploads-only passes still remove an idle upload
+// session, and sweep nothing else: the loose blob stays for a full run.
+func TestLoopRemovesUploadsWithoutFullRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	loose := e.pushBlob("app", "loose")
+	u, err := e.reg.StartUpload(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.age()
+	base := opts()
+	base.UploadsGrace = time.Second // a pass every 250ms
+	s := NewSchedule(e.c, base, 0)
+	loopCtx, stop := context.WithCancel(ctx)
+	looped := make(chan struct{})
+	go func() {
+		defer close(looped)
+		s.Loop(loopCtx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := e.reg.UploadStatus(ctx, "app", u.ID)
+		if errors.Is(err, registry.ErrUploadUnknown) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upload %s still there after 30s of uploads passes (status err %v)", u.ID, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	<-looped
+	e.wantKept(loose)
+	if last, ok := s.Last(); ok {
+		t.Errorf("an uploads pass became the last collection: %+v", last)
+	}
+}
+
+// TestUploadsOnly: the pass removes idle upload sessions and nothing else.
+func TestUploadsOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	loose := e.pushBlob("app", "loose")
+	if _, err := e.reg.StartUpload(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	e.age()
+	o := opts()
+	o.UploadsOnly = true
+	res := e.run(o)
+	if res.UploadsDeleted != 1 || res.BlobsDeleted != 0 || res.OrphansDeleted != 0 || !res.UploadsOnly {
+		t.Errorf("result %+v, want 1 upload and no blob", res)
+	}
+	e.wantKept(loose)
 }

@@ -9,44 +9,27 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/metadata"
+	"wharf/internal/retention"
 	"wharf/internal/storage"
 )
 
-// manifests deletes the untagged manifests, pass after pass: deleting an
-// untagged index leaves its children unlisted, and deleting a subject
-// leaves its referrers without one.
-func (r *run) manifests(ctx context.Context, before time.Time) error {
-	for {
-		deleted := 0
-		var after int64
-		for {
-			page, err := r.c.meta.UntaggedManifests(ctx, before, after, pageSize)
-			if err != nil {
-				return fmt.Errorf("gc: %w", err)
-			}
-			for _, m := range page {
-				after = m.ID
-				ok := true
-				if !r.opts.DryRun {
-					if ok, err = r.c.meta.DeleteUntaggedManifest(ctx, m, metadata.SweepCheck{Before: before}); err != nil {
-						return fmt.Errorf("gc: %w", err)
-					}
-				}
-				if ok {
-					deleted++
-					r.res.ManifestsDeleted++
-					r.c.log.Debug("untagged manifest deleted", "repository", m.Repo, "digest", m.Digest, "dry_run", r.opts.DryRun)
-					r.progress()
-				}
-			}
-			if len(page) < pageSize {
-				break
-			}
-		}
-		if deleted == 0 || r.opts.DryRun {
-			return nil
-		}
+// manifests deletes the untagged manifests through retention's
+// untagged_after rule, with the grace period as its age, on every
+// repository: one meaning of "untagged" for both commands. The rule
+// deletes, parents first, what no tag, kept index or kept subject needs
+// and nobody pushed or pulled within the grace period.
+func (r *run) manifests(ctx context.Context) error {
+	rr := &retention.Runner{Meta: r.c.meta, Log: r.c.log, Now: r.c.now, ReadOnly: r.opts.ReadOnly}
+	rep, err := rr.DeleteUntagged(ctx, r.opts.DryRun, r.opts.Grace)
+	if err != nil {
+		return fmt.Errorf("gc: untagged manifests: %w", err)
 	}
+	r.res.ManifestsDeleted += rep.Deleted
+	for _, s := range rep.Skipped {
+		r.c.log.Debug("untagged manifest kept: it changed since it was read", "manifest", s)
+	}
+	r.progress()
+	return nil
 }
 
 // sweepBatch is how many blobs one delete transaction takes: one commit

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/spans"
 )
 
 // maxBatch bounds how many writes one transaction carries.
@@ -23,6 +25,9 @@ type batchedWrite struct {
 	op   string // for errors: "commit upload", "put manifest"
 	fn   func(ctx context.Context, c conn) error
 	done chan error
+	// span is the write's in its request's trace: from its queueing to
+	// its batch's commit.
+	span spans.Span
 }
 
 // commitBatcher runs the writes of a push in shared transactions: a group
@@ -50,8 +55,14 @@ func newCommitBatcher(s *Store) *commitBatcher {
 
 // commit runs fn in the next batch and waits until that batch is durable
 // (or ctx ends: the batch may still run fn).
-func (b *commitBatcher) commit(ctx context.Context, op string, fn func(ctx context.Context, c conn) error) error {
-	c := &batchedWrite{ctx: ctx, op: op, fn: fn, done: make(chan error, 1)}
+func (b *commitBatcher) commit(ctx context.Context, op string, fn func(ctx context.Context, c conn) error) (err error) {
+	ctx, span := spans.Start(ctx, "db transaction")
+	if span.Recording() {
+		span.SetName(spans.Name("db", spans.Exported(), "db transaction"))
+		span.SetString("db.system.name", b.s.d.system())
+		defer func() { span.End(err) }()
+	}
+	c := &batchedWrite{ctx: ctx, op: op, fn: fn, done: make(chan error, 1), span: span}
 	b.mu.RLock()
 	if b.shut {
 		b.mu.RUnlock()
@@ -102,7 +113,12 @@ func (b *commitBatcher) loop() {
 // run runs batch in one transaction, or each write in its own when that
 // fails.
 func (b *commitBatcher) run(batch []*batchedWrite) {
-	ctx := context.WithoutCancel(batch[0].ctx)
+	// The batch serves every write's request: each write's own span says
+	// so, and the transaction is in none of their traces.
+	ctx := spans.Without(context.WithoutCancel(batch[0].ctx))
+	for _, w := range batch {
+		w.span.SetInt("wharf.db.batch", int64(len(batch)))
+	}
 	err := b.s.inTx(ctx, func(c conn) error {
 		for _, w := range batch {
 			if err := w.fn(ctx, c); err != nil {

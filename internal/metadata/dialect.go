@@ -162,3 +162,12 @@ func sqliteDSN(path, synchronous string) (string, error) {
 	q.Set("_pragma", "cache_size(-256)")
 	return path + "?" + q.Encode(), nil
 }
+
+// system is the database's name in traces (OpenTelemetry's
+// db.system.name).
+func (d *dialect) system() string {
+	if d.name == "postgres" {
+		return "postgresql"
+	}
+	return d.name
+}

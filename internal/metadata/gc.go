@@ -26,17 +26,6 @@ ORDER BY b.digest LIMIT ?`
 	// An untagged manifest: pushed (first and last) before the grace
 	// period, no tag names it, no index of its repository lists it, and its
 	// subject (if any) is not in its repository.
-	untaggedCondition = `m.created_at < ? AND m.pushed_at < ?
-AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
-AND NOT EXISTS (SELECT 1 FROM manifest_refs mr JOIN manifests p ON p.id = mr.manifest_id
-	WHERE mr.kind = 'manifest' AND mr.digest = m.digest AND p.repository_id = m.repository_id)
-AND (m.subject IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s
-	WHERE s.repository_id = m.repository_id AND s.digest = m.subject))`
-
-	untaggedManifestsQuery = `SELECT m.id, r.name, m.digest, m.size FROM manifests m
-JOIN repositories r ON r.id = m.repository_id
-WHERE m.id > ? AND ` + untaggedCondition + `
-ORDER BY m.id LIMIT ?`
 )
 
 // GarbageBlob is a blob that garbage collection may delete.
@@ -66,11 +55,10 @@ func (s *Store) UnreferencedBlobs(ctx context.Context, before time.Time, after d
 	return out, wrap("unreferenced blobs", rows.Err())
 }
 
-// SweepCheck is what DeleteGarbageBlob and DeleteUntaggedManifest check
-// again under the lock.
+// SweepCheck is what DeleteGarbageBlob checks again under the lock.
 type SweepCheck struct {
-	// Before is the start of the grace period: anything committed, linked
-	// or pushed at or after it is kept.
+	// Before is the start of the grace period: anything committed or
+	// linked at or after it is kept.
 	Before time.Time
 	// Deleted, when set, is called after the rows are deleted and before
 	// the transaction commits, while the lock is held: tests use it to
@@ -158,71 +146,6 @@ func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int
 func (s *Store) HasBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	ok, err := exists(ctx, s.read(), "SELECT 1 FROM blobs WHERE digest = ?", dgst.String())
 	return ok, wrap("has blob", err)
-}
-
-// GarbageManifest is an untagged manifest that garbage collection may
-// delete.
-type GarbageManifest struct {
-	ID     int64
-	Repo   string
-	Digest digest.Digest
-	Size   int64
-}
-
-// UntaggedManifests returns up to limit manifests, in id order after after,
-// pushed before before, that no tag names, that no index of their repository
-// lists, and that are not a referrer of a manifest of their repository.
-// Deleting an untagged index makes its children untagged in turn: callers
-// ask again until nothing is left.
-func (s *Store) UntaggedManifests(ctx context.Context, before time.Time, after int64, limit int) ([]GarbageManifest, error) {
-	rows, err := s.read().query(ctx, untaggedManifestsQuery, after, unixNano(before), unixNano(before), max(limit, 1))
-	if err != nil {
-		return nil, wrap("untagged manifests", err)
-	}
-	defer rows.Close()
-	var out []GarbageManifest
-	for rows.Next() {
-		var m GarbageManifest
-		if err := rows.Scan(&m.ID, &m.Repo, &m.Digest, &m.Size); err != nil {
-			return nil, wrap("untagged manifests", err)
-		}
-		out = append(out, m)
-	}
-	return out, wrap("untagged manifests", rows.Err())
-}
-
-// DeleteUntaggedManifest deletes manifest m (as DeleteManifest) when it is
-// still untagged (see UntaggedManifests), checked again under an exclusive
-// lock on its row, and reports whether it did.
-func (s *Store) DeleteUntaggedManifest(ctx context.Context, m GarbageManifest, check SweepCheck) (bool, error) {
-	var deleted bool
-	err := s.inTx(ctx, func(c conn) error {
-		deleted = false
-		var one int
-		err := c.queryRow(ctx, "SELECT 1 FROM manifests WHERE id = ? AND digest = ?"+c.d.forUpdate,
-			m.ID, m.Digest.String()).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		still, err := exists(ctx, c, "SELECT 1 FROM manifests m WHERE m.id = ? AND "+untaggedCondition,
-			m.ID, unixNano(check.Before), unixNano(check.Before))
-		if err != nil || !still {
-			return err
-		}
-		// No tag names it (checked above): its references and row go.
-		if err := deleteManifestRow(ctx, c, m.ID); err != nil {
-			return err
-		}
-		if check.Deleted != nil {
-			check.Deleted()
-		}
-		deleted = true
-		return nil
-	})
-	return deleted, wrap("delete untagged manifest", err)
 }
 
 // exists reports whether query returns a row.

@@ -12,6 +12,23 @@ import (
 // already exists.
 var ErrExists = errors.New("metadata: already exists")
 
+// ErrIdentityChanged means an identity change made under IfIdentityAt was
+// not committed: another change committed since the generation was read.
+var ErrIdentityChanged = errors.New("metadata: users, teams, rules or tokens changed meanwhile")
+
+// identityAtKey is the context key of IfIdentityAt.
+type identityAtKey struct{}
+
+// IfIdentityAt returns a context under which an identity change (of users,
+// teams, ACL rules or access tokens) commits only if the identity
+// generation is still gen, in the same transaction as the change, and
+// otherwise fails with ErrIdentityChanged. A check made over what was read
+// at generation gen — "is another administrator left?" — and the write it
+// allows are then one atomic step: the caller reads again and retries.
+func IfIdentityAt(ctx context.Context, gen int64) context.Context {
+	return context.WithValue(ctx, identityAtKey{}, gen)
+}
+
 // IdentityGeneration returns the identity generation: a counter that every
 // change to users, teams, ACL rules and access tokens increases in its own
 // transaction. A reader that saw generation g and reads g again has seen
@@ -36,8 +53,23 @@ func (s *Store) TouchIdentity(ctx context.Context) error {
 // the change before it committed, and a race of two creations of one name
 // ends in ErrExists rather than a unique-violation error. (SQLite has one
 // writer anyway.) Identity changes are rare; the queue costs nothing.
+//
+// Under IfIdentityAt the bump is conditional on the expected generation:
+// on PostgreSQL and MySQL a change that committed first makes it match no
+// row once its lock is released, so that exactly one of two racing
+// changes read at one generation commits.
 func (s *Store) identityTx(ctx context.Context, op string, fn func(c conn) error) error {
 	err := s.inTx(ctx, func(c conn) error {
+		if gen, ok := ctx.Value(identityAtKey{}).(int64); ok {
+			res, err := c.exec(ctx, "UPDATE identity_generation SET generation = generation + 1 WHERE id = 1 AND generation = ?", gen)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return cmpErr(err, ErrIdentityChanged)
+			}
+			return fn(c)
+		}
 		if _, err := c.exec(ctx, "UPDATE identity_generation SET generation = generation + 1 WHERE id = 1"); err != nil {
 			return err
 		}
@@ -46,10 +78,18 @@ func (s *Store) identityTx(ctx context.Context, op string, fn func(c conn) error
 	return wrapIdentity(op, err)
 }
 
+// cmpErr is err, or else fallback.
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
+}
+
 // wrapIdentity is wrap for identity operations, whose sentinels carry their
 // own context.
 func wrapIdentity(op string, err error) error {
-	if err == nil || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) {
+	if err == nil || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrIdentityChanged) {
 		return err
 	}
 	return fmt.Errorf("metadata: %s: %w", op, err)

@@ -16,6 +16,10 @@ import (
 // not deleted by DeleteUntagged.
 var ErrStillReferenced = errors.New("metadata: manifest is tagged or referenced")
 
+// ErrUsedSince means a manifest was pushed or pulled at or after the time
+// DeleteUntagged was given, and was not deleted.
+var ErrUsedSince = errors.New("metadata: manifest pushed or pulled since")
+
 // ReadOnlyState is read-only mode as set at runtime (SetReadOnly).
 type ReadOnlyState struct {
 	Enabled   bool
@@ -78,8 +82,12 @@ type RetentionManifest struct {
 	MediaType string
 	Subject   digest.Digest // "" when none
 	CreatedAt time.Time
-	PulledAt  time.Time
-	Children  []digest.Digest // the manifests it refers to (an index's)
+	// PushedAt is when it was last pushed (CreatedAt is the first push):
+	// an untagged manifest pushed again, say as the child of an index
+	// about to follow, is in use again.
+	PushedAt time.Time
+	PulledAt time.Time
+	Children []digest.Digest // the manifests it refers to (an index's)
 }
 
 // RepositoryState is what retention needs to decide about one repository:
@@ -131,7 +139,7 @@ WHERE t.repository_id = ? ORDER BY t.name`, id)
 }
 
 func retentionManifests(ctx context.Context, c conn, repoID int64) ([]RetentionManifest, error) {
-	rows, err := c.query(ctx, `SELECT m.digest, m.media_type, m.subject, m.created_at, m.pulled_at, mr.digest
+	rows, err := c.query(ctx, `SELECT m.digest, m.media_type, m.subject, m.created_at, m.pushed_at, m.pulled_at, mr.digest
 FROM manifests m LEFT JOIN manifest_refs mr ON mr.manifest_id = m.id AND mr.kind = ?
 WHERE m.repository_id = ? ORDER BY m.digest, mr.digest`, string(RefManifest), repoID)
 	if err != nil {
@@ -141,16 +149,16 @@ WHERE m.repository_id = ? ORDER BY m.digest, mr.digest`, string(RefManifest), re
 	out := []RetentionManifest{}
 	for rows.Next() {
 		var (
-			m               RetentionManifest
-			subject, child  sql.NullString
-			created, pulled int64
+			m                       RetentionManifest
+			subject, child          sql.NullString
+			created, pushed, pulled int64
 		)
-		if err := rows.Scan(&m.Digest, &m.MediaType, &subject, &created, &pulled, &child); err != nil {
+		if err := rows.Scan(&m.Digest, &m.MediaType, &subject, &created, &pushed, &pulled, &child); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].Digest != m.Digest {
 			m.Subject = digest.Digest(subject.String)
-			m.CreatedAt, m.PulledAt = fromUnixNano(created), optionalTime(pulled)
+			m.CreatedAt, m.PushedAt, m.PulledAt = fromUnixNano(created), fromUnixNano(max(pushed, created)), optionalTime(pulled)
 			out = append(out, m)
 		}
 		if child.Valid {
@@ -169,13 +177,24 @@ func optionalTime(n int64) time.Time {
 }
 
 // DeleteUntagged deletes the manifest dgst of repo only if no tag points at
-// it and no other manifest of repo refers to it as a child or has it as its
-// subject: ErrStillReferenced otherwise, ErrNotFound when it is gone.
-func (s *Store) DeleteUntagged(ctx context.Context, repo string, dgst digest.Digest) error {
+// it, no other manifest of repo refers to it as a child or has it as its
+// subject (ErrStillReferenced otherwise), and it was neither pushed nor
+// pulled at or after before (ErrUsedSince otherwise); ErrNotFound when it
+// is gone. The checks run under an exclusive lock on the manifest's row,
+// which a push referring to it or tagging it waits for (or holds).
+func (s *Store) DeleteUntagged(ctx context.Context, repo string, dgst digest.Digest, before time.Time) error {
 	return wrap("delete untagged manifest", s.inTx(ctx, func(c conn) error {
 		id, rid, err := manifestRow(ctx, c, repo, dgst)
 		if err != nil {
 			return err
+		}
+		var created, pushed, pulled int64
+		if err := c.queryRow(ctx, "SELECT created_at, pushed_at, pulled_at FROM manifests WHERE id = ?"+c.d.forUpdate, id).
+			Scan(&created, &pushed, &pulled); err != nil {
+			return notFound(err)
+		}
+		if b := unixNano(before); max(created, pushed, pulled) >= b {
+			return ErrUsedSince
 		}
 		var n int
 		if err := c.queryRow(ctx, `SELECT

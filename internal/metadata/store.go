@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"wharf/internal/spans"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -276,8 +278,21 @@ func (s *Store) read() conn { return conn{q: s.db, d: s.d, stmts: s.stmts, s: s}
 // would wait for the write lock this transaction holds. A transaction the
 // database aborted to break a deadlock runs again, so fn must not keep
 // state between calls other than what it recomputes.
-func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
-	for attempt := 1; ; attempt++ {
+//
+// In a traced request it is a child span, "db" and the exported method it
+// serves, with the database and the attempts it took.
+func (s *Store) inTx(ctx context.Context, fn func(c conn) error) (err error) {
+	ctx, span := spans.Start(ctx, "db transaction")
+	attempt := 1
+	if span.Recording() {
+		span.SetName(spans.Name("db", spans.Exported(), "db transaction"))
+		span.SetString("db.system.name", s.d.system())
+		defer func() {
+			span.SetInt("wharf.db.attempts", int64(attempt))
+			span.End(err)
+		}()
+	}
+	for ; ; attempt++ {
 		err := s.tryTx(ctx, fn)
 		if err == nil || !s.retry(ctx, attempt, err) {
 			return err

@@ -44,9 +44,9 @@ func BenchmarkFlush(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch := make([]events.Event, 1000)
+	batch := make([]recorded, 1000)
 	for i := range batch {
-		batch[i] = events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}
+		batch[i] = recorded{Event: events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i += len(batch) {
@@ -76,9 +76,9 @@ func BenchmarkDeliver(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i += 1000 {
-		batch := make([]events.Event, min(1000, b.N-i))
+		batch := make([]recorded, min(1000, b.N-i))
 		for j := range batch {
-			batch[j] = events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}
+			batch[j] = recorded{Event: events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}}
 		}
 		if held := q.flush(b.Context(), batch); held != nil {
 			b.Fatal("flush failed")

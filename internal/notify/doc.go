@@ -10,6 +10,7 @@
 // most that buffer; a shutdown flushes it). Past an endpoint's backlog the
 // oldest events are dropped and counted.
 //
-// It imports events, metadata and the standard library (and uuid), never
-// config: the composition root translates notifications: into Options.
+// It imports events, metadata and the standard library (and uuid and the
+// OCI descriptor type), never config: the composition root translates
+// notifications: into Options.
 package notify

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"wharf/internal/events"
 )
@@ -45,6 +46,9 @@ type Target struct {
 	FromRepository string `json:"fromRepository,omitempty"`
 	URL            string `json:"url,omitempty"`
 	Tag            string `json:"tag,omitempty"`
+	// References are a manifest's config and layers, or an index's
+	// manifests, with includereferences (Options.IncludeReferences).
+	References []v1.Descriptor `json:"references,omitempty"`
 }
 
 // Request is the client request that caused the event.
@@ -67,9 +71,30 @@ type Source struct {
 	InstanceID string `json:"instanceID,omitempty"`
 }
 
+// references lists what a manifest payload refers to, as distribution's
+// Manifest.References does: an image's config then its layers, an index's
+// manifests. The payload was checked when it was pushed; one that does not
+// parse lists nothing.
+func references(payload []byte) []v1.Descriptor {
+	var m struct {
+		Config    *v1.Descriptor  `json:"config"`
+		Layers    []v1.Descriptor `json:"layers"`
+		Manifests []v1.Descriptor `json:"manifests"`
+	}
+	if len(payload) == 0 || json.Unmarshal(payload, &m) != nil {
+		return nil
+	}
+	var refs []v1.Descriptor
+	if m.Config != nil {
+		refs = append(refs, *m.Config)
+	}
+	refs = append(refs, m.Layers...)
+	return append(refs, m.Manifests...)
+}
+
 // newEvent renders e as distribution would. scheme ("http" or "https")
 // builds the target's URL from the host the client named.
-func newEvent(e *events.Event, scheme string, src Source) Event {
+func newEvent(e *recorded, scheme string, src Source) Event {
 	ev := Event{
 		ID:        uuid.NewString(),
 		Timestamp: e.Time.UTC(),
@@ -82,8 +107,9 @@ func newEvent(e *events.Event, scheme string, src Source) Event {
 			Repository:     e.Repository,
 			FromRepository: e.From,
 			Tag:            e.Tag,
+			References:     e.refs,
 		},
-		Request: Request{ID: e.RequestID, Addr: e.AddrString(), Host: e.Host, Method: method(e), UserAgent: e.UserAgent},
+		Request: Request{ID: e.RequestID, Addr: e.AddrString(), Host: e.Host, Method: method(&e.Event), UserAgent: e.UserAgent},
 		Actor:   Actor{Name: e.Actor},
 		Source:  src,
 	}

@@ -48,7 +48,7 @@ func TestEventJSON(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ev := newEvent(&tc.e, "https", src)
+			ev := newEvent(&recorded{Event: tc.e}, "https", src)
 			if len(ev.ID) != 36 {
 				t.Errorf("id %q is not a UUID", ev.ID)
 			}
@@ -69,7 +69,7 @@ func TestEventIDsUnique(t *testing.T) {
 	seen := map[string]bool{}
 	e := events.Event{Action: events.Pull, Repository: "r"}
 	for range 1000 {
-		id := newEvent(&e, "https", Source{}).ID
+		id := newEvent(&recorded{Event: e}, "https", Source{}).ID
 		if seen[id] {
 			t.Fatalf("event id %s repeated", id)
 		}

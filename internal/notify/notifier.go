@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"wharf/internal/events"
 	"wharf/internal/metadata"
@@ -63,6 +64,9 @@ type Options struct {
 	Owner string
 	// MaxBackoff caps the doubling backoff (default 5m).
 	MaxBackoff time.Duration
+	// IncludeReferences lists, in manifest push and pull events, the
+	// manifest's references (notifications.events.includereferences).
+	IncludeReferences bool
 	// Transport, when set, carries the deliveries (tests); default a clone
 	// of http.DefaultTransport.
 	Transport http.RoundTripper
@@ -100,7 +104,7 @@ type Notifier struct {
 	owner    string
 	eps      []*endpoint
 	byName   map[string]*endpoint
-	buf      chan events.Event
+	buf      chan recorded
 	closed   atomic.Bool
 	dropped  atomic.Int64 // events the full buffer refused
 	reported int64        // dropped counts already logged (flush loop only)
@@ -134,7 +138,7 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 		opts:   opts,
 		source: Source{Addr: opts.SourceAddr, InstanceID: uuid.NewString()},
 		byName: map[string]*endpoint{},
-		buf:    make(chan events.Event, opts.Buffer),
+		buf:    make(chan recorded, opts.Buffer),
 	}
 	n.owner = opts.Owner
 	if n.owner == "" {
@@ -167,15 +171,29 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 	return n, nil
 }
 
+// recorded is an event as the buffer holds it: without the manifest's
+// payload (up to 4 MiB an event), with the references it lists.
+type recorded struct {
+	events.Event
+	refs []v1.Descriptor
+}
+
 // Record implements events.Sink: it copies e into the buffer, or counts it
-// dropped when the buffer is full or the notifier closed.
+// dropped when the buffer is full or the notifier closed. With
+// IncludeReferences, a manifest push or pull has its references read from
+// its payload here, while the payload is the request's.
 func (n *Notifier) Record(e *events.Event) {
 	if n.closed.Load() {
 		n.dropped.Add(1)
 		return
 	}
+	r := recorded{Event: *e}
+	r.Payload = nil
+	if n.opts.IncludeReferences && e.Manifest() && (e.Action == events.Push || e.Action == events.Pull) {
+		r.refs = references(e.Payload)
+	}
 	select {
-	case n.buf <- *e:
+	case n.buf <- r:
 	default:
 		n.dropped.Add(1)
 	}
@@ -215,7 +233,7 @@ func (n *Notifier) flushLoop(ctx context.Context) {
 	defer close(n.flushed)
 	t := time.NewTicker(n.opts.FlushInterval)
 	defer t.Stop()
-	var held []events.Event // a batch the database refused, tried again
+	var held []recorded // a batch the database refused, tried again
 	for {
 		select {
 		case <-ctx.Done():
@@ -234,7 +252,7 @@ func (n *Notifier) flushLoop(ctx context.Context) {
 
 // flush writes held and everything buffered to the database and returns
 // what could not be written.
-func (n *Notifier) flush(ctx context.Context, held []events.Event) []events.Event {
+func (n *Notifier) flush(ctx context.Context, held []recorded) []recorded {
 	batch := held
 drain:
 	for range cap(n.buf) {
@@ -280,7 +298,7 @@ drain:
 }
 
 // render turns events into one row per event and endpoint that accepts it.
-func (n *Notifier) render(batch []events.Event) ([]metadata.Notification, error) {
+func (n *Notifier) render(batch []recorded) ([]metadata.Notification, error) {
 	var rows []metadata.Notification
 	for i := range batch {
 		ev := newEvent(&batch[i], n.opts.Scheme, n.source)

@@ -41,7 +41,7 @@ func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) 
 		_, _ = w.Write(m.Payload)
 		if h.recording() {
 			h.record(r, rt, events.Event{Action: events.Pull, Digest: m.Digest, MediaType: m.MediaType,
-				Size: m.Size, Tag: tagOf(rt.Ref)})
+				Size: m.Size, Tag: tagOf(rt.Ref), Payload: m.Payload})
 		}
 	}
 }
@@ -117,7 +117,7 @@ func (h *Handler) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	hd.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	if h.recording() {
-		e := events.Event{Action: events.Push, Digest: res.Digest, MediaType: res.MediaType, Size: int64(len(payload))}
+		e := events.Event{Action: events.Push, Digest: res.Digest, MediaType: res.MediaType, Size: int64(len(payload)), Payload: payload}
 		if len(res.Tags) == 0 {
 			h.record(r, rt, e)
 		}

@@ -398,18 +398,3 @@ func (r *Registry) discard(ctx context.Context, id string) {
 		r.log.WarnContext(ctx, "upload record not removed", "upload", id, "err", err)
 	}
 }
-
-// PurgeUploads removes upload sessions last touched before `before` and
-// returns how many it removed.
-func (r *Registry) PurgeUploads(ctx context.Context, before time.Time) (int, error) {
-	stale, err := r.meta.StaleUploads(ctx, before)
-	if err != nil {
-		return 0, fmt.Errorf("registry: stale uploads: %w", err)
-	}
-	for _, u := range stale {
-		unlock := r.uploadLocks.lock(u.ID)
-		r.discard(ctx, u.ID)
-		unlock()
-	}
-	return len(stale), nil
-}

@@ -25,7 +25,9 @@ type Policy struct {
 	// KeepTags are globs of tags always kept.
 	KeepTags []string
 	// UntaggedAfter deletes the manifests nothing needs once neither
-	// pushed nor pulled for this long; 0 deletes none.
+	// pushed nor pulled for this long; 0 deletes none. It is also what
+	// `wharf gc --delete-untagged` applies to every repository, with
+	// gc.grace as the duration.
 	UntaggedAfter time.Duration
 }
 
@@ -63,6 +65,9 @@ type Decision struct {
 	Untag      []Item `json:"untag"`
 	Delete     []Item `json:"delete"`
 	Kept       []Item `json:"kept"`
+	// usedBefore is the time before which a manifest to delete must have
+	// been last pushed and pulled, checked again when it is deleted.
+	usedBefore time.Time
 }
 
 // Immutable says whether a tag is immutable and by which rule.
@@ -94,6 +99,7 @@ func Evaluate(p Policy, index int, st *metadata.RepositoryState, now time.Time, 
 	}
 	if p.UntaggedAfter > 0 {
 		d.Delete, d.Kept = p.untagged(st, remaining, now, d.Kept)
+		d.usedBefore = now.Add(-p.UntaggedAfter)
 	}
 	return d
 }
@@ -181,7 +187,7 @@ func (p Policy) untagged(st *metadata.RepositoryState, tagged map[digest.Digest]
 			kept = append(kept, Item{Digest: m.Digest, Reason: reason})
 		case !keep:
 			del = append(del, Item{Digest: m.Digest, Reason: fmt.Sprintf("untagged and unreferenced: pushed %s ago, %s",
-				ago(now, m.CreatedAt), pulled(now, m.PulledAt))})
+				ago(now, pushed(m)), pulled(now, m.PulledAt))})
 		}
 	}
 	return parentsFirst(del, byDigest), kept
@@ -231,11 +237,20 @@ func parentsFirst(del []Item, byDigest map[digest.Digest]*metadata.RetentionMani
 	return out
 }
 
-func latest(m metadata.RetentionManifest) time.Time {
-	if m.PulledAt.After(m.CreatedAt) {
-		return m.PulledAt
+// pushed is when m was last pushed.
+func pushed(m metadata.RetentionManifest) time.Time {
+	if m.PushedAt.After(m.CreatedAt) {
+		return m.PushedAt
 	}
 	return m.CreatedAt
+}
+
+// latest is when m was last pushed or pulled.
+func latest(m metadata.RetentionManifest) time.Time {
+	if m.PulledAt.After(pushed(m)) {
+		return m.PulledAt
+	}
+	return pushed(m)
 }
 
 // ago rounds a span for reports.

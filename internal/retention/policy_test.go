@@ -63,7 +63,7 @@ func names(st *metadata.RepositoryState, items []Item, withTags bool) []string {
 var fixtureName = map[digest.Digest]string{}
 
 func init() {
-	for _, n := range []string{"m1", "m2", "m3", "m4", "m5", "idx", "c1", "c2", "sig", "sig-old", "oldidx", "o1", "young", "orphan", "sigsig"} {
+	for _, n := range []string{"m1", "m2", "m3", "m4", "m5", "idx", "c1", "c2", "sig", "sig-old", "oldidx", "o1", "young", "orphan", "sigsig", "repushed"} {
 		fixtureName[dg(n)] = n
 	}
 }
@@ -74,6 +74,8 @@ func TestEvaluate(t *testing.T) {
 		tag("v5", "m5", 1, -1), tag("v4", "m4", 2, -1), tag("v3", "m3", 3, 0.5),
 		tag("v2", "m2", 4, -1), tag("latest", "m1", 10, -1), tag("dev-1", "m1", 11, -1),
 	}
+	repushed := manifest("repushed", 30, "")
+	repushed.PushedAt = daysAgo(1)
 	manifests := []metadata.RetentionManifest{
 		manifest("m1", 11, ""), manifest("m2", 4, ""), manifest("m3", 3, ""), manifest("m4", 2, ""), manifest("m5", 1, ""),
 		manifest("idx", 30, "", "c1"), manifest("c1", 30, ""), // untagged index, tagged below in one case
@@ -82,6 +84,7 @@ func TestEvaluate(t *testing.T) {
 		manifest("sig-old", 30, "oldidx"), manifest("sigsig", 30, "sig-old"), // referrers of a deleted index
 		manifest("young", 1, ""), // untagged but recent
 		manifest("orphan", 30, ""),
+		repushed, // untagged, first pushed long ago, pushed again recently
 	}
 	immutable := func(repo, tag string) (string, bool) { return `{repositories: "app", tags: "v2"}`, tag == "v2" }
 	for _, tc := range []struct {
@@ -114,7 +117,7 @@ func TestEvaluate(t *testing.T) {
 		{name: "untagged only", p: Policy{UntaggedAfter: 7 * 24 * time.Hour},
 			wantUntag:  []string{},
 			wantDelete: []string{"idx", "sigsig", "orphan", "sig-old", "c1", "oldidx", "o1"},
-			wantReason: map[string]string{"sig": "referrer of kept manifest", "young": "untagged_after"}},
+			wantReason: map[string]string{"sig": "referrer of kept manifest", "young": "untagged_after", "repushed": "pushed or pulled 24h0m0s ago"}},
 		{name: "untagging frees the manifest", p: Policy{KeepLast: 4, UntaggedAfter: 7 * 24 * time.Hour},
 			wantUntag:  []string{"latest", "dev-1"},
 			wantDelete: []string{"idx", "sigsig", "m1", "orphan", "sig-old", "c1", "oldidx", "o1"}},

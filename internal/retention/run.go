@@ -71,16 +71,48 @@ type Runner struct {
 // delete of the store: a tag moved or a manifest tagged or referenced
 // again since it was read stays, and is listed in Report.Skipped.
 func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
+	if len(r.Policies) == 0 {
+		return &Report{DryRun: dryRun, Started: r.now().UTC(), Duration: "0s", Repositories: []Decision{}, Skipped: []string{}}, nil
 	}
+	return r.run(ctx, dryRun, func(repo string) (Policy, int, bool) {
+		i := Select(r.Policies, repo)
+		if i < 0 {
+			return Policy{}, i, false
+		}
+		return r.Policies[i], i, true
+	})
+}
+
+// UntaggedPolicy is the index Decision.Policy shows for DeleteUntagged's
+// rule, which is no policy of retention.policies.
+const UntaggedPolicy = -1
+
+// DeleteUntagged applies the untagged_after rule alone, with after as its
+// duration, to every repository, whatever its policies say: what
+// `wharf gc --delete-untagged` does before it collects blobs. It untags
+// nothing. after must be positive: a push in flight has untagged manifests
+// (an index's children land before the index).
+func (r *Runner) DeleteUntagged(ctx context.Context, dryRun bool, after time.Duration) (*Report, error) {
+	if after <= 0 {
+		return nil, fmt.Errorf("retention: deleting untagged manifests needs a positive age, not %s: a push in flight has untagged manifests", after)
+	}
+	p := Policy{UntaggedAfter: after}
+	return r.run(ctx, dryRun, func(string) (Policy, int, bool) { return p, UntaggedPolicy, true })
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// run evaluates the policy pick gives each repository (none when its
+// last result is false) and applies the decisions.
+func (r *Runner) run(ctx context.Context, dryRun bool, pick func(repo string) (Policy, int, bool)) (*Report, error) {
+	now := r.now
 	rep := &Report{DryRun: dryRun, Started: now().UTC(), Repositories: []Decision{}, Skipped: []string{}}
 	start := time.Now()
-	if len(r.Policies) == 0 {
-		rep.Duration = time.Since(start).String()
-		return rep, nil
-	}
 	if !dryRun {
 		if err := r.checkWritable(ctx); err != nil {
 			return nil, err
@@ -105,8 +137,8 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 		if r.Progress != nil {
 			r.Progress.Update(func() { done++ })
 		}
-		i := Select(r.Policies, repo)
-		if i < 0 {
+		p, i, ok := pick(repo)
+		if !ok {
 			continue
 		}
 		st, err := r.Meta.RepositoryState(ctx, repo)
@@ -116,7 +148,7 @@ func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("retention: %s: %w", repo, err)
 		}
-		d := Evaluate(r.Policies[i], i, st, now(), r.Immutable)
+		d := Evaluate(p, i, st, now(), r.Immutable)
 		if dryRun {
 			r.count(func() { rep.Untagged += len(d.Untag); rep.Deleted += len(d.Delete) })
 		} else if err := r.apply(ctx, d, rep); err != nil {
@@ -169,12 +201,12 @@ func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
 		}
 	}
 	for _, it := range d.Delete {
-		err := r.Meta.DeleteUntagged(ctx, d.Repository, it.Digest)
+		err := r.Meta.DeleteUntagged(ctx, d.Repository, it.Digest, d.usedBefore)
 		switch {
 		case err == nil:
 			r.count(func() { rep.Deleted++ })
-		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrStillReferenced):
-			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged or referenced since it was read", d.Repository, it.Digest))
+		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrStillReferenced), errors.Is(err, metadata.ErrUsedSince):
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged, referenced, pushed or pulled since it was read", d.Repository, it.Digest))
 		default:
 			return fmt.Errorf("retention: delete %s@%s: %w", d.Repository, it.Digest, err)
 		}

@@ -32,9 +32,6 @@ func (s *Server) newNotifier() (*notify.Notifier, error) {
 	if len(eps) == 0 {
 		return nil, nil
 	}
-	if n.Events.IncludeReferences {
-		s.log.Info("notifications.events.includereferences: wharf's events do not list a manifest's references yet")
-	}
 	scheme := "https"
 	if s.cfg.TLS == "off" {
 		scheme = "http"
@@ -44,6 +41,7 @@ func (s *Server) newNotifier() (*notify.Notifier, error) {
 	addr := net.JoinHostPort(host, port)
 	return notify.New(s.meta, s.log, notify.Options{
 		Endpoints: eps, Scheme: scheme, SourceAddr: addr, MaxBackoff: config.MaxBackoff,
+		IncludeReferences: n.Events.IncludeReferences,
 		// Replicas differ by host (and port): a restart, kill -9
 		// included, takes its endpoints back at once.
 		Owner: addr,

@@ -178,7 +178,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.logStart(ln.Addr())
 	if s.reg != nil {
-		go s.purgeUploads(ctx)
 		if iv := s.cfg.Retention.Interval.Std(); iv > 0 {
 			go s.retention.Schedule(ctx, iv)
 		}
@@ -249,31 +248,6 @@ func (s *Server) shutdown(grace time.Duration) error {
 		case <-tick.C:
 			if s.inflight.Load() == 0 {
 				_ = s.http.Close()
-			}
-		}
-	}
-}
-
-// purgeUploads removes upload sessions idle longer than uploads.max_age.
-func (s *Server) purgeUploads(ctx context.Context) {
-	maxAge, _ := s.cfg.UploadMaxAge() // validated in New
-	every := min(maxAge/4, time.Hour)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	turn := s.turns.Every("purge uploads", every)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if !s.myTurn(ctx, turn, "purging stale uploads") {
-				continue
-			}
-			n, err := s.reg.PurgeUploads(ctx, time.Now().Add(-maxAge))
-			if err != nil {
-				s.log.Warn("purging stale uploads failed", "err", err)
-			} else if n > 0 {
-				s.log.Info("purged stale uploads", "count", n)
 			}
 		}
 	}

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -31,6 +31,8 @@ type Options struct {
 	// Headers are sent with every export (a collector's API key).
 	Headers map[string]string
 	Log     *slog.Logger
+	// Getenv reads the OTEL_EXPORTER_OTLP_* variables (nil: os.Getenv).
+	Getenv func(string) string
 }
 
 // Tracer traces requests; it implements edge.Recorder. A nil *Tracer
@@ -47,10 +49,17 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 	if o.Endpoint == "" {
 		return nil, errors.New("tracing: an endpoint is required")
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(o.Endpoint),
-		otlptracehttp.WithHeaders(o.Headers), otlptracehttp.WithTimeout(10*time.Second))
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	env, err := readOTLPEnv(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("tracing: exporter for %s: %w", o.Endpoint, err)
+		return nil, err
+	}
+	exp, err := newExporter(o.Endpoint, o.Headers, env)
+	if err != nil {
+		return nil, err
 	}
 	name := o.ServiceName
 	if name == "" {

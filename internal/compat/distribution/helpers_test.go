@@ -79,7 +79,7 @@ func registryBase() config.Config {
 	c.Data = "/var/lib/registry"
 	c.Token = config.Token{Expiration: config.Duration(5 * time.Minute)}
 	c.Storage.Delete = false
-	c.Uploads.MaxAge = "168h"
+	c.GC.UploadsGrace = config.Duration(168 * time.Hour)
 	return c
 }
 

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"wharf/internal/config"
 )
@@ -87,7 +88,7 @@ auth:
 `,
 			want: func(c *config.Config) {
 				c.Storage.Delete = true
-				c.Uploads.MaxAge = "24h"
+				c.GC.UploadsGrace = config.Duration(24 * time.Hour)
 				c.Log.Level, c.Log.Format = "debug", "json"
 				c.Addr = "0.0.0.0:5443"
 				c.TLS = "files"

@@ -17,7 +17,7 @@ import (
 // Defaults of distribution that differ from wharf serve's.
 const (
 	defaultRootDirectory = "/var/lib/registry" // the filesystem driver's
-	defaultUploadMaxAge  = "168h"              // storage.maintenance.uploadpurging.age
+	defaultUploadMaxAge  = 168 * time.Hour     // storage.maintenance.uploadpurging.age
 	autoRedirectPath     = "/auth/token"       // the only realm path wharf derives
 )
 
@@ -39,7 +39,7 @@ func (t *tree) translate(log *notes) (config.Config, []error) {
 	// kept only because Validate asks for a positive one with auth: token.
 	c.Token = config.Token{Expiration: c.Token.Expiration}
 	c.Storage.Delete = false
-	c.Uploads.MaxAge = defaultUploadMaxAge
+	c.GC.UploadsGrace = config.Duration(defaultUploadMaxAge)
 	tr := &translation{t: t, log: log}
 	tr.logging(&c)
 	tr.storage(&c)
@@ -147,16 +147,16 @@ func (tr *translation) storage(c *config.Config) {
 		if d, err := time.ParseDuration(age); err != nil || d <= 0 {
 			tr.errorf(append(purge, "age"), "storage.maintenance.uploadpurging.age: %q is not a positive duration such as 168h", age)
 		} else {
-			c.Uploads.MaxAge = age
+			c.GC.UploadsGrace = config.Duration(d)
 		}
 	}
 	if on, set := tr.t.boolean(append(purge, "enabled")...); set && !on {
 		tr.log.Warn("storage.maintenance.uploadpurging.enabled is false, but wharf always removes upload sessions idle longer than this age",
-			"age", c.Uploads.MaxAge, "source", tr.source(append(purge, "enabled")...))
+			"age", c.GC.UploadsGrace.Std(), "source", tr.source(append(purge, "enabled")...))
 	}
 	if dry, _ := tr.t.boolean(append(purge, "dryrun")...); dry {
 		tr.log.Warn("storage.maintenance.uploadpurging.dryrun: wharf really removes idle upload sessions",
-			"age", c.Uploads.MaxAge, "source", tr.source(append(purge, "dryrun")...))
+			"age", c.GC.UploadsGrace.Std(), "source", tr.source(append(purge, "dryrun")...))
 	}
 	if iv := tr.t.str(append(purge, "interval")...); iv != "" {
 		if _, err := time.ParseDuration(iv); err != nil {

@@ -184,6 +184,9 @@ func (src *sources) wharf() (config.Config, []error, error) {
 			return config.Config{}, nil, err
 		}
 		c, problems = f.Config, f.Problems
+		for _, d := range f.Deprecations {
+			src.in.Log.Warn(d.Message, "key", d.Key, "source", fmt.Sprintf("%s:%d", f.Path, d.Line))
+		}
 	}
 	for _, s := range settings {
 		src.origin[s.key] = "default"

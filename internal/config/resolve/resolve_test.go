@@ -1,11 +1,14 @@
 package resolve
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -378,5 +381,26 @@ func TestReadOnly(t *testing.T) {
 	_, err := Config(Input{Role: config.RoleAllInOne, Environ: []string{"WHARF_READ_ONLY=maybe"}})
 	if err == nil || !strings.Contains(err.Error(), `read_only (from WHARF_READ_ONLY): "maybe" is not true or false`) {
 		t.Errorf("WHARF_READ_ONLY=maybe: %v", err)
+	}
+}
+
+// TestDeprecatedKeyIsLogged: a file using uploads.max_age resolves to the
+// same gc.uploads_grace and the command's log says what to write instead.
+func TestDeprecatedKeyIsLogged(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "wharf.yml", "uploads:\n  max_age: 2h\n")
+	var logged bytes.Buffer
+	c, err := Config(Input{Role: config.RoleAllInOne, Flags: map[string]string{"config": path},
+		Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GC.UploadsGrace.Std() != 2*time.Hour {
+		t.Errorf("gc.uploads_grace = %s, want 2h", c.GC.UploadsGrace.Std())
+	}
+	for _, want := range []string{"level=WARN", "uploads.max_age is deprecated", "gc.uploads_grace", "source=" + path + ":2"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log %q does not say %q", logged.String(), want)
+		}
 	}
 }

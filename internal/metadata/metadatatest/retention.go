@@ -148,17 +148,49 @@ func testRetentionDeletes(t *testing.T, s *metadata.Store) {
 		name string
 		d    digest.Digest
 	}{{"index child", a.Digest}, {"subject of a referrer", b.Digest}, {"tagged", tagged.Digest}} {
-		wantErr(t, "DeleteUntagged "+tc.name, s.DeleteUntagged(ctx, "app", tc.d), metadata.ErrStillReferenced)
+		wantErr(t, "DeleteUntagged "+tc.name, s.DeleteUntagged(ctx, "app", tc.d, later()), metadata.ErrStillReferenced)
 		wantManifest(t, s, manifestByDigest(t, s, "app", tc.d))
 	}
 	// Parents first, then what they held.
 	for _, d := range []digest.Digest{idx.Digest, sig.Digest, a.Digest, b.Digest} {
-		if err := s.DeleteUntagged(ctx, "app", d); err != nil {
+		if err := s.DeleteUntagged(ctx, "app", d, later()); err != nil {
 			t.Fatalf("DeleteUntagged(%s): %v", d, err)
 		}
 		wantNoManifest(t, s, "app", d)
 	}
-	wantErr(t, "DeleteUntagged again", s.DeleteUntagged(ctx, "app", a.Digest), metadata.ErrNotFound)
+	wantErr(t, "DeleteUntagged again", s.DeleteUntagged(ctx, "app", a.Digest, later()), metadata.ErrNotFound)
+}
+
+// testRetentionUsedSince: DeleteUntagged keeps an untagged manifest pushed
+// again or pulled at or after the time it is given, and RepositoryState
+// shows the new push: retention and gc --delete-untagged both rely on it
+// to spare the children of an index whose push is under way.
+func testRetentionUsedSince(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	loose := pushImage(t, s, "app", "loose")
+	pulled := pushImage(t, s, "app", "pulled")
+	gone := pushImage(t, s, "app", "gone")
+	time.Sleep(2 * time.Millisecond)
+	mid := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	put(t, s, loose) // pushed again, as an index's child is before its index
+	s.RecordPull("app", "", pulled.Digest)
+	if err := s.FlushPulls(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := state(t, s, "app")
+	ml, _ := manifestOf(st, loose.Digest)
+	if !ml.PushedAt.After(mid) || ml.CreatedAt.After(mid) {
+		t.Errorf("re-pushed manifest: created %s, pushed %s; want created before %s and pushed after", ml.CreatedAt, ml.PushedAt, mid)
+	}
+	for _, d := range []digest.Digest{loose.Digest, pulled.Digest} {
+		wantErr(t, "DeleteUntagged of a manifest used since", s.DeleteUntagged(ctx, "app", d, mid), metadata.ErrUsedSince)
+		wantManifest(t, s, manifestByDigest(t, s, "app", d))
+	}
+	if err := s.DeleteUntagged(ctx, "app", gone.Digest, mid); err != nil {
+		t.Fatalf("DeleteUntagged of a manifest unused since: %v", err)
+	}
+	wantNoManifest(t, s, "app", gone.Digest)
 }
 
 func manifestByDigest(t *testing.T, s *metadata.Store, repo string, d digest.Digest) *metadata.Manifest {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"wharf/internal/spans"
 	"wharf/internal/storage"
 )
 
@@ -103,7 +104,9 @@ type Blob struct {
 func (b *Blob) Size() int64 { return b.size }
 
 // Stat returns the size of a committed blob.
-func (d *Driver) Stat(ctx context.Context, dgst digest.Digest) (int64, error) {
+func (d *Driver) Stat(ctx context.Context, dgst digest.Digest) (_ int64, err error) {
+	ctx, span := spans.Start(ctx, "storage Stat")
+	defer func() { span.End(err) }()
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -141,7 +144,9 @@ func (d *Driver) ModTime(ctx context.Context, dgst digest.Digest) (time.Time, er
 }
 
 // Open returns the committed blob dgst as a *Blob.
-func (d *Driver) Open(ctx context.Context, dgst digest.Digest) (storage.Blob, error) {
+func (d *Driver) Open(ctx context.Context, dgst digest.Digest) (_ storage.Blob, err error) {
+	ctx, span := spans.Start(ctx, "storage Open")
+	defer func() { span.End(err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -167,7 +172,9 @@ func (d *Driver) Open(ctx context.Context, dgst digest.Digest) (storage.Blob, er
 
 // Delete removes a committed blob. Readers that already opened it keep
 // reading the old bytes until they close it.
-func (d *Driver) Delete(ctx context.Context, dgst digest.Digest) error {
+func (d *Driver) Delete(ctx context.Context, dgst digest.Digest) (err error) {
+	ctx, span := spans.Start(ctx, "storage Delete")
+	defer func() { span.End(err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -185,7 +192,9 @@ func (d *Driver) Delete(ctx context.Context, dgst digest.Digest) error {
 }
 
 // Upload opens the staging file of upload id; see storage.Driver.
-func (d *Driver) Upload(ctx context.Context, id string, offset int64) (storage.Writer, error) {
+func (d *Driver) Upload(ctx context.Context, id string, offset int64) (_ storage.Writer, err error) {
+	ctx, span := spans.Start(ctx, "storage Upload")
+	defer func() { span.End(err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -249,7 +258,9 @@ func (d *Driver) createUpload(id, p string) (storage.Writer, error) {
 }
 
 // OpenUpload reads the staged bytes of upload id; see storage.StagedReader.
-func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, error) {
+func (d *Driver) OpenUpload(ctx context.Context, id string) (_ io.ReadCloser, err error) {
+	ctx, span := spans.Start(ctx, "storage OpenUpload")
+	defer func() { span.End(err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -266,7 +277,9 @@ func (d *Driver) OpenUpload(ctx context.Context, id string) (io.ReadCloser, erro
 
 // CancelUpload removes an upload's staging file. An upload that is already
 // gone is not an error: cancelling is idempotent.
-func (d *Driver) CancelUpload(ctx context.Context, id string) error {
+func (d *Driver) CancelUpload(ctx context.Context, id string) (err error) {
+	ctx, span := spans.Start(ctx, "storage CancelUpload")
+	defer func() { span.End(err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -293,7 +306,7 @@ func (d *Driver) removeUpload(p string) error {
 // UploadIDs lists the uploads that have staging files, in lexical order,
 // so that a check of the data directory (fsck, not built yet) can find
 // staged files no upload session owns. The server does not call it: it
-// purges stale sessions from their metadata rows (registry.PurgeUploads).
+// purges stale sessions from their metadata rows (the gc package's uploads phase).
 // Entries that are not valid upload ids, or not regular files, are
 // skipped: nothing this driver writes looks like that.
 func (d *Driver) UploadIDs(ctx context.Context) ([]string, error) {

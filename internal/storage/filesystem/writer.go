@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/diskspace"
+	"wharf/internal/spans"
 )
 
 // writer appends straight to root/uploads/<id>. There is no buffer: the
@@ -171,7 +172,10 @@ func (w *writer) Close() error {
 // writer is released and the staged bytes stay resumable; on a full disk
 // the error is storage.ErrFull.
 func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
-	return w.d.full(w.commit(ctx, dgst))
+	ctx, span := spans.Start(ctx, "storage Commit")
+	err := w.d.full(w.commit(ctx, dgst))
+	span.End(err)
+	return err
 }
 
 func (w *writer) commit(ctx context.Context, dgst digest.Digest) error {
