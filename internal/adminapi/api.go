@@ -35,7 +35,7 @@ type Config struct {
 	Service *accounts.Service
 	Live    *accounts.Live
 	// Verifier checks bearer tokens of this server's token endpoint.
-	Verifier *token.Verifier
+	Verifier token.Verifying
 	// Authn and Authz are the token server's chains; Limiter its limiter
 	// of failed logins.
 	Authn   authn.Authenticator
@@ -72,6 +72,8 @@ type Config struct {
 	RepositoryChanged func(repo string)
 	// GC runs garbage collections; nil on a server without a registry.
 	GC *GC
+	// TokenKeys lists and rotates the token-signing keys.
+	TokenKeys *TokenKeys
 }
 
 // API serves the admin API.
@@ -178,6 +180,8 @@ func (a *API) routes() []Route {
 		{"DELETE", "repositories/{name}/tags/{tag}", a.removeTag},
 		{"GET", "gc", a.getGC},
 		{"POST", "gc", a.startGC},
+		{"GET", "token-keys", a.listTokenKeys},
+		{"POST", "token-keys/rotate", a.rotateTokenKey},
 	}
 }
 

@@ -227,6 +227,8 @@ func dependencyRules() []rule {
 			"wharf/internal/server", "wharf/internal/cli", "wharf/internal/registry"}},
 		// What a full disk's messages say: a leaf.
 		{pkg: "wharf/internal/diskspace", onlyDirect: []string{"wharf/internal/progress"}},
+		// The jobs' turns among replicas: the database's leases only.
+		{pkg: "wharf/internal/lease", onlyDirect: []string{"wharf/internal/metadata"}},
 		// The progress line is a leaf the long commands share.
 		{pkg: "wharf/internal/progress", onlyDirect: []string{}},
 		// The child spans of the store and the drivers: OpenTelemetry's

@@ -40,6 +40,9 @@ type Options struct {
 	// repository and target) fold into one row (default a minute; see
 	// folder).
 	Fold time.Duration
+	// Turn, when set, tells whether this replica deletes the expired
+	// records now (the job's lease in the database); nil: always.
+	Turn func(ctx context.Context) (bool, error)
 	Now  func() time.Time
 }
 
@@ -283,6 +286,16 @@ func (l *Log) retention() {
 			}
 			cancel()
 		}()
+		if l.opts.Turn != nil {
+			mine, err := l.opts.Turn(ctx)
+			if err != nil && ctx.Err() == nil {
+				l.log.Warn("audit: deleting old records skipped: cannot take its turn", "err", err)
+			}
+			if !mine {
+				cancel()
+				continue
+			}
+		}
 		n, err := l.Expire(ctx)
 		cancel()
 		switch {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,5 +284,52 @@ func TestExpireOnSQLite(t *testing.T) {
 	left, _, err := st.ListAudit(t.Context(), metadata.AuditQuery{Limit: 1000})
 	if err != nil || len(left) != 100 {
 		t.Fatalf("%d records left, %v; want 100", len(left), err)
+	}
+}
+
+// TestExpireTakesTurns: the hourly deletion of old records runs only on the
+// replica whose turn it is (the job's lease); the others delete nothing.
+func TestExpireTakesTurns(t *testing.T) {
+	t.Parallel()
+	st, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "m.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Now()
+	if err := st.InsertAudit(t.Context(), []metadata.AuditRecord{{Time: now.Add(-time.Hour), Action: "pull"}}); err != nil {
+		t.Fatal(err)
+	}
+	var asked atomic.Int32
+	var mine atomic.Bool
+	l, err := New(Options{Store: st, Log: slog.New(slog.DiscardHandler), Retention: time.Minute, RetentionEvery: 5 * time.Millisecond,
+		Turn: func(context.Context) (bool, error) { asked.Add(1); return mine.Load(), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(t.Context())
+	left := func() int {
+		recs, _, err := st.ListAudit(t.Context(), metadata.AuditQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(recs)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for asked.Load() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("the expiry never asked for its turn")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := left(); n != 1 {
+		t.Fatalf("a replica without its turn deleted records: %d left, want 1", n)
+	}
+	mine.Store(true)
+	for left() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the old record stayed once it was this replica's turn")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -16,9 +16,16 @@
 //   - signin.go, ldap.go, databases.go, external.go: the browser sign-ins,
 //     LDAP, docker_auth's MongoDB and SQL backends, the external programs
 //     and webhooks behind the external-call pool (limits.external_calls).
-//   - token.go: the token endpoint itself (tokenserver), its signing key
-//     (generated on first start in the data directory) and, in `wharf
+//   - signins.go: the sign-ins and the sign-ins in progress in the metadata
+//     database, so that replicas share them; the one-time import of an
+//     earlier release's sign-ins.db.
+//   - token.go: the token endpoint itself (tokenserver) and, in `wharf
 //     serve`, the verifier of its own tokens.
+//   - tokenkeys.go, tokenrotate.go: the signing keys: the configured file,
+//     or the set in the metadata database every replica shares (the first
+//     generated or imported from an earlier release's token.key), re-read
+//     when it changes; listing and rotating it (wharf token-key, the admin
+//     API).
 //   - verifier.go: the verifiers of `wharf registry` and of `wharf
 //     doctor`, and the registry's start-up check of its realm.
 //   - access.go, metadata.go, htpasswd.go: what the commands share with

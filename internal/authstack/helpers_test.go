@@ -22,11 +22,26 @@ func buildSome(ctx context.Context, cfg config.Config, log *slog.Logger, names .
 		}
 	}
 	b := &builder{cfg: cfg, dir: datadir.New(cfg.Data), opts: Options{Log: log}, log: log, pool: externalPool(cfg.Limits.WithDefaults(), log)}
-	return assemble(ctx, b, table)
+	if cfg.GitHubAuth == nil && cfg.GitLabAuth == nil && cfg.GoogleAuth == nil && cfg.OIDCAuth == nil {
+		return assemble(ctx, b, table)
+	}
+	// Browser sign-ins keep their records in the metadata database.
+	meta, err := metadata.Open(ctx, config.DriverSQLite, filepath.Join(cfg.Data, "test.db"), nil)
+	if err != nil {
+		return chains{}, nil, err
+	}
+	b.opts.Meta = meta
+	c, closers, err := assemble(ctx, b, table)
+	if err != nil {
+		meta.Close()
+		return c, closers, err
+	}
+	closers.push(meta)
+	return c, closers, nil
 }
 
 // openTestMetadata opens a SQLite metadata database of the test's own.
-func openTestMetadata(t *testing.T) *metadata.Store {
+func openTestMetadata(t testing.TB) *metadata.Store {
 	t.Helper()
 	meta, err := metadata.Open(t.Context(), config.DriverSQLite, filepath.Join(t.TempDir(), "test.db"), nil)
 	if err != nil {

@@ -104,30 +104,21 @@ func signInIndex(_ context.Context, b *builder) (Backend, io.Closer, error) {
 
 // signIn builds one browser sign-in from its section: the provider (from
 // the client secret), its authenticator (wrapped by wrap when set) and its
-// pages. The store is opened by the first sign-in and closed by the
-// stack; a sign-in that fails after opening it closes it.
+// pages. The sign-ins live in the metadata database; the first sign-in
+// imports an earlier release's <data>/auth/sign-ins.db.
 func (b *builder) signIn(ctx context.Context, section string, common config.OAuthLogin,
 	provider func(auth.Secret) (signin.Provider, error), wrap func(authn.Authenticator) (authn.Authenticator, error)) (Backend, io.Closer, error) {
-	var opened io.Closer
 	if b.signIns == nil {
-		if err := b.dir.CreateAuth(); err != nil {
+		if b.opts.Meta == nil {
+			return Backend{}, nil, fmt.Errorf("%s: browser sign-ins need the metadata database", section)
+		}
+		if err := importSignIns(ctx, b.dir, b.opts.Meta, b.log); err != nil {
 			return Backend{}, nil, err
 		}
-		store, err := signin.OpenSQLite(ctx, b.dir.SignIns())
-		if err != nil {
-			return Backend{}, nil, err
-		}
-		b.signIns, opened = store, store
+		b.signIns = signIns{meta: b.opts.Meta}
 	}
 	be, err := b.newSignIn(section, common, provider, wrap)
-	if err != nil {
-		if opened != nil {
-			_ = opened.Close()
-			b.signIns = nil
-		}
-		return Backend{}, nil, err
-	}
-	return be, opened, nil
+	return be, nil, err
 }
 
 func (b *builder) newSignIn(section string, common config.OAuthLogin,
@@ -155,7 +146,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 	if registry == "" && b.cfg.Role == config.RoleAuth {
 		registry = "REGISTRY_HOST"
 	}
-	l, err := signin.NewLogin(signin.LoginConfig{Provider: p, Store: b.signIns, RedirectURL: common.RedirectURL,
+	l, err := signin.NewLogin(signin.LoginConfig{Provider: p, Store: b.signIns, Attempts: signInAttempts{meta: b.opts.Meta}, RedirectURL: common.RedirectURL,
 		CallbackPath: callback, StartPath: start, OmitRedirect: name == "github" && common.RedirectURL == "",
 		Public: publicOf, RegistryHost: registry, RevalidateAfter: common.RevalidateAfter.Std(),
 		PasswordLifetime: common.PasswordLifetime.Std(), Timeout: common.HTTPTimeout.Std(), Log: b.log})
@@ -178,7 +169,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 	}
 	b.choices = append(b.choices, signin.Choice{Title: p.Title(), Path: start})
 	b.log.Info("browser sign-in enabled", "backend", name, "login", start, "callback", callbackNote(common.RedirectURL, callback, name),
-		"revalidate_after", common.RevalidateAfter.Std(), "password_lifetime", common.PasswordLifetime.Std(), "store", b.dir.SignIns())
+		"revalidate_after", common.RevalidateAfter.Std(), "password_lifetime", common.PasswordLifetime.Std(), "store", "metadata database")
 	return Backend{Authn: final, Routes: routes}, nil
 }
 

@@ -101,8 +101,8 @@ type builder struct {
 	live  *accounts.Live
 	// databaseRules is how many rules the database held at start.
 	databaseRules int
-	signIns       *signin.SQLiteStore // opened by the first sign-in
-	choices       []signin.Choice     // the sign-in page's buttons
+	signIns       signin.Store    // in the metadata database, from the first sign-in
+	choices       []signin.Choice // the sign-in page's buttons
 
 	// built is what the constructors so far added.
 	built chains

@@ -2,6 +2,7 @@ package authstack
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,12 +11,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
+	"wharf/internal/auth/signin"
 	"wharf/internal/config"
 	"wharf/internal/datadir"
 )
@@ -178,9 +181,11 @@ func TestTableOrder(t *testing.T) {
 
 // TestBuildFailureClosesOpened builds a real stack whose last backend
 // fails (webhook_authz's CA file is missing) after a browser sign-in
-// opened its store: Build returns the error and leaves no descriptor of
-// the store open. The same configuration without the failing section
-// builds, and its Close closes the store.
+// imported an earlier release's <data>/auth/sign-ins.db: Build returns the
+// error and leaves no descriptor of the file open; the import happened
+// once (the record is in the metadata database, the file renamed
+// *.imported), and the same configuration without the failing section
+// builds and closes.
 func TestBuildFailureClosesOpened(t *testing.T) {
 	t.Parallel()
 	meta := openTestMetadata(t)
@@ -188,30 +193,46 @@ func TestBuildFailureClosesOpened(t *testing.T) {
 	cfg.Data = t.TempDir()
 	cfg.GitHubAuth = &config.GitHubAuth{OAuthLogin: config.OAuthLogin{ClientID: "id", ClientSecret: "s3cret"}}
 	cfg.WebhookAuthz = &config.Webhook{URL: "https://hooks.internal/authz", CACertificate: filepath.Join(cfg.Data, "missing-ca.pem")}
-	store := datadir.New(cfg.Data).SignIns()
-	_, err := Build(t.Context(), cfg, Options{Meta: meta, Log: slog.New(slog.DiscardHandler)})
+	dir := datadir.New(cfg.Data)
+	if err := dir.CreateAuth(); err != nil {
+		t.Fatal(err)
+	}
+	store := dir.SignIns()
+	old, err := signin.OpenSQLite(t.Context(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(time.Now().Unix(), 0)
+	rec := signin.Record{Backend: "github", Account: "alice", PasswordHash: sha256.Sum256([]byte("pw")), Labels: auth.Labels{"group": {"dev"}},
+		Created: now, RevalidateAt: now.Add(time.Hour), ExpiresAt: now.Add(24 * time.Hour)}
+	if err := old.Put(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	_, err = Build(t.Context(), cfg, Options{Meta: meta, Log: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "webhook_authz.ca_certificate") {
 		t.Fatalf("Build: %v; want webhook_authz's error", err)
 	}
-	if _, err := os.Stat(store); err != nil {
-		t.Fatalf("the sign-in store was never opened: %v", err)
-	}
 	if n := openDescriptors(t, store); n != 0 {
 		t.Errorf("after the failed Build, %d descriptors of %s are open; want 0", n, store)
+	}
+	if _, err := os.Stat(store); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the import: %v", store, err)
+	}
+	if _, err := os.Stat(dir.SignInsImported()); err != nil {
+		t.Errorf("the imported file was not renamed: %v", err)
+	}
+	got, err := signIns{meta: meta}.Get(t.Context(), "github", "alice")
+	if err != nil || got.PasswordHash != rec.PasswordHash || !got.ExpiresAt.Equal(rec.ExpiresAt) || got.Labels["group"][0] != "dev" {
+		t.Fatalf("imported sign-in = %+v, %v; want %+v", got, err, rec)
 	}
 	cfg.WebhookAuthz = nil
 	s, err := Build(t.Context(), cfg, Options{Meta: meta, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("Build without the failing section: %v", err)
 	}
-	if n := openDescriptors(t, store); n == 0 {
-		t.Errorf("the built stack holds no descriptor of %s", store)
-	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
-	}
-	if n := openDescriptors(t, store); n != 0 {
-		t.Errorf("after Close, %d descriptors of %s are open; want 0", n, store)
 	}
 }
 

@@ -28,17 +28,21 @@ type TokenEndpoint struct {
 	// Handler serves GET and POST /auth and TokenPath, each request on
 	// one snapshot of the database's identities.
 	Handler http.Handler
-	// JWKS are the signing key's public keys, for /auth/jwks.json.
-	JWKS []byte
+	// JWKS returns the public keys of the signing keys that have not
+	// retired, for /auth/jwks.json.
+	JWKS func() []byte
 	// Verifier checks the tokens this endpoint issues: the registry API
 	// and the admin API of `wharf serve` use it. Nil for `wharf auth`,
 	// which serves no registry.
-	Verifier *token.Verifier
+	Verifier token.Verifying
+
+	cfg  config.Config
+	keys *keyring
 }
 
-// NewTokenEndpoint builds the token server of cfg: the signing key (the
-// configured one, or one generated on first start in the data
-// directory), the chains (Build) and, in `wharf serve`, the verifier of
+// NewTokenEndpoint builds the token server of cfg: the signing keys (the
+// configured one, or the set in the metadata database that every replica
+// on it shares, tokenkeys.go), the chains (Build) and, in `wharf serve`, the verifier of
 // its own tokens, whose issuer, service and key come from the same place
 // as the issuer's, so that they cannot disagree. The caller must Close
 // it.
@@ -50,13 +54,9 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 	if err := dir.CreateAuth(); err != nil {
 		return nil, err
 	}
-	key, chain, err := signingKey(cfg.Token, dir, opts.Log)
+	keys, err := newKeyring(ctx, cfg, opts.Meta, opts.Log)
 	if err != nil {
 		return nil, err
-	}
-	issuer, err := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Token.Issuer, Key: key, Chain: chain, Expiration: cfg.Token.Expiration.Std()})
-	if err != nil {
-		return nil, fmt.Errorf("authstack: token issuer: %w", err)
 	}
 	stack, err := Build(ctx, cfg, opts)
 	if err != nil {
@@ -64,7 +64,7 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 	}
 	ts, err := tokenserver.New(tokenserver.Config{
 		Service:          cfg.Token.Service,
-		Issuer:           issuer,
+		Issuer:           keys,
 		Authn:            stack.Authn,
 		Authz:            stack.Authz,
 		Limiter:          stack.Limiter,
@@ -84,13 +84,9 @@ func NewTokenEndpoint(ctx context.Context, cfg config.Config, opts Options) (*To
 		_ = stack.Close()
 		return nil, err
 	}
-	e := &TokenEndpoint{Stack: stack, Handler: stack.Pin(ts), JWKS: issuer.JWKS()}
+	e := &TokenEndpoint{Stack: stack, Handler: stack.Pin(ts), JWKS: keys.JWKS, cfg: cfg, keys: keys}
 	if cfg.Role == config.RoleAllInOne {
-		e.Verifier, err = token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: cfg.Token.Service, Keys: []crypto.PublicKey{issuer.PublicKey()}})
-		if err != nil {
-			_ = stack.Close()
-			return nil, fmt.Errorf("authstack: token verifier: %w", err)
-		}
+		e.Verifier = keys
 	}
 	return e, nil
 }
@@ -124,22 +120,32 @@ func signingKey(c config.Token, dir datadir.Dir, log *slog.Logger) (crypto.Signe
 }
 
 func generateSigningKey(keyPath, certPath string) error {
-	key, err := token.GenerateKey(token.KeyECDSAP256)
+	key, certPEM, err := newSigningKey()
 	if err != nil {
-		return fmt.Errorf("authstack: generate token key: %w", err)
-	}
-	cert, err := token.SelfSignedCert(key, "wharf token signer", 5*365*24*time.Hour)
-	if err != nil {
-		return fmt.Errorf("authstack: token certificate: %w", err)
+		return err
 	}
 	keyPEM, err := token.EncodePrivateKeyPEM(key)
 	if err != nil {
 		return fmt.Errorf("authstack: token key: %w", err)
 	}
-	if err := atomicfile.Write(certPath, token.EncodeCertificatesPEM(cert), 0o644); err != nil {
+	if err := atomicfile.Write(certPath, certPEM, 0o644); err != nil {
 		return err
 	}
 	return atomicfile.Write(keyPath, keyPEM, 0o600)
+}
+
+// newSigningKey generates a token-signing key (ECDSA P-256) and its
+// self-signed certificate, PEM.
+func newSigningKey() (crypto.Signer, []byte, error) {
+	key, err := token.GenerateKey(token.KeyECDSAP256)
+	if err != nil {
+		return nil, nil, fmt.Errorf("authstack: generate token key: %w", err)
+	}
+	cert, err := token.SelfSignedCert(key, "wharf token signer", 5*365*24*time.Hour)
+	if err != nil {
+		return nil, nil, fmt.Errorf("authstack: token certificate: %w", err)
+	}
+	return key, token.EncodeCertificatesPEM(cert), nil
 }
 
 // readCertificates reads the PEM certificates of path; what names the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +16,6 @@ import (
 	"wharf/internal/auth/token"
 	"wharf/internal/certs"
 	"wharf/internal/config"
-	"wharf/internal/datadir"
 )
 
 // RegistryVerifier is the verifier of `wharf registry` with auth.token:
@@ -47,19 +47,38 @@ func RegistryVerifier(t config.Token, service string) (*token.Verifier, error) {
 }
 
 // SigningVerifier verifies, for service, the tokens the token endpoint of
-// cfg signs, from its certificate on disk (token.certificate, or the one
-// generated in the data directory): what `wharf doctor` checks a running
-// `wharf serve`'s tokens with.
-func SigningVerifier(cfg config.Config, service string) (*token.Verifier, error) {
-	path := cfg.Token.Certificate
-	if path == "" {
-		path = datadir.New(cfg.Data).TokenCert()
+// cfg signs: with token.certificate when a key is configured, else with the
+// keys of the metadata database that have not retired (every replica's).
+// `wharf doctor` checks a running `wharf serve`'s tokens with it.
+func SigningVerifier(ctx context.Context, cfg config.Config, service string) (*token.Verifier, error) {
+	if cfg.Token.Certificate != "" {
+		certs, err := readCertificates("token certificate", cfg.Token.Certificate)
+		if err != nil {
+			return nil, err
+		}
+		return token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: service, Keys: []crypto.PublicKey{certs[0].PublicKey}})
 	}
-	certs, err := readCertificates("token certificate", path)
+	meta, err := OpenMetadata(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	return token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: service, Keys: []crypto.PublicKey{certs[0].PublicKey}})
+	defer meta.Close()
+	rows, err := meta.TokenKeys(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, errors.New("authstack: the metadata database holds no token-signing key yet: start wharf serve once")
+	}
+	keys := make([]crypto.PublicKey, 0, len(rows))
+	for _, r := range rows {
+		s, err := parseKeyRow(r)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, s.key.Public())
+	}
+	return token.NewVerifier(token.VerifierConfig{Issuer: cfg.Token.Issuer, Service: service, Keys: keys})
 }
 
 // CheckRealm diagnoses the token setup of `wharf registry` at start-up,

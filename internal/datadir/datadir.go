@@ -115,8 +115,16 @@ func (d Dir) AdminHashMigrated() string { return d.AdminHash() + ".migrated" }
 // AdminPassword is where a generated first admin password is written.
 func (d Dir) AdminPassword() string { return filepath.Join(d.Auth(), adminPasswordFile) }
 
-// SignIns is the SQLite file of browser sign-ins.
+// SignIns is the SQLite file of browser sign-ins of earlier releases,
+// imported once into the metadata database.
 func (d Dir) SignIns() string { return filepath.Join(d.Auth(), signInsFile) }
+
+// TokenKeyImported is what TokenKey is renamed to once imported into the
+// metadata database.
+func (d Dir) TokenKeyImported() string { return d.TokenKey() + ".imported" }
+
+// SignInsImported is what SignIns is renamed to once imported.
+func (d Dir) SignInsImported() string { return d.SignIns() + ".imported" }
 
 // LockFile is the file `wharf serve` holds a lock on (Lock).
 func (d Dir) LockFile() string { return filepath.Join(d.root, lockFile) }

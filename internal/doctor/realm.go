@@ -85,7 +85,7 @@ func checkRealm(ctx context.Context, r *Report, s Setup) {
 		raw = body.AccessToken
 	}
 	r.Pass("realm", fmt.Sprintf("%s issued a token %s", realm, who))
-	v, err := verifierFor(s, service)
+	v, err := verifierFor(ctx, s, service)
 	if err != nil || v == nil {
 		if err != nil {
 			r.Fail("token verification", err.Error(), "fix the rootcertbundle / jwks settings")
@@ -137,12 +137,12 @@ func checkSkew(r *Report, date string) {
 // verifierFor builds the verifier the registry side would use: the one
 // `wharf registry` builds, or one for the signing certificate of `wharf
 // serve`.
-func verifierFor(s Setup, service string) (*token.Verifier, error) {
+func verifierFor(ctx context.Context, s Setup, service string) (*token.Verifier, error) {
 	switch {
 	case s.Registry != nil:
 		return authstack.RegistryVerifier(s.Registry.Token, service)
 	case s.Serve != nil:
-		return authstack.SigningVerifier(*s.Serve, service)
+		return authstack.SigningVerifier(ctx, *s.Serve, service)
 	}
 	return nil, nil
 }

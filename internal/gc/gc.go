@@ -206,19 +206,9 @@ func (c *Collector) checkWritable(ctx context.Context, opts Options) error {
 
 // renew keeps the lease until ctx ends; losing it stops the run.
 func (c *Collector) renew(ctx context.Context, ttl time.Duration, stop context.CancelCauseFunc) {
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.meta.RenewLease(ctx, leaseName, c.holder, ttl); err != nil && ctx.Err() == nil {
-				stop(fmt.Errorf("gc: renewing the lease: %w", err))
-				return
-			}
-		}
-	}
+	c.meta.KeepLease(ctx, leaseName, c.holder, ttl, func(err error) {
+		stop(fmt.Errorf("gc: renewing the lease: %w", err))
+	})
 }
 
 // run is the state of one collection.

@@ -61,7 +61,18 @@ type dialect struct {
 	// retryable reports errors after which a whole transaction may simply
 	// run again (deadlocks, serialization failures); nil means none.
 	retryable func(err error) bool
+	// tryLease takes a lease in one statement (TryLease): its arguments
+	// are name, holder, expires_at, now; one affected row or more means
+	// taken. Empty means the upsert with a condition of SQLite and
+	// PostgreSQL (tryLeaseOnConflict).
+	tryLease string
 }
+
+// tryLeaseOnConflict is TryLease on SQLite and PostgreSQL: the update
+// happens only when the lease is free, expired or already the holder's.
+const tryLeaseOnConflict = `INSERT INTO gc_leases (name, holder, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE gc_leases.holder = excluded.holder OR gc_leases.holder = '' OR gc_leases.expires_at <= ?`
 
 // sqliteDialect is the embedded default. Every column declared {{key}} uses
 // BINARY collation, which is SQLite's default, spelled out so nobody

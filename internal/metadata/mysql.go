@@ -50,6 +50,13 @@ func mysqlDialect(collation string) *dialect {
 		// LOCK IN SHARE MODE, not FOR SHARE: MariaDB knows only the former.
 		forUpdate: " FOR UPDATE",
 		forShare:  " LOCK IN SHARE MODE",
+		// The assignments run left to right: expires_at sees the holder
+		// just set, so it moves only when the lease was taken. A row left
+		// as it was counts 0 affected rows (ClientFoundRows is off).
+		tryLease: `INSERT INTO gc_leases (name, holder, expires_at) VALUES (?, ?, ?)
+ON DUPLICATE KEY UPDATE
+holder = IF(holder = VALUES(holder) OR holder = '' OR expires_at <= ?, VALUES(holder), holder),
+expires_at = IF(holder = VALUES(holder), VALUES(expires_at), expires_at)`,
 	}
 }
 

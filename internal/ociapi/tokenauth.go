@@ -18,7 +18,7 @@ import (
 // protocol and answers the others with a challenge naming the realm, the
 // service and the scope to ask for.
 type TokenAuth struct {
-	Verifier *token.Verifier
+	Verifier token.Verifying
 	// Realm returns the token endpoint's URL for a request; in the
 	// all-in-one server it follows the request's own host.
 	Realm   func(r *http.Request) string

@@ -29,6 +29,10 @@ type Options struct {
 	ReadOnly bool
 	// Admission, when set, may refuse manifest pushes (quotas).
 	Admission Admission
+	// Replicas says other servers share the metadata database and the
+	// blobs: the requests of one upload session then take turns through a
+	// lease in the database, not only a mutex of this process.
+	Replicas bool
 }
 
 // Registry implements push and pull over a blob driver and a metadata store.
@@ -40,7 +44,7 @@ type Registry struct {
 	bufs  *bufferPool
 
 	// uploadLocks serialises requests on the same upload session so that
-	// two PATCHes cannot interleave their bytes.
+	// two PATCHes cannot interleave their bytes (lockUpload).
 	uploadLocks keyedMutex
 
 	ro readOnly

@@ -79,7 +79,10 @@ func (r *Registry) getUpload(ctx context.Context, repo, id string) (*metadata.Up
 // client says the chunk begins at (from Content-Range), or -1 when it did not
 // say. size is the expected chunk length, or -1 when unknown.
 func (r *Registry) AppendUpload(ctx context.Context, repo, id string, start, size int64, body io.Reader) (Upload, error) {
-	unlock := r.uploadLocks.lock(id)
+	ctx, unlock, err := r.lockUpload(ctx, id)
+	if err != nil {
+		return Upload{}, err
+	}
 	defer unlock()
 	u, err := r.getUpload(ctx, repo, id)
 	if err != nil {
@@ -293,7 +296,10 @@ func (e bodyError) Unwrap() error { return e.err }
 // upload is discarded. It returns the blob's size, or with ErrUploadStalled
 // the offset the upload resumes at.
 func (r *Registry) FinishUpload(ctx context.Context, repo, id string, dgst digest.Digest, start, size int64, body io.Reader) (int64, error) {
-	unlock := r.uploadLocks.lock(id)
+	ctx, unlock, err := r.lockUpload(ctx, id)
+	if err != nil {
+		return 0, err
+	}
 	defer unlock()
 	u, err := r.getUpload(ctx, repo, id)
 	if err != nil {
@@ -372,7 +378,10 @@ func (r *Registry) rehash(ctx context.Context, id string, size int64, alg digest
 
 // CancelUpload discards an upload session.
 func (r *Registry) CancelUpload(ctx context.Context, repo, id string) error {
-	unlock := r.uploadLocks.lock(id)
+	ctx, unlock, err := r.lockUpload(ctx, id)
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	if _, err := r.getUpload(ctx, repo, id); err != nil {
 		return err

@@ -61,6 +61,9 @@ type Runner struct {
 	Now      func() time.Time // nil: time.Now
 	// Progress, when set, shows the repositories done (wharf retention).
 	Progress *progress.Line
+	// Turn, when set, tells Schedule whether this replica runs the
+	// scheduled run now (the job's lease in the database); nil: always.
+	Turn func(ctx context.Context) (bool, error)
 }
 
 // Run evaluates every repository a policy applies to and, unless dryRun,
@@ -221,6 +224,15 @@ func (r *Runner) Schedule(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if r.Turn != nil {
+			mine, err := r.Turn(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.Log.WarnContext(ctx, "retention run skipped: cannot take its turn", "err", err, "next_in", interval)
+			}
+			if !mine {
+				continue
+			}
 		}
 		rep, err := r.Run(ctx, false)
 		if errors.Is(err, ErrReadOnly) {

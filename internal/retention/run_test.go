@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,4 +153,45 @@ func TestProgress(t *testing.T) {
 	if !strings.Contains(out.String(), "2/2 repositories, 1 tags and 0 manifests") {
 		t.Fatalf("progress line %q", out)
 	}
+}
+
+// TestScheduleTakesTurns: a replica whose turn it is not (another holds the
+// job's lease) skips the scheduled run and removes nothing; one whose turn
+// it is runs.
+func TestScheduleTakesTurns(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	pushTo(t, s, "ci/app", "old", "1")
+	pushTo(t, s, "ci/app", "new", "2")
+	logs := &testserver.SyncBuffer{}
+	var asked atomic.Int32
+	mine := atomic.Bool{}
+	r := &Runner{Meta: s, Policies: []Policy{{Repositories: "ci/*", KeepLast: 1}},
+		Log:  slog.New(slog.NewTextHandler(logs, nil)),
+		Turn: func(context.Context) (bool, error) { asked.Add(1); return mine.Load(), nil }}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Schedule(ctx, 5*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for asked.Load() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("the schedule never asked for its turn")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), `msg="retention run"`) {
+		t.Fatalf("a run without its turn:\n%s", logs)
+	}
+	if _, err := s.ResolveTag(t.Context(), "ci/app", "1"); err != nil {
+		t.Fatalf("a replica without its turn removed a tag: %v", err)
+	}
+	mine.Store(true)
+	for !strings.Contains(logs.String(), `msg="retention run"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no run once it was its turn:\n%s", logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }

@@ -21,7 +21,7 @@ func (s *Server) openAudit() error {
 	pulls := map[string]audit.Pulls{config.AuditPullsManifests: audit.PullsManifests, config.AuditPullsAll: audit.PullsAll,
 		config.AuditPullsOff: audit.PullsNone}[a.PullsOrDefault()]
 	l, err := audit.New(audit.Options{Store: s.meta, Log: s.log, Queue: a.QueueOrDefault(),
-		Retention: a.RetentionOrDefault(), Pulls: pulls, Fold: a.FoldOrDefault()})
+		Retention: a.RetentionOrDefault(), Pulls: pulls, Fold: a.FoldOrDefault(), Turn: s.turns.Every("audit retention", time.Hour)})
 	if err != nil {
 		return err
 	}

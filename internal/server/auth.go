@@ -50,7 +50,7 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 		m.Handle(tokenPath, small(e.Handler))
 		m.HandleFunc("GET /auth/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(e.JWKS)
+			_, _ = w.Write(e.JWKS())
 		})
 		for _, r := range e.Routes {
 			m.Handle(r.Pattern, small(r.Handler))
@@ -95,6 +95,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 		Layers:       e.Layers,
 		Configured:   e.Configured,
 		GC:           s.adminGC(),
+		TokenKeys:    adminTokenKeys(e),
 		Log:          s.log,
 		Refused:      s.auditAdminRefused(),
 		Meta:         s.meta,
@@ -171,4 +172,18 @@ func (s *Server) basicAuth() (ociapi.Authorizer, error) {
 		return nil
 	}
 	return &ociapi.BasicAuth{Check: check, Realm: h.Realm, Log: log}, nil
+}
+
+// adminTokenKeys is the admin API's view of the token endpoint's keys.
+func adminTokenKeys(e *authstack.TokenEndpoint) *adminapi.TokenKeys {
+	wrap := func(keys []authstack.TokenKeyInfo, err error) (any, error) {
+		if errors.Is(err, authstack.ErrKeysConfigured) {
+			return nil, fmt.Errorf("%w: %w", adminapi.ErrKeysConfigured, err)
+		}
+		return keys, err
+	}
+	return &adminapi.TokenKeys{
+		List:   func(ctx context.Context) (any, error) { return wrap(e.TokenKeys(ctx)) },
+		Rotate: func(ctx context.Context) (any, error) { return wrap(e.RotateTokenKey(ctx)) },
+	}
 }

@@ -79,6 +79,8 @@ func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authori
 		AnonymousMount: cfg.Auth == "none",
 		MaxUploads:     uploads,
 		ReadOnly:       cfg.ReadOnly,
+		// Other replicas may serve the same uploads on a shared database.
+		Replicas: s.meta.Shared(),
 	}
 	rules, err := authstack.QuotaRules(cfg)
 	if err != nil {

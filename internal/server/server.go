@@ -21,6 +21,7 @@ import (
 	"wharf/internal/datadir"
 	"wharf/internal/edge"
 	"wharf/internal/gc"
+	"wharf/internal/lease"
 	"wharf/internal/metadata"
 	"wharf/internal/metrics"
 	"wharf/internal/notify"
@@ -77,6 +78,9 @@ type Server struct {
 	notify *notify.Notifier
 	// gc is the garbage collection schedule (nil without a registry).
 	gc *gc.Schedule
+	// turns gives each periodic job one owner among the replicas on the
+	// database (lease).
+	turns *lease.Turns
 }
 
 // New opens the data directory and builds the server. cfg is a resolved
@@ -103,6 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.dir.CheckModes(log)
+	s.turns = lease.New(s.meta, lease.Holder("wharf serve"))
 	s.newMetrics()
 	if err := s.newTracer(ctx); err != nil {
 		s.Close()
@@ -113,6 +118,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, console io.Wr
 		return nil, err
 	}
 	s.retention = authstack.NewRetention(cfg, s.meta, log)
+	s.retention.Turn = s.turns.Every("retention", cfg.Retention.Interval.Std())
 	if cfg.TokenAddr != "" {
 		// Listening now, not in Serve, so that the realm knows the port.
 		if s.tokenLn, err = net.Listen("tcp", cfg.TokenAddr); err != nil {
@@ -245,6 +251,16 @@ func (s *Server) shutdown(grace time.Duration) error {
 			}
 		}
 	}
+}
+
+// myTurn reports whether this replica runs job now (turn), logging a
+// failure to ask.
+func (s *Server) myTurn(ctx context.Context, turn func(context.Context) (bool, error), job string) bool {
+	mine, err := turn(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn(job+" skipped: cannot take its turn", "err", err)
+	}
+	return mine
 }
 
 // Close releases the backends' connections, the database, the token

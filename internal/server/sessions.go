@@ -16,8 +16,15 @@ const sessionPurgeEvery = 6 * time.Hour
 func (s *Server) purgeSessions(ctx context.Context) {
 	t := time.NewTicker(sessionPurgeEvery)
 	defer t.Stop()
+	turn := s.turns.Every("purge sessions", sessionPurgeEvery)
 	for {
-		n, err := s.meta.PurgeRefreshTokens(ctx, time.Now().Add(-24*time.Hour))
+		var (
+			n   int64
+			err error
+		)
+		if s.myTurn(ctx, turn, "purging ended sessions") {
+			n, err = s.meta.PurgeRefreshTokens(ctx, time.Now().Add(-24*time.Hour))
+		}
 		switch {
 		case ctx.Err() != nil:
 			return

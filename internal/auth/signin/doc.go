@@ -7,10 +7,11 @@
 // the password is revoked when the provider no longer admits them.
 //
 // It owns the flow (Login: state bound to an HttpOnly cookie, nonce, PKCE
-// S256, single-use attempts), the pages, the Store of sign-ins (a SQLite
-// file of its own for now, to move into the metadata database), the
-// Authenticator that accepts the passwords, and the providers behind the
-// Provider interface:
+// S256, single-use attempts kept through Attempts), the pages, the Store
+// of sign-ins (the composition root implements both over the metadata
+// database, shared by replicas; SQLiteStore reads the file of earlier
+// releases for its one-time import), the Authenticator that accepts the
+// passwords, and the providers behind the Provider interface:
 //
 //   - GitHub and GitLab, through their REST APIs;
 //   - OIDC, any OpenID Connect issuer, and Google, which is one with a

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -31,6 +30,9 @@ type Public func(r *http.Request) (scheme, host string)
 type LoginConfig struct {
 	Provider Provider
 	Store    Store
+	// Attempts keeps the sign-ins in progress; nil means this process's
+	// memory, which only works with one process.
+	Attempts Attempts
 	// RedirectURL is the callback registered at the provider. Empty means
 	// the browser's own scheme and host with CallbackPath, or, with
 	// OmitRedirect, none at all (the provider uses the registered one).
@@ -57,14 +59,6 @@ type LoginConfig struct {
 type Login struct {
 	c   LoginConfig
 	log *slog.Logger
-
-	mu       sync.Mutex
-	attempts map[string]attempt
-}
-
-type attempt struct {
-	Attempt
-	created time.Time
 }
 
 // NewLogin returns the sign-in handlers of one provider.
@@ -81,7 +75,10 @@ func NewLogin(c LoginConfig) (*Login, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Login{c: c, log: c.Log.With("component", "signin", "backend", c.Provider.Name()), attempts: map[string]attempt{}}, nil
+	if c.Attempts == nil {
+		c.Attempts = newMemoryAttempts(c.Now)
+	}
+	return &Login{c: c, log: c.Log.With("component", "signin", "backend", c.Provider.Name())}, nil
 }
 
 // cookieName binds one provider's sign-in to the browser that started it.
@@ -121,15 +118,20 @@ func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := Attempt{State: state, Nonce: nonce, Verifier: oauth2.GenerateVerifier(), RedirectURL: l.redirectURL(r)}
-	if !l.remember(a) {
-		l.fail(w, r, errcode.PageUnavailable, "Too many sign-ins are in progress; try again in a few minutes.", errors.New("too many sign-ins in progress"))
+	err := l.c.Attempts.Put(r.Context(), l.c.Provider.Name(), a, l.c.Now().Add(attemptTTL))
+	switch {
+	case errors.Is(err, ErrTooManyAttempts):
+		l.fail(w, r, errcode.PageUnavailable, "Too many sign-ins are in progress; try again in a few minutes.", err)
+		return
+	case err != nil:
+		l.fail(w, r, errcode.PageFailed, "Could not start the sign-in.", err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), l.c.Timeout)
 	defer cancel()
 	target, err := l.c.Provider.AuthCodeURL(ctx, a)
 	if err != nil {
-		l.take(state)
+		_, _, _ = l.c.Attempts.Take(r.Context(), l.c.Provider.Name(), state)
 		l.fail(w, r, errcode.PageUpstream, l.c.Provider.Title()+" cannot be reached; try again later.", err)
 		return
 	}
@@ -140,38 +142,6 @@ func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 	})
 	noStore(w)
 	http.Redirect(w, r, target, http.StatusFound)
-}
-
-// remember stores a, dropping expired attempts; false when full.
-func (l *Login) remember(a Attempt) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.c.Now()
-	if len(l.attempts) >= maxAttempts/2 {
-		for k, v := range l.attempts {
-			if now.Sub(v.created) > attemptTTL {
-				delete(l.attempts, k)
-			}
-		}
-	}
-	if len(l.attempts) >= maxAttempts {
-		return false
-	}
-	l.attempts[a.State] = attempt{Attempt: a, created: now}
-	return true
-}
-
-// take removes and returns the attempt of state, if it has not expired.
-// Taking it makes a replayed callback fail.
-func (l *Login) take(state string) (Attempt, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, ok := l.attempts[state]
-	delete(l.attempts, state)
-	if !ok || l.c.Now().Sub(a.created) > attemptTTL {
-		return Attempt{}, false
-	}
-	return a.Attempt, true
 }
 
 // maxParam bounds the query values a callback takes.
@@ -200,7 +170,11 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 			errors.New("state does not match the browser's cookie"))
 		return
 	}
-	a, ok := l.take(state)
+	a, ok, err := l.c.Attempts.Take(r.Context(), l.c.Provider.Name(), state)
+	if err != nil {
+		l.fail(w, r, errcode.PageFailed, "Could not finish the sign-in; try again.", err)
+		return
+	}
 	if !ok {
 		l.fail(w, r, errcode.PageInvalid, "This sign-in expired or was already used. Start again.", errors.New("unknown or expired state"))
 		return

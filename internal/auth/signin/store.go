@@ -48,8 +48,8 @@ type Record struct {
 // Store keeps sign-ins. One record per backend and account: a new sign-in
 // replaces the previous password, as in docker_auth.
 //
-// The SQLite file is this package's own for now; the records belong in
-// Wharf's metadata database and will move there, behind the same methods.
+// Wharf keeps them in its metadata database (the composition root's
+// Store); the SQLite file of earlier releases is read once to import it.
 type Store interface {
 	// Get returns the account's record or ErrNotFound.
 	Get(ctx context.Context, backend, account string) (Record, error)
@@ -117,7 +117,6 @@ func (s *SQLiteStore) Close() error { return s.db.Close() }
 
 // Get implements Store.
 func (s *SQLiteStore) Get(ctx context.Context, backend, account string) (Record, error) {
-	r := Record{Backend: backend, Account: account}
 	var hash []byte
 	var labels, tok string
 	var created, reval, exp int64
@@ -129,17 +128,66 @@ func (s *SQLiteStore) Get(ctx context.Context, backend, account string) (Record,
 	if err != nil {
 		return Record{}, fmt.Errorf("signin: store: %w", err)
 	}
-	if len(hash) != sha256.Size {
-		return Record{}, fmt.Errorf("signin: store: %s/%s: malformed password hash", backend, account)
+	return DecodeRecord(Encoded{Backend: backend, Account: account, PasswordHash: hash, Labels: labels, Token: tok,
+		Created: time.Unix(created, 0), RevalidateAt: time.Unix(reval, 0), ExpiresAt: time.Unix(exp, 0)})
+}
+
+// All returns every record of the file, for the one-time import into the
+// metadata database.
+func (s *SQLiteStore) All(ctx context.Context) ([]Encoded, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT backend, account, password_hash, labels, token, created_at, revalidate_at, expires_at
+		FROM sign_ins ORDER BY backend, account`)
+	if err != nil {
+		return nil, fmt.Errorf("signin: store: %w", err)
 	}
-	copy(r.PasswordHash[:], hash)
-	if err := json.Unmarshal([]byte(labels), &r.Labels); err != nil {
-		return Record{}, fmt.Errorf("signin: store: %s/%s: labels: %w", backend, account, err)
+	defer rows.Close()
+	var out []Encoded
+	for rows.Next() {
+		var e Encoded
+		var created, reval, exp int64
+		if err := rows.Scan(&e.Backend, &e.Account, &e.PasswordHash, &e.Labels, &e.Token, &created, &reval, &exp); err != nil {
+			return nil, fmt.Errorf("signin: store: %w", err)
+		}
+		e.Created, e.RevalidateAt, e.ExpiresAt = time.Unix(created, 0), time.Unix(reval, 0), time.Unix(exp, 0)
+		out = append(out, e)
 	}
-	if err := json.Unmarshal([]byte(tok), &r.Token); err != nil {
-		return Record{}, fmt.Errorf("signin: store: %s/%s: malformed token", backend, account)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("signin: store: %w", err)
 	}
-	r.Created, r.RevalidateAt, r.ExpiresAt = time.Unix(created, 0), time.Unix(reval, 0), time.Unix(exp, 0)
+	return out, nil
+}
+
+// Encoded is a Record as a database keeps it: labels and token as JSON.
+type Encoded struct {
+	Backend, Account                 string
+	PasswordHash                     []byte
+	Labels, Token                    string
+	Created, RevalidateAt, ExpiresAt time.Time
+}
+
+// EncodeRecord turns r into its stored form.
+func EncodeRecord(r Record) (Encoded, error) {
+	labels, tok, err := encode(r)
+	if err != nil {
+		return Encoded{}, err
+	}
+	return Encoded{Backend: r.Backend, Account: r.Account, PasswordHash: r.PasswordHash[:], Labels: labels, Token: tok,
+		Created: r.Created, RevalidateAt: r.RevalidateAt, ExpiresAt: r.ExpiresAt}, nil
+}
+
+// DecodeRecord reads a stored record back, refusing a malformed one.
+func DecodeRecord(e Encoded) (Record, error) {
+	r := Record{Backend: e.Backend, Account: e.Account, Created: e.Created, RevalidateAt: e.RevalidateAt, ExpiresAt: e.ExpiresAt}
+	if len(e.PasswordHash) != sha256.Size {
+		return Record{}, fmt.Errorf("signin: store: %s/%s: malformed password hash", e.Backend, e.Account)
+	}
+	copy(r.PasswordHash[:], e.PasswordHash)
+	if err := json.Unmarshal([]byte(e.Labels), &r.Labels); err != nil {
+		return Record{}, fmt.Errorf("signin: store: %s/%s: labels: %w", e.Backend, e.Account, err)
+	}
+	if err := json.Unmarshal([]byte(e.Token), &r.Token); err != nil {
+		return Record{}, fmt.Errorf("signin: store: %s/%s: malformed token", e.Backend, e.Account)
+	}
 	return r, nil
 }
 

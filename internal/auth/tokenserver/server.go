@@ -78,7 +78,7 @@ type Config struct {
 	// request naming another is refused, so a token can never carry an
 	// audience the registry does not expect.
 	Service string
-	Issuer  *token.Issuer
+	Issuer  token.Issuing
 	Authn   authn.Authenticator
 	Authz   authz.Authorizer
 	// Limiter limits failed logins and refresh tokens (default

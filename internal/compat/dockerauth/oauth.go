@@ -86,7 +86,7 @@ func (l *loader) oauthCommon(s *section) config.OAuthLogin {
 	}
 	for _, k := range []string{"gcs_token_db", "redis_token_db"} {
 		if s.value(k) != nil {
-			l.errorf(s.where(k), "%w: %s (wharf keeps sign-ins in its data directory, <data>/auth/sign-ins.db; remove the key)", ErrNotSupported, s.full(k))
+			l.errorf(s.where(k), "%w: %s (wharf keeps sign-ins in its metadata database, shared by its replicas; remove the key)", ErrNotSupported, s.full(k))
 		}
 	}
 	switch {
@@ -95,10 +95,10 @@ func (l *loader) oauthCommon(s *section) config.OAuthLogin {
 		if cost, ok := db.integer("token_hash_cost"); ok && cost < 0 {
 			l.errorf(db.where("token_hash_cost"), "%s: must not be negative", db.full("token_hash_cost"))
 		}
-		l.log.Info(s.full("level_token_db")+" accepted; wharf keeps sign-ins in <data>/auth/sign-ins.db (SHA-256 of 256-bit passwords; token_hash_cost has no use), so users sign in once more",
+		l.log.Info(s.full("level_token_db")+" accepted; wharf keeps sign-ins in its metadata database (SHA-256 of 256-bit passwords; token_hash_cost has no use), so users sign in once more",
 			"path", db.str("path"), "source", line(s.where("level_token_db")))
 	case s.value("token_db") != nil:
-		l.log.Info(s.full("token_db")+" accepted; wharf keeps sign-ins in <data>/auth/sign-ins.db, so users sign in once more",
+		l.log.Info(s.full("token_db")+" accepted; wharf keeps sign-ins in its metadata database, so users sign in once more",
 			"path", s.str("token_db"), "source", line(s.where("token_db")))
 	}
 	return o

@@ -101,6 +101,9 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyBacklogBound", testNotifyBacklogBound},
 		{"NotifyLease", testNotifyLease},
 		{"CopyAll", testCopyAll},
+		{"TokenKeys", testTokenKeys},
+		{"SignIns", testSignIns},
+		{"DropLease", testDropLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
