@@ -142,11 +142,21 @@ func method(e *events.Event) string {
 	return http.MethodPut
 }
 
-// envelope wraps rendered events in the body of one delivery.
-func envelope(raw ...[]byte) ([]byte, error) {
-	env := Envelope{Events: make([]json.RawMessage, len(raw))}
-	for i, r := range raw {
-		env.Events[i] = r
+// envelope wraps rendered events in the body of one delivery. They are
+// json.Marshal's output already: joined as they are, not decoded and
+// encoded again.
+func envelope(events [][]byte) []byte {
+	size := len(`{"events":[]}`)
+	for _, ev := range events {
+		size += len(ev) + 1
 	}
-	return json.Marshal(env)
+	b := make([]byte, 0, size)
+	b = append(b, `{"events":[`...)
+	for i, ev := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ev...)
+	}
+	return append(b, "]}"...)
 }

@@ -79,10 +79,7 @@ func TestEventIDsUnique(t *testing.T) {
 
 func TestEnvelope(t *testing.T) {
 	t.Parallel()
-	body, err := envelope([]byte(`{"id":"a"}`), []byte(`{"id":"b"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := envelope([][]byte{[]byte(`{"id":"a"}`), []byte(`{"id":"b"}`)})
 	if string(body) != `{"events":[{"id":"a"},{"id":"b"}]}` {
 		t.Errorf("envelope = %s", body)
 	}

@@ -37,7 +37,15 @@ type Endpoint struct {
 	Secret []byte
 	// Backlog bounds the queued events; past it the oldest are dropped.
 	Backlog int
+	// MaxEvents is the most events one delivery carries (default
+	// DefaultMaxEvents, at most MaxMaxEvents); 1 sends each alone.
+	MaxEvents int
 }
+
+// MaxMaxEvents is the largest Endpoint.MaxEvents: the ids of a batch are
+// removed or marked for a retry in one statement, within every database's
+// parameter limit.
+const MaxMaxEvents = 1000
 
 // Options configure a Notifier. Zero values take the defaults.
 type Options struct {
@@ -151,6 +159,12 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 	for _, ep := range opts.Endpoints {
 		if ep.Name == "" || n.byName[ep.Name] != nil {
 			return nil, fmt.Errorf("notify: endpoint name %q is empty or used twice", ep.Name)
+		}
+		if ep.MaxEvents > MaxMaxEvents {
+			return nil, fmt.Errorf("notify: endpoint %q: maxevents %d is more than %d", ep.Name, ep.MaxEvents, MaxMaxEvents)
+		}
+		if ep.MaxEvents <= 0 {
+			ep.MaxEvents = DefaultMaxEvents
 		}
 		e := &endpoint{
 			Endpoint: ep,
