@@ -63,7 +63,7 @@ type Endpoint struct {
 	Backlog int `yaml:"backlog"`
 	// MaxEvents (wharf) is the most events one request carries in its
 	// envelope (default 100, at most MaxEndpointMaxEvents; 1 sends each
-	// alone, as distribution does).
+	// alone).
 	MaxEvents int `yaml:"maxevents"`
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"wharf/internal/events"
@@ -92,11 +91,11 @@ func references(payload []byte) []v1.Descriptor {
 	return append(refs, m.Manifests...)
 }
 
-// newEvent renders e as distribution would. scheme ("http" or "https")
-// builds the target's URL from the host the client named.
-func newEvent(e *recorded, scheme string, src Source) Event {
+// newEvent renders e as distribution would, under id. scheme ("http" or
+// "https") builds the target's URL from the host the client named.
+func newEvent(e *recorded, id, scheme string, src Source) Event {
 	ev := Event{
-		ID:        uuid.NewString(),
+		ID:        id,
 		Timestamp: e.Time.UTC(),
 		Action:    string(e.Action),
 		Target: Target{
