@@ -19,6 +19,11 @@ import (
 // than one per event.
 const DefaultMaxEvents = 100
 
+// minRead is how many queued events a sender reads at a time at least:
+// with a small maxevents, several envelopes go out before their rows are
+// removed, together.
+const minRead = 64
+
 // maxBody bounds one delivery's body: a batch stops before the event that
 // would take it past 1 MiB (a receiver's common limit), but always carries
 // at least one event, however large (a manifest's references).
@@ -77,7 +82,9 @@ func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string, c
 		}
 		*claimed = now
 	}
-	rows, err := n.store.PendingNotifications(ctx, e.Name, e.MaxEvents)
+	// Whole envelopes: a multiple of maxevents, minRead at least.
+	read := (minRead + e.MaxEvents - 1) / e.MaxEvents * e.MaxEvents
+	rows, err := n.store.PendingNotifications(ctx, e.Name, read)
 	if err != nil {
 		if ctx.Err() == nil {
 			n.log.Error("reading the notification queue failed", "endpoint", e.Name, "err", err)
@@ -87,12 +94,36 @@ func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string, c
 	if len(rows) == 0 {
 		return n.opts.Poll
 	}
-	if wait := time.Until(rows[0].NextAt); wait > 0 {
-		// The head waits for its backoff; renew the lease before it
-		// could run out.
-		return min(wait, n.opts.Lease/3)
+	// Envelopes go out one after the other; the rows of those answered are
+	// removed together at the end, in one statement.
+	var delivered []int64
+	var wait time.Duration
+	for len(rows) > 0 {
+		if w := time.Until(rows[0].NextAt); w > 0 {
+			// The head waits for its backoff; renew the lease before it
+			// could run out.
+			wait = min(w, n.opts.Lease/3)
+			break
+		}
+		if time.Since(*claimed) > n.opts.Lease/3 {
+			break // renew the lease first
+		}
+		b := batch(rows[:min(len(rows), e.MaxEvents)], maxBody)
+		if ok, w := n.deliverBatch(ctx, e, b); !ok {
+			wait = w
+			break
+		}
+		for _, r := range b {
+			delivered = append(delivered, r.ID)
+		}
+		rows = rows[len(b):]
 	}
-	return n.deliverBatch(ctx, e, batch(rows, maxBody))
+	// A crash before this sends them again, which receivers drop by id.
+	if err := n.store.AckNotifications(context.WithoutCancel(ctx), e.Name, delivered...); err != nil {
+		n.log.Error("removing delivered notifications failed; they will be sent again", "endpoint", e.Name, "err", err)
+		return n.opts.Poll
+	}
+	return wait
 }
 
 // batch returns the head of rows that one delivery carries: the events
@@ -109,41 +140,38 @@ func batch(rows []metadata.Notification, maxBytes int) []metadata.Notification {
 	return rows
 }
 
-// deliverBatch sends rows in one envelope. On success their rows are
-// removed together; on failure each is marked for the retry, and the
+// deliverBatch sends rows in one envelope and reports whether the
+// receiver took it; on failure each row is marked for the retry, and the
 // wait before it is returned.
-func (n *Notifier) deliverBatch(ctx context.Context, e *endpoint, rows []metadata.Notification) time.Duration {
-	ids := make([]int64, len(rows))
+func (n *Notifier) deliverBatch(ctx context.Context, e *endpoint, rows []metadata.Notification) (bool, time.Duration) {
 	bodies := make([][]byte, len(rows))
 	for i, r := range rows {
-		ids[i], bodies[i] = r.ID, r.Body
+		bodies[i] = r.Body
 	}
 	if err := n.deliver(ctx, e, bodies); err != nil {
 		if ctx.Err() != nil {
-			return 0
+			return false, 0
 		}
 		e.failed.Add(1)
 		attempts := rows[0].Attempts + 1
 		delay := backoff(attempts, e.Threshold, e.Backoff, n.opts.MaxBackoff)
 		n.log.Warn("notification delivery failed; retrying", "endpoint", e.Name, "url", redact(e.URL),
 			"events", len(rows), "attempts", attempts, "retry_in", delay, "err", err)
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
 		if err := n.store.RetryNotifications(ctx, e.Name, time.Now().Add(delay), ids...); err != nil && !errors.Is(err, metadata.ErrNotFound) {
 			n.log.Error("recording a failed notification failed", "endpoint", e.Name, "err", err)
-			return n.opts.Poll
+			return false, n.opts.Poll
 		}
-		return delay
+		return false, delay
 	}
 	e.delivered.Add(int64(len(rows)))
 	if rows[0].Attempts > 0 {
 		n.log.Info("notification endpoint reachable again", "endpoint", e.Name, "after_attempts", rows[0].Attempts)
 	}
-	// Removed once delivered: a crash in between sends them again, which
-	// receivers drop by id.
-	if err := n.store.AckNotifications(context.WithoutCancel(ctx), e.Name, ids...); err != nil {
-		n.log.Error("removing delivered notifications failed; they will be sent again", "endpoint", e.Name, "err", err)
-		return n.opts.Poll
-	}
-	return 0
+	return true, 0
 }
 
 // backoff is the wait after the attempts-th failure in a row: none before
