@@ -61,6 +61,10 @@ type Endpoint struct {
 	// Backlog (wharf) bounds the events queued for the endpoint; past it
 	// the oldest are dropped and counted (default 100000).
 	Backlog int `yaml:"backlog"`
+	// MaxEvents (wharf) is the most events one request carries in its
+	// envelope (default 100, at most MaxEndpointMaxEvents; 1 sends each
+	// alone).
+	MaxEvents int `yaml:"maxevents"`
 }
 
 // Secret is auth.Secret (never printed), named here so that the readers of
@@ -79,6 +83,10 @@ const (
 	DefaultEndpointThreshold = 10
 	DefaultEndpointBackoff   = time.Second
 	DefaultEndpointBacklog   = 100000
+	DefaultEndpointMaxEvents = 100
+	// MaxEndpointMaxEvents bounds maxevents: the notifier removes a
+	// delivered envelope's events in one statement (notify.MaxMaxEvents).
+	MaxEndpointMaxEvents = 1000
 	// MaxBackoff caps the doubling of an endpoint's backoff.
 	MaxBackoff = 5 * time.Minute
 )
@@ -96,6 +104,9 @@ func (e Endpoint) WithDefaults() Endpoint {
 	}
 	if e.Backlog <= 0 {
 		e.Backlog = DefaultEndpointBacklog
+	}
+	if e.MaxEvents <= 0 {
+		e.MaxEvents = DefaultEndpointMaxEvents
 	}
 	return e
 }
@@ -122,8 +133,11 @@ func (n Notifications) validate() []error {
 		} else if u.User != nil {
 			errs = append(errs, fmt.Errorf("%s.url: credentials in the URL would be logged; put them in headers (Authorization)", key))
 		}
-		if e.Timeout < 0 || e.Backoff < 0 || e.Threshold < 0 || e.Backlog < 0 {
-			errs = append(errs, fmt.Errorf("%s: timeout, backoff, threshold and backlog must not be negative", key))
+		if e.Timeout < 0 || e.Backoff < 0 || e.Threshold < 0 || e.Backlog < 0 || e.MaxEvents < 0 {
+			errs = append(errs, fmt.Errorf("%s: timeout, backoff, threshold, backlog and maxevents must not be negative", key))
+		}
+		if e.MaxEvents > MaxEndpointMaxEvents {
+			errs = append(errs, fmt.Errorf("%s.maxevents: %d is more than %d events a request; lower it (1 sends each event alone)", key, e.MaxEvents, MaxEndpointMaxEvents))
 		}
 		for _, a := range e.Ignore.Actions {
 			if !notificationActions[a] {

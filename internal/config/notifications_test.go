@@ -22,6 +22,9 @@ func TestNotificationsValidate(t *testing.T) {
 		{"unknown action", []Endpoint{{Name: "x", URL: ok.URL, Ignore: EndpointIgnore{Actions: []string{"pul"}}}}, []string{`"pul" is not one of push, pull, mount, delete`}},
 		{"bad pattern", []Endpoint{{Name: "x", URL: ok.URL, Repositories: []string{"team/[ab]"}}}, []string{`repositories: "team/[ab]"`}},
 		{"negative", []Endpoint{{Name: "x", URL: ok.URL, Backlog: -1}}, []string{"must not be negative"}},
+		{"negative maxevents", []Endpoint{{Name: "x", URL: ok.URL, MaxEvents: -1}}, []string{"must not be negative"}},
+		{"maxevents at its bound", []Endpoint{{Name: "x", URL: ok.URL, MaxEvents: 1000}}, nil},
+		{"maxevents past its bound", []Endpoint{{Name: "x", URL: ok.URL, MaxEvents: 1001}}, []string{"endpoints[0].maxevents: 1001 is more than 1000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,7 +50,7 @@ func TestNotificationsValidate(t *testing.T) {
 func TestEndpointDefaults(t *testing.T) {
 	t.Parallel()
 	e := Endpoint{}.WithDefaults()
-	if e.Timeout.Std() != DefaultEndpointTimeout || e.Threshold != DefaultEndpointThreshold || e.Backoff.Std() != DefaultEndpointBackoff || e.Backlog != DefaultEndpointBacklog {
+	if e.Timeout.Std() != DefaultEndpointTimeout || e.Threshold != DefaultEndpointThreshold || e.Backoff.Std() != DefaultEndpointBackoff || e.Backlog != DefaultEndpointBacklog || e.MaxEvents != DefaultEndpointMaxEvents {
 		t.Errorf("defaults = %+v", e)
 	}
 }

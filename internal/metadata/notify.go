@@ -3,7 +3,9 @@ package metadata
 import (
 	"context"
 	"errors"
+	"math/bits"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -47,6 +49,7 @@ func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpo
 			return nil, wrap("enqueue notifications", err)
 		}
 	}
+	s.prepareInserts(ctx, ns)
 	var dropped map[string]int64
 	err := s.inTx(ctx, func(c conn) error {
 		dropped = map[string]int64{}
@@ -92,38 +95,89 @@ func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpo
 	return dropped, wrap("enqueue notifications", err)
 }
 
-// insertChunk is how many notifications one INSERT writes: a flush of
-// hundreds of events costs a few statements, not one each, and the
-// statement for a whole chunk is prepared once.
-const insertChunk = 32
+// notifyMaxRows is the most notifications one INSERT writes (3 parameters
+// each: far within the 32766 of SQLite, the lowest limit of the three
+// databases), and notifyMaxBytes the most body bytes it carries, so that a
+// flush of large events (a manifest's references) stays well inside
+// MariaDB's max_allowed_packet (64 MiB by default).
+const (
+	notifyMaxRows  = 1024
+	notifyMaxBytes = 4 << 20
+)
 
-// insertNotifications inserts ns in order, insertChunk rows per statement
-// and the rest one by one, so that only two statements are ever prepared.
-func insertNotifications(ctx context.Context, c conn, ns []Notification) error {
-	const one = "(?, ?, ?, 0, 0)"
-	chunk := "INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+", ", insertChunk), ", ")
-	single := "INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES " + one
-	args := make([]any, 0, 3*insertChunk)
-	for len(ns) > 0 {
-		k, q := min(len(ns), insertChunk), chunk
-		if k < insertChunk {
-			k, q = 1, single
+// notifyInserts holds the INSERT text of 2^k notifications at index k,
+// built once: a flush of n rows takes one statement per bit of n, each
+// prepared once, rather than one statement per row.
+var notifyInserts [11]struct {
+	once sync.Once
+	text string
+}
+
+// notifyInsert returns the INSERT of n notifications, n a power of two.
+func notifyInsert(n int) string {
+	a := &notifyInserts[bits.TrailingZeros(uint(n))]
+	a.once.Do(func() {
+		const row = "(?, ?, ?, 0, 0)"
+		var b strings.Builder
+		b.WriteString("INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
 		}
+		a.text = b.String()
+	})
+	return a.text
+}
+
+// notifySplit returns how many of ns the next INSERT writes: the largest
+// power of two that is at most len(ns) and notifyMaxRows and whose bodies
+// fit notifyMaxBytes (one row at least, however large).
+func notifySplit(ns []Notification) int {
+	n := min(1<<(bits.Len(uint(len(ns)))-1), notifyMaxRows)
+	size := 0
+	for i, x := range ns[:n] {
+		if size += len(x.Body); size > notifyMaxBytes && i > 0 {
+			return 1 << (bits.Len(uint(i)) - 1)
+		}
+	}
+	return n
+}
+
+// insertNotifications inserts ns in order, in multi-row statements
+// (notifySplit).
+func insertNotifications(ctx context.Context, c conn, ns []Notification) error {
+	args := make([]any, 0, 3*notifySplit(ns))
+	now := time.Now()
+	for len(ns) > 0 {
+		k := notifySplit(ns)
 		args = args[:0]
 		for _, n := range ns[:k] {
 			created := n.CreatedAt
 			if created.IsZero() {
-				created = time.Now()
+				created = now
 			}
 			args = append(args, n.Endpoint, n.Body, unixNano(created))
 		}
-		if _, err := c.exec(ctx, q, args...); err != nil {
+		if _, err := c.exec(ctx, notifyInsert(k), args...); err != nil {
 			return err
 		}
 		ns = ns[k:]
 	}
 	return nil
+}
+
+// prepareInserts prepares, outside a transaction (which only looks
+// statements up: see conn.stmt), the INSERTs insertNotifications will run
+// for ns.
+func (s *Store) prepareInserts(ctx context.Context, ns []Notification) {
+	r := s.read()
+	for len(ns) > 0 {
+		k := notifySplit(ns)
+		r.stmt(ctx, r.rebind(notifyInsert(k)))
+		ns = ns[k:]
+	}
 }
 
 func ensureNotifyEndpoint(ctx context.Context, c conn, endpoint string) error {
@@ -217,10 +271,16 @@ func (s *Store) PendingNotifications(ctx context.Context, endpoint string, n int
 	return out, wrap("pending notifications", rows.Err())
 }
 
+// maxAckIDs is the most ids one DELETE or UPDATE of notifications names: a
+// sender's whole batch (config caps an endpoint's maxevents at it), within
+// every database's parameter limit.
+const maxAckIDs = 1000
+
 // AckNotifications removes delivered notifications of endpoint, in one
-// transaction however many. Ids already gone (a redelivery, or dropped past
-// the bound) are not an error. Exactly these ids go: a notification another
-// replica committed meanwhile with a smaller id stays queued.
+// transaction however many, with one DELETE for up to maxAckIDs of them.
+// Ids already gone (a redelivery, or dropped past the bound) are not an
+// error. Exactly these ids go, not a range: a notification another replica
+// committed meanwhile with a smaller id stays queued.
 func (s *Store) AckNotifications(ctx context.Context, endpoint string, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -230,39 +290,61 @@ func (s *Store) AckNotifications(ctx context.Context, endpoint string, ids ...in
 		if _, err := c.exec(ctx, `UPDATE notify_endpoints SET pending = pending WHERE endpoint = ?`, endpoint); err != nil {
 			return err
 		}
-		var gone int64
-		for rest := ids; len(rest) > 0; {
-			k := min(len(rest), insertChunk)
-			args := []any{endpoint}
-			for _, id := range rest[:k] {
-				args = append(args, id)
-			}
-			res, err := c.exec(ctx, `DELETE FROM notify_events WHERE endpoint = ? AND id IN (`+placeholders(strings.Repeat("x,", k-1)+"x")+`)`, args...)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			gone += n
-			rest = rest[k:]
+		gone, err := execIDs(ctx, c, `DELETE FROM notify_events WHERE endpoint = ? AND id IN `, []any{endpoint}, ids)
+		if err != nil || gone == 0 {
+			return err
 		}
-		if gone == 0 {
-			return nil
-		}
-		_, err := c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - ? WHERE endpoint = ?`, gone, endpoint)
+		_, err = c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - ? WHERE endpoint = ?`, gone, endpoint)
 		return err
 	})
 	return wrap("ack notifications", err)
 }
 
-// RetryNotification records a failed delivery: attempts grows by one and
-// the next attempt waits until next. ErrNotFound if the row is gone.
-func (s *Store) RetryNotification(ctx context.Context, endpoint string, id int64, next time.Time) error {
-	res, err := s.read().exec(ctx, `UPDATE notify_events SET attempts = attempts + 1, next_at = ? WHERE endpoint = ? AND id = ?`,
-		unixNano(next), endpoint, id)
-	return wrap("retry notification", affectedOne(res, err))
+// execIDs runs prefix, a statement ending in "id IN ", with args then ids
+// as the list, maxAckIDs ids per statement, and returns the rows affected.
+// The list's text is not cached as a prepared statement: its length
+// varies with every batch.
+func execIDs(ctx context.Context, c conn, prefix string, args []any, ids []int64) (int64, error) {
+	var affected int64
+	for rest := ids; len(rest) > 0; {
+		k := min(len(rest), maxAckIDs)
+		all := append(make([]any, 0, len(args)+k), args...)
+		for _, id := range rest[:k] {
+			all = append(all, id)
+		}
+		q := c.rebind(prefix + "(" + strings.TrimSuffix(strings.Repeat("?, ", k), ", ") + ")")
+		res, err := c.q.ExecContext(ctx, q, all...)
+		if err != nil {
+			return affected, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return affected, err
+		}
+		affected += n
+		rest = rest[k:]
+	}
+	return affected, nil
+}
+
+// RetryNotifications records a failed delivery of the notifications ids
+// (one envelope): the attempts of each grow by one and the next attempt
+// waits until next. Marking every one of them, not only the head, keeps
+// the envelope whole: the sender sends the same ones again (see
+// notify's batch). ErrNotFound if none of them is left.
+func (s *Store) RetryNotifications(ctx context.Context, endpoint string, next time.Time, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(c conn) error {
+		n, err := execIDs(ctx, c, `UPDATE notify_events SET attempts = attempts + 1, next_at = ? WHERE endpoint = ? AND id IN `,
+			[]any{unixNano(next), endpoint}, ids)
+		if err == nil && n == 0 {
+			err = ErrNotFound
+		}
+		return err
+	})
+	return wrap("retry notifications", err)
 }
 
 // NotifyEndpoints returns the state of every endpoint that ever had a

@@ -1,7 +1,8 @@
 package notify
 
 import (
-	"io"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -57,37 +58,52 @@ func BenchmarkFlush(b *testing.B) {
 }
 
 // BenchmarkDeliver is the catch-up rate of one endpoint: b.N queued events
-// delivered in order to a receiver on loopback, one request each.
+// delivered in order to a receiver on loopback that decodes each envelope,
+// maxevents events a request (1: one request each, as before envelopes
+// carried several):
+//
+//	go test -run '^$' -bench Deliver -benchmem ./internal/notify/
 func BenchmarkDeliver(b *testing.B) {
-	s, err := metadata.Open(b.Context(), "sqlite", b.TempDir()+"/wharf.db", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	var got atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		got.Add(1)
-	}))
-	defer srv.Close()
-	ep := Endpoint{Name: "hook", URL: srv.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Millisecond, Secret: []byte("s")}
-	q, err := New(s, nil, Options{Endpoints: []Endpoint{ep}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < b.N; i += 1000 {
-		batch := make([]recorded, min(1000, b.N-i))
-		for j := range batch {
-			batch[j] = recorded{Event: events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}}
-		}
-		if held := q.flush(b.Context(), batch); held != nil {
-			b.Fatal("flush failed")
-		}
-	}
-	b.ResetTimer()
-	q.Run(b.Context())
-	defer q.Close()
-	for got.Load() < int64(b.N) {
-		time.Sleep(time.Millisecond)
+	for _, max := range []int{1, DefaultMaxEvents} {
+		b.Run(fmt.Sprint("maxevents=", max), func(b *testing.B) {
+			s, err := metadata.Open(b.Context(), "sqlite", b.TempDir()+"/wharf.db", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var got, posts atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var env Envelope
+				if err := json.NewDecoder(r.Body).Decode(&env); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				posts.Add(1)
+				got.Add(int64(len(env.Events)))
+			}))
+			defer srv.Close()
+			ep := Endpoint{Name: "hook", URL: srv.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Millisecond, Secret: []byte("s"), MaxEvents: max}
+			q, err := New(s, nil, Options{Endpoints: []Endpoint{ep}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i += 1000 {
+				batch := make([]recorded, min(1000, b.N-i))
+				for j := range batch {
+					batch[j] = recorded{Event: events.Event{Action: events.Push, Repository: "team/app", Digest: digest.FromString("x"), Size: 1234, Host: "h"}}
+				}
+				if held := q.flush(b.Context(), batch); held != nil {
+					b.Fatal("flush failed")
+				}
+			}
+			b.ResetTimer()
+			q.Run(b.Context())
+			defer q.Close()
+			for got.Load() < int64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(posts.Load())/float64(b.N), "requests/event")
+		})
 	}
 }

@@ -2,8 +2,9 @@
 // notification envelope, so that receivers written for distribution keep
 // working: it is an events.Sink that renders each event for every endpoint
 // whose filters let it through, queues it in the metadata database, and
-// delivers each endpoint's queue in order, signed, with retries and
-// backoff, from whichever replica holds the endpoint's lease.
+// delivers each endpoint's queue in order, up to MaxEvents events an
+// envelope, signed, with retries and backoff (a failed envelope is sent
+// again as it was), from whichever replica holds the endpoint's lease.
 //
 // Record never blocks: events wait in a bounded buffer that is written to
 // the database in one transaction every FlushInterval (a crash loses at

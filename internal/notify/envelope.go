@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"wharf/internal/events"
@@ -92,11 +91,11 @@ func references(payload []byte) []v1.Descriptor {
 	return append(refs, m.Manifests...)
 }
 
-// newEvent renders e as distribution would. scheme ("http" or "https")
-// builds the target's URL from the host the client named.
-func newEvent(e *recorded, scheme string, src Source) Event {
+// newEvent renders e as distribution would, under id. scheme ("http" or
+// "https") builds the target's URL from the host the client named.
+func newEvent(e *recorded, id, scheme string, src Source) Event {
 	ev := Event{
-		ID:        uuid.NewString(),
+		ID:        id,
 		Timestamp: e.Time.UTC(),
 		Action:    string(e.Action),
 		Target: Target{
@@ -142,11 +141,21 @@ func method(e *events.Event) string {
 	return http.MethodPut
 }
 
-// envelope wraps rendered events in the body of one delivery.
-func envelope(raw ...[]byte) ([]byte, error) {
-	env := Envelope{Events: make([]json.RawMessage, len(raw))}
-	for i, r := range raw {
-		env.Events[i] = r
+// envelope wraps rendered events in the body of one delivery. They are
+// json.Marshal's output already: joined as they are, not decoded and
+// encoded again.
+func envelope(events [][]byte) []byte {
+	size := len(`{"events":[]}`)
+	for _, ev := range events {
+		size += len(ev) + 1
 	}
-	return json.Marshal(env)
+	b := make([]byte, 0, size)
+	b = append(b, `{"events":[`...)
+	for i, ev := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ev...)
+	}
+	return append(b, "]}"...)
 }

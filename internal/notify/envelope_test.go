@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/events"
@@ -48,7 +49,7 @@ func TestEventJSON(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ev := newEvent(&recorded{Event: tc.e}, "https", src)
+			ev := newEvent(&recorded{Event: tc.e}, uuid.NewString(), "https", src)
 			if len(ev.ID) != 36 {
 				t.Errorf("id %q is not a UUID", ev.ID)
 			}
@@ -69,7 +70,7 @@ func TestEventIDsUnique(t *testing.T) {
 	seen := map[string]bool{}
 	e := events.Event{Action: events.Pull, Repository: "r"}
 	for range 1000 {
-		id := newEvent(&recorded{Event: e}, "https", Source{}).ID
+		id := newEvent(&recorded{Event: e}, uuid.NewString(), "https", Source{}).ID
 		if seen[id] {
 			t.Fatalf("event id %s repeated", id)
 		}
@@ -79,10 +80,7 @@ func TestEventIDsUnique(t *testing.T) {
 
 func TestEnvelope(t *testing.T) {
 	t.Parallel()
-	body, err := envelope([]byte(`{"id":"a"}`), []byte(`{"id":"b"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := envelope([][]byte{[]byte(`{"id":"a"}`), []byte(`{"id":"b"}`)})
 	if string(body) != `{"events":[{"id":"a"},{"id":"b"}]}` {
 		t.Errorf("envelope = %s", body)
 	}

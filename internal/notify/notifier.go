@@ -1,9 +1,12 @@
 package notify
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -37,7 +40,15 @@ type Endpoint struct {
 	Secret []byte
 	// Backlog bounds the queued events; past it the oldest are dropped.
 	Backlog int
+	// MaxEvents is the most events one delivery carries (default
+	// DefaultMaxEvents, at most MaxMaxEvents); 1 sends each alone.
+	MaxEvents int
 }
+
+// MaxMaxEvents is the largest Endpoint.MaxEvents: the ids of a batch are
+// removed or marked for a retry in one statement, within every database's
+// parameter limit.
+const MaxMaxEvents = 1000
 
 // Options configure a Notifier. Zero values take the defaults.
 type Options struct {
@@ -109,6 +120,12 @@ type Notifier struct {
 	dropped  atomic.Int64 // events the full buffer refused
 	reported int64        // dropped counts already logged (flush loop only)
 	lastLog  time.Time
+	// The flush loop's own: ids is crypto/rand read 4 KiB at a time (an
+	// event id is 16 bytes: one read per 256 events rather than a system
+	// call each), scratch and rows the storage of the last flush, reused.
+	ids     io.Reader
+	scratch []recorded
+	rows    []metadata.Notification
 
 	stop    context.CancelFunc
 	flushed chan struct{}
@@ -139,6 +156,7 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 		source: Source{Addr: opts.SourceAddr, InstanceID: uuid.NewString()},
 		byName: map[string]*endpoint{},
 		buf:    make(chan recorded, opts.Buffer),
+		ids:    bufio.NewReaderSize(rand.Reader, 4096),
 	}
 	n.owner = opts.Owner
 	if n.owner == "" {
@@ -151,6 +169,12 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 	for _, ep := range opts.Endpoints {
 		if ep.Name == "" || n.byName[ep.Name] != nil {
 			return nil, fmt.Errorf("notify: endpoint name %q is empty or used twice", ep.Name)
+		}
+		if ep.MaxEvents > MaxMaxEvents {
+			return nil, fmt.Errorf("notify: endpoint %q: maxevents %d is more than %d", ep.Name, ep.MaxEvents, MaxMaxEvents)
+		}
+		if ep.MaxEvents <= 0 {
+			ep.MaxEvents = DefaultMaxEvents
 		}
 		e := &endpoint{
 			Endpoint: ep,
@@ -253,7 +277,10 @@ func (n *Notifier) flushLoop(ctx context.Context) {
 // flush writes held and everything buffered to the database and returns
 // what could not be written.
 func (n *Notifier) flush(ctx context.Context, held []recorded) []recorded {
-	batch := held
+	// held is the scratch storage itself, or nil: copied onto its own
+	// place, or nothing.
+	batch := append(n.scratch[:0], held...)
+	defer func() { n.scratch = batch[:0] }()
 drain:
 	for range cap(n.buf) {
 		select {
@@ -266,10 +293,13 @@ drain:
 	if len(batch) == 0 {
 		return nil
 	}
-	rows, err := n.render(batch)
+	rows, err := n.render(n.rows[:0], batch)
+	n.rows = rows[:0]
+	defer clear(rows) // the bodies go with the flush
 	if err != nil {
 		n.log.Error("rendering events failed; they are dropped", "events", len(batch), "err", err)
 		n.dropped.Add(int64(len(batch)))
+		clear(batch)
 		return nil
 	}
 	dropped, err := n.store.Enqueue(ctx, rows, func(name string) int { return n.byName[name].Backlog })
@@ -282,6 +312,7 @@ drain:
 		n.log.Error("queueing events in the database failed; retrying", "events", len(batch), "err", err)
 		return batch
 	}
+	clear(batch) // let the strings go; the storage stays for the next flush
 	for name, k := range dropped {
 		n.byName[name].dropped.Add(k)
 	}
@@ -297,11 +328,14 @@ drain:
 	return nil
 }
 
-// render turns events into one row per event and endpoint that accepts it.
-func (n *Notifier) render(batch []recorded) ([]metadata.Notification, error) {
-	var rows []metadata.Notification
+// render appends to rows one row per event and endpoint that accepts it.
+func (n *Notifier) render(rows []metadata.Notification, batch []recorded) ([]metadata.Notification, error) {
 	for i := range batch {
-		ev := newEvent(&batch[i], n.opts.Scheme, n.source)
+		id, err := uuid.NewRandomFromReader(n.ids)
+		if err != nil {
+			return rows, fmt.Errorf("notify: event id: %w", err)
+		}
+		ev := newEvent(&batch[i], id.String(), n.opts.Scheme, n.source)
 		var body []byte
 		for _, e := range n.eps {
 			if !e.filter.accepts(batch[i].Action, ev.Target.Repository, ev.Target.MediaType) {
@@ -310,7 +344,7 @@ func (n *Notifier) render(batch []recorded) ([]metadata.Notification, error) {
 			if body == nil {
 				var err error
 				if body, err = json.Marshal(ev); err != nil {
-					return nil, err
+					return rows, err
 				}
 			}
 			rows = append(rows, metadata.Notification{Endpoint: e.Name, Body: body, CreatedAt: ev.Timestamp})

@@ -21,26 +21,41 @@ import (
 // receiver is a webhook receiver as distribution's documentation describes
 // one: it decodes the envelope and keeps the events.
 type receiver struct {
-	mu     sync.Mutex
-	got    []Event
-	sigs   []string
-	fail   atomic.Int32 // answer 503 to this many more requests
+	mu   sync.Mutex
+	got  []Event
+	sigs []string
+	// requests are the event ids of every envelope received, answered
+	// or failed, in order.
+	requests [][]string
+	fail     atomic.Int32 // answer 503 to this many more requests
+	// onFail, when set, runs before a request is failed.
+	onFail func()
 	server *httptest.Server
 }
 
 func newReceiver(t *testing.T) *receiver {
 	r := &receiver{}
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if r.fail.Add(-1) >= 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
 		body, _ := io.ReadAll(req.Body)
 		var env struct {
 			Events []Event `json:"events"`
 		}
 		if req.Header.Get("Content-Type") != EventsMediaType || json.Unmarshal(body, &env) != nil {
 			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		var ids []string
+		for _, e := range env.Events {
+			ids = append(ids, e.ID)
+		}
+		r.mu.Lock()
+		r.requests = append(r.requests, ids)
+		r.mu.Unlock()
+		if r.fail.Add(-1) >= 0 {
+			if r.onFail != nil {
+				r.onFail()
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		r.mu.Lock()
@@ -50,6 +65,13 @@ func newReceiver(t *testing.T) *receiver {
 	}))
 	t.Cleanup(r.server.Close)
 	return r
+}
+
+// posts returns the event ids of every envelope received so far.
+func (r *receiver) posts() [][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]string(nil), r.requests...)
 }
 
 func (r *receiver) events() []Event {

@@ -13,8 +13,21 @@ import (
 	"wharf/internal/metadata"
 )
 
-// batchSize is how many queued events a sender reads at a time.
-const batchSize = 64
+// DefaultMaxEvents is how many queued events one delivery carries at most
+// (Endpoint.MaxEvents): a receiver iterating distribution's envelope takes
+// them all, and a busy registry sends a request per hundred events rather
+// than one per event.
+const DefaultMaxEvents = 100
+
+// minRead is how many queued events a sender reads at a time at least:
+// with a small maxevents, several envelopes go out before their rows are
+// removed, together.
+const minRead = 64
+
+// maxBody bounds one delivery's body: a batch stops before the event that
+// would take it past 1 MiB (a receiver's common limit), but always carries
+// at least one event, however large (a manifest's references).
+const maxBody = 1 << 20
 
 // send delivers e's queue in order for as long as ctx lasts, while this
 // process holds the endpoint's lease.
@@ -27,8 +40,9 @@ func (n *Notifier) send(ctx context.Context, e *endpoint) {
 			n.log.Warn("releasing the notification endpoint failed; another replica takes it when the lease ends", "endpoint", e.Name, "err", err)
 		}
 	}()
+	var claimed time.Time // when this process last took or renewed the lease
 	for ctx.Err() == nil {
-		wait := n.deliverSome(ctx, e, owner)
+		wait := n.deliverSome(ctx, e, owner, &claimed)
 		if wait <= 0 {
 			continue
 		}
@@ -42,29 +56,35 @@ func (n *Notifier) send(ctx context.Context, e *endpoint) {
 	}
 }
 
-// deliverSome claims the endpoint, delivers what is due and returns how
-// long to wait before looking again (0: at once).
-func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string) time.Duration {
-	// A look first, which writes nothing: an idle registry does not renew
-	// leases (a write, on SQLite an fsync) every poll.
-	if head, err := n.store.PendingNotifications(ctx, e.Name, 1); err != nil || len(head) == 0 {
-		if err != nil && ctx.Err() == nil {
-			n.log.Error("reading the notification queue failed", "endpoint", e.Name, "err", err)
+// deliverSome claims the endpoint unless this process renewed its lease
+// within a third of it (*claimed), delivers one batch of what is due and
+// returns how long to wait before looking again (0: at once).
+func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string, claimed *time.Time) time.Duration {
+	if time.Since(*claimed) > n.opts.Lease/3 {
+		// A look first, which writes nothing: an idle registry does not
+		// renew leases (a write, on SQLite an fsync) every poll.
+		if head, err := n.store.PendingNotifications(ctx, e.Name, 1); err != nil || len(head) == 0 {
+			if err != nil && ctx.Err() == nil {
+				n.log.Error("reading the notification queue failed", "endpoint", e.Name, "err", err)
+			}
+			return n.opts.Poll
 		}
-		return n.opts.Poll
-	}
-	held, err := n.store.ClaimNotifyEndpoint(ctx, e.Name, owner, n.opts.Lease)
-	if err != nil {
-		if ctx.Err() == nil {
-			n.log.Error("claiming the notification endpoint failed", "endpoint", e.Name, "err", err)
+		now := time.Now()
+		held, err := n.store.ClaimNotifyEndpoint(ctx, e.Name, owner, n.opts.Lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Error("claiming the notification endpoint failed", "endpoint", e.Name, "err", err)
+			}
+			return n.opts.Poll
 		}
-		return n.opts.Poll
+		if !held {
+			return n.opts.Poll // another replica delivers it
+		}
+		*claimed = now
 	}
-	if !held {
-		return n.opts.Poll // another replica delivers it
-	}
-	claimed := time.Now()
-	rows, err := n.store.PendingNotifications(ctx, e.Name, batchSize)
+	// Whole envelopes: a multiple of maxevents, minRead at least.
+	read := (minRead + e.MaxEvents - 1) / e.MaxEvents * e.MaxEvents
+	rows, err := n.store.PendingNotifications(ctx, e.Name, read)
 	if err != nil {
 		if ctx.Err() == nil {
 			n.log.Error("reading the notification queue failed", "endpoint", e.Name, "err", err)
@@ -74,10 +94,31 @@ func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string) t
 	if len(rows) == 0 {
 		return n.opts.Poll
 	}
-	// Delivered events are removed together, once per batch: a crash in
-	// between sends them again, which receivers drop by id.
+	// Envelopes go out one after the other; the rows of those answered are
+	// removed together at the end, in one statement.
 	var delivered []int64
-	wait := n.deliverRows(ctx, e, rows, claimed, &delivered)
+	var wait time.Duration
+	for len(rows) > 0 {
+		if w := time.Until(rows[0].NextAt); w > 0 {
+			// The head waits for its backoff; renew the lease before it
+			// could run out.
+			wait = min(w, n.opts.Lease/3)
+			break
+		}
+		if time.Since(*claimed) > n.opts.Lease/3 {
+			break // renew the lease first
+		}
+		b := batch(rows[:min(len(rows), e.MaxEvents)], maxBody)
+		if ok, w := n.deliverBatch(ctx, e, b); !ok {
+			wait = w
+			break
+		}
+		for _, r := range b {
+			delivered = append(delivered, r.ID)
+		}
+		rows = rows[len(b):]
+	}
+	// A crash before this sends them again, which receivers drop by id.
 	if err := n.store.AckNotifications(context.WithoutCancel(ctx), e.Name, delivered...); err != nil {
 		n.log.Error("removing delivered notifications failed; they will be sent again", "endpoint", e.Name, "err", err)
 		return n.opts.Poll
@@ -85,40 +126,52 @@ func (n *Notifier) deliverSome(ctx context.Context, e *endpoint, owner string) t
 	return wait
 }
 
-// deliverRows delivers rows in order until one fails or must wait, adding
-// the delivered ids to delivered, and returns how long to wait then.
-func (n *Notifier) deliverRows(ctx context.Context, e *endpoint, rows []metadata.Notification, claimed time.Time, delivered *[]int64) time.Duration {
-	for _, r := range rows {
-		if wait := time.Until(r.NextAt); wait > 0 {
-			// The head waits for its backoff; renew the lease before it
-			// could run out.
-			return min(wait, n.opts.Lease/3)
-		}
-		if time.Since(claimed) > n.opts.Lease/3 {
-			return 0 // renew the lease first
-		}
-		if err := n.deliver(ctx, e, r.Body); err != nil {
-			if ctx.Err() != nil {
-				return 0
-			}
-			e.failed.Add(1)
-			attempts := r.Attempts + 1
-			delay := backoff(attempts, e.Threshold, e.Backoff, n.opts.MaxBackoff)
-			n.log.Warn("notification delivery failed; retrying", "endpoint", e.Name, "url", redact(e.URL),
-				"attempts", attempts, "retry_in", delay, "err", err)
-			if err := n.store.RetryNotification(ctx, e.Name, r.ID, time.Now().Add(delay)); err != nil && !errors.Is(err, metadata.ErrNotFound) {
-				n.log.Error("recording a failed notification failed", "endpoint", e.Name, "err", err)
-				return n.opts.Poll
-			}
-			return delay
-		}
-		e.delivered.Add(1)
-		*delivered = append(*delivered, r.ID)
-		if r.Attempts > 0 {
-			n.log.Info("notification endpoint reachable again", "endpoint", e.Name, "after_attempts", r.Attempts)
+// batch returns the head of rows that one delivery carries: the events
+// that failed together last time (they share the head's attempts), or the
+// new ones, up to maxBytes of bodies and at least one. A receiver that
+// answered an error so gets the same envelope again.
+func batch(rows []metadata.Notification, maxBytes int) []metadata.Notification {
+	size := 0
+	for i, r := range rows {
+		if size += len(r.Body); i > 0 && (r.Attempts != rows[0].Attempts || size > maxBytes) {
+			return rows[:i]
 		}
 	}
-	return 0
+	return rows
+}
+
+// deliverBatch sends rows in one envelope and reports whether the
+// receiver took it; on failure each row is marked for the retry, and the
+// wait before it is returned.
+func (n *Notifier) deliverBatch(ctx context.Context, e *endpoint, rows []metadata.Notification) (bool, time.Duration) {
+	bodies := make([][]byte, len(rows))
+	for i, r := range rows {
+		bodies[i] = r.Body
+	}
+	if err := n.deliver(ctx, e, bodies); err != nil {
+		if ctx.Err() != nil {
+			return false, 0
+		}
+		e.failed.Add(1)
+		attempts := rows[0].Attempts + 1
+		delay := backoff(attempts, e.Threshold, e.Backoff, n.opts.MaxBackoff)
+		n.log.Warn("notification delivery failed; retrying", "endpoint", e.Name, "url", redact(e.URL),
+			"events", len(rows), "attempts", attempts, "retry_in", delay, "err", err)
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		if err := n.store.RetryNotifications(ctx, e.Name, time.Now().Add(delay), ids...); err != nil && !errors.Is(err, metadata.ErrNotFound) {
+			n.log.Error("recording a failed notification failed", "endpoint", e.Name, "err", err)
+			return false, n.opts.Poll
+		}
+		return false, delay
+	}
+	e.delivered.Add(int64(len(rows)))
+	if rows[0].Attempts > 0 {
+		n.log.Info("notification endpoint reachable again", "endpoint", e.Name, "after_attempts", rows[0].Attempts)
+	}
+	return true, 0
 }
 
 // backoff is the wait after the attempts-th failure in a row: none before
@@ -134,12 +187,9 @@ func backoff(attempts, threshold int, base, maxWait time.Duration) time.Duration
 	return min(d, maxWait)
 }
 
-// deliver POSTs one event to e.
-func (n *Notifier) deliver(ctx context.Context, e *endpoint, event []byte) error {
-	body, err := envelope(event)
-	if err != nil {
-		return err
-	}
+// deliver POSTs events to e in one envelope.
+func (n *Notifier) deliver(ctx context.Context, e *endpoint, bodies [][]byte) error {
+	body := envelope(bodies)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("notify: request: %w", urlFree(err))

@@ -26,7 +26,7 @@ func (s *Server) newNotifier() (*notify.Notifier, error) {
 			Timeout: e.Timeout.Std(), Threshold: e.Threshold, Backoff: e.Backoff.Std(),
 			IgnoredMediaTypes: slices.Clone(e.IgnoredMediaTypes), IgnoreMediaTypes: slices.Clone(e.Ignore.MediaTypes),
 			IgnoreActions: slices.Clone(e.Ignore.Actions), Repositories: slices.Clone(e.Repositories),
-			Secret: []byte(e.Secret), Backlog: e.Backlog,
+			Secret: []byte(e.Secret), Backlog: e.Backlog, MaxEvents: e.MaxEvents,
 		})
 	}
 	if len(eps) == 0 {

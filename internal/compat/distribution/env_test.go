@@ -133,12 +133,13 @@ func TestEnvironment(t *testing.T) {
 			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_BACKOFF=2000000000", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_THRESHOLD=3",
 			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_HEADERS_AUTHORIZATION=[Bearer t]", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_IGNORE_ACTIONS=[pull]",
 			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_IGNOREDMEDIATYPES=[application/octet-stream]",
-			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_SECRET=s3cret", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_REPOSITORIES=[team/*]"},
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_SECRET=s3cret", "REGISTRY_NOTIFICATIONS_ENDPOINTS_0_REPOSITORIES=[team/*]",
+			"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_MAXEVENTS=20"},
 			want: func(c *config.Config) {
 				c.Notifications.Endpoints = []config.Endpoint{{Name: "hook", URL: "http://hook.example/events",
 					Timeout: config.Duration(500 * time.Millisecond), Backoff: config.Duration(2 * time.Second), Threshold: 3,
 					Headers: map[string][]string{"authorization": {"Bearer t"}}, Ignore: config.EndpointIgnore{Actions: []string{"pull"}},
-					IgnoredMediaTypes: []string{"application/octet-stream"}, Secret: "s3cret", Repositories: []string{"team/*"}}}
+					IgnoredMediaTypes: []string{"application/octet-stream"}, Secret: "s3cret", Repositories: []string{"team/*"}, MaxEvents: 20}}
 			}},
 		{name: "Kubernetes service links are skipped", env: []string{"REGISTRY_PORT=tcp://10.0.0.1:5000", "REGISTRY_PORT_5000_TCP_ADDR=10.0.0.1",
 			"REGISTRY_SERVICE_HOST=10.0.0.1", "REGISTRY_SERVICE_PORT_HTTP=5000", "REGISTRY_AUTH_PORT=tcp://10.0.0.3:5001",

@@ -29,6 +29,7 @@ type endpoint struct {
 	Secret       string   `yaml:"secret"`
 	Repositories []string `yaml:"repositories"`
 	Backlog      int      `yaml:"backlog"`
+	MaxEvents    int      `yaml:"maxevents"`
 }
 
 // notifications maps notifications: onto wharf's identical block.
@@ -59,6 +60,7 @@ func (tr *translation) notifications(c *config.Config) {
 			IgnoredMediaTypes: e.IgnoredMediaTypes,
 			Ignore:            config.EndpointIgnore{MediaTypes: e.Ignore.MediaTypes, Actions: e.Ignore.Actions},
 			Secret:            config.Secret(e.Secret), Repositories: e.Repositories, Backlog: e.Backlog,
+			MaxEvents: e.MaxEvents,
 		})
 	}
 }

@@ -199,7 +199,7 @@ func newSchema() *spec {
 				f("ignoredmediatypes", list(str())),
 				f("ignore", section(f("mediatypes", list(str())), f("actions", list(str())))),
 				// wharf's additions (docs/notifications.md).
-				f("secret", str()), f("repositories", list(str())), f("backlog", integer()),
+				f("secret", str()), f("repositories", list(str())), f("backlog", integer()), f("maxevents", integer()),
 			))),
 		)),
 		f("redis", notYet(anything())),

@@ -98,6 +98,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"DeleteRepository", testDeleteRepository},
 		{"NotifyQueue", testNotifyQueue},
 		{"NotifyRetry", testNotifyRetry},
+		{"NotifyBatches", testNotifyBatches},
 		{"NotifyBacklogBound", testNotifyBacklogBound},
 		{"NotifyLease", testNotifyLease},
 		{"CopyAll", testCopyAll},

@@ -1,6 +1,8 @@
 package metadatatest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -126,32 +128,85 @@ func testNotifyQueue(t *testing.T, s *metadata.Store) {
 }
 
 // testNotifyRetry: a failed delivery's attempts and next time are kept, so
-// that a restarted sender resumes the backoff.
+// that a restarted sender resumes the backoff; a failed envelope marks
+// every notification it carried, and only those.
 func testNotifyRetry(t *testing.T, s *metadata.Store) {
 	ctx := t.Context()
-	queue(t, s, 0, "hook", "first", "hook", "second")
+	queue(t, s, 0, "hook", "first", "hook", "second", "hook", "third")
 	ns, err := s.PendingNotifications(ctx, "hook", 0)
-	if err != nil || len(ns) != 2 {
+	if err != nil || len(ns) != 3 {
 		t.Fatalf("PendingNotifications = %v, %v", ns, err)
 	}
 	next := created.Add(time.Hour)
 	for range 3 {
-		if err := s.RetryNotification(ctx, "hook", ns[0].ID, next); err != nil {
-			t.Fatalf("RetryNotification: %v", err)
+		if err := s.RetryNotifications(ctx, "hook", next, ns[0].ID, ns[1].ID); err != nil {
+			t.Fatalf("RetryNotifications: %v", err)
 		}
 	}
 	got, err := s.PendingNotifications(ctx, "hook", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].Attempts != 3 || !got[0].NextAt.Equal(next) {
-		t.Errorf("head after 3 failures: attempts %d, next %v; want 3, %v", got[0].Attempts, got[0].NextAt, next)
+	for _, g := range got[:2] {
+		if g.Attempts != 3 || !g.NextAt.Equal(next) {
+			t.Errorf("%s after its envelope failed 3 times: attempts %d, next %v; want 3, %v", g.Body, g.Attempts, g.NextAt, next)
+		}
 	}
-	if got[1].Attempts != 0 || !got[1].NextAt.IsZero() {
-		t.Errorf("the second notification changed with the head's retry: %+v", got[1])
+	if got[2].Attempts != 0 || !got[2].NextAt.IsZero() {
+		t.Errorf("a notification outside the failed envelope changed: %+v", got[2])
 	}
-	if err := s.RetryNotification(ctx, "other", ns[0].ID, next); err == nil {
-		t.Errorf("RetryNotification with another endpoint's name succeeded")
+	if err := s.RetryNotifications(ctx, "other", next, ns[0].ID); !errors.Is(err, metadata.ErrNotFound) {
+		t.Errorf("RetryNotifications with another endpoint's name = %v; want ErrNotFound", err)
+	}
+	if err := s.AckNotifications(ctx, "hook", ns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryNotifications(ctx, "hook", next, ns[0].ID, ns[1].ID); err != nil {
+		t.Errorf("RetryNotifications with one id gone = %v; want nil (the others are marked)", err)
+	}
+	if err := s.RetryNotifications(ctx, "hook", next, ns[0].ID); !errors.Is(err, metadata.ErrNotFound) {
+		t.Errorf("RetryNotifications of a delivered notification = %v; want ErrNotFound", err)
+	}
+}
+
+// testNotifyBatches: flushes of many notifications, past one statement's
+// rows and bytes, come back whole and in order, and a sender's batch of
+// acks past one statement's ids removes exactly those.
+func testNotifyBatches(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	var ns []metadata.Notification
+	for i := range 2500 {
+		body := []byte(fmt.Sprintf("%05d", i))
+		if i%1000 == 7 { // past a statement's byte bound alone
+			body = append(body, bytes.Repeat([]byte("x"), 5<<20)...)
+		}
+		ns = append(ns, metadata.Notification{Endpoint: "bulk", Body: body})
+	}
+	if _, err := s.Enqueue(ctx, ns, nil); err != nil {
+		t.Fatalf("Enqueue of 2500: %v", err)
+	}
+	rows, err := s.PendingNotifications(ctx, "bulk", 0)
+	if err != nil || len(rows) != len(ns) {
+		t.Fatalf("PendingNotifications(bulk) = %d rows, %v; want %d", len(rows), err, len(ns))
+	}
+	var acked []int64
+	for i, r := range rows {
+		if !bytes.Equal(r.Body, ns[i].Body) {
+			t.Fatalf("row %d holds %.5q (%d bytes); want %.5q (%d bytes): a flush came back out of order or cut", i, r.Body, len(r.Body), ns[i].Body, len(ns[i].Body))
+		}
+		if i%5 != 0 {
+			acked = append(acked, r.ID)
+		}
+	}
+	if err := s.AckNotifications(ctx, "bulk", acked...); err != nil {
+		t.Fatalf("AckNotifications of %d: %v", len(acked), err)
+	}
+	left := notifyBodies(t, s, "bulk")
+	if len(left) != 500 || left[1][:5] != "00005" || left[499][:5] != "02495" {
+		t.Errorf("after acking 2000 of 2500, bulk holds %d, starting %.5q", len(left), left[:min(3, len(left))])
+	}
+	if st := notifyState(t, s, "bulk"); st.Pending != 500 {
+		t.Errorf("endpoint bulk: pending %d after 2000 acks of 2500; want 500", st.Pending)
 	}
 }
 
