@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -23,33 +24,51 @@ import (
 // and the filesystem driver.
 //
 //	go test -run '^$' -bench Collect -benchtime 1x ./internal/gc/
+//
+// The "untagged" case untags those images instead, and collects with
+// DeleteUntagged, as `wharf gc --delete-untagged` in make bench does.
 func BenchmarkCollect(b *testing.B) {
 	const images, deleted = 10000, 2000
-	for range b.N {
-		b.StopTimer()
-		meta, blobs := benchSet(b, images, deleted)
-		c := New(meta, blobs, nil, "bench")
-		c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-		b.StartTimer()
-		start := time.Now()
-		res, err := c.Run(b.Context(), Options{Grace: time.Hour, UploadsGrace: time.Hour})
-		elapsed := time.Since(start)
-		b.StopTimer()
-		if err != nil {
-			b.Fatal(err)
+	for _, untag := range []bool{false, true} {
+		name := "deleted"
+		if untag {
+			name = "untagged"
 		}
-		if res.BlobsDeleted != 2*deleted {
-			b.Fatalf("deleted %d blobs, want %d", res.BlobsDeleted, 2*deleted)
-		}
-		b.ReportMetric(float64(res.BlobsDeleted)/elapsed.Seconds(), "blobs/s")
-		b.ReportMetric(elapsed.Seconds(), "s/collection")
-		meta.Close()
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				meta, blobs := benchSet(b, images, deleted, untag)
+				var log *slog.Logger
+				if testing.Verbose() {
+					log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				}
+				c := New(meta, blobs, log, "bench")
+				c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+				b.StartTimer()
+				start := time.Now()
+				res, err := c.Run(b.Context(), Options{Grace: time.Hour, UploadsGrace: time.Hour, DeleteUntagged: untag})
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.BlobsDeleted != 2*deleted {
+					b.Fatalf("deleted %d blobs, want %d", res.BlobsDeleted, 2*deleted)
+				}
+				if untag && res.ManifestsDeleted != deleted {
+					b.Fatalf("deleted %d manifests, want %d", res.ManifestsDeleted, deleted)
+				}
+				b.ReportMetric(float64(res.BlobsDeleted)/elapsed.Seconds(), "blobs/s")
+				b.ReportMetric(elapsed.Seconds(), "s/collection")
+				meta.Close()
+			}
+		})
 	}
 }
 
 // benchSet writes images images through the store's group commits (16
-// writers) and deletes deleted of them.
-func benchSet(b *testing.B, images, deleted int) (*metadata.Store, *filesystem.Driver) {
+// writers) and deletes deleted of them, or untags them when untag is set.
+func benchSet(b *testing.B, images, deleted int, untag bool) (*metadata.Store, *filesystem.Driver) {
 	b.Helper()
 	ctx := b.Context()
 	dir := b.TempDir()
@@ -113,7 +132,13 @@ func benchSet(b *testing.B, images, deleted int) (*metadata.Store, *filesystem.D
 		b.FailNow()
 	}
 	for i := 0; i < images; i += images / deleted {
-		if err := meta.DeleteManifest(ctx, pushed[i].Repo, pushed[i].Digest); err != nil {
+		var err error
+		if untag {
+			err = meta.DeleteTag(ctx, pushed[i].Repo, fmt.Sprintf("v%d", i))
+		} else {
+			err = meta.DeleteManifest(ctx, pushed[i].Repo, pushed[i].Digest)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

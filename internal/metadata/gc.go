@@ -85,6 +85,7 @@ func (s *Store) DeleteGarbageBlob(ctx context.Context, dgst digest.Digest, check
 func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, check SweepCheck) ([]GarbageBlob, error) {
 	var gone []GarbageBlob
 	before := unixNano(check.Before)
+	s.prepare(ctx, sweepQueries(s.d)...)
 	err := s.inTx(ctx, func(c conn) error {
 		gone = gone[:0]
 		for _, d := range dgsts {
@@ -107,13 +108,35 @@ func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, c
 	return gone, nil
 }
 
+// sweepQueries are deleteIfGarbage's statements, in the order it runs them.
+func sweepQueries(d *dialect) []string {
+	return []string{
+		"SELECT size, created_at FROM blobs WHERE digest = ?" + d.forUpdate,
+		"SELECT 1 FROM manifest_refs WHERE digest = ?",
+		"SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
+		"DELETE FROM repository_blobs WHERE blob_digest = ?",
+		"DELETE FROM blobs WHERE digest = ?",
+	}
+}
+
+// prepare puts queries in the statement cache, outside any transaction: a
+// transaction only uses statements prepared already (Store.stmt), and
+// parsing each of a sweep's thousands of statements again costs more CPU
+// than running it.
+func (s *Store) prepare(ctx context.Context, queries ...string) {
+	c := s.read()
+	for _, q := range queries {
+		c.stmt(ctx, c.rebind(q))
+	}
+}
+
 // deleteIfGarbage locks the blob's row, checks again that nothing refers
 // to it and that it was not committed or linked at or after before, and
 // deletes its links and row.
 func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int64) (int64, bool, error) {
+	q := sweepQueries(c.d)
 	var size, created int64
-	err := c.queryRow(ctx, "SELECT size, created_at FROM blobs WHERE digest = ?"+c.d.forUpdate,
-		dgst.String()).Scan(&size, &created)
+	err := c.queryRow(ctx, q[0], dgst.String()).Scan(&size, &created)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && created >= before) {
 		return 0, false, nil
 	}
@@ -122,19 +145,15 @@ func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int
 	}
 	// Read after the lock is granted, so a manifest PUT that held the row
 	// shared has committed and its references are visible.
-	kept, err := exists(ctx, c, "SELECT 1 FROM manifest_refs WHERE digest = ?", dgst.String())
+	kept, err := exists(ctx, c, q[1], dgst.String())
 	if err != nil || kept {
 		return 0, false, err
 	}
-	kept, err = exists(ctx, c, "SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
-		dgst.String(), before)
+	kept, err = exists(ctx, c, q[2], dgst.String(), before)
 	if err != nil || kept {
 		return 0, false, err
 	}
-	for _, q := range []string{
-		"DELETE FROM repository_blobs WHERE blob_digest = ?",
-		"DELETE FROM blobs WHERE digest = ?",
-	} {
+	for _, q := range q[3:] {
 		if _, err := c.exec(ctx, q, dgst.String()); err != nil {
 			return 0, false, err
 		}
@@ -146,6 +165,54 @@ func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int
 func (s *Store) HasBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	ok, err := exists(ctx, s.read(), "SELECT 1 FROM blobs WHERE digest = ?", dgst.String())
 	return ok, wrap("has blob", err)
+}
+
+// RecordedBlobs returns which of dgsts have a row again (pushed anew since
+// their delete committed), in one query: the sweep's last look before
+// removing a batch's files.
+func (s *Store) RecordedBlobs(ctx context.Context, dgsts []digest.Digest) (map[digest.Digest]bool, error) {
+	out := make(map[digest.Digest]bool)
+	if len(dgsts) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(dgsts))
+	for i, d := range dgsts {
+		args[i] = d.String()
+	}
+	err := s.read().queryDynamic(ctx, "SELECT digest FROM blobs WHERE digest IN ("+idList(len(dgsts))+")", args,
+		func(r *sql.Rows) error {
+			var d digest.Digest
+			if err := r.Scan(&d); err != nil {
+				return err
+			}
+			out[d] = true
+			return nil
+		})
+	return out, wrap("recorded blobs", err)
+}
+
+// DeleteUntaggedBatch is DeleteUntagged for several manifests of repo in
+// one transaction (one commit to wait for, not one each), in the order
+// given: a parent before the children only it kept. It returns one
+// outcome per manifest, nil when deleted or DeleteUntagged's ErrNotFound,
+// ErrStillReferenced or ErrUsedSince when kept; any other error rolls the
+// whole batch back.
+func (s *Store) DeleteUntaggedBatch(ctx context.Context, repo string, dgsts []digest.Digest, before time.Time) ([]error, error) {
+	outcomes := make([]error, len(dgsts))
+	err := s.inTx(ctx, func(c conn) error {
+		for i, d := range dgsts {
+			err := deleteUntagged(ctx, c, repo, d, before)
+			if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrStillReferenced) && !errors.Is(err, ErrUsedSince) {
+				return err
+			}
+			outcomes[i] = err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("delete untagged manifests", err)
+	}
+	return outcomes, nil
 }
 
 // exists reports whether query returns a row.

@@ -184,32 +184,37 @@ func optionalTime(n int64) time.Time {
 // which a push referring to it or tagging it waits for (or holds).
 func (s *Store) DeleteUntagged(ctx context.Context, repo string, dgst digest.Digest, before time.Time) error {
 	return wrap("delete untagged manifest", s.inTx(ctx, func(c conn) error {
-		id, rid, err := manifestRow(ctx, c, repo, dgst)
-		if err != nil {
-			return err
-		}
-		var created, pushed, pulled int64
-		if err := c.queryRow(ctx, "SELECT created_at, pushed_at, pulled_at FROM manifests WHERE id = ?"+c.d.forUpdate, id).
-			Scan(&created, &pushed, &pulled); err != nil {
-			return notFound(err)
-		}
-		if b := unixNano(before); max(created, pushed, pulled) >= b {
-			return ErrUsedSince
-		}
-		var n int
-		if err := c.queryRow(ctx, `SELECT
+		return deleteUntagged(ctx, c, repo, dgst, before)
+	}))
+}
+
+// deleteUntagged is DeleteUntagged inside the transaction c.
+func deleteUntagged(ctx context.Context, c conn, repo string, dgst digest.Digest, before time.Time) error {
+	id, rid, err := manifestRow(ctx, c, repo, dgst)
+	if err != nil {
+		return err
+	}
+	var created, pushed, pulled int64
+	if err := c.queryRow(ctx, "SELECT created_at, pushed_at, pulled_at FROM manifests WHERE id = ?"+c.d.forUpdate, id).
+		Scan(&created, &pushed, &pulled); err != nil {
+		return notFound(err)
+	}
+	if b := unixNano(before); max(created, pushed, pulled) >= b {
+		return ErrUsedSince
+	}
+	var n int
+	if err := c.queryRow(ctx, `SELECT
  (SELECT COUNT(*) FROM tags WHERE manifest_id = ?) +
  (SELECT COUNT(*) FROM manifest_refs mr JOIN manifests p ON p.id = mr.manifest_id
   WHERE p.repository_id = ? AND mr.kind = ? AND mr.digest = ?) +
  (SELECT COUNT(*) FROM manifests WHERE repository_id = ? AND subject = ?)`,
-			id, rid, string(RefManifest), dgst.String(), rid, dgst.String()).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return ErrStillReferenced
-		}
-		return deleteManifestRow(ctx, c, id)
-	}))
+		id, rid, string(RefManifest), dgst.String(), rid, dgst.String()).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrStillReferenced
+	}
+	return deleteManifestRow(ctx, c, id)
 }
 
 // manifestRow returns the id and repository id of a manifest, or
