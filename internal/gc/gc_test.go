@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"wharf/internal/registry"
 	"wharf/internal/storage"
 	"wharf/internal/storage/filesystem"
+	"wharf/internal/storage/storagetest"
 )
 
 const (
@@ -594,4 +596,64 @@ func TestDeleteUntaggedKeepsWhatWasUsedWithinGrace(t *testing.T) {
 	}
 	e.wantPulls("app", pulled)
 	e.wantPulls("app", repushed)
+}
+
+// TestSweepCommitsABatchAtATime: garbage blobs go sweepBatch to a
+// transaction (one commit each), and orphan files are looked up a page
+// at a time, across page boundaries.
+func TestSweepCommitsABatchAtATime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	// 300 blobs: 2 transactions of at most 256, where 64 to a transaction
+	// took 5.
+	const garbage, orphans, wantTxs = 300, pageSize + 8, 2
+	for i := range garbage {
+		if _, err := benchBlob(ctx, e.meta, e.blobs, "app", fmt.Sprintf("loose %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var orphaned []digest.Digest
+	for i := range orphans {
+		content := fmt.Sprintf("orphan %d", i)
+		w, err := e.blobs.Upload(ctx, storagetest.NewID(), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		d := digest.FromString(content)
+		if err := w.Commit(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		orphaned = append(orphaned, d)
+	}
+	kept := e.pushImage("app", "v1", "config", "layer")
+	// A transaction calls beforeSweep for each of its blobs, then
+	// whileLocked for each once they are deleted: each switch from the
+	// first to the second is one transaction.
+	var (
+		txs    int
+		locked bool
+	)
+	e.c.beforeSweep = func(digest.Digest) { locked = false }
+	e.c.whileLocked = func(digest.Digest) {
+		if !locked {
+			txs++
+		}
+		locked = true
+	}
+	e.age()
+	res := e.run(opts())
+	if res.BlobsDeleted != garbage || res.OrphansDeleted != orphans {
+		t.Errorf("result %+v, want %d blobs and %d orphans deleted", res, garbage, orphans)
+	}
+	if txs != wantTxs {
+		t.Errorf("%d blobs deleted in %d transactions, want %d", garbage, txs, wantTxs)
+	}
+	for _, d := range orphaned {
+		e.wantGone(d)
+	}
+	e.wantPulls("app", kept)
 }

@@ -80,6 +80,8 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"GCDeleteBlob", testGCDeleteBlob},
 		{"GCSweepRace", testGCSweepRace},
 		{"GCLease", testGCLease},
+		{"GCDeleteUntaggedBatch", testGCDeleteUntaggedBatch},
+		{"GCRecordedBlobs", testGCRecordedBlobs},
 		{"Fsck", testFsck},
 		{"AuditInsertList", testAuditInsertList},
 		{"AuditFilters", testAuditFilters},
