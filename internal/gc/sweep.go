@@ -103,29 +103,27 @@ func (r *run) sweepBatch(ctx context.Context, before time.Time, batch []metadata
 }
 
 // removeBytes deletes the files of blobs whose rows are gone, several at
-// once, unless a push of the same digest recorded one again meanwhile
-// (looked up for the whole batch in one query). A file already gone is not
-// an error (an earlier run crashed after deleting it).
+// once. Each file is kept if a push of the same digest recorded it again
+// meanwhile, looked up just before its delete (not once for the batch:
+// the window between the look and the delete stays microseconds wide). A
+// file already gone is not an error (an earlier run crashed after deleting
+// it).
 func (r *run) removeBytes(ctx context.Context, gone []metadata.GarbageBlob) error {
-	dgsts := make([]digest.Digest, len(gone))
-	for i, b := range gone {
-		dgsts[i] = b.Digest
-	}
-	again, err := r.c.meta.RecordedBlobs(ctx, dgsts)
-	if err != nil {
-		return fmt.Errorf("gc: %w", err)
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(deleteWorkers)
-	for _, dgst := range dgsts {
-		if again[dgst] {
-			r.c.log.Info("blob pushed again while it was collected; its bytes stay", "digest", dgst)
-			continue
-		}
+	for _, b := range gone {
 		g.Go(func() error {
-			if err := r.c.blobs.Delete(gctx, dgst); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			again, err := r.c.meta.HasBlob(gctx, b.Digest)
+			if err != nil {
+				return fmt.Errorf("gc: %w", err)
+			}
+			if again {
+				r.c.log.Info("blob pushed again while it was collected; its bytes stay", "digest", b.Digest)
+				return nil
+			}
+			if err := r.c.blobs.Delete(gctx, b.Digest); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				// The row is gone: the next run finds the file as an orphan.
-				return fmt.Errorf("gc: delete blob %s: %w", dgst, err)
+				return fmt.Errorf("gc: delete blob %s: %w", b.Digest, err)
 			}
 			return nil
 		})

@@ -199,6 +199,8 @@ func (s *Store) RecordedBlobs(ctx context.Context, dgsts []digest.Digest) (map[d
 // whole batch back.
 func (s *Store) DeleteUntaggedBatch(ctx context.Context, repo string, dgsts []digest.Digest, before time.Time) ([]error, error) {
 	outcomes := make([]error, len(dgsts))
+	s.prepare(ctx, append([]string{manifestRowQuery, untaggedLockQuery + s.d.forUpdate, untaggedKeptQuery},
+		deleteManifestRowQueries...)...)
 	err := s.inTx(ctx, func(c conn) error {
 		for i, d := range dgsts {
 			err := deleteUntagged(ctx, c, repo, d, before)
