@@ -80,22 +80,20 @@ func (s *Store) DeleteGarbageBlob(ctx context.Context, dgst digest.Digest, check
 }
 
 // DeleteGarbageBlobs is DeleteGarbageBlob for several blobs in one
-// transaction (one commit to wait for, not one each): it returns those it
-// deleted. Pass them in digest order, the order the sweep locks them in.
+// transaction (one commit to wait for, not one each), with one statement
+// per step for all of them: it returns those it deleted. Rows are locked
+// in digest order.
 func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, check SweepCheck) ([]GarbageBlob, error) {
 	var gone []GarbageBlob
 	before := unixNano(check.Before)
-	s.prepare(ctx, sweepQueries(s.d)...)
 	err := s.inTx(ctx, func(c conn) error {
 		gone = gone[:0]
-		for _, d := range dgsts {
-			size, ok, err := deleteIfGarbage(ctx, c, d, before)
+		for start := 0; start < len(dgsts); start += maxSweepArgs {
+			part, err := deleteGarbage(ctx, c, dgsts[start:min(start+maxSweepArgs, len(dgsts))], before)
 			if err != nil {
 				return err
 			}
-			if ok {
-				gone = append(gone, GarbageBlob{Digest: d, Size: size})
-			}
+			gone = append(gone, part...)
 		}
 		if check.Deleted != nil && len(gone) > 0 {
 			check.Deleted()
@@ -108,57 +106,98 @@ func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, c
 	return gone, nil
 }
 
-// sweepQueries are deleteIfGarbage's statements, in the order it runs them.
-func sweepQueries(d *dialect) []string {
-	return []string{
-		"SELECT size, created_at FROM blobs WHERE digest = ?" + d.forUpdate,
-		"SELECT 1 FROM manifest_refs WHERE digest = ?",
-		"SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
-		"DELETE FROM repository_blobs WHERE blob_digest = ?",
-		"DELETE FROM blobs WHERE digest = ?",
+// maxSweepArgs bounds the digests of one statement, well below every
+// database's limit on parameters.
+const maxSweepArgs = 512
+
+// deleteGarbage locks the rows of dgsts, checks again that nothing refers
+// to them and that they were not committed or linked at or after before,
+// and deletes the links and rows of those still garbage.
+func deleteGarbage(ctx context.Context, c conn, dgsts []digest.Digest, before int64) ([]GarbageBlob, error) {
+	var cands []GarbageBlob
+	err := c.queryDynamic(ctx, "SELECT digest, size, created_at FROM blobs WHERE digest IN ("+idList(len(dgsts))+
+		") ORDER BY digest"+c.d.forUpdate, digestArgs(dgsts), func(r *sql.Rows) error {
+		var (
+			b       GarbageBlob
+			created int64
+		)
+		if err := r.Scan(&b.Digest, &b.Size, &created); err != nil {
+			return err
+		}
+		if created < before {
+			cands = append(cands, b)
+		}
+		return nil
+	})
+	if err != nil || len(cands) == 0 {
+		return nil, err
 	}
+	// Read after the locks are granted, so a manifest PUT that held a row
+	// shared has committed and its references are visible.
+	kept := make(map[digest.Digest]bool)
+	collect := func(r *sql.Rows) error {
+		var d digest.Digest
+		if err := r.Scan(&d); err != nil {
+			return err
+		}
+		kept[d] = true
+		return nil
+	}
+	args := digestArgs(garbageDigests(cands))
+	in := idList(len(cands))
+	if err := c.queryDynamic(ctx, "SELECT DISTINCT digest FROM manifest_refs WHERE digest IN ("+in+")", args, collect); err != nil {
+		return nil, err
+	}
+	if err := c.queryDynamic(ctx, "SELECT DISTINCT blob_digest FROM repository_blobs WHERE created_at >= ? AND blob_digest IN ("+in+")",
+		append([]any{before}, args...), collect); err != nil {
+		return nil, err
+	}
+	gone := cands[:0]
+	for _, b := range cands {
+		if !kept[b.Digest] {
+			gone = append(gone, b)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	args, in = digestArgs(garbageDigests(gone)), idList(len(gone))
+	for _, q := range []string{
+		"DELETE FROM repository_blobs WHERE blob_digest IN (" + in + ")",
+		"DELETE FROM blobs WHERE digest IN (" + in + ")",
+	} {
+		if _, err := c.exec(ctx, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	return gone, nil
+}
+
+func garbageDigests(bs []GarbageBlob) []digest.Digest {
+	out := make([]digest.Digest, len(bs))
+	for i, b := range bs {
+		out[i] = b.Digest
+	}
+	return out
+}
+
+func digestArgs(dgsts []digest.Digest) []any {
+	out := make([]any, len(dgsts))
+	for i, d := range dgsts {
+		out[i] = d.String()
+	}
+	return out
 }
 
 // prepare puts queries in the statement cache, outside any transaction: a
 // transaction only uses statements prepared already (Store.stmt), and
-// parsing each of a sweep's thousands of statements again costs more CPU
-// than running it.
+// parsing each of a collection's thousands of statements again costs more
+// CPU than running it.
 func (s *Store) prepare(ctx context.Context, queries ...string) {
 	c := s.read()
 	for _, q := range queries {
 		c.stmt(ctx, c.rebind(q))
 	}
-}
-
-// deleteIfGarbage locks the blob's row, checks again that nothing refers
-// to it and that it was not committed or linked at or after before, and
-// deletes its links and row.
-func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int64) (int64, bool, error) {
-	q := sweepQueries(c.d)
-	var size, created int64
-	err := c.queryRow(ctx, q[0], dgst.String()).Scan(&size, &created)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && created >= before) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	// Read after the lock is granted, so a manifest PUT that held the row
-	// shared has committed and its references are visible.
-	kept, err := exists(ctx, c, q[1], dgst.String())
-	if err != nil || kept {
-		return 0, false, err
-	}
-	kept, err = exists(ctx, c, q[2], dgst.String(), before)
-	if err != nil || kept {
-		return 0, false, err
-	}
-	for _, q := range q[3:] {
-		if _, err := c.exec(ctx, q, dgst.String()); err != nil {
-			return 0, false, err
-		}
-	}
-	return size, true, nil
 }
 
 // HasBlob reports whether the blob has a row (its bytes are committed).
@@ -175,11 +214,7 @@ func (s *Store) RecordedBlobs(ctx context.Context, dgsts []digest.Digest) (map[d
 	if len(dgsts) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(dgsts))
-	for i, d := range dgsts {
-		args[i] = d.String()
-	}
-	err := s.read().queryDynamic(ctx, "SELECT digest FROM blobs WHERE digest IN ("+idList(len(dgsts))+")", args,
+	err := s.read().queryDynamic(ctx, "SELECT digest FROM blobs WHERE digest IN ("+idList(len(dgsts))+")", digestArgs(dgsts),
 		func(r *sql.Rows) error {
 			var d digest.Digest
 			if err := r.Scan(&d); err != nil {

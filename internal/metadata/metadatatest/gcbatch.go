@@ -1,6 +1,7 @@
 package metadatatest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -80,4 +81,42 @@ func testGCRecordedBlobs(t *testing.T, s *metadata.Store) {
 	if got, err := s.RecordedBlobs(t.Context(), nil); err != nil || len(got) != 0 {
 		t.Errorf("RecordedBlobs of none = %v, %v", got, err)
 	}
+}
+
+// testGCDeleteBlobsMixed: a batch's statements, one for all its blobs,
+// keep each blob that is referenced, linked or committed within the grace
+// period, and delete only the others, with their links.
+func testGCDeleteBlobsMixed(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	g1, g2 := addBlob(t, s, "app", "garbage one"), addBlob(t, s, "app", "garbage two")
+	relinked := addBlob(t, s, "app", "linked again")
+	used := pushImage(t, s, "app", "v1", "v1").Refs[0].Digest
+	time.Sleep(2 * time.Millisecond)
+	mid := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	young := addBlob(t, s, "app", "young")
+	if _, err := s.LinkBlob(ctx, "other", "app", relinked); err != nil {
+		t.Fatal(err)
+	}
+	batch := sorted(g1, g2, relinked, used, young, digest.FromString("never"))
+	gone, err := s.DeleteGarbageBlobs(ctx, batch, metadata.SweepCheck{Before: mid})
+	if err != nil {
+		t.Fatalf("DeleteGarbageBlobs: %v", err)
+	}
+	got := make([]digest.Digest, len(gone))
+	for i, b := range gone {
+		got[i] = b.Digest
+		if b.Size != int64(len("garbage one")) {
+			t.Errorf("%s: size %d, want %d", b.Digest, b.Size, len("garbage one"))
+		}
+	}
+	if want := sorted(g1, g2); !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v", got, want)
+	}
+	for _, d := range []digest.Digest{g1, g2} {
+		wantNoBlob(t, s, "app", d)
+	}
+	wantBlob(t, s, "other", relinked, int64(len("linked again")))
+	wantBlob(t, s, "app", used, int64(len("layer of v1")))
+	wantBlob(t, s, "app", young, int64(len("young")))
 }

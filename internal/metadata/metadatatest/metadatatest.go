@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"GCLease", testGCLease},
 		{"GCDeleteUntaggedBatch", testGCDeleteUntaggedBatch},
 		{"GCRecordedBlobs", testGCRecordedBlobs},
+		{"GCDeleteBlobsMixed", testGCDeleteBlobsMixed},
 		{"Fsck", testFsck},
 		{"AuditInsertList", testAuditInsertList},
 		{"AuditFilters", testAuditFilters},
