@@ -192,6 +192,25 @@ func (e *env) wantKept(d digest.Digest) {
 	}
 }
 
+// orphanFile commits content's bytes to storage with no row: a crash
+// between the two.
+func (e *env) orphanFile(content string) digest.Digest {
+	e.t.Helper()
+	ctx := e.t.Context()
+	w, err := e.blobs.Upload(ctx, storagetest.NewID(), -1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(content)); err != nil {
+		e.t.Fatal(err)
+	}
+	d := digest.FromString(content)
+	if err := w.Commit(ctx, d); err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
 func size(s ...string) int64 {
 	var n int64
 	for _, x := range s {
@@ -316,20 +335,8 @@ func TestDeleteUntaggedKeepsIndexChildrenAndReferrers(t *testing.T) {
 func TestOrphanFiles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx := t.Context()
-	// Bytes committed to storage with no row: a crash between the two.
 	content := "orphaned bytes"
-	w, err := e.blobs.Upload(ctx, "orphanupload0000000000000000000000", -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(content)); err != nil {
-		t.Fatal(err)
-	}
-	d := digest.FromString(content)
-	if err := w.Commit(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	d := e.orphanFile(content)
 	kept := e.pushImage("app", "v1", "config", "layer")
 
 	if res := e.run(opts()); res.OrphansDeleted != 0 {
@@ -615,19 +622,7 @@ func TestSweepCommitsABatchAtATime(t *testing.T) {
 	}
 	var orphaned []digest.Digest
 	for i := range orphans {
-		content := fmt.Sprintf("orphan %d", i)
-		w, err := e.blobs.Upload(ctx, storagetest.NewID(), -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte(content)); err != nil {
-			t.Fatal(err)
-		}
-		d := digest.FromString(content)
-		if err := w.Commit(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-		orphaned = append(orphaned, d)
+		orphaned = append(orphaned, e.orphanFile(fmt.Sprintf("orphan %d", i)))
 	}
 	kept := e.pushImage("app", "v1", "config", "layer")
 	// A transaction calls beforeSweep for each of its blobs, then
