@@ -12,10 +12,10 @@ import (
 
 // Garbage collection's queries. A blob is garbage when no manifest refers
 // to it and neither its row nor any of its links is younger than the grace
-// period's start (before); the sweep deletes one blob per short transaction
-// that checks all of that again under an exclusive lock on the blob's row,
-// the lock a manifest PUT takes shared on every blob it refers to
-// (checkRef). docs/architecture.md tells the whole protocol.
+// period's start (before); the sweep deletes a batch of blobs per short
+// transaction that checks all of that again under an exclusive lock on
+// each blob's row, the lock a manifest PUT takes shared on every blob it
+// refers to (checkRef). docs/architecture.md tells the whole protocol.
 const (
 	unreferencedBlobsQuery = `SELECT b.digest, b.size FROM blobs b
 WHERE b.digest > ? AND b.created_at < ?
