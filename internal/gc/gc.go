@@ -38,7 +38,7 @@ const leaseName = "gc"
 const DefaultLeaseTTL = time.Minute
 
 // pageSize is how many candidates one query returns.
-const pageSize = 500
+const pageSize = 512
 
 // ErrBusy means another collector holds the lease: errors.As the error to
 // a *metadata.LeaseHeldError for who and until when.
@@ -232,15 +232,30 @@ func (r *run) all(ctx context.Context) error {
 	}
 	before := r.c.now().Add(-r.opts.Grace)
 	if r.opts.DeleteUntagged {
-		if err := r.manifests(ctx); err != nil {
+		if err := r.timed(ctx, "untagged manifests", r.manifests); err != nil {
 			return err
 		}
 	}
-	if err := r.sweepBlobs(ctx, before); err != nil {
-		return err
+	phases := []struct {
+		name string
+		fn   func(context.Context, time.Time) error
+	}{{"blobs", r.sweepBlobs}, {"orphan files", r.orphans}}
+	for _, p := range phases {
+		if err := r.timed(ctx, p.name, func(ctx context.Context) error { return p.fn(ctx, before) }); err != nil {
+			return err
+		}
 	}
-	if err := r.orphans(ctx, before); err != nil {
-		return err
-	}
-	return r.uploads(ctx, r.c.now().Add(-r.opts.UploadsGrace))
+	return r.timed(ctx, "uploads", func(ctx context.Context) error {
+		return r.uploads(ctx, r.c.now().Add(-r.opts.UploadsGrace))
+	})
+}
+
+// timed runs one phase and logs how long it took at debug level: where a
+// slow collection spends its time, without a profiler.
+func (r *run) timed(ctx context.Context, phase string, fn func(context.Context) error) error {
+	start := time.Now()
+	err := fn(ctx)
+	r.c.log.DebugContext(ctx, "gc phase finished", "phase", phase, "took", time.Since(start).Round(time.Microsecond),
+		"blobs", r.res.BlobsDeleted, "manifests", r.res.ManifestsDeleted, "orphans", r.res.OrphansDeleted, "uploads", r.res.UploadsDeleted)
+	return err
 }

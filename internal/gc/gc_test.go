@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"wharf/internal/registry"
 	"wharf/internal/storage"
 	"wharf/internal/storage/filesystem"
+	"wharf/internal/storage/storagetest"
 )
 
 const (
@@ -190,6 +192,25 @@ func (e *env) wantKept(d digest.Digest) {
 	}
 }
 
+// orphanFile commits content's bytes to storage with no row: a crash
+// between the two.
+func (e *env) orphanFile(content string) digest.Digest {
+	e.t.Helper()
+	ctx := e.t.Context()
+	w, err := e.blobs.Upload(ctx, storagetest.NewID(), -1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(content)); err != nil {
+		e.t.Fatal(err)
+	}
+	d := digest.FromString(content)
+	if err := w.Commit(ctx, d); err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
 func size(s ...string) int64 {
 	var n int64
 	for _, x := range s {
@@ -314,20 +335,8 @@ func TestDeleteUntaggedKeepsIndexChildrenAndReferrers(t *testing.T) {
 func TestOrphanFiles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx := t.Context()
-	// Bytes committed to storage with no row: a crash between the two.
 	content := "orphaned bytes"
-	w, err := e.blobs.Upload(ctx, "orphanupload0000000000000000000000", -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(content)); err != nil {
-		t.Fatal(err)
-	}
-	d := digest.FromString(content)
-	if err := w.Commit(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	d := e.orphanFile(content)
 	kept := e.pushImage("app", "v1", "config", "layer")
 
 	if res := e.run(opts()); res.OrphansDeleted != 0 {
@@ -594,4 +603,52 @@ func TestDeleteUntaggedKeepsWhatWasUsedWithinGrace(t *testing.T) {
 	}
 	e.wantPulls("app", pulled)
 	e.wantPulls("app", repushed)
+}
+
+// TestSweepCommitsABatchAtATime: garbage blobs go sweepBatch to a
+// transaction (one commit each), and orphan files are looked up a page
+// at a time, across page boundaries.
+func TestSweepCommitsABatchAtATime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	// 300 blobs: 2 transactions of at most 256, where 64 to a transaction
+	// took 5.
+	const garbage, orphans, wantTxs = 300, pageSize + 8, 2
+	for i := range garbage {
+		if _, err := benchBlob(ctx, e.meta, e.blobs, "app", fmt.Sprintf("loose %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var orphaned []digest.Digest
+	for i := range orphans {
+		orphaned = append(orphaned, e.orphanFile(fmt.Sprintf("orphan %d", i)))
+	}
+	kept := e.pushImage("app", "v1", "config", "layer")
+	// A transaction calls beforeSweep for each of its blobs, then
+	// whileLocked for each once they are deleted: each switch from the
+	// first to the second is one transaction.
+	var (
+		txs    int
+		locked bool
+	)
+	e.c.beforeSweep = func(digest.Digest) { locked = false }
+	e.c.whileLocked = func(digest.Digest) {
+		if !locked {
+			txs++
+		}
+		locked = true
+	}
+	e.age()
+	res := e.run(opts())
+	if res.BlobsDeleted != garbage || res.OrphansDeleted != orphans {
+		t.Errorf("result %+v, want %d blobs and %d orphans deleted", res, garbage, orphans)
+	}
+	if txs != wantTxs {
+		t.Errorf("%d blobs deleted in %d transactions, want %d", garbage, txs, wantTxs)
+	}
+	for _, d := range orphaned {
+		e.wantGone(d)
+	}
+	e.wantPulls("app", kept)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 
 	"wharf/internal/metadata"
 	"wharf/internal/retention"
@@ -33,9 +34,16 @@ func (r *run) manifests(ctx context.Context) error {
 }
 
 // sweepBatch is how many blobs one delete transaction takes: one commit
-// (one fsync) for all of them, while the locks it holds stay few and
-// short-lived for the pushes that may wait on them.
-const sweepBatch = 64
+// (one fsync) for all of them. Measured on SQLite, 256 blobs hold the
+// write lock for a few milliseconds, which a push waits for at worst; on
+// PostgreSQL and MySQL the row locks it holds are those of blobs nobody
+// refers to.
+const sweepBatch = 256
+
+// deleteWorkers is how many blob files are removed at once after a batch
+// commits: an unlink waits on the filesystem's journal (or an object
+// store's round trip), and a few in flight hide most of that wait.
+const deleteWorkers = 8
 
 // sweepBlobs deletes the blobs no manifest refers to, a batch per short
 // transaction, then their bytes.
@@ -82,10 +90,8 @@ func (r *run) sweepBatch(ctx context.Context, before time.Time, batch []metadata
 		if gone, err = r.c.meta.DeleteGarbageBlobs(ctx, dgsts, check); err != nil {
 			return fmt.Errorf("gc: %w", err)
 		}
-		for _, b := range gone {
-			if err := r.removeBytes(ctx, b.Digest); err != nil {
-				return err
-			}
+		if err := r.removeBytes(ctx, gone); err != nil {
+			return err
 		}
 	}
 	for _, b := range gone {
@@ -96,23 +102,33 @@ func (r *run) sweepBatch(ctx context.Context, before time.Time, batch []metadata
 	return nil
 }
 
-// removeBytes deletes a blob's file once its row is gone, unless a push of
-// the same digest recorded it again meanwhile. A file already gone is not
-// an error (an earlier run crashed after deleting it).
-func (r *run) removeBytes(ctx context.Context, dgst digest.Digest) error {
-	again, err := r.c.meta.HasBlob(ctx, dgst)
-	if err != nil {
-		return fmt.Errorf("gc: %w", err)
+// removeBytes deletes the files of blobs whose rows are gone, several at
+// once. Each file is kept if a push of the same digest recorded it again
+// meanwhile, looked up just before its delete (not once for the batch:
+// the window between the look and the delete stays microseconds wide). A
+// file already gone is not an error (an earlier run crashed after deleting
+// it).
+func (r *run) removeBytes(ctx context.Context, gone []metadata.GarbageBlob) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(deleteWorkers)
+	for _, b := range gone {
+		g.Go(func() error {
+			again, err := r.c.meta.HasBlob(gctx, b.Digest)
+			if err != nil {
+				return fmt.Errorf("gc: %w", err)
+			}
+			if again {
+				r.c.log.Info("blob pushed again while it was collected; its bytes stay", "digest", b.Digest)
+				return nil
+			}
+			if err := r.c.blobs.Delete(gctx, b.Digest); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				// The row is gone: the next run finds the file as an orphan.
+				return fmt.Errorf("gc: delete blob %s: %w", b.Digest, err)
+			}
+			return nil
+		})
 	}
-	if again {
-		r.c.log.Info("blob pushed again while it was collected; its bytes stay", "digest", dgst)
-		return nil
-	}
-	if err := r.c.blobs.Delete(ctx, dgst); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		// The row is gone: the next run finds the file as an orphan.
-		return fmt.Errorf("gc: delete blob %s: %w", dgst, err)
-	}
-	return nil
+	return g.Wait()
 }
 
 // ModTimer is implemented by blob drivers that can tell when a blob's file
@@ -124,42 +140,73 @@ type ModTimer interface {
 
 // orphans removes blob files without a row that are older than the grace
 // period: left by a crash between a commit of bytes and of their row, or
-// between a sweep's transaction and its file delete.
+// between a sweep's transaction and its file delete. The walk's files are
+// looked up pageSize at a time, in one query each.
 func (r *run) orphans(ctx context.Context, before time.Time) error {
 	lister, ok := r.c.blobs.(storage.Lister)
 	mt, ok2 := r.c.blobs.(ModTimer)
 	if !ok || !ok2 {
 		return nil
 	}
+	var page []metadata.GarbageBlob
+	flush := func() error {
+		defer func() { page = page[:0] }()
+		return r.orphanPage(ctx, mt, before, page)
+	}
 	err := lister.Walk(ctx, func(dgst digest.Digest, size int64) error {
-		known, err := r.c.meta.HasBlob(ctx, dgst)
-		if err != nil || known {
-			return err
-		}
-		mod, err := mt.ModTime(ctx, dgst)
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && !mod.Before(before)) {
+		page = append(page, metadata.GarbageBlob{Digest: dgst, Size: size})
+		if len(page) < pageSize {
 			return nil
+		}
+		return flush()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("gc: orphan blob files: %w", err)
+	}
+	return nil
+}
+
+// orphanPage removes the files of page that have no row and are older than
+// before.
+func (r *run) orphanPage(ctx context.Context, mt ModTimer, before time.Time, page []metadata.GarbageBlob) error {
+	dgsts := make([]digest.Digest, len(page))
+	for i, f := range page {
+		dgsts[i] = f.Digest
+	}
+	known, err := r.c.meta.RecordedBlobs(ctx, dgsts)
+	if err != nil {
+		return err
+	}
+	for _, f := range page {
+		if known[f.Digest] {
+			continue
+		}
+		mod, err := mt.ModTime(ctx, f.Digest)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && !mod.Before(before)) {
+			continue
 		}
 		if err != nil {
 			return err
 		}
 		if !r.opts.DryRun {
 			// Checked again just before the delete: the upload that wrote
-			// the file may have recorded it since the walk looked.
-			if known, err := r.c.meta.HasBlob(ctx, dgst); err != nil || known {
-				return err
+			// the file may have recorded it since the page was looked up.
+			if known, err := r.c.meta.HasBlob(ctx, f.Digest); err != nil || known {
+				if err != nil {
+					return err
+				}
+				continue
 			}
-			if err := r.c.blobs.Delete(ctx, dgst); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			if err := r.c.blobs.Delete(ctx, f.Digest); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
 		}
 		r.res.OrphansDeleted++
-		r.res.BytesFreed += size
+		r.res.BytesFreed += f.Size
 		r.progress()
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("gc: orphan blob files: %w", err)
 	}
 	return nil
 }

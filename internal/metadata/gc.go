@@ -12,10 +12,10 @@ import (
 
 // Garbage collection's queries. A blob is garbage when no manifest refers
 // to it and neither its row nor any of its links is younger than the grace
-// period's start (before); the sweep deletes one blob per short transaction
-// that checks all of that again under an exclusive lock on the blob's row,
-// the lock a manifest PUT takes shared on every blob it refers to
-// (checkRef). docs/architecture.md tells the whole protocol.
+// period's start (before); the sweep deletes a batch of blobs per short
+// transaction that checks all of that again under an exclusive lock on
+// each blob's row, the lock a manifest PUT takes shared on every blob it
+// refers to (checkRef). docs/architecture.md tells the whole protocol.
 const (
 	unreferencedBlobsQuery = `SELECT b.digest, b.size FROM blobs b
 WHERE b.digest > ? AND b.created_at < ?
@@ -80,21 +80,20 @@ func (s *Store) DeleteGarbageBlob(ctx context.Context, dgst digest.Digest, check
 }
 
 // DeleteGarbageBlobs is DeleteGarbageBlob for several blobs in one
-// transaction (one commit to wait for, not one each): it returns those it
-// deleted. Pass them in digest order, the order the sweep locks them in.
+// transaction (one commit to wait for, not one each), with one statement
+// per step for all of them: it returns those it deleted. Rows are locked
+// in digest order.
 func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, check SweepCheck) ([]GarbageBlob, error) {
 	var gone []GarbageBlob
 	before := unixNano(check.Before)
 	err := s.inTx(ctx, func(c conn) error {
 		gone = gone[:0]
-		for _, d := range dgsts {
-			size, ok, err := deleteIfGarbage(ctx, c, d, before)
+		for start := 0; start < len(dgsts); start += maxSweepArgs {
+			part, err := deleteGarbage(ctx, c, dgsts[start:min(start+maxSweepArgs, len(dgsts))], before)
 			if err != nil {
 				return err
 			}
-			if ok {
-				gone = append(gone, GarbageBlob{Digest: d, Size: size})
-			}
+			gone = append(gone, part...)
 		}
 		if check.Deleted != nil && len(gone) > 0 {
 			check.Deleted()
@@ -107,45 +106,150 @@ func (s *Store) DeleteGarbageBlobs(ctx context.Context, dgsts []digest.Digest, c
 	return gone, nil
 }
 
-// deleteIfGarbage locks the blob's row, checks again that nothing refers
-// to it and that it was not committed or linked at or after before, and
-// deletes its links and row.
-func deleteIfGarbage(ctx context.Context, c conn, dgst digest.Digest, before int64) (int64, bool, error) {
-	var size, created int64
-	err := c.queryRow(ctx, "SELECT size, created_at FROM blobs WHERE digest = ?"+c.d.forUpdate,
-		dgst.String()).Scan(&size, &created)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && created >= before) {
-		return 0, false, nil
+// maxSweepArgs bounds the digests of one statement, well below every
+// database's limit on parameters.
+const maxSweepArgs = 512
+
+// deleteGarbage locks the rows of dgsts, checks again that nothing refers
+// to them and that they were not committed or linked at or after before,
+// and deletes the links and rows of those still garbage.
+func deleteGarbage(ctx context.Context, c conn, dgsts []digest.Digest, before int64) ([]GarbageBlob, error) {
+	var cands []GarbageBlob
+	err := c.queryDynamic(ctx, "SELECT digest, size, created_at FROM blobs WHERE digest IN ("+idList(len(dgsts))+
+		") ORDER BY digest"+c.d.forUpdate, digestArgs(dgsts), func(r *sql.Rows) error {
+		var (
+			b       GarbageBlob
+			created int64
+		)
+		if err := r.Scan(&b.Digest, &b.Size, &created); err != nil {
+			return err
+		}
+		if created < before {
+			cands = append(cands, b)
+		}
+		return nil
+	})
+	if err != nil || len(cands) == 0 {
+		return nil, err
 	}
-	if err != nil {
-		return 0, false, err
-	}
-	// Read after the lock is granted, so a manifest PUT that held the row
+	// Read after the locks are granted, so a manifest PUT that held a row
 	// shared has committed and its references are visible.
-	kept, err := exists(ctx, c, "SELECT 1 FROM manifest_refs WHERE digest = ?", dgst.String())
-	if err != nil || kept {
-		return 0, false, err
+	kept := make(map[digest.Digest]bool)
+	collect := func(r *sql.Rows) error {
+		var d digest.Digest
+		if err := r.Scan(&d); err != nil {
+			return err
+		}
+		kept[d] = true
+		return nil
 	}
-	kept, err = exists(ctx, c, "SELECT 1 FROM repository_blobs WHERE blob_digest = ? AND created_at >= ?",
-		dgst.String(), before)
-	if err != nil || kept {
-		return 0, false, err
+	args := digestArgs(garbageDigests(cands))
+	in := idList(len(cands))
+	if err := c.queryDynamic(ctx, "SELECT DISTINCT digest FROM manifest_refs WHERE digest IN ("+in+")", args, collect); err != nil {
+		return nil, err
 	}
-	for _, q := range []string{
-		"DELETE FROM repository_blobs WHERE blob_digest = ?",
-		"DELETE FROM blobs WHERE digest = ?",
-	} {
-		if _, err := c.exec(ctx, q, dgst.String()); err != nil {
-			return 0, false, err
+	if err := c.queryDynamic(ctx, "SELECT DISTINCT blob_digest FROM repository_blobs WHERE created_at >= ? AND blob_digest IN ("+in+")",
+		append([]any{before}, args...), collect); err != nil {
+		return nil, err
+	}
+	gone := cands[:0]
+	for _, b := range cands {
+		if !kept[b.Digest] {
+			gone = append(gone, b)
 		}
 	}
-	return size, true, nil
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	args, in = digestArgs(garbageDigests(gone)), idList(len(gone))
+	for _, q := range []string{
+		"DELETE FROM repository_blobs WHERE blob_digest IN (" + in + ")",
+		"DELETE FROM blobs WHERE digest IN (" + in + ")",
+	} {
+		if _, err := c.exec(ctx, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	return gone, nil
+}
+
+func garbageDigests(bs []GarbageBlob) []digest.Digest {
+	out := make([]digest.Digest, len(bs))
+	for i, b := range bs {
+		out[i] = b.Digest
+	}
+	return out
+}
+
+func digestArgs(dgsts []digest.Digest) []any {
+	out := make([]any, len(dgsts))
+	for i, d := range dgsts {
+		out[i] = d.String()
+	}
+	return out
+}
+
+// prepare puts queries in the statement cache, outside any transaction: a
+// transaction only uses statements prepared already (Store.stmt), and
+// parsing each of a collection's thousands of statements again costs more
+// CPU than running it.
+func (s *Store) prepare(ctx context.Context, queries ...string) {
+	c := s.read()
+	for _, q := range queries {
+		c.stmt(ctx, c.rebind(q))
+	}
 }
 
 // HasBlob reports whether the blob has a row (its bytes are committed).
 func (s *Store) HasBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	ok, err := exists(ctx, s.read(), "SELECT 1 FROM blobs WHERE digest = ?", dgst.String())
 	return ok, wrap("has blob", err)
+}
+
+// RecordedBlobs returns which of dgsts have a row again (pushed anew since
+// their delete committed), in one query: the sweep's last look before
+// removing a batch's files.
+func (s *Store) RecordedBlobs(ctx context.Context, dgsts []digest.Digest) (map[digest.Digest]bool, error) {
+	out := make(map[digest.Digest]bool)
+	if len(dgsts) == 0 {
+		return out, nil
+	}
+	err := s.read().queryDynamic(ctx, "SELECT digest FROM blobs WHERE digest IN ("+idList(len(dgsts))+")", digestArgs(dgsts),
+		func(r *sql.Rows) error {
+			var d digest.Digest
+			if err := r.Scan(&d); err != nil {
+				return err
+			}
+			out[d] = true
+			return nil
+		})
+	return out, wrap("recorded blobs", err)
+}
+
+// DeleteUntaggedBatch is DeleteUntagged for several manifests of repo in
+// one transaction (one commit to wait for, not one each), in the order
+// given: a parent before the children only it kept. It returns one
+// outcome per manifest, nil when deleted or DeleteUntagged's ErrNotFound,
+// ErrStillReferenced or ErrUsedSince when kept; any other error rolls the
+// whole batch back.
+func (s *Store) DeleteUntaggedBatch(ctx context.Context, repo string, dgsts []digest.Digest, before time.Time) ([]error, error) {
+	outcomes := make([]error, len(dgsts))
+	s.prepare(ctx, append([]string{manifestRowQuery, untaggedLockQuery + s.d.forUpdate, untaggedKeptQuery},
+		deleteManifestRowQueries...)...)
+	err := s.inTx(ctx, func(c conn) error {
+		for i, d := range dgsts {
+			err := deleteUntagged(ctx, c, repo, d, before)
+			if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrStillReferenced) && !errors.Is(err, ErrUsedSince) {
+				return err
+			}
+			outcomes[i] = err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("delete untagged manifests", err)
+	}
+	return outcomes, nil
 }
 
 // exists reports whether query returns a row.

@@ -184,40 +184,58 @@ func optionalTime(n int64) time.Time {
 // which a push referring to it or tagging it waits for (or holds).
 func (s *Store) DeleteUntagged(ctx context.Context, repo string, dgst digest.Digest, before time.Time) error {
 	return wrap("delete untagged manifest", s.inTx(ctx, func(c conn) error {
-		id, rid, err := manifestRow(ctx, c, repo, dgst)
-		if err != nil {
-			return err
-		}
-		var created, pushed, pulled int64
-		if err := c.queryRow(ctx, "SELECT created_at, pushed_at, pulled_at FROM manifests WHERE id = ?"+c.d.forUpdate, id).
-			Scan(&created, &pushed, &pulled); err != nil {
-			return notFound(err)
-		}
-		if b := unixNano(before); max(created, pushed, pulled) >= b {
-			return ErrUsedSince
-		}
-		var n int
-		if err := c.queryRow(ctx, `SELECT
+		return deleteUntagged(ctx, c, repo, dgst, before)
+	}))
+}
+
+// DeleteUntagged's statements; DeleteUntaggedBatch prepares them first.
+const (
+	untaggedLockQuery = "SELECT created_at, pushed_at, pulled_at FROM manifests WHERE id = ?" // + forUpdate
+	untaggedKeptQuery = `SELECT
  (SELECT COUNT(*) FROM tags WHERE manifest_id = ?) +
  (SELECT COUNT(*) FROM manifest_refs mr JOIN manifests p ON p.id = mr.manifest_id
   WHERE p.repository_id = ? AND mr.kind = ? AND mr.digest = ?) +
- (SELECT COUNT(*) FROM manifests WHERE repository_id = ? AND subject = ?)`,
-			id, rid, string(RefManifest), dgst.String(), rid, dgst.String()).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return ErrStillReferenced
-		}
-		return deleteManifestRow(ctx, c, id)
-	}))
+ (SELECT COUNT(*) FROM manifests WHERE repository_id = ? AND subject = ?)`
+	manifestRowQuery = `SELECT m.id, m.repository_id FROM manifests m
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND m.digest = ?`
+)
+
+// deleteManifestRowQueries delete a manifest's references, then its row.
+var deleteManifestRowQueries = []string{
+	"DELETE FROM manifest_refs WHERE manifest_id = ?",
+	"DELETE FROM manifests WHERE id = ?",
+}
+
+// deleteUntagged is DeleteUntagged inside the transaction c.
+func deleteUntagged(ctx context.Context, c conn, repo string, dgst digest.Digest, before time.Time) error {
+	id, rid, err := manifestRow(ctx, c, repo, dgst)
+	if err != nil {
+		return err
+	}
+	var created, pushed, pulled int64
+	if err := c.queryRow(ctx, untaggedLockQuery+c.d.forUpdate, id).
+		Scan(&created, &pushed, &pulled); err != nil {
+		return notFound(err)
+	}
+	if b := unixNano(before); max(created, pushed, pulled) >= b {
+		return ErrUsedSince
+	}
+	var n int
+	if err := c.queryRow(ctx, untaggedKeptQuery,
+		id, rid, string(RefManifest), dgst.String(), rid, dgst.String()).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrStillReferenced
+	}
+	return deleteManifestRow(ctx, c, id)
 }
 
 // manifestRow returns the id and repository id of a manifest, or
 // ErrNotFound.
 func manifestRow(ctx context.Context, c conn, repo string, dgst digest.Digest) (id, repoID int64, err error) {
-	err = c.queryRow(ctx, `SELECT m.id, m.repository_id FROM manifests m
-JOIN repositories r ON r.id = m.repository_id
-WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoID)
+	err = c.queryRow(ctx, manifestRowQuery, repo, dgst.String()).Scan(&id, &repoID)
 	return id, repoID, notFound(err)
 }
 
@@ -225,10 +243,7 @@ WHERE r.name = ? AND m.digest = ?`, repo, dgst.String()).Scan(&id, &repoID)
 // rather than relying on ON DELETE CASCADE, which SQLite only honours when
 // foreign keys are switched on.
 func deleteManifestRow(ctx context.Context, c conn, id int64) error {
-	for _, q := range []string{
-		"DELETE FROM manifest_refs WHERE manifest_id = ?",
-		"DELETE FROM manifests WHERE id = ?",
-	} {
+	for _, q := range deleteManifestRowQueries {
 		if _, err := c.exec(ctx, q, id); err != nil {
 			return err
 		}

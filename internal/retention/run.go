@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"wharf/internal/metadata"
 	"wharf/internal/progress"
 )
@@ -200,19 +202,33 @@ func (r *Runner) apply(ctx context.Context, d Decision, rep *Report) error {
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s:%s: moved or deleted since it was read", d.Repository, it.Tag))
 		}
 	}
-	for _, it := range d.Delete {
-		err := r.Meta.DeleteUntagged(ctx, d.Repository, it.Digest, d.usedBefore)
-		switch {
-		case err == nil:
-			r.count(func() { rep.Deleted++ })
-		case errors.Is(err, metadata.ErrNotFound), errors.Is(err, metadata.ErrStillReferenced), errors.Is(err, metadata.ErrUsedSince):
-			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged, referenced, pushed or pulled since it was read", d.Repository, it.Digest))
-		default:
-			return fmt.Errorf("retention: delete %s@%s: %w", d.Repository, it.Digest, err)
+	// Deleted deleteBatch to a transaction, in Evaluate's order (parents
+	// first): one commit to wait for per batch rather than per manifest.
+	for start := 0; start < len(d.Delete); start += deleteBatch {
+		chunk := d.Delete[start:min(start+deleteBatch, len(d.Delete))]
+		dgsts := make([]digest.Digest, len(chunk))
+		for i, it := range chunk {
+			dgsts[i] = it.Digest
+		}
+		outcomes, err := r.Meta.DeleteUntaggedBatch(ctx, d.Repository, dgsts, d.usedBefore)
+		if err != nil {
+			return fmt.Errorf("retention: delete untagged manifests of %s: %w", d.Repository, err)
+		}
+		for i, err := range outcomes {
+			if err == nil {
+				r.count(func() { rep.Deleted++ })
+				continue
+			}
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s@%s: deleted, tagged, referenced, pushed or pulled since it was read", d.Repository, dgsts[i]))
 		}
 	}
 	return nil
 }
+
+// deleteBatch is how many manifests one delete transaction takes: each
+// holds its manifest's row lock until the commit, which a push referring
+// to that manifest waits for, so the batch stays short.
+const deleteBatch = 128
 
 // Schedule runs r every interval until ctx ends, with one log line per
 // run; a failed run is logged and the next one tries again.
