@@ -239,7 +239,11 @@ func TestOpenSpecs(t *testing.T) {
 	}{
 		{"no kind", "/srv/wharf/blobs", Source, ErrSpec, "want KIND:ARG"},
 		{"unknown kind", "gcs:bucket", Source, ErrSpec, `unknown storage kind "gcs"`},
-		{"s3 not built in", "s3:bucket/prefix", Destination, ErrSpec, "storage kind s3 is not built in yet"},
+		{"s3 without a bucket", "s3:/prefix", Destination, ErrSpec, "names no bucket"},
+		{"s3 unknown option", "s3:bucket?endpiont=http://127.0.0.1:1", Destination, ErrSpec, `unknown option "endpiont"`},
+		{"s3 endpoint without a scheme", "s3:bucket?endpoint=127.0.0.1:9000", Destination, ErrSpec, "want http://HOST[:PORT]"},
+		{"s3 pathstyle not a bool", "s3:bucket?endpoint=http://127.0.0.1:1&pathstyle=maybe", Destination, ErrSpec, "want true or false"},
+		{"s3 option twice", "s3:bucket?region=a&region=b", Destination, ErrSpec, "gives region 2 times"},
 		{"data directory", "filesystem:" + data, Source, ErrSpec, "its storage is filesystem:" + filepath.Join(data, "blobs")},
 		{"missing source", "filesystem:" + filepath.Join(data, "nope"), Source, ErrAbsent, "no blobs/ directory"},
 		{"storage root", "filesystem:" + filepath.Join(data, "blobs"), Source, nil, ""},
