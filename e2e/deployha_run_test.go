@@ -47,6 +47,9 @@ func TestDeployHAReplicasBehindNginx(t *testing.T) {
 	nginxBin := harness.RequireTool(t, "nginx", "/usr/sbin/nginx")
 	ctx := testContext(t, 5*time.Minute)
 	pg := testserver.StartPostgres(t)
+	// The bucket wharf-ha.yml names, which compose-ha.yml's s3 service
+	// creates.
+	s3 := testserver.StartVersityGW(t, "wharf")
 	deploy := filepath.Join(harness.RepoRoot(t), "deploy")
 
 	certs := filepath.Join(t.TempDir(), "certs")
@@ -62,26 +65,22 @@ func TestDeployHAReplicasBehindNginx(t *testing.T) {
 		"/etc/wharf/certs/", certs+"/",
 		`trusted_proxies: ["172.16.0.0/12", "10.0.0.0/8", "192.168.0.0/16"]`, `trusted_proxies: ["127.0.0.0/8"]`,
 		// The challenge then names nginx's address, from X-Forwarded-Host.
-		"realm: https://registry.example.com/auth/token", `realm: ""`)
+		"realm: https://registry.example.com/auth/token", `realm: ""`,
+		"regionendpoint: http://s3:7070", "regionendpoint: "+s3.Endpoint)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	// Each replica has a data directory of its own; blobs/ is one
-	// directory for both, as the shared volume is.
-	shared := filepath.Join(t.TempDir(), "blobs")
-	if err := os.Mkdir(shared, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	// Each replica has a data directory of its own; the environment is
+	// ha.env's.
 	const adminPW = "the admin password of every replica"
-	env := []string{"WHARF_DATABASE_DSN=" + pg.DSN, "WHARF_ADMIN_PASSWORD=" + adminPW}
+	env := []string{"WHARF_DATABASE_DSN=" + pg.DSN, "WHARF_ADMIN_PASSWORD=" + adminPW,
+		"AWS_ACCESS_KEY_ID=" + s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3.SecretKey,
+		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"}
 	var replicas []*harness.Wharf
 	for range 2 {
 		data := filepath.Join(t.TempDir(), "data")
 		if err := os.Mkdir(data, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(shared, filepath.Join(data, "blobs")); err != nil {
 			t.Fatal(err)
 		}
 		replicas = append(replicas, harness.StartWharfCommand(t, env, "serve", "--config", cfgPath, "--addr", "127.0.0.1:0", "--data", data))
@@ -146,6 +145,14 @@ func TestDeployHAReplicasBehindNginx(t *testing.T) {
 		if res := sendVia(t, httpClient, req); res.StatusCode != http.StatusOK {
 			t.Errorf("%s/readyz: status %d", w.URL(), res.StatusCode)
 		}
+		if n := countFiles(t, filepath.Join(w.DataDir(), "blobs")); n != 0 {
+			t.Errorf("replica %s keeps %d blob files of its own", w.Addr(), n)
+		}
+	}
+	// 3 layers and a config, in the bucket (versitygw's posix backend
+	// keeps an object as a file named by its key).
+	if n := countFiles(t, filepath.Join(s3.Dir, "wharf", "blobs")); n < 4 {
+		t.Errorf("the bucket holds %d blobs, want at least 4", n)
 	}
 }
 
