@@ -144,8 +144,15 @@ func migrateKilledAndResumed(t *testing.T, env, args []string, source map[string
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- first.Wait() }()
 	deadline := time.Now().Add(2 * time.Minute)
 	for len(copied(false)) < 3 {
+		select {
+		case err := <-exited:
+			t.Fatalf("the copy ended (%v) before it could be killed:\n%s", err, readFile(t, logFile.Name()))
+		default:
+		}
 		if time.Now().After(deadline) {
 			_ = first.Process.Kill()
 			t.Fatalf("no blob copied after 2 minutes:\n%s", readFile(t, logFile.Name()))
@@ -155,7 +162,7 @@ func migrateKilledAndResumed(t *testing.T, env, args []string, source map[string
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.Wait()
+	<-exited
 	atKill := copied(true)
 	if len(atKill) >= len(source) {
 		t.Fatalf("the copy had finished (%d of %d blobs) before it was killed: the test did not interrupt it", len(atKill), len(source))

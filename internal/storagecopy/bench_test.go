@@ -10,7 +10,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/storage/filesystem"
-	"wharf/internal/testserver"
 )
 
 // BenchmarkCopy copies 64 blobs of 1 MiB from a filesystem storage to
@@ -45,11 +44,7 @@ func BenchmarkCopy(b *testing.B) {
 	}
 	// A fresh destination for each copy: a directory, or a prefix of a
 	// bucket of a real S3 server (versitygw, on this machine's disk).
-	g := testserver.StartVersityGW(b, "bench")
-	b.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
-	b.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	g := startS3(b, "bench")
 	fresh := map[string]func(b *testing.B) string{
 		"filesystem": func(b *testing.B) string { return "filesystem:" + filepath.Join(b.TempDir(), "dst") },
 		"s3":         func(*testing.B) string { return "s3:bench/" + rand.Text() + "?endpoint=" + g.Endpoint },

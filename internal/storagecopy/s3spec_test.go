@@ -10,6 +10,20 @@ import (
 	"wharf/internal/testserver"
 )
 
+// startS3 starts a versitygw with buckets and gives its root key to the
+// AWS SDK's standard chain through the environment, as an operator does,
+// with no ~/.aws file read.
+func startS3(t testing.TB, buckets ...string) *testserver.VersityGW {
+	t.Helper()
+	g := testserver.StartVersityGW(t, buckets...)
+	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
+	t.Setenv("AWS_REGION", g.Region)
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	return g
+}
+
 func TestParseS3(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -41,12 +55,7 @@ func TestParseS3(t *testing.T) {
 // it: every blob arrives with its bytes, nothing stays staged, and a
 // second run copies nothing.
 func TestCopyToS3AndBack(t *testing.T) {
-	g := testserver.StartVersityGW(t, "wharf")
-	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
-	t.Setenv("AWS_REGION", g.Region)
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	g := startS3(t, "wharf")
 	ctx := context.Background()
 	spec := "s3:wharf/registry?endpoint=" + g.Endpoint
 
@@ -86,11 +95,7 @@ func TestCopyToS3AndBack(t *testing.T) {
 // a destination the error says to create it; refused credentials say
 // where credentials come from, and never show the secret.
 func TestOpenS3Errors(t *testing.T) {
-	g := testserver.StartVersityGW(t, "wharf")
-	t.Setenv("AWS_ACCESS_KEY_ID", g.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", g.SecretKey)
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	g := startS3(t, "wharf")
 	ctx := context.Background()
 	missing := "s3:nope?endpoint=" + g.Endpoint
 	if _, err := Open(ctx, missing, Source); !errors.Is(err, ErrAbsent) || !strings.Contains(err.Error(), `bucket "nope" does not exist`) {

@@ -350,3 +350,38 @@ func TestCopyGoesOnFromStagedBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyDropsLeftoverUploads: a run killed after it committed a blob but
+// before it removed that blob's upload (what S3 leaves, where the two are
+// separate objects) left the upload staged; the next run finds the blob
+// present and drops the upload, while the upload of a blob still missing
+// is kept and resumed from.
+func TestCopyDropsLeftoverUploads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, blobs := source(t, 4)
+	dst := destination(t)
+	if _, err := Copy(ctx, src, dst, Options{Jobs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var leftover digest.Digest
+	for d := range blobs {
+		leftover = d
+		break
+	}
+	w, err := dst.Driver.Upload(ctx, uploadID(leftover), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(blobs[leftover][:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Copy(ctx, src, dst, Options{Jobs: 2})
+	if err != nil || rep.Present != 4 || rep.Copied != 0 {
+		t.Fatalf("report %+v (%v), want 4 present", rep, err)
+	}
+	holds(t, dst.Driver, blobs) // and nothing staged
+}
