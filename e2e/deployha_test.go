@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -272,6 +273,18 @@ func TestDeployHAKubernetes(t *testing.T) {
 	if m, ok := mounts["data"]; !ok || m.MountPath != cfg.Data {
 		t.Errorf("data directory %s is not the mounted data volume %+v", cfg.Data, m)
 	}
+	// Blobs in a bucket every replica reaches, with the key from a Secret.
+	if cfg.Storage.S3 == nil || cfg.Storage.S3.Bucket == "" {
+		t.Error("the ConfigMap's wharf.yml has no storage.s3 bucket: each replica would keep blobs of its own")
+	}
+	if env["AWS_ACCESS_KEY_ID"] == "" || env["AWS_SECRET_ACCESS_KEY"] == "" {
+		t.Error("the Deployment gives no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from a Secret")
+	}
+	for _, m := range c.VolumeMounts {
+		if under(m.MountPath, cfg.Data) {
+			t.Errorf("volume %s is mounted inside the data directory at %s: blobs are in S3", m.Name, m.MountPath)
+		}
+	}
 	keys := mounts["keys"]
 	for _, f := range []string{cfg.Token.Certificate, cfg.Token.Key} {
 		if !under(f, keys.MountPath) {
@@ -311,6 +324,7 @@ type composeFile struct {
 type composeService struct {
 	Image       string            `yaml:"image"`
 	Command     []string          `yaml:"command"`
+	Entrypoint  []string          `yaml:"entrypoint"`
 	Restart     string            `yaml:"restart"`
 	EnvFile     []string          `yaml:"env_file"`
 	Environment map[string]string `yaml:"environment"`
@@ -395,8 +409,22 @@ func TestDeployHACompose(t *testing.T) {
 			t.Errorf("%s is not in the mounted ./certs (wharf certs init's output)", file)
 		}
 	}
-	if mounts[path.Join(cfg.Data, "blobs")] != "blobs" {
-		t.Errorf("the replicas do not share %s/blobs through the blobs volume: %v", cfg.Data, mounts)
+	// Blobs in the s3 service's bucket, with the key versitygw is given.
+	if s3 := cfg.Storage.S3; s3 == nil {
+		t.Error("the replicas' wharf.yml has no storage.s3: each replica would keep blobs of its own")
+	} else {
+		if u, err := url.Parse(s3.Endpoint()); err != nil || u.Hostname() != "s3" {
+			t.Errorf("storage.s3.regionendpoint %q is not the s3 service", s3.Endpoint())
+		}
+		if ep := f.Services["s3"].Entrypoint; !slices.ContainsFunc(ep, func(s string) bool { return strings.Contains(s, "mkdir -p /data/"+s3.Bucket+" ") }) {
+			t.Errorf("the s3 service's entrypoint %q does not create the bucket %s", ep, s3.Bucket)
+		}
+	}
+	if env["AWS_ACCESS_KEY_ID"] != env["ROOT_ACCESS_KEY"] || env["AWS_SECRET_ACCESS_KEY"] != env["ROOT_SECRET_KEY"] || env["AWS_ACCESS_KEY_ID"] == "" {
+		t.Error("ha.env.example does not give the replicas the S3 server's access key as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	if _, ok := mounts[path.Join(cfg.Data, "blobs")]; ok {
+		t.Errorf("a volume is still mounted at %s/blobs: blobs are in S3", cfg.Data)
 	}
 	nginx, err := os.ReadFile(filepath.Join(deploy, "nginx-ha.conf"))
 	if err != nil {

@@ -42,8 +42,15 @@ type fsckReport struct {
 // its exit status, its report and what it wrote on stderr.
 func runFsck(t *testing.T, data string, args ...string) (int, fsckReport, string) {
 	t.Helper()
+	return runFsckEnv(t, nil, data, args...)
+}
+
+// runFsckEnv is runFsck with env added to the environment (WHARF_* of the
+// test's own are dropped).
+func runFsckEnv(t *testing.T, env []string, data string, args ...string) (int, fsckReport, string) {
+	t.Helper()
 	cmd := exec.Command(harness.WharfBinary(t), append([]string{"fsck", "--json", "--data", data}, args...)...)
-	cmd.Env = withoutPrefix(os.Environ(), "WHARF_")
+	cmd.Env = append(withoutPrefix(os.Environ(), "WHARF_"), env...)
 	var stdout, stderrBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderrBuf
 	status := 0

@@ -80,6 +80,29 @@ func committedBlobs(t *testing.T, root string, verify bool) map[string]bool {
 func TestMigrateStorageKill9Resume(t *testing.T) {
 	harness.SkipIfShort(t)
 	t.Parallel()
+	images, oldData, source := filledStorage(t)
+	newData := datadir.New(t.TempDir())
+	args := []string{"migrate-storage", "--from", "filesystem:" + oldData.Blobs(), "--to", "filesystem:" + newData.Blobs(), "--jobs", "2", "--json"}
+	env := withoutPrefix(os.Environ(), "WHARF_")
+	copied := func(verify bool) map[string]bool { return committedBlobs(t, newData.Blobs(), verify) }
+	migrateKilledAndResumed(t, env, args, source, copied)
+	staged, err := os.ReadDir(filepath.Join(newData.Blobs(), "uploads"))
+	if err != nil || len(staged) != 0 {
+		t.Errorf("the destination keeps staged uploads %v (%v): the killed run's staged copy was not dropped", staged, err)
+	}
+
+	// The copied storage serves, with the database of the old data
+	// directory beside it (wharf migrate-db moves a database elsewhere).
+	copyFile(t, oldData.Database(), newData.Database())
+	w2 := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", newData.Root(), "--auth", "none", "--tls", "off")
+	pullsEvery(t, w2, images)
+}
+
+// filledStorage pushes four images of eight 2 MiB layers into a wharf on
+// its filesystem storage, stops it, and returns the images, its data
+// directory and the blobs its storage holds.
+func filledStorage(t *testing.T) (map[string]v1.Image, datadir.Dir, map[string]bool) {
+	t.Helper()
 	ctx := testContext(t, 5*time.Minute)
 	w := harness.StartWharf(t)
 	images := map[string]v1.Image{}
@@ -94,20 +117,25 @@ func TestMigrateStorageKill9Resume(t *testing.T) {
 		images[r] = img
 	}
 	w.Stop()
-	oldData := datadir.New(w.DataDir())
-	source := committedBlobs(t, oldData.Blobs(), false)
+	data := datadir.New(w.DataDir())
+	source := committedBlobs(t, data.Blobs(), false)
 	if len(source) < 36 { // 4 × (8 layers + a config)
 		t.Fatalf("the source holds %d blobs, want at least 36", len(source))
 	}
+	return images, data, source
+}
 
-	newData := datadir.New(t.TempDir())
-	args := []string{"migrate-storage", "--from", "filesystem:" + oldData.Blobs(), "--to", "filesystem:" + newData.Blobs(), "--jobs", "2", "--json"}
-	logs := t.TempDir()
-
-	// The first run, killed once three blobs are committed.
+// migrateKilledAndResumed runs wharf migrate-storage args, kills it with
+// SIGKILL once copied (the destination's committed blobs, hashed when
+// asked) holds three, and runs it again. The resumed run must copy the
+// rest and skip what the killed one committed, the destination must then
+// hold exactly source, each blob with its bytes, and a third run must copy
+// nothing.
+func migrateKilledAndResumed(t *testing.T, env, args []string, source map[string]bool, copied func(verify bool) map[string]bool) {
+	t.Helper()
 	first := exec.Command(harness.WharfBinary(t), args...)
-	first.Env = withoutPrefix(os.Environ(), "WHARF_")
-	logFile, err := os.Create(filepath.Join(logs, "first.log"))
+	first.Env = env
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "first.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +144,15 @@ func TestMigrateStorageKill9Resume(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- first.Wait() }()
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(committedBlobs(t, newData.Blobs(), false)) < 3 {
+	for len(copied(false)) < 3 {
+		select {
+		case err := <-exited:
+			t.Fatalf("the copy ended (%v) before it could be killed:\n%s", err, readFile(t, logFile.Name()))
+		default:
+		}
 		if time.Now().After(deadline) {
 			_ = first.Process.Kill()
 			t.Fatalf("no blob copied after 2 minutes:\n%s", readFile(t, logFile.Name()))
@@ -127,16 +162,15 @@ func TestMigrateStorageKill9Resume(t *testing.T) {
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.Wait()
-	atKill := committedBlobs(t, newData.Blobs(), true)
+	<-exited
+	atKill := copied(true)
 	if len(atKill) >= len(source) {
 		t.Fatalf("the copy had finished (%d of %d blobs) before it was killed: the test did not interrupt it", len(atKill), len(source))
 	}
 	t.Logf("killed with %d of %d blobs committed", len(atKill), len(source))
 
-	// The resumed run.
 	second := exec.Command(harness.WharfBinary(t), args...)
-	second.Env = withoutPrefix(os.Environ(), "WHARF_")
+	second.Env = env
 	var stdout, stderr bytes.Buffer
 	second.Stdout, second.Stderr = &stdout, &stderr
 	if err := second.Run(); err != nil {
@@ -151,7 +185,7 @@ func TestMigrateStorageKill9Resume(t *testing.T) {
 		t.Errorf("resumed run: %+v; want %d blobs, at least %d present, the rest copied", rep, len(source), len(atKill))
 	}
 	t.Logf("resumed run: %d copied (%d went on from %d staged bytes), %d present", rep.Copied, rep.Resumed, rep.ResumedBytes, rep.Present)
-	after := committedBlobs(t, newData.Blobs(), true)
+	after := copied(true)
 	for d := range source {
 		if !after[d] {
 			t.Errorf("blob %s missing at the destination", d)
@@ -160,25 +194,23 @@ func TestMigrateStorageKill9Resume(t *testing.T) {
 	if len(after) != len(source) {
 		t.Errorf("the destination holds %d blobs, the source %d", len(after), len(source))
 	}
-	staged, err := os.ReadDir(filepath.Join(newData.Blobs(), "uploads"))
-	if err != nil || len(staged) != 0 {
-		t.Errorf("the destination keeps staged uploads %v (%v): the killed run's staged copy was not dropped", staged, err)
-	}
 
-	// A third run copies nothing.
-	code, out := runWharf(t, args...)
-	if code != 0 || !strings.Contains(out, `"copied": 0`) {
-		t.Errorf("third run: exit %d\n%s", code, out)
+	third := exec.Command(harness.WharfBinary(t), args...)
+	third.Env = env
+	out, err := third.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"copied": 0`) {
+		t.Errorf("third run: %v\n%s", err, out)
 	}
+}
 
-	// The copied storage serves, with the database of the old data
-	// directory beside it (wharf migrate-db moves a database elsewhere).
-	copyFile(t, oldData.Database(), newData.Database())
-	w2 := harness.StartWharfCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", newData.Root(), "--auth", "none", "--tls", "off")
+// pullsEvery pulls every image from w and checks each is the image pushed.
+func pullsEvery(t *testing.T, w *harness.Wharf, images map[string]v1.Image) {
+	t.Helper()
+	ctx := testContext(t, 2*time.Minute)
 	for r, img := range images {
-		got, err := remote.Image(ref(t, w2, r), remoteOpts(ctx)...)
+		got, err := remote.Image(ref(t, w, r), remoteOpts(ctx)...)
 		if err != nil {
-			t.Fatalf("pull %s from the migrated storage: %v\n%s", r, err, w2.Log())
+			t.Fatalf("pull %s: %v\n%s", r, err, w.Log())
 		}
 		if err := validate.Image(got); err != nil {
 			t.Errorf("pull %s: %v", r, err)

@@ -62,44 +62,7 @@ acl:
 	tokA, _ := tokenFor(t, a.URL()+"/auth/token", "wharf", pushScope, "admin", adminPW)
 
 	t.Run("a chunked upload alternating between replicas", func(t *testing.T) {
-		chunks := [][]byte{bytes.Repeat([]byte("a"), 300<<10), bytes.Repeat([]byte("b"), 200<<10), bytes.Repeat([]byte("c"), 100<<10)}
-		whole := bytes.Join(chunks, nil)
-		sum := sha256.Sum256(whole)
-		digest := "sha256:" + hex.EncodeToString(sum[:])
-		res := bearerDo(t, "POST", a.URL()+"/v2/"+repo+"/blobs/uploads/", tokA, nil, nil)
-		if res.StatusCode != http.StatusAccepted {
-			t.Fatalf("POST on A: %d %s", res.StatusCode, res.body)
-		}
-		loc := res.Header.Get("Location")
-		servers := []*harness.Wharf{b, a, b}
-		offset := 0
-		for i, c := range chunks {
-			w := servers[i]
-			res := bearerDo(t, "PATCH", absolute(w, loc), tokA, c, map[string]string{"Content-Type": "application/octet-stream",
-				"Content-Range": fmt.Sprintf("%d-%d", offset, offset+len(c)-1)})
-			if res.StatusCode != http.StatusAccepted {
-				t.Fatalf("PATCH %d on %s: %d %s", i, w.Addr(), res.StatusCode, res.body)
-			}
-			offset += len(c)
-			if got := res.Header.Get("Range"); got != fmt.Sprintf("0-%d", offset-1) {
-				t.Fatalf("PATCH %d on %s: Range %q, want 0-%d", i, w.Addr(), got, offset-1)
-			}
-			loc = res.Header.Get("Location")
-		}
-		sep := "?"
-		if strings.Contains(loc, "?") {
-			sep = "&"
-		}
-		res = bearerDo(t, "PUT", absolute(a, loc)+sep+"digest="+digest, tokA, nil, nil)
-		if res.StatusCode != http.StatusCreated {
-			t.Fatalf("PUT on A: %d %s", res.StatusCode, res.body)
-		}
-		for _, w := range []*harness.Wharf{a, b} {
-			res := bearerDo(t, "GET", w.URL()+"/v2/"+repo+"/blobs/"+digest, tokA, nil, nil)
-			if res.StatusCode != http.StatusOK || !bytes.Equal([]byte(res.body), whole) {
-				t.Errorf("GET the blob from %s: %d, %d bytes; want the %d bytes uploaded", w.Addr(), res.StatusCode, len(res.body), len(whole))
-			}
-		}
+		chunkedAcross(t, repo, tokA, a, b)
 	})
 
 	t.Run("a token of A on B", func(t *testing.T) {
@@ -180,6 +143,51 @@ acl:
 	for _, w := range []*harness.Wharf{a, b} {
 		if strings.Contains(w.Log(), adminPW) || strings.Contains(w.Log(), pg.Password()) {
 			t.Errorf("a password reached the log of %s", w.Addr())
+		}
+	}
+}
+
+// chunkedAcross uploads a blob in three chunks with tok: the POST on a,
+// the PATCHes on b, a and b, the closing PUT on a; each answer must account
+// for every byte so far, and both replicas must then serve the blob.
+func chunkedAcross(t *testing.T, repo, tok string, a, b *harness.Wharf) {
+	t.Helper()
+	chunks := [][]byte{bytes.Repeat([]byte("a"), 300<<10), bytes.Repeat([]byte("b"), 200<<10), bytes.Repeat([]byte("c"), 100<<10)}
+	whole := bytes.Join(chunks, nil)
+	sum := sha256.Sum256(whole)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	res := bearerDo(t, "POST", a.URL()+"/v2/"+repo+"/blobs/uploads/", tok, nil, nil)
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST on A: %d %s", res.StatusCode, res.body)
+	}
+	loc := res.Header.Get("Location")
+	servers := []*harness.Wharf{b, a, b}
+	offset := 0
+	for i, c := range chunks {
+		w := servers[i]
+		res := bearerDo(t, "PATCH", absolute(w, loc), tok, c, map[string]string{"Content-Type": "application/octet-stream",
+			"Content-Range": fmt.Sprintf("%d-%d", offset, offset+len(c)-1)})
+		if res.StatusCode != http.StatusAccepted {
+			t.Fatalf("PATCH %d on %s: %d %s", i, w.Addr(), res.StatusCode, res.body)
+		}
+		offset += len(c)
+		if got := res.Header.Get("Range"); got != fmt.Sprintf("0-%d", offset-1) {
+			t.Fatalf("PATCH %d on %s: Range %q, want 0-%d", i, w.Addr(), got, offset-1)
+		}
+		loc = res.Header.Get("Location")
+	}
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	res = bearerDo(t, "PUT", absolute(a, loc)+sep+"digest="+digest, tok, nil, nil)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT on A: %d %s", res.StatusCode, res.body)
+	}
+	for _, w := range []*harness.Wharf{a, b} {
+		res := bearerDo(t, "GET", w.URL()+"/v2/"+repo+"/blobs/"+digest, tok, nil, nil)
+		if res.StatusCode != http.StatusOK || !bytes.Equal([]byte(res.body), whole) {
+			t.Errorf("GET the blob from %s: %d, %d bytes; want the %d bytes uploaded", w.Addr(), res.StatusCode, len(res.body), len(whole))
 		}
 	}
 }

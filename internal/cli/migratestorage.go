@@ -29,7 +29,12 @@ again: nothing is copied twice and nothing half-written ever shows.
 
 Storages are KIND:ARG:
   filesystem:DIR   the storage root of a data directory, <data>/blobs
-  s3:BUCKET/PREFIX not built in yet
+  s3:BUCKET[/PREFIX][?endpoint=URL&region=REGION&pathstyle=BOOL]
+                   an S3 bucket; PREFIX is storage.s3.rootdirectory, endpoint
+                   an S3-compatible server (then pathstyle defaults to true).
+                   Credentials come from the AWS chain (AWS_ACCESS_KEY_ID and
+                   AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role),
+                   never from the spec. Buckets are not created.
 
 Uploads in progress at the source are not copied (their clients push
 again). The blobs are only the bytes: move the metadata database with
@@ -42,15 +47,16 @@ for scripts). Exits 1 when a blob could not be copied (listed), 2 when the
 command line is wrong.
 
   wharf migrate-storage --from filesystem:/srv/wharf/blobs --to filesystem:/mnt/new/blobs
-  wharf migrate-storage --from filesystem:/srv/wharf/blobs --to filesystem:/mnt/new/blobs --dry-run`,
+  wharf migrate-storage --from filesystem:/srv/wharf/blobs --to filesystem:/mnt/new/blobs --dry-run
+  wharf migrate-storage --from filesystem:/srv/wharf/blobs --to 's3:registry?endpoint=https://s3.example:9000'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMigrateStorage(cmd, from, to, jobs, dryRun, asJSON)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&from, "from", "", "the storage to copy from, KIND:ARG (filesystem:DIR)")
-	fl.StringVar(&to, "to", "", "the storage to copy to, KIND:ARG (filesystem:DIR)")
+	fl.StringVar(&from, "from", "", "the storage to copy from, KIND:ARG (filesystem:DIR or s3:BUCKET[/PREFIX][?endpoint=URL])")
+	fl.StringVar(&to, "to", "", "the storage to copy to, KIND:ARG (filesystem:DIR or s3:BUCKET[/PREFIX][?endpoint=URL])")
 	fl.IntVar(&jobs, "jobs", 4, "blobs copied at once")
 	fl.BoolVar(&dryRun, "dry-run", false, "say what would be copied (by name and size) and write nothing")
 	fl.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")

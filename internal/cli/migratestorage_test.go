@@ -25,7 +25,7 @@ func TestMigrateStorageRefusals(t *testing.T) {
 		code int
 		want string
 	}{
-		{"s3", []string{"--from", "filesystem:" + src, "--to", "s3:bucket/wharf"}, exitUsage, "storage kind s3 is not built in yet"},
+		{"s3 option", []string{"--from", "filesystem:" + src, "--to", "s3:bucket/wharf?endpoint=http://127.0.0.1:1&secretkey=x"}, exitUsage, `unknown option "secretkey"`},
 		{"no kind", []string{"--from", src, "--to", "filesystem:" + dst}, exitUsage, "want KIND:ARG"},
 		{"same", []string{"--from", "filesystem:" + src, "--to", "filesystem:" + src}, exitUsage, "name the same storage"},
 		{"data directory", []string{"--from", "filesystem:" + data, "--to", "filesystem:" + dst}, exitUsage, "its storage is filesystem:" + src},

@@ -12,9 +12,10 @@ import (
 	"wharf/internal/storage/filesystem"
 )
 
-// BenchmarkCopy copies 64 blobs of 1 MiB between two filesystem storages
-// (a fresh destination each time), hashing every byte on the way, with 1
-// and 4 jobs: go test -run x -bench Copy ./internal/storagecopy/
+// BenchmarkCopy copies 64 blobs of 1 MiB from a filesystem storage to
+// another and to an S3 bucket (a fresh destination each time), hashing
+// every byte on the way, with 1 and 4 jobs:
+// go test -run x -bench Copy ./internal/storagecopy/
 func BenchmarkCopy(b *testing.B) {
 	ctx := context.Background()
 	dir := filepath.Join(b.TempDir(), "blobs")
@@ -41,21 +42,30 @@ func BenchmarkCopy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, jobs := range []int{1, 4} {
-		b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
-			b.SetBytes(n * size)
-			for b.Loop() {
-				b.StopTimer()
-				dst, err := Open(ctx, "filesystem:"+filepath.Join(b.TempDir(), "dst"), Destination)
-				if err != nil {
-					b.Fatal(err)
+	// A fresh destination for each copy: a directory, or a prefix of a
+	// bucket of a real S3 server (versitygw, on this machine's disk).
+	g := startS3(b, "bench")
+	fresh := map[string]func(b *testing.B) string{
+		"filesystem": func(b *testing.B) string { return "filesystem:" + filepath.Join(b.TempDir(), "dst") },
+		"s3":         func(*testing.B) string { return "s3:bench/" + rand.Text() + "?endpoint=" + g.Endpoint },
+	}
+	for _, to := range []string{"filesystem", "s3"} {
+		for _, jobs := range []int{1, 4} {
+			b.Run(fmt.Sprintf("to=%s/jobs=%d", to, jobs), func(b *testing.B) {
+				b.SetBytes(n * size)
+				for b.Loop() {
+					b.StopTimer()
+					dst, err := Open(ctx, fresh[to](b), Destination)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					rep, err := Copy(ctx, src, dst, Options{Jobs: jobs})
+					if err != nil || rep.Copied != n {
+						b.Fatalf("%+v, %v", rep, err)
+					}
 				}
-				b.StartTimer()
-				rep, err := Copy(ctx, src, dst, Options{Jobs: jobs})
-				if err != nil || rep.Copied != n {
-					b.Fatalf("%+v, %v", rep, err)
-				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -102,6 +102,9 @@ feed:
 	}
 	close(queue)
 	wg.Wait()
+	if ctx.Err() == nil && !opt.DryRun {
+		c.dropLeftovers(ctx, todo)
+	}
 	rep.finish(time.Since(start))
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("storagecopy: interrupted: %w", err)
@@ -328,6 +331,42 @@ func (c *copier) resume(ctx context.Context, id string, it item) (storage.Writer
 		return nil, nil, 0
 	}
 	return w, v, n
+}
+
+// dropLeftovers cancels the uploads a killed run staged for blobs that are
+// at the destination now. A run killed between committing a blob and
+// removing its upload (S3: the blob object written, its upload state not
+// yet deleted) leaves one behind, which this run found the blob present
+// and so never touched. A blob still missing keeps what was staged for it:
+// the next run goes on from there.
+func (c *copier) dropLeftovers(ctx context.Context, todo []item) {
+	up, ok := c.to.(uploader)
+	if !ok {
+		return
+	}
+	ids, err := up.UploadIDs(ctx)
+	if err != nil {
+		c.log.Warn("cannot list the destination's uploads to drop what an interrupted run left", "err", err)
+		return
+	}
+	staged := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		staged[id] = true
+	}
+	for _, it := range todo {
+		id := uploadID(it.dgst)
+		if !staged[id] {
+			continue
+		}
+		if _, err := c.to.Stat(ctx, it.dgst); err != nil {
+			continue
+		}
+		if err := c.to.CancelUpload(ctx, id); err != nil {
+			c.log.Warn("cannot drop an upload an interrupted run left", "upload", id, "err", err)
+			continue
+		}
+		c.log.Info("dropped an upload an interrupted run left beside its committed blob", "digest", it.dgst)
+	}
 }
 
 // uploadID is the upload a copy of dgst stages under: the same in every

@@ -41,11 +41,10 @@ const (
 	Preview
 )
 
-// kinds are the storages wharf can copy from and to. The S3 driver's row
-// gets its Open when the driver lands.
+// kinds are the storages wharf can copy from and to.
 var kinds = []Kind{
 	{Name: "filesystem", Form: "filesystem:DIR", Open: openFilesystem},
-	{Name: "s3", Form: "s3:BUCKET[/PREFIX]"},
+	{Name: "s3", Form: s3Form, Open: openS3},
 }
 
 // ErrSpec is wrapped by every error about a spec's form or kind: the

@@ -239,7 +239,11 @@ func TestOpenSpecs(t *testing.T) {
 	}{
 		{"no kind", "/srv/wharf/blobs", Source, ErrSpec, "want KIND:ARG"},
 		{"unknown kind", "gcs:bucket", Source, ErrSpec, `unknown storage kind "gcs"`},
-		{"s3 not built in", "s3:bucket/prefix", Destination, ErrSpec, "storage kind s3 is not built in yet"},
+		{"s3 without a bucket", "s3:/prefix", Destination, ErrSpec, "names no bucket"},
+		{"s3 unknown option", "s3:bucket?endpiont=http://127.0.0.1:1", Destination, ErrSpec, `unknown option "endpiont"`},
+		{"s3 endpoint without a scheme", "s3:bucket?endpoint=127.0.0.1:9000", Destination, ErrSpec, "want http://HOST[:PORT]"},
+		{"s3 pathstyle not a bool", "s3:bucket?endpoint=http://127.0.0.1:1&pathstyle=maybe", Destination, ErrSpec, "want true or false"},
+		{"s3 option twice", "s3:bucket?region=a&region=b", Destination, ErrSpec, "gives region 2 times"},
 		{"data directory", "filesystem:" + data, Source, ErrSpec, "its storage is filesystem:" + filepath.Join(data, "blobs")},
 		{"missing source", "filesystem:" + filepath.Join(data, "nope"), Source, ErrAbsent, "no blobs/ directory"},
 		{"storage root", "filesystem:" + filepath.Join(data, "blobs"), Source, nil, ""},
@@ -345,4 +349,39 @@ func TestCopyGoesOnFromStagedBytes(t *testing.T) {
 			holds(t, dst.Driver, blobs)
 		})
 	}
+}
+
+// TestCopyDropsLeftoverUploads: a run killed after it committed a blob but
+// before it removed that blob's upload (what S3 leaves, where the two are
+// separate objects) left the upload staged; the next run finds the blob
+// present and drops the upload, while the upload of a blob still missing
+// is kept and resumed from.
+func TestCopyDropsLeftoverUploads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, blobs := source(t, 4)
+	dst := destination(t)
+	if _, err := Copy(ctx, src, dst, Options{Jobs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var leftover digest.Digest
+	for d := range blobs {
+		leftover = d
+		break
+	}
+	w, err := dst.Driver.Upload(ctx, uploadID(leftover), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(blobs[leftover][:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Copy(ctx, src, dst, Options{Jobs: 2})
+	if err != nil || rep.Present != 4 || rep.Copied != 0 {
+		t.Fatalf("report %+v (%v), want 4 present", rep, err)
+	}
+	holds(t, dst.Driver, blobs) // and nothing staged
 }
