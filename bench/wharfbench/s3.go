@@ -127,13 +127,14 @@ func (g *s3Server) client() *awss3.Client {
 }
 
 // s3Probe is the S3 server's own throughput on the pass's blob size, in
-// MiB/s: one PutObject, and GetObject from 1 and from 16 clients.
+// MiB/s: PutObject, and GetObject from 1 and from 16 clients.
 type s3Probe struct{ put, get1, get16 []float64 }
 
-// measure PUTs a file of size bytes as one object and GETs it back, once
-// per round, straight from the AWS SDK: what a registry in front of this
-// server could reach at best.
-func (p *s3Probe) measure(ctx context.Context, g *s3Server, dir string, size int64, round int) error {
+// measure PUTs a file of size bytes as an object, passes times, and GETs it
+// back from 1 and from 16 clients, passes times after an untimed pass (as
+// the pull workloads do), straight from the AWS SDK: what a registry in
+// front of this server could reach at best.
+func (p *s3Probe) measure(ctx context.Context, g *s3Server, dir string, size int64, passes, round int) error {
 	c := g.client()
 	path, _, err := randomFile(dir, size, uint64(5000+round))
 	if err != nil {
@@ -145,40 +146,56 @@ func (p *s3Probe) measure(ctx context.Context, g *s3Server, dir string, size int
 		return fmt.Errorf("wharfbench: %w", err)
 	}
 	defer f.Close()
-	key := fmt.Sprintf("probe/%d", round)
-	settleDisk()
-	start := time.Now()
-	if _, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(s3Bucket), Key: aws.String(key), Body: f, ContentLength: aws.Int64(size)}); err != nil {
-		return fmt.Errorf("wharfbench: S3 probe: PUT: %w (log %s)", err, g.proc.logPath)
-	}
-	p.put = append(p.put, float64(size)/mib/time.Since(start).Seconds())
-	for _, clients := range []int{1, 16} {
+	key := func(i int) string { return fmt.Sprintf("probe/%d/%d", round, i) }
+	var took time.Duration
+	for i := range passes {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("wharfbench: %w", err)
+		}
+		settleDisk()
 		start := time.Now()
-		err := parallel(ctx, clients, clients, func(ctx context.Context, _ int) error {
-			out, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(s3Bucket), Key: aws.String(key)})
+		_, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(s3Bucket), Key: aws.String(key(i)), Body: f, ContentLength: aws.Int64(size)})
+		if err != nil {
+			return fmt.Errorf("wharfbench: S3 probe: PUT: %w (log %s)", err, g.proc.logPath)
+		}
+		took += time.Since(start)
+	}
+	p.put = append(p.put, float64(passes)*float64(size)/mib/took.Seconds())
+	pass := func(clients int) error {
+		return parallel(ctx, clients, clients, func(ctx context.Context, _ int) error {
+			out, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(s3Bucket), Key: aws.String(key(0))})
 			if err != nil {
 				return err
 			}
 			defer out.Body.Close()
 			n, err := io.Copy(io.Discard, out.Body)
 			if err == nil && n != size {
-				err = fmt.Errorf("GET %s: %d bytes, want %d", key, n, size)
+				err = fmt.Errorf("GET %s: %d bytes, want %d", key(0), n, size)
 			}
 			return err
 		})
-		if err != nil {
+	}
+	for _, clients := range []int{1, 16} {
+		if err := pass(clients); err != nil {
 			return fmt.Errorf("wharfbench: S3 probe: %w (log %s)", err, g.proc.logPath)
 		}
-		v := float64(size) * float64(clients) / mib / time.Since(start).Seconds()
+		start := time.Now()
+		for range passes {
+			if err := pass(clients); err != nil {
+				return fmt.Errorf("wharfbench: S3 probe: %w (log %s)", err, g.proc.logPath)
+			}
+		}
+		v := float64(passes) * float64(size) * float64(clients) / mib / time.Since(start).Seconds()
 		if clients == 1 {
 			p.get1 = append(p.get1, v)
 		} else {
 			p.get16 = append(p.get16, v)
 		}
 	}
-	_, err = c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s3Bucket), Key: aws.String(key)})
-	if err != nil {
-		return fmt.Errorf("wharfbench: S3 probe: DELETE: %w", err)
+	for i := range passes {
+		if _, err := c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s3Bucket), Key: aws.String(key(i))}); err != nil {
+			return fmt.Errorf("wharfbench: S3 probe: DELETE: %w", err)
+		}
 	}
 	return nil
 }
@@ -276,7 +293,7 @@ func runS3(ctx context.Context, o Options, root, wharfBin, distBin, dir string) 
 	var probe s3Probe
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "S3 storage, round %d/%d\n", round+1, o.Rounds)
-		if err := probe.measure(ctx, g, dir, o.BlobSize, round); err != nil {
+		if err := probe.measure(ctx, g, dir, o.BlobSize, o.Pushes, round); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(o.Progress, "  S3 server alone (MiB/s): PUT %s, GET 1 client %s, 16 clients %s\n",
@@ -302,8 +319,8 @@ func runS3(ctx context.Context, o Options, root, wharfBin, distBin, dir string) 
 		}
 	}
 	ceiling := []string{
-		fmt.Sprintf("The S3 server alone (versitygw, posix backend on the run's disk; the AWS SDK for Go v2 talking to it directly, in the same rounds): PUT of one %s object %s MiB/s, GET %s MiB/s from 1 client and %s MiB/s from 16 (medians).",
-			sizeName(o.BlobSize), num(median(probe.put)), num(median(probe.get1)), num(median(probe.get16))),
+		fmt.Sprintf("The S3 server alone (versitygw, posix backend on the run's disk; the AWS SDK for Go v2 talking to it directly, in the same rounds): %d PUTs of a %s object %s MiB/s, GETs of it %s MiB/s from 1 client and %s MiB/s from 16 (medians of the rounds; the GETs after an untimed pass, as the pulls).",
+			o.Pushes, sizeName(o.BlobSize), num(median(probe.put)), num(median(probe.get1)), num(median(probe.get16))),
 	}
 	share := func(res Result, limit []float64) string {
 		l := median(limit)
