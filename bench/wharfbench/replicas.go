@@ -243,9 +243,10 @@ func replicaImages(urls []string, side string, seed uint64, pids []int, use *rep
 		push := time.Since(start)
 		start = time.Now()
 		err = parallel(ctx, o.SmallClients, len(ims), func(ctx context.Context, i int) error {
-			// The other replica than the one pushed to, when there are
-			// two: what it serves, it learnt from the database.
-			return pullImage(ctx, t.c, urls[(i+1)%len(urls)], repo(i), ims[i], "v1")
+			// With two, half the images from the replica they were
+			// pushed to and half from the other (which learnt of them
+			// from the database), as a round-robin balancer spreads them.
+			return pullImage(ctx, t.c, urls[(i/2)%len(urls)], repo(i), ims[i], "v1")
 		})
 		if err != nil {
 			return nil, fmt.Errorf("small images pull (%s): %w", side, err)
@@ -351,7 +352,7 @@ func runReplicas(ctx context.Context, o Options, wharfBin, dir string) ([]Compar
 	}
 	busy := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()/use.wall.Seconds()) }
 	notes := []string{
-		"Two `wharf serve` replicas with `database.driver: postgres` on one PostgreSQL (started by the benchmark, fsync on) and one data directory; the clients alternate between the two addresses image by image (no balancer), and pull each image from the other replica than the one it was pushed to. One replica: the same workload, new images, all sent to replica A.",
+		"Two `wharf serve` replicas with `database.driver: postgres` on one PostgreSQL (started by the benchmark, fsync on) and one data directory; the clients alternate between the two addresses image by image (no balancer), and pull half the images from the replica they were pushed to and half from the other, as a round-robin balancer would. One replica: the same workload, new images, all sent to replica A.",
 		"The ratio is the scaling factor (two replicas over one).",
 		fmt.Sprintf("CPU during the two-replica runs, in cores busy on average (CPU time over wall time; %d cores): replica A %s, replica B %s, PostgreSQL (all its processes) %s.",
 			runtime.NumCPU(), busy(use.a), busy(use.b), busy(use.db)),
