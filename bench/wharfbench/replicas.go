@@ -214,6 +214,9 @@ func statTicks(pid int, children bool) (time.Duration, error) {
 // over its runs, and their wall time.
 type replicaUse struct {
 	wall, a, b, db time.Duration
+	// client is the benchmark's own process (its clients), with how busy
+	// all cores were, whatever ran on them.
+	client cpuUse
 }
 
 // replicaImages is smallImages spread over urls: image i is pushed to and
@@ -227,9 +230,13 @@ func replicaImages(urls []string, side string, seed uint64, pids []int, use *rep
 		ims := smallImageSet(o.SmallImages, o.SmallLayer, seed+uint64(round)*16)
 		repo := func(i int) string { return fmt.Sprintf("bench/replicas/%s/r%d/i%05d", side, round, i) }
 		var before []time.Duration
+		var self cpuSample
 		if use != nil {
 			var err error
 			if before, err = cpuOf(pids); err != nil {
+				return nil, err
+			}
+			if self, err = sampleCPU(os.Getpid()); err != nil {
 				return nil, err
 			}
 		}
@@ -257,6 +264,11 @@ func replicaImages(urls []string, side string, seed uint64, pids []int, use *rep
 			if err != nil {
 				return nil, err
 			}
+			selfAfter, err := sampleCPU(os.Getpid())
+			if err != nil {
+				return nil, err
+			}
+			use.client.add(self, selfAfter)
 			use.wall += push + pull
 			use.a += after[0] - before[0]
 			use.b += after[1] - before[1]
@@ -321,8 +333,12 @@ func runReplicas(ctx context.Context, o Options, wharfBin, dir string) ([]Compar
 		goal.Ratio = 1.7
 	}
 	wl := workload{rows: []row{{name: "small images push, " + small, unit: "images/s", goal: goal}, {name: "small images pull, " + small, unit: "images/s", goal: goal}}}
-	two := &target{server: reps[0], c: newClient(), opts: o, dir: dir}
-	one := &target{server: reps[0], c: newClient(), opts: o, dir: dir, idx: 1}
+	// Both sides measure replica A's process (runOnce reads its pid);
+	// the copies only name them in the progress lines.
+	twoSrv, oneSrv := *reps[0], *reps[0]
+	twoSrv.name, oneSrv.name = "two replicas", "one replica (wharf-replica-a)"
+	two := &target{server: &twoSrv, c: newClient(), opts: o, dir: dir}
+	one := &target{server: &oneSrv, c: newClient(), opts: o, dir: dir, idx: 1}
 	// Each target runs its own function: the workload's run is chosen
 	// by the target it is given.
 	runTwo := replicaImages([]string{reps[0].url, reps[1].url}, "two", 300, pids, &use)
@@ -354,8 +370,8 @@ func runReplicas(ctx context.Context, o Options, wharfBin, dir string) ([]Compar
 	notes := []string{
 		"Two `wharf serve` replicas with `database.driver: postgres` on one PostgreSQL (started by the benchmark, fsync on) and one data directory; the clients alternate between the two addresses image by image (no balancer), and pull half the images from the replica they were pushed to and half from the other, as a round-robin balancer would. One replica: the same workload, new images, all sent to replica A.",
 		"The ratio is the scaling factor (two replicas over one).",
-		fmt.Sprintf("CPU during the two-replica runs, in cores busy on average (CPU time over wall time; %d cores): replica A %s, replica B %s, PostgreSQL (all its processes) %s.",
-			runtime.NumCPU(), busy(use.a), busy(use.b), busy(use.db)),
+		fmt.Sprintf("CPU during the two-replica runs, in cores busy on average (CPU time over wall time; %d cores): replica A %s, replica B %s, PostgreSQL (all its processes) %s, the benchmark's clients %s; all cores were %.0f %% busy (everything on the machine), so what these processes did not use, other work did.",
+			runtime.NumCPU(), busy(use.a), busy(use.b), busy(use.db), busy(use.client.proc), min(use.client.busyPercent(), 100)),
 	}
 	if goal.Ratio == 0 {
 		notes = append(notes, fmt.Sprintf("No target is judged on %d cores: two replicas, PostgreSQL and the clients share them, so a second replica adds no CPU to share out; the goal (≥ 1.7×) needs a machine with the cores to show it.", runtime.NumCPU()))
