@@ -119,8 +119,9 @@ func accountOf(name string) (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
 }
 
-// giveDir hands dir and its files to cred's account and lets it traverse dir's parents
-// (temporary directories are 0700): search permission only, no listing.
+// giveDir hands dir and its files to cred's account and lets it traverse
+// every parent of dir (temporary directories are 0700): search permission
+// only, no listing.
 func giveDir(dir string, cred *syscall.Credential) error {
 	err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
 		if err != nil {
@@ -137,7 +138,7 @@ func giveDir(dir string, cred *syscall.Credential) error {
 			return fmt.Errorf("wharfbench: %w", err)
 		}
 		if fi.Mode().Perm()&0o001 != 0 {
-			break
+			continue // a parent of a 0700 one may itself be 0700 (t.TempDir)
 		}
 		if err := os.Chmod(p, fi.Mode().Perm()|0o001); err != nil {
 			return fmt.Errorf("wharfbench: %w", err)
