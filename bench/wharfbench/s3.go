@@ -72,10 +72,11 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// wharfS3Config is a wharf.yml keeping blobs under prefix in the bucket.
-func (g *s3Server) wharfConfig(prefix string, redirect bool) string {
-	return fmt.Sprintf(`storage:
-  s3:
+// storageYAML is the storage section keeping blobs under prefix in the
+// bucket, indented under storage:; wharf reads distribution's keys, so both
+// get the same one.
+func (g *s3Server) storageYAML(prefix string, redirect bool) string {
+	return fmt.Sprintf(`  s3:
     bucket: %s
     region: %s
     regionendpoint: %q
@@ -88,30 +89,16 @@ func (g *s3Server) wharfConfig(prefix string, redirect bool) string {
 `, s3Bucket, g.region, g.endpoint, g.accessKey, g.secretKey, "/"+prefix, !redirect)
 }
 
-// distributionConfig is the same for distribution's S3 driver, with the
-// in-memory blob descriptor cache its image turns on.
+// wharfConfig is a wharf.yml keeping blobs under prefix in the bucket.
+func (g *s3Server) wharfConfig(prefix string, redirect bool) string {
+	return "storage:\n" + g.storageYAML(prefix, redirect)
+}
+
+// distributionConfig is the same for distribution's S3 driver, with what
+// its filesystem configuration has besides (delete, the in-memory blob
+// descriptor cache).
 func (g *s3Server) distributionConfig(prefix, addr string, redirect bool) string {
-	return fmt.Sprintf(`version: 0.1
-log:
-  level: info
-storage:
-  s3:
-    bucket: %s
-    region: %s
-    regionendpoint: %q
-    forcepathstyle: true
-    accesskey: %q
-    secretkey: %q
-    rootdirectory: %q
-  redirect:
-    disable: %t
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: %q
-`, s3Bucket, g.region, g.endpoint, g.accessKey, g.secretKey, "/"+prefix, !redirect, addr)
+	return fmt.Sprintf(distributionConfig, g.storageYAML(prefix, redirect), addr)
 }
 
 // client is an AWS SDK client of the server, as the driver builds one:

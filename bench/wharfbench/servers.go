@@ -91,13 +91,12 @@ func freeLoopbackAddr() (string, error) {
 // distributionConfig is a minimal config: filesystem storage, delete on, no
 // auth, and the in-memory blob descriptor cache that the registry image's
 // own config.yml turns on (what people run).
+// The first verb is the storage driver's section, indented under storage.
 const distributionConfig = `version: 0.1
 log:
   level: info
 storage:
-  filesystem:
-    rootdirectory: %q
-  delete:
+%s  delete:
     enabled: true
   cache:
     blobdescriptor: inmemory
@@ -138,7 +137,7 @@ func startDistribution(ctx context.Context, bin, dir string, debug bool) (*serve
 	if err != nil {
 		return nil, err
 	}
-	body := fmt.Sprintf(distributionConfig, filepath.Join(dir, "registry-data"), addr)
+	body := fmt.Sprintf(distributionConfig, fmt.Sprintf("  filesystem:\n    rootdirectory: %q\n", filepath.Join(dir, "registry-data")), addr)
 	var debugAddr string
 	if debug {
 		if debugAddr, err = freeLoopbackAddr(); err != nil {
