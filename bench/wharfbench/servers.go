@@ -104,6 +104,12 @@ http:
   addr: %q
 `
 
+// filesystemDistributionConfig is distributionConfig with its blobs in
+// root, listening on addr.
+func filesystemDistributionConfig(root, addr string) string {
+	return fmt.Sprintf(distributionConfig, fmt.Sprintf("  filesystem:\n    rootdirectory: %q\n", root), addr)
+}
+
 // startWharf starts a wharf named name, its data in dir/<name>-data and its
 // log in dir/<name>.log, with the wharf.yml config when it is set; with
 // debug, its profiles are served on a second loopback port.
@@ -137,7 +143,7 @@ func startDistribution(ctx context.Context, bin, dir string, debug bool) (*serve
 	if err != nil {
 		return nil, err
 	}
-	body := fmt.Sprintf(distributionConfig, fmt.Sprintf("  filesystem:\n    rootdirectory: %q\n", filepath.Join(dir, "registry-data")), addr)
+	body := filesystemDistributionConfig(filepath.Join(dir, "registry-data"), addr)
 	var debugAddr string
 	if debug {
 		if debugAddr, err = freeLoopbackAddr(); err != nil {
