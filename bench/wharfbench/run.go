@@ -186,7 +186,7 @@ const tokenIssuanceName = "token issuance, one user, credential cache off and on
 
 // Run builds wharf, starts it and bin/registry, and measures every workload
 // on both, alternating which goes first, opts.Rounds times; then the
-// garbage-collection and features passes. The program's main (or TestMain)
+// garbage-collection, features, S3 and replicas passes. The program's main (or TestMain)
 // must call ServeReceiveProbe before it.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if os.Getenv(receiveProbeEnv) != "" {
