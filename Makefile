@@ -117,7 +117,7 @@ BENCHFLAGS  ?=
 PROFILE     ?=
 PROFILE_DIR ?= $(CURDIR)/build/bench-profiles/$(shell date +%Y%m%d-%H%M%S)
 .PHONY: bench bench-smoke
-bench: ## wharf and distribution side by side (bin/registry, make deps), garbage collection included, and the cost of metrics, audit and notifications: writes docs/benchmarks.md and .png; PROFILE=1 adds pprof profiles
+bench: ## wharf and distribution side by side (bin/registry, make deps), garbage collection included, the cost of metrics, audit and notifications, blobs on S3 and two replicas: writes docs/benchmarks.md and .png; PROFILE=1 adds pprof profiles
 	$(GO) run ./bench/cmd/wharfbench -write $(if $(PROFILE),-profile $(PROFILE_DIR)) $(BENCHFLAGS)
 
 bench-smoke: ## the benchmark harness with tiny sizes (what CI runs): checks it works, measures nothing

@@ -20,8 +20,11 @@ import (
 // positive figures, a ratio and a verdict on its target; the docker rows say
 // why they were left out. The garbage-collection pass (wharf gc beside a
 // serving wharf, registry garbage-collect offline, on the same set, with
-// pulls before and during) and the features pass (wharf with metrics,
-// audit and notifications off and on) report their tables the same way. It
+// pulls before and during), the features pass (wharf with metrics,
+// audit and notifications off and on), the S3 pass (wharf and distribution
+// on one versitygw, pulls redirected and proxied, beside the S3 server's own
+// throughput) and the replicas pass (two wharf replicas on one PostgreSQL
+// against one) report their tables the same way. It
 // checks the harness, not the speed: no figure is compared with anything.
 func TestWharfbenchSmoke(t *testing.T) {
 	if testing.Short() {
@@ -103,6 +106,9 @@ func TestWharfbenchSmoke(t *testing.T) {
 			"image pull (manifest, config, 2 layers), 2 clients, p99", "image pull (manifest, config, 2 layers), 2 clients, rate"}, 7},
 		{"### The same workloads with metrics, audit and notifications on and off", []string{"blob push, monolithic", "blob pull GET", "small images push",
 			"small images pull", "peak RSS", "manifest GET by tag", "manifest GET by tag, 64 connections, p50", "manifest GET by tag, 64 connections, p99"}, 8},
+		{"### Pulls redirected to presigned URLs (the default of both)", s3Rows, 7},
+		{"### Pulls proxied through the registry (`storage.redirect.disable: true`)", s3Rows, 7},
+		{"### Small images on two replicas and on one", []string{"small images push, 20 images", "small images pull, 20 images"}, 7},
 	} {
 		rows := tableRows(t, md, table.heading)
 		if len(rows) != len(table.rows) {
@@ -123,7 +129,10 @@ func TestWharfbenchSmoke(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"## Garbage collection (gc)", "## Cost of metrics, audit and notifications (features)",
-		"wharf deletes the untagged manifests", "the receiver got", "the ratio is the first figure over the second"} {
+		"wharf deletes the untagged manifests", "the receiver got", "the ratio is the first figure over the second",
+		"## Blobs on S3 (s3)", "The S3 server alone (versitygw", "share of the S3 server's own PUT (wharf / distribution): ",
+		"Every blob GET was answered by a redirect to a presigned URL", "No pull was redirected (counted)",
+		"## Two replicas on one PostgreSQL (replicas)", "The ratio is the scaling factor", "PostgreSQL (all its processes) "} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -148,6 +157,9 @@ func TestWharfbenchSmoke(t *testing.T) {
 		t.Errorf("chart is %v, want at least 400×200", b)
 	}
 }
+
+// s3Rows are the rows of both tables of the S3 pass.
+var s3Rows = []string{"blob push, monolithic POST+PUT, 1 MiB, 1 client", "blob pull GET, 1 MiB, 1 client", "blob pull GET, 1 MiB, 16 concurrent clients"}
 
 // rowKinds are workloads the smoke run must report.
 var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "blob pull GET", "small images push",

@@ -131,8 +131,9 @@ func startAuthServers(ctx context.Context, wharfBin, distBin, dir string) (w, d 
 	}
 	w = &authServers{registry: ws, password: password}
 	defer func() {
+		// ws, not w: every error return sets w to nil.
 		if err != nil {
-			w.stop()
+			ws.stop()
 		}
 	}()
 	if w.realm, w.service, err = challenge(ctx, ws.url); err != nil {
@@ -163,7 +164,7 @@ func startAuthServers(ctx context.Context, wharfBin, distBin, dir string) (w, d 
 		issuer.stop()
 		return nil, nil, err
 	}
-	distCfg := fmt.Sprintf(distributionConfig, filepath.Join(dir, "registry-data"), distAddr) +
+	distCfg := filesystemDistributionConfig(filepath.Join(dir, "registry-data"), distAddr) +
 		fmt.Sprintf(distributionTokenConfig, issuer.url+"/auth", certPath)
 	cfgPath := filepath.Join(dir, "registry.yml")
 	if err := os.WriteFile(cfgPath, []byte(distCfg), 0o600); err != nil {

@@ -29,6 +29,8 @@ type Comparison struct {
 const (
 	gcSection       = "Garbage collection (gc)"
 	featuresSection = "Cost of metrics, audit and notifications (features)"
+	s3Section       = "Blobs on S3 (s3)"
+	replicasSection = "Two replicas on one PostgreSQL (replicas)"
 )
 
 // wanted says whether a run selects the pass headed title.

@@ -156,7 +156,7 @@ func (r *Report) Markdown(chart string) string {
 	p("\n## How to read this\n\n")
 	p("- Throughputs (MiB/s, images/s, requests/s): higher is better, a ratio above 1× favours wharf. Times (ms, s) and memory (MiB): lower is better, a ratio below 1× favours wharf.\n")
 	if len(r.Comparisons) > 0 {
-		p("- In the garbage-collection and features tables the ratio is the first figure over the second (wharf / distribution, during gc / idle, on / off), and so is the target.\n")
+		p("- In the garbage-collection, features, S3 and replicas tables the ratio is the first figure over the second (wharf / distribution, during gc / idle, on / off, two replicas / one), and so is the target.\n")
 	}
 	p("- Targets are wharf/distribution ratios of the same run (a list row's ≤ 0.05× is \"at least 20 times faster\"); \"of limit\" is wharf's share of the row's physical limit. A share above 100 %% means that limit's probe measured less than the workload it bounds (it was disturbed in that run, as a disk that writes at a fifth of its speed for a round): the row is then \"not judged\" rather than met.\n")
 	p("- The client is plain `net/http` in the same process tree and never sleeps; on a small machine it competes with the server for CPU, which caps every figure.\n")

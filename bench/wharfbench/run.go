@@ -186,7 +186,7 @@ const tokenIssuanceName = "token issuance, one user, credential cache off and on
 
 // Run builds wharf, starts it and bin/registry, and measures every workload
 // on both, alternating which goes first, opts.Rounds times; then the
-// garbage-collection and features passes. The program's main (or TestMain)
+// garbage-collection, features, S3 and replicas passes. The program's main (or TestMain)
 // must call ServeReceiveProbe before it.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if os.Getenv(receiveProbeEnv) != "" {
@@ -212,7 +212,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	wls := selected(all, o.Only)
 	tokensWanted := o.Only == nil || o.Only.MatchString(tokenIssuanceName)
 	gcWanted, featuresWanted := wanted(o.Only, gcSection), wanted(o.Only, featuresSection)
-	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted {
+	s3Wanted, replicasWanted := wanted(o.Only, s3Section), wanted(o.Only, replicasSection)
+	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted && !s3Wanted && !replicasWanted {
 		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
 	}
 	dir, err := os.MkdirTemp(o.Dir, "wharfbench-")
@@ -241,7 +242,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	for _, p := range []struct {
 		title string
 		want  bool
-	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}} {
+	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}, {s3Section, s3Wanted}, {replicasSection, replicasWanted}} {
 		if !p.want {
 			rep.LeftOut = append(rep.LeftOut, p.title)
 		}
@@ -270,6 +271,20 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	if featuresWanted {
 		cs, err := runFeatures(ctx, o, wharfBin, dir, all)
+		if err != nil {
+			return nil, err
+		}
+		rep.Comparisons = append(rep.Comparisons, cs...)
+	}
+	if s3Wanted {
+		cs, err := runS3(ctx, o, root, wharfBin, distBin, dir)
+		if err != nil {
+			return nil, err
+		}
+		rep.Comparisons = append(rep.Comparisons, cs...)
+	}
+	if replicasWanted {
+		cs, err := runReplicas(ctx, o, wharfBin, dir)
 		if err != nil {
 			return nil, err
 		}

@@ -91,19 +91,24 @@ func freeLoopbackAddr() (string, error) {
 // distributionConfig is a minimal config: filesystem storage, delete on, no
 // auth, and the in-memory blob descriptor cache that the registry image's
 // own config.yml turns on (what people run).
+// The first verb is the storage driver's section, indented under storage.
 const distributionConfig = `version: 0.1
 log:
   level: info
 storage:
-  filesystem:
-    rootdirectory: %q
-  delete:
+%s  delete:
     enabled: true
   cache:
     blobdescriptor: inmemory
 http:
   addr: %q
 `
+
+// filesystemDistributionConfig is distributionConfig with its blobs in
+// root, listening on addr.
+func filesystemDistributionConfig(root, addr string) string {
+	return fmt.Sprintf(distributionConfig, fmt.Sprintf("  filesystem:\n    rootdirectory: %q\n", root), addr)
+}
 
 // startWharf starts a wharf named name, its data in dir/<name>-data and its
 // log in dir/<name>.log, with the wharf.yml config when it is set; with
@@ -138,7 +143,7 @@ func startDistribution(ctx context.Context, bin, dir string, debug bool) (*serve
 	if err != nil {
 		return nil, err
 	}
-	body := fmt.Sprintf(distributionConfig, filepath.Join(dir, "registry-data"), addr)
+	body := filesystemDistributionConfig(filepath.Join(dir, "registry-data"), addr)
 	var debugAddr string
 	if debug {
 		if debugAddr, err = freeLoopbackAddr(); err != nil {
@@ -157,50 +162,41 @@ func startDistribution(ctx context.Context, bin, dir string, debug bool) (*serve
 	return s, err
 }
 
+// startServer starts a registry (or a token server) and waits until its
+// /v2/ answers.
 func startServer(ctx context.Context, name, addr, logPath, bin string, args ...string) (*server, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("wharfbench: %w", err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = withoutPrefix(os.Environ(), "REGISTRY_", "WHARF_")
-	// The server must not outlive the benchmark if it dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("wharfbench: start %s: %w", name, err)
-	}
-	s := &server{name: name, url: "http://" + addr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		s.waitErr = cmd.Wait()
-		logf.Close()
-		close(s.done)
-	}()
+	return startProcess(ctx, name, addr, "/v2/", logPath, nil, func(res *http.Response) bool {
+		// 200 without auth, 401 with; a token server alone has no /v2/.
+		return res.StatusCode == http.StatusOK || res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusNotFound
+	}, bin, args...)
+}
+
+// waitReady polls GET path until ready accepts an answer; it stops the
+// server if it does not serve within startTimeout.
+func (s *server) waitReady(ctx context.Context, path string, ready func(*http.Response) bool) error {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, s.url+"/v2/", nil)
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, s.url+path, nil)
 		res, err := http.DefaultClient.Do(req)
 		cancel()
 		if err == nil {
 			res.Body.Close()
-			// 200 without auth, 401 with; a token server alone has no /v2/.
-			if res.StatusCode == http.StatusOK || res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusNotFound {
-				return s, nil
+			if ready(res) {
+				return nil
 			}
 		}
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("wharfbench: %s exited before serving: %v (log %s)", name, s.waitErr, logPath)
+			return fmt.Errorf("wharfbench: %s exited before serving: %v (log %s)", s.name, s.waitErr, s.logPath)
 		case <-ctx.Done():
 			s.stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			s.stop()
-			return nil, fmt.Errorf("wharfbench: %s did not answer on %s within %v (log %s)", name, addr, startTimeout, logPath)
+			return fmt.Errorf("wharfbench: %s did not answer on %s within %v (log %s)", s.name, s.url, startTimeout, s.logPath)
 		}
 	}
 }
