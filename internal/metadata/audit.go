@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -83,37 +81,8 @@ var auditMaxRows = func() int {
 	return n
 }()
 
-// auditInserts holds the INSERT text of 2^k rows at index k, built once,
-// with ? placeholders and with PostgreSQL's: rebinding thousands of
-// placeholders on every batch cost more than the rows.
-var auditInserts [16]struct {
-	once, rebound sync.Once
-	text, dollar  string
-}
-
-// auditInsert returns the INSERT of n rows, n a power of two, for c's
-// database.
-func auditInsert(c conn, n int) string {
-	a := &auditInserts[bits.TrailingZeros(uint(n))]
-	a.once.Do(func() {
-		row := "(" + placeholders(auditCols) + ")"
-		var b strings.Builder
-		b.Grow(len("INSERT INTO audit_log () VALUES ") + len(auditCols) + n*(len(row)+2))
-		b.WriteString("INSERT INTO audit_log (" + auditCols + ") VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
-		a.text = b.String()
-	})
-	if c.d.rebind == nil {
-		return a.text
-	}
-	a.rebound.Do(func() { a.dollar = c.rebind(a.text) })
-	return a.dollar
-}
+// auditInsert is the INSERT of a power of two records.
+var auditInsert = newMultiRowInsert("audit_log", auditCols, "("+placeholders(auditCols)+")")
 
 // auditSplit returns the size of the next INSERT for n rows: the largest
 // power of two not above n or auditMaxRows. A batch of n rows then takes
@@ -121,9 +90,7 @@ func auditInsert(c conn, n int) string {
 // and the statement cache holds at most one text per power of two, each
 // parsed once: preparing a statement of thousands of placeholders costs
 // more than the rows it writes.
-func auditSplit(n int) int {
-	return min(1<<(bits.Len(uint(n))-1), auditMaxRows)
-}
+func auditSplit(n int) int { return powerOfTwoAtMost(n, auditMaxRows) }
 
 // InsertAudit writes records, all or none. Key fields longer than
 // MaxKeyLength are cut and invalid UTF-8 or NUL bytes replaced, so that a
@@ -142,7 +109,7 @@ func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
 	r := s.read()
 	for rest := len(recs); rest > 0; {
 		n := auditSplit(rest)
-		r.stmt(ctx, auditInsert(r, n))
+		r.stmt(ctx, auditInsert.text(r, n))
 		rest -= n
 	}
 	args := make([]any, 0, auditNumCols*auditSplit(len(recs)))
@@ -150,7 +117,7 @@ func (s *Store) InsertAudit(ctx context.Context, recs []AuditRecord) error {
 		var boxed auditBoxes
 		for rest := recs; len(rest) > 0; {
 			n := auditSplit(len(rest))
-			if _, err := c.exec(ctx, auditInsert(c, n), boxed.args(args[:0], rest[:n])...); err != nil {
+			if _, err := c.exec(ctx, auditInsert.text(c, n), boxed.args(args[:0], rest[:n])...); err != nil {
 				return err
 			}
 			rest = rest[n:]

@@ -3,9 +3,7 @@ package metadata
 import (
 	"context"
 	"errors"
-	"math/bits"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -105,41 +103,20 @@ const (
 	notifyMaxBytes = 4 << 20
 )
 
-// notifyInserts holds the INSERT text of 2^k notifications at index k,
-// built once: a flush of n rows takes one statement per bit of n, each
-// prepared once, rather than one statement per row.
-var notifyInserts [11]struct {
-	once sync.Once
-	text string
-}
-
-// notifyInsert returns the INSERT of n notifications, n a power of two.
-func notifyInsert(n int) string {
-	a := &notifyInserts[bits.TrailingZeros(uint(n))]
-	a.once.Do(func() {
-		const row = "(?, ?, ?, 0, 0)"
-		var b strings.Builder
-		b.WriteString("INSERT INTO notify_events (endpoint, body, created_at, attempts, next_at) VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
-		a.text = b.String()
-	})
-	return a.text
-}
+// notifyInsert is the INSERT of a power of two notifications: a flush of
+// n rows takes one statement per bit of n, each prepared once, rather than
+// one statement per row.
+var notifyInsert = newMultiRowInsert("notify_events", "endpoint, body, created_at, attempts, next_at", "(?, ?, ?, 0, 0)")
 
 // notifySplit returns how many of ns the next INSERT writes: the largest
 // power of two that is at most len(ns) and notifyMaxRows and whose bodies
 // fit notifyMaxBytes (one row at least, however large).
 func notifySplit(ns []Notification) int {
-	n := min(1<<(bits.Len(uint(len(ns)))-1), notifyMaxRows)
+	n := powerOfTwoAtMost(len(ns), notifyMaxRows)
 	size := 0
 	for i, x := range ns[:n] {
 		if size += len(x.Body); size > notifyMaxBytes && i > 0 {
-			return 1 << (bits.Len(uint(i)) - 1)
+			return powerOfTwoAtMost(i, i)
 		}
 	}
 	return n
@@ -160,7 +137,7 @@ func insertNotifications(ctx context.Context, c conn, ns []Notification) error {
 			}
 			args = append(args, n.Endpoint, n.Body, unixNano(created))
 		}
-		if _, err := c.exec(ctx, notifyInsert(k), args...); err != nil {
+		if _, err := c.exec(ctx, notifyInsert.text(c, k), args...); err != nil {
 			return err
 		}
 		ns = ns[k:]
@@ -175,7 +152,7 @@ func (s *Store) prepareInserts(ctx context.Context, ns []Notification) {
 	r := s.read()
 	for len(ns) > 0 {
 		k := notifySplit(ns)
-		r.stmt(ctx, r.rebind(notifyInsert(k)))
+		r.stmt(ctx, notifyInsert.text(r, k))
 		ns = ns[k:]
 	}
 }
