@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"wharf/internal/events"
 	"wharf/internal/metadata"
+	"wharf/internal/testserver"
 )
 
 // BenchmarkRecordPull is what a pull costs its request with the audit log
@@ -90,15 +90,7 @@ func BenchmarkRecordPull(b *testing.B) {
 	}
 }
 
-// cpuTime is the process's user and system CPU time in nanoseconds,
-// steadier than the wall time on a busy machine.
-func cpuTime(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+func cpuTime(b *testing.B) int64 { return int64(testserver.CPUTime(b)) }
 
 // discard is a Store that keeps nothing.
 type discard struct{}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"wharf/internal/metadata"
 	"wharf/internal/storage/filesystem"
 	"wharf/internal/storage/storagetest"
+	"wharf/internal/testserver"
 )
 
 // BenchmarkCollect collects a set of 10,000 images (10 shared base layers,
@@ -70,14 +70,7 @@ func BenchmarkCollect(b *testing.B) {
 	}
 }
 
-// cpuTime is the process's user and system time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func cpuTime(b *testing.B) time.Duration { return testserver.CPUTime(b) }
 
 // benchSet writes images images through the store's group commits (16
 // writers) and deletes deleted of them, or untags them when untag is set.

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"wharf/internal/metadata"
+	"wharf/internal/testserver"
 )
 
 // BenchmarkInsertAudit is the audit writer's cost per row: batches of
@@ -77,11 +77,4 @@ func openBench(b *testing.B, driver, dsn string) *metadata.Store {
 	return s
 }
 
-// cpuTime is the process's user and system CPU time in nanoseconds.
-func cpuTime(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+func cpuTime(b *testing.B) int64 { return int64(testserver.CPUTime(b)) }

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -21,6 +20,7 @@ import (
 	"wharf/internal/ociapi"
 	"wharf/internal/registry"
 	"wharf/internal/storage/memory"
+	"wharf/internal/testserver"
 )
 
 // BenchmarkManifestGetAudit is the manifest GET path by tag, with no event
@@ -110,11 +110,4 @@ func BenchmarkManifestGetAudit(b *testing.B) {
 	}
 }
 
-// cpuTime is the process's user and system CPU time in nanoseconds.
-func cpuTime(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+func cpuTime(b *testing.B) int64 { return int64(testserver.CPUTime(b)) }
