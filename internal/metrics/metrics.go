@@ -42,10 +42,11 @@ type Metrics struct {
 	eventBytes *prometheus.CounterVec
 	backend    *prometheus.CounterVec
 
-	gcRuns        *prometheus.CounterVec
-	gcFreed       *prometheus.CounterVec
-	gcDuration    prometheus.Histogram
-	gcLastSuccess prometheus.Gauge
+	gcRuns         *prometheus.CounterVec
+	gcUploadPasses *prometheus.CounterVec
+	gcFreed        *prometheus.CounterVec
+	gcDuration     prometheus.Histogram
+	gcLastSuccess  prometheus.Gauge
 }
 
 // durationBuckets spans a cached manifest HEAD (a millisecond) to a
@@ -86,6 +87,8 @@ func New(opts Options) *Metrics {
 		"Requests that failed on a backend (storage: the blob store; database: the metadata database; other), answered 500.", "backend")
 
 	m.gcRuns = f.counterVec("gc_runs_total", "Garbage collections finished, by result (ok, failed).", "result")
+	m.gcUploadPasses = f.counterVec("gc_upload_passes_total",
+		"Passes that remove idle upload sessions alone, between collections, by result (ok, failed).", "result")
 	m.gcFreed = f.counterVec("gc_freed_total",
 		"What garbage collection freed: what=bytes (blob bytes), blobs, uploads.", "what")
 	m.gcDuration = f.histogram("gc_duration_seconds", "How long garbage collections took.",
@@ -94,6 +97,8 @@ func New(opts Options) *Metrics {
 	// The series a dashboard divides by exist from the start, at 0.
 	m.gcRuns.WithLabelValues("ok")
 	m.gcRuns.WithLabelValues("failed")
+	m.gcUploadPasses.WithLabelValues("ok")
+	m.gcUploadPasses.WithLabelValues("failed")
 	for _, o := range tokenOutcomes {
 		m.tokens.WithLabelValues(o)
 	}
