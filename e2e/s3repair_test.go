@@ -36,6 +36,19 @@ func pulls(t *testing.T, w *harness.Wharf, repoTag string) error {
 	return err
 }
 
+// pushRandom pushes a random image of layers layers of 1 MiB to r.
+func pushRandom(t *testing.T, r name.Reference, layers int64) v1.Image {
+	t.Helper()
+	img, err := random.Image(1<<20, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img, remoteOpts(testContext(t, 2*time.Minute))...); err != nil {
+		t.Fatalf("push %s: %v", r, err)
+	}
+	return img
+}
+
 // TestS3FsckRepair corrupts a layer in the bucket under wharf on S3:
 // wharf fsck --repair (once the server is stopped) copies the corrupt bytes
 // into the data directory's quarantine/, deletes the object from the
@@ -48,19 +61,8 @@ func TestS3FsckRepair(t *testing.T) {
 	cfg := s3Config(t, g, g.Endpoint, "")
 	w := startWharf(t, "--config", cfg)
 	ctx := testContext(t, 3*time.Minute)
-	broken, err := random.Image(1<<20, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole, err := random.Image(1<<20, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for tag, img := range map[string]v1.Image{"broken": broken, "whole": whole} {
-		if err := remote.Write(ref(t, w, "s3/repair:"+tag), img, remoteOpts(ctx)...); err != nil {
-			t.Fatalf("push %s: %v", tag, err)
-		}
-	}
+	broken := pushRandom(t, ref(t, w, "s3/repair:broken"), 1)
+	pushRandom(t, ref(t, w, "s3/repair:whole"), 1)
 	layers, _ := broken.Layers()
 	ld, _ := layers[0].Digest()
 	path := bucketBlob(g, ld.Hex)
@@ -126,18 +128,11 @@ http:
 	ctx := testContext(t, 3*time.Minute)
 	imgs := map[string]v1.Image{}
 	for _, tag := range []string{"team/app:1", "team/app:2", "other/tool:latest"} {
-		img, err := random.Image(512<<10, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
 		r, err := name.ParseReference(dist.Addr+"/"+tag, name.Insecure, name.StrictValidation)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := remote.Write(r, img, remoteOpts(ctx)...); err != nil {
-			t.Fatalf("push %s to distribution: %v", tag, err)
-		}
-		imgs[tag] = img
+		imgs[tag] = pushRandom(t, r, 2)
 	}
 	dist.Stop()
 
