@@ -1,6 +1,8 @@
 package testserver
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,15 +14,18 @@ import (
 
 // S3Slow is a proxy in front of an S3 server that is slow rather than
 // down: while Stalled is set, every request waits (up to a minute, or until
-// the client gives up) before it is passed on. Its requests are answered
-// in the end, as a congested server's are, so the client must give up by
-// itself.
+// the client gives up) before it is passed on; while StallBodies is set,
+// answers send their headers and their first bytes, then pause the same
+// way. Its requests are answered in the end, as a congested server's are,
+// so the client must give up by itself.
 type S3Slow struct {
 	// URL is the proxy's endpoint, to give the client instead of the
 	// server's.
 	URL string
 	// Stalled holds requests back.
 	Stalled atomic.Bool
+	// StallBodies holds answers back after their first bytes.
+	StallBodies atomic.Bool
 	// Held counts the requests held back so far.
 	Held atomic.Int64
 	srv  *httptest.Server
@@ -37,27 +42,18 @@ func StartS3Slow(t testing.TB, endpoint string) *S3Slow {
 	}
 	s := &S3Slow{done: make(chan struct{})}
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	// Every byte the server sends goes out at once: the first bytes of a
+	// stalled body reach the client.
+	proxy.FlushInterval = -1
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if s.StallBodies.Load() && resp.Request.Method == http.MethodGet {
+			resp.Body = &stallingBody{ReadCloser: resp.Body, s: s, ctx: resp.Request.Context()}
+		}
+		return nil
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.Stalled.Load() {
-			s.Held.Add(1)
-			// Wait for the stall to end, the client to hang up, or the
-			// test to end: never answer early.
-			deadline := time.NewTimer(time.Minute)
-			defer deadline.Stop()
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-		wait:
-			for s.Stalled.Load() {
-				select {
-				case <-r.Context().Done():
-					return
-				case <-s.done:
-					return
-				case <-deadline.C:
-					break wait
-				case <-tick.C:
-				}
-			}
+		if s.Stalled.Load() && !s.hold(r.Context(), &s.Stalled) {
+			return
 		}
 		proxy.ServeHTTP(w, r)
 	}))
@@ -67,4 +63,46 @@ func StartS3Slow(t testing.TB, endpoint string) *S3Slow {
 		s.srv.Close()
 	})
 	return s
+}
+
+// hold waits while flag is set, up to a minute: false when the client hung
+// up or the test ended meanwhile.
+func (s *S3Slow) hold(ctx context.Context, flag *atomic.Bool) bool {
+	s.Held.Add(1)
+	deadline := time.NewTimer(time.Minute)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for flag.Load() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.done:
+			return false
+		case <-deadline.C:
+			return true
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+// stallingBody passes its first bytes on, then holds the rest while
+// StallBodies is set.
+type stallingBody struct {
+	io.ReadCloser
+	s    *S3Slow
+	ctx  context.Context //nolint:containedctx // the proxied request's, which Read has no other way to see
+	sent bool
+}
+
+func (b *stallingBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return b.ReadCloser.Read(p[:min(len(p), 16)])
+	}
+	if b.s.StallBodies.Load() && !b.s.hold(b.ctx, &b.s.StallBodies) {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return b.ReadCloser.Read(p)
 }
