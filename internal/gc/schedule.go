@@ -108,8 +108,8 @@ func (s *Schedule) purgeUploads(ctx context.Context) {
 		s.log.Debug("idle upload sessions kept: the registry is read-only", "err", err)
 	case err != nil:
 		s.log.Warn("removing idle upload sessions failed", "err", err, "uploads_deleted", res.UploadsDeleted)
-	case res.UploadsDeleted > 0:
-		s.log.Info("removed idle upload sessions", "uploads_deleted", res.UploadsDeleted,
+	case res.UploadsDeleted > 0 || res.UploadLocksDeleted > 0:
+		s.log.Info("removed idle upload sessions", "uploads_deleted", res.UploadsDeleted, "upload_locks_deleted", res.UploadLocksDeleted,
 			"uploads_grace", opts.UploadsGrace, "dry_run", res.DryRun)
 	}
 }

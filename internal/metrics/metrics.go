@@ -40,6 +40,7 @@ type Metrics struct {
 	tokens     *prometheus.CounterVec
 	events     *prometheus.CounterVec
 	eventBytes *prometheus.CounterVec
+	redirected *prometheus.CounterVec
 	backend    *prometheus.CounterVec
 
 	gcRuns         *prometheus.CounterVec
@@ -83,6 +84,10 @@ func New(opts Options) *Metrics {
 		"Completed content operations (push, pull by GET, mount, delete), by action and kind (manifest or blob).", "action", "kind")
 	m.eventBytes = f.counterVec("content_bytes_total",
 		"Bytes of the manifests and blobs pushed, pulled or mounted, by action and kind.", "action", "kind")
+	// A redirected pull writes no body: without this series the bytes
+	// that S3 sent on the registry's behalf would be invisible.
+	m.redirected = f.counterVec("http_response_redirected_bytes_total",
+		"Bytes of blobs pulled through a redirect to the blob store (S3): the store sent them to the client, so they are not in http_response_body_bytes_total; by route family.", "family")
 	m.backend = f.counterVec("backend_errors_total",
 		"Requests that failed on a backend (storage: the blob store; database: the metadata database; other), answered 500.", "backend")
 
@@ -99,6 +104,7 @@ func New(opts Options) *Metrics {
 	m.gcRuns.WithLabelValues("failed")
 	m.gcUploadPasses.WithLabelValues("ok")
 	m.gcUploadPasses.WithLabelValues("failed")
+	m.redirected.WithLabelValues(FamilyBlob)
 	for _, o := range tokenOutcomes {
 		m.tokens.WithLabelValues(o)
 	}

@@ -63,6 +63,7 @@ func TestEventsGCTokensErrors(t *testing.T) {
 	sink.Record(&events.Event{Action: events.Push, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500})
 	sink.Record(&events.Event{Action: events.Push, Size: 1000})
 	sink.Record(&events.Event{Action: events.Pull, Size: 1000})
+	sink.Record(&events.Event{Action: events.Pull, Size: 300, Redirected: true})
 	sink.Record(&events.Event{Action: events.Delete})
 	sink.Record(&events.Event{Action: "rename"})
 	m.GCDone(GCRun{Duration: 3 * time.Second, Blobs: 2, Bytes: 4096, Uploads: 1, Ended: time.Unix(1700000000, 0)})
@@ -77,7 +78,8 @@ func TestEventsGCTokensErrors(t *testing.T) {
 		{testutil.ToFloat64(m.events.WithLabelValues("push", "manifest")), 1, "manifest pushes"},
 		{testutil.ToFloat64(m.events.WithLabelValues("push", "blob")), 1, "blob pushes"},
 		{testutil.ToFloat64(m.eventBytes.WithLabelValues("push", "manifest")), 500, "manifest bytes pushed"},
-		{testutil.ToFloat64(m.eventBytes.WithLabelValues("pull", "blob")), 1000, "blob bytes pulled"},
+		{testutil.ToFloat64(m.eventBytes.WithLabelValues("pull", "blob")), 1300, "blob bytes pulled"},
+		{testutil.ToFloat64(m.redirected.WithLabelValues("blob")), 300, "blob bytes pulled through a redirect"},
 		{testutil.ToFloat64(m.events.WithLabelValues("delete", "blob")), 1, "deletes"},
 		{testutil.ToFloat64(m.events.WithLabelValues("other", "blob")), 1, "an unknown action"},
 		{testutil.ToFloat64(m.gcRuns.WithLabelValues("ok")), 1, "GC runs ok"},
