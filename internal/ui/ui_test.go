@@ -1,0 +1,437 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/bcrypt"
+
+	"wharf/internal/accounts"
+	"wharf/internal/auth/authn"
+	"wharf/internal/auth/authz"
+	"wharf/internal/edge"
+	"wharf/internal/metadata"
+	"wharf/internal/registry"
+	"wharf/internal/storage/memory"
+	"wharf/internal/testserver"
+)
+
+const (
+	service       = "wharf-test"
+	alicePassword = "alice's long password"
+	bobPassword   = "bob's long password"
+)
+
+// env is the interface over a real metadata database, registry and the
+// token server's kind of chains: alice may pull and delete in team/*, bob
+// pull in other/*.
+type env struct {
+	t    *testing.T
+	srv  *httptest.Server
+	svc  *accounts.Service
+	meta *metadata.Store
+	reg  *registry.Registry
+	logs *testserver.SyncBuffer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := t.Context()
+	logs := &testserver.SyncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	live := accounts.NewLive(meta, accounts.LiveOptions{Log: log})
+	chain := authn.NewChain(log, accounts.NewAuthenticator(live))
+	alice, bob, team, other := "alice", "bob", "team/*", "other/*"
+	acl, err := authz.New([]authz.Rule{
+		{Match: authz.Match{Account: &alice, Type: ptr("repository"), Name: &team}, Actions: []string{"pull", "delete"}},
+		{Match: authz.Match{Account: &bob, Type: ptr("repository"), Name: &other}, Actions: []string{"pull"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := accounts.NewService(meta, accounts.Options{Cost: bcrypt.MinCost, TokenService: service})
+	for _, u := range []accounts.NewUser{{Name: "alice", Password: alicePassword}, {Name: "bob", Password: bobPassword}} {
+		if err := svc.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := registry.New(memory.New(), meta, log, registry.Options{})
+	u, err := New(Config{
+		Authn: accounts.NewFresh(live, authn.NewCache(chain, authn.CacheOptions{})), Limiter: authn.NewLimiter(authn.LimiterOptions{}),
+		Sessions: chain, Authz: accounts.NewGuard(authz.Chain{acl}, live, log),
+		Store: accounts.NewSessionStore(meta), Meta: meta, Registry: reg, Service: service, DeleteEnabled: true, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(u)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs}
+}
+
+func ptr(s string) *string { return &s }
+
+// push stores an image (a config and one layer) under repo:tag through
+// the registry, as a docker push would.
+func (e *env) push(repo, tag string) digest.Digest {
+	e.t.Helper()
+	ctx := e.t.Context()
+	put := func(b []byte) ocispec.Descriptor {
+		d := digest.FromBytes(b)
+		up, err := e.reg.StartUpload(ctx, repo)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if _, err := e.reg.FinishUpload(ctx, repo, up.ID, d, 0, int64(len(b)), bytes.NewReader(b)); err != nil {
+			e.t.Fatal(err)
+		}
+		return ocispec.Descriptor{Digest: d, Size: int64(len(b))}
+	}
+	cfg, _ := json.Marshal(ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+		Config: ocispec.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"/bin/sh"}, Labels: map[string]string{"team": "<b>core</b>"}}})
+	c := put(cfg)
+	c.MediaType = ocispec.MediaTypeImageConfig
+	l := put([]byte("layer of " + repo))
+	l.MediaType = ocispec.MediaTypeImageLayerGzip
+	m, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: c, Layers: []ocispec.Descriptor{l}})
+	res, err := e.reg.PutManifest(ctx, repo, tag, ocispec.MediaTypeImageManifest, m, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Digest
+}
+
+// browser is a client with a cookie jar that does not follow redirects,
+// so that each answer is seen.
+type browser struct {
+	t *testing.T
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: e.t, e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	return b.do(http.MethodGet, path, nil)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	return b.do(http.MethodPost, path, form)
+}
+
+func (b *browser) do(method, path string, form url.Values) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.srv.URL+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, header: resp.Header, body: string(out)}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (p page) csrf(t *testing.T) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no CSRF token on the page:\n%s", p.body)
+	}
+	return m[1]
+}
+
+// signIn signs in through the form and returns the session's CSRF token.
+func (b *browser) signIn(user, password string) string {
+	b.t.Helper()
+	login := b.get("/ui/login")
+	p := b.post("/ui/login", url.Values{"csrf": {login.csrf(b.t)}, "username": {user}, "password": {password}, "next": {"/ui/"}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/ui/" {
+		b.t.Fatalf("sign-in as %s: %d %s\n%s", user, p.status, p.header.Get("Location"), p.body)
+	}
+	home := b.get("/ui/")
+	if home.status != http.StatusOK {
+		b.t.Fatalf("home page after sign-in: %d", home.status)
+	}
+	return home.csrf(b.t)
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser()
+	for _, path := range []string{"/ui/login", "/ui/", "/ui/static/ui.css", "/ui/nowhere"} {
+		p := b.get(path)
+		for k, want := range map[string]string{"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+			"Referrer-Policy": "same-origin", "X-Frame-Options": "DENY", "Cache-Control": "no-store"} {
+			if got := p.header.Get(k); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
+			}
+		}
+	}
+	if p := b.get("/ui/static/ui.css"); p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") {
+		t.Errorf("stylesheet: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	// No page carries a script or an inline style, which the policy would
+	// refuse anyway.
+	if p := b.get("/ui/login"); strings.Contains(p.body, "<script") || strings.Contains(p.body, "style=") || strings.Contains(p.body, "<style") {
+		t.Errorf("the sign-in page has a script or an inline style:\n%s", p.body)
+	}
+}
+
+func TestCookieFlags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name   string
+		proto  string
+		secure bool
+	}{{"plain HTTP", "", false}, {"TLS", "https", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.browser()
+			login := b.get("/ui/login")
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/ui/login", strings.NewReader(url.Values{
+				"csrf": {login.csrf(t)}, "username": {"alice"}, "password": {alicePassword}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, c := range b.c.Jar.Cookies(req.URL) {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			h := e.srv.Config.Handler
+			if tc.proto == "https" {
+				// What edge.Forwarded stores behind a trusted proxy that
+				// terminates TLS.
+				req = req.WithContext(edge.WithPublic(req.Context(), edge.Public{Scheme: "https"}))
+			}
+			h.ServeHTTP(rec, req)
+			var session *http.Cookie
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == sessionCookie {
+					session = c
+				}
+			}
+			if session == nil {
+				t.Fatalf("no session cookie: %d %v", rec.Code, rec.Result().Header)
+			}
+			if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure != tc.secure || session.Path != Prefix {
+				t.Errorf("session cookie %+v; want HttpOnly, SameSite=Lax, Secure=%v, Path=%s", session, tc.secure, Prefix)
+			}
+		})
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser()
+	// The sign-in form needs its token too (no login CSRF).
+	b.get("/ui/login")
+	if p := b.post("/ui/login", url.Values{"username": {"alice"}, "password": {alicePassword}}); p.status != http.StatusForbidden {
+		t.Errorf("sign-in without a CSRF token: %d; want 403", p.status)
+	}
+	csrf := b.signIn("alice", alicePassword)
+	e.push("team/app", "v1")
+	for _, tc := range []struct{ name, token string }{{"missing", ""}, {"wrong", csrf[:len(csrf)-2] + "xx"}, {"another session's", e.browser().signIn("alice", alicePassword)}} {
+		for _, path := range []string{"/ui/logout", "/ui/delete/team/app"} {
+			if p := b.post(path, url.Values{"csrf": {tc.token}, "ref": {"v1"}}); p.status != http.StatusForbidden {
+				t.Errorf("%s with a %s CSRF token: %d; want 403", path, tc.name, p.status)
+			}
+		}
+	}
+	if _, err := e.meta.RepositoryTags(t.Context(), "team/app"); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/ui/repos/team/app"); !strings.Contains(p.body, ">v1</a>") {
+		t.Errorf("a refused delete deleted the tag:\n%s", p.body)
+	}
+	// With the session's token the same forms work.
+	if p := b.post("/ui/delete/team/app", url.Values{"csrf": {csrf}, "ref": {"v1"}}); p.status != http.StatusSeeOther {
+		t.Errorf("delete with the session's token: %d\n%s", p.status, p.body)
+	}
+	if p := b.post("/ui/logout", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+		t.Errorf("sign-out with the session's token: %d", p.status)
+	}
+	if p := b.get("/ui/"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/ui/login") {
+		t.Errorf("after sign-out: %d %s; want the sign-in page", p.status, p.header.Get("Location"))
+	}
+}
+
+func TestSeesOnlyWhatItMayPull(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.push("team/app", "v1")
+	e.push("team/db", "v1")
+	e.push("other/tool", "v1")
+	e.push("<b>x</b>", "v1")
+	alice, bob := e.browser(), e.browser()
+	alice.signIn("alice", alicePassword)
+	bob.signIn("bob", bobPassword)
+	a, bb := alice.get("/ui/"), bob.get("/ui/")
+	for _, c := range []struct {
+		p         page
+		see, hide []string
+	}{
+		{a, []string{"team/app", "team/db"}, []string{"other/tool", "<b>x</b>", "&lt;b&gt;"}},
+		{bb, []string{"other/tool"}, []string{"team/app", "team/db", "&lt;b&gt;"}},
+	} {
+		for _, s := range c.see {
+			if !strings.Contains(c.p.body, ">"+s+"</a>") {
+				t.Errorf("%s is not listed:\n%s", s, c.p.body)
+			}
+		}
+		for _, s := range c.hide {
+			if strings.Contains(c.p.body, s) {
+				t.Errorf("%s is listed to someone who may not pull it:\n%s", s, c.p.body)
+			}
+		}
+	}
+	// By URL: the same 404 as a repository that does not exist.
+	for _, path := range []string{"/ui/repos/team/app", "/ui/manifests/team/app?ref=v1", "/ui/delete/team/app?ref=v1", "/ui/repos/nothing/here"} {
+		if p := bob.get(path); p.status != http.StatusNotFound {
+			t.Errorf("bob GET %s: %d; want 404", path, p.status)
+		}
+	}
+	if p := bob.post("/ui/delete/other/tool", url.Values{"csrf": {bb.csrf(t)}, "ref": {"v1"}}); p.status != http.StatusForbidden {
+		t.Errorf("bob deletes where he may only pull: %d; want 403", p.status)
+	}
+	// Alice sees an image's layers and config, escaped.
+	p := alice.get("/ui/manifests/team/app?ref=v1")
+	for _, want := range []string{`id="layers"`, "application/vnd.oci.image.layer.v1.tar", "PATH=/bin", "/bin/sh", "&lt;b&gt;core&lt;/b&gt;", "linux/amd64"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("manifest page lacks %q:\n%s", want, p.body)
+		}
+	}
+	if strings.Contains(p.body, "<b>core</b>") {
+		t.Error("a label's HTML is rendered unescaped")
+	}
+	if r := alice.get("/ui/repos/team/app"); !strings.Contains(r.body, "docker pull "+strings.TrimPrefix(e.srv.URL, "http://")+"/team/app:v1") {
+		t.Errorf("repository page lacks the pull command:\n%s", r.body)
+	}
+}
+
+func TestSessionEndsWithTheAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		end  func() error
+	}{
+		{"disabled", func() error { return e.svc.SetDisabled(ctx, "alice", true) }},
+		{"password changed", func() error { return e.svc.SetPassword(ctx, "alice", "another long password") }},
+		{"revoked", func() error { _, err := e.svc.RevokeSessions(ctx, "alice"); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = e.svc.SetDisabled(ctx, "alice", false)
+			_ = e.svc.SetPassword(ctx, "alice", alicePassword)
+			b := e.browser()
+			b.signIn("alice", alicePassword)
+			// The session is a login session `wharf session ls` lists.
+			sessions, err := e.svc.Sessions(ctx, "alice")
+			if err != nil || len(sessions) == 0 || sessions[0].ClientID != sessionClient {
+				t.Fatalf("sessions of alice: %+v %v", sessions, err)
+			}
+			if err := tc.end(); err != nil {
+				t.Fatal(err)
+			}
+			if p := b.get("/ui/"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/ui/login") {
+				t.Errorf("after %s: %d %s; want the sign-in page", tc.name, p.status, p.header.Get("Location"))
+			}
+		})
+	}
+}
+
+func TestSignInNeverReusesASession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn("alice", alicePassword)
+	u, _ := url.Parse(e.srv.URL + Prefix)
+	first := ""
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			first = c.Value
+		}
+	}
+	b.signIn("alice", alicePassword)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == sessionCookie && c.Value == first {
+			t.Fatal("signing in again kept the session token")
+		}
+	}
+	// The first session ended with the second sign-in.
+	if _, err := accounts.NewSessionStore(e.meta).UseRefreshToken(t.Context(), first, time.Now()); err == nil {
+		t.Error("the session a browser brought to a sign-in still lives")
+	}
+	sessions, _ := e.svc.Sessions(t.Context(), "alice")
+	if len(sessions) != 1 {
+		t.Errorf("%d live sessions; want 1", len(sessions))
+	}
+	// A wrong password shows the form again, with no session.
+	c := e.browser()
+	login := c.get("/ui/login")
+	if p := c.post("/ui/login", url.Values{"csrf": {login.csrf(t)}, "username": {"alice"}, "password": {"wrong"}}); p.status != http.StatusForbidden ||
+		!strings.Contains(p.body, "Incorrect user name or password") {
+		t.Errorf("wrong password: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(e.logs.String(), alicePassword) {
+		t.Error("a password is in the log")
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"":                     "/ui/",
+		"/ui/repos/team/app":   "/ui/repos/team/app",
+		"//evil.example/ui/":   "/ui/",
+		"https://evil.example": "/ui/",
+		"/api/v1/users":        "/ui/",
+		"/ui/\\evil":           "/ui/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
