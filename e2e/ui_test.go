@@ -204,6 +204,13 @@ func TestUIBrowser(t *testing.T) {
 	if who != "bob" {
 		t.Errorf("after a refused sign-out the page is for %q; want bob", who)
 	}
+
+	// The session is a login session: `wharf session` lists and ends it.
+	if out := cli.run("", "session", "ls", "--user", "bob"); !strings.Contains(out, "wharf-ui") {
+		t.Errorf("wharf session ls does not list bob's web session:\n%s", out)
+	}
+	cli.run("", "session", "revoke", "--user", "bob")
+	browse(t, ctx, "the page after the session was revoked", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
 	t.Logf("browser pages took %s", time.Since(start).Round(time.Millisecond))
 }
 
