@@ -48,9 +48,10 @@ type reposData struct {
 }
 
 // repositories lists the repositories the session may pull, a page at a
-// time in name order: pages of names come from SQL (keyset on the last
-// name), and each name is put to the ACL as a pull's scope would be.
-// Nothing is guessed from the rules' patterns.
+// time in name order: batches of names come from SQL (keyset on the last
+// name), each name is put to the ACL as a pull's scope would be (nothing
+// is guessed from the rules' patterns), and only the names shown are
+// counted and sized.
 func (u *UI) repositories(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	prefix, after := q.Get("q"), q.Get("after")
@@ -58,19 +59,19 @@ func (u *UI) repositories(w http.ResponseWriter, r *http.Request, s *session) {
 		u.fail(w, r, errcode.PageInvalid, "The search is too long.", nil)
 		return
 	}
-	var shown []metadata.RepositoryStats
+	var shown []string
 	cursor, scanned, next := after, 0, ""
 scan:
 	for scanned < maxScan {
-		batch, err := u.cfg.Meta.RepositoryStats(r.Context(), prefix, cursor, scanBatch)
+		batch, err := u.cfg.Meta.RepositoryNames(r.Context(), prefix, cursor, scanBatch)
 		if err != nil {
 			u.fail(w, r, errcode.PageUnavailable, "The repositories cannot be listed now; try again later.", err)
 			return
 		}
-		for _, repo := range batch {
+		for _, name := range batch {
 			scanned++
-			cursor = repo.Name
-			granted, err := u.allowed(r, s, repo.Name, "pull")
+			cursor = name
+			granted, err := u.allowed(r, s, name, "pull")
 			if err != nil {
 				u.fail(w, r, errcode.PageUnavailable, "Access cannot be decided now; try again later.", err)
 				return
@@ -79,10 +80,10 @@ scan:
 				continue
 			}
 			if len(shown) == reposPage {
-				next = shown[len(shown)-1].Name
+				next = shown[len(shown)-1]
 				break scan
 			}
-			shown = append(shown, repo)
+			shown = append(shown, name)
 		}
 		if len(batch) < scanBatch {
 			break
@@ -91,7 +92,13 @@ scan:
 	if next == "" && scanned >= maxScan {
 		next = cursor // more names to ask about on the next page
 	}
-	data := reposData{Session: s, Query: prefix, Count: len(shown), Namespaces: groupByNamespace(shown)}
+	// Sizes and counts for the page's repositories only, in a few queries.
+	stats, err := u.cfg.Meta.RepositoryStatsOf(r.Context(), shown)
+	if err != nil {
+		u.fail(w, r, errcode.PageUnavailable, "The repositories cannot be listed now; try again later.", err)
+		return
+	}
+	data := reposData{Session: s, Query: prefix, Count: len(stats), Namespaces: groupByNamespace(stats)}
 	if next != "" {
 		v := url.Values{"after": {next}}
 		if prefix != "" {

@@ -40,7 +40,7 @@ const (
 // token server's kind of chains: alice may pull and delete in team/*, bob
 // pull in other/*.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	svc  *accounts.Service
 	meta *metadata.Store
@@ -48,7 +48,7 @@ type env struct {
 	logs *testserver.SyncBuffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := t.Context()
 	logs := &testserver.SyncBuffer{}
@@ -123,7 +123,7 @@ func (e *env) push(repo, tag string) digest.Digest {
 // browser is a client with a cookie jar that does not follow redirects,
 // so that each answer is seen.
 type browser struct {
-	t *testing.T
+	t testing.TB
 	e *env
 	c *http.Client
 }
@@ -173,7 +173,7 @@ func (b *browser) do(method, path string, form url.Values) page {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func (p page) csrf(t *testing.T) string {
+func (p page) csrf(t testing.TB) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(p.body)
 	if m == nil {

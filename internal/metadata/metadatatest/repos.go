@@ -3,6 +3,7 @@ package metadatatest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -78,6 +79,23 @@ func testRepositoryStats(t *testing.T, s *metadata.Store) {
 	page, err = s.RepositoryStats(ctx, "nope/", "", 0)
 	if err != nil || len(page) != 0 {
 		t.Errorf("RepositoryStats(nope/) = %+v, %v; want none", page, err)
+	}
+
+	// The same page as names alone, and the stats of chosen names (a
+	// repository without a manifest, or none at all, is left out).
+	names, err := s.RepositoryNames(ctx, "", "", 0)
+	if err != nil || !slices.Equal(names, []string{"solo", "team/app", "team/db"}) {
+		t.Errorf("RepositoryNames = %q, %v; want solo, team/app, team/db", names, err)
+	}
+	if names, err = s.RepositoryNames(ctx, "team/", "team/app", 1); err != nil || !slices.Equal(names, []string{"team/db"}) {
+		t.Errorf("RepositoryNames(team/, after team/app, 1) = %q, %v; want team/db", names, err)
+	}
+	of, err := s.RepositoryStatsOf(ctx, []string{"team/db", "blobs-only", "never-pushed", "solo"})
+	if err != nil {
+		t.Fatalf("RepositoryStatsOf: %v", err)
+	}
+	if diff := cmp.Diff([]metadata.RepositoryStats{want[0], want[2]}, of, cmpopts.IgnoreFields(metadata.RepositoryStats{}, "LastPush")); diff != "" {
+		t.Errorf("RepositoryStatsOf mismatch (-want +got):\n%s", diff)
 	}
 
 	// The namespace counts the shared base once.
