@@ -169,8 +169,10 @@ func (u *UI) canDelete(granted []string) bool {
 }
 
 // repository shows a repository's tags, sorted by name or by update time,
-// a page at a time, with each shown tag's manifest read for its size and
-// platforms.
+// a page at a time, with the shown tags' manifests read (one query) for
+// their sizes and platforms. The tags themselves are one indexed query of
+// name, digest and time, sorted and cut here: sorting by time has no index
+// to page on.
 func (u *UI) repository(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	granted, ok := u.pullable(w, r, s, name, "delete")
@@ -200,13 +202,20 @@ func (u *UI) repository(w http.ResponseWriter, r *http.Request, s *session) {
 	d.Page, _ = strconv.Atoi(q.Get("page"))
 	d.Page = min(max(d.Page, 1), d.Pages)
 	page := tags[(d.Page-1)*tagsPage : min(len(tags), d.Page*tagsPage)]
+	digests := make([]digest.Digest, 0, len(page))
+	for _, t := range page {
+		digests = append(digests, t.Digest)
+	}
+	// The page's manifests in one query, not one per tag.
+	manifests, err := u.cfg.Meta.ManifestPayloads(r.Context(), name, digests)
+	if err != nil {
+		u.fail(w, r, errcode.PageUnavailable, "The manifests cannot be read now; try again later.", err)
+		return
+	}
 	for _, t := range page {
 		row := tagRow{Name: t.Name, Digest: t.Digest, UpdatedAt: t.UpdatedAt}
-		if m, err := u.cfg.Registry.GetManifest(r.Context(), name, t.Digest.String()); err == nil {
+		if m, ok := manifests[t.Digest]; ok {
 			row.Manifest = parseManifest(m)
-		} else if !errors.Is(err, registry.ErrManifestUnknown) {
-			u.fail(w, r, errcode.PageUnavailable, "The manifests cannot be read now; try again later.", err)
-			return
 		}
 		d.Tags = append(d.Tags, row)
 	}

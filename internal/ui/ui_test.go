@@ -95,17 +95,7 @@ func ptr(s string) *string { return &s }
 func (e *env) push(repo, tag string) digest.Digest {
 	e.t.Helper()
 	ctx := e.t.Context()
-	put := func(b []byte) ocispec.Descriptor {
-		d := digest.FromBytes(b)
-		up, err := e.reg.StartUpload(ctx, repo)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if _, err := e.reg.FinishUpload(ctx, repo, up.ID, d, 0, int64(len(b)), bytes.NewReader(b)); err != nil {
-			e.t.Fatal(err)
-		}
-		return ocispec.Descriptor{Digest: d, Size: int64(len(b))}
-	}
+	put := func(b []byte) ocispec.Descriptor { return e.putBlob(repo, b) }
 	cfg, _ := json.Marshal(ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
 		Config: ocispec.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"/bin/sh"}, Labels: map[string]string{"team": "<b>core</b>"}}})
 	c := put(cfg)
@@ -118,6 +108,21 @@ func (e *env) push(repo, tag string) digest.Digest {
 		e.t.Fatal(err)
 	}
 	return res.Digest
+}
+
+// putBlob uploads b to repo.
+func (e *env) putBlob(repo string, b []byte) ocispec.Descriptor {
+	e.t.Helper()
+	ctx := e.t.Context()
+	d := digest.FromBytes(b)
+	up, err := e.reg.StartUpload(ctx, repo)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.reg.FinishUpload(ctx, repo, up.ID, d, 0, int64(len(b)), bytes.NewReader(b)); err != nil {
+		e.t.Fatal(err)
+	}
+	return ocispec.Descriptor{Digest: d, Size: int64(len(b))}
 }
 
 // browser is a client with a cookie jar that does not follow redirects,
@@ -345,8 +350,41 @@ func TestSeesOnlyWhatItMayPull(t *testing.T) {
 	if strings.Contains(p.body, "<b>core</b>") {
 		t.Error("a label's HTML is rendered unescaped")
 	}
-	if r := alice.get("/ui/repos/team/app"); !strings.Contains(r.body, "docker pull "+strings.TrimPrefix(e.srv.URL, "http://")+"/team/app:v1") {
+	r := alice.get("/ui/repos/team/app")
+	if !strings.Contains(r.body, "docker pull "+strings.TrimPrefix(e.srv.URL, "http://")+"/team/app:v1") {
 		t.Errorf("repository page lacks the pull command:\n%s", r.body)
+	}
+	m, err := e.reg.GetManifest(t.Context(), "team/app", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := humanBytes(parseManifest(m).CompressedSize()); !strings.Contains(r.body, "<td>"+size+"</td>") {
+		t.Errorf("repository page lacks the tag's compressed size %s:\n%s", size, r.body)
+	}
+	// A signature refers to the image: its page lists it by artifact type.
+	empty := e.putBlob("team/app", []byte("{}"))
+	empty.MediaType = ocispec.MediaTypeEmptyJSON
+	sig, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		ArtifactType: "application/vnd.dev.cosign.artifact.sig.v1+json", Config: empty, Layers: []ocispec.Descriptor{empty},
+		Subject: &ocispec.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size}})
+	if _, err := e.reg.PutManifest(t.Context(), "team/app", digest.FromBytes(sig).String(), ocispec.MediaTypeImageManifest, sig, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := alice.get("/ui/manifests/team/app?ref=v1"); !strings.Contains(p.body, "<h3>application/vnd.dev.cosign.artifact.sig.v1&#43;json</h3>") ||
+		!strings.Contains(p.body, digest.FromBytes(sig).Encoded()[:12]) {
+		t.Errorf("the image's page does not list its signature:\n%s", p.body)
+	}
+	// An index shows its platforms, on the tags' page and its own.
+	idx, _ := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size, Platform: &ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}}})
+	if _, err := e.reg.PutManifest(t.Context(), "team/app", "multi", ocispec.MediaTypeImageIndex, idx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := alice.get("/ui/repos/team/app"); !strings.Contains(r.body, "<td>linux/arm64/v8</td>") {
+		t.Errorf("the tags' page lacks the index's platform:\n%s", r.body)
+	}
+	if p := alice.get("/ui/manifests/team/app?ref=multi"); !strings.Contains(p.body, `id="platforms"`) || !strings.Contains(p.body, "linux/arm64/v8") {
+		t.Errorf("the index's page lacks its platforms:\n%s", p.body)
 	}
 }
 

@@ -1,9 +1,11 @@
 package metadatatest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,6 +91,19 @@ func testRepositoryStats(t *testing.T, s *metadata.Store) {
 	}
 	if names, err = s.RepositoryNames(ctx, "team/", "team/app", 1); err != nil || !slices.Equal(names, []string{"team/db"}) {
 		t.Errorf("RepositoryNames(team/, after team/app, 1) = %q, %v; want team/db", names, err)
+	}
+	// A page of tags reads its manifests' payloads in one query.
+	tags, err := s.RepositoryTags(ctx, "team/app")
+	if err != nil || len(tags) == 0 {
+		t.Fatalf("RepositoryTags(team/app) = %v, %v", tags, err)
+	}
+	payloads, err := s.ManifestPayloads(ctx, "team/app", []digest.Digest{tags[0].Digest, digest.Digest("sha256:" + strings.Repeat("0", 64))})
+	if err != nil || len(payloads) != 1 {
+		t.Fatalf("ManifestPayloads = %v, %v; want the one manifest team/app holds", payloads, err)
+	}
+	if one, err := s.GetManifest(ctx, "team/app", tags[0].Digest); err != nil || !bytes.Equal(one.Payload, payloads[tags[0].Digest].Payload) ||
+		one.MediaType != payloads[tags[0].Digest].MediaType || one.Size != payloads[tags[0].Digest].Size {
+		t.Errorf("ManifestPayloads differs from GetManifest: %+v, %v", one, err)
 	}
 	of, err := s.RepositoryStatsOf(ctx, []string{"team/db", "blobs-only", "never-pushed", "solo"})
 	if err != nil {
