@@ -3,6 +3,8 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,7 +85,10 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(u)
+	// As the server mounts it: each request reads the accounts once.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.ServeHTTP(w, r.WithContext(live.Pin(r.Context())))
+	}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs}
 }
@@ -471,5 +476,45 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The repository list pages by name: the next page starts after the last
+// name shown, and together the pages show each repository the user may
+// pull once, none other.
+func TestRepositoryListPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	want := map[string]bool{}
+	for i := range reposPage + 2 {
+		name := fmt.Sprintf("team/r%03d", i)
+		e.push(name, "v1")
+		want[name] = true
+		if i%10 == 0 {
+			e.push(fmt.Sprintf("other/r%03d", i), "v1") // bob's, which her pages must not show
+		}
+	}
+	b := e.browser()
+	b.signIn("alice", alicePassword)
+	seen := map[string]bool{}
+	repoLink := regexp.MustCompile(`class="repo" href="[^"]+">([^<]+)</a>`)
+	nextLink := regexp.MustCompile(`<a id="next" href="([^"]+)">`)
+	path, pages := "/ui/", 0
+	for path != "" {
+		pages++
+		p := b.get(path)
+		for _, m := range repoLink.FindAllStringSubmatch(p.body, -1) {
+			if seen[m[1]] || !want[m[1]] {
+				t.Errorf("page %d shows %s, which is either shown twice or not alice's", pages, m[1])
+			}
+			seen[m[1]] = true
+		}
+		path = ""
+		if m := nextLink.FindStringSubmatch(p.body); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	if len(seen) != len(want) || pages != 2 {
+		t.Errorf("%d pages showed %d repositories; want 2 pages and %d", pages, len(seen), len(want))
 	}
 }
