@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +236,52 @@ func TestUIOff(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s with ui: false: %d; want 404", path, resp.StatusCode)
 		}
+	}
+}
+
+// checkUIBehindProxy signs in to the web interface at base (a proxy that
+// terminates TLS) with a plain HTTP client, and checks what the proxy must
+// not change: Secure cookies, and pull commands that name the public host.
+func checkUIBehindProxy(t *testing.T, client *http.Client, base, user, password, repo string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *client
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp, string(b)
+	}
+	_, login := get("/ui/login")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(login)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s/ui/login:\n%s", base, login)
+	}
+	resp, err := c.PostForm(base+"/ui/login", url.Values{"csrf": {m[1]}, "username": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "wharf_ui_session" {
+			session = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly {
+		t.Fatalf("sign-in through the proxy: %d, session cookie %+v; want 303 and a Secure, HttpOnly cookie", resp.StatusCode, session)
+	}
+	u, _ := url.Parse(base)
+	if _, page := get("/ui/repos/" + repo); !strings.Contains(page, "docker pull "+u.Host+"/"+repo+":") {
+		t.Errorf("the repository page through the proxy does not name the public host %s:\n%s", u.Host, page)
 	}
 }
