@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/internal/accounts"
+	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/edge"
@@ -48,6 +51,7 @@ type env struct {
 	meta *metadata.Store
 	reg  *registry.Registry
 	logs *testserver.SyncBuffer
+	dir  *directory
 }
 
 func newEnv(t testing.TB) *env {
@@ -61,11 +65,13 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { meta.Close() })
 	live := accounts.NewLive(meta, accounts.LiveOptions{Log: log})
-	chain := authn.NewChain(log, accounts.NewAuthenticator(live))
-	alice, bob, team, other := "alice", "bob", "team/*", "other/*"
+	dir := &directory{}
+	chain := authn.NewChain(log, accounts.NewAuthenticator(live), dir)
+	alice, bob, carol, team, other := "alice", "bob", "carol", "team/*", "other/*"
 	acl, err := authz.New([]authz.Rule{
 		{Match: authz.Match{Account: &alice, Type: ptr("repository"), Name: &team}, Actions: []string{"pull", "delete"}},
 		{Match: authz.Match{Account: &bob, Type: ptr("repository"), Name: &other}, Actions: []string{"pull"}},
+		{Match: authz.Match{Account: &carol, Type: ptr("repository"), Name: &team}, Actions: []string{"pull"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,34 @@ func newEnv(t testing.TB) *env {
 		u.ServeHTTP(w, r.WithContext(live.Pin(r.Context())))
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs}
+	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir}
+}
+
+// directory is a backend of another kind than the database (as LDAP is):
+// it admits carol, and confirms her sessions until she is removed.
+type directory struct{ removed atomic.Bool }
+
+const carolPassword = "carol's directory password"
+
+func (d *directory) Name() string { return "directory" }
+
+func (d *directory) Authenticate(_ context.Context, user string, pw auth.Secret) (authn.Result, auth.Labels, error) {
+	if user != "carol" || d.removed.Load() {
+		return authn.NoMatch, nil, nil
+	}
+	if pw.Reveal() != carolPassword {
+		return authn.WrongPassword, nil, nil
+	}
+	return authn.Accepted, authn.WithStamp(nil, "carol-stamp"), nil
+}
+
+func (d *directory) CanConfirm(string) bool { return true }
+
+func (d *directory) Confirm(_ context.Context, user, stamp string) (authn.Result, auth.Labels, error) {
+	if user != "carol" || stamp != "carol-stamp" || d.removed.Load() {
+		return authn.WrongPassword, nil, nil
+	}
+	return authn.Accepted, nil, nil
 }
 
 func ptr(s string) *string { return &s }
@@ -516,5 +549,25 @@ func TestRepositoryListPages(t *testing.T) {
 	}
 	if len(seen) != len(want) || pages != 2 {
 		t.Errorf("%d pages showed %d repositories; want 2 pages and %d", pages, len(seen), len(want))
+	}
+}
+
+// A session of an account from another backend ends when that backend no
+// longer admits the account: every page asks it, as a docker refresh does.
+func TestSessionAsksItsBackend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.push("team/app", "v1")
+	b := e.browser()
+	b.signIn("carol", carolPassword)
+	if p := b.get("/ui/repos/team/app"); p.status != http.StatusOK {
+		t.Fatalf("carol's repository: %d", p.status)
+	}
+	e.dir.removed.Store(true)
+	if p := b.get("/ui/repos/team/app"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/ui/login") {
+		t.Errorf("after the directory removed carol: %d %s; want the sign-in page", p.status, p.header.Get("Location"))
+	}
+	if sessions, err := e.svc.Sessions(t.Context(), "carol"); err != nil || len(sessions) != 0 {
+		t.Errorf("carol's sessions after her backend refused her: %+v, %v; want none (revoked)", sessions, err)
 	}
 }
