@@ -286,7 +286,7 @@ func dependencyRules() []rule {
 		// driver.
 		{pkg: "wharf/internal/ui", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
 			"wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/registry", "wharf/internal/gate",
-			"wharf/internal/edge", "wharf/internal/errcode", "github.com/opencontainers/go-digest", "github.com/opencontainers/image-spec/"},
+			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/events", "github.com/opencontainers/go-digest", "github.com/opencontainers/image-spec/"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/adminapi",
 				"wharf/internal/auth/tokenserver", "wharf/internal/storage/filesystem", "wharf/internal/storage/s3", "wharf/internal/config"}},
 		// docker_auth's backends, one package each: the MongoDB and SQL

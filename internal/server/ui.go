@@ -23,7 +23,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	u, err := ui.New(ui.Config{
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
 		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
-		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete,
+		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete, Events: s.eventSinks(),
 		SessionTTL: min(uiSession, s.cfg.Sessions.Lifetime.Std()), UnconfirmedTTL: s.cfg.Sessions.UnconfirmedLifetime.Std(),
 		Log: s.log,
 	})

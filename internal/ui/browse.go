@@ -14,6 +14,7 @@ import (
 
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/events"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
 )
@@ -357,6 +358,7 @@ func (u *UI) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	u.log.InfoContext(r.Context(), "web interface: deleted", "account", s.Account(), "repository", name, "reference", ref,
 		"ip", u.cfg.ClientIP(r))
+	u.recordDelete(r, s, name, ref)
 	http.Redirect(w, r, repoPath(name), http.StatusSeeOther)
 }
 
@@ -398,4 +400,21 @@ func escapePath(name string) string {
 		parts[i] = url.PathEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// recordDelete tells the event sinks of a delete, as the registry API does
+// for a DELETE of the same reference.
+func (u *UI) recordDelete(r *http.Request, s *session, repo, ref string) {
+	if u.cfg.Events == nil {
+		return
+	}
+	pub := edge.PublicOf(r)
+	e := events.Event{Time: u.cfg.Now(), Action: events.Delete, Repository: repo, Actor: s.Account(), Addr: u.cfg.ClientIP(r),
+		Host: pub.Host, RequestID: edge.RequestID(r.Context()), UserAgent: r.UserAgent()}
+	if strings.Contains(ref, ":") {
+		e.Digest = digest.Digest(ref)
+	} else {
+		e.Tag = ref
+	}
+	u.cfg.Events.Record(&e)
 }

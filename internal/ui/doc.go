@@ -13,6 +13,7 @@
 // session's backend and the ACL again.
 //
 // It imports accounts (the session store), auth and its chains, edge,
-// errcode, metadata and registry (manifests and config blobs, read as a
-// pull reads them); never server, ociapi, adminapi or a storage driver.
+// errcode, events (a delete is recorded as the registry API records one),
+// metadata and registry (manifests and config blobs, read as a pull reads
+// them); never server, ociapi, adminapi or a storage driver.
 package ui

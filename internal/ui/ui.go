@@ -17,6 +17,7 @@ import (
 	"wharf/internal/auth/authz"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/events"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	// SessionTTL bounds a session (default 12h); UnconfirmedTTL bounds one
 	// whose backend cannot confirm it without a password.
 	SessionTTL, UnconfirmedTTL time.Duration
+	// Events, when set, is told of every delete, as the registry API's
+	// are (the audit log, notifications, metrics).
+	Events events.Sink
 	// ClientIP defaults to edge.ClientIP.
 	ClientIP func(*http.Request) netip.Addr
 	Log      *slog.Logger

@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ import (
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/edge"
+	"wharf/internal/events"
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
 	"wharf/internal/storage/memory"
@@ -52,6 +55,25 @@ type env struct {
 	reg  *registry.Registry
 	logs *testserver.SyncBuffer
 	dir  *directory
+	// events are the events the interface recorded.
+	events *recorder
+}
+
+type recorder struct {
+	mu sync.Mutex
+	ev []events.Event
+}
+
+func (r *recorder) Record(e *events.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ev = append(r.ev, *e)
+}
+
+func (r *recorder) all() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ev)
 }
 
 func newEnv(t testing.TB) *env {
@@ -83,10 +105,11 @@ func newEnv(t testing.TB) *env {
 		}
 	}
 	reg := registry.New(memory.New(), meta, log, registry.Options{})
+	rec := &recorder{}
 	u, err := New(Config{
 		Authn: accounts.NewFresh(live, authn.NewCache(chain, authn.CacheOptions{})), Limiter: authn.NewLimiter(authn.LimiterOptions{}),
 		Sessions: chain, Authz: accounts.NewGuard(authz.Chain{acl}, live, log),
-		Store: accounts.NewSessionStore(meta), Meta: meta, Registry: reg, Service: service, DeleteEnabled: true, Log: log,
+		Store: accounts.NewSessionStore(meta), Meta: meta, Registry: reg, Service: service, DeleteEnabled: true, Log: log, Events: rec,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +119,7 @@ func newEnv(t testing.TB) *env {
 		u.ServeHTTP(w, r.WithContext(live.Pin(r.Context())))
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir}
+	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir, events: rec}
 }
 
 // directory is a backend of another kind than the database (as LDAP is):
@@ -328,9 +351,17 @@ func TestCSRF(t *testing.T) {
 	if p := b.get("/ui/repos/team/app"); !strings.Contains(p.body, ">v1</a>") {
 		t.Errorf("a refused delete deleted the tag:\n%s", p.body)
 	}
-	// With the session's token the same forms work.
+	if got := e.events.all(); len(got) != 0 {
+		t.Errorf("refused deletes recorded events: %+v", got)
+	}
+	// With the session's token the same forms work, and the delete is
+	// recorded as the registry API records one.
 	if p := b.post("/ui/delete/team/app", url.Values{"csrf": {csrf}, "ref": {"v1"}}); p.status != http.StatusSeeOther {
 		t.Errorf("delete with the session's token: %d\n%s", p.status, p.body)
+	}
+	if got := e.events.all(); len(got) != 1 || got[0].Action != events.Delete || got[0].Repository != "team/app" || got[0].Tag != "v1" ||
+		got[0].Actor != "alice" || !got[0].Addr.IsValid() {
+		t.Errorf("events of the delete: %+v; want one delete of team/app:v1 by alice from her address", got)
 	}
 	if p := b.post("/ui/logout", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
 		t.Errorf("sign-out with the session's token: %d", p.status)
