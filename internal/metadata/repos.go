@@ -359,6 +359,12 @@ func (s *Store) RepositoryTags(ctx context.Context, repo string) ([]TagInfo, err
 	if err != nil {
 		return nil, wrap("repository tags", err)
 	}
+	tags, err := scanTagInfos(rows)
+	return tags, wrap("repository tags", err)
+}
+
+// scanTagInfos reads rows of (name, digest, updated_at) and closes them.
+func scanTagInfos(rows *sql.Rows) ([]TagInfo, error) {
 	defer rows.Close()
 	out := []TagInfo{}
 	for rows.Next() {
@@ -368,12 +374,12 @@ func (s *Store) RepositoryTags(ctx context.Context, repo string) ([]TagInfo, err
 			updated int64
 		)
 		if err := rows.Scan(&t.Name, &d, &updated); err != nil {
-			return nil, wrap("repository tags", err)
+			return nil, err
 		}
 		t.Digest, t.UpdatedAt = digest.Digest(d), fromUnixNano(updated)
 		out = append(out, t)
 	}
-	return out, wrap("repository tags", rows.Err())
+	return out, rows.Err()
 }
 
 // DeletedRepository counts what DeleteRepository removed.

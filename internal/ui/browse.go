@@ -23,6 +23,8 @@ const (
 	// reposPage and tagsPage are the rows a page shows.
 	reposPage = 50
 	tagsPage  = 50
+	// maxTagPages bounds a page number from the URL (the offset SQL skips).
+	maxTagPages = 1 << 20
 	// scanBatch is how many repositories one query reads while a page
 	// fills; maxScan bounds the repositories one page asks the ACL about,
 	// so that a user who may pull few of many gets a "more" link rather
@@ -170,17 +172,27 @@ func (u *UI) canDelete(granted []string) bool {
 }
 
 // repository shows a repository's tags, sorted by name or by update time,
-// a page at a time, with the shown tags' manifests read (one query) for
-// their sizes and platforms. The tags themselves are one indexed query of
-// name, digest and time, sorted and cut here: sorting by time has no index
-// to page on.
+// a page at a time (SQL pages them on an index), with the shown tags'
+// manifests read in one query for their sizes and platforms.
 func (u *UI) repository(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	granted, ok := u.pullable(w, r, s, name, "delete")
 	if !ok {
 		return
 	}
-	tags, err := u.cfg.Meta.RepositoryTags(r.Context(), name)
+	q := r.URL.Query()
+	d := repoData{Session: s, Name: name, Host: hostOf(r), Sort: "name", Order: "asc", CanDelete: u.canDelete(granted)}
+	tq := metadata.TagPageQuery{Limit: tagsPage}
+	if q.Get("sort") == "updated" {
+		d.Sort, tq.ByUpdated = "updated", true
+	}
+	if q.Get("order") == "desc" {
+		d.Order, tq.Desc = "desc", true
+	}
+	d.Page, _ = strconv.Atoi(q.Get("page"))
+	d.Page = min(max(d.Page, 1), maxTagPages)
+	tq.Offset = (d.Page - 1) * tagsPage
+	page, total, err := u.cfg.Meta.TagPage(r.Context(), name, tq)
 	if errors.Is(err, metadata.ErrNotFound) {
 		u.notFound(w, r)
 		return
@@ -189,20 +201,8 @@ func (u *UI) repository(w http.ResponseWriter, r *http.Request, s *session) {
 		u.fail(w, r, errcode.PageUnavailable, "The tags cannot be listed now; try again later.", err)
 		return
 	}
-	q := r.URL.Query()
-	d := repoData{Session: s, Name: name, Host: hostOf(r), Total: len(tags), Sort: "name", Order: "asc", CanDelete: u.canDelete(granted)}
-	if q.Get("sort") == "updated" {
-		d.Sort = "updated"
-		slices.SortStableFunc(tags, func(a, b metadata.TagInfo) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
-	}
-	if q.Get("order") == "desc" {
-		d.Order = "desc"
-		slices.Reverse(tags)
-	}
-	d.Pages = max(1, (len(tags)+tagsPage-1)/tagsPage)
-	d.Page, _ = strconv.Atoi(q.Get("page"))
-	d.Page = min(max(d.Page, 1), d.Pages)
-	page := tags[(d.Page-1)*tagsPage : min(len(tags), d.Page*tagsPage)]
+	d.Total = int(total)
+	d.Pages = max(1, (d.Total+tagsPage-1)/tagsPage)
 	digests := make([]digest.Digest, 0, len(page))
 	for _, t := range page {
 		digests = append(digests, t.Digest)

@@ -602,3 +602,29 @@ func TestSessionAsksItsBackend(t *testing.T) {
 		t.Errorf("carol's sessions after her backend refused her: %+v, %v; want none (revoked)", sessions, err)
 	}
 }
+
+// A repository's tags sort by name or update time, either way.
+func TestTagOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tag := range []string{"b", "c", "a"} { // pushed in this order
+		e.push("team/app", tag)
+	}
+	b := e.browser()
+	b.signIn("alice", alicePassword)
+	tagLink := regexp.MustCompile(`class="tag" href="[^"]+">([^<]+)</a>`)
+	for query, want := range map[string]string{
+		"":                         "a b c",
+		"?sort=name&order=desc":    "c b a",
+		"?sort=updated&order=asc":  "b c a",
+		"?sort=updated&order=desc": "a c b",
+	} {
+		var got []string
+		for _, m := range tagLink.FindAllStringSubmatch(b.get("/ui/repos/team/app"+query).body, -1) {
+			got = append(got, m[1])
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("tags%s: %v; want %s", query, got, want)
+		}
+	}
+}

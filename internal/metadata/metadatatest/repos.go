@@ -3,6 +3,7 @@ package metadatatest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -104,6 +105,36 @@ func testRepositoryStats(t *testing.T, s *metadata.Store) {
 	if one, err := s.GetManifest(ctx, "team/app", tags[0].Digest); err != nil || !bytes.Equal(one.Payload, payloads[tags[0].Digest].Payload) ||
 		one.MediaType != payloads[tags[0].Digest].MediaType || one.Size != payloads[tags[0].Digest].Size {
 		t.Errorf("ManifestPayloads differs from GetManifest: %+v, %v", one, err)
+	}
+	// Pages of tags in each order agree with the whole list.
+	byName := slices.Clone(tags)
+	byTime := slices.Clone(tags)
+	slices.SortStableFunc(byTime, func(a, b metadata.TagInfo) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for _, tc := range []struct {
+		q    metadata.TagPageQuery
+		want []metadata.TagInfo
+	}{
+		{metadata.TagPageQuery{Limit: 2}, byName[:2]},
+		{metadata.TagPageQuery{Offset: 2, Limit: 2}, byName[2:]},
+		{metadata.TagPageQuery{Desc: true, Limit: 1}, byName[len(byName)-1:]},
+		{metadata.TagPageQuery{ByUpdated: true}, byTime},
+		{metadata.TagPageQuery{ByUpdated: true, Desc: true, Limit: 1}, byTime[len(byTime)-1:]},
+	} {
+		page, total, err := s.TagPage(ctx, "team/app", tc.q)
+		if err != nil || total != int64(len(tags)) {
+			t.Fatalf("TagPage(%+v) = %d tags, %v; want %d", tc.q, total, err, len(tags))
+		}
+		if diff := cmp.Diff(tc.want, page); diff != "" {
+			t.Errorf("TagPage(%+v) mismatch (-want +got):\n%s", tc.q, diff)
+		}
+	}
+	if _, _, err := s.TagPage(ctx, "never-pushed", metadata.TagPageQuery{}); !errors.Is(err, metadata.ErrNotFound) {
+		t.Errorf("TagPage(never-pushed): %v; want ErrNotFound", err)
 	}
 	of, err := s.RepositoryStatsOf(ctx, []string{"team/db", "blobs-only", "never-pushed", "solo"})
 	if err != nil {
