@@ -20,10 +20,11 @@ func benchSize(b *testing.B) int {
 	return 2000
 }
 
-// BenchmarkPages measures the server time of the repository list, a
-// repository's first page of tags and a manifest page, as alice, who may
-// pull team/* and not other/*: the list's first page asks the ACL about
-// every other/* name before it finds hers. It reports the page's bytes.
+// BenchmarkPages measures the server time of the repository list (as dora,
+// who may pull everything, and as alice, who may pull team/* and not
+// other/*: her first page asks the ACL about every other/* name, up to
+// 5000, before it finds hers), a repository's first and last page of tags
+// and a manifest page. It reports the page's bytes.
 func BenchmarkPages(b *testing.B) {
 	n := benchSize(b)
 	e := newEnv(b)
@@ -41,17 +42,23 @@ func BenchmarkPages(b *testing.B) {
 		e.push(fmt.Sprintf("other/r%05d", i), "v1")
 		e.push(fmt.Sprintf("team/r%05d", i), "v1")
 	}
-	br := e.browser()
-	br.signIn("alice", alicePassword)
-	for _, pg := range []struct{ name, path string }{
-		{"repositories", "/ui/"},
-		{"tags", "/ui/repos/team/big"},
-		{"manifest", "/ui/manifests/team/big?ref=" + dgst.String()},
+	alice, dora := e.browser(), e.browser()
+	alice.signIn("alice", alicePassword)
+	dora.signIn("dora", doraPassword)
+	for _, pg := range []struct {
+		name, path string
+		as         *browser
+	}{
+		{"repositories-all-pullable", "/ui/", dora},
+		{"repositories-half-pullable", "/ui/", alice},
+		{"tags", "/ui/repos/team/big", alice},
+		{"tags-newest-last-page", fmt.Sprintf("/ui/repos/team/big?sort=updated&order=desc&page=%d", n/tagsPage), alice},
+		{"manifest", "/ui/manifests/team/big?ref=" + dgst.String(), alice},
 	} {
 		b.Run(pg.name, func(b *testing.B) {
 			var size int
 			for b.Loop() {
-				p := br.get(pg.path)
+				p := pg.as.get(pg.path)
 				if p.status != http.StatusOK {
 					b.Fatalf("%s: %d", pg.path, p.status)
 				}

@@ -42,6 +42,8 @@ const (
 	service       = "wharf-test"
 	alicePassword = "alice's long password"
 	bobPassword   = "bob's long password"
+	// dora may pull every repository.
+	doraPassword = "dora's long password"
 )
 
 // env is the interface over a real metadata database, registry and the
@@ -89,17 +91,18 @@ func newEnv(t testing.TB) *env {
 	live := accounts.NewLive(meta, accounts.LiveOptions{Log: log})
 	dir := &directory{}
 	chain := authn.NewChain(log, accounts.NewAuthenticator(live), dir)
-	alice, bob, carol, team, other := "alice", "bob", "carol", "team/*", "other/*"
+	alice, bob, carol, dora, team, other, every := "alice", "bob", "carol", "dora", "team/*", "other/*", "/.*/"
 	acl, err := authz.New([]authz.Rule{
 		{Match: authz.Match{Account: &alice, Type: ptr("repository"), Name: &team}, Actions: []string{"pull", "delete"}},
 		{Match: authz.Match{Account: &bob, Type: ptr("repository"), Name: &other}, Actions: []string{"pull"}},
 		{Match: authz.Match{Account: &carol, Type: ptr("repository"), Name: &team}, Actions: []string{"pull"}},
+		{Match: authz.Match{Account: &dora, Type: ptr("repository"), Name: &every}, Actions: []string{"pull"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := accounts.NewService(meta, accounts.Options{Cost: bcrypt.MinCost, TokenService: service})
-	for _, u := range []accounts.NewUser{{Name: "alice", Password: alicePassword}, {Name: "bob", Password: bobPassword}} {
+	for _, u := range []accounts.NewUser{{Name: "alice", Password: alicePassword}, {Name: "bob", Password: bobPassword}, {Name: "dora", Password: doraPassword}} {
 		if err := svc.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
