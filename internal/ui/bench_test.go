@@ -23,7 +23,7 @@ func benchSize(b *testing.B) int {
 // BenchmarkPages measures the server time of the repository list (as dora,
 // who may pull everything, and as alice, who may pull team/* and not
 // other/*: her first page asks the ACL about every other/* name, up to
-// 5000, before it finds hers), a repository's first and last page of tags
+// 10000, before it finds hers), a repository's first and last page of tags
 // and a manifest page. It reports the page's bytes.
 func BenchmarkPages(b *testing.B) {
 	n := benchSize(b)

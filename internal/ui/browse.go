@@ -30,7 +30,7 @@ const (
 	// so that a user who may pull few of many gets a "more" link rather
 	// than a request that reads the whole registry.
 	scanBatch = 200
-	maxScan   = 5000
+	maxScan   = 10000
 	// maxReferrers bounds the referrers a manifest page lists.
 	maxReferrers = 100
 	// maxQuery bounds a search or cursor taken from the URL.
