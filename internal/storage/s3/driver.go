@@ -48,6 +48,12 @@ const (
 	DefaultPartSize = 16 << 20
 	// maxPartSize is S3's largest part.
 	maxPartSize = 5 << 30
+	// maxPutSize is the largest object PutObject writes.
+	maxPutSize = 5 << 30
+	// heldParts is how many parts' worth of an upload whose whole body
+	// arrives in one request is held in memory to be written as one
+	// object (see writer.Expect): 64 MiB with the default part size.
+	heldParts = 4
 	// maxCopySize is the largest object CopyObject copies in one request;
 	// larger blobs are copied part by part (UploadPartCopy).
 	maxCopySize = 5 << 30
@@ -217,6 +223,9 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	}
 	return cfg, nil
 }
+
+// maxHeld is the largest upload held whole in memory for one PutObject.
+func (d *Driver) maxHeld() int64 { return min(heldParts*d.partSize, maxPutSize) }
 
 // blobKey returns <prefix>blobs/<algorithm>/<first two hex>/<hex>.
 // Validate admits only registered algorithms with lowercase hex of the

@@ -37,7 +37,8 @@ func (w *writer) Size() int64 {
 // Write appends p. Each full part goes to S3 in the background while the
 // next one fills, so receiving from the client and sending to S3 overlap;
 // at most one part is on its way, so an upload holds at most two parts in
-// memory.
+// memory. An upload held whole (see Expect) sends nothing until Commit or
+// Close, unless it grows past what it announced.
 func (w *writer) Write(p []byte) (int, error) {
 	switch {
 	case w.done:
@@ -46,18 +47,33 @@ func (w *writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	w.buf = append(w.buf, p...)
+	if int64(len(w.buf)) > w.hold {
+		w.hold = 0
+	}
+	if err := w.sendFull(); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// sendFull sends the full parts of buf, keeping the bytes after the last
+// one, unless the upload is held whole.
+func (w *writer) sendFull() error {
+	if w.hold > 0 {
+		return nil
+	}
 	for int64(len(w.buf)) >= w.d.partSize {
 		if err := w.wait(); err != nil {
-			return 0, err
+			return err
 		}
 		full := w.buf[:w.d.partSize]
 		w.buf = append(w.spare[:0], w.buf[w.d.partSize:]...)
 		w.spare = nil
 		if err := w.send(w.ctx, full); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return len(p), nil
+	return nil
 }
 
 // send starts sending data as the next part, starting the multipart upload

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -84,7 +85,10 @@ type writer struct {
 	st        state
 	partsSize int64
 	buf       []byte // the tail: bytes after the last part
-	done      bool
+	// hold is the size up to which buf keeps every byte instead of
+	// sending full parts (0: it does not); see Expect.
+	hold int64
+	done bool
 	// sending is the part on its way to S3 while Write fills the next
 	// one; spare is the buffer of the part sent before it, reused.
 	sending *inflight
@@ -174,7 +178,28 @@ func (w *writer) Close() error {
 	return w.save(w.ctx)
 }
 
+// Expect is storage.Expecter: the registry announces the size the
+// upload will have once the request's body is in. An upload that has no
+// part yet and will fit in one object of at most maxHeld bytes is held
+// whole in memory, so that Commit writes it with one PutObject straight
+// to its digest's key: no multipart upload, no completion, no server-side
+// copy. The first PUT of a monolithic push, and the last request of a
+// chunked one that never reached a part, take this path. A request that
+// ends in Close instead (a PATCH) sends its full parts then, as Write
+// would have.
+func (w *writer) Expect(total int64) {
+	if w.st.Upload != "" || w.sending != nil || total <= int64(len(w.buf)) || total > w.d.maxHeld() {
+		return
+	}
+	w.hold = total
+	w.buf = slices.Grow(w.buf, int(total)-len(w.buf))
+}
+
 func (w *writer) save(ctx context.Context) error {
+	w.hold = 0
+	if err := w.sendFull(); err != nil {
+		return err
+	}
 	if err := w.wait(); err != nil {
 		return err
 	}
