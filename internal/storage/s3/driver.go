@@ -107,6 +107,10 @@ type Options struct {
 	InsecureSkipVerify bool
 	// Log receives the driver's warnings; nil discards them.
 	Log *slog.Logger
+	// HTTPClient, when set, sends the driver's requests instead of the
+	// client it builds (with MaxIdleConnsPerHost and the timeouts below):
+	// for a proxy of one's own, or a test that watches the traffic.
+	HTTPClient aws.HTTPClient
 }
 
 // Driver stores blobs in an S3 bucket. It is safe for concurrent use, by
@@ -198,8 +202,12 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 			tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for by storage.s3.skipverify
 		}
 	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second })
+	var hc aws.HTTPClient = httpClient
+	if opts.HTTPClient != nil {
+		hc = opts.HTTPClient
+	}
 	loaders := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(httpClient),
+		awsconfig.WithHTTPClient(hc),
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts

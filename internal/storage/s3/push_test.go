@@ -87,7 +87,7 @@ func writes(calls []s3Call) []s3Call {
 // pushOne is a monolithic push as the registry makes it: an upload
 // created by one request (POST), then one request (PUT ?digest=) that
 // announces its length, writes the whole body in pieces and commits.
-func pushOne(t *testing.T, d *s3.Driver, content []byte, dgst digest.Digest) (string, error) {
+func pushOne(t testing.TB, d *s3.Driver, content []byte, dgst digest.Digest) (string, error) {
 	t.Helper()
 	id := storagetest.NewID()
 	w, err := d.Upload(t.Context(), id, -1)
