@@ -192,7 +192,9 @@ func (w *writer) Expect(total int64) {
 		return
 	}
 	w.hold = total
-	w.buf = slices.Grow(w.buf, int(total)-len(w.buf))
+	// Room for a part at most: a client that announces a large body and
+	// sends it slowly holds no more memory than what it sent.
+	w.buf = slices.Grow(w.buf, max(0, int(min(total, w.d.partSize))-len(w.buf)))
 }
 
 func (w *writer) save(ctx context.Context) error {
