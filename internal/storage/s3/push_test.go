@@ -227,3 +227,35 @@ func TestHeldBodyClosedOrOverrun(t *testing.T) {
 		})
 	}
 }
+
+// TestPatchOfUnknownLengthIsOnePut: a body of unknown length (no Expect)
+// smaller than a part but larger than S3's minimum part, sent in one
+// request that ends in Close, then committed by a request without a body
+// (docker's PATCH, then PUT ?digest=), never starts a multipart upload: its
+// bytes wait in the upload's state, and the commit writes them with one
+// PutObject to the digest's key.
+func TestPatchOfUnknownLengthIsOnePut(t *testing.T) {
+	g := server(t)
+	rec := startRecorder(t, g)
+	opts := options(g)
+	opts.Endpoint = rec.URL
+	opts.PartSize = s3.DefaultPartSize
+	content := random(s3.MinPartSize + 3<<20)
+	id := stage(t, newDriver(t, opts), content)
+	w, err := newDriver(t, opts).Upload(t.Context(), id, int64(len(content)))
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	dgst := digest.SHA256.FromBytes(content)
+	if err := w.Commit(t.Context(), dgst); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	for _, c := range writes(rec.take()) {
+		if len(c.query) > 0 || c.copySource || c.method != http.MethodPut {
+			t.Errorf("%s %s ?%v (copy %t): a multipart or copy request for a blob smaller than a part", c.method, c.key, c.query, c.copySource)
+		}
+	}
+	if got := storagetest.ReadBlob(t, newDriver(t, opts), dgst); !bytes.Equal(got, content) {
+		t.Fatalf("read %d bytes back, content differs", len(got))
+	}
+}

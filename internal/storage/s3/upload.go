@@ -166,8 +166,13 @@ func (w *writer) putState(ctx context.Context, create bool) error {
 	return nil
 }
 
-// Close saves the staged bytes for a later resume. A tail of a valid part's
-// size goes to S3 as a part first, which keeps the state object small.
+// Close saves the staged bytes for a later resume. Once the upload has a
+// multipart upload, a tail of a valid part's size goes to it as a part
+// first, which keeps the state object small. Before that, the tail (less
+// than a part) stays in the state object: an upload sent in one request
+// of unknown length, as docker sends a layer in one PATCH, then commits
+// with one PutObject to its digest's key instead of a multipart upload, its
+// completion and a copy.
 // A part that failed in the background fails Close too, and nothing is
 // saved: the upload stays as it was last saved, where the client resumes.
 func (w *writer) Close() error {
@@ -205,7 +210,7 @@ func (w *writer) save(ctx context.Context) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	if len(w.buf) >= MinPartSize {
+	if len(w.buf) >= MinPartSize && w.st.Upload != "" {
 		if err := w.uploadPart(ctx, w.buf); err != nil {
 			return err
 		}
