@@ -166,9 +166,10 @@ func (d *Driver) abort(ctx context.Context, key, id string) {
 // does not read the bytes once more to hash them, and S3 hashes what it
 // receives and refuses a body that does not match (XAmzContentSHA256Mismatch)
 // before the key exists, so the blob is stored only as the registry
-// verified it. Every SigV4 server checks that header; the newer
-// x-amz-checksum-sha256 is not sent, as servers that predate it refuse it.
-// Other algorithms leave the SDK to hash the body.
+// verified it. Every server that checks SigV4 signatures checks that
+// header; the newer x-amz-checksum-sha256 is not sent, as not every
+// S3-compatible server knows it. Other algorithms leave the SDK to hash
+// the body.
 func signedAs(dgst digest.Digest) func(*awss3.Options) {
 	return func(o *awss3.Options) {
 		if dgst.Algorithm() != digest.SHA256 {

@@ -188,8 +188,8 @@ func (w *writer) Close() error {
 // part yet and will fit in one object of at most maxHeld bytes is held
 // whole in memory, so that Commit writes it with one PutObject straight
 // to its digest's key: no multipart upload, no completion, no server-side
-// copy. The first PUT of a monolithic push, and the last request of a
-// chunked one that never reached a part, take this path. A request that
+// copy. The PUT of a monolithic push, and the last request of a chunked
+// one that never reached a part, take this path. A request that
 // ends in Close instead (a PATCH) sends its full parts then, as Write
 // would have.
 func (w *writer) Expect(total int64) {
