@@ -114,7 +114,7 @@ func (b *sizedBody) Read(p []byte) (int, error) {
 
 // TestProxiedPullReadsLarge: a blob served through Open and
 // http.ServeContent, which copies in 32 KiB reads, is read from S3's
-// socket in reads of 1 MiB: every read of the GET's body gets a 1 MiB
+// socket in reads of 4 MiB: every read of the GET's body gets a 4 MiB
 // buffer, so the proxy makes a few large system calls on the S3 side
 // instead of one per 32 KiB. The bytes still come back whole, from the
 // start and from a Range.
@@ -156,8 +156,8 @@ func TestProxiedPullReadsLarge(t *testing.T) {
 		t.Fatal("no read of a GET's body was seen")
 	}
 	for i, n := range rs.sizes {
-		if n < 1<<20 {
-			t.Fatalf("read %d of %d of the S3 bodies got a buffer of %d bytes, want 1 MiB (sizes %v)", i+1, len(rs.sizes), n, rs.sizes[:min(len(rs.sizes), 20)])
+		if n < 4<<20 {
+			t.Fatalf("read %d of %d of the S3 bodies got a buffer of %d bytes, want 4 MiB (sizes %v)", i+1, len(rs.sizes), n, rs.sizes[:min(len(rs.sizes), 20)])
 		}
 	}
 }
