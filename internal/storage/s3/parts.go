@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -52,7 +51,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		// a quarter at a time, which copied a 64 MiB body about seven
 		// times over. Expect reserved a part; the rest is reserved once
 		// the client has sent that much.
-		w.buf = slices.Grow(w.buf, int(w.hold)-len(w.buf))
+		w.buf = withCap(w.buf, int(w.hold))
 	}
 	w.buf = append(w.buf, p...)
 	if int64(len(w.buf)) > w.hold {
@@ -171,4 +170,16 @@ func (w *writer) saveUploadID(ctx context.Context) error {
 	}
 	w.etag = saved.etag
 	return nil
+}
+
+// withCap returns b's bytes in a slice of capacity n (at least len(b)),
+// allocated once: slices.Grow can allocate twice the growth where the
+// compiler does not elide its temporary (with -race).
+func withCap(b []byte, n int) []byte {
+	if n <= cap(b) {
+		return b
+	}
+	nb := make([]byte, len(b), n)
+	copy(nb, b)
+	return nb
 }

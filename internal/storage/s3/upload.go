@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -199,7 +198,7 @@ func (w *writer) Expect(total int64) {
 	w.hold = total
 	// Room for a part at most: a client that announces a large body and
 	// sends it slowly holds no more memory than what it sent.
-	w.buf = slices.Grow(w.buf, max(0, int(min(total, w.d.partSize))-len(w.buf)))
+	w.buf = withCap(w.buf, int(min(total, w.d.partSize)))
 }
 
 func (w *writer) save(ctx context.Context) error {
