@@ -159,7 +159,9 @@ func TestWharfbenchSmoke(t *testing.T) {
 }
 
 // s3Rows are the rows of both tables of the S3 pass.
-var s3Rows = []string{"blob push, monolithic POST+PUT, 1 MiB, 1 client", "blob pull GET, 1 MiB, 1 client", "blob pull GET, 1 MiB, 16 concurrent clients"}
+var s3Rows = []string{"blob push, monolithic POST+PUT, 1 MiB, 1 client", "server CPU time per GiB during blob push, monolithic",
+	"S3 server (versitygw) CPU time per GiB during blob push, monolithic", "blob push, chunked PATCH, 1 MiB chunks, 3 MiB blob, 1 client",
+	"blob pull GET, 1 MiB, 1 client", "blob pull GET, 1 MiB, 16 concurrent clients"}
 
 // rowKinds are workloads the smoke run must report.
 var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "blob pull GET", "small images push",

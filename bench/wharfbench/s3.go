@@ -226,16 +226,50 @@ func redirectClient(base string, count *pullCount) *http.Client {
 }
 
 // s3Workloads are the pass's rows: the monolithic push and the pulls of
-// the main table, against servers keeping blobs on S3.
-func s3Workloads(o Options) []workload {
+// the main table, against servers keeping blobs on S3 at g. The push
+// also reports the CPU time the registry and the S3 server spent per GiB
+// pushed: on a small machine versitygw's own CPU bounds the push, so what
+// a registry makes it do shows there.
+func s3Workloads(o Options, g *s3Server) []workload {
 	size := sizeName(o.BlobSize)
+	push := fmt.Sprintf("blob push, monolithic POST+PUT, %s, 1 client", size)
 	return []workload{
-		{rows: []row{{name: fmt.Sprintf("blob push, monolithic POST+PUT, %s, 1 client", size), unit: "MiB/s", goal: Goal{Ratio: 1.5}}},
-			run: pushMonolithic(o.BlobSize, 0), turns: o.Pushes},
+		{rows: append([]row{{name: push, unit: "MiB/s", goal: Goal{Ratio: 1.5}}}, append(cpuRows(push, 1),
+			row{name: "S3 server (versitygw) CPU time per GiB during " + push, unit: "core-s", lowerBetter: true})...),
+			run: pushS3(o.BlobSize, g), turns: o.Pushes},
+		// A push in PATCHes, as docker sends a layer (its one PATCH has
+		// no length): the bytes go to S3 as parts while they arrive, and
+		// the commit completes the multipart upload and copies it.
+		{rows: []row{{name: fmt.Sprintf("blob push, chunked PATCH, %s chunks, %s blob, 1 client", sizeName(o.ChunkSize), sizeName(o.ChunkedSize)), unit: "MiB/s"}},
+			run: pushChunkedWorkload},
 		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 1 client", size), unit: "MiB/s"}},
 			run: pullBlob(1, o.Pushes, false), turns: o.Pushes},
 		{rows: []row{{name: fmt.Sprintf("blob pull GET, %s, 16 concurrent clients", size), unit: "MiB/s"}},
 			run: pullBlob(16, o.Pushes, false)},
+	}
+}
+
+// pushS3 is pushMonolithic with its registry CPU row, followed by the S3
+// server's CPU time per GiB over the same push.
+func pushS3(size int64, g *s3Server) func(ctx context.Context, t *target, round int) ([]float64, error) {
+	push := pushMonolithic(size, 1)
+	return func(ctx context.Context, t *target, round int) ([]float64, error) {
+		pid := g.proc.cmd.Process.Pid
+		before, err := sampleCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		vals, err := push(ctx, t, round)
+		if err != nil {
+			return nil, err
+		}
+		after, err := sampleCPU(pid)
+		if err != nil {
+			return nil, err
+		}
+		var used cpuUse
+		used.add(before, after)
+		return append(vals, used.proc.Seconds()/(float64(size)/(1<<30))), nil
 	}
 }
 
@@ -273,12 +307,15 @@ func runS3(ctx context.Context, o Options, root, wharfBin, distBin, dir string) 
 			return nil, serverFailed(err, srv)
 		}
 	}
-	wls := s3Workloads(o)
+	wls := s3Workloads(o, g)
 	tables := [][]Result{nil, nil}
-	for _, wl := range wls {
+	// first[wi] is the index of workload wi's first row in a table.
+	first := make([]int, len(wls))
+	for wi, wl := range wls {
+		first[wi] = len(tables[0])
 		for k := range tables {
 			for _, r := range wl.allRows() {
-				tables[k] = append(tables[k], Result{Name: r.name, Unit: r.unit, Goal: r.goal})
+				tables[k] = append(tables[k], Result{Name: r.name, Unit: r.unit, Goal: r.goal, LowerBetter: r.lowerBetter})
 			}
 		}
 	}
@@ -292,12 +329,15 @@ func runS3(ctx context.Context, o Options, root, wharfBin, distBin, dir string) 
 			num(probe.put[round]), num(probe.get1[round]), num(probe.get16[round]))
 		for k, pair := range [][]*side{sides[:2], sides[2:]} {
 			for wi, wl := range wls {
-				vals, err := measureRound(ctx, wl, []*target{pair[0].t, pair[1].t}, round, round+wi, tables[k][wi:])
+				rows := tables[k][first[wi]:]
+				vals, err := measureRound(ctx, wl, []*target{pair[0].t, pair[1].t}, round, round+wi, rows)
 				if err != nil {
 					return nil, err
 				}
-				tables[k][wi].Wharf = append(tables[k][wi].Wharf, vals[0][0])
-				tables[k][wi].Distr = append(tables[k][wi].Distr, vals[1][0])
+				for ri := range wl.allRows() {
+					rows[ri].Wharf = append(rows[ri].Wharf, vals[0][ri])
+					rows[ri].Distr = append(rows[ri].Distr, vals[1][ri])
+				}
 			}
 		}
 	}
@@ -321,12 +361,14 @@ func runS3(ctx context.Context, o Options, root, wharfBin, distBin, dir string) 
 		}
 		return fmt.Sprintf("%.0f %% / %.0f %%", 100*median(res.Wharf)/l, 100*median(res.Distr)/l)
 	}
-	limits := [][]float64{probe.put, probe.get1, probe.get16}
+	// The first row of each workload is a throughput with a ceiling.
+	limits := [][]float64{probe.put, probe.put, probe.get1, probe.get16}
 	var cs []Comparison
 	for k, title := range []string{"Pulls redirected to presigned URLs (the default of both)", "Pulls proxied through the registry (`storage.redirect.disable: true`)"} {
 		notes := append([]string{}, ceiling...)
-		for i, res := range tables[k] {
-			notes = append(notes, fmt.Sprintf("%s: share of the S3 server's own %s (wharf / distribution): %s.", res.Name, []string{"PUT", "GET from 1 client", "GET from 16 clients"}[i], share(res, limits[i])))
+		for wi := range wls {
+			res := tables[k][first[wi]]
+			notes = append(notes, fmt.Sprintf("%s: share of the S3 server's own %s (wharf / distribution): %s.", res.Name, []string{"PUT", "PUT", "GET from 1 client", "GET from 16 clients"}[wi], share(res, limits[wi])))
 		}
 		if k == 0 {
 			notes = append(notes, fmt.Sprintf("Every blob GET was answered by a redirect to a presigned URL that the client followed to versitygw, as docker does (counted: %d and %d); the pushes are the same with redirects on and off.", sides[0].count.followed.Load(), sides[1].count.followed.Load()))

@@ -7,8 +7,10 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/opencontainers/go-digest"
 
 	"wharf/internal/storage"
@@ -58,7 +60,7 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 			ContentLength: aws.Int64(int64(len(w.buf)))}
 		w.d.encrypt(&in.ServerSideEncryption, &in.SSEKMSKeyId)
 		w.d.classify(&in.StorageClass)
-		if _, err := w.d.client.PutObject(ctx, in); err != nil {
+		if _, err := w.d.client.PutObject(ctx, in, signedAs(dgst)); err != nil {
 			return w.d.fail(err, "commit blob "+dgst.String())
 		}
 	default:
@@ -156,5 +158,32 @@ func (d *Driver) abort(ctx context.Context, key, id string) {
 	if _, err := d.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &d.bucket, Key: &key, UploadId: &id}); err != nil {
 		d.log.WarnContext(ctx, "a multipart copy could not be aborted; its parts stay until the bucket's lifecycle rule removes them",
 			"key", key, "err", err)
+	}
+}
+
+// signedAs signs a PUT of blob dgst's bytes with its digest as the payload
+// hash (x-amz-content-sha256) when the digest is a sha256: the SDK then
+// does not read the bytes once more to hash them, and S3 hashes what it
+// receives and refuses a body that does not match (XAmzContentSHA256Mismatch)
+// before the key exists, so the blob is stored only as the registry
+// verified it. Every server that checks SigV4 signatures checks that
+// header; the newer x-amz-checksum-sha256 is not sent, as not every
+// S3-compatible server knows it. Other algorithms leave the SDK to hash
+// the body.
+func signedAs(dgst digest.Digest) func(*awss3.Options) {
+	return func(o *awss3.Options) {
+		if dgst.Algorithm() != digest.SHA256 {
+			return
+		}
+		hash := dgst.Encoded()
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			if _, ok := stack.Finalize.Get("ComputePayloadHash"); !ok {
+				return nil // an SDK that signs otherwise: it hashes as it sees fit
+			}
+			return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("wharfPayloadHash",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					return next.HandleFinalize(v4.SetPayloadHash(ctx, hash), in)
+				}), "ComputePayloadHash", middleware.Before)
+		})
 	}
 }

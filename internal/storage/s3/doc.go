@@ -17,8 +17,10 @@
 // always whole. A state written with If-Match on the previous one's ETag
 // refuses a writer that lost its upload to another.
 //
-// Commit publishes an upload under its digest: a small upload that never
-// needed a part is written straight to its key; otherwise the multipart
+// Commit publishes an upload under its digest: an upload that never
+// needed a part (a small one, or one whose whole body came in one request
+// of announced length, held in memory: writer.Expect) is written straight
+// to its key in one PutObject signed with the digest; otherwise the multipart
 // upload is completed into uploads/<id>.data and copied server-side to the
 // blob's key (S3 fixes an object's key when its multipart upload starts,
 // before the digest is known), so the bytes never come back through the

@@ -47,6 +47,12 @@ const (
 	DefaultPartSize = 16 << 20
 	// maxPartSize is S3's largest part.
 	maxPartSize = 5 << 30
+	// maxPutSize is the largest object PutObject writes.
+	maxPutSize = 5 << 30
+	// heldParts is how many parts' worth of an upload whose whole body
+	// arrives in one request is held in memory to be written as one
+	// object (see writer.Expect): 64 MiB with the default part size.
+	heldParts = 4
 	// maxCopySize is the largest object CopyObject copies in one request;
 	// larger blobs are copied part by part (UploadPartCopy).
 	maxCopySize = 5 << 30
@@ -106,6 +112,10 @@ type Options struct {
 	InsecureSkipVerify bool
 	// Log receives the driver's warnings; nil discards them.
 	Log *slog.Logger
+	// HTTPClient, when set, sends the driver's requests instead of the
+	// client it builds (with MaxIdleConnsPerHost and the timeouts below):
+	// for a proxy of one's own, or a test that watches the traffic.
+	HTTPClient aws.HTTPClient
 }
 
 // Driver stores blobs in an S3 bucket. It is safe for concurrent use, by
@@ -197,8 +207,12 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 			tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for by storage.s3.skipverify
 		}
 	})
+	var hc aws.HTTPClient = httpClient
+	if opts.HTTPClient != nil {
+		hc = opts.HTTPClient
+	}
 	loaders := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(httpClient),
+		awsconfig.WithHTTPClient(hc),
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts
@@ -222,6 +236,9 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	}
 	return cfg, nil
 }
+
+// maxHeld is the largest upload held whole in memory for one PutObject.
+func (d *Driver) maxHeld() int64 { return min(heldParts*d.partSize, maxPutSize) }
 
 // blobKey returns <prefix>blobs/<algorithm>/<first two hex>/<hex>.
 // Validate admits only registered algorithms with lowercase hex of the

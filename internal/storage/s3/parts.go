@@ -37,7 +37,8 @@ func (w *writer) Size() int64 {
 // Write appends p. Each full part goes to S3 in the background while the
 // next one fills, so receiving from the client and sending to S3 overlap;
 // at most one part is on its way, so an upload holds at most two parts in
-// memory.
+// memory. An upload held whole (see Expect) sends nothing until Commit or
+// Close, unless it grows past what it announced.
 func (w *writer) Write(p []byte) (int, error) {
 	switch {
 	case w.done:
@@ -45,19 +46,41 @@ func (w *writer) Write(p []byte) (int, error) {
 	case w.err != nil:
 		return 0, w.err
 	}
+	if n := int64(len(w.buf) + len(p)); w.hold > 0 && n > int64(cap(w.buf)) && n <= w.hold {
+		// Straight to the announced size: append grows a large slice by
+		// a quarter at a time, which copied a 64 MiB body about seven
+		// times over. Expect reserved a part; the rest is reserved once
+		// the client has sent that much.
+		w.buf = withCap(w.buf, int(w.hold))
+	}
 	w.buf = append(w.buf, p...)
+	if int64(len(w.buf)) > w.hold {
+		w.hold = 0
+	}
+	if err := w.sendFull(); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// sendFull sends the full parts of buf, keeping the bytes after the last
+// one, unless the upload is held whole.
+func (w *writer) sendFull() error {
+	if w.hold > 0 {
+		return nil
+	}
 	for int64(len(w.buf)) >= w.d.partSize {
 		if err := w.wait(); err != nil {
-			return 0, err
+			return err
 		}
 		full := w.buf[:w.d.partSize]
 		w.buf = append(w.spare[:0], w.buf[w.d.partSize:]...)
 		w.spare = nil
 		if err := w.send(w.ctx, full); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return len(p), nil
+	return nil
 }
 
 // send starts sending data as the next part, starting the multipart upload
@@ -147,4 +170,16 @@ func (w *writer) saveUploadID(ctx context.Context) error {
 	}
 	w.etag = saved.etag
 	return nil
+}
+
+// withCap returns b's bytes in a slice of capacity n (at least len(b)),
+// allocated once: slices.Grow can allocate twice the growth where the
+// compiler does not elide its temporary (with -race).
+func withCap(b []byte, n int) []byte {
+	if n <= cap(b) {
+		return b
+	}
+	nb := make([]byte, len(b), n)
+	copy(nb, b)
+	return nb
 }

@@ -84,7 +84,10 @@ type writer struct {
 	st        state
 	partsSize int64
 	buf       []byte // the tail: bytes after the last part
-	done      bool
+	// hold is the size up to which buf keeps every byte instead of
+	// sending full parts (0: it does not); see Expect.
+	hold int64
+	done bool
 	// sending is the part on its way to S3 while Write fills the next
 	// one; spare is the buffer of the part sent before it, reused.
 	sending *inflight
@@ -162,8 +165,13 @@ func (w *writer) putState(ctx context.Context, create bool) error {
 	return nil
 }
 
-// Close saves the staged bytes for a later resume. A tail of a valid part's
-// size goes to S3 as a part first, which keeps the state object small.
+// Close saves the staged bytes for a later resume. Once the upload has a
+// multipart upload, a tail of a valid part's size goes to it as a part
+// first, which keeps the state object small. Before that, the tail (less
+// than a part) stays in the state object: an upload sent in one request
+// of unknown length, as docker sends a layer in one PATCH, then commits
+// with one PutObject to its digest's key instead of a multipart upload, its
+// completion and a copy.
 // A part that failed in the background fails Close too, and nothing is
 // saved: the upload stays as it was last saved, where the client resumes.
 func (w *writer) Close() error {
@@ -174,11 +182,34 @@ func (w *writer) Close() error {
 	return w.save(w.ctx)
 }
 
+// Expect is storage.Expecter: the registry announces the size the
+// upload will have once the request's body is in. An upload that has no
+// part yet and will fit in one object of at most maxHeld bytes is held
+// whole in memory, so that Commit writes it with one PutObject straight
+// to its digest's key: no multipart upload, no completion, no server-side
+// copy. The PUT of a monolithic push, and the last request of a chunked
+// one that never reached a part, take this path. A request that
+// ends in Close instead (a PATCH) sends its full parts then, as Write
+// would have.
+func (w *writer) Expect(total int64) {
+	if w.st.Upload != "" || w.sending != nil || total <= int64(len(w.buf)) || total > w.d.maxHeld() {
+		return
+	}
+	w.hold = total
+	// Room for a part at most: a client that announces a large body and
+	// sends it slowly holds no more memory than what it sent.
+	w.buf = withCap(w.buf, int(min(total, w.d.partSize)))
+}
+
 func (w *writer) save(ctx context.Context) error {
+	w.hold = 0
+	if err := w.sendFull(); err != nil {
+		return err
+	}
 	if err := w.wait(); err != nil {
 		return err
 	}
-	if len(w.buf) >= MinPartSize {
+	if len(w.buf) >= MinPartSize && w.st.Upload != "" {
 		if err := w.uploadPart(ctx, w.buf); err != nil {
 			return err
 		}
