@@ -35,6 +35,7 @@ func (w *writer) Commit(ctx context.Context, dgst digest.Digest) error {
 		return err
 	}
 	w.done = true
+	defer w.release()
 	if err := w.wait(); err != nil {
 		return err
 	}

@@ -27,8 +27,19 @@
 // registry. A blob is visible only once its key exists, and S3 writes a key
 // atomically: readers see all of it or nothing.
 //
+// Bodies held whole share one budget per driver (Options.HeldBudget), so
+// concurrent large pushes fall back to parts instead of taking the
+// process's memory.
+//
 // Pulls can be answered with a redirect to a presigned GET URL
-// (RedirectURL), so that the bytes flow from S3 to the client.
+// (RedirectURL), so that the bytes flow from S3 to the client, at a public
+// endpoint of its own when one is set (RedirectEndpoint); proxied pulls
+// read S3 through large pooled buffers (blob.go).
+//
+// Every connection to S3 has a connect timeout and a silence timeout that
+// restarts at each byte (timeouts.go), so a server that stalls fails the
+// request as unavailable instead of holding it; Diagnose checks a bucket
+// step by step for `wharf doctor` (diagnose.go).
 //
 // This package imports storage, go-digest and the AWS SDK; never the
 // registry, the configuration or a server package.

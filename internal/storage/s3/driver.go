@@ -53,6 +53,11 @@ const (
 	// arrives in one request is held in memory to be written as one
 	// object (see writer.Expect): 64 MiB with the default part size.
 	heldParts = 4
+	// DefaultHeldBudget bounds the bytes all uploads of one driver hold
+	// whole at once (Options.HeldBudget 0): past it, an upload sends parts
+	// as it goes, so concurrent large pushes cannot take the process's
+	// memory (256 uploads × 64 MiB would be 16 GiB).
+	DefaultHeldBudget = 512 << 20
 	// maxCopySize is the largest object CopyObject copies in one request;
 	// larger blobs are copied part by part (UploadPartCopy).
 	maxCopySize = 5 << 30
@@ -94,6 +99,10 @@ type Options struct {
 	// PartSize is the size of an upload's parts, MinPartSize to 5 GiB;
 	// 0 is DefaultPartSize.
 	PartSize int64
+	// HeldBudget is the most all uploads hold whole in memory at once, to
+	// write each with one PutObject; 0 is DefaultHeldBudget, negative
+	// holds none.
+	HeldBudget int64
 	// Redirect answers pulls with a presigned URL valid for RedirectTTL
 	// (0 is DefaultRedirectTTL) instead of proxying the bytes.
 	Redirect    bool
@@ -134,6 +143,10 @@ type Driver struct {
 	// unconditional is set once the server refused a conditional write
 	// (501): upload states are then checked before they are written.
 	unconditional atomic.Bool
+	// held is what uploads hold whole at the moment, at most heldBudget
+	// (see writer.Expect).
+	held       atomic.Int64
+	heldBudget int64
 }
 
 // New returns a driver for the bucket opts names. It does not contact S3:
@@ -174,6 +187,12 @@ func New(ctx context.Context, opts Options) (*Driver, error) {
 		kmsKeyID: opts.KMSKeyID,
 		class:    types.StorageClass(opts.StorageClass),
 		log:      opts.Log,
+	}
+	switch d.heldBudget = opts.HeldBudget; {
+	case d.heldBudget == 0:
+		d.heldBudget = DefaultHeldBudget
+	case d.heldBudget < 0:
+		d.heldBudget = 0
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -239,6 +258,20 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 
 // maxHeld is the largest upload held whole in memory for one PutObject.
 func (d *Driver) maxHeld() int64 { return min(heldParts*d.partSize, maxPutSize) }
+
+// reserveHeld takes n bytes of the held budget, or reports that they are
+// not there.
+func (d *Driver) reserveHeld(n int64) bool {
+	for {
+		cur := d.held.Load()
+		if cur+n > d.heldBudget {
+			return false
+		}
+		if d.held.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
 
 // blobKey returns <prefix>blobs/<algorithm>/<first two hex>/<hex>.
 // Validate admits only registered algorithms with lowercase hex of the

@@ -55,7 +55,7 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	w.buf = append(w.buf, p...)
 	if int64(len(w.buf)) > w.hold {
-		w.hold = 0
+		w.release()
 	}
 	if err := w.sendFull(); err != nil {
 		return 0, err

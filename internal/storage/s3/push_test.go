@@ -314,3 +314,65 @@ func BenchmarkMonolithicPush(b *testing.B) {
 		}
 	}
 }
+
+// TestHeldBudget: uploads held whole share one budget. While one holds
+// it, another that announces its length sends parts as it goes (a
+// multipart upload); once the first is committed, its share is back and
+// the next push is one PutObject again.
+func TestHeldBudget(t *testing.T) {
+	g := server(t)
+	rec := startRecorder(t, g)
+	opts := options(g)
+	opts.Endpoint = rec.URL
+	size := 2*s3.MinPartSize + 100 // more than a part: a multipart upload unless held
+	opts.HeldBudget = int64(size)
+	d := newDriver(t, opts)
+
+	first := random(size)
+	id := storagetest.NewID()
+	w, err := d.Upload(t.Context(), id, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.(storage.Expecter).Expect(int64(size))
+	if _, err := w.Write(first[:s3.MinPartSize]); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+
+	multipart := func(calls []s3Call) bool {
+		for _, c := range writes(calls) {
+			if len(c.query) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	second := random(size)
+	if _, err := pushOne(t, d, second, digest.SHA256.FromBytes(second)); err != nil {
+		t.Fatalf("second push: %v", err)
+	}
+	if !multipart(rec.take()) {
+		t.Error("a push while the budget is held went as one PutObject: uploads hold more than the budget")
+	}
+
+	if _, err := w.Write(first[s3.MinPartSize:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(t.Context(), digest.SHA256.FromBytes(first)); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	third := random(size)
+	if _, err := pushOne(t, d, third, digest.SHA256.FromBytes(third)); err != nil {
+		t.Fatalf("third push: %v", err)
+	}
+	if multipart(rec.take()) {
+		t.Error("a push after the holder committed made a multipart upload: its budget was not given back")
+	}
+	for _, c := range [][]byte{first, second, third} {
+		if got := storagetest.ReadBlob(t, d, digest.SHA256.FromBytes(c)); !bytes.Equal(got, c) {
+			t.Fatal("a blob came back different")
+		}
+	}
+}

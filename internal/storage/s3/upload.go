@@ -87,6 +87,9 @@ type writer struct {
 	// hold is the size up to which buf keeps every byte instead of
 	// sending full parts (0: it does not); see Expect.
 	hold int64
+	// reserved is what this upload took of the driver's held budget for
+	// hold, given back by release.
+	reserved int64
 	done bool
 	// sending is the part on its way to S3 while Write fills the next
 	// one; spare is the buffer of the part sent before it, reused.
@@ -182,6 +185,16 @@ func (w *writer) Close() error {
 	return w.save(w.ctx)
 }
 
+// release stops holding the upload whole and gives its share of the held
+// budget back.
+func (w *writer) release() {
+	w.hold = 0
+	if w.reserved > 0 {
+		w.d.held.Add(-w.reserved)
+		w.reserved = 0
+	}
+}
+
 // Expect is storage.Expecter: the registry announces the size the
 // upload will have once the request's body is in. An upload that has no
 // part yet and will fit in one object of at most maxHeld bytes is held
@@ -190,19 +203,21 @@ func (w *writer) Close() error {
 // copy. The PUT of a monolithic push, and the last request of a chunked
 // one that never reached a part, take this path. A request that
 // ends in Close instead (a PATCH) sends its full parts then, as Write
-// would have.
+// would have. An upload is held whole only while the driver's held budget
+// (Options.HeldBudget) has room for it; otherwise it sends parts as it goes.
 func (w *writer) Expect(total int64) {
-	if w.st.Upload != "" || w.sending != nil || total <= int64(len(w.buf)) || total > w.d.maxHeld() {
+	if w.st.Upload != "" || w.sending != nil || total <= int64(len(w.buf)) || total > w.d.maxHeld() ||
+		w.hold > 0 || !w.d.reserveHeld(total) {
 		return
 	}
-	w.hold = total
+	w.hold, w.reserved = total, total
 	// Room for a part at most: a client that announces a large body and
 	// sends it slowly holds no more memory than what it sent.
 	w.buf = withCap(w.buf, int(min(total, w.d.partSize)))
 }
 
 func (w *writer) save(ctx context.Context) error {
-	w.hold = 0
+	w.release()
 	if err := w.sendFull(); err != nil {
 		return err
 	}
@@ -224,6 +239,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return errors.New("storage: cancel of a finished upload")
 	}
 	w.done = true
+	w.release()
 	_ = w.wait() // the upload goes, whatever became of its last part
 	return w.d.CancelUpload(ctx, w.id)
 }
