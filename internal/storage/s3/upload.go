@@ -90,7 +90,7 @@ type writer struct {
 	// reserved is what this upload took of the driver's held budget for
 	// hold, given back by release.
 	reserved int64
-	done bool
+	done     bool
 	// sending is the part on its way to S3 while Write fills the next
 	// one; spare is the buffer of the part sent before it, reused.
 	sending *inflight
