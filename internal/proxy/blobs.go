@@ -45,21 +45,31 @@ func (c *Cache) Blob(ctx context.Context, name string, dgst digest.Digest, withB
 	}
 	c.blobsMu.Unlock()
 	if d == nil {
-		// The bytes may be in the registry already (another repository,
-		// another upstream's copy of the same layer): link them once the
-		// upstream confirms it serves them here.
-		size, err := u.Client.HeadBlob(ctx, remote, dgst)
+		held, err := c.reg.HoldsBlob(ctx, dgst)
 		if err != nil {
-			return nil, c.answer(ctx, u, name, remote+"@"+dgst.String(), err, errcode.BlobUnknown)
-		}
-		if _, err := c.reg.LinkCachedBlob(ctx, name, dgst); err == nil {
-			c.stats.hits.Add(1)
-			return nil, nil
-		} else if !errors.Is(err, registry.ErrBlobUnknown) {
 			return nil, err
 		}
-		if !withBody {
-			return &Stream{Size: size}, nil
+		if held || !withBody {
+			// The bytes may be in the registry already (another
+			// repository, another upstream's copy of the same layer):
+			// they are linked once the upstream confirms it serves them
+			// here, so that a cache never hands out what the upstream
+			// would not. A HEAD is answered with the upstream's size.
+			size, err := u.Client.HeadBlob(ctx, remote, dgst)
+			if err != nil {
+				return nil, c.answer(ctx, u, name, remote+"@"+dgst.String(), err, errcode.BlobUnknown)
+			}
+			if held {
+				if _, err := c.reg.LinkCachedBlob(ctx, name, dgst); err == nil {
+					c.stats.hits.Add(1)
+					return nil, nil
+				} else if !errors.Is(err, registry.ErrBlobUnknown) {
+					return nil, err
+				}
+			}
+			if !withBody {
+				return &Stream{Size: size}, nil
+			}
 		}
 		c.blobsMu.Lock()
 		if d = c.downloads[key]; d == nil {

@@ -128,6 +128,19 @@ func (r *Registry) FetchBlob(ctx context.Context, repo string, dgst digest.Diges
 	return n, nil
 }
 
+// HoldsBlob reports whether the registry holds blob dgst, in any
+// repository.
+func (r *Registry) HoldsBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
+	_, err := r.meta.BlobSize(ctx, dgst)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("registry: blob size: %w", err)
+	}
+	return true, nil
+}
+
 // LinkCachedBlob links into repo a blob the registry already holds (pulled
 // through another repository, or pushed): ErrBlobUnknown when it holds
 // none. The caller has checked that the upstream serves the blob in repo,

@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"golang.org/x/crypto/bcrypt"
+
+	"wharf/e2e/harness"
+)
+
+// upstreamCounter is a reverse proxy in front of an upstream registry that
+// counts what the mirror asks it, by method and kind, and can be told to
+// answer 429 or to stop answering at all.
+type upstreamCounter struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	counts  map[string]int // "GET manifests", "HEAD manifests", "GET blobs", …
+	log     *os.File
+	status  atomic.Int32 // when not 0, every /v2/ request is answered with it
+	slowBy  time.Duration
+	slowPer int64
+}
+
+func startUpstreamCounter(t *testing.T, target string) *upstreamCounter {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), "upstream-counter.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &upstreamCounter{counts: map[string]int{}, log: logf}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(res *http.Response) error {
+		if c.slowBy > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
+			res.Body = &slowBody{ReadCloser: res.Body, per: c.slowPer, by: c.slowBy}
+		}
+		return nil
+	}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := "other"
+		switch {
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			kind = "manifests"
+		case strings.Contains(r.URL.Path, "/blobs/"):
+			kind = "blobs"
+		}
+		c.mu.Lock()
+		c.counts[r.Method+" "+kind]++
+		fmt.Fprintf(c.log, "%s %s %s\n", time.Now().Format(time.RFC3339Nano), r.Method, r.URL.Path)
+		c.mu.Unlock()
+		if s := c.status.Load(); s != 0 && strings.HasPrefix(r.URL.Path, "/v2/") {
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(int(s))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { c.srv.Close(); logf.Close() })
+	return c
+}
+
+func (c *upstreamCounter) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[key]
+}
+
+// slowBody hands out a blob's bytes at a bounded pace, so that concurrent
+// pulls overlap the download.
+type slowBody struct {
+	io.ReadCloser
+	per  int64
+	by   time.Duration
+	read int64
+}
+
+func (s *slowBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > s.per {
+		p = p[:s.per]
+	}
+	n, err := s.ReadCloser.Read(p)
+	s.read += int64(n)
+	time.Sleep(s.by)
+	return n, err
+}
+
+// proxyConfig is a token-auth wharf.yml whose "up" prefix pulls through
+// upstream as test (a pull-only account there): locally, admin may do
+// anything and puller may only pull.
+func proxyConfig(t *testing.T, upstreamURL, ttl, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	pwFile := writeTestFile(t, dir, "upstream.pw", testPassword+"\n", 0o600)
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	return writeConfig(t, dir, fmt.Sprintf(`auth: token
+users:
+  admin: {password: %q}
+  puller: {password: %q}
+acl:
+  - match: {account: admin}
+    actions: ["*"]
+  - match: {account: puller}
+    actions: [pull]
+proxy:
+  upstreams:
+    - prefix: up
+      url: %s
+      username: test
+      password_file: %s
+      ttl: %s
+%s`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl, extra))
+}
+
+var (
+	proxyAdmin  = remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword})
+	proxyPuller = remote.WithAuth(&authn.Basic{Username: "puller", Password: "puller-pw-3"})
+)
+
+// pushRandom pushes a random image of layers × size bytes to ref as admin.
+func pushRandom(t *testing.T, ref string, size int64, layers int64) v1.Image {
+	t.Helper()
+	img, err := random.Image(size, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img, proxyAdmin); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return img
+}
+
+// pullValidate pulls ref with opts and checks every byte against its digest.
+func pullValidate(t *testing.T, ref string, opts ...remote.Option) v1.Image {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, opts...)
+	if err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	return img
+}
+
+// TestProxyPullThrough pulls an image through a proxy prefix whose
+// upstream is another Wharf with token auth, and counts what reaches the
+// upstream: manifests by digest and blobs once, tags revalidated by a HEAD
+// only after the TTL; then the upstream answers 429, then is stopped, and
+// the cached image still pulls, with a Warning.
+func TestProxyPullThrough(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	counter := startUpstreamCounter(t, up.URL())
+	img := pushRandom(t, up.Addr()+"/team/app:1", 512<<10, 3)
+	want, _ := img.Digest()
+
+	const ttl = 3 * time.Second
+	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, ttl.String(), ""), "--auth", "token")
+	ref := mirror.Addr() + "/up/team/app:1"
+
+	// First pull: the manifest and the three layers and config come from
+	// the upstream, once each.
+	got, _ := pullValidate(t, ref, proxyPuller).Digest()
+	if got != want {
+		t.Fatalf("pulled %s through the proxy, the upstream has %s", got, want)
+	}
+	first := map[string]int{"GET manifests": counter.count("GET manifests"), "GET blobs": counter.count("GET blobs")}
+	if first["GET manifests"] != 1 || first["GET blobs"] != 4 {
+		t.Fatalf("first pull asked the upstream %v; want one manifest GET and 4 blob GETs (config and 3 layers)", counter.counts)
+	}
+
+	// Second pull within the TTL, by tag and by digest: nothing upstream.
+	pullValidate(t, ref, proxyPuller)
+	pullValidate(t, mirror.Addr()+"/up/team/app@"+want.String(), proxyPuller)
+	if n := counter.count("GET manifests") + counter.count("HEAD manifests") + counter.count("GET blobs"); n != 5 {
+		t.Errorf("pulls within the TTL reached the upstream: %v", counter.counts)
+	}
+
+	// After the TTL: one HEAD of the tag, no GET.
+	time.Sleep(ttl + 500*time.Millisecond)
+	pullValidate(t, ref, proxyPuller)
+	if counter.count("HEAD manifests") != 1 || counter.count("GET manifests") != 1 || counter.count("GET blobs") != 4 {
+		t.Errorf("a pull after the TTL asked the upstream %v; want one HEAD more and no GET", counter.counts)
+	}
+
+	// The tag moves upstream: the next revalidation fetches the new image.
+	img2 := pushRandom(t, up.Addr()+"/team/app:1", 256<<10, 1)
+	want2, _ := img2.Digest()
+	time.Sleep(ttl + 500*time.Millisecond)
+	if got, _ := pullValidate(t, ref, proxyPuller).Digest(); got != want2 {
+		t.Errorf("after the tag moved upstream the proxy served %s, want %s", got, want2)
+	}
+
+	// The upstream rate-limits: the cached tag is served, with a Warning.
+	time.Sleep(ttl + 500*time.Millisecond)
+	counter.status.Store(http.StatusTooManyRequests)
+	res := doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/1", "puller", "puller-pw-3", "repository:up/team/app:pull")
+	if res.Status != http.StatusOK || !strings.Contains(res.Header.Get("Warning"), "429") {
+		t.Errorf("manifest while the upstream answers 429: want 200 with a Warning naming 429: %v", res)
+	}
+	pullValidate(t, ref, proxyPuller)
+	// A tag never cached: the upstream's answer, named.
+	res = doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/never", "puller", "puller-pw-3", "repository:up/team/app:pull")
+	if res.Status != http.StatusTooManyRequests || !strings.Contains(string(res.Body), counter.srv.Listener.Addr().String()) {
+		t.Errorf("uncached tag while the upstream answers 429: want 429 naming the upstream: %v", res)
+	}
+	counter.status.Store(0)
+
+	// The upstream stops, and the address the mirror knows refuses
+	// connections: every cached reference still pulls.
+	up.Stop()
+	counter.srv.Close()
+	time.Sleep(ttl + 500*time.Millisecond)
+	pullValidate(t, ref, proxyPuller)
+	pullValidate(t, mirror.Addr()+"/up/team/app@"+want.String(), proxyPuller)
+	res = doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/1", "puller", "puller-pw-3", "repository:up/team/app:pull")
+	if res.Status != http.StatusOK || res.Header.Get("Warning") == "" {
+		t.Errorf("manifest with the upstream stopped: want 200 with a Warning: %v", res)
+	}
+	res = doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/never", "puller", "puller-pw-3", "repository:up/team/app:pull")
+	if res.Status != http.StatusServiceUnavailable || !strings.Contains(string(res.Body), "cannot be reached") {
+		t.Errorf("uncached tag with the upstream stopped: want 503 UNAVAILABLE saying it cannot be reached: %v", res)
+	}
+	if !strings.Contains(mirror.Log(), "serving the cached manifest") {
+		t.Error("no log line for a stale answer")
+	}
+	t.Logf("upstream requests: %v", counter.counts)
+}
+
+// doAuth sends one request to w with a token for scope, got as user.
+func doAuth(t *testing.T, method string, w *harness.Wharf, path, user, password, scope string) response {
+	t.Helper()
+	tok := fetchToken(t, w, user, password, scope)
+	return do(t, method, w.URL()+path, nil, "Authorization", "Bearer "+tok,
+		"Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+}
+
+func fetchToken(t *testing.T, w *harness.Wharf, user, password, scope string) string {
+	t.Helper()
+	tok, _ := tokenFor(t, w.URL()+"/auth/token", "wharf", scope, user, password)
+	return tok
+}
+
+// sha256Hex is the hex SHA-256 of b.
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
