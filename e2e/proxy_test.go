@@ -283,3 +283,100 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestProxyConcurrentBlob pulls one large blob through the proxy from 16
+// clients at once while the upstream sends it slowly: one upstream GET,
+// and every client gets every byte.
+func TestProxyConcurrentBlob(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	counter := startUpstreamCounter(t, up.URL())
+	counter.slowPer, counter.slowBy = 64<<10, 2*time.Millisecond // about 30 MiB/s
+	img := pushRandom(t, up.Addr()+"/team/big:1", 32<<20, 1)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dgst, _ := layers[0].Digest()
+	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m", ""), "--auth", "token")
+
+	tok := fetchToken(t, mirror, "puller", "puller-pw-3", "repository:up/team/big:pull")
+	const clients = 16
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for i := range clients {
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, mirror.URL()+"/v2/up/team/big/blobs/"+dgst.String(), nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := httpClient.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer res.Body.Close()
+			h := sha256.New()
+			n, err := io.Copy(h, res.Body)
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("after %d bytes: %w", n, err)
+			case res.StatusCode != http.StatusOK:
+				errs[i] = fmt.Errorf("status %d", res.StatusCode)
+			case "sha256:"+hex.EncodeToString(h.Sum(nil)) != dgst.String():
+				errs[i] = fmt.Errorf("%d bytes that do not hash to %s", n, dgst)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("client %d: %v", i, err)
+		}
+	}
+	if n := counter.count("GET blobs"); n != 1 {
+		t.Errorf("%d clients pulling one blob sent %d GETs upstream; want 1", clients, n)
+	}
+	// Served from the cache now, with the upstream gone.
+	up.Stop()
+	counter.srv.Close()
+	res := do(t, http.MethodGet, mirror.URL()+"/v2/up/team/big/blobs/"+dgst.String(), nil, "Authorization", "Bearer "+tok)
+	if res.Status != http.StatusOK || "sha256:"+sha256Hex(res.Body) != dgst.String() {
+		t.Errorf("cached blob with the upstream gone: %d, %d bytes", res.Status, len(res.Body))
+	}
+	t.Logf("upstream requests: %v", counter.counts)
+}
+
+// TestProxyRefusesPushes checks that a proxy repository takes no push,
+// whatever the ACL grants, naming its upstream, while a repository
+// outside the prefix stays pushable and a pull-only user pulls through.
+func TestProxyRefusesPushes(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	pushRandom(t, up.Addr()+"/team/app:1", 1024, 1)
+	mirror := startWharf(t, "--config", proxyConfig(t, up.URL(), "5m", ""), "--auth", "token")
+
+	pullValidate(t, mirror.Addr()+"/up/team/app:1", proxyPuller)
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []struct {
+		name string
+		opt  remote.Option
+	}{{"admin", proxyAdmin}, {"puller", proxyPuller}} {
+		r, _ := name.ParseReference(mirror.Addr()+"/up/team/app:mine", name.Insecure)
+		err := remote.Write(r, img, who.opt)
+		if err == nil {
+			t.Fatalf("%s pushed into a proxy repository", who.name)
+		}
+		if !strings.Contains(err.Error(), "DENIED") || !strings.Contains(err.Error(), up.Addr()) {
+			t.Errorf("push by %s into a proxy repository: want DENIED naming %s, got %v", who.name, up.Addr(), err)
+		}
+	}
+	pushRandom(t, mirror.Addr()+"/local/app:1", 1024, 1)
+	pullValidate(t, mirror.Addr()+"/local/app:1", proxyPuller)
+	// An anonymous client gets the challenge, not the cache.
+	res := do(t, http.MethodGet, mirror.URL()+"/v2/up/team/app/manifests/1", nil)
+	if res.Status != http.StatusUnauthorized {
+		t.Errorf("anonymous pull of a proxy repository: %v; want 401", res)
+	}
+}
