@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,8 +21,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"golang.org/x/crypto/bcrypt"
 
@@ -379,4 +383,77 @@ func TestProxyRefusesPushes(t *testing.T) {
 	if res.Status != http.StatusUnauthorized {
 		t.Errorf("anonymous pull of a proxy repository: %v; want 401", res)
 	}
+}
+
+// pushBusybox pushes a runnable busybox image (Docker media types,
+// linux/amd64) to ref as admin and returns its digest.
+func pushBusybox(t *testing.T, ref string) v1.Hash {
+	t.Helper()
+	layer, err := tarball.LayerFromFile(busyboxRootfs(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config.Cmd = []string{"/bin/sh"}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(ref, name.Insecure)
+	if err := remote.Write(r, img, proxyAdmin); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	d, _ := img.Digest()
+	return d
+}
+
+// TestProxyDockerMirror pulls with the real docker daemon through a Wharf
+// that is its registry-mirrors endpoint (names without a prefix, as the
+// daemon asks for Docker Hub's), and through a prefix (docker pull
+// HOST/hub/…), the upstream being another Wharf with token auth.
+func TestProxyDockerMirror(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	want := pushBusybox(t, up.Addr()+"/library/busybox:latest")
+	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword, 0o600)
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`proxy:
+  upstreams:
+    - mirror: true
+      url: %[1]s
+      username: test
+      password_file: %[2]s
+    - prefix: hub
+      url: %[1]s
+      username: test
+      password_file: %[2]s
+`, up.URL(), pwFile))
+	mirror := startWharf(t, "--config", cfg)
+	d := harness.StartDockerd(t, "--registry-mirror=http://"+mirror.Addr())
+
+	out := d.Run("pull", "busybox:latest")
+	if !strings.Contains(out, want.String()) {
+		t.Errorf("docker pull busybox through the mirror: want digest %s:\n%s", want, out)
+	}
+	if !strings.Contains(mirror.Log(), "path=/v2/library/busybox/manifests/latest") {
+		t.Errorf("the daemon did not ask the mirror for library/busybox:\n%s", mirror.Log())
+	}
+	out = d.Run("pull", mirror.Addr()+"/hub/library/busybox:latest")
+	if !strings.Contains(out, want.String()) {
+		t.Errorf("docker pull HOST/hub/library/busybox: want digest %s:\n%s", want, out)
+	}
+	// The upstream gone, the daemon's own copy removed: the cache serves.
+	up.Stop()
+	d.Run("rmi", "busybox:latest", mirror.Addr()+"/hub/library/busybox:latest")
+	out = d.Run("pull", mirror.Addr()+"/hub/library/busybox:latest")
+	if !strings.Contains(out, want.String()) {
+		t.Errorf("docker pull of the cached image with the upstream stopped: want digest %s:\n%s", want, out)
+	}
+	d.Run("pull", "busybox:latest")
 }

@@ -49,21 +49,30 @@ func (c *Cache) Blob(ctx context.Context, name string, dgst digest.Digest, withB
 		if err != nil {
 			return nil, err
 		}
+		// The bytes may be in the registry already (another repository,
+		// another upstream's copy of the same layer): they are linked
+		// when a manifest the upstream served for this repository names
+		// them, or once the upstream confirms it serves them here, so
+		// that a cache never hands out what the upstream would not.
+		if held {
+			referenced, err := c.reg.Referenced(ctx, name, dgst)
+			if err != nil {
+				return nil, err
+			}
+			if referenced {
+				if linked, err := c.link(ctx, name, dgst); linked || err != nil {
+					return nil, err
+				}
+			}
+		}
 		if held || !withBody {
-			// The bytes may be in the registry already (another
-			// repository, another upstream's copy of the same layer):
-			// they are linked once the upstream confirms it serves them
-			// here, so that a cache never hands out what the upstream
-			// would not. A HEAD is answered with the upstream's size.
+			// A HEAD is answered with the upstream's size.
 			size, err := u.Client.HeadBlob(ctx, remote, dgst)
 			if err != nil {
 				return nil, c.answer(ctx, u, name, remote+"@"+dgst.String(), err, errcode.BlobUnknown)
 			}
 			if held {
-				if _, err := c.reg.LinkCachedBlob(ctx, name, dgst); err == nil {
-					c.stats.hits.Add(1)
-					return nil, nil
-				} else if !errors.Is(err, registry.ErrBlobUnknown) {
+				if linked, err := c.link(ctx, name, dgst); linked || err != nil {
 					return nil, err
 				}
 			}
@@ -92,6 +101,20 @@ func (c *Cache) Blob(ctx context.Context, name string, dgst digest.Digest, withB
 		return nil, c.answer(ctx, u, name, remote+"@"+dgst.String(), err, errcode.BlobUnknown)
 	}
 	return &Stream{Size: size, Body: &reader{d: d}}, nil
+}
+
+// link links a blob the registry holds into name: false when it turned
+// out to hold none (collected meanwhile).
+func (c *Cache) link(ctx context.Context, name string, dgst digest.Digest) (bool, error) {
+	_, err := c.reg.LinkCachedBlob(ctx, name, dgst)
+	if errors.Is(err, registry.ErrBlobUnknown) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	c.stats.hits.Add(1)
+	return true, nil
 }
 
 // download is one upstream GET of a blob, spooled to an unlinked file that

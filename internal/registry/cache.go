@@ -141,6 +141,16 @@ func (r *Registry) HoldsBlob(ctx context.Context, dgst digest.Digest) (bool, err
 	return true, nil
 }
 
+// Referenced reports whether a manifest in repo refers to dgst: for a
+// proxy repository, the upstream served a manifest naming it there.
+func (r *Registry) Referenced(ctx context.Context, repo string, dgst digest.Digest) (bool, error) {
+	ok, err := r.meta.Referenced(ctx, repo, dgst)
+	if err != nil {
+		return false, fmt.Errorf("registry: %w", err)
+	}
+	return ok, nil
+}
+
 // LinkCachedBlob links into repo a blob the registry already holds (pulled
 // through another repository, or pushed): ErrBlobUnknown when it holds
 // none. The caller has checked that the upstream serves the blob in repo,
