@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -30,6 +31,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/e2e/harness"
+	"wharf/internal/auth/token"
 )
 
 // upstreamCounter is a reverse proxy in front of an upstream registry that
@@ -456,4 +458,66 @@ func TestProxyDockerMirror(t *testing.T) {
 		t.Errorf("docker pull of the cached image with the upstream stopped: want digest %s:\n%s", want, out)
 	}
 	d.Run("pull", "busybox:latest")
+}
+
+// TestProxyDistributionUpstream pulls through a prefix whose upstream is
+// the real distribution registry with token auth (tokens from wharf auth),
+// then with that registry stopped.
+func TestProxyDistributionUpstream(t *testing.T) {
+	harness.SkipIfShort(t)
+	_, _, keyPath, certPath := signingPair(t, token.KeyECDSAP256, "auth-server")
+	authCfg := writeTestFile(t, t.TempDir(), "auth_config.yml", fmt.Sprintf(`server:
+  addr: ":5001"
+token:
+  issuer: "Auth Service"
+  expiration: 900
+  certificate: %q
+  key: %q
+users:
+  "admin":
+    password: %q
+  "test":
+    password: %q
+acl:
+  - match: {account: "admin"}
+    actions: ["*"]
+  - match: {account: "test"}
+    actions: ["pull"]
+`, certPath, keyPath, bcryptHash(t, adminPassword), bcryptHash(t, testPassword)), 0o600)
+	auth := harness.StartWharfCommand(t, nil, "auth", "--config", authCfg, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	// The realm is named, not an address: go-containerregistry, in the
+	// test's pushes and in Wharf's upstream client, refuses to send
+	// credentials to a private IP literal other than the registry's own.
+	_, authPort, _ := net.SplitHostPort(auth.Addr())
+	dist := harness.StartDistribution(t, fmt.Sprintf(`version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: "{{ROOT}}"
+http:
+  addr: "{{ADDR}}"
+auth:
+  token:
+    realm: "http://localhost:%s/auth"
+    service: "Docker registry"
+    issuer: "Auth Service"
+    rootcertbundle: %q
+`, authPort, certPath))
+	img := pushRandom(t, dist.Addr+"/team/app:1", 256<<10, 2)
+	want, _ := img.Digest()
+
+	counter := startUpstreamCounter(t, "http://"+dist.Addr)
+	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m", ""), "--auth", "token")
+	ref := mirror.Addr() + "/up/team/app:1"
+	if got, _ := pullValidate(t, ref, proxyPuller).Digest(); got != want {
+		t.Fatalf("pulled %s through the proxy, distribution has %s", got, want)
+	}
+	pullValidate(t, ref, proxyPuller)
+	if counter.count("GET manifests") != 1 || counter.count("GET blobs") != 3 {
+		t.Errorf("two pulls asked distribution %v; want one manifest GET and 3 blob GETs", counter.counts)
+	}
+	dist.Stop()
+	counter.srv.Close()
+	pullValidate(t, mirror.Addr()+"/up/team/app@"+want.String(), proxyPuller)
 }
