@@ -43,6 +43,7 @@ type upstreamCounter struct {
 	counts  map[string]int // "GET manifests", "HEAD manifests", "GET blobs", …
 	log     *os.File
 	status  atomic.Int32 // when not 0, every /v2/ request is answered with it
+	corrupt atomic.Bool  // flip the first byte of every blob
 	slowBy  time.Duration
 	slowPer int64
 }
@@ -62,6 +63,9 @@ func startUpstreamCounter(t *testing.T, target string) *upstreamCounter {
 	rp.ModifyResponse = func(res *http.Response) error {
 		if c.slowBy > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
 			res.Body = &slowBody{ReadCloser: res.Body, per: c.slowPer, by: c.slowBy}
+		}
+		if c.corrupt.Load() && strings.Contains(res.Request.URL.Path, "/blobs/") {
+			res.Body = &flipFirst{ReadCloser: res.Body}
 		}
 		return nil
 	}
@@ -110,6 +114,21 @@ func (s *slowBody) Read(p []byte) (int, error) {
 	n, err := s.ReadCloser.Read(p)
 	s.read += int64(n)
 	time.Sleep(s.by)
+	return n, err
+}
+
+// flipFirst changes a body's first byte.
+type flipFirst struct {
+	io.ReadCloser
+	done bool
+}
+
+func (f *flipFirst) Read(p []byte) (int, error) {
+	n, err := f.ReadCloser.Read(p)
+	if n > 0 && !f.done {
+		p[0] ^= 0xff
+		f.done = true
+	}
 	return n, err
 }
 
@@ -520,4 +539,46 @@ auth:
 	dist.Stop()
 	counter.srv.Close()
 	pullValidate(t, mirror.Addr()+"/up/team/app@"+want.String(), proxyPuller)
+}
+
+// TestProxyDigestMismatch has the upstream serve a blob whose bytes do not
+// hash to its digest: the client gets a short body, nothing is stored, and
+// once the upstream serves the right bytes the next pull fetches them.
+func TestProxyDigestMismatch(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	counter := startUpstreamCounter(t, up.URL())
+	img := pushRandom(t, up.Addr()+"/team/app:1", 1<<20, 1)
+	layers, _ := img.Layers()
+	dgst, _ := layers[0].Digest()
+	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m", ""), "--auth", "token")
+	tok := fetchToken(t, mirror, "puller", "puller-pw-3", "repository:up/team/app:pull")
+	blobURL := mirror.URL() + "/v2/up/team/app/blobs/" + dgst.String()
+
+	counter.corrupt.Store(true)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, blobURL, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := httpClient.Do(req)
+	if err == nil {
+		body, rerr := io.ReadAll(res.Body)
+		res.Body.Close()
+		if rerr == nil && "sha256:"+sha256Hex(body) != dgst.String() && int64(len(body)) == res.ContentLength {
+			t.Fatalf("the client received a whole blob that is not %s", dgst)
+		}
+		if rerr == nil && "sha256:"+sha256Hex(body) == dgst.String() {
+			t.Fatal("a corrupted upstream blob arrived intact: the test corrupts nothing")
+		}
+		t.Logf("corrupted blob: status %d, %d of %d bytes, read error %v", res.StatusCode, len(body), res.ContentLength, rerr)
+	}
+	if !strings.Contains(mirror.Log(), "nothing was stored") {
+		t.Error("no log line for the failed download")
+	}
+	counter.corrupt.Store(false)
+	res2 := do(t, http.MethodGet, blobURL, nil, "Authorization", "Bearer "+tok)
+	if res2.Status != http.StatusOK || "sha256:"+sha256Hex(res2.Body) != dgst.String() {
+		t.Errorf("pull after the upstream recovered: %d, %d bytes", res2.Status, len(res2.Body))
+	}
+	if n := counter.count("GET blobs"); n != 2 {
+		t.Errorf("upstream blob GETs = %d; want 2 (the corrupted download was not kept)", n)
+	}
 }
