@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/opencontainers/go-digest"
-
 	"wharf/internal/errcode"
 	"wharf/internal/registry"
 	"wharf/internal/upstream"
@@ -136,12 +134,4 @@ func (c *Cache) answer(ctx context.Context, u *Upstream, name, what string, err 
 		return errcode.Errorf(errcode.Unavailable, "upstream %s served content for %s that does not match its digest", host, what)
 	}
 	return errcode.Errorf(errcode.Unavailable, "%s is not in the cache, and upstream %s cannot be reached", what, host)
-}
-
-// digestRef is ref as a digest, "" when it is a tag.
-func digestRef(ref string) digest.Digest {
-	if strings.Contains(ref, ":") {
-		return digest.Digest(ref)
-	}
-	return ""
 }

@@ -147,21 +147,21 @@ func TestAnswers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
-		f         fakeRegistry
+		f         *fakeRegistry
 		ref       string
 		transient bool
 		notFound  bool
 		is        error
 	}{
-		{"rate-limited", fakeRegistry{status: 429}, "1", true, false, nil},
-		{"server error", fakeRegistry{status: 502}, "1", true, false, nil},
-		{"unknown tag", fakeRegistry{}, "2", false, true, nil},
-		{"digest mismatch", fakeRegistry{wrongManifest: true}, "1", false, false, ErrDigestMismatch},
+		{"rate-limited", &fakeRegistry{status: 429}, "1", true, false, nil},
+		{"server error", &fakeRegistry{status: 502}, "1", true, false, nil},
+		{"unknown tag", &fakeRegistry{}, "2", false, true, nil},
+		{"digest mismatch", &fakeRegistry{wrongManifest: true}, "1", false, false, ErrDigestMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := newClient(t, &tc.f, "", "")
+			c := newClient(t, tc.f, "", "")
 			_, err := c.GetManifest(t.Context(), "team/app", tc.ref)
 			if err == nil {
 				t.Fatal("no error")
