@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -31,7 +30,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"wharf/e2e/harness"
-	"wharf/internal/auth/token"
 )
 
 // upstreamCounter is a reverse proxy in front of an upstream registry that
@@ -48,7 +46,7 @@ type upstreamCounter struct {
 	slowPer int64
 }
 
-func startUpstreamCounter(t *testing.T, target string) *upstreamCounter {
+func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy time.Duration) *upstreamCounter {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -58,7 +56,7 @@ func startUpstreamCounter(t *testing.T, target string) *upstreamCounter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &upstreamCounter{counts: map[string]int{}, log: logf}
+	c := &upstreamCounter{counts: map[string]int{}, log: logf, slowPer: slowPer, slowBy: slowBy}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ModifyResponse = func(res *http.Response) error {
 		if c.slowBy > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
@@ -135,7 +133,7 @@ func (f *flipFirst) Read(p []byte) (int, error) {
 // proxyConfig is a token-auth wharf.yml whose "up" prefix pulls through
 // upstream as test (a pull-only account there): locally, admin may do
 // anything and puller may only pull.
-func proxyConfig(t *testing.T, upstreamURL, ttl, extra string) string {
+func proxyConfig(t *testing.T, upstreamURL, ttl string) string {
 	t.Helper()
 	dir := t.TempDir()
 	pwFile := writeTestFile(t, dir, "upstream.pw", testPassword+"\n", 0o600)
@@ -162,7 +160,7 @@ proxy:
       username: test
       password_file: %s
       ttl: %s
-%s`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl, extra))
+`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl))
 }
 
 var (
@@ -204,6 +202,18 @@ func pullValidate(t *testing.T, ref string, opts ...remote.Option) v1.Image {
 	return img
 }
 
+// proxySetup starts an upstream Wharf with token auth holding a random
+// image of layers × size bytes at team/<repo>:1, a counter in front of
+// it, and a mirror Wharf pulling it through under up/ with ttl.
+func proxySetup(t *testing.T, repo string, size, layers int64, ttl string, slowPer int64, slowBy time.Duration) (up *harness.Wharf, counter *upstreamCounter, img v1.Image, mirror *harness.Wharf) {
+	t.Helper()
+	up = startTokenWharf(t)
+	counter = startUpstreamCounter(t, up.URL(), slowPer, slowBy)
+	img = pushRandom(t, up.Addr()+"/team/"+repo+":1", size, layers)
+	mirror = startWharf(t, "--config", proxyConfig(t, counter.srv.URL, ttl), "--auth", "token")
+	return up, counter, img, mirror
+}
+
 // TestProxyPullThrough pulls an image through a proxy prefix whose
 // upstream is another Wharf with token auth, and counts what reaches the
 // upstream: manifests by digest and blobs once, tags revalidated by a HEAD
@@ -211,13 +221,9 @@ func pullValidate(t *testing.T, ref string, opts ...remote.Option) v1.Image {
 // the cached image still pulls, with a Warning.
 func TestProxyPullThrough(t *testing.T) {
 	harness.SkipIfShort(t)
-	up := startTokenWharf(t)
-	counter := startUpstreamCounter(t, up.URL())
-	img := pushRandom(t, up.Addr()+"/team/app:1", 512<<10, 3)
-	want, _ := img.Digest()
-
 	const ttl = 3 * time.Second
-	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, ttl.String(), ""), "--auth", "token")
+	up, counter, img, mirror := proxySetup(t, "app", 512<<10, 3, ttl.String(), 0, 0)
+	want, _ := img.Digest()
 	ref := mirror.Addr() + "/up/team/app:1"
 
 	// First pull: the manifest and the three layers and config come from
@@ -314,16 +320,13 @@ func sha256Hex(b []byte) string {
 // and every client gets every byte.
 func TestProxyConcurrentBlob(t *testing.T) {
 	harness.SkipIfShort(t)
-	up := startTokenWharf(t)
-	counter := startUpstreamCounter(t, up.URL())
-	counter.slowPer, counter.slowBy = 64<<10, 2*time.Millisecond // about 30 MiB/s
-	img := pushRandom(t, up.Addr()+"/team/big:1", 32<<20, 1)
+	// The upstream sends about 30 MiB/s.
+	up, counter, img, mirror := proxySetup(t, "big", 32<<20, 1, "5m", 64<<10, 2*time.Millisecond)
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dgst, _ := layers[0].Digest()
-	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m", ""), "--auth", "token")
 
 	tok := fetchToken(t, mirror, "puller", "puller-pw-3", "repository:up/team/big:pull")
 	const clients = 16
@@ -377,7 +380,7 @@ func TestProxyRefusesPushes(t *testing.T) {
 	harness.SkipIfShort(t)
 	up := startTokenWharf(t)
 	pushRandom(t, up.Addr()+"/team/app:1", 1024, 1)
-	mirror := startWharf(t, "--config", proxyConfig(t, up.URL(), "5m", ""), "--auth", "token")
+	mirror := startWharf(t, "--config", proxyConfig(t, up.URL(), "5m"), "--auth", "token")
 
 	pullValidate(t, mirror.Addr()+"/up/team/app:1", proxyPuller)
 	img, err := random.Image(1024, 1)
@@ -484,50 +487,15 @@ func TestProxyDockerMirror(t *testing.T) {
 // then with that registry stopped.
 func TestProxyDistributionUpstream(t *testing.T) {
 	harness.SkipIfShort(t)
-	_, _, keyPath, certPath := signingPair(t, token.KeyECDSAP256, "auth-server")
-	authCfg := writeTestFile(t, t.TempDir(), "auth_config.yml", fmt.Sprintf(`server:
-  addr: ":5001"
-token:
-  issuer: "Auth Service"
-  expiration: 900
-  certificate: %q
-  key: %q
-users:
-  "admin":
-    password: %q
-  "test":
-    password: %q
-acl:
-  - match: {account: "admin"}
-    actions: ["*"]
-  - match: {account: "test"}
-    actions: ["pull"]
-`, certPath, keyPath, bcryptHash(t, adminPassword), bcryptHash(t, testPassword)), 0o600)
-	auth := harness.StartWharfCommand(t, nil, "auth", "--config", authCfg, "--addr", "127.0.0.1:0", "--data", t.TempDir())
 	// The realm is named, not an address: go-containerregistry, in the
 	// test's pushes and in Wharf's upstream client, refuses to send
 	// credentials to a private IP literal other than the registry's own.
-	_, authPort, _ := net.SplitHostPort(auth.Addr())
-	dist := harness.StartDistribution(t, fmt.Sprintf(`version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: "{{ROOT}}"
-http:
-  addr: "{{ADDR}}"
-auth:
-  token:
-    realm: "http://localhost:%s/auth"
-    service: "Docker registry"
-    issuer: "Auth Service"
-    rootcertbundle: %q
-`, authPort, certPath))
+	dist, _ := distributionBehindWharfAuth(t, "localhost")
 	img := pushRandom(t, dist.Addr+"/team/app:1", 256<<10, 2)
 	want, _ := img.Digest()
 
-	counter := startUpstreamCounter(t, "http://"+dist.Addr)
-	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m", ""), "--auth", "token")
+	counter := startUpstreamCounter(t, "http://"+dist.Addr, 0, 0)
+	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m"), "--auth", "token")
 	ref := mirror.Addr() + "/up/team/app:1"
 	if got, _ := pullValidate(t, ref, proxyPuller).Digest(); got != want {
 		t.Fatalf("pulled %s through the proxy, distribution has %s", got, want)
@@ -546,12 +514,9 @@ auth:
 // once the upstream serves the right bytes the next pull fetches them.
 func TestProxyDigestMismatch(t *testing.T) {
 	harness.SkipIfShort(t)
-	up := startTokenWharf(t)
-	counter := startUpstreamCounter(t, up.URL())
-	img := pushRandom(t, up.Addr()+"/team/app:1", 1<<20, 1)
+	_, counter, img, mirror := proxySetup(t, "app", 1<<20, 1, "5m", 0, 0)
 	layers, _ := img.Layers()
 	dgst, _ := layers[0].Digest()
-	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "5m", ""), "--auth", "token")
 	tok := fetchToken(t, mirror, "puller", "puller-pw-3", "repository:up/team/app:pull")
 	blobURL := mirror.URL() + "/v2/up/team/app/blobs/" + dgst.String()
 

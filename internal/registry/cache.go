@@ -21,19 +21,9 @@ import (
 // LocalManifest returns the digest a tag or digest names in repo, without
 // recording a pull: ErrManifestUnknown when the registry does not hold it.
 func (r *Registry) LocalManifest(ctx context.Context, repo, reference string) (digest.Digest, error) {
-	var (
-		tag  string
-		dgst digest.Digest
-		err  error
-	)
-	if isDigestLike(reference) {
-		if dgst, err = ParseDigest(reference); err != nil {
-			return "", err
-		}
-	} else if !ValidTag(reference) {
-		return "", fmt.Errorf("%w: %q", ErrTagInvalid, reference)
-	} else {
-		tag = reference
+	tag, dgst, err := splitReference(reference)
+	if err != nil {
+		return "", err
 	}
 	m, err := r.meta.LookupManifest(ctx, repo, tag, dgst, false)
 	if errors.Is(err, metadata.ErrNotFound) {
