@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -59,6 +60,10 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 	c := &upstreamCounter{counts: map[string]int{}, log: logf, slowPer: slowPer, slowBy: slowBy}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ModifyResponse = func(res *http.Response) error {
+		// Docker Hub's rate-limit headers, 100 pulls a window less the
+		// manifests fetched.
+		res.Header.Set("RateLimit-Limit", "100;w=21600")
+		res.Header.Set("RateLimit-Remaining", fmt.Sprintf("%d;w=21600", 100-c.count("GET manifests")))
 		if c.slowBy > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
 			res.Body = &slowBody{ReadCloser: res.Body, per: c.slowPer, by: c.slowBy}
 		}
@@ -145,6 +150,7 @@ func proxyConfig(t *testing.T, upstreamURL, ttl string) string {
 		return string(h)
 	}
 	return writeConfig(t, dir, fmt.Sprintf(`auth: token
+metrics: {enabled: true}
 users:
   admin: {password: %q}
   puller: {password: %q}
@@ -291,6 +297,18 @@ func TestProxyPullThrough(t *testing.T) {
 	}
 	if !strings.Contains(mirror.Log(), "serving the cached manifest") {
 		t.Error("no log line for a stale answer")
+	}
+	m := scrapeMetrics(t, mirror.URL()+"/metrics", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:"+adminPassword)))
+	if n := m.value("wharf_proxy_stale_total"); n < 3 {
+		t.Errorf("wharf_proxy_stale_total = %v; want at least the 3 stale answers above", n)
+	}
+	// The last manifest GET went to the closed address: sent, never seen.
+	if m.value("wharf_proxy_manifest_fetches_total") != float64(counter.count("GET manifests")+1) || m.value("wharf_proxy_blob_fetches_total") != 6 {
+		t.Errorf("fetch counters: manifests %v blobs %v; the upstream saw %v", m.value("wharf_proxy_manifest_fetches_total"), m.value("wharf_proxy_blob_fetches_total"), counter.counts)
+	}
+	if m.value("wharf_proxy_ratelimit_limit", "upstream", "up") != 100 || m.value("wharf_proxy_ratelimit_remaining", "upstream", "up") != 98 {
+		t.Errorf("rate limit: %v of %v; want 98 of 100 (two manifests fetched before the upstream failed)",
+			m.value("wharf_proxy_ratelimit_remaining", "upstream", "up"), m.value("wharf_proxy_ratelimit_limit", "upstream", "up"))
 	}
 	t.Logf("upstream requests: %v", counter.counts)
 }
