@@ -565,3 +565,29 @@ func TestProxyDigestMismatch(t *testing.T) {
 		t.Errorf("upstream blob GETs = %d; want 2 (the corrupted download was not kept)", n)
 	}
 }
+
+// TestProxyPullFigures prints how long a 64 MiB image takes to pull
+// straight from the upstream, cold through the proxy (streamed while it is
+// cached) and warm from the proxy. It asserts the bytes, never the times.
+func TestProxyPullFigures(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	img := pushRandom(t, up.Addr()+"/team/big:1", 16<<20, 4)
+	want, _ := img.Digest()
+	mirror := startWharf(t, "--config", proxyConfig(t, up.URL(), "5m"), "--auth", "token")
+	upstreamPuller := remote.WithAuth(&authn.Basic{Username: "test", Password: testPassword})
+	timed := func(ref string, opt remote.Option) time.Duration {
+		start := time.Now()
+		if got, _ := pullValidate(t, ref, opt).Digest(); got != want {
+			t.Fatalf("pulled %s from %s, want %s", got, ref, want)
+		}
+		return time.Since(start)
+	}
+	direct := timed(up.Addr()+"/team/big:1", upstreamPuller)
+	cold := timed(mirror.Addr()+"/up/team/big:1", proxyPuller)
+	warm := timed(mirror.Addr()+"/up/team/big:1", proxyPuller)
+	again := timed(up.Addr()+"/team/big:1", upstreamPuller)
+	load, _ := harness.LoadAverage()
+	t.Logf("64 MiB image (4 layers): direct %v, %v; cold through the proxy %v; warm from the proxy %v (load average %.2f)",
+		direct.Round(time.Millisecond), again.Round(time.Millisecond), cold.Round(time.Millisecond), warm.Round(time.Millisecond), load)
+}
