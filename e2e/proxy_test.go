@@ -591,3 +591,44 @@ func TestProxyPullFigures(t *testing.T) {
 	t.Logf("64 MiB image (4 layers): direct %v, %v; cold through the proxy %v; warm from the proxy %v (load average %.2f)",
 		direct.Round(time.Millisecond), again.Round(time.Millisecond), cold.Round(time.Millisecond), warm.Round(time.Millisecond), load)
 }
+
+// TestProxyFromDistributionConfig runs `wharf registry` on a registry:2
+// pull-through cache's config.yml (proxy.remoteurl, username, password,
+// ttl) and pulls through it from a Wharf with token auth; the
+// REGISTRY_PROXY_* variables say the same.
+func TestProxyFromDistributionConfig(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	img := pushRandom(t, up.Addr()+"/library/app:1", 64<<10, 2)
+	want, _ := img.Digest()
+	dir := t.TempDir()
+	cfg := writeTestFile(t, dir, "config.yml", `version: 0.1
+storage:
+  filesystem:
+    rootdirectory: `+filepath.Join(dir, "data")+`
+http:
+  addr: 127.0.0.1:0
+proxy:
+  remoteurl: `+up.URL()+`
+  username: test
+  password: `+testPassword+`
+  ttl: 1h
+`, 0o600)
+	reg := harness.StartWharfCommand(t, nil, "registry", "--config", cfg)
+	anonymous := remote.WithAuth(authn.Anonymous)
+	if got, _ := pullValidate(t, reg.Addr()+"/library/app:1", anonymous).Digest(); got != want {
+		t.Errorf("pulled %s through wharf registry's proxy, want %s", got, want)
+	}
+	if strings.Contains(reg.Log(), testPassword) {
+		t.Error("the upstream's password is in the log")
+	}
+	r, _ := name.ParseReference(reg.Addr()+"/library/app:2", name.Insecure)
+	if err := remote.Write(r, img, anonymous); err == nil || !strings.Contains(err.Error(), "pull-through cache") {
+		t.Errorf("a push into the mirror: %v; want DENIED as registry:2 in proxy mode", err)
+	}
+
+	env := []string{"REGISTRY_PROXY_REMOTEURL=" + up.URL(), "REGISTRY_PROXY_USERNAME=test", "REGISTRY_PROXY_PASSWORD=" + testPassword,
+		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + filepath.Join(t.TempDir(), "data"), "REGISTRY_HTTP_ADDR=127.0.0.1:0"}
+	byEnv := harness.StartWharfCommand(t, env, "registry")
+	pullValidate(t, byEnv.Addr()+"/library/app@"+want.String(), anonymous)
+}
