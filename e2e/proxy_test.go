@@ -272,7 +272,12 @@ func TestProxyPullThrough(t *testing.T) {
 	if res.Status != http.StatusOK || !strings.Contains(res.Header.Get("Warning"), "429") {
 		t.Errorf("manifest while the upstream answers 429: want 200 with a Warning naming 429: %v", res)
 	}
+	// Within the stale window the failing upstream is not asked again.
+	heads := counter.count("HEAD manifests")
 	pullValidate(t, ref, proxyPuller)
+	if n := counter.count("HEAD manifests"); n != heads {
+		t.Errorf("a pull right after a stale answer asked the failing upstream again (%d HEADs, %d before)", n, heads)
+	}
 	// A tag never cached: the upstream's answer, named.
 	res = doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/never", "puller", "puller-pw-3", "repository:up/team/app:pull")
 	if res.Status != http.StatusTooManyRequests || !strings.Contains(string(res.Body), counter.srv.Listener.Addr().String()) {

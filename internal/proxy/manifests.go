@@ -40,7 +40,11 @@ func (c *Cache) manifest(ctx context.Context, u *Upstream, name, remote, ref str
 	}
 	key := name + ":" + ref
 	if cached {
-		if at, ok := c.checkedAt(key); ok && c.opts.Now().Sub(at) < u.TTL {
+		if ck, ok := c.lastCheck(key); ok {
+			if ck.warning != "" {
+				c.stats.stale.Add(1)
+				return Result{Warning: ck.warning}, nil
+			}
 			c.stats.hits.Add(1)
 			return Result{}, nil
 		}
@@ -50,7 +54,7 @@ func (c *Cache) manifest(ctx context.Context, u *Upstream, name, remote, ref str
 			return c.stale(ctx, u, name, ref, err)
 		}
 		if head.Digest == local {
-			c.markChecked(key)
+			c.markChecked(key, u.TTL, "")
 			return Result{}, nil
 		}
 		// The tag moved: fetch what it points at now, by digest, which
@@ -58,7 +62,7 @@ func (c *Cache) manifest(ctx context.Context, u *Upstream, name, remote, ref str
 		if err := c.fetchManifest(ctx, u, name, remote, head.Digest.String(), ref); err != nil {
 			return c.stale(ctx, u, name, ref, err)
 		}
-		c.markChecked(key)
+		c.markChecked(key, u.TTL, "")
 		return Result{}, nil
 	}
 	tag := ""
@@ -69,7 +73,7 @@ func (c *Cache) manifest(ctx context.Context, u *Upstream, name, remote, ref str
 		return Result{}, c.answer(ctx, u, name, remote+":"+ref, err, errcode.ManifestUnknown)
 	}
 	if tag != "" {
-		c.markChecked(key)
+		c.markChecked(key, u.TTL, "")
 	}
 	return Result{}, nil
 }
@@ -97,7 +101,9 @@ func (c *Cache) stale(ctx context.Context, u *Upstream, name, ref string, err er
 	c.stats.stale.Add(1)
 	c.log.WarnContext(ctx, "upstream failed; serving the cached manifest", "repo", name, "ref", ref,
 		"upstream", u.Client.Host(), "err", shortReason(err))
-	return Result{Warning: staleWarning(u.Client.Host(), err)}, nil
+	warning := staleWarning(u.Client.Host(), err)
+	c.markChecked(name+":"+ref, min(u.TTL, c.opts.StaleRetry), warning)
+	return Result{Warning: warning}, nil
 }
 
 // isUpstreamError tells the upstream's failures (which the cache answers

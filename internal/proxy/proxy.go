@@ -39,6 +39,10 @@ type Options struct {
 	// IdleTimeout ends a blob download whose upstream sends nothing for
 	// this long (default 1 minute).
 	IdleTimeout time.Duration
+	// StaleRetry is how long a tag served stale is served without asking
+	// the failing upstream again (default 10s, at most the TTL): while an
+	// upstream times out, pulls do not each wait for it.
+	StaleRetry time.Duration
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -61,11 +65,12 @@ type Cache struct {
 	ups  []*Upstream // longest prefix first, the mirror last
 	opts Options
 
-	// checked is when each cached tag ("name:tag") was last found current
-	// upstream. It lives in memory: after a restart the first pull of a
-	// tag costs one HEAD.
+	// checked says, for each cached tag ("name:tag"), until when it is
+	// served without asking the upstream, and with which Warning when the
+	// upstream failed the last check. It lives in memory: after a restart
+	// the first pull of a tag costs one HEAD.
 	checkedMu sync.Mutex
-	checked   map[string]time.Time
+	checked   map[string]check
 
 	manifests flights
 	blobsMu   sync.Mutex
@@ -85,8 +90,11 @@ func New(reg *registry.Registry, log *slog.Logger, ups []Upstream, opts Options)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.StaleRetry <= 0 {
+		opts.StaleRetry = 10 * time.Second
+	}
 	c := &Cache{reg: reg, log: log.With("component", "proxy"), opts: opts,
-		checked: map[string]time.Time{}, downloads: map[string]*download{}}
+		checked: map[string]check{}, downloads: map[string]*download{}}
 	seen := map[string]bool{}
 	for i := range ups {
 		u := ups[i]
@@ -156,17 +164,25 @@ func (c *Cache) Owner(name string) (string, bool) {
 	return u.Client.Host(), true
 }
 
-func (c *Cache) checkedAt(key string) (time.Time, bool) {
-	c.checkedMu.Lock()
-	defer c.checkedMu.Unlock()
-	t, ok := c.checked[key]
-	return t, ok
+// check is what the cache knows of a tag's freshness.
+type check struct {
+	until   time.Time // served from the cache until then
+	warning string    // the Warning of a stale answer, "" when fresh
 }
 
-func (c *Cache) markChecked(key string) {
+func (c *Cache) lastCheck(key string) (check, bool) {
 	c.checkedMu.Lock()
 	defer c.checkedMu.Unlock()
-	c.checked[key] = c.opts.Now()
+	ck, ok := c.checked[key]
+	return ck, ok && c.opts.Now().Before(ck.until)
+}
+
+// markChecked records that a tag was found current (warning "") for ttl,
+// or could not be checked.
+func (c *Cache) markChecked(key string, ttl time.Duration, warning string) {
+	c.checkedMu.Lock()
+	defer c.checkedMu.Unlock()
+	c.checked[key] = check{until: c.opts.Now().Add(ttl), warning: warning}
 }
 
 // flights runs one call per key at a time; the others wait for its result.
