@@ -43,6 +43,7 @@ type upstreamCounter struct {
 	log     *os.File
 	status  atomic.Int32 // when not 0, every /v2/ request is answered with it
 	corrupt atomic.Bool  // flip the first byte of every blob
+	delay   atomic.Int64 // when not 0, every /v2/ answer waits this long (a time.Duration)
 	slowBy  time.Duration
 	slowPer int64
 }
@@ -84,6 +85,13 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 		c.counts[r.Method+" "+kind]++
 		fmt.Fprintf(c.log, "%s %s %s\n", time.Now().Format(time.RFC3339Nano), r.Method, r.URL.Path)
 		c.mu.Unlock()
+		if d := time.Duration(c.delay.Load()); d > 0 && strings.HasPrefix(r.URL.Path, "/v2/") {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if s := c.status.Load(); s != 0 && strings.HasPrefix(r.URL.Path, "/v2/") {
 			w.Header().Set("Retry-After", "30")
 			w.WriteHeader(int(s))
@@ -138,7 +146,7 @@ func (f *flipFirst) Read(p []byte) (int, error) {
 // proxyConfig is a token-auth wharf.yml whose "up" prefix pulls through
 // upstream as test (a pull-only account there): locally, admin may do
 // anything and puller may only pull.
-func proxyConfig(t *testing.T, upstreamURL, ttl string) string {
+func proxyConfig(t *testing.T, upstreamURL, ttl string, more ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	pwFile := writeTestFile(t, dir, "upstream.pw", testPassword+"\n", 0o600)
@@ -166,7 +174,7 @@ proxy:
       username: test
       password_file: %s
       ttl: %s
-`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl))
+%s`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl, strings.Join(more, "")))
 }
 
 var (
@@ -636,4 +644,28 @@ proxy:
 		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + filepath.Join(t.TempDir(), "data"), "REGISTRY_HTTP_ADDR=127.0.0.1:0"}
 	byEnv := harness.StartWharfCommand(t, env, "registry")
 	pullValidate(t, byEnv.Addr()+"/library/app@"+want.String(), anonymous)
+}
+
+// TestProxySlowUpstream has the upstream stop answering in time: a cached
+// tag is served stale once the upstream's timeout passes, and an uncached
+// one is UNAVAILABLE naming the upstream.
+func TestProxySlowUpstream(t *testing.T) {
+	harness.SkipIfShort(t)
+	up := startTokenWharf(t)
+	counter := startUpstreamCounter(t, up.URL(), 0, 0)
+	img := pushRandom(t, up.Addr()+"/team/app:1", 64<<10, 1)
+	want, _ := img.Digest()
+	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "1s", "      timeout: 2s\n"), "--auth", "token")
+	pullValidate(t, mirror.Addr()+"/up/team/app:1", proxyPuller)
+
+	counter.delay.Store(int64(time.Minute))
+	time.Sleep(1500 * time.Millisecond) // past the TTL
+	res := doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/1", "puller", "puller-pw-3", "repository:up/team/app:pull")
+	if res.Status != http.StatusOK || res.Header.Get("Docker-Content-Digest") != want.String() || !strings.Contains(res.Header.Get("Warning"), "stale") {
+		t.Errorf("cached tag with the upstream timing out: want 200, %s and a Warning: %v", want, res)
+	}
+	res = doAuth(t, http.MethodGet, mirror, "/v2/up/team/app/manifests/never", "puller", "puller-pw-3", "repository:up/team/app:pull")
+	if res.Status != http.StatusServiceUnavailable || !strings.Contains(string(res.Body), counter.srv.Listener.Addr().String()) {
+		t.Errorf("uncached tag with the upstream timing out: want 503 naming the upstream: %v", res)
+	}
 }
