@@ -535,9 +535,34 @@ func TestProxyDistributionUpstream(t *testing.T) {
 	if counter.count("GET manifests") != 1 || counter.count("GET blobs") != 3 {
 		t.Errorf("two pulls asked distribution %v; want one manifest GET and 3 blob GETs", counter.counts)
 	}
+
+	// A multi-platform index: its child manifests are fetched by digest
+	// as the client asks for them.
+	idx, err := random.Index(64<<10, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir, _ := name.ParseReference(dist.Addr+"/team/multi:1", name.Insecure)
+	if err := remote.WriteIndex(ir, idx, proxyAdmin); err != nil {
+		t.Fatal(err)
+	}
+	pullIndex := func() {
+		t.Helper()
+		r, _ := name.ParseReference(mirror.Addr()+"/up/team/multi:1", name.Insecure)
+		got, err := remote.Index(r, proxyPuller)
+		if err != nil {
+			t.Fatalf("pull the index through the proxy: %v", err)
+		}
+		if err := validate.Index(got); err != nil {
+			t.Fatalf("the index through the proxy: %v", err)
+		}
+	}
+	pullIndex()
+
 	dist.Stop()
 	counter.srv.Close()
 	pullValidate(t, mirror.Addr()+"/up/team/app@"+want.String(), proxyPuller)
+	pullIndex()
 }
 
 // TestProxyDigestMismatch has the upstream serve a blob whose bytes do not
