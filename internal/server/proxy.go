@@ -2,20 +2,12 @@ package server
 
 import (
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 
-	"wharf/internal/auth"
-	"wharf/internal/buildinfo"
+	"wharf/internal/authstack"
 	"wharf/internal/metrics"
 	"wharf/internal/proxy"
-	"wharf/internal/upstream"
 )
-
-// dockerHubHosts are the names of Docker Hub's registry, where a
-// single-component name means library/<name>.
-var dockerHubHosts = map[string]bool{"registry-1.docker.io": true, "index.docker.io": true, "docker.io": true}
 
 // newProxy builds the pull-through cache of proxy.upstreams; nil when
 // there is none.
@@ -26,23 +18,11 @@ func (s *Server) newProxy() (*proxy.Cache, error) {
 	var ups []proxy.Upstream
 	for i, cu := range s.cfg.Proxy.Upstreams {
 		cu = cu.WithDefaults()
-		password := cu.Password
-		if cu.PasswordFile != "" {
-			b, err := os.ReadFile(cu.PasswordFile)
-			if err != nil {
-				return nil, fmt.Errorf("server: proxy.upstreams[%d].password_file: %w", i, err)
-			}
-			password = auth.Secret(strings.TrimRight(string(b), "\r\n"))
-		}
-		client, err := upstream.New(upstream.Options{URL: cu.URL, Username: cu.Username, Password: password,
-			CAFile: cu.CAFile, InsecureSkipVerify: cu.InsecureSkipVerify, Timeout: cu.Timeout.Std(),
-			UserAgent: "wharf/" + buildinfo.Version()})
+		client, err := authstack.UpstreamClient(i, cu)
 		if err != nil {
-			return nil, fmt.Errorf("server: proxy.upstreams[%d]: %w", i, err)
+			return nil, fmt.Errorf("server: %w", err)
 		}
-		u, _ := url.Parse(cu.URL)
-		ups = append(ups, proxy.Upstream{Prefix: cu.Prefix, Client: client, TTL: cu.TTL.Std(),
-			DockerHub: dockerHubHosts[u.Hostname()]})
+		ups = append(ups, proxy.Upstream{Prefix: cu.Prefix, Client: client, TTL: cu.TTL.Std(), DockerHub: authstack.IsDockerHub(cu)})
 		s.log.Info("pull-through cache", "prefix", cu.Prefix, "mirror", cu.Mirror, "upstream", cu.URL,
 			"ttl", cu.TTL.Std(), "authenticated", cu.Username != "")
 	}

@@ -333,3 +333,14 @@ func (c *Client) HeadBlob(ctx context.Context, repo string, dgst digest.Digest) 
 	res.Body.Close()
 	return res.ContentLength, nil
 }
+
+// Ping does the handshake for repo — the upstream's challenge, and a token
+// when it asks for one — with the client's credentials: it proves the
+// upstream answers and accepts them, without fetching anything.
+func (c *Client) Ping(ctx context.Context, repo string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	c.forget(repo)
+	_, err := c.transportFor(ctx, repo)
+	return err
+}
