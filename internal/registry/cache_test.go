@@ -3,34 +3,19 @@ package registry_test
 import (
 	"errors"
 	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 
-	"wharf/internal/metadata"
 	"wharf/internal/registry"
-	"wharf/internal/storage/memory"
 )
-
-func newCacheRegistry(t *testing.T) *registry.Registry {
-	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "wharf.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	return registry.New(memory.New(), meta, log, registry.Options{})
-}
 
 // TestFetchBlob checks that fetched bytes become a blob of the repository
 // only when they hash to the digest: a mismatch leaves nothing.
 func TestFetchBlob(t *testing.T) {
 	t.Parallel()
-	reg := newCacheRegistry(t)
+	reg := admittedRegistry(t, nil)
 	body := strings.Repeat("layer bytes ", 100000)
 	dgst := digest.FromString(body)
 	tests := []struct {
@@ -68,7 +53,7 @@ func TestFetchBlob(t *testing.T) {
 // then be linked from what the registry holds.
 func TestPutCachedManifest(t *testing.T) {
 	t.Parallel()
-	reg := newCacheRegistry(t)
+	reg := admittedRegistry(t, nil)
 	layer := "a layer"
 	layerDigest := digest.FromString(layer)
 	payload := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
