@@ -185,6 +185,7 @@ func TestNginxGateway(t *testing.T) {
 		t.Errorf("pulled image has layers %s, pushed %s", got, layers)
 	}
 	t.Logf("110 MiB layer through nginx: push %v, pull %v", push.Round(time.Millisecond), pull.Round(time.Millisecond))
+	checkUIBehindProxy(t, client, "https://"+host, "admin", adminPassword, "e2e/big")
 
 	// wharf's log names the client (127.0.0.1, from X-Forwarded-For), not
 	// the proxy (127.0.0.2), in the access log and the token server's lines.

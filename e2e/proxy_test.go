@@ -60,7 +60,7 @@ func TestProxyPullThrough(t *testing.T) {
 	}
 
 	// The tag moves upstream: the next revalidation fetches the new image.
-	img2 := pushRandom(t, up.Addr()+"/team/app:1", 256<<10, 1)
+	img2 := pushRandomAsAdmin(t, up.Addr()+"/team/app:1", 256<<10, 1)
 	want2, _ := img2.Digest()
 	time.Sleep(ttl + 500*time.Millisecond)
 	if got, _ := pullValidate(t, ref, proxyPuller).Digest(); got != want2 {
@@ -184,7 +184,7 @@ func TestProxyConcurrentBlob(t *testing.T) {
 func TestProxyRefusesPushes(t *testing.T) {
 	harness.SkipIfShort(t)
 	up := startTokenWharf(t)
-	pushRandom(t, up.Addr()+"/team/app:1", 1024, 1)
+	pushRandomAsAdmin(t, up.Addr()+"/team/app:1", 1024, 1)
 	mirror := startWharf(t, "--config", proxyConfig(t, up.URL(), "5m"), "--auth", "token")
 
 	pullValidate(t, mirror.Addr()+"/up/team/app:1", proxyPuller)
@@ -205,7 +205,7 @@ func TestProxyRefusesPushes(t *testing.T) {
 			t.Errorf("push by %s into a proxy repository: want DENIED naming %s, got %v", who.name, up.Addr(), err)
 		}
 	}
-	pushRandom(t, mirror.Addr()+"/local/app:1", 1024, 1)
+	pushRandomAsAdmin(t, mirror.Addr()+"/local/app:1", 1024, 1)
 	pullValidate(t, mirror.Addr()+"/local/app:1", proxyPuller)
 	// An anonymous client gets the challenge, not the cache.
 	res := do(t, http.MethodGet, mirror.URL()+"/v2/up/team/app/manifests/1", nil)
@@ -267,7 +267,7 @@ func TestProxyDistributionUpstream(t *testing.T) {
 	// test's pushes and in Wharf's upstream client, refuses to send
 	// credentials to a private IP literal other than the registry's own.
 	dist, _ := distributionBehindWharfAuth(t, "localhost")
-	img := pushRandom(t, dist.Addr+"/team/app:1", 256<<10, 2)
+	img := pushRandomAsAdmin(t, dist.Addr+"/team/app:1", 256<<10, 2)
 	want, _ := img.Digest()
 
 	counter := startUpstreamCounter(t, "http://"+dist.Addr, 0, 0)
@@ -355,7 +355,7 @@ func TestProxyDigestMismatch(t *testing.T) {
 func TestProxyPullFigures(t *testing.T) {
 	harness.SkipIfShort(t)
 	up := startTokenWharf(t)
-	img := pushRandom(t, up.Addr()+"/team/big:1", 16<<20, 4)
+	img := pushRandomAsAdmin(t, up.Addr()+"/team/big:1", 16<<20, 4)
 	want, _ := img.Digest()
 	mirror := startWharf(t, "--config", proxyConfig(t, up.URL(), "5m"), "--auth", "token")
 	upstreamPuller := remote.WithAuth(&authn.Basic{Username: "test", Password: testPassword})
@@ -382,7 +382,7 @@ func TestProxyPullFigures(t *testing.T) {
 func TestProxyFromDistributionConfig(t *testing.T) {
 	harness.SkipIfShort(t)
 	up := startTokenWharf(t)
-	img := pushRandom(t, up.Addr()+"/library/app:1", 64<<10, 2)
+	img := pushRandomAsAdmin(t, up.Addr()+"/library/app:1", 64<<10, 2)
 	want, _ := img.Digest()
 	dir := t.TempDir()
 	cfg := writeTestFile(t, dir, "config.yml", `version: 0.1
@@ -423,7 +423,7 @@ func TestProxySlowUpstream(t *testing.T) {
 	harness.SkipIfShort(t)
 	up := startTokenWharf(t)
 	counter := startUpstreamCounter(t, up.URL(), 0, 0)
-	img := pushRandom(t, up.Addr()+"/team/app:1", 64<<10, 1)
+	img := pushRandomAsAdmin(t, up.Addr()+"/team/app:1", 64<<10, 1)
 	want, _ := img.Digest()
 	mirror := startWharf(t, "--config", proxyConfig(t, counter.srv.URL, "1s", "      timeout: 2s\n"), "--auth", "token")
 	pullValidate(t, mirror.Addr()+"/up/team/app:1", proxyPuller)

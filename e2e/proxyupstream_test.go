@@ -185,8 +185,8 @@ var (
 	proxyPuller = remote.WithAuth(&authn.Basic{Username: "puller", Password: "puller-pw-3"})
 )
 
-// pushRandom pushes a random image of layers × size bytes to ref as admin.
-func pushRandom(t *testing.T, ref string, size int64, layers int64) v1.Image {
+// pushRandomAsAdmin pushes a random image of layers × size bytes to ref as admin.
+func pushRandomAsAdmin(t *testing.T, ref string, size int64, layers int64) v1.Image {
 	t.Helper()
 	img, err := random.Image(size, layers)
 	if err != nil {
@@ -226,7 +226,7 @@ func proxySetup(t *testing.T, repo string, size, layers int64, ttl string, slowP
 	t.Helper()
 	up = startTokenWharf(t)
 	counter = startUpstreamCounter(t, up.URL(), slowPer, slowBy)
-	img = pushRandom(t, up.Addr()+"/team/"+repo+":1", size, layers)
+	img = pushRandomAsAdmin(t, up.Addr()+"/team/"+repo+":1", size, layers)
 	mirror = startWharf(t, "--config", proxyConfig(t, counter.srv.URL, ttl), "--auth", "token")
 	return up, counter, img, mirror
 }

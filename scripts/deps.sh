@@ -5,7 +5,8 @@
 #     nginx-light and caddy (the reverse proxies of e2e/nginx_test.go),
 #     docker-compose (deploy/compose.yml in e2e/image_test.go), postgresql,
 #     mariadb-server, slapd and ldap-utils (the real servers internal/testserver
-#     starts for the database and directory backends' tests);
+#     starts for the database and directory backends' tests), chromium (the
+#     headless browser e2e/ui_test.go drives through chromedp);
 #   - pinned Go tools, built from the Go module proxy into ./bin (among them
 #     versitygw, the S3 server of the S3 storage driver's tests).
 # Idempotent: anything already present at the pinned version is left alone.
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 APT_PACKAGES=(docker.io skopeo busybox-static ca-certificates nginx-light caddy docker-compose
-	postgresql mariadb-server slapd ldap-utils)
+	postgresql mariadb-server slapd ldap-utils chromium)
 
 # The OCI distribution-spec conformance suite (a main package at the module root).
 CONFORMANCE_PKG=github.com/opencontainers/distribution-spec/conformance

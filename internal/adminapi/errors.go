@@ -37,9 +37,11 @@ func about(field string, err error) error {
 }
 
 // toError is the one table from errors to answers: validation errors are
-// 400, missing things 404, existing ones and refused changes (the last
-// administrator, the built-in admin) 409; anything else comes from the
-// database (or a bug) and is 503, with the details in the log only.
+// 400, missing things 404, existing ones, refused changes (the last
+// administrator, the built-in admin) and a change that lost its race with
+// other account changes every time it was tried 409; anything else comes
+// from the database (or a bug) and is 503, with the details in the log
+// only.
 func (a *API) toError(r *http.Request, err error) *errcode.Error {
 	if e, ok := errcode.As(err); ok {
 		return e
@@ -59,6 +61,9 @@ func (a *API) toError(r *http.Request, err error) *errcode.Error {
 	case errors.Is(err, accounts.ErrRefused):
 		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
 			Message: strings.ReplaceAll(err.Error(), accounts.ErrRefused.Error()+": ", "")}
+	case errors.Is(err, metadata.ErrIdentityChanged):
+		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
+			Message: "users, teams, rules or tokens kept changing while this change was checked; try again"}
 	case errors.Is(err, metadata.ErrExists):
 		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
 			Message: strings.Replace(err.Error(), "metadata: already exists: ", "", 1) + " already exists"}

@@ -294,6 +294,15 @@ func dependencyRules() []rule {
 			"wharf/internal/auth/token", "wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/gate",
 			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/audit", "wharf/internal/retention"},
 			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/registry", "wharf/internal/storage"}},
+		// The web interface: pages over the token server's chains, the
+		// login sessions' table and the registry's reads, as a pull sees
+		// them; never the APIs' handlers, the composition root or a storage
+		// driver.
+		{pkg: "wharf/internal/ui", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/auth/authn", "wharf/internal/auth/authz",
+			"wharf/internal/accounts", "wharf/internal/metadata", "wharf/internal/registry", "wharf/internal/gate",
+			"wharf/internal/edge", "wharf/internal/errcode", "wharf/internal/events", "github.com/opencontainers/go-digest", "github.com/opencontainers/image-spec/"},
+			notDeps: []string{"wharf/internal/server", "wharf/internal/cli", "wharf/internal/ociapi", "wharf/internal/adminapi",
+				"wharf/internal/auth/tokenserver", "wharf/internal/storage/filesystem", "wharf/internal/storage/s3", "wharf/internal/config"}},
 		// docker_auth's backends, one package each: the MongoDB and SQL
 		// stores (connection, users, rules over authz.Stored), the external
 		// programs and webhooks, the browser sign-ins. Each builds on the

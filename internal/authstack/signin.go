@@ -94,6 +94,15 @@ func gitlabAuth(ctx context.Context, b *builder) (Backend, io.Closer, error) {
 	}, nil)
 }
 
+// uiLogin is the web interface's sign-in page when this server serves
+// one (the path is the ui package's, which authstack does not import).
+func uiLogin(cfg config.Config) string {
+	if cfg.UIServed() {
+		return "/ui/login"
+	}
+	return ""
+}
+
 // signInIndex is the page that lists the configured sign-ins.
 func signInIndex(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	if len(b.choices) == 0 {
@@ -148,7 +157,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 	}
 	l, err := signin.NewLogin(signin.LoginConfig{Provider: p, Store: b.signIns, Attempts: signInAttempts{meta: b.opts.Meta}, RedirectURL: common.RedirectURL,
 		CallbackPath: callback, StartPath: start, OmitRedirect: name == "github" && common.RedirectURL == "",
-		Public: publicOf, RegistryHost: registry, RevalidateAfter: common.RevalidateAfter.Std(),
+		Public: publicOf, RegistryHost: registry, UIPath: uiLogin(b.cfg), RevalidateAfter: common.RevalidateAfter.Std(),
 		PasswordLifetime: common.PasswordLifetime.Std(), Timeout: common.HTTPTimeout.Std(), Log: b.log})
 	if err != nil {
 		return Backend{}, fmt.Errorf("%s: %w", section, err)

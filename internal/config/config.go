@@ -111,6 +111,8 @@ type Config struct {
 	// ReadOnly refuses every push and delete (UNAVAILABLE, 503) while
 	// pulls go on; the admin API can also turn it on at runtime.
 	ReadOnly bool `yaml:"read_only"`
+	// UI is the web interface under /ui/ (see ui.go).
+	UI *bool `yaml:"ui"`
 	// ImmutableTags lists the tags that are pushed once and never moved
 	// or deleted.
 	ImmutableTags []ImmutableTags `yaml:"immutable_tags"`

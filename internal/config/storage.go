@@ -62,6 +62,16 @@ type S3 struct {
 	// MaxAttempts bounds the tries of each request, with exponential
 	// backoff between them; 0 is 5.
 	MaxAttempts int `yaml:"maxattempts"`
+	// ConnectTimeout bounds opening a connection to S3; 0 is 10s.
+	ConnectTimeout Duration `yaml:"connecttimeout"`
+	// Timeout is the longest S3 may stay silent (no answer, no byte of a
+	// body) before the attempt fails and is retried; 0 is 60s. It is not
+	// a deadline on a whole transfer.
+	Timeout Duration `yaml:"timeout"`
+	// RedirectEndpoint is the address clients reach the same S3 server
+	// at, when it differs from RegionEndpoint (an internal address for
+	// wharf, a public one for clients): presigned URLs are signed for it.
+	RedirectEndpoint string `yaml:"redirectendpoint"`
 }
 
 // Redirect configures pulls answered by the store (storage.redirect).
@@ -79,6 +89,9 @@ const (
 	maxS3ChunkSize = 5 << 30
 	// maxRedirectTTL is the longest a SigV4 presigned URL can be valid.
 	maxRedirectTTL = 7 * 24 * time.Hour
+	// maxS3Timeout keeps a typo (timeout: 60000) from hanging requests
+	// for days.
+	maxS3Timeout = time.Hour
 )
 
 // SetSecrets sets SecretKey and SessionToken, for readers of other
@@ -152,6 +165,19 @@ func (st Storage) validate() []error {
 	}
 	if s.MaxAttempts < 0 || s.MaxAttempts > 20 {
 		errs = append(errs, fmt.Errorf("storage.s3.maxattempts: %d is outside 0 to 20 (0 is 5)", s.MaxAttempts))
+	}
+	for _, tc := range []struct {
+		key string
+		d   Duration
+	}{{"connecttimeout", s.ConnectTimeout}, {"timeout", s.Timeout}} {
+		if tc.d != 0 && (tc.d.Std() < 100*time.Millisecond || tc.d.Std() > maxS3Timeout) {
+			errs = append(errs, fmt.Errorf("storage.s3.%s: %s is outside 100ms to 1h (0 is the default)", tc.key, tc.d.Std()))
+		}
+	}
+	if e := s.RedirectEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("storage.s3.redirectendpoint: %q is not a URL such as https://s3.example.com (a scheme and a host, no path)", e))
+		}
 	}
 	if (s.AccessKey == "") != (s.SecretKey == "") {
 		errs = append(errs, fmt.Errorf("storage.s3: accesskey and secretkey go together; give both, or neither to use the AWS credential chain"))

@@ -64,10 +64,20 @@ func TestStorageSettings(t *testing.T) {
     storageclass: standard
     accesskey: only-the-key
     maxattempts: 99
+    timeout: 10ms
+    connecttimeout: 2h
+    redirectendpoint: "https://s3.example.com/bucket"
   redirect:
     ttl: 8d
 `, wantErr: []string{"storage.s3.bucket: required", "storage.s3.regionendpoint", "storage.s3.chunksize: 1024", "storage.s3.keyid: set, but encrypt is false",
-			"storage.s3.rootdirectory", "storage.s3.storageclass", "accesskey and secretkey go together", "storage.s3.maxattempts", "storage.redirect.ttl"}},
+			"storage.s3.rootdirectory", "storage.s3.storageclass", "accesskey and secretkey go together", "storage.s3.maxattempts", "storage.redirect.ttl",
+			"storage.s3.timeout: 10ms", "storage.s3.connecttimeout: 2h0m0s", "storage.s3.redirectendpoint"}},
+		{name: "timeouts and a public endpoint", body: "storage:\n  s3: {bucket: b, timeout: 5s, connecttimeout: 2s, redirectendpoint: \"https://s3.example.com\"}\n",
+			check: func(t *testing.T, st Storage) {
+				if st.S3.Timeout.Std() != 5*time.Second || st.S3.ConnectTimeout.Std() != 2*time.Second || st.S3.RedirectEndpoint != "https://s3.example.com" {
+					t.Errorf("timeout %v connecttimeout %v redirectendpoint %q", st.S3.Timeout.Std(), st.S3.ConnectTimeout.Std(), st.S3.RedirectEndpoint)
+				}
+			}},
 		{name: "unknown key", body: "storage:\n  s3:\n    bukcet: b\n", wantErr: []string{`unknown key "bukcet"`, "did you mean bucket"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -79,6 +79,7 @@ func Run(ctx context.Context, setup Setup) *Report {
 	checkConsistency(r, setup)
 	checkCertificates(r, setup)
 	checkData(ctx, r, setup)
+	checkS3(ctx, r, setup)
 	checkRealm(ctx, r, setup)
 	return r
 }

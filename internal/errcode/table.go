@@ -105,6 +105,8 @@ const (
 	PageFailed      // 500
 	PageUpstream    // 502: the provider cannot be reached or failed
 	PageUnavailable // 503: too many sign-ins in progress
+	PageNotFound    // 404: a web interface page, or a repository the user may not pull
+	PageTooMany     // 429: failed sign-ins rate-limited
 
 	numCodes
 )
@@ -169,6 +171,8 @@ var table = [numCodes]Descriptor{
 	PageFailed:      {Family: Page, Value: "failed", Status: http.StatusInternalServerError, Message: "The sign-in failed. Start again."},
 	PageUpstream:    {Family: Page, Value: "upstream", Status: http.StatusBadGateway, Message: "The provider cannot be reached; try again later."},
 	PageUnavailable: {Family: Page, Value: "unavailable", Status: http.StatusServiceUnavailable, Message: "Too many sign-ins are in progress; try again in a few minutes."},
+	PageNotFound:    {Family: Page, Value: "not_found", Status: http.StatusNotFound, Message: "There is no such page, or you may not see it."},
+	PageTooMany:     {Family: Page, Value: "too_many_requests", Status: http.StatusTooManyRequests, Message: "Too many failed sign-ins; try again later."},
 }
 
 // Descriptor returns c's entry; a code outside the table is Unknown's.

@@ -48,6 +48,9 @@ type Event struct {
 	// keeps no reference to it (notify lists the manifest's references
 	// from it).
 	Payload []byte
+	// Redirected marks a blob pull answered with a redirect to the store:
+	// the store sent Size bytes to the client, the registry none.
+	Redirected bool
 
 	// Actor is the account that was granted the operation; empty for an
 	// anonymous client or a registry without authentication.

@@ -93,6 +93,9 @@ type Result struct {
 	// and its file delete); their bytes are in BytesFreed too.
 	OrphansDeleted int `json:"orphans_deleted"`
 	UploadsDeleted int `json:"uploads_deleted"`
+	// UploadLocksDeleted counts expired upload locks removed from the
+	// database: left by a server killed during an upload's request.
+	UploadLocksDeleted int `json:"upload_locks_deleted,omitempty"`
 	// UploadsOnly says the run was an uploads-only pass.
 	UploadsOnly bool `json:"uploads_only,omitempty"`
 	// Error is why the run stopped early; empty when it completed.

@@ -652,3 +652,45 @@ func TestSweepCommitsABatchAtATime(t *testing.T) {
 	}
 	e.wantPulls("app", kept)
 }
+
+// TestExpiredUploadLocksRemoved: the lock row of an upload request whose
+// server was killed (taken, never dropped) is removed by the uploads pass
+// once it has expired, whether or not its upload is stale; a lock a live
+// request holds stays, and a dry run removes nothing.
+func TestExpiredUploadLocksRemoved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	u, err := e.reg.StartUpload(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, live := uploadLockPrefix+u.ID, uploadLockPrefix+"live"
+	for _, l := range []struct {
+		name string
+		ttl  time.Duration
+	}{{dead, time.Millisecond}, {live, time.Hour}, {"job:retention", time.Millisecond}} {
+		if ok, err := e.meta.TryLease(ctx, l.name, "request of a killed server", l.ttl); !ok || err != nil {
+			t.Fatalf("take %s: %v %v", l.name, ok, err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // past the dead lock's expiry
+	dry := opts()
+	dry.DryRun = true
+	if res := e.run(dry); res.UploadLocksDeleted != 0 {
+		t.Errorf("a dry run removed %d upload locks", res.UploadLocksDeleted)
+	}
+	if res := e.run(opts()); res.UploadLocksDeleted != 1 || res.UploadsDeleted != 0 {
+		t.Errorf("result %+v, want the one expired upload lock removed and no upload", res)
+	}
+	if l, err := e.meta.CurrentLease(ctx, live); err != nil || l.Holder == "" {
+		t.Errorf("the live request's lock after gc: %+v, %v; want kept", l, err)
+	}
+	if res := e.run(opts()); res.UploadLocksDeleted != 0 {
+		t.Errorf("a second run removed %d upload locks, want 0", res.UploadLocksDeleted)
+	}
+	// The upload itself goes on: its next request takes a fresh lock.
+	if _, err := e.reg.AppendUpload(ctx, "app", u.ID, 0, 5, bytes.NewReader([]byte("12345"))); err != nil {
+		t.Errorf("PATCH after its lock was removed: %v", err)
+	}
+}

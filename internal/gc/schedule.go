@@ -20,7 +20,9 @@ type Schedule struct {
 	log      *slog.Logger
 
 	// Done, when set before the first run, is told of every run that
-	// ran (not one another replica's lease refused): the metrics.
+	// ran (not one another replica's lease refused, nor an uploads pass
+	// a read-only registry skipped), uploads-only passes included
+	// (Result.UploadsOnly): the metrics.
 	Done func(r Result, err error)
 
 	mu      sync.Mutex
@@ -96,6 +98,9 @@ func (s *Schedule) purgeUploads(ctx context.Context) {
 		s.mu.Unlock()
 	}()
 	res, err := s.c.Run(ctx, opts)
+	if s.Done != nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrReadOnly) {
+		s.Done(res, err)
+	}
 	switch {
 	case errors.Is(err, ErrBusy):
 		// Another replica collects, uploads included.
@@ -103,8 +108,8 @@ func (s *Schedule) purgeUploads(ctx context.Context) {
 		s.log.Debug("idle upload sessions kept: the registry is read-only", "err", err)
 	case err != nil:
 		s.log.Warn("removing idle upload sessions failed", "err", err, "uploads_deleted", res.UploadsDeleted)
-	case res.UploadsDeleted > 0:
-		s.log.Info("removed idle upload sessions", "uploads_deleted", res.UploadsDeleted,
+	case res.UploadsDeleted > 0 || res.UploadLocksDeleted > 0:
+		s.log.Info("removed idle upload sessions", "uploads_deleted", res.UploadsDeleted, "upload_locks_deleted", res.UploadLocksDeleted,
 			"uploads_grace", opts.UploadsGrace, "dry_run", res.DryRun)
 	}
 }

@@ -3,6 +3,7 @@ package gc
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,6 +87,19 @@ func TestLoopRemovesUploadsWithoutFullRuns(t *testing.T) {
 	base := opts()
 	base.UploadsGrace = time.Second // a pass every 250ms
 	s := NewSchedule(e.c, base, 0)
+	var (
+		mu      sync.Mutex
+		passes  []Result
+		removed int
+	)
+	s.Done = func(r Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			passes = append(passes, r)
+			removed += r.UploadsDeleted
+		}
+	}
 	loopCtx, stop := context.WithCancel(ctx)
 	looped := make(chan struct{})
 	go func() {
@@ -106,6 +120,16 @@ func TestLoopRemovesUploadsWithoutFullRuns(t *testing.T) {
 	stop()
 	<-looped
 	e.wantKept(loose)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(passes) == 0 || removed != 1 {
+		t.Errorf("Done was told of %d passes removing %d uploads; want the pass that removed 1", len(passes), removed)
+	}
+	for _, r := range passes {
+		if !r.UploadsOnly || r.BlobsDeleted != 0 {
+			t.Errorf("Done was told of %+v; want uploads-only passes", r)
+		}
+	}
 	if last, ok := s.Last(); ok {
 		t.Errorf("an uploads pass became the last collection: %+v", last)
 	}

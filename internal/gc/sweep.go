@@ -231,5 +231,19 @@ func (r *run) uploads(ctx context.Context, before time.Time) error {
 		r.res.UploadsDeleted++
 		r.progress()
 	}
+	if r.opts.DryRun {
+		return nil
+	}
+	// The lock rows of upload requests that never released them (their
+	// server was killed mid-request): expired, so no request holds them.
+	n, err := r.c.meta.DropExpiredLeases(ctx, uploadLockPrefix)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	r.res.UploadLocksDeleted += int(n)
 	return nil
 }
+
+// uploadLockPrefix names the leases that serialise an upload's requests
+// across replicas (registry's lockUpload).
+const uploadLockPrefix = "upload:"

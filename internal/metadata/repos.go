@@ -38,15 +38,18 @@ type TagInfo struct {
 // page costs what its repositories hold, never the whole registry.
 const (
 	// The page of names: byte order from after, within [prefix, upper).
-	repoPageQuery = `SELECT r.id, r.name,
+	repoStatsColumns = `SELECT r.id, r.name,
 (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id),
 (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id),
 COALESCE((SELECT MAX(m.created_at) FROM manifests m WHERE m.repository_id = r.id), 0),
 COALESCE((SELECT MAX(t.updated_at) FROM tags t WHERE t.repository_id = r.id), 0)
-FROM repositories r
-WHERE r.name > ? AND r.name >= ? AND r.name < ?
+FROM repositories r `
+	repoPageWhere = `WHERE r.name > ? AND r.name >= ? AND r.name < ?
 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
 ORDER BY r.name LIMIT ?`
+	repoPageQuery = repoStatsColumns + repoPageWhere
+	// repoNamesQuery is repoPageQuery's page of names alone.
+	repoNamesQuery = `SELECT r.name FROM repositories r ` + repoPageWhere
 
 	repoTagsQuery = `SELECT t.name, m.digest, t.updated_at
 FROM repositories r
@@ -93,30 +96,98 @@ const maxPrefixRune = "\U0010FFFF"
 // manifest, in byte order, with their sizes.
 func (s *Store) RepositoryStats(ctx context.Context, prefix, last string, n int) ([]RepositoryStats, error) {
 	c := s.read()
-	rows, err := c.query(ctx, repoPageQuery, last, prefix, prefix+maxPrefixRune, limit(n))
+	out, ids, err := scanRepositoryStats(ctx, c, repoPageQuery, last, prefix, prefix+maxPrefixRune, limit(n))
+	if err == nil {
+		err = s.addRepositoryBytes(ctx, c, out, ids)
+	}
 	if err != nil {
 		return nil, wrap("repository stats", err)
 	}
+	return out, nil
+}
+
+// RepositoryNames returns the names RepositoryStats would list, without
+// their stats: a caller that keeps only some of them (the web interface
+// asks the ACL about each) then asks RepositoryStatsOf for those alone.
+func (s *Store) RepositoryNames(ctx context.Context, prefix, last string, n int) ([]string, error) {
+	rows, err := s.read().query(ctx, repoNamesQuery, last, prefix, prefix+maxPrefixRune, limit(n))
+	if err != nil {
+		return nil, wrap("repository names", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, wrap("repository names", err)
+		}
+		out = append(out, name)
+	}
+	return out, wrap("repository names", rows.Err())
+}
+
+// RepositoryStatsOf returns the stats of the named repositories that hold
+// a manifest, in byte order of their names: a few queries for the whole
+// list, not one per name.
+func (s *Store) RepositoryStatsOf(ctx context.Context, names []string) ([]RepositoryStats, error) {
+	c := s.read()
+	var (
+		out []RepositoryStats
+		ids []int64
+	)
+	for chunk := range slices.Chunk(names, s.inList()) {
+		q := repoStatsColumns + `WHERE r.name IN (` + idList(len(chunk)) + `)
+AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY r.name`
+		// An IN list of its own length: outside the statement cache.
+		if err := c.queryDynamic(ctx, q, anys(chunk), func(r *sql.Rows) error {
+			st, id, err := scanStatsRow(r)
+			out, ids = append(out, st), append(ids, id)
+			return err
+		}); err != nil {
+			return nil, wrap("repository stats", err)
+		}
+	}
+	if err := s.addRepositoryBytes(ctx, c, out, ids); err != nil {
+		return nil, wrap("repository stats", err)
+	}
+	slices.SortFunc(out, func(a, b RepositoryStats) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// scanRepositoryStats runs the constant query q of repoStatsColumns and
+// returns its rows, without their bytes, and their ids.
+func scanRepositoryStats(ctx context.Context, c conn, q string, args ...any) ([]RepositoryStats, []int64, error) {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
 	out := []RepositoryStats{}
 	var ids []int64
 	for rows.Next() {
-		var (
-			st                RepositoryStats
-			id, created, tags int64
-		)
-		if err := rows.Scan(&id, &st.Name, &st.Tags, &st.Manifests, &created, &tags); err != nil {
-			rows.Close()
-			return nil, wrap("repository stats", err)
+		st, id, err := scanStatsRow(rows)
+		if err != nil {
+			return nil, nil, err
 		}
-		st.LastPush = fromUnixNano(max(created, tags))
-		out = append(out, st)
-		ids = append(ids, id)
+		out, ids = append(out, st), append(ids, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap("repository stats", err)
-	}
-	// Grouped queries for the page's sizes, a chunk of repositories each.
+	return out, ids, rows.Err()
+}
+
+// scanStatsRow reads a row of repoStatsColumns.
+func scanStatsRow(r *sql.Rows) (RepositoryStats, int64, error) {
+	var (
+		st                RepositoryStats
+		id, created, tags int64
+	)
+	err := r.Scan(&id, &st.Name, &st.Tags, &st.Manifests, &created, &tags)
+	st.LastPush = fromUnixNano(max(created, tags))
+	return st, id, err
+}
+
+// addRepositoryBytes fills the sizes of out (whose ids are ids): grouped
+// queries, a chunk of repositories each.
+func (s *Store) addRepositoryBytes(ctx context.Context, c conn, out []RepositoryStats, ids []int64) error {
 	bytes := map[int64]int64{}
 	for chunk := range slices.Chunk(ids, s.inList()) {
 		q := fmt.Sprintf(repoBytesQuery, idList(len(chunk)))
@@ -128,13 +199,13 @@ func (s *Store) RepositoryStats(ctx context.Context, prefix, last string, n int)
 			bytes[id] = b
 			return nil
 		}); err != nil {
-			return nil, wrap("repository stats", err)
+			return err
 		}
 	}
 	for i, id := range ids {
 		out[i].Bytes = bytes[id]
 	}
-	return out, nil
+	return nil
 }
 
 // Usage returns the deduplicated size of the named repositories together
@@ -288,6 +359,12 @@ func (s *Store) RepositoryTags(ctx context.Context, repo string) ([]TagInfo, err
 	if err != nil {
 		return nil, wrap("repository tags", err)
 	}
+	tags, err := scanTagInfos(rows)
+	return tags, wrap("repository tags", err)
+}
+
+// scanTagInfos reads rows of (name, digest, updated_at) and closes them.
+func scanTagInfos(rows *sql.Rows) ([]TagInfo, error) {
 	defer rows.Close()
 	out := []TagInfo{}
 	for rows.Next() {
@@ -297,12 +374,12 @@ func (s *Store) RepositoryTags(ctx context.Context, repo string) ([]TagInfo, err
 			updated int64
 		)
 		if err := rows.Scan(&t.Name, &d, &updated); err != nil {
-			return nil, wrap("repository tags", err)
+			return nil, err
 		}
 		t.Digest, t.UpdatedAt = digest.Digest(d), fromUnixNano(updated)
 		out = append(out, t)
 	}
-	return out, wrap("repository tags", rows.Err())
+	return out, rows.Err()
 }
 
 // DeletedRepository counts what DeleteRepository removed.

@@ -2,6 +2,8 @@ package metadata
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,6 +43,24 @@ func (s *Store) TryLease(ctx context.Context, name, holder string, ttl time.Dura
 func (s *Store) DropLease(ctx context.Context, name, holder string) error {
 	_, err := s.read().exec(ctx, "DELETE FROM gc_leases WHERE name = ? AND holder = ?", name, holder)
 	return wrap("drop lease", err)
+}
+
+// DropExpiredLeases deletes the expired leases whose name starts with
+// prefix ("upload:"), and returns how many. An expired lease protects
+// nothing (TryLease takes it over), but its row stays when its holder died
+// without DropLease: a server killed during an upload's request leaves
+// one, which nothing else would ever remove. prefix is literal and may not
+// hold LIKE's wildcards.
+func (s *Store) DropExpiredLeases(ctx context.Context, prefix string) (int64, error) {
+	if prefix == "" || strings.ContainsAny(prefix, `%_\`) {
+		return 0, fmt.Errorf("metadata: drop expired leases: prefix %q is empty or holds %%, _ or \\", prefix)
+	}
+	res, err := s.read().exec(ctx, "DELETE FROM gc_leases WHERE name LIKE ? AND expires_at <= ?", prefix+"%", unixNano(time.Now()))
+	if err != nil {
+		return 0, wrap("drop expired leases", err)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("drop expired leases", err)
 }
 
 // KeepLease renews holder's lease name for ttl every ttl/3 until ctx ends.

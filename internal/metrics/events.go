@@ -22,5 +22,8 @@ func (m *Metrics) Record(e *events.Event) {
 	m.events.WithLabelValues(action, kind).Inc()
 	if e.Size > 0 {
 		m.eventBytes.WithLabelValues(action, kind).Add(float64(e.Size))
+		if e.Redirected && e.Action == events.Pull {
+			m.redirected.WithLabelValues(FamilyBlob).Add(float64(e.Size))
+		}
 	}
 }

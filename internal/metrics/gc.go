@@ -13,6 +13,10 @@ type GCRun struct {
 	Blobs, Bytes, Uploads int64
 	// Ended is when it finished (default: now).
 	Ended time.Time
+	// UploadsOnly marks the frequent pass that removes idle upload
+	// sessions alone: counted apart from collections, so that it moves
+	// neither their duration nor their last success.
+	UploadsOnly bool
 }
 
 // GC is the hook garbage collection reports its runs to; *Metrics is one.
@@ -24,9 +28,19 @@ type GC interface {
 
 // GCDone implements GC: wharf_gc_runs_total{result}, wharf_gc_freed_total,
 // wharf_gc_duration_seconds and, for a run that finished,
-// wharf_gc_last_success_timestamp_seconds.
+// wharf_gc_last_success_timestamp_seconds; an uploads-only pass counts in
+// wharf_gc_upload_passes_total{result} and the uploads it freed.
 func (m *Metrics) GCDone(run GCRun) {
 	if m == nil {
+		return
+	}
+	if run.UploadsOnly {
+		if run.Err != nil {
+			m.gcUploadPasses.WithLabelValues("failed").Inc()
+			return
+		}
+		m.gcUploadPasses.WithLabelValues("ok").Inc()
+		m.gcFreed.WithLabelValues("uploads").Add(float64(max(run.Uploads, 0)))
 		return
 	}
 	m.gcDuration.Observe(run.Duration.Seconds())

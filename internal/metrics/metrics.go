@@ -40,12 +40,14 @@ type Metrics struct {
 	tokens     *prometheus.CounterVec
 	events     *prometheus.CounterVec
 	eventBytes *prometheus.CounterVec
+	redirected *prometheus.CounterVec
 	backend    *prometheus.CounterVec
 
-	gcRuns        *prometheus.CounterVec
-	gcFreed       *prometheus.CounterVec
-	gcDuration    prometheus.Histogram
-	gcLastSuccess prometheus.Gauge
+	gcRuns         *prometheus.CounterVec
+	gcUploadPasses *prometheus.CounterVec
+	gcFreed        *prometheus.CounterVec
+	gcDuration     prometheus.Histogram
+	gcLastSuccess  prometheus.Gauge
 }
 
 // durationBuckets spans a cached manifest HEAD (a millisecond) to a
@@ -82,10 +84,16 @@ func New(opts Options) *Metrics {
 		"Completed content operations (push, pull by GET, mount, delete), by action and kind (manifest or blob).", "action", "kind")
 	m.eventBytes = f.counterVec("content_bytes_total",
 		"Bytes of the manifests and blobs pushed, pulled or mounted, by action and kind.", "action", "kind")
+	// A redirected pull writes no body: without this series the bytes
+	// that S3 sent on the registry's behalf would be invisible.
+	m.redirected = f.counterVec("http_response_redirected_bytes_total",
+		"Bytes of blobs pulled through a redirect to the blob store (S3): the store sent them to the client, so they are not in http_response_body_bytes_total; by route family.", "family")
 	m.backend = f.counterVec("backend_errors_total",
 		"Requests that failed on a backend (storage: the blob store; database: the metadata database; other), answered 500.", "backend")
 
 	m.gcRuns = f.counterVec("gc_runs_total", "Garbage collections finished, by result (ok, failed).", "result")
+	m.gcUploadPasses = f.counterVec("gc_upload_passes_total",
+		"Passes that remove idle upload sessions alone, between collections, by result (ok, failed).", "result")
 	m.gcFreed = f.counterVec("gc_freed_total",
 		"What garbage collection freed: what=bytes (blob bytes), blobs, uploads.", "what")
 	m.gcDuration = f.histogram("gc_duration_seconds", "How long garbage collections took.",
@@ -94,6 +102,9 @@ func New(opts Options) *Metrics {
 	// The series a dashboard divides by exist from the start, at 0.
 	m.gcRuns.WithLabelValues("ok")
 	m.gcRuns.WithLabelValues("failed")
+	m.gcUploadPasses.WithLabelValues("ok")
+	m.gcUploadPasses.WithLabelValues("failed")
+	m.redirected.WithLabelValues(FamilyBlob)
 	for _, o := range tokenOutcomes {
 		m.tokens.WithLabelValues(o)
 	}

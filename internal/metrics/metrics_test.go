@@ -63,10 +63,13 @@ func TestEventsGCTokensErrors(t *testing.T) {
 	sink.Record(&events.Event{Action: events.Push, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 500})
 	sink.Record(&events.Event{Action: events.Push, Size: 1000})
 	sink.Record(&events.Event{Action: events.Pull, Size: 1000})
+	sink.Record(&events.Event{Action: events.Pull, Size: 300, Redirected: true})
 	sink.Record(&events.Event{Action: events.Delete})
 	sink.Record(&events.Event{Action: "rename"})
 	m.GCDone(GCRun{Duration: 3 * time.Second, Blobs: 2, Bytes: 4096, Uploads: 1, Ended: time.Unix(1700000000, 0)})
 	m.GCDone(GCRun{Duration: time.Second, Err: errors.New("lease lost")})
+	m.GCDone(GCRun{Duration: time.Hour, Uploads: 3, Ended: time.Unix(1800000000, 0), UploadsOnly: true})
+	m.GCDone(GCRun{UploadsOnly: true, Err: errors.New("database is locked")})
 	m.TokenOutcome("issued")
 	m.TokenOutcome("<script>")
 	m.BackendError("database")
@@ -75,14 +78,18 @@ func TestEventsGCTokensErrors(t *testing.T) {
 		{testutil.ToFloat64(m.events.WithLabelValues("push", "manifest")), 1, "manifest pushes"},
 		{testutil.ToFloat64(m.events.WithLabelValues("push", "blob")), 1, "blob pushes"},
 		{testutil.ToFloat64(m.eventBytes.WithLabelValues("push", "manifest")), 500, "manifest bytes pushed"},
-		{testutil.ToFloat64(m.eventBytes.WithLabelValues("pull", "blob")), 1000, "blob bytes pulled"},
+		{testutil.ToFloat64(m.eventBytes.WithLabelValues("pull", "blob")), 1300, "blob bytes pulled"},
+		{testutil.ToFloat64(m.redirected.WithLabelValues("blob")), 300, "blob bytes pulled through a redirect"},
 		{testutil.ToFloat64(m.events.WithLabelValues("delete", "blob")), 1, "deletes"},
 		{testutil.ToFloat64(m.events.WithLabelValues("other", "blob")), 1, "an unknown action"},
 		{testutil.ToFloat64(m.gcRuns.WithLabelValues("ok")), 1, "GC runs ok"},
 		{testutil.ToFloat64(m.gcRuns.WithLabelValues("failed")), 1, "GC runs failed"},
 		{testutil.ToFloat64(m.gcFreed.WithLabelValues("bytes")), 4096, "GC bytes freed"},
 		{testutil.ToFloat64(m.gcFreed.WithLabelValues("blobs")), 2, "GC blobs freed"},
-		{testutil.ToFloat64(m.gcLastSuccess), 1700000000, "last GC success"},
+		{testutil.ToFloat64(m.gcFreed.WithLabelValues("uploads")), 4, "uploads freed by the run and the uploads pass"},
+		{testutil.ToFloat64(m.gcUploadPasses.WithLabelValues("ok")), 1, "uploads passes ok"},
+		{testutil.ToFloat64(m.gcUploadPasses.WithLabelValues("failed")), 1, "uploads passes failed"},
+		{testutil.ToFloat64(m.gcLastSuccess), 1700000000, "last GC success, not moved by the uploads pass"},
 		{testutil.ToFloat64(m.tokens.WithLabelValues("issued")), 1, "tokens issued"},
 		{testutil.ToFloat64(m.tokens.WithLabelValues("other")), 1, "an unknown token outcome"},
 		{testutil.ToFloat64(m.backend.WithLabelValues("database")), 1, "database errors"},

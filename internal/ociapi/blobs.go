@@ -33,7 +33,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
 			hd.Set("Docker-Content-Digest", dgst.String())
 			http.Redirect(w, r, u, http.StatusTemporaryRedirect)
 			if h.recording() {
-				h.record(r, rt, events.Event{Action: events.Pull, Digest: dgst, Size: size})
+				h.record(r, rt, events.Event{Action: events.Pull, Digest: dgst, Size: size, Redirected: true})
 			}
 			return
 		}

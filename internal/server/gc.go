@@ -26,7 +26,7 @@ func (s *Server) setupGC(ctx context.Context) error {
 		g.Interval.Std())
 	if s.metrics != nil {
 		s.gc.Done = func(r gc.Result, err error) {
-			run := metrics.GCRun{Err: err, Duration: r.Duration, Ended: r.Finished}
+			run := metrics.GCRun{Err: err, Duration: r.Duration, Ended: r.Finished, UploadsOnly: r.UploadsOnly}
 			if !r.DryRun {
 				run.Blobs, run.Bytes, run.Uploads = int64(r.BlobsDeleted+r.OrphansDeleted), r.BytesFreed, int64(r.UploadsDeleted)
 			}

@@ -58,7 +58,10 @@ func (s *Server) routes(ctx context.Context, mux *http.ServeMux, console io.Writ
 	if err != nil {
 		return err
 	}
-	return s.registryRoutes(ctx, mux, authorizer)
+	if err := s.registryRoutes(ctx, mux, authorizer); err != nil {
+		return err
+	}
+	return s.uiRoutes(mux)
 }
 
 // registryRoutes mounts the registry API under /v2/, over the blob store

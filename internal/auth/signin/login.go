@@ -45,7 +45,10 @@ type LoginConfig struct {
 	Public Public
 	// RegistryHost is shown in the docker login command; empty means the
 	// host the browser used.
-	RegistryHost     string
+	RegistryHost string
+	// UIPath, when set, is the web interface's sign-in page, which the
+	// result page links to: the registry password signs in there too.
+	UIPath           string
 	RevalidateAfter  time.Duration
 	PasswordLifetime time.Duration
 	// Timeout bounds the calls to the provider during a callback.
@@ -225,7 +228,7 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := resultPage.Execute(w, resultData{Provider: l.c.Provider.Title(), Account: s.Account, Password: pw.Reveal(),
-		Registry: host, Expires: rec.ExpiresAt.UTC().Format(time.RFC1123), Revalidate: l.c.RevalidateAfter.String()}); err != nil {
+		Registry: host, Expires: rec.ExpiresAt.UTC().Format(time.RFC1123), Revalidate: l.c.RevalidateAfter.String(), UI: l.c.UIPath}); err != nil {
 		l.log.WarnContext(r.Context(), "writing the result page", "err", err)
 	}
 }

@@ -12,7 +12,7 @@ code,pre{background:#f3f3f3;padding:.2rem .4rem;border-radius:4px;word-break:bre
 .warn{color:#8a4b00}a.button{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:4px;margin:.3rem 0;text-decoration:none;color:#000}</style>`
 
 type resultData struct {
-	Provider, Account, Password, Registry, Expires, Revalidate string
+	Provider, Account, Password, Registry, Expires, Revalidate, UI string
 }
 
 var resultPage = template.Must(template.New("result").Parse(`<!DOCTYPE html>
@@ -25,6 +25,7 @@ var resultPage = template.Must(template.New("result").Parse(`<!DOCTYPE html>
 <pre>docker login {{.Registry}} -u {{.Account}} --password-stdin</pre>
 <p>and paste the password. It works until {{.Expires}}, as long as {{.Provider}} still admits you
 (Wharf asks again every {{.Revalidate}}).</p>
+{{if .UI}}<p>The same user name and password sign you in to the <a id="ui" href="{{.UI}}">web interface</a>.</p>{{end}}
 </body></html>
 `))
 

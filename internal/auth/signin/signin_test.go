@@ -122,7 +122,7 @@ func newForgeRig(t *testing.T, name string, p func(f *testserver.Forge) signin.P
 	c := &clock{t: time.Now()}
 	prov := p(f)
 	l, err := signin.NewLogin(signin.LoginConfig{Provider: prov, Store: s, CallbackPath: "/auth/" + name + "/callback",
-		StartPath: "/auth/" + name + "/login", OmitRedirect: name == "github",
+		StartPath: "/auth/" + name + "/login", OmitRedirect: name == "github", UIPath: "/ui/login",
 		Public:          func(r *http.Request) (string, string) { return "http", r.Host },
 		RevalidateAfter: time.Hour, PasswordLifetime: 24 * time.Hour, Timeout: 10 * time.Second, Now: c.Now})
 	if err != nil {
@@ -165,6 +165,10 @@ func (r *forgeRig) password(t *testing.T, login string) string {
 	m := passwordRE.FindStringSubmatch(body)
 	if status != http.StatusOK || m == nil {
 		t.Fatalf("sign-in of %s: %d\n%s", login, status, body)
+	}
+	// The page links to the web interface, where the password signs in too.
+	if !strings.Contains(body, `<a id="ui" href="/ui/login">`) {
+		t.Errorf("the result page does not link to the web interface:\n%s", body)
 	}
 	return m[1]
 }

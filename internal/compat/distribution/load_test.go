@@ -194,6 +194,7 @@ storage:
     storageclass: NONE
     v4auth: true
     multipartcopythresholdsize: 33554432
+    redirectendpoint: https://s3.example.com
   redirect:
     disable: false
   delete:
@@ -205,7 +206,8 @@ storage:
 				c.Storage.Delete = true
 				c.Storage.S3 = &config.S3{AccessKey: "AKIAEXAMPLE", Region: "eu-west-1",
 					RegionEndpoint: "minio.example.com:9000", Secure: &insecure, ForcePathStyle: true, Bucket: "registry",
-					Encrypt: true, KeyID: "alias/registry", ChunkSize: 10 << 20, RootDirectory: "/registry"}
+					Encrypt: true, KeyID: "alias/registry", ChunkSize: 10 << 20, RootDirectory: "/registry",
+					RedirectEndpoint: "https://s3.example.com"}
 				c.Storage.S3.SetSecrets("wJalrXUtnFEMI", "")
 			},
 			logs: [][]string{{"INFO", "key=storage.s3.v4auth"}, {"INFO", "key=storage.s3.multipartcopythresholdsize"}}},

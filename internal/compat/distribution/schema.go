@@ -116,7 +116,7 @@ func newSchema() *spec {
 		f("objectacl", str().is(noEffect, "wharf's objects are private; pulls use presigned URLs")),
 		f("loglevel", anything().is(noEffect, "wharf logs S3 failures with the request that met them")),
 		f("accelerate", notYet(boolean())), f("usedualstack", notYet(boolean())), f("usefipsendpoint", notYet(boolean())),
-		f("redirectendpoint", notYet(str())),
+		f("redirectendpoint", str()),
 	)
 
 	storage := section(

@@ -184,6 +184,8 @@ func (tr *translation) s3() *config.S3 {
 		KeyID:          tr.t.str(at("keyid")...),
 		StorageClass:   tr.t.str(at("storageclass")...),
 		RootDirectory:  tr.t.str(at("rootdirectory")...),
+		// The public address presigned URLs point to.
+		RedirectEndpoint: tr.t.str(at("redirectendpoint")...),
 	}
 	s.SetSecrets(tr.t.str(at("secretkey")...), tr.t.str(at("sessiontoken")...))
 	s.ForcePathStyle, _ = tr.t.boolean(at("forcepathstyle")...)

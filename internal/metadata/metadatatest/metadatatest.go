@@ -109,6 +109,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"TokenKeys", testTokenKeys},
 		{"SignIns", testSignIns},
 		{"DropLease", testDropLease},
+		{"DropExpiredLeases", testDropExpiredLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

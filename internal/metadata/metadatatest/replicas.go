@@ -276,3 +276,33 @@ func testDropLease(t *testing.T, s *metadata.Store) {
 	<-done
 	stop()
 }
+
+// testDropExpiredLeases: the expired leases under a prefix go (a killed
+// upload request's), current ones and other prefixes stay, and a prefix
+// with LIKE's wildcards is refused rather than matching too much.
+func testDropExpiredLeases(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	for _, l := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"upload:dead1", time.Millisecond}, {"upload:dead2", time.Millisecond}, {"upload:live", time.Minute}, {"uploadx:dead", time.Millisecond}, {"job:gc", time.Millisecond}} {
+		if ok, err := s.TryLease(ctx, l.name, "request 1", l.ttl); !ok || err != nil {
+			t.Fatalf("take %s: %v %v", l.name, ok, err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, err := s.DropExpiredLeases(ctx, "upload:"); err != nil || n != 2 {
+		t.Fatalf("DropExpiredLeases(upload:) = %d, %v; want the 2 expired upload leases", n, err)
+	}
+	if l, err := s.CurrentLease(ctx, "upload:live"); err != nil || l.Holder != "request 1" {
+		t.Errorf("the current lease after the drop: %+v, %v", l, err)
+	}
+	if n, err := s.DropExpiredLeases(ctx, "upload"); err != nil || n != 1 {
+		t.Errorf("DropExpiredLeases(upload) = %d, %v; want uploadx:dead only", n, err)
+	}
+	for _, bad := range []string{"", "%", "upload_"} {
+		if _, err := s.DropExpiredLeases(ctx, bad); err == nil {
+			t.Errorf("DropExpiredLeases(%q) accepted", bad)
+		}
+	}
+}

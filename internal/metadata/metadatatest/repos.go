@@ -1,8 +1,12 @@
 package metadatatest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -78,6 +82,66 @@ func testRepositoryStats(t *testing.T, s *metadata.Store) {
 	page, err = s.RepositoryStats(ctx, "nope/", "", 0)
 	if err != nil || len(page) != 0 {
 		t.Errorf("RepositoryStats(nope/) = %+v, %v; want none", page, err)
+	}
+
+	// The same page as names alone, and the stats of chosen names (a
+	// repository without a manifest, or none at all, is left out).
+	names, err := s.RepositoryNames(ctx, "", "", 0)
+	if err != nil || !slices.Equal(names, []string{"solo", "team/app", "team/db"}) {
+		t.Errorf("RepositoryNames = %q, %v; want solo, team/app, team/db", names, err)
+	}
+	if names, err = s.RepositoryNames(ctx, "team/", "team/app", 1); err != nil || !slices.Equal(names, []string{"team/db"}) {
+		t.Errorf("RepositoryNames(team/, after team/app, 1) = %q, %v; want team/db", names, err)
+	}
+	// A page of tags reads its manifests' payloads in one query.
+	tags, err := s.RepositoryTags(ctx, "team/app")
+	if err != nil || len(tags) == 0 {
+		t.Fatalf("RepositoryTags(team/app) = %v, %v", tags, err)
+	}
+	payloads, err := s.ManifestPayloads(ctx, "team/app", []digest.Digest{tags[0].Digest, digest.Digest("sha256:" + strings.Repeat("0", 64))})
+	if err != nil || len(payloads) != 1 {
+		t.Fatalf("ManifestPayloads = %v, %v; want the one manifest team/app holds", payloads, err)
+	}
+	if one, err := s.GetManifest(ctx, "team/app", tags[0].Digest); err != nil || !bytes.Equal(one.Payload, payloads[tags[0].Digest].Payload) ||
+		one.MediaType != payloads[tags[0].Digest].MediaType || one.Size != payloads[tags[0].Digest].Size {
+		t.Errorf("ManifestPayloads differs from GetManifest: %+v, %v", one, err)
+	}
+	// Pages of tags in each order agree with the whole list.
+	byName := slices.Clone(tags)
+	byTime := slices.Clone(tags)
+	slices.SortStableFunc(byTime, func(a, b metadata.TagInfo) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for _, tc := range []struct {
+		q    metadata.TagPageQuery
+		want []metadata.TagInfo
+	}{
+		{metadata.TagPageQuery{Limit: 2}, byName[:2]},
+		{metadata.TagPageQuery{Offset: 2, Limit: 2}, byName[2:]},
+		{metadata.TagPageQuery{Desc: true, Limit: 1}, byName[len(byName)-1:]},
+		{metadata.TagPageQuery{ByUpdated: true}, byTime},
+		{metadata.TagPageQuery{ByUpdated: true, Desc: true, Limit: 1}, byTime[len(byTime)-1:]},
+	} {
+		page, total, err := s.TagPage(ctx, "team/app", tc.q)
+		if err != nil || total != int64(len(tags)) {
+			t.Fatalf("TagPage(%+v) = %d tags, %v; want %d", tc.q, total, err, len(tags))
+		}
+		if diff := cmp.Diff(tc.want, page); diff != "" {
+			t.Errorf("TagPage(%+v) mismatch (-want +got):\n%s", tc.q, diff)
+		}
+	}
+	if _, _, err := s.TagPage(ctx, "never-pushed", metadata.TagPageQuery{}); !errors.Is(err, metadata.ErrNotFound) {
+		t.Errorf("TagPage(never-pushed): %v; want ErrNotFound", err)
+	}
+	of, err := s.RepositoryStatsOf(ctx, []string{"team/db", "blobs-only", "never-pushed", "solo"})
+	if err != nil {
+		t.Fatalf("RepositoryStatsOf: %v", err)
+	}
+	if diff := cmp.Diff([]metadata.RepositoryStats{want[0], want[2]}, of, cmpopts.IgnoreFields(metadata.RepositoryStats{}, "LastPush")); diff != "" {
+		t.Errorf("RepositoryStatsOf mismatch (-want +got):\n%s", diff)
 	}
 
 	// The namespace counts the shared base once.

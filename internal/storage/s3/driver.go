@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -93,6 +92,12 @@ type Options struct {
 	// (0 is DefaultRedirectTTL) instead of proxying the bytes.
 	Redirect    bool
 	RedirectTTL time.Duration
+	// RedirectEndpoint, when set, is the public address presigned URLs
+	// point to instead of Endpoint (timeouts.go).
+	RedirectEndpoint string
+	// ConnectTimeout and Timeout bound a connection's opening and any
+	// silence of S3; 0 is DefaultConnectTimeout and DefaultTimeout.
+	ConnectTimeout, Timeout time.Duration
 	// MaxAttempts bounds the tries of one request; 0 is
 	// DefaultMaxAttempts.
 	MaxAttempts int
@@ -151,7 +156,7 @@ func New(ctx context.Context, opts Options) (*Driver, error) {
 	})
 	d := &Driver{
 		client:   client,
-		presign:  awss3.NewPresignClient(client),
+		presign:  newPresigner(client, opts.RedirectEndpoint),
 		bucket:   opts.Bucket,
 		prefix:   opts.Prefix,
 		partSize: part,
@@ -184,14 +189,14 @@ func loadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 		// Every upload and pull in flight holds a connection.
 		tr.MaxIdleConns = 256
 		tr.MaxIdleConnsPerHost = 256
-		tr.ResponseHeaderTimeout = 60 * time.Second
+		applyTimeouts(tr, opts)
 		if opts.InsecureSkipVerify {
 			if tr.TLSClientConfig == nil {
 				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 			}
 			tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for by storage.s3.skipverify
 		}
-	}).WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second })
+	})
 	loaders := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(httpClient),
 		awsconfig.WithRetryer(func() aws.Retryer {

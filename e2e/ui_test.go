@@ -1,0 +1,287 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"wharf/e2e/harness"
+	"wharf/internal/testserver"
+)
+
+// startChromium starts one headless Debian Chromium for a test, with a
+// profile of its own and its output in a log file; it is killed when the
+// test ends. The returned context drives its first tab.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	exe := harness.RequireTool(t, "chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
+	logPath := filepath.Join(t.TempDir(), "chromium.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.DisableGPU,
+		chromedp.CombinedOutput(logFile),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc() // kills the browser and waits for it
+		_ = logFile.Close()
+		if t.Failed() {
+			t.Logf("chromium log (%s):\n%s", logPath, testserver.Tail(logPath, 40))
+		}
+	})
+	// Starts the browser now, so that a missing library fails here.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// browse runs steps in the browser, bounded by a timeout.
+func browse(t *testing.T, ctx context.Context, step string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("%s: %v (at %s)", step, err, loc)
+	}
+}
+
+// read runs one action that returns a value, bounded by a timeout.
+func read[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("read %s: %v", what, err)
+	}
+	return v
+}
+
+// openStatus navigates to u and returns the HTTP status of the page.
+func openStatus(t *testing.T, ctx context.Context, u string) int {
+	t.Helper()
+	return int(read(t, ctx, u, chromedp.NavigateResponse(u)).Status)
+}
+
+func signInUI(t *testing.T, ctx context.Context, base, user, password string) {
+	t.Helper()
+	browse(t, ctx, "sign in as "+user,
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#whoami")),
+	)
+}
+
+// TestUIBrowser signs in to the web interface in a real headless Chromium
+// with database users, and browses to an image real docker pushed: its
+// owner sees it, its layers and config; a user without pull rights sees
+// nothing and gets 404 at its URL; a form posted with the session cookie
+// but without the CSRF token is refused; signing out ends the session.
+func TestUIBrowser(t *testing.T) {
+	harness.SkipIfShort(t)
+	rootfs := busyboxRootfs(t)
+	d := harness.StartDockerd(t)
+	w := harness.StartWharf(t, "--auth", "token")
+	t.Cleanup(httpClient.CloseIdleConnections)
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+	const alicePassword, bobPassword = "alice's long password", "bob's long password"
+	cli.run(alicePassword+"\n", "user", "add", "alice", "--password-stdin")
+	cli.run(bobPassword+"\n", "user", "add", "bob", "--password-stdin")
+	cli.run("", "acl", "add", "--account", "alice", "--name", "team/*", "--actions", "pull,push")
+	cli.run("", "acl", "add", "--account", "bob", "--name", "other/*", "--actions", "pull")
+
+	image := w.Addr() + "/team/app:1"
+	d.Run("import", "--change", `CMD ["/bin/sh"]`, "--change", "ENV GREETING=hello-from-e2e", rootfs, image)
+	d.Run("login", "-u", "alice", "--password", alicePassword, w.Addr())
+	d.Run("push", image)
+	d.Run("logout", w.Addr())
+
+	// / leads to the interface.
+	noFollow := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(w.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui/" {
+		t.Errorf("GET /: %d to %q; want 302 to /ui/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	ctx := startChromium(t)
+	start := time.Now()
+	signInUI(t, ctx, w.URL(), "alice", alicePassword)
+	repos := read(t, ctx, "alice's repositories", chromedp.Text(chromedp.CSS("main")))
+	browse(t, ctx, "open the image alice pushed",
+		chromedp.Click(chromedp.CSS("a.repo")),
+		chromedp.WaitVisible(chromedp.CSS("a.tag")),
+		chromedp.Click(chromedp.CSS("a.tag")),
+		chromedp.WaitVisible(chromedp.CSS("#layers")),
+	)
+	layers := read(t, ctx, "layers", chromedp.Text(chromedp.CSS("#layers")))
+	config := read(t, ctx, "config", chromedp.Text(chromedp.CSS("#config")))
+	env := read(t, ctx, "env", chromedp.Text(chromedp.CSS("#env")))
+	if !strings.Contains(repos, "team/app") {
+		t.Errorf("alice's repository list lacks team/app:\n%s", repos)
+	}
+	if !strings.Contains(layers, "application/vnd.") || !strings.Contains(layers, "tar") {
+		t.Errorf("the layers table shows no layer:\n%s", layers)
+	}
+	if !strings.Contains(config, "/bin/sh") || !strings.Contains(env, "GREETING=hello-from-e2e") {
+		t.Errorf("the config shows neither the image's CMD nor its ENV:\nconfig: %s\nenv: %s", config, env)
+	}
+	browse(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	browse(t, ctx, "the repository after sign-out", chromedp.Navigate(w.URL()+"/ui/repos/team/app"),
+		chromedp.WaitVisible(chromedp.CSS("#signin")))
+	loc := read(t, ctx, "location", chromedp.Location())
+	if !strings.Contains(loc, "/ui/login") {
+		t.Errorf("after sign-out, the repository page is at %s; want the sign-in page", loc)
+	}
+
+	// bob may pull other/*, not team/*: he sees nothing, and the URL
+	// answers 404 as for a repository that does not exist.
+	signInUI(t, ctx, w.URL(), "bob", bobPassword)
+	bobRepos := read(t, ctx, "bob's repositories", chromedp.Text(chromedp.CSS("main")))
+	if strings.Contains(bobRepos, "team/app") {
+		t.Errorf("bob sees a repository he may not pull:\n%s", bobRepos)
+	}
+	for _, path := range []string{"/ui/repos/team/app", "/ui/manifests/team/app?ref=1"} {
+		if status := openStatus(t, ctx, w.URL()+path); status != http.StatusNotFound {
+			t.Errorf("bob opens %s: %d; want 404", path, status)
+		}
+	}
+
+	// The session cookie alone, which a form on another site would carry,
+	// does not sign out: the CSRF token is missing.
+	var cookies []*network.Cookie
+	browse(t, ctx, "read the cookies", chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tab, network.GetCookies, network.GetCookiesParams{URLs: []string{w.URL() + "/ui/"}})
+		cookies = res.Cookies
+		return err
+	}))
+	req, err := http.NewRequest(http.MethodPost, w.URL()+"/ui/logout", strings.NewReader(url.Values{"next": {"/ui/"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-out without the CSRF token: %d; want 403", resp.StatusCode)
+	}
+	browse(t, ctx, "still signed in", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#whoami")))
+	who := read(t, ctx, "who", chromedp.Text(chromedp.CSS("#whoami")))
+	if who != "bob" {
+		t.Errorf("after a refused sign-out the page is for %q; want bob", who)
+	}
+
+	// The session is a login session: `wharf session` lists and ends it.
+	if out := cli.run("", "session", "ls", "--user", "bob"); !strings.Contains(out, "wharf-ui") {
+		t.Errorf("wharf session ls does not list bob's web session:\n%s", out)
+	}
+	cli.run("", "session", "revoke", "--user", "bob")
+	browse(t, ctx, "the page after the session was revoked", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	t.Logf("browser pages took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestUIOff: with ui: false, wharf serve serves neither /ui/ nor the
+// redirect of /.
+func TestUIOff(t *testing.T) {
+	harness.SkipIfShort(t)
+	cfg := filepath.Join(t.TempDir(), "wharf.yml")
+	if err := os.WriteFile(cfg, []byte("ui: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := harness.StartWharf(t, "--auth", "token", "--config", cfg)
+	t.Cleanup(httpClient.CloseIdleConnections)
+	for _, path := range []string{"/", "/ui/", "/ui/login"} {
+		resp, err := httpClient.Get(w.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s with ui: false: %d; want 404", path, resp.StatusCode)
+		}
+	}
+}
+
+// checkUIBehindProxy signs in to the web interface at base (a proxy that
+// terminates TLS) with a plain HTTP client, and checks what the proxy must
+// not change: Secure cookies, and pull commands that name the public host.
+func checkUIBehindProxy(t *testing.T, client *http.Client, base, user, password, repo string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *client
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp, string(b)
+	}
+	_, login := get("/ui/login")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(login)
+	if m == nil {
+		t.Fatalf("no sign-in form at %s/ui/login:\n%s", base, login)
+	}
+	resp, err := c.PostForm(base+"/ui/login", url.Values{"csrf": {m[1]}, "username": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "wharf_ui_session" {
+			session = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly {
+		t.Fatalf("sign-in through the proxy: %d, session cookie %+v; want 303 and a Secure, HttpOnly cookie", resp.StatusCode, session)
+	}
+	u, _ := url.Parse(base)
+	if _, page := get("/ui/repos/" + repo); !strings.Contains(page, "docker pull "+u.Host+"/"+repo+":") {
+		t.Errorf("the repository page through the proxy does not name the public host %s:\n%s", u.Host, page)
+	}
+}

@@ -1,0 +1,39 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"wharf/internal/accounts"
+	"wharf/internal/edge"
+	"wharf/internal/ui"
+)
+
+// uiSession bounds a web interface session: a browser left signed in
+// asks for its password again the next day, however long a docker
+// login's session lives.
+const uiSession = 12 * time.Hour
+
+// uiRoutes mounts the web interface of `wharf serve` (unless ui: false),
+// over the token endpoint's chains and the registry, and sends / there.
+func (s *Server) uiRoutes(mux *http.ServeMux) error {
+	if !s.cfg.UIServed() || s.auth == nil || s.reg == nil {
+		return nil
+	}
+	u, err := ui.New(ui.Config{
+		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
+		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
+		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete, Events: s.eventSinks(),
+		SessionTTL: min(uiSession, s.cfg.Sessions.Lifetime.Std()), UnconfirmedTTL: s.cfg.Sessions.UnconfirmedLifetime.Std(),
+		Log: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	small := func(h http.Handler) http.Handler {
+		return edge.BodyDeadline(h, s.cfg.Limits.BodyTimeoutOrDefault(), s.log)
+	}
+	mux.Handle(ui.Prefix, small(s.auth.Pin(u)))
+	mux.HandleFunc("GET /{$}", ui.Redirect)
+	return nil
+}
