@@ -222,6 +222,7 @@ func TestProxyDockerMirror(t *testing.T) {
 	harness.SkipIfShort(t)
 	up := startTokenWharf(t)
 	want := pushBusybox(t, up.Addr()+"/library/busybox:latest")
+	counter := startUpstreamCounter(t, up.URL(), 0, 0)
 	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword, 0o600)
 	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`proxy:
   upstreams:
@@ -229,11 +230,13 @@ func TestProxyDockerMirror(t *testing.T) {
       url: %[1]s
       username: test
       password_file: %[2]s
+      ttl: 1s
     - prefix: hub
       url: %[1]s
       username: test
       password_file: %[2]s
-`, up.URL(), pwFile))
+      ttl: 1s
+`, counter.srv.URL, pwFile))
 	mirror := startWharf(t, "--config", cfg)
 	d := harness.StartDockerd(t, "--registry-mirror=http://"+mirror.Addr())
 
@@ -248,14 +251,27 @@ func TestProxyDockerMirror(t *testing.T) {
 	if !strings.Contains(out, want.String()) {
 		t.Errorf("docker pull HOST/hub/library/busybox: want digest %s:\n%s", want, out)
 	}
-	// The upstream gone, the daemon's own copy removed: the cache serves.
-	up.Stop()
-	d.Run("rmi", "busybox:latest", mirror.Addr()+"/hub/library/busybox:latest")
-	out = d.Run("pull", mirror.Addr()+"/hub/library/busybox:latest")
-	if !strings.Contains(out, want.String()) {
-		t.Errorf("docker pull of the cached image with the upstream stopped: want digest %s:\n%s", want, out)
+	// The upstream rate-limits, then is gone; the daemon's own copy
+	// removed each time, past the TTL: the cache serves.
+	for _, outage := range []string{"answering 429", "stopped"} {
+		if outage == "stopped" {
+			up.Stop()
+			counter.srv.Close()
+		} else {
+			counter.status.Store(http.StatusTooManyRequests)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		d.Run("rmi", "busybox:latest", mirror.Addr()+"/hub/library/busybox:latest")
+		for _, ref := range []string{mirror.Addr() + "/hub/library/busybox:latest", "busybox:latest"} {
+			out = d.Run("pull", ref)
+			if !strings.Contains(out, want.String()) {
+				t.Errorf("docker pull %s of the cached image with the upstream %s: want digest %s:\n%s", ref, outage, want, out)
+			}
+		}
 	}
-	d.Run("pull", "busybox:latest")
+	if !strings.Contains(mirror.Log(), "429") {
+		t.Error("the mirror's log does not mention the upstream's 429")
+	}
 }
 
 // TestProxyDistributionUpstream pulls through a prefix whose upstream is
