@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -59,11 +60,13 @@ func bcryptHash(t *testing.T, pw string) string {
 	return string(h)
 }
 
-// TestWharfAuthFrontsDistribution puts `wharf auth`, reading a docker_auth
-// configuration, in front of the real distribution registry configured
-// with auth.token, and drives it with the real docker client.
-func TestWharfAuthFrontsDistribution(t *testing.T) {
-	harness.SkipIfShort(t)
+// distributionBehindWharfAuth starts `wharf auth` reading a docker_auth
+// configuration (admin may do anything, test may pull, anyone logged in may
+// pull, the anonymous account may pull hello-world) and the real
+// distribution registry verifying its tokens. realmHost, when set, names
+// the token endpoint's host in the challenge instead of its address.
+func distributionBehindWharfAuth(t *testing.T, realmHost string) (*harness.Distribution, *harness.Wharf) {
+	t.Helper()
 	_, _, keyPath, certPath := signingPair(t, token.KeyECDSAP256, "auth-server")
 	authCfg := filepath.Join(t.TempDir(), "auth_config.yml")
 	dockerAuth := fmt.Sprintf(`server:
@@ -93,6 +96,11 @@ acl:
 		t.Fatal(err)
 	}
 	auth := harness.StartWharfCommand(t, nil, "auth", "--config", authCfg, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	realm := "http://" + auth.Addr() + "/auth"
+	if realmHost != "" {
+		_, port, _ := net.SplitHostPort(auth.Addr())
+		realm = "http://" + net.JoinHostPort(realmHost, port) + "/auth"
+	}
 	dist := harness.StartDistribution(t, fmt.Sprintf(`version: 0.1
 log:
   level: info
@@ -105,12 +113,20 @@ http:
   addr: "{{ADDR}}"
 auth:
   token:
-    realm: "http://%s/auth"
+    realm: %q
     service: "Docker registry"
     issuer: "Auth Service"
     rootcertbundle: %q
-`, auth.Addr(), certPath))
+`, realm, certPath))
+	return dist, auth
+}
 
+// TestWharfAuthFrontsDistribution puts `wharf auth`, reading a docker_auth
+// configuration, in front of the real distribution registry configured
+// with auth.token, and drives it with the real docker client.
+func TestWharfAuthFrontsDistribution(t *testing.T) {
+	harness.SkipIfShort(t)
+	dist, auth := distributionBehindWharfAuth(t, "")
 	rootfs := busyboxRootfs(t)
 	d := harness.StartDockerd(t)
 	img := dist.Addr + "/team/app:1"

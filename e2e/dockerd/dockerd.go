@@ -37,9 +37,10 @@ type Daemon struct {
 
 // Start starts bin (dockerd) with its directory made under /tmp with the
 // given prefix (socket paths are limited to about 100 bytes), logging to
-// logPath, and waits until docker (the CLI) gets an answer from it. On an
-// error nothing is left running.
-func Start(ctx context.Context, bin, docker, prefix, logPath string) (*Daemon, error) {
+// logPath, and waits until docker (the CLI) gets an answer from it; extra
+// flags (--registry-mirror=…) are passed to dockerd. On an error nothing is
+// left running.
+func Start(ctx context.Context, bin, docker, prefix, logPath string, extra ...string) (*Daemon, error) {
 	dir, err := os.MkdirTemp("/tmp", prefix)
 	if err != nil {
 		return nil, err
@@ -61,13 +62,13 @@ func Start(ctx context.Context, bin, docker, prefix, logPath string) (*Daemon, e
 		return nil, err
 	}
 	defer logf.Close()
-	d.cmd = exec.Command(bin,
+	d.cmd = exec.Command(bin, append([]string{
 		"--config-file", filepath.Join(dir, "daemon.json"),
 		"--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--bridge=none",
 		"--data-root", filepath.Join(dir, "data"),
 		"--exec-root", filepath.Join(dir, "x"),
 		"--pidfile", filepath.Join(dir, "d.pid"),
-		"-H", d.host)
+		"-H", d.host}, extra...)...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {

@@ -22,8 +22,8 @@ type Dockerd struct {
 
 // StartDockerd starts dockerd and waits until `docker info` answers. It is
 // stopped, together with its containerd, and its directories are removed
-// when the test ends.
-func StartDockerd(t testing.TB) *Dockerd {
+// when the test ends. extra flags go to dockerd (--registry-mirror=…).
+func StartDockerd(t testing.TB, extra ...string) *Dockerd {
 	t.Helper()
 	SkipIfShort(t)
 	dockerdBin := RequireTool(t, "dockerd")
@@ -32,7 +32,7 @@ func StartDockerd(t testing.TB) *Dockerd {
 	docker := RequireTool(t, "docker", filepath.Join(filepath.Dir(dockerdBin), "docker"), "/usr/bin/docker")
 	RequireTool(t, "containerd")
 	logPath := filepath.Join(t.TempDir(), "dockerd.log")
-	dd, err := dockerd.Start(t.Context(), dockerdBin, docker, "wd", logPath)
+	dd, err := dockerd.Start(t.Context(), dockerdBin, docker, "wd", logPath, extra...)
 	if err != nil {
 		t.Fatalf("harness: %v\n%s", err, tail(logPath, logTailLines))
 	}

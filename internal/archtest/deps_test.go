@@ -147,6 +147,20 @@ func dependencyRules() []rule {
 		{pkg: "wharf/internal/notify", onlyDirect: []string{"wharf/internal/events", "wharf/internal/metadata", "github.com/google/uuid",
 			"github.com/opencontainers/image-spec/specs-go/v1"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/registry", "wharf/internal/ociapi"}},
+		// The upstream client speaks to other registries through
+		// go-containerregistry's handshake; it knows nothing of Wharf's
+		// storage, metadata or configuration, so that the cache, and later
+		// replication and wharf copy, share it.
+		{pkg: "wharf/internal/upstream", onlyDirect: []string{"wharf/internal/auth", "github.com/google/go-containerregistry/pkg/authn",
+			"github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1/remote/transport",
+			"github.com/opencontainers/go-digest"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/metadata", "wharf/internal/storage", "wharf/internal/registry"}},
+		// The pull-through cache stores through the registry layer, as a
+		// push does, and fetches through upstream; the composition root
+		// hands it both.
+		{pkg: "wharf/internal/proxy", onlyDirect: []string{"wharf/internal/registry", "wharf/internal/upstream", "wharf/internal/errcode",
+			"github.com/opencontainers/go-digest"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/ociapi", "wharf/internal/cli"}},
 		{pkg: "wharf/internal/storage/filesystem", notDeps: []string{"net/http", "wharf/internal/metadata"}},
 		// The S3 driver is a storage.Driver over the AWS SDK: it knows
 		// nothing of repositories, the metadata or the configuration.

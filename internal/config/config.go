@@ -148,6 +148,9 @@ type Config struct {
 	// Notifications sends push, pull and delete events to webhooks, in
 	// distribution's schema (notifications.go).
 	Notifications Notifications `yaml:"notifications"`
+	// Proxy serves repositories pulled through from other registries
+	// (proxy.go).
+	Proxy Proxy `yaml:"proxy"`
 }
 
 // Token configures the token protocol.
@@ -482,6 +485,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validatePolicies()...)
 	errs = append(errs, c.validateQuotas()...)
 	errs = append(errs, c.Notifications.validate()...)
+	errs = append(errs, c.Proxy.validate()...)
 	errs = append(errs, c.GC.validate()...)
 	errs = append(errs, c.Storage.validate()...)
 	return errors.Join(errs...)

@@ -18,6 +18,7 @@ const (
 	acmeDir       = "acme"     // tls: acme's account key and certificates
 	lockFile      = "serve.lock"
 	quarantineDir = "quarantine" // corrupt blobs wharf fsck --repair moved out of blobs/
+	spoolDir      = "spool"      // blobs being pulled through, unlinked as soon as created
 	quarantine    = "quarantine" // corrupt blobs wharf fsck --repair moved out of blobs/
 
 	adminHashFile     = "admin.htpasswd" // the built-in admin's bcrypt hash, in earlier releases
@@ -61,6 +62,10 @@ func (d Dir) Create() error {
 
 // Blobs is the blob storage's root directory.
 func (d Dir) Blobs() string { return filepath.Join(d.root, blobsDir) }
+
+// Spool holds the bytes of blobs the pull-through cache is downloading,
+// in files unlinked as soon as they are created.
+func (d Dir) Spool() string { return filepath.Join(d.root, spoolDir) }
 
 // Quarantine is the directory wharf fsck --repair moves corrupt blobs to,
 // with a note beside each; nothing deletes them.

@@ -110,3 +110,19 @@ func repoBlobSize(ctx context.Context, c conn, repo string, dgst digest.Digest) 
 	err := c.queryRow(ctx, repoBlobQuery, repo, dgst.String()).Scan(&size)
 	return size, notFound(err)
 }
+
+// Referenced reports whether a manifest in repo refers to dgst (a blob or
+// a child manifest).
+func (s *Store) Referenced(ctx context.Context, repo string, dgst digest.Digest) (bool, error) {
+	var one int
+	err := s.read().queryRow(ctx, `SELECT 1 FROM manifest_refs mr
+JOIN manifests m ON m.id = mr.manifest_id
+JOIN repositories r ON r.id = m.repository_id
+WHERE r.name = ? AND mr.digest = ? LIMIT 1`, repo, dgst.String()).Scan(&one)
+	if err := notFound(err); errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, wrap("referenced", err)
+	}
+	return true, nil
+}

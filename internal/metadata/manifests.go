@@ -47,6 +47,20 @@ ORDER BY m.digest LIMIT ?`
 // same digest again updates it in place, and a tag that pointed elsewhere
 // moves. A zero m.CreatedAt means now; a re-push keeps the first CreatedAt.
 func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) error {
+	return s.putManifest(ctx, m, tags, true)
+}
+
+// PutCachedManifest stores a manifest fetched from another registry by
+// the pull-through cache, as PutManifest does but without asking that its
+// references be present: a cache holds a manifest before the blobs and
+// child manifests its clients fetch next (each on its first pull). Its
+// references are recorded all the same, so that garbage collection keeps
+// what arrives later.
+func (s *Store) PutCachedManifest(ctx context.Context, m *Manifest, tags []string) error {
+	return s.putManifest(ctx, m, tags, false)
+}
+
+func (s *Store) putManifest(ctx context.Context, m *Manifest, tags []string, checkRefs bool) error {
 	if err := validateManifest(m, tags); err != nil {
 		return err
 	}
@@ -75,6 +89,9 @@ func (s *Store) PutManifest(ctx context.Context, m *Manifest, tags []string) err
 			return err
 		}
 		for _, ref := range m.Refs {
+			if !checkRefs {
+				break
+			}
 			if err := checkRef(ctx, c, repoID, ref); err != nil {
 				return err
 			}

@@ -16,6 +16,9 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
 		h.fail(w, r, err)
 		return
 	}
+	if h.proxyBlob(w, r, rt, dgst) {
+		return
+	}
 	hd := w.Header()
 	if r.Method == http.MethodGet && plainRange(r.Header.Get("Range")) {
 		// An object store's blob is fetched from the store itself (a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wharf/internal/events"
+	"wharf/internal/proxy"
 	"wharf/internal/registry"
 
 	"wharf/internal/errcode"
@@ -49,6 +50,9 @@ type Options struct {
 	// Events receives a record of every manifest and blob pushed, pulled
 	// (GET), mounted or deleted; nil records nothing.
 	Events events.Sink
+	// Proxy, when set, is the pull-through cache: its repositories are
+	// filled from their upstreams on pull and refuse pushes.
+	Proxy *proxy.Cache
 	// DiskSpace, if set, names the data directory's filesystem and its
 	// free space for the log line of a write refused for want of space.
 	DiskSpace func() string
@@ -110,6 +114,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slices.Sort(allow)
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		h.writeError(r.Context(), w, r, errorf(errcode.Unsupported, "method "+r.Method+" is not allowed here"))
+		return
+	}
+	if err := h.refuseProxyWrite(r, rt); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	var account string

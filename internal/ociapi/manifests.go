@@ -16,6 +16,10 @@ import (
 )
 
 func (h *Handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) {
+	if err := h.proxyManifest(w, r, rt); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	m, err := h.reg.ServeManifest(r.Context(), rt.Name, rt.Ref, r.Method != http.MethodHead)
 	if err != nil {
 		h.fail(w, r, err)

@@ -48,7 +48,7 @@ func (f *fakeAdmission) CheckBlob(repo string, size int64) error {
 }
 
 // admittedRegistry is a registry over a fresh database and memory storage
-// that asks adm.
+// that asks adm (nil: no admission).
 func admittedRegistry(t *testing.T, adm registry.Admission) *registry.Registry {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)

@@ -100,19 +100,9 @@ func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*me
 // tag or digest needs — digest, media type, size and payload — in one
 // read of the metadata.
 func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, withPayload bool) (*metadata.Manifest, error) {
-	var (
-		tag  string
-		dgst digest.Digest
-		err  error
-	)
-	if isDigestLike(reference) {
-		if dgst, err = ParseDigest(reference); err != nil {
-			return nil, err
-		}
-	} else if !ValidTag(reference) {
-		return nil, fmt.Errorf("%w: %q", ErrTagInvalid, reference)
-	} else {
-		tag = reference
+	tag, dgst, err := splitReference(reference)
+	if err != nil {
+		return nil, err
 	}
 	m, err := r.meta.LookupManifest(ctx, repo, tag, dgst, withPayload)
 	if errors.Is(err, metadata.ErrNotFound) {
@@ -126,6 +116,18 @@ func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, wi
 	// GETs the digest.
 	r.meta.RecordPull(repo, tag, m.Digest)
 	return m, nil
+}
+
+// splitReference reads a manifest reference as a tag or as a digest.
+func splitReference(reference string) (tag string, dgst digest.Digest, err error) {
+	if isDigestLike(reference) {
+		dgst, err = ParseDigest(reference)
+		return "", dgst, err
+	}
+	if !ValidTag(reference) {
+		return "", "", fmt.Errorf("%w: %q", ErrTagInvalid, reference)
+	}
+	return reference, "", nil
 }
 
 func (r *Registry) resolve(ctx context.Context, repo, reference string) (digest.Digest, error) {

@@ -96,7 +96,12 @@ func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authori
 	if s.notify, err = s.newNotifier(); err != nil {
 		return fmt.Errorf("server: notifications: %w", err)
 	}
+	cache, err := s.newProxy()
+	if err != nil {
+		return err
+	}
 	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
+		Proxy:               cache,
 		DeleteEnabled:       cfg.Storage.Delete,
 		MaxListPage:         cfg.Limits.ListPage,
 		MaxReferrersPage:    cfg.Limits.ReferrersPage,

@@ -194,7 +194,7 @@ func TestEnvironmentErrors(t *testing.T) {
 		{"below a single value", []string{"REGISTRY_HTTP_ADDR_PORT=1"}, ErrUnknownKey, []string{"REGISTRY_HTTP_ADDR_PORT", "http.addr is a single value"}},
 		{"empty element", []string{"REGISTRY_HTTP__ADDR=1"}, ErrUnknownKey, []string{"REGISTRY_HTTP__ADDR"}},
 		{"s3 next to filesystem", []string{"REGISTRY_STORAGE_S3_BUCKET=b"}, nil, []string{"REGISTRY_STORAGE_S3_BUCKET", "exactly one", "REGISTRY_STORAGE=s3"}},
-		{"proxy", []string{"REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io"}, ErrNotSupported, []string{"REGISTRY_PROXY_REMOTEURL: not supported yet: proxy"}},
+		{"proxy exec", []string{"REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io", "REGISTRY_PROXY_EXEC_COMMAND=/bin/cred"}, ErrNotSupported, []string{"REGISTRY_PROXY_EXEC_COMMAND: not supported yet: proxy.exec"}},
 		{"notification endpoint timeout", []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT=soon"}, nil, []string{"REGISTRY_NOTIFICATIONS_ENDPOINTS_0_TIMEOUT", "not a duration"}},
 		{"quoted boolean", []string{`REGISTRY_STORAGE_DELETE_ENABLED="true"`}, nil, []string{"REGISTRY_STORAGE_DELETE_ENABLED", "not true or false"}},
 		{"not YAML", []string{`REGISTRY_HTTP_SECRET="abc`}, nil, []string{"REGISTRY_HTTP_SECRET", "as YAML"}},

@@ -117,6 +117,11 @@ auth:
 				c.Auth = "silly"
 				c.Silly = config.Silly{Realm: "r", Service: "s"}
 			}},
+		{name: "proxy is an upstream without a prefix", body: minimal + "proxy:\n  remoteurl: https://registry-1.docker.io\n  username: u\n  password: p\n  ttl: 1h\n",
+			want: func(c *config.Config) {
+				c.Proxy.Upstreams = []config.Upstream{{Mirror: true, URL: "https://registry-1.docker.io",
+					Username: "u", Password: "p", TTL: config.Duration(time.Hour)}}
+			}},
 		{name: "empty auth section means none", body: minimal + "auth:\n", want: func(*config.Config) {}},
 		{name: "deprecated loglevel and logstash", body: minimal + "loglevel: warn\nlog:\n  formatter: logstash\n",
 			want: func(c *config.Config) { c.Log.Level, c.Log.Format = "warn", "json" },
@@ -253,7 +258,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"inmemory with no parameters", "version: 0.1\nstorage:\n  inmemory:\n", ErrNotSupported, []string{"line 3", "not supported yet: storage.inmemory"}},
 		{"azure", "version: 0.1\nstorage: azure\n", ErrNotSupported, []string{"not supported yet: storage.azure"}},
 		{"gcs", "version: 0.1\nstorage: {gcs: {bucket: b}}\n", ErrNotSupported, []string{"not supported yet: storage.gcs"}},
-		{"proxy", minimal + "proxy:\n  remoteurl: https://registry-1.docker.io\n", ErrNotSupported, []string{"line 5", "not supported yet: proxy"}},
+		{"proxy ttl", minimal + "proxy:\n  remoteurl: https://registry-1.docker.io\n  ttl: soon\n", nil, []string{"proxy.ttl", "soon"}},
 		{"redis", minimal + "redis:\n  addr: localhost:6379\n", ErrNotSupported, []string{"not supported yet: redis"}},
 		{"middleware", minimal + "middleware:\n  storage: [{name: cloudfront}]\n", ErrNotSupported, []string{"not supported yet: middleware"}},
 		{"notification endpoint key", minimal + "notifications:\n  endpoints:\n    - {name: hook, url: http://x, retries: 3}\n", nil, []string{"line 7", "unknown key notifications.endpoints.0.retries"}},

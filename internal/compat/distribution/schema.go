@@ -212,7 +212,8 @@ func newSchema() *spec {
 		).is(noEffect, "wharf serves /healthz and /readyz instead")),
 		f("catalog", section(f("maxentries", integer())).is(noEffect, "wharf pages the catalog with its own limit")),
 		f("tags", section(f("maxtags", integer())).is(noEffect, "wharf pages tag lists with its own limit")),
-		f("proxy", notYet(anything())),
+		f("proxy", section(f("remoteurl", str()), f("username", str()), f("password", str()), f("ttl", duration()),
+			f("exec", notYet(section(f("command", str()), f("lifetime", duration())))))),
 		f("validation", section(
 			f("enabled", boolean()), f("disabled", boolean()),
 			f("manifests", section(

@@ -46,6 +46,7 @@ func (t *tree) translate(log *notes) (config.Config, []error) {
 	tr.http(&c)
 	tr.auth(&c)
 	tr.notifications(&c)
+	tr.proxy(&c)
 	return c, tr.errs
 }
 

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"PutManifestDefaults", testPutManifestDefaults},
 		{"GetManifestNotFound", testGetManifestNotFound},
 		{"MissingReferences", testMissingReferences},
+		{"CachedManifest", testCachedManifest},
 		{"InvalidManifests", testInvalidManifests},
 		{"RepushManifest", testRepushManifest},
 		{"IndexReferences", testIndexReferences},

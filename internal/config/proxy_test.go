@@ -1,0 +1,54 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProxyValidate(t *testing.T) {
+	t.Parallel()
+	hub := Upstream{Prefix: "hub", URL: "https://registry-1.docker.io"}
+	tests := []struct {
+		name string
+		ups  []Upstream
+		want []string // each a substring of one error; none: valid
+	}{
+		{"valid", []Upstream{hub, {Mirror: true, URL: "http://127.0.0.1:5000", Username: "u", PasswordFile: "/p"}, {Prefix: "ghcr/io", URL: "https://ghcr.io/"}}, nil},
+		{"mirror with a prefix", []Upstream{{Prefix: "hub", Mirror: true, URL: hub.URL}}, []string{"mirror: true serves names without a prefix"}},
+		{"bad prefix", []Upstream{{Prefix: "Hub", URL: hub.URL}}, []string{`prefix: "Hub" is not a repository name prefix`}},
+		{"same prefix twice", []Upstream{hub, hub}, []string{"prefix hub is also proxy.upstreams[0]'s"}},
+		{"two mirrors", []Upstream{{URL: hub.URL}, {Mirror: true, URL: hub.URL}}, []string{"the mirror (no prefix) is also"}},
+		{"no url", []Upstream{{Prefix: "x"}}, []string{"upstreams[0].url"}},
+		{"url with a path", []Upstream{{Prefix: "x", URL: "https://h/v2/"}}, []string{"has a path"}},
+		{"credentials in url", []Upstream{{Prefix: "x", URL: "https://u:p@h"}}, []string{"credentials in the URL"}},
+		{"two passwords", []Upstream{{Prefix: "x", URL: hub.URL, Username: "u", Password: "p", PasswordFile: "/p"}}, []string{"keep password_file"}},
+		{"password without user", []Upstream{{Prefix: "x", URL: hub.URL, PasswordFile: "/p"}}, []string{"username: required"}},
+		{"negative ttl", []Upstream{{Prefix: "x", URL: hub.URL, TTL: Duration(-time.Second)}}, []string{"must not be negative"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			errs := Proxy{Upstreams: tc.ups}.validate()
+			if len(errs) != len(tc.want) {
+				t.Fatalf("validate() = %v; want %d errors", errs, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(errs[i].Error(), w) {
+					t.Errorf("error %q does not mention %q", errs[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestUpstreamDefaults(t *testing.T) {
+	t.Parallel()
+	u := Upstream{Prefix: "/hub/"}.WithDefaults()
+	if u.TTL.Std() != DefaultUpstreamTTL || u.Timeout.Std() != DefaultUpstreamTimeout || u.Prefix != "hub" || u.Mirror {
+		t.Errorf("defaults = %+v", u)
+	}
+	if m := (Upstream{}).WithDefaults(); !m.Mirror {
+		t.Errorf("an empty prefix is not the mirror: %+v", m)
+	}
+}
