@@ -237,6 +237,77 @@ func testNotifyBacklogBound(t *testing.T, s *metadata.Store) {
 	}
 }
 
+// testNotifyRowsOfEvents: a row may carry several events (a flush's
+// envelope): the backlog counts its events, a read stops at the events
+// asked for (one row at least), an ack takes its events off, and the bound
+// drops whole rows, counting their events.
+func testNotifyRowsOfEvents(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	rows := func(endpoint string, events ...int) []metadata.Notification {
+		var ns []metadata.Notification
+		for i, n := range events {
+			ns = append(ns, metadata.Notification{Endpoint: endpoint, Body: fmt.Appendf(nil, "r%d", i), Events: n})
+		}
+		return ns
+	}
+	if _, err := s.Enqueue(ctx, rows("env", 100, 100, 50, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := notifyState(t, s, "env"); st.Pending != 251 {
+		t.Fatalf("endpoint env: pending %d after rows of 100, 100, 50 and 0 (one) events; want 251", st.Pending)
+	}
+	for _, tc := range []struct {
+		most int
+		want string
+	}{
+		{0, "[r0 r1 r2 r3]"}, {100, "[r0]"}, {199, "[r0]"}, {200, "[r0 r1]"}, {10, "[r0]"}, {251, "[r0 r1 r2 r3]"},
+	} {
+		got, err := s.PendingNotifications(ctx, "env", tc.most)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodies []string
+		for _, n := range got {
+			bodies = append(bodies, string(n.Body))
+		}
+		if fmt.Sprint(bodies) != tc.want {
+			t.Errorf("PendingNotifications(env, %d) = %v; want %s", tc.most, bodies, tc.want)
+		}
+		if len(got) > 0 && got[0].Events != 100 {
+			t.Errorf("the first row carries %d events; want 100", got[0].Events)
+		}
+	}
+	head, err := s.PendingNotifications(ctx, "env", 200)
+	if err != nil || len(head) != 2 {
+		t.Fatalf("PendingNotifications(env, 200) = %v, %v", head, err)
+	}
+	if err := s.AckNotifications(ctx, "env", head[0].ID, head[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AckNotifications(ctx, "env", head[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := notifyState(t, s, "env"); st.Pending != 51 {
+		t.Errorf("endpoint env: pending %d after acking two rows of 100, one twice; want 51", st.Pending)
+	}
+	// Past a bound of 250 events, the oldest rows go whole: 51 + 300
+	// queued is 101 too many, which takes the two old rows (51 events) and
+	// the first new one (100), not part of it.
+	dropped, err := s.Enqueue(ctx, rows("env", 100, 100, 100), func(string) int { return 250 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped["env"] != 151 {
+		t.Errorf("dropped %v; want env: 151, the events of the three oldest rows", dropped)
+	}
+	if got := fmt.Sprint(notifyBodies(t, s, "env")); got != "[r1 r2]" {
+		t.Errorf("after the bound endpoint env holds %s; want the newest two rows [r1 r2]", got)
+	}
+	if st := notifyState(t, s, "env"); st.Pending != 200 || st.Dropped != 151 {
+		t.Errorf("endpoint env: pending %d, dropped %d; want 200, 151", st.Pending, st.Dropped)
+	}
+}
+
 // testNotifyLease: one owner at a time delivers an endpoint; the lease is
 // renewed by its owner, taken over when it lapses or is released.
 func testNotifyLease(t *testing.T, s *metadata.Store) {
