@@ -1,10 +1,13 @@
 package notify
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,6 +167,61 @@ func tags(from, to, step int) []string {
 		out = append(out, fmt.Sprint("t", i))
 	}
 	return out
+}
+
+// TestRemovesEnvelopesTogether: the rows of the envelopes of one read
+// stay queued until the last of them is answered, and go in one removal:
+// while the fifth envelope of 500 events is being answered, the first four
+// are still in the database.
+func TestRemovesEnvelopesTogether(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	var ns []metadata.Notification
+	for i := range 5 {
+		ns = append(ns, metadata.Notification{Endpoint: "hook", Events: 100, Body: rowBody(fmt.Sprint("r", i), 100)})
+	}
+	if _, err := s.Enqueue(t.Context(), ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(t)
+	var queuedAtLast atomic.Int64
+	r.onRequest = func(n int) {
+		if n == 5 {
+			rows, err := s.PendingNotifications(context.Background(), "hook", 0)
+			if err != nil {
+				t.Error(err)
+			}
+			queuedAtLast.Store(int64(len(rows)))
+		}
+	}
+	start(t, s, Endpoint{Name: "hook", URL: r.server.URL, Timeout: 5 * time.Second})
+	r.waitFor(t, 500)
+	if got := queuedAtLast.Load(); got != 5 {
+		t.Errorf("while the fifth envelope was answered %d rows were queued; want all 5 (removed together after it)", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows, err := s.PendingNotifications(t.Context(), "hook", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows still queued after every envelope was answered", len(rows))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rowBody is a queued row of n events with ids "<prefix>.<i>".
+func rowBody(prefix string, n int) []byte {
+	var evs [][]byte
+	for i := range n {
+		evs = append(evs, fmt.Appendf(nil, `{"id":"%s.%d","action":"push"}`, prefix, i))
+	}
+	return bytes.TrimSuffix(bytes.TrimPrefix(envelope(evs), []byte(`{"events":[`)), []byte("]}"))
 }
 
 // TestFailedBatchIsSentAgain: a receiver that answers an error gets the

@@ -28,9 +28,11 @@ type receiver struct {
 	// or failed, in order.
 	requests [][]string
 	fail     atomic.Int32 // answer 503 to this many more requests
-	// onFail, when set, runs before a request is failed.
-	onFail func()
-	server *httptest.Server
+	// onFail, when set, runs before a request is failed; onRequest before
+	// any is answered, with its number from 1.
+	onFail    func()
+	onRequest func(n int)
+	server    *httptest.Server
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -50,7 +52,11 @@ func newReceiver(t *testing.T) *receiver {
 		}
 		r.mu.Lock()
 		r.requests = append(r.requests, ids)
+		n := len(r.requests)
 		r.mu.Unlock()
+		if r.onRequest != nil {
+			r.onRequest(n)
+		}
 		if r.fail.Add(-1) >= 0 {
 			if r.onFail != nil {
 				r.onFail()
