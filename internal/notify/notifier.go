@@ -2,10 +2,8 @@ package notify
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -124,13 +122,11 @@ type Notifier struct {
 	// The flush loop's own: ids is crypto/rand read 4 KiB at a time (an
 	// event id is 16 bytes: one read per 256 events rather than a system
 	// call each), scratch and rows the storage of the last flush, reused,
-	// enc an event's JSON into encoded, open each endpoint's row being
-	// filled.
+	// encoded an event's JSON, open each endpoint's row being filled.
 	ids     io.Reader
 	scratch []recorded
 	rows    []metadata.Notification
-	encoded bytes.Buffer
-	enc     *json.Encoder
+	encoded []byte
 	open    []int
 
 	stop    context.CancelFunc
@@ -164,7 +160,6 @@ func New(store *metadata.Store, log *slog.Logger, opts Options) (*Notifier, erro
 		buf:    make(chan recorded, opts.Buffer),
 		ids:    bufio.NewReaderSize(rand.Reader, 4096),
 	}
-	n.enc = json.NewEncoder(&n.encoded)
 	n.owner = opts.Owner
 	if n.owner == "" {
 		n.owner = n.source.InstanceID
@@ -357,11 +352,10 @@ func (n *Notifier) render(rows []metadata.Notification, batch []recorded) ([]met
 				continue
 			}
 			if body == nil {
-				n.encoded.Reset()
-				if err := n.enc.Encode(ev); err != nil {
+				if n.encoded, err = appendEvent(n.encoded[:0], &ev); err != nil {
 					return rows, fmt.Errorf("notify: event: %w", err)
 				}
-				body = bytes.TrimSuffix(n.encoded.Bytes(), []byte("\n"))
+				body = n.encoded
 			}
 			if j := n.open[k]; j >= 0 && rows[j].Events < e.MaxEvents && len(rows[j].Body)+1+len(body) <= maxBody {
 				rows[j].Body = append(append(rows[j].Body, ','), body...)
