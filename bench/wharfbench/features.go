@@ -79,6 +79,34 @@ func (r *receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 
 func (r *receiver) stop() { _ = r.srv.Close() }
 
+// sampleServers samples the CPU time of each target's process.
+func sampleServers(targets []*target) ([]cpuSample, error) {
+	var out []cpuSample
+	for _, t := range targets {
+		s, err := sampleCPU(t.cmd.Process.Pid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// settleReceiver waits, with notifications on, until the receiver has got
+// no event for half a second (at most 10 s): the events of the last round
+// are delivered.
+func settleReceiver(r *receiver, notifying bool) {
+	last := int64(-1)
+	for deadline := time.Now().Add(10 * time.Second); notifying && time.Now().Before(deadline); {
+		n := r.events.Load()
+		if n == last {
+			return
+		}
+		last = n
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 // scraper GETs a /metrics URL every scrapeEvery until stopped, and counts
 // the scrapes that returned wharf's series.
 type scraper struct {
@@ -227,6 +255,10 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	for _, wl := range wls {
 		results = append(results, costRows(wl)...)
 	}
+	cpuBefore, err := sampleServers(targets)
+	if err != nil {
+		return nil, err
+	}
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "metrics, audit and notifications off and on, round %d/%d\n", round+1, o.Rounds)
 		for wi, wl := range wls {
@@ -241,6 +273,17 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 			}
 		}
 	}
+	// Both servers did the same work: their CPU over the rounds, once the
+	// "on" server has sent what it queued, is the features' cost in CPU,
+	// which a loaded machine disturbs far less than the timed rows.
+	settleReceiver(recv, notifying)
+	cpuAfter, err := sampleServers(targets)
+	if err != nil {
+		return nil, err
+	}
+	var cpuOff, cpuOn cpuUse
+	cpuOff.add(cpuBefore[0], cpuAfter[0])
+	cpuOn.add(cpuBefore[1], cpuAfter[1])
 	if o.ProfileDir != "" {
 		if err := profileAll(ctx, o, wls, targets); err != nil {
 			return nil, err
@@ -265,7 +308,9 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	if len(without) > 0 {
 		onWhat += "; but " + strings.Join(without, " and ") + " left off (-features-without)"
 	}
-	seen := []string{fmt.Sprintf("the receiver got %d events in %d requests", recv.events.Load(), recv.posts.Load())}
+	seen := []string{fmt.Sprintf("the receiver got %d events in %d requests", recv.events.Load(), recv.posts.Load()),
+		fmt.Sprintf("the servers' CPU over the rounds was %.1f s %s, %.1f s all off (%+.1f %%)", cpuOn.proc.Seconds(), on, cpuOff.proc.Seconds(),
+			100*(cpuOn.proc.Seconds()/cpuOff.proc.Seconds()-1))}
 	if scraping {
 		seen = append(seen, fmt.Sprintf("%d scrapes returned wharf's series", scr.ok.Load()))
 	}

@@ -229,11 +229,18 @@ func testNotifyBacklogBound(t *testing.T, s *metadata.Store) {
 	if dropped["small"] != 1 {
 		t.Errorf("one more past the bound dropped %v; want small:1", dropped)
 	}
-	if got := fmt.Sprint(notifyBodies(t, s, "small")); got != "[s3 s4 s5]" {
-		t.Errorf("endpoint small holds %s; want [s3 s4 s5]", got)
+	wantQueue(t, s, "small", "[s3 s4 s5]", 3, 3)
+}
+
+// wantQueue checks endpoint's bodies, in order, and its pending and
+// dropped counts.
+func wantQueue(t *testing.T, s *metadata.Store, endpoint, bodies string, pending, dropped int64) {
+	t.Helper()
+	if got := fmt.Sprint(notifyBodies(t, s, endpoint)); got != bodies {
+		t.Errorf("endpoint %s holds %s; want %s", endpoint, got, bodies)
 	}
-	if st := notifyState(t, s, "small"); st.Pending != 3 || st.Dropped != 3 {
-		t.Errorf("endpoint small: pending %d, dropped %d; want 3, 3", st.Pending, st.Dropped)
+	if st := notifyState(t, s, endpoint); st.Pending != pending || st.Dropped != dropped {
+		t.Errorf("endpoint %s: pending %d, dropped %d; want %d, %d", endpoint, st.Pending, st.Dropped, pending, dropped)
 	}
 }
 
@@ -300,12 +307,7 @@ func testNotifyRowsOfEvents(t *testing.T, s *metadata.Store) {
 	if dropped["env"] != 151 {
 		t.Errorf("dropped %v; want env: 151, the events of the three oldest rows", dropped)
 	}
-	if got := fmt.Sprint(notifyBodies(t, s, "env")); got != "[r1 r2]" {
-		t.Errorf("after the bound endpoint env holds %s; want the newest two rows [r1 r2]", got)
-	}
-	if st := notifyState(t, s, "env"); st.Pending != 200 || st.Dropped != 151 {
-		t.Errorf("endpoint env: pending %d, dropped %d; want 200, 151", st.Pending, st.Dropped)
-	}
+	wantQueue(t, s, "env", "[r1 r2]", 200, 151) // the newest two rows
 }
 
 // testNotifyLease: one owner at a time delivers an endpoint; the lease is
