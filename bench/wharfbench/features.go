@@ -93,8 +93,8 @@ func sampleServers(targets []*target) ([]cpuSample, error) {
 }
 
 // settleReceiver waits, with notifications on, until the receiver has got
-// no event for half a second (at most 10 s): the events of the last round
-// are delivered.
+// no event for half a second (at most 10 s): the events of the last
+// workload are delivered.
 func settleReceiver(r *receiver, notifying bool) {
 	last := int64(-1)
 	for deadline := time.Now().Add(10 * time.Second); notifying && time.Now().Before(deadline); {
@@ -255,17 +255,38 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	for _, wl := range wls {
 		results = append(results, costRows(wl)...)
 	}
-	cpuBefore, err := sampleServers(targets)
-	if err != nil {
-		return nil, err
-	}
+	// Both servers do the same work, so their CPU time for it is the
+	// features' cost in CPU, which a loaded machine disturbs far less than
+	// the timed rows: per workload and server, summed over the rounds
+	// (work per second for the workloads that last a time, requests/s).
+	cpu := make([][2]cpuUse, len(wls))
+	work := make([][2]float64, len(wls))
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "metrics, audit and notifications off and on, round %d/%d\n", round+1, o.Rounds)
 		for wi, wl := range wls {
 			i := slices.IndexFunc(results, func(r Result) bool { return r.Name == wl.rows[0].name })
+			before, err := sampleServers(targets)
+			if err != nil {
+				return nil, err
+			}
 			vals, err := measureRound(ctx, wl, targets, round, round+wi, results[i:])
 			if err != nil {
 				return nil, err
+			}
+			if round == o.Rounds-1 && wi == len(wls)-1 {
+				settleReceiver(recv, notifying) // the last events go out
+			}
+			after, err := sampleServers(targets)
+			if err != nil {
+				return nil, err
+			}
+			for k := range targets {
+				cpu[wi][k].add(before[k], after[k])
+				if wl.rows[0].unit == "requests/s" {
+					work[wi][k] += vals[k][0] * o.Duration.Seconds()
+				} else {
+					work[wi][k]++
+				}
 			}
 			for j := range vals[0] {
 				results[i+j].Distr = append(results[i+j].Distr, vals[0][j])
@@ -273,17 +294,6 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 			}
 		}
 	}
-	// Both servers did the same work: their CPU over the rounds, once the
-	// "on" server has sent what it queued, is the features' cost in CPU,
-	// which a loaded machine disturbs far less than the timed rows.
-	settleReceiver(recv, notifying)
-	cpuAfter, err := sampleServers(targets)
-	if err != nil {
-		return nil, err
-	}
-	var cpuOff, cpuOn cpuUse
-	cpuOff.add(cpuBefore[0], cpuAfter[0])
-	cpuOn.add(cpuBefore[1], cpuAfter[1])
 	if o.ProfileDir != "" {
 		if err := profileAll(ctx, o, wls, targets); err != nil {
 			return nil, err
@@ -308,17 +318,25 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	if len(without) > 0 {
 		onWhat += "; but " + strings.Join(without, " and ") + " left off (-features-without)"
 	}
-	seen := []string{fmt.Sprintf("the receiver got %d events in %d requests", recv.events.Load(), recv.posts.Load()),
-		fmt.Sprintf("the servers' CPU over the rounds was %.1f s %s, %.1f s all off (%+.1f %%)", cpuOn.proc.Seconds(), on, cpuOff.proc.Seconds(),
-			100*(cpuOn.proc.Seconds()/cpuOff.proc.Seconds()-1))}
+	seen := []string{fmt.Sprintf("the receiver got %d events in %d requests", recv.events.Load(), recv.posts.Load())}
 	if scraping {
 		seen = append(seen, fmt.Sprintf("%d scrapes returned wharf's series", scr.ok.Load()))
 	}
+	notes := []string{}
+	for wi, wl := range wls {
+		per := func(k int) float64 { return cpu[wi][k].proc.Seconds() / work[wi][k] }
+		unit := "s a round"
+		if wl.rows[0].unit == "requests/s" {
+			unit = "ms per 1000 requests"
+			per = func(k int) float64 { return 1e6 * cpu[wi][k].proc.Seconds() / work[wi][k] }
+		}
+		notes = append(notes, fmt.Sprintf("Server CPU, %s: %.3g %s %s, %.3g all off (%+.1f %%).", wl.rows[0].name, per(1), unit, on, per(0), 100*(per(1)/per(0)-1)))
+	}
 	return []Comparison{{Section: featuresSection, Title: "The same workloads with metrics, audit and notifications on and off", A: on, B: "all off", Cost: true,
 		Results: results,
-		Notes: []string{
-			"all off: `audit.enabled: false`, no `metrics:`, no `notifications:`. " + on + ": " + onWhat + ".",
-			"In this run " + strings.Join(seen, ", and ") + ".",
-			"Both are separate servers from the main table's wharf (which runs with the defaults: audit on, metrics and notifications off), with data of their own; they take turns as the main table's servers do. The cost column is how much worse " + on + " is than all off; a few percent is inside the spread of most rows.",
-		}}}, nil
+		Notes: append(notes,
+			"all off: `audit.enabled: false`, no `metrics:`, no `notifications:`. "+on+": "+onWhat+".",
+			"In this run "+strings.Join(seen, ", and ")+".",
+			"Both are separate servers from the main table's wharf (which runs with the defaults: audit on, metrics and notifications off), with data of their own; they take turns as the main table's servers do. The cost column is how much worse "+on+" is than all off; a few percent is inside the spread of most rows. Server CPU is each server's CPU time during the workload's turns (both servers' turns: the \"on\" server's queued events may go out during the other's), per round or per 1000 requests.",
+		)}}, nil
 }
