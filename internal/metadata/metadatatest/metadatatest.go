@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyRetry", testNotifyRetry},
 		{"NotifyBatches", testNotifyBatches},
 		{"NotifyBacklogBound", testNotifyBacklogBound},
+		{"NotifyRowsOfEvents", testNotifyRowsOfEvents},
 		{"NotifyLease", testNotifyLease},
 		{"CopyAll", testCopyAll},
 		{"TokenKeys", testTokenKeys},
