@@ -20,7 +20,12 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if !s.cfg.UIServed() || s.auth == nil || s.reg == nil {
 		return nil
 	}
+	svc, err := s.accountService()
+	if err != nil {
+		return err
+	}
 	u, err := ui.New(ui.Config{
+		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
 		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
 		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete, Events: s.eventSinks(),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wharf/internal/accounts"
+	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/edge"
@@ -59,6 +60,15 @@ type Config struct {
 	// Events, when set, is told of every delete, as the registry API's
 	// are (the audit log, notifications, metrics).
 	Events events.Sink
+	// Accounts makes the changes of the administration and personal
+	// pages: the calls the admin API and the CLI make, with their checks
+	// (the last administrator) and their audit records. Live, Layers and
+	// Configured explain a decision as `wharf acl check` does. Without
+	// Accounts and Live those pages are not served.
+	Accounts   *accounts.Service
+	Live       *accounts.Live
+	Layers     []accounts.Layer
+	Configured map[string]auth.Labels
 	// ClientIP defaults to edge.ClientIP.
 	ClientIP func(*http.Request) netip.Addr
 	Log      *slog.Logger
@@ -120,6 +130,9 @@ func (u *UI) newMux() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"manifests/{name...}", u.signedIn(u.manifest))
 	mux.HandleFunc("GET "+Prefix+"delete/{name...}", u.signedIn(u.confirmDelete))
 	mux.HandleFunc("POST "+Prefix+"delete/{name...}", u.signedIn(u.delete))
+	if u.cfg.Accounts != nil && u.cfg.Live != nil {
+		u.adminRoutes(mux)
+	}
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, errcode.PageNotFound, "There is no such page.", nil)
 	})
