@@ -268,7 +268,6 @@ func printLint(cmd *cobra.Command, env *accountEnv, out io.Writer) error {
 	return nil
 }
 
-
 func newACLCheck(f *accountFlags) *cobra.Command {
 	var (
 		labels                  []string
