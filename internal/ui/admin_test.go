@@ -7,9 +7,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"wharf/internal/accounts"
 	"wharf/internal/auth"
+	"wharf/internal/metadata"
 )
 
 // adminPosts are the administration's forms, each with a valid body.
@@ -35,7 +37,7 @@ func TestAdministrationIsForAdministrators(t *testing.T) {
 	if strings.Contains(b.get("/ui/").body, `id="nav-admin"`) {
 		t.Error("a non-administrator is shown the administration link")
 	}
-	for _, path := range []string{"/ui/admin/", "/ui/admin/users", "/ui/admin/teams", "/ui/admin/rules", "/ui/admin/tokens", "/ui/admin/sessions"} {
+	for _, path := range []string{"/ui/admin/", "/ui/admin/users", "/ui/admin/teams", "/ui/admin/rules", "/ui/admin/tokens", "/ui/admin/sessions", "/ui/admin/audit"} {
 		if p := b.get(path); p.status != http.StatusForbidden {
 			t.Errorf("GET %s as alice: %d, want 403", path, p.status)
 		}
@@ -328,5 +330,39 @@ func TestSessionsPage(t *testing.T) {
 	}
 	if strings.Contains(b.get("/ui/admin/sessions").body, "<td>alice</td>") {
 		t.Error("a revoked session is still listed")
+	}
+}
+
+// TestAuditPage: the audit log page lists records newest first and
+// filters them by user, repository and action.
+func TestAuditPage(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	err := e.svc.Store().InsertAudit(t.Context(), []metadata.AuditRecord{
+		{Time: now.Add(-2 * time.Minute), Action: "push", Actor: "alice", Repository: "team/app", Target: "v1", Outcome: "ok"},
+		{Time: now.Add(-time.Minute), Action: "pull", Actor: "bob", Repository: "other/lib", Target: "latest", Outcome: "ok", Count: 7},
+		{Time: now, Action: "user.create", Actor: "root", Source: "ui", Target: "user erin", Outcome: "ok"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	all := b.get("/ui/admin/audit").body
+	if i, j := strings.Index(all, "user erin"), strings.Index(all, "team/app"); i < 0 || j < 0 || i > j {
+		t.Errorf("the audit log is not newest first:\n%s", all)
+	}
+	for _, tc := range []struct{ query, want, not string }{
+		{"user=alice", "team/app", "other/lib"},
+		{"repo=other/lib", "<td>7</td>", "team/app"},
+		{"action=user.create", "user erin", "other/lib"},
+	} {
+		p := b.get("/ui/admin/audit?" + tc.query)
+		if !strings.Contains(p.body, tc.want) || strings.Contains(p.body, tc.not) {
+			t.Errorf("audit filtered by %s: want %q and not %q:\n%s", tc.query, tc.want, tc.not, p.body)
+		}
+	}
+	if p := b.get("/ui/admin/audit?cursor=bogus"); p.status != http.StatusBadRequest {
+		t.Errorf("a bogus cursor: %d, want 400", p.status)
 	}
 }
