@@ -24,8 +24,13 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
+	ca := ""
+	if s.cfg.TLS == "auto" {
+		ca = s.dir.TLSCACert()
+	}
 	u, err := ui.New(ui.Config{
-		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
+		CACertPath: ca,
+		Accounts:   svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
 		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
 		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete, Events: s.eventSinks(),

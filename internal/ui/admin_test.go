@@ -4,6 +4,8 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -364,5 +366,38 @@ func TestAuditPage(t *testing.T) {
 	}
 	if p := b.get("/ui/admin/audit?cursor=bogus"); p.status != http.StatusBadRequest {
 		t.Errorf("a bogus cursor: %d, want 400", p.status)
+	}
+}
+
+// TestPersonalPageCA: with tls: auto the personal page offers the local
+// CA's certificate and says where each client wants it; without, neither
+// the link nor the file is there.
+func TestPersonalPageCA(t *testing.T) {
+	const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	path := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(path, []byte(pem), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config) { c.CACertPath = path })
+	b := e.browser()
+	b.signIn("alice", alicePassword)
+	host := strings.TrimPrefix(e.srv.URL, "http://")
+	mustContain(t, b.get("/ui/me"), `href="/ui/ca.crt"`, "/etc/docker/certs.d/"+host+"/ca.crt", "/etc/containers/certs.d/"+host+"/ca.crt",
+		"docker login "+host+" -u alice", "podman login "+host+" -u alice", "helm registry login "+host+" -u alice --ca-file ca.crt")
+	if p := b.get("/ui/ca.crt"); p.status != http.StatusOK || p.body != pem || !strings.Contains(p.header.Get("Content-Disposition"), "ca.crt") {
+		t.Errorf("GET /ui/ca.crt: %d %q %v", p.status, p.body, p.header)
+	}
+	if p := e.browser().get("/ui/ca.crt"); p.status != http.StatusSeeOther {
+		t.Errorf("GET /ui/ca.crt signed out: %d, want the sign-in page", p.status)
+	}
+
+	plain := newEnv(t)
+	pb := plain.browser()
+	pb.signIn("alice", alicePassword)
+	if p := pb.get("/ui/me"); strings.Contains(p.body, "ca.crt") {
+		t.Errorf("without tls: auto the personal page offers a CA:\n%s", p.body)
+	}
+	if p := pb.get("/ui/ca.crt"); p.status != http.StatusNotFound {
+		t.Errorf("GET /ui/ca.crt without tls: auto: %d, want 404", p.status)
 	}
 }

@@ -76,7 +76,8 @@ func (r *recorder) all() []events.Event {
 	return slices.Clone(r.ev)
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv starts the interface; each of opts may change its Config.
+func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	logs := &testserver.SyncBuffer{}
@@ -111,12 +112,16 @@ func newEnv(t testing.TB) *env {
 	}
 	reg := registry.New(memory.New(), meta, log, registry.Options{})
 	rec := &recorder{}
-	u, err := New(Config{
+	cfg := Config{
 		Authn: accounts.NewFresh(live, authn.NewCache(chain, authn.CacheOptions{})), Limiter: authn.NewLimiter(authn.LimiterOptions{}),
 		Sessions: chain, Authz: accounts.NewGuard(authz.Chain{acl, accounts.NewACL(live)}, live, log),
 		Accounts: svc, Live: live, Layers: layers,
 		Store: accounts.NewSessionStore(meta), Meta: meta, Registry: reg, Service: service, DeleteEnabled: true, Log: log, Events: rec,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,12 +157,15 @@ type meData struct {
 	Tokens   []accounts.TokenView
 	Host     string
 	Own      bool
+	// CA is set with tls: auto: the local CA's certificate can be
+	// downloaded, and the page says where each client wants it.
+	CA bool
 }
 
 // mePage is the signed-in account's own page: its tokens and teams, and
 // how to log in from docker, podman and helm on another machine.
 func (u *UI) mePage(w http.ResponseWriter, r *http.Request, s *session) {
-	d := meData{Session: s, Host: hostOf(r), Own: true}
+	d := meData{Session: s, Host: hostOf(r), Own: true, CA: u.cfg.CACertPath != ""}
 	user, err := u.cfg.Accounts.Store().GetUser(r.Context(), s.Account())
 	switch {
 	case err == nil && s.Identity.Labels.Source() == accounts.SourceDatabase:
@@ -209,4 +214,29 @@ func (u *UI) revokeMyToken(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	u.revoke(w, u.asActor(r, s), s, id, "me")
+}
+
+// maxCACert bounds what is read of the CA certificate file.
+const maxCACert = 64 << 10
+
+// caCert sends tls: auto's local CA certificate, read when asked (it is
+// made again when tls_names change), for clients to trust.
+func (u *UI) caCert(w http.ResponseWriter, r *http.Request, _ *session) {
+	if u.cfg.CACertPath == "" {
+		u.fail(w, r, errcode.PageNotFound, "This server has no local CA (tls: auto is off).", nil)
+		return
+	}
+	f, err := os.Open(u.cfg.CACertPath)
+	var pem []byte
+	if err == nil {
+		pem, err = io.ReadAll(io.LimitReader(f, maxCACert))
+		f.Close()
+	}
+	if err != nil {
+		u.fail(w, r, errcode.PageUnavailable, "The CA certificate cannot be read now; the server log says why.", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="ca.crt"`)
+	_, _ = w.Write(pem)
 }

@@ -69,6 +69,9 @@ type Config struct {
 	Live       *accounts.Live
 	Layers     []accounts.Layer
 	Configured map[string]auth.Labels
+	// CACertPath, with tls: auto, is the local CA's certificate, which
+	// clients must trust: the personal page offers it for download.
+	CACertPath string
 	// ClientIP defaults to edge.ClientIP.
 	ClientIP func(*http.Request) netip.Addr
 	Log      *slog.Logger
