@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestAdministrationIsForAdministrators(t *testing.T) {
 	if strings.Contains(b.get("/ui/").body, `id="nav-admin"`) {
 		t.Error("a non-administrator is shown the administration link")
 	}
-	for _, path := range []string{"/ui/admin/", "/ui/admin/users", "/ui/admin/teams", "/ui/admin/rules", "/ui/admin/tokens", "/ui/admin/sessions", "/ui/admin/audit"} {
+	for _, path := range []string{"/ui/admin/", "/ui/admin/users", "/ui/admin/teams", "/ui/admin/rules", "/ui/admin/tokens", "/ui/admin/sessions", "/ui/admin/audit", "/ui/admin/usage"} {
 		if p := b.get(path); p.status != http.StatusForbidden {
 			t.Errorf("GET %s as alice: %d, want 403", path, p.status)
 		}
@@ -399,5 +400,49 @@ func TestPersonalPageCA(t *testing.T) {
 	}
 	if p := pb.get("/ui/ca.crt"); p.status != http.StatusNotFound {
 		t.Errorf("GET /ui/ca.crt without tls: auto: %d, want 404", p.status)
+	}
+}
+
+// TestUsagePictures: the usage page draws the storage per namespace,
+// largest first and to scale, and the pushes and pulls per day from the
+// audit log (a folded pull record counts its pulls), as SVG without a
+// style attribute, which the CSP would refuse.
+func TestUsagePictures(t *testing.T) {
+	e := newEnv(t)
+	e.push("team/app", "v1")
+	e.push("team/app", "v2")
+	e.push("team/db", "v1")
+	e.push("solo", "v1")
+	now := time.Now().UTC()
+	yesterday := now.Add(-24 * time.Hour)
+	err := e.meta.InsertAudit(t.Context(), []metadata.AuditRecord{
+		{Time: now, Action: "push", Actor: "alice", Repository: "team/app", Outcome: "ok"},
+		{Time: now, Action: "push", Actor: "alice", Repository: "team/app", Outcome: "ok"},
+		{Time: yesterday, Action: "pull", Actor: "bob", Repository: "other/lib", Outcome: "ok", Count: 5},
+		{Time: now.AddDate(0, 0, -30), Action: "push", Actor: "alice", Repository: "team/app", Outcome: "ok"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	p := b.get("/ui/admin/usage")
+	if p.status != http.StatusOK {
+		t.Fatalf("usage page: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "style=") {
+		t.Error("the usage page has a style attribute, which the CSP refuses")
+	}
+	bars := regexp.MustCompile(`<title>([^<]+): [^<]+</title><text class="label"[^>]*>[^<]*</text>\s*<rect class="bar" x="\d+" y="\d+" width="(\d+)"`).FindAllStringSubmatch(p.body, -1)
+	if len(bars) != 2 || bars[0][1] != "team/" || bars[0][2] != "420" || bars[1][1] != "solo" {
+		t.Fatalf("namespace bars: %v\n%s", bars, p.body)
+	}
+	if w, _ := strconv.Atoi(bars[1][2]); w <= 0 || w >= 420 {
+		t.Errorf("the smaller namespace's bar is %d wide; want between 0 and 420", w)
+	}
+	mustContain(t, p, "<title>"+now.Format("01-02")+": 2 pushes, 0 pulls</title>", "<title>"+yesterday.Format("01-02")+": 0 pushes, 5 pulls</title>",
+		"the tallest bar is 5")
+	if strings.Contains(p.body, now.AddDate(0, 0, -30).Format("01-02")+":") {
+		t.Error("a push older than the period is drawn")
 	}
 }
