@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -29,8 +30,8 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 		ca = s.dir.TLSCACert()
 	}
 	u, err := ui.New(ui.Config{
-		CACertPath: ca,
-		Accounts:   svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
+		CACertPath: ca, GCStatus: s.gcStatus(),
+		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
 		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
 		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete, Events: s.eventSinks(),
@@ -45,5 +46,14 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	}
 	mux.Handle(ui.Prefix, small(s.auth.Pin(u)))
 	mux.HandleFunc("GET /{$}", ui.Redirect)
+	return nil
+}
+
+// gcStatus is the garbage collector's status for the web interface; nil
+// where this server collects none.
+func (s *Server) gcStatus() func(context.Context) (any, error) {
+	if g := s.adminGC(); g != nil {
+		return g.Status
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -444,5 +445,23 @@ func TestUsagePictures(t *testing.T) {
 		"the tallest bar is 5")
 	if strings.Contains(p.body, now.AddDate(0, 0, -30).Format("01-02")+":") {
 		t.Error("a push older than the period is drawn")
+	}
+}
+
+// TestUsageGCStatus: the usage page shows the garbage collector's status
+// where the server has one, and says nothing of it where it has none.
+func TestUsageGCStatus(t *testing.T) {
+	status := func(context.Context) (any, error) {
+		return map[string]any{"running": false, "last": map[string]any{"blobs_deleted": 42}}, nil
+	}
+	e := newEnv(t, func(c *Config) { c.GCStatus = status })
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	mustContain(t, b.get("/ui/admin/usage"), `<pre id="gc">`, "&#34;blobs_deleted&#34;: 42")
+	plain := newEnv(t)
+	pb := plain.browser()
+	pb.signIn("root", rootPassword)
+	if p := pb.get("/ui/admin/usage"); strings.Contains(p.body, `id="gc"`) {
+		t.Error("a server without garbage collection shows its status")
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -69,6 +70,10 @@ type Config struct {
 	Live       *accounts.Live
 	Layers     []accounts.Layer
 	Configured map[string]auth.Labels
+	// GCStatus, when set, says whether a garbage collection runs, who
+	// holds the lease and how the last run ended, as GET /api/v1/gc
+	// answers (a JSON-ready value): the usage page shows it.
+	GCStatus func(ctx context.Context) (any, error)
 	// CACertPath, with tls: auto, is the local CA's certificate, which
 	// clients must trust: the personal page offers it for download.
 	CACertPath string

@@ -3,6 +3,7 @@ package ui
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -66,7 +67,9 @@ type usageData struct {
 	Total      string
 	More       int
 	Activity   vchart
-	AuditEmpty bool
+	// GC is the garbage collector's status as the admin API shows it,
+	// indented JSON ("" where the server collects none).
+	GC string
 }
 
 // usagePage draws the storage used per namespace (as `wharf repo ls
@@ -94,6 +97,18 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request, s *session) {
 	if err != nil {
 		u.fail(w, r, errcode.PageUnavailable, "The audit log cannot be read now; try again later.", err)
 		return
+	}
+	if u.cfg.GCStatus != nil {
+		st, err := u.cfg.GCStatus(ctx)
+		var b []byte
+		if err == nil {
+			b, err = json.MarshalIndent(st, "", "  ")
+		}
+		if err != nil {
+			u.fail(w, r, errcode.PageUnavailable, "The garbage collector's status cannot be read now; try again later.", err)
+			return
+		}
+		d.GC = string(b)
 	}
 	u.render(w, r, http.StatusOK, "admin_usage.html", d)
 }
