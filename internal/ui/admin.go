@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -118,6 +119,42 @@ func (u *UI) refused(w http.ResponseWriter, r *http.Request, err error) {
 // GET: a reload repeats nothing).
 func done(w http.ResponseWriter, r *http.Request, page string) {
 	http.Redirect(w, r, Prefix+page, http.StatusSeeOther)
+}
+
+// listData is a page of an administration list.
+type listData[V any] struct {
+	Session *session
+	Items   []V
+	Next    string
+	// Own is set on the personal page: its buttons act on one's own.
+	Own bool
+}
+
+// adminList is one of the administration's lists: read whole (as the
+// admin API reads it), sorted by key, shown a page at a time by view.
+type adminList[T, V any] struct {
+	// page is the list's page under the prefix ("admin/users"), and its
+	// template's name with the slash as "_"; what names it in messages.
+	page, what string
+	read       func(context.Context) ([]T, error)
+	key        func(T) string
+	view       func(T) V
+}
+
+// listPage shows the page of l after the key ?after= names.
+func listPage[T, V any](u *UI, w http.ResponseWriter, r *http.Request, s *session, l adminList[T, V]) {
+	items, err := l.read(r.Context())
+	if err != nil {
+		u.fail(w, r, errcode.PageUnavailable, "The "+l.what+" cannot be listed now; try again later.", err)
+		return
+	}
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(l.key(a), l.key(b)) })
+	shown, next := pageAfter(items, r.URL.Query().Get("after"), l.key)
+	d := listData[V]{Session: s, Next: nextPage(l.page, next), Items: make([]V, 0, len(shown))}
+	for _, it := range shown {
+		d.Items = append(d.Items, l.view(it))
+	}
+	u.render(w, r, http.StatusOK, strings.ReplaceAll(l.page, "/", "_")+".html", d)
 }
 
 // pageAfter returns the page of items that follow the key after (items

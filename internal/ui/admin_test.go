@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -463,5 +464,36 @@ func TestUsageGCStatus(t *testing.T) {
 	pb.signIn("root", rootPassword)
 	if p := pb.get("/ui/admin/usage"); strings.Contains(p.body, `id="gc"`) {
 		t.Error("a server without garbage collection shows its status")
+	}
+}
+
+// TestPageAfter: an administration list's pages follow each other without
+// a gap or a repeat, whatever the key the previous page ended at.
+func TestPageAfter(t *testing.T) {
+	var names []string
+	for i := range 120 {
+		names = append(names, fmt.Sprintf("u%03d", i))
+	}
+	id := func(s string) string { return s }
+	for _, tc := range []struct {
+		name, after, first, next string
+		n                        int
+	}{
+		{"first page", "", "u000", "u049", adminPage},
+		{"second page", "u049", "u050", "u099", adminPage},
+		{"last page", "u099", "u100", "", 20},
+		{"after a key that is gone", "u0495", "u050", "u099", adminPage},
+		{"after the last", "u119", "", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page, next := pageAfter(names, tc.after, id)
+			first := ""
+			if len(page) > 0 {
+				first = page[0]
+			}
+			if len(page) != tc.n || first != tc.first || next != tc.next {
+				t.Errorf("pageAfter(%q) = %d items from %q, next %q; want %d from %q, next %q", tc.after, len(page), first, next, tc.n, tc.first, tc.next)
+			}
+		})
 	}
 }

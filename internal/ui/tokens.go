@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -18,29 +19,17 @@ import (
 // `wharf token create` and the admin API give it.
 const defaultTokenDays = 90
 
-type tokensData struct {
-	Session *session
-	Tokens  []accounts.TokenView
-	Next    string
-	// Own is set on the personal page: its buttons revoke one's own.
-	Own bool
-}
-
 // tokensPage lists the active access tokens of every account by id, a
 // page at a time, with a form to create one.
 func (u *UI) tokensPage(w http.ResponseWriter, r *http.Request, s *session) {
-	views, err := u.activeTokens(r, "")
-	if err != nil {
-		u.fail(w, r, errcode.PageUnavailable, "The access tokens cannot be listed now; try again later.", err)
-		return
-	}
-	shown, next := pageAfter(views, r.URL.Query().Get("after"), func(t accounts.TokenView) string { return t.ID })
-	u.render(w, r, http.StatusOK, "admin_tokens.html", tokensData{Session: s, Tokens: shown, Next: nextPage("admin/tokens", next)})
+	listPage(u, w, r, s, adminList[accounts.TokenView, accounts.TokenView]{page: "admin/tokens", what: "access tokens",
+		read: func(ctx context.Context) ([]accounts.TokenView, error) { return u.activeTokens(ctx, "") },
+		key:  func(t accounts.TokenView) string { return t.ID }, view: func(t accounts.TokenView) accounts.TokenView { return t }})
 }
 
 // activeTokens are user's tokens ("" for everyone's) that still work, by id.
-func (u *UI) activeTokens(r *http.Request, user string) ([]accounts.TokenView, error) {
-	tokens, err := u.cfg.Accounts.Tokens(r.Context(), user)
+func (u *UI) activeTokens(ctx context.Context, user string) ([]accounts.TokenView, error) {
+	tokens, err := u.cfg.Accounts.Tokens(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -115,27 +104,12 @@ func (u *UI) revokeToken(w http.ResponseWriter, r *http.Request, s *session) {
 	u.revoke(w, r, s, r.PathValue("id"), "admin/tokens")
 }
 
-type sessionsData struct {
-	Session  *session
-	Sessions []accounts.SessionView
-	Next     string
-}
-
 // sessionsPage lists the live sessions (docker logins and the web
 // interface's) by id, a page at a time.
 func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	sessions, err := u.cfg.Accounts.Sessions(r.Context(), "")
-	if err != nil {
-		u.fail(w, r, errcode.PageUnavailable, "The sessions cannot be listed now; try again later.", err)
-		return
-	}
-	slices.SortFunc(sessions, func(a, b metadata.RefreshToken) int { return strings.Compare(a.ID, b.ID) })
-	shown, next := pageAfter(sessions, r.URL.Query().Get("after"), func(rt metadata.RefreshToken) string { return rt.ID })
-	d := sessionsData{Session: s, Next: nextPage("admin/sessions", next)}
-	for _, rt := range shown {
-		d.Sessions = append(d.Sessions, accounts.ViewSession(rt))
-	}
-	u.render(w, r, http.StatusOK, "admin_sessions.html", d)
+	listPage(u, w, r, s, adminList[metadata.RefreshToken, accounts.SessionView]{page: "admin/sessions", what: "sessions",
+		read: func(ctx context.Context) ([]metadata.RefreshToken, error) { return u.cfg.Accounts.Sessions(ctx, "") },
+		key:  func(rt metadata.RefreshToken) string { return rt.ID }, view: accounts.ViewSession})
 }
 
 func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request, s *session) {
@@ -154,9 +128,11 @@ type meData struct {
 	// those have access tokens and teams.
 	Database bool
 	Teams    []string
-	Tokens   []accounts.TokenView
-	Host     string
-	Own      bool
+	// Items are the account's active tokens (named as a list page's
+	// items: the tokens' table is the administration's).
+	Items []accounts.TokenView
+	Host  string
+	Own   bool
 	// CA is set with tls: auto: the local CA's certificate can be
 	// downloaded, and the page says where each client wants it.
 	CA bool
@@ -170,7 +146,7 @@ func (u *UI) mePage(w http.ResponseWriter, r *http.Request, s *session) {
 	switch {
 	case err == nil && s.Identity.Labels.Source() == accounts.SourceDatabase:
 		d.Database, d.Teams = true, user.Teams
-		if d.Tokens, err = u.activeTokens(r, s.Account()); err != nil {
+		if d.Items, err = u.activeTokens(r.Context(), s.Account()); err != nil {
 			u.fail(w, r, errcode.PageUnavailable, "Your access tokens cannot be listed now; try again later.", err)
 			return
 		}

@@ -3,7 +3,6 @@ package ui
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"wharf/internal/accounts"
@@ -12,29 +11,12 @@ import (
 	"wharf/internal/metadata"
 )
 
-type usersData struct {
-	Session *session
-	Users   []accounts.UserView
-	Next    string
-}
-
 // usersPage lists the database's users and robots by name, a page at a
 // time, with a form to add one and, on each, disable/enable and a new
 // password.
 func (u *UI) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
-	after := r.URL.Query().Get("after")
-	users, err := u.cfg.Accounts.Store().ListUsers(r.Context())
-	if err != nil {
-		u.fail(w, r, errcode.PageUnavailable, "The users cannot be listed now; try again later.", err)
-		return
-	}
-	slices.SortFunc(users, func(a, b metadata.User) int { return strings.Compare(a.Name, b.Name) })
-	shown, next := pageAfter(users, after, func(x metadata.User) string { return x.Name })
-	d := usersData{Session: s, Next: nextPage("admin/users", next)}
-	for _, x := range shown {
-		d.Users = append(d.Users, u.cfg.Accounts.View(x))
-	}
-	u.render(w, r, http.StatusOK, "admin_users.html", d)
+	listPage(u, w, r, s, adminList[metadata.User, accounts.UserView]{page: "admin/users", what: "users",
+		read: u.cfg.Accounts.Store().ListUsers, key: func(x metadata.User) string { return x.Name }, view: u.cfg.Accounts.View})
 }
 
 // nextPage is the link to page's next page after key ("" for none).
@@ -99,25 +81,11 @@ func (u *UI) resetPassword(w http.ResponseWriter, r *http.Request, s *session) {
 	done(w, r, "admin/users")
 }
 
-type teamsData struct {
-	Session *session
-	Teams   []accounts.TeamView
-	Next    string
-}
-
+// teamsPage lists the teams and their members by name, a page at a time,
+// with forms to add and remove both.
 func (u *UI) teamsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	teams, err := u.cfg.Accounts.Store().ListTeams(r.Context())
-	if err != nil {
-		u.fail(w, r, errcode.PageUnavailable, "The teams cannot be listed now; try again later.", err)
-		return
-	}
-	slices.SortFunc(teams, func(a, b metadata.Team) int { return strings.Compare(a.Name, b.Name) })
-	shown, next := pageAfter(teams, r.URL.Query().Get("after"), func(t metadata.Team) string { return t.Name })
-	d := teamsData{Session: s, Next: nextPage("admin/teams", next)}
-	for _, t := range shown {
-		d.Teams = append(d.Teams, accounts.ViewTeam(t))
-	}
-	u.render(w, r, http.StatusOK, "admin_teams.html", d)
+	listPage(u, w, r, s, adminList[metadata.Team, accounts.TeamView]{page: "admin/teams", what: "teams",
+		read: u.cfg.Accounts.Store().ListTeams, key: func(t metadata.Team) string { return t.Name }, view: accounts.ViewTeam})
 }
 
 // teamChange runs one change of teams and goes back to their page.
