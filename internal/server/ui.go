@@ -30,7 +30,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 		ca = s.dir.TLSCACert()
 	}
 	u, err := ui.New(ui.Config{
-		CACertPath: ca, GCStatus: s.gcStatus(),
+		CACertPath: ca, GCStatus: s.gcStatus(), RetentionDryRun: s.retentionDryRun(),
 		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
 		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
@@ -56,4 +56,13 @@ func (s *Server) gcStatus() func(context.Context) (any, error) {
 		return g.Status
 	}
 	return nil
+}
+
+// retentionDryRun reports what the retention policies would remove, for
+// the web interface; nil where this server applies none.
+func (s *Server) retentionDryRun() func(context.Context) (any, error) {
+	if s.retention == nil {
+		return nil
+	}
+	return func(ctx context.Context) (any, error) { return s.retention.Run(ctx, true) }
 }

@@ -50,6 +50,7 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+a+"sessions/{id}/revoke", u.admin(u.revokeSession))
 	mux.HandleFunc("GET "+a+"audit", u.admin(u.auditLog))
 	mux.HandleFunc("GET "+a+"usage", u.admin(u.usagePage))
+	mux.HandleFunc("POST "+a+"retention", u.admin(u.retentionDryRun))
 	mux.HandleFunc("GET "+Prefix+"ca.crt", u.signedIn(u.caCert))
 	mux.HandleFunc("GET "+Prefix+"me", u.signedIn(u.mePage))
 	mux.HandleFunc("POST "+Prefix+"me/tokens", u.signedIn(u.createMyToken))

@@ -497,3 +497,36 @@ func TestPageAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestRetentionDryRun: the usage page offers the retention dry run where
+// the server has policies, behind the session's CSRF token and for
+// administrators only, and shows its report.
+func TestRetentionDryRun(t *testing.T) {
+	runs := 0
+	dry := func(context.Context) (any, error) {
+		runs++
+		return map[string]any{"dry_run": true, "untagged": 3}, nil
+	}
+	e := newEnv(t, func(c *Config) { c.RetentionDryRun = dry })
+	a := e.browser()
+	acsrf := a.signIn("alice", alicePassword)
+	a.form("/ui/admin/retention", acsrf, http.StatusForbidden)
+	b := e.browser()
+	csrf := b.signIn("root", rootPassword)
+	mustContain(t, b.get("/ui/admin/usage"), `action="/ui/admin/retention"`)
+	b.form("/ui/admin/retention", "", http.StatusForbidden)
+	if runs != 0 {
+		t.Fatalf("the dry run ran %d times for refused requests", runs)
+	}
+	mustContain(t, b.form("/ui/admin/retention", csrf, http.StatusOK), `<pre id="report">`, "&#34;untagged&#34;: 3")
+	if runs != 1 {
+		t.Errorf("the dry run ran %d times; want 1", runs)
+	}
+	plain := newEnv(t)
+	pb := plain.browser()
+	pcsrf := pb.signIn("root", rootPassword)
+	if strings.Contains(pb.get("/ui/admin/usage").body, "/ui/admin/retention") {
+		t.Error("a server without retention offers a dry run")
+	}
+	pb.form("/ui/admin/retention", pcsrf, http.StatusNotFound)
+}

@@ -74,6 +74,10 @@ type Config struct {
 	// holds the lease and how the last run ended, as GET /api/v1/gc
 	// answers (a JSON-ready value): the usage page shows it.
 	GCStatus func(ctx context.Context) (any, error)
+	// RetentionDryRun, when set, reports what the retention policies
+	// would remove now, removing nothing (a JSON-ready report, as POST
+	// /api/v1/retention with dry_run answers).
+	RetentionDryRun func(ctx context.Context) (any, error)
 	// CACertPath, with tls: auto, is the local CA's certificate, which
 	// clients must trust: the personal page offers it for download.
 	CACertPath string

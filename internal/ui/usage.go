@@ -70,6 +70,8 @@ type usageData struct {
 	// GC is the garbage collector's status as the admin API shows it,
 	// indented JSON ("" where the server collects none).
 	GC string
+	// Retention is set where the retention policies can be dry-run.
+	Retention bool
 }
 
 // usagePage draws the storage used per namespace (as `wharf repo ls
@@ -99,18 +101,45 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	if u.cfg.GCStatus != nil {
-		st, err := u.cfg.GCStatus(ctx)
-		var b []byte
-		if err == nil {
-			b, err = json.MarshalIndent(st, "", "  ")
-		}
-		if err != nil {
+		if d.GC, err = indented(ctx, u.cfg.GCStatus); err != nil {
 			u.fail(w, r, errcode.PageUnavailable, "The garbage collector's status cannot be read now; try again later.", err)
 			return
 		}
-		d.GC = string(b)
 	}
+	d.Retention = u.cfg.RetentionDryRun != nil
 	u.render(w, r, http.StatusOK, "admin_usage.html", d)
+}
+
+// indented is what report answers, as indented JSON.
+func indented(ctx context.Context, report func(context.Context) (any, error)) (string, error) {
+	v, err := report(ctx)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	return string(b), err
+}
+
+type retentionData struct {
+	Session *session
+	Report  string
+}
+
+// retentionDryRun shows what the retention policies would remove now,
+// removing nothing. It is a POST, with the session's CSRF token, because
+// it reads every repository: no link prefetch or crawler starts it.
+func (u *UI) retentionDryRun(w http.ResponseWriter, r *http.Request, s *session) {
+	if u.cfg.RetentionDryRun == nil {
+		u.fail(w, r, errcode.PageNotFound, "This server applies no retention policies.", nil)
+		return
+	}
+	rep, err := indented(r.Context(), u.cfg.RetentionDryRun)
+	if err != nil {
+		u.fail(w, r, errcode.PageUnavailable, "The retention dry run failed; the server log says why.", err)
+		return
+	}
+	u.log.InfoContext(r.Context(), "web interface: retention dry run", "by", s.Account())
+	u.render(w, r, http.StatusOK, "admin_retention.html", retentionData{Session: s, Report: rep})
 }
 
 func namespaceChart(ns []metadata.NamespaceStats) hchart {
