@@ -530,3 +530,21 @@ func TestRetentionDryRun(t *testing.T) {
 	}
 	pb.form("/ui/admin/retention", pcsrf, http.StatusNotFound)
 }
+
+// TestPersonalPageOtherBackend: an account of another backend (as LDAP's)
+// has a personal page with its login commands, and neither teams nor
+// tokens: it cannot create one.
+func TestPersonalPageOtherBackend(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("carol", carolPassword)
+	p := b.get("/ui/me")
+	mustContain(t, p, "Your account comes from directory", "docker login ")
+	if strings.Contains(p.body, `action="/ui/me/tokens"`) {
+		t.Error("an account of another backend is offered access tokens")
+	}
+	b.form("/ui/me/tokens", csrf, http.StatusNotFound, "scopes", "repository:*:pull")
+	if tokens, _ := e.svc.Tokens(t.Context(), ""); len(tokens) != 0 {
+		t.Errorf("tokens were created: %v", tokens)
+	}
+}
