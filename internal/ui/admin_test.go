@@ -11,8 +11,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"wharf/internal/accounts"
 	"wharf/internal/auth"
@@ -546,5 +549,38 @@ func TestPersonalPageOtherBackend(t *testing.T) {
 	b.form("/ui/me/tokens", csrf, http.StatusNotFound, "scopes", "repository:*:pull")
 	if tokens, _ := e.svc.Tokens(t.Context(), ""); len(tokens) != 0 {
 		t.Errorf("tokens were created: %v", tokens)
+	}
+}
+
+// TestChangesNameTheirActor: a change made on the administration pages
+// reaches the audit log's hook as the signed-in account's, through the
+// web interface, from its address.
+func TestChangesNameTheirActor(t *testing.T) {
+	var mu sync.Mutex
+	var actors []accounts.Actor
+	var changes []accounts.Change
+	e := newEnv(t, func(c *Config) {
+		c.Accounts = accounts.NewService(c.Meta, accounts.Options{Cost: bcrypt.MinCost, TokenService: service, Layers: c.Layers,
+			Changed: func(ctx context.Context, ch accounts.Change) {
+				a, _ := accounts.ActorFrom(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				actors, changes = append(actors, a), append(changes, ch)
+			}})
+	})
+	b := e.browser()
+	csrf := b.signIn("root", rootPassword)
+	b.form("/ui/admin/teams", csrf, http.StatusSeeOther, "name", "ops")
+	b.form("/ui/admin/users/root/disable", csrf, http.StatusConflict)
+	mu.Lock()
+	defer mu.Unlock()
+	want := accounts.Actor{Name: "root", Source: "ui", Addr: "127.0.0.1"}
+	if len(changes) != 2 || changes[0].Action != "team.create" || changes[0].Err != nil || changes[1].Action != "user.disable" || changes[1].Err == nil {
+		t.Fatalf("changes: %+v", changes)
+	}
+	for _, a := range actors {
+		if a != want {
+			t.Errorf("actor %+v; want %+v", a, want)
+		}
 	}
 }
