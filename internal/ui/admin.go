@@ -106,7 +106,11 @@ func (u *UI) refused(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, accounts.ErrRefused):
 		u.fail(w, r, errcode.PageConflict, words(accounts.ErrRefused), nil)
 	case errors.Is(err, metadata.ErrNotFound):
-		u.fail(w, r, errcode.PageNotFound, strings.Replace(err.Error(), "metadata: not found: ", "There is no ", 1)+".", nil)
+		msg := "There is no such user, team, rule, token or session (any more)."
+		if what, ok := strings.CutPrefix(err.Error(), metadata.ErrNotFound.Error()+": "); ok {
+			msg = "There is no " + what + "."
+		}
+		u.fail(w, r, errcode.PageNotFound, msg, nil)
 	case errors.Is(err, metadata.ErrExists):
 		u.fail(w, r, errcode.PageConflict, strings.Replace(err.Error(), "metadata: already exists: ", "", 1)+" already exists.", nil)
 	case errors.Is(err, metadata.ErrIdentityChanged):

@@ -179,7 +179,10 @@ func TestUsersAndTeams(t *testing.T) {
 	if e.signsIn("erin", "erin's long password") || !e.signsIn("erin", "erin's second password") {
 		t.Error("the new password did not replace the old one")
 	}
-	b.form("/ui/admin/users/nobody/disable", csrf, http.StatusNotFound)
+	mustContain(t, b.form("/ui/admin/users/nobody/disable", csrf, http.StatusNotFound), "There is no ")
+	if p := b.form("/ui/admin/teams/none/members", csrf, http.StatusNotFound, "user", "alice"); strings.Contains(p.body, "metadata:") {
+		t.Errorf("a missing team is told in the database's words:\n%s", p.body)
+	}
 
 	b.form("/ui/admin/teams", csrf, http.StatusSeeOther, "name", "core")
 	b.form("/ui/admin/teams/core/members", csrf, http.StatusSeeOther, "user", "alice")
