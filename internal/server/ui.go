@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -20,7 +21,17 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if !s.cfg.UIServed() || s.auth == nil || s.reg == nil {
 		return nil
 	}
+	svc, err := s.accountService()
+	if err != nil {
+		return err
+	}
+	ca := ""
+	if s.cfg.TLS == "auto" {
+		ca = s.dir.TLSCACert()
+	}
 	u, err := ui.New(ui.Config{
+		CACertPath: ca, GCStatus: s.gcStatus(), RetentionDryRun: s.retentionDryRun(),
+		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
 		Store: accounts.NewSessionStore(s.meta), Meta: s.meta, Registry: s.reg,
 		Service: s.cfg.Token.Service, DeleteEnabled: s.cfg.Storage.Delete, Events: s.eventSinks(),
@@ -36,4 +47,22 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	mux.Handle(ui.Prefix, small(s.auth.Pin(u)))
 	mux.HandleFunc("GET /{$}", ui.Redirect)
 	return nil
+}
+
+// gcStatus is the garbage collector's status for the web interface; nil
+// where this server collects none.
+func (s *Server) gcStatus() func(context.Context) (any, error) {
+	if g := s.adminGC(); g != nil {
+		return g.Status
+	}
+	return nil
+}
+
+// retentionDryRun reports what the retention policies would remove, for
+// the web interface; nil where this server applies none.
+func (s *Server) retentionDryRun() func(context.Context) (any, error) {
+	if s.retention == nil {
+		return nil
+	}
+	return func(ctx context.Context) (any, error) { return s.retention.Run(ctx, true) }
 }

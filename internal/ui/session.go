@@ -46,6 +46,9 @@ type session struct {
 	Identity auth.Identity
 	// CSRF is the token every form of the session carries.
 	CSRF string
+	// Admin is set when the ACL grants the account the admin API's scope
+	// (admin:api:*): the administration pages are its.
+	Admin bool
 }
 
 // Account is the signed-in account's name, for the pages.
@@ -227,6 +230,7 @@ func (u *UI) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http
 				return
 			}
 		}
+		s.Admin = u.administers(r, s)
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)), s)
 	}
 }
