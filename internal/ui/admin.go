@@ -11,7 +11,6 @@ import (
 	"wharf/internal/auth"
 	"wharf/internal/auth/authz"
 	"wharf/internal/errcode"
-	"wharf/internal/metadata"
 )
 
 // The administration pages are for the accounts the admin API lets in:
@@ -97,27 +96,31 @@ func (u *UI) asActor(r *http.Request, s *session) *http.Request {
 // (the last administrator) in the service's own words; anything else is
 // the server's, logged and not shown.
 func (u *UI) refused(w http.ResponseWriter, r *http.Request, err error) {
-	words := func(prefix error) string {
-		return strings.TrimPrefix(strings.ReplaceAll(err.Error(), prefix.Error()+": ", ""), "accounts: ")
-	}
-	switch {
-	case errors.Is(err, accounts.ErrInvalid):
-		u.fail(w, r, errcode.PageInvalid, words(accounts.ErrInvalid), nil)
-	case errors.Is(err, accounts.ErrRefused):
-		u.fail(w, r, errcode.PageConflict, words(accounts.ErrRefused), nil)
-	case errors.Is(err, metadata.ErrNotFound):
-		msg := "There is no such user, team, rule, token or session (any more)."
-		if what, ok := strings.CutPrefix(err.Error(), metadata.ErrNotFound.Error()+": "); ok {
-			msg = "There is no " + what + "."
-		}
-		u.fail(w, r, errcode.PageNotFound, msg, nil)
-	case errors.Is(err, metadata.ErrExists):
-		u.fail(w, r, errcode.PageConflict, strings.Replace(err.Error(), "metadata: already exists: ", "", 1)+" already exists.", nil)
-	case errors.Is(err, metadata.ErrIdentityChanged):
-		u.fail(w, r, errcode.PageConflict, "Users, teams, rules or tokens kept changing while this change was checked; try again.", nil)
+	kind, msg := accounts.Refused(err)
+	switch kind {
+	case accounts.Invalid:
+		u.fail(w, r, errcode.PageInvalid, sentence(msg), nil)
+	case accounts.Missing:
+		u.fail(w, r, errcode.PageNotFound, sentence(strings.Replace(msg, "no such ", "There is no ", 1)), nil)
+	case accounts.Conflict:
+		u.fail(w, r, errcode.PageConflict, sentence(msg), nil)
 	default:
 		u.fail(w, r, errcode.PageUnavailable, "The change could not be made now; the server log says why.", err)
 	}
+}
+
+// sentence makes the service's words a sentence: a capital first letter
+// and a full stop, without the package prefix an error may still carry.
+func sentence(s string) string {
+	s = strings.TrimPrefix(s, "accounts: ")
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // done sends the browser back to page after a change (POST, redirect,
