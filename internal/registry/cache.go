@@ -18,6 +18,27 @@ import (
 // referrers, garbage collection and sizes see it. Quotas do not refuse it:
 // a cache that could not store would fail pulls, not pushes.
 
+// RepositoryOrigin says whether repo holds pushed content, the cache's,
+// or nothing yet; for the cache's, the upstream's host.
+func (r *Registry) RepositoryOrigin(ctx context.Context, repo string) (metadata.Origin, string, error) {
+	o, host, err := r.meta.RepositoryOrigin(ctx, repo)
+	if err != nil {
+		return 0, "", fmt.Errorf("registry: %w", err)
+	}
+	return o, host, nil
+}
+
+// ClaimCached marks repo as the cache's, filled from upstream (a host),
+// before the cache stores into it: false when a local repository holds the
+// name and takeLocal is false (the cache then leaves it alone).
+func (r *Registry) ClaimCached(ctx context.Context, repo, upstream string, takeLocal bool) (bool, error) {
+	ok, err := r.meta.ClaimCached(ctx, repo, upstream, takeLocal)
+	if err != nil {
+		return false, fmt.Errorf("registry: %w", err)
+	}
+	return ok, nil
+}
+
 // LocalManifest returns the digest a tag or digest names in repo, without
 // recording a pull: ErrManifestUnknown when the registry does not hold it.
 func (r *Registry) LocalManifest(ctx context.Context, repo, reference string) (digest.Digest, error) {

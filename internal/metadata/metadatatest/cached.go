@@ -40,3 +40,47 @@ func testCachedManifest(t *testing.T, s *metadata.Store) {
 	err := s.PutManifest(t.Context(), image("team/app", "cached", layer), []string{"1"})
 	wantErr(t, "PutManifest", err, metadata.ErrMissingReference)
 }
+
+// testCachedOrigin: a repository is local, the cache's, or not there; the
+// cache claims a name only when no local repository holds it (or when told
+// to take it), and the claim outlives the repository.
+func testCachedOrigin(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	if err := s.AddBlob(ctx, "team/app", digest.FromString("pushed"), 6); err != nil {
+		t.Fatal(err)
+	}
+	origin := func(repo string, want metadata.Origin, wantHost string) {
+		t.Helper()
+		o, host, err := s.RepositoryOrigin(ctx, repo)
+		if err != nil || o != want || host != wantHost {
+			t.Errorf("RepositoryOrigin(%s) = %v %q %v; want %v %q", repo, o, host, err, want, wantHost)
+		}
+	}
+	origin("team/app", metadata.OriginLocal, "")
+	origin("library/busybox", metadata.OriginNone, "")
+	for _, tc := range []struct {
+		repo      string
+		takeLocal bool
+		want      bool
+	}{
+		{"library/busybox", false, true}, // never seen
+		{"library/busybox", false, true}, // claimed already
+		{"team/app", false, false},       // local
+		{"hub/team/app", false, true},
+	} {
+		got, err := s.ClaimCached(ctx, tc.repo, "up.example", tc.takeLocal)
+		if err != nil || got != tc.want {
+			t.Errorf("ClaimCached(%s, %v) = %v, %v; want %v", tc.repo, tc.takeLocal, got, err, tc.want)
+		}
+	}
+	origin("library/busybox", metadata.OriginCached, "up.example")
+	origin("team/app", metadata.OriginLocal, "")
+	if got, err := s.ClaimCached(ctx, "team/app", "up.example", true); !got || err != nil {
+		t.Errorf("ClaimCached(team/app, takeLocal) = %v, %v; want true", got, err)
+	}
+	origin("team/app", metadata.OriginCached, "up.example")
+	all, err := s.CachedRepositories(ctx)
+	if err != nil || len(all) != 3 || all["hub/team/app"] != "up.example" {
+		t.Errorf("CachedRepositories = %v, %v; want 3 names", all, err)
+	}
+}
