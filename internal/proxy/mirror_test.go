@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log"
 	"log/slog"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/proxy"
+	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/storage/filesystem"
 	"wharf/internal/upstream"
@@ -37,6 +39,11 @@ type env struct {
 }
 
 func newEnv(t *testing.T, prefix string) *env {
+	return newEnvQuota(t, prefix, nil)
+}
+
+// newEnvQuota is newEnv with quotas over the registry.
+func newEnvQuota(t *testing.T, prefix string, rules []quota.Rule) *env {
 	t.Helper()
 	dir := t.TempDir()
 	lf, err := os.Create(filepath.Join(dir, "upstream.log"))
@@ -55,7 +62,11 @@ func newEnv(t *testing.T, prefix string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(blobs, meta, lg, registry.Options{})
+	opts := registry.Options{}
+	if q := quota.New(meta, lg, rules); q != nil {
+		opts.Admission = q
+	}
+	reg := registry.New(blobs, meta, lg, opts)
 	client, err := upstream.New(upstream.Options{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +82,12 @@ func newEnv(t *testing.T, prefix string) *env {
 // returns its manifest digest.
 func (e *env) upstreamImage(repo, tag string) digest.Digest {
 	e.t.Helper()
-	img, err := random.Image(1024, 1)
+	return e.upstreamImageSized(repo, tag, 1024)
+}
+
+func (e *env) upstreamImageSized(repo, tag string, size int64) digest.Digest {
+	e.t.Helper()
+	img, err := random.Image(size, 1)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -93,8 +109,18 @@ func (e *env) upstreamImage(repo, tag string) digest.Digest {
 // uploads, then the manifest.
 func (e *env) push(repo, tag string) digest.Digest {
 	e.t.Helper()
+	res, err := e.reg.PutManifest(e.t.Context(), repo, tag, "application/vnd.oci.image.manifest.v1+json", e.pushBlobs(repo, tag), nil)
+	if err != nil {
+		e.t.Fatalf("push %s:%s: %v", repo, tag, err)
+	}
+	return res.Digest
+}
+
+// pushBlobs uploads an image's blobs into repo and returns its manifest.
+func (e *env) pushBlobs(repo, tag string) []byte {
+	e.t.Helper()
 	ctx := e.t.Context()
-	config, layer := []byte(`{"architecture":"amd64","os":"linux"}`), []byte("local layer of "+repo)
+	config, layer := []byte(`{"architecture":"amd64","os":"linux"}`), []byte("local layer of "+repo+":"+tag)
 	for _, b := range [][]byte{config, layer} {
 		u, err := e.reg.StartUpload(ctx, repo)
 		if err != nil {
@@ -104,14 +130,9 @@ func (e *env) push(repo, tag string) digest.Digest {
 			e.t.Fatalf("push a blob into %s: %v", repo, err)
 		}
 	}
-	payload := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
+	return []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
 		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + digest.FromBytes(config).String() + `","size":` + strconv.Itoa(len(config)) + `},` +
 		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + digest.FromBytes(layer).String() + `","size":` + strconv.Itoa(len(layer)) + `}]}`)
-	res, err := e.reg.PutManifest(ctx, repo, tag, "application/vnd.oci.image.manifest.v1+json", payload, nil)
-	if err != nil {
-		e.t.Fatalf("push %s:%s: %v", repo, tag, err)
-	}
-	return res.Digest
 }
 
 // TestMirrorOwnsOnlyWhatItServes: next to a mirror (an upstream without a
@@ -193,5 +214,42 @@ func TestPrefixOwnsEveryName(t *testing.T) {
 		if _, owned, err := e.cache.Owner(t.Context(), n); !owned || err != nil {
 			t.Errorf("Owner(%s) = %v, %v; want the upstream's", n, owned, err)
 		}
+	}
+}
+
+// TestQuotaCountsCachedContent: cached content counts in a quota's usage
+// and is never refused (a full quota must not fail pulls), and the next
+// push is weighed against it at once, not after the kept usage expires.
+func TestQuotaCountsCachedContent(t *testing.T) {
+	t.Parallel()
+	e := newEnvQuota(t, "", []quota.Rule{{Pattern: "library/*", Bytes: 16 << 10,
+		Match: func(repo string) bool { return strings.HasPrefix(repo, "library/") }}})
+	ctx := t.Context()
+	e.push("library/local", "1") // the quota reads and keeps the group's usage
+	e.upstreamImageSized("library/busybox", "1", 64<<10)
+	if _, err := e.cache.Manifest(ctx, "library/busybox", "1"); err != nil {
+		t.Fatalf("a pull through the mirror over the quota: %v; want it served", err)
+	}
+	m, err := e.reg.GetManifest(ctx, "library/busybox", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range m.Refs {
+		s, err := e.cache.Blob(ctx, "library/busybox", ref.Digest, true)
+		if err != nil || s == nil {
+			t.Fatalf("pull blob %s over the quota: %v, %v; want it streamed", ref.Digest, s, err)
+		}
+		if _, err := io.Copy(io.Discard, s.Body); err != nil {
+			t.Fatal(err)
+		}
+		s.Body.Close()
+	}
+	used, err := e.meta.Usage(ctx, []string{"library/busybox", "library/local"})
+	if err != nil || used < 64<<10 {
+		t.Fatalf("usage of library/* = %d, %v; want the cached 64 KiB counted", used, err)
+	}
+	_, err = e.reg.PutManifest(ctx, "library/local", "2", "application/vnd.oci.image.manifest.v1+json", e.pushBlobs("library/local", "2"), nil)
+	if !errors.Is(err, registry.ErrDenied) {
+		t.Errorf("a push once cached content filled the quota: %v; want it denied", err)
 	}
 }

@@ -15,8 +15,10 @@ import (
 // What the pull-through cache (internal/proxy) stores through: content
 // fetched from another registry, verified here and written through the
 // same metadata and storage as pushed content, so that tag lists,
-// referrers, garbage collection and sizes see it. Quotas do not refuse it:
-// a cache that could not store would fail pulls, not pushes.
+// referrers, garbage collection and sizes see it. Quotas count it but do
+// not refuse it: a cache that could not store would fail pulls, not
+// pushes. What it stores makes the admission read the usage again, so that
+// the next push is weighed against the cached bytes too.
 
 // RepositoryOrigin says whether repo holds pushed content, the cache's,
 // or nothing yet; for the cache's, the upstream's host.
@@ -88,7 +90,16 @@ func (r *Registry) PutCachedManifest(ctx context.Context, repo, tag, mediaType s
 		}
 		return fmt.Errorf("registry: put cached manifest: %w", err)
 	}
+	r.cachedChanged(repo)
 	return nil
+}
+
+// cachedChanged tells the admission (quotas) that repo's usage grew
+// without asking it.
+func (r *Registry) cachedChanged(repo string) {
+	if r.opts.Admission != nil {
+		r.opts.Admission.Forget(repo)
+	}
 }
 
 // FetchBlob writes the bytes src yields as blob dgst and links it into
@@ -136,6 +147,7 @@ func (r *Registry) FetchBlob(ctx context.Context, repo string, dgst digest.Diges
 	if err := r.meta.AddBlob(ctx, repo, dgst, n); err != nil {
 		return 0, fmt.Errorf("registry: record blob: %w", err)
 	}
+	r.cachedChanged(repo)
 	return n, nil
 }
 
