@@ -14,7 +14,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"wharf/internal/metadata"
 	"wharf/internal/registry"
 	"wharf/internal/upstream"
 )
@@ -176,7 +175,7 @@ func (c *Cache) Owner(ctx context.Context, name string) (string, bool, error) {
 		return u.Client.Host(), true, nil
 	}
 	o, _, err := c.reg.RepositoryOrigin(ctx, name)
-	if err != nil || o != metadata.OriginCached {
+	if err != nil || o != registry.OriginCached {
 		return "", false, err
 	}
 	return u.Client.Host(), true, nil
@@ -197,9 +196,9 @@ func (c *Cache) route(ctx context.Context, name string) (u *Upstream, remote str
 		return nil, "", false, false, err
 	}
 	switch o {
-	case metadata.OriginLocal:
+	case registry.OriginLocal:
 		return nil, "", false, false, nil
-	case metadata.OriginNone:
+	case registry.OriginNone:
 		return u, remote, true, true, nil
 	}
 	return u, remote, false, true, nil

@@ -20,9 +20,20 @@ import (
 // pushes. What it stores makes the admission read the usage again, so that
 // the next push is weighed against the cached bytes too.
 
+// Origin says where a repository's content comes from: pushed (local),
+// fetched by the pull-through cache (cached), or nowhere yet (none).
+type Origin = metadata.Origin
+
+// The origins of a repository.
+const (
+	OriginNone   = metadata.OriginNone
+	OriginLocal  = metadata.OriginLocal
+	OriginCached = metadata.OriginCached
+)
+
 // RepositoryOrigin says whether repo holds pushed content, the cache's,
 // or nothing yet; for the cache's, the upstream's host.
-func (r *Registry) RepositoryOrigin(ctx context.Context, repo string) (metadata.Origin, string, error) {
+func (r *Registry) RepositoryOrigin(ctx context.Context, repo string) (Origin, string, error) {
 	o, host, err := r.meta.RepositoryOrigin(ctx, repo)
 	if err != nil {
 		return 0, "", fmt.Errorf("registry: %w", err)
