@@ -213,7 +213,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	tokensWanted := o.Only == nil || o.Only.MatchString(tokenIssuanceName)
 	gcWanted, featuresWanted := wanted(o.Only, gcSection), wanted(o.Only, featuresSection)
 	s3Wanted, replicasWanted := wanted(o.Only, s3Section), wanted(o.Only, replicasSection)
-	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted && !s3Wanted && !replicasWanted {
+	proxyWanted := wanted(o.Only, proxySection)
+	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted && !s3Wanted && !replicasWanted && !proxyWanted {
 		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
 	}
 	dir, err := os.MkdirTemp(o.Dir, "wharfbench-")
@@ -242,7 +243,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	for _, p := range []struct {
 		title string
 		want  bool
-	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}, {s3Section, s3Wanted}, {replicasSection, replicasWanted}} {
+	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}, {s3Section, s3Wanted}, {replicasSection, replicasWanted}, {proxySection, proxyWanted}} {
 		if !p.want {
 			rep.LeftOut = append(rep.LeftOut, p.title)
 		}
@@ -285,6 +286,13 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	if replicasWanted {
 		cs, err := runReplicas(ctx, o, wharfBin, dir)
+		if err != nil {
+			return nil, err
+		}
+		rep.Comparisons = append(rep.Comparisons, cs...)
+	}
+	if proxyWanted {
+		cs, err := runProxy(ctx, o, wharfBin, distBin, dir)
 		if err != nil {
 			return nil, err
 		}
