@@ -3,6 +3,13 @@ package wharfbench
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -13,7 +20,11 @@ import (
 // image to the upstream, so that every cold pull fetches it, then pulls it
 // directly from the upstream, cold through each cache, and warm (a second
 // time) through each; a pull of an image pushed into the same wharf is what
-// a warm pull is compared with.
+// a warm pull is compared with. The upstream is reached through a link of
+// o.ProxyUpstreamMiBps (default 100 MiB/s, about a gigabit; -1 leaves it
+// unthrottled), as a registry on another network would be: on loopback the
+// direct pull is a sendfile from the page cache, which no cache that stores
+// what it serves can keep up with on the same cores.
 
 const proxySection = "Pull-through cache (proxy)"
 
@@ -30,15 +41,24 @@ func runProxy(ctx context.Context, o Options, wharfBin, distBin, dir string) (_ 
 		return nil, err
 	}
 	defer up.stop()
+	rate := o.ProxyUpstreamMiBps
+	if rate == 0 {
+		rate = 100
+	}
+	link, stopLink, err := startLink(up.url, rate, filepath.Join(dir, "proxy-link.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer stopLink()
 	wp, err := startWharfConfig(ctx, wharfBin, dir, "wharf-proxy",
-		fmt.Sprintf("proxy:\n  upstreams:\n    - mirror: true\n      url: %s\n", up.url))
+		fmt.Sprintf("proxy:\n  upstreams:\n    - mirror: true\n      url: %s\n", link))
 	if err != nil {
 		return nil, err
 	}
 	defer wp.stop()
 	dp, err := startDistributionConfig(ctx, distBin, dir, "distribution-proxy", func(addr string) string {
 		return filesystemDistributionConfig(filepath.Join(dir, "distribution-proxy-data"), addr) +
-			fmt.Sprintf("proxy:\n  remoteurl: %s\n", up.url)
+			fmt.Sprintf("proxy:\n  remoteurl: %s\n", link)
 	})
 	if err != nil {
 		return nil, err
@@ -65,8 +85,12 @@ func runProxy(ctx context.Context, o Options, wharfBin, distBin, dir string) (_ 
 			return nil, serverFailed(err, wp)
 		}
 		pull := func(s *server, repo string, im image) (float64, error) {
+			base := s.url
+			if s == up {
+				base = link // the direct pull crosses the same link
+			}
 			start := time.Now()
-			if err := pullImage(ctx, c, s.url, repo, im, "1"); err != nil {
+			if err := pullImage(ctx, c, base, repo, im, "1"); err != nil {
 				return 0, serverFailed(err, s)
 			}
 			return float64(imageBytes(im)) / mib / time.Since(start).Seconds(), nil
@@ -105,11 +129,11 @@ func runProxy(ctx context.Context, o Options, wharfBin, distBin, dir string) (_ 
 		fmt.Fprintf(o.Progress, "  MiB/s: direct %s, cold wharf %s / distribution %s, warm wharf %s / distribution %s, pushed-into-wharf %s\n",
 			num(got["direct"]), num(got["cold-"+wp.name]), num(got["cold-"+dp.name]), num(got["warm-"+wp.name]), num(got["warm-"+dp.name]), num(got["local"]))
 	}
-	size := fmt.Sprintf("%d layers of %s", proxyLayers, sizeName(o.BlobSize))
+	size := fmt.Sprintf("%d layers of %s, upstream link %s", proxyLayers, sizeName(o.BlobSize), linkName(rate))
 	return []Comparison{{
 		Section: proxySection, Title: "Pull-through cache against the upstream and a local pull (" + size + ")",
 		A: "A", B: "B", Results: []Result{cold, warm},
-		Notes: []string{"The upstream is distribution on the same machine, so a cold pull's ceiling is the direct pull: the cache streams each blob to the client while it writes it.",
+		Notes: []string{"The upstream is distribution on the same machine behind a link of the rate in the title; the direct pull crosses the same link, so it is a cold pull's ceiling: the cache streams each blob to the client while it writes it.",
 			"Each round pushes a new image to the upstream: every cold pull fetches it."},
 	}, {
 		Section: proxySection, Title: "wharf's cache beside distribution's proxy mode on the same upstream (" + size + ")",
@@ -136,3 +160,63 @@ func imageBytes(im image) int64 {
 	}
 	return n
 }
+
+func linkName(rate int64) string {
+	if rate < 0 {
+		return "unthrottled"
+	}
+	return fmt.Sprintf("%d MiB/s", rate)
+}
+
+// startLink serves target through a reverse proxy on a free loopback port
+// whose answers' bodies flow at mibps MiB/s at most (each body on its own,
+// as on a link whose bandwidth one download fills); mibps < 0: unthrottled.
+// Its errors go to logPath.
+func startLink(target string, mibps int64, logPath string) (string, func(), error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", nil, fmt.Errorf("wharfbench: %w", err)
+	}
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return "", nil, fmt.Errorf("wharfbench: %w", err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorLog = log.New(lf, "", log.LstdFlags)
+	if mibps > 0 {
+		rp.ModifyResponse = func(res *http.Response) error {
+			res.Body = &throttled{r: res.Body, rate: float64(mibps) * mib, start: time.Now()}
+			return nil
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		lf.Close()
+		return "", nil, fmt.Errorf("wharfbench: %w", err)
+	}
+	srv := &http.Server{Handler: rp, ErrorLog: rp.ErrorLog, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close(); lf.Close() }, nil
+}
+
+// throttled reads no faster than rate bytes per second since start.
+type throttled struct {
+	r     io.ReadCloser
+	rate  float64
+	start time.Time
+	n     int64
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	if len(p) > 256<<10 {
+		p = p[:256<<10] // small steps keep the flow even
+	}
+	n, err := t.r.Read(p)
+	t.n += int64(n)
+	if due := time.Duration(float64(t.n) / t.rate * float64(time.Second)); due > time.Since(t.start) {
+		time.Sleep(due - time.Since(t.start))
+	}
+	return n, err
+}
+
+func (t *throttled) Close() error { return t.r.Close() }

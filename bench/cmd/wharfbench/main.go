@@ -58,6 +58,7 @@ func main() {
 	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
 	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for the main table's wharf (the features pass, -only features, compares metrics, audit and notifications on and off side by side)")
+	flag.Int64Var(&o.ProxyUpstreamMiBps, "proxy-upstream-mibps", 0, "rate of the proxy pass's link to its upstream, MiB/s (0: 100, about a gigabit; -1: unthrottled loopback)")
 	flag.Parse()
 	if *without != "" {
 		o.FeaturesWithout = strings.Split(*without, ",")
