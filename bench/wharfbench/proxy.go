@@ -131,12 +131,13 @@ func runProxy(ctx context.Context, o Options, wharfBin, distBin, dir string) (_ 
 	}
 	size := fmt.Sprintf("%d layers of %s, upstream link %s", proxyLayers, sizeName(o.BlobSize), linkName(rate))
 	return []Comparison{{
-		Section: proxySection, Title: "Pull-through cache against the upstream and a local pull (" + size + ")",
+		Section: proxySection, Title: "Pull-through cache against the upstream and a local pull",
 		A: "A", B: "B", Results: []Result{cold, warm},
-		Notes: []string{"The upstream is distribution on the same machine behind a link of the rate in the title; the direct pull crosses the same link, so it is a cold pull's ceiling: the cache streams each blob to the client while it writes it.",
+		Notes: []string{"Each round's image: " + size + ".",
+			"The upstream is distribution on the same machine behind a link of the rate in the title; the direct pull crosses the same link, so it is a cold pull's ceiling: the cache streams each blob to the client while it writes it.",
 			"Each round pushes a new image to the upstream: every cold pull fetches it."},
 	}, {
-		Section: proxySection, Title: "wharf's cache beside distribution's proxy mode on the same upstream (" + size + ")",
+		Section: proxySection, Title: "wharf's cache beside distribution's proxy mode on the same upstream",
 		A: "wharf", B: "distribution", Results: []Result{coldSide, warmSide},
 	}}, nil
 }
