@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -96,4 +97,28 @@ func (s *Store) CachedRepositories(ctx context.Context) (map[string]string, erro
 		out[name] = host
 	}
 	return out, wrap("cached repositories", rows.Err())
+}
+
+// CachedRepositoryError refuses a push into a repository the pull-through
+// cache filled: its content is the upstream's.
+type CachedRepositoryError struct{ Repo, Upstream string }
+
+func (e *CachedRepositoryError) Error() string {
+	return fmt.Sprintf("%s is a pull-through cache of %s: its content comes from there; push to a repository the proxy does not serve", e.Repo, e.Upstream)
+}
+
+// refuseCached returns a *CachedRepositoryError when repo is the cache's.
+// A push checks it in its manifest's transaction: a push that began before
+// the cache claimed the name (its request was let through then) cannot
+// then tag content into the cached repository.
+func refuseCached(ctx context.Context, c conn, repo string) error {
+	var host string
+	err := c.queryRow(ctx, "SELECT upstream FROM cached_repositories WHERE name = ?", repo).Scan(&host)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return &CachedRepositoryError{Repo: repo, Upstream: host}
 }

@@ -193,8 +193,13 @@ func TestMirrorOwnsOnlyWhatItServes(t *testing.T) {
 			t.Errorf("Owner(%s) = %q, %v, %v; want owned %v by %s", tc.name, host, owned, err, tc.owned, e.up)
 		}
 	}
-	// A cached repository stays the upstream's even if a local write
-	// happened meanwhile, and a local one the cache's claim leaves alone.
+	// A push that got past the request's check before the mirror claimed
+	// the name still cannot tag content there.
+	_, err = e.reg.PutManifest(ctx, "library/busybox", "mine", "application/vnd.oci.image.manifest.v1+json", e.pushBlobs("library/busybox", "mine"), nil)
+	if !errors.Is(err, registry.ErrDenied) || !strings.Contains(err.Error(), "pull-through cache of "+e.up) {
+		t.Errorf("a push into the cached library/busybox: %v; want it denied, naming %s", err, e.up)
+	}
+	// A local repository the cache's claim leaves alone.
 	if ok, err := e.reg.ClaimCached(ctx, "myteam/app", e.up, false); ok || err != nil {
 		t.Errorf("the mirror claimed the local myteam/app: %v, %v", ok, err)
 	}

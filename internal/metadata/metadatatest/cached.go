@@ -1,6 +1,7 @@
 package metadatatest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -75,6 +76,16 @@ func testCachedOrigin(t *testing.T, s *metadata.Store) {
 	}
 	origin("library/busybox", metadata.OriginCached, "up.example")
 	origin("team/app", metadata.OriginLocal, "")
+	// A push into a cached repository is refused in its own transaction
+	// (one that began before the claim); the cache's own writes are not.
+	var cachedErr *metadata.CachedRepositoryError
+	err := s.PutManifest(ctx, image("library/busybox", "pushed", digest.FromString("pushed")), []string{"mine"})
+	if !errors.As(err, &cachedErr) || cachedErr.Upstream != "up.example" {
+		t.Errorf("PutManifest into a cached repository = %v; want a CachedRepositoryError naming up.example", err)
+	}
+	if err := s.PutCachedManifest(ctx, image("library/busybox", "fetched", digest.FromString("fetched")), []string{"1"}); err != nil {
+		t.Errorf("PutCachedManifest into a cached repository: %v", err)
+	}
 	if got, err := s.ClaimCached(ctx, "team/app", "up.example", true); !got || err != nil {
 		t.Errorf("ClaimCached(team/app, takeLocal) = %v, %v; want true", got, err)
 	}
