@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"GetManifestNotFound", testGetManifestNotFound},
 		{"MissingReferences", testMissingReferences},
 		{"CachedManifest", testCachedManifest},
+		{"CachedOrigin", testCachedOrigin},
 		{"InvalidManifests", testInvalidManifests},
 		{"RepushManifest", testRepushManifest},
 		{"IndexReferences", testIndexReferences},
