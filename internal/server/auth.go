@@ -30,7 +30,7 @@ const tokenPath = authstack.TokenPath
 // auth`, which serves no registry).
 func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io.Writer) (ociapi.Authorizer, error) {
 	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, Audit: s.auditLogins(),
-		Changed: s.auditChanges(), CountTokens: s.countTokens()})
+		Changed: s.auditChanges(), CountTokens: s.countTokens(), UISession: s.uiSignIn})
 	if err != nil {
 		return nil, err
 	}

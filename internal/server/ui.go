@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"wharf/internal/accounts"
+	"wharf/internal/auth/signin"
 	"wharf/internal/edge"
+	"wharf/internal/errcode"
 	"wharf/internal/ui"
 )
 
@@ -29,7 +31,11 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if s.cfg.TLS == "auto" {
 		ca = s.dir.TLSCACert()
 	}
-	u, err := ui.New(ui.Config{
+	signIns := make([]ui.SignIn, 0, len(s.auth.SignIns))
+	for _, c := range s.auth.SignIns {
+		signIns = append(signIns, ui.SignIn{Title: c.Title, Start: c.Path})
+	}
+	u, err := ui.New(ui.Config{SignIns: signIns,
 		CACertPath: ca, GCStatus: s.gcStatus(), RetentionDryRun: s.retentionDryRun(),
 		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
@@ -41,6 +47,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
+	s.ui = u
 	small := func(h http.Handler) http.Handler {
 		return edge.BodyDeadline(h, s.cfg.Limits.BodyTimeoutOrDefault(), s.log)
 	}
@@ -65,4 +72,15 @@ func (s *Server) retentionDryRun() func(context.Context) (any, error) {
 		return nil
 	}
 	return func(ctx context.Context) (any, error) { return s.retention.Run(ctx, true) }
+}
+
+// uiSignIn opens the web interface session of a browser sign-in started
+// from its sign-in page; the token endpoint's sign-ins call it, and the
+// interface is built after them.
+func (s *Server) uiSignIn(w http.ResponseWriter, r *http.Request, in signin.UISignIn) {
+	if s.ui == nil {
+		w.WriteHeader(errcode.PageNotFound.Status())
+		return
+	}
+	s.ui.ProviderSession(w, r, ui.ProviderSignIn{Provider: in.Provider, Account: in.Account, Labels: in.Labels, Until: in.Until, Next: in.Next})
 }

@@ -57,6 +57,7 @@ type env struct {
 	dir  *directory
 	// events are the events the interface recorded.
 	events *recorder
+	ui     *UI
 }
 
 type recorder struct {
@@ -130,7 +131,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 		u.ServeHTTP(w, r.WithContext(live.Pin(r.Context())))
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir, events: rec}
+	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir, events: rec, ui: u}
 }
 
 // directory is a backend of another kind than the database (as LDAP is):

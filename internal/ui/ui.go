@@ -78,6 +78,11 @@ type Config struct {
 	// would remove now, removing nothing (a JSON-ready report, as POST
 	// /api/v1/retention with dry_run answers).
 	RetentionDryRun func(ctx context.Context) (any, error)
+	// SignIns are the browser sign-ins (OIDC, GitHub, GitLab, Google) the
+	// sign-in page offers beside the password form: each Start path is
+	// visited with ?ui=1, and the provider's callback opens the session
+	// through ProviderSession.
+	SignIns []SignIn
 	// CACertPath, with tls: auto, is the local CA's certificate, which
 	// clients must trust: the personal page offers it for download.
 	CACertPath string
@@ -85,6 +90,11 @@ type Config struct {
 	ClientIP func(*http.Request) netip.Addr
 	Log      *slog.Logger
 	Now      func() time.Time
+}
+
+// SignIn is a browser sign-in the sign-in page links to.
+type SignIn struct {
+	Title, Start string
 }
 
 // UI serves the web interface.
