@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -117,14 +119,29 @@ func TestUIBrowser(t *testing.T) {
 	cli.run(rootPassword+"\n", "user", "add", "root", "--password-stdin")
 	cli.run("", "acl", "add", "--account", "root", "--type", "admin", "--name", "api", "--actions", "*")
 	cli.run(bobPassword+"\n", "user", "add", "bob", "--password-stdin")
-	cli.run("", "acl", "add", "--account", "alice", "--name", "team/*", "--actions", "pull,push")
+	cli.run("", "acl", "add", "--account", "alice", "--name", "team/*", "--actions", "pull,push,delete")
 	cli.run("", "acl", "add", "--account", "bob", "--name", "other/*", "--actions", "pull")
 
 	image := w.Addr() + "/team/app:1"
 	d.Run("import", "--change", `CMD ["/bin/sh"]`, "--change", "ENV GREETING=hello-from-e2e", rootfs, image)
 	d.Run("login", "-u", "alice", "--password", alicePassword, w.Addr())
 	d.Run("push", image)
+	d.Run("tag", image, w.Addr()+"/team/app:old")
+	d.Run("push", w.Addr()+"/team/app:old")
 	d.Run("logout", w.Addr())
+	// A signature attached by oras, as cosign attaches one: a referrer of
+	// the image with the signature's artifact type.
+	sig := filepath.Join(t.TempDir(), "signature.json")
+	if err := os.WriteFile(sig, []byte(`{"critical":{"identity":{"docker-reference":"team/app"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oras := harness.RequireTool(t, "oras", filepath.Join(harness.RepoRoot(t), "bin", "oras"))
+	orasCmd := exec.Command(oras, "attach", "--plain-http", "--username", "alice", "--password-stdin",
+		"--artifact-type", signatureType, image, filepath.Base(sig)+":application/vnd.dev.cosign.simplesigning.v1+json")
+	orasCmd.Dir, orasCmd.Stdin, orasCmd.Env = filepath.Dir(sig), strings.NewReader(alicePassword), append(os.Environ(), "HOME="+t.TempDir())
+	if out, err := orasCmd.CombinedOutput(); err != nil {
+		t.Fatalf("oras attach: %v\n%s", err, out)
+	}
 
 	// / leads to the interface.
 	noFollow := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -138,15 +155,28 @@ func TestUIBrowser(t *testing.T) {
 	}
 
 	ctx := startChromium(t)
+	audit := newPageAuditor(t)
+	audit.proveItCatches(ctx)
 	start := time.Now()
+	browse(t, ctx, "the sign-in page", chromedp.Navigate(w.URL()+"/ui/login"), chromedp.WaitVisible(chromedp.CSS("#username")))
+	audit.check(ctx, "sign-in")
 	signInUI(t, ctx, w.URL(), "alice", alicePassword)
+	audit.check(ctx, "repositories")
 	repos := read(t, ctx, "alice's repositories", chromedp.Text(chromedp.CSS("main")))
 	browse(t, ctx, "open the image alice pushed",
 		chromedp.Click(chromedp.CSS("a.repo")),
 		chromedp.WaitVisible(chromedp.CSS("a.tag")),
-		chromedp.Click(chromedp.CSS("a.tag")),
+	)
+	audit.check(ctx, "tags")
+	browse(t, ctx, "open tag 1",
+		chromedp.Click(chromedp.Search(`//a[contains(@class, "tag") and normalize-space(.)="1"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#layers")),
 	)
+	audit.check(ctx, "manifest")
+	referrers := read(t, ctx, "referrers", chromedp.Text(chromedp.CSS("main")))
+	if !strings.Contains(referrers, signatureType) {
+		t.Errorf("the manifest page does not show the signature oras attached (%s):\n%s", signatureType, referrers)
+	}
 	layers := read(t, ctx, "layers", chromedp.Text(chromedp.CSS("#layers")))
 	config := read(t, ctx, "config", chromedp.Text(chromedp.CSS("#config")))
 	env := read(t, ctx, "env", chromedp.Text(chromedp.CSS("#env")))
@@ -159,6 +189,28 @@ func TestUIBrowser(t *testing.T) {
 	if !strings.Contains(config, "/bin/sh") || !strings.Contains(env, "GREETING=hello-from-e2e") {
 		t.Errorf("the config shows neither the image's CMD nor its ENV:\nconfig: %s\nenv: %s", config, env)
 	}
+	// alice may delete in team/*: tag old goes, after a confirmation.
+	browse(t, ctx, "ask to delete tag old",
+		chromedp.Navigate(w.URL()+"/ui/repos/team/app"),
+		chromedp.WaitVisible(chromedp.CSS("a.tag")),
+		chromedp.Click(chromedp.Search(`//tr[.//a[contains(@class, "tag") and normalize-space(.)="old"]]//a[contains(@class, "delete")]`)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")),
+	)
+	audit.check(ctx, "delete")
+	browse(t, ctx, "confirm the delete", chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitNotPresent(chromedp.CSS("#confirm")),
+		chromedp.Navigate(w.URL()+"/ui/repos/team/app"), chromedp.WaitVisible(chromedp.CSS("a.tag")))
+	tags := read(t, ctx, "tags after the delete", chromedp.Text(chromedp.CSS("main")))
+	if !strings.Contains(tags, "1 tags.") || regexp.MustCompile(`(?m)^old\t`).MatchString(tags) {
+		t.Errorf("after deleting tag old the tags page says:\n%s", tags)
+	}
+	if status, _ := tokenStatus(t, w, "alice", alicePassword, "repository:team/app:pull"); status != http.StatusOK {
+		t.Fatalf("token for alice: %d", status)
+	}
+	if code := headManifest(t, w, "alice", alicePassword, "team/app", "old"); code != http.StatusNotFound {
+		t.Errorf("HEAD team/app:old after the delete on the page: %d; want 404", code)
+	}
+	browse(t, ctx, "the personal page", chromedp.Navigate(w.URL()+"/ui/me"), chromedp.WaitVisible(chromedp.CSS("#whoami")))
+	audit.check(ctx, "personal")
 	browse(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin")))
 	browse(t, ctx, "the repository after sign-out", chromedp.Navigate(w.URL()+"/ui/repos/team/app"),
 		chromedp.WaitVisible(chromedp.CSS("#signin")))
@@ -218,8 +270,37 @@ func TestUIBrowser(t *testing.T) {
 	browse(t, ctx, "the page after the session was revoked", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
 
 	adminStart := time.Now()
-	administer(t, ctx, w, d, cli, rootPassword)
-	t.Logf("browser pages took %s, the administration's %s", time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond))
+	administer(t, ctx, w, d, cli, rootPassword, audit)
+	t.Logf("browser pages took %s, the administration's %s; %d pages audited by axe-core, screenshots in %s",
+		time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond), audit.pages, audit.dir)
+}
+
+// signatureType is the artifact type of cosign's signatures.
+const signatureType = "application/vnd.dev.cosign.artifact.sig.v1+json"
+
+// headManifest asks for repo:ref with a token of user's and returns the
+// status.
+func headManifest(t *testing.T, w *harness.Wharf, user, password, repo, ref string) int {
+	t.Helper()
+	_, body := tokenStatus(t, w, user, password, "repository:"+repo+":pull")
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Token == "" {
+		t.Fatalf("token for %s: %v %s", user, err, body)
+	}
+	req, err := http.NewRequest(http.MethodHead, w.URL()+"/v2/"+repo+"/manifests/"+ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // administer signs in as root, who administers, and uses the
@@ -227,9 +308,13 @@ func TestUIBrowser(t *testing.T) {
 // them and asks the checker who can do what, creates an access token
 // (shown once; docker login takes it) and revokes it (docker login no
 // longer does).
-func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.Dockerd, cli wharfCLI, rootPassword string) {
+func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.Dockerd, cli wharfCLI, rootPassword string, audit *pageAuditor) {
 	t.Helper()
 	signInUI(t, ctx, w.URL(), "root", rootPassword)
+	for _, page := range []string{"users", "teams", "sessions", "audit", "usage"} {
+		browse(t, ctx, "the "+page+" page", chromedp.Navigate(w.URL()+"/ui/admin/"+page), chromedp.WaitVisible(chromedp.CSS("#whoami")))
+		audit.check(ctx, "admin "+page)
+	}
 	browse(t, ctx, "add a user",
 		chromedp.Click(chromedp.CSS("#nav-admin")),
 		chromedp.WaitVisible(chromedp.CSS("#new-name")),
@@ -256,6 +341,7 @@ func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.
 		chromedp.Click(chromedp.CSS("#check")),
 		chromedp.WaitVisible(chromedp.CSS("#explanation")),
 	)
+	audit.check(ctx, "admin rules")
 	decided := read(t, ctx, "the deciding rule", chromedp.Text(chromedp.CSS("#decided-by")))
 	granted := read(t, ctx, "granted", chromedp.Text(chromedp.CSS("#granted")))
 	denied := read(t, ctx, "denied", chromedp.Text(chromedp.CSS("#denied")))
@@ -271,6 +357,7 @@ func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.
 		chromedp.Click(chromedp.CSS("#create-token")),
 		chromedp.WaitVisible(chromedp.CSS("#created-token")),
 	)
+	audit.check(ctx, "admin token created")
 	secret := read(t, ctx, "the new token", chromedp.Value(chromedp.CSS("#created-token")))
 	id := read(t, ctx, "the new token's id", chromedp.Text(chromedp.CSS("#created-id")))
 	if out, err := d.TryRun(nil, "login", "-u", "erin", "--password", secret, w.Addr()); err != nil {

@@ -36,6 +36,11 @@ STATICCHECK_VERSION=v0.8.2
 VERSITYGW_PKG=github.com/versity/versitygw/cmd/versitygw
 VERSITYGW_MOD=github.com/versity/versitygw
 VERSITYGW_VERSION=v1.8.0
+# oras attaches a signature to an image in the web interface's browser test
+# (Apache-2.0).
+ORAS_PKG=oras.land/oras/cmd/oras
+ORAS_MOD=oras.land/oras
+ORAS_VERSION=v1.3.6
 # FerretDB v1 (MongoDB wire protocol over SQLite), the MongoDB server the
 # mongo_auth and acl_mongo tests start (internal/testserver/ferretdb.go).
 FERRETDB_MOD=github.com/FerretDB/FerretDB
@@ -103,6 +108,7 @@ go_tool staticcheck "$STATICCHECK_PKG" "$STATICCHECK_MOD" "$STATICCHECK_VERSION"
 go_tool registry "$DISTRIBUTION_PKG" "$DISTRIBUTION_MOD" "$DISTRIBUTION_VERSION"
 go_tool pebble "$PEBBLE_PKG" "$PEBBLE_MOD" "$PEBBLE_VERSION"
 go_tool versitygw "$VERSITYGW_PKG" "$VERSITYGW_MOD" "$VERSITYGW_VERSION"
+go_tool oras "$ORAS_PKG" "$ORAS_MOD" "$ORAS_VERSION"
 
 # ferretdb: `go install` builds it but the binary panics at start, because
 # the module's build/version/version.txt is generated in FerretDB's own
