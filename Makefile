@@ -60,8 +60,8 @@ test-unit: ## unit tests with the race detector (every package but wharf/e2e)
 # -race makes every large memory copy ~6x slower, so the crash test would get
 # 5x fewer pushes in flight when it kills the server: weaker, not safer.
 # (Their harness, wharf/e2e/harness, is unit-tested under -race above.)
-test-e2e: ## end-to-end tests: conformance suite, docker, skopeo, crane, crash and memory
-	$(GO) test -count=1 -timeout 30m -v ./e2e/
+test-e2e: ## end-to-end tests: conformance suite, docker, skopeo, crane, crash and memory; the web interface's screenshots go to build/ui-screenshots
+	WHARF_UI_SCREENSHOTS=$(CURDIR)/build/ui-screenshots $(GO) test -count=1 -timeout 30m -v ./e2e/
 
 conformance: deps ## run only the OCI distribution-spec conformance suite against a fresh wharf
 	$(GO) test -count=1 -run '^TestConformance$$' -v ./e2e/
