@@ -304,8 +304,8 @@ func headManifest(t *testing.T, w *harness.Wharf, user, password, repo, ref stri
 }
 
 // administer signs in as root, who administers, and uses the
-// administration pages as a person would: adds a user, adds a rule for
-// them and asks the checker who can do what, creates an access token
+// administration pages as a person would: adds a robot account, adds a
+// rule for it and asks the checker who can do what, creates an access token
 // (shown once; docker login takes it) and revokes it (docker login no
 // longer does).
 func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.Dockerd, cli wharfCLI, rootPassword string, audit *pageAuditor) {
@@ -315,16 +315,18 @@ func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.
 		browse(t, ctx, "the "+page+" page", chromedp.Navigate(w.URL()+"/ui/admin/"+page), chromedp.WaitVisible(chromedp.CSS("#whoami")))
 		audit.check(ctx, "admin "+page)
 	}
-	browse(t, ctx, "add a user",
+	// erin is a robot account: no password, it logs in with the access
+	// token created for it below.
+	browse(t, ctx, "add a robot account",
 		chromedp.Click(chromedp.CSS("#nav-admin")),
 		chromedp.WaitVisible(chromedp.CSS("#new-name")),
 		chromedp.SendKeys(chromedp.CSS("#new-name"), "erin"),
-		chromedp.SendKeys(chromedp.CSS("#new-password"), "erin's long password"),
+		chromedp.Click(chromedp.CSS("#new-robot")),
 		chromedp.Click(chromedp.CSS("#add-user")),
 		chromedp.WaitVisible(chromedp.CSS("#user-erin")),
 	)
-	if out := cli.run("", "user", "ls"); !strings.Contains(out, "erin") {
-		t.Errorf("wharf user ls does not list the user added on the page:\n%s", out)
+	if out := cli.run("", "user", "ls"); !regexp.MustCompile(`(?m)^erin\s.*robot`).MatchString(out) {
+		t.Errorf("wharf user ls does not list the robot account added on the page:\n%s", out)
 	}
 	browse(t, ctx, "add a rule and check it",
 		chromedp.Navigate(w.URL()+"/ui/admin/rules"),
