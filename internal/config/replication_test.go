@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func TestReplicationValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			errs := Replication{Rules: tc.rules}.validate()
+			errs := Replication{Rules: tc.rules}.validateRules()
 			if len(errs) != len(tc.want) {
 				t.Fatalf("validate() = %v; want %d errors", errs, len(tc.want))
 			}
@@ -43,6 +44,19 @@ func TestReplicationValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReplicationNotRun: valid rules are refused until a runner runs them,
+// naming what to use meanwhile; no rules is no error.
+func TestReplicationNotRun(t *testing.T) {
+	t.Parallel()
+	r := Replication{Rules: []ReplicationRule{{Name: "a", Direction: "push", URL: "https://h", Repositories: []string{"**"}}}}
+	if errs := r.validate(); len(errs) != 1 || !errors.Is(errs[0], ErrReplicationNotRun) || !strings.Contains(errs[0].Error(), "wharf copy") {
+		t.Errorf("validate() = %v; want ErrReplicationNotRun alone", errs)
+	}
+	if errs := (Replication{}).validate(); len(errs) != 0 {
+		t.Errorf("no rules: %v", errs)
 	}
 }
 
