@@ -27,8 +27,10 @@ type Options struct {
 	// They are separate so that the source's secret is never sent to the
 	// destination.
 	SrcAuth, DstAuth authn.Keychain
-	// Transport carries both ends' requests (nil: http.DefaultTransport).
-	Transport http.RoundTripper
+	// Transport carries both ends' requests (nil: http.DefaultTransport);
+	// SrcTransport and DstTransport, when set, one end's (InProcess for
+	// this registry).
+	Transport, SrcTransport, DstTransport http.RoundTripper
 	// NoReferrers skips signatures, SBOMs and other referrers.
 	NoReferrers bool
 	// Jobs is the number of blobs sent at once (0: 4).
@@ -103,6 +105,12 @@ func newCopier(ctx context.Context, opts Options) *copier {
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport
 	}
+	if opts.SrcTransport == nil {
+		opts.SrcTransport = opts.Transport
+	}
+	if opts.DstTransport == nil {
+		opts.DstTransport = opts.Transport
+	}
 	if opts.SrcAuth == nil {
 		opts.SrcAuth = anonymous{}
 	}
@@ -115,11 +123,11 @@ func newCopier(ctx context.Context, opts Options) *copier {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &copier{opts: opts, ctx: ctx, wire: &wireCount{inner: opts.Transport}, tags: map[string][]string{}}
+	return &copier{opts: opts, ctx: ctx, wire: &wireCount{inner: opts.DstTransport}, tags: map[string][]string{}}
 }
 
 func (c *copier) srcOpts() []remote.Option {
-	return []remote.Option{remote.WithContext(c.ctx), remote.WithAuthFromKeychain(c.opts.SrcAuth), remote.WithTransport(c.opts.Transport)}
+	return []remote.Option{remote.WithContext(c.ctx), remote.WithAuthFromKeychain(c.opts.SrcAuth), remote.WithTransport(c.opts.SrcTransport)}
 }
 
 func (c *copier) dstOpts() []remote.Option {

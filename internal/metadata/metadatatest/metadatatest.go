@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyBatches", testNotifyBatches},
 		{"NotifyBacklogBound", testNotifyBacklogBound},
 		{"NotifyLease", testNotifyLease},
+		{"ReplicationRules", testReplicationRules},
 		{"CopyAll", testCopyAll},
 		{"TokenKeys", testTokenKeys},
 		{"SignIns", testSignIns},
