@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -68,18 +67,7 @@ func (r ReplicationRule) WithDefaults() ReplicationRule {
 	return r
 }
 
-// ErrReplicationNotRun is a configuration with replication rules: this
-// build checks them but has no runner yet, and a rule that silently copies
-// nothing would be worse than a refusal.
-var ErrReplicationNotRun = errors.New("replication.rules: this version of Wharf checks replication rules but does not run them yet; wharf copy SRC DST copies an image with its platforms and signatures now (docs/replication.md)")
-
-func (r Replication) validate() []error {
-	errs := r.validateRules()
-	if len(errs) == 0 && len(r.Rules) > 0 {
-		errs = append(errs, ErrReplicationNotRun)
-	}
-	return errs
-}
+func (r Replication) validate() []error { return r.validateRules() }
 
 // validateRules checks every rule and reports every problem.
 func (r Replication) validateRules() []error {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -44,19 +43,6 @@ func TestReplicationValidate(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestReplicationNotRun: valid rules are refused until a runner runs them,
-// naming what to use meanwhile; no rules is no error.
-func TestReplicationNotRun(t *testing.T) {
-	t.Parallel()
-	r := Replication{Rules: []ReplicationRule{{Name: "a", Direction: "push", URL: "https://h", Repositories: []string{"**"}}}}
-	if errs := r.validate(); len(errs) != 1 || !errors.Is(errs[0], ErrReplicationNotRun) || !strings.Contains(errs[0].Error(), "wharf copy") {
-		t.Errorf("validate() = %v; want ErrReplicationNotRun alone", errs)
-	}
-	if errs := (Replication{}).validate(); len(errs) != 0 {
-		t.Errorf("no rules: %v", errs)
 	}
 }
 

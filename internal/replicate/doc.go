@@ -15,6 +15,13 @@
 // estimated), a check that the destination answers the source's digest,
 // and progress.
 //
-// It imports neither config, metadata, storage nor server: the commands
-// and the composition root hand it references and credentials.
+// Runner runs replication rules: a push event matching an on-push rule is
+// queued in the metadata's notification queue (endpoint replication/RULE,
+// so that a restart, kill -9 included, loses nothing, and the queue's
+// lease makes one replica copy it), and a scheduled or requested run
+// copies every matching tag whose digest differs on the destination. This
+// registry is reached through its own OCI API, in process (InProcess).
+//
+// It imports neither config, storage, registry nor server: the commands
+// and the composition root hand it references, credentials and the API.
 package replicate

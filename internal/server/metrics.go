@@ -74,7 +74,7 @@ func (s *Server) recorder() edge.Recorder {
 // notifications and the metrics, each nil when off; nil when all are, so
 // that the API builds no event.
 func (s *Server) eventSinks() events.Sink {
-	return events.Join(s.auditSink(), s.notifySink(), s.metricsSink())
+	return events.Join(s.auditSink(), s.notifySink(), s.metricsSink(), s.replicationSink())
 }
 
 // metricsSink is the metrics as a sink of the registry's events; nil
