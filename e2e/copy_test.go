@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ type blobPuts struct {
 	mu      sync.Mutex
 	done    []string // digests of finished uploads, in order
 	uploads int      // POST, PATCH and PUT under /blobs/uploads/
+	// putDelay (a time.Duration) holds every upload's final PUT back, so
+	// that a copy is still running when a test kills it.
+	putDelay atomic.Int64
 }
 
 func startBlobPuts(t *testing.T, target string) *blobPuts {
@@ -58,6 +62,9 @@ func startBlobPuts(t *testing.T, target string) *blobPuts {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		if d := time.Duration(b.putDelay.Load()); d > 0 && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			time.Sleep(d)
+		}
 		rp.ServeHTTP(rec, r)
 		b.mu.Lock()
 		defer b.mu.Unlock()

@@ -3,6 +3,7 @@ package replicate
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -20,6 +21,12 @@ func InProcess(h http.Handler) http.RoundTripper { return inProcess{h} }
 type inProcess struct{ h http.Handler }
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	// What a server's request always has and a client's may not.
+	req = req.Clone(req.Context())
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	req.RemoteAddr, req.RequestURI = "127.0.0.1:0", req.URL.RequestURI()
 	pr, pw := io.Pipe()
 	w := &pipeWriter{header: http.Header{}, body: pw, ready: make(chan struct{})}
 	go func() {
@@ -33,9 +40,14 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		pr.CloseWithError(req.Context().Err())
 		return nil, req.Context().Err()
 	}
+	// A HEAD's length is the header's, as a client reads it off the wire.
+	length := int64(-1)
+	if n, err := strconv.ParseInt(w.sent.Get("Content-Length"), 10, 64); err == nil && n >= 0 {
+		length = n
+	}
 	return &http.Response{
 		Status: http.StatusText(w.status), StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.sent, Body: pr, ContentLength: -1, Request: req,
+		Header: w.sent, Body: pr, ContentLength: length, Request: req,
 	}, nil
 }
 

@@ -42,6 +42,7 @@ type Spec struct {
 type Queue interface {
 	Enqueue(ctx context.Context, ns []metadata.Notification, bound func(endpoint string) int) (map[string]int64, error)
 	ClaimNotifyEndpoint(ctx context.Context, endpoint, owner string, lease time.Duration) (bool, error)
+	ReleaseNotifyEndpoint(ctx context.Context, endpoint, owner string) error
 	PendingNotifications(ctx context.Context, endpoint string, n int) ([]metadata.Notification, error)
 	AckNotifications(ctx context.Context, endpoint string, ids ...int64) error
 	RetryNotifications(ctx context.Context, endpoint string, next time.Time, ids ...int64) error
@@ -228,6 +229,12 @@ func (r *Runner) write(ctx context.Context, batch []job) {
 func (r *Runner) drain(ctx context.Context, rule string) {
 	tick := time.NewTicker(r.opts.Poll)
 	defer tick.Stop()
+	// Stopping hands the queue to another replica at once.
+	defer func() {
+		if err := r.opts.Queue.ReleaseNotifyEndpoint(context.WithoutCancel(ctx), QueueName(rule), r.opts.Owner); err != nil {
+			r.opts.Log.Error("replication: release the queue", "rule", rule, "err", err)
+		}
+	}()
 	for {
 		if err := r.drainOnce(ctx, rule); err != nil && ctx.Err() == nil {
 			r.opts.Log.Error("replication: queue", "rule", rule, "err", err)
@@ -388,6 +395,7 @@ func (r *Runner) RunRule(ctx context.Context, rule string) (RunResult, error) {
 		return res, err
 	}
 	fail := func(err error) {
+		r.opts.Log.Warn("replication: copy failed; the rule's next run tries again", "rule", rule, "err", err)
 		res.Failed++
 		if len(res.Errors) < maxRunErrors {
 			res.Errors = append(res.Errors, err.Error())
