@@ -50,7 +50,7 @@ func (s *Server) newReplication(local http.Handler) (*replicate.Runner, error) {
 		// As notifications': replicas differ by host and port, and a
 		// restart (kill -9 included) takes its rules' queues back at once.
 		Owner: queueOwner(s.cfg.Addr),
-		Log: s.log.With("component", "replication"),
+		Log:   s.log.With("component", "replication"),
 	})
 }
 
