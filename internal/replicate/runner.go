@@ -483,3 +483,67 @@ func (r *Runner) repositories(ctx context.Context, s *Spec, reg name.Registry, o
 func isAttachedTag(tag string) bool {
 	return strings.HasPrefix(tag, "sha256-") && len(tag) >= len("sha256-")+64
 }
+
+// StatusSource is what Status reads: the queues' backlogs and the rules'
+// records (metadata.Store).
+type StatusSource interface {
+	NotifyEndpoints(ctx context.Context) ([]metadata.NotifyEndpoint, error)
+	ReplicationRules(ctx context.Context) ([]metadata.ReplicationRule, error)
+}
+
+// RuleStatus is one rule as wharf replication status and the admin API
+// show it.
+type RuleStatus struct {
+	Name      string     `json:"name"`
+	Direction string     `json:"direction"`
+	Remote    string     `json:"remote"`
+	OnPush    bool       `json:"on_push"`
+	Schedule  string     `json:"schedule,omitempty"`
+	Pending   int64      `json:"pending"`
+	Copied    int64      `json:"copied"`
+	Failed    int64      `json:"failed"`
+	LastStart *time.Time `json:"last_start,omitempty"`
+	LastEnd   *time.Time `json:"last_end,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
+}
+
+// Status lists specs with their queues' backlogs and their records.
+func Status(ctx context.Context, src StatusSource, specs []Spec) ([]RuleStatus, error) {
+	eps, err := src.NotifyEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := src.ReplicationRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pending := map[string]int64{}
+	for _, e := range eps {
+		pending[e.Endpoint] = e.Pending
+	}
+	byRule := map[string]metadata.ReplicationRule{}
+	for _, r := range recs {
+		byRule[r.Rule] = r
+	}
+	out := make([]RuleStatus, 0, len(specs))
+	for _, s := range specs {
+		st := RuleStatus{Name: s.Name, Direction: "push", Remote: s.Remote.Registry.RegistryStr(), OnPush: s.OnPush, Pending: pending[QueueName(s.Name)]}
+		if s.Pull {
+			st.Direction = "pull"
+		}
+		if s.Schedule > 0 {
+			st.Schedule = s.Schedule.String()
+		}
+		if rec, ok := byRule[s.Name]; ok {
+			st.Copied, st.Failed, st.LastError = rec.Copied, rec.Failed, rec.LastError
+			if !rec.LastStart.IsZero() {
+				st.LastStart, st.LastEnd = &rec.LastStart, &rec.LastEnd
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Specs are the runner's rules.
+func (r *Runner) Specs() []Spec { return r.opts.Rules }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"wharf/internal/adminapi"
 	"wharf/internal/authstack"
 	"wharf/internal/config"
 	"wharf/internal/events"
@@ -77,4 +79,22 @@ func queueOwner(addr string) string {
 	host, _ := os.Hostname()
 	_, port, _ := net.SplitHostPort(addr)
 	return net.JoinHostPort(host, port)
+}
+
+// adminReplication is the admin API's view of the runner; nil without
+// rules.
+func (s *Server) adminReplication() *adminapi.Replication {
+	if s.replication == nil {
+		return nil
+	}
+	return &adminapi.Replication{
+		Status: func(ctx context.Context) (any, error) { return replicate.Status(ctx, s.meta, s.replication.Specs()) },
+		Run: func(ctx context.Context, rule string) (any, error) {
+			res, err := s.replication.RunRule(ctx, rule)
+			if errors.Is(err, replicate.ErrNoRule) {
+				return nil, fmt.Errorf("%w: %w", adminapi.ErrNoRule, err)
+			}
+			return res, err
+		},
+	}
 }
