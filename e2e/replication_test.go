@@ -8,6 +8,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -86,17 +88,36 @@ func TestReplicationPushAndScheduledPull(t *testing.T) {
       password_file: PWFILE
       schedule: 1h
 `, dst.srv.URL))
-	defer func() {
-		for _, l := range strings.Split(back.Log(), "\n") {
-			if strings.Contains(l, "replication") && t.Failed() {
-				t.Log(l)
-			}
-		}
-	}()
 	waitFor(t, time.Minute, "the scheduled pull copied the image back", func() bool {
 		return headOK(ctx, back.Addr()+"/back/mirror/team/app:1") && headOK(ctx, back.Addr()+"/back/mirror/team/app:"+tagged)
 	})
 	checkCopied(t, ctx, back.Addr()+"/back/mirror/team/app:1", idxDigest, sigDigest, cosignDigest, tagged)
+
+	// The admin API reports the push rule's copies and an empty queue, and
+	// runs the pull rule again: everything is current.
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+adminPassword))
+	res := do(t, "GET", src.URL()+"/api/v1/replication", nil, "Authorization", basic)
+	var status struct {
+		Rules []struct {
+			Name            string
+			Pending, Copied int64
+			LastError       string `json:"last_error"`
+		}
+	}
+	if err := json.Unmarshal(res.Body, &status); err != nil || res.Status != 200 || len(status.Rules) != 1 {
+		t.Fatalf("GET /api/v1/replication: %v %v", res, err)
+	}
+	if r := status.Rules[0]; r.Name != "to-dist" || r.Pending != 0 || r.Copied == 0 || r.LastError != "" {
+		t.Errorf("status of to-dist = %+v; want copies, nothing pending, no error", r)
+	}
+	res = do(t, "POST", back.URL()+"/api/v1/replication/from-dist/run", nil, "Authorization", basic)
+	var run struct{ Copied, Current, Failed int }
+	if err := json.Unmarshal(res.Body, &run); err != nil || res.Status != 200 || run.Copied != 0 || run.Current != 1 || run.Failed != 0 {
+		t.Errorf("POST /api/v1/replication/from-dist/run = %v (%+v, %v); want 1 current, nothing copied", res, run, err)
+	}
+	if res := do(t, "POST", back.URL()+"/api/v1/replication/nope/run", nil, "Authorization", basic); res.Status != 404 {
+		t.Errorf("running an unknown rule: %v; want 404", res)
+	}
 
 	for what, text := range map[string]string{"pushing wharf": src.Log(), "pulling wharf": back.Log(), "wharf auth": auth.Log(), "distribution": readFile(t, dist.LogPath)} {
 		if strings.Contains(text, adminPassword) {
