@@ -25,12 +25,20 @@ import (
 // authConfig) whose replication rules are rules, a YAML list; PWFILE in
 // them is replaced with a file holding admin's password.
 func replicationWharf(t *testing.T, rules string) *harness.Wharf {
+	w, _ := replicationWharfConfig(t, rules)
+	return w
+}
+
+// replicationWharfConfig is replicationWharf that also returns the
+// configuration's path.
+func replicationWharfConfig(t *testing.T, rules string) (*harness.Wharf, string) {
 	t.Helper()
 	dir := t.TempDir()
 	pw := writeTestFile(t, dir, "remote.pw", adminPassword+"\n", 0o600)
 	body := fmt.Sprintf(authConfig, bcryptHash(t, adminPassword), bcryptHash(t, testPassword)) +
 		"replication:\n  rules:\n" + strings.ReplaceAll(rules, "PWFILE", pw)
-	return harness.StartWharf(t, "--config", writeConfig(t, dir, body), "--auth", "token")
+	cfg := writeConfig(t, dir, body)
+	return harness.StartWharf(t, "--config", cfg, "--auth", "token"), cfg
 }
 
 // waitFor polls ok until it answers true, for at most limit.
@@ -63,7 +71,7 @@ func TestReplicationPushAndScheduledPull(t *testing.T) {
 	ctx := t.Context()
 	dist, auth := distributionBehindWharfAuth(t, "localhost")
 	dst := startBlobPuts(t, "http://"+dist.Addr)
-	src := replicationWharf(t, fmt.Sprintf(`    - name: to-dist
+	src, srcConfig := replicationWharfConfig(t, fmt.Sprintf(`    - name: to-dist
       direction: push
       url: %s
       repositories: ["team/**"]
@@ -109,6 +117,11 @@ func TestReplicationPushAndScheduledPull(t *testing.T) {
 	}
 	if r := status.Rules[0]; r.Name != "to-dist" || r.Pending != 0 || r.Copied == 0 || r.LastError != "" {
 		t.Errorf("status of to-dist = %+v; want copies, nothing pending, no error", r)
+	}
+	// wharf replication status reads the same from the database.
+	code, out := runWharf(t, "replication", "status", "--config", srcConfig, "--data", src.DataDir())
+	if code != 0 || !strings.Contains(out, "to-dist") || !strings.Contains(out, dst.host()) {
+		t.Errorf("wharf replication status: exit %d\n%s", code, out)
 	}
 	res = do(t, "POST", back.URL()+"/api/v1/replication/from-dist/run", nil, "Authorization", basic)
 	var run struct{ Copied, Current, Failed int }
