@@ -33,6 +33,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"wharf/e2e/harness"
+	"wharf/internal/replicate"
 )
 
 // blobPuts is a reverse proxy in front of a destination registry that
@@ -116,15 +117,7 @@ func authFile(t *testing.T, hosts ...string) string {
 }
 
 // copyResult is wharf copy --json's answer.
-type copyResult struct {
-	Digest       string `json:"digest"`
-	Manifests    int    `json:"manifests"`
-	Referrers    int    `json:"referrers"`
-	BlobsSent    int    `json:"blobs_sent"`
-	BlobsMounted int    `json:"blobs_mounted"`
-	BlobsSkipped int    `json:"blobs_skipped"`
-	Bytes        int64  `json:"bytes"`
-}
+type copyResult = replicate.Result
 
 // wharfCopy runs wharf copy --json and decodes its answer.
 func wharfCopy(t *testing.T, args ...string) (copyResult, string) {

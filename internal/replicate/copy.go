@@ -95,7 +95,6 @@ type copier struct {
 	wire    *wireCount
 	mu      sync.Mutex
 	done    int64 // bytes of finished writes
-	total   int64
 	written int
 	refs    int
 	tags    map[string][]string // source repository → its tags, listed once

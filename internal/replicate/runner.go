@@ -239,13 +239,8 @@ func (r *Runner) drain(ctx context.Context, rule string) {
 		if err := r.drainOnce(ctx, rule); err != nil && ctx.Err() == nil {
 			r.opts.Log.Error("replication: queue", "rule", rule, "err", err)
 		}
-		select {
-		case <-r.stop:
+		if !r.wait(ctx, tick.C, r.wake[rule]) {
 			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-r.wake[rule]:
 		}
 	}
 }
@@ -350,14 +345,24 @@ func (r *Runner) schedule(ctx context.Context, s Spec) {
 				r.opts.Log.Error("replication: scheduled run", "rule", s.Name, "err", err)
 			}
 		}
-		select {
-		case <-r.stop:
+		if !r.wait(ctx, tick.C, nil) {
 			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
 		}
 	}
+}
+
+// wait waits for a tick or a wake-up (nil: none), and reports false when
+// the runner stops instead.
+func (r *Runner) wait(ctx context.Context, tick <-chan time.Time, wake <-chan struct{}) bool {
+	select {
+	case <-r.stop:
+		return false
+	case <-ctx.Done():
+		return false
+	case <-tick:
+	case <-wake:
+	}
+	return true
 }
 
 // ErrNoRule is a rule name the configuration does not hold.
