@@ -86,7 +86,7 @@ func TestReplicationPushAndScheduledPull(t *testing.T) {
 	})
 	checkCopied(t, ctx, mirrored+":1", idxDigest, sigDigest, cosignDigest, tagged)
 
-	back := replicationWharf(t, fmt.Sprintf(`    - name: from-dist
+	back, backConfig := replicationWharfConfig(t, fmt.Sprintf(`    - name: from-dist
       direction: pull
       url: %s
       repositories: ["mirror/team/*"]
@@ -127,6 +127,11 @@ func TestReplicationPushAndScheduledPull(t *testing.T) {
 	var run struct{ Copied, Current, Failed int }
 	if err := json.Unmarshal(res.Body, &run); err != nil || res.Status != 200 || run.Copied != 0 || run.Current != 1 || run.Failed != 0 {
 		t.Errorf("POST /api/v1/replication/from-dist/run = %v (%+v, %v); want 1 current, nothing copied", res, run, err)
+	}
+	// wharf replication run does the same from the command line.
+	code, out = runWharf(t, "replication", "run", "from-dist", "--json", "--config", backConfig, "--data", back.DataDir())
+	if err := json.Unmarshal([]byte(out), &run); code != 0 || err != nil || run.Copied != 0 || run.Current != 1 || run.Failed != 0 {
+		t.Errorf("wharf replication run from-dist: exit %d (%+v, %v)\n%s", code, run, err, out)
 	}
 	if res := do(t, "POST", back.URL()+"/api/v1/replication/nope/run", nil, "Authorization", basic); res.Status != 404 {
 		t.Errorf("running an unknown rule: %v; want 404", res)

@@ -6,14 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"wharf/internal/adminapi"
 	"wharf/internal/authstack"
-	"wharf/internal/config"
 	"wharf/internal/events"
 	"wharf/internal/replicate"
 )
@@ -21,28 +17,9 @@ import (
 // newReplication translates replication: for the runner; nil without
 // rules. local is this registry's API as the runner reaches it.
 func (s *Server) newReplication(local http.Handler) (*replicate.Runner, error) {
-	var specs []replicate.Spec
-	for i, r := range s.cfg.Replication.Rules {
-		r = r.WithDefaults()
-		c, err := authstack.UpstreamClient(i, config.Upstream{URL: r.URL, Username: r.Username, PasswordFile: r.PasswordFile,
-			CAFile: r.CAFile, InsecureSkipVerify: r.InsecureSkipVerify})
-		if err != nil {
-			return nil, fmt.Errorf("server: replication.rules[%d] (%s): %w", i, r.Name, err)
-		}
-		u, _ := url.Parse(r.URL) // validated
-		var opts []name.Option
-		if u.Scheme == "http" {
-			opts = append(opts, name.Insecure)
-		}
-		reg, err := name.NewRegistry(u.Host, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("server: replication.rules[%d].url: %w", i, err)
-		}
-		specs = append(specs, replicate.Spec{
-			Rule:   replicate.Rule{Name: r.Name, Pull: r.Direction == config.ReplicatePull, Repositories: r.Repositories, Tags: r.Tags, Prefix: r.Prefix},
-			Remote: replicate.Remote{Registry: reg, Auth: c.Keychain(), Transport: c.Transport()},
-			OnPush: *r.OnPush, Schedule: r.Schedule.Std(),
-		})
+	specs, err := authstack.ReplicationSpecs(s.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	if len(specs) == 0 {
 		return nil, nil
