@@ -118,7 +118,9 @@ func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authori
 		Events:              s.eventSinks(),
 		Failed:              s.apiFailed(),
 	}
-	local = ociapi.New(s.reg, s.log, nil, apiOpts)
+	localOpts := apiOpts
+	localOpts.Events = s.replicationEventSinks()
+	local = ociapi.New(s.reg, s.log, nil, localOpts)
 	apiOpts.Proxy = cache
 	api := ociapi.New(s.reg, s.log, authorizer, apiOpts)
 	mux.Handle("/v2/", api)
