@@ -24,7 +24,9 @@ import (
 // audit and notifications off and on), the S3 pass (wharf and distribution
 // on one versitygw, pulls redirected and proxied, beside the S3 server's own
 // throughput) and the replicas pass (two wharf replicas on one PostgreSQL
-// against one) report their tables the same way. It
+// against one) and the proxy pass (cold and warm pulls through wharf's
+// pull-through cache, the upstream directly and distribution's proxy mode)
+// report their tables the same way. It
 // checks the harness, not the speed: no figure is compared with anything.
 func TestWharfbenchSmoke(t *testing.T) {
 	if testing.Short() {
@@ -109,6 +111,10 @@ func TestWharfbenchSmoke(t *testing.T) {
 		{"### Pulls redirected to presigned URLs (the default of both)", s3Rows, 7},
 		{"### Pulls proxied through the registry (`storage.redirect.disable: true`)", s3Rows, 7},
 		{"### Small images on two replicas and on one", []string{"small images push, 20 images", "small images pull, 20 images"}, 7},
+		{"### Pull-through cache against the upstream and a local pull", []string{"cold pull: through wharf's cache (A) vs directly from the upstream (B)",
+			"warm pull: through wharf's cache (A) vs an image pushed into wharf (B)"}, 7},
+		{"### wharf's cache beside distribution's proxy mode on the same upstream", []string{"cold pull: wharf's cache (A) vs distribution's proxy mode (B)",
+			"warm pull: wharf's cache (A) vs distribution's proxy mode (B)"}, 7},
 	} {
 		rows := tableRows(t, md, table.heading)
 		if len(rows) != len(table.rows) {
@@ -132,7 +138,8 @@ func TestWharfbenchSmoke(t *testing.T) {
 		"wharf deletes the untagged manifests", "the receiver got", "the ratio is the first figure over the second",
 		"## Blobs on S3 (s3)", "The S3 server alone (versitygw", "share of the S3 server's own PUT (wharf / distribution): ",
 		"Every blob GET was answered by a redirect to a presigned URL", "No pull was redirected (counted)",
-		"## Two replicas on one PostgreSQL (replicas)", "The ratio is the scaling factor", "PostgreSQL (all its processes) "} {
+		"## Two replicas on one PostgreSQL (replicas)", "The ratio is the scaling factor", "PostgreSQL (all its processes) ",
+		"## Pull-through cache (proxy)", "the cache streams each blob to the client while it writes it"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

@@ -268,7 +268,7 @@ func (img hookImage) push(t *testing.T, base, repo, tag string) []string {
 }
 
 // pendingNotifications counts the events queued in a server's SQLite
-// database.
+// database (a row may carry several).
 func pendingNotifications(t *testing.T, dataDir string) int {
 	t.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(dataDir, "wharf.db")+"?_pragma=busy_timeout(5000)")
@@ -277,7 +277,7 @@ func pendingNotifications(t *testing.T, dataDir string) int {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM notify_events").Scan(&n); err != nil {
+	if err := db.QueryRow("SELECT COALESCE(SUM(events), 0) FROM notify_events").Scan(&n); err != nil {
 		t.Fatalf("counting queued notifications: %v", err)
 	}
 	return n

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -125,4 +127,62 @@ acl:
 	if !strings.Contains(log, "signed in; registry password issued") {
 		t.Errorf("the sign-ins were not logged")
 	}
+}
+
+// TestUIOIDCSignIn: the web interface's sign-in page offers the OpenID
+// provider; signing in there through the real provider opens a session of
+// the interface and issues no registry password, so the one docker login
+// took from an earlier sign-in keeps working.
+func TestUIOIDCSignIn(t *testing.T) {
+	harness.SkipIfShort(t)
+	op := testserver.StartOIDCProvider(t, carol, dave)
+	body := fmt.Sprintf(`auth: token
+oidc_auth:
+  issuer: %q
+  client_id: %q
+  client_secret_file: %q
+  scopes: [openid, email, profile]
+  user_claim: email
+acl:
+  - match: {account: "/.+/"}
+    actions: [pull]
+`, op.Issuer, op.ClientID, op.SecretFile)
+	w := harness.StartWharf(t, "--config", writeConfig(t, t.TempDir(), body), "--auth", "token")
+	t.Cleanup(httpClient.CloseIdleConnections)
+
+	password := browserSignIn(t, op, w.URL()+"/auth/oidc/login", carol)
+	if status, out := tokenStatus(t, w, carol.Email, password, "repository:team/app:pull"); status != 200 {
+		t.Fatalf("token with the registry password: %d %s", status, out)
+	}
+
+	browser := testserver.Browser(t)
+	res, err := browser.Get(w.URL() + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(t, res)
+	if !strings.Contains(page, `href="/auth/oidc/login?next=%2Fui%2F&amp;ui=1"`) {
+		t.Fatalf("the sign-in page does not offer the OpenID provider:\n%s", page)
+	}
+	status, page := op.SignIn(t, browser, w.URL()+"/auth/oidc/login?next=%2Fui%2F&ui=1", carol.Username, carol.Password)
+	if status != 200 || !strings.Contains(page, carol.Email) || registryPasswordRE.MatchString(page) {
+		t.Fatalf("sign-in to the web interface: status %d:\n%s", status, page)
+	}
+	if status, out := tokenStatus(t, w, carol.Email, password, "repository:team/app:pull"); status != 200 {
+		t.Fatalf("the registry password after a sign-in to the web interface: %d %s", status, out)
+	}
+	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
+	if out := cli.run("", "session", "ls", "--user", carol.Email); !strings.Contains(out, "wharf-ui") {
+		t.Errorf("wharf session ls does not list the web session:\n%s", out)
+	}
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

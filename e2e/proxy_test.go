@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -251,6 +252,26 @@ func TestProxyDockerMirror(t *testing.T) {
 	if !strings.Contains(out, want.String()) {
 		t.Errorf("docker pull HOST/hub/library/busybox: want digest %s:\n%s", want, out)
 	}
+	// Next to the mirror a pushed repository is local: the daemon pushes
+	// myteam/app and pulls it back without the upstream being asked, while
+	// a push into the cached library/busybox is refused.
+	local := mirror.Addr() + "/myteam/app:1"
+	d.Run("tag", "busybox:latest", local)
+	pushed := regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(d.Run("push", local))
+	if pushed == nil {
+		t.Fatalf("docker push %s printed no digest", local)
+	}
+	d.Run("rmi", local)
+	if out := d.Run("pull", local); !strings.Contains(out, pushed[1]) {
+		t.Errorf("docker pull of the pushed %s: want digest %s:\n%s", local, pushed[1], out)
+	}
+	if counter.askedFor("myteam/app") {
+		t.Error("the mirror asked the upstream for the local myteam/app")
+	}
+	d.Run("tag", "busybox:latest", mirror.Addr()+"/library/busybox:mine")
+	if out, err := d.TryRun(nil, "push", mirror.Addr()+"/library/busybox:mine"); err == nil || !strings.Contains(out, "denied") {
+		t.Errorf("docker push into the cached library/busybox: %v; want denied:\n%s", err, out)
+	}
 	// The upstream rate-limits, then is gone; the daemon's own copy
 	// removed each time, past the TTL: the cache serves.
 	for _, outage := range []string{"answering 429", "stopped"} {
@@ -423,7 +444,20 @@ proxy:
 	}
 	r, _ := name.ParseReference(reg.Addr()+"/library/app:2", name.Insecure)
 	if err := remote.Write(r, img, anonymous); err == nil || !strings.Contains(err.Error(), "pull-through cache") {
-		t.Errorf("a push into the mirror: %v; want DENIED as registry:2 in proxy mode", err)
+		t.Errorf("a push into the cached library/app: %v; want DENIED as registry:2 in proxy mode", err)
+	}
+	// Unlike registry:2 in proxy mode, other repositories take pushes.
+	mine, err := random.Image(8<<10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr, _ := name.ParseReference(reg.Addr()+"/myteam/app:1", name.Insecure)
+	if err := remote.Write(mr, mine, anonymous); err != nil {
+		t.Fatalf("push myteam/app next to the mirror: %v", err)
+	}
+	mineDigest, _ := mine.Digest()
+	if got, _ := pullValidate(t, reg.Addr()+"/myteam/app:1", anonymous).Digest(); got != mineDigest {
+		t.Errorf("pulled %s from the pushed myteam/app, want %s", got, mineDigest)
 	}
 
 	env := []string{"REGISTRY_PROXY_REMOTEURL=" + up.URL(), "REGISTRY_PROXY_USERNAME=test", "REGISTRY_PROXY_PASSWORD=" + testPassword,

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,12 +44,20 @@ type upstreamCounter struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	counts  map[string]int // "GET manifests", "HEAD manifests", "GET blobs", …
+	paths   []string       // every path asked, in order
 	log     *os.File
 	status  atomic.Int32 // when not 0, every /v2/ request is answered with it
 	corrupt atomic.Bool  // flip the first byte of every blob
 	delay   atomic.Int64 // when not 0, every /v2/ answer waits this long (a time.Duration)
 	slowBy  time.Duration
 	slowPer int64
+}
+
+// askedFor reports whether a path under /v2/<repo>/ was asked.
+func (c *upstreamCounter) askedFor(repo string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(c.paths, func(p string) bool { return strings.HasPrefix(p, "/v2/"+repo+"/") })
 }
 
 func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy time.Duration) *upstreamCounter {
@@ -86,6 +95,7 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 		}
 		c.mu.Lock()
 		c.counts[r.Method+" "+kind]++
+		c.paths = append(c.paths, r.URL.Path)
 		fmt.Fprintf(c.log, "%s %s %s\n", time.Now().Format(time.RFC3339Nano), r.Method, r.URL.Path)
 		c.mu.Unlock()
 		if d := time.Duration(c.delay.Load()); d > 0 && strings.HasPrefix(r.URL.Path, "/v2/") {

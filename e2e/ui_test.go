@@ -112,8 +112,10 @@ func TestUIBrowser(t *testing.T) {
 	w := harness.StartWharf(t, "--auth", "token")
 	t.Cleanup(httpClient.CloseIdleConnections)
 	cli := wharfCLI{t: t, bin: harness.WharfBinary(t), data: w.DataDir()}
-	const alicePassword, bobPassword = "alice's long password", "bob's long password"
+	const alicePassword, bobPassword, rootPassword = "alice's long password", "bob's long password", "root's long password"
 	cli.run(alicePassword+"\n", "user", "add", "alice", "--password-stdin")
+	cli.run(rootPassword+"\n", "user", "add", "root", "--password-stdin")
+	cli.run("", "acl", "add", "--account", "root", "--type", "admin", "--name", "api", "--actions", "*")
 	cli.run(bobPassword+"\n", "user", "add", "bob", "--password-stdin")
 	cli.run("", "acl", "add", "--account", "alice", "--name", "team/*", "--actions", "pull,push")
 	cli.run("", "acl", "add", "--account", "bob", "--name", "other/*", "--actions", "pull")
@@ -214,7 +216,78 @@ func TestUIBrowser(t *testing.T) {
 	}
 	cli.run("", "session", "revoke", "--user", "bob")
 	browse(t, ctx, "the page after the session was revoked", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
-	t.Logf("browser pages took %s", time.Since(start).Round(time.Millisecond))
+
+	adminStart := time.Now()
+	administer(t, ctx, w, d, cli, rootPassword)
+	t.Logf("browser pages took %s, the administration's %s", time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond))
+}
+
+// administer signs in as root, who administers, and uses the
+// administration pages as a person would: adds a user, adds a rule for
+// them and asks the checker who can do what, creates an access token
+// (shown once; docker login takes it) and revokes it (docker login no
+// longer does).
+func administer(t *testing.T, ctx context.Context, w *harness.Wharf, d *harness.Dockerd, cli wharfCLI, rootPassword string) {
+	t.Helper()
+	signInUI(t, ctx, w.URL(), "root", rootPassword)
+	browse(t, ctx, "add a user",
+		chromedp.Click(chromedp.CSS("#nav-admin")),
+		chromedp.WaitVisible(chromedp.CSS("#new-name")),
+		chromedp.SendKeys(chromedp.CSS("#new-name"), "erin"),
+		chromedp.SendKeys(chromedp.CSS("#new-password"), "erin's long password"),
+		chromedp.Click(chromedp.CSS("#add-user")),
+		chromedp.WaitVisible(chromedp.CSS("#user-erin")),
+	)
+	if out := cli.run("", "user", "ls"); !strings.Contains(out, "erin") {
+		t.Errorf("wharf user ls does not list the user added on the page:\n%s", out)
+	}
+	browse(t, ctx, "add a rule and check it",
+		chromedp.Navigate(w.URL()+"/ui/admin/rules"),
+		chromedp.WaitVisible(chromedp.CSS("#rule-account")),
+		chromedp.SetValue(chromedp.CSS("#rule-account"), "erin"),
+		chromedp.SetValue(chromedp.CSS("#rule-name"), "lab/*"),
+		chromedp.SetValue(chromedp.CSS("#rule-actions"), "pull,push"),
+		chromedp.SetValue(chromedp.CSS("#rule-comment"), "erin's lab"),
+		chromedp.Click(chromedp.CSS("#add-rule")),
+		// The rules page again, with the new rule.
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="rules"]//td[contains(., "erin's lab")]`)),
+		chromedp.SetValue(chromedp.CSS("#check-account"), "erin"),
+		chromedp.SetValue(chromedp.CSS("#check-scope"), "repository:lab/app:pull,push,delete"),
+		chromedp.Click(chromedp.CSS("#check")),
+		chromedp.WaitVisible(chromedp.CSS("#explanation")),
+	)
+	decided := read(t, ctx, "the deciding rule", chromedp.Text(chromedp.CSS("#decided-by")))
+	granted := read(t, ctx, "granted", chromedp.Text(chromedp.CSS("#granted")))
+	denied := read(t, ctx, "denied", chromedp.Text(chromedp.CSS("#denied")))
+	if !strings.Contains(decided, "database rule") || !strings.Contains(decided, `"erin's lab"`) || granted != "pull, push" || denied != "delete" {
+		t.Errorf("the checker says: decided by %q, granted %q, denied %q; want the new rule, pull, push, and delete denied", decided, granted, denied)
+	}
+	browse(t, ctx, "create an access token",
+		chromedp.Navigate(w.URL()+"/ui/admin/tokens"),
+		chromedp.WaitVisible(chromedp.CSS("#token-user")),
+		chromedp.SendKeys(chromedp.CSS("#token-user"), "erin"),
+		chromedp.SetValue(chromedp.CSS("#token-scopes"), "repository:lab/*:pull"),
+		chromedp.SendKeys(chromedp.CSS("#token-description"), "from the browser"),
+		chromedp.Click(chromedp.CSS("#create-token")),
+		chromedp.WaitVisible(chromedp.CSS("#created-token")),
+	)
+	secret := read(t, ctx, "the new token", chromedp.Value(chromedp.CSS("#created-token")))
+	id := read(t, ctx, "the new token's id", chromedp.Text(chromedp.CSS("#created-id")))
+	if out, err := d.TryRun(nil, "login", "-u", "erin", "--password", secret, w.Addr()); err != nil {
+		t.Fatalf("docker login with the token created on the page: %v\n%s", err, out)
+	}
+	d.Run("logout", w.Addr())
+	browse(t, ctx, "revoke the token",
+		chromedp.Click(chromedp.CSS("#back")),
+		chromedp.WaitVisible(chromedp.CSS("#token-"+id)),
+		chromedp.Click(chromedp.CSS("#token-"+id+" button")),
+		// The page after the revoke lists the tokens without it.
+		chromedp.WaitNotPresent(chromedp.CSS("#token-"+id)),
+		chromedp.WaitVisible(chromedp.CSS("#tokens")),
+	)
+	if out, err := d.TryRun(nil, "login", "-u", "erin", "--password", secret, w.Addr()); err == nil {
+		t.Errorf("docker login with a revoked token succeeded:\n%s", out)
+	}
 }
 
 // TestUIOff: with ui: false, wharf serve serves neither /ui/ nor the

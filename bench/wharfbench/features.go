@@ -3,7 +3,6 @@ package wharfbench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -29,14 +28,25 @@ import (
 const scrapeEvery = time.Second
 
 // receiver is a notification endpoint that accepts every envelope with 200
-// and counts its events.
+// and counts its events. It runs in this process, on the cores wharf runs
+// on, so its CPU counts against the "on" server: it does what a receiver
+// that discards the events must (read the body into a reused buffer) and
+// counts the events without decoding them (one "action" key an event: the
+// envelope's events are flat objects, their references have none).
 type receiver struct {
 	srv    *http.Server
 	url    string
 	events atomic.Int64
 	posts  atomic.Int64
 	bad    atomic.Int64 // bodies that were not an envelope
+	bufs   sync.Pool    // *bytes.Buffer
 }
+
+var (
+	envelopeHead = []byte(`{"events":[`)
+	envelopeTail = []byte(`]}`)
+	actionKey    = []byte(`"action":"`)
+)
 
 func startReceiver() (*receiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,22 +54,58 @@ func startReceiver() (*receiver, error) {
 		return nil, fmt.Errorf("wharfbench: %w", err)
 	}
 	r := &receiver{url: "http://" + ln.Addr().String() + "/events"}
-	r.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var env struct {
-			Events []json.RawMessage `json:"events"`
-		}
-		r.posts.Add(1)
-		if err := json.NewDecoder(io.LimitReader(req.Body, 64<<20)).Decode(&env); err != nil {
-			r.bad.Add(1)
-		}
-		r.events.Add(int64(len(env.Events)))
-		w.WriteHeader(http.StatusOK)
-	})}
+	r.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(r.serveHTTP)}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
 }
 
+func (r *receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	r.posts.Add(1)
+	b, _ := r.bufs.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	b.Reset()
+	_, err := b.ReadFrom(io.LimitReader(req.Body, 64<<20))
+	body := bytes.TrimSpace(b.Bytes())
+	if err != nil || !bytes.HasPrefix(body, envelopeHead) || !bytes.HasSuffix(body, envelopeTail) {
+		r.bad.Add(1)
+	} else {
+		r.events.Add(int64(bytes.Count(body, actionKey)))
+	}
+	r.bufs.Put(b)
+	w.WriteHeader(http.StatusOK)
+}
+
 func (r *receiver) stop() { _ = r.srv.Close() }
+
+// sampleServers samples the CPU time of each target's process.
+func sampleServers(targets []*target) ([]cpuSample, error) {
+	var out []cpuSample
+	for _, t := range targets {
+		s, err := sampleCPU(t.cmd.Process.Pid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// settleReceiver waits, with notifications on, until the receiver has got
+// no event for half a second (at most 10 s): the events of the last
+// workload are delivered.
+func settleReceiver(r *receiver, notifying bool) {
+	last := int64(-1)
+	for deadline := time.Now().Add(10 * time.Second); notifying && time.Now().Before(deadline); {
+		n := r.events.Load()
+		if n == last {
+			return
+		}
+		last = n
+		time.Sleep(500 * time.Millisecond)
+	}
+}
 
 // scraper GETs a /metrics URL every scrapeEvery until stopped, and counts
 // the scrapes that returned wharf's series.
@@ -159,7 +205,8 @@ func costRows(wl workload) []Result {
 
 // runFeatures runs the workloads of all marked cost on a wharf with
 // metrics, audit and notifications off and one with them on, o.Rounds
-// times, and returns the cost table.
+// times, and returns the cost table; with o.ProfileDir, then profiles both
+// servers during each (wharf-all-off-…, wharf-all-on-….cpu.pprof).
 func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []workload) (_ []Comparison, err error) {
 	var wls []workload
 	for _, wl := range all {
@@ -184,7 +231,7 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 		if err := os.WriteFile(path, []byte(s.config), 0o600); err != nil {
 			return nil, fmt.Errorf("wharfbench: %w", err)
 		}
-		srv, err := startWharf(ctx, wharfBin, dir, s.name, false, path)
+		srv, err := startWharf(ctx, wharfBin, dir, s.name, o.ProfileDir != "", path)
 		if err != nil {
 			return nil, err
 		}
@@ -208,18 +255,48 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	for _, wl := range wls {
 		results = append(results, costRows(wl)...)
 	}
+	// Both servers do the same work, so their CPU time for it is the
+	// features' cost in CPU, which a loaded machine disturbs far less than
+	// the timed rows: per workload and server, summed over the rounds
+	// (work per second for the workloads that last a time, requests/s).
+	cpu := make([][2]cpuUse, len(wls))
+	work := make([][2]float64, len(wls))
 	for round := range o.Rounds {
 		fmt.Fprintf(o.Progress, "metrics, audit and notifications off and on, round %d/%d\n", round+1, o.Rounds)
 		for wi, wl := range wls {
 			i := slices.IndexFunc(results, func(r Result) bool { return r.Name == wl.rows[0].name })
+			before, err := sampleServers(targets)
+			if err != nil {
+				return nil, err
+			}
 			vals, err := measureRound(ctx, wl, targets, round, round+wi, results[i:])
 			if err != nil {
 				return nil, err
+			}
+			if round == o.Rounds-1 && wi == len(wls)-1 {
+				settleReceiver(recv, notifying) // the last events go out
+			}
+			after, err := sampleServers(targets)
+			if err != nil {
+				return nil, err
+			}
+			for k := range targets {
+				cpu[wi][k].add(before[k], after[k])
+				if wl.rows[0].unit == "requests/s" {
+					work[wi][k] += vals[k][0] * o.Duration.Seconds()
+				} else {
+					work[wi][k]++
+				}
 			}
 			for j := range vals[0] {
 				results[i+j].Distr = append(results[i+j].Distr, vals[0][j])
 				results[i+j].Wharf = append(results[i+j].Wharf, vals[1][j])
 			}
+		}
+	}
+	if o.ProfileDir != "" {
+		if err := profileAll(ctx, o, wls, targets); err != nil {
+			return nil, err
 		}
 	}
 	// What was on worked: the receiver got events, the scrapes series.
@@ -245,11 +322,21 @@ func runFeatures(ctx context.Context, o Options, wharfBin, dir string, all []wor
 	if scraping {
 		seen = append(seen, fmt.Sprintf("%d scrapes returned wharf's series", scr.ok.Load()))
 	}
+	notes := []string{}
+	for wi, wl := range wls {
+		per := func(k int) float64 { return cpu[wi][k].proc.Seconds() / work[wi][k] }
+		unit := "s a round"
+		if wl.rows[0].unit == "requests/s" {
+			unit = "ms per 1000 requests"
+			per = func(k int) float64 { return 1e6 * cpu[wi][k].proc.Seconds() / work[wi][k] }
+		}
+		notes = append(notes, fmt.Sprintf("Server CPU, %s: %.3g %s %s, %.3g all off (%+.1f %%).", wl.rows[0].name, per(1), unit, on, per(0), 100*(per(1)/per(0)-1)))
+	}
 	return []Comparison{{Section: featuresSection, Title: "The same workloads with metrics, audit and notifications on and off", A: on, B: "all off", Cost: true,
 		Results: results,
-		Notes: []string{
-			"all off: `audit.enabled: false`, no `metrics:`, no `notifications:`. " + on + ": " + onWhat + ".",
-			"In this run " + strings.Join(seen, ", and ") + ".",
-			"Both are separate servers from the main table's wharf (which runs with the defaults: audit on, metrics and notifications off), with data of their own; they take turns as the main table's servers do. The cost column is how much worse " + on + " is than all off; a few percent is inside the spread of most rows.",
-		}}}, nil
+		Notes: append(notes,
+			"all off: `audit.enabled: false`, no `metrics:`, no `notifications:`. "+on+": "+onWhat+".",
+			"In this run "+strings.Join(seen, ", and ")+".",
+			"Both are separate servers from the main table's wharf (which runs with the defaults: audit on, metrics and notifications off), with data of their own; they take turns as the main table's servers do. The cost column is how much worse "+on+" is than all off; a few percent is inside the spread of most rows. Server CPU is each server's CPU time during the workload's turns (both servers' turns: the \"on\" server's queued events may go out during the other's), per round or per 1000 requests.",
+		)}}, nil
 }

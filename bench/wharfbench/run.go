@@ -19,25 +19,28 @@ import (
 // Options sizes a run. Zero values take the defaults of the real run;
 // Smoke overrides everything with tiny sizes.
 type Options struct {
-	Rounds       int           // rounds, each running every workload on both servers
-	BlobSize     int64         // bytes per pushed and pulled blob
-	Pushes       int           // blobs pushed (and pulls repeated) per round
-	BigSize      int64         // bytes of the large monolithic push
-	ChunkedSize  int64         // bytes of the chunked push
-	ChunkSize    int64         // bytes per PATCH of the chunked push
-	SmallImages  int           // images of the small-image workloads
-	SmallLayer   int64         // bytes of each of their three layers
-	SmallClients int           // concurrent clients of the small-image workloads
-	DockerSize   int64         // bytes of the docker push/pull image, all layers
-	DockerLayers int           // its layers
-	Tags         int           // tags in the tag-list repository
-	Repos        int           // repositories in the catalog
-	Duration     time.Duration // of each manifest workload
-	Conns        int           // connections of the manifest workloads
-	LimitMiB     int64         // bytes hashed, written and sent by the physical-limit probes, in MiB
-	GCImages     int           // images of the garbage-collection set, a fifth of them untagged
-	GCClients    int           // clients pulling from wharf before and during its collection
-	GCRounds     int           // rounds of the garbage-collection pass (each writes and imports a new set)
+	Rounds       int   // rounds, each running every workload on both servers
+	BlobSize     int64 // bytes per pushed and pulled blob
+	Pushes       int   // blobs pushed (and pulls repeated) per round
+	BigSize      int64 // bytes of the large monolithic push
+	ChunkedSize  int64 // bytes of the chunked push
+	ChunkSize    int64 // bytes per PATCH of the chunked push
+	SmallImages  int   // images of the small-image workloads
+	SmallLayer   int64 // bytes of each of their three layers
+	SmallClients int   // concurrent clients of the small-image workloads
+	DockerSize   int64 // bytes of the docker push/pull image, all layers
+	// ProxyUpstreamMiBps is the rate of the proxy pass's link to its
+	// upstream: 0 is 100 MiB/s, -1 unthrottled.
+	ProxyUpstreamMiBps int64
+	DockerLayers       int           // its layers
+	Tags               int           // tags in the tag-list repository
+	Repos              int           // repositories in the catalog
+	Duration           time.Duration // of each manifest workload
+	Conns              int           // connections of the manifest workloads
+	LimitMiB           int64         // bytes hashed, written and sent by the physical-limit probes, in MiB
+	GCImages           int           // images of the garbage-collection set, a fifth of them untagged
+	GCClients          int           // clients pulling from wharf before and during its collection
+	GCRounds           int           // rounds of the garbage-collection pass (each writes and imports a new set)
 	// FeaturesWithout leaves some of "metrics", "audit" and
 	// "notifications" off on the features pass's "on" server, to tell
 	// their costs apart.
@@ -72,7 +75,7 @@ func (o Options) withDefaults() Options {
 		keep := o
 		o = def
 		o.Smoke, o.Dir, o.Keep, o.Only, o.ProfileDir, o.ProfileSeconds, o.Progress = true, keep.Dir, keep.Keep, keep.Only, keep.ProfileDir, keep.ProfileSeconds, keep.Progress
-		o.FeaturesWithout = keep.FeaturesWithout
+		o.FeaturesWithout, o.ProxyUpstreamMiBps = keep.FeaturesWithout, keep.ProxyUpstreamMiBps
 	}
 	setInt := func(v *int, d int) {
 		if *v <= 0 {
@@ -213,7 +216,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	tokensWanted := o.Only == nil || o.Only.MatchString(tokenIssuanceName)
 	gcWanted, featuresWanted := wanted(o.Only, gcSection), wanted(o.Only, featuresSection)
 	s3Wanted, replicasWanted := wanted(o.Only, s3Section), wanted(o.Only, replicasSection)
-	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted && !s3Wanted && !replicasWanted {
+	proxyWanted := wanted(o.Only, proxySection)
+	if len(wls) == 0 && !tokensWanted && !gcWanted && !featuresWanted && !s3Wanted && !replicasWanted && !proxyWanted {
 		return nil, fmt.Errorf("wharfbench: no workload matches %v", o.Only)
 	}
 	dir, err := os.MkdirTemp(o.Dir, "wharfbench-")
@@ -242,7 +246,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	for _, p := range []struct {
 		title string
 		want  bool
-	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}, {s3Section, s3Wanted}, {replicasSection, replicasWanted}} {
+	}{{tokenIssuanceName, tokensWanted}, {gcSection, gcWanted}, {featuresSection, featuresWanted}, {s3Section, s3Wanted}, {replicasSection, replicasWanted}, {proxySection, proxyWanted}} {
 		if !p.want {
 			rep.LeftOut = append(rep.LeftOut, p.title)
 		}
@@ -285,6 +289,13 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	if replicasWanted {
 		cs, err := runReplicas(ctx, o, wharfBin, dir)
+		if err != nil {
+			return nil, err
+		}
+		rep.Comparisons = append(rep.Comparisons, cs...)
+	}
+	if proxyWanted {
+		cs, err := runProxy(ctx, o, wharfBin, distBin, dir)
 		if err != nil {
 			return nil, err
 		}

@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"wharf/internal/accounts"
 	"wharf/internal/errcode"
-	"wharf/internal/metadata"
 )
 
 // The API's error codes are errcode's Admin family (errcode.AdminInvalid,
@@ -51,22 +49,13 @@ func (a *API) toError(r *http.Request, err error) *errcode.Error {
 	if errors.As(err, &fe) {
 		field = fe.field
 	}
-	switch {
-	case errors.Is(err, accounts.ErrInvalid):
-		msg := strings.ReplaceAll(err.Error(), accounts.ErrInvalid.Error()+": ", "")
+	switch kind, msg := accounts.Refused(err); kind {
+	case accounts.Invalid:
 		return &errcode.Error{Code: errcode.AdminInvalid, Field: field, Message: msg}
-	case errors.Is(err, metadata.ErrNotFound):
-		return &errcode.Error{Code: errcode.AdminNotFound,
-			Message: strings.Replace(err.Error(), "metadata: not found: ", "no such ", 1)}
-	case errors.Is(err, accounts.ErrRefused):
-		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
-			Message: strings.ReplaceAll(err.Error(), accounts.ErrRefused.Error()+": ", "")}
-	case errors.Is(err, metadata.ErrIdentityChanged):
-		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
-			Message: "users, teams, rules or tokens kept changing while this change was checked; try again"}
-	case errors.Is(err, metadata.ErrExists):
-		return &errcode.Error{Code: errcode.AdminConflict, Field: field,
-			Message: strings.Replace(err.Error(), "metadata: already exists: ", "", 1) + " already exists"}
+	case accounts.Missing:
+		return &errcode.Error{Code: errcode.AdminNotFound, Message: msg}
+	case accounts.Conflict:
+		return &errcode.Error{Code: errcode.AdminConflict, Field: field, Message: msg}
 	}
 	a.log.ErrorContext(r.Context(), "admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return errcode.New(errcode.AdminUnavailable, "")

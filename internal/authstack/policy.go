@@ -35,7 +35,25 @@ func RetentionPolicies(cfg config.Config) []retention.Policy {
 // the one `wharf retention`, the admin API and the schedule in wharf serve
 // share.
 func NewRetention(cfg config.Config, meta *metadata.Store, log *slog.Logger) *retention.Runner {
-	return &retention.Runner{Meta: meta, Policies: RetentionPolicies(cfg),
+	return &retention.Runner{Meta: meta, Policies: RetentionPolicies(cfg), Cache: CacheRules(cfg),
 		Immutable: retention.Immutable(retention.Guard(ImmutableRules(cfg))), ReadOnly: cfg.ReadOnly,
 		Log: log.With("component", "retention")}
+}
+
+// CacheRules are the upstreams' max_size and evict_after, which retention
+// applies to the repositories the pull-through cache filled: one rule per
+// upstream (those without limits too, so that each cached repository is
+// matched to its own upstream), none when no upstream has a limit.
+func CacheRules(cfg config.Config) []retention.CacheRule {
+	var out []retention.CacheRule
+	limited := false
+	for _, u := range cfg.Proxy.Upstreams {
+		u = u.WithDefaults()
+		limited = limited || u.MaxSize > 0 || u.EvictAfter > 0
+		out = append(out, retention.CacheRule{Prefix: u.Prefix, MaxSize: int64(u.MaxSize), EvictAfter: u.EvictAfter.Std()})
+	}
+	if !limited {
+		return nil
+	}
+	return out
 }

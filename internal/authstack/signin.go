@@ -103,6 +103,15 @@ func uiLogin(cfg config.Config) string {
 	return ""
 }
 
+// uiSession is how a browser sign-in started from the web interface opens
+// its session there; nil where no interface is served.
+func uiSession(b *builder) func(http.ResponseWriter, *http.Request, signin.UISignIn) {
+	if uiLogin(b.cfg) == "" {
+		return nil
+	}
+	return b.opts.UISession
+}
+
 // signInIndex is the page that lists the configured sign-ins.
 func signInIndex(_ context.Context, b *builder) (Backend, io.Closer, error) {
 	if len(b.choices) == 0 {
@@ -157,7 +166,7 @@ func (b *builder) newSignIn(section string, common config.OAuthLogin,
 	}
 	l, err := signin.NewLogin(signin.LoginConfig{Provider: p, Store: b.signIns, Attempts: signInAttempts{meta: b.opts.Meta}, RedirectURL: common.RedirectURL,
 		CallbackPath: callback, StartPath: start, OmitRedirect: name == "github" && common.RedirectURL == "",
-		Public: publicOf, RegistryHost: registry, UIPath: uiLogin(b.cfg), RevalidateAfter: common.RevalidateAfter.Std(),
+		Public: publicOf, RegistryHost: registry, UIPath: uiLogin(b.cfg), UISession: uiSession(b), RevalidateAfter: common.RevalidateAfter.Std(),
 		PasswordLifetime: common.PasswordLifetime.Std(), Timeout: common.HTTPTimeout.Std(), Log: b.log})
 	if err != nil {
 		return Backend{}, fmt.Errorf("%s: %w", section, err)

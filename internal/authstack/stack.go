@@ -36,6 +36,9 @@ type Options struct {
 	// (the built-in admin's creation), as the actor "wharf" from "serve".
 	Audit   tokenserver.Audit
 	Changed func(context.Context, accounts.Change)
+	// UISession, when set, opens a web interface session for a browser
+	// sign-in started from the interface (signin.LoginConfig.UISession).
+	UISession func(http.ResponseWriter, *http.Request, signin.UISignIn)
 }
 
 // Route is a page mounted beside the token endpoint (a browser sign-in's).
@@ -164,8 +167,10 @@ type Stack struct {
 	Layers []accounts.Layer
 	// Configured are the labels of the configured accounts, by name.
 	Configured map[string]auth.Labels
-	// Routes are the browser sign-in pages.
-	Routes []Route
+	// Routes are the browser sign-in pages; SignIns their start pages,
+	// one per provider, for the web interface's sign-in page.
+	Routes  []Route
+	SignIns []signin.Choice
 
 	closers closerStack
 }
@@ -197,6 +202,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (*Stack, error)
 		Layers:     []accounts.Layer{{Name: configLayerName(cfg), ACL: b.acl}},
 		Configured: configuredLabels(cfg),
 		Routes:     built.routes,
+		SignIns:    b.choices,
 		closers:    closers,
 	}, nil
 }

@@ -116,7 +116,7 @@ placeholders ${account}, ${labels:groups}, … of docker_auth.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "added rule %d at position %d: %s\n", stored.ID, stored.Position, describeRule(r))
+			fmt.Fprintf(out, "added rule %d at position %d: %s\n", stored.ID, stored.Position, authz.DescribeRule(r))
 			return printLint(cmd, env, out)
 		}),
 	}
@@ -221,7 +221,7 @@ func newACLLs(f *accountFlags) *cobra.Command {
 			t := newTable(out, "POS", "ID", "MATCH", "ACTIONS", "COMMENT")
 			for _, r := range rules {
 				ar := accounts.RuleFromStore(r)
-				t.row(strconv.Itoa(r.Position), strconv.FormatInt(r.ID, 10), describeMatch(ar.Match), describeActions(ar.Actions), orDash(r.Comment))
+				t.row(strconv.Itoa(r.Position), strconv.FormatInt(r.ID, 10), authz.DescribeMatch(ar.Match), authz.DescribeActions(ar.Actions), orDash(r.Comment))
 			}
 			if err := t.flush(); err != nil {
 				return err
@@ -266,58 +266,6 @@ func printLint(cmd *cobra.Command, env *accountEnv, out io.Writer) error {
 		fmt.Fprintf(out, "warning: %s: %s\n", where, msg)
 	}
 	return nil
-}
-
-// describeRule renders a rule on one line.
-func describeRule(r authz.Rule) string {
-	s := "match " + describeMatch(r.Match) + " actions " + describeActions(r.Actions)
-	if r.Comment != "" {
-		s += " " + strconv.Quote(r.Comment)
-	}
-	return s
-}
-
-// describeMatch renders a match in YAML flow style, as in wharf.yml.
-func describeMatch(m authz.Match) string {
-	var parts []string
-	add := func(key string, v *string) {
-		if v != nil {
-			parts = append(parts, key+": "+yamlScalar(*v))
-		}
-	}
-	add("account", m.Account)
-	add("type", m.Type)
-	add("name", m.Name)
-	add("service", m.Service)
-	add("ip", m.IP)
-	if len(m.Labels) > 0 {
-		keys := make([]string, 0, len(m.Labels))
-		for k := range m.Labels {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		var ls []string
-		for _, k := range keys {
-			ls = append(ls, k+": "+yamlScalar(m.Labels[k]))
-		}
-		parts = append(parts, "labels: {"+strings.Join(ls, ", ")+"}")
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-func describeActions(a []string) string {
-	if len(a) == 0 {
-		return "[] (deny)"
-	}
-	return "[" + strings.Join(a, ", ") + "]"
-}
-
-// yamlScalar quotes a value unless it is plainly safe unquoted.
-func yamlScalar(v string) string {
-	if v == "" || strings.ContainsAny(v, "*?[]{}/$:#,&!|>'\"%@` ") {
-		return strconv.Quote(v)
-	}
-	return v
 }
 
 func newACLCheck(f *accountFlags) *cobra.Command {
@@ -447,12 +395,12 @@ func printExplanation(out io.Writer, req auth.Request, who string, ex authstack.
 		if ex.Layer == "database" && ex.Index < len(stored) {
 			where = fmt.Sprintf("database rule %d (position %d)", stored[ex.Index].ID, stored[ex.Index].Position)
 		}
-		t.row("decided by:", where+": "+describeRule(ex.Rule))
-		t.row("rule allows:", describeActions(ex.RuleAllowed))
+		t.row("decided by:", where+": "+authz.DescribeRule(ex.Rule))
+		t.row("rule allows:", authz.DescribeActions(ex.RuleAllowed))
 		if ex.Token != nil {
 			scope := "no scope of the token matches: nothing kept"
 			if ex.TokenScope >= 0 {
-				scope = "scope " + ex.Token.Scopes[ex.TokenScope] + " keeps " + describeActions(ex.Granted)
+				scope = "scope " + ex.Token.Scopes[ex.TokenScope] + " keeps " + authz.DescribeActions(ex.Granted)
 			}
 			t.row("token:", ex.Token.ID+": "+scope)
 		}

@@ -81,7 +81,11 @@ func writeRetention(out io.Writer, rep *retention.Report) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	verb := map[bool][2]string{true: {"would untag", "would delete"}, false: {"untag", "delete"}}[rep.DryRun]
 	for _, d := range rep.Repositories {
-		fmt.Fprintf(tw, "%s (retention.policies[%d])\n", d.Repository, d.Policy)
+		if d.Policy == retention.CachePolicy {
+			fmt.Fprintf(tw, "%s (pull-through cache: its upstream's max_size and evict_after)\n", d.Repository)
+		} else {
+			fmt.Fprintf(tw, "%s (retention.policies[%d])\n", d.Repository, d.Policy)
+		}
 		for _, it := range d.Untag {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", verb[0], it.Tag, it.Digest, it.Reason)
 		}

@@ -43,6 +43,13 @@ type Upstream struct {
 	// Timeout bounds the upstream's answer to one request (its headers;
 	// a blob's body may take longer). Default 30s.
 	Timeout Duration `yaml:"timeout"`
+	// MaxSize caps what the cache keeps of this upstream (deduplicated):
+	// each retention run untags the least recently pulled cached tags
+	// until the rest fits; garbage collection then reclaims the blobs.
+	MaxSize ByteSize `yaml:"max_size"`
+	// EvictAfter untags, at each retention run, the cached tags neither
+	// fetched nor pulled for this long.
+	EvictAfter Duration `yaml:"evict_after"`
 }
 
 // Defaults of an upstream.
@@ -102,8 +109,8 @@ func (p Proxy) validate() []error {
 		if (u.Password != "" || u.PasswordFile != "") && u.Username == "" {
 			errs = append(errs, fmt.Errorf("%s.username: required with a password", key))
 		}
-		if u.TTL < 0 || u.Timeout < 0 {
-			errs = append(errs, fmt.Errorf("%s: ttl and timeout must not be negative", key))
+		if u.TTL < 0 || u.Timeout < 0 || u.MaxSize < 0 || u.EvictAfter < 0 {
+			errs = append(errs, fmt.Errorf("%s: ttl, timeout, max_size and evict_after must not be negative", key))
 		}
 	}
 	return errs

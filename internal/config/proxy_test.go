@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestProxyValidate(t *testing.T) {
@@ -25,6 +27,8 @@ func TestProxyValidate(t *testing.T) {
 		{"two passwords", []Upstream{{Prefix: "x", URL: hub.URL, Username: "u", Password: "p", PasswordFile: "/p"}}, []string{"keep password_file"}},
 		{"password without user", []Upstream{{Prefix: "x", URL: hub.URL, PasswordFile: "/p"}}, []string{"username: required"}},
 		{"negative ttl", []Upstream{{Prefix: "x", URL: hub.URL, TTL: Duration(-time.Second)}}, []string{"must not be negative"}},
+		{"negative max_size", []Upstream{{Prefix: "x", URL: hub.URL, MaxSize: -1}}, []string{"max_size and evict_after must not be negative"}},
+		{"negative evict_after", []Upstream{{Prefix: "x", URL: hub.URL, EvictAfter: Duration(-time.Hour)}}, []string{"must not be negative"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,5 +54,18 @@ func TestUpstreamDefaults(t *testing.T) {
 	}
 	if m := (Upstream{}).WithDefaults(); !m.Mirror {
 		t.Errorf("an empty prefix is not the mirror: %+v", m)
+	}
+}
+
+// TestUpstreamRetentionKeys: max_size and evict_after read as a size and a
+// duration from wharf.yml.
+func TestUpstreamRetentionKeys(t *testing.T) {
+	t.Parallel()
+	var p Proxy
+	if err := yaml.Unmarshal([]byte("upstreams:\n  - mirror: true\n    url: https://registry-1.docker.io\n    max_size: 2GiB\n    evict_after: 720h\n"), &p); err != nil {
+		t.Fatal(err)
+	}
+	if u := p.Upstreams[0]; u.MaxSize != 2<<30 || u.EvictAfter.Std() != 720*time.Hour {
+		t.Errorf("max_size %d, evict_after %s; want 2 GiB, 720h", u.MaxSize, u.EvictAfter.Std())
 	}
 }

@@ -107,6 +107,7 @@ const (
 	PageUnavailable // 503: too many sign-ins in progress
 	PageNotFound    // 404: a web interface page, or a repository the user may not pull
 	PageTooMany     // 429: failed sign-ins rate-limited
+	PageConflict    // 409: a change of the web interface refused by what it would leave behind (the last administrator)
 
 	numCodes
 )
@@ -173,6 +174,7 @@ var table = [numCodes]Descriptor{
 	PageUnavailable: {Family: Page, Value: "unavailable", Status: http.StatusServiceUnavailable, Message: "Too many sign-ins are in progress; try again in a few minutes."},
 	PageNotFound:    {Family: Page, Value: "not_found", Status: http.StatusNotFound, Message: "There is no such page, or you may not see it."},
 	PageTooMany:     {Family: Page, Value: "too_many_requests", Status: http.StatusTooManyRequests, Message: "Too many failed sign-ins; try again later."},
+	PageConflict:    {Family: Page, Value: "conflict", Status: http.StatusConflict, Message: "The change was refused; the page says why."},
 }
 
 // Descriptor returns c's entry; a code outside the table is Unknown's.

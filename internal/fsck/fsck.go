@@ -65,6 +65,10 @@ type Report struct {
 	Problems    []Problem `json:"problems"`
 	Orphans     []Orphan  `json:"orphans"`
 	OrphanBytes int64     `json:"orphan_bytes"`
+	// NotFetched counts the references of cached manifests (filled by the
+	// pull-through cache) the registry does not hold yet: the cache
+	// fetches them on their first pull, so they are no problem.
+	NotFetched int64 `json:"not_fetched"`
 	// Untagged lists the tags --repair removed ("repository:tag").
 	Untagged []string `json:"untagged"`
 	// Unchecked says what this run could not check, and why.
@@ -122,6 +126,8 @@ type checker struct {
 	bad   map[digest.Digest]int
 	rows  map[digest.Digest]bool
 	nodes map[nodeKey]*node
+	// cached are the repositories the pull-through cache filled.
+	cached map[string]string
 	// broken are the tags of manifests that cannot be pulled.
 	broken []unpullable
 
@@ -135,6 +141,11 @@ func (c *checker) run(ctx context.Context) error {
 	if err := c.findOrphans(ctx); err != nil {
 		return err
 	}
+	cached, err := c.meta.CachedRepositories(ctx)
+	if err != nil {
+		return fmt.Errorf("fsck: %w", err)
+	}
+	c.cached = cached
 	if err := c.checkManifests(ctx); err != nil {
 		return err
 	}

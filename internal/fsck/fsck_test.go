@@ -350,3 +350,62 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+// TestCachedManifestsNotFetched: in a repository the pull-through cache
+// filled, a manifest whose layers and children no one pulled yet is no
+// problem (nor does --repair untag it), while a pushed manifest missing a
+// blob still is, and so are wrong bytes in the cached repository.
+func TestCachedManifestsNotFetched(t *testing.T) {
+	t.Parallel()
+	r := newRegistry(t)
+	ctx := t.Context()
+	if ok, err := r.meta.ClaimCached(ctx, "library/busybox", "registry-1.docker.io", false); !ok || err != nil {
+		t.Fatalf("ClaimCached: %v, %v", ok, err)
+	}
+	layer, child := digest.FromString("a layer no one pulled"), digest.FromString("a platform no one pulled")
+	fetched := r.blob("library/busybox", "a fetched layer")
+	for _, m := range []struct {
+		tag      string
+		refs     []digest.Digest
+		children []digest.Digest
+	}{{"1", []digest.Digest{layer, fetched}, nil}, {"multi", nil, []digest.Digest{child}}} {
+		payload, _ := json.Marshal(map[string]any{"refs": m.refs, "children": m.children})
+		mf := &metadata.Manifest{Repo: "library/busybox", Digest: digest.FromBytes(payload),
+			MediaType: "application/vnd.oci.image.manifest.v1+json", Size: int64(len(payload)), Payload: payload}
+		for _, d := range m.refs {
+			mf.Refs = append(mf.Refs, metadata.Ref{Kind: metadata.RefBlob, Digest: d})
+		}
+		for _, d := range m.children {
+			mf.Refs = append(mf.Refs, metadata.Ref{Kind: metadata.RefManifest, Digest: d})
+		}
+		if err := r.meta.PutCachedManifest(ctx, mf, []string{m.tag}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := r.run(true)
+	if err != nil || rep.NotFetched != 2 || len(rep.Untagged) != 0 {
+		t.Fatalf("fsck --repair of a cache not fully pulled: %v, %d not fetched, untagged %v; want no problem, 2 not fetched",
+			err, rep.NotFetched, rep.Untagged)
+	}
+	if tags, err := r.meta.ListTags(ctx, "library/busybox", "", 10); err != nil || len(tags) != 2 {
+		t.Errorf("cached tags after --repair: %v, %v; want both kept", tags, err)
+	}
+
+	// A pushed manifest whose blob is gone is still reported, and so
+	// are corrupt bytes of a cached blob.
+	im := push(r)
+	if err := r.meta.UnlinkBlob(ctx, "team/app", im.webLayer); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.path(fetched), []byte("A fetched layer"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = r.run(false)
+	kinds := map[fsck.Kind]digest.Digest{}
+	for _, p := range rep.Problems {
+		kinds[p.Kind] = p.Digest
+	}
+	if kinds[fsck.ReferenceUnlink] != im.webLayer || kinds[fsck.BlobDigest] != fetched || len(rep.Problems) != 2 {
+		t.Errorf("problems %+v; want the pushed manifest's missing %s and the cached blob's corrupt bytes %s", summary(rep), im.webLayer, fetched)
+	}
+}

@@ -50,7 +50,12 @@ func (c *checker) checkManifest(ctx context.Context, m metadata.StoredManifest) 
 	n := &node{}
 	c.nodes[nodeKey{m.Repo, m.Digest}] = n
 	c.count(func() { c.rep.Manifests++ })
+	_, cached := c.cached[m.Repo]
 	problem := func(kind Kind, ref digest.Digest, detail string) {
+		if cached && notFetched(kind) {
+			c.count(func() { c.rep.NotFetched++ })
+			return
+		}
 		n.causes = append(n.causes, c.add(Problem{Kind: kind, Digest: ref, Repository: m.Repo, Manifest: m.Digest,
 			Detail: detail, Repositories: []string{m.Repo}}))
 	}
@@ -77,6 +82,14 @@ func (c *checker) checkManifest(ctx context.Context, m metadata.StoredManifest) 
 		}
 	}
 	return nil
+}
+
+// notFetched tells the problems that, in a cached repository, only mean
+// that no client has pulled that part yet: the cache stores a manifest
+// before the blobs and child manifests it names. Bytes that are wrong are
+// corruption there as anywhere.
+func notFetched(k Kind) bool {
+	return k == ReferenceMissing || k == ReferenceUnlink || k == ChildMissing
 }
 
 // checkBlobRef checks a config or layer: a blob found bad is that blob's

@@ -34,6 +34,10 @@ func WriteText(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "orphans: %d blobs (%s) in storage have no row: not a problem, garbage collection's to remove\n",
 			n, progress.Bytes(r.OrphanBytes))
 	}
+	if r.NotFetched > 0 {
+		fmt.Fprintf(w, "not fetched yet: %d references of cached manifests: not a problem, the pull-through cache fetches them on their first pull\n",
+			r.NotFetched)
+	}
 	for _, u := range r.Unchecked {
 		fmt.Fprintf(w, "not checked: %s\n", u)
 	}

@@ -88,6 +88,11 @@ func (s *Store) putManifest(ctx context.Context, m *Manifest, tags []string, che
 		if err != nil {
 			return err
 		}
+		if checkRefs {
+			if err := refuseCached(ctx, c, m.Repo); err != nil {
+				return err
+			}
+		}
 		for _, ref := range m.Refs {
 			if !checkRefs {
 				break

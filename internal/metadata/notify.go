@@ -7,19 +7,25 @@ import (
 	"time"
 )
 
-// Notification is one event queued for one webhook endpoint.
+// Notification is a row of one webhook endpoint's queue: one event, or
+// several queued together.
 type Notification struct {
 	ID       int64
 	Endpoint string
-	// Body is the event as the endpoint receives it; the store does not
-	// read it.
+	// Body is the events as the endpoint receives them, joined by commas;
+	// the store does not read it. Events says how many it carries (0 is
+	// read as 1): the backlog and its bound count events, not rows.
 	Body      []byte
+	Events    int
 	CreatedAt time.Time
 	// Attempts counts the failed deliveries so far; NextAt is when the
 	// next may start (zero: at once).
 	Attempts int
 	NextAt   time.Time
 }
+
+// events is how many events n carries.
+func (n *Notification) events() int64 { return int64(max(n.Events, 1)) }
 
 // NotifyEndpoint is an endpoint's queue as a whole: its backlog, the events
 // dropped past its bound since it was first used, and who delivers it.
@@ -33,8 +39,8 @@ type NotifyEndpoint struct {
 
 // Enqueue adds notifications in one transaction, each endpoint's in the
 // order given, and keeps each endpoint's backlog within bound(endpoint)
-// (0: unbounded) by deleting its oldest rows. It returns how many were
-// dropped per endpoint.
+// events (0: unbounded) by deleting its oldest rows, whole. It returns how
+// many events were dropped per endpoint.
 func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpoint string) int) (map[string]int64, error) {
 	if len(ns) == 0 {
 		return nil, nil
@@ -53,11 +59,12 @@ func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpo
 		dropped = map[string]int64{}
 		added := map[string]int64{}
 		var order []string
-		for _, n := range ns {
+		for i := range ns {
+			n := &ns[i]
 			if added[n.Endpoint] == 0 {
 				order = append(order, n.Endpoint)
 			}
-			added[n.Endpoint]++
+			added[n.Endpoint] += n.events()
 		}
 		// Endpoint rows first, in one order for every writer, so that
 		// concurrent transactions queue on them instead of deadlocking.
@@ -93,7 +100,7 @@ func (s *Store) Enqueue(ctx context.Context, ns []Notification, bound func(endpo
 	return dropped, wrap("enqueue notifications", err)
 }
 
-// notifyMaxRows is the most notifications one INSERT writes (3 parameters
+// notifyMaxRows is the most notifications one INSERT writes (4 parameters
 // each: far within the 32766 of SQLite, the lowest limit of the three
 // databases), and notifyMaxBytes the most body bytes it carries, so that a
 // flush of large events (a manifest's references) stays well inside
@@ -106,7 +113,7 @@ const (
 // notifyInsert is the INSERT of a power of two notifications: a flush of
 // n rows takes one statement per bit of n, each prepared once, rather than
 // one statement per row.
-var notifyInsert = newMultiRowInsert("notify_events", "endpoint, body, created_at, attempts, next_at", "(?, ?, ?, 0, 0)")
+var notifyInsert = newMultiRowInsert("notify_events", "endpoint, body, events, created_at, attempts, next_at", "(?, ?, ?, ?, 0, 0)")
 
 // notifySplit returns how many of ns the next INSERT writes: the largest
 // power of two that is at most len(ns) and notifyMaxRows and whose bodies
@@ -125,17 +132,18 @@ func notifySplit(ns []Notification) int {
 // insertNotifications inserts ns in order, in multi-row statements
 // (notifySplit).
 func insertNotifications(ctx context.Context, c conn, ns []Notification) error {
-	args := make([]any, 0, 3*notifySplit(ns))
+	args := make([]any, 0, 4*notifySplit(ns))
 	now := time.Now()
 	for len(ns) > 0 {
 		k := notifySplit(ns)
 		args = args[:0]
-		for _, n := range ns[:k] {
+		for i := range ns[:k] {
+			n := &ns[i]
 			created := n.CreatedAt
 			if created.IsZero() {
 				created = now
 			}
-			args = append(args, n.Endpoint, n.Body, unixNano(created))
+			args = append(args, n.Endpoint, n.Body, n.events(), unixNano(created))
 		}
 		if _, err := c.exec(ctx, notifyInsert.text(c, k), args...); err != nil {
 			return err
@@ -162,10 +170,12 @@ func ensureNotifyEndpoint(ctx context.Context, c conn, endpoint string) error {
 	return err
 }
 
-// trimNotifications deletes the oldest notifications of endpoint past limit
-// and counts them as dropped. The pending counter makes the common case
-// (within the bound) one read, and the excess is found by skipping only
-// the rows that go.
+// trimNotifications deletes the oldest rows of endpoint until at most
+// limit events are left, and counts their events as dropped: a row goes
+// whole, so up to one row's events fewer than limit may be left. The
+// pending counter makes the common case (within the bound) one read, and
+// the excess is found by reading only the rows that go (the endpoint's row,
+// locked first, keeps other writers of the queue out meanwhile).
 func trimNotifications(ctx context.Context, c conn, endpoint string, limit int64) (int64, error) {
 	var pending int64
 	if err := c.queryRow(ctx, `SELECT pending FROM notify_endpoints WHERE endpoint = ?`, endpoint).Scan(&pending); err != nil {
@@ -175,20 +185,28 @@ func trimNotifications(ctx context.Context, c conn, endpoint string, limit int64
 	if excess <= 0 {
 		return 0, nil
 	}
-	var last int64
-	if err := c.queryRow(ctx, `SELECT id FROM notify_events WHERE endpoint = ? ORDER BY id LIMIT 1 OFFSET ?`, endpoint, excess-1).Scan(&last); err != nil {
-		return 0, err
-	}
-	res, err := c.exec(ctx, `DELETE FROM notify_events WHERE endpoint = ? AND id <= ?`, endpoint, last)
+	rows, err := c.query(ctx, `SELECT id, events FROM notify_events WHERE endpoint = ? ORDER BY id LIMIT ?`, endpoint, excess)
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
+	var last, gone int64
+	for gone < excess && rows.Next() {
+		var n int64
+		if err := rows.Scan(&last, &n); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		gone += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || gone == 0 {
 		return 0, err
 	}
-	_, err = c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - ?, dropped = dropped + ? WHERE endpoint = ?`, n, n, endpoint)
-	return n, err
+	if _, err := c.exec(ctx, `DELETE FROM notify_events WHERE endpoint = ? AND id <= ?`, endpoint, last); err != nil {
+		return 0, err
+	}
+	_, err = c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - ?, dropped = dropped + ? WHERE endpoint = ?`, gone, gone, endpoint)
+	return gone, err
 }
 
 // ClaimNotifyEndpoint takes or renews owner's lease on delivering
@@ -223,26 +241,32 @@ func (s *Store) ReleaseNotifyEndpoint(ctx context.Context, endpoint, owner strin
 	return wrap("release notification endpoint", err)
 }
 
-// PendingNotifications returns up to n of endpoint's oldest notifications,
-// in the order they were queued.
-func (s *Store) PendingNotifications(ctx context.Context, endpoint string, n int) ([]Notification, error) {
-	rows, err := s.read().query(ctx, `SELECT id, body, created_at, attempts, next_at FROM notify_events WHERE endpoint = ? ORDER BY id LIMIT ?`,
-		endpoint, limit(n))
+// PendingNotifications returns endpoint's oldest notifications, in the
+// order they were queued, as many rows as carry up to most events between
+// them (all with most <= 0), and one row at least: the bodies in memory
+// stay within most events however the rows were written.
+func (s *Store) PendingNotifications(ctx context.Context, endpoint string, most int) ([]Notification, error) {
+	rows, err := s.read().query(ctx, `SELECT id, body, events, created_at, attempts, next_at FROM notify_events WHERE endpoint = ? ORDER BY id LIMIT ?`,
+		endpoint, limit(most))
 	if err != nil {
 		return nil, wrap("pending notifications", err)
 	}
 	defer rows.Close()
 	var out []Notification
+	total := int64(0)
 	for rows.Next() {
 		var (
-			n               Notification
-			created, nextAt int64
-			attempts        int64
+			n                      Notification
+			created, nextAt        int64
+			attempts, eventsInBody int64
 		)
-		if err := rows.Scan(&n.ID, &n.Body, &created, &attempts, &nextAt); err != nil {
+		if err := rows.Scan(&n.ID, &n.Body, &eventsInBody, &created, &attempts, &nextAt); err != nil {
 			return nil, wrap("pending notifications", err)
 		}
-		n.Endpoint, n.CreatedAt, n.Attempts, n.NextAt = endpoint, fromUnixNano(created), int(attempts), timeOrZero(nextAt)
+		if total += max(eventsInBody, 1); most > 0 && len(out) > 0 && total > int64(most) {
+			break
+		}
+		n.Endpoint, n.Events, n.CreatedAt, n.Attempts, n.NextAt = endpoint, int(eventsInBody), fromUnixNano(created), int(attempts), timeOrZero(nextAt)
 		out = append(out, n)
 	}
 	return out, wrap("pending notifications", rows.Err())
@@ -254,7 +278,8 @@ func (s *Store) PendingNotifications(ctx context.Context, endpoint string, n int
 const maxAckIDs = 1000
 
 // AckNotifications removes delivered notifications of endpoint, in one
-// transaction however many, with one DELETE for up to maxAckIDs of them.
+// transaction however many, with one DELETE for up to maxAckIDs of them,
+// and takes their events off the backlog.
 // Ids already gone (a redelivery, or dropped past the bound) are not an
 // error. Exactly these ids go, not a range: a notification another replica
 // committed meanwhile with a smaller id stays queued.
@@ -267,8 +292,28 @@ func (s *Store) AckNotifications(ctx context.Context, endpoint string, ids ...in
 		if _, err := c.exec(ctx, `UPDATE notify_endpoints SET pending = pending WHERE endpoint = ?`, endpoint); err != nil {
 			return err
 		}
-		gone, err := execIDs(ctx, c, `DELETE FROM notify_events WHERE endpoint = ? AND id IN `, []any{endpoint}, ids)
+		// The events of those still queued, read under the endpoint's
+		// lock: a row already gone does not count twice.
+		var gone int64
+		err := forIDs(ids, func(list string, some []any) error {
+			rows, err := c.q.QueryContext(ctx, c.rebind(`SELECT events FROM notify_events WHERE endpoint = ? AND id IN `+list), append([]any{endpoint}, some...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var n int64
+				if err := rows.Scan(&n); err != nil {
+					return err
+				}
+				gone += max(n, 1)
+			}
+			return rows.Err()
+		})
 		if err != nil || gone == 0 {
+			return err
+		}
+		if _, err := execIDs(ctx, c, `DELETE FROM notify_events WHERE endpoint = ? AND id IN `, []any{endpoint}, ids); err != nil {
 			return err
 		}
 		_, err = c.exec(ctx, `UPDATE notify_endpoints SET pending = pending - ? WHERE endpoint = ?`, gone, endpoint)
@@ -283,25 +328,33 @@ func (s *Store) AckNotifications(ctx context.Context, endpoint string, ids ...in
 // varies with every batch.
 func execIDs(ctx context.Context, c conn, prefix string, args []any, ids []int64) (int64, error) {
 	var affected int64
-	for rest := ids; len(rest) > 0; {
-		k := min(len(rest), maxAckIDs)
-		all := append(make([]any, 0, len(args)+k), args...)
-		for _, id := range rest[:k] {
-			all = append(all, id)
-		}
-		q := c.rebind(prefix + "(" + strings.TrimSuffix(strings.Repeat("?, ", k), ", ") + ")")
-		res, err := c.q.ExecContext(ctx, q, all...)
+	err := forIDs(ids, func(list string, some []any) error {
+		res, err := c.q.ExecContext(ctx, c.rebind(prefix+list), append(append(make([]any, 0, len(args)+len(some)), args...), some...)...)
 		if err != nil {
-			return affected, err
+			return err
 		}
 		n, err := res.RowsAffected()
-		if err != nil {
-			return affected, err
-		}
 		affected += n
+		return err
+	})
+	return affected, err
+}
+
+// forIDs calls f with ids maxAckIDs at a time: the text of their list,
+// "(?, ?, …)", and the ids as arguments.
+func forIDs(ids []int64, f func(list string, some []any) error) error {
+	for rest := ids; len(rest) > 0; {
+		k := min(len(rest), maxAckIDs)
+		some := make([]any, k)
+		for i, id := range rest[:k] {
+			some[i] = id
+		}
+		if err := f("("+strings.TrimSuffix(strings.Repeat("?, ", k), ", ")+")", some); err != nil {
+			return err
+		}
 		rest = rest[k:]
 	}
-	return affected, nil
+	return nil
 }
 
 // RetryNotifications records a failed delivery of the notifications ids

@@ -1,8 +1,9 @@
 package notify
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -58,9 +59,11 @@ func BenchmarkFlush(b *testing.B) {
 }
 
 // BenchmarkDeliver is the catch-up rate of one endpoint: b.N queued events
-// delivered in order to a receiver on loopback that decodes each envelope,
-// maxevents events a request (1: one request each, as before envelopes
-// carried several):
+// delivered in order to a receiver on loopback, maxevents events a request
+// (1: one request each, as before envelopes carried several). The receiver
+// reads each body and counts its events without decoding them (one
+// "action" key an event), so that the figure is the sender's, not a JSON
+// decoder's (which takes 10–20 µs an event):
 //
 //	go test -run '^$' -bench Deliver -benchmem ./internal/notify/
 func BenchmarkDeliver(b *testing.B) {
@@ -73,13 +76,13 @@ func BenchmarkDeliver(b *testing.B) {
 			defer s.Close()
 			var got, posts atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var env Envelope
-				if err := json.NewDecoder(r.Body).Decode(&env); err != nil {
+				body, err := io.ReadAll(r.Body)
+				if err != nil || !bytes.HasPrefix(body, []byte(`{"events":[`)) {
 					w.WriteHeader(http.StatusBadRequest)
 					return
 				}
 				posts.Add(1)
-				got.Add(int64(len(env.Events)))
+				got.Add(int64(bytes.Count(body, []byte(`"action":"`))))
 			}))
 			defer srv.Close()
 			ep := Endpoint{Name: "hook", URL: srv.URL, Timeout: time.Second, Threshold: 1, Backoff: time.Millisecond, Secret: []byte("s"), MaxEvents: max}

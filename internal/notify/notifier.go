@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -122,10 +121,13 @@ type Notifier struct {
 	lastLog  time.Time
 	// The flush loop's own: ids is crypto/rand read 4 KiB at a time (an
 	// event id is 16 bytes: one read per 256 events rather than a system
-	// call each), scratch and rows the storage of the last flush, reused.
+	// call each), scratch and rows the storage of the last flush, reused,
+	// encoded an event's JSON, open each endpoint's row being filled.
 	ids     io.Reader
 	scratch []recorded
 	rows    []metadata.Notification
+	encoded []byte
+	open    []int
 
 	stop    context.CancelFunc
 	flushed chan struct{}
@@ -317,7 +319,7 @@ drain:
 		n.byName[name].dropped.Add(k)
 	}
 	for _, r := range rows {
-		n.byName[r.Endpoint].queued.Add(1)
+		n.byName[r.Endpoint].queued.Add(int64(r.Events))
 	}
 	for _, e := range n.eps {
 		select {
@@ -328,8 +330,16 @@ drain:
 	return nil
 }
 
-// render appends to rows one row per event and endpoint that accepts it.
+// render appends to rows each endpoint's share of batch, in order: rows of
+// up to the endpoint's MaxEvents events (and maxBody bytes, one event
+// larger than that alone), each the body of one envelope already, so that
+// a flush of a thousand events writes ten rows rather than a thousand, and
+// the sender reads, sends and removes as few.
 func (n *Notifier) render(rows []metadata.Notification, batch []recorded) ([]metadata.Notification, error) {
+	n.open = n.open[:0]
+	for range n.eps {
+		n.open = append(n.open, -1)
+	}
 	for i := range batch {
 		id, err := uuid.NewRandomFromReader(n.ids)
 		if err != nil {
@@ -337,17 +347,25 @@ func (n *Notifier) render(rows []metadata.Notification, batch []recorded) ([]met
 		}
 		ev := newEvent(&batch[i], id.String(), n.opts.Scheme, n.source)
 		var body []byte
-		for _, e := range n.eps {
+		for k, e := range n.eps {
 			if !e.filter.accepts(batch[i].Action, ev.Target.Repository, ev.Target.MediaType) {
 				continue
 			}
 			if body == nil {
-				var err error
-				if body, err = json.Marshal(ev); err != nil {
-					return rows, err
+				if n.encoded, err = appendEvent(n.encoded[:0], &ev); err != nil {
+					return rows, fmt.Errorf("notify: event: %w", err)
 				}
+				body = n.encoded
 			}
-			rows = append(rows, metadata.Notification{Endpoint: e.Name, Body: body, CreatedAt: ev.Timestamp})
+			if j := n.open[k]; j >= 0 && rows[j].Events < e.MaxEvents && len(rows[j].Body)+1+len(body) <= maxBody {
+				rows[j].Body = append(append(rows[j].Body, ','), body...)
+				rows[j].Events++
+				continue
+			}
+			// A new row, sized for the events of this flush it may take.
+			size := min(maxBody, (len(body)+1)*min(e.MaxEvents, len(batch)-i))
+			rows = append(rows, metadata.Notification{Endpoint: e.Name, Body: append(make([]byte, 0, size), body...), Events: 1, CreatedAt: ev.Timestamp})
+			n.open[k] = len(rows) - 1
 		}
 	}
 	return rows, nil

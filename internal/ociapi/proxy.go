@@ -24,11 +24,11 @@ func (h *Handler) refuseProxyWrite(r *http.Request, rt route) error {
 	case http.MethodGet, http.MethodHead:
 		return nil
 	}
-	host, ok := h.opts.Proxy.Owner(rt.Name)
-	if !ok {
-		return nil
+	host, ok, err := h.opts.Proxy.Owner(r.Context(), rt.Name)
+	if err != nil || !ok {
+		return err
 	}
-	return errcode.Errorf(errcode.Denied, "%s is a pull-through cache of %s: its content comes from there; push to a repository outside the proxy's prefix", rt.Name, host)
+	return errcode.Errorf(errcode.Denied, "%s is a pull-through cache of %s: its content comes from there; push to a repository the proxy does not serve", rt.Name, host)
 }
 
 // proxyManifest brings a proxy repository's manifest up to date before it
@@ -52,10 +52,7 @@ func (h *Handler) proxyManifest(w http.ResponseWriter, r *http.Request, rt route
 // caller is to serve the blob from the registry (not a proxy repository,
 // the blob cached already, or linked from what the registry holds).
 func (h *Handler) proxyBlob(w http.ResponseWriter, r *http.Request, rt route, dgst digest.Digest) bool {
-	if h.opts.Proxy == nil {
-		return false
-	}
-	if _, ok := h.opts.Proxy.Owner(rt.Name); !ok {
+	if h.opts.Proxy == nil || !h.opts.Proxy.Serves(rt.Name) {
 		return false
 	}
 	if _, err := h.reg.StatBlob(r.Context(), rt.Name, dgst); !errors.Is(err, registry.ErrBlobUnknown) {

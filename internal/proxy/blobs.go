@@ -32,10 +32,14 @@ type Stream struct {
 // as any other. For a GET (withBody) the Stream reads the one download of
 // the blob that concurrent pulls share; the blob is in the registry once
 // the download ends.
+//
+// Through the mirror, only a repository it holds a manifest of fetches
+// blobs: a client reads a manifest first, and a name that is not claimed
+// yet stays free for a push.
 func (c *Cache) Blob(ctx context.Context, name string, dgst digest.Digest, withBody bool) (*Stream, error) {
-	u, remote, ok := c.resolve(name)
-	if !ok {
-		return nil, nil
+	u, remote, fresh, ok, err := c.route(ctx, name)
+	if err != nil || !ok || fresh {
+		return nil, err
 	}
 	key := blobKey(name, dgst)
 	c.blobsMu.Lock()

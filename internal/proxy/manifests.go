@@ -16,9 +16,9 @@ import (
 // When the upstream fails and the cache holds the reference, the Result
 // carries a Warning and the caller serves the cached one.
 func (c *Cache) Manifest(ctx context.Context, name, ref string) (Result, error) {
-	u, remote, ok := c.resolve(name)
-	if !ok {
-		return Result{}, nil
+	u, remote, _, ok, err := c.route(ctx, name)
+	if err != nil || !ok {
+		return Result{}, err
 	}
 	// One refresh of a reference at a time: a burst of pulls of a stale
 	// tag sends one HEAD, and of a new one one GET.
@@ -69,7 +69,9 @@ func (c *Cache) manifest(ctx context.Context, u *Upstream, name, remote, ref str
 	if !byDigest {
 		tag = ref
 	}
-	if err := c.fetchManifest(ctx, u, name, remote, ref, tag); err != nil {
+	if err := c.fetchManifest(ctx, u, name, remote, ref, tag); errors.Is(err, errLocal) {
+		return Result{}, nil // served as the local repository it became
+	} else if err != nil {
 		return Result{}, c.answer(ctx, u, name, remote+":"+ref, err, errcode.ManifestUnknown)
 	}
 	if tag != "" {
@@ -84,6 +86,9 @@ func (c *Cache) fetchManifest(ctx context.Context, u *Upstream, name, remote, re
 	c.stats.manifests.Add(1)
 	m, err := u.Client.GetManifest(ctx, remote, ref)
 	if err != nil {
+		return err
+	}
+	if err := c.claim(ctx, u, name); err != nil {
 		return err
 	}
 	if err := c.reg.PutCachedManifest(ctx, name, tag, m.MediaType, m.Payload, m.Digest); err != nil {

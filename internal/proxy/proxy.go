@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -154,14 +155,71 @@ func (c *Cache) resolve(name string) (*Upstream, string, bool) {
 	return nil, "", false
 }
 
+// Serves reports whether an upstream serves name at all (without asking
+// the database whether the mirror's name is local): a cheap first test.
+func (c *Cache) Serves(name string) bool {
+	_, _, ok := c.resolve(name)
+	return ok
+}
+
 // Owner names the upstream a local repository is pulled from ("" and
-// false when it is an ordinary repository): pushes there are refused.
-func (c *Cache) Owner(name string) (string, bool) {
+// false when it is an ordinary repository): pushes there are refused. A
+// prefix owns every name under it; the mirror only the names it filled
+// (see route), so that pushes elsewhere keep working next to it.
+func (c *Cache) Owner(ctx context.Context, name string) (string, bool, error) {
 	u, _, ok := c.resolve(name)
 	if !ok {
-		return "", false
+		return "", false, nil
 	}
-	return u.Client.Host(), true
+	if u.Prefix != "" {
+		return u.Client.Host(), true, nil
+	}
+	o, _, err := c.reg.RepositoryOrigin(ctx, name)
+	if err != nil || o != registry.OriginCached {
+		return "", false, err
+	}
+	return u.Client.Host(), true, nil
+}
+
+// route finds the upstream a pull of name goes to, as resolve does, and
+// for the mirror leaves out the repositories pushed locally: they never go
+// upstream. A name the mirror never served and no one pushed goes
+// upstream; fresh says so (the cache claims it only once it fetched
+// something: see claim).
+func (c *Cache) route(ctx context.Context, name string) (u *Upstream, remote string, fresh, ok bool, err error) {
+	u, remote, ok = c.resolve(name)
+	if !ok || u.Prefix != "" {
+		return u, remote, false, ok, nil
+	}
+	o, _, err := c.reg.RepositoryOrigin(ctx, name)
+	if err != nil {
+		return nil, "", false, false, err
+	}
+	switch o {
+	case registry.OriginLocal:
+		return nil, "", false, false, nil
+	case registry.OriginNone:
+		return u, remote, true, true, nil
+	}
+	return u, remote, false, true, nil
+}
+
+// errLocal says that a name became a local repository (a push) while the
+// cache fetched for it: the cache leaves it alone.
+var errLocal = errors.New("proxy: the repository was pushed locally meanwhile")
+
+// claim marks name as the upstream's before the cache stores into it:
+// errLocal when the mirror finds a local repository there. A prefix owns
+// its names whatever was stored under them.
+func (c *Cache) claim(ctx context.Context, u *Upstream, name string) error {
+	ok, err := c.reg.ClaimCached(ctx, name, u.Client.Host(), u.Prefix != "")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errLocal
+	}
+	return nil
 }
 
 // check is what the cache knows of a tag's freshness.

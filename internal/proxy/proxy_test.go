@@ -50,8 +50,8 @@ func TestResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"team/app", "hubx/app", "hub"} {
-		if host, ok := c.Owner(name); ok {
-			t.Errorf("Owner(%q) = %s; want an ordinary repository", name, host)
+		if c.Serves(name) {
+			t.Errorf("Serves(%q); want an ordinary repository", name)
 		}
 	}
 	if _, err := New(nil, slog.New(slog.DiscardHandler), []Upstream{{Prefix: "a", Client: client("https://x")}, {Prefix: "a/", Client: client("https://y")}}, Options{}); err == nil {

@@ -15,8 +15,42 @@ import (
 // What the pull-through cache (internal/proxy) stores through: content
 // fetched from another registry, verified here and written through the
 // same metadata and storage as pushed content, so that tag lists,
-// referrers, garbage collection and sizes see it. Quotas do not refuse it:
-// a cache that could not store would fail pulls, not pushes.
+// referrers, garbage collection and sizes see it. Quotas count it but do
+// not refuse it: a cache that could not store would fail pulls, not
+// pushes. What it stores makes the admission read the usage again, so that
+// the next push is weighed against the cached bytes too.
+
+// Origin says where a repository's content comes from: pushed (local),
+// fetched by the pull-through cache (cached), or nowhere yet (none).
+type Origin = metadata.Origin
+
+// The origins of a repository.
+const (
+	OriginNone   = metadata.OriginNone
+	OriginLocal  = metadata.OriginLocal
+	OriginCached = metadata.OriginCached
+)
+
+// RepositoryOrigin says whether repo holds pushed content, the cache's,
+// or nothing yet; for the cache's, the upstream's host.
+func (r *Registry) RepositoryOrigin(ctx context.Context, repo string) (Origin, string, error) {
+	o, host, err := r.meta.RepositoryOrigin(ctx, repo)
+	if err != nil {
+		return 0, "", fmt.Errorf("registry: %w", err)
+	}
+	return o, host, nil
+}
+
+// ClaimCached marks repo as the cache's, filled from upstream (a host),
+// before the cache stores into it: false when a local repository holds the
+// name and takeLocal is false (the cache then leaves it alone).
+func (r *Registry) ClaimCached(ctx context.Context, repo, upstream string, takeLocal bool) (bool, error) {
+	ok, err := r.meta.ClaimCached(ctx, repo, upstream, takeLocal)
+	if err != nil {
+		return false, fmt.Errorf("registry: %w", err)
+	}
+	return ok, nil
+}
 
 // LocalManifest returns the digest a tag or digest names in repo, without
 // recording a pull: ErrManifestUnknown when the registry does not hold it.
@@ -67,7 +101,16 @@ func (r *Registry) PutCachedManifest(ctx context.Context, repo, tag, mediaType s
 		}
 		return fmt.Errorf("registry: put cached manifest: %w", err)
 	}
+	r.cachedChanged(repo)
 	return nil
+}
+
+// cachedChanged tells the admission (quotas) that repo's usage grew
+// without asking it.
+func (r *Registry) cachedChanged(repo string) {
+	if r.opts.Admission != nil {
+		r.opts.Admission.Forget(repo)
+	}
 }
 
 // FetchBlob writes the bytes src yields as blob dgst and links it into
@@ -115,6 +158,7 @@ func (r *Registry) FetchBlob(ctx context.Context, repo string, dgst digest.Diges
 	if err := r.meta.AddBlob(ctx, repo, dgst, n); err != nil {
 		return 0, fmt.Errorf("registry: record blob: %w", err)
 	}
+	r.cachedChanged(repo)
 	return n, nil
 }
 

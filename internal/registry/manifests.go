@@ -63,6 +63,10 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 	if errors.Is(err, ErrDenied) {
 		return PushResult{}, err
 	}
+	var cached *metadata.CachedRepositoryError
+	if errors.As(err, &cached) {
+		return PushResult{}, deniedError{cached}
+	}
 	var missing *metadata.MissingReferenceError
 	if errors.As(err, &missing) {
 		return PushResult{}, fmt.Errorf("%w: %s %s is not in %s; push it first", ErrManifestBlobUnknown, missing.Kind, missing.Digest, repo)

@@ -63,6 +63,8 @@ type Runner struct {
 	Now      func() time.Time // nil: time.Now
 	// Progress, when set, shows the repositories done (wharf retention).
 	Progress *progress.Line
+	// Cache bounds what the pull-through cache keeps, per upstream.
+	Cache []CacheRule
 	// Turn, when set, tells Schedule whether this replica runs the
 	// scheduled run now (the job's lease in the database); nil: always.
 	Turn func(ctx context.Context) (bool, error)
@@ -72,17 +74,29 @@ type Runner struct {
 // untags and deletes what the decision says, each through a conditional
 // delete of the store: a tag moved or a manifest tagged or referenced
 // again since it was read stays, and is listed in Report.Skipped.
+//
+// The cache rules then bound what the pull-through cache keeps (see
+// CacheRule); their decisions follow the policies' in the report.
 func (r *Runner) Run(ctx context.Context, dryRun bool) (*Report, error) {
-	if len(r.Policies) == 0 {
+	if len(r.Policies) == 0 && len(r.Cache) == 0 {
 		return &Report{DryRun: dryRun, Started: r.now().UTC(), Duration: "0s", Repositories: []Decision{}, Skipped: []string{}}, nil
 	}
-	return r.run(ctx, dryRun, func(repo string) (Policy, int, bool) {
+	start := time.Now()
+	rep, err := r.run(ctx, dryRun, func(repo string) (Policy, int, bool) {
 		i := Select(r.Policies, repo)
 		if i < 0 {
 			return Policy{}, i, false
 		}
 		return r.Policies[i], i, true
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.evictCached(ctx, dryRun, rep); err != nil {
+		return nil, err
+	}
+	rep.Duration = time.Since(start).Round(time.Millisecond).String()
+	return rep, nil
 }
 
 // UntaggedPolicy is the index Decision.Policy shows for DeleteUntagged's

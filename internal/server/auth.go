@@ -30,7 +30,7 @@ const tokenPath = authstack.TokenPath
 // auth`, which serves no registry).
 func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io.Writer) (ociapi.Authorizer, error) {
 	e, err := authstack.NewTokenEndpoint(ctx, s.cfg, authstack.Options{Meta: s.meta, Log: s.log, Console: console, Audit: s.auditLogins(),
-		Changed: s.auditChanges(), CountTokens: s.countTokens()})
+		Changed: s.auditChanges(), CountTokens: s.countTokens(), UISession: s.uiSignIn})
 	if err != nil {
 		return nil, err
 	}
@@ -78,13 +78,12 @@ func (s *Server) tokenRoutes(ctx context.Context, mux *http.ServeMux, console io
 // verifier, and its changes go through the account operations the CLI
 // uses, with the same reserved names.
 func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
-	opts, err := authstack.AccountOptions(s.cfg)
+	svc, err := s.accountService()
 	if err != nil {
 		return nil, err
 	}
-	opts.Changed = s.auditChanges()
 	api, err := adminapi.New(adminapi.Config{
-		Service:      accounts.NewService(s.meta, opts),
+		Service:      svc,
 		Live:         e.Live,
 		Verifier:     e.Verifier,
 		Authn:        e.Authn,
@@ -110,6 +109,18 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 		return nil, fmt.Errorf("server: admin API: %w", err)
 	}
 	return api, nil
+}
+
+// accountService is the account operations of the admin API and the web
+// interface: the CLI's, with the same reserved names, recorded in the
+// audit log.
+func (s *Server) accountService() (*accounts.Service, error) {
+	opts, err := authstack.AccountOptions(s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.Changed = s.auditChanges()
+	return accounts.NewService(s.meta, opts), nil
 }
 
 // registryTokenAuth wires `wharf registry` with auth.token: tokens from

@@ -31,6 +31,7 @@ import (
 	"wharf/internal/retention"
 	"wharf/internal/servertls"
 	"wharf/internal/tracing"
+	"wharf/internal/ui"
 )
 
 // Server is a running wharf.
@@ -58,6 +59,8 @@ type Server struct {
 	// auth is the token endpoint and its backends (nil when this server
 	// issues no tokens), closed by Close.
 	auth *authstack.TokenEndpoint
+	// ui is the web interface, nil when it is off or not built yet.
+	ui *ui.UI
 	// metrics are nil when metrics: is off; guardMetrics is the admin
 	// API's guard for /metrics on the main listener (nil without one).
 	metrics      *metrics.Metrics

@@ -6,8 +6,12 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"wharf/internal/accounts"
+	"wharf/internal/metadata"
 )
 
 // benchSize is how many repositories (and tags) the benchmarks seed:
@@ -59,6 +63,53 @@ func BenchmarkPages(b *testing.B) {
 			var size int
 			for b.Loop() {
 				p := pg.as.get(pg.path)
+				if p.status != http.StatusOK {
+					b.Fatalf("%s: %d", pg.path, p.status)
+				}
+				size = len(p.body)
+			}
+			b.ReportMetric(float64(size), "page-bytes")
+		})
+	}
+}
+
+// BenchmarkAdminPages measures the server time of the administration's
+// pages with WHARF_UI_BENCH_N users (each with a token), as many sessions,
+// and as many audit records: the users' and tokens' first pages (read
+// whole, then cut, as the admin API does), the rules page with its checker
+// and the audit log's first page (paged by the database). It reports the
+// page's bytes.
+func BenchmarkAdminPages(b *testing.B) {
+	n := benchSize(b)
+	e := newEnv(b)
+	ctx := b.Context()
+	var recs []metadata.AuditRecord
+	for i := range n {
+		name := fmt.Sprintf("user%05d", i)
+		if err := e.svc.AddUser(ctx, accounts.NewUser{Name: name, Robot: true}); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := e.svc.CreateToken(ctx, accounts.NewToken{User: name, Scopes: []string{"repository:*:pull"}}); err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, metadata.AuditRecord{Time: time.Now(), Action: "push", Actor: name, Repository: "team/app", Outcome: "ok"})
+	}
+	if err := e.meta.InsertAudit(ctx, recs); err != nil {
+		b.Fatal(err)
+	}
+	root := e.browser()
+	root.signIn("root", rootPassword)
+	for _, pg := range []struct{ name, path string }{
+		{"users", "/ui/admin/users"},
+		{"tokens", "/ui/admin/tokens"},
+		{"rules-check", "/ui/admin/rules?account=user00001&scope=repository:team/app:pull,push"},
+		{"audit", "/ui/admin/audit?action=push"},
+		{"usage", "/ui/admin/usage"},
+	} {
+		b.Run(pg.name, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				p := root.get(pg.path)
 				if p.status != http.StatusOK {
 					b.Fatalf("%s: %d", pg.path, p.status)
 				}

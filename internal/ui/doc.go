@@ -12,6 +12,13 @@
 // every replica on a shared database knows it. Every page asks the
 // session's backend and the ACL again.
 //
+// Accounts the ACL grants admin:api:* (decided as the admin API decides)
+// administer users, teams, rules (with the explanation of `wharf acl
+// check`), access tokens and sessions, and read the audit log and the
+// usage pictures (SVG made here, coloured by the stylesheet); every change
+// goes through accounts.Service, the admin API's and the CLI's operations.
+// Everyone has a page of their own: tokens, teams, login commands.
+//
 // It imports accounts (the session store), auth and its chains, edge,
 // errcode, events (a delete is recorded as the registry API records one),
 // metadata and registry (manifests and config blobs, read as a pull reads

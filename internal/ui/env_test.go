@@ -40,6 +40,8 @@ const (
 	bobPassword   = "bob's long password"
 	// dora may pull every repository.
 	doraPassword = "dora's long password"
+	// root administers (admin:api:*) and may pull nothing.
+	rootPassword = "root's long password"
 )
 
 // env is the interface over a real metadata database, registry and the
@@ -55,6 +57,7 @@ type env struct {
 	dir  *directory
 	// events are the events the interface recorded.
 	events *recorder
+	ui     *UI
 }
 
 type recorder struct {
@@ -74,7 +77,8 @@ func (r *recorder) all() []events.Event {
 	return slices.Clone(r.ev)
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv starts the interface; each of opts may change its Config.
+func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	logs := &testserver.SyncBuffer{}
@@ -88,7 +92,9 @@ func newEnv(t testing.TB) *env {
 	dir := &directory{}
 	chain := authn.NewChain(log, accounts.NewAuthenticator(live), dir)
 	alice, bob, carol, dora, team, other, every := "alice", "bob", "carol", "dora", "team/*", "other/*", "/.*/"
+	root, admin, api := "root", "admin", "api"
 	acl, err := authz.New([]authz.Rule{
+		{Match: authz.Match{Account: &root, Type: &admin, Name: &api}, Actions: []string{"*"}},
 		{Match: authz.Match{Account: &alice, Type: ptr("repository"), Name: &team}, Actions: []string{"pull", "delete"}},
 		{Match: authz.Match{Account: &bob, Type: ptr("repository"), Name: &other}, Actions: []string{"pull"}},
 		{Match: authz.Match{Account: &carol, Type: ptr("repository"), Name: &team}, Actions: []string{"pull"}},
@@ -97,19 +103,26 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := accounts.NewService(meta, accounts.Options{Cost: bcrypt.MinCost, TokenService: service})
-	for _, u := range []accounts.NewUser{{Name: "alice", Password: alicePassword}, {Name: "bob", Password: bobPassword}, {Name: "dora", Password: doraPassword}} {
+	layers := []accounts.Layer{{Name: "wharf.yml", ACL: acl}}
+	svc := accounts.NewService(meta, accounts.Options{Cost: bcrypt.MinCost, TokenService: service, Layers: layers})
+	for _, u := range []accounts.NewUser{{Name: "alice", Password: alicePassword}, {Name: "bob", Password: bobPassword}, {Name: "dora", Password: doraPassword},
+		{Name: "root", Password: rootPassword}} {
 		if err := svc.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}
 	reg := registry.New(memory.New(), meta, log, registry.Options{})
 	rec := &recorder{}
-	u, err := New(Config{
+	cfg := Config{
 		Authn: accounts.NewFresh(live, authn.NewCache(chain, authn.CacheOptions{})), Limiter: authn.NewLimiter(authn.LimiterOptions{}),
-		Sessions: chain, Authz: accounts.NewGuard(authz.Chain{acl}, live, log),
+		Sessions: chain, Authz: accounts.NewGuard(authz.Chain{acl, accounts.NewACL(live)}, live, log),
+		Accounts: svc, Live: live, Layers: layers,
 		Store: accounts.NewSessionStore(meta), Meta: meta, Registry: reg, Service: service, DeleteEnabled: true, Log: log, Events: rec,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +131,7 @@ func newEnv(t testing.TB) *env {
 		u.ServeHTTP(w, r.WithContext(live.Pin(r.Context())))
 	}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir, events: rec}
+	return &env{t: t, srv: srv, svc: svc, meta: meta, reg: reg, logs: logs, dir: dir, events: rec, ui: u}
 }
 
 // directory is a backend of another kind than the database (as LDAP is):

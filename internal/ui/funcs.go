@@ -34,6 +34,14 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"join": strings.Join,
+	// tokenRevoke is where a token's revoke button posts: the personal
+	// page's (own tokens only) or the administration's.
+	"tokenRevoke": func(own bool, id string) string {
+		if own {
+			return Prefix + "me/tokens/" + url.PathEscape(id) + "/revoke"
+		}
+		return Prefix + "admin/tokens/" + url.PathEscape(id) + "/revoke"
+	},
 	"page": func(title string, s *session) pageHead { return pageHead{Title: title, Session: s} },
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
@@ -46,6 +47,9 @@ type session struct {
 	Identity auth.Identity
 	// CSRF is the token every form of the session carries.
 	CSRF string
+	// Admin is set when the ACL grants the account the admin API's scope
+	// (admin:api:*): the administration pages are its.
+	Admin bool
 }
 
 // Account is the signed-in account's name, for the pages.
@@ -93,7 +97,11 @@ func cookieValue(r *http.Request, name string) string {
 type loginData struct {
 	CSRF, User, Message, Next string
 	Session                   *session
+	SignIns                   []signInLink
 }
+
+// signInLink is a provider's button on the sign-in page.
+type signInLink struct{ Title, URL string }
 
 // loginPage shows the sign-in form, with a fresh secret for its CSRF token
 // in a cookie of its own (a sign-in form posted from another site carries
@@ -109,7 +117,11 @@ func (u *UI) showLogin(w http.ResponseWriter, r *http.Request, status int, user,
 		return
 	}
 	setCookie(w, r, loginCookie, secret, 3600)
-	u.render(w, r, status, "login.html", loginData{CSRF: csrfToken(secret), User: user, Message: message, Next: next})
+	links := make([]signInLink, 0, len(u.cfg.SignIns))
+	for _, p := range u.cfg.SignIns {
+		links = append(links, signInLink{Title: p.Title, URL: p.Start + "?" + url.Values{"ui": {"1"}, "next": {next}}.Encode()})
+	}
+	u.render(w, r, status, "login.html", loginData{CSRF: csrfToken(secret), User: user, Message: message, Next: next, SignIns: links})
 }
 
 // login checks the form's credentials with the token server's chain and
@@ -162,10 +174,45 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	if u.cfg.Sessions == nil || !u.cfg.Sessions.CanConfirm(source, stamp) {
 		ttl = u.cfg.UnconfirmedTTL
 	}
+	u.open(w, r, auth.Session{Account: user, Source: source, Stamp: stamp, Labels: labels, ExpiresAt: u.cfg.Now().Add(ttl)}, next)
+}
+
+// ProviderSignIn is a sign-in at a browser sign-in's provider, started
+// from the sign-in page (Config.SignIns).
+type ProviderSignIn struct {
+	Provider, Account string
+	Labels            auth.Labels
+	// Until is when the provider is to be asked again: the session ends
+	// then (or at SessionTTL, if sooner).
+	Until time.Time
+	// Next is the page to return to, as the sign-in brought it back.
+	Next string
+}
+
+// ProviderSession opens the session of a provider's sign-in, which the
+// provider's callback has verified (state, PKCE, nonce, the registry's
+// admission rules), and sends the browser on. The session has no source
+// to confirm it with (the provider is asked again only at a new sign-in),
+// so it ends when the provider would be asked again.
+func (u *UI) ProviderSession(w http.ResponseWriter, r *http.Request, p ProviderSignIn) {
+	expires := u.cfg.Now().Add(u.cfg.SessionTTL)
+	if p.Until.Before(expires) {
+		expires = p.Until
+	}
+	labels := authn.CloneLabels(p.Labels)
+	authn.TakeStamp(labels)
+	u.open(w, r, auth.Session{Account: p.Account, Labels: labels, ExpiresAt: expires}, safeNext(p.Next))
+}
+
+// open stores a new session for s (its token, service and client set
+// here), ends any session the browser brought along (no fixation), and
+// sends the browser to next with the session's cookie.
+func (u *UI) open(w http.ResponseWriter, r *http.Request, s auth.Session, next string) {
+	ctx := r.Context()
+	s.Service, s.ClientID = sessionService, sessionClient
 	tok, err := newSecret()
 	if err == nil {
-		err = u.cfg.Store.CreateRefreshToken(ctx, tok, auth.Session{Account: user, Source: source, Stamp: stamp,
-			Service: sessionService, ClientID: sessionClient, Labels: labels, ExpiresAt: u.cfg.Now().Add(ttl)})
+		err = u.cfg.Store.CreateRefreshToken(ctx, tok, s)
 	}
 	if err != nil {
 		u.fail(w, r, errcode.PageFailed, "The session could not be stored; try again.", err)
@@ -174,9 +221,9 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	if old := cookieValue(r, sessionCookie); old != "" {
 		u.endToken(ctx, old)
 	}
-	u.log.InfoContext(ctx, "web interface: signed in", "account", user, "source", source, "ip", ip)
+	u.log.InfoContext(ctx, "web interface: signed in", "account", s.Account, "source", s.Source, "ip", u.cfg.ClientIP(r))
 	setCookie(w, r, loginCookie, "", -1)
-	setCookie(w, r, sessionCookie, tok, int(ttl.Seconds()))
+	setCookie(w, r, sessionCookie, tok, max(int(s.ExpiresAt.Sub(u.cfg.Now()).Seconds()), 1))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -227,6 +274,7 @@ func (u *UI) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http
 				return
 			}
 		}
+		s.Admin = u.administers(r, s)
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)), s)
 	}
 }

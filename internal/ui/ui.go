@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"wharf/internal/accounts"
+	"wharf/internal/auth"
 	"wharf/internal/auth/authn"
 	"wharf/internal/auth/authz"
 	"wharf/internal/edge"
@@ -59,10 +61,40 @@ type Config struct {
 	// Events, when set, is told of every delete, as the registry API's
 	// are (the audit log, notifications, metrics).
 	Events events.Sink
+	// Accounts makes the changes of the administration and personal
+	// pages: the calls the admin API and the CLI make, with their checks
+	// (the last administrator) and their audit records. Live, Layers and
+	// Configured explain a decision as `wharf acl check` does. Without
+	// Accounts and Live those pages are not served.
+	Accounts   *accounts.Service
+	Live       *accounts.Live
+	Layers     []accounts.Layer
+	Configured map[string]auth.Labels
+	// GCStatus, when set, says whether a garbage collection runs, who
+	// holds the lease and how the last run ended, as GET /api/v1/gc
+	// answers (a JSON-ready value): the usage page shows it.
+	GCStatus func(ctx context.Context) (any, error)
+	// RetentionDryRun, when set, reports what the retention policies
+	// would remove now, removing nothing (a JSON-ready report, as POST
+	// /api/v1/retention with dry_run answers).
+	RetentionDryRun func(ctx context.Context) (any, error)
+	// SignIns are the browser sign-ins (OIDC, GitHub, GitLab, Google) the
+	// sign-in page offers beside the password form: each Start path is
+	// visited with ?ui=1, and the provider's callback opens the session
+	// through ProviderSession.
+	SignIns []SignIn
+	// CACertPath, with tls: auto, is the local CA's certificate, which
+	// clients must trust: the personal page offers it for download.
+	CACertPath string
 	// ClientIP defaults to edge.ClientIP.
 	ClientIP func(*http.Request) netip.Addr
 	Log      *slog.Logger
 	Now      func() time.Time
+}
+
+// SignIn is a browser sign-in the sign-in page links to.
+type SignIn struct {
+	Title, Start string
 }
 
 // UI serves the web interface.
@@ -120,6 +152,9 @@ func (u *UI) newMux() *http.ServeMux {
 	mux.HandleFunc("GET "+Prefix+"manifests/{name...}", u.signedIn(u.manifest))
 	mux.HandleFunc("GET "+Prefix+"delete/{name...}", u.signedIn(u.confirmDelete))
 	mux.HandleFunc("POST "+Prefix+"delete/{name...}", u.signedIn(u.delete))
+	if u.cfg.Accounts != nil && u.cfg.Live != nil {
+		u.adminRoutes(mux)
+	}
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, errcode.PageNotFound, "There is no such page.", nil)
 	})

@@ -17,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"wharf/internal/accounts"
+	"wharf/internal/auth"
 	"wharf/internal/edge"
 	"wharf/internal/events"
 )
@@ -384,5 +385,41 @@ func TestTagOrder(t *testing.T) {
 		if strings.Join(got, " ") != want {
 			t.Errorf("tags%s: %v; want %s", query, got, want)
 		}
+	}
+}
+
+// TestProviderSession: the sign-in page offers the browser sign-ins, each
+// started with ?ui=1 and the page to return to; the provider's callback
+// opens a session that ends when the provider is to be asked again, and
+// sends the browser back to a page of the interface only.
+func TestProviderSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.SignIns = []SignIn{{Title: "GitHub", Start: "/auth/github/login"}} })
+	b := e.browser()
+	login := b.get("/ui/login?next=%2Fui%2Fr%2Fteam%2Fapp")
+	if want := `href="/auth/github/login?next=%2Fui%2Fr%2Fteam%2Fapp&amp;ui=1"`; !strings.Contains(login.body, want) {
+		t.Fatalf("the sign-in page does not offer GitHub (%s):\n%s", want, login.body)
+	}
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	next := "https://elsewhere.example/ui/"
+	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.ui.ProviderSession(w, r, ProviderSignIn{Provider: "github", Account: "octocat",
+			Labels: auth.Labels{"groups": {"acme"}}, Until: until, Next: next})
+	}))
+	defer callback.Close()
+	resp, err := b.c.Get(callback.URL + "/auth/github/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != Prefix {
+		t.Fatalf("callback: %d to %q; want 303 to %s (never to another site)", resp.StatusCode, resp.Header.Get("Location"), Prefix)
+	}
+	if p := b.get(Prefix); p.status != http.StatusOK || !strings.Contains(p.body, "octocat") {
+		t.Fatalf("the interface after a provider's sign-in: %d\n%s", p.status, p.body)
+	}
+	sessions, err := e.svc.Sessions(t.Context(), "octocat")
+	if err != nil || len(sessions) != 1 || !sessions[0].ExpiresAt.Equal(until) {
+		t.Fatalf("sessions = %+v, %v; want one ending at %v, when the provider is asked again", sessions, err, until)
 	}
 }

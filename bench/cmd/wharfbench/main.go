@@ -54,10 +54,11 @@ func main() {
 	flag.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and one round: checks the harness, measures nothing (overrides the size flags)")
 	flag.StringVar(&o.Dir, "dir", "", "parent of the run's temporary data and log directory (default $TMPDIR); it decides which disk is measured")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the data and logs after the run")
-	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark, 'gc' the garbage collection, 'features' the cost of metrics, audit and notifications, 's3' the workloads with blobs on S3 (bin/versitygw), 'replicas' two replicas on one PostgreSQL against one)")
+	only := flag.String("only", "", "run only the workloads with a row matching this regular expression, e.g. 'manifest' ('token issuance' is the token benchmark, 'gc' the garbage collection, 'features' the cost of metrics, audit and notifications, 's3' the workloads with blobs on S3 (bin/versitygw), 'replicas' two replicas on one PostgreSQL against one, 'proxy' pulls through the pull-through cache)")
 	flag.StringVar(&o.ProfileDir, "profile", "", "after the rounds, take CPU and allocation profiles of both servers during each workload into this directory")
 	flag.IntVar(&o.ProfileSeconds, "profile-seconds", 10, "length of each profile")
 	flag.StringVar(&o.WharfConfig, "wharf-config", "", "a wharf.yml for the main table's wharf (the features pass, -only features, compares metrics, audit and notifications on and off side by side)")
+	flag.Int64Var(&o.ProxyUpstreamMiBps, "proxy-upstream-mibps", 0, "rate of the proxy pass's link to its upstream, MiB/s (0: 100, about a gigabit; -1: unthrottled loopback)")
 	flag.Parse()
 	if *without != "" {
 		o.FeaturesWithout = strings.Split(*without, ",")

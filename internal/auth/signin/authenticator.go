@@ -65,6 +65,11 @@ type Attempt struct {
 	Nonce       string
 	Verifier    string // PKCE code verifier; its S256 challenge goes to the provider
 	RedirectURL string
+	// UI marks a sign-in to the web interface: it opens a session there
+	// (LoginConfig.UISession) instead of issuing a registry password.
+	// Next is the interface's page to return to, checked by the interface.
+	UI   bool   `json:",omitempty"`
+	Next string `json:",omitempty"`
 }
 
 // passwordBytes is the entropy of a generated registry password.

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"wharf/internal/auth"
 	"wharf/internal/errcode"
 )
 
@@ -48,13 +49,30 @@ type LoginConfig struct {
 	RegistryHost string
 	// UIPath, when set, is the web interface's sign-in page, which the
 	// result page links to: the registry password signs in there too.
-	UIPath           string
+	UIPath string
+	// UISession, when set, opens a web interface session for a sign-in
+	// started with ?ui=1 (the interface's sign-in page links there) and
+	// sends the browser on: such a sign-in issues no registry password,
+	// so the one docker login holds stays valid.
+	UISession        func(w http.ResponseWriter, r *http.Request, s UISignIn)
 	RevalidateAfter  time.Duration
 	PasswordLifetime time.Duration
 	// Timeout bounds the calls to the provider during a callback.
 	Timeout time.Duration
 	Log     *slog.Logger
 	Now     func() time.Time
+}
+
+// UISignIn is a sign-in to the web interface, as the provider admitted
+// it.
+type UISignIn struct {
+	Provider, Account string
+	Labels            auth.Labels
+	// Until is when the provider would be asked again (revalidate_after):
+	// the session ends then, and the next sign-in asks it.
+	Until time.Time
+	// Next is the page the sign-in started from, unchecked.
+	Next string
 }
 
 // Login serves a provider's sign-in: Start sends the browser to the
@@ -121,6 +139,9 @@ func (l *Login) Start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := Attempt{State: state, Nonce: nonce, Verifier: oauth2.GenerateVerifier(), RedirectURL: l.redirectURL(r)}
+	if q := r.URL.Query(); q.Get("ui") == "1" && l.c.UISession != nil {
+		a.UI, a.Next = true, clip(q.Get("next"))
+	}
 	err := l.c.Attempts.Put(r.Context(), l.c.Provider.Name(), a, l.c.Now().Add(attemptTTL))
 	switch {
 	case errors.Is(err, ErrTooManyAttempts):
@@ -206,6 +227,12 @@ func (l *Login) Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		l.fail(w, r, errcode.PageUpstream, "The sign-in with "+l.c.Provider.Title()+" failed. Start again; if it keeps failing, the server's log says why.", err)
+		return
+	}
+	if a.UI && l.c.UISession != nil {
+		l.log.InfoContext(r.Context(), "signed in to the web interface", "user", s.Account, "labels", s.Labels)
+		l.c.UISession(w, r, UISignIn{Provider: l.c.Provider.Name(), Account: s.Account, Labels: s.Labels,
+			Until: l.c.Now().Add(l.c.RevalidateAfter), Next: a.Next})
 		return
 	}
 	pw, hash, err := NewPassword(l.c.Provider.Name())

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -113,6 +114,18 @@ type forgeRig struct {
 	authn *signin.Authenticator
 	clock *clock
 	name  string
+
+	mu  sync.Mutex
+	uis []signin.UISignIn // the web interface sessions opened
+}
+
+// uiSession stands for the web interface: it notes the sign-in and
+// answers a page naming it.
+func (r *forgeRig) uiSession(w http.ResponseWriter, _ *http.Request, s signin.UISignIn) {
+	r.mu.Lock()
+	r.uis = append(r.uis, s)
+	r.mu.Unlock()
+	_, _ = io.WriteString(w, "web session of "+s.Account)
 }
 
 func newForgeRig(t *testing.T, name string, p func(f *testserver.Forge) signin.Provider, users ...*testserver.ForgeUser) *forgeRig {
@@ -121,7 +134,8 @@ func newForgeRig(t *testing.T, name string, p func(f *testserver.Forge) signin.P
 	s := openStore(t)
 	c := &clock{t: time.Now()}
 	prov := p(f)
-	l, err := signin.NewLogin(signin.LoginConfig{Provider: prov, Store: s, CallbackPath: "/auth/" + name + "/callback",
+	r := &forgeRig{forge: f, clock: c, name: name}
+	l, err := signin.NewLogin(signin.LoginConfig{Provider: prov, Store: s, CallbackPath: "/auth/" + name + "/callback", UISession: r.uiSession,
 		StartPath: "/auth/" + name + "/login", OmitRedirect: name == "github", UIPath: "/ui/login",
 		Public:          func(r *http.Request) (string, string) { return "http", r.Host },
 		RevalidateAfter: time.Hour, PasswordLifetime: 24 * time.Hour, Timeout: 10 * time.Second, Now: c.Now})
@@ -140,17 +154,24 @@ func newForgeRig(t *testing.T, name string, p func(f *testserver.Forge) signin.P
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	f.SetCallback(srv.URL + "/" + name + "_auth") // as registered with the GitHub app, docker_auth's path
-	return &forgeRig{forge: f, srv: srv, authn: a, clock: c, name: name}
+	r.srv, r.authn = srv, a
+	return r
 }
 
 var passwordRE = regexp.MustCompile(`<pre id="password">(wharf_[a-z]+_[A-Za-z0-9_-]{43})</pre>`)
 
 func (r *forgeRig) signIn(t *testing.T, login string) (int, string) {
 	t.Helper()
+	return r.signInAt(t, login, "")
+}
+
+// signInAt signs login in from the start page with query.
+func (r *forgeRig) signInAt(t *testing.T, login, query string) (int, string) {
+	t.Helper()
 	r.forge.SignInAs(login)
 	jar, _ := cookiejar.New(nil)
 	b := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := b.Get(r.srv.URL + "/auth/" + r.name + "/login")
+	resp, err := b.Get(r.srv.URL + "/auth/" + r.name + "/login" + query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,5 +336,45 @@ func TestProviderDownIsAnError(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), pw) {
 		t.Error("the error holds the password")
+	}
+}
+
+// TestUISignIn: a sign-in started from the web interface (?ui=1) opens a
+// session there, good until the provider is to be asked again, and issues
+// no registry password: the one docker login holds keeps working. The
+// provider's refusal still refuses.
+func TestUISignIn(t *testing.T) {
+	octo := &testserver.ForgeUser{Login: "octocat", Orgs: []string{"acme"}}
+	outsider := &testserver.ForgeUser{Login: "mallory", Orgs: []string{"other"}}
+	r := newForgeRig(t, "github", func(f *testserver.Forge) signin.Provider {
+		p, err := signin.NewGitHub(signin.GitHubConfig{ClientID: f.ClientID, ClientSecret: auth.Secret(f.ClientSecret), Organization: "acme",
+			WebURI: f.URL, APIURI: f.URL + "/api", HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, octo, outsider)
+	pw := r.password(t, "octocat")
+
+	status, body := r.signInAt(t, "octocat", "?ui=1&next=%2Fui%2Fr%2Fteam%2Fapp")
+	if status != http.StatusOK || body != "web session of octocat" || passwordRE.MatchString(body) {
+		t.Fatalf("sign-in for the web interface: %d\n%s", status, body)
+	}
+	r.mu.Lock()
+	got := slices.Clone(r.uis)
+	r.mu.Unlock()
+	if len(got) != 1 || got[0].Provider != "github" || got[0].Account != "octocat" || got[0].Next != "/ui/r/team/app" ||
+		!got[0].Until.Equal(r.clock.Now().Add(time.Hour)) {
+		t.Fatalf("web sessions opened: %+v; want octocat's, until revalidate_after, back to /ui/r/team/app", got)
+	}
+	check(t, r.authn, "octocat", pw, authn.Accepted) // the docker password was not replaced
+
+	if status, body := r.signInAt(t, "mallory", "?ui=1"); status != http.StatusForbidden || strings.Contains(body, "web session") {
+		t.Errorf("a user the registry does not admit: %d\n%s", status, body)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.uis) != 1 {
+		t.Errorf("%d web sessions opened; a refused sign-in opened one", len(r.uis))
 	}
 }

@@ -65,6 +65,10 @@ func sectionFiles(c config.Config) []sectionFile {
 	if o := c.GoogleAuth; o != nil {
 		add("google_auth.client_secret_file", o.ClientSecretFile, false)
 	}
+	for i, u := range c.Proxy.Upstreams {
+		add(fmt.Sprintf("proxy.upstreams[%d].ca_file", i), u.CAFile, true)
+		add(fmt.Sprintf("proxy.upstreams[%d].password_file", i), u.PasswordFile, false)
+	}
 	return files
 }
 

@@ -229,12 +229,85 @@ func testNotifyBacklogBound(t *testing.T, s *metadata.Store) {
 	if dropped["small"] != 1 {
 		t.Errorf("one more past the bound dropped %v; want small:1", dropped)
 	}
-	if got := fmt.Sprint(notifyBodies(t, s, "small")); got != "[s3 s4 s5]" {
-		t.Errorf("endpoint small holds %s; want [s3 s4 s5]", got)
+	wantQueue(t, s, "small", "[s3 s4 s5]", 3, 3)
+}
+
+// wantQueue checks endpoint's bodies, in order, and its pending and
+// dropped counts.
+func wantQueue(t *testing.T, s *metadata.Store, endpoint, bodies string, pending, dropped int64) {
+	t.Helper()
+	if got := fmt.Sprint(notifyBodies(t, s, endpoint)); got != bodies {
+		t.Errorf("endpoint %s holds %s; want %s", endpoint, got, bodies)
 	}
-	if st := notifyState(t, s, "small"); st.Pending != 3 || st.Dropped != 3 {
-		t.Errorf("endpoint small: pending %d, dropped %d; want 3, 3", st.Pending, st.Dropped)
+	if st := notifyState(t, s, endpoint); st.Pending != pending || st.Dropped != dropped {
+		t.Errorf("endpoint %s: pending %d, dropped %d; want %d, %d", endpoint, st.Pending, st.Dropped, pending, dropped)
 	}
+}
+
+// testNotifyRowsOfEvents: a row may carry several events (a flush's
+// envelope): the backlog counts its events, a read stops at the events
+// asked for (one row at least), an ack takes its events off, and the bound
+// drops whole rows, counting their events.
+func testNotifyRowsOfEvents(t *testing.T, s *metadata.Store) {
+	ctx := t.Context()
+	rows := func(endpoint string, events ...int) []metadata.Notification {
+		var ns []metadata.Notification
+		for i, n := range events {
+			ns = append(ns, metadata.Notification{Endpoint: endpoint, Body: fmt.Appendf(nil, "r%d", i), Events: n})
+		}
+		return ns
+	}
+	if _, err := s.Enqueue(ctx, rows("env", 100, 100, 50, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := notifyState(t, s, "env"); st.Pending != 251 {
+		t.Fatalf("endpoint env: pending %d after rows of 100, 100, 50 and 0 (one) events; want 251", st.Pending)
+	}
+	for _, tc := range []struct {
+		most int
+		want string
+	}{
+		{0, "[r0 r1 r2 r3]"}, {100, "[r0]"}, {199, "[r0]"}, {200, "[r0 r1]"}, {10, "[r0]"}, {251, "[r0 r1 r2 r3]"},
+	} {
+		got, err := s.PendingNotifications(ctx, "env", tc.most)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodies []string
+		for _, n := range got {
+			bodies = append(bodies, string(n.Body))
+		}
+		if fmt.Sprint(bodies) != tc.want {
+			t.Errorf("PendingNotifications(env, %d) = %v; want %s", tc.most, bodies, tc.want)
+		}
+		if len(got) > 0 && got[0].Events != 100 {
+			t.Errorf("the first row carries %d events; want 100", got[0].Events)
+		}
+	}
+	head, err := s.PendingNotifications(ctx, "env", 200)
+	if err != nil || len(head) != 2 {
+		t.Fatalf("PendingNotifications(env, 200) = %v, %v", head, err)
+	}
+	if err := s.AckNotifications(ctx, "env", head[0].ID, head[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AckNotifications(ctx, "env", head[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := notifyState(t, s, "env"); st.Pending != 51 {
+		t.Errorf("endpoint env: pending %d after acking two rows of 100, one twice; want 51", st.Pending)
+	}
+	// Past a bound of 250 events, the oldest rows go whole: 51 + 300
+	// queued is 101 too many, which takes the two old rows (51 events) and
+	// the first new one (100), not part of it.
+	dropped, err := s.Enqueue(ctx, rows("env", 100, 100, 100), func(string) int { return 250 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped["env"] != 151 {
+		t.Errorf("dropped %v; want env: 151, the events of the three oldest rows", dropped)
+	}
+	wantQueue(t, s, "env", "[r1 r2]", 200, 151) // the newest two rows
 }
 
 // testNotifyLease: one owner at a time delivers an endpoint; the lease is

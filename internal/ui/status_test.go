@@ -1,0 +1,174 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"wharf/internal/metadata"
+)
+
+// TestAuditPage: the audit log page lists records newest first and
+// filters them by user, repository and action.
+func TestAuditPage(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	err := e.svc.Store().InsertAudit(t.Context(), []metadata.AuditRecord{
+		{Time: now.Add(-2 * time.Minute), Action: "push", Actor: "alice", Repository: "team/app", Target: "v1", Outcome: "ok"},
+		{Time: now.Add(-time.Minute), Action: "pull", Actor: "bob", Repository: "other/lib", Target: "latest", Outcome: "ok", Count: 7},
+		{Time: now, Action: "user.create", Actor: "root", Source: "ui", Target: "user erin", Outcome: "ok"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	all := b.get("/ui/admin/audit").body
+	if i, j := strings.Index(all, "user erin"), strings.Index(all, "team/app"); i < 0 || j < 0 || i > j {
+		t.Errorf("the audit log is not newest first:\n%s", all)
+	}
+	for _, tc := range []struct{ query, want, not string }{
+		{"user=alice", "team/app", "other/lib"},
+		{"repo=other/lib", "<td>7</td>", "team/app"},
+		{"action=user.create", "user erin", "other/lib"},
+	} {
+		p := b.get("/ui/admin/audit?" + tc.query)
+		if !strings.Contains(p.body, tc.want) || strings.Contains(p.body, tc.not) {
+			t.Errorf("audit filtered by %s: want %q and not %q:\n%s", tc.query, tc.want, tc.not, p.body)
+		}
+	}
+	if p := b.get("/ui/admin/audit?cursor=bogus"); p.status != http.StatusBadRequest {
+		t.Errorf("a bogus cursor: %d, want 400", p.status)
+	}
+}
+
+// TestUsagePictures: the usage page draws the storage per namespace,
+// largest first and to scale, and the pushes and pulls per day from the
+// audit log (a folded pull record counts its pulls), as SVG without a
+// style attribute, which the CSP would refuse.
+func TestUsagePictures(t *testing.T) {
+	e := newEnv(t)
+	e.push("team/app", "v1")
+	e.push("team/app", "v2")
+	e.push("team/db", "v1")
+	e.push("solo", "v1")
+	now := time.Now().UTC()
+	yesterday := now.Add(-24 * time.Hour)
+	err := e.meta.InsertAudit(t.Context(), []metadata.AuditRecord{
+		{Time: now, Action: "push", Actor: "alice", Repository: "team/app", Outcome: "ok"},
+		{Time: now, Action: "push", Actor: "alice", Repository: "team/app", Outcome: "ok"},
+		{Time: yesterday, Action: "pull", Actor: "bob", Repository: "other/lib", Outcome: "ok", Count: 5},
+		{Time: now.AddDate(0, 0, -30), Action: "push", Actor: "alice", Repository: "team/app", Outcome: "ok"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	p := b.get("/ui/admin/usage")
+	if p.status != http.StatusOK {
+		t.Fatalf("usage page: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "style=") {
+		t.Error("the usage page has a style attribute, which the CSP refuses")
+	}
+	bars := regexp.MustCompile(`<title>([^<]+): [^<]+</title><text class="label"[^>]*>[^<]*</text>\s*<rect class="bar" x="\d+" y="\d+" width="(\d+)"`).FindAllStringSubmatch(p.body, -1)
+	if len(bars) != 2 || bars[0][1] != "team/" || bars[0][2] != "420" || bars[1][1] != "solo" {
+		t.Fatalf("namespace bars: %v\n%s", bars, p.body)
+	}
+	if w, _ := strconv.Atoi(bars[1][2]); w <= 0 || w >= 420 {
+		t.Errorf("the smaller namespace's bar is %d wide; want between 0 and 420", w)
+	}
+	mustContain(t, p, "<title>"+now.Format("01-02")+": 2 pushes, 0 pulls</title>", "<title>"+yesterday.Format("01-02")+": 0 pushes, 5 pulls</title>",
+		"the tallest bar is 5")
+	if strings.Contains(p.body, now.AddDate(0, 0, -30).Format("01-02")+":") {
+		t.Error("a push older than the period is drawn")
+	}
+}
+
+// TestUsageGCStatus: the usage page shows the garbage collector's status
+// where the server has one, and says nothing of it where it has none.
+func TestUsageGCStatus(t *testing.T) {
+	status := func(context.Context) (any, error) {
+		return map[string]any{"running": false, "last": map[string]any{"blobs_deleted": 42}}, nil
+	}
+	e := newEnv(t, func(c *Config) { c.GCStatus = status })
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	mustContain(t, b.get("/ui/admin/usage"), `<pre id="gc">`, "&#34;blobs_deleted&#34;: 42")
+	plain := newEnv(t)
+	pb := plain.browser()
+	pb.signIn("root", rootPassword)
+	if p := pb.get("/ui/admin/usage"); strings.Contains(p.body, `id="gc"`) {
+		t.Error("a server without garbage collection shows its status")
+	}
+}
+
+// TestPageAfter: an administration list's pages follow each other without
+// a gap or a repeat, whatever the key the previous page ended at.
+func TestPageAfter(t *testing.T) {
+	var names []string
+	for i := range 120 {
+		names = append(names, fmt.Sprintf("u%03d", i))
+	}
+	id := func(s string) string { return s }
+	for _, tc := range []struct {
+		name, after, first, next string
+		n                        int
+	}{
+		{"first page", "", "u000", "u049", adminPage},
+		{"second page", "u049", "u050", "u099", adminPage},
+		{"last page", "u099", "u100", "", 20},
+		{"after a key that is gone", "u0495", "u050", "u099", adminPage},
+		{"after the last", "u119", "", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page, next := pageAfter(names, tc.after, id)
+			first := ""
+			if len(page) > 0 {
+				first = page[0]
+			}
+			if len(page) != tc.n || first != tc.first || next != tc.next {
+				t.Errorf("pageAfter(%q) = %d items from %q, next %q; want %d from %q, next %q", tc.after, len(page), first, next, tc.n, tc.first, tc.next)
+			}
+		})
+	}
+}
+
+// TestRetentionDryRun: the usage page offers the retention dry run where
+// the server has policies, behind the session's CSRF token and for
+// administrators only, and shows its report.
+func TestRetentionDryRun(t *testing.T) {
+	runs := 0
+	dry := func(context.Context) (any, error) {
+		runs++
+		return map[string]any{"dry_run": true, "untagged": 3}, nil
+	}
+	e := newEnv(t, func(c *Config) { c.RetentionDryRun = dry })
+	a := e.browser()
+	acsrf := a.signIn("alice", alicePassword)
+	a.form("/ui/admin/retention", acsrf, http.StatusForbidden)
+	b := e.browser()
+	csrf := b.signIn("root", rootPassword)
+	mustContain(t, b.get("/ui/admin/usage"), `action="/ui/admin/retention"`)
+	b.form("/ui/admin/retention", "", http.StatusForbidden)
+	if runs != 0 {
+		t.Fatalf("the dry run ran %d times for refused requests", runs)
+	}
+	mustContain(t, b.form("/ui/admin/retention", csrf, http.StatusOK), `<pre id="report">`, "&#34;untagged&#34;: 3")
+	if runs != 1 {
+		t.Errorf("the dry run ran %d times; want 1", runs)
+	}
+	plain := newEnv(t)
+	pb := plain.browser()
+	pcsrf := pb.signIn("root", rootPassword)
+	if strings.Contains(pb.get("/ui/admin/usage").body, "/ui/admin/retention") {
+		t.Error("a server without retention offers a dry run")
+	}
+	pb.form("/ui/admin/retention", pcsrf, http.StatusNotFound)
+}

@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"wharf/internal/accounts"
+	"wharf/internal/auth"
+	"wharf/internal/errcode"
+	"wharf/internal/metadata"
+)
+
+// usersPage lists the database's users and robots by name, a page at a
+// time, with a form to add one and, on each, disable/enable and a new
+// password.
+func (u *UI) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
+	listPage(u, w, r, s, adminList[metadata.User, accounts.UserView]{page: "admin/users", what: "users",
+		read: u.cfg.Accounts.Store().ListUsers, key: func(x metadata.User) string { return x.Name }, view: u.cfg.Accounts.View})
+}
+
+// nextPage is the link to page's next page after key ("" for none).
+func nextPage(page, key string) string {
+	if key == "" {
+		return ""
+	}
+	return Prefix + page + "?" + url.Values{"after": {key}}.Encode()
+}
+
+// addUser adds a user with a password, or a robot (which logs in with
+// access tokens only), with the admin API's checks.
+func (u *UI) addUser(w http.ResponseWriter, r *http.Request, s *session) {
+	name, pw, robot := strings.TrimSpace(r.PostForm.Get("name")), auth.Secret(r.PostForm.Get("password")), r.PostForm.Get("robot") == "on"
+	if err := accounts.CheckName("user", name); err != nil {
+		u.refused(w, r, err)
+		return
+	}
+	switch {
+	case robot && pw != "":
+		u.fail(w, r, errcode.PageInvalid, "A robot account has no password: leave the password empty, and create an access token for it.", nil)
+		return
+	case !robot && pw == "":
+		u.fail(w, r, errcode.PageInvalid, "A user needs a password (or tick “robot” for an account that logs in with access tokens).", nil)
+		return
+	case !robot:
+		if err := accounts.CheckPassword(pw); err != nil {
+			u.refused(w, r, err)
+			return
+		}
+	}
+	if err := u.cfg.Accounts.AddUser(r.Context(), accounts.NewUser{Name: name, Password: pw, Robot: robot}); err != nil {
+		u.refused(w, r, err)
+		return
+	}
+	u.log.InfoContext(r.Context(), "web interface: user created", "by", s.Account(), "user", name, "robot", robot)
+	done(w, r, "admin/users")
+}
+
+// setDisabled disables or enables an account; disabling the last one
+// that administers is refused, in the service's words.
+func (u *UI) setDisabled(disabled bool) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		name := r.PathValue("name")
+		if err := u.cfg.Accounts.SetDisabled(r.Context(), name, disabled); err != nil {
+			u.refused(w, r, err)
+			return
+		}
+		u.log.InfoContext(r.Context(), "web interface: user disabled or enabled", "by", s.Account(), "user", name, "disabled", disabled)
+		done(w, r, "admin/users")
+	}
+}
+
+// resetPassword sets a new password (which ends the account's sessions).
+func (u *UI) resetPassword(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	if err := u.cfg.Accounts.SetPassword(r.Context(), name, auth.Secret(r.PostForm.Get("password"))); err != nil {
+		u.refused(w, r, err)
+		return
+	}
+	u.log.InfoContext(r.Context(), "web interface: user password changed", "by", s.Account(), "user", name)
+	done(w, r, "admin/users")
+}
+
+// teamsPage lists the teams and their members by name, a page at a time,
+// with forms to add and remove both.
+func (u *UI) teamsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	listPage(u, w, r, s, adminList[metadata.Team, accounts.TeamView]{page: "admin/teams", what: "teams",
+		read: u.cfg.Accounts.Store().ListTeams, key: func(t metadata.Team) string { return t.Name }, view: accounts.ViewTeam})
+}
+
+// teamChange runs one change of teams and goes back to their page.
+func (u *UI) teamChange(w http.ResponseWriter, r *http.Request, s *session, what string, change func() error) {
+	if err := change(); err != nil {
+		u.refused(w, r, err)
+		return
+	}
+	u.log.InfoContext(r.Context(), "web interface: "+what, "by", s.Account(), "team", r.PathValue("name"))
+	done(w, r, "admin/teams")
+}
+
+func (u *UI) addTeam(w http.ResponseWriter, r *http.Request, s *session) {
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	u.teamChange(w, r, s, "team created", func() error {
+		if err := accounts.CheckName("team", name); err != nil {
+			return err
+		}
+		return u.cfg.Accounts.AddTeam(r.Context(), name)
+	})
+}
+
+func (u *UI) removeTeam(w http.ResponseWriter, r *http.Request, s *session) {
+	u.teamChange(w, r, s, "team removed", func() error { return u.cfg.Accounts.RemoveTeam(r.Context(), r.PathValue("name")) })
+}
+
+func (u *UI) addMember(w http.ResponseWriter, r *http.Request, s *session) {
+	u.teamChange(w, r, s, "team member added", func() error {
+		return u.cfg.Accounts.AddMember(r.Context(), r.PathValue("name"), strings.TrimSpace(r.PostForm.Get("user")))
+	})
+}
+
+func (u *UI) removeMember(w http.ResponseWriter, r *http.Request, s *session) {
+	u.teamChange(w, r, s, "team member removed", func() error {
+		return u.cfg.Accounts.RemoveMember(r.Context(), r.PathValue("name"), r.PathValue("user"))
+	})
+}
