@@ -74,6 +74,9 @@ type Config struct {
 	GC *GC
 	// TokenKeys lists and rotates the token-signing keys.
 	TokenKeys *TokenKeys
+	// Replication, when it answers non-nil, reports and runs the
+	// replication rules (a func: the runner is built after the API).
+	Replication func() *Replication
 }
 
 // API serves the admin API.
@@ -182,6 +185,8 @@ func (a *API) routes() []Route {
 		{"POST", "gc", a.startGC},
 		{"GET", "token-keys", a.listTokenKeys},
 		{"POST", "token-keys/rotate", a.rotateTokenKey},
+		{"GET", "replication", a.getReplication},
+		{"POST", "replication/{rule}/run", a.runReplication},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"wharf/internal/audit"
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
+	"wharf/internal/replicate"
 	"wharf/internal/retention"
 )
 
@@ -199,6 +200,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"RetentionItem": retention.Item{}, "RetentionDecision": retention.Decision{}, "RetentionReport": retention.Report{},
 		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
 		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{}, "AuditRecord": audit.View{},
+		"ReplicationRule": replicate.RuleStatus{}, "ReplicationRun": replicate.RunResult{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

@@ -155,6 +155,13 @@ func dependencyRules() []rule {
 			"github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1/remote/transport",
 			"github.com/opencontainers/go-digest"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/metadata", "wharf/internal/storage", "wharf/internal/registry"}},
+		// Copies between registries speak go-containerregistry's remote
+		// package to both ends, this registry included (its own API, in
+		// process); rules queue pushes in the metadata's notification
+		// queue. The composition root hands them references and
+		// credentials.
+		{pkg: "wharf/internal/replicate", notDeps: []string{"wharf/internal/config", "wharf/internal/storage",
+			"wharf/internal/registry", "wharf/internal/ociapi", "wharf/internal/server", "wharf/internal/cli"}},
 		// The pull-through cache stores through the registry layer, as a
 		// push does, and fetches through upstream; the composition root
 		// hands it both.

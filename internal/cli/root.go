@@ -116,7 +116,7 @@ failure.`,
 	root.SetErr(stderr)
 	root.AddCommand(newServe(), newRegistry(), newAuth(), newCerts(), newDoctor(), newHealth(), newVersion(),
 		newUser(), newTeam(), newACL(), newToken(), newSession(), newHashPassword(), newImport(), newFsck(), newAudit(), newRetention(),
-		newRepo(), newTag(), newQuota(), newGC(), newMigrateStorage(), newMigrateDB(), newTokenKey(), newMirror())
+		newRepo(), newTag(), newQuota(), newGC(), newMigrateStorage(), newMigrateDB(), newTokenKey(), newMirror(), newCopy(), newReplication())
 	markRunErrors(root)
 	return root
 }

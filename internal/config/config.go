@@ -151,6 +151,9 @@ type Config struct {
 	// Proxy serves repositories pulled through from other registries
 	// (proxy.go).
 	Proxy Proxy `yaml:"proxy"`
+	// Replication copies repositories to and from other registries
+	// (replication.go).
+	Replication Replication `yaml:"replication"`
 }
 
 // Token configures the token protocol.
@@ -486,6 +489,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateQuotas()...)
 	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.Proxy.validate()...)
+	errs = append(errs, c.Replication.validate()...)
 	errs = append(errs, c.GC.validate()...)
 	errs = append(errs, c.Storage.validate()...)
 	return errors.Join(errs...)

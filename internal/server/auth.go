@@ -94,6 +94,7 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 		Layers:       e.Layers,
 		Configured:   e.Configured,
 		GC:           s.adminGC(),
+		Replication:  s.adminReplication,
 		TokenKeys:    adminTokenKeys(e),
 		Log:          s.log,
 		Refused:      s.auditAdminRefused(),

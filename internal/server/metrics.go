@@ -70,11 +70,19 @@ func (s *Server) recorder() edge.Recorder {
 	return rs
 }
 
-// eventSinks are the sinks of the OCI API's events: the audit log, the
-// notifications and the metrics, each nil when off; nil when all are, so
-// that the API builds no event.
-func (s *Server) eventSinks() events.Sink {
+// replicationEventSinks are the sinks of replication's own writes: every
+// one but replication, so that a copy into this registry never queues a
+// copy out of it (two rules would otherwise bounce an image between two
+// registries under ever longer prefixes).
+func (s *Server) replicationEventSinks() events.Sink {
 	return events.Join(s.auditSink(), s.notifySink(), s.metricsSink())
+}
+
+// eventSinks are the sinks of the OCI API's events: the audit log, the
+// notifications, the metrics and replication, each nil when off; nil when
+// all are, so that the API builds no event.
+func (s *Server) eventSinks() events.Sink {
+	return events.Join(s.replicationEventSinks(), s.replicationSink())
 }
 
 // metricsSink is the metrics as a sink of the registry's events; nil

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"net"
-	"os"
 	"slices"
 
 	"wharf/internal/config"
@@ -36,9 +34,7 @@ func (s *Server) newNotifier() (*notify.Notifier, error) {
 	if s.cfg.TLS == "off" {
 		scheme = "http"
 	}
-	host, _ := os.Hostname()
-	_, port, _ := net.SplitHostPort(s.cfg.Addr)
-	addr := net.JoinHostPort(host, port)
+	addr := queueOwner(s.cfg.Addr)
 	return notify.New(s.meta, s.log, notify.Options{
 		Endpoints: eps, Scheme: scheme, SourceAddr: addr, MaxBackoff: config.MaxBackoff,
 		IncludeReferences: n.Events.IncludeReferences,

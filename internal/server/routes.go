@@ -100,8 +100,14 @@ func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authori
 	if err != nil {
 		return err
 	}
-	api := ociapi.New(s.reg, s.log, authorizer, ociapi.Options{
-		Proxy:               cache,
+	// Replication reaches this registry through an API of its own, in
+	// process and without authorization (the rules are the operator's),
+	// so that its pushes pass the same checks and raise the same events.
+	var local http.Handler
+	if s.replication, err = s.newReplication(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { local.ServeHTTP(w, r) })); err != nil {
+		return err
+	}
+	apiOpts := ociapi.Options{
 		DeleteEnabled:       cfg.Storage.Delete,
 		MaxListPage:         cfg.Limits.ListPage,
 		MaxReferrersPage:    cfg.Limits.ReferrersPage,
@@ -111,7 +117,12 @@ func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authori
 		DiskSpace:           func() string { return diskspace.Describe(s.dir.Root()) },
 		Events:              s.eventSinks(),
 		Failed:              s.apiFailed(),
-	})
+	}
+	localOpts := apiOpts
+	localOpts.Events = s.replicationEventSinks()
+	local = ociapi.New(s.reg, s.log, nil, localOpts)
+	apiOpts.Proxy = cache
+	api := ociapi.New(s.reg, s.log, authorizer, apiOpts)
 	mux.Handle("/v2/", api)
 	mux.Handle("/v2", api)
 	return nil

@@ -27,6 +27,7 @@ import (
 	"wharf/internal/notify"
 	"wharf/internal/quota"
 	"wharf/internal/registry"
+	"wharf/internal/replicate"
 	"wharf/internal/retention"
 	"wharf/internal/servertls"
 	"wharf/internal/tracing"
@@ -79,6 +80,8 @@ type Server struct {
 	// notify sends the registry's events to webhooks (nil without
 	// notifications: endpoints); Close flushes it.
 	notify *notify.Notifier
+	// replication runs replication.rules (nil without rules).
+	replication *replicate.Runner
 	// gc is the garbage collection schedule (nil without a registry).
 	gc *gc.Schedule
 	// turns gives each periodic job one owner among the replicas on the
@@ -197,6 +200,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		// which Close flushes.
 		s.notify.Run(context.WithoutCancel(ctx))
 	}
+	s.runReplication(ctx)
 	stopSide, err := s.sideListeners(ctx)
 	defer stopSide()
 	if err != nil {
@@ -273,6 +277,9 @@ func (s *Server) Close() error {
 		s.tokenLn.Close()
 	}
 	var errs []error
+	if s.replication != nil {
+		s.replication.Close()
+	}
 	if s.notify != nil {
 		s.notify.Close()
 	}

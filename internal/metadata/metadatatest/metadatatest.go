@@ -107,6 +107,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyBacklogBound", testNotifyBacklogBound},
 		{"NotifyRowsOfEvents", testNotifyRowsOfEvents},
 		{"NotifyLease", testNotifyLease},
+		{"ReplicationRules", testReplicationRules},
 		{"CopyAll", testCopyAll},
 		{"TokenKeys", testTokenKeys},
 		{"SignIns", testSignIns},
