@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -60,15 +61,22 @@ func BenchmarkPages(b *testing.B) {
 		{"manifest", "/ui/manifests/team/big?ref=" + dgst.String(), alice},
 	} {
 		b.Run(pg.name, func(b *testing.B) {
-			var size int
+			var (
+				size  int
+				times []time.Duration
+			)
 			for b.Loop() {
+				start := time.Now()
 				p := pg.as.get(pg.path)
+				times = append(times, time.Since(start))
 				if p.status != http.StatusOK {
 					b.Fatalf("%s: %d", pg.path, p.status)
 				}
 				size = len(p.body)
 			}
 			b.ReportMetric(float64(size), "page-bytes")
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
 }
