@@ -160,6 +160,7 @@ func TestUIBrowser(t *testing.T) {
 	start := time.Now()
 	browse(t, ctx, "the sign-in page", chromedp.Navigate(w.URL()+"/ui/login"), chromedp.WaitVisible(chromedp.CSS("#username")))
 	audit.check(ctx, "sign-in")
+	keyboardWalk(t, ctx, w.URL(), "alice", alicePassword)
 	signInUI(t, ctx, w.URL(), "alice", alicePassword)
 	audit.check(ctx, "repositories")
 	repos := read(t, ctx, "alice's repositories", chromedp.Text(chromedp.CSS("main")))

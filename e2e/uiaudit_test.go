@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // axeSource is axe-core 4.14.1 (MPL-2.0, from the npm registry: npm pack
@@ -84,4 +86,36 @@ func (a *pageAuditor) proveItCatches(ctx context.Context) {
 	if len(violations) == 0 || !strings.Contains(strings.Join(violations, "\n"), "image-alt") {
 		a.t.Fatalf("axe-core did not report an image without alt: %q", violations)
 	}
+}
+
+// tabTo presses Tab, as a person with only a keyboard does, until the
+// focused element matches the CSS selector sel, and fails after 40
+// presses: everything the main flows need is reachable in order.
+func tabTo(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	for range 40 {
+		browse(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		if read(t, ctx, "focus", chromedp.Evaluate[bool](`document.activeElement !== null && document.activeElement.matches(`+strconv.Quote(sel)+`)`)) {
+			return
+		}
+	}
+	t.Fatalf("40 presses of Tab never reached %s", sel)
+}
+
+// keyboardWalk signs in and opens a repository and an image with the
+// keyboard alone: Tab to each field and link, typing, Enter.
+func keyboardWalk(t *testing.T, ctx context.Context, base, user, password string) {
+	t.Helper()
+	browse(t, ctx, "the sign-in page", chromedp.Navigate(base+"/ui/login"), chromedp.WaitVisible(chromedp.CSS("#username")))
+	tabTo(t, ctx, "#username")
+	browse(t, ctx, "type the user name", chromedp.KeyEvent(user))
+	tabTo(t, ctx, "#password")
+	browse(t, ctx, "type the password and press Enter", chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#whoami")))
+	tabTo(t, ctx, "a.repo")
+	browse(t, ctx, "open the repository", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("a.tag")))
+	tabTo(t, ctx, "a.tag")
+	browse(t, ctx, "open the image", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#layers")))
+	tabTo(t, ctx, "#signout")
+	browse(t, ctx, "sign out", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#username")))
 }
