@@ -7,8 +7,10 @@ import (
 
 	"wharf/internal/accounts"
 	"wharf/internal/auth/signin"
+	"wharf/internal/authstack"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
+	"wharf/internal/quota"
 	"wharf/internal/ui"
 )
 
@@ -35,7 +37,11 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	for _, c := range s.auth.SignIns {
 		signIns = append(signIns, ui.SignIn{Title: c.Title, Start: c.Path})
 	}
-	u, err := ui.New(ui.Config{SignIns: signIns,
+	quotas, err := s.uiQuotas()
+	if err != nil {
+		return err
+	}
+	u, err := ui.New(ui.Config{SignIns: signIns, Quotas: quotas,
 		CACertPath: ca, GCStatus: s.gcStatus(), RetentionDryRun: s.retentionDryRun(),
 		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
@@ -83,4 +89,21 @@ func (s *Server) uiSignIn(w http.ResponseWriter, r *http.Request, in signin.UISi
 		return
 	}
 	s.ui.ProviderSession(w, r, ui.ProviderSignIn{Provider: in.Provider, Account: in.Account, Labels: in.Labels, Until: in.Until, Next: in.Next})
+}
+
+// uiQuotas reads the quotas with their usage for the web interface; nil
+// without quotas.
+func (s *Server) uiQuotas() (func(context.Context) ([]ui.QuotaUsage, error), error) {
+	rules, err := authstack.QuotaRules(s.cfg)
+	if err != nil || len(rules) == 0 {
+		return nil, err
+	}
+	return func(ctx context.Context) ([]ui.QuotaUsage, error) {
+		list, err := quota.Statuses(ctx, s.meta, rules)
+		out := make([]ui.QuotaUsage, 0, len(list))
+		for _, q := range list {
+			out = append(out, ui.QuotaUsage{Pattern: q.Pattern, Limit: q.Limit, Usage: q.Usage, Repositories: q.Repositories})
+		}
+		return out, err
+	}, nil
 }

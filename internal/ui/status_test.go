@@ -109,6 +109,27 @@ func TestUsageGCStatus(t *testing.T) {
 	}
 }
 
+// TestUsageQuotas: the usage page lists each quota with its usage, limit
+// and a meter, marks a full one, and shows no quota section without
+// quotas.
+func TestUsageQuotas(t *testing.T) {
+	quotas := func(context.Context) ([]QuotaUsage, error) {
+		return []QuotaUsage{{Pattern: "team/*", Limit: 4 << 20, Usage: 1 << 20, Repositories: 3},
+			{Pattern: "<full>/*", Limit: 1 << 20, Usage: 1 << 20, Repositories: 1}}, nil
+	}
+	e := newEnv(t, func(c *Config) { c.Quotas = quotas })
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	mustContain(t, b.get("/ui/admin/usage"), `<table id="quotas"`, `<code>team/*</code></td><td>3</td><td>1.0 MiB</td><td>4.0 MiB</td>`,
+		`<meter min="0" max="4194304" high="4194304" value="1048576"`, `<tr class="over"><td><code>&lt;full&gt;/*</code>`, "full: pushes are refused")
+	plain := newEnv(t)
+	pb := plain.browser()
+	pb.signIn("root", rootPassword)
+	if p := pb.get("/ui/admin/usage"); strings.Contains(p.body, `id="quotas"`) {
+		t.Error("a server without quotas shows a quota section")
+	}
+}
+
 // TestPageAfter: an administration list's pages follow each other without
 // a gap or a repeat, whatever the key the previous page ended at.
 func TestPageAfter(t *testing.T) {

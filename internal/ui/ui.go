@@ -83,6 +83,9 @@ type Config struct {
 	// visited with ?ui=1, and the provider's callback opens the session
 	// through ProviderSession.
 	SignIns []SignIn
+	// Quotas, when set, reads the quotas of wharf.yml with their usage
+	// now (exact, as `wharf quota ls`): the usage page lists them.
+	Quotas func(ctx context.Context) ([]QuotaUsage, error)
 	// CACertPath, with tls: auto, is the local CA's certificate, which
 	// clients must trust: the personal page offers it for download.
 	CACertPath string

@@ -72,6 +72,23 @@ type usageData struct {
 	GC string
 	// Retention is set where the retention policies can be dry-run.
 	Retention bool
+	// Quotas are the quotas with their usage, nil without quotas.
+	Quotas []quotaRow
+}
+
+// QuotaUsage is one quota of wharf.yml with what it counts now, as `wharf
+// quota ls` lists it.
+type QuotaUsage struct {
+	Pattern      string
+	Limit, Usage int64
+	Repositories int
+}
+
+// quotaRow is a quota as the usage page shows it.
+type quotaRow struct {
+	QuotaUsage
+	Used, Of string
+	Over     bool
 }
 
 // usagePage draws the storage used per namespace (as `wharf repo ls
@@ -107,6 +124,16 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	d.Retention = u.cfg.RetentionDryRun != nil
+	if u.cfg.Quotas != nil {
+		qs, err := u.cfg.Quotas(ctx)
+		if err != nil {
+			u.fail(w, r, errcode.PageUnavailable, "The quotas' usage cannot be read now; try again later.", err)
+			return
+		}
+		for _, q := range qs {
+			d.Quotas = append(d.Quotas, quotaRow{QuotaUsage: q, Used: humanBytes(q.Usage), Of: humanBytes(q.Limit), Over: q.Usage >= q.Limit})
+		}
+	}
 	u.render(w, r, http.StatusOK, "admin_usage.html", d)
 }
 
