@@ -100,6 +100,7 @@ func (s *Server) registryRoutes(ctx context.Context, mux *http.ServeMux, authori
 	if err != nil {
 		return err
 	}
+	s.proxy = cache
 	// Replication reaches this registry through an API of its own, in
 	// process and without authorization (the rules are the operator's),
 	// so that its pushes pass the same checks and raise the same events.

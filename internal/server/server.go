@@ -25,6 +25,7 @@ import (
 	"wharf/internal/metadata"
 	"wharf/internal/metrics"
 	"wharf/internal/notify"
+	"wharf/internal/proxy"
 	"wharf/internal/quota"
 	"wharf/internal/registry"
 	"wharf/internal/replicate"
@@ -61,6 +62,8 @@ type Server struct {
 	auth *authstack.TokenEndpoint
 	// ui is the web interface, nil when it is off or not built yet.
 	ui *ui.UI
+	// proxy is the pull-through cache, nil without proxy.upstreams.
+	proxy *proxy.Cache
 	// metrics are nil when metrics: is off; guardMetrics is the admin
 	// API's guard for /metrics on the main listener (nil without one).
 	metrics      *metrics.Metrics

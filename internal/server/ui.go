@@ -41,7 +41,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
-	u, err := ui.New(ui.Config{SignIns: signIns, Quotas: quotas,
+	u, err := ui.New(ui.Config{SignIns: signIns, Quotas: quotas, Mirrors: s.uiMirrors(),
 		CACertPath: ca, GCStatus: s.gcStatus(), RetentionDryRun: s.retentionDryRun(),
 		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
@@ -106,4 +106,22 @@ func (s *Server) uiQuotas() (func(context.Context) ([]ui.QuotaUsage, error), err
 		}
 		return out, err
 	}, nil
+}
+
+// uiMirrors reports the pull-through cache for the web interface; nil
+// without one.
+func (s *Server) uiMirrors() func() ui.Mirrors {
+	c := s.proxy
+	if c == nil {
+		return nil
+	}
+	return func() ui.Mirrors {
+		st := c.Stats()
+		m := ui.Mirrors{ManifestFetches: st.ManifestFetches, BlobFetches: st.BlobFetches, Revalidations: st.Revalidations,
+			Hits: st.Hits, Stale: st.Stale}
+		for _, u := range c.Upstreams() {
+			m.Upstreams = append(m.Upstreams, ui.MirrorUpstream{Prefix: u.Prefix, Host: u.Host, Limit: u.RateLimit.Limit, Remaining: u.RateLimit.Remaining})
+		}
+		return m
+	}
 }

@@ -130,6 +130,26 @@ func TestUsageQuotas(t *testing.T) {
 	}
 }
 
+// TestUsageMirrors: the usage page shows the pull-through cache's counts
+// and each upstream's pulls left, and nothing of it without one.
+func TestUsageMirrors(t *testing.T) {
+	mirrors := func() Mirrors {
+		return Mirrors{Hits: 7, ManifestFetches: 2, BlobFetches: 5, Revalidations: 1, Stale: 3, Upstreams: []MirrorUpstream{
+			{Prefix: "hub", Host: "registry-1.docker.io", Limit: 100, Remaining: 98}, {Host: "ghcr.io", Limit: -1, Remaining: -1}}}
+	}
+	e := newEnv(t, func(c *Config) { c.Mirrors = mirrors })
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	mustContain(t, b.get("/ui/admin/usage"), `<table id="mirrors"`, "7 pulls answered from the cache", "3 served stale",
+		"<code>hub/</code></td><td>registry-1.docker.io</td><td>98 of 100</td>", "<code>(mirror)</code></td><td>ghcr.io</td><td>not announced yet</td>")
+	plain := newEnv(t)
+	pb := plain.browser()
+	pb.signIn("root", rootPassword)
+	if p := pb.get("/ui/admin/usage"); strings.Contains(p.body, `id="mirrors"`) {
+		t.Error("a server without a pull-through cache shows one")
+	}
+}
+
 // TestPageAfter: an administration list's pages follow each other without
 // a gap or a repeat, whatever the key the previous page ended at.
 func TestPageAfter(t *testing.T) {

@@ -86,6 +86,9 @@ type Config struct {
 	// Quotas, when set, reads the quotas of wharf.yml with their usage
 	// now (exact, as `wharf quota ls`): the usage page lists them.
 	Quotas func(ctx context.Context) ([]QuotaUsage, error)
+	// Mirrors, when set, reports the pull-through cache: its counts since
+	// start and each upstream's last rate-limit headers (the usage page).
+	Mirrors func() Mirrors
 	// CACertPath, with tls: auto, is the local CA's certificate, which
 	// clients must trust: the personal page offers it for download.
 	CACertPath string

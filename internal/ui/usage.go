@@ -74,6 +74,8 @@ type usageData struct {
 	Retention bool
 	// Quotas are the quotas with their usage, nil without quotas.
 	Quotas []quotaRow
+	// Mirrors is the pull-through cache, nil without one.
+	Mirrors *Mirrors
 }
 
 // QuotaUsage is one quota of wharf.yml with what it counts now, as `wharf
@@ -82,6 +84,20 @@ type QuotaUsage struct {
 	Pattern      string
 	Limit, Usage int64
 	Repositories int
+}
+
+// Mirrors is the pull-through cache as the usage page shows it: what it
+// did since the server started, and each upstream's pull limit as the
+// upstream last announced it (-1: never announced).
+type Mirrors struct {
+	ManifestFetches, BlobFetches, Revalidations, Hits, Stale int64
+	Upstreams                                                []MirrorUpstream
+}
+
+// MirrorUpstream is one upstream of the pull-through cache.
+type MirrorUpstream struct {
+	Prefix, Host     string
+	Limit, Remaining int
 }
 
 // quotaRow is a quota as the usage page shows it.
@@ -133,6 +149,10 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request, s *session) {
 		for _, q := range qs {
 			d.Quotas = append(d.Quotas, quotaRow{QuotaUsage: q, Used: humanBytes(q.Usage), Of: humanBytes(q.Limit), Over: q.Usage >= q.Limit})
 		}
+	}
+	if u.cfg.Mirrors != nil {
+		m := u.cfg.Mirrors()
+		d.Mirrors = &m
 	}
 	u.render(w, r, http.StatusOK, "admin_usage.html", d)
 }
