@@ -23,6 +23,9 @@ type RepositoryStats struct {
 	Bytes int64 `json:"bytes"`
 	// LastPush is the newest manifest push or tag change.
 	LastPush time.Time `json:"last_push"`
+	// LastPull is the last pull of one of its manifests (by tag or
+	// digest), recorded in batches every few seconds; zero for never.
+	LastPull time.Time `json:"last_pull,omitzero"`
 }
 
 // TagInfo is one tag and the manifest it points at.
@@ -42,7 +45,8 @@ const (
 (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id),
 (SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id),
 COALESCE((SELECT MAX(m.created_at) FROM manifests m WHERE m.repository_id = r.id), 0),
-COALESCE((SELECT MAX(t.updated_at) FROM tags t WHERE t.repository_id = r.id), 0)
+COALESCE((SELECT MAX(t.updated_at) FROM tags t WHERE t.repository_id = r.id), 0),
+COALESCE((SELECT MAX(m.pulled_at) FROM manifests m WHERE m.repository_id = r.id), 0)
 FROM repositories r `
 	repoPageWhere = `WHERE r.name > ? AND r.name >= ? AND r.name < ?
 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
@@ -177,11 +181,14 @@ func scanRepositoryStats(ctx context.Context, c conn, q string, args ...any) ([]
 // scanStatsRow reads a row of repoStatsColumns.
 func scanStatsRow(r *sql.Rows) (RepositoryStats, int64, error) {
 	var (
-		st                RepositoryStats
-		id, created, tags int64
+		st                        RepositoryStats
+		id, created, tags, pulled int64
 	)
-	err := r.Scan(&id, &st.Name, &st.Tags, &st.Manifests, &created, &tags)
+	err := r.Scan(&id, &st.Name, &st.Tags, &st.Manifests, &created, &tags, &pulled)
 	st.LastPush = fromUnixNano(max(created, tags))
+	if pulled > 0 {
+		st.LastPull = fromUnixNano(pulled)
+	}
 	return st, id, err
 }
 

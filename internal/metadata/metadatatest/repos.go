@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -65,13 +66,28 @@ func testRepositoryStats(t *testing.T, s *metadata.Store) {
 		{Name: "team/app", Tags: 3, Manifests: 2, Bytes: app},
 		{Name: "team/db", Tags: 3, Manifests: 2, Bytes: db},
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(metadata.RepositoryStats{}, "LastPush")); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(metadata.RepositoryStats{}, "LastPush", "LastPull")); diff != "" {
 		t.Errorf("RepositoryStats mismatch (-want +got):\n%s", diff)
 	}
 	for _, r := range got {
-		if r.LastPush.IsZero() {
-			t.Errorf("%s: zero LastPush", r.Name)
+		if r.LastPush.IsZero() || !r.LastPull.IsZero() {
+			t.Errorf("%s: LastPush %v, LastPull %v; want a push and no pull yet", r.Name, r.LastPush, r.LastPull)
 		}
+	}
+
+	// A pull of solo's manifest shows as solo's last pull once flushed.
+	before := time.Now().Add(-time.Second)
+	s.RecordPull("solo", "only", solo.Digest)
+	if err := s.FlushPulls(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.RepositoryStats(ctx, "", "", 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("RepositoryStats after a pull: %+v, %v", got, err)
+	}
+	if got[0].Name != "solo" || got[0].LastPull.Before(before) || !got[1].LastPull.IsZero() {
+		t.Errorf("after a pull of solo: %s pulled %v, %s pulled %v; want solo just now, team/app never",
+			got[0].Name, got[0].LastPull, got[1].Name, got[1].LastPull)
 	}
 
 	// Prefix and paging.
@@ -140,7 +156,7 @@ func testRepositoryStats(t *testing.T, s *metadata.Store) {
 	if err != nil {
 		t.Fatalf("RepositoryStatsOf: %v", err)
 	}
-	if diff := cmp.Diff([]metadata.RepositoryStats{want[0], want[2]}, of, cmpopts.IgnoreFields(metadata.RepositoryStats{}, "LastPush")); diff != "" {
+	if diff := cmp.Diff([]metadata.RepositoryStats{want[0], want[2]}, of, cmpopts.IgnoreFields(metadata.RepositoryStats{}, "LastPush", "LastPull")); diff != "" {
 		t.Errorf("RepositoryStatsOf mismatch (-want +got):\n%s", diff)
 	}
 
