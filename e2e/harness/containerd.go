@@ -2,15 +2,15 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"wharf/internal/testserver"
 )
 
 // ctrTimeout bounds one ctr command (a pull of a small image).
@@ -19,8 +19,7 @@ const ctrTimeout = 2 * time.Minute
 // Containerd is a private containerd for one test, driven with ctr.
 type Containerd struct {
 	t       testing.TB
-	cmd     *exec.Cmd
-	done    chan error
+	proc    *testserver.Process
 	ctr     string
 	Socket  string // its gRPC socket
 	LogPath string
@@ -53,14 +52,15 @@ disabled_plugins = [
 
 // StartContainerd starts containerd (as root: it refuses otherwise) with
 // its root, state and sockets in temporary directories and waits until ctr
-// reaches it. It is stopped when the test ends.
+// reaches it. It is stopped (SIGTERM, SIGKILL after 10 s) when the test
+// ends.
 func StartContainerd(t testing.TB) *Containerd {
 	t.Helper()
 	SkipIfShort(t)
 	bin := RequireTool(t, "containerd", "/usr/bin/containerd")
 	ctr := RequireTool(t, "ctr", filepath.Join(filepath.Dir(bin), "ctr"), "/usr/bin/ctr")
 	if os.Geteuid() != 0 {
-		t.Fatal("harness: containerd needs root (it owns its root and state directories and mounts snapshots): run the e2e tests as root")
+		t.Fatal("harness: containerd needs root (unpacking a layer sets its files' owners): run the e2e tests as root")
 	}
 	dir := t.TempDir()
 	// A unix socket path is limited to 108 bytes: t.TempDir's can be longer.
@@ -74,7 +74,6 @@ func StartContainerd(t testing.TB) *Containerd {
 		ctr:     ctr,
 		Socket:  filepath.Join(sockDir, "c.sock"),
 		LogPath: filepath.Join(dir, "containerd.log"),
-		done:    make(chan error, 1),
 	}
 	cfg := filepath.Join(dir, "config.toml")
 	body := fmt.Sprintf(containerdConfig, filepath.Join(dir, "root"), filepath.Join(sockDir, "state"),
@@ -82,36 +81,12 @@ func StartContainerd(t testing.TB) *Containerd {
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(c.LogPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.cmd = exec.Command(bin, "--config", cfg)
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatalf("harness: start containerd: %v", err)
-	}
-	go func() { c.done <- c.cmd.Wait(); logf.Close() }()
-	t.Cleanup(c.stop)
-
-	deadline := time.Now().Add(startTimeout)
-	for {
-		select {
-		case err := <-c.done:
-			c.done <- err
-			t.Fatalf("harness: containerd exited at start: %v\n%s", err, tail(c.LogPath, logTailLines))
-		default:
-		}
-		if _, err := c.TryCtr("version"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("harness: containerd did not answer on %s within %s\n%s", c.Socket, startTimeout, tail(c.LogPath, logTailLines))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c.proc = testserver.Start(t, "containerd", c.LogPath, exec.Command(bin, "--config", cfg))
+	t.Cleanup(c.report) // runs before Start's cleanup stops it
+	c.proc.WaitFor(t, startTimeout, func() error {
+		_, err := c.TryCtr("version")
+		return err
+	})
 	t.Logf("containerd ready on %s (log %s)", c.Socket, c.LogPath)
 	return c
 }
@@ -136,27 +111,13 @@ func (c *Containerd) TryCtr(args ...string) (string, error) {
 	return string(out), err
 }
 
-// stop sends SIGTERM, SIGKILL after stopTimeout, and reports an early exit.
-func (c *Containerd) stop() {
-	t := c.t
-	select {
-	case err := <-c.done:
-		t.Errorf("harness: containerd exited during the test: %v", err)
-	default:
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.done:
-		case <-time.After(stopTimeout):
-			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			err := <-c.done
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Logf("harness: containerd: %v", err)
-			}
-			t.Errorf("harness: containerd ignored SIGTERM for %s and was killed", stopTimeout)
-		}
+// report fails the test if containerd ended before it, and prints the
+// log's tail when the test failed.
+func (c *Containerd) report() {
+	if c.proc.Exited() {
+		c.t.Errorf("harness: containerd exited during the test; log %s", c.LogPath)
 	}
-	if t.Failed() {
-		t.Logf("containerd log (last %d lines):\n%s", logTailLines, tail(c.LogPath, logTailLines))
+	if c.t.Failed() {
+		c.t.Logf("containerd log (last %d lines):\n%s", logTailLines, tail(c.LogPath, logTailLines))
 	}
 }
