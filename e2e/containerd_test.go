@@ -20,24 +20,7 @@ import (
 // image still pulls.
 func TestProxyContainerdMirror(t *testing.T) {
 	harness.SkipIfShort(t)
-	up := startTokenWharf(t)
-	want := pushBusybox(t, up.Addr()+"/library/busybox:latest")
-	counter := startUpstreamCounter(t, up.URL(), 0, 0)
-	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword, 0o600)
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`proxy:
-  upstreams:
-    - mirror: true
-      url: %[1]s
-      username: test
-      password_file: %[2]s
-      ttl: 1s
-    - prefix: hub
-      url: %[1]s
-      username: test
-      password_file: %[2]s
-      ttl: 1s
-`, counter.srv.URL, pwFile))
-	mirror := startWharf(t, "--config", cfg)
+	up, counter, mirror, want := startBusyboxMirror(t)
 	c := harness.StartContainerd(t)
 
 	// containerd's registry host configuration: docker.io's requests go to

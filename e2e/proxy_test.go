@@ -221,24 +221,7 @@ func TestProxyRefusesPushes(t *testing.T) {
 // HOST/hub/…), the upstream being another Wharf with token auth.
 func TestProxyDockerMirror(t *testing.T) {
 	harness.SkipIfShort(t)
-	up := startTokenWharf(t)
-	want := pushBusybox(t, up.Addr()+"/library/busybox:latest")
-	counter := startUpstreamCounter(t, up.URL(), 0, 0)
-	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword, 0o600)
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`proxy:
-  upstreams:
-    - mirror: true
-      url: %[1]s
-      username: test
-      password_file: %[2]s
-      ttl: 1s
-    - prefix: hub
-      url: %[1]s
-      username: test
-      password_file: %[2]s
-      ttl: 1s
-`, counter.srv.URL, pwFile))
-	mirror := startWharf(t, "--config", cfg)
+	up, counter, mirror, want := startBusyboxMirror(t)
 	d := harness.StartDockerd(t, "--registry-mirror=http://"+mirror.Addr())
 
 	out := d.Run("pull", "busybox:latest")

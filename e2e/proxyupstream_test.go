@@ -289,3 +289,31 @@ func pushBusybox(t *testing.T, ref string) v1.Hash {
 	d, _ := img.Digest()
 	return d
 }
+
+// startBusyboxMirror starts an upstream Wharf with token auth holding
+// library/busybox:latest behind a counting front, and a Wharf that mirrors
+// it twice: as the mirror of names without a prefix (Docker Hub's, for
+// registry-mirrors and hosts.toml) and under the prefix hub/, both with
+// a TTL of 1 s. It returns the upstream, its counter, the mirror and the
+// image's digest.
+func startBusyboxMirror(t *testing.T) (*harness.Wharf, *upstreamCounter, *harness.Wharf, v1.Hash) {
+	t.Helper()
+	up := startTokenWharf(t)
+	want := pushBusybox(t, up.Addr()+"/library/busybox:latest")
+	counter := startUpstreamCounter(t, up.URL(), 0, 0)
+	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword, 0o600)
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`proxy:
+  upstreams:
+    - mirror: true
+      url: %[1]s
+      username: test
+      password_file: %[2]s
+      ttl: 1s
+    - prefix: hub
+      url: %[1]s
+      username: test
+      password_file: %[2]s
+      ttl: 1s
+`, counter.srv.URL, pwFile))
+	return up, counter, startWharf(t, "--config", cfg), want
+}
