@@ -228,6 +228,16 @@ type Status struct {
 	Repositories int    `json:"repository_count"`
 }
 
+// Statuses reads the usage of e's rules from the database, as the
+// package's Statuses does.
+func (e *Enforcer) Statuses(ctx context.Context) ([]Status, error) {
+	rules := make([]Rule, 0, len(e.rules))
+	for _, r := range e.rules {
+		rules = append(rules, r.Rule)
+	}
+	return Statuses(ctx, e.store, rules)
+}
+
 // Statuses reads every rule's usage from the database (not the kept
 // figures: a listing must be exact).
 func Statuses(ctx context.Context, store *metadata.Store, rules []Rule) ([]Status, error) {

@@ -153,6 +153,9 @@ func TestAdmitConcurrent(t *testing.T) {
 	if err != nil || st[0].Usage != 3*1100 || st[0].Repositories != 3 {
 		t.Errorf("Statuses = %+v, %v; want 3 repositories using %d", st, err, 3*1100)
 	}
+	if mine, err := e.Statuses(t.Context()); err != nil || len(mine) != 1 || mine[0] != st[0] {
+		t.Errorf("the enforcer's Statuses = %+v, %v; want %+v", mine, err, st)
+	}
 }
 
 // A refusal reads the usage again, so what another process deleted frees

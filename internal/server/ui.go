@@ -7,10 +7,8 @@ import (
 
 	"wharf/internal/accounts"
 	"wharf/internal/auth/signin"
-	"wharf/internal/authstack"
 	"wharf/internal/edge"
 	"wharf/internal/errcode"
-	"wharf/internal/quota"
 	"wharf/internal/ui"
 )
 
@@ -37,11 +35,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) error {
 	for _, c := range s.auth.SignIns {
 		signIns = append(signIns, ui.SignIn{Title: c.Title, Start: c.Path})
 	}
-	quotas, err := s.uiQuotas()
-	if err != nil {
-		return err
-	}
-	u, err := ui.New(ui.Config{SignIns: signIns, Quotas: quotas, Mirrors: s.uiMirrors(),
+	u, err := ui.New(ui.Config{SignIns: signIns, Quotas: s.uiQuotas(), Mirrors: s.uiMirrors(),
 		CACertPath: ca, GCStatus: s.gcStatus(), RetentionDryRun: s.retentionDryRun(),
 		Accounts: svc, Live: s.auth.Live, Layers: s.auth.Layers, Configured: s.auth.Configured,
 		Authn: s.auth.Authn, Limiter: s.auth.Limiter, Sessions: s.auth.Sessions, Authz: s.auth.Authz,
@@ -91,21 +85,20 @@ func (s *Server) uiSignIn(w http.ResponseWriter, r *http.Request, in signin.UISi
 	s.ui.ProviderSession(w, r, ui.ProviderSignIn{Provider: in.Provider, Account: in.Account, Labels: in.Labels, Until: in.Until, Next: in.Next})
 }
 
-// uiQuotas reads the quotas with their usage for the web interface; nil
-// without quotas.
-func (s *Server) uiQuotas() (func(context.Context) ([]ui.QuotaUsage, error), error) {
-	rules, err := authstack.QuotaRules(s.cfg)
-	if err != nil || len(rules) == 0 {
-		return nil, err
+// uiQuotas reads the registry's quotas with their usage for the web
+// interface; nil without quotas.
+func (s *Server) uiQuotas() func(context.Context) ([]ui.QuotaUsage, error) {
+	if s.quotas == nil {
+		return nil
 	}
 	return func(ctx context.Context) ([]ui.QuotaUsage, error) {
-		list, err := quota.Statuses(ctx, s.meta, rules)
+		list, err := s.quotas.Statuses(ctx)
 		out := make([]ui.QuotaUsage, 0, len(list))
 		for _, q := range list {
 			out = append(out, ui.QuotaUsage{Pattern: q.Pattern, Limit: q.Limit, Usage: q.Usage, Repositories: q.Repositories})
 		}
 		return out, err
-	}, nil
+	}
 }
 
 // uiMirrors reports the pull-through cache for the web interface; nil
