@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"wharf/e2e/harness"
 	"wharf/internal/testserver"
@@ -272,8 +274,117 @@ func TestUIBrowser(t *testing.T) {
 
 	adminStart := time.Now()
 	administer(t, ctx, w, d, cli, rootPassword, audit)
-	t.Logf("browser pages took %s, the administration's %s; %d pages audited by axe-core, screenshots in %s",
-		time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond), audit.pages, audit.dir)
+	keyStart := time.Now()
+	keyboardAdminister(t, ctx, w, cli, audit)
+	t.Logf("browser pages took %s, the administration's %s (with the keyboard alone %s); %d pages audited by axe-core, screenshots in %s",
+		time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond), time.Since(keyStart).Round(time.Millisecond),
+		audit.pages, audit.dir)
+}
+
+// focused reports whether the focused element matches the CSS selector sel.
+func focused(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	return read(t, ctx, "focus", chromedp.Evaluate[bool](`document.activeElement !== null && document.activeElement.matches(`+strconv.Quote(sel)+`)`))
+}
+
+// mustFocus fails unless the focused element matches sel.
+func mustFocus(t *testing.T, ctx context.Context, sel, after string) {
+	t.Helper()
+	if !focused(t, ctx, sel) {
+		what := read(t, ctx, "the focused element", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "nothing"`))
+		t.Fatalf("after %s the focus is on %s; want %s", after, what, sel)
+	}
+}
+
+// shiftTabTo presses Shift-Tab until the focused element matches sel, and
+// fails after 60 presses.
+func shiftTabTo(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	for range 60 {
+		browse(t, ctx, "Shift-Tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+		if focused(t, ctx, sel) {
+			return
+		}
+	}
+	t.Fatalf("60 presses of Shift-Tab never reached %s", sel)
+}
+
+// keyboardAdminister runs the administration's main flows with the
+// keyboard alone — Tab, Shift-Tab, typing, Enter and Space, no click —
+// as root (signed in by administer): adds a robot account, adds a rule
+// for it, asks the checker, creates an access token and revokes it. After
+// each change the focus must be on the sentence that says what was done
+// (or on the answer, or on the new token), and the change must have
+// happened.
+func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli wharfCLI, audit *pageAuditor) {
+	t.Helper()
+	browse(t, ctx, "the repositories", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#whoami")))
+	tabTo(t, ctx, "#nav-admin")
+	browse(t, ctx, "open the administration", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#new-name")))
+	tabTo(t, ctx, "#new-name")
+	browse(t, ctx, "type the robot's name", chromedp.KeyEvent("kbot"))
+	tabTo(t, ctx, "#new-robot")
+	browse(t, ctx, "tick robot with Space", chromedp.KeyEvent(" "))
+	if !read(t, ctx, "robot ticked", chromedp.Evaluate[bool](`document.querySelector("#new-robot").checked`)) {
+		t.Fatal("Space on the robot checkbox did not tick it")
+	}
+	tabTo(t, ctx, "#add-user")
+	browse(t, ctx, "add the robot with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")), chromedp.WaitVisible(chromedp.CSS("#user-kbot")))
+	mustFocus(t, ctx, "#done", "adding a user")
+	audit.check(ctx, "admin user added")
+	if out := cli.run("", "user", "ls"); !regexp.MustCompile(`(?m)^kbot\s.*robot`).MatchString(out) {
+		t.Errorf("wharf user ls does not list the robot added with the keyboard:\n%s", out)
+	}
+
+	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/rules"]`)
+	browse(t, ctx, "open the rules", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#rule-account")))
+	tabTo(t, ctx, "#rule-account")
+	browse(t, ctx, "type the rule's account", chromedp.KeyEvent("kbot"))
+	tabTo(t, ctx, "#rule-name")
+	browse(t, ctx, "type the rule's name", chromedp.KeyEvent("kb/*"))
+	// Tab selects a field's text, so typing replaces the default "pull".
+	tabTo(t, ctx, "#rule-actions")
+	browse(t, ctx, "type the rule's actions and press Enter", chromedp.KeyEvent("pull,push"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#done")))
+	mustFocus(t, ctx, "#done", "adding a rule")
+	rules := read(t, ctx, "the rules", chromedp.Text(chromedp.CSS("#rules")))
+	if !regexp.MustCompile(`account: kbot, type: repository, name: "kb/\*"}\s+\[pull, push\]`).MatchString(rules) {
+		t.Errorf("the rule added with the keyboard is not listed:\n%s", rules)
+	}
+	// The checker: the scope first, then Shift-Tab back to the account.
+	tabTo(t, ctx, "#check-scope")
+	browse(t, ctx, "type the scope", chromedp.KeyEvent("repository:kb/app:pull,delete"))
+	shiftTabTo(t, ctx, "#check-account")
+	browse(t, ctx, "type the account and press Enter", chromedp.KeyEvent("kbot"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#explanation")))
+	mustFocus(t, ctx, "#explanation", "asking the checker")
+	if granted, denied := read(t, ctx, "granted", chromedp.Text(chromedp.CSS("#granted"))), read(t, ctx, "denied", chromedp.Text(chromedp.CSS("#denied"))); granted != "pull" || denied != "delete" {
+		t.Errorf("the checker asked with the keyboard says granted %q, denied %q; want pull and delete", granted, denied)
+	}
+
+	shiftTabTo(t, ctx, `nav.tabs a[href="/ui/admin/tokens"]`)
+	browse(t, ctx, "open the tokens", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#token-user")))
+	tabTo(t, ctx, "#token-user")
+	browse(t, ctx, "type the token's user", chromedp.KeyEvent("kbot"))
+	tabTo(t, ctx, "#token-scopes")
+	browse(t, ctx, "type the scopes and press Enter", chromedp.KeyEvent("repository:kb/*:pull"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#created-token")))
+	mustFocus(t, ctx, "#created-token", "creating a token")
+	secret := read(t, ctx, "the new token", chromedp.Value(chromedp.CSS("#created-token")))
+	id := read(t, ctx, "the new token's id", chromedp.Text(chromedp.CSS("#created-id")))
+	if status, body := tokenStatus(t, w, "kbot", secret, "repository:kb/app:pull"); status != http.StatusOK {
+		t.Fatalf("the token created with the keyboard gets no registry token: %d %s", status, body)
+	}
+	tabTo(t, ctx, "#back")
+	browse(t, ctx, "back to the tokens", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#token-"+id)))
+	tabTo(t, ctx, "#token-"+id+" button")
+	browse(t, ctx, "revoke it with Space", chromedp.KeyEvent(" "), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitNotPresent(chromedp.CSS("#token-"+id)))
+	mustFocus(t, ctx, "#done", "revoking a token")
+	audit.check(ctx, "admin token revoked")
+	if status, _ := tokenStatus(t, w, "kbot", secret, "repository:kb/app:pull"); status != http.StatusUnauthorized {
+		t.Errorf("the token revoked with the keyboard still logs in: %d", status)
+	}
 }
 
 // signatureType is the artifact type of cosign's signatures.

@@ -34,6 +34,8 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+a+"users/{name}/disable", u.admin(u.setDisabled(true)))
 	mux.HandleFunc("POST "+a+"users/{name}/enable", u.admin(u.setDisabled(false)))
 	mux.HandleFunc("POST "+a+"users/{name}/password", u.admin(u.resetPassword))
+	mux.HandleFunc("GET "+a+"users/{name}/remove", u.admin(u.confirmRemoveUser))
+	mux.HandleFunc("POST "+a+"users/{name}/remove", u.admin(u.removeUser))
 	mux.HandleFunc("GET "+a+"teams", u.admin(u.teamsPage))
 	mux.HandleFunc("POST "+a+"teams", u.admin(u.addTeam))
 	mux.HandleFunc("POST "+a+"teams/{name}/remove", u.admin(u.removeTeam))
@@ -139,6 +141,7 @@ var doneMessages = map[string]string{
 	"user-added":      "The account was added.",
 	"user-disabled":   "The account was disabled, and its sessions ended.",
 	"user-enabled":    "The account was enabled.",
+	"user-removed":    "The account was removed, with its access tokens and sessions.",
 	"password-set":    "The password was set, and the account's sessions ended.",
 	"team-added":      "The team was added.",
 	"team-removed":    "The team was removed.",

@@ -56,7 +56,7 @@ func TestUsageGrowth(t *testing.T) {
 	}
 	mustContain(t, p, `<svg class="chart" id="growth"`, `<polyline class="line" points="`, `<polygon class="area" points="`,
 		`<title>`+today.AddDate(0, 0, -30).Format(time.DateOnly)+`: 1.5 KiB in 2 repositories</title>`,
-		`<a href="/ui/admin/usage?ns=team%2f#growth-title">`)
+		`<a href="/ui/admin/usage?ns=team%2f#growth-title" aria-label="team/: `)
 
 	// Today is recorded once, and the page records nothing more today.
 	todays := func(ns string) []metadata.UsageDay {

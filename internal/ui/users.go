@@ -85,6 +85,35 @@ func (u *UI) resetPassword(w http.ResponseWriter, r *http.Request, s *session) {
 	done(w, r, "admin/users", "password-set")
 }
 
+type removeUserData struct {
+	Session *session
+	User    accounts.UserView
+}
+
+// confirmRemoveUser asks whether to remove a user: the page's button
+// posts the removal.
+func (u *UI) confirmRemoveUser(w http.ResponseWriter, r *http.Request, s *session) {
+	user, err := u.cfg.Accounts.Store().GetUser(r.Context(), r.PathValue("name"))
+	if err != nil {
+		u.refused(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "admin_user_remove.html", removeUserData{Session: s, User: u.cfg.Accounts.View(*user)})
+}
+
+// removeUser removes a user with its tokens and sessions; removing the
+// last account that administers is refused, in the service's words, as
+// is removing the built-in administrator.
+func (u *UI) removeUser(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	if err := u.cfg.Accounts.RemoveUser(r.Context(), name); err != nil {
+		u.refused(w, r, err)
+		return
+	}
+	u.log.InfoContext(r.Context(), "web interface: user removed", "by", s.Account(), "user", name)
+	done(w, r, "admin/users", "user-removed")
+}
+
 // teamsPage lists the teams and their members by name, a page at a time,
 // with forms to add and remove both.
 func (u *UI) teamsPage(w http.ResponseWriter, r *http.Request, s *session) {
