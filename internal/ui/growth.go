@@ -15,8 +15,10 @@ import (
 // ignores the others, so replicas may all write); the day this server last
 // wrote is remembered so that later pages of the day write nothing.
 
-// growthDays is how far back the growth chart reaches.
-const growthDays = 365
+// growthDays is how far back the growth chart reaches; it spans at least
+// minGrowthDays, so that a few recorded days are drawn as days, not
+// stretched over the width.
+const growthDays, minGrowthDays = 365, 30
 
 // growthPoint is one recorded day of the growth chart.
 type growthPoint struct {
@@ -28,11 +30,14 @@ type growthPoint struct {
 // gchart is the storage used over time, as a line over a filled area.
 type gchart struct {
 	// Namespace is the namespace drawn, "" for all of them.
-	Namespace                   string
-	Width, Height, Left, Base   int
-	Points                      []growthPoint
-	Line, Area                  string
+	Namespace                 string
+	Width, Height, Left, Base int
+	Points                    []growthPoint
+	Line, Area                string
+	// First and Last are the first and last recorded days; Start and
+	// Today the chart's edges, written at FirstX and LastX.
 	First, Last, Top, Growth    string
+	Start, Today                string
 	FirstX, LastX, TopY, LabelY int
 	Shrank                      bool
 }
@@ -57,8 +62,8 @@ func (u *UI) recordUsage(ctx context.Context, now time.Time, ns []metadata.Names
 }
 
 // growth draws namespace's storage ("" for every namespace's) over the
-// recorded days of the last growthDays, the first recorded day at the
-// left edge and today at the right.
+// recorded days of the last growthDays, today at the right edge and the
+// first recorded day (or minGrowthDays ago, if later) at the left.
 func (u *UI) growth(ctx context.Context, now time.Time, namespace string) (gchart, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
 	days, err := u.cfg.Meta.UsageHistory(ctx, namespace, today.AddDate(0, 0, -(growthDays-1)))
@@ -74,6 +79,9 @@ func growthChart(namespace string, today time.Time, days []metadata.UsageDay) gc
 		return c
 	}
 	first := days[0].Day
+	if edge := today.AddDate(0, 0, -(minGrowthDays - 1)); edge.Before(first) {
+		first = edge
+	}
 	span := max(1, int(today.Sub(first)/(24*time.Hour)))
 	var top int64 = 1
 	for _, d := range days {
@@ -90,7 +98,8 @@ func growthChart(namespace string, today time.Time, days []metadata.UsageDay) gc
 	firstP, lastP := c.Points[0], c.Points[len(c.Points)-1]
 	c.Line = strings.Join(line, " ")
 	c.Area = strconv.Itoa(firstP.X) + "," + strconv.Itoa(c.Base) + " " + c.Line + " " + strconv.Itoa(lastP.X) + "," + strconv.Itoa(c.Base)
-	c.First, c.Last, c.FirstX, c.LastX = firstP.Label, lastP.Label, firstP.X, lastP.X
+	c.First, c.Last, c.FirstX, c.LastX = firstP.Label, lastP.Label, c.Left, c.Left+plot
+	c.Start, c.Today = first.Format(time.DateOnly), today.Format(time.DateOnly)
 	c.Top = humanBytes(top)
 	change := days[len(days)-1].Bytes - days[0].Bytes
 	c.Shrank = change < 0

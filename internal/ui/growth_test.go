@@ -91,12 +91,13 @@ func TestUsageGrowth(t *testing.T) {
 
 // TestGrowthChart: the first recorded day is at the left edge, today at
 // the right, the largest day at the top and nothing at the base; the
-// summary says how much it grew or shrank.
+// summary says how much it grew or shrank. A chart spans 30 days at
+// least: a day recorded today alone is at the right edge.
 func TestGrowthChart(t *testing.T) {
 	today := time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC)
 	c := growthChart("", today, []metadata.UsageDay{
-		{Day: today.AddDate(0, 0, -10), Bytes: 0},
-		{Day: today.AddDate(0, 0, -5), Bytes: 2048},
+		{Day: today.AddDate(0, 0, -60), Bytes: 0},
+		{Day: today.AddDate(0, 0, -30), Bytes: 2048},
 		{Day: today, Bytes: 1024},
 	})
 	want := fmt.Sprintf("%d,%d %d,%d %d,%d", c.Left, c.Base, c.Left+(c.Width-c.Left-20)/2, c.TopY, c.Width-20, (c.Base+c.TopY+1)/2)
@@ -106,8 +107,11 @@ func TestGrowthChart(t *testing.T) {
 	if c.Area != fmt.Sprintf("%d,%d %s %d,%d", c.Left, c.Base, want, c.Width-20, c.Base) {
 		t.Errorf("area %q", c.Area)
 	}
-	if c.Shrank || c.Growth != "1.0 KiB" || c.Top != "2.0 KiB" || c.First != "2026-05-01" || c.Last != "2026-05-11" {
+	if c.Shrank || c.Growth != "1.0 KiB" || c.Top != "2.0 KiB" || c.First != "2026-03-12" || c.Last != "2026-05-11" || c.Start != c.First {
 		t.Errorf("summary: %+v", c)
+	}
+	if c := growthChart("", today, []metadata.UsageDay{{Day: today, Bytes: 5}}); c.Line != fmt.Sprintf("%d,%d", c.Width-20, c.TopY) || c.Start != "2026-04-12" {
+		t.Errorf("today alone: line %q from %s", c.Line, c.Start)
 	}
 	if c := growthChart("", today, []metadata.UsageDay{{Day: today, Bytes: 9}, {Day: today, Bytes: 3}}); !c.Shrank || c.Growth != "6 B" {
 		t.Errorf("a shrinking namespace: shrank %v by %s", c.Shrank, c.Growth)
