@@ -296,6 +296,14 @@ func mustFocus(t *testing.T, ctx context.Context, sel, after string) {
 	}
 }
 
+// tabType presses Tab until the focused element matches sel, and types
+// text there (Tab selects a field's text: the text replaces it).
+func tabType(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	tabTo(t, ctx, sel)
+	browse(t, ctx, "type in "+sel, chromedp.KeyEvent(text))
+}
+
 // shiftTabTo presses Shift-Tab until the focused element matches sel, and
 // fails after 60 presses.
 func shiftTabTo(t *testing.T, ctx context.Context, sel string) {
@@ -321,10 +329,8 @@ func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli
 	browse(t, ctx, "the repositories", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#whoami")))
 	tabTo(t, ctx, "#nav-admin")
 	browse(t, ctx, "open the administration", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#new-name")))
-	tabTo(t, ctx, "#new-name")
-	browse(t, ctx, "type the robot's name", chromedp.KeyEvent("kbot"))
-	tabTo(t, ctx, "#new-robot")
-	browse(t, ctx, "tick robot with Space", chromedp.KeyEvent(" "))
+	tabType(t, ctx, "#new-name", "kbot")
+	tabType(t, ctx, "#new-robot", " ") // Space ticks the checkbox
 	if !read(t, ctx, "robot ticked", chromedp.Evaluate[bool](`document.querySelector("#new-robot").checked`)) {
 		t.Fatal("Space on the robot checkbox did not tick it")
 	}
@@ -338,10 +344,8 @@ func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli
 
 	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/rules"]`)
 	browse(t, ctx, "open the rules", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#rule-account")))
-	tabTo(t, ctx, "#rule-account")
-	browse(t, ctx, "type the rule's account", chromedp.KeyEvent("kbot"))
-	tabTo(t, ctx, "#rule-name")
-	browse(t, ctx, "type the rule's name", chromedp.KeyEvent("kb/*"))
+	tabType(t, ctx, "#rule-account", "kbot")
+	tabType(t, ctx, "#rule-name", "kb/*")
 	// Tab selects a field's text, so typing replaces the default "pull".
 	tabTo(t, ctx, "#rule-actions")
 	browse(t, ctx, "type the rule's actions and press Enter", chromedp.KeyEvent("pull,push"), chromedp.KeyEvent(kb.Enter),
@@ -352,8 +356,7 @@ func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli
 		t.Errorf("the rule added with the keyboard is not listed:\n%s", rules)
 	}
 	// The checker: the scope first, then Shift-Tab back to the account.
-	tabTo(t, ctx, "#check-scope")
-	browse(t, ctx, "type the scope", chromedp.KeyEvent("repository:kb/app:pull,delete"))
+	tabType(t, ctx, "#check-scope", "repository:kb/app:pull,delete")
 	shiftTabTo(t, ctx, "#check-account")
 	browse(t, ctx, "type the account and press Enter", chromedp.KeyEvent("kbot"), chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS("#explanation")))
@@ -364,8 +367,7 @@ func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli
 
 	shiftTabTo(t, ctx, `nav.tabs a[href="/ui/admin/tokens"]`)
 	browse(t, ctx, "open the tokens", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#token-user")))
-	tabTo(t, ctx, "#token-user")
-	browse(t, ctx, "type the token's user", chromedp.KeyEvent("kbot"))
+	tabType(t, ctx, "#token-user", "kbot")
 	tabTo(t, ctx, "#token-scopes")
 	browse(t, ctx, "type the scopes and press Enter", chromedp.KeyEvent("repository:kb/*:pull"), chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS("#created-token")))

@@ -2,7 +2,6 @@ package metadata_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,20 +14,7 @@ import (
 // of the previous one), with no gap or repeat across pages, without the
 // revoked and expired, each user with its own teams only — on SQLite,
 // PostgreSQL and MariaDB alike.
-func TestListsAfter(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		open func(t *testing.T) *metadata.Store
-	}{
-		{"sqlite", func(t *testing.T) *metadata.Store { return openSQLite(t, filepath.Join(t.TempDir(), "meta.db")) }},
-		{"postgres", func(t *testing.T) *metadata.Store {
-			return openServer(t, "postgres", servers.Postgres(t).NewDatabase(t))
-		}},
-		{"mysql", func(t *testing.T) *metadata.Store { return openServer(t, "mysql", servers.MariaDB(t).NewDatabase(t)) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) { testListsAfter(t, tc.open(t)) })
-	}
-}
+func TestListsAfter(t *testing.T) { eachDatabase(t, testListsAfter) }
 
 // pages reads a whole list n at a time through read, and fails when a page
 // is longer than n.

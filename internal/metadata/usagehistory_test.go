@@ -12,7 +12,10 @@ import (
 // first count stands, a second changes nothing), read back per namespace
 // or summed per day, oldest first, and days older than UsageHistoryDays
 // are pruned — on SQLite, PostgreSQL and MariaDB alike.
-func TestUsageHistory(t *testing.T) {
+func TestUsageHistory(t *testing.T) { eachDatabase(t, testUsageHistory) }
+
+// eachDatabase runs test on a new database of each kind the store runs on.
+func eachDatabase(t *testing.T, test func(*testing.T, *metadata.Store)) {
 	for _, tc := range []struct {
 		name string
 		open func(t *testing.T) *metadata.Store
@@ -23,7 +26,7 @@ func TestUsageHistory(t *testing.T) {
 		}},
 		{"mysql", func(t *testing.T) *metadata.Store { return openServer(t, "mysql", servers.MariaDB(t).NewDatabase(t)) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testUsageHistory(t, tc.open(t)) })
+		t.Run(tc.name, func(t *testing.T) { test(t, tc.open(t)) })
 	}
 }
 

@@ -71,15 +71,7 @@ func TestUsagePictures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	b.signIn("root", rootPassword)
-	p := b.get("/ui/admin/usage")
-	if p.status != http.StatusOK {
-		t.Fatalf("usage page: %d\n%s", p.status, p.body)
-	}
-	if strings.Contains(p.body, "style=") {
-		t.Error("the usage page has a style attribute, which the CSP refuses")
-	}
+	p := usagePage(t, e.browser(), "")
 	bars := regexp.MustCompile(`<title>([^<]+): [^<]+</title><text class="label"[^>]*>[^<]*</text>\s*<rect class="bar" x="\d+" y="\d+" width="(\d+)"`).FindAllStringSubmatch(p.body, -1)
 	if len(bars) != 2 || bars[0][1] != "team/" || bars[0][2] != "420" || bars[1][1] != "solo" {
 		t.Fatalf("namespace bars: %v\n%s", bars, p.body)
@@ -92,6 +84,21 @@ func TestUsagePictures(t *testing.T) {
 	if strings.Contains(p.body, now.AddDate(0, 0, -30).Format("01-02")+":") {
 		t.Error("a push older than the period is drawn")
 	}
+}
+
+// usagePage signs b in as root and opens the usage page with query,
+// which must be drawn without a style attribute (the CSP refuses them).
+func usagePage(t *testing.T, b *browser, query string) page {
+	t.Helper()
+	b.signIn("root", rootPassword)
+	p := b.get("/ui/admin/usage" + query)
+	if p.status != http.StatusOK {
+		t.Fatalf("usage page: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "style=") {
+		t.Error("the usage page has a style attribute, which the CSP refuses")
+	}
+	return p
 }
 
 // TestUsageGCStatus: the usage page shows the garbage collector's status
