@@ -320,7 +320,8 @@ func shiftTabTo(t *testing.T, ctx context.Context, sel string) {
 // keyboardAdminister runs the administration's main flows with the
 // keyboard alone — Tab, Shift-Tab, typing, Enter and Space, no click —
 // as root (signed in by administer): adds a robot account, adds a rule
-// for it, asks the checker, creates an access token and revokes it. After
+// for it, asks the checker, creates an access token and revokes it, and
+// removes the robot after the confirmation page. After
 // each change the focus must be on the sentence that says what was done
 // (or on the answer, or on the new token), and the change must have
 // happened.
@@ -386,6 +387,21 @@ func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli
 	audit.check(ctx, "admin token revoked")
 	if status, _ := tokenStatus(t, w, "kbot", secret, "repository:kb/app:pull"); status != http.StatusUnauthorized {
 		t.Errorf("the token revoked with the keyboard still logs in: %d", status)
+	}
+
+	// Remove the robot: its Remove link, then the confirmation page,
+	// whose button has the focus, so Enter confirms.
+	shiftTabTo(t, ctx, `nav.tabs a[href="/ui/admin/users"]`)
+	browse(t, ctx, "open the users", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#user-kbot")))
+	tabTo(t, ctx, `#user-kbot a.remove`)
+	browse(t, ctx, "ask to remove the robot", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#confirm-remove")))
+	mustFocus(t, ctx, "#confirm-remove", "asking to remove a user")
+	audit.check(ctx, "admin user remove")
+	browse(t, ctx, "confirm with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitNotPresent(chromedp.CSS("#user-kbot")))
+	mustFocus(t, ctx, "#done", "removing a user")
+	if out := cli.run("", "user", "ls"); regexp.MustCompile(`(?m)^kbot\s`).MatchString(out) {
+		t.Errorf("wharf user ls lists the robot removed with the keyboard:\n%s", out)
 	}
 }
 
