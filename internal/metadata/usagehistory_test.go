@@ -1,7 +1,9 @@
 package metadata_test
 
 import (
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,5 +84,56 @@ func testUsageHistory(t *testing.T, s *metadata.Store) {
 	}
 	if _, err := s.RecordUsage(ctx, day0, []metadata.NamespaceStats{{Namespace: "bad\nname"}}); err == nil {
 		t.Error("a namespace with a newline was recorded")
+	}
+}
+
+// TestUsageHistoryReplicas: servers sharing a database that record the
+// same day at the same time write each namespace's row once between them,
+// with no error and no lease (PostgreSQL and MariaDB, where they truly
+// run at once).
+func TestUsageHistoryReplicas(t *testing.T) {
+	for _, tc := range []struct{ name, driver string }{{"postgres", "postgres"}, {"mysql", "mysql"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var dsn string
+			if tc.driver == "postgres" {
+				dsn = servers.Postgres(t).NewDatabase(t)
+			} else {
+				dsn = servers.MariaDB(t).NewDatabase(t)
+			}
+			var stats []metadata.NamespaceStats
+			for i := range 20 {
+				stats = append(stats, metadata.NamespaceStats{Namespace: fmt.Sprintf("ns%02d/", i), Bytes: int64(i), Repositories: 1})
+			}
+			day := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+			const replicas = 4
+			written := make([]int, replicas)
+			errs := make([]error, replicas)
+			stores := make([]*metadata.Store, replicas)
+			for i := range stores {
+				stores[i] = openServer(t, tc.driver, dsn)
+			}
+			var wg sync.WaitGroup
+			for i, s := range stores {
+				wg.Go(func() { written[i], errs[i] = s.RecordUsage(t.Context(), day, stats) })
+			}
+			wg.Wait()
+			total := 0
+			for i := range replicas {
+				if errs[i] != nil {
+					t.Errorf("replica %d: %v", i, errs[i])
+				}
+				total += written[i]
+			}
+			if total != len(stats) {
+				t.Errorf("the replicas wrote %d rows between them (%v), want %d", total, written, len(stats))
+			}
+			all, err := stores[0].UsageHistory(t.Context(), "", day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != 1 || all[0].Repositories != int64(len(stats)) {
+				t.Errorf("the day after the replicas recorded it: %+v", all)
+			}
+		})
 	}
 }
