@@ -281,19 +281,30 @@ func TestUIBrowser(t *testing.T) {
 		audit.pages, audit.dir)
 }
 
-// focused reports whether the focused element matches the CSS selector sel.
-func focused(t *testing.T, ctx context.Context, sel string) bool {
-	t.Helper()
-	return read(t, ctx, "focus", chromedp.Evaluate[bool](`document.activeElement !== null && document.activeElement.matches(`+strconv.Quote(sel)+`)`))
+// focusOn is a script that is true when the focused element matches the
+// CSS selector sel.
+func focusOn(sel string) string {
+	return `document.activeElement !== null && document.activeElement.matches(` + strconv.Quote(sel) + `)`
 }
 
-// mustFocus fails unless the focused element matches sel.
+// focused reports whether the focused element matches sel.
+func focused(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	return read(t, ctx, "focus", chromedp.Evaluate[bool](focusOn(sel)))
+}
+
+// mustFocus fails unless the focus lands on an element matching sel
+// within 5 seconds (autofocus moves it when the page has rendered, which
+// may be just after the page's elements are visible).
 func mustFocus(t *testing.T, ctx context.Context, sel, after string) {
 	t.Helper()
-	if !focused(t, ctx, sel) {
-		what := read(t, ctx, "the focused element", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "nothing"`))
-		t.Fatalf("after %s the focus is on %s; want %s", after, what, sel)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(pctx, chromedp.Poll[bool](focusOn(sel), chromedp.WithPollingTimeout(5*time.Second))); err == nil {
+		return
 	}
+	what := read(t, ctx, "the focused element", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "nothing"`))
+	t.Fatalf("after %s the focus is on %s; want %s", after, what, sel)
 }
 
 // tabType presses Tab until the focused element matches sel, and types
@@ -320,8 +331,9 @@ func shiftTabTo(t *testing.T, ctx context.Context, sel string) {
 // keyboardAdminister runs the administration's main flows with the
 // keyboard alone — Tab, Shift-Tab, typing, Enter and Space, no click —
 // as root (signed in by administer): adds a robot account, adds a rule
-// for it, asks the checker, creates an access token and revokes it, and
-// removes the robot after the confirmation page. After
+// for it, asks the checker, creates an access token and revokes it,
+// removes the robot after the confirmation page, adds a team and a member,
+// and revokes a session. After
 // each change the focus must be on the sentence that says what was done
 // (or on the answer, or on the new token), and the change must have
 // happened.
@@ -402,6 +414,37 @@ func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli
 	mustFocus(t, ctx, "#done", "removing a user")
 	if out := cli.run("", "user", "ls"); regexp.MustCompile(`(?m)^kbot\s`).MatchString(out) {
 		t.Errorf("wharf user ls lists the robot removed with the keyboard:\n%s", out)
+	}
+
+	// A team with a member, and one of alice's sessions (her docker
+	// login) revoked.
+	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/teams"]`)
+	browse(t, ctx, "open the teams", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#team-name")))
+	tabType(t, ctx, "#team-name", "kbteam")
+	browse(t, ctx, "add the team with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitVisible(chromedp.CSS("#team-kbteam")))
+	mustFocus(t, ctx, "#done", "adding a team")
+	tabType(t, ctx, "#member-kbteam", "alice")
+	// The page before had its #done too: wait for the new member's button.
+	browse(t, ctx, "add alice with Enter", chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#team-kbteam form[action="/ui/admin/teams/kbteam/members/alice/remove"]`)), chromedp.WaitVisible(chromedp.CSS("#done")))
+	mustFocus(t, ctx, "#done", "adding a member")
+	if members := read(t, ctx, "kbteam", chromedp.Text(chromedp.CSS("#team-kbteam"))); !strings.Contains(members, "alice") {
+		t.Errorf("the member added with the keyboard is not listed:\n%s", members)
+	}
+	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/sessions"]`)
+	browse(t, ctx, "open the sessions", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#sessions")))
+	session := read(t, ctx, "one of alice's sessions", chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#sessions tbody tr")].filter(r => r.cells[1] && r.cells[1].textContent === "alice").map(r => r.id.slice("session-".length))[0] || ""`))
+	if session == "" {
+		t.Fatal("alice's docker login is not among the sessions")
+	}
+	tabTo(t, ctx, "#session-"+session+" button")
+	browse(t, ctx, "revoke it with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitNotPresent(chromedp.CSS("#session-"+session)))
+	mustFocus(t, ctx, "#done", "revoking a session")
+	if out := cli.run("", "session", "ls", "--user", "alice"); strings.Contains(out, session) {
+		t.Errorf("wharf session ls still lists the session revoked with the keyboard:\n%s", out)
 	}
 }
 
