@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"wharf/e2e/harness"
 	"wharf/internal/testserver"
@@ -272,8 +274,178 @@ func TestUIBrowser(t *testing.T) {
 
 	adminStart := time.Now()
 	administer(t, ctx, w, d, cli, rootPassword, audit)
-	t.Logf("browser pages took %s, the administration's %s; %d pages audited by axe-core, screenshots in %s",
-		time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond), audit.pages, audit.dir)
+	keyStart := time.Now()
+	keyboardAdminister(t, ctx, w, cli, audit)
+	t.Logf("browser pages took %s, the administration's %s (with the keyboard alone %s); %d pages audited by axe-core, screenshots in %s",
+		time.Since(start).Round(time.Millisecond), time.Since(adminStart).Round(time.Millisecond), time.Since(keyStart).Round(time.Millisecond),
+		audit.pages, audit.dir)
+}
+
+// focusOn is a script that is true when the focused element matches the
+// CSS selector sel.
+func focusOn(sel string) string {
+	return `document.activeElement !== null && document.activeElement.matches(` + strconv.Quote(sel) + `)`
+}
+
+// focused reports whether the focused element matches sel.
+func focused(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	return read(t, ctx, "focus", chromedp.Evaluate[bool](focusOn(sel)))
+}
+
+// mustFocus fails unless the focus lands on an element matching sel
+// within 5 seconds (autofocus moves it when the page has rendered, which
+// may be just after the page's elements are visible).
+func mustFocus(t *testing.T, ctx context.Context, sel, after string) {
+	t.Helper()
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(pctx, chromedp.Poll[bool](focusOn(sel), chromedp.WithPollingTimeout(5*time.Second))); err == nil {
+		return
+	}
+	what := read(t, ctx, "the focused element", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "nothing"`))
+	t.Fatalf("after %s the focus is on %s; want %s", after, what, sel)
+}
+
+// tabType presses Tab until the focused element matches sel, and types
+// text there (Tab selects a field's text: the text replaces it).
+func tabType(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	tabTo(t, ctx, sel)
+	browse(t, ctx, "type in "+sel, chromedp.KeyEvent(text))
+}
+
+// shiftTabTo presses Shift-Tab until the focused element matches sel, and
+// fails after 60 presses.
+func shiftTabTo(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	for range 60 {
+		browse(t, ctx, "Shift-Tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+		if focused(t, ctx, sel) {
+			return
+		}
+	}
+	t.Fatalf("60 presses of Shift-Tab never reached %s", sel)
+}
+
+// keyboardAdminister runs the administration's main flows with the
+// keyboard alone — Tab, Shift-Tab, typing, Enter and Space, no click —
+// as root (signed in by administer): adds a robot account, adds a rule
+// for it, asks the checker, creates an access token and revokes it,
+// removes the robot after the confirmation page, adds a team and a member,
+// and revokes a session. After
+// each change the focus must be on the sentence that says what was done
+// (or on the answer, or on the new token), and the change must have
+// happened.
+func keyboardAdminister(t *testing.T, ctx context.Context, w *harness.Wharf, cli wharfCLI, audit *pageAuditor) {
+	t.Helper()
+	browse(t, ctx, "the repositories", chromedp.Navigate(w.URL()+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#whoami")))
+	tabTo(t, ctx, "#nav-admin")
+	browse(t, ctx, "open the administration", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#new-name")))
+	tabType(t, ctx, "#new-name", "kbot")
+	tabType(t, ctx, "#new-robot", " ") // Space ticks the checkbox
+	if !read(t, ctx, "robot ticked", chromedp.Evaluate[bool](`document.querySelector("#new-robot").checked`)) {
+		t.Fatal("Space on the robot checkbox did not tick it")
+	}
+	tabTo(t, ctx, "#add-user")
+	browse(t, ctx, "add the robot with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")), chromedp.WaitVisible(chromedp.CSS("#user-kbot")))
+	mustFocus(t, ctx, "#done", "adding a user")
+	audit.check(ctx, "admin user added")
+	if out := cli.run("", "user", "ls"); !regexp.MustCompile(`(?m)^kbot\s.*robot`).MatchString(out) {
+		t.Errorf("wharf user ls does not list the robot added with the keyboard:\n%s", out)
+	}
+
+	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/rules"]`)
+	browse(t, ctx, "open the rules", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#rule-account")))
+	tabType(t, ctx, "#rule-account", "kbot")
+	tabType(t, ctx, "#rule-name", "kb/*")
+	// Tab selects a field's text, so typing replaces the default "pull".
+	tabTo(t, ctx, "#rule-actions")
+	browse(t, ctx, "type the rule's actions and press Enter", chromedp.KeyEvent("pull,push"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#done")))
+	mustFocus(t, ctx, "#done", "adding a rule")
+	rules := read(t, ctx, "the rules", chromedp.Text(chromedp.CSS("#rules")))
+	if !regexp.MustCompile(`account: kbot, type: repository, name: "kb/\*"}\s+\[pull, push\]`).MatchString(rules) {
+		t.Errorf("the rule added with the keyboard is not listed:\n%s", rules)
+	}
+	// The checker: the scope first, then Shift-Tab back to the account.
+	tabType(t, ctx, "#check-scope", "repository:kb/app:pull,delete")
+	shiftTabTo(t, ctx, "#check-account")
+	browse(t, ctx, "type the account and press Enter", chromedp.KeyEvent("kbot"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#explanation")))
+	mustFocus(t, ctx, "#explanation", "asking the checker")
+	if granted, denied := read(t, ctx, "granted", chromedp.Text(chromedp.CSS("#granted"))), read(t, ctx, "denied", chromedp.Text(chromedp.CSS("#denied"))); granted != "pull" || denied != "delete" {
+		t.Errorf("the checker asked with the keyboard says granted %q, denied %q; want pull and delete", granted, denied)
+	}
+
+	shiftTabTo(t, ctx, `nav.tabs a[href="/ui/admin/tokens"]`)
+	browse(t, ctx, "open the tokens", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#token-user")))
+	tabType(t, ctx, "#token-user", "kbot")
+	tabTo(t, ctx, "#token-scopes")
+	browse(t, ctx, "type the scopes and press Enter", chromedp.KeyEvent("repository:kb/*:pull"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#created-token")))
+	mustFocus(t, ctx, "#created-token", "creating a token")
+	secret := read(t, ctx, "the new token", chromedp.Value(chromedp.CSS("#created-token")))
+	id := read(t, ctx, "the new token's id", chromedp.Text(chromedp.CSS("#created-id")))
+	if status, body := tokenStatus(t, w, "kbot", secret, "repository:kb/app:pull"); status != http.StatusOK {
+		t.Fatalf("the token created with the keyboard gets no registry token: %d %s", status, body)
+	}
+	tabTo(t, ctx, "#back")
+	browse(t, ctx, "back to the tokens", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#token-"+id)))
+	tabTo(t, ctx, "#token-"+id+" button")
+	browse(t, ctx, "revoke it with Space", chromedp.KeyEvent(" "), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitNotPresent(chromedp.CSS("#token-"+id)))
+	mustFocus(t, ctx, "#done", "revoking a token")
+	audit.check(ctx, "admin token revoked")
+	if status, _ := tokenStatus(t, w, "kbot", secret, "repository:kb/app:pull"); status != http.StatusUnauthorized {
+		t.Errorf("the token revoked with the keyboard still logs in: %d", status)
+	}
+
+	// Remove the robot: its Remove link, then the confirmation page,
+	// whose button has the focus, so Enter confirms.
+	shiftTabTo(t, ctx, `nav.tabs a[href="/ui/admin/users"]`)
+	browse(t, ctx, "open the users", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#user-kbot")))
+	tabTo(t, ctx, `#user-kbot a.remove`)
+	browse(t, ctx, "ask to remove the robot", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#confirm-remove")))
+	mustFocus(t, ctx, "#confirm-remove", "asking to remove a user")
+	audit.check(ctx, "admin user remove")
+	browse(t, ctx, "confirm with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitNotPresent(chromedp.CSS("#user-kbot")))
+	mustFocus(t, ctx, "#done", "removing a user")
+	if out := cli.run("", "user", "ls"); regexp.MustCompile(`(?m)^kbot\s`).MatchString(out) {
+		t.Errorf("wharf user ls lists the robot removed with the keyboard:\n%s", out)
+	}
+
+	// A team with a member, and one of alice's sessions (her docker
+	// login) revoked.
+	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/teams"]`)
+	browse(t, ctx, "open the teams", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#team-name")))
+	tabType(t, ctx, "#team-name", "kbteam")
+	browse(t, ctx, "add the team with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitVisible(chromedp.CSS("#team-kbteam")))
+	mustFocus(t, ctx, "#done", "adding a team")
+	tabType(t, ctx, "#member-kbteam", "alice")
+	// The page before had its #done too: wait for the new member's button.
+	browse(t, ctx, "add alice with Enter", chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#team-kbteam form[action="/ui/admin/teams/kbteam/members/alice/remove"]`)), chromedp.WaitVisible(chromedp.CSS("#done")))
+	mustFocus(t, ctx, "#done", "adding a member")
+	if members := read(t, ctx, "kbteam", chromedp.Text(chromedp.CSS("#team-kbteam"))); !strings.Contains(members, "alice") {
+		t.Errorf("the member added with the keyboard is not listed:\n%s", members)
+	}
+	tabTo(t, ctx, `nav.tabs a[href="/ui/admin/sessions"]`)
+	browse(t, ctx, "open the sessions", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#sessions")))
+	session := read(t, ctx, "one of alice's sessions", chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#sessions tbody tr")].filter(r => r.cells[1] && r.cells[1].textContent === "alice").map(r => r.id.slice("session-".length))[0] || ""`))
+	if session == "" {
+		t.Fatal("alice's docker login is not among the sessions")
+	}
+	tabTo(t, ctx, "#session-"+session+" button")
+	browse(t, ctx, "revoke it with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("#done")),
+		chromedp.WaitNotPresent(chromedp.CSS("#session-"+session)))
+	mustFocus(t, ctx, "#done", "revoking a session")
+	if out := cli.run("", "session", "ls", "--user", "alice"); strings.Contains(out, session) {
+		t.Errorf("wharf session ls still lists the session revoked with the keyboard:\n%s", out)
+	}
 }
 
 // signatureType is the artifact type of cosign's signatures.

@@ -353,6 +353,13 @@ func (s *Service) Tokens(ctx context.Context, user string) ([]metadata.AccessTok
 	return s.store.ListAccessTokens(ctx, user)
 }
 
+// ActiveTokens lists at most n (n <= 0: all) of the tokens of user ("" for
+// all users) that still work, whose ids follow after, by id: a page of a
+// listing, read a page at a time from the database.
+func (s *Service) ActiveTokens(ctx context.Context, user, after string, n int) ([]metadata.AccessToken, error) {
+	return s.store.ListActiveAccessTokens(ctx, user, after, n, s.opts.Now())
+}
+
 // PasswordHash returns a user's bcrypt hash (nil for a robot), for the
 // built-in admin's start-up check of WHARF_ADMIN_PASSWORD; IsNotFound
 // tells a missing user.

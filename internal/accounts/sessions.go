@@ -22,6 +22,13 @@ func (s *Service) Sessions(ctx context.Context, user string) ([]metadata.Refresh
 	return s.store.ListRefreshTokens(ctx, user, s.opts.Now())
 }
 
+// SessionsAfter lists at most n (n <= 0: all) of everyone's live sessions
+// whose ids follow after, by id: a page of a listing, read a page at a
+// time from the database.
+func (s *Service) SessionsAfter(ctx context.Context, after string, n int) ([]metadata.RefreshToken, error) {
+	return s.store.ListRefreshTokensAfter(ctx, after, n, s.opts.Now())
+}
+
 // RevokeSession ends the live session id.
 func (s *Service) RevokeSession(ctx context.Context, id string) (_ *metadata.RefreshToken, err error) {
 	defer s.changed(ctx, "session.revoke", "session "+id, &err)

@@ -105,7 +105,20 @@ func (s *Store) ListRefreshTokens(ctx context.Context, account string, now time.
 	if account != "" {
 		q, args = q+` AND account = ?`, append(args, account)
 	}
-	rows, err := s.read().query(ctx, q+` ORDER BY created_at DESC, id`, args...)
+	return s.queryRefreshTokens(ctx, q+` ORDER BY created_at DESC, id`, args...)
+}
+
+// ListRefreshTokensAfter returns at most n (n <= 0: all) of everyone's
+// live sessions at now whose ids follow after, in byte order of ids (on
+// the index refresh_tokens_id): a page of a listing, the next one after
+// the last id returned.
+func (s *Store) ListRefreshTokensAfter(ctx context.Context, after string, n int, now time.Time) ([]RefreshToken, error) {
+	return s.queryRefreshTokens(ctx, refreshColumns+` WHERE revoked_at = 0 AND expires_at > ? AND id > ? ORDER BY id LIMIT ?`,
+		unixNano(now), after, limit(n))
+}
+
+func (s *Store) queryRefreshTokens(ctx context.Context, q string, args ...any) ([]RefreshToken, error) {
+	rows, err := s.read().query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list refresh tokens", err)
 	}

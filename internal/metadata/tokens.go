@@ -64,14 +64,33 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)`, t.ID, uid, t.Hash, t.Description, scopes, u
 // ListAccessTokens returns the tokens of user (every user's when user is
 // ""), revoked ones included, ordered by user then creation time.
 func (s *Store) ListAccessTokens(ctx context.Context, user string) ([]AccessToken, error) {
-	q := `SELECT t.id, u.name, t.token_hash, t.description, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
-FROM access_tokens t JOIN users u ON u.id = t.user_id`
-	var args []any
+	q, args := accessTokenColumns, []any(nil)
 	if user != "" {
 		q += ` WHERE u.name = ?`
 		args = append(args, user)
 	}
-	rows, err := s.read().query(ctx, q+` ORDER BY u.name, t.created_at, t.id`, args...)
+	return s.queryAccessTokens(ctx, q+` ORDER BY u.name, t.created_at, t.id`, args...)
+}
+
+// ListActiveAccessTokens returns at most n (n <= 0: all) of the tokens of
+// user (every user's when user is "") that are neither revoked nor
+// expired at now, whose ids follow after, in byte order of ids: a page
+// of a listing, the next one after the last id returned.
+func (s *Store) ListActiveAccessTokens(ctx context.Context, user, after string, n int, now time.Time) ([]AccessToken, error) {
+	q, args := accessTokenColumns+` WHERE t.revoked_at = 0 AND (t.expires_at = 0 OR t.expires_at > ?) AND t.id > ?`, []any{unixNano(now), after}
+	if user != "" {
+		q += ` AND u.name = ?`
+		args = append(args, user)
+	}
+	return s.queryAccessTokens(ctx, q+` ORDER BY t.id LIMIT ?`, append(args, limit(n))...)
+}
+
+// accessTokenColumns selects what queryAccessTokens reads.
+const accessTokenColumns = `SELECT t.id, u.name, t.token_hash, t.description, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+FROM access_tokens t JOIN users u ON u.id = t.user_id`
+
+func (s *Store) queryAccessTokens(ctx context.Context, q string, args ...any) ([]AccessToken, error) {
+	rows, err := s.read().query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list access tokens", err)
 	}

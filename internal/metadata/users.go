@@ -50,7 +50,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Name, u.PasswordHash, boolInt(u.Robot), boolInt
 
 // GetUser returns one user with its teams, or ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, name string) (*User, error) {
-	users, err := s.listUsers(ctx, name)
+	users, err := s.listUsers(ctx, userQuery{name: name})
 	if err != nil {
 		return nil, wrapIdentity("get user", err)
 	}
@@ -62,20 +62,43 @@ func (s *Store) GetUser(ctx context.Context, name string) (*User, error) {
 
 // ListUsers returns every user with its teams, in byte order of names.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
-	users, err := s.listUsers(ctx, "")
+	users, err := s.listUsers(ctx, userQuery{})
 	return users, wrapIdentity("list users", err)
 }
 
-// listUsers reads one user (name != "") or all.
-func (s *Store) listUsers(ctx context.Context, name string) ([]User, error) {
+// ListUsersAfter returns, with their teams, at most n users (n <= 0: all)
+// whose names follow after in byte order, in that order: a page of a
+// listing, the next one after the last name returned.
+func (s *Store) ListUsersAfter(ctx context.Context, after string, n int) ([]User, error) {
+	users, err := s.listUsers(ctx, userQuery{after: after, paged: true, n: n})
+	return users, wrapIdentity("list users", err)
+}
+
+// userQuery is which users listUsers reads: the one named name, or with
+// paged those after after (at most n), or all.
+type userQuery struct {
+	name, after string
+	paged       bool
+	n           int
+}
+
+// listUsers reads the users q names, and their teams.
+func (s *Store) listUsers(ctx context.Context, q userQuery) ([]User, error) {
 	c := s.read()
-	q := `SELECT id, name, password_hash, robot, disabled, labels, created_at, updated_at FROM users`
+	query := `SELECT id, name, password_hash, robot, disabled, labels, created_at, updated_at FROM users`
 	var args []any
-	if name != "" {
-		q += ` WHERE name = ?`
-		args = append(args, name)
+	switch {
+	case q.name != "":
+		query += ` WHERE name = ?`
+		args = append(args, q.name)
+	case q.paged:
+		query += ` WHERE name > ? ORDER BY name LIMIT ?`
+		args = append(args, q.after, limit(q.n))
 	}
-	rows, err := c.query(ctx, q+` ORDER BY name`, args...)
+	if !q.paged {
+		query += ` ORDER BY name`
+	}
+	rows, err := c.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +132,14 @@ func (s *Store) listUsers(ctx context.Context, name string) ([]User, error) {
 	if len(out) == 0 {
 		return out, nil
 	}
-	rows, err = c.query(ctx, `SELECT m.user_id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id ORDER BY t.name`)
+	// The teams of the users read: a page's, those whose names lie
+	// between its first and last.
+	teams, targs := `SELECT m.user_id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id`, []any(nil)
+	if q.paged || q.name != "" {
+		teams += ` JOIN users u ON u.id = m.user_id WHERE u.name >= ? AND u.name <= ?`
+		targs = []any{out[0].Name, out[len(out)-1].Name}
+	}
+	rows, err = c.query(ctx, teams+` ORDER BY t.name`, targs...)
 	if err != nil {
 		return nil, err
 	}

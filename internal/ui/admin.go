@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -33,6 +34,8 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+a+"users/{name}/disable", u.admin(u.setDisabled(true)))
 	mux.HandleFunc("POST "+a+"users/{name}/enable", u.admin(u.setDisabled(false)))
 	mux.HandleFunc("POST "+a+"users/{name}/password", u.admin(u.resetPassword))
+	mux.HandleFunc("GET "+a+"users/{name}/remove", u.admin(u.confirmRemoveUser))
+	mux.HandleFunc("POST "+a+"users/{name}/remove", u.admin(u.removeUser))
 	mux.HandleFunc("GET "+a+"teams", u.admin(u.teamsPage))
 	mux.HandleFunc("POST "+a+"teams", u.admin(u.addTeam))
 	mux.HandleFunc("POST "+a+"teams/{name}/remove", u.admin(u.removeTeam))
@@ -124,9 +127,31 @@ func sentence(s string) string {
 }
 
 // done sends the browser back to page after a change (POST, redirect,
-// GET: a reload repeats nothing).
-func done(w http.ResponseWriter, r *http.Request, page string) {
-	http.Redirect(w, r, Prefix+page, http.StatusSeeOther)
+// GET: a reload repeats nothing), which says what was done: change is a
+// key of doneMessages.
+func done(w http.ResponseWriter, r *http.Request, page, change string) {
+	http.Redirect(w, r, Prefix+page+"?"+url.Values{"done": {change}}.Encode(), http.StatusSeeOther)
+}
+
+// doneMessages are what a page says after a change, by the ?done= key:
+// fixed sentences, so that a link cannot make a page say anything else.
+// The page puts the keyboard's focus on the sentence, where a person
+// who pressed the button left off, rather than at the top of the page.
+var doneMessages = map[string]string{
+	"user-added":      "The account was added.",
+	"user-disabled":   "The account was disabled, and its sessions ended.",
+	"user-enabled":    "The account was enabled.",
+	"user-removed":    "The account was removed, with its access tokens and sessions.",
+	"password-set":    "The password was set, and the account's sessions ended.",
+	"team-added":      "The team was added.",
+	"team-removed":    "The team was removed.",
+	"member-added":    "The member was added to the team.",
+	"member-removed":  "The member was removed from the team.",
+	"rule-added":      "The rule was added.",
+	"rule-moved":      "The rule was moved.",
+	"rule-removed":    "The rule was removed.",
+	"token-revoked":   "The token was revoked, and the sessions opened with it ended.",
+	"session-revoked": "The session was revoked.",
 }
 
 // listData is a page of an administration list.
@@ -138,45 +163,51 @@ type listData[V any] struct {
 	Own bool
 }
 
-// adminList is one of the administration's lists: read whole (as the
-// admin API reads it), sorted by key, shown a page at a time by view.
+// adminList is one of the administration's lists, shown a page at a time
+// in key order by view.
 type adminList[T, V any] struct {
 	// page is the list's page under the prefix ("admin/users"), and its
 	// template's name with the slash as "_"; what names it in messages.
 	page, what string
-	read       func(context.Context) ([]T, error)
-	key        func(T) string
-	view       func(T) V
+	// read returns at most n items whose keys follow after, in key order:
+	// the database pages the list (wholePages pages one read whole).
+	read func(ctx context.Context, after string, n int) ([]T, error)
+	key  func(T) string
+	view func(T) V
 }
 
-// listPage shows the page of l after the key ?after= names.
+// listPage shows the page of l after the key ?after= names. It reads one
+// item more than it shows, to know whether a next page exists.
 func listPage[T, V any](u *UI, w http.ResponseWriter, r *http.Request, s *session, l adminList[T, V]) {
-	items, err := l.read(r.Context())
+	items, err := l.read(r.Context(), r.URL.Query().Get("after"), adminPage+1)
 	if err != nil {
 		u.fail(w, r, errcode.PageUnavailable, "The "+l.what+" cannot be listed now; try again later.", err)
 		return
 	}
-	slices.SortFunc(items, func(a, b T) int { return strings.Compare(l.key(a), l.key(b)) })
-	shown, next := pageAfter(items, r.URL.Query().Get("after"), l.key)
-	d := listData[V]{Session: s, Next: nextPage(l.page, next), Items: make([]V, 0, len(shown))}
-	for _, it := range shown {
+	next := ""
+	if len(items) > adminPage {
+		items, next = items[:adminPage], l.key(items[adminPage-1])
+	}
+	d := listData[V]{Session: s, Next: nextPage(l.page, next), Items: make([]V, 0, len(items))}
+	for _, it := range items {
 		d.Items = append(d.Items, l.view(it))
 	}
 	u.render(w, r, http.StatusOK, strings.ReplaceAll(l.page, "/", "_")+".html", d)
 }
 
-// pageAfter returns the page of items that follow the key after (items
-// sorted by key), and the key to ask for the next page ("" at the end).
-func pageAfter[T any](items []T, after string, key func(T) string) ([]T, string) {
-	if after != "" {
+// wholePages pages a list that read returns whole: sorted by key here, and
+// cut after the key after.
+func wholePages[T any](read func(context.Context) ([]T, error), key func(T) string) func(context.Context, string, int) ([]T, error) {
+	return func(ctx context.Context, after string, n int) ([]T, error) {
+		items, err := read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 		i, found := slices.BinarySearchFunc(items, after, func(it T, k string) int { return strings.Compare(key(it), k) })
 		if found {
 			i++
 		}
-		items = items[i:]
+		return items[i:min(len(items), i+n)], nil
 	}
-	if len(items) > adminPage {
-		return items[:adminPage], key(items[adminPage-1])
-	}
-	return items, ""
 }

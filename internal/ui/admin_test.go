@@ -423,3 +423,75 @@ func TestChangesNameTheirActor(t *testing.T) {
 		}
 	}
 }
+
+// TestDoneMessages: a change leads to its page with a sentence saying what
+// it did, focused when the page loads (autofocus: no script), and only the
+// fixed sentences: ?done= with anything else shows nothing. The checker's
+// answer and the new token take the focus too.
+func TestDoneMessages(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("root", rootPassword)
+	for _, tc := range []struct {
+		path, to string
+		kv       []string
+	}{
+		{"/ui/admin/users", "/ui/admin/users?done=user-added", []string{"name", "kim", "robot", "on"}},
+		{"/ui/admin/users/kim/disable", "/ui/admin/users?done=user-disabled", nil},
+		{"/ui/admin/teams", "/ui/admin/teams?done=team-added", []string{"name", "crew"}},
+		{"/ui/admin/rules", "/ui/admin/rules?done=rule-added", []string{"account", "kim", "name", "kim/*", "actions", "pull"}},
+	} {
+		p := b.form(tc.path, csrf, http.StatusSeeOther, tc.kv...)
+		if loc := p.header.Get("Location"); loc != tc.to {
+			t.Errorf("POST %s leads to %q, want %q", tc.path, loc, tc.to)
+			continue
+		}
+		mustContain(t, b.get(tc.to), `<p id="done" class="done" role="status" tabindex="-1" autofocus>`+doneMessages[tc.to[strings.Index(tc.to, "=")+1:]]+`</p>`)
+	}
+	for _, q := range []string{"", "?done=", "?done=%3Cb%3Eyou+were+hacked", "?done=user-added+"} {
+		if p := b.get("/ui/admin/users" + q); strings.Contains(p.body, `id="done"`) || strings.Contains(p.body, "hacked") {
+			t.Errorf("/ui/admin/users%s says something was done:\n%s", q, p.body)
+		}
+	}
+	mustContain(t, b.get("/ui/admin/rules?account=kim&scope=repository:kim/app:pull"), `<dl class="facts" id="explanation" tabindex="-1" autofocus`)
+	mustContain(t, b.form("/ui/admin/tokens", csrf, http.StatusCreated, "user", "alice", "scopes", "repository:team/*:pull"), `autofocus id="created-token"`)
+}
+
+// TestRemoveUser: a user is removed after a confirmation page, with its
+// tokens; removing the last account that administers is refused (409)
+// with the service's explanation, a form without the CSRF token removes
+// nothing, and a user that does not exist is 404.
+func TestRemoveUser(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	b := e.browser()
+	csrf := b.signIn("root", rootPassword)
+	b.form("/ui/admin/users", csrf, http.StatusSeeOther, "name", "kim", "robot", "on")
+	if _, _, err := e.svc.CreateToken(ctx, accounts.NewToken{User: "kim", Scopes: []string{"repository:team/*:pull"}}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, b.get("/ui/admin/users"), `<a class="remove danger" href="/ui/admin/users/kim/remove" aria-label="Remove kim">Remove</a>`)
+	mustContain(t, b.get("/ui/admin/users/kim/remove"), "<h1>Remove robot kim?</h1>", `<form method="post" action="/ui/admin/users/kim/remove">`,
+		`<button id="confirm-remove" type="submit" class="danger" autofocus>Remove kim</button>`)
+	b.form("/ui/admin/users/kim/remove", "", http.StatusForbidden)
+	if _, err := e.svc.Store().GetUser(ctx, "kim"); err != nil {
+		t.Fatalf("a removal without the CSRF token removed kim: %v", err)
+	}
+	if p := b.form("/ui/admin/users/kim/remove", csrf, http.StatusSeeOther); p.header.Get("Location") != "/ui/admin/users?done=user-removed" {
+		t.Errorf("the removal leads to %q", p.header.Get("Location"))
+	}
+	if _, err := e.svc.Store().GetUser(ctx, "kim"); !accounts.IsNotFound(err) {
+		t.Errorf("kim after the removal: %v; want not found", err)
+	}
+	if tokens, err := e.svc.Tokens(ctx, "kim"); err != nil || len(tokens) != 0 {
+		t.Errorf("kim's tokens after the removal: %v, %v", tokens, err)
+	}
+	if p := b.get("/ui/admin/users/kim/remove"); p.status != http.StatusNotFound {
+		t.Errorf("the removal page of a removed user: %d, want 404", p.status)
+	}
+	p := b.form("/ui/admin/users/root/remove", csrf, http.StatusConflict)
+	mustContain(t, p, "would leave no account that may administer Wharf")
+	if _, err := e.svc.Store().GetUser(ctx, "root"); err != nil {
+		t.Errorf("the last administrator was removed: %v", err)
+	}
+}

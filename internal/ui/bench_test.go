@@ -82,10 +82,10 @@ func BenchmarkPages(b *testing.B) {
 }
 
 // BenchmarkAdminPages measures the server time of the administration's
-// pages with WHARF_UI_BENCH_N users (each with a token), as many sessions,
-// and as many audit records: the users' and tokens' first pages (read
-// whole, then cut, as the admin API does), the rules page with its checker
-// and the audit log's first page (paged by the database). It reports the
+// pages with WHARF_UI_BENCH_N users (each with a token and a session) and
+// as many audit records: the users', tokens' and sessions' first pages and
+// the users' last (each paged by the database), the rules page with its
+// checker, the audit log's first page and the usage page. It reports the
 // page's bytes.
 func BenchmarkAdminPages(b *testing.B) {
 	n := benchSize(b)
@@ -100,6 +100,9 @@ func BenchmarkAdminPages(b *testing.B) {
 		if _, _, err := e.svc.CreateToken(ctx, accounts.NewToken{User: name, Scopes: []string{"repository:*:pull"}}); err != nil {
 			b.Fatal(err)
 		}
+		if err := e.meta.CreateRefreshToken(ctx, "session of "+name, metadata.RefreshToken{Account: name, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
 		recs = append(recs, metadata.AuditRecord{Time: time.Now(), Action: "push", Actor: name, Repository: "team/app", Outcome: "ok"})
 	}
 	if err := e.meta.InsertAudit(ctx, recs); err != nil {
@@ -109,7 +112,9 @@ func BenchmarkAdminPages(b *testing.B) {
 	root.signIn("root", rootPassword)
 	for _, pg := range []struct{ name, path string }{
 		{"users", "/ui/admin/users"},
+		{"users-last-page", fmt.Sprintf("/ui/admin/users?after=user%05d", n-adminPage/2)},
 		{"tokens", "/ui/admin/tokens"},
+		{"sessions", "/ui/admin/sessions"},
 		{"rules-check", "/ui/admin/rules?account=user00001&scope=repository:team/app:pull,push"},
 		{"audit", "/ui/admin/audit?action=push"},
 		{"usage", "/ui/admin/usage"},

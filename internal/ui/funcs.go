@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"wharf/internal/metadata"
 )
 
 // funcs are the templates' helpers: links built from names (escaped
@@ -20,6 +22,7 @@ var funcs = template.FuncMap{
 	},
 	"deleteAction": func(repo string) string { return Prefix + "delete/" + escapePath(repo) },
 	"bytes":        humanBytes,
+	"usageDays":    func() int { return metadata.UsageHistoryDays },
 	"short": func(d fmt.Stringer) string {
 		s := d.String()
 		if _, hex, ok := strings.Cut(s, ":"); ok && len(hex) > 12 {

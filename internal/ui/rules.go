@@ -184,7 +184,7 @@ func (u *UI) addRule(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	u.log.InfoContext(r.Context(), "web interface: acl rule added", "by", s.Account(), "rule", stored.ID, "position", stored.Position)
-	done(w, r, "admin/rules")
+	done(w, r, "admin/rules", "rule-added")
 }
 
 func ruleID(r *http.Request) (int64, bool) {
@@ -207,7 +207,7 @@ func (u *UI) moveRule(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	u.log.InfoContext(r.Context(), "web interface: acl rule moved", "by", s.Account(), "rule", id, "position", at)
-	done(w, r, "admin/rules")
+	done(w, r, "admin/rules", "rule-moved")
 }
 
 func (u *UI) removeRule(w http.ResponseWriter, r *http.Request, s *session) {
@@ -221,5 +221,5 @@ func (u *UI) removeRule(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	u.log.InfoContext(r.Context(), "web interface: acl rule removed", "by", s.Account(), "rule", id)
-	done(w, r, "admin/rules")
+	done(w, r, "admin/rules", "rule-removed")
 }

@@ -50,6 +50,9 @@ type session struct {
 	// Admin is set when the ACL grants the account the admin API's scope
 	// (admin:api:*): the administration pages are its.
 	Admin bool
+	// Done is what the change just made did (doneMessages), shown once
+	// at the top of the page it led to, with the keyboard's focus.
+	Done string
 }
 
 // Account is the signed-in account's name, for the pages.
@@ -275,6 +278,9 @@ func (u *UI) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http
 			}
 		}
 		s.Admin = u.administers(r, s)
+		if r.Method == http.MethodGet {
+			s.Done = doneMessages[r.URL.Query().Get("done")]
+		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)), s)
 	}
 }

@@ -3,13 +3,16 @@ package ui
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"wharf/internal/accounts"
 	"wharf/internal/metadata"
 )
 
@@ -68,15 +71,7 @@ func TestUsagePictures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	b.signIn("root", rootPassword)
-	p := b.get("/ui/admin/usage")
-	if p.status != http.StatusOK {
-		t.Fatalf("usage page: %d\n%s", p.status, p.body)
-	}
-	if strings.Contains(p.body, "style=") {
-		t.Error("the usage page has a style attribute, which the CSP refuses")
-	}
+	p := usagePage(t, e.browser(), "")
 	bars := regexp.MustCompile(`<title>([^<]+): [^<]+</title><text class="label"[^>]*>[^<]*</text>\s*<rect class="bar" x="\d+" y="\d+" width="(\d+)"`).FindAllStringSubmatch(p.body, -1)
 	if len(bars) != 2 || bars[0][1] != "team/" || bars[0][2] != "420" || bars[1][1] != "solo" {
 		t.Fatalf("namespace bars: %v\n%s", bars, p.body)
@@ -89,6 +84,21 @@ func TestUsagePictures(t *testing.T) {
 	if strings.Contains(p.body, now.AddDate(0, 0, -30).Format("01-02")+":") {
 		t.Error("a push older than the period is drawn")
 	}
+}
+
+// usagePage signs b in as root and opens the usage page with query,
+// which must be drawn without a style attribute (the CSP refuses them).
+func usagePage(t *testing.T, b *browser, query string) page {
+	t.Helper()
+	b.signIn("root", rootPassword)
+	p := b.get("/ui/admin/usage" + query)
+	if p.status != http.StatusOK {
+		t.Fatalf("usage page: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "style=") {
+		t.Error("the usage page has a style attribute, which the CSP refuses")
+	}
+	return p
 }
 
 // TestUsageGCStatus: the usage page shows the garbage collector's status
@@ -150,34 +160,121 @@ func TestUsageMirrors(t *testing.T) {
 	}
 }
 
-// TestPageAfter: an administration list's pages follow each other without
-// a gap or a repeat, whatever the key the previous page ended at.
-func TestPageAfter(t *testing.T) {
+// TestWholePages: a list read whole (the teams) is cut into pages that
+// follow each other without a gap or a repeat, whatever the key the
+// previous page ended at.
+func TestWholePages(t *testing.T) {
 	var names []string
 	for i := range 120 {
-		names = append(names, fmt.Sprintf("u%03d", i))
+		names = append(names, fmt.Sprintf("u%03d", 119-i))
 	}
-	id := func(s string) string { return s }
+	read := wholePages(func(context.Context) ([]string, error) { return slices.Clone(names), nil }, func(s string) string { return s })
 	for _, tc := range []struct {
-		name, after, first, next string
+		name, after, first, last string
 		n                        int
 	}{
-		{"first page", "", "u000", "u049", adminPage},
-		{"second page", "u049", "u050", "u099", adminPage},
-		{"last page", "u099", "u100", "", 20},
-		{"after a key that is gone", "u0495", "u050", "u099", adminPage},
+		{"first page", "", "u000", "u050", adminPage + 1},
+		{"second page", "u049", "u050", "u100", adminPage + 1},
+		{"last page", "u099", "u100", "u119", 20},
+		{"after a key that is gone", "u0495", "u050", "u100", adminPage + 1},
 		{"after the last", "u119", "", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			page, next := pageAfter(names, tc.after, id)
-			first := ""
-			if len(page) > 0 {
-				first = page[0]
+			page, err := read(t.Context(), tc.after, adminPage+1)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if len(page) != tc.n || first != tc.first || next != tc.next {
-				t.Errorf("pageAfter(%q) = %d items from %q, next %q; want %d from %q, next %q", tc.after, len(page), first, next, tc.n, tc.first, tc.next)
+			first, last := "", ""
+			if len(page) > 0 {
+				first, last = page[0], page[len(page)-1]
+			}
+			if len(page) != tc.n || first != tc.first || last != tc.last {
+				t.Errorf("after %q: %d items from %q to %q; want %d from %q to %q", tc.after, len(page), first, last, tc.n, tc.first, tc.last)
 			}
 		})
+	}
+}
+
+// TestAdminListsPaged: the users, access tokens and sessions pages show
+// 50 rows each and a "Next page" link while more follow; following the
+// links shows every active row once, in key order, and never a revoked or
+// expired token.
+func TestAdminListsPaged(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	const extra = 70
+	wantUsers := []string{"alice", "bob", "dora", "root"}
+	var wantTokens []string
+	for i := range extra {
+		name := fmt.Sprintf("user%03d", i)
+		if err := e.svc.AddUser(ctx, accounts.NewUser{Name: name, Robot: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantUsers = append(wantUsers, name)
+		for j := range 2 {
+			_, tok, err := e.svc.CreateToken(ctx, accounts.NewToken{User: name, Scopes: []string{"repository:team/app:pull"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j == 1 {
+				if _, err := e.svc.RevokeToken(ctx, tok.ID); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			wantTokens = append(wantTokens, tok.ID)
+		}
+		if err := e.meta.CreateRefreshToken(ctx, "session of "+name, metadata.RefreshToken{Account: name, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(wantUsers)
+	slices.Sort(wantTokens)
+	b := e.browser()
+	b.signIn("root", rootPassword)
+	walk := func(page, row string) []string {
+		t.Helper()
+		var got []string
+		next := "/ui/admin/" + page
+		for pages := 0; next != ""; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: the pages never end", page)
+			}
+			p := b.get(next)
+			if p.status != http.StatusOK {
+				t.Fatalf("%s: %d\n%s", next, p.status, p.body)
+			}
+			rows := regexp.MustCompile(`<tr id="`+row+`-([^"]+)">`).FindAllStringSubmatch(p.body, -1)
+			if len(rows) > adminPage {
+				t.Errorf("%s shows %d rows, more than a page", next, len(rows))
+			}
+			for _, r := range rows {
+				got = append(got, html.UnescapeString(r[1]))
+			}
+			next = ""
+			if m := regexp.MustCompile(`<a class="more" href="([^"]+)">Next page</a>`).FindStringSubmatch(p.body); m != nil {
+				next = html.UnescapeString(m[1])
+				if len(rows) != adminPage {
+					t.Errorf("%s offers a next page after %d rows", p.body, len(rows))
+				}
+			}
+		}
+		return got
+	}
+	if got := walk("users", "user"); !slices.Equal(got, wantUsers) {
+		t.Errorf("users page by page:\n%v\nwant\n%v", got, wantUsers)
+	}
+	if got := walk("tokens", "token"); !slices.Equal(got, wantTokens) {
+		t.Errorf("tokens page by page:\n%v\nwant\n%v", got, wantTokens)
+	}
+	sessions := walk("sessions", "session")
+	if len(sessions) < extra || !slices.IsSorted(sessions) || len(slices.Compact(slices.Clone(sessions))) != len(sessions) {
+		t.Errorf("sessions page by page: %d, sorted %v: %v", len(sessions), slices.IsSorted(sessions), sessions)
+	}
+	for i := range extra {
+		if id := metadata.RefreshTokenID(fmt.Sprintf("session of user%03d", i)); !slices.Contains(sessions, id) {
+			t.Errorf("session %s is on no page", id)
+		}
 	}
 }
 

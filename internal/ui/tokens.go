@@ -22,24 +22,27 @@ const defaultTokenDays = 90
 // tokensPage lists the active access tokens of every account by id, a
 // page at a time, with a form to create one.
 func (u *UI) tokensPage(w http.ResponseWriter, r *http.Request, s *session) {
-	listPage(u, w, r, s, adminList[accounts.TokenView, accounts.TokenView]{page: "admin/tokens", what: "access tokens",
-		read: func(ctx context.Context) ([]accounts.TokenView, error) { return u.activeTokens(ctx, "") },
-		key:  func(t accounts.TokenView) string { return t.ID }, view: func(t accounts.TokenView) accounts.TokenView { return t }})
+	listPage(u, w, r, s, adminList[metadata.AccessToken, accounts.TokenView]{page: "admin/tokens", what: "access tokens",
+		read: func(ctx context.Context, after string, n int) ([]metadata.AccessToken, error) {
+			return u.cfg.Accounts.ActiveTokens(ctx, "", after, n)
+		},
+		key: func(t metadata.AccessToken) string { return t.ID }, view: u.viewToken})
 }
 
-// activeTokens are user's tokens ("" for everyone's) that still work, by id.
+func (u *UI) viewToken(t metadata.AccessToken) accounts.TokenView {
+	return accounts.ViewToken(t, u.cfg.Now())
+}
+
+// activeTokens are user's tokens that still work, by id.
 func (u *UI) activeTokens(ctx context.Context, user string) ([]accounts.TokenView, error) {
-	tokens, err := u.cfg.Accounts.Tokens(ctx, user)
+	tokens, err := u.cfg.Accounts.ActiveTokens(ctx, user, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	views := make([]accounts.TokenView, 0, len(tokens))
 	for _, t := range tokens {
-		if v := accounts.ViewToken(t, u.cfg.Now()); v.State == accounts.TokenActive {
-			views = append(views, v)
-		}
+		views = append(views, u.viewToken(t))
 	}
-	slices.SortFunc(views, func(a, b accounts.TokenView) int { return strings.Compare(a.ID, b.ID) })
 	return views, nil
 }
 
@@ -97,7 +100,7 @@ func (u *UI) revoke(w http.ResponseWriter, r *http.Request, s *session, id, page
 		return
 	}
 	u.log.InfoContext(r.Context(), "web interface: access token revoked", "by", s.Account(), "token_id", id)
-	done(w, r, page)
+	done(w, r, page, "token-revoked")
 }
 
 func (u *UI) revokeToken(w http.ResponseWriter, r *http.Request, s *session) {
@@ -108,8 +111,7 @@ func (u *UI) revokeToken(w http.ResponseWriter, r *http.Request, s *session) {
 // interface's) by id, a page at a time.
 func (u *UI) sessionsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	listPage(u, w, r, s, adminList[metadata.RefreshToken, accounts.SessionView]{page: "admin/sessions", what: "sessions",
-		read: func(ctx context.Context) ([]metadata.RefreshToken, error) { return u.cfg.Accounts.Sessions(ctx, "") },
-		key:  func(rt metadata.RefreshToken) string { return rt.ID }, view: accounts.ViewSession})
+		read: u.cfg.Accounts.SessionsAfter, key: func(rt metadata.RefreshToken) string { return rt.ID }, view: accounts.ViewSession})
 }
 
 func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request, s *session) {
@@ -119,7 +121,7 @@ func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	u.log.InfoContext(r.Context(), "web interface: session revoked", "by", s.Account(), "session", id)
-	done(w, r, "admin/sessions")
+	done(w, r, "admin/sessions", "session-revoked")
 }
 
 type meData struct {

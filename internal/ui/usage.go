@@ -67,6 +67,9 @@ type usageData struct {
 	Total      string
 	More       int
 	Activity   vchart
+	// Growth is the storage used over time, of every namespace or of the
+	// one ?ns= names.
+	Growth gchart
 	// GC is the garbage collector's status as the admin API shows it,
 	// indented JSON ("" where the server collects none).
 	GC string
@@ -117,7 +120,13 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request, s *session) {
 		u.fail(w, r, errcode.PageUnavailable, "The storage used cannot be read now; try again later.", err)
 		return
 	}
+	now := u.cfg.Now()
+	u.recordUsage(ctx, now, ns)
 	d := usageData{Session: s}
+	if d.Growth, err = u.growth(ctx, now, r.URL.Query().Get("ns")); err != nil {
+		u.fail(w, r, errcode.PageUnavailable, "The storage's history cannot be read now; try again later.", err)
+		return
+	}
 	var total int64
 	for _, n := range ns {
 		total += n.Bytes
@@ -128,7 +137,7 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request, s *session) {
 		d.More, ns = len(ns)-maxNamespaceBars, ns[:maxNamespaceBars]
 	}
 	d.Namespaces = namespaceChart(ns)
-	d.Activity, err = u.activity(ctx, u.cfg.Now())
+	d.Activity, err = u.activity(ctx, now)
 	if err != nil {
 		u.fail(w, r, errcode.PageUnavailable, "The audit log cannot be read now; try again later.", err)
 		return
