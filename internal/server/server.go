@@ -194,6 +194,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.gc != nil {
 		go s.gc.Loop(ctx)
 	}
+	if s.reg != nil {
+		go s.recordUsage(ctx)
+	}
 	if s.cfg.Auth == "token" && s.cfg.Role != config.RoleRegistry {
 		go s.purgeSessions(ctx)
 	}
