@@ -155,6 +155,11 @@ func dependencyRules() []rule {
 			"github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1/remote/transport",
 			"github.com/opencontainers/go-digest"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/metadata", "wharf/internal/storage", "wharf/internal/registry"}},
+		// The stored upstream credentials are sealed rows of the metadata
+		// database; the composition root hands the store its key path and
+		// the upstreams' names.
+		{pkg: "wharf/internal/upstreamcreds", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/metadata"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/proxy", "wharf/internal/upstream"}},
 		// Copies between registries speak go-containerregistry's remote
 		// package to both ends, this registry included (its own API, in
 		// process); rules queue pushes in the metadata's notification

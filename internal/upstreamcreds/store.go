@@ -1,0 +1,177 @@
+package upstreamcreds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unicode"
+
+	"wharf/internal/auth"
+	"wharf/internal/metadata"
+)
+
+// ErrNotFound is an upstream without a stored credential.
+var ErrNotFound = errors.New("upstreamcreds: no credential stored")
+
+// Credential is what an upstream is authenticated with.
+type Credential struct {
+	Username string
+	Password auth.Secret
+}
+
+// Info is a stored credential as listings show it: never its password.
+type Info struct {
+	Upstream string    `json:"upstream"`
+	Username string    `json:"username"`
+	KeyID    string    `json:"key_id"`
+	Updated  time.Time `json:"updated"`
+}
+
+// Limits of what Set accepts.
+const (
+	MaxUsername = 255
+	// MaxPassword fits a cloud registry's JSON key (GCR's is ~2.3 KB).
+	MaxPassword = 16 << 10
+)
+
+// Store keeps the credentials in the metadata database, sealed with the
+// key at its key path. Its methods are safe for concurrent use.
+type Store struct {
+	meta    *metadata.Store
+	keyPath string
+	// create makes the key on first Set when it does not exist (the data
+	// directory's default key; a configured one must exist).
+	create bool
+
+	mu  sync.Mutex
+	key *Key
+}
+
+// New returns the store over meta with the key at keyPath; create says
+// whether Set may make that key when it does not exist.
+func New(meta *metadata.Store, keyPath string, create bool) *Store {
+	return &Store{meta: meta, keyPath: keyPath, create: create}
+}
+
+// KeyPath is the key file the store seals with.
+func (s *Store) KeyPath() string { return s.keyPath }
+
+// loadKey returns the key, reading it again when the cached one is not
+// want (the file was replaced): "" takes any.
+func (s *Store) loadKey(create bool, want string) (*Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key != nil && (want == "" || s.key.ID() == want) {
+		return s.key, nil
+	}
+	load := LoadKey
+	if create && s.create {
+		load = EnsureKey
+	}
+	k, err := load(s.keyPath)
+	if err != nil {
+		return nil, err
+	}
+	s.key = k
+	return k, nil
+}
+
+// Set stores username and password for upstream, replacing what was
+// there, and returns what List will show of it.
+func (s *Store) Set(ctx context.Context, upstream, username string, password auth.Secret) (Info, error) {
+	if err := checkCredential(username, password); err != nil {
+		return Info{}, err
+	}
+	k, err := s.loadKey(true, "")
+	if err != nil {
+		return Info{}, err
+	}
+	sealed, err := k.seal(upstream, username, []byte(password.Reveal()))
+	if err != nil {
+		return Info{}, err
+	}
+	c := metadata.UpstreamCredential{Upstream: upstream, Username: username, Sealed: sealed, KeyID: k.ID(), Updated: time.Now().UTC()}
+	if err := s.meta.PutUpstreamCredential(ctx, c); err != nil {
+		return Info{}, fmt.Errorf("upstreamcreds: %w", err)
+	}
+	return infoOf(c), nil
+}
+
+// checkCredential refuses what no registry would take, without echoing it.
+func checkCredential(username string, password auth.Secret) error {
+	switch {
+	case username == "" || len(username) > MaxUsername:
+		return fmt.Errorf("upstreamcreds: the username must be 1 to %d bytes long", MaxUsername)
+	case password == "" || len(password) > MaxPassword:
+		return fmt.Errorf("upstreamcreds: the password must be 1 to %d bytes long", MaxPassword)
+	}
+	for _, r := range username {
+		if unicode.IsControl(r) || r == ':' {
+			return errors.New("upstreamcreds: the username holds a control character or a colon, which Basic authentication cannot carry")
+		}
+	}
+	for _, r := range password.Reveal() {
+		if r == '\n' || r == '\r' || r == 0 {
+			return errors.New("upstreamcreds: the password holds a line break or a NUL byte (--password-stdin reads one line; strip the file's trailing newline only)")
+		}
+	}
+	return nil
+}
+
+// Remove deletes upstream's credential: ErrNotFound when none was stored.
+func (s *Store) Remove(ctx context.Context, upstream string) error {
+	err := s.meta.DeleteUpstreamCredential(ctx, upstream)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return fmt.Errorf("%w for upstream %q", ErrNotFound, upstream)
+	}
+	if err != nil {
+		return fmt.Errorf("upstreamcreds: %w", err)
+	}
+	return nil
+}
+
+// List returns every stored credential without its password.
+func (s *Store) List(ctx context.Context) ([]Info, error) {
+	rows, err := s.meta.UpstreamCredentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("upstreamcreds: %w", err)
+	}
+	out := make([]Info, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, infoOf(r))
+	}
+	return out, nil
+}
+
+func infoOf(c metadata.UpstreamCredential) Info {
+	return Info{Upstream: c.Upstream, Username: c.Username, KeyID: c.KeyID, Updated: c.Updated}
+}
+
+// Get returns upstream's credential, opened: ErrNotFound when none is
+// stored, and an error naming the key it needs when this server's key is
+// another.
+func (s *Store) Get(ctx context.Context, upstream string) (Credential, error) {
+	row, err := s.meta.UpstreamCredentialOf(ctx, upstream)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return Credential{}, fmt.Errorf("%w for upstream %q", ErrNotFound, upstream)
+	}
+	if err != nil {
+		return Credential{}, fmt.Errorf("upstreamcreds: %w", err)
+	}
+	k, err := s.loadKey(false, row.KeyID)
+	if err != nil {
+		return Credential{}, fmt.Errorf("%w (the credential of upstream %q is sealed with key %s; set proxy.credentials_key_file to that key, or set the credential again with `wharf mirror credentials set %s`)",
+			err, upstream, row.KeyID, upstream)
+	}
+	if k.ID() != row.KeyID {
+		return Credential{}, fmt.Errorf("upstreamcreds: the credential of upstream %q is sealed with key %s, but this server's key %s is %s: give this server the key file it was sealed with (proxy.credentials_key_file; replicas must share one), or set it again with `wharf mirror credentials set %s --username USER --password-stdin`",
+			upstream, row.KeyID, k.Path(), k.ID(), upstream)
+	}
+	pt, err := k.open(upstream, row.Username, row.Sealed)
+	if err != nil {
+		return Credential{}, fmt.Errorf("upstreamcreds: the credential of upstream %q %w; set it again with `wharf mirror credentials set %s --username USER --password-stdin`", upstream, err, upstream)
+	}
+	return Credential{Username: row.Username, Password: auth.Secret(pt)}, nil
+}
