@@ -32,6 +32,12 @@ type Options struct {
 	// as Basic); empty means anonymous.
 	Username string
 	Password auth.Secret
+	// Credentials, when set, is asked for the credentials instead of
+	// Username and Password each time the upstream is to be given them
+	// (a token request, a Basic request), so that a change takes effect
+	// without a new client. A zero Credential is anonymous. Its error
+	// fails that request; it must never hold the password.
+	Credentials func(ctx context.Context) (Credential, error)
 	// CAFile is a PEM bundle trusted instead of the system roots.
 	CAFile string
 	// InsecureSkipVerify accepts any certificate (tests only).
@@ -100,7 +106,10 @@ func New(opts Options) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 	}
 	var a authn.Authenticator = authn.Anonymous
-	if opts.Username != "" {
+	switch {
+	case opts.Credentials != nil:
+		a = dynamicAuth(opts.Credentials)
+	case opts.Username != "":
 		a = authn.FromConfig(authn.AuthConfig{Username: opts.Username, Password: opts.Password.Reveal()})
 	}
 	c := &Client{base: u, reg: reg, auth: a, timeout: opts.Timeout, transports: map[string]http.RoundTripper{}}
@@ -184,6 +193,9 @@ func (c *Client) wrap(err error) error {
 	}
 	if errors.Is(err, ErrInvalidName) {
 		return err
+	}
+	if errors.Is(err, ErrCredentials) {
+		return fmt.Errorf("upstream: %s: %w", c.base.Host, err)
 	}
 	return fmt.Errorf("upstream: %s: %w: %s", c.base.Host, ErrUnreachable, scrub(err))
 }

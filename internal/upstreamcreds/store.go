@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -12,8 +14,22 @@ import (
 	"wharf/internal/metadata"
 )
 
-// ErrNotFound is an upstream without a stored credential.
-var ErrNotFound = errors.New("upstreamcreds: no credential stored")
+// Sentinels of the store.
+var (
+	// ErrNotFound is an upstream without a stored credential.
+	ErrNotFound = errors.New("upstreamcreds: no credential stored")
+	// ErrInvalid is a credential Set refuses; the message says why and
+	// never holds the password.
+	ErrInvalid = errors.New("upstreamcreds: invalid credential")
+	// ErrUnknownUpstream is a name no configured upstream has.
+	ErrUnknownUpstream = errors.New("upstreamcreds: no such upstream")
+)
+
+// Audit actions of the changes.
+const (
+	ActionSet    = "upstream.credentials.set"
+	ActionRemove = "upstream.credentials.remove"
+)
 
 // Credential is what an upstream is authenticated with.
 type Credential struct {
@@ -36,27 +52,47 @@ const (
 	MaxPassword = 16 << 10
 )
 
+// Options configure a Store.
+type Options struct {
+	// KeyPath is the key file; CreateKey lets Set make it when it does not
+	// exist (the data directory's default key: a configured one must).
+	KeyPath   string
+	CreateKey bool
+	// Upstreams are the names Set accepts (the configured upstreams); nil
+	// accepts any. Remove takes any, so that a removed upstream's
+	// credential can go too.
+	Upstreams []string
+	// Changed, when set, is told of every Set and Remove asked, made (err
+	// nil) or refused: the audit log. target is "upstream NAME".
+	Changed func(ctx context.Context, action, target string, err error)
+}
+
 // Store keeps the credentials in the metadata database, sealed with the
 // key at its key path. Its methods are safe for concurrent use.
 type Store struct {
-	meta    *metadata.Store
-	keyPath string
-	// create makes the key on first Set when it does not exist (the data
-	// directory's default key; a configured one must exist).
-	create bool
+	meta *metadata.Store
+	opts Options
 
 	mu  sync.Mutex
 	key *Key
 }
 
-// New returns the store over meta with the key at keyPath; create says
-// whether Set may make that key when it does not exist.
-func New(meta *metadata.Store, keyPath string, create bool) *Store {
-	return &Store{meta: meta, keyPath: keyPath, create: create}
+// New returns the store over meta.
+func New(meta *metadata.Store, opts Options) *Store {
+	return &Store{meta: meta, opts: opts}
 }
 
 // KeyPath is the key file the store seals with.
-func (s *Store) KeyPath() string { return s.keyPath }
+func (s *Store) KeyPath() string { return s.opts.KeyPath }
+
+// Upstreams are the configured names, nil when any is accepted.
+func (s *Store) Upstreams() []string { return s.opts.Upstreams }
+
+func (s *Store) changed(ctx context.Context, action, upstream string, err error) {
+	if s.opts.Changed != nil {
+		s.opts.Changed(ctx, action, "upstream "+upstream, err)
+	}
+}
 
 // loadKey returns the key, reading it again when the cached one is not
 // want (the file was replaced): "" takes any.
@@ -67,10 +103,10 @@ func (s *Store) loadKey(create bool, want string) (*Key, error) {
 		return s.key, nil
 	}
 	load := LoadKey
-	if create && s.create {
+	if create && s.opts.CreateKey {
 		load = EnsureKey
 	}
-	k, err := load(s.keyPath)
+	k, err := load(s.opts.KeyPath)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +116,12 @@ func (s *Store) loadKey(create bool, want string) (*Key, error) {
 
 // Set stores username and password for upstream, replacing what was
 // there, and returns what List will show of it.
-func (s *Store) Set(ctx context.Context, upstream, username string, password auth.Secret) (Info, error) {
+func (s *Store) Set(ctx context.Context, upstream, username string, password auth.Secret) (info Info, err error) {
+	defer func() { s.changed(ctx, ActionSet, upstream, err) }()
+	if s.opts.Upstreams != nil && !slices.Contains(s.opts.Upstreams, upstream) {
+		return Info{}, fmt.Errorf("%w %q; the configured upstreams are %s (proxy.upstreams[].name: the prefix, or \"mirror\")",
+			ErrUnknownUpstream, upstream, strings.Join(s.opts.Upstreams, ", "))
+	}
 	if err := checkCredential(username, password); err != nil {
 		return Info{}, err
 	}
@@ -103,26 +144,25 @@ func (s *Store) Set(ctx context.Context, upstream, username string, password aut
 func checkCredential(username string, password auth.Secret) error {
 	switch {
 	case username == "" || len(username) > MaxUsername:
-		return fmt.Errorf("upstreamcreds: the username must be 1 to %d bytes long", MaxUsername)
+		return fmt.Errorf("%w: the username must be 1 to %d bytes long", ErrInvalid, MaxUsername)
 	case password == "" || len(password) > MaxPassword:
-		return fmt.Errorf("upstreamcreds: the password must be 1 to %d bytes long", MaxPassword)
+		return fmt.Errorf("%w: the password must be 1 to %d bytes long", ErrInvalid, MaxPassword)
 	}
 	for _, r := range username {
 		if unicode.IsControl(r) || r == ':' {
-			return errors.New("upstreamcreds: the username holds a control character or a colon, which Basic authentication cannot carry")
+			return fmt.Errorf("%w: the username holds a control character or a colon, which Basic authentication cannot carry", ErrInvalid)
 		}
 	}
-	for _, r := range password.Reveal() {
-		if r == '\n' || r == '\r' || r == 0 {
-			return errors.New("upstreamcreds: the password holds a line break or a NUL byte (--password-stdin reads one line; strip the file's trailing newline only)")
-		}
+	if strings.ContainsAny(password.Reveal(), "\r\n\x00") {
+		return fmt.Errorf("%w: the password holds a line break or a NUL byte", ErrInvalid)
 	}
 	return nil
 }
 
 // Remove deletes upstream's credential: ErrNotFound when none was stored.
-func (s *Store) Remove(ctx context.Context, upstream string) error {
-	err := s.meta.DeleteUpstreamCredential(ctx, upstream)
+func (s *Store) Remove(ctx context.Context, upstream string) (err error) {
+	defer func() { s.changed(ctx, ActionRemove, upstream, err) }()
+	err = s.meta.DeleteUpstreamCredential(ctx, upstream)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return fmt.Errorf("%w for upstream %q", ErrNotFound, upstream)
 	}

@@ -1,6 +1,7 @@
 package upstreamcreds_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -32,7 +33,7 @@ func TestSetGetListRemove(t *testing.T) {
 	ctx := t.Context()
 	meta := openMeta(t)
 	keyPath := filepath.Join(t.TempDir(), "auth", "upstream-credentials.key")
-	s := upstreamcreds.New(meta, keyPath, true)
+	s := upstreamcreds.New(meta, upstreamcreds.Options{KeyPath: keyPath, CreateKey: true})
 	info, err := s.Set(ctx, "hub", "acme", secret)
 	if err != nil {
 		t.Fatal(err)
@@ -83,12 +84,12 @@ func TestWrongKey(t *testing.T) {
 	ctx := t.Context()
 	meta := openMeta(t)
 	dir := t.TempDir()
-	first := upstreamcreds.New(meta, filepath.Join(dir, "a.key"), true)
+	first := upstreamcreds.New(meta, upstreamcreds.Options{KeyPath: filepath.Join(dir, "a.key"), CreateKey: true})
 	info, err := first.Set(ctx, "hub", "acme", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := upstreamcreds.New(meta, filepath.Join(dir, "b.key"), true)
+	other := upstreamcreds.New(meta, upstreamcreds.Options{KeyPath: filepath.Join(dir, "b.key"), CreateKey: true})
 	if _, err := other.Set(ctx, "ghcr", "x", "y"); err != nil { // makes b.key
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestWrongKey(t *testing.T) {
 	}
 	// A configured key file that does not exist is not made, and the
 	// error says how to make it.
-	missing := upstreamcreds.New(meta, filepath.Join(dir, "missing.key"), false)
+	missing := upstreamcreds.New(meta, upstreamcreds.Options{KeyPath: filepath.Join(dir, "missing.key")})
 	if _, err := missing.Set(ctx, "hub", "acme", secret); !errors.Is(err, upstreamcreds.ErrNoKey) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
 		t.Errorf("Set with a missing configured key: %v", err)
 	}
@@ -121,7 +122,7 @@ func TestSealBindsUpstream(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	meta := openMeta(t)
-	s := upstreamcreds.New(meta, filepath.Join(t.TempDir(), "k"), true)
+	s := upstreamcreds.New(meta, upstreamcreds.Options{KeyPath: filepath.Join(t.TempDir(), "k"), CreateKey: true})
 	if _, err := s.Set(ctx, "hub", "acme", secret); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestSealBindsUpstream(t *testing.T) {
 
 func TestRefusedCredentials(t *testing.T) {
 	t.Parallel()
-	s := upstreamcreds.New(openMeta(t), filepath.Join(t.TempDir(), "k"), true)
+	s := upstreamcreds.New(openMeta(t), upstreamcreds.Options{KeyPath: filepath.Join(t.TempDir(), "k"), CreateKey: true})
 	tests := []struct {
 		name, user string
 		pass       auth.Secret
@@ -160,7 +161,7 @@ func TestRefusedCredentials(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.Set(t.Context(), "hub", tc.user, tc.pass)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, upstreamcreds.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Set: %v; want %q", err, tc.want)
 			}
 			if tc.pass != "" && strings.Contains(err.Error(), tc.pass.Reveal()) {
@@ -178,5 +179,40 @@ func TestLoadKeyRefusesGarbage(t *testing.T) {
 	}
 	if _, err := upstreamcreds.LoadKey(p); err == nil || !strings.Contains(err.Error(), "32 bytes in base64") {
 		t.Errorf("LoadKey of garbage: %v", err)
+	}
+}
+
+// TestChangesReported: every Set and Remove, made or refused, reaches
+// Changed with its upstream and never the password; names no upstream has
+// are refused.
+func TestChangesReported(t *testing.T) {
+	t.Parallel()
+	type change struct{ action, target, err string }
+	var got []change
+	s := upstreamcreds.New(openMeta(t), upstreamcreds.Options{KeyPath: filepath.Join(t.TempDir(), "k"), CreateKey: true,
+		Upstreams: []string{"hub", "mirror"},
+		Changed: func(_ context.Context, action, target string, err error) {
+			c := change{action: action, target: target}
+			if err != nil {
+				c.err = err.Error()
+			}
+			got = append(got, c)
+		}})
+	ctx := t.Context()
+	if _, err := s.Set(ctx, "hub", "acme", secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Set(ctx, "ghcr", "acme", secret); !errors.Is(err, upstreamcreds.ErrUnknownUpstream) || !strings.Contains(err.Error(), "hub, mirror") {
+		t.Errorf("Set of an unknown upstream: %v", err)
+	}
+	if err := s.Remove(ctx, "hub"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != (change{upstreamcreds.ActionSet, "upstream hub", ""}) || got[1].err == "" ||
+		got[2] != (change{upstreamcreds.ActionRemove, "upstream hub", ""}) {
+		t.Errorf("changes = %+v", got)
+	}
+	if strings.Contains(fmt.Sprint(got), secret) {
+		t.Error("a change holds the password")
 	}
 }
