@@ -153,7 +153,7 @@ func dependencyRules() []rule {
 		// replication and wharf copy, share it.
 		{pkg: "wharf/internal/upstream", onlyDirect: []string{"wharf/internal/auth", "github.com/google/go-containerregistry/pkg/authn",
 			"github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1/remote/transport",
-			"github.com/opencontainers/go-digest"},
+			"github.com/opencontainers/go-digest", "golang.org/x/sync/singleflight"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/metadata", "wharf/internal/storage", "wharf/internal/registry"}},
 		// The stored upstream credentials are sealed rows of the metadata
 		// database; the composition root hands the store its key path and
