@@ -51,6 +51,10 @@ type upstreamCounter struct {
 	delay   atomic.Int64 // when not 0, every /v2/ answer waits this long (a time.Duration)
 	slowBy  time.Duration
 	slowPer int64
+	// pauseAfter, when not 0, holds every blob body after that many bytes
+	// until release is closed.
+	pauseAfter atomic.Int64
+	release    chan struct{}
 }
 
 // askedFor reports whether a path under /v2/<repo>/ was asked.
@@ -70,7 +74,7 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &upstreamCounter{counts: map[string]int{}, log: logf, slowPer: slowPer, slowBy: slowBy}
+	c := &upstreamCounter{counts: map[string]int{}, log: logf, slowPer: slowPer, slowBy: slowBy, release: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ModifyResponse = func(res *http.Response) error {
 		// Docker Hub's rate-limit headers, 100 pulls a window less the
@@ -79,6 +83,9 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 		res.Header.Set("RateLimit-Remaining", fmt.Sprintf("%d;w=21600", 100-c.count("GET manifests")))
 		if c.slowBy > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
 			res.Body = &slowBody{ReadCloser: res.Body, per: c.slowPer, by: c.slowBy}
+		}
+		if n := c.pauseAfter.Load(); n > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
+			res.Body = &pausingBody{ReadCloser: res.Body, left: n, release: c.release}
 		}
 		if c.corrupt.Load() && strings.Contains(res.Request.URL.Path, "/blobs/") {
 			res.Body = &flipFirst{ReadCloser: res.Body}
@@ -138,6 +145,26 @@ func (s *slowBody) Read(p []byte) (int, error) {
 	n, err := s.ReadCloser.Read(p)
 	s.read += int64(n)
 	time.Sleep(s.by)
+	return n, err
+}
+
+// pausingBody hands out left bytes, then waits for release.
+type pausingBody struct {
+	io.ReadCloser
+	left    int64
+	release chan struct{}
+}
+
+func (p *pausingBody) Read(b []byte) (int, error) {
+	if p.left <= 0 {
+		<-p.release
+		return p.ReadCloser.Read(b)
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, err := p.ReadCloser.Read(b)
+	p.left -= int64(n)
 	return n, err
 }
 
