@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"wharf/e2e/harness"
@@ -48,33 +47,10 @@ acl:
 	}
 	upAdmin := remote.WithAuth(&authn.Basic{Username: "admin", Password: strings.TrimSpace(string(b))})
 	for _, repo := range []string{"a", "b", "c"} {
-		img, err := random.Image(64<<10, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.ParseReference(up.Addr()+"/team/"+repo+":1", name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img, upAdmin); err != nil {
-			t.Fatal(err)
-		}
+		pushRandomWith(t, up.Addr()+"/team/"+repo+":1", 64<<10, 1, upAdmin)
 	}
-
-	mirrorCfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`auth: token
-users:
-  admin: {password: %q}
-  puller: {password: %q}
-acl:
-  - match: {account: admin}
-    actions: ["*"]
-  - match: {account: puller}
-    actions: [pull]
-proxy:
-  upstreams:
-    - prefix: up
-      url: %s
-`, bcryptHash(t, adminPassword), bcryptHash(t, "puller-pw-3"), up.URL()))
+	// The mirror's configuration gives the upstream no credential.
+	mirrorCfg := mirrorConfig(t, "      url: "+up.URL()+"\n")
 	mirror := startWharf(t, "--config", mirrorCfg, "--auth", "token")
 	mirrorCLI := wharfCLI{t: t, bin: harness.WharfBinary(t), data: mirror.DataDir()}
 	pull := func(repo string) error {

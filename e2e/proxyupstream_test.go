@@ -188,8 +188,15 @@ func (f *flipFirst) Read(p []byte) (int, error) {
 // anything and puller may only pull.
 func proxyConfig(t *testing.T, upstreamURL, ttl string, more ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	pwFile := writeTestFile(t, dir, "upstream.pw", testPassword+"\n", 0o600)
+	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword+"\n", 0o600)
+	return mirrorConfig(t, fmt.Sprintf("      url: %s\n      username: test\n      password_file: %s\n      ttl: %s\n%s",
+		upstreamURL, pwFile, ttl, strings.Join(more, "")))
+}
+
+// mirrorConfig is proxyConfig with the "up" upstream's keys given whole
+// (indented under its list item).
+func mirrorConfig(t *testing.T, upstream string) string {
+	t.Helper()
 	hash := func(pw string) string {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 		if err != nil {
@@ -197,7 +204,7 @@ func proxyConfig(t *testing.T, upstreamURL, ttl string, more ...string) string {
 		}
 		return string(h)
 	}
-	return writeConfig(t, dir, fmt.Sprintf(`auth: token
+	return writeConfig(t, t.TempDir(), fmt.Sprintf(`auth: token
 metrics: {enabled: true}
 users:
   admin: {password: %q}
@@ -210,11 +217,7 @@ acl:
 proxy:
   upstreams:
     - prefix: up
-      url: %s
-      username: test
-      password_file: %s
-      ttl: %s
-%s`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl, strings.Join(more, "")))
+%s`, hash(adminPassword), hash("puller-pw-3"), upstream))
 }
 
 var (
@@ -225,6 +228,12 @@ var (
 // pushRandomAsAdmin pushes a random image of layers × size bytes to ref as admin.
 func pushRandomAsAdmin(t *testing.T, ref string, size int64, layers int64) v1.Image {
 	t.Helper()
+	return pushRandomWith(t, ref, size, layers, proxyAdmin)
+}
+
+// pushRandomWith pushes a random image of layers × size bytes to ref with opts.
+func pushRandomWith(t *testing.T, ref string, size int64, layers int64, opts ...remote.Option) v1.Image {
+	t.Helper()
 	img, err := random.Image(size, layers)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +242,7 @@ func pushRandomAsAdmin(t *testing.T, ref string, size int64, layers int64) v1.Im
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img, proxyAdmin); err != nil {
+	if err := remote.Write(r, img, opts...); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	return img

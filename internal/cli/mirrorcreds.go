@@ -1,70 +1,39 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"wharf/internal/accounts"
-	"wharf/internal/audit"
 	"wharf/internal/auth"
 	"wharf/internal/authstack"
-	"wharf/internal/config"
-	"wharf/internal/metadata"
 	"wharf/internal/upstreamcreds"
 )
 
 // upstreamEnv is the configuration, the database and the credential store
-// of the wharf mirror commands.
+// of the wharf mirror commands; their changes are audited as `wharf
+// user`'s are.
 type upstreamEnv struct {
-	cfg   config.Config
-	meta  *metadata.Store
+	*accountEnv
 	creds *upstreamcreds.Store
-	log   *slog.Logger
-	audit *audit.Log
 }
 
-// openUpstreams opens what the wharf mirror commands work on; changes go
-// to the audit log as the operating-system user's, as `wharf user`'s do.
 func openUpstreams(cmd *cobra.Command) (*upstreamEnv, error) {
-	cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, accountSettings...)
+	cfg, store, log, alog, err := openAudited(cmd)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	meta, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	env := &upstreamEnv{cfg: cfg, meta: meta, log: log}
 	var changed func(context.Context, accounts.Change)
-	if cfg.Audit.On() {
-		if env.audit, err = audit.New(audit.Options{Store: meta, Log: log}); err != nil {
-			meta.Close()
-			return nil, err
-		}
-		changed = env.audit.Changed
-		cmd.SetContext(accounts.WithActor(cmd.Context(), accounts.Actor{Name: osUser(), Source: audit.SourceCLI}))
+	if alog != nil {
+		changed = alog.Changed
 	}
-	env.creds = authstack.UpstreamCredentials(cfg, meta, changed)
-	return env, nil
-}
-
-// close writes the audit records, then closes the database.
-func (e *upstreamEnv) close(ctx context.Context) {
-	if e.audit != nil {
-		if err := e.audit.Close(ctx); err != nil {
-			e.log.Error("audit: records of this change not written", "err", err)
-		}
-	}
-	e.meta.Close()
+	return &upstreamEnv{accountEnv: &accountEnv{cfg: cfg, store: store, log: log, audit: alog},
+		creds: authstack.UpstreamCredentials(cfg, store, changed)}, nil
 }
 
 // withUpstreams runs fn with the opened environment and closes it after.
@@ -169,15 +138,9 @@ func readUpstreamPassword(cmd *cobra.Command, fromStdin bool) (auth.Secret, erro
 	if !fromStdin {
 		return readNewPassword(cmd, false, "Password at the upstream")
 	}
-	b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), upstreamcreds.MaxPassword+2))
-	if err != nil {
-		return "", fmt.Errorf("reading the password from stdin: %w", err)
-	}
-	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
-	if len(b) == 0 {
-		return "", errors.New("stdin held no password")
-	}
-	return auth.Secret(b), nil
+	// One byte more than a store takes, so that a longer one is refused
+	// rather than cut.
+	return readStdinPassword(cmd.InOrStdin(), upstreamcreds.MaxPassword+2)
 }
 
 // upstreamError drops the package prefix of the store's refusals.

@@ -20,10 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"wharf/internal/errcode"
-	"wharf/internal/metadata"
 	"wharf/internal/proxy"
-	"wharf/internal/registry"
-	"wharf/internal/storage/filesystem"
 	"wharf/internal/upstream"
 )
 
@@ -63,16 +60,7 @@ func TestCredentialsUnreadable(t *testing.T) {
 
 	var logs strings.Builder
 	lg := slog.New(slog.NewTextHandler(&logs, nil))
-	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(dir, "wharf.db"), lg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	blobs, err := filesystem.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(blobs, meta, lg, registry.Options{})
+	reg, _ := newRegistry(t, dir, lg, nil)
 	var broken atomic.Bool
 	client, err := upstream.New(upstream.Options{URL: srv.URL, Credentials: func(context.Context) (upstream.Credential, error) {
 		if broken.Load() {

@@ -40,6 +40,17 @@ func newTokenRegistry(t *testing.T, expiresIn string) (*tokenRegistry, *httptest
 	return f, srv
 }
 
+// newTokenClient is a tokenRegistry and an anonymous client of it.
+func newTokenClient(t *testing.T, expiresIn string) (*tokenRegistry, *Client) {
+	t.Helper()
+	f, srv := newTokenRegistry(t, expiresIn)
+	c, err := New(Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, c
+}
+
 func (f *tokenRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -139,11 +150,7 @@ func TestTokenKeptUntilExpiry(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f, srv := newTokenRegistry(t, tc.expiresIn)
-			c, err := New(Options{URL: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f, c := newTokenClient(t, tc.expiresIn)
 			clock := &fakeClock{now: time.Unix(1_000_000, 0)}
 			c.now = clock.Now
 			const scope = "repository:team/app:pull"
@@ -182,11 +189,7 @@ func TestTokenKeptUntilExpiry(t *testing.T) {
 // new token between them and succeed.
 func TestTokenRefusedIsReplacedOnce(t *testing.T) {
 	t.Parallel()
-	f, srv := newTokenRegistry(t, "300")
-	c, err := New(Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, c := newTokenClient(t, "300")
 	pullAll(t, c, "team/app", 1)
 	f.revokeAll()
 	pullAll(t, c, "team/app", 16)
@@ -199,11 +202,7 @@ func TestTokenRefusedIsReplacedOnce(t *testing.T) {
 // is fetched without the upstream's token.
 func TestRedirectGetsNoToken(t *testing.T) {
 	t.Parallel()
-	f, srv := newTokenRegistry(t, "300")
-	c, err := New(Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, c := newTokenClient(t, "300")
 	body, _, err := c.GetBlob(t.Context(), "team/app", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
 	if err != nil {
 		t.Fatal(err)
