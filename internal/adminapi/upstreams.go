@@ -20,7 +20,8 @@ type UpstreamCredentials struct {
 	// from, then the stored credentials no upstream uses (JSON-ready).
 	List func(ctx context.Context) (any, error)
 	// Set stores a credential and returns what List shows of it. Errors
-	// wrap ErrNoUpstream or ErrInvalidCredential for the caller's mistakes.
+	// wrap ErrNoUpstream or ErrInvalidCredential for the caller's mistakes,
+	// ErrCredentialKey for a key file the operator must provide.
 	Set func(ctx context.Context, upstream, username string, password auth.Secret) (any, error)
 	// Remove deletes one; ErrNoCredential when none was stored.
 	Remove func(ctx context.Context, upstream string) error
@@ -32,6 +33,9 @@ var (
 	ErrNoUpstream        = errors.New("adminapi: no such upstream")
 	ErrInvalidCredential = errors.New("adminapi: invalid credential")
 	ErrNoCredential      = errors.New("adminapi: no credential stored")
+	// ErrCredentialKey is a key file the server cannot seal with (a
+	// configured one that does not exist): the operator's to fix.
+	ErrCredentialKey = errors.New("adminapi: the key that seals upstream credentials cannot be read")
 )
 
 var errNoProxy = &errcode.Error{Code: errcode.AdminNotFound,
@@ -108,7 +112,8 @@ func upstreamCredentialError(err error) error {
 	for _, e := range []struct {
 		sentinel error
 		code     errcode.Code
-	}{{ErrNoUpstream, errcode.AdminNotFound}, {ErrNoCredential, errcode.AdminNotFound}, {ErrInvalidCredential, errcode.AdminInvalid}} {
+	}{{ErrNoUpstream, errcode.AdminNotFound}, {ErrNoCredential, errcode.AdminNotFound}, {ErrInvalidCredential, errcode.AdminInvalid},
+		{ErrCredentialKey, errcode.AdminConflict}} {
 		if errors.Is(err, e.sentinel) {
 			return &errcode.Error{Code: e.code, Message: strings.TrimPrefix(err.Error(), e.sentinel.Error()+": ")}
 		}

@@ -39,6 +39,9 @@ func TestUpstreamCredentials(t *testing.T) {
 				if upstream != "hub" {
 					return nil, fmt.Errorf("%w: no such upstream %q; the configured upstreams are hub", adminapi.ErrNoUpstream, upstream)
 				}
+				if username == "nokey" {
+					return nil, fmt.Errorf("%w: no key file /etc/wharf/k: make one", adminapi.ErrCredentialKey)
+				}
 				if strings.Contains(username, ":") {
 					return nil, fmt.Errorf("%w: the username holds a colon", adminapi.ErrInvalidCredential)
 				}
@@ -85,6 +88,7 @@ func TestUpstreamCredentials(t *testing.T) {
 	}{
 		{"unknown upstream", "PUT", "/api/v1/upstream-credentials/ghcr", body, http.StatusNotFound, "not_found", "the configured upstreams are hub"},
 		{"invalid username", "PUT", "/api/v1/upstream-credentials/hub", map[string]string{"username": "a:b", "password": password}, http.StatusBadRequest, "invalid", "colon"},
+		{"no key file", "PUT", "/api/v1/upstream-credentials/hub", map[string]string{"username": "nokey", "password": password}, http.StatusConflict, "conflict", "no key file /etc/wharf/k"},
 		{"no password", "PUT", "/api/v1/upstream-credentials/hub", map[string]string{"username": "acme"}, http.StatusBadRequest, "invalid", "password is required"},
 		{"unknown member", "PUT", "/api/v1/upstream-credentials/hub", map[string]string{"username": "acme", "password": password, "token": "x"}, http.StatusBadRequest, "invalid", "token"},
 		{"removed twice", "DELETE", "/api/v1/upstream-credentials/ghcr", nil, http.StatusNotFound, "not_found", `for upstream "ghcr"`},

@@ -104,7 +104,8 @@ func (s *Server) adminUpstreamCredentials() *adminapi.UpstreamCredentials {
 // sentinels, keeping their explanation.
 func adminUpstreamError(err error) error {
 	for from, to := range map[error]error{upstreamcreds.ErrUnknownUpstream: adminapi.ErrNoUpstream,
-		upstreamcreds.ErrNotFound: adminapi.ErrNoCredential, upstreamcreds.ErrInvalid: adminapi.ErrInvalidCredential} {
+		upstreamcreds.ErrNotFound: adminapi.ErrNoCredential, upstreamcreds.ErrInvalid: adminapi.ErrInvalidCredential,
+		upstreamcreds.ErrNoKey: adminapi.ErrCredentialKey} {
 		if errors.Is(err, from) {
 			return fmt.Errorf("%w: %s", to, strings.TrimPrefix(err.Error(), "upstreamcreds: "))
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -72,9 +71,6 @@ type Options struct {
 type Store struct {
 	meta *metadata.Store
 	opts Options
-
-	mu  sync.Mutex
-	key *Key
 }
 
 // New returns the store over meta.
@@ -94,24 +90,14 @@ func (s *Store) changed(ctx context.Context, action, upstream string, err error)
 	}
 }
 
-// loadKey returns the key, reading it again when the cached one is not
-// want (the file was replaced): "" takes any.
-func (s *Store) loadKey(create bool, want string) (*Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.key != nil && (want == "" || s.key.ID() == want) {
-		return s.key, nil
-	}
-	load := LoadKey
+// loadKey reads the key file as it is now, at each use: a replaced file
+// takes effect at once, and the file is a few bytes next to a token
+// request's round trip.
+func (s *Store) loadKey(create bool) (*Key, error) {
 	if create && s.opts.CreateKey {
-		load = EnsureKey
+		return EnsureKey(s.opts.KeyPath)
 	}
-	k, err := load(s.opts.KeyPath)
-	if err != nil {
-		return nil, err
-	}
-	s.key = k
-	return k, nil
+	return LoadKey(s.opts.KeyPath)
 }
 
 // Set stores username and password for upstream, replacing what was
@@ -125,7 +111,7 @@ func (s *Store) Set(ctx context.Context, upstream, username string, password aut
 	if err := checkCredential(username, password); err != nil {
 		return Info{}, err
 	}
-	k, err := s.loadKey(true, "")
+	k, err := s.loadKey(true)
 	if err != nil {
 		return Info{}, err
 	}
@@ -200,7 +186,7 @@ func (s *Store) Get(ctx context.Context, upstream string) (Credential, error) {
 	if err != nil {
 		return Credential{}, fmt.Errorf("upstreamcreds: %w", err)
 	}
-	k, err := s.loadKey(false, row.KeyID)
+	k, err := s.loadKey(false)
 	if err != nil {
 		return Credential{}, fmt.Errorf("%w (the credential of upstream %q is sealed with key %s; set proxy.credentials_key_file to that key, or set the credential again with `wharf mirror credentials set %s`)",
 			err, upstream, row.KeyID, upstream)

@@ -171,6 +171,32 @@ func TestRefusedCredentials(t *testing.T) {
 	}
 }
 
+// TestKeyFileReplaced: a Set after the key file was replaced seals with the
+// new key, and the credential opens without a new store (no restart).
+func TestKeyFileReplaced(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	p := filepath.Join(t.TempDir(), "k")
+	s := upstreamcreds.New(openMeta(t), upstreamcreds.Options{KeyPath: p, CreateKey: true})
+	first, err := s.Set(ctx, "hub", "acme", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "hub"); err == nil || !strings.Contains(err.Error(), first.KeyID) {
+		t.Errorf("Get of a credential sealed with the replaced key: %v; want the error naming it", err)
+	}
+	second, err := s.Set(ctx, "hub", "acme", secret)
+	if err != nil || second.KeyID == first.KeyID {
+		t.Fatalf("Set after the key was replaced: %+v, %v; want another key id", second, err)
+	}
+	if got, err := s.Get(ctx, "hub"); err != nil || got.Password.Reveal() != secret {
+		t.Errorf("Get with the new key: %v", err)
+	}
+}
+
 func TestLoadKeyRefusesGarbage(t *testing.T) {
 	t.Parallel()
 	p := filepath.Join(t.TempDir(), "k")
