@@ -152,6 +152,17 @@ func TestMirrorCredentials(t *testing.T) {
 		t.Errorf("ls with another key:\n%s", out)
 	}
 
+	// An upstream gone from the configuration: its stored credential is
+	// listed as used by nothing.
+	renamedCfg := filepath.Join(dir, "renamed.yml")
+	if err := os.WriteFile(renamedCfg, []byte(strings.Replace(body, "prefix: good", "prefix: better", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = mustCLI(t, "", "mirror", "credentials", "ls", "--config", renamedCfg, "--data", data)
+	if !strings.Contains(out, "no configured upstream has this name") || !strings.Contains(out, "better") {
+		t.Errorf("ls with the upstream renamed:\n%s", out)
+	}
+
 	mustCLI(t, "", args("credentials", "rm", "good")...)
 	wantFail(t, "", "no credential stored for upstream", args("credentials", "rm", "good")...)
 	out = mustCLI(t, "", args("credentials", "ls")...)
