@@ -51,6 +51,10 @@ type upstreamCounter struct {
 	delay   atomic.Int64 // when not 0, every /v2/ answer waits this long (a time.Duration)
 	slowBy  time.Duration
 	slowPer int64
+	// pauseAfter, when not 0, holds every blob body after that many bytes
+	// until release is closed.
+	pauseAfter atomic.Int64
+	release    chan struct{}
 }
 
 // askedFor reports whether a path under /v2/<repo>/ was asked.
@@ -70,7 +74,7 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &upstreamCounter{counts: map[string]int{}, log: logf, slowPer: slowPer, slowBy: slowBy}
+	c := &upstreamCounter{counts: map[string]int{}, log: logf, slowPer: slowPer, slowBy: slowBy, release: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ModifyResponse = func(res *http.Response) error {
 		// Docker Hub's rate-limit headers, 100 pulls a window less the
@@ -79,6 +83,9 @@ func startUpstreamCounter(t *testing.T, target string, slowPer int64, slowBy tim
 		res.Header.Set("RateLimit-Remaining", fmt.Sprintf("%d;w=21600", 100-c.count("GET manifests")))
 		if c.slowBy > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
 			res.Body = &slowBody{ReadCloser: res.Body, per: c.slowPer, by: c.slowBy}
+		}
+		if n := c.pauseAfter.Load(); n > 0 && strings.Contains(res.Request.URL.Path, "/blobs/") {
+			res.Body = &pausingBody{ReadCloser: res.Body, left: n, release: c.release}
 		}
 		if c.corrupt.Load() && strings.Contains(res.Request.URL.Path, "/blobs/") {
 			res.Body = &flipFirst{ReadCloser: res.Body}
@@ -141,6 +148,26 @@ func (s *slowBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// pausingBody hands out left bytes, then waits for release.
+type pausingBody struct {
+	io.ReadCloser
+	left    int64
+	release chan struct{}
+}
+
+func (p *pausingBody) Read(b []byte) (int, error) {
+	if p.left <= 0 {
+		<-p.release
+		return p.ReadCloser.Read(b)
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, err := p.ReadCloser.Read(b)
+	p.left -= int64(n)
+	return n, err
+}
+
 // flipFirst changes a body's first byte.
 type flipFirst struct {
 	io.ReadCloser
@@ -161,8 +188,15 @@ func (f *flipFirst) Read(p []byte) (int, error) {
 // anything and puller may only pull.
 func proxyConfig(t *testing.T, upstreamURL, ttl string, more ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	pwFile := writeTestFile(t, dir, "upstream.pw", testPassword+"\n", 0o600)
+	pwFile := writeTestFile(t, t.TempDir(), "upstream.pw", testPassword+"\n", 0o600)
+	return mirrorConfig(t, fmt.Sprintf("      url: %s\n      username: test\n      password_file: %s\n      ttl: %s\n%s",
+		upstreamURL, pwFile, ttl, strings.Join(more, "")))
+}
+
+// mirrorConfig is proxyConfig with the "up" upstream's keys given whole
+// (indented under its list item).
+func mirrorConfig(t *testing.T, upstream string) string {
+	t.Helper()
 	hash := func(pw string) string {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 		if err != nil {
@@ -170,7 +204,7 @@ func proxyConfig(t *testing.T, upstreamURL, ttl string, more ...string) string {
 		}
 		return string(h)
 	}
-	return writeConfig(t, dir, fmt.Sprintf(`auth: token
+	return writeConfig(t, t.TempDir(), fmt.Sprintf(`auth: token
 metrics: {enabled: true}
 users:
   admin: {password: %q}
@@ -183,11 +217,7 @@ acl:
 proxy:
   upstreams:
     - prefix: up
-      url: %s
-      username: test
-      password_file: %s
-      ttl: %s
-%s`, hash(adminPassword), hash("puller-pw-3"), upstreamURL, pwFile, ttl, strings.Join(more, "")))
+%s`, hash(adminPassword), hash("puller-pw-3"), upstream))
 }
 
 var (
@@ -198,6 +228,12 @@ var (
 // pushRandomAsAdmin pushes a random image of layers × size bytes to ref as admin.
 func pushRandomAsAdmin(t *testing.T, ref string, size int64, layers int64) v1.Image {
 	t.Helper()
+	return pushRandomWith(t, ref, size, layers, proxyAdmin)
+}
+
+// pushRandomWith pushes a random image of layers × size bytes to ref with opts.
+func pushRandomWith(t *testing.T, ref string, size int64, layers int64, opts ...remote.Option) v1.Image {
+	t.Helper()
 	img, err := random.Image(size, layers)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +242,7 @@ func pushRandomAsAdmin(t *testing.T, ref string, size int64, layers int64) v1.Im
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img, proxyAdmin); err != nil {
+	if err := remote.Write(r, img, opts...); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	return img

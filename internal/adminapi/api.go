@@ -77,6 +77,9 @@ type Config struct {
 	// Replication, when it answers non-nil, reports and runs the
 	// replication rules (a func: the runner is built after the API).
 	Replication func() *Replication
+	// UpstreamCredentials are the pull-through cache's stored upstream
+	// credentials; nil without proxy.upstreams.
+	UpstreamCredentials *UpstreamCredentials
 }
 
 // API serves the admin API.
@@ -187,6 +190,9 @@ func (a *API) routes() []Route {
 		{"POST", "token-keys/rotate", a.rotateTokenKey},
 		{"GET", "replication", a.getReplication},
 		{"POST", "replication/{rule}/run", a.runReplication},
+		{"GET", "upstream-credentials", a.listUpstreamCredentials},
+		{"PUT", "upstream-credentials/{name}", a.setUpstreamCredential},
+		{"DELETE", "upstream-credentials/{name}", a.removeUpstreamCredential},
 	}
 }
 

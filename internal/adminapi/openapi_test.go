@@ -13,10 +13,12 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"wharf/internal/audit"
+	"wharf/internal/authstack"
 	"wharf/internal/errcode"
 	"wharf/internal/metadata"
 	"wharf/internal/replicate"
 	"wharf/internal/retention"
+	"wharf/internal/upstreamcreds"
 )
 
 const openAPIPath = "../../docs/api/openapi.yaml"
@@ -201,6 +203,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Repository": Repository{}, "RepositoryList": repositoryList{}, "RepositoryDetail": RepositoryDetail{},
 		"Tag": metadata.TagInfo{}, "DeletedRepository": DeletedRepository{}, "AuditRecord": audit.View{},
 		"ReplicationRule": replicate.RuleStatus{}, "ReplicationRun": replicate.RunResult{},
+		"UpstreamCredentialChange": upstreamCredentialRequest{},
+		"UpstreamCredentialState":  authstack.UpstreamCredentialState{}, "StoredUpstreamCredential": upstreamcreds.Info{},
 	} {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {

@@ -153,8 +153,13 @@ func dependencyRules() []rule {
 		// replication and wharf copy, share it.
 		{pkg: "wharf/internal/upstream", onlyDirect: []string{"wharf/internal/auth", "github.com/google/go-containerregistry/pkg/authn",
 			"github.com/google/go-containerregistry/pkg/name", "github.com/google/go-containerregistry/pkg/v1/remote/transport",
-			"github.com/opencontainers/go-digest"},
+			"github.com/opencontainers/go-digest", "golang.org/x/sync/singleflight"},
 			notDeps: []string{"wharf/internal/config", "wharf/internal/metadata", "wharf/internal/storage", "wharf/internal/registry"}},
+		// The stored upstream credentials are sealed rows of the metadata
+		// database; the composition root hands the store its key path and
+		// the upstreams' names.
+		{pkg: "wharf/internal/upstreamcreds", onlyDirect: []string{"wharf/internal/auth", "wharf/internal/metadata"},
+			notDeps: []string{"wharf/internal/config", "wharf/internal/server", "wharf/internal/proxy", "wharf/internal/upstream"}},
 		// Copies between registries speak go-containerregistry's remote
 		// package to both ends, this registry included (its own API, in
 		// process); rules queue pushes in the metadata's notification

@@ -19,7 +19,7 @@ func ReplicationSpecs(cfg config.Config) ([]replicate.Spec, error) {
 	for i, r := range cfg.Replication.Rules {
 		r = r.WithDefaults()
 		c, err := UpstreamClient(i, config.Upstream{URL: r.URL, Username: r.Username, PasswordFile: r.PasswordFile,
-			CAFile: r.CAFile, InsecureSkipVerify: r.InsecureSkipVerify})
+			CAFile: r.CAFile, InsecureSkipVerify: r.InsecureSkipVerify}, nil)
 		if err != nil {
 			return nil, fmt.Errorf("replication.rules[%d] (%s): %w", i, r.Name, err)
 		}

@@ -67,29 +67,43 @@ func (e *accountEnv) close(ctx context.Context) {
 	e.store.Close()
 }
 
-func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
+// openAudited opens what the commands that change the database share: the
+// configuration, the database and, with audit.enabled, the audit log
+// (nil when off), where their changes are the operating-system user's.
+func openAudited(cmd *cobra.Command) (config.Config, *metadata.Store, *slog.Logger, *audit.Log, error) {
 	cfg, err := resolveConfig(cmd, config.RoleAllInOne, nil, accountSettings...)
 	if err != nil {
-		return nil, err
+		return config.Config{}, nil, nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, err := authstack.OpenMetadata(cmd.Context(), cfg, log)
+	if err != nil {
+		return config.Config{}, nil, nil, nil, err
+	}
+	if !cfg.Audit.On() {
+		return cfg, store, log, nil, nil
+	}
+	alog, err := audit.New(audit.Options{Store: store, Log: log})
+	if err != nil {
+		store.Close()
+		return config.Config{}, nil, nil, nil, err
+	}
+	cmd.SetContext(accounts.WithActor(cmd.Context(), accounts.Actor{Name: osUser(), Source: audit.SourceCLI}))
+	return cfg, store, log, alog, nil
+}
+
+func (f *accountFlags) open(cmd *cobra.Command) (*accountEnv, error) {
+	cfg, store, log, alog, err := openAudited(cmd)
 	if err != nil {
 		return nil, err
 	}
 	opts, err := authstack.AccountOptions(cfg)
 	if err != nil {
-		store.Close()
+		(&accountEnv{store: store, log: log, audit: alog}).close(cmd.Context())
 		return nil, err
 	}
-	var alog *audit.Log
-	if cfg.Audit.On() {
-		if alog, err = audit.New(audit.Options{Store: store, Log: log}); err != nil {
-			store.Close()
-			return nil, err
-		}
+	if alog != nil {
 		opts.Changed = alog.Changed
-		cmd.SetContext(accounts.WithActor(cmd.Context(), accounts.Actor{Name: osUser(), Source: audit.SourceCLI}))
 	}
 	svc := accounts.NewService(store, opts)
 	// Right after an upgrade the built-in admin may still be in the file
@@ -145,15 +159,7 @@ func explainError(err error) error {
 func readNewPassword(cmd *cobra.Command, fromStdin bool, what string) (auth.Secret, error) {
 	in := cmd.InOrStdin()
 	if fromStdin {
-		b, err := io.ReadAll(io.LimitReader(in, 4096))
-		if err != nil {
-			return "", fmt.Errorf("reading the password from stdin: %w", err)
-		}
-		b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
-		if len(b) == 0 {
-			return "", errors.New("stdin held no password")
-		}
-		return auth.Secret(b), nil
+		return readStdinPassword(in, 4096)
 	}
 	f, ok := in.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -176,6 +182,20 @@ func readNewPassword(cmd *cobra.Command, fromStdin bool, what string) (auth.Secr
 		return "", errors.New("the passwords differ; nothing changed")
 	}
 	return auth.Secret(first), nil
+}
+
+// readStdinPassword reads a password from in: at most max bytes, without
+// the final newline.
+func readStdinPassword(in io.Reader, max int64) (auth.Secret, error) {
+	b, err := io.ReadAll(io.LimitReader(in, max))
+	if err != nil {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+	if len(b) == 0 {
+		return "", errors.New("stdin held no password")
+	}
+	return auth.Secret(b), nil
 }
 
 // table writes aligned columns.

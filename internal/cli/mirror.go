@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"wharf/internal/authstack"
-	"wharf/internal/config"
 	"wharf/internal/upstream"
 )
 
@@ -24,6 +23,8 @@ func newMirror() *cobra.Command {
 		Use:   "mirror",
 		Short: "The pull-through caches of proxy.upstreams",
 	}
+	var f accountFlags
+	f.register(cmd)
 	var repo string
 	status := &cobra.Command{
 		Use:   "status",
@@ -33,19 +34,23 @@ use, for its challenge and a token (the path a pull takes), and print whether
 it answered and took them. For Docker Hub it also HEADs the manifest of
 ratelimitpreview/test, which answers the account's pull limit without
 counting against it (--repo asks another repository of every upstream).
-The command reads its settings as wharf serve does (--config and every
-WHARF_* variable); it exits 1 when an upstream fails.`,
+CREDENTIALS says where the credential comes from: the database (wharf mirror
+credentials set; "over config" when it replaces the configuration's), the
+configuration, or none (anonymous).
+The command reads its settings as wharf serve does (--config, --data, the
+database flags and every WHARF_* variable); it exits 1 when an upstream fails.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := resolveConfig(cmd, config.RoleAllInOne, cmd.ErrOrStderr(), "config")
-			if err != nil {
-				return err
-			}
+		RunE: withUpstreams(func(cmd *cobra.Command, _ []string, env *upstreamEnv) error {
+			cfg := env.cfg
 			if len(cfg.Proxy.Upstreams) == 0 {
 				fmt.Fprintln(cmd.ErrOrStderr(), "no proxy.upstreams in the configuration; see docs/proxy.md")
 				return nil
 			}
-			t := newTable(cmd.OutOrStdout(), "PREFIX", "UPSTREAM", "STATUS", "LIMIT", "REMAINING")
+			states, err := authstack.UpstreamCredentialStates(cmd.Context(), cfg, env.creds)
+			if err != nil {
+				return err
+			}
+			t := newTable(cmd.OutOrStdout(), "PREFIX", "UPSTREAM", "CREDENTIALS", "STATUS", "LIMIT", "REMAINING")
 			var failed []string
 			for i, u := range cfg.Proxy.Upstreams {
 				u = u.WithDefaults()
@@ -53,7 +58,7 @@ WHARF_* variable); it exits 1 when an upstream fails.`,
 				if prefix == "" {
 					prefix = "(mirror)"
 				}
-				c, err := authstack.UpstreamClient(i, u)
+				c, err := authstack.UpstreamClient(i, u, env.creds)
 				if err != nil {
 					return err
 				}
@@ -67,20 +72,24 @@ WHARF_* variable); it exits 1 when an upstream fails.`,
 					failed = append(failed, prefix)
 				}
 				rl := c.RateLimit()
-				t.row(prefix, u.URL, state, count(rl.Limit), count(rl.Remaining))
+				t.row(prefix, u.URL, credentialSource(states[i]), state, count(rl.Limit), count(rl.Remaining))
 			}
 			if err := t.flush(); err != nil {
 				return err
+			}
+			for _, st := range states {
+				if note := credentialNote(st); note != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", st.Upstream, note)
+				}
 			}
 			if len(failed) > 0 {
 				return fmt.Errorf("mirror status: %s failed; the STATUS column says how", strings.Join(failed, ", "))
 			}
 			return nil
-		},
+		}),
 	}
-	status.Flags().String("config", "", "path of the wharf.yml that wharf serve uses (env WHARF_CONFIG)")
 	status.Flags().StringVar(&repo, "repo", "", "repository whose latest manifest each upstream is asked for (default: only the handshake; Docker Hub: "+hubRateLimitRepo+")")
-	cmd.AddCommand(status)
+	cmd.AddCommand(status, newMirrorCredentials())
 	return cmd
 }
 

@@ -13,10 +13,19 @@ import (
 type Proxy struct {
 	// Upstreams are the registries mirrored, each under its own prefix.
 	Upstreams []Upstream `yaml:"upstreams"`
+	// CredentialsKeyFile is the key that seals the upstream credentials
+	// stored in the database (wharf mirror credentials). Empty: the data
+	// directory's auth/upstream-credentials.key, created on first use;
+	// replicas sharing a database must all name the same key here.
+	CredentialsKeyFile string `yaml:"credentials_key_file"`
 }
 
 // Upstream is one registry mirrored.
 type Upstream struct {
+	// Name is what stored credentials (wharf mirror credentials) and
+	// status call the upstream: default its prefix, "mirror" for the
+	// mirror.
+	Name string `yaml:"name"`
 	// Prefix is the first component(s) of the local names served from this
 	// upstream: "hub" serves HOST/hub/library/nginx from the upstream's
 	// library/nginx. Empty (or Mirror) serves names without a prefix, as a
@@ -70,12 +79,22 @@ func (u Upstream) WithDefaults() Upstream {
 	if u.Prefix == "" {
 		u.Mirror = true
 	}
+	if u.Name == "" {
+		u.Name = u.Prefix
+		if u.Mirror {
+			u.Name = MirrorName
+		}
+	}
 	return u
 }
+
+// MirrorName is the default name of the upstream without a prefix.
+const MirrorName = "mirror"
 
 func (p Proxy) validate() []error {
 	var errs []error
 	seen := map[string]string{}
+	names := map[string]string{}
 	for i, u := range p.Upstreams {
 		key := fmt.Sprintf("proxy.upstreams[%d]", i)
 		if u.Mirror && u.Prefix != "" {
@@ -95,7 +114,15 @@ func (p Proxy) validate() []error {
 			}
 			errs = append(errs, fmt.Errorf("%s: %s is also %s's; each prefix names one upstream", key, what, other))
 		}
+		_, samePrefix := seen[prefix]
 		seen[prefix] = key
+		if n := u.WithDefaults().Name; u.Name != "" && !validUpstreamName(n) {
+			errs = append(errs, fmt.Errorf("%s.name: %q is not an upstream name (lowercase letters, digits and . _ - separated by /)", key, n))
+		} else if other, ok := names[n]; ok && !samePrefix {
+			errs = append(errs, fmt.Errorf("%s: the name %q is also %s's (a name is the prefix, or \"mirror\" for the mirror, unless name is set); give one of them another name", key, n, other))
+		} else {
+			names[n] = key
+		}
 		if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			errs = append(errs, fmt.Errorf("%s.url: %q is not an http:// or https:// URL (for example https://registry-1.docker.io)", key, redactURL(u.URL)))
 		} else if pu.User != nil {
@@ -114,6 +141,16 @@ func (p Proxy) validate() []error {
 		}
 	}
 	return errs
+}
+
+// validUpstreamName is a name of the prefixes' grammar.
+func validUpstreamName(n string) bool {
+	for _, c := range strings.Split(n, "/") {
+		if !validNameComponent(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // validNameComponent is one component of a repository name, as the

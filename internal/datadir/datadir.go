@@ -21,9 +21,10 @@ const (
 	spoolDir      = "spool"      // blobs being pulled through, unlinked as soon as created
 	quarantine    = "quarantine" // corrupt blobs wharf fsck --repair moved out of blobs/
 
-	adminHashFile     = "admin.htpasswd" // the built-in admin's bcrypt hash, in earlier releases
-	adminPasswordFile = "admin.password" // its generated first password
-	signInsFile       = "sign-ins.db"    // browser sign-ins
+	adminHashFile     = "admin.htpasswd"           // the built-in admin's bcrypt hash, in earlier releases
+	adminPasswordFile = "admin.password"           // its generated first password
+	signInsFile       = "sign-ins.db"              // browser sign-ins
+	upstreamKeyFile   = "upstream-credentials.key" // seals the stored upstream credentials
 )
 
 // Mode is the mode the data directory and its subdirectories are created
@@ -123,6 +124,11 @@ func (d Dir) AdminPassword() string { return filepath.Join(d.Auth(), adminPasswo
 // SignIns is the SQLite file of browser sign-ins of earlier releases,
 // imported once into the metadata database.
 func (d Dir) SignIns() string { return filepath.Join(d.Auth(), signInsFile) }
+
+// UpstreamCredentialsKey is the key that seals the pull-through cache's
+// upstream credentials stored in the database, when
+// proxy.credentials_key_file names none; created on first use.
+func (d Dir) UpstreamCredentialsKey() string { return filepath.Join(d.Auth(), upstreamKeyFile) }
 
 // TokenKeyImported is what TokenKey is renamed to once imported into the
 // metadata database.

@@ -23,13 +23,14 @@ func TestLayout(t *testing.T) {
 		"TLS": d.TLS(), "TLSCACert": d.TLSCACert(), "TLSServerCert": d.TLSServerCert(), "TLSServerKey": d.TLSServerKey(),
 		"ACME": d.ACME(), "Auth": d.Auth(), "TokenKey": d.TokenKey(), "TokenCert": d.TokenCert(),
 		"AdminHash": d.AdminHash(), "AdminHashMigrated": d.AdminHashMigrated(), "AdminPassword": d.AdminPassword(), "SignIns": d.SignIns(), "LockFile": d.LockFile(),
+		"UpstreamCredentialsKey": d.UpstreamCredentialsKey(),
 	}
 	want := map[string]string{
 		"Root": "/srv/wharf", "Blobs": "/srv/wharf/blobs", "Database": "/srv/wharf/wharf.db",
 		"TLS": "/srv/wharf/tls", "TLSCACert": "/srv/wharf/tls/ca.crt", "TLSServerCert": "/srv/wharf/tls/server.crt", "TLSServerKey": "/srv/wharf/tls/server.key",
 		"ACME": "/srv/wharf/acme", "Auth": "/srv/wharf/auth", "TokenKey": "/srv/wharf/auth/token.key", "TokenCert": "/srv/wharf/auth/token.crt",
 		"AdminHash": "/srv/wharf/auth/admin.htpasswd", "AdminHashMigrated": "/srv/wharf/auth/admin.htpasswd.migrated", "AdminPassword": "/srv/wharf/auth/admin.password", "SignIns": "/srv/wharf/auth/sign-ins.db",
-		"LockFile": "/srv/wharf/serve.lock",
+		"LockFile": "/srv/wharf/serve.lock", "UpstreamCredentialsKey": "/srv/wharf/auth/upstream-credentials.key",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("layout (-want +got):\n%s", diff)

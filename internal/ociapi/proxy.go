@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -66,6 +67,18 @@ func (h *Handler) proxyBlob(w http.ResponseWriter, r *http.Request, rt route, dg
 	if s == nil {
 		return false
 	}
+	if rs := s.ReadSeeker(); rs != nil && r.Header.Get("Range") != "" {
+		// A range of a blob still downloading (a client resuming, or
+		// reading a layer in parts) is served from the spool as its bytes
+		// arrive; ServeContent answers 206, 416 and If-Range.
+		defer s.Body.Close()
+		streamHeaders(w, dgst)
+		http.ServeContent(w, r, "", time.Time{}, rs)
+		if h.recording() {
+			h.record(r, rt, events.Event{Action: events.Pull, Digest: dgst, Size: s.Size})
+		}
+		return true
+	}
 	serveStream(w, dgst, s)
 	if s.Body == nil {
 		return true
@@ -84,12 +97,18 @@ func (h *Handler) proxyBlob(w http.ResponseWriter, r *http.Request, rt route, dg
 	return true
 }
 
-// serveStream writes the headers of a blob served from its download.
-func serveStream(w http.ResponseWriter, dgst digest.Digest, s *proxy.Stream) {
+// streamHeaders sets the headers of a blob served from its download.
+func streamHeaders(w http.ResponseWriter, dgst digest.Digest) {
 	hd := w.Header()
 	hd.Set("Docker-Content-Digest", dgst.String())
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("ETag", `"`+dgst.String()+`"`)
+}
+
+// serveStream writes the headers of a blob served whole from its download.
+func serveStream(w http.ResponseWriter, dgst digest.Digest, s *proxy.Stream) {
+	streamHeaders(w, dgst)
+	hd := w.Header()
 	if s.Size >= 0 {
 		hd.Set("Content-Length", strconv.FormatInt(s.Size, 10))
 	}

@@ -26,6 +26,20 @@ type Stream struct {
 	Body io.ReadCloser
 }
 
+// ReadSeeker returns Body as an io.ReadSeeker over the blob's Size bytes,
+// for a Range request answered while the download goes on: a read waits
+// until the bytes it asks for have arrived (the blob's last byte until its
+// digest is checked, as for Body), so a range is served from the spool
+// without a download of its own. nil when the size is unknown (the whole
+// blob is served then) or for a HEAD.
+func (s *Stream) ReadSeeker() io.ReadSeeker {
+	r, ok := s.Body.(*reader)
+	if !ok || s.Size < 0 {
+		return nil
+	}
+	return r
+}
+
 // Blob answers a pull of a blob name's registry does not hold: nil (and
 // no error) when name is not a proxy repository or when the blob could be
 // linked from what the registry already holds — then the caller serves it
@@ -285,6 +299,25 @@ func (r *reader) Read(p []byte) (int, error) {
 		rerr = nil
 	}
 	return m, rerr
+}
+
+// Seek moves the offset of the next Read; io.SeekEnd counts from the
+// announced size (Stream.ReadSeeker hands a reader out only when there is
+// one).
+func (r *reader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		r.d.mu.Lock()
+		offset += r.d.size
+		r.d.mu.Unlock()
+	}
+	if offset < 0 {
+		return 0, errors.New("proxy: seek before the blob's start")
+	}
+	r.off = offset
+	return offset, nil
 }
 
 func (r *reader) Close() error {

@@ -116,7 +116,7 @@ func (c *Cache) stale(ctx context.Context, u *Upstream, name, ref string, err er
 func isUpstreamError(err error) bool {
 	var se *upstream.StatusError
 	return errors.As(err, &se) || errors.Is(err, upstream.ErrUnreachable) ||
-		errors.Is(err, upstream.ErrDigestMismatch) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, upstream.ErrDigestMismatch) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, upstream.ErrCredentials) ||
 		errors.Is(err, registry.ErrManifestInvalid) || errors.Is(err, registry.ErrDigestInvalid)
 }
 
@@ -141,6 +141,8 @@ func (c *Cache) answer(ctx context.Context, u *Upstream, name, what string, err 
 		return errcode.Errorf(errcode.Unavailable, "%s is not in the cache, and upstream %s answered %d", what, host, se.Status)
 	case errors.Is(err, registry.ErrManifestInvalid):
 		return errcode.Errorf(errcode.ManifestInvalid, "upstream %s served a manifest for %s that Wharf cannot store: %s", host, what, strings.TrimPrefix(err.Error(), "registry: "))
+	case errors.Is(err, upstream.ErrCredentials):
+		return errcode.Errorf(errcode.Unavailable, "%s is not in the cache, and this server cannot read its credentials for upstream %s (its log says why)", what, host)
 	case errors.Is(err, upstream.ErrDigestMismatch), errors.Is(err, registry.ErrDigestInvalid):
 		return errcode.Errorf(errcode.Unavailable, "upstream %s served content for %s that does not match its digest", host, what)
 	}

@@ -53,6 +53,26 @@ func newEnvQuota(t *testing.T, prefix string, rules []quota.Rule) *env {
 	srv := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(lf, "", log.LstdFlags))))
 	t.Cleanup(func() { srv.Close(); lf.Close() })
 	lg := slog.New(slog.DiscardHandler)
+	reg, meta := newRegistry(t, dir, lg, func(meta *metadata.Store, opts *registry.Options) {
+		if q := quota.New(meta, lg, rules); q != nil {
+			opts.Admission = q
+		}
+	})
+	client, err := upstream.New(upstream.Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := proxy.New(reg, lg, []proxy.Upstream{{Prefix: prefix, Client: client, TTL: 0}}, proxy.Options{SpoolDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, reg: reg, meta: meta, cache: c, up: strings.TrimPrefix(srv.URL, "http://")}
+}
+
+// newRegistry is a registry on disk in dir; tune, when set, adjusts its
+// options.
+func newRegistry(t *testing.T, dir string, lg *slog.Logger, tune func(*metadata.Store, *registry.Options)) (*registry.Registry, *metadata.Store) {
+	t.Helper()
 	meta, err := metadata.Open(t.Context(), "sqlite", filepath.Join(dir, "wharf.db"), lg)
 	if err != nil {
 		t.Fatal(err)
@@ -63,19 +83,10 @@ func newEnvQuota(t *testing.T, prefix string, rules []quota.Rule) *env {
 		t.Fatal(err)
 	}
 	opts := registry.Options{}
-	if q := quota.New(meta, lg, rules); q != nil {
-		opts.Admission = q
+	if tune != nil {
+		tune(meta, &opts)
 	}
-	reg := registry.New(blobs, meta, lg, opts)
-	client, err := upstream.New(upstream.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := proxy.New(reg, lg, []proxy.Upstream{{Prefix: prefix, Client: client, TTL: 0}}, proxy.Options{SpoolDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, reg: reg, meta: meta, cache: c, up: strings.TrimPrefix(srv.URL, "http://")}
+	return registry.New(blobs, meta, lg, opts), meta
 }
 
 // upstreamImage pushes a random image to the upstream as repo:tag and

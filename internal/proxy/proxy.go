@@ -290,7 +290,17 @@ type Result struct {
 
 // staleWarning is the Warning header of a stale answer (RFC 7234's 110).
 func staleWarning(host string, err error) string {
-	return fmt.Sprintf(`110 - "stale: %s could not be asked (%s)"`, host, strings.ReplaceAll(shortReason(err), `"`, "'"))
+	return fmt.Sprintf(`110 - "stale: %s could not be asked (%s)"`, host, strings.ReplaceAll(clientReason(err), `"`, "'"))
+}
+
+// clientReason is shortReason for clients: a credential this server
+// cannot read is said without the operator's explanation (key files,
+// fingerprints), which the log has.
+func clientReason(err error) string {
+	if errors.Is(err, upstream.ErrCredentials) {
+		return "this server cannot read its credentials for it"
+	}
+	return shortReason(err)
 }
 
 // shortReason is what the upstream answered, without the package prefix.

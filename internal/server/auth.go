@@ -96,9 +96,11 @@ func (s *Server) adminAPI(e *authstack.TokenEndpoint) (*adminapi.API, error) {
 		GC:           s.adminGC(),
 		Replication:  s.adminReplication,
 		TokenKeys:    adminTokenKeys(e),
-		Log:          s.log,
-		Refused:      s.auditAdminRefused(),
-		Meta:         s.meta,
+		// The store is the proxy's: one key cache, one audit hook.
+		UpstreamCredentials: s.adminUpstreamCredentials(),
+		Log:                 s.log,
+		Refused:             s.auditAdminRefused(),
+		Meta:                s.meta,
 		// Read-only mode and retention concern the registry.
 		ReadOnlyConfigured: s.cfg.ReadOnly,
 		Retention:          s.retention,

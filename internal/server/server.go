@@ -33,6 +33,7 @@ import (
 	"wharf/internal/servertls"
 	"wharf/internal/tracing"
 	"wharf/internal/ui"
+	"wharf/internal/upstreamcreds"
 )
 
 // Server is a running wharf.
@@ -64,6 +65,8 @@ type Server struct {
 	ui *ui.UI
 	// proxy is the pull-through cache, nil without proxy.upstreams.
 	proxy *proxy.Cache
+	// upcreds are the upstreams' stored credentials (upstreamCredentials).
+	upcreds *upstreamcreds.Store
 	// metrics are nil when metrics: is off; guardMetrics is the admin
 	// API's guard for /metrics on the main listener (nil without one).
 	metrics      *metrics.Metrics

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/singleflight"
 
 	"wharf/internal/auth"
 )
@@ -32,6 +35,12 @@ type Options struct {
 	// as Basic); empty means anonymous.
 	Username string
 	Password auth.Secret
+	// Credentials, when set, is asked for the credentials instead of
+	// Username and Password each time the upstream is to be given them
+	// (a token request, a Basic request), so that a change takes effect
+	// without a new client. A zero Credential is anonymous. Its error
+	// fails that request; it must never hold the password.
+	Credentials func(ctx context.Context) (Credential, error)
 	// CAFile is a PEM bundle trusted instead of the system roots.
 	CAFile string
 	// InsecureSkipVerify accepts any certificate (tests only).
@@ -43,9 +52,9 @@ type Options struct {
 	UserAgent string
 }
 
-// maxTransports bounds the per-repository transports kept: past it the
-// set is dropped and rebuilt on demand, which costs a ping and a token.
-const maxTransports = 1024
+// maxTokens bounds the repositories' tokens kept: past it the set is
+// dropped and each repository asks for a token again.
+const maxTokens = 1024
 
 // Client speaks the distribution API to one upstream registry.
 type Client struct {
@@ -55,9 +64,27 @@ type Client struct {
 	inner   http.RoundTripper
 	timeout time.Duration
 	limits  rateLimits
+	// now is the clock tokens expire by (tests set it).
+	now func() time.Time
 
-	mu         sync.Mutex
-	transports map[string]http.RoundTripper
+	// challenge is the upstream's answer to GET /v2/ without credentials:
+	// how it wants to be authenticated. nil until asked.
+	chMu      sync.Mutex
+	challenge *transport.Challenge
+
+	// tokens are the Bearer tokens by scope, each until shortly before it
+	// expires; tokenFlights makes concurrent requests of one scope share
+	// one token request.
+	tokMu         sync.Mutex
+	tokens        map[string]cachedToken
+	tokenFlights  singleflight.Group
+	tokenRequests atomic.Int64
+}
+
+// cachedToken is a Bearer token and when to stop using it.
+type cachedToken struct {
+	value     string
+	refreshAt time.Time
 }
 
 // New returns a client of the upstream opts.URL names. It makes no request.
@@ -100,10 +127,13 @@ func New(opts Options) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 	}
 	var a authn.Authenticator = authn.Anonymous
-	if opts.Username != "" {
+	switch {
+	case opts.Credentials != nil:
+		a = dynamicAuth(opts.Credentials)
+	case opts.Username != "":
 		a = authn.FromConfig(authn.AuthConfig{Username: opts.Username, Password: opts.Password.Reveal()})
 	}
-	c := &Client{base: u, reg: reg, auth: a, timeout: opts.Timeout, transports: map[string]http.RoundTripper{}}
+	c := &Client{base: u, reg: reg, auth: a, timeout: opts.Timeout, now: time.Now, tokens: map[string]cachedToken{}}
 	c.inner = transport.NewUserAgent(&recorder{inner: ht, host: u.Host, limits: &c.limits}, opts.UserAgent)
 	return c, nil
 }
@@ -111,64 +141,179 @@ func New(opts Options) (*Client, error) {
 // Host is the upstream's host:port, for messages.
 func (c *Client) Host() string { return c.base.Host }
 
-// transportFor returns the authenticated transport of one repository,
-// doing the handshake (ping, token) the first time.
-func (c *Client) transportFor(ctx context.Context, repo string) (http.RoundTripper, error) {
-	c.mu.Lock()
-	t, ok := c.transports[repo]
-	c.mu.Unlock()
-	if ok {
-		return t, nil
-	}
+// TokenRequests counts the token requests sent so far.
+func (c *Client) TokenRequests() int64 { return c.tokenRequests.Load() }
+
+// pullScope is the token scope of a pull of repo, which it validates.
+func (c *Client) pullScope(repo string) (string, error) {
 	r, err := name.NewRepository(repo, name.WithDefaultRegistry(c.reg.RegistryStr()))
 	if err != nil {
-		return nil, fmt.Errorf("upstream: %w: %v", ErrInvalidName, err)
+		return "", fmt.Errorf("upstream: %w: %v", ErrInvalidName, err)
 	}
-	r.Registry = c.reg
-	t, err = transport.NewWithContext(ctx, c.reg, c.auth, c.inner, []string{r.Scope(transport.PullScope)})
+	return r.Scope(transport.PullScope), nil
+}
+
+// ping returns the upstream's challenge, asking for it the first time (or
+// again when again is set: the upstream may have changed how it
+// authenticates).
+func (c *Client) ping(ctx context.Context, again bool) (*transport.Challenge, error) {
+	c.chMu.Lock()
+	ch := c.challenge
+	c.chMu.Unlock()
+	if ch != nil && !again {
+		return ch, nil
+	}
+	ch, err := transport.Ping(ctx, c.reg, c.inner)
 	if err != nil {
 		return nil, c.wrap(err)
 	}
-	c.mu.Lock()
-	if len(c.transports) >= maxTransports {
-		clear(c.transports)
-	}
-	c.transports[repo] = t
-	c.mu.Unlock()
-	return t, nil
+	c.chMu.Lock()
+	c.challenge = ch
+	c.chMu.Unlock()
+	return ch, nil
 }
 
-// forget drops a repository's transport, so that the next request does
-// the handshake again (after the upstream refused its token).
-func (c *Client) forget(repo string) {
-	c.mu.Lock()
-	delete(c.transports, repo)
-	c.mu.Unlock()
-}
-
-// do sends one request for repo's path under /v2/.
+// do sends one request for repo's path under /v2/, authenticated as the
+// upstream's challenge asks: a Bearer token of repo's pull scope (kept
+// until shortly before it expires, asked for again once when the upstream
+// refuses it), Basic credentials, or none.
 func (c *Client) do(ctx context.Context, method, repo, path string, header http.Header) (*http.Response, error) {
-	t, err := c.transportFor(ctx, repo)
+	scope, err := c.pullScope(repo)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := c.ping(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	u := *c.base
 	u.Path = "/v2/" + repo + "/" + path
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("upstream: %w", err)
+	send := func(authorization string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+		if err != nil {
+			return nil, fmt.Errorf("upstream: %w", err)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		res, err := (&http.Client{Transport: authorizing{c: c, value: authorization}}).Do(req)
+		if err != nil {
+			return nil, c.wrap(err)
+		}
+		return res, nil
 	}
-	for k, v := range header {
-		req.Header[k] = v
+	switch strings.ToLower(ch.Scheme) {
+	case "bearer":
+		tok, err := c.token(ctx, ch, scope, "")
+		if err != nil {
+			return nil, err
+		}
+		res, err := send("Bearer " + tok)
+		if err != nil || res.StatusCode != http.StatusUnauthorized {
+			return res, err
+		}
+		// Refused (revoked, or the upstream's keys changed): one new
+		// token, shared with the requests refused with the same one.
+		res.Body.Close()
+		if tok, err = c.token(ctx, ch, scope, tok); err != nil {
+			return nil, err
+		}
+		return send("Bearer " + tok)
+	case "basic":
+		cfg, err := authn.Authorization(ctx, c.auth)
+		if err != nil {
+			return nil, c.wrap(err)
+		}
+		if cfg.Username == "" {
+			return send("")
+		}
+		return send("Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)))
 	}
-	res, err := (&http.Client{Transport: t}).Do(req)
-	if err != nil {
-		return nil, c.wrap(err)
+	res, err := send("")
+	if err != nil || res.StatusCode != http.StatusUnauthorized {
+		return res, err
 	}
-	if res.StatusCode == http.StatusUnauthorized {
-		c.forget(repo)
+	// An upstream that wanted nothing now wants credentials: ask it how,
+	// once.
+	if again, perr := c.ping(ctx, true); perr == nil && !strings.EqualFold(again.Scheme, ch.Scheme) {
+		res.Body.Close()
+		return c.do(ctx, method, repo, path, header)
 	}
 	return res, nil
+}
+
+// authorizing sends value as the Authorization of requests to the upstream
+// only: a redirect to another host (a blob's storage) gets none.
+type authorizing struct {
+	c     *Client
+	value string
+}
+
+func (a authorizing) RoundTrip(req *http.Request) (*http.Response, error) {
+	if a.value != "" && req.URL.Host == a.c.base.Host && req.URL.Scheme == a.c.base.Scheme {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", a.value)
+	}
+	return a.c.inner.RoundTrip(req)
+}
+
+// defaultTokenLife is a token's life when the token service does not say
+// (the distribution token specification's default).
+const defaultTokenLife = 60 * time.Second
+
+// refreshMargin is how long before its expiry a token is replaced: a
+// tenth of its life, at most 10s, so that a request does not carry a
+// token that expires on its way.
+func refreshMargin(life time.Duration) time.Duration { return min(life/10, 10*time.Second) }
+
+// token returns the Bearer token of scope: the one kept while it is fresh,
+// else a new one from the upstream's token service. refused is a token the
+// upstream just refused, which is not returned again. Concurrent callers
+// of one scope share one token request.
+func (c *Client) token(ctx context.Context, ch *transport.Challenge, scope, refused string) (string, error) {
+	fresh := func() (string, bool) {
+		c.tokMu.Lock()
+		defer c.tokMu.Unlock()
+		t, ok := c.tokens[scope]
+		return t.value, ok && t.value != refused && c.now().Before(t.refreshAt)
+	}
+	if v, ok := fresh(); ok {
+		return v, nil
+	}
+	v, err, _ := c.tokenFlights.Do(scope, func() (any, error) {
+		if v, ok := fresh(); ok {
+			return v, nil
+		}
+		// The request is shared: one caller's cancellation must not fail
+		// the others.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		defer cancel()
+		start := c.now()
+		c.tokenRequests.Add(1)
+		tok, err := transport.Exchange(tctx, c.reg, c.auth, c.inner, []string{scope}, ch)
+		if err != nil {
+			return "", c.wrap(err)
+		}
+		value := tok.Token
+		if value == "" {
+			value = tok.AccessToken
+		}
+		life := time.Duration(tok.ExpiresIn) * time.Second
+		if life <= 0 {
+			life = defaultTokenLife
+		}
+		c.tokMu.Lock()
+		if len(c.tokens) >= maxTokens {
+			clear(c.tokens)
+		}
+		c.tokens[scope] = cachedToken{value: value, refreshAt: start.Add(life - refreshMargin(life))}
+		c.tokMu.Unlock()
+		return value, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
 }
 
 // wrap turns a transport failure into an error naming the upstream:
@@ -184,6 +329,9 @@ func (c *Client) wrap(err error) error {
 	}
 	if errors.Is(err, ErrInvalidName) {
 		return err
+	}
+	if errors.Is(err, ErrCredentials) {
+		return fmt.Errorf("upstream: %s: %w", c.base.Host, err)
 	}
 	return fmt.Errorf("upstream: %s: %w: %s", c.base.Host, ErrUnreachable, scrub(err))
 }
@@ -334,13 +482,23 @@ func (c *Client) HeadBlob(ctx context.Context, repo string, dgst digest.Digest) 
 	return res.ContentLength, nil
 }
 
-// Ping does the handshake for repo — the upstream's challenge, and a token
-// when it asks for one — with the client's credentials: it proves the
-// upstream answers and accepts them, without fetching anything.
+// Ping does the handshake for repo — the upstream's challenge, and a new
+// token when it asks for one — with the client's credentials: it proves
+// the upstream answers and accepts them, without fetching anything.
 func (c *Client) Ping(ctx context.Context, repo string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	c.forget(repo)
-	_, err := c.transportFor(ctx, repo)
+	scope, err := c.pullScope(repo)
+	if err != nil {
+		return err
+	}
+	ch, err := c.ping(ctx, true)
+	if err != nil || !strings.EqualFold(ch.Scheme, "bearer") {
+		return err
+	}
+	c.tokMu.Lock()
+	delete(c.tokens, scope)
+	c.tokMu.Unlock()
+	_, err = c.token(ctx, ch, scope, "")
 	return err
 }

@@ -28,29 +28,42 @@ type fakeRegistry struct {
 	rateLimit     string
 	status        int // when not 0, the manifest is answered with it
 	wrongManifest bool
+	// rotated, when set, is the password and token that replaced s3cret
+	// and tok-1 (the upstream's password changed).
+	rotated atomic.Pointer[string]
+}
+
+// password and token are the ones the fake accepts now.
+func (f *fakeRegistry) password() (string, string) {
+	if p := f.rotated.Load(); p != nil {
+		return *p, "tok-" + *p
+	}
+	return "s3cret", "tok-1"
 }
 
 func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/token" {
+		password, token := f.password()
 		user, pass, ok := r.BasicAuth()
-		if !ok || user != "u" || pass != "s3cret" {
+		if !ok || user != "u" || pass != password {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		f.tokens.Add(1)
 		f.scopes.Store(r.URL.Query().Get("scope"))
-		fmt.Fprint(w, `{"token":"tok-1","expires_in":300}`)
+		fmt.Fprintf(w, `{"token":%q,"expires_in":300}`, token)
 		return
 	}
+	password, token := f.password()
 	switch f.auth {
 	case "bearer":
-		if r.Header.Get("Authorization") != "Bearer tok-1" {
+		if r.Header.Get("Authorization") != "Bearer "+token {
 			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="fake",scope="repository:team/app:pull"`, r.Host))
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 	case "basic":
-		if user, pass, ok := r.BasicAuth(); !ok || user != "u" || pass != "s3cret" {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "u" || pass != password {
 			w.Header().Set("WWW-Authenticate", `Basic realm="fake"`)
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -207,5 +220,64 @@ func TestRateLimitRecorded(t *testing.T) {
 	rl := c.RateLimit()
 	if rl.Limit != 100 || rl.Remaining != 99 || rl.Window.Hours() != 6 || rl.At.IsZero() {
 		t.Errorf("rate limit = %+v; want 100, 99 left, 6h window", rl)
+	}
+}
+
+// TestCredentialsAskedAgain: a client given a Credentials function uses the
+// new password once the upstream refuses the old one, without a new
+// client: for Bearer at the token request the refusal causes, for Basic at
+// the next request.
+func TestCredentialsAskedAgain(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range []string{"bearer", "basic"} {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			f := &fakeRegistry{auth: scheme}
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			var current atomic.Pointer[Credential]
+			current.Store(&Credential{Username: "u", Password: "s3cret"})
+			asked := atomic.Int32{}
+			c, err := New(Options{URL: srv.URL, Credentials: func(context.Context) (Credential, error) {
+				asked.Add(1)
+				return *current.Load(), nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.GetManifest(t.Context(), "team/app", "1"); err != nil {
+				t.Fatal(err)
+			}
+			rotated := "n3w-pass"
+			f.rotated.Store(&rotated)
+			if _, err := c.GetManifest(t.Context(), "team/app", "1"); err == nil {
+				t.Fatal("the old password still fetched after the upstream changed it")
+			}
+			current.Store(&Credential{Username: "u", Password: auth.Secret(rotated)})
+			if _, err := c.GetManifest(t.Context(), "team/app", "1"); err != nil {
+				t.Fatalf("after the credentials changed: %v", err)
+			}
+			if asked.Load() < 2 {
+				t.Errorf("credentials asked %d times", asked.Load())
+			}
+		})
+	}
+}
+
+// TestCredentialsError: the function's error fails the request, naming
+// what it said.
+func TestCredentialsError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(&fakeRegistry{auth: "bearer"})
+	t.Cleanup(srv.Close)
+	c, err := New(Options{URL: srv.URL, Credentials: func(context.Context) (Credential, error) {
+		return Credential{}, errors.New("sealed with another key")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetManifest(t.Context(), "team/app", "1")
+	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "sealed with another key") || Transient(err) {
+		t.Errorf("GetManifest: %v; want ErrCredentials, not transient", err)
 	}
 }

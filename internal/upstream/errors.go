@@ -17,6 +17,10 @@ var (
 	// ErrInvalidName is a repository name or reference the client refuses
 	// to send.
 	ErrInvalidName = errors.New("invalid name")
+	// ErrCredentials is credentials Options.Credentials could not give
+	// (a stored one that does not open on this server): the upstream was
+	// not asked. Its message is for the operator, not for clients.
+	ErrCredentials = errors.New("the credentials for the upstream cannot be read")
 )
 
 // StatusError is an upstream's answer other than success.

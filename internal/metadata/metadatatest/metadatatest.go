@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(t *testing.T) *metadata.Store) {
 		{"NotifyRowsOfEvents", testNotifyRowsOfEvents},
 		{"NotifyLease", testNotifyLease},
 		{"ReplicationRules", testReplicationRules},
+		{"UpstreamCredentials", testUpstreamCredentials},
 		{"CopyAll", testCopyAll},
 		{"TokenKeys", testTokenKeys},
 		{"SignIns", testSignIns},
