@@ -103,8 +103,8 @@ func sendfileThroughput(ctx context.Context, path string) (float64, error) {
 // receiveProbeEnv marks a process that receiveThroughput started from the
 // benchmarks' own executable (the wharfbench command or a test binary) to
 // serve as a receive probe's server; see ServeReceiveProbe. Its value is
-// "1" for the plain probe, which only reads, and "sha256" for the one that
-// also hashes.
+// "1" for the plain probe, which only reads, "sha256" for the one that
+// also hashes, and "memory" for the in-memory server (memory.go).
 const receiveProbeEnv = "WHARFBENCH_RECEIVE_PROBE"
 
 // ServeReceiveProbe turns this process into a receive probe's server when
@@ -125,8 +125,10 @@ func ServeReceiveProbe() (probe bool, err error) {
 		read = drain
 	case "sha256":
 		read = readHashed
+	case memoryProbe:
+		return true, serveMemory()
 	default:
-		return true, fmt.Errorf("wharfbench: %s=%q: want 1 or sha256", receiveProbeEnv, mode)
+		return true, fmt.Errorf("wharfbench: %s=%q: want 1, sha256 or %s", receiveProbeEnv, mode, memoryProbe)
 	}
 	return true, serveReceiveProbe(read)
 }

@@ -55,7 +55,7 @@ func TestServeReceiveProbe(t *testing.T) {
 		t.Errorf("without %s: %v, %v; want false, nil", receiveProbeEnv, probe, err)
 	}
 	t.Setenv(receiveProbeEnv, "md5")
-	if probe, err := ServeReceiveProbe(); !probe || err == nil || !strings.Contains(err.Error(), "want 1 or sha256") {
+	if probe, err := ServeReceiveProbe(); !probe || err == nil || !strings.Contains(err.Error(), "want 1, sha256 or memory") {
 		t.Errorf("%s=md5: %v, %v; want true and an error naming the modes", receiveProbeEnv, probe, err)
 	}
 }

@@ -27,6 +27,15 @@ func TestVerdict(t *testing.T) {
 		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{450}, Distr: []float64{100}}, "≥ 1.3×, ≥ 80 % of limit: met"},
 		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull, Wharf: []float64{1500}, Distr: []float64{1000}}, "≥ 1.2×, ≥ 80 % of limit: missed"},
 		{Result{Goal: Goal{Ratio: 2}, NotMeasured: "no dockerd"}, "≥ 2×: not measured"},
+		// The in-memory server's own samples of the row are its ceiling:
+		// 750 of a median of 1000 is 75 %; 700 is not.
+		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{750}, Distr: []float64{100}, Memory: []float64{900, 1000, 1100}},
+			"≥ 2×, ≥ 75 % of limit: met"},
+		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{700}, Distr: []float64{100}, Memory: []float64{900, 1000, 1100}},
+			"≥ 2×, ≥ 75 % of limit: missed"},
+		// Without samples of the in-memory server, no share is met.
+		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{700}, Distr: []float64{100}},
+			"≥ 2×, ≥ 75 % of limit: missed"},
 		// 600 of min(1000, 500): the disk probe did not bound the push.
 		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{600}, Distr: []float64{100}},
 			"≥ 1.3×, ≥ 80 % of limit: not judged, above 100 % of a limit whose probe was disturbed"},

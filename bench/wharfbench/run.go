@@ -134,6 +134,9 @@ type Ceiling string
 const (
 	CeilingPush Ceiling = "push" // min(SHA-256 of one core, disk write with fsync)
 	CeilingPull Ceiling = "pull" // loopback sendfile read
+	// CeilingMemory is the same workload on the in-memory server
+	// (memory.go), in the same round: the row's own ceiling.
+	CeilingMemory Ceiling = "memory"
 )
 
 // Result is one row of the results table: the per-round samples of each
@@ -144,7 +147,10 @@ type Result struct {
 	Goal         Goal
 	Ceiling      Ceiling
 	Wharf, Distr []float64
-	NotMeasured  string
+	// Memory are the in-memory server's samples of the same row, for
+	// rows whose ceiling is CeilingMemory.
+	Memory      []float64
+	NotMeasured string
 }
 
 // Limit is one physical limit with its per-round samples.

@@ -56,6 +56,13 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 			}
 		}
 	}
+	mem, err := startCeilings(ctx, o, wls, targets[1].auth, dir)
+	if err != nil {
+		return err
+	}
+	if mem != nil {
+		defer mem.stop()
+	}
 	dockerSkip := ""
 	if need.docker {
 		switch {
@@ -146,6 +153,20 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 				rep.Results[i+j].Wharf = append(rep.Results[i+j].Wharf, vals[0][j])
 				rep.Results[i+j].Distr = append(rep.Results[i+j].Distr, vals[1][j])
 			}
+			if mem == nil || !wl.memory() {
+				continue
+			}
+			// The ceiling runs right after the two servers, in the same
+			// round: it sees the machine they saw.
+			fmt.Fprintf(o.Progress, "  in-memory server: %s\n", wl.rows[0].name)
+			mvals, err := runOnce(ctx, wl, mem.target, round)
+			if err != nil {
+				return serverFailed(err, mem.server)
+			}
+			fmt.Fprintf(o.Progress, "    %s\n", roundValues(rep.Results[i:], mvals))
+			for j, v := range mvals {
+				rep.Results[i+j].Memory = append(rep.Results[i+j].Memory, v)
+			}
 		}
 	}
 	rep.Limits = []Limit{sha, disk, loop, recv, recvHash}
@@ -153,4 +174,50 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 		return profileAll(ctx, o, measured, targets)
 	}
 	return nil
+}
+
+// startCeilings starts the in-memory server (memory.go) when a workload of
+// wls is bound by it, sets it up as setup does the registries, and, when
+// auth (the distribution side's token-auth pair, whose issuer is `wharf
+// auth`) is set, a second one that verifies that issuer's tokens, as the
+// target's auth side. It returns nil when no workload needs one.
+func startCeilings(ctx context.Context, o Options, wls []workload, auth *authServers, dir string) (*memoryTarget, error) {
+	if !slices.ContainsFunc(wls, workload.memory) {
+		return nil, nil
+	}
+	fmt.Fprintf(o.Progress, "starting the in-memory server (the ceiling of the small-request rows)\n")
+	s, err := startMemory(ctx, dir, "in-memory", "")
+	if err != nil {
+		return nil, err
+	}
+	m := &memoryTarget{target: &target{server: s, c: newClient(), opts: o, dir: dir, idx: 2}}
+	if err := setup(ctx, m.target, needs{image: needsOf(wls).image}); err != nil {
+		m.stop()
+		return nil, serverFailed(err, s)
+	}
+	if auth == nil || !slices.ContainsFunc(wls, func(wl workload) bool { return wl.auth && wl.memory() }) {
+		return m, nil
+	}
+	ts, err := startMemory(ctx, dir, "in-memory-token", auth.cert)
+	if err != nil {
+		m.stop()
+		return nil, err
+	}
+	// The issuer stays the distribution side's: stop it there only.
+	m.auth = &authServers{registry: ts, password: auth.password, realm: auth.realm, service: auth.service}
+	if err := setupAuth(ctx, m.target); err != nil {
+		m.stop()
+		return nil, serverFailed(errors.Join(err, ts.alive()), ts)
+	}
+	return m, nil
+}
+
+// memoryTarget is the in-memory servers as a target of the workloads.
+type memoryTarget struct{ *target }
+
+func (m *memoryTarget) stop() {
+	m.server.stop()
+	if m.auth != nil {
+		m.auth.registry.stop()
+	}
 }
