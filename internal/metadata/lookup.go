@@ -56,3 +56,22 @@ func (s *Store) LookupManifest(ctx context.Context, repo, tag string, dgst diges
 	m.Digest = digest.Digest(d)
 	return m, nil
 }
+
+// RepoVersion names one state of a repository's tags: its row (id and
+// creation time, so that a repository deleted and created again under the
+// same id is another) and its tag_version, which every change to its tags
+// bumps in the transaction that makes it. While a repository's RepoVersion
+// stays the same, every tag names the manifest it named.
+type RepoVersion struct {
+	ID, Created, Tags int64
+}
+
+// RepositoryVersion reads the RepoVersion of repo: one indexed row, read by
+// every process that shares the database, so a cache keyed by it sees a
+// change by another replica or by the CLI at the next read. A missing
+// repository is ErrNotFound.
+func (s *Store) RepositoryVersion(ctx context.Context, repo string) (RepoVersion, error) {
+	var v RepoVersion
+	err := s.read().queryRow(ctx, "SELECT id, created_at, tag_version FROM repositories WHERE name = ?", repo).Scan(&v.ID, &v.Created, &v.Tags)
+	return v, wrap("repository version", notFound(err))
+}

@@ -1,0 +1,160 @@
+package registry_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"wharf/internal/metadata"
+	"wharf/internal/registry"
+	"wharf/internal/storage/memory"
+)
+
+// replicaPair is two registries on one database and one blob store, as two
+// replicas, or a server and the `wharf` CLI, are: regs[i] on metas[i];
+// path is the database file.
+type replicaPair struct {
+	regs  [2]*registry.Registry
+	metas [2]*metadata.Store
+	path  string
+}
+
+func newReplicaPair(t *testing.T) replicaPair {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	blobs := memory.New()
+	p := replicaPair{path: path}
+	for i := range p.regs {
+		meta, err := metadata.Open(t.Context(), "sqlite", path, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { meta.Close() })
+		p.metas[i] = meta
+		p.regs[i] = registry.New(blobs, meta, log, registry.Options{})
+	}
+	return p
+}
+
+// index is an OCI index that references nothing, made distinct by n.
+func index(n int) []byte {
+	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[],"annotations":{"n":"%d"}}`, registry.MediaTypeOCIIndex, n)
+}
+
+func push(t *testing.T, reg *registry.Registry, repo, ref string, payload []byte) digest.Digest {
+	t.Helper()
+	res, err := reg.PutManifest(t.Context(), repo, ref, registry.MediaTypeOCIIndex, payload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Digest
+}
+
+// TestManifestCacheInvalidation serves a tag from the first registry (which
+// caches it), changes it through the first or the second registry, and
+// checks that the first one's next answer is the new state: a moved tag
+// names the new manifest, a deleted tag or manifest is unknown, and a
+// repository deleted and pushed again (whose row may take the old id)
+// serves what was pushed last.
+func TestManifestCacheInvalidation(t *testing.T) {
+	t.Parallel()
+	const repo = "team/app"
+	tests := []struct {
+		name   string
+		change func(t *testing.T, w *registry.Registry, meta *metadata.Store, first digest.Digest) digest.Digest // the tag's new digest, "" when gone
+	}{
+		{"tag moved", func(t *testing.T, w *registry.Registry, meta *metadata.Store, _ digest.Digest) digest.Digest {
+			return push(t, w, repo, "v1", index(2))
+		}},
+		{"tag deleted", func(t *testing.T, w *registry.Registry, meta *metadata.Store, _ digest.Digest) digest.Digest {
+			if err := w.DeleteManifest(t.Context(), repo, "v1"); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		}},
+		{"manifest deleted", func(t *testing.T, w *registry.Registry, meta *metadata.Store, first digest.Digest) digest.Digest {
+			if err := w.DeleteManifest(t.Context(), repo, first.String()); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		}},
+		{"repository deleted and pushed again", func(t *testing.T, w *registry.Registry, meta *metadata.Store, _ digest.Digest) digest.Digest {
+			if _, err := meta.DeleteRepository(t.Context(), repo); err != nil {
+				t.Fatal(err)
+			}
+			return push(t, w, repo, "v1", index(3))
+		}},
+	}
+	for _, tc := range tests {
+		for w, where := range []string{"this registry", "another registry on the database"} {
+			t.Run(tc.name+" by "+where, func(t *testing.T) {
+				t.Parallel()
+				p := newReplicaPair(t)
+				a := p.regs[0]
+				first := push(t, a, repo, "v1", index(1))
+				for _, payload := range []bool{false, true} { // HEAD, then GET
+					m, err := a.ServeManifest(t.Context(), repo, "v1", payload)
+					if err != nil || m.Digest != first {
+						t.Fatalf("before the change: %v, %v; want %s", m, err, first)
+					}
+				}
+				want := tc.change(t, p.regs[w], p.metas[w], first)
+				for _, payload := range []bool{false, true} {
+					m, err := a.ServeManifest(t.Context(), repo, "v1", payload)
+					switch {
+					case want == "" && !errors.Is(err, registry.ErrManifestUnknown):
+						t.Errorf("after the change (payload %v): %v, %v; want ErrManifestUnknown", payload, m, err)
+					case want != "" && (err != nil || m.Digest != want):
+						t.Errorf("after the change (payload %v): %v, %v; want %s", payload, m, err, want)
+					case want != "" && payload && digest.FromBytes(m.Payload) != want:
+						t.Errorf("after the change: payload has digest %s, want %s", digest.FromBytes(m.Payload), want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestManifestCacheServes checks that a pull by tag is answered from the
+// cache while the repository's version stays: a tag row rewritten behind
+// the registries' back, without the version bump every real change makes,
+// is not seen until the version moves.
+func TestManifestCacheServes(t *testing.T) {
+	t.Parallel()
+	const repo = "team/app"
+	p := newReplicaPair(t)
+	a := p.regs[0]
+	first := push(t, a, repo, "v1", index(1))
+	second := push(t, a, repo, "other", index(2))
+	if _, err := a.ServeManifest(t.Context(), repo, "v1", true); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", p.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`UPDATE tags SET manifest_id = (SELECT id FROM manifests WHERE digest = ?) WHERE name = 'v1'`, second.String())
+	m, err := a.ServeManifest(t.Context(), repo, "v1", true)
+	if err != nil || m.Digest != first || digest.FromBytes(m.Payload) != first {
+		t.Fatalf("at the same version: %v, %v; want the cached %s", m, err, first)
+	}
+	exec(`UPDATE repositories SET tag_version = tag_version + 1 WHERE name = ?`, repo)
+	m, err = a.ServeManifest(t.Context(), repo, "v1", true)
+	if err != nil || m.Digest != second || digest.FromBytes(m.Payload) != second {
+		t.Fatalf("after the version moved: %v, %v; want %s", m, err, second)
+	}
+}
