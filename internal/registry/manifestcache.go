@@ -19,7 +19,9 @@ const (
 
 // manifestCache keeps what a manifest GET or HEAD by tag served, so that a
 // pull by tag reads one indexed row of the database (the repository's
-// RepoVersion) instead of joining three tables and reading the payload.
+// RepoVersion) instead of joining three tables and reading the payload,
+// and on SQLite, while nothing was committed since (the store's
+// ChangeGeneration), reads nothing at all.
 // An entry is valid for the RepoVersion it was read at: every change to
 // the repository's tags, by this process, another replica or the CLI,
 // moves that version in the database, so the next request misses and
@@ -38,6 +40,9 @@ type manifestKey struct{ repo, tag string }
 type manifestEntry struct {
 	key manifestKey
 	ver metadata.RepoVersion
+	// gen is the change generation read before ver was, or the one read
+	// before ver was last found unchanged; 0 without one.
+	gen uint64
 	m   metadata.Manifest // Payload is nil when it was read for a HEAD
 }
 
@@ -45,9 +50,26 @@ func newManifestCache() *manifestCache {
 	return &manifestCache{lru: list.New(), byKey: make(map[manifestKey]*list.Element)}
 }
 
-// get returns a copy of what tag named in repo at ver, or nil; with
-// payload, an entry read for a HEAD does not do.
-func (c *manifestCache) get(repo, tag string, ver metadata.RepoVersion, payload bool) *metadata.Manifest {
+// current returns a copy of what tag named in repo when nothing was
+// committed since the change generation gen (not 0) was read, or nil;
+// with payload, an entry read for a HEAD does not do.
+func (c *manifestCache) current(repo, tag string, gen uint64, payload bool) *metadata.Manifest {
+	return c.find(repo, tag, payload, func(e *manifestEntry) bool { return gen != 0 && e.gen == gen })
+}
+
+// get returns a copy of what tag named in repo at ver, or nil, and
+// records that it was still valid at gen, read before ver was.
+func (c *manifestCache) get(repo, tag string, ver metadata.RepoVersion, gen uint64, payload bool) *metadata.Manifest {
+	return c.find(repo, tag, payload, func(e *manifestEntry) bool {
+		if e.ver != ver {
+			return false
+		}
+		e.gen = gen
+		return true
+	})
+}
+
+func (c *manifestCache) find(repo, tag string, payload bool, valid func(*manifestEntry) bool) *metadata.Manifest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[manifestKey{repo, tag}]
@@ -55,7 +77,7 @@ func (c *manifestCache) get(repo, tag string, ver metadata.RepoVersion, payload 
 		return nil
 	}
 	e := el.Value.(*manifestEntry)
-	if e.ver != ver || (payload && e.m.Payload == nil) {
+	if (payload && e.m.Payload == nil) || !valid(e) {
 		return nil
 	}
 	c.lru.MoveToFront(el)
@@ -63,11 +85,12 @@ func (c *manifestCache) get(repo, tag string, ver metadata.RepoVersion, payload 
 	return &m
 }
 
-// put keeps m as what tag names in repo at ver, read after ver was. An
+// put keeps m as what tag names in repo at ver, read after ver was, which
+// was read after the change generation gen. An
 // entry read at another version is replaced: a version read later is not
 // always larger (a repository created again starts over), and the lookup
 // that follows a version is never older than it.
-func (c *manifestCache) put(repo, tag string, ver metadata.RepoVersion, m *metadata.Manifest) {
+func (c *manifestCache) put(repo, tag string, ver metadata.RepoVersion, gen uint64, m *metadata.Manifest) {
 	if len(m.Payload) > maxCachedManifestSize {
 		return
 	}
@@ -77,7 +100,7 @@ func (c *manifestCache) put(repo, tag string, ver metadata.RepoVersion, m *metad
 	if el, ok := c.byKey[k]; ok {
 		c.remove(el)
 	}
-	c.byKey[k] = c.lru.PushFront(&manifestEntry{key: k, ver: ver, m: *m})
+	c.byKey[k] = c.lru.PushFront(&manifestEntry{key: k, ver: ver, gen: gen, m: *m})
 	c.bytes += len(m.Payload)
 	for (c.bytes > maxCachedManifestBytes || c.lru.Len() > maxCachedManifests) && c.lru.Len() > 1 {
 		c.remove(c.lru.Back())

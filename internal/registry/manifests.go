@@ -125,25 +125,37 @@ func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, wi
 }
 
 // lookupManifest is LookupManifest through the manifest cache for a tag.
-// The version is read first: a change committed between the two reads
-// makes the entry newer than its version says, and the next request, at
-// the new version, reads again.
+// The reads go from the coarsest to the finest, each before the next: the
+// change generation (nothing committed since: the entry holds), the
+// repository's version (its tags unchanged: the entry holds), the
+// manifest. A change committed between two of them makes the entry newer
+// than its stamps say, and the next request, at a new stamp, reads again.
 func (r *Registry) lookupManifest(ctx context.Context, repo, tag string, dgst digest.Digest, withPayload bool) (*metadata.Manifest, error) {
 	if tag == "" {
 		return r.meta.LookupManifest(ctx, repo, tag, dgst, withPayload)
+	}
+	gen, watched, err := r.meta.ChangeGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !watched {
+		gen = 0
+	}
+	if m := r.manifests.current(repo, tag, gen, withPayload); m != nil {
+		return m, nil
 	}
 	ver, err := r.meta.RepositoryVersion(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	if m := r.manifests.get(repo, tag, ver, withPayload); m != nil {
+	if m := r.manifests.get(repo, tag, ver, gen, withPayload); m != nil {
 		return m, nil
 	}
 	m, err := r.meta.LookupManifest(ctx, repo, tag, "", withPayload)
 	if err != nil {
 		return nil, err
 	}
-	r.manifests.put(repo, tag, ver, m)
+	r.manifests.put(repo, tag, ver, gen, m)
 	return m, nil
 }
 
