@@ -211,9 +211,8 @@ func readHashed(r io.Reader) (int64, error) {
 // server can take in over loopback from this client before it stores a
 // byte. With hash, the server also hashes the body with SHA-256 as it
 // arrives, as a registry must: the ceiling of any push that verifies its
-// digest on this machine, with client and server sharing its cores. Neither
-// is part of the push limit, min(SHA-256, disk), but both bound
-// every push on the same machine.
+// digest on this machine, with client and server sharing its cores: the
+// ceiling the push rows are compared with (CeilingPush).
 func receiveThroughput(ctx context.Context, path string, hash bool) (float64, error) {
 	exe, err := os.Executable()
 	if err != nil {
