@@ -4,25 +4,40 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"sync"
 )
 
 // changeWatch tells, on SQLite, whether anything was committed to the
 // database file since it last looked, by any connection of this process
-// or of another one (a replica on the same file, the wharf CLI): PRAGMA
-// data_version on a connection of its own that never writes, which SQLite
-// answers from the WAL index without reading a table. Caches that must
-// see every commit at the next request check it first and read their own
-// version rows only after it moved.
+// or of another one (a replica on the same file, the wharf CLI). Caches
+// that must see every commit at the next request check it first and read
+// their own version rows only after it moved.
+//
+// It reads the two copies of the WAL-index header at the start of the
+// -shm file (https://sqlite.org/walformat.html): every write transaction
+// changes them (their change counter, frame count and checksums), SQLite
+// updates them in the shared mapping when a commit becomes visible, and a
+// read of 96 bytes costs one system call where a statement costs a
+// hundred times more. Any difference from the last look counts as a
+// change, a read torn by a concurrent commit included: a false alarm costs
+// a re-read, a missed commit is impossible. Without the -shm file (not
+// in WAL mode), it falls back to PRAGMA data_version on a connection of
+// its own that never writes.
 type changeWatch struct {
 	mu   sync.Mutex
-	db   *sql.DB // one connection
+	db   *sql.DB // one connection, which also keeps the -shm file open
 	stmt *sql.Stmt
-	last int64  // data_version at the last look
-	gen  uint64 // counts the looks that found it moved
+	shm  *os.File // nil: PRAGMA data_version
+	hdr  [2 * walIndexHeaderSize]byte
+	last int64  // data_version at the last look, without shm
+	gen  uint64 // counts the looks that found a change
 }
 
-func newChangeWatch(ctx context.Context, src string) (*changeWatch, error) {
+// walIndexHeaderSize is the size of one copy of the WAL-index header.
+const walIndexHeaderSize = 48
+
+func newChangeWatch(ctx context.Context, path, src string) (*changeWatch, error) {
 	db, err := sql.Open("sqlite", src)
 	if err != nil {
 		return nil, fmt.Errorf("metadata: change watch: %w", err)
@@ -34,7 +49,11 @@ func newChangeWatch(ctx context.Context, src string) (*changeWatch, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("metadata: change watch: %w", err)
 	}
-	return &changeWatch{db: db, stmt: stmt, gen: 1}, nil
+	w := &changeWatch{db: db, stmt: stmt, gen: 1}
+	if f, err := os.Open(path + "-shm"); err == nil {
+		w.shm = f
+	}
+	return w, nil
 }
 
 // generation returns a number that differs from every earlier answer
@@ -42,6 +61,17 @@ func newChangeWatch(ctx context.Context, src string) (*changeWatch, error) {
 func (w *changeWatch) generation(ctx context.Context) (uint64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.shm != nil {
+		var hdr [2 * walIndexHeaderSize]byte
+		if _, err := w.shm.ReadAt(hdr[:], 0); err != nil {
+			return 0, fmt.Errorf("metadata: change watch: %w", err)
+		}
+		if hdr != w.hdr {
+			w.hdr = hdr
+			w.gen++
+		}
+		return w.gen, nil
+	}
 	var v int64
 	if err := w.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
 		return 0, fmt.Errorf("metadata: data version: %w", err)
@@ -54,6 +84,9 @@ func (w *changeWatch) generation(ctx context.Context) (uint64, error) {
 }
 
 func (w *changeWatch) close() {
+	if w.shm != nil {
+		_ = w.shm.Close()
+	}
 	_ = w.stmt.Close()
 	_ = w.db.Close()
 }

@@ -145,7 +145,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		}
 		s.lazy.SetMaxOpenConns(4)
 		s.lazy.SetMaxIdleConns(4)
-		if s.changes, err = newChangeWatch(ctx, src); err != nil {
+		if s.changes, err = newChangeWatch(ctx, dsn, src); err != nil {
 			_ = s.lazy.Close()
 			_ = db.Close()
 			return nil, err

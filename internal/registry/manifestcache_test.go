@@ -1,10 +1,12 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -158,3 +160,48 @@ func TestManifestCacheServes(t *testing.T) {
 		t.Fatalf("after the version moved: %v, %v; want %s", m, err, second)
 	}
 }
+
+// TestBlobLinkCacheInvalidation reads a blob's link through the first
+// registry (which caches it), unlinks or links it through the first or the
+// second registry, and checks the first one's next answer.
+func TestBlobLinkCacheInvalidation(t *testing.T) {
+	t.Parallel()
+	const repo, other = "team/app", "team/other"
+	body := []byte("layer bytes")
+	dgst := digest.FromBytes(body)
+	for w, where := range []string{"this registry", "another registry on the database"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			p := newReplicaPair(t)
+			a, writer := p.regs[0], p.regs[w]
+			if _, err := a.FetchBlob(t.Context(), repo, dgst, int64(len(body)), bytesReader(body)); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if size, err := a.StatBlob(t.Context(), repo, dgst); err != nil || size != int64(len(body)) {
+					t.Fatalf("linked: %d, %v; want %d", size, err, len(body))
+				}
+				if _, err := a.StatBlob(t.Context(), other, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
+					t.Fatalf("not linked in %s: %v; want ErrBlobUnknown", other, err)
+				}
+			}
+			if err := writer.DeleteBlob(t.Context(), repo, dgst); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.StatBlob(t.Context(), repo, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
+				t.Errorf("after the unlink by %s: %v; want ErrBlobUnknown", where, err)
+			}
+			if _, err := writer.MountBlob(t.Context(), other, repo, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
+				t.Fatalf("mount from a repository that no longer links it: %v", err)
+			}
+			if _, err := writer.FetchBlob(t.Context(), other, dgst, int64(len(body)), bytesReader(body)); err != nil {
+				t.Fatal(err)
+			}
+			if size, err := a.StatBlob(t.Context(), other, dgst); err != nil || size != int64(len(body)) {
+				t.Errorf("after the link by %s: %d, %v; want %d", where, size, err, len(body))
+			}
+		})
+	}
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

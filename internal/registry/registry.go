@@ -51,6 +51,8 @@ type Registry struct {
 
 	// manifests caches manifest lookups by tag (manifestcache.go).
 	manifests *manifestCache
+	// links caches blob links for one change generation (linkcache.go).
+	links linkCache
 }
 
 // New returns a Registry. log must not be nil.
