@@ -49,6 +49,23 @@ func smallImages(ctx context.Context, t *target, round int) ([]float64, error) {
 	return []float64{n / push.Seconds(), n / pull.Seconds()}, nil
 }
 
+// smallPullsAgain pulls the images smallImages pushed in the last round
+// once more: a profile of smallImages itself would be mostly of the
+// pushes, which take ten times longer.
+func smallPullsAgain(ctx context.Context, t *target, _ int) ([]float64, error) {
+	o := t.opts
+	round := o.Rounds - 1
+	ims := smallImageSet(o.SmallImages, o.SmallLayer, uint64(100+round))
+	start := time.Now()
+	err := parallel(ctx, o.SmallClients, len(ims), func(ctx context.Context, i int) error {
+		return pullImage(ctx, t.c, t.url, fmt.Sprintf(smallRepo, round, i), ims[i], "v1")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("small images pull: %w", err)
+	}
+	return []float64{float64(len(ims)) / time.Since(start).Seconds()}, nil
+}
+
 // setupAuth pushes what the token-auth pulls read, with a push token per
 // image: the small images and, when the run has one, the pull blob.
 func setupAuth(ctx context.Context, t *target) error {

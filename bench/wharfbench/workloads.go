@@ -42,6 +42,11 @@ type workload struct {
 	// cost puts the workload in the features pass too: run on a wharf
 	// with metrics, audit and notifications on and one with them off.
 	cost bool
+	// profile, when set, is what runs while the server is profiled
+	// instead of run: the part of the workload the profile is for, the
+	// row profileRow, which names the profile's files.
+	profile    func(ctx context.Context, t *target, round int) ([]float64, error)
+	profileRow int
 	// turns, when above 1, runs the workload that many times per round on
 	// each server, the servers taking turns, and combines a server's turns
 	// with the harmonic mean (harmonicMeans): for rows that are rates over
@@ -225,7 +230,7 @@ func workloads(o Options) []workload {
 		{rows: []row{
 			{name: "small images push, " + small, unit: "images/s", goal: Goal{Ratio: 2}, ceiling: CeilingMemory},
 			{name: "small images pull, " + small, unit: "images/s", goal: Goal{Ratio: 2, LimitShare: 0.75}, ceiling: CeilingMemory},
-		}, run: smallImages, rss: true, cost: true},
+		}, run: smallImages, profile: smallPullsAgain, profileRow: 1, rss: true, cost: true},
 		{rows: []row{{name: "small images pull with token auth (a token per image), " + small, unit: "images/s", ceiling: CeilingMemory}},
 			run: smallImagesAuth, auth: true},
 		costly(manifestWorkload(o, "manifest GET by tag", http.MethodGet, func(t *target) string { return "latest" })),
