@@ -27,7 +27,9 @@ type replicaPair struct {
 	path  string
 }
 
-func newReplicaPair(t *testing.T) replicaPair {
+func newReplicaPair(t *testing.T) replicaPair { return newReplicaPairTB(t) }
+
+func newReplicaPairTB(t testing.TB) replicaPair {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	path := filepath.Join(t.TempDir(), "wharf.db")
