@@ -174,17 +174,7 @@ func (m *memoryRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.mu.RLock()
 		b, ok := m.blobs[ref]
 		m.mu.RUnlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "application/octet-stream")
-		h.Set("Content-Length", strconv.Itoa(len(b)))
-		h.Set("Docker-Content-Digest", ref)
-		if r.Method == http.MethodGet {
-			_, _ = w.Write(b)
-		}
+		serveStored(w, r, ok, b, "application/octet-stream", strconv.Itoa(len(b)), ref)
 	case kind == "manifests" && r.Method == http.MethodPut:
 		m.putManifest(w, r, repo, ref)
 	case kind == "manifests" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -195,19 +185,25 @@ func (m *memoryRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.mu.RLock()
 		mf, ok := m.manifests[key]
 		m.mu.RUnlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", mf.mediaType)
-		h.Set("Content-Length", mf.contentLen)
-		h.Set("Docker-Content-Digest", mf.digest)
-		if r.Method == http.MethodGet {
-			_, _ = w.Write(mf.body)
-		}
+		serveStored(w, r, ok, mf.body, mf.mediaType, mf.contentLen, mf.digest)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+// serveStored answers a GET or HEAD of what the server holds (found) with
+// a registry's headers, or 404.
+func serveStored(w http.ResponseWriter, r *http.Request, found bool, body []byte, mediaType, length, digest string) {
+	if !found {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", mediaType)
+	h.Set("Content-Length", length)
+	h.Set("Docker-Content-Digest", digest)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(body)
 	}
 }
 

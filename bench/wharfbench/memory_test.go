@@ -92,21 +92,11 @@ func TestMemoryRegistryToken(t *testing.T) {
 // key of signingPair.
 func testIssuer(t *testing.T, keyPath, certPath string) *token.Issuer {
 	t.Helper()
-	kb, err := os.ReadFile(keyPath)
+	key, err := x509.ParsePKCS8PrivateKey(pemBlock(t, keyPath))
 	if err != nil {
 		t.Fatal(err)
 	}
-	blk, _ := pem.Decode(kb)
-	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := os.ReadFile(certPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cblk, _ := pem.Decode(cb)
-	cert, err := x509.ParseCertificate(cblk.Bytes)
+	cert, err := x509.ParseCertificate(pemBlock(t, certPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,4 +105,18 @@ func testIssuer(t *testing.T, keyPath, certPath string) *token.Issuer {
 		t.Fatal(err)
 	}
 	return iss
+}
+
+// pemBlock is the bytes of the first PEM block of the file at path.
+func pemBlock(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("no PEM block in %s", path)
+	}
+	return blk.Bytes
 }
