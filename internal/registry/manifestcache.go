@@ -17,12 +17,12 @@ const (
 	maxCachedManifestSize  = 256 << 10
 )
 
-// manifestCache keeps what a manifest GET or HEAD by tag served, so that a
-// pull by tag reads one indexed row of the database (the repository's
-// RepoVersion) instead of joining three tables and reading the payload,
-// and on SQLite, while nothing was committed since (the store's
-// ChangeGeneration), reads nothing at all.
-// An entry is valid for the RepoVersion it was read at: every change to
+// manifestCache keeps what a manifest GET or HEAD by tag served. On
+// SQLite, an entry holds while nothing was committed to the database
+// since it was read (the store's ChangeGeneration), and a pull by tag then
+// reads nothing. Elsewhere, an entry holds for the RepoVersion it was read
+// at, and a pull by tag reads one indexed row of the database instead of
+// joining three tables and reading the payload: every change to
 // the repository's tags, by this process, another replica or the CLI,
 // moves that version in the database, so the next request misses and
 // reads again. A manifest deleted by digest takes its tags with it (and
@@ -40,8 +40,8 @@ type manifestKey struct{ repo, tag string }
 type manifestEntry struct {
 	key manifestKey
 	ver metadata.RepoVersion
-	// gen is the change generation read before ver was, or the one read
-	// before ver was last found unchanged; 0 without one.
+	// gen is the change generation read before the entry was; 0 without
+	// one.
 	gen uint64
 	m   metadata.Manifest // Payload is nil when it was read for a HEAD
 }
@@ -57,16 +57,10 @@ func (c *manifestCache) current(repo, tag string, gen uint64, payload bool) *met
 	return c.find(repo, tag, payload, func(e *manifestEntry) bool { return gen != 0 && e.gen == gen })
 }
 
-// get returns a copy of what tag named in repo at ver, or nil, and
-// records that it was still valid at gen, read before ver was.
-func (c *manifestCache) get(repo, tag string, ver metadata.RepoVersion, gen uint64, payload bool) *metadata.Manifest {
-	return c.find(repo, tag, payload, func(e *manifestEntry) bool {
-		if e.ver != ver {
-			return false
-		}
-		e.gen = gen
-		return true
-	})
+// get returns a copy of what tag named in repo at ver, or nil (without a
+// change generation: PostgreSQL, MySQL).
+func (c *manifestCache) get(repo, tag string, ver metadata.RepoVersion, payload bool) *metadata.Manifest {
+	return c.find(repo, tag, payload, func(e *manifestEntry) bool { return e.ver == ver })
 }
 
 func (c *manifestCache) find(repo, tag string, payload bool, valid func(*manifestEntry) bool) *metadata.Manifest {

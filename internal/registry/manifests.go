@@ -125,11 +125,13 @@ func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, wi
 }
 
 // lookupManifest is LookupManifest through the manifest cache for a tag.
-// The reads go from the coarsest to the finest, each before the next: the
-// change generation (nothing committed since: the entry holds), the
-// repository's version (its tags unchanged: the entry holds), the
-// manifest. A change committed between two of them makes the entry newer
-// than its stamps say, and the next request, at a new stamp, reads again.
+// On SQLite, an entry stamped with the current change generation holds
+// (nothing was committed since it was read), and a miss costs the one
+// query it cost without a cache, which also reads the repository's
+// version. Elsewhere, the repository's version is read first and the entry
+// holds while it stays. Each stamp is read before what it vouches for: a
+// change committed in between makes the entry newer than its stamp says,
+// and the next request, at a new stamp, reads again.
 func (r *Registry) lookupManifest(ctx context.Context, repo, tag string, dgst digest.Digest, withPayload bool) (*metadata.Manifest, error) {
 	if tag == "" {
 		return r.meta.LookupManifest(ctx, repo, tag, dgst, withPayload)
@@ -138,20 +140,21 @@ func (r *Registry) lookupManifest(ctx context.Context, repo, tag string, dgst di
 	if err != nil {
 		return nil, err
 	}
-	if !watched {
+	if watched {
+		if m := r.manifests.current(repo, tag, gen, withPayload); m != nil {
+			return m, nil
+		}
+	} else {
 		gen = 0
+		ver, err := r.meta.RepositoryVersion(ctx, repo)
+		if err != nil {
+			return nil, err
+		}
+		if m := r.manifests.get(repo, tag, ver, withPayload); m != nil {
+			return m, nil
+		}
 	}
-	if m := r.manifests.current(repo, tag, gen, withPayload); m != nil {
-		return m, nil
-	}
-	ver, err := r.meta.RepositoryVersion(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	if m := r.manifests.get(repo, tag, ver, gen, withPayload); m != nil {
-		return m, nil
-	}
-	m, err := r.meta.LookupManifest(ctx, repo, tag, "", withPayload)
+	m, ver, err := r.meta.LookupTagged(ctx, repo, tag, withPayload)
 	if err != nil {
 		return nil, err
 	}
