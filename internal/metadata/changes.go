@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -50,8 +51,11 @@ func newChangeWatch(ctx context.Context, path, src string) (*changeWatch, error)
 		return nil, fmt.Errorf("metadata: change watch: %w", err)
 	}
 	w := &changeWatch{db: db, stmt: stmt, gen: 1}
-	if f, err := os.Open(path + "-shm"); err == nil {
-		w.shm = f
+	// SQLite names the -shm file after the database's real path.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if f, err := os.Open(real + "-shm"); err == nil {
+			w.shm = f
+		}
 	}
 	return w, nil
 }
