@@ -16,6 +16,7 @@ import (
 	"wharf/internal/metadata"
 	"wharf/internal/registry"
 	"wharf/internal/storage/memory"
+	"wharf/internal/testserver"
 )
 
 // replicaPair is two registries on one database and one blob store, as two
@@ -31,12 +32,20 @@ func newReplicaPair(t *testing.T) replicaPair { return newReplicaPairTB(t) }
 
 func newReplicaPairTB(t testing.TB) replicaPair {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
 	path := filepath.Join(t.TempDir(), "wharf.db")
+	p := newReplicaPairOn(t, "sqlite", path)
+	p.path = path
+	return p
+}
+
+// newReplicaPairOn is a replicaPair on the database driver and dsn name.
+func newReplicaPairOn(t testing.TB, driver, dsn string) replicaPair {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
 	blobs := memory.New()
-	p := replicaPair{path: path}
+	var p replicaPair
 	for i := range p.regs {
-		meta, err := metadata.Open(t.Context(), "sqlite", path, log)
+		meta, err := metadata.Open(t.Context(), driver, dsn, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,6 +54,19 @@ func newReplicaPairTB(t testing.TB) replicaPair {
 		p.regs[i] = registry.New(blobs, meta, log, registry.Options{})
 	}
 	return p
+}
+
+// backends opens a replicaPair on SQLite and, unless -short, on a
+// PostgreSQL server (a database of its own for each call): on SQLite the
+// caches follow the file's change generation, on PostgreSQL the
+// repositories' versions.
+func backends(t *testing.T) map[string]func(t *testing.T) replicaPair {
+	b := map[string]func(t *testing.T) replicaPair{"sqlite": newReplicaPair}
+	if !testing.Short() {
+		pg := testserver.StartPostgres(t)
+		b["postgres"] = func(t *testing.T) replicaPair { return newReplicaPairOn(t, "postgres", pg.NewDatabase(t)) }
+	}
+	return b
 }
 
 // index is an OCI index that references nothing, made distinct by n.
@@ -96,32 +118,34 @@ func TestManifestCacheInvalidation(t *testing.T) {
 			return push(t, w, repo, "v1", index(3))
 		}},
 	}
-	for _, tc := range tests {
-		for w, where := range []string{"this registry", "another registry on the database"} {
-			t.Run(tc.name+" by "+where, func(t *testing.T) {
-				t.Parallel()
-				p := newReplicaPair(t)
-				a := p.regs[0]
-				first := push(t, a, repo, "v1", index(1))
-				for _, payload := range []bool{false, true} { // HEAD, then GET
-					m, err := a.ServeManifest(t.Context(), repo, "v1", payload)
-					if err != nil || m.Digest != first {
-						t.Fatalf("before the change: %v, %v; want %s", m, err, first)
+	for backend, open := range backends(t) {
+		for _, tc := range tests {
+			for w, where := range []string{"this registry", "another registry on the database"} {
+				t.Run(backend+"/"+tc.name+" by "+where, func(t *testing.T) {
+					t.Parallel()
+					p := open(t)
+					a := p.regs[0]
+					first := push(t, a, repo, "v1", index(1))
+					for _, payload := range []bool{false, true} { // HEAD, then GET
+						m, err := a.ServeManifest(t.Context(), repo, "v1", payload)
+						if err != nil || m.Digest != first {
+							t.Fatalf("before the change: %v, %v; want %s", m, err, first)
+						}
 					}
-				}
-				want := tc.change(t, p.regs[w], p.metas[w], first)
-				for _, payload := range []bool{false, true} {
-					m, err := a.ServeManifest(t.Context(), repo, "v1", payload)
-					switch {
-					case want == "" && !errors.Is(err, registry.ErrManifestUnknown):
-						t.Errorf("after the change (payload %v): %v, %v; want ErrManifestUnknown", payload, m, err)
-					case want != "" && (err != nil || m.Digest != want):
-						t.Errorf("after the change (payload %v): %v, %v; want %s", payload, m, err, want)
-					case want != "" && payload && digest.FromBytes(m.Payload) != want:
-						t.Errorf("after the change: payload has digest %s, want %s", digest.FromBytes(m.Payload), want)
+					want := tc.change(t, p.regs[w], p.metas[w], first)
+					for _, payload := range []bool{false, true} {
+						m, err := a.ServeManifest(t.Context(), repo, "v1", payload)
+						switch {
+						case want == "" && !errors.Is(err, registry.ErrManifestUnknown):
+							t.Errorf("after the change (payload %v): %v, %v; want ErrManifestUnknown", payload, m, err)
+						case want != "" && (err != nil || m.Digest != want):
+							t.Errorf("after the change (payload %v): %v, %v; want %s", payload, m, err, want)
+						case want != "" && payload && digest.FromBytes(m.Payload) != want:
+							t.Errorf("after the change: payload has digest %s, want %s", digest.FromBytes(m.Payload), want)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -180,38 +204,40 @@ func TestBlobLinkCacheInvalidation(t *testing.T) {
 	const repo, other = "team/app", "team/other"
 	body := []byte("layer bytes")
 	dgst := digest.FromBytes(body)
-	for w, where := range []string{"this registry", "another registry on the database"} {
-		t.Run(where, func(t *testing.T) {
-			t.Parallel()
-			p := newReplicaPair(t)
-			a, writer := p.regs[0], p.regs[w]
-			if _, err := a.FetchBlob(t.Context(), repo, dgst, int64(len(body)), bytesReader(body)); err != nil {
-				t.Fatal(err)
-			}
-			for range 2 {
-				if size, err := a.StatBlob(t.Context(), repo, dgst); err != nil || size != int64(len(body)) {
-					t.Fatalf("linked: %d, %v; want %d", size, err, len(body))
+	for backend, open := range backends(t) {
+		for w, where := range []string{"this registry", "another registry on the database"} {
+			t.Run(backend+"/"+where, func(t *testing.T) {
+				t.Parallel()
+				p := open(t)
+				a, writer := p.regs[0], p.regs[w]
+				if _, err := a.FetchBlob(t.Context(), repo, dgst, int64(len(body)), bytesReader(body)); err != nil {
+					t.Fatal(err)
 				}
-				if _, err := a.StatBlob(t.Context(), other, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
-					t.Fatalf("not linked in %s: %v; want ErrBlobUnknown", other, err)
+				for range 2 {
+					if size, err := a.StatBlob(t.Context(), repo, dgst); err != nil || size != int64(len(body)) {
+						t.Fatalf("linked: %d, %v; want %d", size, err, len(body))
+					}
+					if _, err := a.StatBlob(t.Context(), other, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
+						t.Fatalf("not linked in %s: %v; want ErrBlobUnknown", other, err)
+					}
 				}
-			}
-			if err := writer.DeleteBlob(t.Context(), repo, dgst); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.StatBlob(t.Context(), repo, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
-				t.Errorf("after the unlink by %s: %v; want ErrBlobUnknown", where, err)
-			}
-			if _, err := writer.MountBlob(t.Context(), other, repo, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
-				t.Fatalf("mount from a repository that no longer links it: %v", err)
-			}
-			if _, err := writer.FetchBlob(t.Context(), other, dgst, int64(len(body)), bytesReader(body)); err != nil {
-				t.Fatal(err)
-			}
-			if size, err := a.StatBlob(t.Context(), other, dgst); err != nil || size != int64(len(body)) {
-				t.Errorf("after the link by %s: %d, %v; want %d", where, size, err, len(body))
-			}
-		})
+				if err := writer.DeleteBlob(t.Context(), repo, dgst); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.StatBlob(t.Context(), repo, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
+					t.Errorf("after the unlink by %s: %v; want ErrBlobUnknown", where, err)
+				}
+				if _, err := writer.MountBlob(t.Context(), other, repo, dgst); !errors.Is(err, registry.ErrBlobUnknown) {
+					t.Fatalf("mount from a repository that no longer links it: %v", err)
+				}
+				if _, err := writer.FetchBlob(t.Context(), other, dgst, int64(len(body)), bytesReader(body)); err != nil {
+					t.Fatal(err)
+				}
+				if size, err := a.StatBlob(t.Context(), other, dgst); err != nil || size != int64(len(body)) {
+					t.Errorf("after the link by %s: %d, %v; want %d", where, size, err, len(body))
+				}
+			})
+		}
 	}
 }
 
