@@ -95,7 +95,8 @@ func TestWharfbenchSmoke(t *testing.T) {
 	for _, want := range []string{"SHA-256, one core", "sequential write + fsync", "sendfile of that file over loopback",
 		"Smoke run", "Not measured: left out of smoke runs", "](benchmarks.png)", "The share column compares push rows with the server that reads and hashes",
 		"a server that reads and hashes it (SHA-256)", "A server that only reads and hashes what it is sent",
-		"compared with the same workload on an in-memory server"} {
+		"compared with the same workload on an in-memory server", "the same sendfile to 16 readers at once",
+		"16-client pull rows with the same sendfile to 16 readers"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

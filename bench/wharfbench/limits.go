@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,49 +56,69 @@ func diskWriteThroughput(dir string, n int64) (path string, mibs float64, err er
 	return path, float64(n) / mib / time.Since(start).Seconds(), nil
 }
 
-// sendfileThroughput serves the file at path over a loopback TCP connection
-// the plainest way Go can (io.Copy from the *os.File to the connection,
-// which is sendfile) and reads it with drain, as the pull client reads a
-// body: the ceiling of any single-client pull.
-func sendfileThroughput(ctx context.Context, path string) (float64, error) {
+// sendfileThroughput serves the file at path over readers loopback TCP
+// connections at once, the plainest way Go can (io.Copy from the *os.File
+// to the connection, which is sendfile), and reads each with drain, as the
+// pull client reads a body: with one reader, the ceiling of any
+// single-client pull; with 16, of the 16-client pulls. It returns the
+// bytes of all readers over the time until the last one finished.
+func sendfileThroughput(ctx context.Context, path string, readers int) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: %w", err)
 	}
 	defer ln.Close()
-	served := make(chan error, 1)
+	served := make(chan error, readers)
 	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			served <- err
-			return
+		for range readers {
+			conn, err := ln.Accept()
+			if err != nil {
+				served <- err
+				continue
+			}
+			go func() {
+				defer conn.Close()
+				f, err := os.Open(path)
+				if err != nil {
+					served <- err
+					return
+				}
+				defer f.Close()
+				_, err = io.Copy(conn, f)
+				served <- err
+			}()
 		}
-		defer conn.Close()
-		f, err := os.Open(path)
-		if err != nil {
-			served <- err
-			return
-		}
-		defer f.Close()
-		_, err = io.Copy(conn, f)
-		served <- err
 	}()
 	start := time.Now()
-	conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", ln.Addr().String())
-	if err != nil {
-		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
-	n, err := drain(conn)
+	var total atomic.Int64
+	err = parallel(ctx, readers, readers, func(ctx context.Context, _ int) error {
+		conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
+		n, err := drain(conn)
+		total.Add(n)
+		return err
+	})
 	elapsed := time.Since(start)
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
 	}
-	if err := <-served; err != nil {
+	for range readers {
+		if err := <-served; err != nil {
+			return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
 		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
 	}
-	return float64(n) / mib / elapsed.Seconds(), nil
+	if want := int64(readers) * fi.Size(); total.Load() != want {
+		return 0, fmt.Errorf("wharfbench: loopback probe: %d readers got %d bytes, want %d", readers, total.Load(), want)
+	}
+	return float64(total.Load()) / mib / elapsed.Seconds(), nil
 }
 
 // receiveProbeEnv marks a process that receiveThroughput started from the

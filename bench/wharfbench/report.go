@@ -56,6 +56,8 @@ func (r *Report) ceiling(res Result) float64 {
 		return r.limit("receive-sha256")
 	case CeilingPull:
 		return r.limit("loopback")
+	case CeilingPull16:
+		return r.limit("loopback-16")
 	}
 	return 0
 }
@@ -169,7 +171,7 @@ func (r *Report) Markdown(chart string) string {
 	p("- Small images: each client HEADs every blob, pushes it (POST+PUT), then PUTs the manifest, as docker and crane do; a pull GETs the manifest by tag, the config and the layers. With token auth, each image first gets its own pull token from the token server, as `docker pull` does; so does each GET of the blob pull with token auth.\n")
 	p("- Peak RSS is the server's VmHWM (/proc/PID/status), reset through /proc/PID/clear_refs before the workload.\n")
 	p("- docker push and pull run the real Docker daemon (a private dockerd, vfs storage) on an image loaded from a generated archive; their wall time includes docker's own work (gzip of each layer on push, unpacking on pull), the same for both servers.\n")
-	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does; it does so %d times per round, on a new connection each time, and the limit is the median of all sends (one send moves by half from the next). The receive probes PUT it with the benchmarks' client to a plain net/http server that reads the body and discards it, and to one that also hashes it (SHA-256 on a second goroutine while the next 1 MiB is read, as a registry does): no push can beat them on the same machine, since a push also writes and syncs every byte (with client and server sharing %d cores, both are often below min(SHA-256, disk)).\n", o.LimitMiB, loopbackSends, runtime.NumCPU())
+	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does; it does so %d times per round, on a new connection each time, and the limit is the median of all sends (one send moves by half from the next); it then sends it to 16 readers at once, once per round, the ceiling of the 16-client pulls. The receive probes PUT it with the benchmarks' client to a plain net/http server that reads the body and discards it, and to one that also hashes it (SHA-256 on a second goroutine while the next 1 MiB is read, as a registry does): no push can beat them on the same machine, since a push also writes and syncs every byte (with client and server sharing %d cores, both are often below min(SHA-256, disk)).\n", o.LimitMiB, loopbackSends, runtime.NumCPU())
 	if len(r.LeftOut) > 0 {
 		p("- Not measured in this run (left out by `-only %s`): %s.\n", o.Only, strings.Join(r.LeftOut, "; "))
 	}
@@ -246,7 +248,10 @@ func (r *Report) resultsMarkdown() string {
 		kinds = append(kinds, fmt.Sprintf("push rows with the server that reads and hashes the PUT and stores nothing = %s MiB/s", num(c)))
 	}
 	if c := r.ceiling(Result{Ceiling: CeilingPull}); c > 0 && r.hasCeiling(CeilingPull) {
-		kinds = append(kinds, fmt.Sprintf("pull rows with the loopback sendfile read = %s MiB/s", num(c)))
+		kinds = append(kinds, fmt.Sprintf("single-client pull rows with the loopback sendfile read = %s MiB/s", num(c)))
+	}
+	if c := r.ceiling(Result{Ceiling: CeilingPull16}); c > 0 && r.hasCeiling(CeilingPull16) {
+		kinds = append(kinds, fmt.Sprintf("16-client pull rows with the same sendfile to 16 readers = %s MiB/s", num(c)))
 	}
 	if len(kinds) > 0 {
 		p("\nThe share column compares %s.\n", strings.Join(kinds, "; "))

@@ -12,6 +12,7 @@ func TestVerdict(t *testing.T) {
 		{Key: "sha256", Samples: []float64{1000}},
 		{Key: "disk", Samples: []float64{500}},
 		{Key: "loopback", Samples: []float64{2000}},
+		{Key: "loopback-16", Samples: []float64{3000}},
 		{Key: "receive-sha256", Samples: []float64{400}},
 	}}
 	for _, tc := range []struct {
@@ -29,6 +30,9 @@ func TestVerdict(t *testing.T) {
 		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{350}, Distr: []float64{100}}, "≥ 1.3×, ≥ 80 % of limit: met"},
 		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull, Wharf: []float64{1500}, Distr: []float64{1000}}, "≥ 1.2×, ≥ 80 % of limit: missed"},
 		{Result{Goal: Goal{Ratio: 2}, NotMeasured: "no dockerd"}, "≥ 2×: not measured"},
+		// 16 clients against the probe's 16 readers (3000), not its one.
+		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull16, Wharf: []float64{2500}, Distr: []float64{2000}}, "≥ 1.2×, ≥ 80 % of limit: met"},
+		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull16, Wharf: []float64{2300}, Distr: []float64{1900}}, "≥ 1.2×, ≥ 80 % of limit: missed"},
 		// The in-memory server's own samples of the row are its ceiling:
 		// 750 of a median of 1000 is 75 %; 700 is not.
 		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{750}, Distr: []float64{100}, Memory: []float64{900, 1000, 1100}},

@@ -139,6 +139,8 @@ const (
 	// client and server sharing the cores never reach.)
 	CeilingPush Ceiling = "push"
 	CeilingPull Ceiling = "pull" // loopback sendfile read
+	// CeilingPull16 is the loopback sendfile read by 16 readers at once.
+	CeilingPull16 Ceiling = "pull16"
 	// CeilingMemory is the same workload on the in-memory server
 	// (memory.go), in the same round: the row's own ceiling.
 	CeilingMemory Ceiling = "memory"
@@ -160,7 +162,7 @@ type Result struct {
 
 // Limit is one physical limit with its per-round samples.
 type Limit struct {
-	Key        string // "sha256", "disk", "loopback", "receive" or "receive-sha256"
+	Key        string // "sha256", "disk", "loopback", "loopback-16", "receive" or "receive-sha256"
 	Name, Unit string
 	Samples    []float64
 }

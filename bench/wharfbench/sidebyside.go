@@ -103,6 +103,7 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 	sha := Limit{Key: "sha256", Name: "SHA-256, one core (crypto/sha256)", Unit: "MiB/s"}
 	disk := Limit{Key: "disk", Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
 	loop := Limit{Key: "loopback", Name: "sendfile of that file over loopback TCP, one reader", Unit: "MiB/s"}
+	loop16 := Limit{Key: "loopback-16", Name: "the same sendfile to 16 readers at once, all bytes over the time of the last", Unit: "MiB/s"}
 	recv := Limit{Key: "receive", Name: "HTTP PUT of that file to a net/http server that only reads it, loopback", Unit: "MiB/s"}
 	recvHash := Limit{Key: "receive-sha256", Name: "the same PUT to a server that reads and hashes it (SHA-256) and stores nothing", Unit: "MiB/s"}
 	for round := range o.Rounds {
@@ -114,10 +115,14 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 			// One send lasts a tenth of a second and moves by half
 			// from one to the next: a round takes several.
 			for range loopbackSends {
-				if v, err = sendfileThroughput(ctx, path); err != nil {
+				if v, err = sendfileThroughput(ctx, path, 1); err != nil {
 					break
 				}
 				loop.Samples = append(loop.Samples, v)
+			}
+			if err == nil {
+				v, err = sendfileThroughput(ctx, path, 16)
+				loop16.Samples = append(loop16.Samples, v)
 			}
 			if err == nil {
 				v, err = receiveThroughput(ctx, path, false)
@@ -138,8 +143,8 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 		for _, v := range loop.Samples[len(loop.Samples)-loopbackSends:] {
 			sends = append(sends, num(v))
 		}
-		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, receive %s, receive and hash %s\n",
-			num(sha.last()), num(disk.last()), strings.Join(sends, "/"), num(recv.last()), num(recvHash.last()))
+		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, to 16 readers %s, receive %s, receive and hash %s\n",
+			num(sha.last()), num(disk.last()), strings.Join(sends, "/"), num(loop16.last()), num(recv.last()), num(recvHash.last()))
 		for wi, wl := range wls {
 			i := slices.IndexFunc(rep.Results, func(r Result) bool { return r.Name == wl.rows[0].name })
 			if rep.Results[i].NotMeasured != "" {
@@ -169,7 +174,7 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 			}
 		}
 	}
-	rep.Limits = []Limit{sha, disk, loop, recv, recvHash}
+	rep.Limits = []Limit{sha, disk, loop, loop16, recv, recvHash}
 	if profiling {
 		return profileAll(ctx, o, measured, targets)
 	}
