@@ -242,3 +242,31 @@ func TestBlobLinkCacheInvalidation(t *testing.T) {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestTagListAfterRecreate lists a repository's tags through the first
+// registry (which caches the list), deletes the repository and pushes it
+// again with another tag through either registry, and checks the next
+// list is the new one: on SQLite the new row may take the old id, and its
+// tag version starts over.
+func TestTagListAfterRecreate(t *testing.T) {
+	t.Parallel()
+	const repo = "team/app"
+	for w, where := range []string{"this registry", "another registry on the database"} {
+		t.Run(where, func(t *testing.T) {
+			t.Parallel()
+			p := newReplicaPair(t)
+			a := p.regs[0]
+			push(t, a, repo, "old", index(1))
+			if got, err := a.Tags(t.Context(), repo, "", 0); err != nil || len(got) != 1 || got[0] != "old" {
+				t.Fatalf("before: %v, %v; want [old]", got, err)
+			}
+			if _, err := p.metas[w].DeleteRepository(t.Context(), repo); err != nil {
+				t.Fatal(err)
+			}
+			push(t, p.regs[w], repo, "new", index(2))
+			if got, err := a.Tags(t.Context(), repo, "", 0); err != nil || len(got) != 1 || got[0] != "new" {
+				t.Errorf("after the repository was deleted and pushed again by %s: %v, %v; want [new]", where, got, err)
+			}
+		})
+	}
+}
