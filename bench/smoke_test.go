@@ -80,7 +80,8 @@ func TestWharfbenchSmoke(t *testing.T) {
 		if target := r[5]; target != "—" && !strings.HasSuffix(target, ": met") && !strings.HasSuffix(target, ": missed") && !strings.Contains(target, ": not judged, ") {
 			t.Errorf("row %q: target %q: want \"—\" or a goal ending in \": met\", \": missed\" or \": not judged, …\"", r, target)
 		}
-		if strings.HasPrefix(name, "blob push") || strings.HasPrefix(name, "blob pull GET") {
+		if strings.HasPrefix(name, "blob push") || strings.HasPrefix(name, "blob pull GET") || strings.HasPrefix(name, "small images pu") ||
+			(strings.HasPrefix(name, "manifest ") && strings.HasSuffix(name, "connections")) {
 			if !sharePattern.MatchString(r[6]) {
 				t.Errorf("row %q: want shares of the physical limit like \"40 %% / 30 %%\", got %q", r, r[6])
 			}
@@ -92,8 +93,10 @@ func TestWharfbenchSmoke(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"SHA-256, one core", "sequential write + fsync", "sendfile of that file over loopback",
-		"Smoke run", "Not measured: left out of smoke runs", "](benchmarks.png)", "The share column compares push rows",
-		"a server that reads and hashes it (SHA-256)", "A server that only reads and hashes what it is sent"} {
+		"Smoke run", "Not measured: left out of smoke runs", "](benchmarks.png)", "The share column compares push rows with the server that reads and hashes",
+		"a server that reads and hashes it (SHA-256)", "A server that only reads and hashes what it is sent",
+		"compared with the same workload on an in-memory server", "the same sendfile to 16 readers at once",
+		"16-client pull rows with the same sendfile to 16 readers"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -132,6 +135,17 @@ func TestWharfbenchSmoke(t *testing.T) {
 			if errA != nil || errB != nil || errR != nil || a <= 0 || b <= 0 || ratio <= 0 {
 				t.Errorf("%s: row %q: want two positive figures and a positive ratio", table.heading, r)
 			}
+		}
+	}
+	// Every row bound by the in-memory server shows its ceiling, measured
+	// in the same run.
+	ceilings := tableRows(t, md, "## Ceilings of the small-request rows: an in-memory server (same run)")
+	if len(ceilings) != 5 {
+		t.Errorf("%d rows of in-memory ceilings, want 5 (small push, small pull, token-auth pull, manifest GET, manifest HEAD):\n%s", len(ceilings), md)
+	}
+	for _, r := range ceilings {
+		if v, err := strconv.ParseFloat(r[2], 64); err != nil || v <= 0 || len(r) != 6 || !sharePercent.MatchString(r[3]) {
+			t.Errorf("in-memory ceiling row %q: want a positive figure and shares", r)
 		}
 	}
 	for _, want := range []string{"## Garbage collection (gc)", "## Cost of metrics, audit and notifications (features)",
@@ -178,6 +192,8 @@ var rowKinds = []string{"blob push, monolithic", "blob push, chunked PATCH", "bl
 var loadPattern = regexp.MustCompile(`load average \(1, 5, 15 min\) [0-9.]+, [0-9.]+, [0-9.]+ at the start, [0-9.]+, [0-9.]+, [0-9.]+ at the end`)
 
 var sharePattern = regexp.MustCompile(`^\d+ % / \d+ %$`)
+
+var sharePercent = regexp.MustCompile(`^\d+ %$`)
 
 var separator = regexp.MustCompile(`^\|(\s*-+:?\s*\|)+$`)
 

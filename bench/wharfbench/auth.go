@@ -34,6 +34,9 @@ type authServers struct {
 	password string
 	realm    string
 	service  string
+	// cert is the PEM certificate of the issuer's signing key, when the
+	// issuer is `wharf auth` (the in-memory server verifies with it).
+	cert string
 }
 
 func (a *authServers) stop() {
@@ -158,7 +161,7 @@ func startAuthServers(ctx context.Context, wharfBin, distBin, dir string) (w, d 
 	if err != nil {
 		return nil, nil, err
 	}
-	d = &authServers{issuer: issuer, password: password}
+	d = &authServers{issuer: issuer, password: password, cert: certPath}
 	distAddr, err := freeLoopbackAddr()
 	if err != nil {
 		issuer.stop()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,56 +56,76 @@ func diskWriteThroughput(dir string, n int64) (path string, mibs float64, err er
 	return path, float64(n) / mib / time.Since(start).Seconds(), nil
 }
 
-// sendfileThroughput serves the file at path over a loopback TCP connection
-// the plainest way Go can (io.Copy from the *os.File to the connection,
-// which is sendfile) and reads it with drain, as the pull client reads a
-// body: the ceiling of any single-client pull.
-func sendfileThroughput(ctx context.Context, path string) (float64, error) {
+// sendfileThroughput serves the file at path over readers loopback TCP
+// connections at once, the plainest way Go can (io.Copy from the *os.File
+// to the connection, which is sendfile), and reads each with drain, as the
+// pull client reads a body: with one reader, the ceiling of any
+// single-client pull; with 16, of the 16-client pulls. It returns the
+// bytes of all readers over the time until the last one finished.
+func sendfileThroughput(ctx context.Context, path string, readers int) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: %w", err)
 	}
 	defer ln.Close()
-	served := make(chan error, 1)
+	served := make(chan error, readers)
 	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			served <- err
-			return
+		for range readers {
+			conn, err := ln.Accept()
+			if err != nil {
+				served <- err
+				continue
+			}
+			go func() {
+				defer conn.Close()
+				f, err := os.Open(path)
+				if err != nil {
+					served <- err
+					return
+				}
+				defer f.Close()
+				_, err = io.Copy(conn, f)
+				served <- err
+			}()
 		}
-		defer conn.Close()
-		f, err := os.Open(path)
-		if err != nil {
-			served <- err
-			return
-		}
-		defer f.Close()
-		_, err = io.Copy(conn, f)
-		served <- err
 	}()
 	start := time.Now()
-	conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", ln.Addr().String())
-	if err != nil {
-		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
-	n, err := drain(conn)
+	var total atomic.Int64
+	err = parallel(ctx, readers, readers, func(ctx context.Context, _ int) error {
+		conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
+		n, err := drain(conn)
+		total.Add(n)
+		return err
+	})
 	elapsed := time.Since(start)
 	if err != nil {
 		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
 	}
-	if err := <-served; err != nil {
+	for range readers {
+		if err := <-served; err != nil {
+			return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
 		return 0, fmt.Errorf("wharfbench: loopback probe: %w", err)
 	}
-	return float64(n) / mib / elapsed.Seconds(), nil
+	if want := int64(readers) * fi.Size(); total.Load() != want {
+		return 0, fmt.Errorf("wharfbench: loopback probe: %d readers got %d bytes, want %d", readers, total.Load(), want)
+	}
+	return float64(total.Load()) / mib / elapsed.Seconds(), nil
 }
 
 // receiveProbeEnv marks a process that receiveThroughput started from the
 // benchmarks' own executable (the wharfbench command or a test binary) to
 // serve as a receive probe's server; see ServeReceiveProbe. Its value is
-// "1" for the plain probe, which only reads, and "sha256" for the one that
-// also hashes.
+// "1" for the plain probe, which only reads, "sha256" for the one that
+// also hashes, and "memory" for the in-memory server (memory.go).
 const receiveProbeEnv = "WHARFBENCH_RECEIVE_PROBE"
 
 // ServeReceiveProbe turns this process into a receive probe's server when
@@ -125,8 +146,10 @@ func ServeReceiveProbe() (probe bool, err error) {
 		read = drain
 	case "sha256":
 		read = readHashed
+	case memoryProbe:
+		return true, serveMemory()
 	default:
-		return true, fmt.Errorf("wharfbench: %s=%q: want 1 or sha256", receiveProbeEnv, mode)
+		return true, fmt.Errorf("wharfbench: %s=%q: want 1, sha256 or %s", receiveProbeEnv, mode, memoryProbe)
 	}
 	return true, serveReceiveProbe(read)
 }
@@ -209,9 +232,8 @@ func readHashed(r io.Reader) (int64, error) {
 // server can take in over loopback from this client before it stores a
 // byte. With hash, the server also hashes the body with SHA-256 as it
 // arrives, as a registry must: the ceiling of any push that verifies its
-// digest on this machine, with client and server sharing its cores. Neither
-// is part of the push limit, min(SHA-256, disk), but both bound
-// every push on the same machine.
+// digest on this machine, with client and server sharing its cores: the
+// ceiling the push rows are compared with (CeilingPush).
 func receiveThroughput(ctx context.Context, path string, hash bool) (float64, error) {
 	exe, err := os.Executable()
 	if err != nil {

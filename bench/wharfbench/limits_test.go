@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -55,7 +56,7 @@ func TestServeReceiveProbe(t *testing.T) {
 		t.Errorf("without %s: %v, %v; want false, nil", receiveProbeEnv, probe, err)
 	}
 	t.Setenv(receiveProbeEnv, "md5")
-	if probe, err := ServeReceiveProbe(); !probe || err == nil || !strings.Contains(err.Error(), "want 1 or sha256") {
+	if probe, err := ServeReceiveProbe(); !probe || err == nil || !strings.Contains(err.Error(), "want 1, sha256 or memory") {
 		t.Errorf("%s=md5: %v, %v; want true and an error naming the modes", receiveProbeEnv, probe, err)
 	}
 }
@@ -68,5 +69,25 @@ func TestRunRefusesInAProbe(t *testing.T) {
 	_, err := Run(t.Context(), Options{Smoke: true, Dir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "did not call ServeReceiveProbe") {
 		t.Errorf("Run in a probe process: %v; want an error naming ServeReceiveProbe", err)
+	}
+}
+
+// TestSendfileReaders checks that the loopback probe serves one reader and
+// sixteen at once (it fails unless every reader got the whole file: its
+// figure is all their bytes over the time of the last), and fails on a
+// file it cannot send. The figure itself is a speed and is not checked.
+func TestSendfileReaders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "probe")
+	if err := os.WriteFile(path, make([]byte, 3*mib+7), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, readers := range []int{1, 16} {
+		v, err := sendfileThroughput(t.Context(), path, readers)
+		if err != nil || v <= 0 {
+			t.Errorf("%d readers: %v MiB/s, %v", readers, v, err)
+		}
+	}
+	if _, err := sendfileThroughput(t.Context(), filepath.Join(t.TempDir(), "missing"), 4); err == nil {
+		t.Error("a missing file: no error")
 	}
 }

@@ -46,7 +46,11 @@ func profileAll(ctx context.Context, o Options, wls []workload, targets []*targe
 			continue
 		}
 		for _, t := range targets {
-			base := filepath.Join(o.ProfileDir, t.name+"-"+slug(wl.rows[0].name))
+			name := wl.rows[0].name
+			if wl.profile != nil {
+				name = wl.rows[wl.profileRow].name
+			}
+			base := filepath.Join(o.ProfileDir, t.name+"-"+slug(name))
 			fmt.Fprintf(o.Progress, "profiling %s: %s (%ds)\n", t.name, wl.rows[0].name, o.ProfileSeconds)
 			pctx, cancel := context.WithCancel(ctx)
 			errc := make(chan error, 2)
@@ -59,8 +63,12 @@ func profileAll(ctx context.Context, o Options, wls []workload, targets []*targe
 			var runErr error
 			// Round numbers past the measured ones (and their turns), so
 			// pushes make new blobs.
+			run := wl.run
+			if wl.profile != nil {
+				run = wl.profile
+			}
 			for round := o.Rounds*max(wl.turns, 1) + wi; time.Now().Before(deadline) && runErr == nil; round++ {
-				_, runErr = wl.run(pctx, t, round)
+				_, runErr = run(pctx, t, round)
 			}
 			err1, err2 := <-errc, <-errc
 			cancel()

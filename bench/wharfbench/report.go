@@ -46,15 +46,18 @@ func (r *Report) limit(key string) float64 {
 	return 0
 }
 
-// ceiling is the median of the physical limit a row is compared with, or 0.
-func (r *Report) ceiling(c Ceiling) float64 {
-	switch c {
+// ceiling is the median of the physical limit a row is compared with, or
+// of the in-memory server's samples of the row itself; 0 without one.
+func (r *Report) ceiling(res Result) float64 {
+	switch res.Ceiling {
+	case CeilingMemory:
+		return median(res.Memory)
 	case CeilingPush:
-		if sha, disk := r.limit("sha256"), r.limit("disk"); sha > 0 && disk > 0 {
-			return min(sha, disk)
-		}
+		return r.limit("receive-sha256")
 	case CeilingPull:
 		return r.limit("loopback")
+	case CeilingPull16:
+		return r.limit("loopback-16")
 	}
 	return 0
 }
@@ -88,7 +91,7 @@ func (r *Report) Verdict(res Result) string {
 	disturbed := false
 	if g.LimitShare > 0 {
 		want = append(want, fmt.Sprintf("≥ %.0f %% of limit", g.LimitShare*100))
-		c := r.ceiling(res.Ceiling)
+		c := r.ceiling(res)
 		met = met && c > 0 && wm/c >= g.LimitShare
 		disturbed = c > 0 && wm > c
 	}
@@ -168,7 +171,7 @@ func (r *Report) Markdown(chart string) string {
 	p("- Small images: each client HEADs every blob, pushes it (POST+PUT), then PUTs the manifest, as docker and crane do; a pull GETs the manifest by tag, the config and the layers. With token auth, each image first gets its own pull token from the token server, as `docker pull` does; so does each GET of the blob pull with token auth.\n")
 	p("- Peak RSS is the server's VmHWM (/proc/PID/status), reset through /proc/PID/clear_refs before the workload.\n")
 	p("- docker push and pull run the real Docker daemon (a private dockerd, vfs storage) on an image loaded from a generated archive; their wall time includes docker's own work (gzip of each layer on push, unpacking on pull), the same for both servers.\n")
-	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does; it does so %d times per round, on a new connection each time, and the limit is the median of all sends (one send moves by half from the next). The receive probes PUT it with the benchmarks' client to a plain net/http server that reads the body and discards it, and to one that also hashes it (SHA-256 on a second goroutine while the next 1 MiB is read, as a registry does): no push can beat them on the same machine, since a push also writes and syncs every byte (with client and server sharing %d cores, both are often below min(SHA-256, disk)).\n", o.LimitMiB, loopbackSends, runtime.NumCPU())
+	p("- The disk probe writes %d MiB in 1 MiB writes and fsyncs once; the page cache makes it an upper bound for short bursts, not for a sustained stream. The loopback probe then sends that file (from the page cache) with sendfile to one reader, which reads it in 1 MiB reads as the pull client does; it does so %d times per round, on a new connection each time, and the limit is the median of all sends (one send moves by half from the next); it then sends it to 16 readers at once, once per round, the ceiling of the 16-client pulls. The receive probes PUT it with the benchmarks' client to a plain net/http server that reads the body and discards it, and to one that also hashes it (SHA-256 on a second goroutine while the next 1 MiB is read, as a registry does): no push can beat them on the same machine, since a push also writes and syncs every byte (with client and server sharing %d cores, both are often below min(SHA-256, disk)).\n", o.LimitMiB, loopbackSends, runtime.NumCPU())
 	if len(r.LeftOut) > 0 {
 		p("- Not measured in this run (left out by `-only %s`): %s.\n", o.Only, strings.Join(r.LeftOut, "; "))
 	}
@@ -230,7 +233,7 @@ func (r *Report) resultsMarkdown() string {
 			ratio = num(wm/dm) + "×"
 		}
 		share := "—"
-		if c := r.ceiling(res.Ceiling); c > 0 {
+		if c := r.ceiling(res); c > 0 {
 			share = fmt.Sprintf("%.0f %% / %.0f %%", wm/c*100, dm/c*100)
 		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %s / %s |\n", res.Name, unit, num(wm), num(dm), ratio, r.Verdict(res), share, spread(res.Wharf), spread(res.Distr))
@@ -241,18 +244,38 @@ func (r *Report) resultsMarkdown() string {
 		p("| %s (%d MiB) | %s | %s | %s |\n", l.Name, o.LimitMiB, l.Unit, num(median(l.Samples)), spread(l.Samples))
 	}
 	var kinds []string
-	if c := r.ceiling(CeilingPush); c > 0 && r.hasCeiling(CeilingPush) {
-		kinds = append(kinds, fmt.Sprintf("push rows with min(SHA-256, disk) = %s MiB/s", num(c)))
+	if c := r.ceiling(Result{Ceiling: CeilingPush}); c > 0 && r.hasCeiling(CeilingPush) {
+		kinds = append(kinds, fmt.Sprintf("push rows with the server that reads and hashes the PUT and stores nothing = %s MiB/s", num(c)))
 	}
-	if c := r.ceiling(CeilingPull); c > 0 && r.hasCeiling(CeilingPull) {
-		kinds = append(kinds, fmt.Sprintf("pull rows with the loopback sendfile read = %s MiB/s", num(c)))
+	if c := r.ceiling(Result{Ceiling: CeilingPull}); c > 0 && r.hasCeiling(CeilingPull) {
+		kinds = append(kinds, fmt.Sprintf("single-client pull rows with the loopback sendfile read = %s MiB/s", num(c)))
+	}
+	if c := r.ceiling(Result{Ceiling: CeilingPull16}); c > 0 && r.hasCeiling(CeilingPull16) {
+		kinds = append(kinds, fmt.Sprintf("16-client pull rows with the same sendfile to 16 readers = %s MiB/s", num(c)))
 	}
 	if len(kinds) > 0 {
 		p("\nThe share column compares %s.\n", strings.Join(kinds, "; "))
 	}
-	if c, h := r.ceiling(CeilingPush), r.limit("receive-sha256"); c > 0 && h > 0 && r.hasCeiling(CeilingPush) {
+	if r.hasCeiling(CeilingMemory) {
+		p("Rows of small requests are compared with the same workload on an in-memory server, run in the same round right after wharf and distribution (table below).\n")
+	}
+	if sha, disk, h := r.limit("sha256"), r.limit("disk"), r.limit("receive-sha256"); sha > 0 && disk > 0 && h > 0 && r.hasCeiling(CeilingPush) {
+		c := min(sha, disk)
 		p("A server that only reads and hashes what it is sent, storing nothing (the last probe), reached %.0f %% of min(SHA-256, disk): "+
 			"on this machine, with this client, no push that verifies its digest gets past that share, whatever it does with the bytes.\n", h/c*100)
+	}
+	if r.hasCeiling(CeilingMemory) {
+		p("\n## Ceilings of the small-request rows: an in-memory server (same run)\n\n")
+		p("| workload | unit | in-memory server | wharf's share | distribution's share | spread |\n|---|---|---:|---:|---:|---|\n")
+		for _, res := range r.Results {
+			if res.Ceiling != CeilingMemory || res.NotMeasured != "" || len(res.Memory) == 0 {
+				continue
+			}
+			c := median(res.Memory)
+			p("| %s | %s | %s | %.0f %% | %.0f %% | %s |\n", res.Name, res.Unit, num(c), median(res.Wharf)/c*100, median(res.Distr)/c*100, spread(res.Memory))
+		}
+		p("\nA plain net/http handler in a process of its own answers the same requests from maps in memory, with the same headers: blob HEAD, POST+PUT of each blob (its digest verified, nothing written to disk), manifest PUT, manifest GET by tag and HEAD by digest, blob GET. ")
+		p("For the token-auth row it also verifies every request's token with wharf's own verifier, uncached, and the tokens come from `wharf auth`. No registry that stores and indexes what it is sent can beat it with this client on this machine.\n\n")
 	}
 	return b.String()
 }

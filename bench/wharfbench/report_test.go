@@ -12,6 +12,8 @@ func TestVerdict(t *testing.T) {
 		{Key: "sha256", Samples: []float64{1000}},
 		{Key: "disk", Samples: []float64{500}},
 		{Key: "loopback", Samples: []float64{2000}},
+		{Key: "loopback-16", Samples: []float64{3000}},
+		{Key: "receive-sha256", Samples: []float64{400}},
 	}}
 	for _, tc := range []struct {
 		res  Result
@@ -22,12 +24,25 @@ func TestVerdict(t *testing.T) {
 		{Result{Goal: Goal{Ratio: 2}, Wharf: []float64{9}, Distr: []float64{5}}, "≥ 2×: missed"},
 		{Result{Goal: Goal{Ratio: 0.05}, LowerBetter: true, Wharf: []float64{1}, Distr: []float64{40}}, "≤ 0.05×: met"},
 		{Result{Goal: Goal{Ratio: 0.05}, LowerBetter: true, Wharf: []float64{1}, Distr: []float64{10}}, "≤ 0.05×: missed"},
-		// 1.3× met, but 300 of min(1000, 500) is 60 %.
+		// 1.3× met, but 300 of the hash-and-discard server's 400 is 75 %;
+		// 350 is 87 % (and would be 70 % of min(SHA-256, disk)).
 		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{300}, Distr: []float64{100}}, "≥ 1.3×, ≥ 80 % of limit: missed"},
-		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{450}, Distr: []float64{100}}, "≥ 1.3×, ≥ 80 % of limit: met"},
+		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{350}, Distr: []float64{100}}, "≥ 1.3×, ≥ 80 % of limit: met"},
 		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull, Wharf: []float64{1500}, Distr: []float64{1000}}, "≥ 1.2×, ≥ 80 % of limit: missed"},
 		{Result{Goal: Goal{Ratio: 2}, NotMeasured: "no dockerd"}, "≥ 2×: not measured"},
-		// 600 of min(1000, 500): the disk probe did not bound the push.
+		// 16 clients against the probe's 16 readers (3000), not its one.
+		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull16, Wharf: []float64{2500}, Distr: []float64{2000}}, "≥ 1.2×, ≥ 80 % of limit: met"},
+		{Result{Goal: Goal{Ratio: 1.2, LimitShare: 0.8}, Ceiling: CeilingPull16, Wharf: []float64{2300}, Distr: []float64{1900}}, "≥ 1.2×, ≥ 80 % of limit: missed"},
+		// The in-memory server's own samples of the row are its ceiling:
+		// 750 of a median of 1000 is 75 %; 700 is not.
+		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{750}, Distr: []float64{100}, Memory: []float64{900, 1000, 1100}},
+			"≥ 2×, ≥ 75 % of limit: met"},
+		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{700}, Distr: []float64{100}, Memory: []float64{900, 1000, 1100}},
+			"≥ 2×, ≥ 75 % of limit: missed"},
+		// Without samples of the in-memory server, no share is met.
+		{Result{Goal: Goal{Ratio: 2, LimitShare: 0.75}, Ceiling: CeilingMemory, Wharf: []float64{700}, Distr: []float64{100}},
+			"≥ 2×, ≥ 75 % of limit: missed"},
+		// 600 of 400: the probe was disturbed.
 		{Result{Goal: Goal{Ratio: 1.3, LimitShare: 0.8}, Ceiling: CeilingPush, Wharf: []float64{600}, Distr: []float64{100}},
 			"≥ 1.3×, ≥ 80 % of limit: not judged, above 100 % of a limit whose probe was disturbed"},
 	} {

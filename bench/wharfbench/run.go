@@ -132,8 +132,18 @@ type Goal struct {
 type Ceiling string
 
 const (
-	CeilingPush Ceiling = "push" // min(SHA-256 of one core, disk write with fsync)
+	// CeilingPush is the server that reads and hashes a PUT and stores
+	// nothing (receiveThroughput with hash): what a push that verifies its
+	// digest reaches at best with this client on this machine. (Before, it
+	// was min(SHA-256 of one core, disk write with fsync), which the same
+	// client and server sharing the cores never reach.)
+	CeilingPush Ceiling = "push"
 	CeilingPull Ceiling = "pull" // loopback sendfile read
+	// CeilingPull16 is the loopback sendfile read by 16 readers at once.
+	CeilingPull16 Ceiling = "pull16"
+	// CeilingMemory is the same workload on the in-memory server
+	// (memory.go), in the same round: the row's own ceiling.
+	CeilingMemory Ceiling = "memory"
 )
 
 // Result is one row of the results table: the per-round samples of each
@@ -144,12 +154,15 @@ type Result struct {
 	Goal         Goal
 	Ceiling      Ceiling
 	Wharf, Distr []float64
-	NotMeasured  string
+	// Memory are the in-memory server's samples of the same row, for
+	// rows whose ceiling is CeilingMemory.
+	Memory      []float64
+	NotMeasured string
 }
 
 // Limit is one physical limit with its per-round samples.
 type Limit struct {
-	Key        string // "sha256", "disk", "loopback", "receive" or "receive-sha256"
+	Key        string // "sha256", "disk", "loopback", "loopback-16", "receive" or "receive-sha256"
 	Name, Unit string
 	Samples    []float64
 }

@@ -56,6 +56,13 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 			}
 		}
 	}
+	mem, err := startCeilings(ctx, o, wls, targets[1].auth, dir)
+	if err != nil {
+		return err
+	}
+	if mem != nil {
+		defer mem.stop()
+	}
 	dockerSkip := ""
 	if need.docker {
 		switch {
@@ -96,6 +103,7 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 	sha := Limit{Key: "sha256", Name: "SHA-256, one core (crypto/sha256)", Unit: "MiB/s"}
 	disk := Limit{Key: "disk", Name: "sequential write + fsync, data disk", Unit: "MiB/s"}
 	loop := Limit{Key: "loopback", Name: "sendfile of that file over loopback TCP, one reader", Unit: "MiB/s"}
+	loop16 := Limit{Key: "loopback-16", Name: "the same sendfile to 16 readers at once, all bytes over the time of the last", Unit: "MiB/s"}
 	recv := Limit{Key: "receive", Name: "HTTP PUT of that file to a net/http server that only reads it, loopback", Unit: "MiB/s"}
 	recvHash := Limit{Key: "receive-sha256", Name: "the same PUT to a server that reads and hashes it (SHA-256) and stores nothing", Unit: "MiB/s"}
 	for round := range o.Rounds {
@@ -107,10 +115,14 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 			// One send lasts a tenth of a second and moves by half
 			// from one to the next: a round takes several.
 			for range loopbackSends {
-				if v, err = sendfileThroughput(ctx, path); err != nil {
+				if v, err = sendfileThroughput(ctx, path, 1); err != nil {
 					break
 				}
 				loop.Samples = append(loop.Samples, v)
+			}
+			if err == nil {
+				v, err = sendfileThroughput(ctx, path, 16)
+				loop16.Samples = append(loop16.Samples, v)
 			}
 			if err == nil {
 				v, err = receiveThroughput(ctx, path, false)
@@ -131,8 +143,8 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 		for _, v := range loop.Samples[len(loop.Samples)-loopbackSends:] {
 			sends = append(sends, num(v))
 		}
-		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, receive %s, receive and hash %s\n",
-			num(sha.last()), num(disk.last()), strings.Join(sends, "/"), num(recv.last()), num(recvHash.last()))
+		fmt.Fprintf(o.Progress, "  limits (MiB/s): SHA-256 %s, disk %s, loopback %s, to 16 readers %s, receive %s, receive and hash %s\n",
+			num(sha.last()), num(disk.last()), strings.Join(sends, "/"), num(loop16.last()), num(recv.last()), num(recvHash.last()))
 		for wi, wl := range wls {
 			i := slices.IndexFunc(rep.Results, func(r Result) bool { return r.Name == wl.rows[0].name })
 			if rep.Results[i].NotMeasured != "" {
@@ -146,11 +158,71 @@ func sideBySide(ctx context.Context, o Options, rep *Report, wls []workload, wha
 				rep.Results[i+j].Wharf = append(rep.Results[i+j].Wharf, vals[0][j])
 				rep.Results[i+j].Distr = append(rep.Results[i+j].Distr, vals[1][j])
 			}
+			if mem == nil || !wl.memory() {
+				continue
+			}
+			// The ceiling runs right after the two servers, in the same
+			// round: it sees the machine they saw.
+			fmt.Fprintf(o.Progress, "  in-memory server: %s\n", wl.rows[0].name)
+			mvals, err := runOnce(ctx, wl, mem.target, round)
+			if err != nil {
+				return serverFailed(err, mem.server)
+			}
+			fmt.Fprintf(o.Progress, "    %s\n", roundValues(rep.Results[i:], mvals))
+			for j, v := range mvals {
+				rep.Results[i+j].Memory = append(rep.Results[i+j].Memory, v)
+			}
 		}
 	}
-	rep.Limits = []Limit{sha, disk, loop, recv, recvHash}
+	rep.Limits = []Limit{sha, disk, loop, loop16, recv, recvHash}
 	if profiling {
 		return profileAll(ctx, o, measured, targets)
 	}
 	return nil
+}
+
+// startCeilings starts the in-memory server (memory.go) when a workload of
+// wls is bound by it, sets it up as setup does the registries, and, when
+// auth (the distribution side's token-auth pair, whose issuer is `wharf
+// auth`) is set, a second one that verifies that issuer's tokens, as the
+// target's auth side. It returns nil when no workload needs one.
+func startCeilings(ctx context.Context, o Options, wls []workload, auth *authServers, dir string) (*memoryTarget, error) {
+	if !slices.ContainsFunc(wls, workload.memory) {
+		return nil, nil
+	}
+	fmt.Fprintf(o.Progress, "starting the in-memory server (the ceiling of the small-request rows)\n")
+	s, err := startMemory(ctx, dir, "in-memory", "")
+	if err != nil {
+		return nil, err
+	}
+	m := &memoryTarget{target: &target{server: s, c: newClient(), opts: o, dir: dir, idx: 2}}
+	if err := setup(ctx, m.target, needs{image: needsOf(wls).image}); err != nil {
+		m.stop()
+		return nil, serverFailed(err, s)
+	}
+	if auth == nil || !slices.ContainsFunc(wls, func(wl workload) bool { return wl.auth && wl.memory() }) {
+		return m, nil
+	}
+	ts, err := startMemory(ctx, dir, "in-memory-token", auth.cert)
+	if err != nil {
+		m.stop()
+		return nil, err
+	}
+	// The issuer stays the distribution side's: stop it there only.
+	m.auth = &authServers{registry: ts, password: auth.password, realm: auth.realm, service: auth.service}
+	if err := setupAuth(ctx, m.target); err != nil {
+		m.stop()
+		return nil, serverFailed(errors.Join(err, ts.alive()), ts)
+	}
+	return m, nil
+}
+
+// memoryTarget is the in-memory servers as a target of the workloads.
+type memoryTarget struct{ *target }
+
+func (m *memoryTarget) stop() {
+	m.server.stop()
+	if m.auth != nil {
+		m.auth.registry.stop()
+	}
 }

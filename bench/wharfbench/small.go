@@ -37,16 +37,39 @@ func smallImages(ctx context.Context, t *target, round int) ([]float64, error) {
 		return nil, fmt.Errorf("small images push: %w", err)
 	}
 	push := time.Since(start)
-	start = time.Now()
-	err = parallel(ctx, o.SmallClients, len(ims), func(ctx context.Context, i int) error {
+	pull, err := pullSmall(ctx, t, round, ims)
+	if err != nil {
+		return nil, err
+	}
+	n := float64(len(ims))
+	return []float64{n / push.Seconds(), n / pull}, nil
+}
+
+// pullSmall pulls ims, which smallImages pushed in round, from
+// opts.SmallClients clients and returns how long it took, in seconds.
+func pullSmall(ctx context.Context, t *target, round int, ims []image) (float64, error) {
+	start := time.Now()
+	err := parallel(ctx, t.opts.SmallClients, len(ims), func(ctx context.Context, i int) error {
 		return pullImage(ctx, t.c, t.url, fmt.Sprintf(smallRepo, round, i), ims[i], "v1")
 	})
 	if err != nil {
-		return nil, fmt.Errorf("small images pull: %w", err)
+		return 0, fmt.Errorf("small images pull: %w", err)
 	}
-	pull := time.Since(start)
-	n := float64(len(ims))
-	return []float64{n / push.Seconds(), n / pull.Seconds()}, nil
+	return time.Since(start).Seconds(), nil
+}
+
+// smallPullsAgain pulls the images smallImages pushed in the last round
+// once more: a profile of smallImages itself would be mostly of the
+// pushes, which take ten times longer.
+func smallPullsAgain(ctx context.Context, t *target, _ int) ([]float64, error) {
+	o := t.opts
+	round := o.Rounds - 1
+	ims := smallImageSet(o.SmallImages, o.SmallLayer, uint64(100+round))
+	took, err := pullSmall(ctx, t, round, ims)
+	if err != nil {
+		return nil, err
+	}
+	return []float64{float64(len(ims)) / took}, nil
 }
 
 // setupAuth pushes what the token-auth pulls read, with a push token per

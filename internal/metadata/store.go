@@ -42,6 +42,9 @@ type Store struct {
 	// chunk, when positive, replaces maxInList (tests of the chunked
 	// size queries).
 	chunk int
+	// changes, on SQLite, watches for commits (ChangeGeneration); nil
+	// elsewhere.
+	changes *changeWatch
 }
 
 // maxSQLiteConns bounds the connections to a SQLite file: two per core the
@@ -142,6 +145,11 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		}
 		s.lazy.SetMaxOpenConns(4)
 		s.lazy.SetMaxIdleConns(4)
+		if s.changes, err = newChangeWatch(ctx, dsn, src); err != nil {
+			_ = s.lazy.Close()
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	s.batch = newCommitBatcher(s)
 	s.pulls = newPullRecorder(s)
@@ -158,6 +166,9 @@ func (s *Store) Close() error {
 	s.stmts.close()
 	if s.lazy != nil {
 		_ = s.lazy.Close()
+	}
+	if s.changes != nil {
+		s.changes.close()
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("metadata: close: %w", err)

@@ -16,10 +16,13 @@ const (
 )
 
 // tagCache keeps the complete, sorted tag lists of recently listed
-// repositories. An entry is valid for one repository id and tag_version:
+// repositories. An entry is valid for one repository row and tag_version:
 // ListTags reads both from the database on every call (one indexed row),
 // so a change by this or any other process is seen at once, and a
-// repository deleted and created again never finds its old list.
+// repository deleted and created again never finds its old list. The row
+// is its id and its creation time: SQLite gives a new row the id of the
+// deleted one when that was the highest, and a new row's tag_version
+// starts over, so the id and version alone would match the old list.
 type tagCache struct {
 	mu    sync.Mutex
 	total int
@@ -28,17 +31,21 @@ type tagCache struct {
 }
 
 type tagEntry struct {
-	repo        string
-	id, version int64
-	tags        []string
+	repo    string
+	row     repoRow
+	version int64
+	tags    []string
 }
+
+// repoRow names one repository row: its id and its creation time.
+type repoRow struct{ id, created int64 }
 
 func newTagCache() *tagCache {
 	return &tagCache{lru: list.New(), byKey: make(map[string]*list.Element)}
 }
 
-// get returns the cached tags of repo at (id, version), or nil.
-func (c *tagCache) get(repo string, id, version int64) []string {
+// get returns the cached tags of repo at (row, version), or nil.
+func (c *tagCache) get(repo string, row repoRow, version int64) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[repo]
@@ -46,17 +53,17 @@ func (c *tagCache) get(repo string, id, version int64) []string {
 		return nil
 	}
 	e := el.Value.(*tagEntry)
-	if e.id != id || e.version != version {
+	if e.row != row || e.version != version {
 		return nil
 	}
 	c.lru.MoveToFront(el)
 	return e.tags
 }
 
-// put stores the complete sorted tag list of repo at (id, version),
+// put stores the complete sorted tag list of repo at (row, version),
 // replacing an older one. A list read at an older version than the one
 // stored is ignored.
-func (c *tagCache) put(repo string, id, version int64, tags []string) {
+func (c *tagCache) put(repo string, row repoRow, version int64, tags []string) {
 	if len(tags) > maxCachedTagsPerRepo {
 		return
 	}
@@ -64,12 +71,12 @@ func (c *tagCache) put(repo string, id, version int64, tags []string) {
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[repo]; ok {
 		e := el.Value.(*tagEntry)
-		if e.id == id && e.version > version {
+		if e.row == row && e.version > version {
 			return
 		}
 		c.remove(el)
 	}
-	c.byKey[repo] = c.lru.PushFront(&tagEntry{repo: repo, id: id, version: version, tags: tags})
+	c.byKey[repo] = c.lru.PushFront(&tagEntry{repo: repo, row: row, version: version, tags: tags})
 	c.total += len(tags)
 	for c.total > maxCachedTags && c.lru.Len() > 1 {
 		c.remove(c.lru.Back())

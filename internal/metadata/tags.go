@@ -72,12 +72,16 @@ func bumpTagVersion(ctx context.Context, c conn, repoID int64) error {
 // listing or a walk of all pages costs one indexed read each.
 func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]string, error) {
 	c := s.read()
-	var id, version int64
-	err := c.queryRow(ctx, "SELECT id, tag_version FROM repositories WHERE name = ?", repo).Scan(&id, &version)
+	var (
+		row     repoRow
+		version int64
+	)
+	err := c.queryRow(ctx, "SELECT id, created_at, tag_version FROM repositories WHERE name = ?", repo).Scan(&row.id, &row.created, &version)
 	if err != nil {
 		return nil, wrap("list tags", notFound(err))
 	}
-	if all := s.tags.get(repo, id, version); all != nil {
+	id := row.id
+	if all := s.tags.get(repo, row, version); all != nil {
 		return pageAfter(all, last, n), nil
 	}
 	// Read after the version: a change in between makes the list newer than
@@ -90,7 +94,7 @@ func (s *Store) ListTags(ctx context.Context, repo, last string, n int) ([]strin
 		tags, err := s.readTags(ctx, c, id, last, limit(n))
 		return tags, wrap("list tags", err)
 	}
-	s.tags.put(repo, id, version, all)
+	s.tags.put(repo, row, version, all)
 	return pageAfter(all, last, n), nil
 }
 

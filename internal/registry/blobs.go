@@ -12,7 +12,20 @@ import (
 )
 
 // StatBlob returns the size of a blob linked to repo.
+//
+// On SQLite, a link read while nothing has been committed since is
+// answered from memory (linkCache).
 func (r *Registry) StatBlob(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	gen, watched, err := r.meta.ChangeGeneration(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("registry: stat blob: %w", err)
+	}
+	if !watched {
+		gen = 0
+	}
+	if size, ok := r.links.get(repo, dgst, gen); ok {
+		return size, nil
+	}
 	size, err := r.meta.RepoBlob(ctx, repo, dgst)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return 0, ErrBlobUnknown
@@ -20,6 +33,7 @@ func (r *Registry) StatBlob(ctx context.Context, repo string, dgst digest.Digest
 	if err != nil {
 		return 0, fmt.Errorf("registry: stat blob: %w", err)
 	}
+	r.links.put(repo, dgst, gen, size)
 	return size, nil
 }
 

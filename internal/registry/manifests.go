@@ -102,13 +102,15 @@ func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*me
 
 // ServeManifest returns what a GET (withPayload) or HEAD of a manifest by
 // tag or digest needs — digest, media type, size and payload — in one
-// read of the metadata.
+// read of the metadata: by tag, of the repository's version alone when
+// the manifest cache holds the tag at that version. The caller must not
+// change the result.
 func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, withPayload bool) (*metadata.Manifest, error) {
 	tag, dgst, err := splitReference(reference)
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.meta.LookupManifest(ctx, repo, tag, dgst, withPayload)
+	m, err := r.lookupManifest(ctx, repo, tag, dgst, withPayload)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return nil, ErrManifestUnknown
 	}
@@ -119,6 +121,44 @@ func (r *Registry) ServeManifest(ctx context.Context, repo, reference string, wi
 	// containerd (and docker with it) resolves a tag with a HEAD, then
 	// GETs the digest.
 	r.meta.RecordPull(repo, tag, m.Digest)
+	return m, nil
+}
+
+// lookupManifest is LookupManifest through the manifest cache for a tag.
+// On SQLite, an entry stamped with the current change generation holds
+// (nothing was committed since it was read), and a miss costs the one
+// query it cost without a cache, which also reads the repository's
+// version. Elsewhere, the repository's version is read first and the entry
+// holds while it stays. Each stamp is read before what it vouches for: a
+// change committed in between makes the entry newer than its stamp says,
+// and the next request, at a new stamp, reads again.
+func (r *Registry) lookupManifest(ctx context.Context, repo, tag string, dgst digest.Digest, withPayload bool) (*metadata.Manifest, error) {
+	if tag == "" {
+		return r.meta.LookupManifest(ctx, repo, tag, dgst, withPayload)
+	}
+	gen, watched, err := r.meta.ChangeGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if watched {
+		if m := r.manifests.current(repo, tag, gen, withPayload); m != nil {
+			return m, nil
+		}
+	} else {
+		gen = 0
+		ver, err := r.meta.RepositoryVersion(ctx, repo)
+		if err != nil {
+			return nil, err
+		}
+		if m := r.manifests.get(repo, tag, ver, withPayload); m != nil {
+			return m, nil
+		}
+	}
+	m, ver, err := r.meta.LookupTagged(ctx, repo, tag, withPayload)
+	if err != nil {
+		return nil, err
+	}
+	r.manifests.put(repo, tag, ver, gen, m)
 	return m, nil
 }
 

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -118,4 +120,55 @@ func FuzzParseDigest(f *testing.F) {
 			t.Fatalf("ParseDigest(%q) accepted %q", in, d)
 		}
 	})
+}
+
+// The spec's grammars as regular expressions: ValidName and ValidTag scan
+// by hand and must agree with them on every string.
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagRE  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+)
+
+// TestNamesAgreeWithGrammar compares the scanners with the expressions on
+// every string of up to 6 characters over an alphabet of the characters
+// that matter, and on random longer ones.
+func TestNamesAgreeWithGrammar(t *testing.T) {
+	t.Parallel()
+	const alphabet = "a0Z._-/:"
+	var walk func(prefix string, n int)
+	walk = func(prefix string, n int) {
+		checkNameAndTag(t, prefix)
+		if n == 0 {
+			return
+		}
+		for i := range len(alphabet) {
+			walk(prefix+alphabet[i:i+1], n-1)
+		}
+	}
+	walk("", 6)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		b := make([]byte, 1+r.IntN(300))
+		for i := range b {
+			b[i] = "ab9._-/A"[r.IntN(8)]
+		}
+		checkNameAndTag(t, string(b))
+	}
+}
+
+func checkNameAndTag(t *testing.T, s string) {
+	if got, want := ValidName(s), len(s) <= MaxNameLength && nameRE.MatchString(s); got != want {
+		t.Fatalf("ValidName(%q) = %v, the grammar says %v", s, got, want)
+	}
+	if got, want := ValidTag(s), tagRE.MatchString(s); got != want {
+		t.Fatalf("ValidTag(%q) = %v, the grammar says %v", s, got, want)
+	}
+}
+
+// FuzzNames compares the scanners with the expressions on any input.
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{"a/b", "a__b", "a-b--c", "a.b", "a___b", "a/.b", "_x", "x" + strings.Repeat("y", 130)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkNameAndTag(t, s) })
 }

@@ -48,12 +48,17 @@ type Registry struct {
 	uploadLocks keyedMutex
 
 	ro readOnly
+
+	// manifests caches manifest lookups by tag (manifestcache.go).
+	manifests *manifestCache
+	// links caches blob links for one change generation (linkcache.go).
+	links linkCache
 }
 
 // New returns a Registry. log must not be nil.
 func New(blobs storage.Driver, meta *metadata.Store, log *slog.Logger, opts Options) *Registry {
 	r := &Registry{blobs: blobs, meta: meta, log: log.With("component", "registry"), opts: opts,
-		bufs: newBufferPool(opts.MaxUploads)}
+		bufs: newBufferPool(opts.MaxUploads), manifests: newManifestCache()}
 	r.ro.meta, r.ro.now = meta, time.Now
 	if opts.ReadOnly {
 		r.ro.static = "read_only is set in the configuration"

@@ -70,7 +70,8 @@ type VerifierConfig struct {
 	Now func() time.Time
 }
 
-// Verifier checks tokens. It is immutable and safe for concurrent use.
+// Verifier checks tokens. Its configuration is immutable; it is safe for
+// concurrent use.
 type Verifier struct {
 	issuer  string
 	service string
@@ -78,6 +79,8 @@ type Verifier struct {
 	byID    map[string]trustedKey
 	leeway  time.Duration
 	now     func() time.Time
+	// seen caches the tokens Verify accepted (verified.go).
+	seen verified
 }
 
 // trustedKey is a key and where it came from, for error messages.
@@ -184,8 +187,23 @@ func fail(sentinel, cause error, format string, args ...any) error {
 }
 
 // Verify checks raw and returns its claims: size, JWS structure, allowed
-// algorithm, trusted key, signature, then iss, aud, exp, nbf and iat.
+// algorithm, trusted key, signature, then iss, aud, exp, nbf and iat. A
+// token it accepted before is found by its hash and only its validity
+// window is checked again.
 func (v *Verifier) Verify(raw string) (*Claims, error) {
+	now := v.now()
+	if c := v.seen.get(raw, now, v.leeway); c != nil {
+		return c, nil
+	}
+	c, err := v.verify(raw)
+	if err == nil {
+		v.seen.put(raw, c, now, v.leeway)
+	}
+	return c, err
+}
+
+// verify is Verify without the cache.
+func (v *Verifier) verify(raw string) (*Claims, error) {
 	if raw == "" {
 		return nil, fail(ErrMalformed, nil, "empty token")
 	}
