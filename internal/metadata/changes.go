@@ -50,6 +50,16 @@ func newChangeWatch(ctx context.Context, path, src string) (*changeWatch, error)
 		_ = db.Close()
 		return nil, fmt.Errorf("metadata: change watch: %w", err)
 	}
+	// A read opens the WAL on this connection, which then holds its
+	// shared lock for as long as it lives: the -shm file read below can
+	// only be removed by the last connection to close, never while the
+	// watch looks at it.
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		_ = stmt.Close()
+		_ = db.Close()
+		return nil, fmt.Errorf("metadata: change watch: %w", err)
+	}
 	w := &changeWatch{db: db, stmt: stmt, gen: 1}
 	// SQLite names the -shm file after the database's real path.
 	if real, err := filepath.EvalSymlinks(path); err == nil {

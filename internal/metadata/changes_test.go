@@ -1,7 +1,11 @@
 package metadata_test
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -54,5 +58,63 @@ func TestChangeGeneration(t *testing.T) {
 			}
 		}
 		before = after
+	}
+}
+
+// writerChildEnv, set, makes the test binary a process that commits one
+// blob to the SQLite database it names and exits, as the wharf CLI does
+// beside a running server.
+const writerChildEnv = "WHARF_TEST_METADATA_WRITER"
+
+func writeAsAnotherProcess(path string) int {
+	ctx := context.Background()
+	s, err := metadata.Open(ctx, "sqlite", path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	if err := s.AddBlob(ctx, "team/app", digest.FromString(os.Getenv(writerChildEnv+"_BLOB")), 1); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// TestChangeGenerationAcrossProcesses: commits by other processes that
+// open the database, write and close it (the CLI beside `wharf serve`)
+// move the generation, the second one too: the last connection of a
+// process closing must not leave the watch reading a stale -shm file.
+func TestChangeGenerationAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	s, err := metadata.Open(t.Context(), "sqlite", path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	gen := func() uint64 {
+		t.Helper()
+		g, ok, err := s.ChangeGeneration(t.Context())
+		if err != nil || !ok {
+			t.Fatalf("ChangeGeneration: %d, %v, %v", g, ok, err)
+		}
+		return g
+	}
+	last := gen()
+	for i := range 3 {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), writerChildEnv+"="+path, fmt.Sprintf("%s_BLOB=blob %d", writerChildEnv, i))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("writer process %d: %v\n%s", i, err, out)
+		}
+		g := gen()
+		if g == last {
+			t.Fatalf("process %d committed and exited, yet the generation stayed %d", i, g)
+		}
+		last = g
+		if _, err := s.RepoBlob(t.Context(), "team/app", digest.FromString(fmt.Sprintf("blob %d", i))); err != nil {
+			t.Fatalf("blob %d of process %d not seen: %v", i, i, err)
+		}
 	}
 }

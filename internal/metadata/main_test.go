@@ -11,4 +11,9 @@ import (
 // share, each test in a database of its own.
 var servers testserver.Shared
 
-func TestMain(m *testing.M) { os.Exit(servers.Run(m)) }
+func TestMain(m *testing.M) {
+	if path := os.Getenv(writerChildEnv); path != "" {
+		os.Exit(writeAsAnotherProcess(path))
+	}
+	os.Exit(servers.Run(m))
+}
