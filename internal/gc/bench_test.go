@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-
 	"strconv"
 	"strings"
 	"sync"
@@ -64,11 +63,6 @@ func BenchmarkCollect(b *testing.B) {
 				}
 				c := New(meta, blobs, log, "bench")
 				c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-				for _, sfx := range []string{"", "-wal"} {
-					fi, _ := os.Stat(dbPath + sfx)
-					b.Logf("TMP before %s %d", sfx, fi.Size())
-				}
-				os.Stat("/tmp/gcspeed/MARKSTART")
 				b.StartTimer()
 				start, cpu, io := time.Now(), cpuTime(b), processIO(b)
 				res, err := c.Run(b.Context(), Options{Grace: time.Hour, UploadsGrace: time.Hour, DeleteUntagged: untag})

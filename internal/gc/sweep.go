@@ -36,13 +36,14 @@ func (r *run) manifests(ctx context.Context) error {
 // sweepBatch is how many blobs one delete transaction takes: one commit
 // (one fsync) for all of them. The rows of a collection's blobs are
 // spread over the tables' pages (a row's place follows its insertion, not
-// its digest), so on SQLite a batch rewrites most of the pages of blobs and
-// repository_blobs into the WAL whatever its size once garbage is dense:
-// 4,000 garbage blobs among 20,000 wrote 36.8 MB of WAL in batches of 256,
-// 19.8 MB in batches of 1024 and 8.5 MB in one. 1024 holds SQLite's write
-// lock for tens of milliseconds on a loaded machine (the debug log's
-// longest_tx), which a push's commit waits for at worst; on PostgreSQL and
-// MySQL the row locks it holds are those of blobs nobody refers to.
+// its digest), so on SQLite each batch rewrites a page for nearly every
+// blob it deletes, and only larger batches share pages: deleting 4,000
+// garbage blobs among 20,000 from the sqlite3 shell wrote 36.8 MB of WAL in
+// batches of 256, 19.8 MB in batches of 1024 and 8.5 MB in one. 1024 held
+// SQLite's write lock for 77–190 ms at most on a machine at load 9–12 (the
+// debug log's longest_tx), which a push's commit waits for at worst; on
+// PostgreSQL and MySQL the row locks it holds are those of blobs nobody
+// refers to.
 const sweepBatch = 1024
 
 // deleteWorkers is how many blob files are removed at once after a batch
