@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,17 +30,33 @@ import (
 //
 // The "untagged" case untags those images instead, and collects with
 // DeleteUntagged, as `wharf gc --delete-untagged` in make bench does.
+//
+// The "beside-a-writer" cases collect while a second store on the same
+// SQLite file, as a `wharf serve` beside `wharf gc` is, writes audit
+// records back to back (a server's audit log of pulls): the collection's
+// transactions then meet a lock held by another process, which SQLite's
+// busy handler waits out in sleeps of 1, 2, 5, 10… ms.
 func BenchmarkCollect(b *testing.B) {
 	const images, deleted = 10000, 2000
-	for _, untag := range []bool{false, true} {
+	for _, c := range []struct {
+		untag, writer bool
+	}{{false, false}, {true, false}, {true, true}} {
 		name := "deleted"
-		if untag {
+		if c.untag {
 			name = "untagged"
 		}
+		if c.writer {
+			name += "-beside-a-writer"
+		}
+		untag := c.untag
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
-				meta, blobs := benchSet(b, images, deleted, untag)
+				meta, blobs, dbPath := benchSet(b, images, deleted, untag)
+				var stopWriter func() int
+				if c.writer {
+					stopWriter = besideWriter(b, dbPath)
+				}
 				var log *slog.Logger
 				if testing.Verbose() {
 					log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -46,10 +64,17 @@ func BenchmarkCollect(b *testing.B) {
 				c := New(meta, blobs, log, "bench")
 				c.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 				b.StartTimer()
-				start, cpu := time.Now(), cpuTime(b)
+				start, cpu, io := time.Now(), cpuTime(b), processIO(b)
 				res, err := c.Run(b.Context(), Options{Grace: time.Hour, UploadsGrace: time.Hour, DeleteUntagged: untag})
-				elapsed, cpu := time.Since(start), cpuTime(b)-cpu
+				elapsed, cpu, io := time.Since(start), cpuTime(b)-cpu, processIO(b).minus(io)
 				b.StopTimer()
+				// Counts, not times: what the collection wrote (WAL frames
+				// and checkpoints, mostly) and in how many write calls.
+				b.ReportMetric(float64(io.wchar)/(1<<20), "MiB-written")
+				b.ReportMetric(float64(io.syscw), "write-calls")
+				if stopWriter != nil {
+					b.ReportMetric(float64(stopWriter()), "writer-commits")
+				}
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -70,15 +95,77 @@ func BenchmarkCollect(b *testing.B) {
 	}
 }
 
+// besideWriter opens a second store on the SQLite file at path and writes
+// a batch of audit records to it back to back, as a server's audit log
+// does under pulls, until the returned function is called; that returns
+// how many batches committed.
+func besideWriter(b *testing.B, path string) func() int {
+	b.Helper()
+	other, err := metadata.Open(b.Context(), "sqlite", path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(b.Context())
+	done := make(chan int)
+	go func() {
+		n := 0
+		recs := make([]metadata.AuditRecord, 16)
+		for i := range recs {
+			recs[i] = metadata.AuditRecord{Time: time.Now(), Action: "pull", Actor: "bench", Repository: "team00/app0", Target: "v1"}
+		}
+		for ctx.Err() == nil {
+			if err := other.InsertAudit(ctx, recs); err == nil {
+				n++
+			}
+			time.Sleep(time.Millisecond)
+		}
+		done <- n
+	}()
+	return func() int {
+		cancel()
+		n := <-done
+		other.Close()
+		return n
+	}
+}
+
+// ioCounts are the process's write counters from /proc/self/io: bytes
+// passed to write calls (the page cache's, not the disk's) and the calls.
+type ioCounts struct{ wchar, syscw int64 }
+
+func (a ioCounts) minus(b ioCounts) ioCounts { return ioCounts{a.wchar - b.wchar, a.syscw - b.syscw} }
+
+func processIO(b *testing.B) ioCounts {
+	b.Helper()
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		b.Skipf("no /proc/self/io: %v", err)
+	}
+	var c ioCounts
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(value, 10, 64)
+		switch name {
+		case "wchar":
+			c.wchar = n
+		case "syscw":
+			c.syscw = n
+		}
+	}
+	return c
+}
+
 func cpuTime(b *testing.B) time.Duration { return testserver.CPUTime(b) }
 
 // benchSet writes images images through the store's group commits (16
 // writers) and deletes deleted of them, or untags them when untag is set.
-func benchSet(b *testing.B, images, deleted int, untag bool) (*metadata.Store, *filesystem.Driver) {
+// It returns the path of the SQLite file too.
+func benchSet(b *testing.B, images, deleted int, untag bool) (*metadata.Store, *filesystem.Driver, string) {
 	b.Helper()
 	ctx := b.Context()
 	dir := b.TempDir()
-	meta, err := metadata.Open(ctx, "sqlite", filepath.Join(dir, "wharf.db"), slog.New(slog.DiscardHandler))
+	dbPath := filepath.Join(dir, "wharf.db")
+	meta, err := metadata.Open(ctx, "sqlite", dbPath, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -148,7 +235,7 @@ func benchSet(b *testing.B, images, deleted int, untag bool) (*metadata.Store, *
 			b.Fatal(err)
 		}
 	}
-	return meta, blobs
+	return meta, blobs, dbPath
 }
 
 // benchBlob stores content as a committed upload to repo.

@@ -37,8 +37,9 @@ const leaseName = "gc"
 // renewals fail for that long stops.
 const DefaultLeaseTTL = time.Minute
 
-// pageSize is how many candidates one query returns.
-const pageSize = 512
+// pageSize is how many candidates one query returns: at least sweepBatch,
+// so that a batch is not cut short by its page.
+const pageSize = sweepBatch
 
 // ErrBusy means another collector holds the lease: errors.As the error to
 // a *metadata.LeaseHeldError for who and until when.
@@ -219,6 +220,9 @@ type run struct {
 	c    *Collector
 	opts Options
 	res  Result
+	// longestTx is the longest delete transaction so far: how long a
+	// push may have waited for the collector's write lock on SQLite.
+	longestTx time.Duration
 }
 
 func (r *run) progress() {
@@ -259,6 +263,7 @@ func (r *run) timed(ctx context.Context, phase string, fn func(context.Context) 
 	start := time.Now()
 	err := fn(ctx)
 	r.c.log.DebugContext(ctx, "gc phase finished", "phase", phase, "took", time.Since(start).Round(time.Microsecond),
-		"blobs", r.res.BlobsDeleted, "manifests", r.res.ManifestsDeleted, "orphans", r.res.OrphansDeleted, "uploads", r.res.UploadsDeleted)
+		"blobs", r.res.BlobsDeleted, "manifests", r.res.ManifestsDeleted, "orphans", r.res.OrphansDeleted, "uploads", r.res.UploadsDeleted,
+		"longest_tx", r.longestTx.Round(time.Microsecond))
 	return err
 }

@@ -612,9 +612,9 @@ func TestSweepCommitsABatchAtATime(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	// 300 blobs: 2 transactions of at most 256, where 64 to a transaction
-	// took 5.
-	const garbage, orphans, wantTxs = 300, pageSize + 8, 2
+	// 2 transactions of at most sweepBatch, where 64 to a transaction took
+	// 5 for 300.
+	const garbage, orphans, wantTxs = sweepBatch + 44, pageSize + 8, 2
 	for i := range garbage {
 		if _, err := benchBlob(ctx, e.meta, e.blobs, "app", fmt.Sprintf("loose %d", i)); err != nil {
 			t.Fatal(err)

@@ -159,9 +159,12 @@ func sqliteDSN(path, synchronous string) (string, error) {
 	// operating system caches the file too, and the pools' 12 connections
 	// would otherwise hold up to 24 MiB of duplicate pages. Manifest GETs
 	// and tag lists measured the same with 512 KiB.
-	q.Set("_pragma", "cache_size(-256)")
+	q.Set("_pragma", fmt.Sprintf("cache_size(-%d)", sqliteCacheKiB))
 	return path + "?" + q.Encode(), nil
 }
+
+// sqliteCacheKiB is each SQLite connection's page cache (see sqliteDSN).
+const sqliteCacheKiB = 256
 
 // system is the database's name in traces (OpenTelemetry's
 // db.system.name).

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/opencontainers/go-digest"
@@ -66,6 +67,68 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 					t.Errorf("%s pool, connection %d: PRAGMA %s = %q, want %q", pool.name, i, tc.pragma, got, tc.want)
 				}
 			}
+		}
+	}
+}
+
+// TestGCTransactionsWidenTheCache: the collection's delete transactions
+// run with gcCacheKiB of page cache on their SQLite connection (a batch's
+// pages do not fit in the store's 256 KiB, which wrote them into the WAL
+// before the commit and again after), and give it back before they end, so
+// that no pooled connection keeps it.
+func TestGCTransactionsWidenTheCache(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	cacheSize := func(c conn) string {
+		t.Helper()
+		var got string
+		if err := c.queryRow(ctx, "PRAGMA cache_size").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	err := s.inTx(ctx, func(c conn) error {
+		restore, err := c.widenCache(ctx)
+		if err != nil {
+			return err
+		}
+		if got, want := cacheSize(c), fmt.Sprint(-gcCacheKiB); got != want {
+			t.Errorf("cache_size in the transaction = %s, want %s", got, want)
+		}
+		if err := restore(); err != nil {
+			return err
+		}
+		if got, want := cacheSize(c), fmt.Sprint(-sqliteCacheKiB); got != want {
+			t.Errorf("cache_size after restore = %s, want %s", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both delete transactions, then every connection of the pool.
+	if _, err := s.DeleteGarbageBlobs(ctx, []digest.Digest{digest.FromString("none")}, SweepCheck{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteUntaggedBatch(ctx, "app", []digest.Digest{digest.FromString("none")}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*sql.Conn
+	for range maxSQLiteConns() {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var got string
+		if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint(-sqliteCacheKiB); got != want {
+			t.Errorf("connection %d after the collection's transactions: cache_size = %s, want %s", i, got, want)
 		}
 	}
 }
