@@ -109,7 +109,7 @@ func (w *changeWatch) close() {
 // commit to the database, by this process or any other, happened since
 // the call that returned the previous one: while it stays, every row reads
 // as it did. ok is false on PostgreSQL and MySQL, which have no such
-// cheap signal: callers then read their version rows every time.
+// cheap signal, and gen 0: callers then read their version rows every time.
 func (s *Store) ChangeGeneration(ctx context.Context) (gen uint64, ok bool, err error) {
 	if s.changes == nil {
 		return 0, false, nil

@@ -42,6 +42,8 @@ type Store struct {
 	// chunk, when positive, replaces maxInList (tests of the chunked
 	// size queries).
 	chunk int
+	// usage remembers the UTC day RecordUsageToday last recorded.
+	usage *usageMemo
 	// changes, on SQLite, watches for commits (ChangeGeneration); nil
 	// elsewhere.
 	changes *changeWatch
@@ -128,7 +130,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 		}
 		d = mysqlDialect(collation)
 	}
-	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), log: log.With("component", "metadata", "driver", driver),
+	s := &Store{db: db, d: d, stmts: newStmtCache(db), tags: newTagCache(), usage: new(usageMemo), log: log.With("component", "metadata", "driver", driver),
 		guard: new(atomic.Pointer[TagGuard])}
 	if driver == "sqlite" {
 		s.writer = newWriterGate()

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -57,6 +58,36 @@ func (s *Store) RecordUsage(ctx context.Context, day time.Time, stats []Namespac
 		return err
 	})
 	return written, wrap("record usage", err)
+}
+
+// usageMemo is the UTC day (YYYY-MM-DD) a store last recorded usage for.
+type usageMemo struct {
+	mu  sync.Mutex
+	day string
+}
+
+// RecordUsageToday records, through RecordUsage, the stats count gives
+// as now's UTC day, unless this store recorded that day already: count
+// then is not called and 0 rows are written. The web interface's usage
+// page and the server's daily pass both call it, so a day is counted once
+// per process whichever comes first.
+func (s *Store) RecordUsageToday(ctx context.Context, now time.Time, count func(context.Context) ([]NamespaceStats, error)) (int, error) {
+	today := now.UTC().Format(dayFormat)
+	s.usage.mu.Lock()
+	defer s.usage.mu.Unlock()
+	if s.usage.day == today {
+		return 0, nil
+	}
+	stats, err := count(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.RecordUsage(ctx, now, stats)
+	if err != nil {
+		return 0, err
+	}
+	s.usage.day = today
+	return n, nil
 }
 
 // UsageHistory returns the days from since (its UTC date) on that have a

@@ -16,12 +16,9 @@ import (
 // On SQLite, a link read while nothing has been committed since is
 // answered from memory (linkCache).
 func (r *Registry) StatBlob(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
-	gen, watched, err := r.meta.ChangeGeneration(ctx)
+	gen, _, err := r.meta.ChangeGeneration(ctx) // 0 without a watch: never cached
 	if err != nil {
 		return 0, fmt.Errorf("registry: stat blob: %w", err)
-	}
-	if !watched {
-		gen = 0
 	}
 	if size, ok := r.links.get(repo, dgst, gen); ok {
 		return size, nil

@@ -145,7 +145,6 @@ func (r *Registry) lookupManifest(ctx context.Context, repo, tag string, dgst di
 			return m, nil
 		}
 	} else {
-		gen = 0
 		ver, err := r.meta.RepositoryVersion(ctx, repo)
 		if err != nil {
 			return nil, err

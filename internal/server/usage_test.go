@@ -67,15 +67,15 @@ func TestRecordUsageDaily(t *testing.T) {
 	}
 
 	day := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
-	got, err := s.recordUsageOnce(t.Context(), day, "")
+	got, err := s.recordUsageOnce(t.Context(), day)
 	if err != nil || got != "2026-03-04" {
 		t.Fatalf("recordUsageOnce = %q, %v; want 2026-03-04", got, err)
 	}
 	// A day already done counts nothing, even after more pushes.
-	if got, err := s.recordUsageOnce(t.Context(), day.Add(time.Hour), got); err != nil || got != "2026-03-04" {
+	if got, err := s.recordUsageOnce(t.Context(), day.Add(time.Hour)); err != nil || got != "2026-03-04" {
 		t.Fatalf("second check of the day = %q, %v", got, err)
 	}
-	if _, err := s.recordUsageOnce(t.Context(), day.AddDate(0, 0, 1), got); err != nil {
+	if _, err := s.recordUsageOnce(t.Context(), day.AddDate(0, 0, 1)); err != nil {
 		t.Fatal(err)
 	}
 	days, err := s.meta.UsageHistory(t.Context(), "team/", day.AddDate(0, 0, -1))

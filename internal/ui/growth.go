@@ -10,10 +10,10 @@ import (
 )
 
 // The storage's growth is drawn from the rows metadata keeps per namespace
-// and day. The usage page writes today's rows the first time it counts the
-// namespaces on a day (the database keeps the first count of a day and
-// ignores the others, so replicas may all write); the day this server last
-// wrote is remembered so that later pages of the day write nothing.
+// and day. The usage page writes today's rows if it is the first in this
+// process to count the namespaces that day (the server's daily pass
+// usually is); the database keeps the first count of a day and ignores the
+// others, so replicas may all write.
 
 // growthDays is how far back the growth chart reaches; it spans at least
 // minGrowthDays, so that a few recorded days are drawn as days, not
@@ -42,23 +42,18 @@ type gchart struct {
 	Shrank                      bool
 }
 
-// recordUsage writes today's usage of ns unless this server did today.
-// A failure is logged: the page is drawn all the same, and the next page
-// tries again.
+// recordUsage writes today's usage of ns unless this process did today
+// (metadata.Store.RecordUsageToday). A failure is logged: the page is
+// drawn all the same, and the next page tries again.
 func (u *UI) recordUsage(ctx context.Context, now time.Time, ns []metadata.NamespaceStats) {
-	today := now.UTC().Format(time.DateOnly)
-	u.recordMu.Lock()
-	defer u.recordMu.Unlock()
-	if u.recorded == today {
-		return
-	}
-	n, err := u.cfg.Meta.RecordUsage(ctx, now, ns)
+	n, err := u.cfg.Meta.RecordUsageToday(ctx, now, func(context.Context) ([]metadata.NamespaceStats, error) { return ns, nil })
 	if err != nil {
 		u.log.WarnContext(ctx, "web interface: recording today's storage per namespace failed", "err", err)
 		return
 	}
-	u.recorded = today
-	u.log.InfoContext(ctx, "web interface: recorded today's storage per namespace", "day", today, "rows", n)
+	if n > 0 {
+		u.log.InfoContext(ctx, "web interface: recorded today's storage per namespace", "day", now.UTC().Format(time.DateOnly), "rows", n)
+	}
 }
 
 // growth draws namespace's storage ("" for every namespace's) over the

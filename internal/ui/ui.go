@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"wharf/internal/accounts"
@@ -110,10 +109,6 @@ type UI struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	pages *template.Template
-	// recorded is the UTC day (YYYY-MM-DD) whose usage this server has
-	// written (recordUsage), under recordMu.
-	recordMu sync.Mutex
-	recorded string
 }
 
 //go:embed templates/*.html
